@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+// The `tessera` command: a small dispatch table of subcommands (server now; cluster and bench
+// later). Exit codes: 0 ok, 1 runtime or configuration error, 2 usage error.
+
+import { readFileSync } from 'node:fs';
+import { ConfigError, describeOptions, loadConfig } from '../config/config.js';
+
+interface Subcommand {
+  summary: string;
+  usage: string;
+  help(): string;
+  run(args: string[]): Promise<number>;
+}
+
+const SUBCOMMANDS: Record<string, Subcommand> = {
+  server: {
+    summary: 'run a Tessera server',
+    usage: 'tessera server [--config FILE] [--OPTION VALUE ...]',
+    help: serverHelp,
+    run: runServer,
+  },
+};
+
+function version(): string {
+  try {
+    const pkg: unknown = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
+    if (typeof pkg === 'object' && pkg !== null && 'version' in pkg && typeof pkg.version === 'string') {
+      return pkg.version;
+    }
+  } catch {
+    // fall through: version unknown
+  }
+  return 'unknown';
+}
+
+function usage(): string {
+  const lines = Object.entries(SUBCOMMANDS).map(([name, s]) => `  ${name.padEnd(10)} ${s.summary}`);
+  return [
+    'Usage: tessera <command> [options]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'tessera --help | tessera --version | tessera <command> --help',
+  ].join('\n');
+}
+
+function serverHelp(): string {
+  const options = describeOptions();
+  const width = Math.max(...options.map((o) => o.name.length)) + 2;
+  const rows = options.map((o) => {
+    const dflt = o.defaultValue === '' ? "''" : o.defaultValue;
+    const flags = o.mutable ? '' : ' [not settable at runtime]';
+    return `  --${o.name.padEnd(width)} ${o.help}${flags}\n  ${' '.repeat(width + 2)} ${o.allowed}; default: ${dflt}`;
+  });
+  return [
+    `Usage: ${SUBCOMMANDS.server?.usage ?? ''}`,
+    '',
+    'Every option is also a config file directive (redis.conf syntax) and an environment variable',
+    '(TESSERA_MAXMEMORY_POLICY=allkeys-lru). Precedence: defaults < config file < environment < flags.',
+    'The config file is --config FILE, else $TESSERA_CONFIG, else config/tessera.conf if present.',
+    'Also --name=value. Memory values take units: 1k=1000, 1kb=1024, m, mb, g, gb.',
+    '',
+    '  --config FILE',
+    ...rows,
+  ].join('\n');
+}
+
+async function runServer(args: string[]): Promise<number> {
+  const config = loadConfig(args, process.env);
+  const { startServer } = await import('../server/server.js');
+  const server = await startServer(config);
+  await server.closed;
+  // Nothing left behind (a stray timer or worker) may keep a stopped server's process alive.
+  process.exit(0);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    (command === undefined ? process.stderr : process.stdout).write(usage() + '\n');
+    return command === undefined ? 2 : 0;
+  }
+  if (command === '--version' || command === '-v') {
+    process.stdout.write(`tessera ${version()}\n`);
+    return 0;
+  }
+  const sub = SUBCOMMANDS[command];
+  if (sub === undefined) {
+    process.stderr.write(`tessera: unknown command '${command}'\n\n${usage()}\n`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(sub.help() + '\n');
+    return 0;
+  }
+  try {
+    return await sub.run(rest);
+  } catch (err) {
+    // A ConfigError's message is complete; other failures (e.g. port in use) print their message
+    // and, for unexpected errors, the stack.
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`tessera: ${message}\n`);
+    if (!(err instanceof ConfigError) && err instanceof Error && !('code' in err)) {
+      process.stderr.write(`${err.stack ?? ''}\n`);
+    }
+    return 1;
+  }
+}
+
+const code = await main(process.argv.slice(2));
+// Exit at once on failure: a half-started server must not keep the process alive.
+if (code !== 0) process.exit(code);

@@ -1,0 +1,242 @@
+// Server configuration with Redis's option names, defaults and CONFIG GET/SET semantics.
+// Sources, lowest first: defaults < config file (redis.conf syntax) < TESSERA_* environment <
+// command-line flags. The parameters themselves are declared once, in params.ts.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { ConfSyntaxError, parseConfText } from './conf-file.js';
+import { globMatch } from './glob.js';
+import { InvalidValue, PARAMS, PARAM_BY_NAME, defaultState, type ConfigState, type Param } from './params.js';
+
+export type EvictionPolicy =
+  | 'noeviction' | 'allkeys-lru' | 'allkeys-lfu' | 'volatile-lru' | 'volatile-lfu' | 'volatile-ttl'
+  | 'allkeys-random' | 'volatile-random';
+
+export interface ServerConfig {
+  port: number;
+  bind: string[];
+  /** Tessera's own: shard worker threads. */
+  shards: number;
+  /** Bytes, 0 = no limit. */
+  maxmemory: number;
+  maxmemoryPolicy: EvictionPolicy;
+  maxmemorySamples: number;
+  requirepass: string;
+  enableDebugCommand: 'yes' | 'no' | 'local';
+  loglevel: 'debug' | 'verbose' | 'notice' | 'warning' | 'nothing';
+  /** '' = standard output. */
+  logfile: string;
+  maxclients: number;
+  protoMaxBulkLen: number;
+  clientQueryBufferLimit: number;
+  /** The "normal" class of client-output-buffer-limit; the other classes are only echoed back. */
+  clientOutputBufferLimitNormal: { hardBytes: number; softBytes: number; softSeconds: number };
+  /** Seconds idle before a client is closed, 0 = never. */
+  timeout: number;
+  hz: number;
+  tcpKeepalive: number;
+  /** Only db 0 is served; kept for CONFIG GET. */
+  databases: number;
+  /** Tessera's own. */
+  activeExpireEnabled: boolean;
+  /** Placeholder until persistence exists (read-only). */
+  appendonly: boolean;
+  /** Placeholder until persistence exists (echoed by CONFIG GET). */
+  save: string;
+  dir: string;
+}
+
+/** A refused configuration: the message names the option, where it came from and what is allowed. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export const DEFAULT_CONFIG_FILE = 'config/tessera.conf';
+export const ENV_PREFIX = 'TESSERA_';
+/** Environment variable naming the config file (same as --config; the flag wins). */
+export const ENV_CONFIG_FILE = 'TESSERA_CONFIG';
+
+export class Config {
+  /** Current values; change them only through set(), which keeps this object and updates it. */
+  readonly values: ServerConfig;
+  #state: ConfigState;
+  readonly #listeners: Array<(names: string[]) => void> = [];
+
+  /** Defaults with typed `overrides` (not range-checked): for tests and embedding. */
+  constructor(overrides: Partial<ServerConfig> = {}) {
+    this.#state = defaultState();
+    Object.assign(this.#state.values, structuredClone(overrides));
+    this.values = this.#state.values;
+  }
+
+  /** Wraps a state built by loadConfig. */
+  static fromState(state: ConfigState): Config {
+    const config = new Config();
+    Object.assign(config.values, state.values);
+    config.#state.otherOutputBufferLimits = state.otherOutputBufferLimits;
+    return config;
+  }
+
+  /** CONFIG GET: (name, value) pairs whose name matches any pattern (Redis glob, case-insensitive), in table order. */
+  get(patterns: string[]): Array<[string, string]> {
+    const out: Array<[string, string]> = [];
+    for (const p of PARAMS) {
+      if (patterns.some((pattern) => globMatch(pattern, p.name, true))) out.push([p.name, p.format(this.#state)]);
+    }
+    return out;
+  }
+
+  /** CONFIG SET: applies all pairs or none. Returns null, or Redis's error text without the leading '-'. */
+  set(pairs: Array<[string, string]>): string | null {
+    const failed = (name: string, why: string): string =>
+      `ERR CONFIG SET failed (possibly related to argument '${name}') - ${why}`;
+    const params: Param[] = [];
+    for (const [name] of pairs) {
+      const param = PARAM_BY_NAME.get(name.toLowerCase());
+      if (param === undefined) return `ERR Unknown option or number of arguments for CONFIG SET - '${name}'`;
+      if (!param.mutable) return failed(name, "can't set immutable config");
+      if (params.includes(param)) return failed(name, 'duplicate parameter');
+      params.push(param);
+    }
+    const draft = structuredClone(this.#state);
+    for (const [i, [name, raw]] of pairs.entries()) {
+      try {
+        params[i]?.apply(draft, raw);
+      } catch (err) {
+        if (err instanceof InvalidValue) return failed(name, err.message);
+        throw err;
+      }
+    }
+    const changed = params.filter((p) => p.format(draft) !== p.format(this.#state)).map((p) => p.name);
+    Object.assign(this.values, draft.values);
+    this.#state.otherOutputBufferLimits = draft.otherOutputBufferLimits;
+    if (changed.length > 0) for (const listener of this.#listeners) listener(changed);
+    return null;
+  }
+
+  /** Called after each successful set() that changed something, with the changed names. Listeners must not throw. */
+  onChange(listener: (names: string[]) => void): void {
+    this.#listeners.push(listener);
+  }
+}
+
+/** One option as --help shows it. */
+export interface OptionInfo {
+  name: string;
+  allowed: string;
+  defaultValue: string;
+  mutable: boolean;
+  help: string;
+}
+
+export function describeOptions(): OptionInfo[] {
+  const defaults = defaultState();
+  return PARAMS.map((p) => ({
+    name: p.name, allowed: p.allowed, defaultValue: p.format(defaults), mutable: p.mutable, help: p.help,
+  }));
+}
+
+/** Builds the configuration from defaults < config file < TESSERA_* env < flags; throws ConfigError. */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
+  const flags = parseFlags(argv);
+  const state = defaultState();
+
+  const fileFlag = flags.find((f) => f.name === 'config');
+  let file = fileFlag?.words.join(' ') ?? env[ENV_CONFIG_FILE];
+  if (file === undefined && existsSync(DEFAULT_CONFIG_FILE)) file = DEFAULT_CONFIG_FILE;
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`cannot read config file '${file}': ${err instanceof Error ? err.message : String(err)}`);
+    }
+    let directives;
+    try {
+      directives = parseConfText(text);
+    } catch (err) {
+      if (err instanceof ConfSyntaxError) throw new ConfigError(`${file}:${err.line}: ${err.message}`);
+      throw err;
+    }
+    for (const d of directives) applySource(state, d.name, d.args, `${file}:${d.line}`);
+  }
+
+  for (const [key, value] of Object.entries(env)) {
+    if (!key.startsWith(ENV_PREFIX) || key === ENV_CONFIG_FILE || value === undefined) continue;
+    const name = key.slice(ENV_PREFIX.length).toLowerCase().replaceAll('_', '-');
+    applySource(state, name, [value], `environment variable ${key}`);
+  }
+
+  for (const f of flags) {
+    if (f.name !== 'config') applySource(state, f.name, f.words, `flag --${f.name}`);
+  }
+  return Config.fromState(state);
+}
+
+interface Flag {
+  name: string;
+  words: string[];
+}
+
+/** `--name value...` (words up to the next `--`) or `--name=value`. */
+function parseFlags(argv: string[]): Flag[] {
+  const flags: Flag[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (!arg.startsWith('--') || arg.length === 2) {
+      throw new ConfigError(`unexpected argument '${arg}': options are given as --name value`);
+    }
+    const eq = arg.indexOf('=');
+    if (eq > 0) {
+      flags.push({ name: arg.slice(2, eq).toLowerCase(), words: [arg.slice(eq + 1)] });
+      continue;
+    }
+    const words: string[] = [];
+    while (i + 1 < argv.length && !(argv[i + 1] ?? '').startsWith('--')) words.push(argv[++i] ?? '');
+    const name = arg.slice(2).toLowerCase();
+    if (words.length === 0) throw new ConfigError(`flag --${name} needs a value (use --${name}=VALUE for values starting with --)`);
+    flags.push({ name, words });
+  }
+  return flags;
+}
+
+function applySource(state: ConfigState, name: string, words: string[], source: string): void {
+  const param = PARAM_BY_NAME.get(name);
+  if (param === undefined) {
+    const near = closestName(name);
+    const hint = near === undefined ? '' : ` (did you mean '${near}'?)`;
+    throw new ConfigError(`${source}: unknown option '${name}'${hint}; 'tessera server --help' lists the options`);
+  }
+  if (!param.multiArg && words.length !== 1) {
+    throw new ConfigError(`${source}: '${name}' takes exactly one value, got ${words.length}; allowed: ${param.allowed}`);
+  }
+  const raw = words.join(' ');
+  try {
+    param.apply(state, raw);
+  } catch (err) {
+    if (!(err instanceof InvalidValue)) throw err;
+    throw new ConfigError(`${source}: bad value '${raw}' for '${name}': ${err.message}; allowed: ${param.allowed}`);
+  }
+}
+
+function closestName(name: string): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(name.length / 3)) + 1;
+  for (const p of PARAMS) {
+    const d = editDistance(name, p.name);
+    if (d < bestDistance) [best, bestDistance] = [p.name, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      row.push(Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost));
+    }
+    prev = row;
+  }
+  return prev[b.length] ?? 0;
+}

@@ -1,0 +1,308 @@
+// The configuration parameters, one declarative entry each: Redis name, field, default, whether
+// CONFIG SET may change it, and how its value is parsed and printed. Adding a parameter means
+// adding its field to ServerConfig and one entry to PARAMS; loading, CONFIG GET/SET, `--help` and
+// the environment mapping all read this table. Parse errors use Redis's wording.
+
+import { statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import type { EvictionPolicy, ServerConfig } from './config.js';
+
+export interface OutputBufferLimit {
+  hardBytes: number;
+  softBytes: number;
+  softSeconds: number;
+}
+
+/** Everything a Config holds: the typed values, plus settings kept only to echo them back. */
+export interface ConfigState {
+  values: ServerConfig;
+  /** client-output-buffer-limit for the replica and pubsub classes (not used yet). */
+  otherOutputBufferLimits: { replica: OutputBufferLimit; pubsub: OutputBufferLimit };
+}
+
+/** A value refused by a parameter; the message is Redis's text (as after "CONFIG SET failed ... - "). */
+export class InvalidValue extends Error {}
+
+export interface Param {
+  /** Redis option name, lower case. */
+  readonly name: string;
+  /** CONFIG SET may change it while running. */
+  readonly mutable: boolean;
+  /** Takes several words (bind, save, client-output-buffer-limit); they are joined with spaces. */
+  readonly multiArg: boolean;
+  /** What the value may be, for error messages and --help. */
+  readonly allowed: string;
+  readonly help: string;
+  /** Writes the default value into `state`. */
+  reset(state: ConfigState): void;
+  /** Parses `raw` into `state`; throws InvalidValue when refused, leaving `state` unchanged. */
+  apply(state: ConfigState, raw: string): void;
+  /** The value as CONFIG GET prints it. */
+  format(state: ConfigState): string;
+}
+
+const INT_MAX = 2147483647;
+const MAX_BYTES = Number.MAX_SAFE_INTEGER;
+const MB = 1024 * 1024;
+const GB = 1024 * MB;
+
+export const EVICTION_POLICIES = [
+  'noeviction', 'allkeys-lru', 'allkeys-lfu', 'volatile-lru', 'volatile-lfu', 'volatile-ttl',
+  'allkeys-random', 'volatile-random',
+] as const satisfies readonly EvictionPolicy[];
+
+// ---- value kinds: parse + format + a description of what is allowed -------------------------
+
+interface Kind<T> {
+  allowed: string;
+  parse(raw: string, state: ConfigState): T;
+  format(value: T): string;
+}
+
+function integer(min: number, max: number): Kind<number> {
+  return {
+    allowed: `an integer from ${min} to ${max}`,
+    parse(raw) {
+      const n = /^-?\d+$/.test(raw) ? Number(raw) : NaN;
+      if (!Number.isSafeInteger(n)) throw new InvalidValue("argument couldn't be parsed into an integer");
+      if (n < min || n > max) throw new InvalidValue(`argument must be between ${min} and ${max} inclusive`);
+      return n;
+    },
+    format: (n) => String(n),
+  };
+}
+
+const MEMORY_UNITS: Record<string, number> = {
+  '': 1, b: 1, k: 1000, kb: 1024, m: 1000 * 1000, mb: MB, g: 1000 * 1000 * 1000, gb: GB,
+};
+
+/** Redis memtoull: digits with an optional case-insensitive unit (k=1000, kb=1024, ...); null if invalid. */
+export function parseMemory(raw: string): number | null {
+  const m = /^(\d+)([a-z]*)$/i.exec(raw);
+  const unit = MEMORY_UNITS[(m?.[2] ?? '').toLowerCase()];
+  if (!m || unit === undefined) return null;
+  const n = Number(m[1]) * unit;
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+function memory(min: number, max: number): Kind<number> {
+  return {
+    allowed: `bytes from ${min} to ${max}, with an optional unit k, kb, m, mb, g, gb (e.g. 100mb)`,
+    parse(raw) {
+      const n = parseMemory(raw);
+      if (n === null) throw new InvalidValue('argument must be a memory value');
+      if (n < min || n > max) throw new InvalidValue(`argument must be between ${min} and ${max} inclusive`);
+      return n;
+    },
+    format: (n) => String(n),
+  };
+}
+
+function oneOf<const T extends string>(choices: readonly T[]): Kind<T> {
+  return {
+    allowed: `one of ${choices.join(', ')}`,
+    parse(raw) {
+      const found = choices.find((c) => c === raw.toLowerCase());
+      if (found === undefined) throw new InvalidValue(`argument(s) must be one of the following: ${choices.join(', ')}`);
+      return found;
+    },
+    format: (v) => v,
+  };
+}
+
+const yesNo: Kind<boolean> = {
+  allowed: 'yes or no',
+  parse(raw) {
+    const v = raw.toLowerCase();
+    if (v !== 'yes' && v !== 'no') throw new InvalidValue("argument must be 'yes' or 'no'");
+    return v === 'yes';
+  },
+  format: (b) => (b ? 'yes' : 'no'),
+};
+
+const text: Kind<string> = { allowed: 'any string', parse: (raw) => raw, format: (s) => s };
+
+const BIND_MAX = 16;
+const bindList: Kind<string[]> = {
+  allowed: `1 to ${BIND_MAX} IP addresses separated by spaces (* for all IPv4, ::* for all IPv6)`,
+  parse(raw) {
+    const addrs = raw.split(/\s+/).filter((a) => a !== '');
+    if (addrs.length > BIND_MAX) throw new InvalidValue('Too many bind addresses specified.');
+    const valid = (a: string): boolean => {
+      const addr = a.startsWith('-') ? a.slice(1) : a; // Redis: '-' marks an optional address
+      return addr === '*' || addr === '::*' || /^[0-9a-fA-F:.%]+$/.test(addr);
+    };
+    if (addrs.length === 0 || !addrs.every(valid)) {
+      throw new InvalidValue('argument must be one or more IP addresses separated by spaces');
+    }
+    return addrs;
+  },
+  format: (addrs) => addrs.join(' '),
+};
+
+const savePoints: Kind<string> = {
+  allowed: "'' (off) or pairs of <seconds> <changes>, e.g. \"3600 1 300 100\"",
+  parse(raw) {
+    const words = raw.split(/\s+/).filter((w) => w !== '');
+    if (words.length % 2 !== 0 || !words.every((w) => /^\d+$/.test(w))) {
+      throw new InvalidValue('Invalid save parameters');
+    }
+    return words.map((w) => String(Number(w))).join(' ');
+  },
+  format: (s) => s,
+};
+
+const directory: Kind<string> = {
+  allowed: 'an existing directory',
+  parse(raw) {
+    const path = resolve(raw);
+    let isDir = false;
+    try {
+      isDir = statSync(path).isDirectory();
+    } catch {
+      throw new InvalidValue('No such file or directory');
+    }
+    if (!isDir) throw new InvalidValue('Not a directory');
+    return path;
+  },
+  format: (s) => s,
+};
+
+// ---- client-output-buffer-limit: three classes, only "normal" is a ServerConfig field --------
+
+const OUTPUT_LIMIT_CLASSES: Record<string, 'normal' | 'replica' | 'pubsub'> = {
+  normal: 'normal', slave: 'replica', replica: 'replica', pubsub: 'pubsub',
+};
+
+const clientOutputBufferLimit: Param = {
+  name: 'client-output-buffer-limit',
+  mutable: true,
+  multiArg: true,
+  allowed: 'groups of <class> <hard> <soft> <soft-seconds>, class normal, replica or pubsub, sizes in memory units',
+  help: 'Disconnect clients whose pending output exceeds hard, or soft for soft-seconds (0 = no limit); only "normal" is enforced',
+  reset(state) {
+    state.values.clientOutputBufferLimitNormal = { hardBytes: 0, softBytes: 0, softSeconds: 0 };
+    state.otherOutputBufferLimits = {
+      replica: { hardBytes: 256 * MB, softBytes: 64 * MB, softSeconds: 60 },
+      pubsub: { hardBytes: 32 * MB, softBytes: 8 * MB, softSeconds: 60 },
+    };
+  },
+  apply(state, raw) {
+    const words = raw.split(/\s+/).filter((w) => w !== '');
+    if (words.length === 0 || words.length % 4 !== 0) {
+      throw new InvalidValue('Wrong number of arguments in buffer limit configuration.');
+    }
+    const updates: Array<['normal' | 'replica' | 'pubsub', OutputBufferLimit]> = [];
+    for (let i = 0; i < words.length; i += 4) {
+      const cls = OUTPUT_LIMIT_CLASSES[(words[i] ?? '').toLowerCase()];
+      if (cls === undefined) throw new InvalidValue('Invalid client class specified in buffer limit configuration.');
+      const hardBytes = parseMemory(words[i + 1] ?? '');
+      const softBytes = parseMemory(words[i + 2] ?? '');
+      const seconds = words[i + 3] ?? '';
+      if (hardBytes === null || softBytes === null || !/^\d+$/.test(seconds)) {
+        throw new InvalidValue('Error in hard, soft or soft_seconds setting in buffer limit configuration.');
+      }
+      updates.push([cls, { hardBytes, softBytes, softSeconds: Number(seconds) }]);
+    }
+    for (const [cls, limit] of updates) {
+      if (cls === 'normal') state.values.clientOutputBufferLimitNormal = limit;
+      else state.otherOutputBufferLimits[cls] = limit;
+    }
+  },
+  format(state) {
+    const f = (l: OutputBufferLimit): string => `${l.hardBytes} ${l.softBytes} ${l.softSeconds}`;
+    const other = state.otherOutputBufferLimits;
+    return `normal ${f(state.values.clientOutputBufferLimitNormal)} slave ${f(other.replica)} pubsub ${f(other.pubsub)}`;
+  },
+};
+
+// ---- the table ----------------------------------------------------------------------------
+
+interface FieldSpec<K extends keyof ServerConfig> extends Kind<ServerConfig[K]> {
+  name: string;
+  key: K;
+  default: () => ServerConfig[K];
+  mutable: boolean;
+  multiArg?: boolean;
+  help: string;
+}
+
+/** A parameter stored in one ServerConfig field. */
+function field<K extends keyof ServerConfig>(spec: FieldSpec<K>): Param {
+  return {
+    name: spec.name,
+    mutable: spec.mutable,
+    multiArg: spec.multiArg ?? false,
+    allowed: spec.allowed,
+    help: spec.help,
+    reset(state) { state.values[spec.key] = spec.default(); },
+    apply(state, raw) { state.values[spec.key] = spec.parse(raw, state); },
+    format: (state) => spec.format(state.values[spec.key]),
+  };
+}
+
+export const PARAMS: readonly Param[] = [
+  field({ name: 'port', key: 'port', ...integer(0, 65535), default: () => 6379, mutable: false,
+    help: 'TCP port to listen on' }),
+  field({ name: 'bind', key: 'bind', ...bindList, default: () => ['127.0.0.1'], mutable: false, multiArg: true,
+    help: 'Addresses to listen on' }),
+  field({ name: 'shards', key: 'shards', ...integer(1, 1024),
+    default: () => Math.max(1, availableParallelism() - 1), mutable: false,
+    help: 'Shard worker threads (default: CPU cores - 1)' }),
+  field({ name: 'maxmemory', key: 'maxmemory', ...memory(0, MAX_BYTES), default: () => 0, mutable: true,
+    help: 'Memory limit for data, 0 = no limit' }),
+  field({ name: 'maxmemory-policy', key: 'maxmemoryPolicy', ...oneOf(EVICTION_POLICIES),
+    default: (): EvictionPolicy => 'noeviction', mutable: true,
+    help: 'What to evict when maxmemory is reached' }),
+  field({ name: 'maxmemory-samples', key: 'maxmemorySamples', ...integer(1, 64), default: () => 5, mutable: true,
+    help: 'Keys sampled per eviction' }),
+  field({ name: 'requirepass', key: 'requirepass', ...text, default: () => '', mutable: true,
+    help: "Password for AUTH, '' = none" }),
+  field({ name: 'enable-debug-command', key: 'enableDebugCommand', ...oneOf(['yes', 'no', 'local'] as const),
+    default: () => 'no' as const, mutable: false,
+    help: 'Allow DEBUG (local = from loopback clients only)' }),
+  field({ name: 'loglevel', key: 'loglevel', ...oneOf(['debug', 'verbose', 'notice', 'warning', 'nothing'] as const),
+    default: () => 'notice' as const, mutable: true,
+    help: 'Log verbosity' }),
+  field({ name: 'logfile', key: 'logfile', ...text, default: () => '', mutable: false,
+    help: "Log file, '' = standard output" }),
+  field({ name: 'maxclients', key: 'maxclients', ...integer(1, INT_MAX), default: () => 10000, mutable: true,
+    help: 'Most simultaneous client connections' }),
+  field({ name: 'proto-max-bulk-len', key: 'protoMaxBulkLen', ...memory(MB, MAX_BYTES), default: () => 512 * MB,
+    mutable: true, help: 'Largest bulk string a client may send' }),
+  field({ name: 'client-query-buffer-limit', key: 'clientQueryBufferLimit', ...memory(MB, MAX_BYTES),
+    default: () => GB, mutable: true, help: 'Most bytes buffered for one unfinished command' }),
+  clientOutputBufferLimit,
+  field({ name: 'timeout', key: 'timeout', ...integer(0, INT_MAX), default: () => 0, mutable: true,
+    help: 'Close clients idle this many seconds, 0 = never' }),
+  field({ name: 'hz', key: 'hz', ...integer(1, 500), default: () => 10, mutable: true,
+    help: 'Background task frequency (expiry, timeouts) per second' }),
+  field({ name: 'tcp-keepalive', key: 'tcpKeepalive', ...integer(0, INT_MAX), default: () => 300, mutable: true,
+    help: 'TCP keepalive interval in seconds, 0 = off' }),
+  field({ name: 'databases', key: 'databases', ...integer(1, INT_MAX), default: () => 16, mutable: false,
+    help: 'Number of databases reported (only db 0 is served)' }),
+  field({ name: 'active-expire-enabled', key: 'activeExpireEnabled', ...yesNo, default: () => true, mutable: true,
+    help: 'Reclaim expired keys in the background, not only on access' }),
+  field({ name: 'appendonly', key: 'appendonly', ...yesNo, default: () => false, mutable: false,
+    help: 'Append-only persistence (not implemented yet; read-only)' }),
+  field({ name: 'save', key: 'save', ...savePoints, default: () => '', mutable: true, multiArg: true,
+    help: 'Snapshot points (accepted and reported; snapshots are not implemented yet)' }),
+  field({ name: 'dir', key: 'dir', ...directory, default: () => process.cwd(), mutable: true,
+    help: 'Working directory for persistence files' }),
+];
+
+export const PARAM_BY_NAME: ReadonlyMap<string, Param> = new Map(PARAMS.map((p) => [p.name, p]));
+
+/** A fresh state holding every parameter's default. */
+export function defaultState(): ConfigState {
+  const state: ConfigState = {
+    values: {} as ServerConfig, // every field is written by the resets below
+    otherOutputBufferLimits: {
+      replica: { hardBytes: 0, softBytes: 0, softSeconds: 0 },
+      pubsub: { hardBytes: 0, softBytes: 0, softSeconds: 0 },
+    },
+  };
+  for (const p of PARAMS) p.reset(state);
+  return state;
+}
