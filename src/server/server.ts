@@ -1,5 +1,31 @@
-// SKELETON: the main-thread server (listeners, connections, router, shard supervisor).
+// The main thread of a node: accepts connections, routes each command by its keys' hash slots to
+// the shard owning them (one slot-to-shard table), fans multi-key commands out and merges them,
+// runs keyless commands itself, and writes replies in order, once per event-loop turn.
+
+import net from 'node:net';
+import { randomBytes } from 'node:crypto';
 import type { Config } from '../config/config.js';
+import { createLogger } from '../observability/logger.js';
+import type { Logger } from 'pino';
+import { COMMANDS, arityOk, lookupCommand } from '../commands/registry.js';
+import { ERR } from '../commands/errors.js';
+import { argString, argsPreview, argListOf } from '../commands/args.js';
+import type {
+  ArgList,
+  ClientInfo,
+  CommandSpec,
+  MainCall,
+  ServerApi,
+  ServerStats,
+  ShardCaller,
+  ShardSettings,
+  ShardStatsReport,
+} from '../commands/types.js';
+import { RespWriter } from '../protocol/resp-writer.js';
+import { Connection, type ConnectionHost } from './connection.js';
+import { ShardLink, type ArgSubset } from '../runtime/shard-link.js';
+import { Gather, PromiseSink } from './fanout.js';
+import { keySlot } from '../keyspace/slot.js';
 
 export interface RunningServer {
   /** Resolves when the server has fully stopped (after SHUTDOWN, SIGTERM or SIGINT). */
@@ -9,7 +35,434 @@ export interface RunningServer {
   port: number;
 }
 
+const SLOTS = 16384;
+
+interface CommandCounter {
+  calls: number;
+  usec: number;
+  rejected: number;
+  failed: number;
+}
+
+class Server implements ServerApi, ConnectionHost {
+  readonly startedAtMs = Date.now();
+  readonly runId = randomBytes(20).toString('hex');
+  readonly commands = COMMANDS;
+  readonly links: ShardLink[] = [];
+  private readonly slotToShard = new Uint16Array(SLOTS);
+  private readonly conns = new Map<number, Connection>();
+  private nextClientId = 1;
+  private readonly dirty = new Set<Connection>();
+  private flushScheduled = false;
+  private readonly netServers: net.Server[] = [];
+  private readonly counters: CommandCounter[] = COMMANDS.map(() => ({ calls: 0, usec: 0, rejected: 0, failed: 0 }));
+  private readonly stats: ServerStats = {
+    totalConnectionsReceived: 0,
+    totalCommandsProcessed: 0,
+    rejectedConnections: 0,
+    totalNetInputBytes: 0,
+    totalNetOutputBytes: 0,
+    shardRestarts: 0,
+    connectedClients: 0,
+  };
+  private lockChain: Promise<unknown> = Promise.resolve();
+  private subset: ArgSubset = { idx: new Int32Array(256), count: 0 };
+  private stopping: Promise<void> | null = null;
+  private closedResolve!: () => void;
+  readonly closed = new Promise<void>((r) => (this.closedResolve = r));
+  private cronTimer: NodeJS.Timeout | null = null;
+  port = 0;
+
+  constructor(
+    readonly config: Config,
+    readonly log: Logger,
+  ) {
+    const n = config.values.shards;
+    for (let s = 0; s < SLOTS; s++) this.slotToShard[s] = Math.floor((s * n) / SLOTS);
+    for (let i = 0; i < n; i++) this.links.push(new ShardLink(i, this.shardSettings(), log, () => this.afterReplies()));
+    config.onChange(() => {
+      const s = this.shardSettings();
+      for (const l of this.links) l.configure(s);
+    });
+  }
+
+  get shardCount(): number {
+    return this.links.length;
+  }
+
+  private shardSettings(): ShardSettings {
+    const v = this.config.values;
+    return {
+      maxmemoryBytes: v.maxmemory > 0 ? Math.max(1, Math.floor(v.maxmemory / this.config.values.shards)) : 0,
+      maxmemoryPolicy: v.maxmemoryPolicy,
+      maxmemorySamples: v.maxmemorySamples,
+      protoMaxBulkLen: v.protoMaxBulkLen,
+      activeExpireEnabled: v.activeExpireEnabled,
+      hz: v.hz,
+    };
+  }
+
+  async listen(): Promise<void> {
+    await Promise.all(this.links.map((l) => l.ready));
+    const v = this.config.values;
+    for (const host of v.bind) {
+      const srv = net.createServer({ noDelay: true }, (sock) => this.accept(sock));
+      await new Promise<void>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen(v.port, host, () => {
+          srv.off('error', reject);
+          resolve();
+        });
+      });
+      this.netServers.push(srv);
+      const addr = srv.address();
+      if (addr && typeof addr === 'object') this.port = addr.port;
+    }
+    this.cronTimer = setInterval(() => this.cron(), 1000);
+    this.cronTimer.unref();
+    this.log.info({ port: this.port, bind: v.bind, shards: this.links.length, pid: process.pid }, 'Ready to accept connections tcp');
+  }
+
+  private accept(sock: net.Socket): void {
+    this.stats.totalConnectionsReceived++;
+    if (this.conns.size >= this.config.values.maxclients) {
+      this.stats.rejectedConnections++;
+      sock.end(`-${ERR.maxClients}\r\n`);
+      return;
+    }
+    sock.setNoDelay(true);
+    if (this.config.values.tcpKeepalive > 0) sock.setKeepAlive(true, this.config.values.tcpKeepalive * 1000);
+    const v = this.config.values;
+    const conn = new Connection(
+      this.nextClientId++,
+      sock,
+      this,
+      {
+        maxBulkLen: v.protoMaxBulkLen,
+        maxMultibulkLen: 1024 * 1024 * 1024,
+        maxInlineLen: 64 * 1024,
+        maxQueryBufferLen: v.clientQueryBufferLimit,
+      },
+      () => this.config.values.requirepass !== '',
+    );
+    this.conns.set(conn.id, conn);
+    sock.on('data', (c: Buffer) => (this.stats.totalNetInputBytes += c.length));
+  }
+
+  /** Closes idle clients (timeout) once a second. */
+  private cron(): void {
+    const t = this.config.values.timeout;
+    if (t <= 0) return;
+    const now = Date.now();
+    for (const c of this.conns.values()) {
+      if (now - c.lastInteractionMs > t * 1000) c.kill();
+    }
+  }
+
+  // --- ConnectionHost -------------------------------------------------------------------------
+
+  get backlogged(): boolean {
+    for (const l of this.links) if (l.backlogged) return true;
+    return false;
+  }
+
+  outputLimits(): { hardBytes: number; softBytes: number; softSeconds: number } {
+    return this.config.values.clientOutputBufferLimitNormal;
+  }
+
+  logClientDrop(conn: Connection, reason: string): void {
+    this.log.warn({ client: conn.id, addr: conn.addr }, `Client closed: ${reason}`);
+  }
+
+  markDirty(conn: Connection): void {
+    this.dirty.add(conn);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flushTurn());
+    }
+  }
+
+  connectionClosed(conn: Connection): void {
+    this.conns.delete(conn.id);
+    this.dirty.delete(conn);
+  }
+
+  /** End of an event-loop turn: one ring publish per shard, one socket write per connection. */
+  private flushTurn(): void {
+    this.flushScheduled = false;
+    for (const l of this.links) l.flush();
+    for (const c of this.dirty) c.flush();
+    this.dirty.clear();
+  }
+
+  private scheduleTurn(): void {
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flushTurn());
+    }
+  }
+
+  private wasBacklogged = false;
+
+  private afterReplies(): void {
+    // Shards caught up: resume sockets paused for backpressure.
+    const now = this.backlogged;
+    if (this.wasBacklogged && !now) for (const c of this.conns.values()) c.updatePause();
+    this.wasBacklogged = now;
+  }
+
+  // --- dispatch --------------------------------------------------------------------------------
+
+  dispatch(conn: Connection, a: ArgList): void {
+    this.stats.totalCommandsProcessed++;
+    const idx = lookupCommand(a.buf, a.off[0]!, a.len[0]!);
+    const spec = idx >= 0 ? COMMANDS[idx]! : null;
+    if (!spec || spec.hidden) {
+      conn.replyError(ERR.unknownCommand(argString(a, 0), argsPreview(a, 1)));
+      return;
+    }
+    const counter = this.counters[idx]!;
+    if (!arityOk(spec.arity, a.argc)) {
+      counter.rejected++;
+      conn.replyError(ERR.wrongArity(spec.name));
+      return;
+    }
+    const invalid = spec.validate ? spec.validate(a.argc) : null;
+    if (invalid !== null) {
+      counter.rejected++;
+      conn.replyError(invalid);
+      return;
+    }
+    if (!conn.authenticated && !spec.flags.includes('no-auth')) {
+      counter.rejected++;
+      conn.replyError(ERR.noAuth);
+      return;
+    }
+    counter.calls++;
+    conn.lastCommand = spec.name;
+    if (spec.main) {
+      this.runMain(conn, a, spec.main, counter);
+      return;
+    }
+    if (spec.allShards) {
+      this.fanAll(conn, idx, spec, a);
+      return;
+    }
+    const keys = spec.keys!;
+    const last = keys.last < 0 ? a.argc + keys.last : keys.last;
+    const first = keys.first;
+    const s0 = this.shardOf(a, first);
+    let single = true;
+    for (let i = first + keys.step; i <= last; i += keys.step) {
+      if (this.shardOf(a, i) !== s0) {
+        single = false;
+        break;
+      }
+    }
+    if (single) {
+      this.links[s0]!.send(conn, conn.takeSeq(), idx, conn.proto, a, null);
+      this.scheduleTurn();
+    } else if (spec.merge) {
+      this.fanKeys(conn, idx, spec, a, first, last, keys.step);
+    } else if (spec.crossShard) {
+      this.runMain(conn, a, spec.crossShard, counter);
+    } else {
+      conn.replyError(`ERR internal: ${spec.name} cannot span shards`);
+    }
+  }
+
+  private shardOf(a: ArgList, i: number): number {
+    return this.slotToShard[keySlot(a.buf, a.off[i]!, a.len[i]!)]!;
+  }
+
+  shardOfKey(key: Uint8Array, off: number, len: number): number {
+    return this.slotToShard[keySlot(key, off, len)]!;
+  }
+
+  private runMain(conn: Connection, a: ArgList, handler: (m: MainCall) => void | Promise<void>, counter: CommandCounter): void {
+    const seq = conn.takeSeq();
+    const out = new RespWriter(256);
+    out.proto = conn.proto;
+    const t0 = process.hrtime.bigint();
+    let r: void | Promise<void> = undefined;
+    try {
+      r = handler({ server: this, conn, args: a, out });
+    } catch (e) {
+      this.log.error({ err: (e as Error).message, stack: (e as Error).stack }, 'command failed');
+      out.reset();
+      out.error(`ERR ${(e as Error).message}`);
+      counter.failed++;
+    }
+    if (r instanceof Promise) {
+      conn.hold();
+      r.then(
+        () => undefined,
+        (e: unknown) => {
+          this.log.error({ err: (e as Error).message }, 'command failed');
+          out.reset();
+          out.error(`ERR ${(e as Error).message}`);
+          counter.failed++;
+        },
+      ).finally(() => {
+        counter.usec += Number(process.hrtime.bigint() - t0) / 1000;
+        conn.deliver(seq, out.buf, 0, out.length);
+        conn.release();
+      });
+      return;
+    }
+    counter.usec += Number(process.hrtime.bigint() - t0) / 1000;
+    if (out.buf[0] === 45) counter.failed++;
+    conn.deliver(seq, out.buf, 0, out.length);
+  }
+
+  /** Splits a multi-key command into one sub-command per shard (keys with their step's
+   * arguments, in the client's order) and merges the parts. */
+  private fanKeys(conn: Connection, idx: number, spec: CommandSpec, a: ArgList, first: number, last: number, step: number): void {
+    const groups = new Map<number, number[]>();
+    const order = new Map<number, number[]>();
+    let k = 0;
+    for (let i = first; i <= last; i += step, k++) {
+      const s = this.shardOf(a, i);
+      let g = groups.get(s);
+      if (!g) {
+        g = [];
+        groups.set(s, g);
+        order.set(s, []);
+      }
+      for (let j = 0; j < step; j++) g.push(i + j);
+      order.get(s)!.push(k);
+    }
+    const shards = [...groups.keys()];
+    const gather = new Gather(conn, conn.takeSeq(), spec.merge!, shards.length, shards.map((s) => order.get(s)!), k);
+    shards.forEach((s, part) => {
+      const g = groups.get(s)!;
+      const sub = this.subsetOf(g);
+      this.links[s]!.send(gather, part, idx, conn.proto, a, sub);
+    });
+    this.scheduleTurn();
+  }
+
+  private fanAll(conn: Connection, idx: number, spec: CommandSpec, a: ArgList): void {
+    const gather = new Gather(conn, conn.takeSeq(), spec.merge ?? 'ok', this.links.length, null, 0);
+    this.links.forEach((l, part) => l.send(gather, part, idx, conn.proto, a, null));
+    this.scheduleTurn();
+  }
+
+  private subsetOf(argIdx: number[]): ArgSubset {
+    const n = argIdx.length + 1;
+    const idx = new Int32Array(n);
+    idx[0] = 0;
+    for (let i = 0; i < argIdx.length; i++) idx[i + 1] = argIdx[i]!;
+    return { idx, count: n };
+  }
+
+  // --- ServerApi -------------------------------------------------------------------------------
+
+  clients(): Iterable<ClientInfo> {
+    return this.conns.values();
+  }
+
+  callShard(shard: number, args: ReadonlyArray<Uint8Array | string>, proto: 2 | 3, owner = false): Promise<Buffer> {
+    const a = argListOf(args);
+    const idx = lookupCommand(a.buf, a.off[0]!, a.len[0]!);
+    if (idx < 0) return Promise.reject(new Error(`no such shard command ${String(args[0])}`));
+    const sink = new PromiseSink();
+    this.links[shard]!.send(sink, 0, idx, proto, a, null, owner);
+    this.scheduleTurn();
+    return sink.promise;
+  }
+
+  withShardsLocked<T>(shards: number[], fn: (call: ShardCaller) => Promise<T>): Promise<T> {
+    const involved = [...new Set(shards)].sort((x, y) => x - y);
+    const call: ShardCaller = (shard, args, proto) => this.callShard(shard, args, proto, true);
+    const run = async (): Promise<T> => {
+      for (const s of involved) this.links[s]!.lock();
+      try {
+        return await fn(call);
+      } finally {
+        for (const s of involved) this.links[s]!.unlock();
+      }
+    };
+    const p = this.lockChain.then(run, run);
+    this.lockChain = p.catch(() => undefined);
+    return p;
+  }
+
+  async shardStats(): Promise<ShardStatsReport[]> {
+    return Promise.all(
+      this.links.map(async (l) => {
+        const c = l.control;
+        if (!c) throw new Error(`shard ${l.id} is restarting`);
+        const s = await c.stats();
+        return { ...s, restarts: l.restarts };
+      }),
+    );
+  }
+
+  commandStats(): Map<string, CommandCounter> {
+    const m = new Map<string, CommandCounter>();
+    COMMANDS.forEach((c, i) => {
+      const k = this.counters[i]!;
+      if (k.calls > 0 || k.rejected > 0) m.set(c.name, k);
+    });
+    return m;
+  }
+
+  resetStats(): void {
+    for (const c of this.counters) {
+      c.calls = 0;
+      c.usec = 0;
+      c.rejected = 0;
+      c.failed = 0;
+    }
+    this.stats.totalCommandsProcessed = 0;
+    this.stats.totalConnectionsReceived = 0;
+    this.stats.rejectedConnections = 0;
+    this.stats.totalNetInputBytes = 0;
+    for (const l of this.links) void l.control?.resetStats().catch(() => undefined);
+  }
+
+  serverStats(): ServerStats {
+    let restarts = 0;
+    for (const l of this.links) restarts += l.restarts;
+    return { ...this.stats, shardRestarts: restarts, connectedClients: this.conns.size };
+  }
+
+  shutdown(reason: string): Promise<void> {
+    if (this.stopping) return this.stopping;
+    this.stopping = (async () => {
+      this.log.info({ reason }, 'User requested shutdown...');
+      if (this.cronTimer) clearInterval(this.cronTimer);
+      await Promise.all(this.netServers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+      // Give in-flight replies a moment to reach their clients, then close everyone.
+      const deadline = Date.now() + 2000;
+      while (this.links.some((l) => l.inFlight > 0) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      this.flushTurn();
+      for (const c of [...this.conns.values()]) c.kill();
+      await Promise.all(this.links.map((l) => l.stop()));
+      this.log.info('Tessera is now ready to exit, bye bye...');
+      this.closedResolve();
+    })();
+    return this.stopping;
+  }
+}
+
 export async function startServer(config: Config): Promise<RunningServer> {
-  void config;
-  throw new Error('not implemented');
+  const log = createLogger(config.values);
+  const server = new Server(config, log);
+  await server.listen();
+  const onSignal = (sig: string): void => {
+    void server.shutdown(`received ${sig}`);
+  };
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  process.once('SIGINT', () => onSignal('SIGINT'));
+  return {
+    closed: server.closed,
+    shutdown: (reason) => server.shutdown(reason),
+    get port() {
+      return server.port;
+    },
+  };
 }

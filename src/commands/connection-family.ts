@@ -1,0 +1,348 @@
+// Connection commands (Redis networking.c and server.c): they touch no key and run on the main
+// thread against the client's own state.
+
+import type { ClientInfo, CommandSpec, MainCall, ServerApi } from './types.js';
+import { argIs, argInt, argString, argLower } from './args.js';
+import { ERR } from './errors.js';
+import { timingSafeEqual } from 'node:crypto';
+import { VERSION } from '../version.js';
+
+function pingCommand(m: MainCall): void {
+  if (m.args.argc > 2) {
+    m.out.error(ERR.wrongArity('ping'));
+    return;
+  }
+  if (m.args.argc === 2) m.out.bulk(m.args.buf, m.args.off[1]!, m.args.len[1]!);
+  else m.out.simple('PONG');
+}
+
+function passwordMatches(server: ServerApi, given: string): boolean {
+  const want = Buffer.from(server.config.values.requirepass);
+  const got = Buffer.from(given);
+  return want.length === got.length && timingSafeEqual(want, got);
+}
+
+/** AUTH [username] password with the default user only. */
+function authenticate(m: MainCall, user: string | null, pass: string): boolean {
+  const required = m.server.config.values.requirepass;
+  if (required === '' && user === null) {
+    m.out.error(ERR.authNoPassword);
+    return false;
+  }
+  const ok = (user === null || user === 'default') && (required === '' || passwordMatches(m.server, pass));
+  if (!ok) {
+    m.out.error(ERR.wrongPass);
+    return false;
+  }
+  m.conn.authenticated = true;
+  return true;
+}
+
+function authCommand(m: MainCall): void {
+  const a = m.args;
+  if (a.argc > 3) {
+    m.out.error(ERR.syntax);
+    return;
+  }
+  const user = a.argc === 3 ? argString(a, 1) : null;
+  if (authenticate(m, user, argString(a, a.argc - 1))) m.out.ok();
+}
+
+function helloCommand(m: MainCall): void {
+  const a = m.args;
+  let proto: 2 | 3 = m.conn.proto;
+  let i = 1;
+  if (a.argc > 1) {
+    const v = argInt(a, 1);
+    if (Number.isNaN(v)) {
+      m.out.error('ERR Protocol version is not an integer or out of range');
+      return;
+    }
+    if (v !== 2 && v !== 3) {
+      m.out.error(ERR.protoVersion);
+      return;
+    }
+    proto = v;
+    i = 2;
+  }
+  let name: string | null = null;
+  for (; i < a.argc; i++) {
+    if (argIs(a, i, 'AUTH') && i + 2 < a.argc) {
+      if (!authenticate(m, argString(a, i + 1), argString(a, i + 2))) return;
+      i += 2;
+    } else if (argIs(a, i, 'SETNAME') && i + 1 < a.argc) {
+      name = argString(a, ++i);
+      if (!validName(name)) {
+        m.out.error(ERR.clientNameSpaces);
+        return;
+      }
+    } else {
+      m.out.error(`ERR Syntax error in HELLO option '${argString(a, i)}'`);
+      return;
+    }
+  }
+  if (!m.conn.authenticated) {
+    m.out.error('NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time');
+    return;
+  }
+  if (name !== null) m.conn.name = name;
+  m.conn.proto = proto;
+  const out = m.out;
+  out.proto = proto;
+  out.map(7);
+  out.bulkString('server');
+  out.bulkString('redis');
+  out.bulkString('version');
+  out.bulkString(VERSION.redisCompat);
+  out.bulkString('proto');
+  out.integer(proto);
+  out.bulkString('id');
+  out.integer(m.conn.id);
+  out.bulkString('mode');
+  out.bulkString('standalone');
+  out.bulkString('role');
+  out.bulkString('master');
+  out.bulkString('modules');
+  out.array(0);
+}
+
+function selectCommand(m: MainCall): void {
+  const db = argInt(m.args, 1);
+  if (Number.isNaN(db)) m.out.error(ERR.notInteger);
+  else if (db !== 0) m.out.error(ERR.dbIndexOutOfRange);
+  else m.out.ok();
+}
+
+function validName(name: string): boolean {
+  for (let i = 0; i < name.length; i++) {
+    const ch = name.charCodeAt(i);
+    if (ch < 33 || ch > 126) return false;
+  }
+  return true;
+}
+
+/** One line of CLIENT LIST / CLIENT INFO, with Redis 7's fields. */
+export function clientLine(c: ClientInfo, now: number): string {
+  const qbuf = c.queryBufferBytes();
+  const omem = c.outputBufferBytes();
+  return (
+    `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=${c.fd} name=${c.name} ` +
+    `age=${Math.floor((now - c.createdAtMs) / 1000)} idle=${Math.floor((now - c.lastInteractionMs) / 1000)} ` +
+    `flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=${qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 ` +
+    `rbs=16384 rbp=0 obl=0 oll=0 omem=${omem} tot-mem=${qbuf + omem} events=r cmd=${c.lastCommand} ` +
+    `user=default redir=-1 resp=${c.proto} lib-name=${c.libName} lib-ver=${c.libVer}`
+  );
+}
+
+const CLIENT_HELP = [
+  'CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  'GETNAME',
+  '    Return the name of the current connection.',
+  'ID',
+  '    Return the ID of the current connection.',
+  'INFO',
+  '    Return information about the current client connection.',
+  'KILL <ip:port>',
+  '    Kill connection made from <ip:port>.',
+  'KILL <option> <value> [<option> <value> [...]]',
+  '    Kill connections. Options are: ID <client-id>, ADDR <ip:port>, LADDR <ip:port>, SKIPME (YES|NO), USER <username>.',
+  'LIST [TYPE (NORMAL)] [ID <client-id> [<client-id> ...]]',
+  '    Return information about client connections.',
+  'SETINFO <option> <value>',
+  '    Set client meta attr. Options are: LIB-NAME, LIB-VER.',
+  'SETNAME <connection-name>',
+  '    Assign the name <connection-name> to the current connection.',
+  'HELP',
+  '    Print this help.',
+];
+
+function clientKill(m: MainCall): void {
+  const a = m.args;
+  const now = [...m.server.clients()];
+  if (a.argc === 3) {
+    const addr = argString(a, 2);
+    const target = now.find((c) => c.addr === addr);
+    if (!target) {
+      m.out.error(ERR.clientNoSuchClient);
+      return;
+    }
+    if (target === m.conn) target.closeAfterReply();
+    else target.kill();
+    m.out.ok();
+    return;
+  }
+  if ((a.argc - 2) % 2 !== 0) {
+    m.out.error(ERR.syntax);
+    return;
+  }
+  let id: number | null = null;
+  let addr: string | null = null;
+  let laddr: string | null = null;
+  let user: string | null = null;
+  let skipme = true;
+  for (let i = 2; i < a.argc; i += 2) {
+    const v = argString(a, i + 1);
+    if (argIs(a, i, 'ID')) {
+      id = argInt(a, i + 1);
+      if (Number.isNaN(id) || id <= 0) {
+        m.out.error('ERR client-id should be greater than 0');
+        return;
+      }
+    } else if (argIs(a, i, 'ADDR')) addr = v;
+    else if (argIs(a, i, 'LADDR')) laddr = v;
+    else if (argIs(a, i, 'USER')) user = v;
+    else if (argIs(a, i, 'SKIPME')) {
+      if (v.toLowerCase() === 'yes') skipme = true;
+      else if (v.toLowerCase() === 'no') skipme = false;
+      else {
+        m.out.error(ERR.syntax);
+        return;
+      }
+    } else if (argIs(a, i, 'TYPE')) {
+      if (v.toLowerCase() !== 'normal') {
+        m.out.error(`ERR Unknown client type '${v}'`);
+        return;
+      }
+    } else {
+      m.out.error(ERR.syntax);
+      return;
+    }
+  }
+  let killed = 0;
+  for (const c of now) {
+    if (id !== null && c.id !== id) continue;
+    if (addr !== null && c.addr !== addr) continue;
+    if (laddr !== null && c.laddr !== laddr) continue;
+    if (user !== null && user !== 'default') continue;
+    if (c === m.conn && skipme) continue;
+    if (c === m.conn) c.closeAfterReply();
+    else c.kill();
+    killed++;
+  }
+  m.out.integer(killed);
+}
+
+function clientCommand(m: MainCall): void {
+  const a = m.args;
+  const sub = argLower(a, 1);
+  const conn = m.conn;
+  switch (sub) {
+    case 'id':
+      if (a.argc !== 2) break;
+      m.out.integer(conn.id);
+      return;
+    case 'getname':
+      if (a.argc !== 2) break;
+      if (conn.name === '') m.out.nil();
+      else m.out.bulkString(conn.name);
+      return;
+    case 'setname': {
+      if (a.argc !== 3) break;
+      const name = argString(a, 2);
+      if (!validName(name)) {
+        m.out.error(ERR.clientNameSpaces);
+        return;
+      }
+      conn.name = name;
+      m.out.ok();
+      return;
+    }
+    case 'setinfo': {
+      if (a.argc !== 4) break;
+      const v = argString(a, 3);
+      if (argIs(a, 2, 'LIB-NAME')) conn.libName = v;
+      else if (argIs(a, 2, 'LIB-VER')) conn.libVer = v;
+      else {
+        m.out.error(`ERR Unrecognized option '${argString(a, 2)}'`);
+        return;
+      }
+      m.out.ok();
+      return;
+    }
+    case 'info':
+      if (a.argc !== 2) break;
+      m.out.verbatim(clientLine(conn, Date.now()) + '\n');
+      return;
+    case 'list': {
+      let ids: Set<number> | null = null;
+      for (let i = 2; i < a.argc; i++) {
+        if (argIs(a, i, 'TYPE') && i + 1 < a.argc) {
+          const t = argString(a, ++i).toLowerCase();
+          if (!['normal', 'master', 'replica', 'pubsub'].includes(t)) {
+            m.out.error(`ERR Unknown client type '${t}'`);
+            return;
+          }
+          if (t !== 'normal') ids = new Set();
+        } else if (argIs(a, i, 'ID') && i + 1 < a.argc) {
+          ids = new Set();
+          for (i++; i < a.argc; i++) {
+            const id = argInt(a, i);
+            if (Number.isNaN(id) || id <= 0) {
+              m.out.error('ERR Invalid client ID');
+              return;
+            }
+            ids.add(id);
+          }
+        } else {
+          m.out.error(ERR.syntax);
+          return;
+        }
+      }
+      const now = Date.now();
+      let s = '';
+      for (const c of m.server.clients()) if (!ids || ids.has(c.id)) s += clientLine(c, now) + '\n';
+      m.out.verbatim(s);
+      return;
+    }
+    case 'kill':
+      if (a.argc < 3) break;
+      clientKill(m);
+      return;
+    case 'help':
+      m.out.array(CLIENT_HELP.length);
+      for (const l of CLIENT_HELP) m.out.simple(l);
+      return;
+    case 'no-evict':
+    case 'no-touch':
+      if (a.argc === 3 && (argIs(a, 2, 'ON') || argIs(a, 2, 'OFF'))) {
+        m.out.ok();
+        return;
+      }
+      m.out.error(ERR.syntax);
+      return;
+    default:
+      m.out.error(ERR.unknownSubcommand(argString(a, 1), 'CLIENT'));
+      return;
+  }
+  m.out.error(ERR.unknownSubcommand(argString(a, 1), 'CLIENT'));
+}
+
+const C = 'connection' as const;
+
+export const CONNECTION_COMMANDS = [
+  { name: 'ping', arity: -1, flags: ['fast'], keys: null, group: C, since: '1.0.0', summary: 'Returns the server\'s liveliness response.', main: pingCommand },
+  { name: 'echo', arity: 2, flags: ['fast'], keys: null, group: C, since: '1.0.0', summary: 'Returns the given string.', main: (m) => m.out.bulk(m.args.buf, m.args.off[1]!, m.args.len[1]!) },
+  { name: 'quit', arity: -1, flags: ['no-auth', 'fast'], keys: null, group: C, since: '1.0.0', summary: 'Closes the connection.', main: (m) => {
+    m.out.ok();
+    m.conn.closeAfterReply();
+  } },
+  { name: 'reset', arity: 1, flags: ['no-auth', 'fast'], keys: null, group: C, since: '6.2.0', summary: 'Resets the connection.', main: (m) => {
+    m.conn.reset();
+    m.out.proto = 2;
+    m.out.simple('RESET');
+  } },
+  { name: 'hello', arity: -1, flags: ['no-auth', 'fast'], keys: null, group: C, since: '6.0.0', summary: 'Handshakes with the Redis server.', main: helloCommand },
+  { name: 'auth', arity: -2, flags: ['no-auth', 'fast'], keys: null, group: C, since: '1.0.0', summary: 'Authenticates the connection.', main: authCommand },
+  { name: 'select', arity: 2, flags: ['fast'], keys: null, group: C, since: '1.0.0', summary: 'Changes the selected database.', main: selectCommand },
+  { name: 'client', arity: -2, flags: ['admin'], keys: null, group: C, since: '2.4.0', summary: 'A container for client connection commands.', main: clientCommand,
+    subcommands: [
+      { name: 'id', arity: 2, flags: ['fast'], keys: null, summary: 'Returns the unique client ID of the connection.' },
+      { name: 'getname', arity: 2, flags: ['fast'], keys: null, summary: 'Returns the name of the connection.' },
+      { name: 'setname', arity: 3, flags: ['fast'], keys: null, summary: 'Sets the connection name.' },
+      { name: 'setinfo', arity: 4, flags: ['fast'], keys: null, summary: 'Sets information specific to the client or connection.' },
+      { name: 'info', arity: 2, flags: [], keys: null, summary: 'Returns information about the connection.' },
+      { name: 'list', arity: -2, flags: ['admin'], keys: null, summary: 'Lists open connections.' },
+      { name: 'kill', arity: -3, flags: ['admin'], keys: null, summary: 'Terminates open connections.' },
+      { name: 'help', arity: 2, flags: [], keys: null, summary: 'Returns helpful text about the different subcommands.' },
+    ] },
+] as const satisfies readonly CommandSpec[];

@@ -1,0 +1,42 @@
+// Every error reply Tessera sends, with Redis 7's exact wording (without '-' and CRLF).
+// Handlers use these constants or the builders; nothing else spells an error text.
+
+export const ERR = {
+  syntax: 'ERR syntax error',
+  notInteger: 'ERR value is not an integer or out of range',
+  notFloat: 'ERR value is not a valid float',
+  overflow: 'ERR increment or decrement would overflow',
+  nanOrInf: 'ERR increment would produce NaN or Infinity',
+  wrongType: 'WRONGTYPE Operation against a key holding the wrong kind of value',
+  noSuchKey: 'ERR no such key',
+  invalidExpire: (cmd: string): string => `ERR invalid expire time in '${cmd}' command`,
+  noAuth: 'NOAUTH Authentication required.',
+  wrongPass: 'WRONGPASS invalid username-password pair or user is disabled.',
+  authNoPassword:
+    'ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?',
+  oom: "OOM command not allowed when used memory > 'maxmemory'.",
+  dbIndexOutOfRange: 'ERR DB index is out of range',
+  selectNotAllowed: 'ERR SELECT is not allowed in cluster mode',
+  stringTooLong: 'ERR string exceeds maximum allowed size (proto-max-bulk-len)',
+  offsetOutOfRange: 'ERR offset is out of range',
+  unknownCommand: (name: string, args: string): string =>
+    `ERR unknown command '${name}', with args beginning with: ${args}`,
+  unknownSubcommand: (sub: string, cmd: string): string =>
+    `ERR unknown subcommand '${sub}'. Try ${cmd} HELP.`,
+  wrongArity: (name: string): string => `ERR wrong number of arguments for '${name}' command`,
+  nxXxGtLt: 'ERR NX and XX, GT or LT options at the same time are not compatible',
+  gtAndLt: 'ERR GT and LT options at the same time are not compatible',
+  unsupportedOption: (opt: string): string => `ERR Unsupported option ${opt}`,
+  sameObject: 'ERR source and destination objects are the same',
+  invalidCursor: 'ERR invalid cursor',
+  protoVersion: 'NOPROTO unsupported protocol version',
+  maxClients: 'ERR max number of clients reached',
+  shardCrashed: (shard: number): string =>
+    `ERR shard ${shard} crashed while running this command; it was restarted with its data, retry the command`,
+  debugNotAllowed:
+    'ERR DEBUG command not allowed. If the enable-debug-command option is set to "local", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.',
+  clientNoSuchClient: 'ERR No such client',
+  clientNameSpaces: 'ERR Client names cannot contain spaces, newlines or special characters.',
+  countPositive: 'ERR value is out of range, must be positive',
+  shuttingDown: 'ERR Errors trying to SHUTDOWN. Check logs.',
+} as const;

@@ -1,0 +1,461 @@
+// Generic keyspace commands (Redis db.c and expire.c): existence, deletion, expiry, renaming,
+// iteration. Commands whose keys may span shards either merge partial replies (DEL, EXISTS) or
+// run a coordinator that locks the shards involved (RENAME, COPY), so they stay atomic.
+
+import type { CommandSpec, MainCall, ShardContext } from './types.js';
+import { argIs, argInt, argBigInt, argCopy, argString } from './args.js';
+import { ERR } from './errors.js';
+import { readKey, writeKey } from './shard-helpers.js';
+import { globMatch } from '../util/glob.js';
+import type { ValueType } from '../keyspace/keyspace.js';
+
+const TYPE_NAMES = ['string'] as const;
+
+function countKeys(c: ShardContext, del: boolean, touch: boolean): void {
+  const a = c.args;
+  let n = 0;
+  for (let i = 1; i < a.argc; i++) {
+    if (del) {
+      if (c.ks.delete(a.buf, a.off[i]!, a.len[i]!)) n++;
+    } else {
+      const e = touch ? readKey(c, i) : c.ks.find(a.buf, a.off[i]!, a.len[i]!);
+      if (e !== 0) n++;
+    }
+  }
+  c.out.integer(n);
+}
+
+type Unit = 'EX' | 'PX' | 'EXAT' | 'PXAT';
+const EXP_NX = 1;
+const EXP_XX = 2;
+const EXP_GT = 4;
+const EXP_LT = 8;
+
+function expireGeneric(c: ShardContext, unit: Unit, name: string): void {
+  const a = c.args;
+  let flags = 0;
+  for (let i = 3; i < a.argc; i++) {
+    if (argIs(a, i, 'NX')) flags |= EXP_NX;
+    else if (argIs(a, i, 'XX')) flags |= EXP_XX;
+    else if (argIs(a, i, 'GT')) flags |= EXP_GT;
+    else if (argIs(a, i, 'LT')) flags |= EXP_LT;
+    else {
+      c.out.error(ERR.unsupportedOption(argString(a, i)));
+      return;
+    }
+  }
+  if (flags & EXP_NX && flags & (EXP_XX | EXP_GT | EXP_LT)) {
+    c.out.error(ERR.nxXxGtLt);
+    return;
+  }
+  if (flags & EXP_GT && flags & EXP_LT) {
+    c.out.error(ERR.gtAndLt);
+    return;
+  }
+  let n = argInt(a, 2);
+  if (Number.isNaN(n)) {
+    c.out.error(argBigInt(a, 2) !== null ? ERR.invalidExpire(name) : ERR.notInteger);
+    return;
+  }
+  if (unit === 'EX' || unit === 'EXAT') n *= 1000;
+  const when = unit === 'EX' || unit === 'PX' ? c.ks.now + n : n;
+  if (!Number.isSafeInteger(when)) {
+    c.out.error(ERR.invalidExpire(name));
+    return;
+  }
+  const e = writeKey(c, 1);
+  if (e === 0) {
+    c.out.integer(0);
+    return;
+  }
+  const cur = c.ks.expireAt(e);
+  if (
+    (flags & EXP_NX && cur !== 0) ||
+    (flags & EXP_XX && cur === 0) ||
+    (flags & EXP_GT && (cur === 0 || when <= cur)) ||
+    (flags & EXP_LT && cur !== 0 && when >= cur)
+  ) {
+    c.out.integer(0);
+    return;
+  }
+  if (when <= c.ks.now) c.ks.deleteEntry(e);
+  else c.ks.setExpireAt(e, when);
+  c.out.integer(1);
+}
+
+function ttlGeneric(c: ShardContext, ms: boolean, abs: boolean): void {
+  const e = c.ks.find(c.args.buf, c.args.off[1]!, c.args.len[1]!);
+  if (e === 0) {
+    c.out.integer(-2);
+    return;
+  }
+  const at = c.ks.expireAt(e);
+  if (at === 0) {
+    c.out.integer(-1);
+    return;
+  }
+  let t = abs ? at : Math.max(0, at - c.ks.now);
+  if (!ms) t = Math.floor((t + 500) / 1000);
+  c.out.integer(t);
+}
+
+function persistCommand(c: ShardContext): void {
+  const e = writeKey(c, 1);
+  if (e === 0 || c.ks.expireAt(e) === 0) {
+    c.out.integer(0);
+    return;
+  }
+  c.ks.setExpireAt(e, 0);
+  c.out.integer(1);
+}
+
+function typeCommand(c: ShardContext): void {
+  const e = c.ks.find(c.args.buf, c.args.off[1]!, c.args.len[1]!);
+  c.out.simple(e === 0 ? 'none' : TYPE_NAMES[c.ks.type(e)]);
+}
+
+function sameArg(c: ShardContext, i: number, j: number): boolean {
+  const a = c.args;
+  const n = a.len[i]!;
+  if (n !== a.len[j]) return false;
+  for (let k = 0; k < n; k++) if (a.buf[a.off[i]! + k] !== a.buf[a.off[j]! + k]) return false;
+  return true;
+}
+
+/** Copies entry e to the key in argument ki with its type and expiry. */
+function cloneTo(c: ShardContext, e: number, ki: number): void {
+  const ks = c.ks;
+  const a = c.args;
+  ks.set(a.buf, a.off[ki]!, a.len[ki]!, ks.bytes(), ks.valueOffset(e), ks.valueLength(e), ks.type(e), ks.expireAt(e));
+}
+
+function renameGeneric(c: ShardContext, nx: boolean): void {
+  const src = writeKey(c, 1);
+  if (src === 0) {
+    c.out.error(ERR.noSuchKey);
+    return;
+  }
+  if (sameArg(c, 1, 2)) {
+    if (nx) c.out.integer(0);
+    else c.out.ok();
+    return;
+  }
+  if (nx && writeKey(c, 2) !== 0) {
+    c.out.integer(0);
+    return;
+  }
+  cloneTo(c, src, 2);
+  c.ks.delete(c.args.buf, c.args.off[1]!, c.args.len[1]!);
+  if (nx) c.out.integer(1);
+  else c.out.ok();
+}
+
+/** COPY options; null after replying with an error. */
+function copyOptions(m: { args: ShardContext['args']; error: (t: string) => void }): { replace: boolean } | null {
+  const a = m.args;
+  let replace = false;
+  for (let i = 3; i < a.argc; i++) {
+    if (argIs(a, i, 'REPLACE')) replace = true;
+    else if (argIs(a, i, 'DB') && i + 1 < a.argc) {
+      const db = argInt(a, ++i);
+      if (Number.isNaN(db)) {
+        m.error(ERR.notInteger);
+        return null;
+      }
+      if (db !== 0) {
+        m.error(ERR.dbIndexOutOfRange);
+        return null;
+      }
+    } else {
+      m.error(ERR.syntax);
+      return null;
+    }
+  }
+  return { replace };
+}
+
+function copyCommand(c: ShardContext): void {
+  const opts = copyOptions({ args: c.args, error: (t) => c.out.error(t) });
+  if (!opts) return;
+  if (sameArg(c, 1, 2)) {
+    c.out.error(ERR.sameObject);
+    return;
+  }
+  const src = writeKey(c, 1);
+  if (src === 0 || (!opts.replace && writeKey(c, 2) !== 0)) {
+    c.out.integer(0);
+    return;
+  }
+  cloneTo(c, src, 2);
+  c.out.integer(1);
+}
+
+// --- internal operations for cross-shard coordinators ---------------------------------------------
+// An entry travels as a payload: type u8, expire-at f64 (little-endian ms, 0 = none), value bytes.
+
+const PAYLOAD_HEADER = 9;
+
+/** __dump key [DEL]: the entry's payload (nil when absent), deleting it with DEL. */
+function dumpCommand(c: ShardContext): void {
+  const e = writeKey(c, 1);
+  if (e === 0) {
+    c.out.nil();
+    return;
+  }
+  const ks = c.ks;
+  const vlen = ks.valueLength(e);
+  const head = Buffer.allocUnsafe(PAYLOAD_HEADER);
+  head[0] = ks.type(e);
+  head.writeDoubleLE(ks.expireAt(e), 1);
+  c.out.ascii(`$${PAYLOAD_HEADER + vlen}\r\n`);
+  c.out.raw(head, 0, PAYLOAD_HEADER);
+  c.out.raw(ks.bytes(), ks.valueOffset(e), vlen);
+  c.out.ascii('\r\n');
+  if (c.args.argc > 2 && argIs(c.args, 2, 'DEL')) ks.deleteEntry(e);
+}
+
+/** __restore key payload REPLACE|NX: writes the entry; :1 when written, :0 when NX found a key. */
+function restoreCommand(c: ShardContext): void {
+  const a = c.args;
+  const nx = argIs(a, 3, 'NX');
+  if (nx && writeKey(c, 1) !== 0) {
+    c.out.integer(0);
+    return;
+  }
+  const p = a.off[2]!;
+  const type = a.buf[p]! as ValueType;
+  const expireAt = new DataView(a.buf.buffer, a.buf.byteOffset + p + 1, 8).getFloat64(0, true);
+  if (expireAt !== 0 && expireAt <= c.ks.now) c.ks.delete(a.buf, a.off[1]!, a.len[1]!);
+  else c.ks.set(a.buf, a.off[1]!, a.len[1]!, a.buf, p + PAYLOAD_HEADER, a.len[2]! - PAYLOAD_HEADER, type, expireAt);
+  c.out.integer(1);
+}
+
+/** A coordinator's view of a shard reply. */
+function isNil(r: Buffer): boolean {
+  return r[0] === 95 || (r[0] === 36 && r[1] === 45);
+}
+
+function bulkBody(r: Buffer): Buffer {
+  const nl = r.indexOf(10);
+  return r.subarray(nl + 1, r.length - 2);
+}
+
+async function renameCrossShard(m: MainCall, nx: boolean): Promise<void> {
+  const { server, args: a, conn } = m;
+  const key = argCopy(a, 1);
+  const dst = argCopy(a, 2);
+  const s1 = server.shardOfKey(key, 0, key.length);
+  const s2 = server.shardOfKey(dst, 0, dst.length);
+  const proto = conn.proto;
+  await server.withShardsLocked([s1, s2], async (call) => {
+    const peek = await call(s1, ['__dump', key], proto);
+    if (isNil(peek)) {
+      m.out.error(ERR.noSuchKey);
+      return;
+    }
+    if (nx && (await call(s2, ['exists', dst], proto)).toString('latin1') !== ':0\r\n') {
+      m.out.integer(0);
+      return;
+    }
+    const payload = bulkBody(await call(s1, ['__dump', key, 'DEL'], proto));
+    await call(s2, ['__restore', dst, payload, 'REPLACE'], proto);
+    if (nx) m.out.integer(1);
+    else m.out.ok();
+  });
+}
+
+async function copyCrossShard(m: MainCall): Promise<void> {
+  const { server, args: a, conn } = m;
+  const opts = copyOptions({ args: a, error: (t) => m.out.error(t) });
+  if (!opts) return;
+  const key = argCopy(a, 1);
+  const dst = argCopy(a, 2);
+  const s1 = server.shardOfKey(key, 0, key.length);
+  const s2 = server.shardOfKey(dst, 0, dst.length);
+  await server.withShardsLocked([s1, s2], async (call) => {
+    const r = await call(s1, ['__dump', key], conn.proto);
+    if (isNil(r)) {
+      m.out.integer(0);
+      return;
+    }
+    const w = await call(s2, ['__restore', dst, bulkBody(r), opts.replace ? 'REPLACE' : 'NX'], conn.proto);
+    m.out.integer(w.toString('latin1') === ':1\r\n' ? 1 : 0);
+  });
+}
+
+// --- iteration -------------------------------------------------------------------------------------
+
+function matchesFilters(c: ShardContext, e: number, patIdx: number, typeName: string | null): boolean {
+  const ks = c.ks;
+  if (typeName !== null && TYPE_NAMES[ks.type(e)] !== typeName) return false;
+  if (patIdx < 0) return true;
+  const a = c.args;
+  return globMatch(a.buf, a.off[patIdx]!, a.len[patIdx]!, ks.bytes(), ks.keyOffset(e), ks.keyLength(e), false);
+}
+
+function keysCommand(c: ShardContext): void {
+  const ks = c.ks;
+  const all = c.args.len[1] === 1 && c.args.buf[c.args.off[1]!] === 42;
+  const found: number[] = [];
+  let cursor = 0;
+  do {
+    cursor = ks.scan(cursor, 1024, (e) => {
+      if (ks.expireAt(e) !== 0 && ks.expireAt(e) <= ks.now) return;
+      if (all || matchesFilters(c, e, 1, null)) found.push(e);
+    });
+  } while (cursor !== 0);
+  c.out.array(found.length);
+  for (const e of found) c.out.bulk(ks.bytes(), ks.keyOffset(e), ks.keyLength(e));
+}
+
+/** __scan cursor count [MATCH pattern] [TYPE type] on one shard: [next cursor, keys]. */
+function shardScanCommand(c: ShardContext): void {
+  const a = c.args;
+  const ks = c.ks;
+  const cursor = argInt(a, 1);
+  const count = argInt(a, 2);
+  let patIdx = -1;
+  let typeName: string | null = null;
+  for (let i = 3; i + 1 < a.argc; i += 2) {
+    if (argIs(a, i, 'MATCH')) patIdx = i + 1;
+    else if (argIs(a, i, 'TYPE')) typeName = argString(a, i + 1).toLowerCase();
+  }
+  const found: number[] = [];
+  const next = ks.scan(cursor, count, (e) => {
+    if (ks.expireAt(e) !== 0 && ks.expireAt(e) <= ks.now) return;
+    if (matchesFilters(c, e, patIdx, typeName)) found.push(e);
+  });
+  c.out.array(2);
+  c.out.bulkString(String(next));
+  c.out.array(found.length);
+  for (const e of found) c.out.bulk(ks.bytes(), ks.keyOffset(e), ks.keyLength(e));
+}
+
+function parseUnsigned(s: string): number {
+  return /^[0-9]+$/.test(s) ? Number(s) : NaN;
+}
+
+/** SCAN over all shards: the cursor is shardCursor * shards + shard, so it names where to resume. */
+async function scanCommand(m: MainCall): Promise<void> {
+  const { server, args: a, conn } = m;
+  const cursor = parseUnsigned(argString(a, 1));
+  if (!Number.isSafeInteger(cursor)) {
+    m.out.error(ERR.invalidCursor);
+    return;
+  }
+  let count = 10;
+  const rest: Array<Buffer | string> = [];
+  for (let i = 2; i < a.argc; i++) {
+    if (argIs(a, i, 'COUNT') && i + 1 < a.argc) {
+      count = argInt(a, ++i);
+      if (Number.isNaN(count)) {
+        m.out.error(ERR.notInteger);
+        return;
+      }
+      if (count < 1) {
+        m.out.error(ERR.syntax);
+        return;
+      }
+    } else if ((argIs(a, i, 'MATCH') || argIs(a, i, 'TYPE')) && i + 1 < a.argc) {
+      rest.push(argCopy(a, i), argCopy(a, i + 1));
+      i++;
+    } else {
+      m.out.error(ERR.syntax);
+      return;
+    }
+  }
+  const n = server.shardCount;
+  let shard = cursor % n;
+  let shardCursor = Math.floor(cursor / n);
+  const r = await server.callShard(shard, ['__scan', String(shardCursor), String(count), ...rest], conn.proto);
+  // Reply shape: *2 $len next *k keys...; re-encode the cursor globally.
+  const text = r.toString('latin1');
+  const m1 = /^\*2\r\n\$\d+\r\n(\d+)\r\n/.exec(text);
+  if (!m1) {
+    m.out.raw(r, 0, r.length);
+    return;
+  }
+  shardCursor = Number(m1[1]);
+  let next: number;
+  if (shardCursor !== 0) next = shardCursor * n + shard;
+  else if (++shard < n) next = shard;
+  else next = 0;
+  m.out.array(2);
+  m.out.bulkString(String(next));
+  const keysPart = r.subarray(m1[0].length);
+  m.out.raw(keysPart, 0, keysPart.length);
+}
+
+async function randomkeyCommand(m: MainCall): Promise<void> {
+  const n = m.server.shardCount;
+  const start = Math.floor(Math.random() * n);
+  for (let k = 0; k < n; k++) {
+    const r = await m.server.callShard((start + k) % n, ['__randomkey'], m.conn.proto);
+    if (!isNil(r)) {
+      m.out.raw(r, 0, r.length);
+      return;
+    }
+  }
+  m.out.nil();
+}
+
+function shardRandomkeyCommand(c: ShardContext): void {
+  const ks = c.ks;
+  for (let tries = 0; tries < 100; tries++) {
+    const e = ks.randomEntry();
+    if (e === 0) break;
+    if (ks.expireAt(e) !== 0 && ks.expireAt(e) <= ks.now) {
+      ks.deleteEntry(e);
+      continue;
+    }
+    c.out.bulk(ks.bytes(), ks.keyOffset(e), ks.keyLength(e));
+    return;
+  }
+  c.out.nil();
+}
+
+function flushCommand(c: ShardContext): void {
+  const a = c.args;
+  if (a.argc > 2 || (a.argc === 2 && !argIs(a, 1, 'ASYNC') && !argIs(a, 1, 'SYNC'))) {
+    c.out.error(ERR.syntax);
+    return;
+  }
+  c.ks.flush();
+  c.out.ok();
+}
+
+const G = 'generic' as const;
+const I = 'internal' as const;
+const ONE_KEY = { first: 1, last: 1, step: 1 };
+const TWO_KEYS = { first: 1, last: 2, step: 1 };
+const ALL_KEYS = { first: 1, last: -1, step: 1 };
+
+export const KEYSPACE_COMMANDS = [
+  { name: 'del', arity: -2, flags: ['write'], keys: ALL_KEYS, group: G, since: '1.0.0', summary: 'Deletes one or more keys.', shard: (c) => countKeys(c, true, false), merge: 'sum' },
+  { name: 'unlink', arity: -2, flags: ['write', 'fast'], keys: ALL_KEYS, group: G, since: '4.0.0', summary: 'Asynchronously deletes one or more keys.', shard: (c) => countKeys(c, true, false), merge: 'sum' },
+  { name: 'exists', arity: -2, flags: ['readonly', 'fast'], keys: ALL_KEYS, group: G, since: '1.0.0', summary: 'Determines whether one or more keys exist.', shard: (c) => countKeys(c, false, false), merge: 'sum' },
+  { name: 'touch', arity: -2, flags: ['readonly', 'fast'], keys: ALL_KEYS, group: G, since: '3.2.1', summary: 'Returns the number of existing keys out of those specified after updating the time they were last accessed.', shard: (c) => countKeys(c, false, true), merge: 'sum' },
+  { name: 'expire', arity: -3, flags: ['write', 'fast'], keys: ONE_KEY, group: G, since: '1.0.0', summary: 'Sets the expiration time of a key in seconds.', shard: (c) => expireGeneric(c, 'EX', 'expire') },
+  { name: 'pexpire', arity: -3, flags: ['write', 'fast'], keys: ONE_KEY, group: G, since: '2.6.0', summary: 'Sets the expiration time of a key in milliseconds.', shard: (c) => expireGeneric(c, 'PX', 'pexpire') },
+  { name: 'expireat', arity: -3, flags: ['write', 'fast'], keys: ONE_KEY, group: G, since: '1.2.0', summary: 'Sets the expiration time of a key to a Unix timestamp.', shard: (c) => expireGeneric(c, 'EXAT', 'expireat') },
+  { name: 'pexpireat', arity: -3, flags: ['write', 'fast'], keys: ONE_KEY, group: G, since: '2.6.0', summary: 'Sets the expiration time of a key to a Unix milliseconds timestamp.', shard: (c) => expireGeneric(c, 'PXAT', 'pexpireat') },
+  { name: 'ttl', arity: 2, flags: ['readonly', 'fast', 'random'], keys: ONE_KEY, group: G, since: '1.0.0', summary: 'Returns the expiration time in seconds of a key.', shard: (c) => ttlGeneric(c, false, false) },
+  { name: 'pttl', arity: 2, flags: ['readonly', 'fast', 'random'], keys: ONE_KEY, group: G, since: '2.6.0', summary: 'Returns the expiration time in milliseconds of a key.', shard: (c) => ttlGeneric(c, true, false) },
+  { name: 'expiretime', arity: 2, flags: ['readonly', 'fast'], keys: ONE_KEY, group: G, since: '7.0.0', summary: 'Returns the expiration time of a key as a Unix timestamp.', shard: (c) => ttlGeneric(c, false, true) },
+  { name: 'pexpiretime', arity: 2, flags: ['readonly', 'fast'], keys: ONE_KEY, group: G, since: '7.0.0', summary: 'Returns the expiration time of a key as a Unix milliseconds timestamp.', shard: (c) => ttlGeneric(c, true, true) },
+  { name: 'persist', arity: 2, flags: ['write', 'fast'], keys: ONE_KEY, group: G, since: '2.2.0', summary: 'Removes the expiration time of a key.', shard: persistCommand },
+  { name: 'type', arity: 2, flags: ['readonly', 'fast'], keys: ONE_KEY, group: G, since: '1.0.0', summary: 'Determines the type of value stored at a key.', shard: typeCommand },
+  { name: 'rename', arity: 3, flags: ['write'], keys: TWO_KEYS, group: G, since: '1.0.0', summary: 'Renames a key and overwrites the destination.', shard: (c) => renameGeneric(c, false), crossShard: (m) => renameCrossShard(m, false) },
+  { name: 'renamenx', arity: 3, flags: ['write', 'fast'], keys: TWO_KEYS, group: G, since: '1.0.0', summary: 'Renames a key only when the target key name doesn\'t exist.', shard: (c) => renameGeneric(c, true), crossShard: (m) => renameCrossShard(m, true) },
+  { name: 'copy', arity: -3, flags: ['write', 'denyoom'], keys: TWO_KEYS, group: G, since: '6.2.0', summary: 'Copies the value of a key to a new key.', shard: copyCommand, crossShard: copyCrossShard },
+  { name: 'keys', arity: 2, flags: ['readonly'], keys: null, group: G, since: '1.0.0', summary: 'Returns all key names that match a pattern.', shard: keysCommand, allShards: true, merge: 'concat' },
+  { name: 'scan', arity: -2, flags: ['readonly'], keys: null, group: G, since: '2.8.0', summary: 'Iterates over the key names in the database.', main: scanCommand },
+  { name: 'randomkey', arity: 1, flags: ['readonly', 'random'], keys: null, group: G, since: '1.0.0', summary: 'Returns a random key name from the database.', main: randomkeyCommand },
+  { name: 'dbsize', arity: 1, flags: ['readonly', 'fast'], keys: null, group: 'server', since: '1.0.0', summary: 'Returns the number of keys in the database.', shard: (c) => c.out.integer(c.ks.size()), allShards: true, merge: 'sum' },
+  { name: 'flushdb', arity: -1, flags: ['write'], keys: null, group: 'server', since: '1.0.0', summary: 'Remove all keys from the current database.', shard: flushCommand, allShards: true, merge: 'ok' },
+  { name: 'flushall', arity: -1, flags: ['write'], keys: null, group: 'server', since: '1.0.0', summary: 'Removes all keys from all databases.', shard: flushCommand, allShards: true, merge: 'ok' },
+  { name: '__dump', arity: -2, flags: ['write'], keys: ONE_KEY, group: I, since: '0', summary: 'internal', shard: dumpCommand, hidden: true },
+  { name: '__restore', arity: 4, flags: ['write'], keys: ONE_KEY, group: I, since: '0', summary: 'internal', shard: restoreCommand, hidden: true },
+  { name: '__scan', arity: -3, flags: ['readonly'], keys: null, group: I, since: '0', summary: 'internal', shard: shardScanCommand, hidden: true },
+  { name: '__randomkey', arity: 1, flags: ['readonly'], keys: null, group: I, since: '0', summary: 'internal', shard: shardRandomkeyCommand, hidden: true },
+] as const satisfies readonly CommandSpec[];

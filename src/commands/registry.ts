@@ -1,0 +1,65 @@
+// The command table: every family's specs in one array (the index is the command id that crosses
+// the rings, identical in the main thread and in shards since both build it from the same code),
+// and a lookup by name bytes that makes no string.
+
+import type { CommandSpec } from './types.js';
+import { STRING_COMMANDS } from './string-family.js';
+import { KEYSPACE_COMMANDS } from './keyspace-family.js';
+import { CONNECTION_COMMANDS } from './connection-family.js';
+import { SERVER_COMMANDS } from './server-family.js';
+
+export const COMMANDS: readonly CommandSpec[] = [
+  ...STRING_COMMANDS,
+  ...KEYSPACE_COMMANDS,
+  ...CONNECTION_COMMANDS,
+  ...SERVER_COMMANDS,
+];
+
+const TABLE_BITS = 10;
+const TABLE_SIZE = 1 << TABLE_BITS;
+const table = new Int32Array(TABLE_SIZE).fill(-1);
+const nameBytes: Uint8Array[] = COMMANDS.map((c) => Buffer.from(c.name, 'latin1'));
+
+function hashLower(buf: Uint8Array, off: number, len: number): number {
+  let h = 2166136261;
+  for (let i = 0; i < len; i++) {
+    let c = buf[off + i]!;
+    if (c >= 65 && c <= 90) c += 32;
+    h = Math.imul(h ^ c, 16777619);
+  }
+  return (h >>> 0) & (TABLE_SIZE - 1);
+}
+
+COMMANDS.forEach((c, i) => {
+  const b = nameBytes[i]!;
+  let h = hashLower(b, 0, b.length);
+  while (table[h] !== -1) h = (h + 1) & (TABLE_SIZE - 1);
+  table[h] = i;
+});
+
+/** Index of the command named by buf[off, off+len) (any case), or -1. */
+export function lookupCommand(buf: Uint8Array, off: number, len: number): number {
+  let h = hashLower(buf, off, len);
+  for (;;) {
+    const i = table[h]!;
+    if (i < 0) return -1;
+    const name = nameBytes[i]!;
+    if (name.length === len) {
+      let k = 0;
+      for (; k < len; k++) {
+        let c = buf[off + k]!;
+        if (c >= 65 && c <= 90) c += 32;
+        if (c !== name[k]) break;
+      }
+      if (k === len) return i;
+    }
+    h = (h + 1) & (TABLE_SIZE - 1);
+  }
+}
+
+export function commandIndex(name: string): number {
+  const b = Buffer.from(name, 'latin1');
+  return lookupCommand(b, 0, b.length);
+}
+
+export { arityOk } from './arity.js';

@@ -1,0 +1,490 @@
+// Server commands (Redis server.c, config.c, debug.c): introspection and administration on the
+// main thread. COMMAND's replies are generated from the command table itself.
+
+import os from 'node:os';
+import type { CommandSpec, MainCall, ShardContext, ShardStatsReport, KeySpec } from './types.js';
+import { argIs, argInt, argString, argLower } from './args.js';
+import { ERR } from './errors.js';
+import { VERSION } from '../version.js';
+import { arityOk } from './arity.js';
+import { globMatch } from '../util/glob.js';
+
+// --- INFO ------------------------------------------------------------------------------------------
+
+const DEFAULT_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'modules', 'errorstats', 'cluster', 'keyspace'];
+const ALL_SECTIONS = [...DEFAULT_SECTIONS, 'commandstats'];
+
+function human(bytes: number): string {
+  const units = ['B', 'K', 'M', 'G', 'T'];
+  let v = bytes;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${bytes}B` : `${v.toFixed(2)}${units[u]}`;
+}
+
+let peakMemory = 0;
+
+function infoSection(m: MainCall, name: string, shards: ShardStatsReport[]): string {
+  const s = m.server;
+  const v = s.config.values;
+  const st = s.serverStats();
+  const sum = (f: (r: ShardStatsReport) => number): number => shards.reduce((n, r) => n + f(r), 0);
+  const lines: string[] = [];
+  const add = (k: string, val: string | number): void => {
+    lines.push(`${k}:${val}`);
+  };
+  switch (name) {
+    case 'server': {
+      const upMs = Date.now() - s.startedAtMs;
+      add('redis_version', VERSION.redisCompat);
+      add('tessera_version', VERSION.tessera);
+      add('redis_mode', 'standalone');
+      add('os', `${os.type()} ${os.release()} ${os.arch()}`);
+      add('arch_bits', 64);
+      add('multiplexing_api', 'epoll');
+      add('process_id', process.pid);
+      add('process_supervised', 'no');
+      add('run_id', s.runId);
+      add('tcp_port', s.port);
+      add('server_time_usec', Date.now() * 1000);
+      add('uptime_in_seconds', Math.floor(upMs / 1000));
+      add('uptime_in_days', Math.floor(upMs / 86400000));
+      add('hz', v.hz);
+      add('configured_hz', v.hz);
+      add('executable', process.argv[1] ?? '');
+      add('config_file', '');
+      add('shards', s.shardCount);
+      add('node_version', process.version);
+      break;
+    }
+    case 'clients':
+      add('connected_clients', st.connectedClients);
+      add('cluster_connections', 0);
+      add('maxclients', v.maxclients);
+      add('blocked_clients', 0);
+      add('tracking_clients', 0);
+      break;
+    case 'memory': {
+      const used = sum((r) => r.usedMemory);
+      const rss = process.memoryUsage.rss();
+      peakMemory = Math.max(peakMemory, used);
+      add('used_memory', used);
+      add('used_memory_human', human(used));
+      add('used_memory_rss', rss);
+      add('used_memory_rss_human', human(rss));
+      add('used_memory_peak', peakMemory);
+      add('used_memory_peak_human', human(peakMemory));
+      add('used_memory_dataset', used);
+      add('used_memory_arenas', sum((r) => r.arenaBytes));
+      add('used_memory_main_heap', process.memoryUsage().heapUsed);
+      add('total_system_memory', os.totalmem());
+      add('total_system_memory_human', human(os.totalmem()));
+      add('maxmemory', v.maxmemory);
+      add('maxmemory_human', human(v.maxmemory));
+      add('maxmemory_policy', v.maxmemoryPolicy);
+      add('mem_fragmentation_ratio', used > 0 ? (rss / used).toFixed(2) : '0.00');
+      add('mem_allocator', 'tessera-arena');
+      break;
+    }
+    case 'persistence':
+      add('loading', 0);
+      add('async_loading', 0);
+      add('rdb_changes_since_last_save', 0);
+      add('rdb_bgsave_in_progress', 0);
+      add('aof_enabled', 0);
+      add('aof_rewrite_in_progress', 0);
+      break;
+    case 'stats':
+      add('total_connections_received', st.totalConnectionsReceived);
+      add('total_commands_processed', st.totalCommandsProcessed);
+      add('total_net_input_bytes', st.totalNetInputBytes);
+      add('total_net_output_bytes', st.totalNetOutputBytes);
+      add('rejected_connections', st.rejectedConnections);
+      add('expired_keys', sum((r) => r.expiredKeys));
+      add('evicted_keys', sum((r) => r.evictedKeys));
+      add('keyspace_hits', sum((r) => r.keyspaceHits));
+      add('keyspace_misses', sum((r) => r.keyspaceMisses));
+      add('shard_commands_processed', sum((r) => r.commandsProcessed));
+      add('shard_restarts', st.shardRestarts);
+      break;
+    case 'replication':
+      add('role', 'master');
+      add('connected_slaves', 0);
+      add('master_repl_offset', 0);
+      break;
+    case 'cpu': {
+      const u = process.cpuUsage();
+      add('used_cpu_sys', (u.system / 1e6).toFixed(6));
+      add('used_cpu_user', (u.user / 1e6).toFixed(6));
+      break;
+    }
+    case 'cluster':
+      add('cluster_enabled', 0);
+      break;
+    case 'keyspace': {
+      const keys = sum((r) => r.keys);
+      if (keys > 0) add('db0', `keys=${keys},expires=${sum((r) => r.expires)},avg_ttl=0`);
+      break;
+    }
+    case 'commandstats':
+      for (const [cmd, c] of s.commandStats()) {
+        const per = c.calls > 0 ? (c.usec / c.calls).toFixed(2) : '0.00';
+        add(`cmdstat_${cmd}`, `calls=${c.calls},usec=${Math.round(c.usec)},usec_per_call=${per},rejected_calls=${c.rejected},failed_calls=${c.failed}`);
+      }
+      break;
+    default:
+      break;
+  }
+  const title = name[0]!.toUpperCase() + name.slice(1);
+  return `# ${title}\r\n${lines.map((l) => l + '\r\n').join('')}`;
+}
+
+async function infoCommand(m: MainCall): Promise<void> {
+  const a = m.args;
+  let sections: string[] = [];
+  for (let i = 1; i < a.argc; i++) {
+    const s = argLower(a, i);
+    if (s === 'default') sections.push(...DEFAULT_SECTIONS);
+    else if (s === 'all' || s === 'everything') sections.push(...ALL_SECTIONS);
+    else sections.push(s);
+  }
+  if (sections.length === 0) sections = DEFAULT_SECTIONS;
+  sections = [...new Set(sections)];
+  const shards = await m.server.shardStats();
+  const text = sections
+    .filter((s) => ALL_SECTIONS.includes(s))
+    .map((s) => infoSection(m, s, shards))
+    .join('\r\n');
+  m.out.verbatim(text);
+}
+
+// --- CONFIG ----------------------------------------------------------------------------------------
+
+function configCommand(m: MainCall): void {
+  const a = m.args;
+  const sub = argLower(a, 1);
+  const cfg = m.server.config;
+  if (sub === 'get' && a.argc >= 3) {
+    const pairs = cfg.get(Array.from({ length: a.argc - 2 }, (_, i) => argString(a, i + 2)));
+    m.out.map(pairs.length);
+    for (const [k, v] of pairs) {
+      m.out.bulkString(k);
+      m.out.bulkString(v);
+    }
+  } else if (sub === 'set' && a.argc >= 4) {
+    if ((a.argc - 2) % 2 !== 0) {
+      m.out.error(ERR.wrongArity('config|set'));
+      return;
+    }
+    const pairs: Array<[string, string]> = [];
+    for (let i = 2; i < a.argc; i += 2) pairs.push([argString(a, i), argString(a, i + 1)]);
+    const err = cfg.set(pairs);
+    if (err !== null) m.out.error(err);
+    else m.out.ok();
+  } else if (sub === 'resetstat' && a.argc === 2) {
+    m.server.resetStats();
+    m.out.ok();
+  } else if (sub === 'rewrite' && a.argc === 2) {
+    m.out.error('ERR The server is running without a config file');
+  } else if (sub === 'help' && a.argc === 2) {
+    const help = [
+      'CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+      'GET <pattern>',
+      '    Return parameters matching the glob-like <pattern> and their values.',
+      'SET <directive> <value>',
+      '    Set the configuration <directive> to <value>.',
+      'RESETSTAT',
+      '    Reset statistics reported by the INFO command.',
+      'HELP',
+      '    Print this help.',
+    ];
+    m.out.array(help.length);
+    for (const l of help) m.out.simple(l);
+  } else if (['get', 'set', 'resetstat', 'rewrite', 'help'].includes(sub)) {
+    m.out.error(ERR.wrongArity(`config|${sub}`));
+  } else {
+    m.out.error(ERR.unknownSubcommand(argString(a, 1), 'CONFIG'));
+  }
+}
+
+// --- COMMAND ---------------------------------------------------------------------------------------
+
+function visible(m: MainCall): readonly CommandSpec[] {
+  return m.server.commands.filter((c) => !c.hidden);
+}
+
+function writeInfo(m: MainCall, c: { name: string; arity: number; flags: readonly string[]; keys: KeySpec | null }, subs: readonly { name: string; arity: number; flags: readonly string[]; keys: KeySpec | null }[] | undefined, parent?: string): void {
+  const out = m.out;
+  out.array(10);
+  out.bulkString(parent ? `${parent}|${c.name}` : c.name);
+  out.integer(c.arity);
+  out.set(c.flags.length);
+  for (const f of c.flags) out.simple(f);
+  out.integer(c.keys ? c.keys.first : 0);
+  out.integer(c.keys ? c.keys.last : 0);
+  out.integer(c.keys ? c.keys.step : 0);
+  out.set(0);
+  out.set(0);
+  if (c.keys) {
+    const k = c.keys;
+    const write = c.flags.includes('write');
+    out.array(1);
+    out.map(4);
+    out.bulkString('flags');
+    out.set(1);
+    out.simple(write ? 'RW' : 'RO');
+    out.bulkString('begin_search');
+    out.map(2);
+    out.bulkString('type');
+    out.bulkString('index');
+    out.bulkString('spec');
+    out.map(1);
+    out.bulkString('index');
+    out.integer(k.first);
+    out.bulkString('find_keys');
+    out.map(2);
+    out.bulkString('type');
+    out.bulkString('range');
+    out.bulkString('spec');
+    out.map(3);
+    out.bulkString('lastkey');
+    out.integer(k.last < 0 ? k.last : k.last - k.first);
+    out.bulkString('keystep');
+    out.integer(k.step);
+    out.bulkString('limit');
+    out.integer(0);
+  } else {
+    out.array(0);
+  }
+  if (subs && subs.length > 0) {
+    out.array(subs.length);
+    for (const s of subs) writeInfo(m, s, undefined, c.name);
+  } else {
+    out.array(0);
+  }
+}
+
+function findCommand(m: MainCall, name: string): CommandSpec | undefined {
+  const n = name.toLowerCase();
+  return visible(m).find((c) => c.name === n);
+}
+
+function commandCommand(m: MainCall): void {
+  const a = m.args;
+  const all = visible(m);
+  if (a.argc === 1) {
+    m.out.array(all.length);
+    for (const c of all) writeInfo(m, c, c.subcommands);
+    return;
+  }
+  const sub = argLower(a, 1);
+  switch (sub) {
+    case 'count':
+      m.out.integer(all.length);
+      return;
+    case 'info': {
+      const names = a.argc > 2 ? Array.from({ length: a.argc - 2 }, (_, i) => argString(a, i + 2)) : all.map((c) => c.name);
+      m.out.array(names.length);
+      for (const n of names) {
+        const c = findCommand(m, n);
+        if (c) writeInfo(m, c, c.subcommands);
+        else m.out.nilArray();
+      }
+      return;
+    }
+    case 'docs': {
+      const names = a.argc > 2 ? Array.from({ length: a.argc - 2 }, (_, i) => argString(a, i + 2)) : all.map((c) => c.name);
+      const found = names.map((n) => findCommand(m, n)).filter((c): c is CommandSpec => c !== undefined);
+      m.out.map(found.length);
+      for (const c of found) {
+        m.out.bulkString(c.name);
+        m.out.map(3);
+        m.out.bulkString('summary');
+        m.out.bulkString(c.summary);
+        m.out.bulkString('since');
+        m.out.bulkString(c.since);
+        m.out.bulkString('group');
+        m.out.bulkString(c.group);
+      }
+      return;
+    }
+    case 'getkeys': {
+      if (a.argc < 3) {
+        m.out.error(ERR.wrongArity('command|getkeys'));
+        return;
+      }
+      const c = findCommand(m, argString(a, 2));
+      if (!c) {
+        m.out.error('ERR Invalid command specified');
+        return;
+      }
+      const argc = a.argc - 2;
+      if (!arityOk(c.arity, argc)) {
+        m.out.error('ERR Invalid number of arguments specified for command');
+        return;
+      }
+      if (!c.keys) {
+        m.out.error('ERR The command has no key arguments');
+        return;
+      }
+      const last = c.keys.last < 0 ? argc + c.keys.last : c.keys.last;
+      const idx: number[] = [];
+      for (let i = c.keys.first; i <= last; i += c.keys.step) idx.push(i + 2);
+      m.out.array(idx.length);
+      for (const i of idx) m.out.bulk(a.buf, a.off[i]!, a.len[i]!);
+      return;
+    }
+    case 'list': {
+      let names = all.map((c) => c.name);
+      if (a.argc === 5 && argIs(a, 2, 'FILTERBY')) {
+        const value = argString(a, 4);
+        if (argIs(a, 3, 'PATTERN')) {
+          const p = Buffer.from(value);
+          names = names.filter((n) => {
+            const b = Buffer.from(n);
+            return globMatch(p, 0, p.length, b, 0, b.length, true);
+          });
+        } else if (argIs(a, 3, 'ACLCAT')) {
+          names = all.filter((c) => c.group === value.toLowerCase()).map((c) => c.name);
+        } else if (argIs(a, 3, 'MODULE')) {
+          names = [];
+        } else {
+          m.out.error(ERR.syntax);
+          return;
+        }
+      } else if (a.argc !== 2) {
+        m.out.error(ERR.syntax);
+        return;
+      }
+      m.out.array(names.length);
+      for (const n of names) m.out.bulkString(n);
+      return;
+    }
+    case 'help': {
+      const help = ['COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:', '(no subcommand)', '    Return details about all commands.', 'COUNT', '    Return the total number of commands in this server.', 'LIST', '    Return a list of all commands in this server.', 'INFO [<command-name> ...]', '    Return details about multiple commands.', 'DOCS [<command-name> ...]', '    Return documentation details about multiple commands.', 'GETKEYS <full-command>', '    Return the keys from a full command.', 'HELP', '    Print this help.'];
+      m.out.array(help.length);
+      for (const l of help) m.out.simple(l);
+      return;
+    }
+    default:
+      m.out.error(ERR.unknownSubcommand(argString(a, 1), 'COMMAND'));
+  }
+}
+
+// --- TIME, SHUTDOWN, DEBUG -------------------------------------------------------------------------
+
+function timeCommand(m: MainCall): void {
+  const us = BigInt(Date.now()) * 1000n + (process.hrtime.bigint() / 1000n) % 1000n;
+  m.out.array(2);
+  m.out.bulkString((us / 1000000n).toString());
+  m.out.bulkString((us % 1000000n).toString());
+}
+
+function shutdownCommand(m: MainCall): Promise<void> | void {
+  const a = m.args;
+  for (let i = 1; i < a.argc; i++) {
+    if (argIs(a, i, 'ABORT')) {
+      m.out.error('ERR No shutdown in progress.');
+      return;
+    }
+    if (!argIs(a, i, 'NOSAVE') && !argIs(a, i, 'SAVE') && !argIs(a, i, 'NOW') && !argIs(a, i, 'FORCE')) {
+      m.out.error(ERR.syntax);
+      return;
+    }
+  }
+  // No reply: the connection closes with the server, as redis-server does.
+  return new Promise<void>(() => {
+    void m.server.shutdown('SHUTDOWN command');
+  });
+}
+
+function isLocal(addr: string): boolean {
+  return addr.startsWith('127.') || addr.startsWith('::1') || addr.startsWith('::ffff:127.');
+}
+
+async function debugCommand(m: MainCall): Promise<void> {
+  const a = m.args;
+  const mode = m.server.config.values.enableDebugCommand;
+  if (mode === 'no' || (mode === 'local' && !isLocal(m.conn.addr))) {
+    m.out.error(ERR.debugNotAllowed);
+    return;
+  }
+  const sub = argLower(a, 1);
+  switch (sub) {
+    case 'help': {
+      const help = ['DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:', 'SHARD-CRASH <shard>', '    Crash shard worker <shard>; it is restarted on its memory.', 'SLEEP <seconds>', '    Stop the server for <seconds>. Decimals allowed.', 'SET-ACTIVE-EXPIRE <0|1>', '    Setting it to 0 disables expiring keys in background.', 'LOG <message>', '    Write <message> to the server log.', 'HELP', '    Print this help.'];
+      m.out.array(help.length);
+      for (const l of help) m.out.simple(l);
+      return;
+    }
+    case 'shard-crash': {
+      const n = a.argc === 3 ? argInt(a, 2) : NaN;
+      if (Number.isNaN(n) || n < 0 || n >= m.server.shardCount) {
+        m.out.error(`ERR shard must be an integer from 0 to ${m.server.shardCount - 1}`);
+        return;
+      }
+      await m.server.callShard(n, ['__crash'], m.conn.proto);
+      m.out.ok();
+      return;
+    }
+    case 'sleep': {
+      const secs = a.argc === 3 ? Number(argString(a, 2)) : NaN;
+      if (!Number.isFinite(secs) || secs < 0) {
+        m.out.error(ERR.notFloat);
+        return;
+      }
+      // Blocks the main thread on purpose, as DEBUG SLEEP blocks redis-server.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, secs * 1000);
+      m.out.ok();
+      return;
+    }
+    case 'set-active-expire': {
+      if (a.argc !== 3) break;
+      const err = m.server.config.set([['active-expire-enabled', argInt(a, 2) === 0 ? 'no' : 'yes']]);
+      if (err) m.out.error(err);
+      else m.out.ok();
+      return;
+    }
+    case 'log':
+      if (a.argc !== 3) break;
+      m.out.ok();
+      return;
+    default:
+      break;
+  }
+  m.out.error(ERR.unknownSubcommand(argString(a, 1), 'DEBUG'));
+}
+
+function crashCommand(c: ShardContext): void {
+  c.crash();
+}
+
+const S = 'server' as const;
+
+export const SERVER_COMMANDS = [
+  { name: 'info', arity: -1, flags: ['loading', 'stale'], keys: null, group: S, since: '1.0.0', summary: 'Returns information and statistics about the server.', main: infoCommand },
+  { name: 'config', arity: -2, flags: ['admin'], keys: null, group: S, since: '2.0.0', summary: 'A container for server configuration commands.', main: configCommand,
+    subcommands: [
+      { name: 'get', arity: -3, flags: ['admin', 'loading', 'stale'], keys: null, summary: 'Returns the effective values of configuration parameters.' },
+      { name: 'set', arity: -4, flags: ['admin', 'loading', 'stale'], keys: null, summary: 'Sets configuration parameters in-flight.' },
+      { name: 'resetstat', arity: 2, flags: ['admin', 'loading', 'stale'], keys: null, summary: 'Resets the server\'s statistics.' },
+      { name: 'rewrite', arity: 2, flags: ['admin', 'loading', 'stale'], keys: null, summary: 'Persists the effective configuration to file.' },
+      { name: 'help', arity: 2, flags: ['loading', 'stale'], keys: null, summary: 'Returns helpful text about the different subcommands.' },
+    ] },
+  { name: 'command', arity: -1, flags: ['loading', 'stale'], keys: null, group: S, since: '2.8.13', summary: 'Returns detailed information about all commands.', main: commandCommand,
+    subcommands: [
+      { name: 'count', arity: 2, flags: ['loading', 'stale'], keys: null, summary: 'Returns a count of commands.' },
+      { name: 'docs', arity: -2, flags: ['loading', 'stale'], keys: null, summary: 'Returns documentary information about one, multiple or all commands.' },
+      { name: 'getkeys', arity: -3, flags: ['loading', 'stale'], keys: null, summary: 'Extracts the key names from an arbitrary command.' },
+      { name: 'info', arity: -2, flags: ['loading', 'stale'], keys: null, summary: 'Returns information about one, multiple or all commands.' },
+      { name: 'list', arity: -2, flags: ['loading', 'stale'], keys: null, summary: 'Returns a list of command names.' },
+      { name: 'help', arity: 2, flags: ['loading', 'stale'], keys: null, summary: 'Returns helpful text about the different subcommands.' },
+    ] },
+  { name: 'time', arity: 1, flags: ['loading', 'stale', 'fast', 'random'], keys: null, group: S, since: '2.6.0', summary: 'Returns the server time.', main: timeCommand },
+  { name: 'shutdown', arity: -1, flags: ['admin', 'loading', 'stale'], keys: null, group: S, since: '1.0.0', summary: 'Synchronously saves the database(s) to disk and shuts down the Redis server.', main: shutdownCommand },
+  { name: 'debug', arity: -2, flags: ['admin', 'loading', 'stale'], keys: null, group: S, since: '1.0.0', summary: 'A container for debugging commands.', main: debugCommand },
+  { name: '__crash', arity: 1, flags: ['admin'], keys: null, group: 'internal', since: '0', summary: 'internal', shard: crashCommand, hidden: true },
+] as const satisfies readonly CommandSpec[];

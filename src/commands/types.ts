@@ -1,0 +1,188 @@
+// The shape of a command: one declarative spec per command, kept in its family file beside its
+// handler. The dispatcher checks arity, auth and out-of-memory from the spec, once, for every
+// command; handlers never repeat those checks.
+
+import type { Keyspace, EvictionPolicy } from '../keyspace/keyspace.js';
+import type { RespWriter } from '../protocol/resp-writer.js';
+import type { Config } from '../config/config.js';
+
+export type CommandFlag =
+  | 'write'
+  | 'readonly'
+  | 'denyoom'
+  | 'admin'
+  | 'fast'
+  | 'noscript'
+  | 'random'
+  | 'loading'
+  | 'stale'
+  | 'no-auth'
+  | 'allow-busy'
+  | 'skip-slowlog'
+  | 'no-multi'
+  | 'blocking';
+
+/** Redis key spec in its legacy (first, last, step) form; last -1 = up to the last argument. */
+export interface KeySpec {
+  first: number;
+  last: number;
+  step: number;
+}
+
+/** Arguments of one command: argument i is buf[off[i] .. off[i]+len[i]). Argument 0 is the name.
+ * Views into a ring or a receive buffer: valid only while the handler runs. */
+export interface ArgList {
+  buf: Uint8Array;
+  off: Int32Array;
+  len: Int32Array;
+  argc: number;
+}
+
+/** Per-shard settings that shard handlers read (pushed over the control port). */
+export interface ShardSettings {
+  /** This shard's share of maxmemory, bytes; 0 = no limit. */
+  maxmemoryBytes: number;
+  maxmemoryPolicy: EvictionPolicy;
+  maxmemorySamples: number;
+  protoMaxBulkLen: number;
+  activeExpireEnabled: boolean;
+  hz: number;
+}
+
+export interface ShardContext {
+  readonly shardId: number;
+  readonly ks: Keyspace;
+  readonly settings: ShardSettings;
+  /** Where the reply goes; its `proto` is the requesting connection's protocol. */
+  out: RespWriter;
+  args: ArgList;
+  /** Stops the shard abruptly, as a crash would (DEBUG SHARD-CRASH). */
+  crash(): never;
+}
+
+export type ShardHandler = (c: ShardContext) => void;
+
+/** How the replies of a command fanned out over several shards become one reply. */
+export type MergeKind = 'sum' | 'ok' | 'gather' | 'concat';
+
+export interface ClientInfo {
+  readonly id: number;
+  name: string;
+  proto: 2 | 3;
+  authenticated: boolean;
+  readonly addr: string;
+  readonly laddr: string;
+  readonly fd: number;
+  readonly createdAtMs: number;
+  lastInteractionMs: number;
+  lastCommand: string;
+  libName: string;
+  libVer: string;
+  /** Bytes buffered but not parsed, and pending output bytes (CLIENT LIST qbuf, omem). */
+  queryBufferBytes(): number;
+  outputBufferBytes(): number;
+  /** Close after the current reply is written (QUIT, CLIENT KILL of itself). */
+  closeAfterReply(): void;
+  /** Close now (CLIENT KILL of another client). */
+  kill(): void;
+  /** Back to a fresh connection's state (RESET). */
+  reset(): void;
+}
+
+/** What main-thread handlers may use of the server. */
+export interface ServerApi {
+  readonly config: Config;
+  readonly shardCount: number;
+  readonly startedAtMs: number;
+  readonly runId: string;
+  readonly port: number;
+  readonly commands: readonly CommandSpec[];
+  clients(): Iterable<ClientInfo>;
+  /** Runs a shard command on one shard with the given arguments (argument 0 = command name)
+   * and resolves with its raw reply bytes, encoded for proto. */
+  callShard(shard: number, args: ReadonlyArray<Uint8Array | string>, proto: 2 | 3): Promise<Buffer>;
+  shardOfKey(key: Uint8Array, off: number, len: number): number;
+  /** Statistics from every shard's control port. */
+  shardStats(): Promise<ShardStatsReport[]>;
+  /** Per-command counters: calls and total microseconds. */
+  commandStats(): Map<string, { calls: number; usec: number; rejected: number; failed: number }>;
+  resetStats(): void;
+  serverStats(): ServerStats;
+  shutdown(reason: string): void;
+  /** Serialises cross-shard atomic operations: runs fn while the listed shards receive nothing
+   * but fn's own calls (made through `call`), so no other client sees a half-done operation. */
+  withShardsLocked<T>(shards: number[], fn: (call: ShardCaller) => Promise<T>): Promise<T>;
+}
+
+export type ShardCaller = (shard: number, args: ReadonlyArray<Uint8Array | string>, proto: 2 | 3) => Promise<Buffer>;
+
+export interface ServerStats {
+  totalConnectionsReceived: number;
+  totalCommandsProcessed: number;
+  rejectedConnections: number;
+  totalNetInputBytes: number;
+  totalNetOutputBytes: number;
+  shardRestarts: number;
+  connectedClients: number;
+}
+
+export interface ShardStatsReport {
+  shardId: number;
+  keys: number;
+  expires: number;
+  usedMemory: number;
+  arenaBytes: number;
+  indexCapacity: number;
+  expiredKeys: number;
+  evictedKeys: number;
+  keyspaceHits: number;
+  keyspaceMisses: number;
+  commandsProcessed: number;
+  restarts: number;
+}
+
+export interface MainCall {
+  server: ServerApi;
+  conn: ClientInfo;
+  args: ArgList;
+  out: RespWriter;
+}
+
+/** Runs on the main thread. Returning a promise holds the connection's later commands until it
+ * settles. `args` are views into the receive buffer: read them all before the first await. */
+export type MainHandler = (m: MainCall) => void | Promise<void>;
+
+export interface SubcommandSpec {
+  name: string;
+  arity: number;
+  flags: readonly CommandFlag[];
+  keys: KeySpec | null;
+  summary: string;
+}
+
+export interface CommandSpec {
+  /** Lower-case name. */
+  name: string;
+  /** Redis rule: n > 0 exactly n arguments (name included), n < 0 at least -n. */
+  arity: number;
+  flags: readonly CommandFlag[];
+  keys: KeySpec | null;
+  group: 'string' | 'generic' | 'connection' | 'server' | 'internal';
+  since: string;
+  summary: string;
+  /** Runs on the shard owning the key(s). */
+  shard?: ShardHandler;
+  /** When keys span shards (or the command has no key and `allShards`): how partial replies merge. */
+  merge?: MergeKind;
+  /** Keyless command that runs on every shard and merges with `merge`. */
+  allShards?: boolean;
+  /** Coordinator for a command whose keys span shards and which must stay atomic. */
+  crossShard?: MainHandler;
+  /** Runs on the main thread. */
+  main?: MainHandler;
+  subcommands?: readonly SubcommandSpec[];
+  /** Argument-count rule beyond arity, checked before the command is split over shards. */
+  validate?: (argc: number) => string | null;
+  /** Internal shard operation, not listed by COMMAND. */
+  hidden?: boolean;
+}

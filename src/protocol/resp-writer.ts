@@ -1,0 +1,190 @@
+// RESP2/RESP3 reply encoder into a growable byte buffer. Knows nothing of the server.
+// One writer is reused for many replies: callers take the bytes [start, length) they wrote
+// and reset() when done. Protocol-dependent shapes (null, map, set, double) follow `proto`.
+
+import { formatDouble } from '../util/numbers.js';
+
+const CRLF0 = 13;
+const CRLF1 = 10;
+const SMALL_INTS = 10000;
+const intCache: Buffer[] = [];
+for (let i = 0; i < SMALL_INTS; i++) intCache.push(Buffer.from(String(i), 'latin1'));
+
+export class RespWriter {
+  buf: Buffer;
+  length = 0;
+  proto: 2 | 3 = 2;
+
+  constructor(initialBytes = 64 * 1024) {
+    this.buf = Buffer.allocUnsafe(initialBytes);
+  }
+
+  reset(): void {
+    this.length = 0;
+  }
+
+  /** Makes room for n more bytes. */
+  ensure(n: number): void {
+    const need = this.length + n;
+    if (need <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < need) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.length);
+    this.buf = next;
+  }
+
+  /** Hands the written bytes over (the writer starts a fresh buffer) — for socket writes. */
+  take(): Buffer {
+    const out = this.buf.subarray(0, this.length);
+    this.buf = Buffer.allocUnsafe(Math.max(16 * 1024, Math.min(this.buf.length, 1024 * 1024)));
+    this.length = 0;
+    return out;
+  }
+
+  raw(src: Uint8Array, off: number, len: number): void {
+    this.ensure(len);
+    if (len < 32) {
+      const b = this.buf;
+      let p = this.length;
+      for (let i = 0; i < len; i++) b[p++] = src[off + i]!;
+    } else {
+      this.buf.set(src.subarray(off, off + len), this.length);
+    }
+    this.length += len;
+  }
+
+  /** Latin1/ASCII text as is (protocol literals, simple strings). */
+  ascii(s: string): void {
+    this.ensure(s.length);
+    this.length += this.buf.write(s, this.length, 'latin1');
+  }
+
+  private byte(c: number): void {
+    this.buf[this.length++] = c;
+  }
+
+  private crlf(): void {
+    this.buf[this.length++] = CRLF0;
+    this.buf[this.length++] = CRLF1;
+  }
+
+  private decimal(n: number): void {
+    if (n >= 0 && n < SMALL_INTS && Number.isInteger(n)) {
+      const d = intCache[n]!;
+      this.ensure(d.length);
+      d.copy(this.buf, this.length);
+      this.length += d.length;
+    } else {
+      this.ascii(String(n));
+    }
+  }
+
+  private header(prefix: number, n: number): void {
+    this.ensure(24);
+    this.byte(prefix);
+    this.decimal(n);
+    this.ensure(2);
+    this.crlf();
+  }
+
+  ok(): void {
+    this.ascii('+OK\r\n');
+  }
+
+  simple(s: string): void {
+    this.ensure(s.length + 3);
+    this.byte(43); // +
+    this.ascii(s);
+    this.crlf();
+  }
+
+  /** `text` is the whole error line without '-' and CRLF, e.g. "ERR syntax error". */
+  error(text: string): void {
+    this.ensure(text.length + 3);
+    this.byte(45); // -
+    this.ascii(text);
+    this.crlf();
+  }
+
+  integer(n: number | bigint): void {
+    this.ensure(24);
+    this.byte(58); // :
+    if (typeof n === 'bigint') this.ascii(n.toString());
+    else this.decimal(n);
+    this.ensure(2);
+    this.crlf();
+  }
+
+  bulk(src: Uint8Array, off: number, len: number): void {
+    this.header(36, len); // $
+    this.raw(src, off, len);
+    this.ensure(2);
+    this.crlf();
+  }
+
+  bulkString(s: string): void {
+    const len = Buffer.byteLength(s);
+    this.header(36, len);
+    this.ensure(len + 2);
+    this.length += this.buf.write(s, this.length, 'utf8');
+    this.crlf();
+  }
+
+  /** Null bulk / null reply: $-1 in RESP2, _ in RESP3. */
+  nil(): void {
+    this.ascii(this.proto === 3 ? '_\r\n' : '$-1\r\n');
+  }
+
+  /** Null array: *-1 in RESP2, _ in RESP3. */
+  nilArray(): void {
+    this.ascii(this.proto === 3 ? '_\r\n' : '*-1\r\n');
+  }
+
+  array(n: number): void {
+    this.header(42, n); // *
+  }
+
+  /** A map of n pairs: %n in RESP3, an array of 2n in RESP2. */
+  map(n: number): void {
+    if (this.proto === 3) this.header(37, n);
+    else this.header(42, n * 2);
+  }
+
+  /** A set of n members: ~n in RESP3, *n in RESP2. */
+  set(n: number): void {
+    this.header(this.proto === 3 ? 126 : 42, n);
+  }
+
+  /** A double: ,x in RESP3, a bulk string in RESP2. */
+  double(x: number): void {
+    const s = formatDouble(x);
+    if (this.proto === 3) {
+      this.ensure(s.length + 3);
+      this.byte(44);
+      this.ascii(s);
+      this.crlf();
+    } else {
+      this.bulkString(s);
+    }
+  }
+
+  /** Verbatim text (INFO, CLIENT LIST in RESP3 are verbatim "txt"); bulk string in RESP2. */
+  verbatim(s: string): void {
+    if (this.proto !== 3) {
+      this.bulkString(s);
+      return;
+    }
+    const len = Buffer.byteLength(s) + 4;
+    this.header(61, len); // =
+    this.ensure(len + 2);
+    this.ascii('txt:');
+    this.length += this.buf.write(s, this.length, 'utf8');
+    this.crlf();
+  }
+
+  boolean(b: boolean): void {
+    if (this.proto === 3) this.ascii(b ? '#t\r\n' : '#f\r\n');
+    else this.integer(b ? 1 : 0);
+  }
+}

@@ -1,0 +1,25 @@
+// Control plane between the main thread and a shard actor: comlink over a dedicated MessagePort.
+// Never used per command; stats, settings and maintenance only.
+
+import * as Comlink from 'comlink';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import type { MessagePort } from 'node:worker_threads';
+import type { ShardSettings, ShardStatsReport } from '../commands/types.js';
+
+export interface ShardControl {
+  stats(): ShardStatsReport;
+  configure(settings: ShardSettings): void;
+  resetStats(): void;
+}
+
+export function exposeControl(api: ShardControl, port: MessagePort): void {
+  Comlink.expose(api, nodeEndpoint(port));
+}
+
+export function wrapControl(port: MessagePort): Comlink.Remote<ShardControl> {
+  return Comlink.wrap<ShardControl>(nodeEndpoint(port));
+}
+
+export function releaseControl(remote: Comlink.Remote<ShardControl>): void {
+  remote[Comlink.releaseProxy]();
+}

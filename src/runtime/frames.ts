@@ -1,0 +1,24 @@
+// Layout of the frames that cross the shard rings. Request (main -> shard): seq u32, command
+// index u16, protocol u8, flags u8, argc u32, then each argument as u32 length + bytes.
+// Reply (shard -> main): seq u32, kind u32, then the encoded reply bytes.
+// A frame too big for its ring travels whole over the side port; the ring carries a marker.
+
+export const REQ_SEQ = 0;
+export const REQ_CMD = 4;
+export const REQ_PROTO = 6;
+export const REQ_FLAGS = 7;
+export const REQ_ARGC = 8;
+export const REQ_HEADER = 12;
+
+export const REP_SEQ = 0;
+export const REP_KIND = 4;
+export const REP_HEADER = 8;
+
+/** Request flag: the frame's bytes arrived over the side port. */
+export const FLAG_OVERSIZE = 1;
+export const REPLY_INLINE = 0;
+export const REPLY_OVERSIZE = 1;
+
+/** Default ring capacities (bytes, power of two). */
+export const REQUEST_RING_BYTES = 1 << 22;
+export const REPLY_RING_BYTES = 1 << 22;

@@ -1,0 +1,174 @@
+// Single-producer single-consumer ring of length-prefixed frames over a SharedArrayBuffer.
+// Frames are contiguous (a frame never wraps: the producer writes a wrap marker and restarts at 0),
+// so a consumer can read a frame in place. Indices are monotonically increasing byte counters
+// (mod 2^32 arithmetic), published with Atomics so the other thread sees whole frames only.
+// Bound: capacity bytes; a producer that finds no room gets `false` and must hold the frame back.
+
+const HEAD = 0; // producer's write position (Int32 index in ctl)
+const TAIL = 1; // consumer's read position
+const SIGNAL = 2; // bumped by the producer on publish; the consumer waits on it
+const CTL_INTS = 4;
+const CTL_BYTES = CTL_INTS * 4;
+const WRAP = 0xffffffff;
+/** Frames are padded to this so that the length prefix is always aligned. */
+const ALIGN = 4;
+
+export interface RingMemory {
+  sab: SharedArrayBuffer;
+  capacity: number;
+}
+
+export function createRingMemory(capacity: number): RingMemory {
+  if (capacity < 1024 || (capacity & (capacity - 1)) !== 0) throw new Error('ring capacity must be a power of two >= 1024');
+  return { sab: new SharedArrayBuffer(CTL_BYTES + capacity), capacity };
+}
+
+class RingBase {
+  protected readonly ctl: Int32Array;
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+  readonly capacity: number;
+  protected readonly mask: number;
+
+  constructor(mem: RingMemory) {
+    this.ctl = new Int32Array(mem.sab, 0, CTL_INTS);
+    this.bytes = new Uint8Array(mem.sab, CTL_BYTES, mem.capacity);
+    this.view = new DataView(mem.sab, CTL_BYTES, mem.capacity);
+    this.capacity = mem.capacity;
+    this.mask = mem.capacity - 1;
+  }
+
+  /** The word to wait on / notify for new frames. */
+  signalWord(): Int32Array {
+    return this.ctl;
+  }
+
+  static readonly SIGNAL_INDEX = SIGNAL;
+
+  /** Empties the ring; only valid when neither side is using it (supervisor, after a worker died). */
+  reset(): void {
+    Atomics.store(this.ctl, HEAD, 0);
+    Atomics.store(this.ctl, TAIL, 0);
+  }
+}
+
+/** Largest frame (including its 4-byte length) a ring of this capacity accepts. */
+export function maxFrameBytes(capacity: number): number {
+  return capacity >>> 2;
+}
+
+export class RingProducer extends RingBase {
+  private head = 0;
+  private frameStart = -1;
+  private published = 0;
+
+  constructor(mem: RingMemory) {
+    super(mem);
+    this.head = Atomics.load(this.ctl, HEAD) >>> 0;
+    this.published = this.head;
+  }
+
+  /** Reserves room for a frame of `len` payload bytes; returns the payload's byte offset in
+   * `bytes`, or -1 when the ring is too full. The frame becomes visible at commit(). */
+  reserve(len: number): number {
+    const need = (4 + len + ALIGN - 1) & ~(ALIGN - 1);
+    const tail = Atomics.load(this.ctl, TAIL) >>> 0;
+    const used = (this.head - tail) >>> 0;
+    let pos = this.head & this.mask;
+    const toEnd = this.capacity - pos;
+    let skip = 0;
+    if (need > toEnd) skip = toEnd; // wrap: the rest of the buffer is dead space
+    if (used + skip + need > this.capacity) return -1;
+    if (skip > 0) {
+      this.view.setUint32(pos, WRAP, true);
+      this.head = (this.head + skip) >>> 0;
+      pos = 0;
+    }
+    this.view.setUint32(pos, len, true);
+    this.frameStart = pos;
+    this.head = (this.head + need) >>> 0;
+    return pos + 4;
+  }
+
+  /** Free bytes if a frame were reserved now (ignoring wrap waste). */
+  free(): number {
+    const tail = Atomics.load(this.ctl, TAIL) >>> 0;
+    return this.capacity - ((this.head - tail) >>> 0);
+  }
+
+  /** Shrinks the last reserved frame to `len` payload bytes (len <= reserved). */
+  shrinkLast(len: number, reservedLen: number): void {
+    const oldNeed = (4 + reservedLen + ALIGN - 1) & ~(ALIGN - 1);
+    const newNeed = (4 + len + ALIGN - 1) & ~(ALIGN - 1);
+    this.view.setUint32(this.frameStart, len, true);
+    this.head = (this.head - oldNeed + newNeed) >>> 0;
+  }
+
+  /** Publishes every frame reserved so far. Returns true if anything new was published. */
+  commit(): boolean {
+    if (this.head === this.published) return false;
+    Atomics.store(this.ctl, HEAD, this.head | 0);
+    this.published = this.head;
+    Atomics.add(this.ctl, SIGNAL, 1);
+    return true;
+  }
+
+  /** Wakes a consumer sleeping on the signal word. */
+  notify(): void {
+    Atomics.notify(this.ctl, SIGNAL);
+  }
+
+  /** Re-reads positions after a reset by the supervisor. */
+  resync(): void {
+    this.head = Atomics.load(this.ctl, HEAD) >>> 0;
+    this.published = this.head;
+  }
+}
+
+export class RingConsumer extends RingBase {
+  private tail = 0;
+
+  constructor(mem: RingMemory) {
+    super(mem);
+    this.tail = Atomics.load(this.ctl, TAIL) >>> 0;
+  }
+
+  /** Current signal value; wait on it (after draining) to sleep until the next publish. */
+  signal(): number {
+    return Atomics.load(this.ctl, SIGNAL);
+  }
+
+  /** Offset in `bytes` of the next frame's payload (its length via frameLength()), or -1 when empty.
+   * The frame stays valid until release(). */
+  peek(): number {
+    const head = Atomics.load(this.ctl, HEAD) >>> 0;
+    if (head === this.tail) return -1;
+    let pos = this.tail & this.mask;
+    if (this.view.getUint32(pos, true) === WRAP) {
+      this.tail = (this.tail + (this.capacity - pos)) >>> 0;
+      if (head === this.tail) return -1;
+      pos = 0;
+    }
+    return pos + 4;
+  }
+
+  frameLength(payloadOff: number): number {
+    return this.view.getUint32(payloadOff - 4, true);
+  }
+
+  /** Consumes the frame returned by the last peek(); its space is handed back at flushRelease(). */
+  release(payloadOff: number): void {
+    const len = this.view.getUint32(payloadOff - 4, true);
+    const need = (4 + len + ALIGN - 1) & ~(ALIGN - 1);
+    this.tail = (this.tail + need) >>> 0;
+  }
+
+  /** Publishes consumed space to the producer (once per batch). */
+  flushRelease(): void {
+    Atomics.store(this.ctl, TAIL, this.tail | 0);
+  }
+
+  resync(): void {
+    this.tail = Atomics.load(this.ctl, TAIL) >>> 0;
+  }
+}

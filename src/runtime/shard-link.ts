@@ -1,0 +1,367 @@
+// The main thread's end of one shard actor: its request and reply rings, the FIFO of reply targets
+// (a shard answers strictly in request order, so the n-th reply belongs to the n-th target), an
+// overflow queue for frames that find the ring full or the shard locked, and the worker's life.
+// The keyspace and the rings belong to the link, not the worker: a restarted worker gets them back.
+// Bound: the overflow queue grows only while the server keeps reading; `backlogged` tells the
+// server to pause its sockets until the shard catches up.
+
+import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import type { Remote } from 'comlink';
+import type { Logger } from 'pino';
+import { Keyspace } from '../keyspace/keyspace.js';
+import { RingConsumer, RingProducer, createRingMemory, maxFrameBytes, type RingMemory } from './ring.js';
+import {
+  FLAG_OVERSIZE,
+  REP_HEADER,
+  REP_KIND,
+  REPLY_OVERSIZE,
+  REPLY_RING_BYTES,
+  REQ_ARGC,
+  REQ_CMD,
+  REQ_FLAGS,
+  REQ_HEADER,
+  REQ_PROTO,
+  REQ_SEQ,
+  REQUEST_RING_BYTES,
+} from './frames.js';
+import type { ArgList, ShardSettings } from '../commands/types.js';
+import { wrapControl, releaseControl, type ShardControl } from './control-rpc.js';
+import type { ShardWorkerData } from './shard-runtime.js';
+import { ERR } from '../commands/errors.js';
+
+/** Receives the reply to one request. `buf[off, off+len)` is valid only during the call. */
+export interface ReplySink {
+  deliver(seq: number, buf: Uint8Array, off: number, len: number): void;
+}
+
+/** Selects which arguments of an ArgList go into a frame (argument 0, the name, always does). */
+export interface ArgSubset {
+  idx: Int32Array;
+  count: number;
+}
+
+interface Pending {
+  frame: Buffer;
+  oversize: boolean;
+}
+
+const SHARD_WORKER_URL = new URL('../../actors/shard.js', import.meta.url);
+/** Overflow bytes past which the server stops reading sockets. */
+const BACKLOG_BYTES = 4 * 1024 * 1024;
+const RESTART_WINDOW_MS = 10_000;
+const RESTARTS_IN_WINDOW_MAX = 5;
+
+export class ShardLink {
+  readonly keyspace: SharedArrayBuffer;
+  private readonly reqMem: RingMemory;
+  private readonly repMem: RingMemory;
+  private readonly req: RingProducer;
+  private readonly rep: RingConsumer;
+  private readonly maxFrame: number;
+  private worker: Worker | null = null;
+  private sideToShard: MessagePort | null = null;
+  private sideFromShard: MessagePort | null = null;
+  control: Remote<ShardControl> | null = null;
+
+  // FIFO of reply targets for frames in the ring and then in overflow, in send order.
+  private sinks: ReplySink[] = [];
+  private seqs: number[] = [];
+  private head = 0;
+  private overflow: Pending[] = [];
+  private overflowHead = 0;
+  private overflowBytes = 0;
+  /** While locked by a cross-shard operation, other frames wait in `held` (their sinks too). */
+  private locked = false;
+  private held: Array<Pending & { sink: ReplySink; seq: number }> = [];
+  private dirty = false;
+  private lastSignal = 0;
+  restarts = 0;
+  private recentCrashes: number[] = [];
+  private stopping = false;
+  private readyResolve: (() => void) | null = null;
+  ready: Promise<void>;
+
+  constructor(
+    readonly id: number,
+    private settings: ShardSettings,
+    private readonly log: Logger,
+    private readonly onDrained: () => void,
+  ) {
+    this.keyspace = Keyspace.createMemory();
+    this.reqMem = createRingMemory(REQUEST_RING_BYTES);
+    this.repMem = createRingMemory(REPLY_RING_BYTES);
+    this.req = new RingProducer(this.reqMem);
+    this.rep = new RingConsumer(this.repMem);
+    this.maxFrame = maxFrameBytes(REQUEST_RING_BYTES) - 8;
+    this.ready = new Promise((r) => (this.readyResolve = r));
+    this.spawn();
+    this.armReplies();
+  }
+
+  private spawn(): void {
+    const toShard = new MessageChannel();
+    const fromShard = new MessageChannel();
+    const control = new MessageChannel();
+    const data: ShardWorkerData = {
+      shardId: this.id,
+      restarts: this.restarts,
+      keyspace: this.keyspace,
+      requests: this.reqMem,
+      replies: this.repMem,
+      sideIn: toShard.port2,
+      sideOut: fromShard.port1,
+      control: control.port2,
+      settings: this.settings,
+    };
+    const worker = new Worker(SHARD_WORKER_URL, {
+      workerData: data,
+      transferList: [toShard.port2, fromShard.port1, control.port2],
+      name: `shard-${this.id}`,
+    });
+    this.worker = worker;
+    this.sideToShard = toShard.port1;
+    this.sideFromShard = fromShard.port2;
+    this.control = wrapControl(control.port1);
+    worker.once('online', () => {
+      this.readyResolve?.();
+      this.readyResolve = null;
+    });
+    worker.on('error', (err) => {
+      this.log.error({ shard: this.id, err: err.message }, 'shard worker crashed');
+    });
+    worker.once('exit', (code) => this.onExit(worker, code));
+  }
+
+  private onExit(worker: Worker, code: number): void {
+    if (worker !== this.worker) return;
+    if (this.control) releaseControl(this.control);
+    this.control = null;
+    this.sideToShard?.close();
+    this.worker = null;
+    if (this.stopping) return;
+    // Replies the shard published before dying are real: deliver them, then fail the rest in flight.
+    this.drainReplies();
+    const inRing = this.sinks.length - this.head - (this.overflow.length - this.overflowHead);
+    const err = Buffer.from(`-${ERR.shardCrashed(this.id)}\r\n`);
+    for (let i = 0; i < inRing; i++) this.deliverNext(err, 0, err.length);
+    this.sideFromShard?.close();
+    this.req.reset();
+    this.rep.reset();
+    this.req.resync();
+    this.rep.resync();
+    this.restarts++;
+    const now = Date.now();
+    this.recentCrashes = this.recentCrashes.filter((t) => now - t < RESTART_WINDOW_MS);
+    this.recentCrashes.push(now);
+    const delayMs = this.recentCrashes.length > RESTARTS_IN_WINDOW_MAX ? 1000 : 0;
+    this.log.warn({ shard: this.id, code, failedInFlight: inRing, restarts: this.restarts, delayMs }, 'restarting shard worker on its memory');
+    setTimeout(() => {
+      if (this.stopping) return;
+      this.spawn();
+      this.flushOverflow();
+      this.flush();
+    }, delayMs);
+  }
+
+  /** True while frames wait outside the ring in amounts that should pause socket reads. */
+  get backlogged(): boolean {
+    return this.overflowBytes > BACKLOG_BYTES;
+  }
+
+  /** Frames not yet answered (in the ring or waiting). */
+  get inFlight(): number {
+    return this.sinks.length - this.head;
+  }
+
+  /** Queues one command frame: args (or the subset of them) with the command index. While the
+   * link is locked, only the lock owner's frames (`owner`) go ahead; others are held back. */
+  send(sink: ReplySink, seq: number, cmdIndex: number, proto: 2 | 3, a: ArgList, subset: ArgSubset | null, owner = false): void {
+    const count = subset ? subset.count : a.argc;
+    let len = REQ_HEADER;
+    for (let k = 0; k < count; k++) {
+      const i = subset ? subset.idx[k]! : k;
+      len += 4 + a.len[i]!;
+    }
+    if (this.locked && !owner) {
+      const frame = Buffer.allocUnsafe(len);
+      encodeFrame(frame, new DataView(frame.buffer, frame.byteOffset, frame.length), 0, seq, cmdIndex, proto, a, subset, count);
+      this.held.push({ frame, oversize: len > this.maxFrame, sink, seq });
+      this.overflowBytes += len;
+      return;
+    }
+    this.sinks.push(sink);
+    this.seqs.push(seq);
+    if (this.overflowHead === this.overflow.length && len <= this.maxFrame && this.worker !== null) {
+      const p = this.req.reserve(len);
+      if (p >= 0) {
+        encodeFrame(this.req.bytes, this.req.view, p, seq, cmdIndex, proto, a, subset, count);
+        this.dirty = true;
+        return;
+      }
+    }
+    const frame = Buffer.allocUnsafe(len);
+    encodeFrame(frame, new DataView(frame.buffer, frame.byteOffset, frame.length), 0, seq, cmdIndex, proto, a, subset, count);
+    this.overflow.push({ frame, oversize: len > this.maxFrame });
+    this.overflowBytes += len;
+    this.flushOverflow();
+  }
+
+  lock(): void {
+    this.locked = true;
+  }
+
+  /** Releases the frames held back during a lock, in their order. */
+  unlock(): void {
+    this.locked = false;
+    const held = this.held;
+    this.held = [];
+    for (const h of held) {
+      this.sinks.push(h.sink);
+      this.seqs.push(h.seq);
+      this.overflow.push({ frame: h.frame, oversize: h.oversize });
+    }
+    this.flushOverflow();
+    this.flush();
+  }
+
+  /** Moves waiting frames into the ring while there is room. */
+  flushOverflow(): void {
+    if (this.worker === null) return;
+    while (this.overflowHead < this.overflow.length) {
+      const item = this.overflow[this.overflowHead]!;
+      const f = item.frame;
+      if (item.oversize) {
+        const p = this.req.reserve(REQ_HEADER);
+        if (p < 0) break;
+        this.req.bytes.fill(0, p, p + REQ_HEADER);
+        this.req.bytes[p + REQ_FLAGS] = FLAG_OVERSIZE;
+        this.sideToShard!.postMessage(f);
+      } else {
+        const p = this.req.reserve(f.length);
+        if (p < 0) break;
+        this.req.bytes.set(f, p);
+      }
+      this.overflowHead++;
+      this.overflowBytes -= f.length;
+      this.dirty = true;
+    }
+    if (this.overflowHead === this.overflow.length && this.overflowHead > 0) {
+      this.overflow = [];
+      this.overflowHead = 0;
+    }
+  }
+
+  /** Publishes queued frames and wakes the shard: once per event-loop turn. */
+  flush(): void {
+    if (!this.dirty) return;
+    this.dirty = false;
+    this.req.commit();
+    this.req.notify();
+  }
+
+  private armReplies(): void {
+    const w = Atomics.waitAsync(this.rep.signalWord(), 2, this.lastSignal);
+    if (w.async) {
+      void w.value.then(() => this.onReplies());
+    } else {
+      setImmediate(() => this.onReplies());
+    }
+  }
+
+  private onReplies(): void {
+    if (this.stopping) return;
+    this.drainReplies();
+    this.flushOverflow();
+    this.flush();
+    this.onDrained();
+    this.armReplies();
+  }
+
+  private drainReplies(): void {
+    this.lastSignal = this.rep.signal();
+    const rep = this.rep;
+    for (;;) {
+      const p = rep.peek();
+      if (p < 0) break;
+      const len = rep.frameLength(p);
+      if (rep.view.getUint32(p + REP_KIND, true) === REPLY_OVERSIZE) {
+        const msg = receiveMessageOnPort(this.sideFromShard!);
+        const big = msg ? (msg.message as Uint8Array) : Buffer.from('-ERR internal: lost oversize reply\r\n');
+        this.deliverNext(big, 0, big.length);
+      } else {
+        this.deliverNext(rep.bytes, p + REP_HEADER, len - REP_HEADER);
+      }
+      rep.release(p);
+    }
+    rep.flushRelease();
+  }
+
+  private deliverNext(buf: Uint8Array, off: number, len: number): void {
+    if (this.head >= this.sinks.length) {
+      this.log.error({ shard: this.id }, 'reply without a waiting request');
+      return;
+    }
+    const sink = this.sinks[this.head]!;
+    const seq = this.seqs[this.head]!;
+    this.head++;
+    if (this.head === this.sinks.length) {
+      this.sinks.length = 0;
+      this.seqs.length = 0;
+      this.head = 0;
+    } else if (this.head > 4096 && this.head * 2 > this.sinks.length) {
+      this.sinks = this.sinks.slice(this.head);
+      this.seqs = this.seqs.slice(this.head);
+      this.head = 0;
+    }
+    sink.deliver(seq, buf, off, len);
+  }
+
+  configure(settings: ShardSettings): void {
+    this.settings = settings;
+    void this.control?.configure(settings).catch(() => undefined);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const w = this.worker;
+    this.worker = null;
+    if (this.control) releaseControl(this.control);
+    this.control = null;
+    this.sideToShard?.close();
+    this.sideFromShard?.close();
+    if (w) await w.terminate();
+  }
+}
+
+function encodeFrame(
+  dst: Uint8Array,
+  dv: DataView,
+  p: number,
+  seq: number,
+  cmdIndex: number,
+  proto: 2 | 3,
+  a: ArgList,
+  subset: ArgSubset | null,
+  count: number,
+): void {
+  dv.setUint32(p + REQ_SEQ, seq, true);
+  dv.setUint16(p + REQ_CMD, cmdIndex, true);
+  dst[p + REQ_PROTO] = proto;
+  dst[p + REQ_FLAGS] = 0;
+  dv.setUint32(p + REQ_ARGC, count, true);
+  let q = p + REQ_HEADER;
+  const src = a.buf;
+  for (let k = 0; k < count; k++) {
+    const i = subset ? subset.idx[k]! : k;
+    const off = a.off[i]!;
+    const l = a.len[i]!;
+    dv.setUint32(q, l, true);
+    q += 4;
+    if (l < 48) {
+      for (let j = 0; j < l; j++) dst[q + j] = src[off + j]!;
+    } else {
+      dst.set(src.subarray(off, off + l), q);
+    }
+    q += l;
+  }
+}

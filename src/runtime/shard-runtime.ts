@@ -1,0 +1,253 @@
+// The shard actor's loop: drain the request ring, run each command against this shard's keyspace,
+// put each reply in the reply ring, publish and notify once per batch. Idle, it sleeps in
+// Atomics.waitAsync so that its event loop still serves control messages and the expire cycle.
+// Contract: replies leave in request order, exactly one per request.
+
+import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { Keyspace } from '../keyspace/keyspace.js';
+import { RespWriter } from '../protocol/resp-writer.js';
+import { RingConsumer, RingProducer, maxFrameBytes, type RingMemory } from './ring.js';
+import {
+  FLAG_OVERSIZE,
+  REP_HEADER,
+  REP_KIND,
+  REP_SEQ,
+  REPLY_INLINE,
+  REPLY_OVERSIZE,
+  REQ_ARGC,
+  REQ_CMD,
+  REQ_FLAGS,
+  REQ_HEADER,
+  REQ_PROTO,
+  REQ_SEQ,
+} from './frames.js';
+import { COMMANDS } from '../commands/registry.js';
+import type { ArgList, ShardContext, ShardSettings, ShardStatsReport, CommandSpec } from '../commands/types.js';
+import { ERR } from '../commands/errors.js';
+import { exposeControl } from './control-rpc.js';
+
+export interface ShardWorkerData {
+  shardId: number;
+  restarts: number;
+  keyspace: SharedArrayBuffer;
+  requests: RingMemory;
+  replies: RingMemory;
+  /** Oversize request frames arrive here; oversize replies leave by sideOut. */
+  sideIn: MessagePort;
+  sideOut: MessagePort;
+  control: MessagePort;
+  settings: ShardSettings;
+}
+
+/** Frames handled before the loop yields to its event loop (control messages, timers). */
+const BATCH_FRAMES = 512;
+
+class ShardCrash extends Error {}
+
+export class ShardRuntime {
+  private readonly ks: Keyspace;
+  private readonly req: RingConsumer;
+  private readonly rep: RingProducer;
+  private readonly writer = new RespWriter(64 * 1024);
+  private readonly args: ArgList = { buf: new Uint8Array(0), off: new Int32Array(64), len: new Int32Array(64), argc: 0 };
+  private readonly ctx: ShardContext;
+  private settings: ShardSettings;
+  private commandsProcessed = 0;
+  private readonly maxReply: number;
+  private expireTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly data: ShardWorkerData) {
+    this.ks = new Keyspace(data.keyspace);
+    this.req = new RingConsumer(data.requests);
+    this.rep = new RingProducer(data.replies);
+    this.settings = data.settings;
+    this.maxReply = maxFrameBytes(data.replies.capacity) - REP_HEADER - 16;
+    const self = this;
+    this.ctx = {
+      shardId: data.shardId,
+      ks: this.ks,
+      get settings() {
+        return self.settings;
+      },
+      out: this.writer,
+      args: this.args,
+      crash(): never {
+        throw new ShardCrash(`shard ${data.shardId} crashed on request (DEBUG SHARD-CRASH)`);
+      },
+    };
+    exposeControl(
+      {
+        stats: () => this.stats(),
+        configure: (s) => this.configure(s),
+        resetStats: () => {
+          this.ks.resetStats();
+          this.commandsProcessed = 0;
+        },
+      },
+      data.control,
+    );
+    this.startCron();
+  }
+
+  private stats(): ShardStatsReport {
+    const s = this.ks.stats();
+    return {
+      shardId: this.data.shardId,
+      keys: s.keys,
+      expires: s.expires,
+      usedMemory: s.usedMemory,
+      arenaBytes: s.arenaBytes,
+      indexCapacity: s.indexCapacity,
+      expiredKeys: s.expiredKeys,
+      evictedKeys: s.evictedKeys,
+      keyspaceHits: s.keyspaceHits,
+      keyspaceMisses: s.keyspaceMisses,
+      commandsProcessed: this.commandsProcessed,
+      restarts: this.data.restarts,
+    };
+  }
+
+  private configure(s: ShardSettings): void {
+    const hzChanged = s.hz !== this.settings.hz;
+    this.settings = s;
+    if (hzChanged) this.startCron();
+  }
+
+  /** Redis's serverCron share that belongs to a shard: active expiry and incremental rehash. */
+  private startCron(): void {
+    if (this.expireTimer) clearInterval(this.expireTimer);
+    const periodMs = Math.max(2, Math.floor(1000 / this.settings.hz));
+    this.expireTimer = setInterval(() => {
+      this.ks.now = Date.now();
+      if (this.settings.activeExpireEnabled) this.ks.activeExpireCycle(periodMs / 4);
+      this.ks.rehashStep();
+    }, periodMs);
+    this.expireTimer.unref();
+  }
+
+  async serve(): Promise<void> {
+    const word = this.req.signalWord();
+    for (;;) {
+      const seen = this.req.signal();
+      const more = this.drain();
+      if (more) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        continue;
+      }
+      const w = Atomics.waitAsync(word, 2, seen);
+      if (w.async) await w.value;
+    }
+  }
+
+  /** Runs up to BATCH_FRAMES requests. Returns true when more are waiting. */
+  private drain(): boolean {
+    let n = 0;
+    this.ks.now = Date.now();
+    try {
+      for (; n < BATCH_FRAMES; n++) {
+        const p = this.req.peek();
+        if (p < 0) break;
+        const len = this.req.frameLength(p);
+        const flags = this.req.bytes[p + REQ_FLAGS]!;
+        if (flags & FLAG_OVERSIZE) {
+          const msg = receiveMessageOnPort(this.data.sideIn);
+          if (!msg) throw new Error('oversize request marker without its frame');
+          const frame = msg.message as Uint8Array;
+          this.execute(frame, 0, frame.length);
+        } else {
+          this.execute(this.req.bytes, p, len);
+        }
+        this.req.release(p);
+      }
+    } catch (e) {
+      // Publish what already ran so that those replies are not lost with the crash.
+      this.rep.commit();
+      this.rep.notify();
+      throw e;
+    }
+    this.req.flushRelease();
+    if (this.rep.commit()) this.rep.notify();
+    return n === BATCH_FRAMES;
+  }
+
+  private execute(buf: Uint8Array, p: number, frameLen: number): void {
+    const dv = buf === this.req.bytes ? this.req.view : new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    const seq = dv.getUint32(p + REQ_SEQ, true);
+    const cmd = dv.getUint16(p + REQ_CMD, true);
+    const proto = buf[p + REQ_PROTO] === 3 ? 3 : 2;
+    const argc = dv.getUint32(p + REQ_ARGC, true);
+    const a = this.args;
+    if (a.off.length < argc) {
+      a.off = new Int32Array(argc * 2);
+      a.len = new Int32Array(argc * 2);
+    }
+    let q = p + REQ_HEADER;
+    for (let i = 0; i < argc; i++) {
+      const l = dv.getUint32(q, true);
+      a.off[i] = q + 4;
+      a.len[i] = l;
+      q += 4 + l;
+    }
+    if (q > p + frameLen) throw new Error('malformed request frame');
+    a.buf = buf;
+    a.argc = argc;
+    const w = this.writer;
+    w.reset();
+    w.proto = proto;
+    const spec = COMMANDS[cmd];
+    if (!spec || !spec.shard) {
+      w.error(`ERR internal: command ${cmd} does not run on shards`);
+    } else if (this.overMemory(spec)) {
+      w.error(ERR.oom);
+    } else {
+      spec.shard(this.ctx);
+    }
+    this.commandsProcessed++;
+    this.emit(seq, w.buf, w.length);
+  }
+
+  /** Frees memory by the eviction policy before a command that may grow it; true when it still
+   * cannot run (Redis's performEvictions + denyoom check). */
+  private overMemory(spec: CommandSpec): boolean {
+    const limit = this.settings.maxmemoryBytes;
+    if (limit <= 0) return false;
+    if (this.ks.usedMemory() <= limit) return false;
+    const policy = this.settings.maxmemoryPolicy;
+    if (policy !== 'noeviction') {
+      while (this.ks.usedMemory() > limit) {
+        if (!this.ks.evictOne(policy, this.settings.maxmemorySamples)) break;
+      }
+    }
+    return this.ks.usedMemory() > limit && spec.flags.includes('denyoom');
+  }
+
+  private emit(seq: number, bytes: Uint8Array, len: number): void {
+    const rep = this.rep;
+    const oversize = len > this.maxReply;
+    const frameLen = REP_HEADER + (oversize ? 0 : len);
+    let p = rep.reserve(frameLen);
+    while (p < 0) {
+      // The reply ring is full: publish what we have and wait for the main thread to drain it.
+      rep.commit();
+      rep.notify();
+      const word = rep.signalWord();
+      Atomics.wait(word, 1, Atomics.load(word, 1), 5);
+      p = rep.reserve(frameLen);
+    }
+    rep.view.setUint32(p + REP_SEQ, seq, true);
+    rep.view.setUint32(p + REP_KIND, oversize ? REPLY_OVERSIZE : REPLY_INLINE, true);
+    if (oversize) {
+      this.data.sideOut.postMessage(Buffer.from(bytes.subarray(0, len)));
+    } else if (len < 64) {
+      const dst = rep.bytes;
+      const base = p + REP_HEADER;
+      for (let i = 0; i < len; i++) dst[base + i] = bytes[i]!;
+    } else {
+      rep.bytes.set(bytes.subarray(0, len), p + REP_HEADER);
+    }
+  }
+}
+
+export function isShardCrash(e: unknown): boolean {
+  return e instanceof ShardCrash;
+}

@@ -1,0 +1,226 @@
+// One client connection on the main thread: its parser, its reply order and its output.
+// Every command takes a sequence number when dispatched; replies may arrive from shards in any
+// order and are written strictly by sequence. Output leaves in one write per event-loop turn.
+// Bounds: the parser's query-buffer limit; client-output-buffer-limit on pending output; while a
+// main-thread command is awaited, or shards are backlogged, the socket is paused.
+
+import type { Socket } from 'node:net';
+import { RespParser, PARSE_COMMAND, PARSE_ERROR, PARSE_NEED_MORE, type ParserLimits } from '../protocol/resp-parser.js';
+import { RespWriter } from '../protocol/resp-writer.js';
+import type { ArgList, ClientInfo } from '../commands/types.js';
+import type { ReplySink } from '../runtime/shard-link.js';
+
+export interface ConnectionHost {
+  dispatch(conn: Connection, args: ArgList): void;
+  markDirty(conn: Connection): void;
+  connectionClosed(conn: Connection): void;
+  /** True while shards are backlogged and sockets should not be read. */
+  readonly backlogged: boolean;
+  outputLimits(): { hardBytes: number; softBytes: number; softSeconds: number };
+  logClientDrop(conn: Connection, reason: string): void;
+}
+
+export class Connection implements ClientInfo, ReplySink {
+  name = '';
+  proto: 2 | 3 = 2;
+  authenticated: boolean;
+  lastCommand = 'NULL';
+  libName = '';
+  libVer = '';
+  readonly createdAtMs = Date.now();
+  lastInteractionMs = Date.now();
+  readonly addr: string;
+  readonly laddr: string;
+  readonly fd: number;
+
+  private readonly parser: RespParser;
+  private readonly args: ArgList;
+  private nextSeq = 0;
+  private headSeq = 0;
+  private parked = new Map<number, Buffer>();
+  private readonly out = new RespWriter(16 * 1024);
+  /** Commands still dispatching for which no reply may be written yet (async main commands). */
+  private holds = 0;
+  private closeAfter = false;
+  private dead = false;
+  private paused = false;
+  private softLimitSinceMs = 0;
+
+  constructor(
+    readonly id: number,
+    private readonly socket: Socket,
+    private readonly host: ConnectionHost,
+    limits: ParserLimits,
+    private readonly needsAuth: () => boolean,
+  ) {
+    this.parser = new RespParser(limits);
+    this.args = { buf: this.parser.buf, off: this.parser.argOff, len: this.parser.argLen, argc: 0 };
+    this.authenticated = !needsAuth();
+    this.addr = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    this.laddr = `${socket.localAddress ?? '?'}:${socket.localPort ?? 0}`;
+    const handle = (socket as unknown as { _handle?: { fd?: number } })._handle;
+    this.fd = handle?.fd ?? -1;
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', () => this.destroy());
+    socket.on('close', () => this.destroy());
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.dead) return;
+    this.lastInteractionMs = Date.now();
+    this.parser.feed(chunk);
+    this.processInput();
+  }
+
+  /** Parses and dispatches buffered commands until input runs out or the connection must wait. */
+  processInput(): void {
+    const p = this.parser;
+    const a = this.args;
+    while (!this.dead && !this.closeAfter && this.holds === 0) {
+      const r = p.next();
+      if (r === PARSE_NEED_MORE) break;
+      if (r === PARSE_ERROR) {
+        this.replyError(p.error);
+        this.closeAfterReply();
+        break;
+      }
+      if (r !== PARSE_COMMAND) break;
+      a.buf = p.buf;
+      a.off = p.argOff;
+      a.len = p.argLen;
+      a.argc = p.argc;
+      this.host.dispatch(this, a);
+    }
+    this.updatePause();
+  }
+
+  updatePause(): void {
+    const want = !this.dead && (this.holds > 0 || this.host.backlogged);
+    if (want && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    } else if (!want && this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  /** Takes the sequence number for the next reply. */
+  takeSeq(): number {
+    return this.nextSeq++;
+  }
+
+  /** Holds further input until release() (a main-thread command awaiting something). */
+  hold(): void {
+    this.holds++;
+  }
+
+  release(): void {
+    this.holds--;
+    if (this.holds === 0 && !this.dead) {
+      // Resume parsing outside the caller's stack.
+      setImmediate(() => this.processInput());
+    }
+  }
+
+  deliver(seq: number, buf: Uint8Array, off: number, len: number): void {
+    if (this.dead) return;
+    if (seq === this.headSeq) {
+      this.out.raw(buf, off, len);
+      this.headSeq++;
+      while (this.parked.size > 0) {
+        const next = this.parked.get(this.headSeq);
+        if (!next) break;
+        this.parked.delete(this.headSeq);
+        this.out.raw(next, 0, next.length);
+        this.headSeq++;
+      }
+      this.host.markDirty(this);
+    } else {
+      this.parked.set(seq, Buffer.from(buf.subarray(off, off + len)));
+    }
+  }
+
+  /** Replies with an error in order (for errors found while dispatching). */
+  replyError(text: string): void {
+    const seq = this.takeSeq();
+    const b = Buffer.from(`-${text}\r\n`);
+    this.deliver(seq, b, 0, b.length);
+  }
+
+  /** Writes what is ready in one write; enforces the output buffer limits. */
+  flush(): void {
+    if (this.dead) return;
+    if (this.out.length > 0) {
+      this.socket.write(this.out.take());
+    }
+    if (this.closeAfter && this.headSeq === this.nextSeq) {
+      this.dead = true;
+      this.socket.end();
+      this.host.connectionClosed(this);
+      return;
+    }
+    this.checkOutputLimits();
+  }
+
+  private checkOutputLimits(): void {
+    const lim = this.host.outputLimits();
+    if (lim.hardBytes === 0 && lim.softBytes === 0) return;
+    const pending = this.outputBufferBytes();
+    if (lim.hardBytes > 0 && pending > lim.hardBytes) {
+      this.host.logClientDrop(this, `output buffer ${pending} bytes over the hard limit ${lim.hardBytes}`);
+      this.kill();
+      return;
+    }
+    if (lim.softBytes > 0 && pending > lim.softBytes) {
+      const now = Date.now();
+      if (this.softLimitSinceMs === 0) this.softLimitSinceMs = now;
+      else if (now - this.softLimitSinceMs > lim.softSeconds * 1000) {
+        this.host.logClientDrop(this, `output buffer over the soft limit ${lim.softBytes} for ${lim.softSeconds}s`);
+        this.kill();
+      }
+    } else {
+      this.softLimitSinceMs = 0;
+    }
+  }
+
+  queryBufferBytes(): number {
+    return this.parser.pending();
+  }
+
+  outputBufferBytes(): number {
+    let parkedBytes = 0;
+    for (const b of this.parked.values()) parkedBytes += b.length;
+    return this.out.length + this.socket.writableLength + parkedBytes;
+  }
+
+  closeAfterReply(): void {
+    this.closeAfter = true;
+    this.host.markDirty(this);
+  }
+
+  kill(): void {
+    if (this.dead) return;
+    this.socket.destroy();
+    this.destroy();
+  }
+
+  reset(): void {
+    this.name = '';
+    this.proto = 2;
+    this.authenticated = !this.needsAuth();
+    this.libName = '';
+    this.libVer = '';
+  }
+
+  get isDead(): boolean {
+    return this.dead;
+  }
+
+  private destroy(): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.parked.clear();
+    this.host.connectionClosed(this);
+  }
+}
