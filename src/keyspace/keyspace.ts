@@ -1,8 +1,32 @@
 // The keyspace of one shard: an arena of entries and an open-addressing index, all inside one
 // growable SharedArrayBuffer, so that every byte of state (including allocator free lists,
 // counters and resize progress) survives the worker that owns it. Only the owning shard writes it.
-// Entry handles are byte offsets into the arena; any mutating call may invalidate handles.
-// SKELETON: the bodies are filled in by the keyspace implementation.
+// Entry handles are byte offsets into the arena; any mutating call may invalidate handles, and
+// may grow the buffer, so call bytes() again after one.
+//
+// Layout (see layout.ts): header at 0 (allocator, index, expiry, stats, 16384 slot lists), then
+// blocks: entries (32-byte header, key, value), index tables, the volatile array. Entry header:
+// next/prev in its slot list, hash, access clock (LRU seconds + LFU counter, see clock.ts), key
+// length, value length, slot|type|size class, volatile record. A key's expire-at lives in its
+// volatile record, so keys without TTL pay nothing for it.
+//
+// Hits and misses: touch(e) counts a hit, miss() counts a miss; find() counts neither (writes look
+// keys up too). Expired keys found by find(), randomEntry() and activeExpireCycle() count in
+// expiredKeys.
+import { Arena, newGrowableMemory, roundToPage } from './arena.js';
+import { idleSeconds, initialClock, lfuDecayed, lruNow, touchedClock } from './clock.js';
+import { hash32 } from './hash.js';
+import { IndexTable, MIGRATE_PER_STEP, MIN_INDEX_CAPACITY } from './index-table.js';
+import {
+  CLASS_SIZE, classOf, E_CLOCK, E_HASH, E_KLEN, E_META, E_NEXT, E_PREV, E_VLEN, E_VOL, ENTRY_HEADER_BYTES,
+  F_EVICTED, F_EXPIRED, F_HITS, F_MISSES, F_USED, H_FREE, H_HEADER_BYTES, H_KEYS, H_MAGIC, H_RNG,
+  H_SLOT_COUNT, H_SLOT_HEAD, H_TOP, H_VERSION, HEADER_BYTES, MAGIC, NUM_CLASSES, VERSION,
+} from './layout.js';
+import { keySlot, SLOT_COUNT } from './slot.js';
+import { VolatileSet } from './volatile-set.js';
+
+export { KeyspaceFullError } from './arena.js';
+export { keySlot } from './slot.js';
 
 export const TYPE_STRING = 0;
 export type ValueType = typeof TYPE_STRING;
@@ -36,63 +60,544 @@ export interface CreateOptions {
   initialBytes?: number;
 }
 
+/** Size in bytes of every entry's header (key bytes follow it). */
+export const ENTRY_OVERHEAD_BYTES = ENTRY_HEADER_BYTES;
+
+const DEFAULT_INITIAL_BYTES = 1 << 20;
+const EXPIRE_CYCLE_SAMPLES = 20;
+/** Byte copies up to this length use a loop (no allocation); longer ones use subarray + set. */
+const COPY_LOOP_MAX = 64;
+const RANDOM_TRIES = 64;
+const SCORE_LRU = 0;
+const SCORE_LFU = 1;
+const SCORE_TTL = 2;
+
+/** A block of `size` bytes can keep a payload of `need` bytes without wasting more than half. */
+function fitsInPlace(need: number, size: number): boolean {
+  return need <= size && (need * 2 > size || size <= 64);
+}
+
 export class Keyspace {
   /** Allocates fresh state. The supervisor keeps it and hands it to every incarnation of the shard. */
   static createMemory(opts?: CreateOptions): SharedArrayBuffer {
-    void opts;
-    throw new Error('not implemented');
+    const minBytes = roundToPage(HEADER_BYTES + MIN_INDEX_CAPACITY * 4 + 1);
+    const memory = newGrowableMemory(Math.max(minBytes, opts?.initialBytes ?? DEFAULT_INITIAL_BYTES));
+    const arena = new Arena(memory);
+    formatMemory(arena, new IndexTable(arena), new VolatileSet(arena));
+    return memory;
   }
 
   /** Cached clock in ms used for expiry decisions; the shard sets it once per batch. */
   now = Date.now();
 
+  private readonly arena: Arena;
+  private readonly index: IndexTable;
+  private readonly vol: VolatileSet;
+
   /** Attaches to existing state (fresh or left by a crashed incarnation) and checks it. */
-  constructor(readonly memory: SharedArrayBuffer) {}
+  constructor(readonly memory: SharedArrayBuffer) {
+    if (memory.byteLength < HEADER_BYTES) throw new Error('keyspace: memory too small');
+    this.arena = new Arena(memory);
+    this.index = new IndexTable(this.arena);
+    this.vol = new VolatileSet(this.arena);
+    const u32 = this.arena.u32;
+    if (u32[H_MAGIC] !== MAGIC || u32[H_VERSION] !== VERSION || u32[H_HEADER_BYTES] !== HEADER_BYTES) {
+      throw new Error('keyspace: memory is not a keyspace of this version');
+    }
+    if (u32[H_TOP]! > memory.byteLength || u32[H_TOP]! < HEADER_BYTES) throw new Error('keyspace: corrupt header');
+  }
 
   /** Handle of the live entry for key, or 0. An expired entry is deleted and 0 returned. */
-  find(buf: Uint8Array, off: number, len: number): number { void buf; void off; void len; return 0; }
-  /** Records a hit/miss and updates the LRU/LFU clock of e (call on reads by commands). */
-  touch(e: number): void { void e; }
+  find(buf: Uint8Array, off: number, len: number): number {
+    const e = this.index.lookup(buf, off, len, hash32(buf, off, len));
+    if (e === 0) return 0;
+    const v = this.arena.u32[(e >>> 2) + E_VOL]!;
+    if (v !== 0 && this.vol.expireAt(v - 1) <= this.now) {
+      this.deleteEntry(e);
+      this.arena.f64[F_EXPIRED] = this.arena.f64[F_EXPIRED]! + 1;
+      return 0;
+    }
+    return e;
+  }
+
+  /** Records a hit and updates the LRU/LFU clock of e (call on reads by commands). */
+  touch(e: number): void {
+    const u32 = this.arena.u32;
+    const w = (e >>> 2) + E_CLOCK;
+    u32[w] = touchedClock(u32[w]!, lruNow(this.now), this.random() / 4294967296);
+    this.arena.f64[F_HITS] = this.arena.f64[F_HITS]! + 1;
+  }
+
+  /** Records a keyspace miss (call when a read finds no key). */
+  miss(): void {
+    this.arena.f64[F_MISSES] = this.arena.f64[F_MISSES]! + 1;
+  }
+
   /** Inserts or overwrites key with a value of valueLen bytes (contents uninitialised unless
-   * value is given) and the given type and expiry (0 = none). Returns the entry handle. */
-  set(key: Uint8Array, koff: number, klen: number, value: Uint8Array | null, voff: number, vlen: number, type: ValueType, expireAtMs: number): number { void key; void koff; void klen; void value; void voff; void vlen; void type; void expireAtMs; return 0; }
-  /** Changes the value length of e keeping the first min(old,new) bytes; returns the (maybe moved) handle. */
-  resizeValue(e: number, newLen: number): number { void newLen; return e; }
-  delete(buf: Uint8Array, off: number, len: number): boolean { void buf; void off; void len; return false; }
-  deleteEntry(e: number): void { void e; }
-  flush(): void {}
+   * value is given) and the given type and expiry (0 = none). Returns the entry handle.
+   * An overwrite keeps the LFU counter and resets the LRU clock. Throws KeyspaceFullError when
+   * the arena cannot grow (nothing is changed then). */
+  set(key: Uint8Array, koff: number, klen: number, value: Uint8Array | null, voff: number, vlen: number, type: ValueType, expireAtMs: number): number {
+    const hash = hash32(key, koff, klen);
+    this.index.prepareInsert();
+    let e = this.index.lookup(key, koff, klen, hash);
+    const need = ENTRY_HEADER_BYTES + klen + vlen;
+    const nowSec = lruNow(this.now);
+    let u32 = this.arena.u32;
+    if (e !== 0) {
+      const cls = u32[(e >>> 2) + E_META]! >>> 24;
+      if (!fitsInPlace(need, CLASS_SIZE[cls]!)) {
+        e = this.relocate(e, classOf(need), ENTRY_HEADER_BYTES + klen);
+        u32 = this.arena.u32;
+      }
+      const w = e >>> 2;
+      u32[w + E_VLEN] = vlen;
+      u32[w + E_META] = ((u32[w + E_META]! & 0xff00ffff) | (type << 16)) >>> 0;
+      u32[w + E_CLOCK] = ((u32[w + E_CLOCK]! & 0xff000000) | nowSec) >>> 0;
+    } else {
+      const cls = classOf(need);
+      e = this.arena.alloc(cls);
+      u32 = this.arena.u32;
+      const u8 = this.arena.u8;
+      const w = e >>> 2;
+      const slot = keySlot(key, koff, klen);
+      u32[w + E_HASH] = hash;
+      u32[w + E_CLOCK] = initialClock(nowSec);
+      u32[w + E_KLEN] = klen;
+      u32[w + E_VLEN] = vlen;
+      u32[w + E_META] = (slot | (type << 16) | (cls << 24)) >>> 0;
+      u32[w + E_VOL] = 0;
+      const head = u32[H_SLOT_HEAD + slot]!;
+      u32[w + E_NEXT] = head;
+      u32[w + E_PREV] = 0;
+      if (head !== 0) u32[(head >>> 2) + E_PREV] = e;
+      u32[H_SLOT_HEAD + slot] = e;
+      u32[H_SLOT_COUNT + slot]!++;
+      const ko = e + ENTRY_HEADER_BYTES;
+      if (klen <= COPY_LOOP_MAX && key.buffer !== this.memory) {
+        for (let i = 0; i < klen; i++) u8[ko + i] = key[koff + i]!;
+      } else {
+        this.copyIn(key, koff, ko, klen);
+      }
+      this.index.insert(e, hash);
+      u32[H_KEYS]!++;
+    }
+    if (value !== null) this.copyIn(value, voff, e + ENTRY_HEADER_BYTES + klen, vlen);
+    this.setExpireAt(e, expireAtMs);
+    return e;
+  }
 
-  /** The arena as bytes; key and value of e live at keyOffset/valueOffset inside it. */
-  bytes(): Uint8Array { return new Uint8Array(0); }
-  keyOffset(e: number): number { return e; }
-  keyLength(e: number): number { return e; }
-  valueOffset(e: number): number { return e; }
-  valueLength(e: number): number { return e; }
-  type(e: number): ValueType { void e; return TYPE_STRING; }
-  expireAt(e: number): number { return e; }
-  setExpireAt(e: number, expireAtMs: number): void { void e; void expireAtMs; }
-  slotOf(e: number): number { return e; }
+  /** Changes the value length of e keeping the first min(old,new) bytes (bytes past the old
+   * length are zero); returns the (maybe moved) handle. Growth leaves up to 50% (at most 1 MiB)
+   * slack in the block so that repeated appends are amortised O(1). */
+  resizeValue(e: number, newLen: number): number {
+    let u32 = this.arena.u32;
+    const w = e >>> 2;
+    const klen = u32[w + E_KLEN]!;
+    const vlen = u32[w + E_VLEN]!;
+    const need = ENTRY_HEADER_BYTES + klen + newLen;
+    if (!fitsInPlace(need, CLASS_SIZE[u32[w + E_META]! >>> 24]!)) {
+      const target = newLen > vlen ? need + Math.min(Math.floor(need / 2), 1 << 20) : need;
+      e = this.relocate(e, classOf(target), ENTRY_HEADER_BYTES + klen + Math.min(vlen, newLen));
+      u32 = this.arena.u32;
+    }
+    u32[(e >>> 2) + E_VLEN] = newLen;
+    if (newLen > vlen) {
+      const vo = e + ENTRY_HEADER_BYTES + klen;
+      this.arena.u8.fill(0, vo + vlen, vo + newLen);
+    }
+    return e;
+  }
 
-  size(): number { return 0; }
-  expiresCount(): number { return 0; }
-  usedMemory(): number { return 0; }
-  stats(): KeyspaceStats { throw new Error('not implemented'); }
-  resetStats(): void {}
+  delete(buf: Uint8Array, off: number, len: number): boolean {
+    const e = this.find(buf, off, len);
+    if (e === 0) return false;
+    this.deleteEntry(e);
+    return true;
+  }
+
+  deleteEntry(e: number): void {
+    const u32 = this.arena.u32;
+    const w = e >>> 2;
+    const meta = u32[w + E_META]!;
+    const slot = meta & 0x3fff;
+    this.index.remove(e, u32[w + E_HASH]!);
+    const next = u32[w + E_NEXT]!;
+    const prev = u32[w + E_PREV]!;
+    if (prev !== 0) u32[(prev >>> 2) + E_NEXT] = next;
+    else u32[H_SLOT_HEAD + slot] = next;
+    if (next !== 0) u32[(next >>> 2) + E_PREV] = prev;
+    u32[H_SLOT_COUNT + slot]!--;
+    const v = u32[w + E_VOL]!;
+    if (v !== 0) this.vol.remove(v - 1);
+    this.arena.free(e, meta >>> 24);
+    this.arena.u32[H_KEYS]!--;
+    this.index.afterDelete();
+  }
+
+  /** Deletes every key (statistics counters are kept). The buffer does not shrink. */
+  flush(): void {
+    formatMemory(this.arena, this.index, this.vol);
+  }
+
+  /** The arena as bytes; key and value of e live at keyOffset/valueOffset inside it. Valid until
+   * the next mutating call. */
+  bytes(): Uint8Array {
+    this.arena.refresh();
+    return this.arena.u8;
+  }
+  keyOffset(e: number): number { return e + ENTRY_HEADER_BYTES; }
+  keyLength(e: number): number { return this.arena.u32[(e >>> 2) + E_KLEN]!; }
+  valueOffset(e: number): number { return e + ENTRY_HEADER_BYTES + this.arena.u32[(e >>> 2) + E_KLEN]!; }
+  valueLength(e: number): number { return this.arena.u32[(e >>> 2) + E_VLEN]!; }
+  type(e: number): ValueType {
+    // Only TYPE_STRING exists so far; the stored byte is whatever set() was given.
+    return ((this.arena.u32[(e >>> 2) + E_META]! >>> 16) & 0xff) as ValueType;
+  }
+  /** Expire-at in ms, or 0 when e has no TTL. */
+  expireAt(e: number): number {
+    const v = this.arena.u32[(e >>> 2) + E_VOL]!;
+    return v === 0 ? 0 : this.vol.expireAt(v - 1);
+  }
+  /** Sets (ms, an integer > 0) or removes (0) the TTL of e. Never moves e. */
+  setExpireAt(e: number, expireAtMs: number): void {
+    const v = this.arena.u32[(e >>> 2) + E_VOL]!;
+    if (expireAtMs === 0) {
+      if (v !== 0) this.vol.remove(v - 1);
+    } else if (v !== 0) {
+      this.vol.setExpireAt(v - 1, expireAtMs);
+    } else {
+      this.vol.add(e, expireAtMs);
+    }
+  }
+  slotOf(e: number): number { return this.arena.u32[(e >>> 2) + E_META]! & 0x3fff; }
+
+  /** The raw access clock of e (bits 0-23 LRU seconds, 24-31 LFU counter; see clock.ts). */
+  clock(e: number): number { return this.arena.u32[(e >>> 2) + E_CLOCK]!; }
+  setClock(e: number, clock: number): void { this.arena.u32[(e >>> 2) + E_CLOCK] = clock >>> 0; }
+  /** OBJECT IDLETIME: seconds since the last access. */
+  idleTimeSec(e: number): number { return idleSeconds(this.clock(e), lruNow(this.now)); }
+  /** OBJECT FREQ: the LFU counter after decay. */
+  lfuFrequency(e: number): number { return lfuDecayed(this.clock(e), lruNow(this.now)); }
+  /** Bytes of the block holding e (its share of usedMemory, without the index bucket). */
+  entryBytes(e: number): number { return CLASS_SIZE[this.arena.u32[(e >>> 2) + E_META]! >>> 24]!; }
+  /** The allocator's bump pointer (for tests and INFO). */
+  arenaTop(): number { return this.arena.top(); }
+
+  size(): number { return this.arena.u32[H_KEYS]!; }
+  expiresCount(): number { return this.vol.length(); }
+  usedMemory(): number { return this.arena.f64[F_USED]!; }
+  stats(): KeyspaceStats {
+    const f64 = this.arena.f64;
+    return {
+      keys: this.size(),
+      expires: this.expiresCount(),
+      usedMemory: f64[F_USED]!,
+      arenaBytes: this.memory.byteLength,
+      indexCapacity: this.index.capacity(),
+      resizing: this.index.resizing(),
+      expiredKeys: f64[F_EXPIRED]!,
+      evictedKeys: f64[F_EVICTED]!,
+      keyspaceHits: f64[F_HITS]!,
+      keyspaceMisses: f64[F_MISSES]!,
+    };
+  }
+  resetStats(): void {
+    const f64 = this.arena.f64;
+    f64[F_EXPIRED] = 0;
+    f64[F_EVICTED] = 0;
+    f64[F_HITS] = 0;
+    f64[F_MISSES] = 0;
+  }
 
   /** Redis-style SCAN over the index: visits some entries, returns the next cursor (0 = done).
-   * Every key present for the whole scan is returned at least once, also across a resize. */
-  scan(cursor: number, count: number, visit: (e: number) => void): number { void cursor; void count; void visit; return 0; }
-  /** A uniformly-ish random live entry, or 0 when empty. */
-  randomEntry(): number { return 0; }
-  countInSlot(slot: number): number { return slot; }
-  /** Visits up to count entries of the slot. */
-  keysInSlot(slot: number, count: number, visit: (e: number) => void): void { void slot; void count; void visit; }
+   * Every key present for the whole scan is returned at least once, also across a resize.
+   * The cursor walks home buckets (hash & mask) in reverse-binary order, as Redis's dictScan, so
+   * where linear probing or a migration put an entry does not matter. visit must not mutate. */
+  scan(cursor: number, count: number, visit: (e: number) => void): number {
+    if (this.size() === 0) return 0;
+    let v = cursor >>> 0;
+    let seen = 0;
+    let budget = Math.max(1, count) * 10;
+    do {
+      v = this.index.scanStep(v, visit);
+      seen += this.index.scanVisited;
+    } while (v !== 0 && --budget > 0 && seen < count);
+    return v;
+  }
+
+  /** A uniformly-ish random live entry, or 0 when empty. Expired entries met are deleted. */
+  randomEntry(): number {
+    for (let attempt = 0; attempt < 100 && this.size() > 0; attempt++) {
+      const e = this.randomAny();
+      const v = this.arena.u32[(e >>> 2) + E_VOL]!;
+      if (v === 0 || this.vol.expireAt(v - 1) > this.now) return e;
+      this.deleteEntry(e);
+      this.arena.f64[F_EXPIRED] = this.arena.f64[F_EXPIRED]! + 1;
+    }
+    return this.size() > 0 ? this.randomAny() : 0;
+  }
+
+  /** Random entry by probing random buckets, falling back to a walk (keyspace not empty). */
+  private randomAny(): number {
+    const n = this.index.positions();
+    for (let k = 0; k < RANDOM_TRIES; k++) {
+      const e = this.index.entryAt(this.random() % n);
+      if (e !== 0) return e;
+    }
+    let p = this.random() % n;
+    for (let k = 0; k < n; k++, p = p + 1 === n ? 0 : p + 1) {
+      const e = this.index.entryAt(p);
+      if (e !== 0) return e;
+    }
+    throw new Error('keyspace: no entry found in a non-empty index');
+  }
+
+  countInSlot(slot: number): number { return this.arena.u32[H_SLOT_COUNT + slot] ?? 0; }
+  /** Visits up to count entries of the slot (newest first). visit must not mutate. */
+  keysInSlot(slot: number, count: number, visit: (e: number) => void): void {
+    const u32 = this.arena.u32;
+    let e = u32[H_SLOT_HEAD + slot] ?? 0;
+    for (let k = 0; e !== 0 && k < count; k++) {
+      const next = u32[(e >>> 2) + E_NEXT]!;
+      visit(e);
+      e = next;
+    }
+  }
 
   /** One active-expiry step, as Redis's cycle: samples volatile keys, deletes expired ones, stops at
-   * timeLimitMs. Returns how many it deleted. */
-  activeExpireCycle(timeLimitMs: number): number { return timeLimitMs; }
-  /** Evicts one key chosen by policy among `samples` sampled candidates. False if none is evictable. */
-  evictOne(policy: EvictionPolicy, samples: number): boolean { void policy; void samples; return false; }
-  /** Does a bounded amount of incremental index migration; true while a resize is in progress. */
-  rehashStep(): boolean { return false; }
+   * timeLimitMs. Returns how many it deleted. Samples 20 keys per round (all of them when 20 or
+   * fewer) and repeats while more than 25% of a round had expired. */
+  activeExpireCycle(timeLimitMs: number): number {
+    const start = performance.now();
+    const now = this.now;
+    let deleted = 0;
+    for (;;) {
+      const len = this.vol.length();
+      if (len === 0) break;
+      let expired = 0;
+      let sampled = 0;
+      if (len <= EXPIRE_CYCLE_SAMPLES) {
+        for (let i = len - 1; i >= 0; i--, sampled++) {
+          if (this.vol.expireAt(i) <= now) {
+            this.deleteEntry(this.vol.entry(i));
+            expired++;
+          }
+        }
+      } else {
+        for (; sampled < EXPIRE_CYCLE_SAMPLES; sampled++) {
+          const n = this.vol.length();
+          if (n === 0) break;
+          const i = this.random() % n;
+          if (this.vol.expireAt(i) <= now) {
+            this.deleteEntry(this.vol.entry(i));
+            expired++;
+          }
+        }
+      }
+      deleted += expired;
+      this.arena.f64[F_EXPIRED] = this.arena.f64[F_EXPIRED]! + expired;
+      if (expired * 4 <= sampled) break;
+      if (performance.now() - start >= timeLimitMs) break;
+    }
+    return deleted;
+  }
+
+  /** Evicts one key chosen by policy among `samples` sampled candidates. False if none is evictable.
+   * allkeys-* sample a run of consecutive buckets from a random position; volatile-* sample random
+   * records of the volatile array (all of them when samples >= their count). The best candidate of
+   * this call is evicted (no pool kept across calls, unlike Redis). */
+  evictOne(policy: EvictionPolicy, samples: number): boolean {
+    const n = Math.max(1, samples);
+    let e = 0;
+    switch (policy) {
+      case 'noeviction': return false;
+      case 'allkeys-random': e = this.size() > 0 ? this.randomAny() : 0; break;
+      case 'volatile-random': {
+        const len = this.vol.length();
+        e = len > 0 ? this.vol.entry(this.random() % len) : 0;
+        break;
+      }
+      case 'allkeys-lru': e = this.sampleAll(SCORE_LRU, n); break;
+      case 'allkeys-lfu': e = this.sampleAll(SCORE_LFU, n); break;
+      case 'volatile-lru': e = this.sampleVolatile(SCORE_LRU, n); break;
+      case 'volatile-lfu': e = this.sampleVolatile(SCORE_LFU, n); break;
+      case 'volatile-ttl': e = this.sampleVolatile(SCORE_TTL, n); break;
+    }
+    if (e === 0) return false;
+    this.deleteEntry(e);
+    this.arena.f64[F_EVICTED] = this.arena.f64[F_EVICTED]! + 1;
+    return true;
+  }
+
+  /** Eviction desirability: higher is evicted first. */
+  private score(e: number, kind: number, nowSec: number): number {
+    if (kind === SCORE_LRU) return idleSeconds(this.clock(e), nowSec);
+    if (kind === SCORE_LFU) return 255 - lfuDecayed(this.clock(e), nowSec);
+    return -this.expireAt(e);
+  }
+
+  private sampleAll(kind: number, samples: number): number {
+    if (this.size() === 0) return 0;
+    const nowSec = lruNow(this.now);
+    const n = this.index.positions();
+    let p = this.random() % n;
+    let best = 0;
+    let bestScore = -Infinity;
+    let taken = 0;
+    for (let k = 0; k < n && taken < samples; k++, p = p + 1 === n ? 0 : p + 1) {
+      const e = this.index.entryAt(p);
+      if (e === 0) continue;
+      taken++;
+      const s = this.score(e, kind, nowSec);
+      if (s > bestScore) {
+        bestScore = s;
+        best = e;
+      }
+    }
+    return best;
+  }
+
+  private sampleVolatile(kind: number, samples: number): number {
+    const len = this.vol.length();
+    const nowSec = lruNow(this.now);
+    let best = 0;
+    let bestScore = -Infinity;
+    const all = samples >= len;
+    for (let k = 0; k < (all ? len : samples); k++) {
+      const e = this.vol.entry(all ? k : this.random() % len);
+      const s = this.score(e, kind, nowSec);
+      if (s > bestScore) {
+        bestScore = s;
+        best = e;
+      }
+    }
+    return best;
+  }
+
+  /** Does a bounded amount of incremental index migration; true while a resize is in progress.
+   * Also starts a pending shrink of a sparse index. */
+  rehashStep(): boolean {
+    if (!this.index.resizing()) this.index.maybeShrink();
+    return this.index.migrate(MIGRATE_PER_STEP);
+  }
+
+  /** Checks every structural invariant (index, slot lists, volatile array, memory accounting,
+   * free lists); throws on the first violation. O(memory): for tests and debugging. */
+  checkIntegrity(): void {
+    const fail = (what: string): never => { throw new Error(`keyspace integrity: ${what}`); };
+    this.arena.refresh();
+    const u32 = this.arena.u32;
+    const u8 = this.arena.u8;
+    let entries = 0;
+    let blockBytes = 0;
+    let volatile = 0;
+    this.index.forEach((e) => {
+      entries++;
+      const w = e >>> 2;
+      const klen = u32[w + E_KLEN]!;
+      const meta = u32[w + E_META]!;
+      const ko = e + ENTRY_HEADER_BYTES;
+      if (hash32(u8, ko, klen) !== u32[w + E_HASH]) fail(`entry ${e}: stale hash`);
+      if (this.index.lookup(u8, ko, klen, u32[w + E_HASH]!) !== e) fail(`entry ${e}: not found by its key`);
+      if ((meta & 0x3fff) !== keySlot(u8, ko, klen)) fail(`entry ${e}: wrong slot`);
+      const size = CLASS_SIZE[meta >>> 24]!;
+      if (ENTRY_HEADER_BYTES + klen + u32[w + E_VLEN]! > size) fail(`entry ${e}: overflows its block`);
+      blockBytes += size;
+      const v = u32[w + E_VOL]!;
+      if (v !== 0) {
+        volatile++;
+        if (this.vol.entry(v - 1) !== e) fail(`entry ${e}: volatile record does not point back`);
+      }
+    });
+    if (entries !== this.size()) fail(`index holds ${entries} entries, header says ${this.size()}`);
+    if (volatile !== this.vol.length()) fail('volatile array length');
+    let inSlots = 0;
+    for (let s = 0; s < SLOT_COUNT; s++) {
+      let n = 0;
+      let prev = 0;
+      for (let e = u32[H_SLOT_HEAD + s]!; e !== 0; e = u32[(e >>> 2) + E_NEXT]!) {
+        if (u32[(e >>> 2) + E_PREV] !== prev) fail(`slot ${s}: broken prev link`);
+        if ((u32[(e >>> 2) + E_META]! & 0x3fff) !== s) fail(`slot ${s}: foreign entry`);
+        prev = e;
+        if (++n > entries) fail(`slot ${s}: cycle`);
+      }
+      if (n !== u32[H_SLOT_COUNT + s]) fail(`slot ${s}: count`);
+      inSlots += n;
+    }
+    if (inSlots !== entries) fail('slot lists do not cover the keys');
+    const used = HEADER_BYTES + blockBytes + this.index.tableBytes() + this.vol.bytes();
+    if (used !== this.usedMemory()) fail(`usedMemory ${this.usedMemory()} but blocks sum to ${used}`);
+    let freeBytes = 0;
+    const top = this.arena.top();
+    for (let c = 0; c < NUM_CLASSES; c++) {
+      for (let b = u32[H_FREE + c]!; b !== 0; b = u32[b >>> 2]!) {
+        if (b < HEADER_BYTES || b + CLASS_SIZE[c]! > top || (b & 7) !== 0) fail(`free list ${c}: bad block ${b}`);
+        freeBytes += CLASS_SIZE[c]!;
+      }
+    }
+    if (top - HEADER_BYTES !== used - HEADER_BYTES + freeBytes) fail('allocated + free blocks do not tile the arena');
+  }
+
+  /** Moves e into a new block of class cls, copying its first copyBytes bytes, and relinks it
+   * everywhere (index, slot list, volatile record). Returns the new handle. */
+  private relocate(e: number, cls: number, copyBytes: number): number {
+    const ne = this.arena.alloc(cls);
+    const u32 = this.arena.u32;
+    this.arena.u8.copyWithin(ne, e, e + copyBytes);
+    const w = ne >>> 2;
+    const meta = u32[w + E_META]!;
+    const oldCls = meta >>> 24;
+    u32[w + E_META] = ((meta & 0x00ffffff) | (cls << 24)) >>> 0;
+    const next = u32[w + E_NEXT]!;
+    const prev = u32[w + E_PREV]!;
+    if (prev !== 0) u32[(prev >>> 2) + E_NEXT] = ne;
+    else u32[H_SLOT_HEAD + (meta & 0x3fff)] = ne;
+    if (next !== 0) u32[(next >>> 2) + E_PREV] = ne;
+    const v = u32[w + E_VOL]!;
+    if (v !== 0) this.vol.relink(v - 1, ne);
+    this.index.replace(e, ne, u32[w + E_HASH]!);
+    this.arena.free(e, oldCls);
+    return ne;
+  }
+
+  private copyIn(src: Uint8Array, soff: number, dst: number, len: number): void {
+    const u8 = this.arena.u8;
+    if (src.buffer === this.memory) {
+      const from = src.byteOffset + soff;
+      u8.copyWithin(dst, from, from + len);
+    } else if (len <= COPY_LOOP_MAX) {
+      for (let i = 0; i < len; i++) u8[dst + i] = src[soff + i]!;
+    } else {
+      u8.set(src.subarray(soff, soff + len), dst);
+    }
+  }
+
+  /** xorshift32 kept in the header. */
+  private random(): number {
+    const u32 = this.arena.u32;
+    let x = u32[H_RNG]!;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    u32[H_RNG] = x;
+    return x;
+  }
 }
+
+/** Writes an empty keyspace into the arena's memory, keeping the statistics counters. */
+function formatMemory(arena: Arena, index: IndexTable, vol: VolatileSet): void {
+  arena.refresh();
+  const u32 = arena.u32;
+  u32[H_MAGIC] = MAGIC;
+  u32[H_VERSION] = VERSION;
+  u32[H_HEADER_BYTES] = HEADER_BYTES;
+  u32[H_KEYS] = 0;
+  if (u32[H_RNG] === 0) u32[H_RNG] = 0x9e3779b9;
+  u32.fill(0, H_SLOT_HEAD, H_SLOT_COUNT + SLOT_COUNT);
+  arena.reset();
+  vol.reset();
+  index.init(MIN_INDEX_CAPACITY);
+}
+
