@@ -3,7 +3,7 @@
 // command-line flags. The parameters themselves are declared once, in params.ts.
 
 import { existsSync, readFileSync } from 'node:fs';
-import { ConfSyntaxError, parseConfText } from './conf-file.js';
+import { ConfSyntaxError, parseConfText, type Directive } from './conf-file.js';
 import { globMatch } from './glob.js';
 import { InvalidValue, PARAMS, PARAM_BY_NAME, defaultState, type ConfigState, type Param } from './params.js';
 
@@ -141,7 +141,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   const state = defaultState();
 
   const fileFlag = flags.find((f) => f.name === 'config');
-  let file = fileFlag?.words.join(' ') ?? env[ENV_CONFIG_FILE];
+  if (fileFlag !== undefined && fileFlag.words.length !== 1) {
+    throw new ConfigError(`flag --config takes one file, got: ${fileFlag.words.join(' ')}`);
+  }
+  let file = fileFlag?.words[0] ?? env[ENV_CONFIG_FILE];
   if (file === undefined && existsSync(DEFAULT_CONFIG_FILE)) file = DEFAULT_CONFIG_FILE;
   if (file !== undefined) {
     let text: string;
@@ -150,7 +153,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     } catch (err) {
       throw new ConfigError(`cannot read config file '${file}': ${err instanceof Error ? err.message : String(err)}`);
     }
-    let directives;
+    let directives: Directive[];
     try {
       directives = parseConfText(text);
     } catch (err) {
