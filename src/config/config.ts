@@ -4,7 +4,7 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { ConfSyntaxError, parseConfText, type Directive } from './conf-file.js';
-import { globMatch } from './glob.js';
+import { globMatch } from '../util/glob.js';
 import { InvalidValue, PARAMS, PARAM_BY_NAME, defaultState, type ConfigState, type Param } from './params.js';
 
 export type EvictionPolicy =
@@ -80,7 +80,12 @@ export class Config {
   get(patterns: string[]): Array<[string, string]> {
     const out: Array<[string, string]> = [];
     for (const p of PARAMS) {
-      if (patterns.some((pattern) => globMatch(pattern, p.name, true))) out.push([p.name, p.format(this.#state)]);
+      const name = Buffer.from(p.name);
+      const matches = patterns.some((pattern) => {
+        const glob = Buffer.from(pattern);
+        return globMatch(glob, 0, glob.length, name, 0, name.length, true);
+      });
+      if (matches) out.push([p.name, p.format(this.#state)]);
     }
     return out;
   }

@@ -10,7 +10,6 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { splitArgs } from '../../src/config/conf-file.js';
 import { Config, ConfigError, describeOptions, loadConfig } from '../../src/config/config.js';
-import { globMatch } from '../../src/config/glob.js';
 import { PARAMS, defaultState, parseMemory } from '../../src/config/params.js';
 
 const MAIN_JS = join(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
@@ -182,20 +181,6 @@ values('splitArgs follows sdssplitargs', () => {
   assert.is(splitArgs("'open"), null);
 });
 
-values('glob matching as Redis', () => {
-  assert.ok(globMatch('*', 'anything'));
-  assert.ok(globMatch('max*', 'maxmemory'));
-  assert.ok(globMatch('MAX*', 'maxmemory', true));
-  assert.not.ok(globMatch('MAX*', 'maxmemory'));
-  assert.ok(globMatch('h?', 'hz'));
-  assert.ok(globMatch('[a-c]x', 'bx'));
-  assert.not.ok(globMatch('[^a-c]x', 'bx'));
-  assert.ok(globMatch('\\*', '*'));
-  assert.not.ok(globMatch('\\*', 'a'));
-  assert.ok(globMatch('*-*-*', 'client-query-buffer-limit'));
-  assert.not.ok(globMatch('port', 'ports'));
-});
-
 values.run();
 
 // ---- CONFIG GET / SET -------------------------------------------------------------------
@@ -215,6 +200,7 @@ get('patterns, case-insensitive, no duplicates, Redis formatting', () => {
     ['client-output-buffer-limit', 'normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60'],
   ]);
   assert.equal(c.get(['nosuch*']), []);
+  assert.equal(c.get(['h?', 'tcp-[k]eep*', '[^a-z]*']).map(([n]) => n), ['hz', 'tcp-keepalive']);
   assert.is(c.get(['*']).length, PARAMS.length);
 });
 
