@@ -578,3 +578,31 @@ export function redisCli(
   });
   return p.finally(() => clearTimeout(timer));
 }
+
+/** Asserts that `promise` rejects with an error whose message matches `pattern`. */
+export async function expectReject(promise: Promise<unknown>, pattern: RegExp): Promise<void> {
+  let result: unknown;
+  try {
+    result = await promise;
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    if (!pattern.test(message)) throw new Error(`rejected with ${JSON.stringify(message)}, expected ${pattern}`);
+    return;
+  }
+  throw new Error(`expected a rejection matching ${pattern}, got ${JSON.stringify(result)}`);
+}
+
+/**
+ * The server under test: Tessera, or redis-server when E2E_SERVER=redis (to check that a test
+ * asserts real Redis behaviour). Options are Redis option names, so they pass through; the
+ * shard count only applies to Tessera.
+ */
+export function startTarget(opts: StartOptions = {}): Promise<ServerHandle> {
+  if (againstRedis()) return startRedis({ args: opts.args ?? [] });
+  return startTessera(opts);
+}
+
+/** True when the tests run against redis-server (E2E_SERVER=redis) instead of Tessera. */
+export function againstRedis(): boolean {
+  return process.env['E2E_SERVER'] === 'redis';
+}
