@@ -5,7 +5,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadKeys } from './lib/loader.js';
@@ -115,6 +115,7 @@ interface Sample {
 
 interface TestSummary {
   label: string;
+  samples: Sample[];
   redisRps: number;
   tesseraRps: number;
   rpsRatio: number;
@@ -154,6 +155,7 @@ async function throughput(opts: Options, redis: BenchServer, tessera: BenchServe
   }
   return [...samples].map(([label, list]) => ({
     label,
+    samples: list,
     redisRps: median(list.map((s) => s.redis.rps)),
     tesseraRps: median(list.map((s) => s.tessera.rps)),
     rpsRatio: median(list.map((s) => s.tessera.rps / s.redis.rps)),
@@ -226,9 +228,11 @@ function table(header: string[], rows: string[][]): string {
 }
 
 function machineLines(m: Machine, tesseraShards: string): string[] {
+  const load = loadavg().map((n) => n.toFixed(2)).join(' ');
   return [
     `- CPU: ${m.cpu}, ${m.cores} cores available; RAM ${m.ramGiB} GiB; Linux ${m.kernel}`,
     `- Node.js ${m.node}; redis-server ${m.redisServer}; Tessera ${tesseraRevision()}, shards: ${tesseraShards}`,
+    `- Load average when the report was written: ${load} (other work on the machine skews the figures)`,
   ];
 }
 
@@ -260,6 +264,12 @@ function report(opts: Options, machine: Machine, shards: string, commands: strin
     table(['test', 'Redis rps', 'Tessera rps', 'rps ratio', 'Redis p99 ms', 'Tessera p99 ms', 'p99 ratio'],
       summaries.map((s) => [s.label, fmtRps(s.redisRps), fmtRps(s.tesseraRps), s.rpsRatio.toFixed(2),
         s.redisP99Ms.toFixed(3), s.tesseraP99Ms.toFixed(3), s.p99Ratio.toFixed(2)])),
+    '',
+    'Every pair (rps and p99 ms, Redis / Tessera):',
+    '',
+    table(['test', ...Array.from({ length: opts.rounds }, (_, i) => `round ${i + 1}`)],
+      summaries.map((s) => [s.label, ...s.samples.map((p) =>
+        `${fmtRps(p.redis.rps)} / ${fmtRps(p.tessera.rps)} rps, ${p.redis.p99LatencyMs} / ${p.tessera.p99LatencyMs} ms`)])),
     '',
   ];
   if (mem !== null) {
