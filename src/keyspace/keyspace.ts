@@ -13,7 +13,7 @@
 // Hits and misses: touch(e) counts a hit, miss() counts a miss; find() counts neither (writes look
 // keys up too). Expired keys found by find(), randomEntry() and activeExpireCycle() count in
 // expiredKeys.
-import { Arena, newGrowableMemory, roundToPage } from './arena.js';
+import { Arena, KeyspaceFullError, newGrowableMemory, roundToPage } from './arena.js';
 import { idleSeconds, initialClock, lfuDecayed, lruNow, touchedClock } from './clock.js';
 import { hash32 } from './hash.js';
 import { IndexTable, MIGRATE_PER_STEP, MIN_INDEX_CAPACITY } from './index-table.js';
@@ -68,6 +68,8 @@ const EXPIRE_CYCLE_SAMPLES = 20;
 /** Byte copies up to this length use a loop (no allocation); longer ones use subarray + set. */
 const COPY_LOOP_MAX = 64;
 const RANDOM_TRIES = 64;
+/** Largest entry block: the largest size class below 4 GiB. */
+const MAX_ENTRY_BYTES = 2 ** 31 + 2 ** 29 * 3;
 const SCORE_LRU = 0;
 const SCORE_LFU = 1;
 const SCORE_TTL = 2;
@@ -138,10 +140,11 @@ export class Keyspace {
    * An overwrite keeps the LFU counter and resets the LRU clock. Throws KeyspaceFullError when
    * the arena cannot grow (nothing is changed then). */
   set(key: Uint8Array, koff: number, klen: number, value: Uint8Array | null, voff: number, vlen: number, type: ValueType, expireAtMs: number): number {
+    const need = ENTRY_HEADER_BYTES + klen + vlen;
+    if (need > MAX_ENTRY_BYTES) throw new KeyspaceFullError(need);
     const hash = hash32(key, koff, klen);
     this.index.prepareInsert();
     let e = this.index.lookup(key, koff, klen, hash);
-    const need = ENTRY_HEADER_BYTES + klen + vlen;
     const nowSec = lruNow(this.now);
     let u32 = this.arena.u32;
     if (e !== 0) {
@@ -196,6 +199,7 @@ export class Keyspace {
     const klen = u32[w + E_KLEN]!;
     const vlen = u32[w + E_VLEN]!;
     const need = ENTRY_HEADER_BYTES + klen + newLen;
+    if (need > MAX_ENTRY_BYTES) throw new KeyspaceFullError(need);
     if (!fitsInPlace(need, CLASS_SIZE[u32[w + E_META]! >>> 24]!)) {
       const target = newLen > vlen ? need + Math.min(Math.floor(need / 2), 1 << 20) : need;
       e = this.relocate(e, classOf(target), ENTRY_HEADER_BYTES + klen + Math.min(vlen, newLen));

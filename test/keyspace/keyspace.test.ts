@@ -1,7 +1,7 @@
 // Keyspace basics: set/find/overwrite/delete, values, memory accounting and reuse, restart.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ENTRY_OVERHEAD_BYTES, Keyspace, TYPE_STRING } from '../../src/keyspace/keyspace.js';
+import { ENTRY_OVERHEAD_BYTES, Keyspace, KeyspaceFullError, TYPE_STRING } from '../../src/keyspace/keyspace.js';
 import { b, del, fresh, get, handle, has, keyOf, put, valueOf } from './helpers.js';
 
 test('set, find, overwrite, delete', () => {
@@ -236,6 +236,18 @@ test('randomEntry returns live entries and 0 when empty', () => {
   assert.ok(seen.size > 80, `saw ${seen.size} of 100 keys`);
   for (const k of seen) assert.ok(has(ks, k));
   assert.is(valueOf(ks, ks.randomEntry()), 'v');
+});
+
+test('an entry larger than the arena can hold is refused without changes', () => {
+  const ks = fresh();
+  put(ks, 'k', 'v');
+  const used = ks.usedMemory();
+  const k = b('k');
+  assert.throws(() => ks.set(k, 0, 1, null, 0, 2 ** 32, TYPE_STRING, 0), (err: unknown) => err instanceof KeyspaceFullError);
+  assert.throws(() => ks.resizeValue(handle(ks, 'k'), 2 ** 32), (err: unknown) => err instanceof KeyspaceFullError);
+  assert.is(get(ks, 'k'), 'v');
+  assert.is(ks.usedMemory(), used);
+  ks.checkIntegrity();
 });
 
 test.run();
