@@ -47,10 +47,12 @@ const MAX_BYTES = Number.MAX_SAFE_INTEGER;
 const MB = 1024 * 1024;
 const GB = 1024 * MB;
 
+/** In Redis's order, which its error message lists. */
 export const EVICTION_POLICIES = [
-  'noeviction', 'allkeys-lru', 'allkeys-lfu', 'volatile-lru', 'volatile-lfu', 'volatile-ttl',
-  'allkeys-random', 'volatile-random',
+  'volatile-lru', 'volatile-lfu', 'volatile-random', 'volatile-ttl', 'allkeys-lru', 'allkeys-lfu',
+  'allkeys-random', 'noeviction',
 ] as const satisfies readonly EvictionPolicy[];
+const LLONG_MAX_TEXT = '9223372036854775807';
 
 // ---- value kinds: parse + format + a description of what is allowed -------------------------
 
@@ -73,6 +75,16 @@ function integer(min: number, max: number): Kind<number> {
   };
 }
 
+/** An integer accepted in a wide range and then clamped, as Redis does for hz. */
+function clamped(lo: number, hi: number): Kind<number> {
+  const wide = integer(0, INT_MAX);
+  return {
+    allowed: `an integer (values outside ${lo}..${hi} are clamped)`,
+    parse: (raw, state) => Math.min(hi, Math.max(lo, wide.parse(raw, state))),
+    format: wide.format,
+  };
+}
+
 const MEMORY_UNITS: Record<string, number> = {
   '': 1, b: 1, k: 1000, kb: 1024, m: 1000 * 1000, mb: MB, g: 1000 * 1000 * 1000, gb: GB,
 };
@@ -86,13 +98,14 @@ export function parseMemory(raw: string): number | null {
   return Number.isSafeInteger(n) ? n : null;
 }
 
-function memory(min: number, max: number): Kind<number> {
+/** Bytes from `min` up; the upper bound is what a JS number holds exactly, reported as Redis's LLONG_MAX. */
+function memory(min: number): Kind<number> {
   return {
-    allowed: `bytes from ${min} to ${max}, with an optional unit k, kb, m, mb, g, gb (e.g. 100mb)`,
+    allowed: `bytes${min > 0 ? ` (at least ${min})` : ''}, with an optional unit k, kb, m, mb, g, gb (e.g. 100mb)`,
     parse(raw) {
       const n = parseMemory(raw);
       if (n === null) throw new InvalidValue('argument must be a memory value');
-      if (n < min || n > max) throw new InvalidValue(`argument must be between ${min} and ${max} inclusive`);
+      if (n < min || n > MAX_BYTES) throw new InvalidValue(`argument must be between ${min} and ${LLONG_MAX_TEXT} inclusive`);
       return n;
     },
     format: (n) => String(n),
@@ -250,16 +263,16 @@ export const PARAMS: readonly Param[] = [
   field({ name: 'shards', key: 'shards', ...integer(1, 1024),
     default: () => Math.max(1, availableParallelism() - 1), mutable: false,
     help: 'Shard worker threads (default: CPU cores - 1)' }),
-  field({ name: 'maxmemory', key: 'maxmemory', ...memory(0, MAX_BYTES), default: () => 0, mutable: true,
+  field({ name: 'maxmemory', key: 'maxmemory', ...memory(0), default: () => 0, mutable: true,
     help: 'Memory limit for data, 0 = no limit' }),
   field({ name: 'maxmemory-policy', key: 'maxmemoryPolicy', ...oneOf(EVICTION_POLICIES),
     default: (): EvictionPolicy => 'noeviction', mutable: true,
     help: 'What to evict when maxmemory is reached' }),
-  field({ name: 'maxmemory-samples', key: 'maxmemorySamples', ...integer(1, 64), default: () => 5, mutable: true,
+  field({ name: 'maxmemory-samples', key: 'maxmemorySamples', ...integer(1, INT_MAX), default: () => 5, mutable: true,
     help: 'Keys sampled per eviction' }),
   field({ name: 'requirepass', key: 'requirepass', ...text, default: () => '', mutable: true,
     help: "Password for AUTH, '' = none" }),
-  field({ name: 'enable-debug-command', key: 'enableDebugCommand', ...oneOf(['yes', 'no', 'local'] as const),
+  field({ name: 'enable-debug-command', key: 'enableDebugCommand', ...oneOf(['no', 'yes', 'local'] as const),
     default: () => 'no' as const, mutable: false,
     help: 'Allow DEBUG (local = from loopback clients only)' }),
   field({ name: 'loglevel', key: 'loglevel', ...oneOf(['debug', 'verbose', 'notice', 'warning', 'nothing'] as const),
@@ -269,14 +282,14 @@ export const PARAMS: readonly Param[] = [
     help: "Log file, '' = standard output" }),
   field({ name: 'maxclients', key: 'maxclients', ...integer(1, INT_MAX), default: () => 10000, mutable: true,
     help: 'Most simultaneous client connections' }),
-  field({ name: 'proto-max-bulk-len', key: 'protoMaxBulkLen', ...memory(MB, MAX_BYTES), default: () => 512 * MB,
+  field({ name: 'proto-max-bulk-len', key: 'protoMaxBulkLen', ...memory(MB), default: () => 512 * MB,
     mutable: true, help: 'Largest bulk string a client may send' }),
-  field({ name: 'client-query-buffer-limit', key: 'clientQueryBufferLimit', ...memory(MB, MAX_BYTES),
+  field({ name: 'client-query-buffer-limit', key: 'clientQueryBufferLimit', ...memory(MB),
     default: () => GB, mutable: true, help: 'Most bytes buffered for one unfinished command' }),
   clientOutputBufferLimit,
   field({ name: 'timeout', key: 'timeout', ...integer(0, INT_MAX), default: () => 0, mutable: true,
     help: 'Close clients idle this many seconds, 0 = never' }),
-  field({ name: 'hz', key: 'hz', ...integer(1, 500), default: () => 10, mutable: true,
+  field({ name: 'hz', key: 'hz', ...clamped(1, 500), default: () => 10, mutable: true,
     help: 'Background task frequency (expiry, timeouts) per second' }),
   field({ name: 'tcp-keepalive', key: 'tcpKeepalive', ...integer(0, INT_MAX), default: () => 300, mutable: true,
     help: 'TCP keepalive interval in seconds, 0 = off' }),

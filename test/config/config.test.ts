@@ -136,13 +136,15 @@ load('bad values are refused with what is allowed', () => {
   const base = ['--config', confFile('')];
   refused(() => loadConfig([...base, '--maxmemory', 'lots'], {}),
     'flag --maxmemory', "'lots'", 'argument must be a memory value', 'kb');
-  refused(() => loadConfig([...base, '--hz', '0'], {}), 'argument must be between 1 and 500 inclusive');
+  refused(() => loadConfig([...base, '--hz', '-1'], {}), 'argument must be between 0 and 2147483647 inclusive');
+  assert.is(loadConfig([...base, '--hz', '0'], {}).values.hz, 1, 'hz is clamped as in Redis');
+  assert.is(loadConfig([...base, '--hz', '1000'], {}).values.hz, 500);
   refused(() => loadConfig([...base, '--port', 'x'], {}), "couldn't be parsed into an integer", 'from 0 to 65535');
   refused(() => loadConfig([...base, '--port', '70000'], {}), 'between 0 and 65535');
   refused(() => loadConfig([...base, '--maxmemory-policy', 'lru'], {}), 'one of the following', 'allkeys-lru');
   refused(() => loadConfig([...base, '--appendonly', 'maybe'], {}), "'yes' or 'no'");
   refused(() => loadConfig([...base, '--port', '1', '2'], {}), 'exactly one value');
-  refused(() => loadConfig([...base, '--proto-max-bulk-len', '1000'], {}), 'between 1048576');
+  refused(() => loadConfig([...base, '--proto-max-bulk-len', '1000'], {}), 'between 1048576 and 9223372036854775807 inclusive');
   refused(() => loadConfig(['--config', confFile('loglevel\tloud\n')], {}), '.conf:1', "'loglevel'", 'debug, verbose');
   refused(() => loadConfig(['--config', confFile('requirepass "open\n')], {}), '.conf:1', 'unbalanced quotes');
   refused(() => loadConfig(['--config', join(tmp, 'missing.conf')], {}), 'cannot read config file', 'missing.conf');
@@ -227,8 +229,8 @@ set('all or nothing', () => {
   assert.is(err, "ERR CONFIG SET failed (possibly related to argument 'maxmemory-samples') - argument couldn't be parsed into an integer");
   assert.is(c.values.maxmemory, 0);
   assert.is(c.values.hz, 10);
-  assert.is(c.set([['client-output-buffer-limit', 'pubsub 1mb 1mb 1'], ['hz', '9999']]),
-    "ERR CONFIG SET failed (possibly related to argument 'hz') - argument must be between 1 and 500 inclusive");
+  assert.is(c.set([['client-output-buffer-limit', 'pubsub 1mb 1mb 1'], ['maxmemory-samples', '0']]),
+    "ERR CONFIG SET failed (possibly related to argument 'maxmemory-samples') - argument must be between 1 and 2147483647 inclusive");
   assert.equal(c.get(['client-output-buffer-limit'])[0]?.[1],
     'normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60');
 });
@@ -244,7 +246,7 @@ set('Redis error texts', () => {
   assert.is(c.set([['hz', '5'], ['HZ', '6']]),
     "ERR CONFIG SET failed (possibly related to argument 'HZ') - duplicate parameter");
   assert.is(c.set([['maxmemory-policy', 'lru']]),
-    "ERR CONFIG SET failed (possibly related to argument 'maxmemory-policy') - argument(s) must be one of the following: noeviction, allkeys-lru, allkeys-lfu, volatile-lru, volatile-lfu, volatile-ttl, allkeys-random, volatile-random");
+    "ERR CONFIG SET failed (possibly related to argument 'maxmemory-policy') - argument(s) must be one of the following: volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction");
   assert.is(c.set([['active-expire-enabled', 'on']]),
     "ERR CONFIG SET failed (possibly related to argument 'active-expire-enabled') - argument must be 'yes' or 'no'");
   assert.is(c.set([['client-output-buffer-limit', 'normal 1 2']]),
