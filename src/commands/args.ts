@@ -60,15 +60,20 @@ export function argListOf(parts: ReadonlyArray<Uint8Array | string>): ArgList {
   return { buf, off, len, argc: bufs.length };
 }
 
-/** Printable form of the first arguments for "unknown command" errors, as Redis formats them. */
+/** Printable form of the first arguments for "unknown command" errors, as Redis 7 builds it:
+ * quoted arguments while the text is under 128 characters, each cut to what is left of that. */
 export function argsPreview(a: ArgList, from: number): string {
   let s = '';
-  let total = 0;
-  for (let i = from; i < a.argc && total < 128; i++) {
-    const t = argString(a, i);
-    const cut = t.length > 128 - total ? t.slice(0, 128 - total) : t;
-    total += cut.length;
-    s += `'${cut}' `;
+  for (let i = from; i < a.argc && s.length < 128; i++) {
+    s += `'${argString(a, i).slice(0, 128 - s.length)}' `;
   }
   return s;
+}
+
+/** Argument i as an int64 (as a double, exact within ±2^53), or NaN when not an integer. */
+export function argI64(a: ArgList, i: number): number {
+  const n = parseSafeInt(a.buf, a.off[i]!, a.len[i]!);
+  if (!Number.isNaN(n)) return n;
+  const b = parseI64Big(a.buf, a.off[i]!, a.len[i]!);
+  return b === null ? NaN : Number(b);
 }

@@ -344,5 +344,7 @@ export const CONNECTION_COMMANDS = [
       { name: 'list', arity: -2, flags: ['admin'], keys: null, summary: 'Lists open connections.' },
       { name: 'kill', arity: -3, flags: ['admin'], keys: null, summary: 'Terminates open connections.' },
       { name: 'help', arity: 2, flags: [], keys: null, summary: 'Returns helpful text about the different subcommands.' },
+      { name: 'no-evict', arity: 3, flags: [], keys: null, summary: 'Sets the client eviction mode of the connection.' },
+      { name: 'no-touch', arity: 3, flags: [], keys: null, summary: 'Controls whether commands sent by the client affect the LRU/LFU of accessed keys.' },
     ] },
 ] as const satisfies readonly CommandSpec[];

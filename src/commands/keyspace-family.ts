@@ -5,7 +5,7 @@
 import type { CommandSpec, MainCall, ShardContext } from './types.js';
 import { argIs, argInt, argBigInt, argCopy, argString } from './args.js';
 import { ERR } from './errors.js';
-import { readKey, writeKey } from './shard-helpers.js';
+import { readKey, writeKey, expireWhenFrom, type ExpireUnit } from './shard-helpers.js';
 import { globMatch } from '../util/glob.js';
 import type { ValueType } from '../keyspace/keyspace.js';
 
@@ -25,13 +25,12 @@ function countKeys(c: ShardContext, del: boolean, touch: boolean): void {
   c.out.integer(n);
 }
 
-type Unit = 'EX' | 'PX' | 'EXAT' | 'PXAT';
 const EXP_NX = 1;
 const EXP_XX = 2;
 const EXP_GT = 4;
 const EXP_LT = 8;
 
-function expireGeneric(c: ShardContext, unit: Unit, name: string): void {
+function expireGeneric(c: ShardContext, unit: ExpireUnit, name: string): void {
   const a = c.args;
   let flags = 0;
   for (let i = 3; i < a.argc; i++) {
@@ -52,17 +51,8 @@ function expireGeneric(c: ShardContext, unit: Unit, name: string): void {
     c.out.error(ERR.gtAndLt);
     return;
   }
-  let n = argInt(a, 2);
-  if (Number.isNaN(n)) {
-    c.out.error(argBigInt(a, 2) !== null ? ERR.invalidExpire(name) : ERR.notInteger);
-    return;
-  }
-  if (unit === 'EX' || unit === 'EXAT') n *= 1000;
-  const when = unit === 'EX' || unit === 'PX' ? c.ks.now + n : n;
-  if (!Number.isSafeInteger(when)) {
-    c.out.error(ERR.invalidExpire(name));
-    return;
-  }
+  const when = expireWhenFrom(c, unit, 2, name);
+  if (Number.isNaN(when)) return;
   const e = writeKey(c, 1);
   if (e === 0) {
     c.out.integer(0);

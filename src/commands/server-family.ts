@@ -478,7 +478,7 @@ export const SERVER_COMMANDS = [
     subcommands: [
       { name: 'count', arity: 2, flags: ['loading', 'stale'], keys: null, summary: 'Returns a count of commands.' },
       { name: 'docs', arity: -2, flags: ['loading', 'stale'], keys: null, summary: 'Returns documentary information about one, multiple or all commands.' },
-      { name: 'getkeys', arity: -3, flags: ['loading', 'stale'], keys: null, summary: 'Extracts the key names from an arbitrary command.' },
+      { name: 'getkeys', arity: -4, flags: ['loading', 'stale'], keys: null, summary: 'Extracts the key names from an arbitrary command.' },
       { name: 'info', arity: -2, flags: ['loading', 'stale'], keys: null, summary: 'Returns information about one, multiple or all commands.' },
       { name: 'list', arity: -2, flags: ['loading', 'stale'], keys: null, summary: 'Returns a list of command names.' },
       { name: 'help', arity: 2, flags: ['loading', 'stale'], keys: null, summary: 'Returns helpful text about the different subcommands.' },

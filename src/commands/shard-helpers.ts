@@ -45,42 +45,68 @@ export function setStringBytes(c: ShardContext, ki: number, value: Uint8Array, e
 
 export type ExpireUnit = 'EX' | 'PX' | 'EXAT' | 'PXAT';
 
+const LLONG_MAX = 9223372036854775807n;
+const LLONG_MIN = -9223372036854775808n;
+
 /** Converts an expire option's number to an absolute time in ms, or returns NaN after replying
- * with Redis's error (not an integer, or out of range / non-positive: invalid expire time). */
+ * with Redis's error (not an integer; non-positive or overflowing: invalid expire time). Same
+ * checks as Redis's getExpireMillisecondsOrReply, in int64. */
 export function expireAtFrom(c: ShardContext, unit: ExpireUnit, i: number, cmd: string): number {
+  const relative = unit === 'EX' || unit === 'PX';
+  const seconds = unit === 'EX' || unit === 'EXAT';
   const n = argInt(c.args, i);
-  if (Number.isNaN(n)) {
-    // Beyond ±2^53 but a valid int64 still overflows the ms conversion in Redis terms.
-    if (argBigInt(c.args, i) !== null) {
+  if (!Number.isNaN(n)) {
+    const ms = (seconds ? n * 1000 : n) + (relative ? c.ks.now : 0);
+    if (n > 0 && Number.isSafeInteger(ms)) return ms;
+  }
+  const b = argBigInt(c.args, i);
+  if (b === null) {
+    c.out.error(ERR.notInteger);
+    return NaN;
+  }
+  let ms = b;
+  if (ms <= 0n || (seconds && ms > LLONG_MAX / 1000n)) {
+    c.out.error(ERR.invalidExpire(cmd));
+    return NaN;
+  }
+  if (seconds) ms *= 1000n;
+  if (relative) ms += BigInt(c.ks.now);
+  if (ms > LLONG_MAX) {
+    c.out.error(ERR.invalidExpire(cmd));
+    return NaN;
+  }
+  return Number(ms);
+}
+
+/** EXPIRE's variant of the conversion: negative times are allowed (they delete the key); only
+ * int64 overflow is refused. Returns NaN after replying. */
+export function expireWhenFrom(c: ShardContext, unit: ExpireUnit, i: number, cmd: string): number {
+  const relative = unit === 'EX' || unit === 'PX';
+  const seconds = unit === 'EX' || unit === 'EXAT';
+  const n = argInt(c.args, i);
+  if (!Number.isNaN(n)) {
+    const ms = (seconds ? n * 1000 : n) + (relative ? c.ks.now : 0);
+    if (Number.isSafeInteger(ms)) return ms;
+  }
+  const b = argBigInt(c.args, i);
+  if (b === null) {
+    c.out.error(ERR.notInteger);
+    return NaN;
+  }
+  let ms = b;
+  if (seconds) {
+    if (ms > LLONG_MAX / 1000n || ms < LLONG_MIN / 1000n) {
       c.out.error(ERR.invalidExpire(cmd));
-    } else {
-      c.out.error(ERR.notInteger);
+      return NaN;
     }
-    return NaN;
+    ms *= 1000n;
   }
-  if (n <= 0) {
+  const base = relative ? BigInt(c.ks.now) : 0n;
+  if (ms > LLONG_MAX - base) {
     c.out.error(ERR.invalidExpire(cmd));
     return NaN;
   }
-  let ms: number;
-  switch (unit) {
-    case 'EX':
-      ms = c.ks.now + n * 1000;
-      break;
-    case 'PX':
-      ms = c.ks.now + n;
-      break;
-    case 'EXAT':
-      ms = n * 1000;
-      break;
-    default:
-      ms = n;
-  }
-  if (!Number.isSafeInteger(ms)) {
-    c.out.error(ERR.invalidExpire(cmd));
-    return NaN;
-  }
-  return ms;
+  return Number(ms + base);
 }
 
 /** The expire unit named by argument i, if it is one. */
@@ -93,11 +119,12 @@ export function expireUnitAt(c: ShardContext, i: number): ExpireUnit | null {
   return null;
 }
 
-const digitBuf = Buffer.allocUnsafe(64);
+let digitBuf = Buffer.allocUnsafe(64);
 
 /** The decimal bytes of n in a scratch buffer (valid until the next call). */
 export function decimalBytes(n: number | bigint | string): Uint8Array {
   const s = typeof n === 'string' ? n : n.toString();
+  if (s.length > digitBuf.length) digitBuf = Buffer.allocUnsafe(s.length * 2);
   const len = digitBuf.write(s, 0, 'latin1');
   return digitBuf.subarray(0, len);
 }

@@ -2,7 +2,7 @@
 // (setGeneric serves SET, SETNX, SETEX, PSETEX, GETSET; incrBy serves the INCR family).
 
 import type { CommandSpec, MainCall, ShardContext } from './types.js';
-import { argIs, argInt, argBigInt, argCopy } from './args.js';
+import { argIs, argInt, argI64, argBigInt, argCopy } from './args.js';
 import { ERR } from './errors.js';
 import {
   readKey,
@@ -16,7 +16,9 @@ import {
   decimalBytes,
   type ExpireUnit,
 } from './shard-helpers.js';
-import { parseSafeInt, parseI64Big, parseLongDouble, formatIncrByFloat } from '../util/numbers.js';
+import { parseSafeInt, parseI64Big, parseLongDoubleExact, longDoubleFromBigInt, incrByFloat } from '../util/numbers.js';
+
+const ZERO = longDoubleFromBigInt(0n);
 import { TYPE_STRING } from '../keyspace/keyspace.js';
 
 const NX = 1;
@@ -249,33 +251,34 @@ function decrbyCommand(c: ShardContext): void {
 
 function incrbyfloatCommand(c: ShardContext): void {
   const a = c.args;
-  const incr = parseLongDouble(a.buf, a.off[2]!, a.len[2]!);
-  if (Number.isNaN(incr)) {
+  // Redis computes in 80-bit long double; the exact emulation keeps its output (0.1+0.2 -> 0.3).
+  const incr = parseLongDoubleExact(a.buf, a.off[2]!, a.len[2]!);
+  if (incr === null) {
     c.out.error(ERR.notFloat);
     return;
   }
   const ks = c.ks;
   const e = writeKey(c, 1);
-  let cur = 0;
+  let cur = ZERO;
   let expireAt = 0;
   if (e !== 0) {
     if (!isString(c, e)) {
       c.out.error(ERR.wrongType);
       return;
     }
-    cur = parseLongDouble(ks.bytes(), ks.valueOffset(e), ks.valueLength(e));
-    if (Number.isNaN(cur)) {
+    const v = parseLongDoubleExact(ks.bytes(), ks.valueOffset(e), ks.valueLength(e));
+    if (v === null) {
       c.out.error(ERR.notFloat);
       return;
     }
+    cur = v;
     expireAt = ks.expireAt(e);
   }
-  const r = cur + incr;
-  if (!Number.isFinite(r)) {
+  const s = incrByFloat(cur, incr);
+  if (s === null) {
     c.out.error(ERR.nanOrInf);
     return;
   }
-  const s = formatIncrByFloat(r);
   setStringBytes(c, 1, decimalBytes(s), expireAt);
   c.out.bulkString(s);
 }
@@ -312,8 +315,8 @@ function strlenCommand(c: ShardContext): void {
 }
 
 function getrangeCommand(c: ShardContext): void {
-  let start = argInt(c.args, 2);
-  let end = argInt(c.args, 3);
+  let start = argI64(c.args, 2);
+  let end = argI64(c.args, 3);
   if (Number.isNaN(start) || Number.isNaN(end)) {
     c.out.error(ERR.notInteger);
     return;

@@ -9,7 +9,7 @@ import { createLogger } from '../observability/logger.js';
 import type { Logger } from 'pino';
 import { COMMANDS, arityOk, lookupCommand } from '../commands/registry.js';
 import { ERR } from '../commands/errors.js';
-import { argString, argsPreview, argListOf } from '../commands/args.js';
+import { argIs, argString, argsPreview, argListOf } from '../commands/args.js';
 import type {
   ArgList,
   ClientInfo,
@@ -218,7 +218,7 @@ class Server implements ServerApi, ConnectionHost {
     const idx = lookupCommand(a.buf, a.off[0]!, a.len[0]!);
     const spec = idx >= 0 ? COMMANDS[idx]! : null;
     if (!spec || spec.hidden) {
-      conn.replyError(ERR.unknownCommand(argString(a, 0), argsPreview(a, 1)));
+      conn.replyError(ERR.unknownCommand(argString(a, 0).slice(0, 128), argsPreview(a, 1)));
       return;
     }
     const counter = this.counters[idx]!;
@@ -226,6 +226,19 @@ class Server implements ServerApi, ConnectionHost {
       counter.rejected++;
       conn.replyError(ERR.wrongArity(spec.name));
       return;
+    }
+    if (spec.subcommands && a.argc >= 2) {
+      const sub = spec.subcommands.find((c) => argIs(a, 1, c.name.toUpperCase()));
+      if (!sub) {
+        counter.rejected++;
+        conn.replyError(ERR.unknownSubcommand(argString(a, 1), spec.name.toUpperCase()));
+        return;
+      }
+      if (!arityOk(sub.arity, a.argc)) {
+        counter.rejected++;
+        conn.replyError(ERR.wrongArity(`${spec.name}|${sub.name}`));
+        return;
+      }
     }
     const invalid = spec.validate ? spec.validate(a.argc) : null;
     if (invalid !== null) {
