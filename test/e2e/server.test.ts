@@ -286,7 +286,7 @@ t('CLIENT LIST shows both clients; CLIENT KILL ID closes one', async () => {
   assert.not.match(String(after), / name=beta /, 'the killed client is gone from the list');
   assert.is(await call(a, 'PING'), '+PONG\r\n');
   // Redis names the last command with its subcommand.
-  assert.match(alpha, / cmd=client\|list /);
+  assert.match(alpha, / cmd=client\|list /, `CLIENT LIST line: ${alpha}`);
 });
 
 async function expectCleanExit(s: ServerHandle, what: string): Promise<void> {
