@@ -130,7 +130,7 @@ export function clientLine(c: ClientInfo, now: number): string {
     `age=${Math.floor((now - c.createdAtMs) / 1000)} idle=${Math.floor((now - c.lastInteractionMs) / 1000)} ` +
     `flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=${qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 ` +
     `rbs=16384 rbp=0 obl=0 oll=0 omem=${omem} tot-mem=${qbuf + omem} events=r cmd=${c.lastCommand} ` +
-    `user=default redir=-1 resp=${c.proto} lib-name=${c.libName} lib-ver=${c.libVer}`
+    `user=default redir=-1 resp=${c.proto}`
   );
 }
 

@@ -252,7 +252,7 @@ class Server implements ServerApi, ConnectionHost {
       return;
     }
     counter.calls++;
-    conn.lastCommand = spec.name;
+    conn.lastCommand = spec.subcommands && a.argc >= 2 ? `${spec.name}|${argString(a, 1).toLowerCase()}` : spec.name;
     if (spec.main) {
       this.runMain(conn, a, spec.main, counter);
       return;
@@ -446,7 +446,8 @@ class Server implements ServerApi, ConnectionHost {
     this.stopping = (async () => {
       this.log.info({ reason }, 'User requested shutdown...');
       if (this.cronTimer) clearInterval(this.cronTimer);
-      await Promise.all(this.netServers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+      // Stop accepting now; close() resolves only once every connection is gone (below).
+      const listenersClosed = Promise.all(this.netServers.map((s) => new Promise<void>((r) => s.close(() => r()))));
       // Give in-flight replies a moment to reach their clients, then close everyone.
       const deadline = Date.now() + 2000;
       while (this.links.some((l) => l.inFlight > 0) && Date.now() < deadline) {
@@ -454,6 +455,7 @@ class Server implements ServerApi, ConnectionHost {
       }
       this.flushTurn();
       for (const c of [...this.conns.values()]) c.kill();
+      await listenersClosed;
       await Promise.all(this.links.map((l) => l.stop()));
       this.log.info('Tessera is now ready to exit, bye bye...');
       this.closedResolve();
