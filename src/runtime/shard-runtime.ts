@@ -4,7 +4,7 @@
 // Contract: replies leave in request order, exactly one per request.
 
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { Keyspace } from '../keyspace/keyspace.js';
+import { Keyspace, KeyspaceFullError } from '../keyspace/keyspace.js';
 import { RespWriter } from '../protocol/resp-writer.js';
 import { RingConsumer, RingProducer, maxFrameBytes, type RingMemory } from './ring.js';
 import {
@@ -200,7 +200,15 @@ export class ShardRuntime {
     } else if (this.overMemory(spec)) {
       w.error(ERR.oom);
     } else {
-      spec.shard(this.ctx);
+      try {
+        spec.shard(this.ctx);
+      } catch (e) {
+        if (e instanceof ShardCrash) throw e;
+        // The keyspace refuses before changing anything (KeyspaceFullError); other failures are
+        // bugs: the client gets an error instead of the whole shard going down with it.
+        w.reset();
+        w.error(e instanceof KeyspaceFullError ? `OOM ${e.message}` : `ERR internal error in '${spec.name}': ${(e as Error).message}`);
+      }
     }
     this.commandsProcessed++;
     this.emit(seq, w.buf, w.length);

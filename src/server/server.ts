@@ -5,7 +5,7 @@
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config/config.js';
-import { createLogger } from '../observability/logger.js';
+import { createLogger, pinoLevel } from '../observability/logger.js';
 import type { Logger } from 'pino';
 import { COMMANDS, arityOk, lookupCommand } from '../commands/registry.js';
 import { ERR } from '../commands/errors.js';
@@ -80,7 +80,8 @@ class Server implements ServerApi, ConnectionHost {
     const n = config.values.shards;
     for (let s = 0; s < SLOTS; s++) this.slotToShard[s] = Math.floor((s * n) / SLOTS);
     for (let i = 0; i < n; i++) this.links.push(new ShardLink(i, this.shardSettings(), log, () => this.afterReplies()));
-    config.onChange(() => {
+    config.onChange((names) => {
+      if (names.includes('loglevel')) this.log.level = pinoLevel(config.values.loglevel);
       const s = this.shardSettings();
       for (const l of this.links) l.configure(s);
     });
