@@ -416,63 +416,6 @@ export function incrByFloat(current: LongDouble, increment: LongDouble): string 
 // Double-precision conveniences.
 
 /**
- * string2ld validity with a double result: NaN when Redis would reject the bytes, otherwise
- * the nearest double. Valid long doubles outside the double range come back as ±Infinity
- * ("1e400") or ±0 ("1e-400"); use parseLongDoubleExact for INCRBYFLOAT.
- */
-export function parseLongDouble(buf: Uint8Array, off: number, len: number): number {
-  const ld = parseLongDoubleExact(buf, off, len);
-  return ld === null ? NaN : longDoubleToNumber(ld);
-}
-
-/**
- * INCRBYFLOAT-style text for a double: fixed notation, at most 17 digits after the point,
- * no trailing zeros, "-0" as "0". It prints the shortest decimal that round-trips the double,
- * so 10.5+0.1 gives "10.6" and 5e3 "5000" as Redis does; but a double sum carries double
- * rounding error (1.1+2.2 is "3.3000000000000003" here, "3.3" in Redis, whose long double
- * hides it). For Redis-exact output use parseLongDoubleExact + incrByFloat.
- */
-export function formatIncrByFloat(x: number): string {
-  if (Number.isNaN(x)) return 'nan';
-  if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
-  if (x === 0) return '0';
-  const neg = x < 0;
-  const sci = Math.abs(x).toExponential(); // shortest round-trip digits: "d.ddde+X"
-  const ePos = sci.indexOf('e');
-  const digits = sci.slice(0, ePos).replace('.', '');
-  const exp10 = Number(sci.slice(ePos + 1));
-  // Value = 0.digits * 10^(exp10+1). Build a digit string with the point after `pointAt`.
-  const pointAt = exp10 + 1;
-  let intPart: string;
-  let frac: string;
-  if (pointAt <= 0) {
-    intPart = '0';
-    frac = '0'.repeat(-pointAt) + digits;
-  } else if (pointAt >= digits.length) {
-    intPart = digits + '0'.repeat(pointAt - digits.length);
-    frac = '';
-  } else {
-    intPart = digits.slice(0, pointAt);
-    frac = digits.slice(pointAt);
-  }
-  if (frac.length > 17) {
-    // Round the decimal digits to 17 places, half-even on the shortest representation.
-    const keep = frac.slice(0, 17);
-    const rest = frac.slice(17);
-    let scaled = BigInt(intPart + keep);
-    const firstDropped = rest.charCodeAt(0) - CH_0;
-    const beyondHalf = firstDropped > 5 || (firstDropped === 5 && /[1-9]/.test(rest.slice(1)));
-    if (beyondHalf || (firstDropped === 5 && !beyondHalf && (scaled & 1n) === 1n)) scaled += 1n;
-    const s = scaled.toString().padStart(18, '0');
-    intPart = s.slice(0, s.length - 17);
-    frac = s.slice(s.length - 17);
-  }
-  frac = frac.replace(/0+$/, '');
-  const out = (neg ? '-' : '') + intPart + (frac.length > 0 ? '.' + frac : '');
-  return out === '-0' ? '0' : out;
-}
-
-/**
  * A double as Redis 7.0 replies it (addReplyDouble: RESP3 ",<text>\r\n", RESP2 bulk <text>):
  * "%.17g", with "inf", "-inf" and "nan" spelled out; exact ties at the 17th significant digit
  * round half-even, as glibc does (V8's toExponential rounds them half-up).
