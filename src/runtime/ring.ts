@@ -7,6 +7,7 @@
 const HEAD = 0; // producer's write position (Int32 index in ctl)
 const TAIL = 1; // consumer's read position
 const SIGNAL = 2; // bumped by the producer on publish; the consumer waits on it
+const WAITING = 3; // 1 while the consumer sleeps (or is about to): only then is a notify needed
 const CTL_INTS = 4;
 const CTL_BYTES = CTL_INTS * 4;
 const WRAP = 0xffffffff;
@@ -113,9 +114,10 @@ export class RingProducer extends RingBase {
     return true;
   }
 
-  /** Wakes a consumer sleeping on the signal word. */
+  /** Wakes the consumer if it sleeps. The futex wake is a syscall, so it is skipped while the
+   * consumer is awake: it re-checks the signal before it sleeps (see RingConsumer.sleep). */
   notify(): void {
-    Atomics.notify(this.ctl, SIGNAL);
+    if (Atomics.load(this.ctl, WAITING) !== 0) Atomics.notify(this.ctl, SIGNAL);
   }
 
   /** Re-reads positions after a reset by the supervisor. */
@@ -133,9 +135,27 @@ export class RingConsumer extends RingBase {
     this.tail = Atomics.load(this.ctl, TAIL) >>> 0;
   }
 
-  /** Current signal value; wait on it (after draining) to sleep until the next publish. */
+  /** Current signal value; read it before draining, then sleep(seen) after. */
   signal(): number {
     return Atomics.load(this.ctl, SIGNAL);
+  }
+
+  /** Resolves once a frame has been published after the signal read `seen` (at once if one
+   * already was). Producers publish, then check WAITING; we set WAITING, then compare the
+   * signal: in that order one side always sees the other, so no wake-up is lost. */
+  sleep(seen: number): Promise<unknown> | null {
+    Atomics.store(this.ctl, WAITING, 1);
+    const w = Atomics.waitAsync(this.ctl, SIGNAL, seen);
+    if (!w.async) {
+      Atomics.store(this.ctl, WAITING, 0);
+      return null;
+    }
+    return w.value;
+  }
+
+  /** Marks the consumer awake (call when sleep()'s promise resolves). */
+  awake(): void {
+    Atomics.store(this.ctl, WAITING, 0);
   }
 
   /** Offset in `bytes` of the next frame's payload (its length via frameLength()), or -1 when empty.

@@ -260,9 +260,12 @@ export class ShardLink {
   }
 
   private armReplies(): void {
-    const w = Atomics.waitAsync(this.rep.signalWord(), 2, this.lastSignal);
-    if (w.async) {
-      void w.value.then(() => this.onReplies());
+    const sleeping = this.rep.sleep(this.lastSignal);
+    if (sleeping) {
+      void sleeping.then(() => {
+        this.rep.awake();
+        this.onReplies();
+      });
     } else {
       setImmediate(() => this.onReplies());
     }

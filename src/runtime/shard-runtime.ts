@@ -126,7 +126,6 @@ export class ShardRuntime {
   }
 
   async serve(): Promise<void> {
-    const word = this.req.signalWord();
     for (;;) {
       const seen = this.req.signal();
       const more = this.drain();
@@ -134,8 +133,11 @@ export class ShardRuntime {
         await new Promise<void>((resolve) => setImmediate(resolve));
         continue;
       }
-      const w = Atomics.waitAsync(word, 2, seen);
-      if (w.async) await w.value;
+      const sleeping = this.req.sleep(seen);
+      if (sleeping) {
+        await sleeping;
+        this.req.awake();
+      }
     }
   }
 
