@@ -16,6 +16,8 @@ export interface ServerConfig {
   bind: string[];
   /** Tessera's own: shard worker threads. */
   shards: number;
+  /** Tessera's own: shards in worker threads (yes) or on the main thread (no). */
+  shardThreads: boolean;
   /** Bytes, 0 = no limit. */
   maxmemory: number;
   maxmemoryPolicy: EvictionPolicy;

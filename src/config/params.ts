@@ -263,6 +263,8 @@ export const PARAMS: readonly Param[] = [
   field({ name: 'shards', key: 'shards', ...integer(1, 1024),
     default: () => Math.max(1, availableParallelism() - 1), mutable: false,
     help: 'Shard worker threads (default: CPU cores - 1)' }),
+  field({ name: 'shard-threads', key: 'shardThreads', ...yesNo, default: () => true, mutable: false,
+    help: 'Run each shard in its own worker thread (no: shards run on the main thread)' }),
   field({ name: 'maxmemory', key: 'maxmemory', ...memory(0), default: () => 0, mutable: true,
     help: 'Memory limit for data, 0 = no limit' }),
   field({ name: 'maxmemory-policy', key: 'maxmemoryPolicy', ...oneOf(EVICTION_POLICIES),

@@ -34,14 +34,6 @@ export class RespWriter {
     this.buf = next;
   }
 
-  /** Hands the written bytes over (the writer starts a fresh buffer) — for socket writes. */
-  take(): Buffer {
-    const out = this.buf.subarray(0, this.length);
-    this.buf = Buffer.allocUnsafe(Math.max(16 * 1024, Math.min(this.buf.length, 1024 * 1024)));
-    this.length = 0;
-    return out;
-  }
-
   raw(src: Uint8Array, off: number, len: number): void {
     this.ensure(len);
     if (len < 32) {

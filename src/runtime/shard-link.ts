@@ -24,21 +24,11 @@ import {
   REQ_SEQ,
   REQUEST_RING_BYTES,
 } from './frames.js';
-import type { ArgList, ShardSettings } from '../commands/types.js';
+import type { ArgList, ShardSettings, ShardStatsReport } from '../commands/types.js';
+import type { ArgSubset, ReplySink, ShardPort } from './shard-port.js';
 import { wrapControl, releaseControl, type ShardControl } from './control-rpc.js';
 import type { ShardWorkerData } from './shard-runtime.js';
 import { ERR } from '../commands/errors.js';
-
-/** Receives the reply to one request. `buf[off, off+len)` is valid only during the call. */
-export interface ReplySink {
-  deliver(seq: number, buf: Uint8Array, off: number, len: number): void;
-}
-
-/** Selects which arguments of an ArgList go into a frame (argument 0, the name, always does). */
-export interface ArgSubset {
-  idx: Int32Array;
-  count: number;
-}
 
 interface Pending {
   frame: Buffer;
@@ -51,7 +41,7 @@ const BACKLOG_BYTES = 4 * 1024 * 1024;
 const RESTART_WINDOW_MS = 10_000;
 const RESTARTS_IN_WINDOW_MAX = 5;
 
-export class ShardLink {
+export class ShardLink implements ShardPort {
   readonly keyspace: SharedArrayBuffer;
   private readonly reqMem: RingMemory;
   private readonly repMem: RingMemory;
@@ -317,6 +307,16 @@ export class ShardLink {
       this.head = 0;
     }
     sink.deliver(seq, buf, off, len);
+  }
+
+  stats(): Promise<ShardStatsReport> {
+    const c = this.control;
+    if (!c) return Promise.reject(new Error(`shard ${this.id} is restarting`));
+    return c.stats().then((s) => ({ ...s, restarts: this.restarts }));
+  }
+
+  resetStats(): void {
+    void this.control?.resetStats().catch(() => undefined);
   }
 
   configure(settings: ShardSettings): void {

@@ -44,27 +44,28 @@ const BATCH_FRAMES = 512;
 
 class ShardCrash extends Error {}
 
-export class ShardRuntime {
-  private readonly ks: Keyspace;
-  private readonly req: RingConsumer;
-  private readonly rep: RingProducer;
-  private readonly writer = new RespWriter(64 * 1024);
-  private readonly args: ArgList = { buf: new Uint8Array(0), off: new Int32Array(64), len: new Int32Array(64), argc: 0 };
+/** One shard's keyspace and command execution, independent of how requests reach it (rings from
+ * a worker thread, or direct calls on the main thread). Replies land in `writer`. */
+export class ShardExecutor {
+  readonly ks: Keyspace;
+  readonly writer = new RespWriter(64 * 1024);
+  readonly args: ArgList = { buf: new Uint8Array(0), off: new Int32Array(64), len: new Int32Array(64), argc: 0 };
   private readonly ctx: ShardContext;
   private settings: ShardSettings;
   private commandsProcessed = 0;
-  private readonly maxReply: number;
-  private expireTimer: NodeJS.Timeout | null = null;
+  private cronTimer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly data: ShardWorkerData) {
-    this.ks = new Keyspace(data.keyspace);
-    this.req = new RingConsumer(data.requests);
-    this.rep = new RingProducer(data.replies);
-    this.settings = data.settings;
-    this.maxReply = maxFrameBytes(data.replies.capacity) - REP_HEADER - 16;
+  constructor(
+    readonly shardId: number,
+    memory: SharedArrayBuffer,
+    settings: ShardSettings,
+    private readonly restarts: number,
+  ) {
+    this.ks = new Keyspace(memory);
+    this.settings = settings;
     const self = this;
     this.ctx = {
-      shardId: data.shardId,
+      shardId,
       ks: this.ks,
       get settings() {
         return self.settings;
@@ -72,27 +73,55 @@ export class ShardRuntime {
       out: this.writer,
       args: this.args,
       crash(): never {
-        throw new ShardCrash(`shard ${data.shardId} crashed on request (DEBUG SHARD-CRASH)`);
+        throw new ShardCrash(`shard ${shardId} crashed on request (DEBUG SHARD-CRASH)`);
       },
     };
-    exposeControl(
-      {
-        stats: () => this.stats(),
-        configure: (s) => this.configure(s),
-        resetStats: () => {
-          this.ks.resetStats();
-          this.commandsProcessed = 0;
-        },
-      },
-      data.control,
-    );
     this.startCron();
   }
 
-  private stats(): ShardStatsReport {
+  /** Runs command `cmd` on `this.args` (filled by the caller); the reply is in `writer`. */
+  run(cmd: number, proto: 2 | 3): void {
+    const w = this.writer;
+    w.reset();
+    w.proto = proto;
+    const spec = COMMANDS[cmd];
+    if (!spec || !spec.shard) {
+      w.error(`ERR internal: command ${cmd} does not run on shards`);
+    } else if (this.overMemory(spec)) {
+      w.error(ERR.oom);
+    } else {
+      try {
+        spec.shard(this.ctx);
+      } catch (e) {
+        if (e instanceof ShardCrash) throw e;
+        // The keyspace refuses before changing anything (KeyspaceFullError); other failures are
+        // bugs: the client gets an error instead of the whole shard going down with it.
+        w.reset();
+        w.error(e instanceof KeyspaceFullError ? `OOM ${e.message}` : `ERR internal error in '${spec.name}': ${(e as Error).message}`);
+      }
+    }
+    this.commandsProcessed++;
+  }
+
+  /** Frees memory by the eviction policy before a command that may grow it; true when it still
+   * cannot run (Redis's performEvictions + denyoom check). */
+  private overMemory(spec: CommandSpec): boolean {
+    const limit = this.settings.maxmemoryBytes;
+    if (limit <= 0) return false;
+    if (this.ks.usedMemory() <= limit) return false;
+    const policy = this.settings.maxmemoryPolicy;
+    if (policy !== 'noeviction') {
+      while (this.ks.usedMemory() > limit) {
+        if (!this.ks.evictOne(policy, this.settings.maxmemorySamples)) break;
+      }
+    }
+    return this.ks.usedMemory() > limit && spec.flags.includes('denyoom');
+  }
+
+  stats(): ShardStatsReport {
     const s = this.ks.stats();
     return {
-      shardId: this.data.shardId,
+      shardId: this.shardId,
       keys: s.keys,
       expires: s.expires,
       usedMemory: s.usedMemory,
@@ -103,11 +132,16 @@ export class ShardRuntime {
       keyspaceHits: s.keyspaceHits,
       keyspaceMisses: s.keyspaceMisses,
       commandsProcessed: this.commandsProcessed,
-      restarts: this.data.restarts,
+      restarts: this.restarts,
     };
   }
 
-  private configure(s: ShardSettings): void {
+  resetStats(): void {
+    this.ks.resetStats();
+    this.commandsProcessed = 0;
+  }
+
+  configure(s: ShardSettings): void {
     const hzChanged = s.hz !== this.settings.hz;
     this.settings = s;
     if (hzChanged) this.startCron();
@@ -115,14 +149,42 @@ export class ShardRuntime {
 
   /** Redis's serverCron share that belongs to a shard: active expiry and incremental rehash. */
   private startCron(): void {
-    if (this.expireTimer) clearInterval(this.expireTimer);
+    this.stopCron();
     const periodMs = Math.max(2, Math.floor(1000 / this.settings.hz));
-    this.expireTimer = setInterval(() => {
+    this.cronTimer = setInterval(() => {
       this.ks.now = Date.now();
       if (this.settings.activeExpireEnabled) this.ks.activeExpireCycle(periodMs / 4);
       this.ks.rehashStep();
     }, periodMs);
-    this.expireTimer.unref();
+    this.cronTimer.unref();
+  }
+
+  stopCron(): void {
+    if (this.cronTimer) clearInterval(this.cronTimer);
+    this.cronTimer = null;
+  }
+}
+
+/** The worker side: frames from the request ring into the executor, replies into the reply ring. */
+export class ShardRuntime {
+  private readonly exec: ShardExecutor;
+  private readonly req: RingConsumer;
+  private readonly rep: RingProducer;
+  private readonly maxReply: number;
+
+  constructor(private readonly data: ShardWorkerData) {
+    this.exec = new ShardExecutor(data.shardId, data.keyspace, data.settings, data.restarts);
+    this.req = new RingConsumer(data.requests);
+    this.rep = new RingProducer(data.replies);
+    this.maxReply = maxFrameBytes(data.replies.capacity) - REP_HEADER - 16;
+    exposeControl(
+      {
+        stats: () => this.exec.stats(),
+        configure: (s) => this.exec.configure(s),
+        resetStats: () => this.exec.resetStats(),
+      },
+      data.control,
+    );
   }
 
   async serve(): Promise<void> {
@@ -144,7 +206,7 @@ export class ShardRuntime {
   /** Runs up to BATCH_FRAMES requests. Returns true when more are waiting. */
   private drain(): boolean {
     let n = 0;
-    this.ks.now = Date.now();
+    this.exec.ks.now = Date.now();
     try {
       for (; n < BATCH_FRAMES; n++) {
         const p = this.req.peek();
@@ -178,7 +240,7 @@ export class ShardRuntime {
     const cmd = dv.getUint16(p + REQ_CMD, true);
     const proto = buf[p + REQ_PROTO] === 3 ? 3 : 2;
     const argc = dv.getUint32(p + REQ_ARGC, true);
-    const a = this.args;
+    const a = this.exec.args;
     if (a.off.length < argc) {
       a.off = new Int32Array(argc * 2);
       a.len = new Int32Array(argc * 2);
@@ -193,42 +255,8 @@ export class ShardRuntime {
     if (q > p + frameLen) throw new Error('malformed request frame');
     a.buf = buf;
     a.argc = argc;
-    const w = this.writer;
-    w.reset();
-    w.proto = proto;
-    const spec = COMMANDS[cmd];
-    if (!spec || !spec.shard) {
-      w.error(`ERR internal: command ${cmd} does not run on shards`);
-    } else if (this.overMemory(spec)) {
-      w.error(ERR.oom);
-    } else {
-      try {
-        spec.shard(this.ctx);
-      } catch (e) {
-        if (e instanceof ShardCrash) throw e;
-        // The keyspace refuses before changing anything (KeyspaceFullError); other failures are
-        // bugs: the client gets an error instead of the whole shard going down with it.
-        w.reset();
-        w.error(e instanceof KeyspaceFullError ? `OOM ${e.message}` : `ERR internal error in '${spec.name}': ${(e as Error).message}`);
-      }
-    }
-    this.commandsProcessed++;
-    this.emit(seq, w.buf, w.length);
-  }
-
-  /** Frees memory by the eviction policy before a command that may grow it; true when it still
-   * cannot run (Redis's performEvictions + denyoom check). */
-  private overMemory(spec: CommandSpec): boolean {
-    const limit = this.settings.maxmemoryBytes;
-    if (limit <= 0) return false;
-    if (this.ks.usedMemory() <= limit) return false;
-    const policy = this.settings.maxmemoryPolicy;
-    if (policy !== 'noeviction') {
-      while (this.ks.usedMemory() > limit) {
-        if (!this.ks.evictOne(policy, this.settings.maxmemorySamples)) break;
-      }
-    }
-    return this.ks.usedMemory() > limit && spec.flags.includes('denyoom');
+    this.exec.run(cmd, proto);
+    this.emit(seq, this.exec.writer.buf, this.exec.writer.length);
   }
 
   private emit(seq: number, bytes: Uint8Array, len: number): void {

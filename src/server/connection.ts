@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import { RespParser, PARSE_COMMAND, PARSE_ERROR, PARSE_NEED_MORE, type ParserLimits } from '../protocol/resp-parser.js';
 import { RespWriter } from '../protocol/resp-writer.js';
 import type { ArgList, ClientInfo } from '../commands/types.js';
-import type { ReplySink } from '../runtime/shard-link.js';
+import type { ReplySink } from '../runtime/shard-port.js';
 
 export interface ConnectionHost {
   dispatch(conn: Connection, args: ArgList): void;
@@ -91,6 +91,8 @@ export class Connection implements ClientInfo, ReplySink {
       a.argc = p.argc;
       this.host.dispatch(this, a);
     }
+    // Replies already complete (main-thread commands, inline shards) leave with this read's batch.
+    if (this.out.length > 0) this.flush();
     this.updatePause();
   }
 
@@ -151,8 +153,13 @@ export class Connection implements ClientInfo, ReplySink {
   /** Writes what is ready in one write; enforces the output buffer limits. */
   flush(): void {
     if (this.dead) return;
-    if (this.out.length > 0) {
-      this.socket.write(this.out.take());
+    const n = this.out.length;
+    if (n > 0) {
+      // A right-sized copy (small ones come from Node's buffer pool); the writer keeps its buffer.
+      const chunk = Buffer.allocUnsafe(n);
+      this.out.buf.copy(chunk, 0, 0, n);
+      this.out.reset();
+      this.socket.write(chunk);
     }
     if (this.closeAfter && this.headSeq === this.nextSeq) {
       this.dead = true;

@@ -3,7 +3,7 @@
 // (MGET) or concatenated (KEYS). The first error among the parts wins, as a single shard would.
 
 import type { MergeKind } from '../commands/types.js';
-import type { ReplySink } from '../runtime/shard-link.js';
+import type { ReplySink } from '../runtime/shard-port.js';
 
 /** End offset of the RESP value starting at off (the value must be complete). */
 export function respValueEnd(b: Uint8Array, off: number): number {

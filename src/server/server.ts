@@ -23,7 +23,9 @@ import type {
 } from '../commands/types.js';
 import { RespWriter } from '../protocol/resp-writer.js';
 import { Connection, type ConnectionHost } from './connection.js';
-import { ShardLink, type ArgSubset } from '../runtime/shard-link.js';
+import { ShardLink } from '../runtime/shard-link.js';
+import { InlineShard } from '../runtime/inline-shard.js';
+import type { ArgSubset, ShardPort } from '../runtime/shard-port.js';
 import { Gather, PromiseSink } from './fanout.js';
 import { keySlot } from '../keyspace/slot.js';
 
@@ -48,7 +50,7 @@ class Server implements ServerApi, ConnectionHost {
   readonly startedAtMs = Date.now();
   readonly runId = randomBytes(20).toString('hex');
   readonly commands = COMMANDS;
-  readonly links: ShardLink[] = [];
+  readonly links: ShardPort[] = [];
   private readonly slotToShard = new Uint16Array(SLOTS);
   private readonly conns = new Map<number, Connection>();
   private nextClientId = 1;
@@ -79,7 +81,10 @@ class Server implements ServerApi, ConnectionHost {
   ) {
     const n = config.values.shards;
     for (let s = 0; s < SLOTS; s++) this.slotToShard[s] = Math.floor((s * n) / SLOTS);
-    for (let i = 0; i < n; i++) this.links.push(new ShardLink(i, this.shardSettings(), log, () => this.afterReplies()));
+    const threads = config.values.shardThreads;
+    for (let i = 0; i < n; i++) {
+      this.links.push(threads ? new ShardLink(i, this.shardSettings(), log, () => this.afterReplies()) : new InlineShard(i, this.shardSettings()));
+    }
     config.onChange((names) => {
       if (names.includes('loglevel')) this.log.level = pinoLevel(config.values.loglevel);
       const s = this.shardSettings();
@@ -402,15 +407,8 @@ class Server implements ServerApi, ConnectionHost {
     return p;
   }
 
-  async shardStats(): Promise<ShardStatsReport[]> {
-    return Promise.all(
-      this.links.map(async (l) => {
-        const c = l.control;
-        if (!c) throw new Error(`shard ${l.id} is restarting`);
-        const s = await c.stats();
-        return { ...s, restarts: l.restarts };
-      }),
-    );
+  shardStats(): Promise<ShardStatsReport[]> {
+    return Promise.all(this.links.map((l) => l.stats()));
   }
 
   commandStats(): Map<string, CommandCounter> {
@@ -433,7 +431,7 @@ class Server implements ServerApi, ConnectionHost {
     this.stats.totalConnectionsReceived = 0;
     this.stats.rejectedConnections = 0;
     this.stats.totalNetInputBytes = 0;
-    for (const l of this.links) void l.control?.resetStats().catch(() => undefined);
+    for (const l of this.links) l.resetStats();
   }
 
   serverStats(): ServerStats {

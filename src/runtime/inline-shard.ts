@@ -1,0 +1,125 @@
+// A shard executed on the main thread, for hosts too small to give shard threads a core of their
+// own (`shard-threads no`, the default up to 2 cores: see bench/RESULTS.md). Same keyspace, same
+// handlers and the same SharedArrayBuffer memory as a worker shard; a request runs when sent and
+// its reply is delivered at once. While locked by a cross-shard operation, other requests wait.
+// A DEBUG SHARD-CRASH answers that command with the crash error and keeps the memory, as a
+// restarted worker would.
+
+import { Keyspace } from '../keyspace/keyspace.js';
+import { ShardExecutor, isShardCrash } from './shard-runtime.js';
+import type { ArgList, ShardSettings, ShardStatsReport } from '../commands/types.js';
+import type { ArgSubset, ReplySink, ShardPort } from './shard-port.js';
+import { ERR } from '../commands/errors.js';
+
+interface Held {
+  sink: ReplySink;
+  seq: number;
+  cmdIndex: number;
+  proto: 2 | 3;
+  args: ArgList;
+}
+
+export class InlineShard implements ShardPort {
+  readonly ready = Promise.resolve();
+  readonly backlogged = false;
+  readonly inFlight = 0;
+  restarts = 0;
+  private readonly exec: ShardExecutor;
+  private locked = false;
+  private held: Held[] = [];
+
+  constructor(
+    readonly id: number,
+    settings: ShardSettings,
+  ) {
+    this.exec = new ShardExecutor(id, Keyspace.createMemory(), settings, 0);
+  }
+
+  send(sink: ReplySink, seq: number, cmdIndex: number, proto: 2 | 3, a: ArgList, subset: ArgSubset | null, owner = false): void {
+    const args = subset ? pick(a, subset) : a;
+    if (this.locked && !owner) {
+      this.held.push({ sink, seq, cmdIndex, proto, args: copyArgs(args) });
+      return;
+    }
+    this.run(sink, seq, cmdIndex, proto, args);
+  }
+
+  private run(sink: ReplySink, seq: number, cmdIndex: number, proto: 2 | 3, args: ArgList): void {
+    const x = this.exec.args;
+    x.buf = args.buf;
+    x.off = args.off;
+    x.len = args.len;
+    x.argc = args.argc;
+    this.exec.ks.now = Date.now();
+    try {
+      this.exec.run(cmdIndex, proto);
+    } catch (e) {
+      if (!isShardCrash(e)) throw e;
+      this.restarts++;
+      const err = Buffer.from(`-${ERR.shardCrashed(this.id)}\r\n`);
+      sink.deliver(seq, err, 0, err.length);
+      return;
+    }
+    const w = this.exec.writer;
+    sink.deliver(seq, w.buf, 0, w.length);
+  }
+
+  flush(): void {}
+
+  lock(): void {
+    this.locked = true;
+  }
+
+  unlock(): void {
+    this.locked = false;
+    const held = this.held;
+    this.held = [];
+    for (const h of held) this.run(h.sink, h.seq, h.cmdIndex, h.proto, h.args);
+  }
+
+  configure(settings: ShardSettings): void {
+    this.exec.configure(settings);
+  }
+
+  stats(): Promise<ShardStatsReport> {
+    return Promise.resolve({ ...this.exec.stats(), restarts: this.restarts });
+  }
+
+  resetStats(): void {
+    this.exec.resetStats();
+  }
+
+  stop(): Promise<void> {
+    this.exec.stopCron();
+    return Promise.resolve();
+  }
+}
+
+/** The arguments named by subset, as their own ArgList over the same bytes. */
+function pick(a: ArgList, subset: ArgSubset): ArgList {
+  const off = new Int32Array(subset.count);
+  const len = new Int32Array(subset.count);
+  for (let k = 0; k < subset.count; k++) {
+    const i = subset.idx[k]!;
+    off[k] = a.off[i]!;
+    len[k] = a.len[i]!;
+  }
+  return { buf: a.buf, off, len, argc: subset.count };
+}
+
+/** A copy that stays valid after the receive buffer moves on (for requests held by a lock). */
+function copyArgs(a: ArgList): ArgList {
+  let total = 0;
+  for (let i = 0; i < a.argc; i++) total += a.len[i]!;
+  const buf = new Uint8Array(total);
+  const off = new Int32Array(a.argc);
+  const len = new Int32Array(a.argc);
+  let p = 0;
+  for (let i = 0; i < a.argc; i++) {
+    buf.set(a.buf.subarray(a.off[i]!, a.off[i]! + a.len[i]!), p);
+    off[i] = p;
+    len[i] = a.len[i]!;
+    p += a.len[i]!;
+  }
+  return { buf, off, len, argc: a.argc };
+}

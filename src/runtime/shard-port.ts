@@ -1,0 +1,36 @@
+// What the server needs of a shard, whichever way it runs: a worker thread behind rings
+// (ShardLink) or an executor called directly on the main thread (InlineShard).
+
+import type { ArgList, ShardSettings, ShardStatsReport } from '../commands/types.js';
+
+/** Receives the reply to one request. `buf[off, off+len)` is valid only during the call. */
+export interface ReplySink {
+  deliver(seq: number, buf: Uint8Array, off: number, len: number): void;
+}
+
+/** Selects which arguments of an ArgList go into a request (argument 0, the name, always does). */
+export interface ArgSubset {
+  idx: Int32Array;
+  count: number;
+}
+
+export interface ShardPort {
+  readonly id: number;
+  readonly ready: Promise<void>;
+  /** True while requests wait in amounts that should pause socket reads. */
+  readonly backlogged: boolean;
+  /** Requests not yet answered. */
+  readonly inFlight: number;
+  readonly restarts: number;
+  /** Queues (or runs) one command; its reply goes to sink with seq. While the shard is locked only
+   * the lock owner's requests (`owner`) go ahead; the others wait for unlock(). */
+  send(sink: ReplySink, seq: number, cmdIndex: number, proto: 2 | 3, a: ArgList, subset: ArgSubset | null, owner?: boolean): void;
+  /** End of an event-loop turn: publish what was queued. */
+  flush(): void;
+  lock(): void;
+  unlock(): void;
+  configure(settings: ShardSettings): void;
+  stats(): Promise<ShardStatsReport>;
+  resetStats(): void;
+  stop(): Promise<void>;
+}
