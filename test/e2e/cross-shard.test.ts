@@ -24,6 +24,8 @@ function keyOn(s: number, prefix: string): string {
 
 let server: ServerHandle | undefined;
 const clients: Redis[] = [];
+// Both ways a shard can run: in a worker thread, or inline on the main thread.
+const SHARD_THREADS = process.env.CROSS_SHARD_INLINE === '1' ? 'no' : 'yes';
 
 function client(): Redis {
   const c = new Redis({ port: server!.port, lazyConnect: false, maxRetriesPerRequest: 0 });
@@ -31,10 +33,10 @@ function client(): Redis {
   return c;
 }
 
-const t = suite('cross-shard commands');
+const t = suite(`cross-shard commands (shard-threads ${SHARD_THREADS})`);
 
 t.before(async () => {
-  server = await startTessera({ shards: SHARDS });
+  server = await startTessera({ shards: SHARDS, args: ['--shard-threads', SHARD_THREADS] });
 });
 
 t.after(async () => {
