@@ -28,6 +28,8 @@ interface Options {
   valueBytes: number;
   keyspace: number;
   shards: number | null;
+  /** Extra flags for the Tessera server (e.g. "--shard-threads no"). */
+  tesseraArgs: string[];
   results: string;
 }
 
@@ -39,6 +41,7 @@ const HELP = `Usage: npm run bench [-- OPTIONS]   (or node dist/bench/compare.js
   --tests LIST      redis-benchmark tests (default set,get; env BENCH_TESTS)
   --keys N          keys loaded for the memory comparison, 0 = skip (default 1000000; env BENCH_KEYS)
   --shards N        Tessera shards (default: Tessera's own default; env BENCH_SHARDS)
+  --tessera-args S  extra Tessera server flags, space-separated, e.g. "--shard-threads no" (env BENCH_TESSERA_ARGS)
   --results FILE    report to rewrite (default bench/RESULTS.md; env BENCH_RESULTS)`;
 
 function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
@@ -55,7 +58,7 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     given.set(m[1], value);
   }
   const raw = (name: string, fallback: string): string =>
-    given.get(name) ?? env[`BENCH_${name.toUpperCase()}`] ?? fallback;
+    given.get(name) ?? env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`] ?? fallback;
   const int = (name: string, fallback: number, min: number): number => {
     const n = Number(raw(name, String(fallback)));
     if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}`);
@@ -73,6 +76,7 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     valueBytes: 32,
     keyspace: 100_000,
     shards: shards === '' ? null : int('shards', 1, 1),
+    tesseraArgs: raw('tessera-args', '').split(' ').filter((a) => a !== ''),
     results: resolve(REPO_ROOT, raw('results', 'bench/RESULTS.md')),
   };
 }
@@ -92,7 +96,7 @@ async function startTessera(opts: Options): Promise<BenchServer> {
   const shardArgs = opts.shards === null ? [] : ['--shards', String(opts.shards)];
   return startServer({
     name: 'tessera', command: 'node', port, cwd: REPO_ROOT,
-    args: [TESSERA_MAIN, 'server', '--port', String(port), ...shardArgs],
+    args: [TESSERA_MAIN, 'server', '--port', String(port), ...shardArgs, ...opts.tesseraArgs],
   });
 }
 
