@@ -8,6 +8,10 @@ const CRLF0 = 13;
 const CRLF1 = 10;
 const SMALL_INTS = 10000;
 const intCache: Buffer[] = [];
+const OK = Buffer.from('+OK\r\n');
+const NIL2 = Buffer.from('$-1\r\n');
+const NIL3 = Buffer.from('_\r\n');
+const NIL_ARRAY2 = Buffer.from('*-1\r\n');
 for (let i = 0; i < SMALL_INTS; i++) intCache.push(Buffer.from(String(i), 'latin1'));
 
 export class RespWriter {
@@ -81,7 +85,7 @@ export class RespWriter {
   }
 
   ok(): void {
-    this.ascii('+OK\r\n');
+    this.raw(OK, 0, OK.length);
   }
 
   simple(s: string): void {
@@ -125,12 +129,14 @@ export class RespWriter {
 
   /** Null bulk / null reply: $-1 in RESP2, _ in RESP3. */
   nil(): void {
-    this.ascii(this.proto === 3 ? '_\r\n' : '$-1\r\n');
+    const b = this.proto === 3 ? NIL3 : NIL2;
+    this.raw(b, 0, b.length);
   }
 
   /** Null array: *-1 in RESP2, _ in RESP3. */
   nilArray(): void {
-    this.ascii(this.proto === 3 ? '_\r\n' : '*-1\r\n');
+    const b = this.proto === 3 ? NIL3 : NIL_ARRAY2;
+    this.raw(b, 0, b.length);
   }
 
   array(n: number): void {
