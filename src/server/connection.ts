@@ -13,6 +13,8 @@ import type { ReplySink } from '../runtime/shard-port.js';
 export interface ConnectionHost {
   dispatch(conn: Connection, args: ArgList): void;
   markDirty(conn: Connection): void;
+  /** Publishes queued shard requests now instead of at the end of the turn. */
+  publishRequests(): void;
   connectionClosed(conn: Connection): void;
   /** True while shards are backlogged and sockets should not be read. */
   readonly backlogged: boolean;
@@ -91,7 +93,9 @@ export class Connection implements ClientInfo, ReplySink {
       a.argc = p.argc;
       this.host.dispatch(this, a);
     }
-    // Replies already complete (main-thread commands, inline shards) leave with this read's batch.
+    // Publish this read's requests so shards start on them while other sockets are parsed, and
+    // send the replies already complete (main-thread commands, inline shards) with this batch.
+    this.host.publishRequests();
     if (this.out.length > 0) this.flush();
     this.updatePause();
   }

@@ -193,6 +193,10 @@ class Server implements ServerApi, ConnectionHost {
     this.dirty.delete(conn);
   }
 
+  publishRequests(): void {
+    for (const l of this.links) l.flush();
+  }
+
   /** End of an event-loop turn: one ring publish per shard, one socket write per connection. */
   private flushTurn(): void {
     this.flushScheduled = false;
