@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// The `tessera` command: a small dispatch table of subcommands (server now; cluster and bench
+// The `tessera` command: a small dispatch table of subcommands (server, bench; cluster
 // later). Exit codes: 0 ok, 1 runtime or configuration error, 2 usage error.
 
 import { readFileSync } from 'node:fs';
 import { ConfigError, describeOptions, loadConfig } from '../config/config.js';
+import { LOADGEN_USAGE, LoadgenUsageError, parseLoadgenArgs, runLoadgen } from '../loadgen/run.js';
 
 interface Subcommand {
   summary: string;
@@ -19,7 +20,26 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
     help: serverHelp,
     run: runServer,
   },
+  bench: {
+    summary: 'generate load against a RESP server or cluster (throughput, latency percentiles)',
+    usage: 'tessera bench [options]',
+    help: () => LOADGEN_USAGE,
+    run: runBench,
+  },
 };
+
+async function runBench(args: string[]): Promise<number> {
+  let options;
+  try {
+    options = parseLoadgenArgs(args);
+  } catch (e) {
+    if (!(e instanceof LoadgenUsageError)) throw e;
+    process.stderr.write(`tessera bench: ${e.message}\n`);
+    return 2;
+  }
+  const results = await runLoadgen(options);
+  return results.some((r) => r.requests === 0) ? 1 : 0;
+}
 
 function version(): string {
   try {
