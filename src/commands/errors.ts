@@ -40,3 +40,17 @@ export const ERR = {
   countPositive: 'ERR value is out of range, must be positive',
   shuttingDown: 'ERR Errors trying to SHUTDOWN. Check logs.',
 } as const;
+
+/** Thrown by a main-thread handler to answer with this exact error reply (no '-', no CRLF). */
+export class ReplyError extends Error {
+  constructor(readonly reply: string) {
+    super(reply);
+  }
+}
+
+/** A shard's reply to a coordinator's call, or a ReplyError carrying the shard's error (a crashed
+ * shard, OOM), so that a half-done operation stops instead of writing what it did not get. */
+export function shardOk(r: Buffer): Buffer {
+  if (r[0] === 45) throw new ReplyError(r.toString('latin1', 1, r.length - 2));
+  return r;
+}

@@ -4,7 +4,7 @@
 
 import type { CommandSpec, MainCall, ShardContext } from './types.js';
 import { argIs, argInt, argBigInt, argCopy, argString } from './args.js';
-import { ERR } from './errors.js';
+import { ERR, shardOk } from './errors.js';
 import { readKey, writeKey, expireWhenFrom, type ExpireUnit } from './shard-helpers.js';
 import { globMatch } from '../util/glob.js';
 import type { ValueType } from '../keyspace/keyspace.js';
@@ -238,17 +238,17 @@ async function renameCrossShard(m: MainCall, nx: boolean): Promise<void> {
   const s2 = server.shardOfKey(dst, 0, dst.length);
   const proto = conn.proto;
   await server.withShardsLocked([s1, s2], async (call) => {
-    const peek = await call(s1, ['__dump', key], proto);
+    const peek = shardOk(await call(s1, ['__dump', key], proto));
     if (isNil(peek)) {
       m.out.error(ERR.noSuchKey);
       return;
     }
-    if (nx && (await call(s2, ['exists', dst], proto)).toString('latin1') !== ':0\r\n') {
+    if (nx && shardOk(await call(s2, ['exists', dst], proto)).toString('latin1') !== ':0\r\n') {
       m.out.integer(0);
       return;
     }
-    const payload = bulkBody(await call(s1, ['__dump', key, 'DEL'], proto));
-    await call(s2, ['__restore', dst, payload, 'REPLACE'], proto);
+    const payload = bulkBody(shardOk(await call(s1, ['__dump', key, 'DEL'], proto)));
+    shardOk(await call(s2, ['__restore', dst, payload, 'REPLACE'], proto));
     if (nx) m.out.integer(1);
     else m.out.ok();
   });
@@ -263,12 +263,12 @@ async function copyCrossShard(m: MainCall): Promise<void> {
   const s1 = server.shardOfKey(key, 0, key.length);
   const s2 = server.shardOfKey(dst, 0, dst.length);
   await server.withShardsLocked([s1, s2], async (call) => {
-    const r = await call(s1, ['__dump', key], conn.proto);
+    const r = shardOk(await call(s1, ['__dump', key], conn.proto));
     if (isNil(r)) {
       m.out.integer(0);
       return;
     }
-    const w = await call(s2, ['__restore', dst, bulkBody(r), opts.replace ? 'REPLACE' : 'NX'], conn.proto);
+    const w = shardOk(await call(s2, ['__restore', dst, bulkBody(r), opts.replace ? 'REPLACE' : 'NX'], conn.proto));
     m.out.integer(w.toString('latin1') === ':1\r\n' ? 1 : 0);
   });
 }
@@ -357,7 +357,7 @@ async function scanCommand(m: MainCall): Promise<void> {
   const n = server.shardCount;
   let shard = cursor % n;
   let shardCursor = Math.floor(cursor / n);
-  const r = await server.callShard(shard, ['__scan', String(shardCursor), String(count), ...rest], conn.proto);
+  const r = shardOk(await server.callShard(shard, ['__scan', String(shardCursor), String(count), ...rest], conn.proto));
   // Reply shape: *2 $len next *k keys...; re-encode the cursor globally.
   const text = r.toString('latin1');
   const m1 = /^\*2\r\n\$\d+\r\n(\d+)\r\n/.exec(text);
@@ -380,7 +380,7 @@ async function randomkeyCommand(m: MainCall): Promise<void> {
   const n = m.server.shardCount;
   const start = Math.floor(Math.random() * n);
   for (let k = 0; k < n; k++) {
-    const r = await m.server.callShard((start + k) % n, ['__randomkey'], m.conn.proto);
+    const r = shardOk(await m.server.callShard((start + k) % n, ['__randomkey'], m.conn.proto));
     if (!isNil(r)) {
       m.out.raw(r, 0, r.length);
       return;

@@ -3,7 +3,7 @@
 
 import type { CommandSpec, MainCall, ShardContext } from './types.js';
 import { argIs, argInt, argI64, argBigInt, argCopy } from './args.js';
-import { ERR } from './errors.js';
+import { ERR, shardOk } from './errors.js';
 import {
   readKey,
   writeKey,
@@ -406,10 +406,10 @@ async function msetnxCrossShard(m: MainCall): Promise<void> {
   const done = await server.withShardsLocked([...byShard.keys()], async (call) => {
     for (const [s, kv] of byShard) {
       const keys = kv.filter((_, j) => j % 2 === 0);
-      const r = await call(s, ['exists', ...keys], proto);
+      const r = shardOk(await call(s, ['exists', ...keys], proto));
       if (r.toString('latin1') !== ':0\r\n') return false;
     }
-    await Promise.all([...byShard].map(([s, kv]) => call(s, ['mset', ...kv], proto)));
+    for (const r of await Promise.all([...byShard].map(([s, kv]) => call(s, ['mset', ...kv], proto)))) shardOk(r);
     return true;
   });
   m.out.integer(done ? 1 : 0);

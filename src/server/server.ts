@@ -8,7 +8,7 @@ import type { Config } from '../config/config.js';
 import { createLogger, pinoLevel } from '../observability/logger.js';
 import type { Logger } from 'pino';
 import { COMMANDS, arityOk, lookupCommand } from '../commands/registry.js';
-import { ERR } from '../commands/errors.js';
+import { ERR, ReplyError } from '../commands/errors.js';
 import { argIs, argString, argsPreview, argListOf } from '../commands/args.js';
 import type {
   ArgList,
@@ -311,9 +311,7 @@ class Server implements ServerApi, ConnectionHost {
     try {
       r = handler({ server: this, conn, args: a, out });
     } catch (e) {
-      this.log.error({ err: (e as Error).message, stack: (e as Error).stack }, 'command failed');
-      out.reset();
-      out.error(`ERR ${(e as Error).message}`);
+      this.failMain(out, e);
       counter.failed++;
     }
     if (r instanceof Promise) {
@@ -321,9 +319,7 @@ class Server implements ServerApi, ConnectionHost {
       r.then(
         () => undefined,
         (e: unknown) => {
-          this.log.error({ err: (e as Error).message }, 'command failed');
-          out.reset();
-          out.error(`ERR ${(e as Error).message}`);
+          this.failMain(out, e);
           counter.failed++;
         },
       ).finally(() => {
@@ -336,6 +332,17 @@ class Server implements ServerApi, ConnectionHost {
     counter.usec += Number(process.hrtime.bigint() - t0) / 1000;
     if (out.buf[0] === 45) counter.failed++;
     conn.deliver(seq, out.buf, 0, out.length);
+  }
+
+  /** Replaces a failed main-thread command's reply with its error. */
+  private failMain(out: RespWriter, e: unknown): void {
+    out.reset();
+    if (e instanceof ReplyError) {
+      out.error(e.reply);
+      return;
+    }
+    this.log.error({ err: (e as Error).message, stack: (e as Error).stack }, 'command failed');
+    out.error(`ERR ${(e as Error).message}`);
   }
 
   /** Splits a multi-key command into one sub-command per shard (keys with their step's

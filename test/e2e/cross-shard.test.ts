@@ -118,6 +118,31 @@ t('concurrent MSETNX over the same cross-shard keys: exactly one wins', async ()
   );
 });
 
+t('a shard crash during cross-shard RENAMEs never loses or duplicates the value', async () => {
+  await withTimeout(
+    (async () => {
+      const a = keyOn(1, 'crash-a');
+      const b = keyOn(0, 'crash-b');
+      const renamer = client();
+      const admin = client();
+      await renamer.del(a, b);
+      await renamer.set(a, 'precious');
+      let from = a;
+      let to = b;
+      for (let round = 0; round < 5; round++) {
+        const [crash, renamed] = await Promise.allSettled([admin.debug('SHARD-CRASH', 1), renamer.rename(from, to)]);
+        assert.is(crash.status, 'fulfilled');
+        if (renamed.status === 'fulfilled') [from, to] = [to, from];
+        else assert.match(String(renamed.reason), /shard 1 crashed/);
+        const values = await renamer.mget(a, b);
+        assert.equal(values.filter((v) => v !== null), ['precious'], `round ${round}: ${JSON.stringify(values)}`);
+        assert.is(await renamer.get(from), 'precious');
+      }
+    })(),
+    TEST_TIMEOUT_MS,
+  );
+});
+
 t('MSET, MGET, DEL, EXISTS over many keys on all shards keep key order and counts', async () => {
   const c = client();
   const keys = Array.from({ length: 200 }, (_, i) => `fan:${i}`);
