@@ -38,7 +38,7 @@ const HELP = `Usage: npm run bench [-- OPTIONS]   (or node dist/bench/compare.js
   --requests N      requests per redis-benchmark run (default 200000; env BENCH_REQUESTS)
   --clients N       connections (default 50; env BENCH_CLIENTS)
   --pipelines LIST  pipeline depths (default 1,16; env BENCH_PIPELINES)
-  --tests LIST      redis-benchmark tests (default set,get; env BENCH_TESTS)
+  --tests LIST      redis-benchmark tests (default set,get,mset; env BENCH_TESTS)
   --keys N          keys loaded for the memory comparison, 0 = skip (default 1000000; env BENCH_KEYS)
   --shards N        Tessera shards (default: Tessera's own default; env BENCH_SHARDS)
   --tessera-args S  extra Tessera server flags, space-separated, e.g. "--shard-threads no" (env BENCH_TESSERA_ARGS)
@@ -71,7 +71,7 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     requests: int('requests', 200_000, 1),
     clients: int('clients', 50, 1),
     pipelines: list('pipelines', '1,16').map(Number).filter((n) => Number.isInteger(n) && n > 0),
-    tests: list('tests', 'set,get'),
+    tests: list('tests', 'set,get,mset'),
     keys: int('keys', 1_000_000, 0),
     valueBytes: 32,
     keyspace: 100_000,
