@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { ConfigError, describeOptions, loadConfig } from '../config/config.js';
-import { LOADGEN_USAGE, LoadgenUsageError, parseLoadgenArgs, runLoadgen } from '../loadgen/run.js';
+import { LOADGEN_USAGE } from '../loadgen/usage.js';
 
 interface Subcommand {
   summary: string;
@@ -29,6 +29,8 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
 };
 
 async function runBench(args: string[]): Promise<number> {
+  // Loaded on demand: starting a server never depends on the load generator's modules.
+  const { LoadgenUsageError, parseLoadgenArgs, runLoadgen } = await import('../loadgen/run.js');
   let options;
   try {
     options = parseLoadgenArgs(args);
@@ -110,7 +112,8 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tessera: unknown command '${command}'\n\n${usage()}\n`);
     return 2;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
+  // `-h` is bench's host flag, as in redis-benchmark; everywhere else it asks for help.
+  if (rest.includes('--help') || (command !== 'bench' && rest.includes('-h'))) {
     process.stdout.write(sub.help() + '\n');
     return 0;
   }

@@ -29,7 +29,8 @@ const KEEPTTL = 8;
 /** SET and its variants. `expireAtMs` 0 = no expiry; KEEPTTL keeps the old one. */
 function setGeneric(c: ShardContext, flags: number, expireAtMs: number, okReply: 'ok' | 'int'): void {
   const ks = c.ks;
-  const e = writeKey(c, 1);
+  // A plain SET needs no lookup of its own: set() finds the key it overwrites.
+  const e = flags === 0 ? 0 : writeKey(c, 1);
   if (flags & GET) {
     if (e !== 0 && !isString(c, e)) {
       c.out.error(ERR.wrongType);
