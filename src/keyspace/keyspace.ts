@@ -31,15 +31,9 @@ export { keySlot } from './slot.js';
 export const TYPE_STRING = 0;
 export type ValueType = typeof TYPE_STRING;
 
-export type EvictionPolicy =
-  | 'noeviction'
-  | 'allkeys-lru'
-  | 'allkeys-lfu'
-  | 'volatile-lru'
-  | 'volatile-lfu'
-  | 'volatile-ttl'
-  | 'allkeys-random'
-  | 'volatile-random';
+// The policy names are the configuration's (Redis's); one definition for both.
+import type { EvictionPolicy } from '../config/config.js';
+export type { EvictionPolicy };
 
 export interface KeyspaceStats {
   keys: number;
