@@ -1,11 +1,23 @@
 // Counts complete RESP replies in a byte stream that arrives in arbitrary pieces, without making
-// an object per reply. Only what the load generator needs: how many replies, how many errors,
-// and the first error text (to show the user).
+// an object per reply: only what the load generator needs, which is how many replies, how many
+// errors, which of them were cluster redirects (MOVED/ASK), and the first error's text.
+// Bytes of an incomplete reply are kept until the rest arrives; nothing else is retained.
+
+/** At most this many redirect positions are remembered per feed; the rest are only counted. */
+export const REDIRECT_POSITIONS_MAX = 4096;
 
 export class ReplyScanner {
   private pending: Buffer | null = null;
+  /** Error replies seen so far, redirects included. */
   errors = 0;
+  /** MOVED and ASK replies seen so far. */
+  redirects = 0;
   firstError = '';
+  /** After feed(): positions (0-based among that feed's replies) of its redirect replies
+   *  (allocated at the first redirect: most runs never see one). */
+  redirectAt = new Int32Array(0);
+  /** After feed(): how many entries of redirectAt are valid. */
+  redirectCount = 0;
 
   /** Feeds received bytes; returns how many replies they completed. */
   feed(chunk: Buffer): number {
@@ -16,12 +28,19 @@ export class ReplyScanner {
     }
     let p = 0;
     let n = 0;
+    this.redirectCount = 0;
     for (;;) {
       const end = valueEnd(buf, p);
       if (end < 0) break;
-      if (buf[p] === 45) {
+      if (buf[p] === 45 /* - */ || buf[p] === 33 /* ! (RESP3 bulk error) */) {
         this.errors++;
-        if (this.firstError === '') this.firstError = buf.toString('latin1', p + 1, end - 2);
+        if (buf[p] === 45 && isRedirect(buf, p + 1)) {
+          this.redirects++;
+          if (this.redirectAt.length === 0) this.redirectAt = new Int32Array(REDIRECT_POSITIONS_MAX);
+          if (this.redirectCount < REDIRECT_POSITIONS_MAX) this.redirectAt[this.redirectCount++] = n;
+        } else if (this.firstError === '') {
+          this.firstError = buf.toString('latin1', p + 1, end - 2);
+        }
       }
       p = end;
       n++;
@@ -31,7 +50,13 @@ export class ReplyScanner {
   }
 }
 
-/** End of the complete RESP value at off, or -1 when it is not all there yet. */
+/** Whether the error text at `at` starts with "MOVED " or "ASK ". */
+function isRedirect(b: Uint8Array, at: number): boolean {
+  if (b[at] === 77 /* M */) return b[at + 1] === 79 && b[at + 2] === 86 && b[at + 3] === 69 && b[at + 4] === 68 && b[at + 5] === 32;
+  return b[at] === 65 /* A */ && b[at + 1] === 83 && b[at + 2] === 75 && b[at + 3] === 32;
+}
+
+/** End of the complete RESP2/RESP3 value at off, or -1 when it is not all there yet. */
 export function valueEnd(b: Uint8Array, off: number): number {
   if (off >= b.length) return -1;
   let p = off + 1;
@@ -39,7 +64,8 @@ export function valueEnd(b: Uint8Array, off: number): number {
   if (p + 1 >= b.length) return -1;
   const lineEnd = p + 2;
   const type = b[off];
-  if (type === 36 || type === 42 || type === 37 || type === 126 || type === 61) {
+  // $ bulk, ! bulk error, = verbatim, * array, ~ set, > push, % map, | attribute.
+  if (type === 36 || type === 33 || type === 61 || type === 42 || type === 126 || type === 62 || type === 37 || type === 124) {
     let n = 0;
     let neg = false;
     for (let i = off + 1; i < p; i++) {
@@ -47,14 +73,15 @@ export function valueEnd(b: Uint8Array, off: number): number {
       else n = n * 10 + (b[i]! - 48);
     }
     if (neg) return lineEnd;
-    if (type === 36 || type === 61) return lineEnd + n + 2 <= b.length ? lineEnd + n + 2 : -1;
+    if (type === 36 || type === 33 || type === 61) return lineEnd + n + 2 <= b.length ? lineEnd + n + 2 : -1;
     let q = lineEnd;
-    const items = type === 37 ? 2 * n : n;
+    const items = type === 37 || type === 124 ? 2 * n : n;
     for (let i = 0; i < items; i++) {
       q = valueEnd(b, q);
       if (q < 0) return -1;
     }
-    return q;
+    // An attribute is followed by the value it annotates.
+    return type === 124 ? valueEnd(b, q) : q;
   }
   return lineEnd;
 }

@@ -1,13 +1,14 @@
 // `tessera bench`: drives a RESP server (or a Redis Cluster) from several worker threads and
 // reports throughput and latency percentiles, per phase, with a per-second series. The protocol
-// is RESP only for now; the worker's command templates are where another protocol would plug in.
+// is RESP only for now; `protocol.ts` is where another one (memcached) plugs in.
 
-import net from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { Histogram } from './histogram.js';
-import { valueEnd } from './reply-scanner.js';
+import { fetchTopology, type Topology } from './cluster.js';
+import { LatencyHistogram } from './histogram.js';
+import { PROTOCOL_NAMES, ProtocolNotImplementedError, wireProtocol, type ProtocolName } from './protocol.js';
 import { renderChart, type SeriesPoint } from './svg-chart.js';
 import type { WorkerJob, WorkerMessage } from './worker.js';
 
@@ -31,6 +32,7 @@ export interface LoadgenOptions {
   ratio: [number, number] | null;
   rate: number;
   cluster: boolean;
+  protocol: ProtocolName;
   json: string | null;
   svg: string | null;
   quiet: boolean;
@@ -42,7 +44,7 @@ export function parseLoadgenArgs(argv: string[]): LoadgenOptions {
   const o: LoadgenOptions = {
     host: '127.0.0.1', port: 6379, threads: 1, clients: 50, pipeline: 1, requests: 100_000, durationS: 0,
     keys: 100_000, keyPrefix: 'key:', dist: 'uniform', zipfS: 0.99, valueSize: 32, tests: ['set', 'get'],
-    ratio: null, rate: 0, cluster: false, json: null, svg: null, quiet: false, seed: 1,
+    ratio: null, rate: 0, cluster: false, protocol: 'resp', json: null, svg: null, quiet: false, seed: 1,
   };
   const int = (flag: string, v: string | undefined, min: number): number => {
     const n = Number(v);
@@ -89,6 +91,13 @@ export function parseLoadgenArgs(argv: string[]): LoadgenOptions {
       }
       case '--rate': o.rate = int(flag, next(), 1); break;
       case '--cluster': o.cluster = true; break;
+      case '--protocol': {
+        const p = next();
+        const known = PROTOCOL_NAMES.find((n) => n === p);
+        if (known === undefined) throw new LoadgenUsageError(`--protocol is one of ${PROTOCOL_NAMES.join(', ')}`);
+        o.protocol = known;
+        break;
+      }
       case '--json': o.json = next() ?? null; break;
       case '--svg': o.svg = next() ?? null; break;
       case '-q': case '--quiet': o.quiet = true; break;
@@ -97,115 +106,108 @@ export function parseLoadgenArgs(argv: string[]): LoadgenOptions {
     }
   }
   if (o.threads > o.clients) o.threads = o.clients;
+  try {
+    const protocol = wireProtocol(o.protocol);
+    if (o.cluster && !protocol.clusterCapable) throw new LoadgenUsageError(`--cluster needs a protocol with hash slots, not ${o.protocol}`);
+  } catch (e) {
+    if (e instanceof ProtocolNotImplementedError) throw new LoadgenUsageError(e.message);
+    throw e;
+  }
   return o;
 }
 
-// --- cluster discovery -----------------------------------------------------------------------------
-
-type Resp = string | number | null | Resp[] | { error: string };
-
-function decode(b: Buffer, off: number): { v: Resp; end: number } {
-  const end = valueEnd(b, off);
-  const nl = b.indexOf(13, off);
-  const line = b.toString('latin1', off + 1, nl);
-  switch (b[off]) {
-    case 43: return { v: line, end };
-    case 45: return { v: { error: line }, end };
-    case 58: return { v: Number(line), end };
-    case 36: return { v: Number(line) < 0 ? null : b.toString('latin1', nl + 2, nl + 2 + Number(line)), end };
-    case 42: {
-      const n = Number(line);
-      const items: Resp[] = [];
-      let p = nl + 2;
-      for (let i = 0; i < n; i++) {
-        const r = decode(b, p);
-        items.push(r.v);
-        p = r.end;
-      }
-      return { v: items, end };
-    }
-    default: return { v: null, end };
-  }
-}
-
-/** One command, one reply, on a fresh connection. */
-function ask(host: string, port: number, args: string[]): Promise<Resp> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ host, port });
-    let buf = Buffer.alloc(0);
-    const timer = setTimeout(() => {
-      s.destroy();
-      reject(new Error(`${host}:${port} did not answer ${args[0]}`));
-    }, 5000);
-    s.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    s.on('data', (c: Buffer) => {
-      buf = Buffer.concat([buf, c]);
-      if (valueEnd(buf, 0) < 0) return;
-      clearTimeout(timer);
-      s.destroy();
-      resolve(decode(buf, 0).v);
-    });
-    s.write(args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).reduce((h, x) => h + x, `*${args.length}\r\n`));
-  });
-}
-
-async function discover(o: LoadgenOptions): Promise<{ nodes: WorkerJob['nodes']; slotOwner: Uint16Array | null }> {
-  const seed = { host: o.host, port: o.port };
-  if (!o.cluster) return { nodes: [seed], slotOwner: null };
-  const slots = await ask(o.host, o.port, ['CLUSTER', 'SLOTS']);
-  if (!Array.isArray(slots) || slots.length === 0) return { nodes: [seed], slotOwner: null };
-  const nodes: WorkerJob['nodes'] = [];
-  const owner = new Uint16Array(16384);
-  for (const range of slots) {
-    if (!Array.isArray(range)) continue;
-    const [start, end, primary] = range;
-    if (typeof start !== 'number' || typeof end !== 'number' || !Array.isArray(primary)) continue;
-    const host = typeof primary[0] === 'string' && primary[0] !== '' ? primary[0] : o.host;
-    const port = Number(primary[1]);
-    let idx = nodes.findIndex((n) => n.host === host && n.port === port);
-    if (idx < 0) idx = nodes.push({ host, port }) - 1;
-    owner.fill(idx, start, end + 1);
-  }
-  return { nodes, slotOwner: owner };
-}
-
 // --- phases ----------------------------------------------------------------------------------------
+
+export interface LatencySummaryMs {
+  p50: number;
+  p99: number;
+  p999: number;
+  max: number;
+  mean: number;
+}
+
+export interface PhasePoint extends SeriesPoint {
+  p50Ms: number;
+  errors: number;
+}
 
 export interface PhaseResult {
   name: string;
   requests: number;
   errors: number;
+  /** Cluster redirects followed (MOVED/ASK); their requests were sent again and count once. */
+  redirects: number;
+  slotMapRefreshes: number;
   firstError: string;
   durationS: number;
   rps: number;
-  latencyMs: { p50: number; p99: number; p999: number; max: number };
-  series: Array<SeriesPoint & { p50Ms: number }>;
+  latencyMs: LatencySummaryMs;
+  /** One point per second of the run (the last may be shorter); `rps` is per second of its interval. */
+  series: PhasePoint[];
+}
+
+/** What `--json` writes. */
+export interface LoadgenResult {
+  tool: 'tessera bench';
+  startedAt: string;
+  machine: { hostname: string; cpus: number; cpuModel: string; node: string };
+  config: LoadgenOptions & { mode: 'closed-loop' | 'open-loop'; nodes: Topology['nodes']; clusterDetected: boolean };
+  totals: { requests: number; errors: number; durationS: number; rps: number };
+  phases: PhaseResult[];
 }
 
 function share(total: number, parts: number, i: number): number {
   return Math.floor(total / parts) + (i < total % parts ? 1 : 0);
 }
 
-async function runPhase(o: LoadgenOptions, name: string, readShare: number, topo: Awaited<ReturnType<typeof discover>>): Promise<PhaseResult> {
-  const total = new Histogram();
-  const series: PhaseResult['series'] = [];
+function summarize(h: LatencyHistogram): LatencySummaryMs {
+  return {
+    p50: h.percentileUs(50) / 1000,
+    p99: h.percentileUs(99) / 1000,
+    p999: h.percentileUs(99.9) / 1000,
+    max: h.maxUs / 1000,
+    mean: h.meanUs / 1000,
+  };
+}
+
+const BAR_WIDTH = 30;
+
+/** The progress line: a bar on a terminal (redrawn in place), a plain line per second otherwise. */
+function progressLine(name: string, fraction: number, rps: number, p99Ms: number, tty: boolean): string {
+  const pct = `${Math.min(100, Math.floor(fraction * 100))}%`.padStart(4);
+  const stats = `${Math.round(rps)} rps, p99 ${p99Ms.toFixed(3)} ms`;
+  if (!tty) return `${name}: ${pct} ${stats}\n`;
+  const filled = Math.min(BAR_WIDTH, Math.round(fraction * BAR_WIDTH));
+  return `\r${name} [${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${pct} ${stats}\x1b[K`;
+}
+
+interface Point {
+  done: number;
+  errors: number;
+  intervalMs: number;
+  /** How many threads have reported this second. */
+  ticks: number;
+  hist: LatencyHistogram;
+}
+
+async function runPhase(o: LoadgenOptions, name: string, readShare: number, topo: Topology): Promise<PhaseResult> {
+  const total = new LatencyHistogram();
+  /** Per-second points, by tick index: every thread's k-th tick goes into point k. */
+  const points = new Map<number, Point>();
   let done = 0;
   let errors = 0;
+  let redirects = 0;
+  let slotMapRefreshes = 0;
   let firstError = '';
-  let tickDone = 0;
-  const tickHist = new Histogram();
-  let ticks = 0;
+  let progressDone = 0;
   const t0 = performance.now();
   const tty = process.stderr.isTTY === true;
   const target = o.durationS > 0 ? 0 : o.requests;
 
   const workers = Array.from({ length: o.threads }, (_, i) => {
     const job: WorkerJob = {
-      nodes: topo.nodes,
-      slotOwner: topo.slotOwner,
+      protocol: o.protocol,
+      topology: topo,
       connections: share(o.clients, o.threads, i),
       firstConnection: Array.from({ length: i }, (_, k) => share(o.clients, o.threads, k)).reduce((a, b) => a + b, 0),
       pipeline: o.pipeline,
@@ -223,77 +225,82 @@ async function runPhase(o: LoadgenOptions, name: string, readShare: number, topo
     return new Worker(new URL('./worker.js', import.meta.url), { workerData: job });
   });
 
-  let pendingTicks = 0;
-  const flushTick = (): void => {
-    ticks++;
-    const p: PhaseResult['series'][number] = {
-      t: ticks,
-      rps: tickDone,
-      p50Ms: tickHist.percentile(50) / 1000,
-      p99Ms: tickHist.percentile(99) / 1000,
-    };
-    series.push(p);
-    if (!o.quiet) {
-      const progress = target > 0 ? ` ${((100 * done) / target).toFixed(0)}%` : '';
-      const line = `${name}: ${tickDone} rps, p50 ${p.p50Ms.toFixed(3)} ms, p99 ${p.p99Ms.toFixed(3)} ms${progress}`;
-      process.stderr.write(tty ? `\r${line}\x1b[K` : line + '\n');
-    }
-    tickDone = 0;
-    tickHist.reset();
+  /** Shown once every thread has reported a whole second. */
+  const showProgress = (p: Point): void => {
+    if (o.quiet) return;
+    const elapsedS = (performance.now() - t0) / 1000;
+    const fraction = target > 0 ? progressDone / target : elapsedS / o.durationS;
+    process.stderr.write(progressLine(name, fraction, (p.done * 1000) / Math.max(1, p.intervalMs), p.hist.percentileUs(99) / 1000, tty));
   };
 
-  await Promise.all(
-    workers.map(
-      (w) =>
-        new Promise<void>((resolve, reject) => {
-          w.on('message', (m: WorkerMessage) => {
-            if (m.type === 'tick') {
-              tickDone += m.done;
-              const h = new Histogram(m.counts);
-              h.maxUs = m.maxUs;
-              tickHist.add(h);
-              if (++pendingTicks === workers.length) {
-                pendingTicks = 0;
-                flushTick();
+  try {
+    await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<void>((resolve, reject) => {
+            w.on('message', (m: WorkerMessage) => {
+              if (m.type === 'tick') {
+                let p = points.get(m.index);
+                if (!p) points.set(m.index, (p = { done: 0, errors: 0, intervalMs: 0, ticks: 0, hist: new LatencyHistogram() }));
+                p.done += m.done;
+                p.errors += m.errors;
+                p.intervalMs = Math.max(p.intervalMs, m.intervalMs);
+                p.hist.add(LatencyHistogram.decode(m.histogram));
+                progressDone += m.done;
+                if (++p.ticks === workers.length && !m.last) showProgress(p);
+              } else if (m.type === 'done') {
+                done += m.done;
+                errors += m.errors;
+                redirects += m.redirects;
+                slotMapRefreshes += m.slotMapRefreshes;
+                if (firstError === '') firstError = m.firstError;
+                total.add(LatencyHistogram.decode(m.histogram));
+                resolve();
+              } else {
+                reject(new Error(m.message));
               }
-            } else if (m.type === 'done') {
-              done += m.done;
-              errors += m.errors;
-              if (firstError === '') firstError = m.firstError;
-              const h = new Histogram(m.counts);
-              h.maxUs = m.maxUs;
-              total.add(h);
-              void w.terminate().then(() => resolve());
-            } else {
-              void w.terminate();
-              reject(new Error(m.message));
-            }
-          });
-          w.on('error', reject);
-        }),
-    ),
-  );
+            });
+            w.on('error', reject);
+          }),
+      ),
+    );
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
   if (!o.quiet && tty) process.stderr.write('\r\x1b[K');
   const durationS = (performance.now() - t0) / 1000;
-  return {
-    name,
-    requests: done,
-    errors,
-    firstError,
-    durationS,
-    rps: done / durationS,
-    latencyMs: {
-      p50: total.percentile(50) / 1000,
-      p99: total.percentile(99) / 1000,
-      p999: total.percentile(99.9) / 1000,
-      max: total.maxUs / 1000,
-    },
-    series,
-  };
+  const series: PhasePoint[] = [];
+  let tS = 0;
+  for (let k = 0; points.has(k); k++) {
+    const p = points.get(k)!;
+    tS += p.intervalMs / 1000;
+    series.push({
+      t: Number(tS.toFixed(3)),
+      rps: p.intervalMs > 0 ? (p.done * 1000) / p.intervalMs : 0,
+      errors: p.errors,
+      p50Ms: p.hist.percentileUs(50) / 1000,
+      p99Ms: p.hist.percentileUs(99) / 1000,
+    });
+  }
+  return { name, requests: done, errors, redirects, slotMapRefreshes, firstError, durationS, rps: done / durationS, latencyMs: summarize(total), series };
 }
 
+/** The redis-benchmark style summary line of a phase. */
+export function summaryLine(r: PhaseResult): string {
+  const l = r.latencyMs;
+  const f = (ms: number): string => ms.toFixed(3);
+  return (
+    `${r.name}: ${r.rps.toFixed(2)} requests per second, p50=${f(l.p50)} msec p99=${f(l.p99)} msec p99.9=${f(l.p999)} msec max=${f(l.max)} msec` +
+    (r.errors > 0 ? ` (${r.errors} errors, first: ${r.firstError})` : '') +
+    (r.redirects > 0 ? ` (${r.redirects} redirects followed, ${r.slotMapRefreshes} slot map refreshes)` : '')
+  );
+}
+
+/** Runs every phase, prints a summary line for each, and writes --json and --svg. */
 export async function runLoadgen(o: LoadgenOptions): Promise<PhaseResult[]> {
-  const topo = await discover(o);
+  const startedAt = new Date().toISOString();
+  const seed = { host: o.host, port: o.port };
+  const topo: Topology = o.cluster ? await fetchTopology([seed]) : { nodes: [seed], slotOwner: null };
   const phases: Array<[string, number]> = o.ratio
     ? [[`GET:SET ${o.ratio[0]}:${o.ratio[1]}`, o.ratio[0] / (o.ratio[0] + o.ratio[1])]]
     : o.tests.map((t) => [t.toUpperCase(), t === 'get' ? 1 : 0]);
@@ -301,17 +308,20 @@ export async function runLoadgen(o: LoadgenOptions): Promise<PhaseResult[]> {
   for (const [name, readShare] of phases) {
     const r = await runPhase(o, name, readShare, topo);
     results.push(r);
-    const l = r.latencyMs;
-    process.stdout.write(
-      `${r.name}: ${r.rps.toFixed(2)} requests per second, p50=${l.p50.toFixed(3)} msec p99=${l.p99.toFixed(3)} msec p99.9=${l.p999.toFixed(3)} msec max=${l.max.toFixed(3)} msec` +
-        (r.errors > 0 ? ` (${r.errors} errors, first: ${r.firstError})` : '') +
-        '\n',
-    );
+    process.stdout.write(summaryLine(r) + '\n');
   }
-  if (o.json) {
-    const mode = o.rate > 0 ? 'open-loop' : 'closed-loop';
-    writeFileSync(o.json, JSON.stringify({ config: { ...o, mode, nodes: topo.nodes }, phases: results }, null, 2) + '\n');
-  }
+  const durationS = results.reduce((a, r) => a + r.durationS, 0);
+  const requests = results.reduce((a, r) => a + r.requests, 0);
+  const cpus = os.cpus();
+  const result: LoadgenResult = {
+    tool: 'tessera bench',
+    startedAt,
+    machine: { hostname: os.hostname(), cpus: cpus.length, cpuModel: cpus[0]?.model ?? 'unknown', node: process.version },
+    config: { ...o, mode: o.rate > 0 ? 'open-loop' : 'closed-loop', nodes: topo.nodes, clusterDetected: topo.slotOwner !== null },
+    totals: { requests, errors: results.reduce((a, r) => a + r.errors, 0), durationS, rps: durationS > 0 ? requests / durationS : 0 },
+    phases: results,
+  };
+  if (o.json) writeFileSync(o.json, JSON.stringify(result, null, 2) + '\n');
   if (o.svg) writeFileSync(o.svg, renderChart(results));
   return results;
 }

@@ -14,7 +14,8 @@ export const LOADGEN_USAGE = `Usage: tessera bench [options]
   -t, --tests LIST     phases run one after another: set,get (default set,get)
   --ratio R:W          one mixed phase instead, GET:SET (e.g. 9:1)
   --rate OPS           open loop: fixed total rate; latency from each command's intended send time
-  --cluster            route keys by hash slot using CLUSTER SLOTS
+  --cluster            route keys by hash slot using CLUSTER SLOTS; MOVED refreshes the map
+  --protocol resp      wire protocol (resp; memcache is planned)
   --json FILE          write the full result as JSON
   --svg FILE           write a chart of throughput and p99 over time
   -q, --quiet          only the summary lines

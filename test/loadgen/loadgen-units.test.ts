@@ -1,67 +1,144 @@
-// Load generator parts: histogram percentiles and merge, key samplers, reply counting over any
-// split of the byte stream, option parsing.
+// Load generator parts: histogram percentiles and cross-thread merge, key samplers, reply
+// counting over any split of the byte stream, command templates and routing by hash slot,
+// CLUSTER SLOTS parsing, option parsing.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Histogram } from '../../src/loadgen/histogram.js';
+import { keySlot } from '../../src/keyspace/slot.js';
+import { decodeReply, parseClusterSlots } from '../../src/loadgen/cluster.js';
+import { LatencyHistogram } from '../../src/loadgen/histogram.js';
 import { makeRandom, uniformSampler, zipfSampler } from '../../src/loadgen/keys.js';
+import { KEY_DIGITS, wireProtocol, writeKeyDigits } from '../../src/loadgen/protocol.js';
 import { ReplyScanner } from '../../src/loadgen/reply-scanner.js';
 import { parseLoadgenArgs, LoadgenUsageError } from '../../src/loadgen/run.js';
 
-test('histogram percentiles are within 3.2% and merge adds counts', () => {
-  const h = new Histogram();
+test('histogram percentiles are within 0.1%, and merging encoded histograms adds counts', () => {
+  const h = new LatencyHistogram();
   for (let v = 1; v <= 100_000; v++) h.record(v);
   for (const p of [50, 90, 99, 99.9]) {
     const want = (p / 100) * 100_000;
-    const got = h.percentile(p);
-    assert.ok(got >= want && got <= want * 1.032, `p${p}: ${got} vs ${want}`);
+    const got = h.percentileUs(p);
+    assert.ok(Math.abs(got - want) <= want * 0.001 + 1, `p${p}: ${got} vs ${want}`);
   }
-  assert.is(h.percentile(100), 100_000);
-  const a = new Histogram();
-  const b = new Histogram();
-  a.record(10);
-  b.record(1000);
-  b.record(2000);
-  a.add(b);
-  assert.is(a.total, 3);
-  assert.is(a.maxUs, 2000);
-  assert.ok(a.percentile(50) >= 1000 && a.percentile(50) < 1032);
-  const shipped = new Histogram(a.counts.slice());
-  assert.is(shipped.total, 3);
+  assert.is(h.percentileUs(100), 100_000);
+  assert.is(h.maxUs, 100_000);
+  // As the parent merges workers: each ships its encoding, the parent decodes and adds.
+  const a = new LatencyHistogram();
+  const b = new LatencyHistogram();
+  for (let i = 0; i < 990; i++) a.record(100);
+  for (let i = 0; i < 10; i++) b.record(5000);
+  const merged = new LatencyHistogram();
+  merged.add(LatencyHistogram.decode(a.encode()));
+  merged.add(LatencyHistogram.decode(b.encode()));
+  assert.is(merged.total, 1000);
+  assert.is(merged.percentileUs(50), 100);
+  assert.is(merged.percentileUs(99), 100);
+  assert.ok(Math.abs(merged.percentileUs(99.9) - 5000) <= 5, String(merged.percentileUs(99.9)));
+  assert.ok(Math.abs(merged.maxUs - 5000) <= 5);
+  merged.reset();
+  assert.is(merged.total, 0);
+  assert.is(merged.percentileUs(99), 0);
 });
 
-test('uniform sampler covers the key space evenly; zipf favours low ranks', () => {
-  const r = makeRandom(7);
-  const u = uniformSampler(10, r);
+test('uniform sampler covers the key space evenly; zipf follows 1/rank^s', () => {
+  const u = uniformSampler(10, makeRandom(7));
   const counts = new Array<number>(10).fill(0);
   for (let i = 0; i < 100_000; i++) counts[u()]!++;
   for (const c of counts) assert.ok(c > 9000 && c < 11000, String(c));
-  const z = zipfSampler(1000, 0.99, makeRandom(7));
-  const zc = new Array<number>(1000).fill(0);
-  for (let i = 0; i < 100_000; i++) zc[z()]!++;
-  assert.ok(zc[0]! > zc[1]! && zc[1]! > zc[10]! && zc[10]! > zc[500]!);
-  // Zipf(0.99) over 1000 keys: rank 0 takes about 13% of the draws.
-  assert.ok(zc[0]! > 11000 && zc[0]! < 15500, String(zc[0]));
+  const keys = 1000;
+  const s = 0.99;
+  const draws = 200_000;
+  const z = zipfSampler(keys, s, makeRandom(7));
+  const zc = new Array<number>(keys).fill(0);
+  for (let i = 0; i < draws; i++) {
+    const k = z();
+    assert.ok(k >= 0 && k < keys);
+    zc[k]!++;
+  }
+  let norm = 0;
+  for (let r = 1; r <= keys; r++) norm += 1 / Math.pow(r, s);
+  // Ranks 1, 2, 10: observed share within 10% of 1/(rank^s * H).
+  for (const rank of [1, 2, 10]) {
+    const want = (draws / Math.pow(rank, s)) / norm;
+    assert.ok(Math.abs(zc[rank - 1]! - want) < want * 0.1, `rank ${rank}: ${zc[rank - 1]} vs ${want.toFixed(0)}`);
+  }
+  // The tail half of the ranks still gets its (small) share.
+  const tail = zc.slice(keys / 2).reduce((a, b) => a + b, 0);
+  let tailWant = 0;
+  for (let r = keys / 2 + 1; r <= keys; r++) tailWant += draws / Math.pow(r, s) / norm;
+  assert.ok(Math.abs(tail - tailWant) < tailWant * 0.1, `tail ${tail} vs ${tailWant.toFixed(0)}`);
 });
 
-test('reply scanner counts replies however the bytes are split', () => {
-  const stream = Buffer.from('+OK\r\n$-1\r\n$5\r\nhel\r\n\r\n-ERR bad\r\n:12\r\n*2\r\n$1\r\na\r\n*1\r\n_\r\n%1\r\n+k\r\n+v\r\n');
+test('reply scanner counts replies, errors and redirects however the bytes are split', () => {
+  const stream = Buffer.from(
+    '+OK\r\n$-1\r\n$5\r\nhel\r\n\r\n-ERR bad\r\n:12\r\n*2\r\n$1\r\na\r\n*1\r\n_\r\n%1\r\n+k\r\n+v\r\n' +
+      '-MOVED 3999 127.0.0.1:6381\r\n*-1\r\n-ASK 3999 127.0.0.1:6381\r\n$0\r\n\r\n',
+  );
+  const REPLIES = 11;
+  const check = (s: ReplyScanner, n: number, what: string): void => {
+    assert.is(n, REPLIES, what);
+    assert.is(s.errors, 3, what);
+    assert.is(s.redirects, 2, what);
+    assert.is(s.firstError, 'ERR bad', what);
+  };
   const whole = new ReplyScanner();
-  assert.is(whole.feed(stream), 7);
-  assert.is(whole.errors, 1);
-  assert.is(whole.firstError, 'ERR bad');
+  check(whole, whole.feed(stream), 'whole');
+  assert.equal([...whole.redirectAt.subarray(0, whole.redirectCount)], [7, 9]);
   for (let cut = 1; cut < stream.length; cut++) {
     const s = new ReplyScanner();
-    const n = s.feed(stream.subarray(0, cut)) + s.feed(stream.subarray(cut));
-    assert.is(n, 7, `split at ${cut}`);
+    check(s, s.feed(stream.subarray(0, cut)) + s.feed(stream.subarray(cut)), `split at ${cut}`);
   }
   const bytewise = new ReplyScanner();
   let n = 0;
   for (let i = 0; i < stream.length; i++) n += bytewise.feed(stream.subarray(i, i + 1));
-  assert.is(n, 7);
+  check(bytewise, n, 'byte by byte');
+  // An incomplete reply completes nothing.
+  assert.is(new ReplyScanner().feed(Buffer.from('$5\r\nhel')), 0);
+});
+
+test('RESP templates: key digits rewritten in place, and the key routes to its hash slot', () => {
+  const resp = wireProtocol('resp');
+  const set = resp.template('set', 'user:{42}:', 4);
+  const get = resp.template('get', 'key:', 4);
+  const buf = Buffer.alloc(set.bytes.length);
+  set.bytes.copy(buf);
+  writeKeyDigits(buf, set.digitsAt, 1234);
+  assert.is(buf.toString(), `*3\r\n$3\r\nSET\r\n$${10 + KEY_DIGITS}\r\nuser:{42}:000000001234\r\n$4\r\nxxxx\r\n`);
+  // With a hash tag every key shares the tag's slot; without, each key hashes whole.
+  assert.is(keySlot(buf, set.keyAt, set.keyLen), keySlot(Buffer.from('42'), 0, 2));
+  const g = Buffer.from(get.bytes);
+  for (const n of [0, 7, 99_999, 123_456_789]) {
+    writeKeyDigits(g, get.digitsAt, n);
+    const key = `key:${String(n).padStart(KEY_DIGITS, '0')}`;
+    assert.is(g.toString('latin1', get.keyAt, get.keyAt + get.keyLen), key);
+    const k = Buffer.from(key);
+    assert.is(keySlot(g, get.keyAt, get.keyLen), keySlot(k, 0, k.length));
+  }
+  // Known slots (redis-cli CLUSTER KEYSLOT).
+  assert.is(keySlot(Buffer.from('foo'), 0, 3), 12182);
+  assert.is(keySlot(Buffer.from('{user1000}.following'), 0, 20), keySlot(Buffer.from('{user1000}.followers'), 0, 20));
+});
+
+test('CLUSTER SLOTS reply becomes a node list and a slot owner table; an error reply means one node', () => {
+  const reply = Buffer.from(
+    '*2\r\n' +
+      '*3\r\n:0\r\n:8191\r\n*3\r\n$9\r\n127.0.0.1\r\n:7000\r\n$40\r\n' + 'a'.repeat(40) + '\r\n' +
+      '*4\r\n:8192\r\n:16383\r\n*3\r\n$0\r\n\r\n:7001\r\n$40\r\n' + 'b'.repeat(40) + '\r\n*3\r\n$9\r\n127.0.0.1\r\n:7002\r\n$40\r\n' + 'c'.repeat(40) + '\r\n',
+  );
+  const seed = { host: '10.0.0.1', port: 7000 };
+  const topo = parseClusterSlots(decodeReply(reply, 0).value, seed);
+  assert.ok(topo !== null && topo.slotOwner !== null);
+  assert.equal(topo.nodes, [{ host: '127.0.0.1', port: 7000 }, { host: '10.0.0.1', port: 7001 }]);
+  assert.is(topo.slotOwner[0], 0);
+  assert.is(topo.slotOwner[8191], 0);
+  assert.is(topo.slotOwner[8192], 1);
+  assert.is(topo.slotOwner[16383], 1);
+  assert.is(topo.slotOwner[12182], 1); // where "foo" goes
+  assert.is(parseClusterSlots(decodeReply(Buffer.from('-ERR This instance has cluster support disabled\r\n'), 0).value, seed), null);
+  assert.is(parseClusterSlots(decodeReply(Buffer.from('*0\r\n'), 0).value, seed), null);
 });
 
 test('options: redis-benchmark style flags, and refusals', () => {
-  const o = parseLoadgenArgs(['-p', '7000', '-c', '8', '-n', '500', '-P', '4', '-d', '100', '-r', '50', '-t', 'get', '--threads', '2', '--dist', 'zipf']);
+  const o = parseLoadgenArgs(['-p', '7000', '-c', '8', '-n', '500', '-P', '4', '-d', '100', '-r', '50', '-t', 'get', '--threads', '2', '--dist', 'zipf', '-q']);
   assert.is(o.port, 7000);
   assert.is(o.clients, 8);
   assert.is(o.requests, 500);
@@ -71,10 +148,18 @@ test('options: redis-benchmark style flags, and refusals', () => {
   assert.equal(o.tests, ['get']);
   assert.is(o.threads, 2);
   assert.is(o.dist, 'zipf');
+  assert.is(o.quiet, true);
+  assert.is(o.protocol, 'resp');
   assert.equal(parseLoadgenArgs(['--ratio', '9:1']).ratio, [9, 1]);
-  assert.throws(() => parseLoadgenArgs(['--bogus']), (e: unknown) => e instanceof LoadgenUsageError);
-  assert.throws(() => parseLoadgenArgs(['-t', 'del']), (e: unknown) => e instanceof LoadgenUsageError);
-  assert.throws(() => parseLoadgenArgs(['-c', '0']), (e: unknown) => e instanceof LoadgenUsageError);
+  assert.is(parseLoadgenArgs(['--threads', '8', '-c', '2']).threads, 2);
+  const usage = (argv: string[]): void => assert.throws(() => parseLoadgenArgs(argv), (e: unknown) => e instanceof LoadgenUsageError);
+  usage(['--bogus']);
+  usage(['-t', 'del']);
+  usage(['-c', '0']);
+  usage(['--ratio', '0:0']);
+  usage(['--dist', 'pareto']);
+  usage(['--protocol', 'http']);
+  usage(['--protocol', 'memcache']); // planned, not built
 });
 
 test.run();
