@@ -22,7 +22,13 @@ interface Phase {
   requests: number;
   errors: number;
   latencyMs: { p50: number; p99: number; p999: number; max: number };
-  series: unknown[];
+  series: Array<{ t: number; rps: number; p50Ms: number; p99Ms: number }>;
+}
+
+interface Result {
+  config: { mode: string; clients: number };
+  totals: { requests: number; errors: number };
+  phases: Phase[];
 }
 
 /** Runs `tessera bench ARGS --json FILE` and returns its phases. */
@@ -37,7 +43,11 @@ function bench(args: string[], name: string): Promise<Phase[]> {
     child.on('close', (code) => {
       clearTimeout(timer);
       if (code !== 0) return reject(new Error(`tessera bench exited ${code}: ${out}`));
-      resolve((JSON.parse(readFileSync(json, 'utf8')) as { phases: Phase[] }).phases);
+      const result = JSON.parse(readFileSync(json, 'utf8')) as Result;
+      const svg = readFileSync(join(dir, `${name}.svg`), 'utf8');
+      if (!svg.startsWith('<svg') || !svg.includes('<polyline')) return reject(new Error(`bad SVG: ${svg.slice(0, 200)}`));
+      if (result.totals.requests !== result.phases.reduce((a, p) => a + p.requests, 0)) return reject(new Error('totals disagree with phases'));
+      resolve(result.phases);
     });
   });
 }
@@ -49,6 +59,8 @@ function checkPhases(phases: Phase[], names: string[], requests: number): void {
     assert.is(p.errors, 0, p.name);
     const l = p.latencyMs;
     assert.ok(l.p50 > 0 && l.p50 <= l.p99 && l.p99 <= l.p999 && l.p999 <= l.max, JSON.stringify(l));
+    assert.ok(l.max < 10_000, `max latency ${l.max} ms`);
+    assert.ok(p.series.length >= 1 && p.series.every((s) => s.rps > 0 && s.p50Ms <= s.p99Ms), JSON.stringify(p.series));
   }
 }
 
