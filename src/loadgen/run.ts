@@ -10,7 +10,7 @@ import { fetchTopology, type Topology } from './cluster.js';
 import { LatencyHistogram } from './histogram.js';
 import { PROTOCOL_NAMES, ProtocolNotImplementedError, wireProtocol, type ProtocolName } from './protocol.js';
 import { renderChart, type SeriesPoint } from './svg-chart.js';
-import type { WorkerJob, WorkerMessage } from './worker.js';
+import type { ParentMessage, WorkerJob, WorkerMessage } from './worker.js';
 
 export class LoadgenUsageError extends Error {}
 
@@ -200,7 +200,9 @@ async function runPhase(o: LoadgenOptions, name: string, readShare: number, topo
   let slotMapRefreshes = 0;
   let firstError = '';
   let progressDone = 0;
-  const t0 = performance.now();
+  /** The phase's clock starts when every thread has connected (as redis-benchmark's does). */
+  let t0 = performance.now();
+  let ready = 0;
   const tty = process.stderr.isTTY === true;
   const target = o.durationS > 0 ? 0 : o.requests;
 
@@ -239,7 +241,11 @@ async function runPhase(o: LoadgenOptions, name: string, readShare: number, topo
         (w) =>
           new Promise<void>((resolve, reject) => {
             w.on('message', (m: WorkerMessage) => {
-              if (m.type === 'tick') {
+              if (m.type === 'ready') {
+                if (++ready < workers.length) return;
+                t0 = performance.now();
+                for (const x of workers) x.postMessage({ type: 'go' } satisfies ParentMessage);
+              } else if (m.type === 'tick') {
                 let p = points.get(m.index);
                 if (!p) points.set(m.index, (p = { done: 0, errors: 0, intervalMs: 0, ticks: 0, hist: new LatencyHistogram() }));
                 p.done += m.done;

@@ -50,7 +50,11 @@ interface Counts {
 export type WorkerMessage =
   | ({ type: 'tick'; index: number; intervalMs: number; /** the run's final, partial interval */ last: boolean } & Counts)
   | ({ type: 'done'; firstError: string; slotMapRefreshes: number } & Counts)
+  | { type: 'ready' }
   | { type: 'failed'; message: string };
+
+/** From the parent: start sending (every thread is connected, so the clock starts for all at once). */
+export type ParentMessage = { type: 'go' };
 
 const TICK_MS = 1000;
 /** Open loop: commands in flight per connection; past it, due commands wait (still timed from their due time). */
@@ -141,8 +145,9 @@ function run(job: WorkerJob): void {
   let intervalRedirects = 0;
   let tickIndex = 0;
   let lastTickMs = performance.now();
-  const startMs = performance.now();
-  const endMs = job.requests > 0 ? Infinity : startMs + job.durationMs;
+  let ticker: NodeJS.Timeout | null = null;
+  /** Set at 'go': a timed run ends durationMs after it. */
+  let endMs = Infinity;
   const conns: Conn[] = [];
 
   /** Closed loop: whether another request may be issued. */
@@ -365,12 +370,18 @@ function run(job: WorkerJob): void {
     c.socket.once('connect', () => {
       c.ready = true;
       if (started && !openLoop) sendBatch(c);
-      else if (!started && conns.every((x) => x.ready)) start();
+      else if (!started && conns.every((x) => x.ready)) parentPort!.postMessage({ type: 'ready' } satisfies WorkerMessage);
     });
   };
 
   const start = (): void => {
     started = true;
+    lastTickMs = performance.now();
+    if (job.requests === 0) endMs = lastTickMs + job.durationMs;
+    ticker = setInterval(() => {
+      postTick(false);
+      if (performance.now() > endMs + STALL_GRACE_MS) finish();
+    }, TICK_MS);
     if (!openLoop) {
       for (const c of conns) sendBatch(c);
       return checkFinished();
@@ -405,10 +416,9 @@ function run(job: WorkerJob): void {
     lastTickMs = now;
   };
 
-  const ticker = setInterval(() => {
-    postTick(false);
-    if (performance.now() > endMs + STALL_GRACE_MS) finish();
-  }, TICK_MS);
+  parentPort!.on('message', (m: ParentMessage) => {
+    if (m.type === 'go' && !started && !finished) start();
+  });
 
   function checkFinished(): void {
     if (!started || finished) return;
@@ -418,7 +428,8 @@ function run(job: WorkerJob): void {
 
   function stop(): void {
     finished = true;
-    clearInterval(ticker);
+    if (ticker) clearInterval(ticker);
+    parentPort!.removeAllListeners('message');
     if (openTimer) clearInterval(openTimer);
     if (refreshTimer) clearTimeout(refreshTimer);
     for (const c of conns) {
