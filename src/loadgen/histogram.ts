@@ -31,6 +31,11 @@ export class LatencyHistogram {
     this.h.recordValue(us < 0 ? 0 : Math.round(us));
   }
 
+  /** Records `count` equal latencies (a pipeline batch's replies that arrived together). */
+  recordMany(us: number, count: number): void {
+    if (count > 0) this.h.recordValueWithCount(us < 0 ? 0 : Math.round(us), count);
+  }
+
   /** Adds another histogram's counts to this one. */
   add(other: LatencyHistogram): void {
     this.h.add(other.h);
