@@ -4,7 +4,7 @@
 
 import net from 'node:net';
 import { SLOT_COUNT } from '../keyspace/slot.js';
-import { valueEnd } from './reply-scanner.js';
+import { valueEnd } from '../protocol/resp-value.js';
 
 export interface NodeAddress {
   host: string;

@@ -2,6 +2,7 @@
 // an object per reply: only what the load generator needs, which is how many replies, how many
 // errors, which of them were cluster redirects (MOVED/ASK), and the first error's text.
 // Bytes of an incomplete reply are kept until the rest arrives; nothing else is retained.
+import { valueEnd } from '../protocol/resp-value.js';
 
 /** At most this many redirect positions are remembered per feed; the rest are only counted. */
 export const REDIRECT_POSITIONS_MAX = 4096;
@@ -54,34 +55,4 @@ export class ReplyScanner {
 function isRedirect(b: Uint8Array, at: number): boolean {
   if (b[at] === 77 /* M */) return b[at + 1] === 79 && b[at + 2] === 86 && b[at + 3] === 69 && b[at + 4] === 68 && b[at + 5] === 32;
   return b[at] === 65 /* A */ && b[at + 1] === 83 && b[at + 2] === 75 && b[at + 3] === 32;
-}
-
-/** End of the complete RESP2/RESP3 value at off, or -1 when it is not all there yet. */
-export function valueEnd(b: Uint8Array, off: number): number {
-  if (off >= b.length) return -1;
-  let p = off + 1;
-  while (p < b.length && b[p] !== 13) p++;
-  if (p + 1 >= b.length) return -1;
-  const lineEnd = p + 2;
-  const type = b[off];
-  // $ bulk, ! bulk error, = verbatim, * array, ~ set, > push, % map, | attribute.
-  if (type === 36 || type === 33 || type === 61 || type === 42 || type === 126 || type === 62 || type === 37 || type === 124) {
-    let n = 0;
-    let neg = false;
-    for (let i = off + 1; i < p; i++) {
-      if (b[i] === 45) neg = true;
-      else n = n * 10 + (b[i]! - 48);
-    }
-    if (neg) return lineEnd;
-    if (type === 36 || type === 33 || type === 61) return lineEnd + n + 2 <= b.length ? lineEnd + n + 2 : -1;
-    let q = lineEnd;
-    const items = type === 37 || type === 124 ? 2 * n : n;
-    for (let i = 0; i < items; i++) {
-      q = valueEnd(b, q);
-      if (q < 0) return -1;
-    }
-    // An attribute is followed by the value it annotates.
-    return type === 124 ? valueEnd(b, q) : q;
-  }
-  return lineEnd;
 }

@@ -4,41 +4,7 @@
 
 import type { MergeKind } from '../commands/types.js';
 import type { ReplySink } from '../runtime/shard-port.js';
-
-/** End offset of the RESP value starting at off (the value must be complete). */
-export function respValueEnd(b: Uint8Array, off: number): number {
-  const type = b[off]!;
-  let p = off + 1;
-  let n = 0;
-  let neg = false;
-  if (b[p] === 45) {
-    neg = true;
-    p++;
-  }
-  const lineStart = p;
-  while (b[p] !== 13) p++;
-  if (type === 36 || type === 42 || type === 37 || type === 126 || type === 61 || type === 33 || type === 62) {
-    for (let i = lineStart; i < p; i++) n = n * 10 + (b[i]! - 48);
-  }
-  p += 2;
-  if (neg) return p;
-  switch (type) {
-    case 36: // $
-    case 61: // =
-    case 33: // !
-      return p + n + 2;
-    case 42: // *
-    case 126: // ~
-    case 62: // >
-      for (let i = 0; i < n; i++) p = respValueEnd(b, p);
-      return p;
-    case 37: // %
-      for (let i = 0; i < 2 * n; i++) p = respValueEnd(b, p);
-      return p;
-    default:
-      return p;
-  }
-}
+import { valueEnd } from '../protocol/resp-value.js';
 
 function headerEnd(b: Uint8Array, off: number): number {
   let p = off;
@@ -104,7 +70,7 @@ export class Gather implements ReplySink {
         const order = this.keyOrder![i]!;
         let q = headerEnd(p, 0);
         for (const pos of order) {
-          const end = respValueEnd(p, q);
+          const end = valueEnd(p, q);
           slots[pos] = p.subarray(q, end);
           q = end;
         }
