@@ -1,0 +1,104 @@
+// What the rest of a node sees of cluster membership: the contract between the cluster core
+// (topology, gossip, failure detection, the bus, nodes.conf) and its users (the CLUSTER command
+// family, the router, slot migration, forwarding). The router reads ownership on every command, so
+// those reads are plain array look-ups; everything else may allocate.
+
+export const CLUSTER_SLOTS = 16384;
+
+/** Redis's flag words as CLUSTER NODES prints them. */
+export type NodeFlag = 'myself' | 'master' | 'slave' | 'pfail' | 'fail' | 'handshake' | 'noaddr' | 'nofailover';
+
+/** One node as this node currently knows it (a snapshot; not updated in place). */
+export interface NodeView {
+  /** 40 lower-case hex characters. */
+  id: string;
+  ip: string;
+  port: number;
+  /** Cluster bus port. */
+  cport: number;
+  hostname: string;
+  flags: readonly NodeFlag[];
+  /** Primary's id for a replica, null for a primary. */
+  primaryId: string | null;
+  /** Unix ms of the last ping sent not yet answered (0 = none pending), of the last pong received. */
+  pingSentMs: number;
+  pongRecvMs: number;
+  configEpoch: number;
+  /** A bus link to it is up. */
+  connected: boolean;
+  /** Slots it serves, as sorted inclusive ranges [from, to]. */
+  slots: ReadonlyArray<readonly [number, number]>;
+}
+
+/** Fields of CLUSTER INFO, in Redis's order and names. */
+export interface ClusterInfoFields {
+  cluster_state: 'ok' | 'fail';
+  cluster_slots_assigned: number;
+  cluster_slots_ok: number;
+  cluster_slots_pfail: number;
+  cluster_slots_fail: number;
+  cluster_known_nodes: number;
+  cluster_size: number;
+  cluster_current_epoch: number;
+  cluster_my_epoch: number;
+  /** cluster_stats_messages_<type>_sent / _received, and the totals. */
+  messages: ReadonlyArray<readonly [string, number]>;
+}
+
+/**
+ * A node's cluster membership. Mutators throw `ReplyError` (src/commands/errors.ts) carrying
+ * Redis's exact error text (e.g. "ERR Slot 5 is already busy") so that commands can reply it as is.
+ * Every accepted change that Redis would persist is saved to the config file before the call
+ * returns (atomically: temporary file, fsync, rename).
+ */
+export interface ClusterControl {
+  readonly myId: string;
+
+  // --- hot path (every keyed command) -------------------------------------------------------
+  /** This node serves the slot. */
+  ownsSlot(slot: number): boolean;
+  /** "ip:port" of the slot's owner, or null when unassigned. */
+  slotAddress(slot: number): string | null;
+  /** "ip:port" of the node this slot is migrating to, or null when not migrating. */
+  migratingTo(slot: number): string | null;
+  /** Id of the node this slot is being imported from, or null. */
+  importingFrom(slot: number): string | null;
+  /** 'ok' when every slot is served by a reachable node (or full coverage is not required). */
+  state(): 'ok' | 'fail';
+
+  // --- views --------------------------------------------------------------------------------
+  myself(): NodeView;
+  nodes(): NodeView[];
+  node(id: string): NodeView | null;
+  currentEpoch(): number;
+  info(): ClusterInfoFields;
+  /** CLUSTER NODES text, one line per node, each ending in "\n" (the same lines as nodes.conf). */
+  nodesText(): string;
+  /** Failure reports about a node held by this node (CLUSTER COUNT-FAILURE-REPORTS). */
+  countFailureReports(id: string): number;
+  /** [slot, node id] of slots that are migrating / importing here (for CLUSTER NODES brackets). */
+  openSlots(): { migrating: Array<[number, string]>; importing: Array<[number, string]> };
+
+  // --- changes (CLUSTER subcommands) --------------------------------------------------------
+  meet(ip: string, port: number, cport?: number): void;
+  forget(id: string): void;
+  addSlots(slots: readonly number[]): void;
+  delSlots(slots: readonly number[]): void;
+  setSlotImporting(slot: number, fromId: string): void;
+  setSlotMigrating(slot: number, toId: string): void;
+  setSlotStable(slot: number): void;
+  /** CLUSTER SETSLOT slot NODE id: assigns the slot (bumping the epoch when taking it over
+   * from another node, as Redis does at the end of an import). */
+  setSlotNode(slot: number, id: string): void;
+  /** Returns Redis's status text: "BUMPED <epoch>" or "STILL <epoch>". */
+  bumpEpoch(): string;
+  setConfigEpoch(epoch: number): void;
+  reset(hard: boolean): void;
+  saveConfig(): void;
+
+  /** Called after ownership of any slot changed (locally or by gossip). */
+  onSlotsChanged(listener: () => void): void;
+
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
