@@ -109,6 +109,7 @@ function helloCommand(m: MainCall): void {
 function selectCommand(m: MainCall): void {
   const db = argInt(m.args, 1);
   if (Number.isNaN(db)) m.out.error(ERR.notInteger);
+  else if (m.server.cluster && db !== 0) m.out.error(ERR.selectNotAllowed);
   else if (db !== 0) m.out.error(ERR.dbIndexOutOfRange);
   else m.out.ok();
 }

@@ -183,7 +183,8 @@ function copyCommand(c: ShardContext): void {
 // --- internal operations for cross-shard coordinators ---------------------------------------------
 // An entry travels as a payload: type u8, expire-at f64 (little-endian ms, 0 = none), value bytes.
 
-const PAYLOAD_HEADER = 9;
+/** Internal entry payload (__dump, __restore, slot migration): type byte, expire-at float64 LE, value. */
+export const PAYLOAD_HEADER = 9;
 
 /** __dump key [DEL]: the entry's payload (nil when absent), deleting it with DEL. */
 function dumpCommand(c: ShardContext): void {

@@ -41,7 +41,7 @@ function infoSection(m: MainCall, name: string, shards: ShardStatsReport[]): str
       const upMs = Date.now() - s.startedAtMs;
       add('redis_version', VERSION.redisCompat);
       add('tessera_version', VERSION.tessera);
-      add('redis_mode', 'standalone');
+      add('redis_mode', m.server.cluster ? 'cluster' : 'standalone');
       add('os', `${os.type()} ${os.release()} ${os.arch()}`);
       add('arch_bits', 64);
       add('multiplexing_api', 'epoll');
@@ -122,7 +122,7 @@ function infoSection(m: MainCall, name: string, shards: ShardStatsReport[]): str
       break;
     }
     case 'cluster':
-      add('cluster_enabled', 0);
+      add('cluster_enabled', m.server.cluster ? 1 : 0);
       break;
     case 'keyspace': {
       const keys = sum((r) => r.keys);

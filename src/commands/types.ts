@@ -5,6 +5,8 @@
 import type { Keyspace, EvictionPolicy } from '../keyspace/keyspace.js';
 import type { RespWriter } from '../protocol/resp-writer.js';
 import type { Config } from '../config/config.js';
+import type { ClusterControl } from '../cluster/api.js';
+import type { PeerPool } from '../cluster/peer-client.js';
 
 export type CommandFlag =
   | 'write'
@@ -20,7 +22,9 @@ export type CommandFlag =
   | 'allow-busy'
   | 'skip-slowlog'
   | 'no-multi'
-  | 'blocking';
+  | 'blocking'
+  /** Runs in an importing slot without a preceding ASKING (RESTORE-ASKING, RESTOREBATCH). */
+  | 'asking';
 
 /** Redis key spec in its legacy (first, last, step) form; last -1 = up to the last argument. */
 export interface KeySpec {
@@ -87,6 +91,10 @@ export interface ClientInfo {
   kill(): void;
   /** Back to a fresh connection's state (RESET). */
   reset(): void;
+  /** ASKING was the previous command (cleared after the next one). */
+  asking: boolean;
+  /** READONLY mode (cluster): reads may be served by replicas. */
+  readonlyMode: boolean;
 }
 
 /** What main-thread handlers may use of the server. */
@@ -112,6 +120,11 @@ export interface ServerApi {
   /** Serialises cross-shard atomic operations: runs fn while the listed shards receive nothing
    * but fn's own calls (made through `call`), so no other client sees a half-done operation. */
   withShardsLocked<T>(shards: number[], fn: (call: ShardCaller) => Promise<T>): Promise<T>;
+  /** Cluster membership when cluster-enabled, else null. */
+  readonly cluster: ClusterControl | null;
+  shardOfSlot(slot: number): number;
+  /** Pooled node-to-node RESP clients (MIGRATE, slot migration, forwarding). */
+  readonly peers: PeerPool;
 }
 
 export type ShardCaller = (shard: number, args: ReadonlyArray<Uint8Array | string>, proto: 2 | 3) => Promise<Buffer>;
@@ -167,7 +180,7 @@ export interface CommandSpec {
   arity: number;
   flags: readonly CommandFlag[];
   keys: KeySpec | null;
-  group: 'string' | 'generic' | 'connection' | 'server' | 'internal';
+  group: 'string' | 'generic' | 'connection' | 'server' | 'cluster' | 'internal';
   since: string;
   summary: string;
   /** Runs on the shard owning the key(s). */

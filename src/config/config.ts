@@ -45,6 +45,17 @@ export interface ServerConfig {
   /** Placeholder until persistence exists (echoed by CONFIG GET). */
   save: string;
   dir: string;
+  clusterEnabled: boolean;
+  /** Relative to dir unless absolute. */
+  clusterConfigFile: string;
+  clusterNodeTimeout: number;
+  /** 0 = port + 10000. */
+  clusterPort: number;
+  clusterAnnounceIp: string;
+  clusterRequireFullCoverage: boolean;
+  clusterAllowReadsWhenDown: boolean;
+  /** Tessera's own: forward RESP commands for other nodes' slots instead of MOVED. */
+  clusterForwarding: boolean;
 }
 
 /** A refused configuration: the message names the option, where it came from and what is allowed. */

@@ -305,6 +305,22 @@ export const PARAMS: readonly Param[] = [
     help: 'Snapshot points (accepted and reported; snapshots are not implemented yet)' }),
   field({ name: 'dir', key: 'dir', ...directory, default: () => process.cwd(), mutable: true,
     help: 'Working directory for persistence files' }),
+  field({ name: 'cluster-enabled', key: 'clusterEnabled', ...yesNo, default: () => false, mutable: false,
+    help: 'Run as a Redis Cluster node (slots, MOVED/ASK, cluster bus)' }),
+  field({ name: 'cluster-config-file', key: 'clusterConfigFile', ...text, default: () => 'nodes.conf', mutable: false,
+    help: "The node's cluster state file, relative to dir; written by the node" }),
+  field({ name: 'cluster-node-timeout', key: 'clusterNodeTimeout', ...integer(1, INT_MAX), default: () => 15000, mutable: true,
+    help: 'Milliseconds without a heartbeat after which a node is suspected failing' }),
+  field({ name: 'cluster-port', key: 'clusterPort', ...integer(0, 65535), default: () => 0, mutable: false,
+    help: 'Cluster bus port, 0 = port + 10000' }),
+  field({ name: 'cluster-announce-ip', key: 'clusterAnnounceIp', ...text, default: () => '', mutable: true,
+    help: "IP this node announces to the others ('' = as seen by peers)" }),
+  field({ name: 'cluster-require-full-coverage', key: 'clusterRequireFullCoverage', ...yesNo, default: () => true, mutable: true,
+    help: 'Refuse keyed commands while any slot is not served' }),
+  field({ name: 'cluster-allow-reads-when-down', key: 'clusterAllowReadsWhenDown', ...yesNo, default: () => false, mutable: true,
+    help: 'Serve reads of owned slots while the cluster is down' }),
+  field({ name: 'cluster-forwarding', key: 'clusterForwarding', ...yesNo, default: () => false, mutable: true,
+    help: "Tessera's own: RESP commands for another node's slot are forwarded to it instead of answered with MOVED (memcached and HTTP always forward)" }),
 ];
 
 export const PARAM_BY_NAME: ReadonlyMap<string, Param> = new Map(PARAMS.map((p) => [p.name, p]));

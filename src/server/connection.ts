@@ -216,7 +216,12 @@ export class Connection implements ClientInfo, ReplySink {
     this.destroy();
   }
 
+  asking = false;
+  readonlyMode = false;
+
   reset(): void {
+    this.asking = false;
+    this.readonlyMode = false;
     this.name = '';
     this.proto = 2;
     this.authenticated = !this.needsAuth();

@@ -28,6 +28,8 @@ import { InlineShard } from '../runtime/inline-shard.js';
 import type { ArgSubset, ShardPort } from '../runtime/shard-port.js';
 import { Gather, PromiseSink } from './fanout.js';
 import { keySlot } from '../keyspace/slot.js';
+import type { ClusterControl } from '../cluster/api.js';
+import { PeerError, PeerPool, encodeCommand } from '../cluster/peer-client.js';
 
 export interface RunningServer {
   /** Resolves when the server has fully stopped (after SHUTDOWN, SIGTERM or SIGINT). */
@@ -38,6 +40,7 @@ export interface RunningServer {
 }
 
 const SLOTS = 16384;
+const FORWARD_TIMEOUT_MS = 5000;
 
 interface CommandCounter {
   calls: number;
@@ -74,6 +77,8 @@ class Server implements ServerApi, ConnectionHost {
   readonly closed = new Promise<void>((r) => (this.closedResolve = r));
   private cronTimer: NodeJS.Timeout | null = null;
   port = 0;
+  cluster: ClusterControl | null = null;
+  readonly peers = new PeerPool();
 
   constructor(
     readonly config: Config,
@@ -263,6 +268,9 @@ class Server implements ServerApi, ConnectionHost {
     }
     counter.calls++;
     conn.lastCommand = spec.subcommands && a.argc >= 2 ? `${spec.name}|${argString(a, 1).toLowerCase()}` : spec.name;
+    // ASKING holds for the next command only.
+    const asking = conn.asking;
+    if (asking) conn.asking = false;
     if (spec.main) {
       this.runMain(conn, a, spec.main, counter);
       return;
@@ -274,6 +282,7 @@ class Server implements ServerApi, ConnectionHost {
     const keys = spec.keys!;
     const last = keys.last < 0 ? a.argc + keys.last : keys.last;
     const first = keys.first;
+    if (this.cluster !== null && this.clusterRoute(conn, idx, spec, a, first, last, keys.step, asking, counter)) return;
     const s0 = this.shardOf(a, first);
     let single = true;
     for (let i = first + keys.step; i <= last; i += keys.step) {
@@ -292,6 +301,94 @@ class Server implements ServerApi, ConnectionHost {
     } else {
       conn.replyError(`ERR internal: ${spec.name} cannot span shards`);
     }
+  }
+
+  /** Redis Cluster's checks for a keyed command (getNodeByQuery): one slot for all keys, served
+   * here, else the redirection. Returns true when it answered (or took over) the command. */
+  private clusterRoute(
+    conn: Connection, idx: number, spec: CommandSpec, a: ArgList, first: number, last: number, step: number, asking: boolean,
+    counter: CommandCounter,
+  ): boolean {
+    const c = this.cluster!;
+    const slot = keySlot(a.buf, a.off[first]!, a.len[first]!);
+    for (let i = first + step; i <= last; i += step) {
+      if (keySlot(a.buf, a.off[i]!, a.len[i]!) !== slot) {
+        counter.rejected++;
+        conn.replyError(ERR.crossSlot);
+        return true;
+      }
+    }
+    const target = c.slotAddress(slot);
+    if (target === null) {
+      conn.replyError(ERR.clusterDownUnbound);
+      return true;
+    }
+    if (c.state() !== 'ok' && !(this.config.values.clusterAllowReadsWhenDown && spec.flags.includes('readonly'))) {
+      conn.replyError(ERR.clusterDown);
+      return true;
+    }
+    if (c.ownsSlot(slot)) {
+      const to = c.migratingTo(slot);
+      if (to === null) return false;
+      this.runMain(conn, a, (m) => this.runInMigratingSlot(m, idx, slot, first, last, step, to), counter);
+      return true;
+    }
+    if (c.importingFrom(slot) !== null && (asking || spec.flags.includes('asking'))) return false;
+    if (this.config.values.clusterForwarding) {
+      this.runMain(conn, a, (m) => this.forward(m, target), counter);
+      return true;
+    }
+    conn.replyError(ERR.moved(slot, target));
+    return true;
+  }
+
+  /** A command for a slot that is moving away: runs here if all its keys are still here, else
+   * ASK. Holds the slot's shard, as a migration batch does, so no key moves in between. */
+  private async runInMigratingSlot(m: MainCall, idx: number, slot: number, first: number, last: number, step: number, to: string): Promise<void> {
+    const a = m.args;
+    const args: Buffer[] = [];
+    for (let i = 0; i < a.argc; i++) args.push(Buffer.from(a.buf.subarray(a.off[i]!, a.off[i]! + a.len[i]!)));
+    const keys: Buffer[] = [];
+    for (let i = first; i <= last; i += step) keys.push(args[i]!);
+    const shard = this.slotToShard[slot]!;
+    const spec = COMMANDS[idx]!;
+    await this.withShardsLocked([shard], async (call) => {
+      const r = await call(shard, ['exists', ...keys], 2);
+      if (Number(r.toString('latin1', 1, r.length - 2)) < keys.length) {
+        m.out.error(ERR.ask(slot, to));
+        return;
+      }
+      args[0] = Buffer.from(spec.name);
+      const reply = await call(shard, args, m.conn.proto);
+      m.out.raw(reply, 0, reply.length);
+    });
+  }
+
+  /** cluster-forwarding: sends the command to the slot's owner and relays its reply. */
+  private async forward(m: MainCall, target: string): Promise<void> {
+    const colon = target.lastIndexOf(':');
+    const host = target.slice(0, colon);
+    const port = Number(target.slice(colon + 1));
+    const preamble: string[][] = [];
+    const pass = this.config.values.requirepass;
+    if (pass !== '') preamble.push(['AUTH', pass]);
+    if (m.conn.proto === 3) preamble.push(['HELLO', '3']);
+    const peer = this.peers.get(host, port, `forward/${m.conn.proto}`, preamble);
+    const a = m.args;
+    const parts: Uint8Array[] = [];
+    for (let i = 0; i < a.argc; i++) parts.push(a.buf.subarray(a.off[i]!, a.off[i]! + a.len[i]!));
+    const frame = encodeCommand(parts);
+    try {
+      const reply = await peer.callEncoded(frame, FORWARD_TIMEOUT_MS);
+      m.out.raw(reply, 0, reply.length);
+    } catch (e) {
+      if (!(e instanceof PeerError)) throw e;
+      throw new ReplyError(`TRYAGAIN forwarding to ${target} failed: ${e.message}`);
+    }
+  }
+
+  shardOfSlot(slot: number): number {
+    return this.slotToShard[slot]!;
   }
 
   private shardOf(a: ArgList, i: number): number {

@@ -60,7 +60,7 @@ load('defaults when no file, env or flags', () => {
 load('every ServerConfig field has a default', () => {
   const values = defaultState().values;
   for (const [key, value] of Object.entries(values)) assert.ok(value !== undefined, key);
-  assert.is(Object.keys(values).length, 23);
+  assert.is(Object.keys(values).length, 31);
 });
 
 load('the shipped config/tessera.conf loads and holds the defaults', () => {

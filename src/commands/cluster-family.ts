@@ -1,0 +1,660 @@
+// The cluster family: CLUSTER and its subcommands, ASKING / READONLY / READWRITE, and moving keys
+// between nodes (DUMP, RESTORE, RESTORE-ASKING, MIGRATE, and Tessera's RESTOREBATCH that slot
+// migration streams into). Membership itself lives in src/cluster/; these handlers translate
+// between it and Redis's replies. Slot data is read and written by shard handlers below.
+
+import type { ArgList, CommandSpec, MainCall, ShardContext, SubcommandSpec } from './types.js';
+import { argIs, argInt, argString, argCopy } from './args.js';
+import { ERR, ReplyError, shardOk } from './errors.js';
+import { writeKey } from './shard-helpers.js';
+import { PAYLOAD_HEADER } from './keyspace-family.js';
+import { keySlot } from '../keyspace/slot.js';
+import type { ValueType } from '../keyspace/keyspace.js';
+import { CLUSTER_SLOTS, type ClusterControl, type NodeView } from '../cluster/api.js';
+import { crc64 } from '../util/crc64.js';
+import { migrateSlot } from '../cluster/slot-migrator.js';
+import { PeerError } from '../cluster/peer-client.js';
+
+// --- DUMP payloads (between Tessera nodes): type byte, value, 2-byte version, CRC-64 -----------
+
+/** Not an RDB version: a real Redis refuses our payloads with its usual checksum error. */
+const DUMP_VERSION = 0x5401;
+const DUMP_FOOTER = 10;
+const VALUE_TYPES = 1;
+
+export function encodeDump(type: number, src: Uint8Array, off: number, len: number): Buffer {
+  const b = Buffer.allocUnsafe(1 + len + DUMP_FOOTER);
+  b[0] = type;
+  b.set(src.subarray(off, off + len), 1);
+  b.writeUInt16LE(DUMP_VERSION, 1 + len);
+  crc64(b, 0, 3 + len, b, 3 + len);
+  return b;
+}
+
+/** Checks a DUMP payload; true when its version and checksum are ours. */
+function dumpValid(buf: Uint8Array, off: number, len: number): boolean {
+  if (len < 1 + DUMP_FOOTER) return false;
+  const v = buf[off + len - 10]! | (buf[off + len - 9]! << 8);
+  if (v !== DUMP_VERSION) return false;
+  const sum = Buffer.allocUnsafe(8);
+  crc64(buf, off, len - 8, sum, 0);
+  for (let k = 0; k < 8; k++) if (sum[k] !== buf[off + len - 8 + k]) return false;
+  return true;
+}
+
+// --- shard handlers ------------------------------------------------------------------------------
+
+function dumpCommand(c: ShardContext): void {
+  const e = c.ks.find(c.args.buf, c.args.off[1]!, c.args.len[1]!);
+  if (e === 0) {
+    c.ks.miss();
+    c.out.nil();
+    return;
+  }
+  c.ks.touch(e);
+  const ks = c.ks;
+  const payload = encodeDump(ks.type(e), ks.bytes(), ks.valueOffset(e), ks.valueLength(e));
+  c.out.bulk(payload, 0, payload.length);
+}
+
+/** RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f] (and RESTORE-ASKING). */
+function restoreCommand(c: ShardContext): void {
+  const a = c.args;
+  let replace = false;
+  let absTtl = false;
+  let idle = false;
+  let freq = false;
+  for (let i = 4; i < a.argc; i++) {
+    if (argIs(a, i, 'REPLACE')) replace = true;
+    else if (argIs(a, i, 'ABSTTL')) absTtl = true;
+    else if (argIs(a, i, 'IDLETIME') && i + 1 < a.argc && !freq) {
+      const n = argInt(a, ++i);
+      if (Number.isNaN(n)) return c.out.error(ERR.notInteger);
+      if (n < 0) return c.out.error(ERR.invalidIdletime);
+      idle = true;
+    } else if (argIs(a, i, 'FREQ') && i + 1 < a.argc && !idle) {
+      const n = argInt(a, ++i);
+      if (Number.isNaN(n)) return c.out.error(ERR.notInteger);
+      if (n < 0 || n > 255) return c.out.error(ERR.invalidFreq);
+      freq = true;
+    } else return c.out.error(ERR.syntax);
+  }
+  const ttl = argInt(a, 2);
+  if (Number.isNaN(ttl)) return c.out.error(ERR.notInteger);
+  if (ttl < 0) return c.out.error(ERR.invalidTtl);
+  if (!replace && writeKey(c, 1) !== 0) return c.out.error(ERR.busyKey);
+  const p = a.off[3]!;
+  const plen = a.len[3]!;
+  if (!dumpValid(a.buf, p, plen)) return c.out.error(ERR.badPayload);
+  const type = a.buf[p]!;
+  if (type >= VALUE_TYPES) return c.out.error(ERR.badDataFormat);
+  let expireAt = 0;
+  if (ttl > 0) expireAt = absTtl ? ttl : c.ks.now + ttl;
+  if (expireAt !== 0 && expireAt <= c.ks.now) {
+    // Already expired: Redis deletes whatever was there and replies OK.
+    c.ks.delete(a.buf, a.off[1]!, a.len[1]!);
+    c.out.ok();
+    return;
+  }
+  c.ks.set(a.buf, a.off[1]!, a.len[1]!, a.buf, p + 1, plen - 1 - DUMP_FOOTER, type as ValueType, expireAt);
+  c.out.ok();
+}
+
+/** RESTOREBATCH key payload [key payload ...]: entries streamed by slot migration, in the
+ * internal payload format (absolute expiry); replaces what is there. Replies how many were kept. */
+function restoreBatchCommand(c: ShardContext): void {
+  const a = c.args;
+  if (a.argc % 2 === 0) return c.out.error(ERR.wrongArity('restorebatch'));
+  let kept = 0;
+  for (let i = 1; i < a.argc; i += 2) {
+    const p = a.off[i + 1]!;
+    const plen = a.len[i + 1]!;
+    if (plen < PAYLOAD_HEADER || a.buf[p]! >= VALUE_TYPES) return c.out.error(ERR.badDataFormat);
+    const expireAt = new DataView(a.buf.buffer, a.buf.byteOffset + p + 1, 8).getFloat64(0, true);
+    if (expireAt !== 0 && expireAt <= c.ks.now) {
+      c.ks.delete(a.buf, a.off[i]!, a.len[i]!);
+      continue;
+    }
+    c.ks.set(a.buf, a.off[i]!, a.len[i]!, a.buf, p + PAYLOAD_HEADER, plen - PAYLOAD_HEADER, a.buf[p]! as ValueType, expireAt);
+    kept++;
+  }
+  c.out.integer(kept);
+}
+
+function countInSlotCommand(c: ShardContext): void {
+  c.out.integer(c.ks.countInSlot(argInt(c.args, 1)));
+}
+
+/** __keysinslot slot count: up to count key names of the slot. */
+function keysInSlotCommand(c: ShardContext): void {
+  const ks = c.ks;
+  const found: number[] = [];
+  ks.keysInSlot(argInt(c.args, 1), argInt(c.args, 2), (e) => found.push(e));
+  c.out.array(found.length);
+  for (const e of found) c.out.bulk(ks.bytes(), ks.keyOffset(e), ks.keyLength(e));
+}
+
+/** __slotdump slot count: up to count live entries of the slot as a flat array of key and
+ * internal payload (type, absolute expire-at, value), for RESTOREBATCH on the target. */
+function slotDumpCommand(c: ShardContext): void {
+  const ks = c.ks;
+  const slot = argInt(c.args, 1);
+  const want = argInt(c.args, 2);
+  const live: number[] = [];
+  const expired: number[] = [];
+  // Expired entries met on the way are deleted (after the walk, which must not mutate).
+  ks.keysInSlot(slot, want * 2, (e) => {
+    const at = ks.expireAt(e);
+    if (at !== 0 && at <= ks.now) expired.push(e);
+    else if (live.length < want) live.push(e);
+  });
+  for (const e of expired) ks.deleteEntry(e);
+  const head = Buffer.allocUnsafe(PAYLOAD_HEADER);
+  c.out.array(live.length * 2);
+  for (const e of live) {
+    c.out.bulk(ks.bytes(), ks.keyOffset(e), ks.keyLength(e));
+    const vlen = ks.valueLength(e);
+    head[0] = ks.type(e);
+    head.writeDoubleLE(ks.expireAt(e), 1);
+    c.out.ascii(`$${PAYLOAD_HEADER + vlen}\r\n`);
+    c.out.raw(head, 0, PAYLOAD_HEADER);
+    c.out.raw(ks.bytes(), ks.valueOffset(e), vlen);
+    c.out.ascii('\r\n');
+  }
+}
+
+// --- main-thread helpers -----------------------------------------------------------------------
+
+function clusterOf(m: MainCall): ClusterControl {
+  const c = m.server.cluster;
+  if (!c) throw new ReplyError(ERR.clusterDisabled);
+  return c;
+}
+
+function slotArg(a: ArgList, i: number, err: string = ERR.invalidSlotOrRange): number {
+  const n = argInt(a, i);
+  if (!Number.isInteger(n) || n < 0 || n >= CLUSTER_SLOTS) throw new ReplyError(err);
+  return n;
+}
+
+function nodeIdArg(a: ArgList, i: number): string {
+  return argString(a, i);
+}
+
+/** The reply's integer value, for shard replies like ":12\r\n". */
+function replyInt(r: Buffer): number {
+  return Number(shardOk(r).toString('latin1', 1, r.length - 2));
+}
+
+function addr(n: NodeView): string {
+  return n.ip;
+}
+
+function health(n: NodeView): string {
+  return n.flags.includes('fail') || n.flags.includes('pfail') ? 'failed' : 'online';
+}
+
+function isPrimary(n: NodeView): boolean {
+  return n.flags.includes('master');
+}
+
+// --- CLUSTER subcommands -------------------------------------------------------------------------
+
+type ClusterHandler = (m: MainCall, c: ClusterControl) => void | Promise<void>;
+
+function slotsList(m: MainCall, from: number): number[] {
+  const a = m.args;
+  const seen = new Set<number>();
+  const out: number[] = [];
+  for (let i = from; i < a.argc; i++) {
+    const s = slotArg(a, i);
+    if (seen.has(s)) throw new ReplyError(ERR.slotTwice(s));
+    seen.add(s);
+    out.push(s);
+  }
+  return out;
+}
+
+function slotRanges(m: MainCall, from: number, sub: string): number[] {
+  const a = m.args;
+  if ((a.argc - from) % 2 !== 0) throw new ReplyError(ERR.wrongArity(`cluster|${sub}`));
+  const seen = new Set<number>();
+  const out: number[] = [];
+  for (let i = from; i < a.argc; i += 2) {
+    const lo = slotArg(a, i);
+    const hi = slotArg(a, i + 1);
+    if (lo > hi) throw new ReplyError(ERR.slotRangeOrder(lo, hi));
+    for (let s = lo; s <= hi; s++) {
+      if (seen.has(s)) throw new ReplyError(ERR.slotTwice(s));
+      seen.add(s);
+      out.push(s);
+    }
+  }
+  return out;
+}
+
+async function totalKeys(m: MainCall): Promise<number> {
+  const stats = await m.server.shardStats();
+  return stats.reduce((n, s) => n + s.keys, 0);
+}
+
+function clusterSlots(m: MainCall, c: ClusterControl): void {
+  const ranges: Array<{ from: number; to: number; node: NodeView }> = [];
+  for (const n of c.nodes()) {
+    if (!isPrimary(n) || n.flags.includes('handshake')) continue;
+    for (const [from, to] of n.slots) ranges.push({ from, to, node: n });
+  }
+  ranges.sort((x, y) => x.from - y.from);
+  const out = m.out;
+  out.array(ranges.length);
+  for (const r of ranges) {
+    out.array(3);
+    out.integer(r.from);
+    out.integer(r.to);
+    out.array(4);
+    out.bulkString(addr(r.node));
+    out.integer(r.node.port);
+    out.bulkString(r.node.id);
+    out.map(0);
+  }
+}
+
+function clusterShards(m: MainCall, c: ClusterControl): void {
+  const primaries = c.nodes().filter((n) => isPrimary(n) && !n.flags.includes('handshake'));
+  const out = m.out;
+  out.array(primaries.length);
+  for (const n of primaries) {
+    out.map(2);
+    out.bulkString('slots');
+    out.array(n.slots.length * 2);
+    for (const [from, to] of n.slots) {
+      out.integer(from);
+      out.integer(to);
+    }
+    out.bulkString('nodes');
+    out.array(1);
+    const fields: Array<[string, string | number]> = [
+      ['id', n.id],
+      ['port', n.port],
+      ['ip', addr(n)],
+      ['endpoint', addr(n)],
+    ];
+    if (n.hostname !== '') fields.push(['hostname', n.hostname]);
+    fields.push(['role', 'master'], ['replication-offset', 0], ['health', health(n)]);
+    out.map(fields.length);
+    for (const [k, v] of fields) {
+      out.bulkString(k);
+      if (typeof v === 'number') out.integer(v);
+      else out.bulkString(v);
+    }
+  }
+}
+
+function clusterInfo(m: MainCall, c: ClusterControl): void {
+  const f = c.info();
+  const lines = [
+    `cluster_state:${f.cluster_state}`,
+    `cluster_slots_assigned:${f.cluster_slots_assigned}`,
+    `cluster_slots_ok:${f.cluster_slots_ok}`,
+    `cluster_slots_pfail:${f.cluster_slots_pfail}`,
+    `cluster_slots_fail:${f.cluster_slots_fail}`,
+    `cluster_known_nodes:${f.cluster_known_nodes}`,
+    `cluster_size:${f.cluster_size}`,
+    `cluster_current_epoch:${f.cluster_current_epoch}`,
+    `cluster_my_epoch:${f.cluster_my_epoch}`,
+    ...f.messages.map(([k, v]) => `${k}:${v}`),
+    'total_cluster_links_buffer_limit_exceeded:0',
+  ];
+  m.out.verbatim(`${lines.join('\r\n')}\r\n`);
+}
+
+async function clusterCountKeysInSlot(m: MainCall): Promise<void> {
+  const slot = slotArg(m.args, 2, ERR.invalidSlot);
+  const r = await m.server.callShard(m.server.shardOfSlot(slot), ['__countinslot', String(slot)], 2);
+  m.out.integer(replyInt(r));
+}
+
+async function clusterGetKeysInSlot(m: MainCall): Promise<void> {
+  const a = m.args;
+  const slot = argInt(a, 2);
+  const count = argInt(a, 3);
+  if (Number.isNaN(slot) || Number.isNaN(count)) throw new ReplyError(ERR.notInteger);
+  if (slot < 0 || slot >= CLUSTER_SLOTS || count < 0) throw new ReplyError(ERR.invalidSlotOrCount);
+  const r = shardOk(await m.server.callShard(m.server.shardOfSlot(slot), ['__keysinslot', String(slot), String(count)], m.conn.proto));
+  m.out.raw(r, 0, r.length);
+}
+
+function clusterSetSlot(m: MainCall, c: ClusterControl): void {
+  const a = m.args;
+  const slot = slotArg(a, 2, ERR.invalidSlot);
+  const action = argString(a, 3).toUpperCase();
+  if ((action === 'IMPORTING' || action === 'MIGRATING' || action === 'NODE') && a.argc === 5) {
+    const id = nodeIdArg(a, 4);
+    if (action === 'IMPORTING') c.setSlotImporting(slot, id);
+    else if (action === 'MIGRATING') c.setSlotMigrating(slot, id);
+    else c.setSlotNode(slot, id);
+  } else if (action === 'STABLE' && a.argc === 4) {
+    c.setSlotStable(slot);
+  } else {
+    throw new ReplyError(ERR.setslotSyntax);
+  }
+  m.out.ok();
+}
+
+function clusterMeet(m: MainCall, c: ClusterControl): void {
+  const a = m.args;
+  if (a.argc > 5) throw new ReplyError(ERR.syntax);
+  const ip = argString(a, 2);
+  const port = argInt(a, 3);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ReplyError(ERR.invalidBasePort(argString(a, 3)));
+  let cport: number | undefined;
+  if (a.argc === 5) {
+    cport = argInt(a, 4);
+    if (!Number.isInteger(cport) || cport < 0 || cport > 65535) throw new ReplyError(ERR.invalidBusPort(argString(a, 4)));
+  }
+  c.meet(ip, port, cport);
+  m.out.ok();
+}
+
+async function clusterReset(m: MainCall, c: ClusterControl): Promise<void> {
+  const a = m.args;
+  let hard = false;
+  if (a.argc === 3) {
+    if (argIs(a, 2, 'HARD')) hard = true;
+    else if (!argIs(a, 2, 'SOFT')) throw new ReplyError(ERR.syntax);
+  } else if (a.argc > 3) throw new ReplyError(ERR.syntax);
+  if ((await totalKeys(m)) > 0) throw new ReplyError(ERR.resetWithKeys);
+  c.reset(hard);
+  m.out.ok();
+}
+
+async function clusterFlushSlots(m: MainCall, c: ClusterControl): Promise<void> {
+  if ((await totalKeys(m)) > 0) throw new ReplyError(ERR.flushslotsNotEmpty);
+  const mine: number[] = [];
+  for (const [from, to] of c.myself().slots) for (let s = from; s <= to; s++) mine.push(s);
+  if (mine.length > 0) c.delSlots(mine);
+  m.out.ok();
+}
+
+/** CLUSTER MIGRATESLOT slot host port [TIMEOUT ms] [BATCH keys] (Tessera): streams every key
+ * of a MIGRATING slot to the importing node in bulk; replies with the number of keys moved. */
+async function clusterMigrateSlot(m: MainCall, c: ClusterControl): Promise<void> {
+  const a = m.args;
+  const slot = slotArg(a, 2, ERR.invalidSlot);
+  const host = argString(a, 3);
+  const port = argInt(a, 4);
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new ReplyError(ERR.invalidBasePort(argString(a, 4)));
+  let timeoutMs = 5000;
+  let batch = 1000;
+  for (let i = 5; i < a.argc; i++) {
+    if (argIs(a, i, 'TIMEOUT') && i + 1 < a.argc) timeoutMs = argInt(a, ++i);
+    else if (argIs(a, i, 'BATCH') && i + 1 < a.argc) batch = argInt(a, ++i);
+    else throw new ReplyError(ERR.syntax);
+    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0 || !Number.isInteger(batch) || batch <= 0) throw new ReplyError(ERR.notInteger);
+  }
+  if (!c.ownsSlot(slot)) throw new ReplyError(`ERR I'm not the owner of hash slot ${slot}`);
+  if (c.migratingTo(slot) === null) throw new ReplyError(`ERR slot ${slot} is not in MIGRATING state`);
+  try {
+    m.out.integer(await migrateSlot(m.server, slot, host, port, { timeoutMs, batchKeys: batch }));
+  } catch (e) {
+    if (e instanceof PeerError) throw new ReplyError(e.message.startsWith('IOERR') ? e.message : `IOERR ${e.message}`);
+    throw e;
+  }
+}
+
+const CLUSTER_HELP = [
+  'CLUSTER <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  'ADDSLOTS <slot> [<slot> ...]',
+  '    Assign slots to current node.',
+  'ADDSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]',
+  '    Assign slots which are between <start-slot> and <end-slot> to current node.',
+  'BUMPEPOCH',
+  '    Advance the cluster config epoch.',
+  'COUNT-FAILURE-REPORTS <node-id>',
+  '    Return number of failure reports for <node-id>.',
+  'COUNTKEYSINSLOT <slot>',
+  '    Return the number of keys in <slot>.',
+  'DELSLOTS <slot> [<slot> ...]',
+  '    Delete slots information from current node.',
+  'DELSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]',
+  '    Delete slots information which are between <start-slot> and <end-slot> from current node.',
+  'FORGET <node-id>',
+  '    Remove a node from the cluster.',
+  'GETKEYSINSLOT <slot> <count>',
+  '    Return key names stored by current node in a slot.',
+  'FLUSHSLOTS',
+  '    Delete current node own slots information.',
+  'INFO',
+  '    Return information about the cluster.',
+  'KEYSLOT <key>',
+  '    Return the hash slot for <key>.',
+  'MEET <ip> <port> [<bus-port>]',
+  '    Connect nodes into a working cluster.',
+  'MIGRATESLOT <slot> <host> <port> [TIMEOUT <ms>] [BATCH <keys>]',
+  '    (Tessera) Stream every key of a MIGRATING slot to the importing node.',
+  'MYID',
+  '    Return the node id.',
+  'NODES',
+  '    Return cluster configuration seen by node. Output format:',
+  '    <id> <ip:port> <flags> <master> <pings> <pongs> <epoch> <link> <slot> ...',
+  'RESET [HARD|SOFT]',
+  '    Reset current node (default: soft).',
+  'SET-CONFIG-EPOCH <epoch>',
+  '    Set config epoch of current node.',
+  'SETSLOT <slot> (IMPORTING <node-id>|MIGRATING <node-id>|STABLE|NODE <node-id>)',
+  '    Set slot state.',
+  'SAVECONFIG',
+  '    Force saving cluster configuration on disk.',
+  'SLOTS',
+  '    Return information about slots range mappings. Each range is made of:',
+  '    start, end, master and replicas IP addresses, ports and ids',
+  'SHARDS',
+  '    Return information about slot range mappings and the nodes associated with them.',
+  'HELP',
+  '    Prints this help.',
+];
+
+interface ClusterSub extends SubcommandSpec {
+  run: ClusterHandler;
+}
+
+const sub = (name: string, arity: number, summary: string, run: ClusterHandler, flags: SubcommandSpec['flags'] = []): ClusterSub => ({
+  name, arity, flags, keys: null, summary, run,
+});
+
+const CLUSTER_SUBS: readonly ClusterSub[] = [
+  sub('addslots', -3, 'Assigns new hash slots to a node.', (m, c) => {
+    c.addSlots(slotsList(m, 2));
+    m.out.ok();
+  }, ['admin']),
+  sub('addslotsrange', -4, 'Assigns new hash slot ranges to a node.', (m, c) => {
+    c.addSlots(slotRanges(m, 2, 'addslotsrange'));
+    m.out.ok();
+  }, ['admin']),
+  sub('bumpepoch', 2, 'Advances the cluster config epoch.', (m, c) => m.out.simple(c.bumpEpoch()), ['admin']),
+  sub('count-failure-reports', 3, 'Returns the number of active failure reports active for a node.', (m, c) => {
+    const id = nodeIdArg(m.args, 2);
+    if (!c.node(id)) throw new ReplyError(`ERR Unknown node ${id}`);
+    m.out.integer(c.countFailureReports(id));
+  }, ['admin']),
+  sub('countkeysinslot', 3, 'Returns the number of keys in a hash slot.', (m) => clusterCountKeysInSlot(m)),
+  sub('delslots', -3, 'Sets hash slots as unbound for a node.', (m, c) => {
+    c.delSlots(slotsList(m, 2));
+    m.out.ok();
+  }, ['admin']),
+  sub('delslotsrange', -4, 'Sets hash slot ranges as unbound for a node.', (m, c) => {
+    c.delSlots(slotRanges(m, 2, 'delslotsrange'));
+    m.out.ok();
+  }, ['admin']),
+  sub('flushslots', 2, "Deletes all slots information from a node.", (m, c) => clusterFlushSlots(m, c), ['admin']),
+  sub('forget', 3, 'Removes a node from the nodes table.', (m, c) => {
+    c.forget(nodeIdArg(m.args, 2));
+    m.out.ok();
+  }, ['admin']),
+  sub('getkeysinslot', 4, 'Returns the key names in a hash slot.', (m) => clusterGetKeysInSlot(m)),
+  sub('help', 2, 'Returns helpful text about the different subcommands.', (m) => {
+    m.out.array(CLUSTER_HELP.length);
+    for (const l of CLUSTER_HELP) m.out.simple(l);
+  }),
+  sub('info', 2, 'Returns information about the state of a node.', clusterInfo),
+  sub('keyslot', 3, 'Returns the hash slot for a key.', (m) => {
+    const a = m.args;
+    m.out.integer(keySlot(a.buf, a.off[2]!, a.len[2]!));
+  }),
+  sub('meet', -4, 'Forces a node to handshake with another node.', clusterMeet, ['admin']),
+  sub('migrateslot', -5, '(Tessera) Streams the keys of a migrating slot to the importing node.', clusterMigrateSlot, ['admin']),
+  sub('myid', 2, 'Returns the ID of a node.', (m, c) => m.out.bulkString(c.myId)),
+  sub('nodes', 2, 'Returns the cluster configuration for a node.', (m, c) => m.out.verbatim(c.nodesText())),
+  sub('reset', -2, 'Resets a node.', clusterReset, ['admin']),
+  sub('saveconfig', 2, 'Forces a node to save the cluster configuration to disk.', (m, c) => {
+    c.saveConfig();
+    m.out.ok();
+  }, ['admin']),
+  sub('set-config-epoch', 3, 'Sets the configuration epoch for a new node.', (m, c) => {
+    const e = argInt(m.args, 2);
+    if (!Number.isInteger(e) || e < 0) throw new ReplyError(ERR.invalidConfigEpoch(argString(m.args, 2)));
+    c.setConfigEpoch(e);
+    m.out.ok();
+  }, ['admin']),
+  sub('setslot', -4, 'Binds a hash slot to a node.', clusterSetSlot, ['admin']),
+  sub('shards', 2, 'Returns the mapping of cluster slots to shards.', clusterShards),
+  sub('slots', 2, 'Returns the mapping of cluster slots to nodes.', clusterSlots),
+];
+
+function clusterCommand(m: MainCall): void | Promise<void> {
+  const name = argString(m.args, 1).toLowerCase();
+  const s = CLUSTER_SUBS.find((x) => x.name === name)!;
+  return s.run(m, clusterOf(m));
+}
+
+function askingCommand(m: MainCall): void {
+  clusterOf(m);
+  m.conn.asking = true;
+  m.out.ok();
+}
+
+function readonlyCommand(m: MainCall): void {
+  clusterOf(m);
+  m.conn.readonlyMode = true;
+  m.out.ok();
+}
+
+function readwriteCommand(m: MainCall): void {
+  clusterOf(m);
+  m.conn.readonlyMode = false;
+  m.out.ok();
+}
+
+// --- MIGRATE -------------------------------------------------------------------------------------
+
+interface MigrateOptions {
+  host: string;
+  port: number;
+  db: number;
+  timeoutMs: number;
+  copy: boolean;
+  replace: boolean;
+  auth: string[] | null;
+  keys: Buffer[];
+}
+
+function migrateOptions(a: ArgList): MigrateOptions {
+  const port = argInt(a, 2);
+  const db = argInt(a, 4);
+  const timeoutMs = argInt(a, 5);
+  if (Number.isNaN(port) || Number.isNaN(db) || Number.isNaN(timeoutMs)) throw new ReplyError(ERR.notInteger);
+  const o: MigrateOptions = {
+    host: argString(a, 1), port, db, timeoutMs: timeoutMs <= 0 ? 1000 : timeoutMs, copy: false, replace: false, auth: null, keys: [],
+  };
+  let keysFrom = -1;
+  for (let i = 6; i < a.argc && keysFrom < 0; i++) {
+    if (argIs(a, i, 'COPY')) o.copy = true;
+    else if (argIs(a, i, 'REPLACE')) o.replace = true;
+    else if (argIs(a, i, 'AUTH') && i + 1 < a.argc) o.auth = [argString(a, ++i)];
+    else if (argIs(a, i, 'AUTH2') && i + 2 < a.argc) o.auth = [argString(a, i + 1), argString(a, i + 2)], (i += 2);
+    else if (argIs(a, i, 'KEYS')) {
+      if (a.len[3] !== 0) throw new ReplyError(ERR.migrateKeysEmpty);
+      keysFrom = i + 1;
+    } else throw new ReplyError(ERR.syntax);
+  }
+  if (keysFrom > 0) for (let i = keysFrom; i < a.argc; i++) o.keys.push(argCopy(a, i));
+  else o.keys.push(argCopy(a, 3));
+  return o;
+}
+
+function bulkBody(r: Buffer): Buffer {
+  const nl = r.indexOf(10);
+  return r.subarray(nl + 1, r.length - 2);
+}
+
+async function migrateCommand(m: MainCall): Promise<void> {
+  const o = migrateOptions(m.args);
+  const { server } = m;
+  if (server.cluster && o.db !== 0) throw new ReplyError(ERR.selectNotAllowed);
+  const shards = o.keys.map((k) => server.shardOfKey(k, 0, k.length));
+  await server.withShardsLocked(shards, async (call) => {
+    const now = Date.now();
+    const found: Array<{ key: Buffer; shard: number; ttl: number; payload: Buffer }> = [];
+    for (let i = 0; i < o.keys.length; i++) {
+      const key = o.keys[i]!;
+      const r = shardOk(await call(shards[i]!, ['__dump', key], 2));
+      if (r[0] === 36 && r[1] === 45) continue;
+      const p = bulkBody(r);
+      const expireAt = p.readDoubleLE(1);
+      const ttl = expireAt === 0 ? 0 : Math.max(1, Math.round(expireAt - now));
+      found.push({ key, shard: shards[i]!, ttl, payload: encodeDump(p[0]!, p, PAYLOAD_HEADER, p.length - PAYLOAD_HEADER) });
+    }
+    if (found.length === 0) {
+      m.out.simple('NOKEY');
+      return;
+    }
+    const preamble: string[][] = [];
+    if (o.auth) preamble.push(['AUTH', ...o.auth]);
+    if (o.db !== 0) preamble.push(['SELECT', String(o.db)]);
+    const peer = server.peers.get(o.host, o.port, `migrate/${o.auth?.join('\0') ?? ''}/${o.db}`, preamble);
+    const restore = server.cluster ? 'RESTORE-ASKING' : 'RESTORE';
+    let replies: Buffer[];
+    try {
+      replies = await Promise.all(
+        found.map((f) => peer.call([restore, f.key, String(f.ttl), f.payload, ...(o.replace ? ['REPLACE'] : [])], o.timeoutMs)),
+      );
+    } catch (e) {
+      throw new ReplyError(ERR.migrateIo(e instanceof PeerError && e.message.includes('connecting') ? 'connecting to' : 'reading from'));
+    }
+    let firstError: string | null = null;
+    const moved: typeof found = [];
+    replies.forEach((r, i) => {
+      if (r[0] === 45) firstError ??= r.toString('latin1', 1, r.length - 2);
+      else moved.push(found[i]!);
+    });
+    if (!o.copy) {
+      for (const f of moved) shardOk(await call(f.shard, ['del', f.key], 2));
+    }
+    if (firstError !== null) throw new ReplyError(ERR.migrateTarget(firstError));
+    m.out.ok();
+  });
+}
+
+// --- the table -----------------------------------------------------------------------------------
+
+const C = 'cluster' as const;
+const I = 'internal' as const;
+
+export const CLUSTER_COMMANDS = [
+  {
+    name: 'cluster', arity: -2, flags: [], keys: null, group: C, since: '3.0.0',
+    summary: 'A container for Redis Cluster commands.', main: clusterCommand,
+    subcommands: CLUSTER_SUBS.map(({ run: _run, ...spec }) => spec),
+  },
+  { name: 'asking', arity: 1, flags: ['fast'], keys: null, group: C, since: '3.0.0', summary: 'Signals that a cluster client is following an -ASK redirect.', main: askingCommand },
+  { name: 'readonly', arity: 1, flags: ['fast', 'loading', 'stale'], keys: null, group: C, since: '3.0.0', summary: 'Enables read-only queries for a connection to a Redis Cluster replica node.', main: readonlyCommand },
+  { name: 'readwrite', arity: 1, flags: ['fast', 'loading', 'stale'], keys: null, group: C, since: '3.0.0', summary: 'Enables read-write queries for a connection to a Reids Cluster replica node.', main: readwriteCommand },
+  { name: 'dump', arity: 2, flags: ['readonly'], keys: { first: 1, last: 1, step: 1 }, group: 'generic', since: '2.6.0', summary: 'Returns a serialized representation of the value stored at a key.', shard: dumpCommand },
+  { name: 'restore', arity: -4, flags: ['write', 'denyoom'], keys: { first: 1, last: 1, step: 1 }, group: 'generic', since: '2.6.0', summary: 'Creates a key from the serialized representation of a value.', shard: restoreCommand },
+  { name: 'restore-asking', arity: -4, flags: ['write', 'denyoom', 'asking'], keys: { first: 1, last: 1, step: 1 }, group: 'server', since: '3.0.0', summary: 'An internal command for migrating keys in a cluster.', shard: restoreCommand },
+  { name: 'restorebatch', arity: -3, flags: ['write', 'denyoom', 'asking'], keys: { first: 1, last: -1, step: 2 }, merge: 'sum', group: C, since: '0.1.0', summary: '(Tessera) Restores entries streamed by CLUSTER MIGRATESLOT.', shard: restoreBatchCommand },
+  { name: 'migrate', arity: -6, flags: ['write'], keys: null, group: 'generic', since: '2.6.0', summary: 'Atomically transfers a key from one Redis instance to another.', main: migrateCommand },
+  { name: '__countinslot', arity: 2, flags: ['readonly'], keys: null, group: I, since: '0', summary: 'internal', shard: countInSlotCommand, hidden: true },
+  { name: '__keysinslot', arity: 3, flags: ['readonly'], keys: null, group: I, since: '0', summary: 'internal', shard: keysInSlotCommand, hidden: true },
+  { name: '__slotdump', arity: 3, flags: ['readonly'], keys: null, group: I, since: '0', summary: 'internal', shard: slotDumpCommand, hidden: true },
+] as const satisfies readonly CommandSpec[];
