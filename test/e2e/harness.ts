@@ -132,6 +132,14 @@ export function startTessera(opts: StartOptions = {}): Promise<ServerHandle> {
   ]);
 }
 
+/** Starts Tessera on a given port (e.g. a restart on the port a cluster knows it by). */
+export function startTesseraAt(port: number, opts: StartOptions = {}): Promise<ServerHandle> {
+  return startOnce('tessera', port, [
+    TESSERA_MAIN, 'server', '--port', String(port), '--shards', String(opts.shards ?? 2), '--enable-debug-command', 'yes',
+    '--loglevel', opts.loglevel ?? 'warning', ...(opts.args ?? []),
+  ]);
+}
+
 /** Starts a throwaway redis-server (no persistence) on a free port and waits for PING. */
 export function startRedis(opts: { args?: string[] } = {}): Promise<ServerHandle> {
   return startWithRetries('redis', (port) => [

@@ -1,7 +1,9 @@
 // Argument parsing for `tessera cluster <subcommand>`: flags are declared per subcommand as data,
 // every problem is a UsageError (exit code 2), and nothing here touches the network.
 
-export class UsageError extends Error {}
+import { UsageError } from './errors.js';
+
+export { UsageError };
 
 /** bool: `--yes`; value: `--slots 10` or `--slots=10`; multi: repeatable `--weight a=1 --weight b=2`. */
 export type FlagKind = 'bool' | 'value' | 'multi';

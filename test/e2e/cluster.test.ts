@@ -1,0 +1,325 @@
+// A three-node Tessera cluster on loopback, made the way users make one (redis-cli --cluster
+// create) and used through the clients users have: ioredis Cluster, node-redis createCluster,
+// redis-cli -c, raw RESP for exact redirection replies. Then keys moved while clients write
+// (redis-cli --cluster reshard and Tessera's CLUSTER MIGRATESLOT), a node killed with SIGKILL
+// (FAIL within the node timeout) and restarted from its nodes.conf (rejoins with its id).
+
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis, Cluster } from 'ioredis';
+import { createCluster } from 'redis';
+import calculateSlot from 'cluster-key-slot';
+import {
+  freePort, rawClient, redisCli, startTessera, startTesseraAt, waitFor, type ServerHandle,
+} from './harness.js';
+
+const NODE_TIMEOUT_MS = 1000;
+
+interface Node {
+  handle: ServerHandle;
+  port: number;
+  busPort: number;
+  dir: string;
+}
+
+const dirs: string[] = [];
+
+async function startNode(port?: number, busPort?: number, dir?: string): Promise<Node> {
+  const p = port ?? (await freePort());
+  const b = busPort ?? (await freePort());
+  const d = dir ?? mkdtempSync(join(tmpdir(), 'tessera-cluster-'));
+  if (!dir) dirs.push(d);
+  const handle = await startTesseraAt(p, {
+    args: ['--cluster-enabled', 'yes', '--cluster-port', String(b), '--cluster-node-timeout', String(NODE_TIMEOUT_MS), '--dir', d],
+  });
+  return { handle, port: p, busPort: b, dir: d };
+}
+
+async function cmd(port: number, ...args: string[]): Promise<unknown> {
+  const r = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  try {
+    await r.connect();
+    return await r.call(args[0]!, ...args.slice(1));
+  } finally {
+    r.disconnect();
+  }
+}
+
+async function clusterInfo(port: number): Promise<Record<string, string>> {
+  const text = String(await cmd(port, 'CLUSTER', 'INFO'));
+  return Object.fromEntries(text.trim().split('\r\n').map((l) => l.split(':') as [string, string]));
+}
+
+async function myId(port: number): Promise<string> {
+  return String(await cmd(port, 'CLUSTER', 'MYID'));
+}
+
+/** The owner port of a slot according to node `port`'s CLUSTER SLOTS. */
+async function ownerPort(port: number, slot: number): Promise<number> {
+  const slots = (await cmd(port, 'CLUSTER', 'SLOTS')) as Array<[number, number, [string, number, string]]>;
+  const r = slots.find(([a, b]) => slot >= a && slot <= b);
+  if (!r) throw new Error(`slot ${slot} not covered`);
+  return r[2][1];
+}
+
+const nodes: Node[] = [];
+const c = suite('cluster of three');
+
+c.before(async () => {
+  for (let i = 0; i < 3; i++) nodes.push(await startNode());
+  const r = await redisCli(['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-yes'], { timeoutMs: 30_000 });
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /\[OK\] All 16384 slots covered/);
+  for (const n of nodes) {
+    await waitFor(`node ${n.port} cluster_state:ok`, async () => (await clusterInfo(n.port))['cluster_state'] === 'ok', 15_000);
+  }
+});
+
+c.after(async () => {
+  await Promise.all(nodes.map((n) => n.handle.stop()));
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+c('every node knows every node and the same slot map', async () => {
+  for (const n of nodes) {
+    const info = await clusterInfo(n.port);
+    assert.is(info['cluster_known_nodes'], '3');
+    assert.is(info['cluster_size'], '3');
+    assert.is(info['cluster_slots_assigned'], '16384');
+  }
+  const maps = await Promise.all(nodes.map((n) => cmd(n.port, 'CLUSTER', 'SLOTS')));
+  const norm = (m: unknown): string => JSON.stringify((m as unknown[][]).map((r) => [r[0], r[1], (r[2] as unknown[])[2]]));
+  assert.is(norm(maps[1]), norm(maps[0]));
+  assert.is(norm(maps[2]), norm(maps[0]));
+  const text = String(await cmd(nodes[0]!.port, 'CLUSTER', 'NODES'));
+  const mine = text.split('\n').find((l) => l.includes('myself'));
+  assert.ok(mine?.startsWith(await myId(nodes[0]!.port)), text);
+  assert.match(mine!, new RegExp(`127\\.0\\.0\\.1:${nodes[0]!.port}@${nodes[0]!.busPort} myself,master - 0 0 \\d+ connected \\d+-\\d+`));
+});
+
+c('redirections and slot errors have Redis formats', async () => {
+  const p0 = nodes[0]!.port;
+  const key = Array.from({ length: 1000 }, (_, i) => `k${i}`).find((k) => calculateSlot(k) > 12000)!;
+  const slot = calculateSlot(key);
+  const owner = await ownerPort(p0, slot);
+  const other = nodes.find((n) => n.port !== owner)!;
+  const cl = await rawClient(other.port);
+  try {
+    cl.send(`*3\r\n$3\r\nSET\r\n$${key.length}\r\n${key}\r\n$1\r\nv\r\n`);
+    cl.send('*3\r\n$4\r\nMGET\r\n$1\r\na\r\n$1\r\nb\r\n');
+    cl.send(`*3\r\n$7\r\nCLUSTER\r\n$7\r\nKEYSLOT\r\n$${key.length}\r\n${key}\r\n`);
+    cl.send('*3\r\n$7\r\nCLUSTER\r\n$15\r\nCOUNTKEYSINSLOT\r\n$5\r\n99999\r\n');
+    cl.send('*2\r\n$6\r\nSELECT\r\n$1\r\n1\r\n');
+    const [moved, cross, ks, bad, sel] = await cl.read(5, 5000);
+    assert.is(moved!.text, `-MOVED ${slot} 127.0.0.1:${owner}\r\n`);
+    assert.is(cross!.text, "-CROSSSLOT Keys in request don't hash to the same slot\r\n");
+    assert.is(ks!.text, `:${slot}\r\n`);
+    assert.is(bad!.text, '-ERR Invalid slot\r\n');
+    assert.is(sel!.text, '-ERR SELECT is not allowed in cluster mode\r\n');
+  } finally {
+    cl.close();
+  }
+});
+
+c('ioredis Cluster, node-redis createCluster and redis-cli -c read and write', async () => {
+  const io = new Cluster([{ host: '127.0.0.1', port: nodes[0]!.port }], { enableReadyCheck: true });
+  try {
+    const keys = Array.from({ length: 2000 }, (_, i) => `io:${i}`);
+    await Promise.all(keys.map((k) => io.set(k, `v-${k}`)));
+    const got = await Promise.all(keys.map((k) => io.get(k)));
+    got.forEach((v, i) => assert.is(v, `v-${keys[i]}`));
+    assert.equal(await io.mget('{t}a', '{t}b'), [null, null]);
+    await io.mset('{t}a', '1', '{t}b', '2');
+    assert.equal(await io.mget('{t}a', '{t}b'), ['1', '2']);
+  } finally {
+    io.disconnect();
+  }
+  const nr = createCluster({ rootNodes: [{ url: `redis://127.0.0.1:${nodes[1]!.port}` }] });
+  await nr.connect();
+  try {
+    for (let i = 0; i < 200; i++) await nr.set(`nr:${i}`, String(i));
+    for (let i = 0; i < 200; i++) assert.is(await nr.get(`nr:${i}`), String(i));
+  } finally {
+    await nr.disconnect();
+  }
+  const set = await redisCli(['-c', '-p', String(nodes[2]!.port), 'SET', 'cli-key', 'hello']);
+  assert.is(set.stdout.trim(), 'OK', set.stdout + set.stderr);
+  const get = await redisCli(['-c', '-p', String(nodes[0]!.port), 'GET', 'cli-key']);
+  assert.is(get.stdout.trim(), 'hello');
+});
+
+c('DUMP, RESTORE and MIGRATE between nodes', async () => {
+  const io = new Cluster([{ host: '127.0.0.1', port: nodes[0]!.port }]);
+  try {
+    await io.set('{m}one', 'first', 'PX', 100_000);
+    await io.set('{m}two', 'second');
+    const slot = calculateSlot('{m}one');
+    const src = await ownerPort(nodes[0]!.port, slot);
+    const dst = nodes.find((n) => n.port !== src)!.port;
+    const direct = new Redis({ port: src });
+    const dump = (await direct.callBuffer('DUMP', '{m}one').finally(() => direct.disconnect())) as Buffer;
+    assert.ok(Buffer.isBuffer(dump) && dump.length > 10);
+    // MIGRATE KEYS to a node that does not own the slot: it lands there only through
+    // RESTORE-ASKING, which the target must accept while importing.
+    await cmd(dst, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', await myId(src));
+    await cmd(src, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', await myId(dst));
+    assert.is(await cmd(src, 'MIGRATE', '127.0.0.1', String(dst), '', '0', '5000', 'KEYS', '{m}one', '{m}two'), 'OK');
+    assert.is(await cmd(src, 'MIGRATE', '127.0.0.1', String(dst), '{m}none', '0', '5000'), 'NOKEY');
+    // Both now answered through ASK while the slot is open, by ioredis.
+    assert.is(await io.get('{m}one'), 'first');
+    const pttl = await io.pttl('{m}one');
+    assert.ok(pttl > 90_000 && pttl <= 100_000, String(pttl));
+    for (const n of nodes) await cmd(n.port, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', await myId(dst));
+    assert.is(await io.get('{m}two'), 'second');
+    const restored = await cmd(dst, 'RESTORE', '{m}copy', '0', dump as unknown as string);
+    assert.is(restored, 'OK');
+    assert.is(await io.get('{m}copy'), 'first');
+    let err = '';
+    await cmd(dst, 'RESTORE', '{m}copy', '0', dump as unknown as string).catch((e: Error) => (err = e.message));
+    assert.is(err, 'BUSYKEY Target key name already exists.');
+  } finally {
+    io.disconnect();
+  }
+});
+
+/** Writes keys through an ioredis Cluster until stopped; records every acknowledged value. */
+function writer(port: number, prefix: string): { stop(): Promise<void>; acked: Map<string, string>; errors: string[] } {
+  const io = new Cluster([{ host: '127.0.0.1', port }]);
+  const acked = new Map<string, string>();
+  const errors: string[] = [];
+  let running = true;
+  const loop = (async () => {
+    for (let i = 0; running; i++) {
+      const batch = Array.from({ length: 50 }, (_, j) => `${prefix}:${(i * 50 + j) % 5000}`);
+      await Promise.all(
+        batch.map((k) =>
+          io.set(k, `${i}`).then(
+            () => acked.set(k, `${i}`),
+            (e: Error) => errors.push(e.message),
+          ),
+        ),
+      );
+    }
+  })();
+  return {
+    acked,
+    errors,
+    stop: async () => {
+      running = false;
+      await loop;
+      io.disconnect();
+    },
+  };
+}
+
+async function verifyAll(port: number, acked: Map<string, string>): Promise<void> {
+  const io = new Cluster([{ host: '127.0.0.1', port }]);
+  try {
+    const keys = [...acked.keys()];
+    const got = await Promise.all(keys.map((k) => io.get(k)));
+    const wrong = keys.filter((k, i) => got[i] !== acked.get(k));
+    assert.is(wrong.length, 0, `lost or stale: ${wrong.slice(0, 5).join(', ')}`);
+  } finally {
+    io.disconnect();
+  }
+}
+
+c('redis-cli --cluster reshard while a client writes: nothing lost, no client error', async () => {
+  const w = writer(nodes[0]!.port, 'rs');
+  await waitFor('some writes', () => w.acked.size > 500);
+  const from = await myId(nodes[0]!.port);
+  const to = await myId(nodes[1]!.port);
+  const r = await redisCli(
+    ['--cluster', 'reshard', `127.0.0.1:${nodes[0]!.port}`, '--cluster-from', from, '--cluster-to', to, '--cluster-slots', '300', '--cluster-yes'],
+    { timeoutMs: 60_000 },
+  );
+  await w.stop();
+  assert.is(r.code, 0, r.stdout.slice(-2000) + r.stderr);
+  assert.equal(w.errors, []);
+  await verifyAll(nodes[2]!.port, w.acked);
+  const check = await redisCli(['--cluster', 'check', `127.0.0.1:${nodes[0]!.port}`]);
+  assert.is(check.code, 0, check.stdout);
+});
+
+c('CLUSTER MIGRATESLOT streams a slot in bulk while a client writes', async () => {
+  const w = writer(nodes[0]!.port, 'ms');
+  await waitFor('some writes', () => w.acked.size > 2000);
+  const src = nodes[0]!.port;
+  const dst = nodes[2]!.port;
+  const srcId = await myId(src);
+  const dstId = await myId(dst);
+  const slots = ((await cmd(src, 'CLUSTER', 'SLOTS')) as Array<[number, number, [string, number, string]]>)
+    .filter((r) => r[2][1] === src)
+    .flatMap(([a]) => [a, a + 1, a + 2]);
+  let moved = 0;
+  for (const slot of slots) {
+    await cmd(dst, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', srcId);
+    await cmd(src, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', dstId);
+    moved += Number(await cmd(src, 'CLUSTER', 'MIGRATESLOT', String(slot), '127.0.0.1', String(dst)));
+    assert.is(await cmd(src, 'CLUSTER', 'COUNTKEYSINSLOT', String(slot)), 0);
+    await cmd(dst, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', dstId);
+    await cmd(src, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', dstId);
+  }
+  await w.stop();
+  assert.ok(moved > 0, 'keys moved');
+  assert.equal(w.errors, []);
+  await verifyAll(nodes[1]!.port, w.acked);
+});
+
+c('cluster-forwarding serves a plain client for any slot', async () => {
+  const p0 = nodes[0]!.port;
+  await cmd(p0, 'CONFIG', 'SET', 'cluster-forwarding', 'yes');
+  try {
+    const plainClient = new Redis({ port: p0 });
+    try {
+      for (let i = 0; i < 100; i++) await plainClient.set(`fw:${i}`, String(i));
+      for (let i = 0; i < 100; i++) assert.is(await plainClient.get(`fw:${i}`), String(i));
+    } finally {
+      plainClient.disconnect();
+    }
+  } finally {
+    await cmd(p0, 'CONFIG', 'SET', 'cluster-forwarding', 'no');
+  }
+});
+
+c('a killed node is marked FAIL within the node timeout; restarted, it rejoins with its id', async () => {
+  const victim = nodes[2]!;
+  const id = await myId(victim.port);
+  process.kill(victim.handle.pid, 'SIGKILL');
+  await victim.handle.exited;
+  const t0 = Date.now();
+  await waitFor('FAIL flag at node 0', async () => {
+    const text = String(await cmd(nodes[0]!.port, 'CLUSTER', 'NODES'));
+    return text.split('\n').some((l) => l.startsWith(id) && / (master,)?fail /.test(` ${l.split(' ')[2]} `));
+  }, 10 * NODE_TIMEOUT_MS);
+  const took = Date.now() - t0;
+  assert.ok(took < 4 * NODE_TIMEOUT_MS, `FAIL after ${took} ms`);
+  assert.is((await clusterInfo(nodes[0]!.port))['cluster_state'], 'fail');
+  nodes[2] = await startNode(victim.port, victim.busPort, victim.dir);
+  assert.is(await myId(victim.port), id);
+  for (const n of nodes) {
+    await waitFor(`node ${n.port} ok again`, async () => (await clusterInfo(n.port))['cluster_state'] === 'ok', 15_000);
+  }
+  const text = String(await cmd(nodes[0]!.port, 'CLUSTER', 'NODES'));
+  assert.not.match(text, /fail/);
+});
+
+const plain = suite('cluster mode off');
+plain('CLUSTER, ASKING and READONLY say cluster support is disabled', async () => {
+  const s = await startTessera();
+  try {
+    const cl = await rawClient(s.port);
+    cl.send('*2\r\n$7\r\nCLUSTER\r\n$4\r\nINFO\r\n*1\r\n$6\r\nASKING\r\n*1\r\n$8\r\nREADONLY\r\n');
+    const replies = await cl.read(3, 5000);
+    for (const r of replies) assert.is(r.text, '-ERR This instance has cluster support disabled\r\n');
+    cl.close();
+  } finally {
+    await s.stop();
+  }
+});
+
+c.run();
+plain.run();
