@@ -26,6 +26,16 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
     help: () => LOADGEN_USAGE,
     run: runBench,
   },
+  cluster: {
+    summary: 'operate a cluster: create, local, status, check, fix, add-node, remove-node, rebalance, reshard',
+    usage: 'tessera cluster <subcommand> [options]',
+    // Loaded on demand like bench; `tessera cluster help <subcommand>` prints a subcommand's options.
+    help: () =>
+      'Usage: tessera cluster <subcommand> [options]\n\nSubcommands: create, local, status, check, fix, add-node, ' +
+      'remove-node, rebalance, reshard.\nRun `tessera cluster help <subcommand>` for its options.\n' +
+      'Exit status: 0 ok, 1 operation failed or cluster not ok, 2 usage error.',
+    run: async (args) => (await import('./cluster/main.js')).runCluster(args),
+  },
 };
 
 async function runBench(args: string[]): Promise<number> {
@@ -113,7 +123,9 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   // `-h` is bench's host flag, as in redis-benchmark; everywhere else it asks for help.
-  if (rest.includes('--help') || (command !== 'bench' && rest.includes('-h'))) {
+  // `tessera cluster <subcommand> --help` is answered by the cluster module itself.
+  const ownHelp = command === 'cluster' && rest.length > 0 && !rest[0]!.startsWith('-');
+  if (!ownHelp && (rest.includes('--help') || (command !== 'bench' && rest.includes('-h')))) {
     process.stdout.write(sub.help() + '\n');
     return 0;
   }

@@ -3,6 +3,8 @@
 // Failures are NodeErrors carrying the node's address and whether the node replied an error
 // (`reply`) or could not be reached in time (`connection`, `timeout`).
 
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import { Redis } from 'ioredis';
 import { formatAddress, type Address } from './args.js';
 
@@ -55,7 +57,7 @@ export class AdminClient {
       await redis.connect();
     } catch (err) {
       redis.disconnect();
-      throw new NodeError(client.address, 'connection', `cannot connect: ${messageOf(err) || client.lastError || 'refused'}`);
+      throw new NodeError(client.address, 'connection', `cannot connect: ${client.lastError || messageOf(err)}`);
     }
     return client;
   }
@@ -179,4 +181,15 @@ function commandName(args: readonly Arg[]): string {
   const [a, b] = args;
   const first = String(a ?? '').toUpperCase();
   return (first === 'CLUSTER' || first === 'CONFIG') && b !== undefined ? `${first} ${String(b).toUpperCase()}` : first;
+}
+
+/** The address with its host resolved to an IP (CLUSTER MEET and MIGRATE take IPs only). */
+export async function resolveAddress(addr: Address): Promise<Address> {
+  if (isIP(addr.host) !== 0) return addr;
+  try {
+    const { address } = await lookup(addr.host);
+    return { host: address, port: addr.port };
+  } catch (e) {
+    throw new NodeError(formatAddress(addr), 'connection', `cannot resolve ${addr.host}: ${messageOf(e)}`);
+  }
 }

@@ -185,6 +185,8 @@ export async function loadTopology(pool: AdminPool, entry: Address): Promise<Top
       return node;
     }),
   );
+  // The entry first, then by address, so that listings are stable from run to run.
+  nodes.sort((a, b) => (a.id === view.myself.id ? -1 : b.id === view.myself.id ? 1 : a.address.host.localeCompare(b.address.host) || a.address.port - b.address.port));
   const entryNode = nodes.find((n) => n.id === view.myself.id);
   if (entryNode === undefined) throw new OperationError(`${formatAddress(entry)} does not list itself`);
   const owners: Array<string | null> = new Array<string | null>(SLOT_COUNT).fill(null);

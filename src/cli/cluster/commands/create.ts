@@ -1,0 +1,161 @@
+// `tessera cluster create`: like `redis-cli --cluster create` without replicas. Checks every node
+// is cluster-enabled, empty and alone; spreads the slots in contiguous ranges; gives each node its
+// own config epoch; joins them all to the first; waits (bounded) until every node reports the
+// same slot map and the cluster state is ok.
+
+import { formatAddress, hasFlag, intFlag, parseAddress, type Address, type ParsedArgs } from '../args.js';
+import { isUnknownSubcommand, resolveAddress, type AdminClient, type AdminPool } from '../admin-client.js';
+import type { ClusterCommand } from '../command.js';
+import { OperationError, UsageError } from '../errors.js';
+import { confirm, out, pollUntil, requireYesOrTerminal } from '../output.js';
+import { allocateSlots } from '../plan.js';
+import { countRanges, formatRanges, type SlotRange } from '../slots.js';
+import { configSignature, fetchOwnView, parseClusterNodes, requireClusterEnabled } from '../topology.js';
+
+export const DEFAULT_JOIN_WAIT_MS = 60_000;
+/** ADDSLOTS fallback: slots per command. */
+const ADDSLOTS_CHUNK = 2048;
+
+export interface CreateOptions {
+  assumeYes: boolean;
+  joinWaitMs: number;
+}
+
+export const createCommand: ClusterCommand = {
+  name: 'create',
+  summary: 'make a new cluster of empty nodes',
+  usage: 'tessera cluster create HOST:PORT HOST:PORT ... [--replicas 0] [--yes] [--wait MS]',
+  details: [
+    'Checks that every node is cluster-enabled, empty and knows no other node; assigns the 16384',
+    'slots in contiguous ranges, sets config epochs 1..N, joins every node to the first and waits',
+    'until all nodes agree on the slot map. Prints the plan first and asks before doing it.',
+    '',
+    '  --replicas N   replicas per primary (only 0 for now)',
+    '  --yes          do not ask (required when stdin is not a terminal)',
+    `  --wait MS      how long to wait for the nodes to agree (default ${DEFAULT_JOIN_WAIT_MS})`,
+  ],
+  flags: { replicas: 'value', yes: 'bool', wait: 'value' },
+  async run(args: ParsedArgs, pool: AdminPool): Promise<number> {
+    if (args.positionals.length === 0) throw new UsageError('expected at least one HOST:PORT');
+    const replicas = intFlag(args, 'replicas', 0, 0, 100);
+    if (replicas > 0) throw new UsageError('replicas are not supported yet (use --replicas 0)');
+    const addresses = args.positionals.map(parseAddress);
+    requireYesOrTerminal(hasFlag(args, 'yes'));
+    const seen = new Set<string>();
+    for (const a of addresses) {
+      const key = formatAddress(a);
+      if (seen.has(key)) throw new UsageError(`${key} is given twice`);
+      seen.add(key);
+    }
+    return createCluster(pool, addresses, { assumeYes: hasFlag(args, 'yes'), joinWaitMs: intFlag(args, 'wait', DEFAULT_JOIN_WAIT_MS, 1) });
+  },
+};
+
+/** Creates the cluster; returns 0, or 1 when the user declined. Failures throw. */
+export async function createCluster(pool: AdminPool, given: readonly Address[], opts: CreateOptions): Promise<number> {
+  const addresses = await Promise.all(given.map(resolveAddress));
+  const clients = await Promise.all(addresses.map((a) => pool.get(a)));
+  const ids: string[] = [];
+  for (const c of clients) {
+    await requireClusterEnabled(c);
+    const view = await fetchOwnView(c);
+    const keys = await c.callInteger(['DBSIZE']);
+    if (view.records.length > 1 || view.myself.slots.length > 0 || keys > 0) {
+      throw new OperationError(
+        `Node ${c.address} is not empty. Either the node already knows other nodes (check with CLUSTER NODES) ` +
+          'or contains some key in database 0.',
+      );
+    }
+    ids.push(view.myself.id);
+  }
+  const ranges = allocateSlots(clients.length);
+  out(`>>> Performing hash slots allocation on ${clients.length} nodes...`);
+  ranges.forEach(([a, b], i) => out(`Master[${i}] -> Slots ${a} - ${b}`));
+  clients.forEach((c, i) => {
+    const r = ranges[i]!;
+    out(`M: ${ids[i]!} ${c.address}\n   slots:[${formatRanges([r])}] (${countRanges([r])} slots) master`);
+  });
+  if (!(await confirm("Can I set the above configuration? (type 'yes' to accept):", opts.assumeYes))) {
+    out('Aborted: nothing was changed.');
+    return 1;
+  }
+
+  out('>>> Nodes configuration updated');
+  for (let i = 0; i < clients.length; i++) await addSlotRange(clients[i]!, ranges[i]!);
+  out('>>> Assign a different config epoch to each node');
+  for (let i = 0; i < clients.length; i++) await clients[i]!.call(['CLUSTER', 'SET-CONFIG-EPOCH', i + 1]);
+  out('>>> Sending CLUSTER MEET messages to join the cluster');
+  const first = addresses[0]!;
+  for (const c of clients.slice(1)) await c.call(['CLUSTER', 'MEET', first.host, first.port]);
+
+  await waitForAgreement(clients, ids, opts.joinWaitMs);
+  out('[OK] All nodes agree about slots configuration.');
+  await waitForStateOk(clients, opts.joinWaitMs);
+  out(`[OK] All 16384 slots covered; cluster_state:ok on all ${clients.length} nodes.`);
+  return 0;
+}
+
+/** CLUSTER ADDSLOTSRANGE, or ADDSLOTS in chunks where the server lacks it (Redis < 7). */
+export async function addSlotRange(c: AdminClient, [from, to]: SlotRange): Promise<void> {
+  try {
+    await c.call(['CLUSTER', 'ADDSLOTSRANGE', from, to]);
+    return;
+  } catch (e) {
+    if (!isUnknownSubcommand(e)) throw e;
+  }
+  for (let a = from; a <= to; a += ADDSLOTS_CHUNK) {
+    const slots: number[] = [];
+    for (let s = a; s <= Math.min(to, a + ADDSLOTS_CHUNK - 1); s++) slots.push(s);
+    await c.call(['CLUSTER', 'ADDSLOTS', ...slots]);
+  }
+}
+
+/**
+ * Polls every node's CLUSTER NODES until each knows all `ids` (no handshake in progress) and all
+ * config signatures are equal, printing a dot per wait.
+ */
+export async function waitForAgreement(clients: readonly AdminClient[], ids: readonly string[], deadlineMs: number): Promise<void> {
+  process.stdout.write('Waiting for the cluster to join');
+  try {
+    await pollUntil(
+      'all nodes to agree about the slot map',
+      async (note) => {
+        const texts = await Promise.all(clients.map((c) => c.callString(['CLUSTER', 'NODES'])));
+        for (let i = 0; i < texts.length; i++) {
+          const known = new Set(parseClusterNodes(texts[i]!).filter((r) => !r.flags.includes('handshake')).map((r) => r.id));
+          const missing = ids.filter((id) => !known.has(id));
+          if (missing.length > 0) {
+            note(`${clients[i]!.address} does not know ${missing.length} node(s) yet`);
+            return false;
+          }
+        }
+        const signatures = new Set(texts.map(configSignature));
+        if (signatures.size > 1) note(`${signatures.size} different slot maps`);
+        return signatures.size === 1;
+      },
+      deadlineMs,
+      250,
+      () => process.stdout.write('.'),
+    );
+  } finally {
+    process.stdout.write('\n');
+  }
+}
+
+/** Polls CLUSTER INFO on every node until cluster_state is ok everywhere. */
+export async function waitForStateOk(clients: readonly AdminClient[], deadlineMs: number): Promise<void> {
+  await pollUntil(
+    'cluster_state:ok on every node',
+    async (note) => {
+      for (const c of clients) {
+        const info = await c.callString(['CLUSTER', 'INFO']);
+        if (!/^cluster_state:ok\r?$/m.test(info)) {
+          note(`${c.address} is not ok yet`);
+          return false;
+        }
+      }
+      return true;
+    },
+    deadlineMs,
+  );
+}

@@ -1,0 +1,85 @@
+// `tessera cluster <subcommand>`: the dispatch table of the cluster ops CLI. Exit codes a script can
+// rely on: 0 ok, 1 the operation failed or the cluster is not ok, 2 usage error. Messages go to
+// stderr, results and the running log to stdout.
+
+import { AdminPool, NodeError } from './admin-client.js';
+import { parseArgs } from './args.js';
+import type { ClusterCommand } from './command.js';
+import { OperationError, UsageError } from './errors.js';
+import { err, out } from './output.js';
+import { checkCommand, fixCommand } from './commands/check.js';
+import { createCommand } from './commands/create.js';
+import { localCommand } from './commands/local.js';
+import { addNodeCommand, removeNodeCommand } from './commands/nodes.js';
+import { rebalanceCommand, reshardCommand } from './commands/rebalance.js';
+import { statusCommand } from './commands/status.js';
+
+const COMMANDS: readonly ClusterCommand[] = [
+  createCommand,
+  localCommand,
+  statusCommand,
+  checkCommand,
+  fixCommand,
+  addNodeCommand,
+  removeNodeCommand,
+  rebalanceCommand,
+  reshardCommand,
+];
+
+export function clusterUsage(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
+  return [
+    'Usage: tessera cluster <subcommand> [options]',
+    '',
+    'Subcommands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)} ${c.summary}`),
+    '',
+    'tessera cluster help <subcommand> (or tessera cluster <subcommand> --help) for its options.',
+    'Exit status: 0 ok, 1 operation failed or cluster not ok, 2 usage error.',
+  ].join('\n');
+}
+
+export function commandHelp(c: ClusterCommand): string {
+  return [`Usage: ${c.usage}`, '', c.summary.charAt(0).toUpperCase() + c.summary.slice(1) + '.', ...c.details].join('\n');
+}
+
+/** Runs `tessera cluster ARGS...` and returns the exit code. */
+export async function runCluster(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    const topic = name === 'help' ? COMMANDS.find((c) => c.name === rest[0]) : undefined;
+    if (name === 'help' && rest[0] !== undefined && topic === undefined) {
+      err(`tessera cluster: unknown subcommand '${rest[0]}'\n\n${clusterUsage()}`);
+      return 2;
+    }
+    (name === undefined ? err : out)(topic !== undefined ? commandHelp(topic) : clusterUsage());
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (command === undefined) {
+    err(`tessera cluster: unknown subcommand '${name}'\n\n${clusterUsage()}`);
+    return 2;
+  }
+  const beforeRest = rest.indexOf('--') < 0 ? rest : rest.slice(0, rest.indexOf('--'));
+  if (beforeRest.includes('--help') || beforeRest.includes('-h')) {
+    out(commandHelp(command));
+    return 0;
+  }
+  const pool = new AdminPool();
+  try {
+    const args = parseArgs(rest, command.flags, { allowRest: command.allowRest === true });
+    return await command.run(args, pool);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(`tessera cluster ${name}: ${e.message}\nUsage: ${command.usage}`);
+      return 2;
+    }
+    if (e instanceof OperationError || e instanceof NodeError) {
+      err(`tessera cluster ${name}: [ERR] ${e.message}`);
+      return 1;
+    }
+    throw e;
+  } finally {
+    await pool.closeAll();
+  }
+}

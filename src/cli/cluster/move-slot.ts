@@ -1,0 +1,186 @@
+// Moving one hash slot between primaries, shared by fix, remove-node, rebalance and reshard:
+// open the slot (IMPORTING on the target, MIGRATING on the source), move its keys, then assign it
+// (SETSLOT NODE on the target, the source, every other primary). Keys move with Tessera's bulk
+// CLUSTER MIGRATESLOT when the source has it, else with redis-cli's GETKEYSINSLOT + MIGRATE loop
+// in batches of `batchKeys`. One slot at a time, one batch in flight: memory and load stay bounded.
+// A move that stops half way leaves the slot open on both sides; `fix` resumes it.
+
+import { formatAddress, type Address } from './args.js';
+import { NodeError, isUnknownSubcommand, type AdminClient, type AdminPool } from './admin-client.js';
+import { OperationError } from './errors.js';
+
+export interface MoveSettings {
+  /** MIGRATE's (and MIGRATESLOT's) I/O timeout. */
+  timeoutMs: number;
+  /** Keys per GETKEYSINSLOT / MIGRATE round in the fallback. */
+  batchKeys: number;
+  /** Overwrite keys that already exist on the target (MIGRATE ... REPLACE). */
+  replace: boolean;
+}
+
+export const DEFAULT_MOVE_SETTINGS: MoveSettings = { timeoutMs: 60_000, batchKeys: 1000, replace: false };
+
+/** A primary taking part in a move. */
+export interface Endpoint {
+  id: string;
+  address: Address;
+  client: AdminClient;
+}
+
+/** How often the per-slot progress polls COUNTKEYSINSLOT while MIGRATESLOT runs. */
+const PROGRESS_POLL_MS = 200;
+/** MIGRATESLOT moves a whole slot in one call: its reply may take this many I/O timeouts. */
+const MIGRATESLOT_CALL_TIMEOUTS = 10;
+
+/** Sources known not to have CLUSTER MIGRATESLOT (they answered "unknown subcommand"). */
+const withoutFastPath = new Set<string>();
+
+/** Moves `slot` from `src` to `dst` and assigns it to `dst` everywhere; returns the keys moved. */
+export async function moveSlot(
+  pool: AdminPool,
+  slot: number,
+  src: Endpoint,
+  dst: Endpoint,
+  otherPrimaries: readonly Endpoint[],
+  settings: MoveSettings,
+  onProgress?: (movedKeys: number) => void,
+): Promise<number> {
+  await dst.client.call(['CLUSTER', 'SETSLOT', slot, 'IMPORTING', src.id]);
+  await src.client.call(['CLUSTER', 'SETSLOT', slot, 'MIGRATING', dst.id]);
+  const moved = await migrateKeys(pool, slot, src, dst, settings, onProgress);
+  await assignSlot(slot, dst, src, otherPrimaries);
+  return moved;
+}
+
+/**
+ * SETSLOT NODE dst on the target first (it bumps its epoch and owns the slot from then on), then
+ * on the source (which stops redirecting with ASK), then on every other primary.
+ */
+export async function assignSlot(slot: number, dst: Endpoint, src: Endpoint | null, others: readonly Endpoint[]): Promise<void> {
+  await dst.client.call(['CLUSTER', 'SETSLOT', slot, 'NODE', dst.id]);
+  if (src !== null && src.id !== dst.id) await src.client.call(['CLUSTER', 'SETSLOT', slot, 'NODE', dst.id]);
+  for (const o of others) {
+    if (o.id === dst.id || o.id === src?.id) continue;
+    await o.client.call(['CLUSTER', 'SETSLOT', slot, 'NODE', dst.id]);
+  }
+}
+
+/**
+ * Moves every key of `slot` from `src` to `dst` (the slot state is the caller's business). With
+ * `cold`, only the MIGRATE loop is used (for keys in slots the source does not serve).
+ */
+export async function migrateKeys(
+  pool: AdminPool,
+  slot: number,
+  src: Endpoint,
+  dst: Endpoint,
+  settings: MoveSettings,
+  onProgress?: (movedKeys: number) => void,
+  cold = false,
+): Promise<number> {
+  const srcName = formatAddress(src.address);
+  if (!cold && !withoutFastPath.has(srcName)) {
+    try {
+      return await migrateSlotFast(pool, slot, src, dst, settings, onProgress);
+    } catch (err) {
+      if (!isUnknownSubcommand(err)) throw explainBusy(err, slot, dst, settings);
+      withoutFastPath.add(srcName);
+    }
+  }
+  return migrateKeysInBatches(slot, src, dst, settings, onProgress);
+}
+
+/** Tessera's CLUSTER MIGRATESLOT, with COUNTKEYSINSLOT polled on a side connection for progress. */
+async function migrateSlotFast(
+  pool: AdminPool,
+  slot: number,
+  src: Endpoint,
+  dst: Endpoint,
+  settings: MoveSettings,
+  onProgress?: (movedKeys: number) => void,
+): Promise<number> {
+  let stopPolling = (): void => undefined;
+  if (onProgress !== undefined) {
+    const initial = await src.client.callInteger(['CLUSTER', 'COUNTKEYSINSLOT', slot]);
+    if (initial > 0) stopPolling = pollProgress(pool, src.address, slot, initial, onProgress);
+  }
+  try {
+    const args = ['CLUSTER', 'MIGRATESLOT', slot, dst.address.host, dst.address.port, 'TIMEOUT', settings.timeoutMs];
+    const moved = await src.client.callInteger(args, settings.timeoutMs * MIGRATESLOT_CALL_TIMEOUTS);
+    onProgress?.(moved);
+    return moved;
+  } finally {
+    stopPolling();
+  }
+}
+
+/** Polls the source's key count until stopped; returns the stop function. Errors end the polling. */
+function pollProgress(pool: AdminPool, addr: Address, slot: number, initial: number, onProgress: (moved: number) => void): () => void {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let side: Promise<AdminClient> | undefined;
+  const tick = async (): Promise<void> => {
+    try {
+      side ??= pool.side(addr);
+      const client = await side;
+      if (stopped) return;
+      const left = await client.callInteger(['CLUSTER', 'COUNTKEYSINSLOT', slot], PROGRESS_POLL_MS * 10);
+      if (stopped) return;
+      onProgress(Math.max(0, initial - left));
+      timer = setTimeout(() => void tick(), PROGRESS_POLL_MS);
+    } catch {
+      // progress is best effort; the move itself reports its own errors
+    }
+  };
+  timer = setTimeout(() => void tick(), PROGRESS_POLL_MS);
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+    void side?.then((c) => c.close(), () => undefined);
+  };
+}
+
+/** redis-cli's way: GETKEYSINSLOT a batch, MIGRATE it, until the slot is empty on the source. */
+async function migrateKeysInBatches(
+  slot: number,
+  src: Endpoint,
+  dst: Endpoint,
+  settings: MoveSettings,
+  onProgress?: (movedKeys: number) => void,
+): Promise<number> {
+  const initial = await src.client.callInteger(['CLUSTER', 'COUNTKEYSINSLOT', slot]);
+  // Keys only leave a migrating slot (new ones are redirected), so this many rounds suffice; the
+  // margin covers keys written before the slot was opened.
+  const maxRounds = Math.ceil(initial / settings.batchKeys) + 1000;
+  let moved = 0;
+  for (let round = 0; ; round++) {
+    if (round >= maxRounds) throw new OperationError(`slot ${slot}: keys keep appearing on ${src.client.address}; gave up after ${round} rounds`);
+    const reply = await src.client.callBuffer(['CLUSTER', 'GETKEYSINSLOT', slot, settings.batchKeys]);
+    if (!Array.isArray(reply)) throw new NodeError(src.client.address, 'reply', `CLUSTER GETKEYSINSLOT: unexpected reply ${String(reply)}`);
+    const keys = reply.filter((k): k is Buffer => Buffer.isBuffer(k));
+    if (keys.length === 0) return moved;
+    const migrate = (replace: boolean): Promise<unknown> =>
+      src.client.call(
+        ['MIGRATE', dst.address.host, dst.address.port, '', 0, settings.timeoutMs, ...(replace ? ['REPLACE'] : []), 'KEYS', ...keys],
+        settings.timeoutMs + 5_000,
+      );
+    try {
+      await migrate(settings.replace);
+    } catch (err) {
+      throw explainBusy(err, slot, dst, settings);
+    }
+    moved += keys.length;
+    onProgress?.(moved);
+  }
+}
+
+/** A BUSYKEY error becomes an OperationError that says what to do; others pass through. */
+function explainBusy(err: unknown, slot: number, dst: Endpoint, settings: MoveSettings): unknown {
+  if (err instanceof NodeError && err.kind === 'reply' && /BUSYKEY/.test(err.detail) && !settings.replace) {
+    return new OperationError(
+      `slot ${slot}: ${formatAddress(dst.address)} already holds some of its keys (${err.detail}); ` +
+        'the slot is left open. Run again with --replace to overwrite them on the target.',
+    );
+  }
+  return err;
+}

@@ -1,0 +1,372 @@
+// `tessera cluster` end to end: create, status (table and --json), check, add-node, reshard with
+// keys present (all readable afterwards through an ioredis Cluster client), rebalance --dry-run and
+// a real rebalance, remove-node, fix of a slot opened by hand with SETSLOT, usage errors, and
+// `cluster local` started and stopped with SIGINT. Against Tessera nodes by default; with
+// CLUSTER_CLI_SERVER=redis against redis-server, to show the CLI itself does what redis-cli does.
+
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Cluster, Redis } from 'ioredis';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { TESSERA_MAIN, startRedis, startTessera, waitFor, withTimeout, type ServerHandle } from './harness.js';
+
+const SERVER: 'redis' | 'tessera' = process.env['CLUSTER_CLI_SERVER'] === 'redis' ? 'redis' : 'tessera';
+const NODE_TIMEOUT_MS = 2000;
+const TEST_TIMEOUT_MS = 90_000;
+const CLI_TIMEOUT_MS = 60_000;
+const KEY_COUNT = 1000;
+
+const tmpRoot = mkdtempSync(join(tmpdir(), 'tessera-cluster-cli-'));
+const servers: ServerHandle[] = [];
+let nodeDirs = 0;
+
+/** One cluster-enabled node of the kind under test, with its own directory for nodes.conf. */
+async function startNode(): Promise<ServerHandle> {
+  const dir = join(tmpRoot, `node-${nodeDirs++}`);
+  mkdirSync(dir, { recursive: true });
+  const clusterArgs = ['--cluster-enabled', 'yes', '--cluster-node-timeout', String(NODE_TIMEOUT_MS), '--dir', dir];
+  const h = SERVER === 'redis' ? await startRedis({ args: clusterArgs }) : await startTessera({ args: clusterArgs });
+  servers.push(h);
+  return h;
+}
+
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `tessera cluster ARGS` to completion (killed by pid after the deadline). */
+function cli(args: string[], timeoutMs = CLI_TIMEOUT_MS): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [TESSERA_MAIN, 'cluster', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    const timer = setTimeout(() => {
+      if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+      reject(new Error(`tessera cluster ${args.join(' ')} timed out; stdout: ${stdout.slice(-2000)}; stderr: ${stderr.slice(-2000)}`));
+    }, timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Runs the CLI and asserts its exit code, showing its output when it differs. */
+async function cliExpect(code: number, args: string[]): Promise<CliResult> {
+  const r = await cli(args);
+  assert.is(r.code, code, `tessera cluster ${args.join(' ')} exited ${r.code}\nstdout:\n${r.stdout.slice(-3000)}\nstderr:\n${r.stderr.slice(-3000)}`);
+  return r;
+}
+
+interface StatusJson {
+  ok: boolean;
+  clusterState: string;
+  slotsAssigned: number;
+  nodes: Array<{ id: string; addr: string; slots: number; keys: number; reachable: boolean; role: string }>;
+}
+
+async function statusJson(port: number): Promise<StatusJson> {
+  const r = await cliExpect(0, ['status', `127.0.0.1:${port}`, '--json', '--no-ops']);
+  return JSON.parse(r.stdout) as StatusJson;
+}
+
+function addr(h: ServerHandle): string {
+  return `127.0.0.1:${h.port}`;
+}
+
+async function myId(h: ServerHandle): Promise<string> {
+  const r = new Redis({ port: h.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  try {
+    await r.connect();
+    return String(await r.call('CLUSTER', 'MYID'));
+  } finally {
+    r.disconnect();
+  }
+}
+
+/** Connects an ioredis Cluster client and waits until it has the slot map. */
+async function clusterClient(port: number): Promise<Cluster> {
+  const c = new Cluster([{ host: '127.0.0.1', port }], { redisOptions: { maxRetriesPerRequest: 3 }, slotsRefreshTimeout: 2000 });
+  c.on('error', () => undefined);
+  await waitFor('the cluster client to be ready', () => c.status === 'ready', 15_000);
+  return c;
+}
+
+/** Every key written so far reads back its value through a Cluster client, with no error. */
+async function readAll(port: number, keys: ReadonlyMap<string, string>): Promise<void> {
+  const c = await clusterClient(port);
+  try {
+    let errors = 0;
+    let wrong = 0;
+    const firstErrors: string[] = [];
+    await Promise.all(
+      [...keys].map(async ([k, v]) => {
+        try {
+          const got = await c.get(k);
+          if (got !== v) wrong++;
+        } catch (e) {
+          errors++;
+          if (firstErrors.length < 3) firstErrors.push(e instanceof Error ? e.message : String(e));
+        }
+      }),
+    );
+    assert.is(errors, 0, `read errors: ${firstErrors.join('; ')}`);
+    assert.is(wrong, 0, 'values read back differ');
+  } finally {
+    c.disconnect();
+  }
+}
+
+const written = new Map<string, string>();
+let a: ServerHandle;
+let b: ServerHandle;
+let c: ServerHandle;
+let d: ServerHandle;
+
+const s = suite(`tessera cluster against ${SERVER}`);
+
+s.before(async () => {
+  [a, b, c, d] = await Promise.all([startNode(), startNode(), startNode(), startNode()]);
+});
+
+s.after(async () => {
+  await Promise.all(servers.map((h) => h.stop()));
+  rmSync(tmpRoot, { recursive: true, force: true });
+});
+
+function t(name: string, fn: () => Promise<void>): void {
+  s(name, () => withTimeout(fn(), TEST_TIMEOUT_MS, name));
+}
+
+t('usage errors exit 2 with a message on stderr', async () => {
+  const none = await cli(['create']);
+  assert.is(none.code, 2);
+  assert.match(none.stderr, /expected at least one HOST:PORT/);
+  const replicas = await cli(['create', addr(a), addr(b), addr(c), '--replicas', '1', '--yes']);
+  assert.is(replicas.code, 2);
+  assert.match(replicas.stderr, /replicas are not supported yet/);
+  assert.is((await cli(['nosuch'])).code, 2);
+  assert.is((await cli(['reshard', addr(a), '--slots', '3'])).code, 2);
+  const noTty = await cli(['create', addr(a), addr(b), addr(c)]);
+  assert.is(noTty.code, 2, 'without --yes and without a terminal, create refuses');
+  assert.match(noTty.stderr, /--yes/);
+  const help = await cli(['help', 'rebalance']);
+  assert.is(help.code, 0);
+  assert.match(help.stdout, /--weight-by/);
+});
+
+t('create with 3 nodes', async () => {
+  const r = await cliExpect(0, ['create', addr(a), addr(b), addr(c), '--yes']);
+  assert.match(r.stdout, /Master\[0\] -> Slots 0 - 5460/);
+  assert.match(r.stdout, /\[OK\] All nodes agree about slots configuration/);
+});
+
+t('status: table and --json', async () => {
+  const table = await cliExpect(0, ['status', addr(a)]);
+  assert.match(table.stdout, /ADDRESS/);
+  assert.match(table.stdout, /cluster_state: ok/);
+  const st = await statusJson(a.port);
+  assert.ok(st.ok);
+  assert.is(st.clusterState, 'ok');
+  assert.is(st.slotsAssigned, 16384);
+  assert.is(st.nodes.length, 3);
+  assert.equal(st.nodes.map((n) => n.slots).sort(), [5461, 5461, 5462]);
+});
+
+t('check is ok; keys go in', async () => {
+  const r = await cliExpect(0, ['check', addr(b)]);
+  assert.match(r.stdout, /\[OK\] All 16384 slots covered/);
+  const client = await clusterClient(a.port);
+  try {
+    for (let i = 0; i < KEY_COUNT; i++) {
+      const k = `key:${i}`;
+      written.set(k, `value-${i}`);
+    }
+    await Promise.all([...written].map(([k, v]) => client.set(k, v)));
+  } finally {
+    client.disconnect();
+  }
+  const st = await statusJson(a.port);
+  assert.is(st.nodes.reduce((n, x) => n + x.keys, 0), KEY_COUNT);
+});
+
+t('add-node', async () => {
+  const r = await cliExpect(0, ['add-node', addr(d), addr(a)]);
+  assert.match(r.stdout, /New node added correctly/);
+  const st = await statusJson(b.port);
+  assert.is(st.nodes.length, 4);
+  assert.ok(st.nodes.some((n) => n.addr === addr(d) && n.slots === 0));
+});
+
+t('reshard with keys present: every key readable afterwards', async () => {
+  const r = await cliExpect(0, ['reshard', addr(a), '--from', 'all', '--to', addr(d), '--slots', '300', '--yes']);
+  assert.match(r.stdout, /Moved 300 slots and \d+ keys/);
+  const st = await statusJson(a.port);
+  assert.is(st.nodes.find((n) => n.addr === addr(d))!.slots, 300);
+  assert.is(st.nodes.reduce((n, x) => n + x.keys, 0), KEY_COUNT);
+  await cliExpect(0, ['check', addr(d)]);
+  await readAll(a.port, written);
+});
+
+t('rebalance --dry-run prints a plan and moves nothing; a real rebalance evens slots out', async () => {
+  const before = await statusJson(a.port);
+  const dry = await cliExpect(0, ['rebalance', addr(a), '--dry-run']);
+  assert.match(dry.stdout, /Plan: \d+ slots to move/);
+  assert.match(dry.stdout, new RegExp(`to ${addr(d).replace(/\./g, '\\.')}`));
+  const same = await statusJson(a.port);
+  assert.equal(same.nodes.map((n) => [n.id, n.slots]), before.nodes.map((n) => [n.id, n.slots]));
+
+  const real = await cliExpect(0, ['rebalance', addr(a)]);
+  assert.match(real.stdout, /Moved \d+ slots and \d+ keys in [\d.]+ s \(\d+ keys\/s\)/);
+  const st = await statusJson(a.port);
+  for (const n of st.nodes) assert.ok(Math.abs(n.slots - 4096) <= 1, `${n.addr} has ${n.slots} slots`);
+  const again = await cliExpect(0, ['rebalance', addr(a)]);
+  assert.match(again.stdout, /No rebalancing needed/);
+  await cliExpect(0, ['check', addr(a)]);
+  await readAll(b.port, written);
+});
+
+t('remove-node moves its slots away first', async () => {
+  const dId = await myId(d);
+  const r = await cliExpect(0, ['remove-node', addr(a), dId]);
+  assert.match(r.stdout, /removed/);
+  const st = await statusJson(a.port);
+  assert.is(st.nodes.length, 3);
+  assert.not.ok(st.nodes.some((n) => n.id === dId));
+  assert.is(st.slotsAssigned, 16384);
+  assert.is(st.nodes.reduce((n, x) => n + x.keys, 0), KEY_COUNT);
+  await cliExpect(0, ['check', addr(c)]);
+  await readAll(a.port, written);
+});
+
+t('fix closes a slot opened by hand with SETSLOT (keys left on the source move)', async () => {
+  const probe = new Redis({ port: a.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  await probe.connect();
+  let slot: number;
+  try {
+    slot = Number(await probe.call('CLUSTER', 'KEYSLOT', '{fixme}'));
+  } finally {
+    probe.disconnect();
+  }
+  const client = await clusterClient(a.port);
+  try {
+    for (let i = 0; i < 50; i++) {
+      written.set(`{fixme}:${i}`, `f${i}`);
+      await client.set(`{fixme}:${i}`, `f${i}`);
+    }
+  } finally {
+    client.disconnect();
+  }
+  const st = await statusJson(a.port);
+  const byAddr = new Map([a, b, c].map((h) => [addr(h), h]));
+  // The owner of the slot, found through CLUSTER COUNTKEYSINSLOT on each node.
+  let owner: ServerHandle | undefined;
+  for (const h of [a, b, c]) {
+    const r = new Redis({ port: h.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    await r.connect();
+    if (Number(await r.call('CLUSTER', 'COUNTKEYSINSLOT', slot)) === 50) owner = h;
+    r.disconnect();
+  }
+  assert.ok(owner !== undefined, 'found the owner');
+  const target = [a, b, c].find((h) => h !== owner)!;
+  const ownerId = st.nodes.find((n) => byAddr.get(n.addr) === owner)!.id;
+  const targetId = st.nodes.find((n) => byAddr.get(n.addr) === target)!.id;
+  const call = async (h: ServerHandle, ...args: string[]): Promise<unknown> => {
+    const r = new Redis({ port: h.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    await r.connect();
+    try {
+      return await r.call(args[0]!, ...args.slice(1));
+    } finally {
+      r.disconnect();
+    }
+  };
+  await call(target, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', ownerId);
+  await call(owner!, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', targetId);
+
+  const bad = await cli(['check', addr(a)]);
+  assert.is(bad.code, 1);
+  assert.match(bad.stdout, new RegExp(`The following slots are open: ${slot}\\.`));
+  const fixed = await cliExpect(0, ['fix', addr(a)]);
+  assert.match(fixed.stdout, new RegExp(`Fixing open slot ${slot}`));
+  await cliExpect(0, ['check', addr(b)]);
+  assert.is(Number(await call(target, 'CLUSTER', 'COUNTKEYSINSLOT', String(slot))), 50);
+  await readAll(c.port, written);
+});
+
+t('status of an unreachable entry exits 1', async () => {
+  const r = await cli(['status', '127.0.0.1:1']);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /cannot connect/);
+});
+
+/** A base port P with P..P+n-1 and their bus ports P+10000.. all free a moment ago. */
+async function consecutiveFreePorts(n: number): Promise<number> {
+  const free = (port: number): Promise<boolean> =>
+    new Promise((resolve) => {
+      const srv = createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    let ok = true;
+    for (let i = 0; i < n && ok; i++) ok = (await free(base + i)) && (await free(base + i + 10_000));
+    if (ok) return base;
+  }
+  throw new Error('no run of free ports');
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+t('cluster local --nodes 3: starts, forms a cluster, SIGINT stops every child', async () => {
+  const base = await consecutiveFreePorts(3);
+  const cwd = mkdtempSync(join(tmpRoot, 'local-'));
+  const extra = SERVER === 'redis' ? ['--server-bin', 'redis-server', '--', '--save', '', '--appendonly', 'no'] : ['--shards', '1'];
+  const child = spawn(
+    process.execPath,
+    [TESSERA_MAIN, 'cluster', 'local', '--nodes', '3', '--base-port', String(base), '--node-timeout', String(NODE_TIMEOUT_MS), ...extra],
+    { cwd, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (x: Buffer) => (stdout += x.toString('utf8')));
+  child.stderr.on('data', (x: Buffer) => (stderr += x.toString('utf8')));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const pids: number[] = [];
+  try {
+    await waitFor('cluster local to be ready', () => /Cluster ready/.test(stdout) || (child.exitCode !== null && 'exited'), 60_000, 100).then((v) => {
+      if (v === 'exited') throw new Error(`cluster local exited: ${stdout}\n${stderr}`);
+    });
+    for (const m of stdout.matchAll(/ pid (\d+) /g)) pids.push(Number(m[1]));
+    assert.is(pids.length, 3, stdout);
+    assert.ok(pids.every(alive));
+    const st = await statusJson(base);
+    assert.ok(st.ok);
+    assert.is(st.nodes.length, 3);
+    child.kill('SIGINT');
+    assert.is(await withTimeout(exited, 30_000, 'cluster local to exit'), 0, `${stdout}\n${stderr}`);
+    assert.match(stdout, /All nodes stopped/);
+    await waitFor('every child to be gone', () => pids.every((p) => !alive(p)), 5_000);
+  } finally {
+    if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+    for (const p of pids) if (alive(p)) process.kill(p, 'SIGKILL');
+  }
+});
+
+s.run();
