@@ -29,6 +29,8 @@ import type { ArgSubset, ShardPort } from '../runtime/shard-port.js';
 import { Gather, PromiseSink } from './fanout.js';
 import { keySlot } from '../keyspace/slot.js';
 import type { ClusterControl } from '../cluster/api.js';
+import { ClusterNode } from '../cluster/cluster-node.js';
+import { isAbsolute, join } from 'node:path';
 import { PeerError, PeerPool, encodeCommand } from '../cluster/peer-client.js';
 
 export interface RunningServer {
@@ -116,6 +118,8 @@ class Server implements ServerApi, ConnectionHost {
   async listen(): Promise<void> {
     await Promise.all(this.links.map((l) => l.ready));
     const v = this.config.values;
+    // Membership first: no client may see this node without its cluster state.
+    if (v.clusterEnabled) await this.startCluster(v.port);
     for (const host of v.bind) {
       const srv = net.createServer({ noDelay: true }, (sock) => this.accept(sock));
       await new Promise<void>((resolve, reject) => {
@@ -132,6 +136,26 @@ class Server implements ServerApi, ConnectionHost {
     this.cronTimer = setInterval(() => this.cron(), 1000);
     this.cronTimer.unref();
     this.log.info({ port: this.port, bind: v.bind, shards: this.links.length, pid: process.pid }, 'Ready to accept connections tcp');
+  }
+
+  private async startCluster(port: number): Promise<void> {
+    const v = this.config.values;
+    if (port === 0) throw new Error('cluster-enabled needs a fixed port (port 0 is not allowed)');
+    const busPort = v.clusterPort !== 0 ? v.clusterPort : port + 10000;
+    if (busPort > 65535) throw new Error(`cluster bus port ${busPort} is out of range: set cluster-port`);
+    const bind = v.bind[0] ?? '127.0.0.1';
+    const node = new ClusterNode({
+      port,
+      busPort,
+      bindHost: bind === '*' ? '0.0.0.0' : bind.replace(/^-/, ''),
+      announceIp: v.clusterAnnounceIp,
+      configFile: isAbsolute(v.clusterConfigFile) ? v.clusterConfigFile : join(v.dir, v.clusterConfigFile),
+      nodeTimeoutMs: v.clusterNodeTimeout,
+      requireFullCoverage: v.clusterRequireFullCoverage,
+      log: this.log.child({ component: 'cluster' }),
+    });
+    await node.start();
+    this.cluster = node;
   }
 
   private accept(sock: net.Socket): void {
@@ -563,6 +587,8 @@ class Server implements ServerApi, ConnectionHost {
       this.flushTurn();
       for (const c of [...this.conns.values()]) c.kill();
       await listenersClosed;
+      this.peers.close();
+      if (this.cluster) await this.cluster.stop();
       await Promise.all(this.links.map((l) => l.stop()));
       this.log.info('Tessera is now ready to exit, bye bye...');
       this.closedResolve();

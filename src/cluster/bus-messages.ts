@@ -1,0 +1,308 @@
+// Tessera's cluster bus messages and their binary framing. Every frame:
+//   u32 frame length (whole frame, bytes) | u32 magic "TSB1" | u8 version | u8 type | u16 zero
+//   header: sender id (40) | primary id (40, zeros = none) | port u16 | cport u16 | flags u16 |
+//           currentEpoch u64 | configEpoch u64 | slot bitmap (2048) | ip (u8 len + bytes) |
+//           hostname (u8 len + bytes)
+//   body:   PING/PONG/MEET: u16 count, count x gossip entry (id, ip, port, cport, flags,
+//           pingSent u64, pongRecv u64) | FAIL: id | UPDATE: id, configEpoch u64, bitmap (2048)
+// All integers big-endian. The decoder never throws: malformed input gives an error result, and
+// the link that sent it is closed by its owner. Sizes are bounded (MAX_FRAME_BYTES, MAX_GOSSIP).
+
+import { CLUSTER_SLOTS } from './api.js';
+import { isNodeId, NODE_ID_LENGTH } from './node-id.js';
+
+export const BUS_MAGIC = 0x54534231; // "TSB1"
+export const BUS_VERSION = 1;
+export const SLOT_BITMAP_BYTES = CLUSTER_SLOTS / 8;
+export const MAX_GOSSIP = 1024;
+export const MAX_FRAME_BYTES = 256 * 1024;
+const MAX_STRING = 255;
+const PREAMBLE_BYTES = 12;
+
+export const MESSAGE_TYPES = ['ping', 'pong', 'meet', 'fail', 'update'] as const;
+export type MessageType = (typeof MESSAGE_TYPES)[number];
+
+export interface MessageHeader {
+  sender: string;
+  primaryId: string | null;
+  port: number;
+  cport: number;
+  /** Sender's node flags (topology.ts FLAG_* bits). */
+  flags: number;
+  currentEpoch: number;
+  configEpoch: number;
+  /** The sender's own slots, SLOT_BITMAP_BYTES bytes, bit (slot & 7) of byte (slot >> 3). */
+  slots: Uint8Array;
+  /** Announced ip; '' = use the link's peer address (as Redis does without cluster-announce-ip). */
+  ip: string;
+  hostname: string;
+}
+
+export interface GossipEntry {
+  id: string;
+  ip: string;
+  port: number;
+  cport: number;
+  flags: number;
+  pingSentMs: number;
+  pongRecvMs: number;
+}
+
+export type BusMessage =
+  | (MessageHeader & { type: 'ping' | 'pong' | 'meet'; gossip: GossipEntry[] })
+  | (MessageHeader & { type: 'fail'; failId: string })
+  | (MessageHeader & { type: 'update'; nodeId: string; nodeConfigEpoch: number; nodeSlots: Uint8Array });
+
+export function slotBit(bitmap: Uint8Array, slot: number): boolean {
+  return ((bitmap[slot >> 3]! >> (slot & 7)) & 1) === 1;
+}
+
+// --- encoding ------------------------------------------------------------------------------------
+
+class Writer {
+  buf: Buffer;
+  pos = 0;
+  constructor(size: number) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
+  private room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(bigger, 0, 0, this.pos);
+    this.buf = bigger;
+  }
+  u8(v: number): void {
+    this.room(1);
+    this.buf[this.pos++] = v & 0xff;
+  }
+  u16(v: number): void {
+    this.room(2);
+    this.buf.writeUInt16BE(v & 0xffff, this.pos);
+    this.pos += 2;
+  }
+  u32(v: number): void {
+    this.room(4);
+    this.buf.writeUInt32BE(v >>> 0, this.pos);
+    this.pos += 4;
+  }
+  u64(v: number): void {
+    const n = Number.isSafeInteger(v) && v > 0 ? v : 0;
+    this.u32(Math.floor(n / 0x1_0000_0000));
+    this.u32(n % 0x1_0000_0000);
+  }
+  bytes(b: Uint8Array, len: number): void {
+    this.room(len);
+    this.buf.fill(0, this.pos, this.pos + len);
+    this.buf.set(b.subarray(0, len), this.pos);
+    this.pos += len;
+  }
+  id(id: string | null): void {
+    this.room(NODE_ID_LENGTH);
+    if (id === null) this.buf.fill(0, this.pos, this.pos + NODE_ID_LENGTH);
+    else this.buf.write(id.padEnd(NODE_ID_LENGTH, '0').slice(0, NODE_ID_LENGTH), this.pos, 'latin1');
+    this.pos += NODE_ID_LENGTH;
+  }
+  str(s: string): void {
+    const b = Buffer.from(s, 'utf8');
+    const len = Math.min(b.length, MAX_STRING);
+    this.u8(len);
+    this.bytes(b, len);
+  }
+}
+
+/** One frame for `msg`. */
+export function encodeMessage(msg: BusMessage): Buffer {
+  const w = new Writer(2400);
+  w.u32(0); // length, patched below
+  w.u32(BUS_MAGIC);
+  w.u8(BUS_VERSION);
+  w.u8(MESSAGE_TYPES.indexOf(msg.type));
+  w.u16(0);
+  w.id(msg.sender);
+  w.id(msg.primaryId);
+  w.u16(msg.port);
+  w.u16(msg.cport);
+  w.u16(msg.flags);
+  w.u64(msg.currentEpoch);
+  w.u64(msg.configEpoch);
+  w.bytes(msg.slots, SLOT_BITMAP_BYTES);
+  w.str(msg.ip);
+  w.str(msg.hostname);
+  switch (msg.type) {
+    case 'ping':
+    case 'pong':
+    case 'meet': {
+      const n = Math.min(msg.gossip.length, MAX_GOSSIP);
+      w.u16(n);
+      for (let i = 0; i < n; i++) {
+        const g = msg.gossip[i]!;
+        w.id(g.id);
+        w.str(g.ip);
+        w.u16(g.port);
+        w.u16(g.cport);
+        w.u16(g.flags);
+        w.u64(g.pingSentMs);
+        w.u64(g.pongRecvMs);
+      }
+      break;
+    }
+    case 'fail':
+      w.id(msg.failId);
+      break;
+    case 'update':
+      w.id(msg.nodeId);
+      w.u64(msg.nodeConfigEpoch);
+      w.bytes(msg.nodeSlots, SLOT_BITMAP_BYTES);
+      break;
+  }
+  w.buf.writeUInt32BE(w.pos, 0);
+  return w.buf.subarray(0, w.pos);
+}
+
+// --- decoding ------------------------------------------------------------------------------------
+
+class DecodeError extends Error {}
+
+class Reader {
+  pos: number;
+  constructor(readonly buf: Buffer, start: number, readonly end: number) {
+    this.pos = start;
+  }
+  need(n: number): void {
+    if (this.pos + n > this.end) throw new DecodeError(`truncated frame (needs ${n} bytes at offset ${this.pos})`);
+  }
+  u8(): number {
+    this.need(1);
+    return this.buf[this.pos++]!;
+  }
+  u16(): number {
+    this.need(2);
+    const v = this.buf.readUInt16BE(this.pos);
+    this.pos += 2;
+    return v;
+  }
+  u32(): number {
+    this.need(4);
+    const v = this.buf.readUInt32BE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  u64(): number {
+    const v = this.u32() * 0x1_0000_0000 + this.u32();
+    if (!Number.isSafeInteger(v)) throw new DecodeError('64-bit field out of range');
+    return v;
+  }
+  bytes(n: number): Uint8Array {
+    this.need(n);
+    const out = new Uint8Array(n);
+    out.set(this.buf.subarray(this.pos, this.pos + n));
+    this.pos += n;
+    return out;
+  }
+  id(nullable: boolean): string | null {
+    this.need(NODE_ID_LENGTH);
+    const raw = this.buf.subarray(this.pos, this.pos + NODE_ID_LENGTH);
+    this.pos += NODE_ID_LENGTH;
+    if (nullable && raw.every((b) => b === 0)) return null;
+    const s = raw.toString('latin1');
+    if (!isNodeId(s)) throw new DecodeError('bad node id');
+    return s;
+  }
+  nodeId(): string {
+    return this.id(false)!;
+  }
+  str(): string {
+    const len = this.u8();
+    this.need(len);
+    const s = this.buf.toString('utf8', this.pos, this.pos + len);
+    this.pos += len;
+    return s;
+  }
+}
+
+export type DecodeResult =
+  | { kind: 'message'; msg: BusMessage; bytes: number }
+  | { kind: 'partial' }
+  | { kind: 'error'; error: string };
+
+/** Decodes the frame at `offset` of `buf`: a message, 'partial' (need more bytes) or an error. */
+export function decodeFrame(buf: Buffer, offset = 0): DecodeResult {
+  const avail = buf.length - offset;
+  if (avail < 4) return { kind: 'partial' };
+  const length = buf.readUInt32BE(offset);
+  if (length < PREAMBLE_BYTES || length > MAX_FRAME_BYTES) return { kind: 'error', error: `bad frame length ${length}` };
+  if (avail >= 8 && buf.readUInt32BE(offset + 4) !== BUS_MAGIC) return { kind: 'error', error: 'bad magic' };
+  if (avail < length) return { kind: 'partial' };
+  try {
+    const r = new Reader(buf, offset + 8, offset + length);
+    const version = r.u8();
+    if (version !== BUS_VERSION) throw new DecodeError(`unsupported version ${version}`);
+    const type = MESSAGE_TYPES[r.u8()];
+    if (type === undefined) throw new DecodeError('unknown message type');
+    r.u16();
+    const header: MessageHeader = {
+      sender: r.nodeId(),
+      primaryId: r.id(true),
+      port: r.u16(),
+      cport: r.u16(),
+      flags: r.u16(),
+      currentEpoch: r.u64(),
+      configEpoch: r.u64(),
+      slots: r.bytes(SLOT_BITMAP_BYTES),
+      ip: r.str(),
+      hostname: r.str(),
+    };
+    let msg: BusMessage;
+    if (type === 'fail') {
+      msg = { ...header, type, failId: r.nodeId() };
+    } else if (type === 'update') {
+      msg = { ...header, type, nodeId: r.nodeId(), nodeConfigEpoch: r.u64(), nodeSlots: r.bytes(SLOT_BITMAP_BYTES) };
+    } else {
+      const n = r.u16();
+      if (n > MAX_GOSSIP) throw new DecodeError(`too many gossip entries (${n})`);
+      const gossip: GossipEntry[] = [];
+      for (let i = 0; i < n; i++) {
+        gossip.push({ id: r.nodeId(), ip: r.str(), port: r.u16(), cport: r.u16(), flags: r.u16(), pingSentMs: r.u64(), pongRecvMs: r.u64() });
+      }
+      msg = { ...header, type, gossip };
+    }
+    if (r.pos !== offset + length) throw new DecodeError(`${offset + length - r.pos} trailing bytes in frame`);
+    return { kind: 'message', msg, bytes: length };
+  } catch (e) {
+    if (e instanceof DecodeError) return { kind: 'error', error: e.message };
+    return { kind: 'error', error: `undecodable frame: ${String(e)}` };
+  }
+}
+
+/** Splits a byte stream into messages. After an error it stays failed (the link must be closed). */
+export class FrameReader {
+  private pending: Buffer = Buffer.alloc(0);
+  error: string | null = null;
+
+  /** Messages completed by `chunk`; check `error` afterwards. */
+  push(chunk: Buffer): BusMessage[] {
+    const out: BusMessage[] = [];
+    if (this.error !== null) return out;
+    let buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    let off = 0;
+    for (;;) {
+      const r = decodeFrame(buf, off);
+      if (r.kind === 'partial') break;
+      if (r.kind === 'error') {
+        this.error = r.error;
+        buf = Buffer.alloc(0);
+        off = 0;
+        break;
+      }
+      out.push(r.msg);
+      off += r.bytes;
+    }
+    this.pending = off === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(off));
+    return out;
+  }
+
+  /** Bytes held waiting for the rest of a frame (bounded by MAX_FRAME_BYTES). */
+  get pendingBytes(): number {
+    return this.pending.length;
+  }
+}

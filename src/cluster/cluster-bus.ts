@@ -1,0 +1,225 @@
+// The cluster bus over TCP: one outbound link per known node (connected on the first send, retried
+// with backoff, a bounded queue while connecting and a bounded socket buffer once connected; what
+// does not fit is dropped, as a heartbeat is resent anyway), and the inbound links peers open to
+// us. Frames are decoded with bus-messages; malformed input closes the link with a log line.
+// Nothing here throws into the event loop: socket errors close the link, handler errors are logged.
+
+import { createServer, type Server, Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { type BusMessage, encodeMessage, FrameReader } from './bus-messages.js';
+import type { LinkRef, Transport } from './gossip.js';
+import type { TopoNode } from './topology.js';
+
+export const MAX_QUEUED_FRAMES = 64;
+export const MAX_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+export const MAX_INBOUND_LINKS = 1024;
+const BACKOFF_MIN_MS = 50;
+const BACKOFF_MAX_MS = 1000;
+
+export interface ClusterBusOptions {
+  bindHost: string;
+  busPort: number;
+  log: Logger;
+  onMessage(link: LinkRef, msg: BusMessage): void;
+  /** The outbound link to the node went down. */
+  onLinkDown(nodeId: string): void;
+  clock?: () => number;
+}
+
+interface OutLink {
+  nodeId: string;
+  ip: string;
+  cport: number;
+  socket: Socket | null;
+  connected: boolean;
+  ref: LinkRef | null;
+  queue: Buffer[];
+  retryAtMs: number;
+  backoffMs: number;
+}
+
+/** "::ffff:1.2.3.4" -> "1.2.3.4". */
+export function normalizeIp(ip: string | undefined): string {
+  if (!ip) return '';
+  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
+}
+
+export class ClusterBus implements Transport {
+  private server: Server | null = null;
+  private readonly out = new Map<string, OutLink>();
+  private readonly inbound = new Map<LinkRef, Socket>();
+  private readonly clock: () => number;
+  private closed = false;
+  droppedFrames = 0;
+
+  constructor(private readonly opts: ClusterBusOptions) {
+    this.clock = opts.clock ?? Date.now;
+  }
+
+  /** Listens on bindHost:busPort. */
+  async listen(): Promise<void> {
+    this.closed = false;
+    const server = createServer((socket) => this.accept(socket));
+    server.on('error', (e) => this.opts.log.error({ err: e }, 'cluster bus listener error'));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.opts.busPort, this.opts.bindHost, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server = server;
+  }
+
+  /** The port actually bound (useful when busPort was 0). */
+  get boundPort(): number {
+    const a = this.server?.address();
+    return a && typeof a === 'object' ? a.port : 0;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const l of this.out.values()) l.socket?.destroy();
+    this.out.clear();
+    for (const s of this.inbound.values()) s.destroy();
+    this.inbound.clear();
+    const server = this.server;
+    this.server = null;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private accept(socket: Socket): void {
+    if (this.closed || this.inbound.size >= MAX_INBOUND_LINKS) {
+      socket.destroy();
+      return;
+    }
+    socket.setNoDelay(true);
+    const ref: LinkRef = { outNodeId: null, localIp: normalizeIp(socket.localAddress), peerIp: normalizeIp(socket.remoteAddress) };
+    this.inbound.set(ref, socket);
+    const reader = new FrameReader();
+    socket.on('data', (chunk: Buffer) => this.consume(reader, chunk, ref, socket));
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => this.inbound.delete(ref));
+  }
+
+  private consume(reader: FrameReader, chunk: Buffer, ref: LinkRef, socket: Socket): void {
+    for (const msg of reader.push(chunk)) {
+      try {
+        this.opts.onMessage(ref, msg);
+      } catch (e) {
+        this.opts.log.error({ err: e }, 'cluster bus: error handling a message');
+      }
+    }
+    if (reader.error !== null) {
+      this.opts.log.warn({ peer: `${ref.peerIp}:${socket.remotePort ?? 0}`, error: reader.error }, 'cluster bus: malformed frame, closing link');
+      socket.destroy();
+    }
+  }
+
+  // --- Transport ---------------------------------------------------------------------------------
+
+  send(node: TopoNode, msg: BusMessage): void {
+    if (this.closed || node.ip === '' || node.cport <= 0) return;
+    let l = this.out.get(node.id);
+    if (l && (l.ip !== node.ip || l.cport !== node.cport)) {
+      this.drop(l);
+      l = undefined;
+    }
+    if (!l) {
+      l = { nodeId: node.id, ip: node.ip, cport: node.cport, socket: null, connected: false, ref: null, queue: [], retryAtMs: 0, backoffMs: BACKOFF_MIN_MS };
+      this.out.set(node.id, l);
+    }
+    if (!l.socket) {
+      if (this.clock() < l.retryAtMs) {
+        this.droppedFrames++;
+        return;
+      }
+      this.connect(l);
+    }
+    const frame = encodeMessage(msg);
+    if (l.connected && l.socket) this.write(l.socket, frame);
+    else {
+      if (l.queue.length >= MAX_QUEUED_FRAMES) {
+        l.queue.shift();
+        this.droppedFrames++;
+      }
+      l.queue.push(frame);
+    }
+  }
+
+  reply(link: LinkRef, msg: BusMessage): void {
+    const socket = link.outNodeId === null ? this.inbound.get(link) : this.out.get(link.outNodeId)?.socket;
+    if (socket && !socket.destroyed) this.write(socket, encodeMessage(msg));
+  }
+
+  disconnect(nodeId: string): void {
+    const l = this.out.get(nodeId);
+    if (l) this.drop(l);
+  }
+
+  rename(oldId: string, newId: string): void {
+    const l = this.out.get(oldId);
+    if (!l) return;
+    this.out.delete(oldId);
+    const existing = this.out.get(newId);
+    if (existing) this.drop(existing);
+    l.nodeId = newId;
+    if (l.ref) l.ref.outNodeId = newId;
+    this.out.set(newId, l);
+  }
+
+  isConnected(nodeId: string): boolean {
+    return this.out.get(nodeId)?.connected ?? false;
+  }
+
+  // --- outbound links ------------------------------------------------------------------------------
+
+  private write(socket: Socket, frame: Buffer): void {
+    if (socket.writableLength > MAX_SOCKET_BUFFER_BYTES) {
+      this.droppedFrames++;
+      return;
+    }
+    socket.write(frame);
+  }
+
+  private drop(l: OutLink): void {
+    if (this.out.get(l.nodeId) === l) this.out.delete(l.nodeId);
+    const s = l.socket;
+    l.socket = null;
+    l.connected = false;
+    s?.destroy();
+  }
+
+  private connect(l: OutLink): void {
+    const socket = new Socket();
+    l.socket = socket;
+    l.connected = false;
+    const reader = new FrameReader();
+    socket.setNoDelay(true);
+    socket.on('connect', () => {
+      if (l.socket !== socket) return;
+      l.connected = true;
+      l.backoffMs = BACKOFF_MIN_MS;
+      l.ref = { outNodeId: l.nodeId, localIp: normalizeIp(socket.localAddress), peerIp: normalizeIp(socket.remoteAddress) };
+      const queued = l.queue;
+      l.queue = [];
+      for (const f of queued) this.write(socket, f);
+    });
+    socket.on('data', (chunk: Buffer) => {
+      if (l.socket !== socket || !l.ref) return;
+      this.consume(reader, chunk, l.ref, socket);
+    });
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => {
+      if (l.socket !== socket) return;
+      l.socket = null;
+      l.connected = false;
+      l.ref = null;
+      l.queue = [];
+      l.retryAtMs = this.clock() + l.backoffMs;
+      l.backoffMs = Math.min(BACKOFF_MAX_MS, l.backoffMs * 2);
+      if (!this.closed) this.opts.onLinkDown(l.nodeId);
+    });
+    socket.connect({ host: l.ip, port: l.cport });
+  }
+}

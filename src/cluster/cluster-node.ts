@@ -1,0 +1,448 @@
+// A node's cluster membership (ClusterControl): the topology, the gossip state machine, the TCP bus
+// and nodes.conf wired together. Admin changes (CLUSTER ADDSLOTS, SETSLOT, ...) are validated with
+// Redis's exact error texts, applied, and saved before the call returns; changes learned from peers
+// are saved and announced to onSlotsChanged listeners after the message or tick that caused them.
+// The simulation drives the same object through `receive` and `tick` with its own Transport.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import type { Logger } from 'pino';
+import { ReplyError } from '../commands/errors.js';
+import { CLUSTER_SLOTS, type ClusterControl, type ClusterInfoFields, type NodeView } from './api.js';
+import type { BusMessage } from './bus-messages.js';
+import { ClusterBus } from './cluster-bus.js';
+import { Gossip, type LinkRef, type Transport } from './gossip.js';
+import { parseNodesConfig, writeFileAtomic } from './nodes-file.js';
+import { isNodeId, randomNodeId } from './node-id.js';
+import { FLAG_FAIL, FLAG_HANDSHAKE, FLAG_MASTER, FLAG_PFAIL, FLAG_SLAVE, type TopoNode, Topology } from './topology.js';
+
+export interface ClusterNodeOptions {
+  /** Client (RESP) port of this node. */
+  port: number;
+  /** Cluster bus port (the server passes port + 10000 unless configured). */
+  busPort: number;
+  /** Address the bus listens on. */
+  bindHost: string;
+  /** '' = learn own ip as Redis does (from the local address of the first MEET link). */
+  announceIp: string;
+  /** nodes.conf path (absolute); '' = keep nothing on disk (simulation). */
+  configFile: string;
+  nodeTimeoutMs: number;
+  requireFullCoverage: boolean;
+  log: Logger;
+  /** For deterministic simulation; default to Date.now and Math.random. */
+  clock?: () => number;
+  random?: () => number;
+  /** cluster-announce-hostname (optional). */
+  announceHostname?: string;
+}
+
+/** Replaces the TCP bus (the simulation passes its network here). */
+export interface ClusterNodeDeps {
+  transport?: Transport;
+}
+
+export class ClusterNode implements ClusterControl {
+  private readonly topo: Topology;
+  private readonly gossip: Gossip;
+  private readonly bus: ClusterBus | null;
+  private readonly clock: () => number;
+  private readonly random: () => number;
+  private readonly log: Logger;
+  private readonly listeners: Array<() => void> = [];
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(readonly opts: ClusterNodeOptions, deps: ClusterNodeDeps = {}) {
+    this.clock = opts.clock ?? Date.now;
+    this.random = opts.random ?? Math.random;
+    this.log = opts.log;
+    const now = this.clock();
+    let loaded = false;
+    if (opts.configFile !== '' && existsSync(opts.configFile)) {
+      const text = readFileSync(opts.configFile, 'utf8');
+      if (text.trim() !== '') {
+        this.topo = parseNodesConfig(text, opts.configFile, now);
+        loaded = true;
+      } else {
+        this.topo = new Topology(randomNodeId(opts.random), now);
+      }
+    } else {
+      this.topo = new Topology(randomNodeId(opts.random), now);
+    }
+    const me = this.topo.myself;
+    this.topo.setAddress(me, opts.announceIp !== '' ? opts.announceIp : me.ip, opts.port, opts.busPort);
+    if (opts.announceHostname !== undefined) me.hostname = opts.announceHostname;
+    if (deps.transport) {
+      this.bus = null;
+    } else {
+      this.bus = new ClusterBus({
+        bindHost: opts.bindHost, busPort: opts.busPort, log: opts.log, clock: this.clock,
+        onMessage: (link, msg) => this.receive(link, msg),
+        onLinkDown: (id) => {
+          const n = this.topo.get(id);
+          if (n) n.linkUp = false;
+        },
+      });
+    }
+    this.gossip = new Gossip(this.topo, deps.transport ?? this.bus!, {
+      nodeTimeoutMs: opts.nodeTimeoutMs, announceIp: opts.announceIp, random: this.random, log: opts.log,
+    });
+    this.log.info({ id: me.id, loaded, configFile: opts.configFile }, loaded ? 'node configuration loaded' : 'no cluster configuration found, I am a new node');
+    this.saveConfigQuietly();
+  }
+
+  get myId(): string {
+    return this.topo.myself.id;
+  }
+
+  /** The topology (tests and the simulation inspect it; do not change it from outside). */
+  get topology(): Topology {
+    return this.topo;
+  }
+
+  /** How often `tick` should run. */
+  get tickMs(): number {
+    return this.gossip.tickMs;
+  }
+
+  // --- driving -------------------------------------------------------------------------------------
+
+  async start(): Promise<void> {
+    if (this.bus) await this.bus.listen();
+    if (this.timer === null) {
+      this.timer = setInterval(() => this.tick(), this.gossip.tickMs);
+      this.timer.unref();
+    }
+    this.tick();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    if (this.bus) await this.bus.close();
+    this.saveConfigQuietly();
+  }
+
+  /** The bus port actually bound (the configured one unless it was 0). */
+  get boundBusPort(): number {
+    return this.bus?.boundPort ?? this.opts.busPort;
+  }
+
+  /** Periodic work; the timer calls it every `tickMs` once started. */
+  tick(): void {
+    try {
+      this.gossip.tick(this.clock());
+    } catch (e) {
+      this.log.error({ err: e }, 'cluster: error in periodic work');
+    }
+    this.afterEvent();
+  }
+
+  /** One bus message from `link`. */
+  receive(link: LinkRef, msg: BusMessage): void {
+    try {
+      this.gossip.receive(link, msg, this.clock());
+    } catch (e) {
+      this.log.error({ err: e, type: msg.type }, 'cluster: error handling a bus message');
+    }
+    this.afterEvent();
+  }
+
+  /** Persists and announces what gossip changed. */
+  private afterEvent(): void {
+    const c = this.gossip.changes;
+    if (c.save) {
+      c.save = false;
+      this.saveConfigQuietly();
+    }
+    if (c.slots) {
+      c.slots = false;
+      this.notifySlots();
+    }
+  }
+
+  private notifySlots(): void {
+    for (const l of this.listeners) {
+      try {
+        l();
+      } catch (e) {
+        this.log.error({ err: e }, 'cluster: onSlotsChanged listener failed');
+      }
+    }
+  }
+
+  /** Saves after an admin change (ReplyError on failure, as Redis replies). */
+  private commit(slots: boolean): void {
+    this.topo.changed();
+    this.gossip.changes.save = false;
+    this.saveConfig();
+    if (slots) this.notifySlots();
+  }
+
+  private saveConfigQuietly(): void {
+    try {
+      this.saveConfig();
+    } catch (e) {
+      this.log.error({ err: e, file: this.opts.configFile }, 'cluster: could not save the cluster configuration');
+    }
+  }
+
+  // --- hot path ------------------------------------------------------------------------------------
+
+  ownsSlot(slot: number): boolean {
+    return this.topo.owner[slot] === this.topo.myself.index;
+  }
+
+  slotAddress(slot: number): string | null {
+    const i = this.topo.owner[slot];
+    return i === undefined || i < 0 ? null : this.topo.nodeAt(i)!.address;
+  }
+
+  migratingTo(slot: number): string | null {
+    const id = this.topo.migrating.get(slot);
+    return id === undefined ? null : (this.topo.get(id)?.address ?? null);
+  }
+
+  importingFrom(slot: number): string | null {
+    return this.topo.importing.get(slot) ?? null;
+  }
+
+  state(): 'ok' | 'fail' {
+    return this.topo.state(this.opts);
+  }
+
+  // --- views ---------------------------------------------------------------------------------------
+
+  myself(): NodeView {
+    return this.topo.view(this.topo.myself);
+  }
+
+  nodes(): NodeView[] {
+    return [...this.topo.nodes.values()].map((n) => this.topo.view(n));
+  }
+
+  node(id: string): NodeView | null {
+    const n = this.topo.get(id);
+    return n ? this.topo.view(n) : null;
+  }
+
+  currentEpoch(): number {
+    return this.topo.currentEpoch;
+  }
+
+  info(): ClusterInfoFields {
+    let assigned = 0;
+    let pfail = 0;
+    let fail = 0;
+    for (let s = 0; s < CLUSTER_SLOTS; s++) {
+      const n = this.topo.ownerOf(s);
+      if (!n) continue;
+      assigned++;
+      if ((n.flags & FLAG_FAIL) !== 0) fail++;
+      else if ((n.flags & FLAG_PFAIL) !== 0) pfail++;
+    }
+    const me = this.topo.myself;
+    const primary = me.primaryId !== null ? this.topo.get(me.primaryId) : undefined;
+    return {
+      cluster_state: this.state(),
+      cluster_slots_assigned: assigned,
+      cluster_slots_ok: assigned - pfail - fail,
+      cluster_slots_pfail: pfail,
+      cluster_slots_fail: fail,
+      cluster_known_nodes: this.topo.nodes.size,
+      cluster_size: this.topo.size(),
+      cluster_current_epoch: this.topo.currentEpoch,
+      cluster_my_epoch: (primary ?? me).configEpoch,
+      messages: this.gossip.statsFields(),
+    };
+  }
+
+  nodesText(): string {
+    return this.topo.nodesText(true);
+  }
+
+  countFailureReports(id: string): number {
+    const n = this.topo.get(id);
+    return n ? this.gossip.failureReports(n, this.clock()) : 0;
+  }
+
+  openSlots(): { migrating: Array<[number, string]>; importing: Array<[number, string]> } {
+    const sorted = (m: Map<number, string>): Array<[number, string]> => [...m.entries()].sort((a, b) => a[0] - b[0]);
+    return { migrating: sorted(this.topo.migrating), importing: sorted(this.topo.importing) };
+  }
+
+  // --- changes -------------------------------------------------------------------------------------
+
+  private lookup(id: string): TopoNode | undefined {
+    return isNodeId(id) ? this.topo.get(id) : undefined;
+  }
+
+  private checkSlot(slot: number): void {
+    if (!Number.isInteger(slot) || slot < 0 || slot >= CLUSTER_SLOTS) throw new ReplyError('ERR Invalid or out of range slot');
+  }
+
+  meet(ip: string, port: number, cport?: number): void {
+    const bus = cport ?? port + 10000;
+    const valid = isIP(ip) !== 0 && Number.isInteger(port) && port > 0 && port <= 65535 && Number.isInteger(bus) && bus > 0 && bus <= 65535;
+    if (!valid) throw new ReplyError(`ERR Invalid node address specified: ${ip}:${port}`);
+    const normalized = ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
+    this.gossip.startHandshake(normalized, port, bus, this.clock());
+  }
+
+  forget(id: string): void {
+    const n = this.lookup(id);
+    if (!n) throw new ReplyError(`ERR Unknown node ${id}`);
+    if (n === this.topo.myself) throw new ReplyError("ERR I tried hard but I can't forget myself...");
+    if ((this.topo.myself.flags & FLAG_SLAVE) !== 0 && this.topo.myself.primaryId === n.id) throw new ReplyError("ERR Can't forget my master!");
+    this.gossip.blacklistAdd(n.id, this.clock());
+    const hadSlots = n.numSlots > 0;
+    this.gossip.deleteNode(n);
+    this.commit(hadSlots);
+  }
+
+  addSlots(slots: readonly number[]): void {
+    for (const s of slots) {
+      this.checkSlot(s);
+      if (this.topo.owner[s] !== -1) throw new ReplyError(`ERR Slot ${s} is already busy`);
+    }
+    for (const s of slots) {
+      this.topo.importing.delete(s);
+      this.topo.assignSlot(s, this.topo.myself);
+    }
+    this.commit(slots.length > 0);
+  }
+
+  delSlots(slots: readonly number[]): void {
+    for (const s of slots) {
+      this.checkSlot(s);
+      if (this.topo.owner[s] === -1) throw new ReplyError(`ERR Slot ${s} is already unassigned`);
+    }
+    for (const s of slots) this.topo.unassignSlot(s);
+    this.commit(slots.length > 0);
+  }
+
+  private targetNode(id: string, unknown: string): TopoNode {
+    const n = this.lookup(id);
+    if (!n) throw new ReplyError(unknown);
+    if ((n.flags & FLAG_SLAVE) !== 0) throw new ReplyError('ERR Target node is not a master');
+    return n;
+  }
+
+  setSlotImporting(slot: number, fromId: string): void {
+    this.checkSlot(slot);
+    if (this.ownsSlot(slot)) throw new ReplyError(`ERR I'm already the owner of hash slot ${slot}`);
+    const n = this.targetNode(fromId, `ERR I don't know about node ${fromId}`);
+    this.topo.importing.set(slot, n.id);
+    this.commit(false);
+  }
+
+  setSlotMigrating(slot: number, toId: string): void {
+    this.checkSlot(slot);
+    if (!this.ownsSlot(slot)) throw new ReplyError(`ERR I'm not the owner of hash slot ${slot}`);
+    const n = this.targetNode(toId, `ERR I don't know about node ${toId}`);
+    this.topo.migrating.set(slot, n.id);
+    this.commit(false);
+  }
+
+  setSlotStable(slot: number): void {
+    this.checkSlot(slot);
+    this.topo.migrating.delete(slot);
+    this.topo.importing.delete(slot);
+    this.commit(false);
+  }
+
+  setSlotNode(slot: number, id: string): void {
+    this.checkSlot(slot);
+    const n = this.targetNode(id, `ERR Unknown node ${id}`);
+    const me = this.topo.myself;
+    // The keys have moved (checking that none are left is the caller's job): close the migration.
+    if (n !== me) this.topo.migrating.delete(slot);
+    if (n === me && this.topo.importing.has(slot)) {
+      // The end of an import: take a new epoch so that the whole cluster accepts the new owner.
+      const r = this.bumpEpochWithoutConsensus();
+      this.log.info({ slot, result: r }, 'epoch bumped at the end of a slot import');
+      this.topo.importing.delete(slot);
+    }
+    const changed = this.topo.assignSlot(slot, n);
+    this.commit(changed);
+  }
+
+  private bumpEpochWithoutConsensus(): string {
+    const me = this.topo.myself;
+    const max = this.topo.maxEpoch();
+    if (me.configEpoch === 0 || me.configEpoch !== max) {
+      this.topo.currentEpoch++;
+      me.configEpoch = this.topo.currentEpoch;
+      return `BUMPED ${me.configEpoch}`;
+    }
+    return `STILL ${me.configEpoch}`;
+  }
+
+  bumpEpoch(): string {
+    const r = this.bumpEpochWithoutConsensus();
+    this.commit(false);
+    return r;
+  }
+
+  setConfigEpoch(epoch: number): void {
+    if (!Number.isSafeInteger(epoch) || epoch < 0) throw new ReplyError(`ERR Invalid config epoch specified: ${epoch}`);
+    if (this.topo.nodes.size > 1) throw new ReplyError('ERR The user can assign a config epoch only when the node does not know any other node.');
+    if (this.topo.myself.configEpoch !== 0) throw new ReplyError('ERR Node config epoch is already non-zero');
+    this.topo.myself.configEpoch = epoch;
+    if (this.topo.currentEpoch < epoch) this.topo.currentEpoch = epoch;
+    this.commit(false);
+  }
+
+  reset(hard: boolean): void {
+    const t = this.topo;
+    const hadSlots = t.myself.numSlots > 0 || [...t.nodes.values()].some((n) => n.numSlots > 0);
+    t.migrating.clear();
+    t.importing.clear();
+    for (let s = 0; s < CLUSTER_SLOTS; s++) t.unassignSlot(s);
+    for (const n of [...t.nodes.values()]) if (n !== t.myself) this.gossip.deleteNode(n);
+    const me = t.myself;
+    me.flags &= ~FLAG_SLAVE;
+    me.flags |= FLAG_MASTER;
+    me.primaryId = null;
+    if (hard) {
+      t.currentEpoch = 0;
+      t.lastVoteEpoch = 0;
+      me.configEpoch = 0;
+      const old = me.id;
+      t.renameNode(me, this.gossip.freshId());
+      this.log.info({ old, id: me.id }, 'node hard reset, now I am a new node');
+    }
+    this.gossip.clearBlacklist();
+    this.commit(hadSlots);
+  }
+
+  saveConfig(): void {
+    if (this.opts.configFile === '') return;
+    try {
+      writeFileAtomic(this.opts.configFile, this.topo.configText());
+    } catch (e) {
+      throw new ReplyError(`ERR error saving the cluster node config: ${(e as Error).message}`);
+    }
+  }
+
+  onSlotsChanged(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Nodes in handshake (tests). */
+  handshakes(): number {
+    let n = 0;
+    for (const x of this.topo.nodes.values()) if ((x.flags & FLAG_HANDSHAKE) !== 0) n++;
+    return n;
+  }
+
+  /** phi of a node's heartbeats now (diagnostics). */
+  phi(id: string): number {
+    return this.gossip.phi(id, this.clock());
+  }
+
+  /** Messages by type (tests). */
+  messageStats(): { sent: ReadonlyMap<string, number>; received: ReadonlyMap<string, number> } {
+    return { sent: this.gossip.sent, received: this.gossip.received };
+  }
+}
