@@ -10,7 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CLUSTER_SLOTS } from '../../src/cluster/api.js';
 import { FLAG_FAIL, FLAG_HANDSHAKE, FLAG_PFAIL, type TopoNode } from '../../src/cluster/topology.js';
-import { mulberry32, Sim, type SimNode } from './sim.js';
+import { mulberry32, Sim, SIM_EPOCH_MS, type SimNode } from './sim.js';
 
 const ONE_SEED = process.env['CLUSTER_SIM_SEED'];
 const SEEDS = ONE_SEED !== undefined ? [Number(ONE_SEED)] : Array.from({ length: Number(process.env['CLUSTER_SIM_SEEDS'] ?? 300) }, (_, i) => i + 1);
@@ -74,7 +74,7 @@ function runSeed(seed: number, stats: { pfailMs: number[]; failMs: number[] }): 
   });
   const fail = (msg: string): never => {
     if (ONE_SEED !== undefined) console.log(sim.traceLines.join('\n'));
-    throw new SimFailure(`seed ${seed} (n=${n}, timeout=${nodeTimeoutMs}, t=${sim.now - sim.nodes.length * 0 - 1_700_000_000_000} ms): ${msg}. Replay: CLUSTER_SIM_SEED=${seed} node dist/test/cluster/sim.test.js`);
+    throw new SimFailure(`seed ${seed} (n=${n}, timeout=${nodeTimeoutMs}, t=${sim.now - SIM_EPOCH_MS} ms): ${msg}. Replay: CLUSTER_SIM_SEED=${seed} node dist/test/cluster/sim.test.js`);
   };
   const check = (ok: boolean, msg: string): void => {
     if (!ok) fail(msg);
