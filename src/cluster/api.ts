@@ -48,8 +48,8 @@ export interface ClusterInfoFields {
 /**
  * A node's cluster membership. Mutators throw `ReplyError` (src/commands/errors.ts) carrying
  * Redis's exact error text (e.g. "ERR Slot 5 is already busy") so that commands can reply it as is.
- * Every accepted change that Redis would persist is saved to the config file before the call
- * returns (atomically: temporary file, fsync, rename).
+ * Every accepted change that Redis would persist is saved to the config file (atomically: temporary
+ * file, fsync, rename) by the next flushConfig(), which runs before any reply is written.
  */
 export interface ClusterControl {
   readonly myId: string;
@@ -94,7 +94,11 @@ export interface ClusterControl {
   bumpEpoch(): string;
   setConfigEpoch(epoch: number): void;
   reset(hard: boolean): void;
+  /** Writes the config file now (CLUSTER SAVECONFIG). */
   saveConfig(): void;
+  /** Writes the config file if a change is pending; the server calls it before writing replies,
+   * so that what a reply acknowledges is on disk. */
+  flushConfig(): void;
 
   /** Called after ownership of any slot changed (locally or by gossip). */
   onSlotsChanged(listener: () => void): void;

@@ -44,6 +44,7 @@ export interface ClusterNodeDeps {
 
 export class ClusterNode implements ClusterControl {
   private readonly topo: Topology;
+  private pendingSave = false;
   private readonly gossip: Gossip;
   private readonly bus: ClusterBus | null;
   private readonly clock: () => number;
@@ -153,7 +154,7 @@ export class ClusterNode implements ClusterControl {
     const c = this.gossip.changes;
     if (c.save) {
       c.save = false;
-      this.saveConfigQuietly();
+      this.markSave();
     }
     if (c.slots) {
       c.slots = false;
@@ -171,12 +172,26 @@ export class ClusterNode implements ClusterControl {
     }
   }
 
-  /** Saves after an admin change (ReplyError on failure, as Redis replies). */
+  /** After an admin change: saved by flushConfig(), which the server calls before it writes any
+   * reply (as Redis saves in beforeSleep), so a pipeline of SETSLOTs costs one fsync'd write. */
   private commit(slots: boolean): void {
     this.topo.changed();
     this.gossip.changes.save = false;
-    this.saveConfig();
+    this.markSave();
     if (slots) this.notifySlots();
+  }
+
+  private markSave(): void {
+    if (this.pendingSave) return;
+    this.pendingSave = true;
+    // Backstop for changes no reply waits on (gossip): saved within the turn anyway.
+    setImmediate(() => this.flushConfig());
+  }
+
+  flushConfig(): void {
+    if (!this.pendingSave) return;
+    this.pendingSave = false;
+    this.saveConfigQuietly();
   }
 
   private saveConfigQuietly(): void {

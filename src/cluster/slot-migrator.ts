@@ -57,8 +57,10 @@ export async function migrateSlot(server: ServerApi, slot: number, host: string,
       shardOk(await call(shard, ['del', ...keys], 2));
       return keys.length;
     });
-    if (n === 0) return moved;
     moved += n;
+    // A short batch was the last: no key can enter a MIGRATING slot (new keys are sent to the
+    // target with ASK), so the slot is empty now.
+    if (n < opts.batchKeys) return moved;
   }
 }
 

@@ -223,12 +223,14 @@ class Server implements ServerApi, ConnectionHost {
   }
 
   publishRequests(): void {
+    this.cluster?.flushConfig();
     for (const l of this.links) l.flush();
   }
 
   /** End of an event-loop turn: one ring publish per shard, one socket write per connection. */
   private flushTurn(): void {
     this.flushScheduled = false;
+    this.cluster?.flushConfig();
     for (const l of this.links) l.flush();
     for (const c of this.dirty) c.flush();
     this.dirty.clear();

@@ -287,6 +287,7 @@ test('a claim with a newer epoch takes my slots and is saved; a stale claim gets
     assert.not.ok(me.n.ownsSlot(2));
     assert.is(me.n.slotAddress(4), '127.0.0.2:7000');
     assert.is(changes, 1);
+    me.n.flushConfig(); // what the server does before writing replies, and a setImmediate otherwise
     assert.match(readFileSync(file, 'utf8'), ` 5 disconnected 2-4\n`);
     // Now a third node claims slot 3 with epoch 1: it is told about the owner with epoch 5.
     const third = node('3').n;

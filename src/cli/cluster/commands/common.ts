@@ -5,7 +5,7 @@
 import { intFlag, hasFlag, type FlagSpec, type ParsedArgs } from '../args.js';
 import type { AdminClient, AdminPool } from '../admin-client.js';
 import { OperationError } from '../errors.js';
-import { DEFAULT_MOVE_SETTINGS, moveSlot, type Endpoint, type MoveSettings } from '../move-slot.js';
+import { DEFAULT_MOVE_SETTINGS, moveSlotGroup, type Endpoint, type MoveSettings } from '../move-slot.js';
 import { out } from '../output.js';
 import { waitForStateOk } from './create.js';
 import type { SlotMove } from '../plan.js';
@@ -45,32 +45,37 @@ export function nameOf(n: ClusterNode): string {
   return `${n.addr} (${n.id.slice(0, 8)})`;
 }
 
+/** Slots opened and assigned together (pipelined) while their keys move one slot at a time. */
+const GROUP_SLOTS = 64;
+
 /**
- * Runs `moves` one slot at a time, in order, with a progress bar; stops at the first failure
- * (that slot stays open for `fix`). Returns the summary line.
+ * Runs `moves` in order, in groups of consecutive moves between the same two nodes, with a
+ * progress bar; stops at the first failure (the slots of that group stay open for `fix`).
+ * Returns the summary line.
  */
 export async function executeMoves(pool: AdminPool, t: Topology, moves: readonly SlotMove[], settings: MoveSettings): Promise<string> {
   const everyPrimary = primaries(t).map(endpointOf);
   await waitForStateOk(everyPrimary.map((e) => e.client), STATE_OK_WAIT_MS);
   const progress = createProgress(moves.length);
-  for (const m of moves) {
-    const src = endpointOf(nodeById(t, m.from));
-    const dst = endpointOf(nodeById(t, m.to));
-    let keys: number | null = null;
-    try {
-      keys = await src.client.callInteger(['CLUSTER', 'COUNTKEYSINSLOT', m.slot]);
-    } catch {
-      // only for the progress bar
+  for (let i = 0; i < moves.length; ) {
+    const first = moves[i]!;
+    const group: number[] = [];
+    while (i < moves.length && group.length < GROUP_SLOTS && moves[i]!.from === first.from && moves[i]!.to === first.to) {
+      group.push(moves[i]!.slot);
+      i++;
     }
-    progress.slotStarted(m.slot, src.client.address, dst.client.address, keys);
-    let moved = 0;
+    const src = endpointOf(nodeById(t, first.from));
+    const dst = endpointOf(nodeById(t, first.to));
     try {
-      moved = await moveSlot(pool, m.slot, src, dst, everyPrimary, settings, (n) => progress.slotAdvanced(n));
+      await moveSlotGroup(pool, group, src, dst, everyPrimary, settings, {
+        started: (slot, keys) => progress.slotStarted(slot, src.client.address, dst.client.address, keys),
+        advanced: (n) => progress.slotAdvanced(n),
+        done: (slot, moved) => progress.slotDone(slot, moved),
+      });
     } catch (e) {
       out(progress.finish());
       throw e;
     }
-    progress.slotDone(m.slot, moved);
   }
   return progress.finish();
 }
