@@ -7,12 +7,14 @@ import { STRING_COMMANDS } from './string-family.js';
 import { KEYSPACE_COMMANDS } from './keyspace-family.js';
 import { CONNECTION_COMMANDS } from './connection-family.js';
 import { SERVER_COMMANDS } from './server-family.js';
+import { MEMCACHE_COMMANDS } from './memcache-family.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   ...STRING_COMMANDS,
   ...KEYSPACE_COMMANDS,
   ...CONNECTION_COMMANDS,
   ...SERVER_COMMANDS,
+  ...MEMCACHE_COMMANDS,
 ];
 
 const TABLE_BITS = 10;

@@ -28,6 +28,7 @@ import { InlineShard } from '../runtime/inline-shard.js';
 import type { ArgSubset, ShardPort } from '../runtime/shard-port.js';
 import { Gather, PromiseSink } from './fanout.js';
 import { keySlot } from '../keyspace/slot.js';
+import { startFrontDoors, type FrontDoors } from './front-doors.js';
 
 export interface RunningServer {
   /** Resolves when the server has fully stopped (after SHUTDOWN, SIGTERM or SIGINT). */
@@ -73,6 +74,7 @@ class Server implements ServerApi, ConnectionHost {
   private closedResolve!: () => void;
   readonly closed = new Promise<void>((r) => (this.closedResolve = r));
   private cronTimer: NodeJS.Timeout | null = null;
+  private frontDoors: FrontDoors | null = null;
   port = 0;
 
   constructor(
@@ -111,6 +113,8 @@ class Server implements ServerApi, ConnectionHost {
   async listen(): Promise<void> {
     await Promise.all(this.links.map((l) => l.ready));
     const v = this.config.values;
+    // memcached and HTTP ports first, so that a server answering PING serves them too.
+    this.frontDoors = await startFrontDoors(this);
     for (const host of v.bind) {
       const srv = net.createServer({ noDelay: true }, (sock) => this.accept(sock));
       await new Promise<void>((resolve, reject) => {
@@ -465,6 +469,7 @@ class Server implements ServerApi, ConnectionHost {
       }
       this.flushTurn();
       for (const c of [...this.conns.values()]) c.kill();
+      await this.frontDoors?.close();
       await listenersClosed;
       await Promise.all(this.links.map((l) => l.stop()));
       this.log.info('Tessera is now ready to exit, bye bye...');
