@@ -96,7 +96,7 @@ async function startTessera(opts: Options): Promise<BenchServer> {
   const shardArgs = opts.shards === null ? [] : ['--shards', String(opts.shards)];
   return startServer({
     name: 'tessera', command: 'node', port, cwd: REPO_ROOT,
-    args: [TESSERA_MAIN, 'server', '--port', String(port), ...shardArgs, ...opts.tesseraArgs],
+    args: [TESSERA_MAIN, 'server', '--port', String(port), '--memcache-port', '0', '--http-port', '0', ...shardArgs, ...opts.tesseraArgs],
   });
 }
 

@@ -8,6 +8,7 @@ import { KEYSPACE_COMMANDS } from './keyspace-family.js';
 import { CONNECTION_COMMANDS } from './connection-family.js';
 import { SERVER_COMMANDS } from './server-family.js';
 import { CLUSTER_COMMANDS } from './cluster-family.js';
+import { MEMCACHE_COMMANDS } from './memcache-family.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   ...STRING_COMMANDS,
@@ -15,6 +16,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...CONNECTION_COMMANDS,
   ...SERVER_COMMANDS,
   ...CLUSTER_COMMANDS,
+  ...MEMCACHE_COMMANDS,
 ];
 
 const TABLE_BITS = 10;

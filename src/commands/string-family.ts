@@ -385,6 +385,7 @@ function setrangeCommand(c: ShardContext): void {
     ks.bytes().fill(0, ks.valueOffset(e) + old, ks.valueOffset(e) + need);
   }
   ks.bytes().set(a.buf.subarray(a.off[3]!, a.off[3]! + vlen), ks.valueOffset(e) + offset);
+  ks.bumpCas(e);
   c.out.integer(need);
 }
 

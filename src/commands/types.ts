@@ -152,6 +152,10 @@ export interface ShardStatsReport {
   keyspaceMisses: number;
   commandsProcessed: number;
   restarts: number;
+  /** Milliseconds spent executing commands since the shard started. */
+  busyMs: number;
+  /** Execution-time histograms by command index (see observability/latency.ts). */
+  latency: Float64Array;
 }
 
 export interface MainCall {

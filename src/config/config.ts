@@ -13,6 +13,12 @@ export type EvictionPolicy =
 
 export interface ServerConfig {
   port: number;
+  /** memcached protocols' port, 0 = off. */
+  memcachePort: number;
+  /** Bytes, as memcached's -I. */
+  memcacheMaxItemSize: number;
+  /** HTTP port (health, metrics, REST), 0 = off. */
+  httpPort: number;
   bind: string[];
   /** Tessera's own: shard worker threads. */
   shards: number;

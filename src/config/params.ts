@@ -258,6 +258,12 @@ function field<K extends keyof ServerConfig>(spec: FieldSpec<K>): Param {
 export const PARAMS: readonly Param[] = [
   field({ name: 'port', key: 'port', ...integer(0, 65535), default: () => 6379, mutable: false,
     help: 'TCP port to listen on' }),
+  field({ name: 'memcache-port', key: 'memcachePort', ...integer(0, 65535), default: () => 11211, mutable: false,
+    help: 'TCP port for the memcached binary and text protocols, 0 = off' }),
+  field({ name: 'memcache-max-item-size', key: 'memcacheMaxItemSize', ...memory(1024), default: () => MB, mutable: true,
+    help: "Largest memcached item (key + value + memcached's 59 bytes of overhead), as memcached -I" }),
+  field({ name: 'http-port', key: 'httpPort', ...integer(0, 65535), default: () => 8080, mutable: false,
+    help: 'TCP port for HTTP (/health, /metrics, /v1/keys), 0 = off' }),
   field({ name: 'bind', key: 'bind', ...bindList, default: () => ['127.0.0.1'], mutable: false, multiArg: true,
     help: 'Addresses to listen on' }),
   field({ name: 'shards', key: 'shards', ...integer(1, 1024),

@@ -7,8 +7,10 @@
 // Layout (see layout.ts): header at 0 (allocator, index, expiry, stats, 16384 slot lists), then
 // blocks: entries (32-byte header, key, value), index tables, the volatile array. Entry header:
 // next/prev in its slot list, hash, access clock (LRU seconds + LFU counter, see clock.ts), key
-// length, value length, slot|type|size class, volatile record. A key's expire-at lives in its
-// volatile record, so keys without TTL pay nothing for it.
+// length, value length, slot|type|size class, volatile record, CAS (two words), memcached flags.
+// A key's expire-at lives in its volatile record, so keys without TTL pay nothing for it.
+// CAS: every set() and resizeValue() gives the entry the next value of the shard's counter (kept
+// in the header, so it survives restarts and flushes); in-place writers call bumpCas().
 //
 // Hits and misses: touch(e) counts a hit, miss() counts a miss; find() counts neither (writes look
 // keys up too). Expired keys found by find(), randomEntry() and activeExpireCycle() count in
@@ -18,8 +20,8 @@ import { idleSeconds, initialClock, lfuDecayed, lruNow, touchedClock } from './c
 import { hash32 } from './hash.js';
 import { IndexTable, MIGRATE_PER_STEP, MIN_INDEX_CAPACITY } from './index-table.js';
 import {
-  CLASS_SIZE, classOf, E_CLOCK, E_HASH, E_KLEN, E_META, E_NEXT, E_PREV, E_VLEN, E_VOL, ENTRY_HEADER_BYTES,
-  F_EVICTED, F_EXPIRED, F_HITS, F_MISSES, F_USED, H_FREE, H_HEADER_BYTES, H_KEYS, H_MAGIC, H_RNG,
+  CLASS_SIZE, classOf, E_CAS_HI, E_CAS_LO, E_CLOCK, E_FLAGS, E_HASH, E_KLEN, E_META, E_NEXT, E_PREV, E_VLEN,
+  E_VOL, ENTRY_HEADER_BYTES, F_CAS, F_EVICTED, F_EXPIRED, F_HITS, F_MISSES, F_USED, H_FREE, H_HEADER_BYTES, H_KEYS, H_MAGIC, H_RNG,
   H_SLOT_COUNT, H_SLOT_HEAD, H_TOP, H_VERSION, HEADER_BYTES, MAGIC, NUM_CLASSES, VERSION,
 } from './layout.js';
 import { keySlot, SLOT_COUNT } from './slot.js';
@@ -179,10 +181,35 @@ export class Keyspace {
       this.index.insert(e, hash);
       u32[H_KEYS]!++;
     }
+    u32[(e >>> 2) + E_FLAGS] = 0;
+    this.bumpCas(e);
     if (value !== null) this.copyIn(value, voff, e + ENTRY_HEADER_BYTES + klen, vlen);
     this.setExpireAt(e, expireAtMs);
     return e;
   }
+
+  /** Gives e the shard's next CAS value (call after changing its value in place). */
+  bumpCas(e: number): number {
+    const f64 = this.arena.f64;
+    const cas = f64[F_CAS]! + 1;
+    f64[F_CAS] = cas;
+    const u32 = this.arena.u32;
+    const w = e >>> 2;
+    u32[w + E_CAS_LO] = cas >>> 0;
+    u32[w + E_CAS_HI] = Math.floor(cas / 4294967296);
+    return cas;
+  }
+
+  /** The CAS value of e (> 0). */
+  cas(e: number): number {
+    const u32 = this.arena.u32;
+    const w = e >>> 2;
+    return u32[w + E_CAS_HI]! * 4294967296 + u32[w + E_CAS_LO]!;
+  }
+
+  /** memcached client flags of e (0 unless set through memcached). Setting them keeps the CAS. */
+  flags(e: number): number { return this.arena.u32[(e >>> 2) + E_FLAGS]!; }
+  setFlags(e: number, flags: number): void { this.arena.u32[(e >>> 2) + E_FLAGS] = flags >>> 0; }
 
   /** Changes the value length of e keeping the first min(old,new) bytes (bytes past the old
    * length are zero); returns the (maybe moved) handle. Growth leaves up to 50% (at most 1 MiB)
@@ -200,6 +227,7 @@ export class Keyspace {
       u32 = this.arena.u32;
     }
     u32[(e >>> 2) + E_VLEN] = newLen;
+    this.bumpCas(e);
     if (newLen > vlen) {
       const vo = e + ENTRY_HEADER_BYTES + klen;
       this.arena.u8.fill(0, vo + vlen, vo + newLen);

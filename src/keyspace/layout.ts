@@ -4,7 +4,7 @@
 import { SLOT_COUNT } from './slot.js';
 
 export const MAGIC = 0x534b5354; // 'TSKS'
-export const VERSION = 1;
+export const VERSION = 2;
 
 // ---- Header: u32 words ----
 export const H_MAGIC = 0;
@@ -35,7 +35,9 @@ export const F_EXPIRED = 9;
 export const F_EVICTED = 10;
 export const F_HITS = 11;
 export const F_MISSES = 12;
-export const F_COUNT = 13;
+/** The shard's CAS counter: the last CAS value given to an entry (bumped on every write). */
+export const F_CAS = 13;
+export const F_COUNT = 14;
 
 // ---- Size classes ----
 // Small: every multiple of 8 up to 1024 bytes (classes 0..127). Large: four geometric steps per
@@ -63,7 +65,7 @@ export const H_SLOT_HEAD = 256; // SLOT_COUNT words: first entry of each slot li
 export const H_SLOT_COUNT = H_SLOT_HEAD + SLOT_COUNT; // SLOT_COUNT words: keys per slot
 export const HEADER_BYTES = (H_SLOT_COUNT + SLOT_COUNT) * 4;
 
-// ---- Entry header: u32 words from e >>> 2; key bytes at e + 32, value bytes right after ----
+// ---- Entry header: u32 words from e >>> 2; key bytes at e + 44, value bytes right after ----
 export const E_NEXT = 0; // slot list
 export const E_PREV = 1;
 export const E_HASH = 2;
@@ -75,7 +77,13 @@ export const E_VLEN = 5;
 export const E_META = 6;
 /** 1 + position in the volatile array, or 0 when the key has no TTL. */
 export const E_VOL = 7;
-export const ENTRY_HEADER_BYTES = 32;
+/** CAS value (memcached's per-item version): low 32 bits, then the high bits (a CAS stays below
+ * 2^53, the shard counter being an f64). Set from the shard counter on every write. */
+export const E_CAS_LO = 8;
+export const E_CAS_HI = 9;
+/** memcached's 32-bit client flags (0 for keys written through RESP). */
+export const E_FLAGS = 10;
+export const ENTRY_HEADER_BYTES = 44;
 
 /** Volatile array records: [entry offset, expireAt ms low 32 bits, expireAt ms high bits]. */
 export const VOL_RECORD_WORDS = 3;

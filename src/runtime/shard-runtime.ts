@@ -25,6 +25,7 @@ import { COMMANDS } from '../commands/registry.js';
 import type { ArgList, ShardContext, ShardSettings, ShardStatsReport, CommandSpec } from '../commands/types.js';
 import { ERR } from '../commands/errors.js';
 import { exposeControl } from './control-rpc.js';
+import { CommandLatency } from '../observability/latency.js';
 
 export interface ShardWorkerData {
   shardId: number;
@@ -53,6 +54,9 @@ export class ShardExecutor {
   private readonly ctx: ShardContext;
   private settings: ShardSettings;
   private commandsProcessed = 0;
+  /** Execution time per command (what /metrics reports), and its total in ms (busy time). */
+  private readonly latency = new CommandLatency(COMMANDS.length);
+  private busyMs = 0;
   private cronTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -85,6 +89,7 @@ export class ShardExecutor {
     w.reset();
     w.proto = proto;
     const spec = COMMANDS[cmd];
+    const t0 = performance.now();
     if (!spec || !spec.shard) {
       w.error(`ERR internal: command ${cmd} does not run on shards`);
     } else if (this.overMemory(spec)) {
@@ -100,6 +105,9 @@ export class ShardExecutor {
         w.error(e instanceof KeyspaceFullError ? `OOM ${e.message}` : `ERR internal error in '${spec.name}': ${(e as Error).message}`);
       }
     }
+    const ms = performance.now() - t0;
+    this.busyMs += ms;
+    if (spec) this.latency.record(cmd, ms / 1000);
     this.commandsProcessed++;
   }
 
@@ -133,12 +141,15 @@ export class ShardExecutor {
       keyspaceMisses: s.keyspaceMisses,
       commandsProcessed: this.commandsProcessed,
       restarts: this.restarts,
+      busyMs: this.busyMs,
+      latency: this.latency.data.slice(),
     };
   }
 
   resetStats(): void {
     this.ks.resetStats();
     this.commandsProcessed = 0;
+    this.latency.reset();
   }
 
   configure(s: ShardSettings): void {

@@ -32,6 +32,7 @@ import type { ClusterControl } from '../cluster/api.js';
 import { ClusterNode } from '../cluster/cluster-node.js';
 import { isAbsolute, join } from 'node:path';
 import { PeerError, PeerPool, encodeCommand } from '../cluster/peer-client.js';
+import { startFrontDoors, type FrontDoors } from './front-doors.js';
 
 export interface RunningServer {
   /** Resolves when the server has fully stopped (after SHUTDOWN, SIGTERM or SIGINT). */
@@ -78,6 +79,7 @@ class Server implements ServerApi, ConnectionHost {
   private closedResolve!: () => void;
   readonly closed = new Promise<void>((r) => (this.closedResolve = r));
   private cronTimer: NodeJS.Timeout | null = null;
+  private frontDoors: FrontDoors | null = null;
   port = 0;
   cluster: ClusterControl | null = null;
   readonly peers = new PeerPool();
@@ -120,6 +122,8 @@ class Server implements ServerApi, ConnectionHost {
     const v = this.config.values;
     // Membership first: no client may see this node without its cluster state.
     if (v.clusterEnabled) await this.startCluster(v.port);
+    // memcached and HTTP ports first, so that a server answering PING serves them too.
+    this.frontDoors = await startFrontDoors(this);
     for (const host of v.bind) {
       const srv = net.createServer({ noDelay: true }, (sock) => this.accept(sock));
       await new Promise<void>((resolve, reject) => {
@@ -413,6 +417,18 @@ class Server implements ServerApi, ConnectionHost {
     }
   }
 
+  async callForKey(key: Uint8Array, args: ReadonlyArray<Uint8Array | string>): Promise<Buffer> {
+    const slot = keySlot(key, 0, key.length);
+    const c = this.cluster;
+    if (c === null || c.ownsSlot(slot)) return this.callShard(this.slotToShard[slot]!, args, 2);
+    const target = c.slotAddress(slot);
+    if (target === null) return Buffer.from(`-${ERR.clusterDownUnbound}\r\n`);
+    const colon = target.lastIndexOf(':');
+    const pass = this.config.values.requirepass;
+    const peer = this.peers.get(target.slice(0, colon), Number(target.slice(colon + 1)), 'forward/2', pass !== '' ? [['AUTH', pass]] : []);
+    return peer.call(args, FORWARD_TIMEOUT_MS);
+  }
+
   shardOfSlot(slot: number): number {
     return this.slotToShard[slot]!;
   }
@@ -588,6 +604,7 @@ class Server implements ServerApi, ConnectionHost {
       }
       this.flushTurn();
       for (const c of [...this.conns.values()]) c.kill();
+      await this.frontDoors?.close();
       await listenersClosed;
       this.peers.close();
       if (this.cluster) await this.cluster.stop();

@@ -27,13 +27,13 @@ interface Node {
 
 const dirs: string[] = [];
 
-async function startNode(port?: number, busPort?: number, dir?: string): Promise<Node> {
+async function startNode(port?: number, busPort?: number, dir?: string, extra: string[] = []): Promise<Node> {
   const p = port ?? (await freePort());
   const b = busPort ?? (await freePort());
   const d = dir ?? mkdtempSync(join(tmpdir(), 'tessera-cluster-'));
   if (!dir) dirs.push(d);
   const handle = await startTesseraAt(p, {
-    args: ['--cluster-enabled', 'yes', '--cluster-port', String(b), '--cluster-node-timeout', String(NODE_TIMEOUT_MS), '--dir', d],
+    args: ['--cluster-enabled', 'yes', '--cluster-port', String(b), '--cluster-node-timeout', String(NODE_TIMEOUT_MS), '--dir', d, ...extra],
   });
   return { handle, port: p, busPort: b, dir: d };
 }
@@ -66,10 +66,12 @@ async function ownerPort(port: number, slot: number): Promise<number> {
 }
 
 const nodes: Node[] = [];
+let httpPort = 0;
 const c = suite('cluster of three');
 
 c.before(async () => {
-  for (let i = 0; i < 3; i++) nodes.push(await startNode());
+  httpPort = await freePort();
+  for (let i = 0; i < 3; i++) nodes.push(await startNode(undefined, undefined, undefined, i === 0 ? ['--http-port', String(httpPort)] : []));
   const r = await redisCli(['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-yes'], { timeoutMs: 30_000 });
   assert.is(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /\[OK\] All 16384 slots covered/);
@@ -284,6 +286,30 @@ c('cluster-forwarding serves a plain client for any slot', async () => {
   } finally {
     await cmd(p0, 'CONFIG', 'SET', 'cluster-forwarding', 'no');
   }
+});
+
+c('the HTTP key API of one node reads and writes keys of every slot (forwarded to their owners)', async () => {
+  const base = `http://127.0.0.1:${httpPort}/v1/keys/`;
+  const keys = Array.from({ length: 60 }, (_, i) => `http:${i}`);
+  for (const k of keys) {
+    const put = await fetch(base + encodeURIComponent(k), { method: 'PUT', body: `v-${k}` });
+    assert.is(put.status, 204, k);
+  }
+  const io = new Cluster([{ host: '127.0.0.1', port: nodes[1]!.port }]);
+  try {
+    for (const k of keys) assert.is(await io.get(k), `v-${k}`);
+    await io.set('http:from-resp', 'x');
+  } finally {
+    io.disconnect();
+  }
+  const owners = new Set(await Promise.all(keys.map((k) => ownerPort(nodes[0]!.port, calculateSlot(k)))));
+  assert.is(owners.size, 3, 'the keys span every node');
+  const got = await fetch(base + 'http%3Afrom-resp');
+  assert.is(got.status, 200);
+  assert.is(await got.text(), 'x');
+  const del = await fetch(base + 'http%3A0', { method: 'DELETE' });
+  assert.is(del.status, 204);
+  assert.is((await fetch(base + 'http%3A0')).status, 404);
 });
 
 c('a killed node is marked FAIL within the node timeout; restarted, it rejoins with its id', async () => {

@@ -98,6 +98,9 @@ process.on('exit', () => {
 export interface ServerHandle {
   kind: 'tessera' | 'redis';
   port: number;
+  /** The memcached-protocol and HTTP ports when the test asked for them (else 0: disabled). */
+  memcachePort: number;
+  httpPort: number;
   pid: number;
   proc: ChildProcess;
   /** Resolves when the process has exited. */
@@ -113,11 +116,16 @@ export interface StartOptions {
   args?: string[];
   /** Replaces the default `--loglevel warning`. */
   loglevel?: string;
+  /** Open the memcached port on a free port (default: `--memcache-port 0`, off, so that
+   * parallel servers never clash). */
+  memcache?: boolean;
+  /** Open the HTTP port on a free port (default: `--http-port 0`, off). */
+  http?: boolean;
 }
 
 /** Starts `node dist/src/cli/main.js server` on a free port and waits until it answers PING. */
 export function startTessera(opts: StartOptions = {}): Promise<ServerHandle> {
-  return startWithRetries('tessera', (port) => [
+  return startWithRetries('tessera', async (port) => [
     TESSERA_MAIN,
     'server',
     '--port',
@@ -128,6 +136,10 @@ export function startTessera(opts: StartOptions = {}): Promise<ServerHandle> {
     'yes',
     '--loglevel',
     opts.loglevel ?? 'warning',
+    '--memcache-port',
+    String(opts.memcache ? await freePort() : 0),
+    '--http-port',
+    String(opts.http ? await freePort() : 0),
     ...(opts.args ?? []),
   ]);
 }
@@ -136,7 +148,7 @@ export function startTessera(opts: StartOptions = {}): Promise<ServerHandle> {
 export function startTesseraAt(port: number, opts: StartOptions = {}): Promise<ServerHandle> {
   return startOnce('tessera', port, [
     TESSERA_MAIN, 'server', '--port', String(port), '--shards', String(opts.shards ?? 2), '--enable-debug-command', 'yes',
-    '--loglevel', opts.loglevel ?? 'warning', ...(opts.args ?? []),
+    '--loglevel', opts.loglevel ?? 'warning', '--memcache-port', '0', '--http-port', '0', ...(opts.args ?? []),
   ]);
 }
 
@@ -157,12 +169,12 @@ export function startRedis(opts: { args?: string[] } = {}): Promise<ServerHandle
   ]);
 }
 
-async function startWithRetries(kind: 'tessera' | 'redis', argsFor: (port: number) => string[]): Promise<ServerHandle> {
+async function startWithRetries(kind: 'tessera' | 'redis', argsFor: (port: number) => string[] | Promise<string[]>): Promise<ServerHandle> {
   let lastError: unknown;
   for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
     const port = await freePort();
     try {
-      return await startOnce(kind, port, argsFor(port));
+      return await startOnce(kind, port, await argsFor(port));
     } catch (err) {
       lastError = err;
       // Only a port clash is worth another try; anything else is the server's failure.
@@ -198,9 +210,15 @@ async function startOnce(kind: 'tessera' | 'redis', port: number, args: string[]
   let hasExited = false;
   void exited.then(() => (hasExited = true));
 
+  const portArg = (flag: string): number => {
+    const i = args.indexOf(flag);
+    return i >= 0 ? Number(args[i + 1]) : 0;
+  };
   const handle: ServerHandle = {
     kind,
     port,
+    memcachePort: portArg('--memcache-port'),
+    httpPort: portArg('--http-port'),
     pid: proc.pid ?? -1,
     proc,
     exited,

@@ -112,25 +112,45 @@ test('large values (1 MiB and 8 MiB) round-trip and grow the arena', () => {
 test('memory accounting is exact: header + index + blocks rounded to their class', () => {
   const ks = fresh();
   const base = ks.usedMemory();
-  // 32-byte header + 3-byte key + 5-byte value = 40 bytes: exactly a class.
+  // 44-byte header + 3-byte key + 5-byte value = 52 bytes: rounded to 56.
   const e = put(ks, 'abc', 'hello');
-  assert.is(ENTRY_OVERHEAD_BYTES, 32);
-  assert.is(ks.entryBytes(e), 40);
-  assert.is(ks.usedMemory(), base + 40);
-  // 32 + 3 + 6 = 41 bytes: rounded to 48.
-  put(ks, 'abd', 'hello!');
-  assert.is(ks.usedMemory(), base + 40 + 48);
+  assert.is(ENTRY_OVERHEAD_BYTES, 44);
+  assert.is(ks.entryBytes(e), 56);
+  assert.is(ks.usedMemory(), base + 56);
+  // 44 + 3 + 13 = 60 bytes: rounded to 64.
+  put(ks, 'abd', 'hello, world!');
+  assert.is(ks.usedMemory(), base + 56 + 64);
   // A TTL adds the volatile array (16 records of 12 bytes).
   put(ks, 'abe', 'x', Date.now() + 100000);
-  assert.is(ks.usedMemory(), base + 40 + 48 + 40 + 16 * 12);
+  assert.is(ks.usedMemory(), base + 56 + 64 + 48 + 16 * 12);
   assert.is(ks.expiresCount(), 1);
   ks.checkIntegrity();
   del(ks, 'abe');
-  assert.is(ks.usedMemory(), base + 40 + 48);
+  assert.is(ks.usedMemory(), base + 56 + 64);
   del(ks, 'abc');
   del(ks, 'abd');
   assert.is(ks.usedMemory(), base);
   ks.checkIntegrity();
+});
+
+test('CAS: every write takes the next value of the shard counter; flags are reset by set()', () => {
+  const ks = fresh();
+  const a = put(ks, 'a', '1');
+  const casA = ks.cas(a);
+  assert.ok(casA > 0);
+  ks.setFlags(a, 0xdeadbeef);
+  assert.is(ks.flags(a), 0xdeadbeef);
+  assert.is(ks.cas(a), casA);
+  const b = put(ks, 'b', '2');
+  assert.is(ks.cas(b), casA + 1);
+  const a2 = put(ks, 'a', '3');
+  assert.is(ks.cas(a2), casA + 2);
+  assert.is(ks.flags(a2), 0);
+  const a3 = ks.resizeValue(a2, 40);
+  assert.is(ks.cas(a3), casA + 3);
+  assert.is(ks.bumpCas(a3), casA + 4);
+  ks.flush();
+  assert.is(ks.cas(put(ks, 'c', '4')), casA + 5);
 });
 
 test('freed space is reused: churn does not move the bump pointer, memory returns to baseline', () => {
@@ -141,16 +161,16 @@ test('freed space is reused: churn does not move the bump pointer, memory return
   while (ks.rehashStep());
   assert.is(ks.usedMemory(), base);
   const top = ks.arenaTop();
-  let topAfter5 = 0;
+  let topAfter10 = 0;
   for (let round = 0; round < 20; round++) {
     for (let i = 0; i < 1000; i++) put(ks, `warm:${i}`, 'v'.repeat((i + round) % 100));
     for (let i = 0; i < 1000; i++) del(ks, `warm:${i}`);
     while (ks.rehashStep());
-    if (round === 5) topAfter5 = ks.arenaTop();
+    if (round === 10) topAfter10 = ks.arenaTop();
   }
   // Shifting sizes between rounds may carve a few extra blocks early on; then it is stable.
   assert.ok(ks.arenaTop() - top < 1024, `top moved by ${ks.arenaTop() - top}`);
-  assert.is(ks.arenaTop(), topAfter5);
+  assert.is(ks.arenaTop(), topAfter10);
   // Same-size churn reuses the same blocks (the top may even come down).
   const steady = ks.arenaTop();
   for (let round = 0; round < 10; round++) {

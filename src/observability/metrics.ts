@@ -1,0 +1,140 @@
+// Prometheus metrics (prom-client): what the server already counts, read once per scrape. A scrape
+// takes one snapshot (shard statistics over the control ports, the main thread's counters) and the
+// metrics below render it; nothing is counted twice and the data path pays nothing for metrics
+// except the shards' per-command timing (observability/latency.ts).
+
+import { Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+import type { ServerStats, ShardStatsReport } from '../commands/types.js';
+import { COMMANDS } from '../commands/registry.js';
+import { LATENCY_BUCKETS_S, LATENCY_STRIDE } from './latency.js';
+
+export interface MetricsSnapshot {
+  uptimeSeconds: number;
+  server: ServerStats;
+  shards: ShardStatsReport[];
+  /** Requests in flight per shard (its ring and overflow queue). */
+  inFlight: number[];
+  /** RESP commands by name (main-thread counters). */
+  respCommands: Map<string, { calls: number; rejected: number; failed: number }>;
+  memcacheCommands: Map<string, number>;
+  memcacheConnections: { current: number; total: number };
+  httpRequests: Map<string, number>;
+}
+
+type Sample = { labels?: Record<string, string | number>; value: number; metricName?: string };
+type Kind = 'counter' | 'gauge' | 'histogram';
+
+/** A metric whose samples are computed from the scrape's snapshot. */
+function snapshotMetric(registry: Registry, name: string, help: string, type: Kind, samples: (s: MetricsSnapshot) => Sample[], current: () => MetricsSnapshot | null): void {
+  const metric = {
+    name,
+    help,
+    type,
+    aggregator: 'sum',
+    get: () => {
+      const s = current();
+      return Promise.resolve({ name, help, type, aggregator: 'sum', values: s ? samples(s) : [] });
+    },
+    reset: () => undefined,
+  };
+  // prom-client renders any object with name/help/type and get(); its Metric type lists only its
+  // own classes, so the object is registered through a cast.
+  registry.registerMetric(metric as unknown as Metric);
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  private current: MetricsSnapshot | null = null;
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+    const cur = (): MetricsSnapshot | null => this.current;
+    const sum = (s: MetricsSnapshot, f: (r: ShardStatsReport) => number): number => s.shards.reduce((n, r) => n + f(r), 0);
+    const perShard = (f: (r: ShardStatsReport) => number) => (s: MetricsSnapshot): Sample[] =>
+      s.shards.map((r) => ({ labels: { shard: r.shardId }, value: f(r) }));
+    const m = (name: string, help: string, type: Kind, samples: (s: MetricsSnapshot) => Sample[]): void =>
+      snapshotMetric(this.registry, name, help, type, samples, cur);
+
+    m('tessera_uptime_seconds', 'Seconds since the server started.', 'gauge', (s) => [{ value: s.uptimeSeconds }]);
+    m('tessera_connected_clients', 'Open client connections by protocol.', 'gauge', (s) => [
+      { labels: { protocol: 'resp' }, value: s.server.connectedClients },
+      { labels: { protocol: 'memcache' }, value: s.memcacheConnections.current },
+    ]);
+    m('tessera_connections_received_total', 'Connections accepted by protocol.', 'counter', (s) => [
+      { labels: { protocol: 'resp' }, value: s.server.totalConnectionsReceived },
+      { labels: { protocol: 'memcache' }, value: s.memcacheConnections.total },
+    ]);
+    m('tessera_rejected_connections_total', 'RESP connections refused (maxclients).', 'counter', (s) => [{ value: s.server.rejectedConnections }]);
+    m('tessera_net_input_bytes_total', 'Bytes read from RESP clients.', 'counter', (s) => [{ value: s.server.totalNetInputBytes }]);
+    m('tessera_commands_total', 'RESP commands by name and outcome (calls, rejected before running, failed).', 'counter', (s) => {
+      const out: Sample[] = [];
+      for (const [name, c] of s.respCommands) {
+        out.push({ labels: { command: name, outcome: 'call' }, value: c.calls });
+        if (c.rejected > 0) out.push({ labels: { command: name, outcome: 'rejected' }, value: c.rejected });
+        if (c.failed > 0) out.push({ labels: { command: name, outcome: 'failed' }, value: c.failed });
+      }
+      return out;
+    });
+    m('tessera_memcache_commands_total', 'memcached-protocol commands by name (and refusals: too_large, protocol_error, unknown, auth_error).', 'counter', (s) =>
+      [...s.memcacheCommands].map(([name, n]) => ({ labels: { command: name }, value: n })));
+    m('tessera_http_requests_total', 'HTTP requests by route and status.', 'counter', (s) =>
+      [...s.httpRequests].map(([k, n]) => {
+        const [route, status] = k.split(' ');
+        return { labels: { route: route ?? '', status: status ?? '' }, value: n };
+      }));
+    m('tessera_command_duration_seconds', 'Time shards spend executing each command (internal __mc = one memcached request), all shards together.', 'histogram', (s) => {
+      const out: Sample[] = [];
+      const nb = LATENCY_BUCKETS_S.length;
+      COMMANDS.forEach((spec, i) => {
+        const base = i * LATENCY_STRIDE;
+        let total = 0;
+        let secs = 0;
+        const buckets = new Float64Array(nb + 1);
+        for (const r of s.shards) {
+          const d = r.latency;
+          if (d.length < base + LATENCY_STRIDE) continue;
+          for (let b = 0; b <= nb; b++) buckets[b]! += d[base + b]!;
+          secs += d[base + LATENCY_STRIDE - 1]!;
+        }
+        for (let b = 0; b <= nb; b++) total += buckets[b]!;
+        if (total === 0) return;
+        let acc = 0;
+        for (let b = 0; b < nb; b++) {
+          acc += buckets[b]!;
+          out.push({ metricName: 'tessera_command_duration_seconds_bucket', labels: { command: spec.name, le: LATENCY_BUCKETS_S[b]! }, value: acc });
+        }
+        out.push({ metricName: 'tessera_command_duration_seconds_bucket', labels: { command: spec.name, le: '+Inf' }, value: total });
+        out.push({ metricName: 'tessera_command_duration_seconds_sum', labels: { command: spec.name }, value: secs });
+        out.push({ metricName: 'tessera_command_duration_seconds_count', labels: { command: spec.name }, value: total });
+      });
+      return out;
+    });
+    m('tessera_keyspace_hits_total', 'Key lookups that found the key.', 'counter', (s) => [{ value: sum(s, (r) => r.keyspaceHits) }]);
+    m('tessera_keyspace_misses_total', 'Key lookups that did not.', 'counter', (s) => [{ value: sum(s, (r) => r.keyspaceMisses) }]);
+    m('tessera_keys', 'Keys per shard.', 'gauge', perShard((r) => r.keys));
+    m('tessera_keys_with_expiry', 'Keys with a TTL per shard.', 'gauge', perShard((r) => r.expires));
+    m('tessera_memory_used_bytes', 'Exact bytes allocated in each shard arena (entries and index).', 'gauge', perShard((r) => r.usedMemory));
+    m('tessera_arena_bytes', 'Bytes committed for each shard arena.', 'gauge', perShard((r) => r.arenaBytes));
+    m('tessera_evicted_keys_total', 'Keys evicted under maxmemory.', 'counter', (s) => [{ value: sum(s, (r) => r.evictedKeys) }]);
+    m('tessera_expired_keys_total', 'Keys removed because their TTL passed.', 'counter', (s) => [{ value: sum(s, (r) => r.expiredKeys) }]);
+    m('tessera_shard_commands_total', 'Commands executed by each shard.', 'counter', perShard((r) => r.commandsProcessed));
+    m('tessera_shard_busy_seconds_total', 'Seconds each shard spent executing commands.', 'counter', perShard((r) => r.busyMs / 1000));
+    m('tessera_shard_restarts_total', 'Shard worker restarts.', 'counter', perShard((r) => r.restarts));
+    m('tessera_shard_inflight_requests', 'Requests queued to each shard and not yet answered (ring depth).', 'gauge', (s) =>
+      s.inFlight.map((n, i) => ({ labels: { shard: i }, value: n })));
+  }
+
+  /** Renders the metrics of `snapshot` in Prometheus's text format. */
+  async render(snapshot: MetricsSnapshot): Promise<string> {
+    this.current = snapshot;
+    try {
+      return await this.registry.metrics();
+    } finally {
+      this.current = null;
+    }
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

@@ -1,0 +1,214 @@
+// The front doors besides RESP, on the same shards: the memcached port (binary, text and meta
+// protocols, src/server/memcache-connection.ts) and the HTTP port (health, Prometheus metrics,
+// the REST API, src/server/http-api.ts). The server calls startFrontDoors() once its shards are
+// ready and close() on shutdown; everything they need of it is the FrontDoorServer interface,
+// so server.ts carries only those two calls.
+
+import net from 'node:net';
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.js';
+import type { ArgList, ServerStats, ShardStatsReport } from '../commands/types.js';
+import type { ReplySink, ShardPort } from '../runtime/shard-port.js';
+import { commandIndex } from '../commands/registry.js';
+import { argListOf } from '../commands/args.js';
+import { MemcacheConnection, type MemcacheHost } from './memcache-connection.js';
+import { MEMCACHE_VERSION } from '../protocol/memcache.js';
+import { startHttpApi, type HttpApi } from './http-api.js';
+
+/** What the front doors use of the server. */
+export interface FrontDoorServer {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly links: readonly ShardPort[];
+  readonly backlogged: boolean;
+  readonly startedAtMs: number;
+  shardOfKey(key: Uint8Array, off: number, len: number): number;
+  publishRequests(): void;
+  callShard(shard: number, args: ReadonlyArray<Uint8Array | string>, proto: 2 | 3): Promise<Buffer>;
+  /** Runs a one-key RESP command where the key lives: a local shard, or in cluster mode the node
+   * serving its slot. */
+  callForKey(key: Uint8Array, args: ReadonlyArray<Uint8Array | string>): Promise<Buffer>;
+  shardStats(): Promise<ShardStatsReport[]>;
+  serverStats(): ServerStats;
+  commandStats(): Map<string, { calls: number; usec: number; rejected: number; failed: number }>;
+}
+
+export interface FrontDoors {
+  readonly memcachePort: number;
+  readonly httpPort: number;
+  /** Stops accepting and closes every memcached and HTTP connection. */
+  close(): Promise<void>;
+}
+
+/** Counters of the memcached front door (for `stats` and /metrics). */
+export interface MemcacheCounters {
+  readonly commands: Map<string, number>;
+  connectionsTotal: number;
+  connectionsCurrent: number;
+}
+
+const MC_CMD = commandIndex('__mc');
+const MC_FLUSH_ARGS = argListOf(['__mcflush']);
+const MC_FLUSH_CMD = commandIndex('__mcflush');
+
+class MemcacheDoor implements MemcacheHost {
+  readonly conns = new Set<MemcacheConnection>();
+  readonly counters: MemcacheCounters = { commands: new Map(), connectionsTotal: 0, connectionsCurrent: 0 };
+  private nextId = 1;
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(private readonly server: FrontDoorServer) {}
+
+  accept(sock: net.Socket): void {
+    this.counters.connectionsTotal++;
+    if (this.conns.size >= this.server.config.values.maxclients) {
+      sock.end('SERVER_ERROR Too many open connections\r\n');
+      return;
+    }
+    sock.setNoDelay(true);
+    const conn = new MemcacheConnection(this.nextId++, sock, this);
+    this.conns.add(conn);
+    this.counters.connectionsCurrent = this.conns.size;
+  }
+
+  sendToShard(sink: ReplySink, seq: number, args: ArgList, keyArg: number): void {
+    const s = this.server.shardOfKey(args.buf, args.off[keyArg]!, args.len[keyArg]!);
+    this.server.links[s]!.send(sink, seq, MC_CMD, 2, args, null);
+  }
+
+  flushAll(delaySeconds: number, done: () => void): void {
+    const run = (after: () => void): void => {
+      const links = this.server.links;
+      let left = links.length;
+      const sink: ReplySink = { deliver: () => (--left === 0 ? after() : undefined) };
+      for (const l of links) l.send(sink, 0, MC_FLUSH_CMD, 2, MC_FLUSH_ARGS, null);
+      this.server.publishRequests();
+    };
+    if (delaySeconds <= 0) {
+      run(done);
+      return;
+    }
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      run(() => undefined);
+    }, delaySeconds * 1000);
+    t.unref();
+    this.timers.add(t);
+    done();
+  }
+
+  async stats(): Promise<Array<[string, string]>> {
+    const shards = await this.server.shardStats();
+    const sum = (f: (s: ShardStatsReport) => number): number => shards.reduce((n, s) => n + f(s), 0);
+    const nowMs = Date.now();
+    const cmd = (name: string): number => this.counters.commands.get(name) ?? 0;
+    const v = this.server.config.values;
+    const pairs: Array<[string, number | string]> = [
+      ['pid', process.pid],
+      ['uptime', Math.floor((nowMs - this.server.startedAtMs) / 1000)],
+      ['time', Math.floor(nowMs / 1000)],
+      ['version', MEMCACHE_VERSION],
+      ['pointer_size', 64],
+      ['max_connections', v.maxclients],
+      ['curr_connections', this.conns.size],
+      ['total_connections', this.counters.connectionsTotal],
+      ['cmd_get', cmd('get') + cmd('gat')],
+      ['cmd_set', cmd('set') + cmd('add') + cmd('replace') + cmd('append') + cmd('prepend') + cmd('cas')],
+      ['cmd_flush', cmd('flush')],
+      ['cmd_touch', cmd('touch') + cmd('gat')],
+      ['cmd_meta', cmd('meta')],
+      ['get_hits', sum((s) => s.keyspaceHits)],
+      ['get_misses', sum((s) => s.keyspaceMisses)],
+      ['get_expired', sum((s) => s.expiredKeys)],
+      ['store_too_large', cmd('too_large')],
+      ['auth_errors', cmd('auth_error')],
+      ['limit_maxbytes', v.maxmemory],
+      ['threads', shards.length],
+      ['bytes', sum((s) => s.usedMemory)],
+      ['curr_items', sum((s) => s.keys)],
+      ['evictions', sum((s) => s.evictedKeys)],
+    ];
+    return pairs.map(([k, x]) => [k, String(x)]);
+  }
+
+  publishRequests(): void {
+    this.server.publishRequests();
+  }
+
+  get backlogged(): boolean {
+    return this.server.backlogged;
+  }
+
+  maxItemBytes(): number {
+    return this.server.config.values.memcacheMaxItemSize;
+  }
+
+  password(): string {
+    return this.server.config.values.requirepass;
+  }
+
+  count(command: string): void {
+    const m = this.counters.commands;
+    m.set(command, (m.get(command) ?? 0) + 1);
+  }
+
+  closed(conn: MemcacheConnection): void {
+    this.conns.delete(conn);
+    this.counters.connectionsCurrent = this.conns.size;
+  }
+
+  close(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    for (const c of [...this.conns]) c.kill();
+  }
+}
+
+function listen(srv: net.Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen(port, host, () => {
+      srv.off('error', reject);
+      const addr = srv.address();
+      resolve(addr && typeof addr === 'object' ? addr.port : port);
+    });
+  });
+}
+
+/** Opens the memcached and HTTP listeners on every bind address (a port of 0 = that door off). */
+export async function startFrontDoors(server: FrontDoorServer): Promise<FrontDoors> {
+  const v = server.config.values;
+  const listeners: net.Server[] = [];
+  const memcache = new MemcacheDoor(server);
+  let memcachePort = 0;
+  let http: HttpApi | null = null;
+  try {
+    if (v.memcachePort > 0 && v.clusterEnabled) {
+      // A memcached request for another node's slot would be served from this node's shards:
+      // until memcached requests are forwarded, the port stays closed in cluster mode.
+      server.log.warn({ memcachePort: v.memcachePort }, 'memcached port not opened: not supported in cluster mode yet');
+    } else if (v.memcachePort > 0) {
+      for (const host of v.bind) {
+        const srv = net.createServer({ noDelay: true }, (sock) => memcache.accept(sock));
+        memcachePort = await listen(srv, v.memcachePort, host);
+        listeners.push(srv);
+      }
+    }
+    if (v.httpPort > 0) http = await startHttpApi(server, memcache.counters);
+  } catch (e) {
+    for (const s of listeners) s.close();
+    throw e;
+  }
+  if (memcachePort > 0 || http) {
+    server.log.info({ memcachePort, httpPort: http?.port ?? 0 }, 'Front doors open (memcached, HTTP)');
+  }
+  return {
+    memcachePort,
+    httpPort: http?.port ?? 0,
+    async close() {
+      const closed = Promise.all(listeners.map((s) => new Promise<void>((r) => s.close(() => r()))));
+      memcache.close();
+      await Promise.all([closed, http?.close()]);
+    },
+  };
+}
