@@ -1,4 +1,4 @@
-// Moving one slot's keys to another node in bulk (CLUSTER MIGRATESLOT): the owning shard hands
+// Moving slots' keys to another node in bulk (CLUSTER MIGRATESLOT): the owning shard hands
 // out a batch of entries as one array reply, which is forwarded to the target unchanged as the
 // arguments of one RESTOREBATCH; once the target has acknowledged it, the batch is deleted here.
 // Each batch runs with its shard locked, so no client command sees or changes a key between its
@@ -37,31 +37,41 @@ function keysOf(r: Buffer, off: number, items: number): Buffer[] {
   return keys;
 }
 
-/** Moves every key of `slot` to host:port; resolves with how many keys were moved. */
-export async function migrateSlot(server: ServerApi, slot: number, host: string, port: number, opts: SlotMigrationOptions): Promise<number> {
-  const shard = server.shardOfSlot(slot);
+/** Moves every key of the (MIGRATING) slots to host:port, in batches that may span slots of one
+ * shard; resolves with how many keys were moved. */
+export async function migrateSlots(server: ServerApi, slots: readonly number[], host: string, port: number, opts: SlotMigrationOptions): Promise<number> {
+  const byShard = new Map<number, string[]>();
+  for (const slot of slots) {
+    const s = server.shardOfSlot(slot);
+    let list = byShard.get(s);
+    if (!list) byShard.set(s, (list = []));
+    list.push(String(slot));
+  }
   const peer = server.peers.get(host, port, 'slot-migration');
   let moved = 0;
-  for (;;) {
-    const n = await server.withShardsLocked([shard], async (call) => {
-      const r = shardOk(await call(shard, ['__slotdump', String(slot), String(opts.batchKeys)], 2));
-      const [items, first] = arrayHeader(r);
-      if (items === 0) return 0;
-      const frame = Buffer.concat([Buffer.from(`*${items + 1}\r\n`), RESTOREBATCH, r.subarray(first)]);
-      const ack = await peer.callEncoded(frame, opts.timeoutMs);
-      if (ack[0] !== 58) {
-        const text = ack.toString('latin1', 1, ack.length - 2);
-        throw new ReplyError(`ERR Target instance replied with error: ${text}`);
-      }
-      const keys = keysOf(r, first, items);
-      shardOk(await call(shard, ['del', ...keys], 2));
-      return keys.length;
-    });
-    moved += n;
-    // A short batch was the last: no key can enter a MIGRATING slot (new keys are sent to the
-    // target with ASK), so the slot is empty now.
-    if (n < opts.batchKeys) return moved;
+  for (const [shard, slotArgs] of byShard) {
+    for (;;) {
+      const n = await server.withShardsLocked([shard], async (call) => {
+        const r = shardOk(await call(shard, ['__slotdump', String(opts.batchKeys), ...slotArgs], 2));
+        const [items, first] = arrayHeader(r);
+        if (items === 0) return 0;
+        const frame = Buffer.concat([Buffer.from(`*${items + 1}\r\n`), RESTOREBATCH, r.subarray(first)]);
+        const ack = await peer.callEncoded(frame, opts.timeoutMs);
+        if (ack[0] !== 58) {
+          const text = ack.toString('latin1', 1, ack.length - 2);
+          throw new ReplyError(`ERR Target instance replied with error: ${text}`);
+        }
+        const keys = keysOf(r, first, items);
+        shardOk(await call(shard, ['del', ...keys], 2));
+        return keys.length;
+      });
+      moved += n;
+      // A short batch was the last: no key can enter a MIGRATING slot (new keys are sent to the
+      // target with ASK), so these slots are empty now.
+      if (n < opts.batchKeys) break;
+    }
   }
+  return moved;
 }
 
 export { PeerError };

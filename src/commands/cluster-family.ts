@@ -12,7 +12,7 @@ import { keySlot } from '../keyspace/slot.js';
 import type { ValueType } from '../keyspace/keyspace.js';
 import { CLUSTER_SLOTS, type ClusterControl, type NodeView } from '../cluster/api.js';
 import { crc64 } from '../util/crc64.js';
-import { migrateSlot } from '../cluster/slot-migrator.js';
+import { migrateSlots } from '../cluster/slot-migrator.js';
 import { PeerError } from '../cluster/peer-client.js';
 
 // --- DUMP payloads (between Tessera nodes): type byte, value, 2-byte version, CRC-64 -----------
@@ -134,20 +134,22 @@ function keysInSlotCommand(c: ShardContext): void {
   for (const e of found) c.out.bulk(ks.bytes(), ks.keyOffset(e), ks.keyLength(e));
 }
 
-/** __slotdump slot count: up to count live entries of the slot as a flat array of key and
- * internal payload (type, absolute expire-at, value), for RESTOREBATCH on the target. */
+/** __slotdump count slot [slot ...]: up to count live entries of the slots (taken in the order
+ * given) as a flat array of key and internal payload (type, absolute expire-at, value), for
+ * RESTOREBATCH on the target. */
 function slotDumpCommand(c: ShardContext): void {
   const ks = c.ks;
-  const slot = argInt(c.args, 1);
-  const want = argInt(c.args, 2);
+  const want = argInt(c.args, 1);
   const live: number[] = [];
   const expired: number[] = [];
-  // Expired entries met on the way are deleted (after the walk, which must not mutate).
-  ks.keysInSlot(slot, want * 2, (e) => {
-    const at = ks.expireAt(e);
-    if (at !== 0 && at <= ks.now) expired.push(e);
-    else if (live.length < want) live.push(e);
-  });
+  for (let i = 2; i < c.args.argc && live.length < want; i++) {
+    // Expired entries met on the way are deleted (after the walk, which must not mutate).
+    ks.keysInSlot(argInt(c.args, i), (want - live.length) * 2, (e) => {
+      const at = ks.expireAt(e);
+      if (at !== 0 && at <= ks.now) expired.push(e);
+      else if (live.length < want) live.push(e);
+    });
+  }
   for (const e of expired) ks.deleteEntry(e);
   const head = Buffer.allocUnsafe(PAYLOAD_HEADER);
   c.out.array(live.length * 2);
@@ -376,26 +378,31 @@ async function clusterFlushSlots(m: MainCall, c: ClusterControl): Promise<void> 
   m.out.ok();
 }
 
-/** CLUSTER MIGRATESLOT slot host port [TIMEOUT ms] [BATCH keys] (Tessera): streams every key
- * of a MIGRATING slot to the importing node in bulk; replies with the number of keys moved. */
+/** CLUSTER MIGRATESLOT slot host port [TIMEOUT ms] [BATCH keys] [SLOTS slot ...] (Tessera):
+ * streams every key of MIGRATING slots to the importing node in bulk, batches spanning slots;
+ * replies with the number of keys moved. */
 async function clusterMigrateSlot(m: MainCall, c: ClusterControl): Promise<void> {
   const a = m.args;
-  const slot = slotArg(a, 2, ERR.invalidSlot);
+  const slots = [slotArg(a, 2, ERR.invalidSlot)];
   const host = argString(a, 3);
   const port = argInt(a, 4);
   if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new ReplyError(ERR.invalidBasePort(argString(a, 4)));
   let timeoutMs = 5000;
-  let batch = 1000;
+  let batch = 5000;
   for (let i = 5; i < a.argc; i++) {
     if (argIs(a, i, 'TIMEOUT') && i + 1 < a.argc) timeoutMs = argInt(a, ++i);
     else if (argIs(a, i, 'BATCH') && i + 1 < a.argc) batch = argInt(a, ++i);
-    else throw new ReplyError(ERR.syntax);
+    else if (argIs(a, i, 'SLOTS')) {
+      while (i + 1 < a.argc) slots.push(slotArg(a, ++i, ERR.invalidSlot));
+    } else throw new ReplyError(ERR.syntax);
     if (!Number.isInteger(timeoutMs) || timeoutMs <= 0 || !Number.isInteger(batch) || batch <= 0) throw new ReplyError(ERR.notInteger);
   }
-  if (!c.ownsSlot(slot)) throw new ReplyError(`ERR I'm not the owner of hash slot ${slot}`);
-  if (c.migratingTo(slot) === null) throw new ReplyError(`ERR slot ${slot} is not in MIGRATING state`);
+  for (const slot of slots) {
+    if (!c.ownsSlot(slot)) throw new ReplyError(`ERR I'm not the owner of hash slot ${slot}`);
+    if (c.migratingTo(slot) === null) throw new ReplyError(`ERR slot ${slot} is not in MIGRATING state`);
+  }
   try {
-    m.out.integer(await migrateSlot(m.server, slot, host, port, { timeoutMs, batchKeys: batch }));
+    m.out.integer(await migrateSlots(m.server, slots, host, port, { timeoutMs, batchKeys: batch }));
   } catch (e) {
     if (e instanceof PeerError) throw new ReplyError(e.message.startsWith('IOERR') ? e.message : `IOERR ${e.message}`);
     throw e;
@@ -431,7 +438,7 @@ const CLUSTER_HELP = [
   'MEET <ip> <port> [<bus-port>]',
   '    Connect nodes into a working cluster.',
   'MIGRATESLOT <slot> <host> <port> [TIMEOUT <ms>] [BATCH <keys>]',
-  '    (Tessera) Stream every key of a MIGRATING slot to the importing node.',
+  '    (Tessera) Stream every key of MIGRATING slots to the importing node.',
   'MYID',
   '    Return the node id.',
   'NODES',
@@ -652,9 +659,9 @@ export const CLUSTER_COMMANDS = [
   { name: 'dump', arity: 2, flags: ['readonly'], keys: { first: 1, last: 1, step: 1 }, group: 'generic', since: '2.6.0', summary: 'Returns a serialized representation of the value stored at a key.', shard: dumpCommand },
   { name: 'restore', arity: -4, flags: ['write', 'denyoom'], keys: { first: 1, last: 1, step: 1 }, group: 'generic', since: '2.6.0', summary: 'Creates a key from the serialized representation of a value.', shard: restoreCommand },
   { name: 'restore-asking', arity: -4, flags: ['write', 'denyoom', 'asking'], keys: { first: 1, last: 1, step: 1 }, group: 'server', since: '3.0.0', summary: 'An internal command for migrating keys in a cluster.', shard: restoreCommand },
-  { name: 'restorebatch', arity: -3, flags: ['write', 'denyoom', 'asking'], keys: { first: 1, last: -1, step: 2 }, merge: 'sum', group: C, since: '0.1.0', summary: '(Tessera) Restores entries streamed by CLUSTER MIGRATESLOT.', shard: restoreBatchCommand },
+  { name: 'restorebatch', arity: -3, flags: ['write', 'denyoom', 'asking'], keys: { first: 1, last: -1, step: 2 }, merge: 'sum', multiSlot: true, group: C, since: '0.1.0', summary: '(Tessera) Restores entries streamed by CLUSTER MIGRATESLOT.', shard: restoreBatchCommand },
   { name: 'migrate', arity: -6, flags: ['write'], keys: null, group: 'generic', since: '2.6.0', summary: 'Atomically transfers a key from one Redis instance to another.', main: migrateCommand },
   { name: '__countinslot', arity: 2, flags: ['readonly'], keys: null, group: I, since: '0', summary: 'internal', shard: countInSlotCommand, hidden: true },
   { name: '__keysinslot', arity: 3, flags: ['readonly'], keys: null, group: I, since: '0', summary: 'internal', shard: keysInSlotCommand, hidden: true },
-  { name: '__slotdump', arity: 3, flags: ['readonly'], keys: null, group: I, since: '0', summary: 'internal', shard: slotDumpCommand, hidden: true },
+  { name: '__slotdump', arity: -3, flags: ['readonly'], keys: null, group: I, since: '0', summary: 'internal', shard: slotDumpCommand, hidden: true },
 ] as const satisfies readonly CommandSpec[];

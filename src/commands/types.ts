@@ -200,6 +200,9 @@ export interface CommandSpec {
   subcommands?: readonly SubcommandSpec[];
   /** Argument-count rule beyond arity, checked before the command is split over shards. */
   validate?: (argc: number) => string | null;
+  /** Cluster mode: keys may span slots (no CROSSSLOT) as long as each slot is served here or
+   * being imported (RESTOREBATCH of a slot-migration batch). */
+  multiSlot?: boolean;
   /** Internal shard operation, not listed by COMMAND. */
   hidden?: boolean;
 }

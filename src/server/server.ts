@@ -341,6 +341,17 @@ class Server implements ServerApi, ConnectionHost {
   ): boolean {
     const c = this.cluster!;
     const slot = keySlot(a.buf, a.off[first]!, a.len[first]!);
+    if (spec.multiSlot) {
+      for (let i = first; i <= last; i += step) {
+        const s = keySlot(a.buf, a.off[i]!, a.len[i]!);
+        if (!c.ownsSlot(s) && c.importingFrom(s) === null) {
+          const to = c.slotAddress(s);
+          conn.replyError(to === null ? ERR.clusterDownUnbound : ERR.moved(s, to));
+          return true;
+        }
+      }
+      return false;
+    }
     for (let i = first + step; i <= last; i += step) {
       if (keySlot(a.buf, a.off[i]!, a.len[i]!) !== slot) {
         counter.rejected++;

@@ -46,7 +46,7 @@ export function nameOf(n: ClusterNode): string {
 }
 
 /** Slots opened and assigned together (pipelined) while their keys move one slot at a time. */
-const GROUP_SLOTS = 64;
+const GROUP_SLOTS = 512;
 
 /**
  * Runs `moves` in order, in groups of consecutive moves between the same two nodes, with a
