@@ -1,10 +1,14 @@
-// Moving slots' keys to another node in bulk (CLUSTER MIGRATESLOT): the owning shard hands
-// out a batch of entries as one array reply, which is forwarded to the target unchanged as the
-// arguments of one RESTOREBATCH; once the target has acknowledged it, the batch is deleted here.
-// Each batch runs with its shard locked, so no client command sees or changes a key between its
-// copy and its deletion: a key is either still here or already there, which is what ASK relies
-// on. Other shards, and this one between batches, keep serving. A failure leaves the slot
-// MIGRATING with every unacknowledged key still here: running the command again resumes.
+// Moving slots' keys to another node in bulk (CLUSTER MIGRATESLOT). The owning shard *takes* a
+// batch of entries (copies them into one array reply and deletes them), and that reply goes to the
+// target unchanged as the arguments of one RESTOREBATCH. Until the target acknowledges it, the
+// batch's keys are "in flight": they are in neither keyspace, so a client command touching one of
+// them waits for the acknowledgement (then finds the key gone and gets ASK, as Redis clients
+// expect), and a failed batch is put back into the shard before the error is reported. Taking a
+// batch and the check "are all this command's keys here and none in flight" (the server's
+// MIGRATING-slot path) both run with the shard held, so no command sees half a batch; the network
+// round trip runs without holding anything, so several batches are in flight at once and the
+// shard serves other slots meanwhile. A failure leaves the slot MIGRATING with every key either
+// here or acknowledged there: running the command again resumes.
 
 import type { ServerApi } from '../commands/types.js';
 import { shardOk, ReplyError } from '../commands/errors.js';
@@ -15,7 +19,32 @@ export interface SlotMigrationOptions {
   batchKeys: number;
 }
 
+/** Batches sent but not yet acknowledged, per migration. */
+const WINDOW = 4;
+
 const RESTOREBATCH = Buffer.from('$12\r\nRESTOREBATCH\r\n');
+
+/** Keys taken from a shard and not yet acknowledged by the target, with the batch's completion. */
+export class InFlightKeys {
+  private readonly keys = new Map<string, Promise<void>>();
+
+  /** The completion of the batch holding key (latin1 of its bytes), or undefined. */
+  waitFor(key: string): Promise<void> | undefined {
+    return this.keys.get(key);
+  }
+
+  get size(): number {
+    return this.keys.size;
+  }
+
+  add(keys: readonly string[], done: Promise<void>): void {
+    for (const k of keys) this.keys.set(k, done);
+  }
+
+  remove(keys: readonly string[]): void {
+    for (const k of keys) this.keys.delete(k);
+  }
+}
 
 /** Reads the header "*N\r\n" of an array reply: [N, offset of its first element]. */
 function arrayHeader(r: Buffer): [number, number] {
@@ -24,17 +53,25 @@ function arrayHeader(r: Buffer): [number, number] {
   return [Number(r.toString('latin1', 1, nl - 1)), nl + 1];
 }
 
-/** Every other element (the keys) of a flat array of bulk strings starting at off. */
-function keysOf(r: Buffer, off: number, items: number): Buffer[] {
-  const keys: Buffer[] = [];
+/** The elements of a flat array of bulk strings starting at off. */
+function elementsOf(r: Buffer, off: number, items: number): Buffer[] {
+  const out: Buffer[] = [];
   let p = off;
   for (let i = 0; i < items; i++) {
     const nl = r.indexOf(10, p);
     const len = Number(r.toString('latin1', p + 1, nl - 1));
-    if (i % 2 === 0) keys.push(r.subarray(nl + 1, nl + 1 + len));
+    out.push(r.subarray(nl + 1, nl + 1 + len));
     p = nl + 1 + len + 2;
   }
-  return keys;
+  return out;
+}
+
+interface Batch {
+  reply: Buffer;
+  first: number;
+  items: number;
+  keys: string[];
+  settle: () => void;
 }
 
 /** Moves every key of the (MIGRATING) slots to host:port, in batches that may span slots of one
@@ -50,26 +87,64 @@ export async function migrateSlots(server: ServerApi, slots: readonly number[], 
   const peer = server.peers.get(host, port, 'slot-migration');
   let moved = 0;
   for (const [shard, slotArgs] of byShard) {
-    for (;;) {
-      const n = await server.withShardsLocked([shard], async (call) => {
-        const r = shardOk(await call(shard, ['__slotdump', String(opts.batchKeys), ...slotArgs], 2));
-        const [items, first] = arrayHeader(r);
-        if (items === 0) return 0;
-        const frame = Buffer.concat([Buffer.from(`*${items + 1}\r\n`), RESTOREBATCH, r.subarray(first)]);
-        const ack = await peer.callEncoded(frame, opts.timeoutMs);
-        if (ack[0] !== 58) {
-          const text = ack.toString('latin1', 1, ack.length - 2);
-          throw new ReplyError(`ERR Target instance replied with error: ${text}`);
-        }
-        const keys = keysOf(r, first, items);
-        shardOk(await call(shard, ['del', ...keys], 2));
-        return keys.length;
+    const take = (): Promise<Batch | null> =>
+      server.withShardsLocked([shard], async (call) => {
+        const reply = shardOk(await call(shard, ['__slottake', String(opts.batchKeys), ...slotArgs], 2));
+        const [items, first] = arrayHeader(reply);
+        if (items === 0) return null;
+        const keys: string[] = [];
+        const parts = elementsOf(reply, first, items);
+        for (let i = 0; i < parts.length; i += 2) keys.push(parts[i]!.toString('latin1'));
+        let settle!: () => void;
+        const done = new Promise<void>((r) => (settle = r));
+        server.inFlight.add(keys, done);
+        return { reply, first, items, keys, settle };
       });
-      moved += n;
-      // A short batch was the last: no key can enter a MIGRATING slot (new keys are sent to the
-      // target with ASK), so these slots are empty now.
-      if (n < opts.batchKeys) break;
+    const send = async (b: Batch): Promise<number> => {
+      const frame = Buffer.concat([Buffer.from(`*${b.items + 1}\r\n`), RESTOREBATCH, b.reply.subarray(b.first)]);
+      let failure: Error | null = null;
+      try {
+        const ack = await peer.callEncoded(frame, opts.timeoutMs);
+        if (ack[0] !== 58) failure = new ReplyError(`ERR Target instance replied with error: ${ack.toString('latin1', 1, ack.length - 2)}`);
+      } catch (e) {
+        failure = e as Error;
+      }
+      if (failure !== null) {
+        // Not acknowledged: the batch goes back where it was (the target may hold a copy too; a
+        // later run replaces it there).
+        await server.withShardsLocked([shard], async (call) => {
+          shardOk(await call(shard, ['restorebatch', ...elementsOf(b.reply, b.first, b.items)], 2));
+        });
+      }
+      server.inFlight.remove(b.keys);
+      b.settle();
+      if (failure !== null) throw failure;
+      return b.keys.length;
+    };
+    const pending: Array<Promise<number>> = [];
+    let last = false;
+    let error: unknown = null;
+    while (!last || pending.length > 0) {
+      while (!last && error === null && pending.length < WINDOW) {
+        const b = await take();
+        // A short batch is the last: no key can enter a MIGRATING slot (new keys are sent to
+        // the target with ASK).
+        if (b === null || b.keys.length < opts.batchKeys) last = true;
+        if (b === null) break;
+        const p = send(b);
+        p.catch(() => undefined);
+        pending.push(p);
+      }
+      const p = pending.shift();
+      if (p === undefined) break;
+      try {
+        moved += await p;
+      } catch (e) {
+        error ??= e;
+        last = true;
+      }
     }
+    if (error !== null) throw error;
   }
   return moved;
 }

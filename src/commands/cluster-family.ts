@@ -134,10 +134,10 @@ function keysInSlotCommand(c: ShardContext): void {
   for (const e of found) c.out.bulk(ks.bytes(), ks.keyOffset(e), ks.keyLength(e));
 }
 
-/** __slotdump count slot [slot ...]: up to count live entries of the slots (taken in the order
- * given) as a flat array of key and internal payload (type, absolute expire-at, value), for
- * RESTOREBATCH on the target. */
-function slotDumpCommand(c: ShardContext): void {
+/** __slottake count slot [slot ...]: takes up to count live entries of the slots (in the order
+ * given) out of the keyspace, replying with them as a flat array of key and internal payload
+ * (type, absolute expire-at, value), for RESTOREBATCH on the target. */
+function slotTakeCommand(c: ShardContext): void {
   const ks = c.ks;
   const want = argInt(c.args, 1);
   const live: number[] = [];
@@ -163,6 +163,7 @@ function slotDumpCommand(c: ShardContext): void {
     c.out.raw(ks.bytes(), ks.valueOffset(e), vlen);
     c.out.ascii('\r\n');
   }
+  for (const e of live) ks.deleteEntry(e);
 }
 
 // --- main-thread helpers -----------------------------------------------------------------------
@@ -663,5 +664,5 @@ export const CLUSTER_COMMANDS = [
   { name: 'migrate', arity: -6, flags: ['write'], keys: null, group: 'generic', since: '2.6.0', summary: 'Atomically transfers a key from one Redis instance to another.', main: migrateCommand },
   { name: '__countinslot', arity: 2, flags: ['readonly'], keys: null, group: I, since: '0', summary: 'internal', shard: countInSlotCommand, hidden: true },
   { name: '__keysinslot', arity: 3, flags: ['readonly'], keys: null, group: I, since: '0', summary: 'internal', shard: keysInSlotCommand, hidden: true },
-  { name: '__slotdump', arity: -3, flags: ['readonly'], keys: null, group: I, since: '0', summary: 'internal', shard: slotDumpCommand, hidden: true },
+  { name: '__slottake', arity: -3, flags: ['write'], keys: null, group: I, since: '0', summary: 'internal', shard: slotTakeCommand, hidden: true },
 ] as const satisfies readonly CommandSpec[];

@@ -7,6 +7,7 @@ import type { RespWriter } from '../protocol/resp-writer.js';
 import type { Config } from '../config/config.js';
 import type { ClusterControl } from '../cluster/api.js';
 import type { PeerPool } from '../cluster/peer-client.js';
+import type { InFlightKeys } from '../cluster/slot-migrator.js';
 
 export type CommandFlag =
   | 'write'
@@ -125,6 +126,8 @@ export interface ServerApi {
   shardOfSlot(slot: number): number;
   /** Pooled node-to-node RESP clients (MIGRATE, slot migration, forwarding). */
   readonly peers: PeerPool;
+  /** Keys of slot-migration batches sent and not yet acknowledged. */
+  readonly inFlight: InFlightKeys;
 }
 
 export type ShardCaller = (shard: number, args: ReadonlyArray<Uint8Array | string>, proto: 2 | 3) => Promise<Buffer>;

@@ -32,6 +32,7 @@ import type { ClusterControl } from '../cluster/api.js';
 import { ClusterNode } from '../cluster/cluster-node.js';
 import { isAbsolute, join } from 'node:path';
 import { PeerError, PeerPool, encodeCommand } from '../cluster/peer-client.js';
+import { InFlightKeys } from '../cluster/slot-migrator.js';
 import { startFrontDoors, type FrontDoors } from './front-doors.js';
 
 export interface RunningServer {
@@ -83,6 +84,7 @@ class Server implements ServerApi, ConnectionHost {
   port = 0;
   cluster: ClusterControl | null = null;
   readonly peers = new PeerPool();
+  readonly inFlight = new InFlightKeys();
 
   constructor(
     readonly config: Config,
@@ -384,25 +386,34 @@ class Server implements ServerApi, ConnectionHost {
   }
 
   /** A command for a slot that is moving away: runs here if all its keys are still here, else
-   * ASK. Holds the slot's shard, as a migration batch does, so no key moves in between. */
+   * ASK. Holds the slot's shard, as taking a migration batch does, so no key leaves in between;
+   * a key in a batch not yet acknowledged by the target is waited for (then it is gone: ASK). */
   private async runInMigratingSlot(m: MainCall, idx: number, slot: number, first: number, last: number, step: number, to: string): Promise<void> {
     const a = m.args;
     const args: Buffer[] = [];
     for (let i = 0; i < a.argc; i++) args.push(Buffer.from(a.buf.subarray(a.off[i]!, a.off[i]! + a.len[i]!)));
     const keys: Buffer[] = [];
     for (let i = first; i <= last; i += step) keys.push(args[i]!);
+    const names = keys.map((k) => k.toString('latin1'));
     const shard = this.slotToShard[slot]!;
     const spec = COMMANDS[idx]!;
-    await this.withShardsLocked([shard], async (call) => {
-      const r = await call(shard, ['exists', ...keys], 2);
-      if (Number(r.toString('latin1', 1, r.length - 2)) < keys.length) {
-        m.out.error(ERR.ask(slot, to));
-        return;
-      }
-      args[0] = Buffer.from(spec.name);
-      const reply = await call(shard, args, m.conn.proto);
-      m.out.raw(reply, 0, reply.length);
-    });
+    for (;;) {
+      const moving = names.map((k) => this.inFlight.waitFor(k)).filter((p) => p !== undefined);
+      if (moving.length > 0) await Promise.all(moving);
+      const ran = await this.withShardsLocked([shard], async (call) => {
+        if (names.some((k) => this.inFlight.waitFor(k) !== undefined)) return false;
+        const r = await call(shard, ['exists', ...keys], 2);
+        if (Number(r.toString('latin1', 1, r.length - 2)) < keys.length) {
+          m.out.error(ERR.ask(slot, to));
+          return true;
+        }
+        args[0] = Buffer.from(spec.name);
+        const reply = await call(shard, args, m.conn.proto);
+        m.out.raw(reply, 0, reply.length);
+        return true;
+      });
+      if (ran) return;
+    }
   }
 
   /** cluster-forwarding: sends the command to the slot's owner and relays its reply. */
