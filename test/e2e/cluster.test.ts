@@ -6,6 +6,7 @@
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ import { Redis, Cluster } from 'ioredis';
 import { createCluster } from 'redis';
 import calculateSlot from 'cluster-key-slot';
 import {
-  freePort, rawClient, redisCli, startTessera, startTesseraAt, waitFor, type ServerHandle,
+  TESSERA_MAIN, freePort, rawClient, redisCli, startTessera, startTesseraAt, waitFor, type ServerHandle,
 } from './harness.js';
 
 const NODE_TIMEOUT_MS = 1000;
@@ -36,6 +37,21 @@ async function startNode(port?: number, busPort?: number, dir?: string, extra: s
     args: ['--cluster-enabled', 'yes', '--cluster-port', String(b), '--cluster-node-timeout', String(NODE_TIMEOUT_MS), '--dir', d, ...extra],
   });
   return { handle, port: p, busPort: b, dir: d };
+}
+
+/** Runs the tessera CLI; resolves with its exit code and output (killed after 60 s). */
+function runTessera(args: string[]): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [TESSERA_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
 }
 
 async function cmd(port: number, ...args: string[]): Promise<unknown> {
@@ -244,6 +260,52 @@ c('redis-cli --cluster reshard while a client writes: nothing lost, no client er
   await verifyAll(nodes[2]!.port, w.acked);
   const check = await redisCli(['--cluster', 'check', `127.0.0.1:${nodes[0]!.port}`]);
   assert.is(check.code, 0, check.stdout);
+});
+
+/** Same as writer(), through node-redis's cluster client. */
+function nodeRedisWriter(port: number, prefix: string): { stop(): Promise<void>; acked: Map<string, string>; errors: string[] } {
+  const cl = createCluster({ rootNodes: [{ url: `redis://127.0.0.1:${port}` }] });
+  const acked = new Map<string, string>();
+  const errors: string[] = [];
+  let running = true;
+  const loop = (async () => {
+    await cl.connect();
+    for (let i = 0; running; i++) {
+      const batch = Array.from({ length: 50 }, (_, j) => `${prefix}:${(i * 50 + j) % 5000}`);
+      await Promise.all(
+        batch.map((k) =>
+          cl.set(k, `${i}`).then(
+            () => acked.set(k, `${i}`),
+            (e: Error) => errors.push(e.message),
+          ),
+        ),
+      );
+    }
+  })();
+  return {
+    acked,
+    errors,
+    stop: async () => {
+      running = false;
+      await loop;
+      await cl.disconnect();
+    },
+  };
+}
+
+c('tessera cluster rebalance while ioredis and node-redis write: nothing lost, no client error', async () => {
+  const w1 = writer(nodes[0]!.port, 'rb-io');
+  const w2 = nodeRedisWriter(nodes[1]!.port, 'rb-nr');
+  await waitFor('some writes', () => w1.acked.size > 500 && w2.acked.size > 500);
+  const r = await runTessera(['cluster', 'rebalance', `127.0.0.1:${nodes[0]!.port}`, '--threshold', '1']);
+  await w1.stop();
+  await w2.stop();
+  assert.is(r.code, 0, r.out.slice(-2000));
+  assert.match(r.out, /Moved \d+ slots/);
+  assert.equal(w1.errors, []);
+  assert.equal(w2.errors, []);
+  await verifyAll(nodes[2]!.port, w1.acked);
+  await verifyAll(nodes[2]!.port, w2.acked);
 });
 
 c('CLUSTER MIGRATESLOT streams a slot in bulk while a client writes', async () => {
