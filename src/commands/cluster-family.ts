@@ -7,7 +7,7 @@ import type { ArgList, CommandSpec, MainCall, ShardContext, SubcommandSpec } fro
 import { argIs, argInt, argString, argCopy } from './args.js';
 import { ERR, ReplyError, shardOk } from './errors.js';
 import { writeKey } from './shard-helpers.js';
-import { PAYLOAD_HEADER } from './keyspace-family.js';
+import { PAYLOAD_HEADER, replyPayload } from './keyspace-family.js';
 import { keySlot } from '../keyspace/slot.js';
 import type { ValueType } from '../keyspace/keyspace.js';
 import { CLUSTER_SLOTS, type ClusterControl, type NodeView } from '../cluster/api.js';
@@ -151,17 +151,10 @@ function slotTakeCommand(c: ShardContext): void {
     });
   }
   for (const e of expired) ks.deleteEntry(e);
-  const head = Buffer.allocUnsafe(PAYLOAD_HEADER);
   c.out.array(live.length * 2);
   for (const e of live) {
     c.out.bulk(ks.bytes(), ks.keyOffset(e), ks.keyLength(e));
-    const vlen = ks.valueLength(e);
-    head[0] = ks.type(e);
-    head.writeDoubleLE(ks.expireAt(e), 1);
-    c.out.ascii(`$${PAYLOAD_HEADER + vlen}\r\n`);
-    c.out.raw(head, 0, PAYLOAD_HEADER);
-    c.out.raw(ks.bytes(), ks.valueOffset(e), vlen);
-    c.out.ascii('\r\n');
+    replyPayload(c, e);
   }
   for (const e of live) ks.deleteEntry(e);
 }

@@ -186,6 +186,20 @@ function copyCommand(c: ShardContext): void {
 /** Internal entry payload (__dump, __restore, slot migration): type byte, expire-at float64 LE, value. */
 export const PAYLOAD_HEADER = 9;
 
+const payloadHead = Buffer.alloc(PAYLOAD_HEADER);
+
+/** Replies with entry e's internal payload as a bulk string. */
+export function replyPayload(c: ShardContext, e: number): void {
+  const ks = c.ks;
+  const vlen = ks.valueLength(e);
+  payloadHead[0] = ks.type(e);
+  payloadHead.writeDoubleLE(ks.expireAt(e), 1);
+  c.out.ascii(`$${PAYLOAD_HEADER + vlen}\r\n`);
+  c.out.raw(payloadHead, 0, PAYLOAD_HEADER);
+  c.out.raw(ks.bytes(), ks.valueOffset(e), vlen);
+  c.out.ascii('\r\n');
+}
+
 /** __dump key [DEL]: the entry's payload (nil when absent), deleting it with DEL. */
 function dumpCommand(c: ShardContext): void {
   const e = writeKey(c, 1);
@@ -193,16 +207,8 @@ function dumpCommand(c: ShardContext): void {
     c.out.nil();
     return;
   }
-  const ks = c.ks;
-  const vlen = ks.valueLength(e);
-  const head = Buffer.allocUnsafe(PAYLOAD_HEADER);
-  head[0] = ks.type(e);
-  head.writeDoubleLE(ks.expireAt(e), 1);
-  c.out.ascii(`$${PAYLOAD_HEADER + vlen}\r\n`);
-  c.out.raw(head, 0, PAYLOAD_HEADER);
-  c.out.raw(ks.bytes(), ks.valueOffset(e), vlen);
-  c.out.ascii('\r\n');
-  if (c.args.argc > 2 && argIs(c.args, 2, 'DEL')) ks.deleteEntry(e);
+  replyPayload(c, e);
+  if (c.args.argc > 2 && argIs(c.args, 2, 'DEL')) c.ks.deleteEntry(e);
 }
 
 /** __restore key payload REPLACE|NX: writes the entry; :1 when written, :0 when NX found a key. */

@@ -8,18 +8,10 @@ import { decodeFrame, encodeMessage, type BusMessage } from '../../src/cluster/b
 import { ClusterNode } from '../../src/cluster/cluster-node.js';
 import type { LinkRef, Transport } from '../../src/cluster/gossip.js';
 import type { TopoNode } from '../../src/cluster/topology.js';
+import { rng } from '../keyspace/helpers.js';
 
-/** mulberry32: a small, fast, seeded PRNG with uniform output in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: a small, fast, seeded PRNG with uniform output in [0, 1) (shared with the keyspace tests). */
+export const mulberry32 = rng;
 
 export interface SimOptions {
   seed: number;

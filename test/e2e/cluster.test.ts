@@ -203,18 +203,25 @@ c('DUMP, RESTORE and MIGRATE between nodes', async () => {
   }
 });
 
-/** Writes keys through an ioredis Cluster until stopped; records every acknowledged value. */
-function writer(port: number, prefix: string): { stop(): Promise<void>; acked: Map<string, string>; errors: string[] } {
-  const io = new Cluster([{ host: '127.0.0.1', port }]);
+interface Writer {
+  stop(): Promise<void>;
+  acked: Map<string, string>;
+  errors: string[];
+}
+
+/** Writes keys with `set` (50 at a time, over 5000 names) until stopped; records every
+ * acknowledged value and every error. */
+function writeLoop(prefix: string, set: (k: string, v: string) => Promise<unknown>, open: () => Promise<void>, close: () => Promise<void>): Writer {
   const acked = new Map<string, string>();
   const errors: string[] = [];
   let running = true;
   const loop = (async () => {
+    await open();
     for (let i = 0; running; i++) {
       const batch = Array.from({ length: 50 }, (_, j) => `${prefix}:${(i * 50 + j) % 5000}`);
       await Promise.all(
         batch.map((k) =>
-          io.set(k, `${i}`).then(
+          set(k, `${i}`).then(
             () => acked.set(k, `${i}`),
             (e: Error) => errors.push(e.message),
           ),
@@ -228,9 +235,21 @@ function writer(port: number, prefix: string): { stop(): Promise<void>; acked: M
     stop: async () => {
       running = false;
       await loop;
-      io.disconnect();
+      await close();
     },
   };
+}
+
+/** writeLoop through an ioredis Cluster. */
+function writer(port: number, prefix: string): Writer {
+  const io = new Cluster([{ host: '127.0.0.1', port }]);
+  return writeLoop(prefix, (k, v) => io.set(k, v), async () => undefined, async () => io.disconnect());
+}
+
+/** writeLoop through node-redis's cluster client. */
+function nodeRedisWriter(port: number, prefix: string): Writer {
+  const cl = createCluster({ rootNodes: [{ url: `redis://127.0.0.1:${port}` }] });
+  return writeLoop(prefix, (k, v) => cl.set(k, v), async () => void (await cl.connect()), () => cl.disconnect());
 }
 
 async function verifyAll(port: number, acked: Map<string, string>): Promise<void> {
@@ -261,37 +280,6 @@ c('redis-cli --cluster reshard while a client writes: nothing lost, no client er
   const check = await redisCli(['--cluster', 'check', `127.0.0.1:${nodes[0]!.port}`]);
   assert.is(check.code, 0, check.stdout);
 });
-
-/** Same as writer(), through node-redis's cluster client. */
-function nodeRedisWriter(port: number, prefix: string): { stop(): Promise<void>; acked: Map<string, string>; errors: string[] } {
-  const cl = createCluster({ rootNodes: [{ url: `redis://127.0.0.1:${port}` }] });
-  const acked = new Map<string, string>();
-  const errors: string[] = [];
-  let running = true;
-  const loop = (async () => {
-    await cl.connect();
-    for (let i = 0; running; i++) {
-      const batch = Array.from({ length: 50 }, (_, j) => `${prefix}:${(i * 50 + j) % 5000}`);
-      await Promise.all(
-        batch.map((k) =>
-          cl.set(k, `${i}`).then(
-            () => acked.set(k, `${i}`),
-            (e: Error) => errors.push(e.message),
-          ),
-        ),
-      );
-    }
-  })();
-  return {
-    acked,
-    errors,
-    stop: async () => {
-      running = false;
-      await loop;
-      await cl.disconnect();
-    },
-  };
-}
 
 c('tessera cluster rebalance while ioredis and node-redis write: nothing lost, no client error', async () => {
   const w1 = writer(nodes[0]!.port, 'rb-io');

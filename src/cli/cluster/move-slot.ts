@@ -80,10 +80,7 @@ export async function moveSlotGroup(
       // One call for the group's slots that hold keys: the source streams them in batches that
       // span slots, so many small slots cost what one big one does.
       const loaded = slots.filter((_, i) => counts[i] !== 0);
-      if (loaded.length > 0) {
-        const args = ['CLUSTER', 'MIGRATESLOT', loaded[0]!, dst.address.host, dst.address.port, 'TIMEOUT', settings.timeoutMs, 'SLOTS', ...loaded.slice(1)];
-        total = await src.client.callInteger(args, settings.timeoutMs * MIGRATESLOT_CALL_TIMEOUTS);
-      }
+      if (loaded.length > 0) total = await migrateSlotCall(src, dst, loaded, settings);
       slots.forEach((slot, i) => {
         hooks.started(slot, counts[i] ?? null);
         hooks.done(slot, counts[i] ?? 0);
@@ -164,13 +161,18 @@ async function migrateSlotFast(
     if (initial > 0) stopPolling = pollProgress(pool, src.address, slot, initial, onProgress);
   }
   try {
-    const args = ['CLUSTER', 'MIGRATESLOT', slot, dst.address.host, dst.address.port, 'TIMEOUT', settings.timeoutMs];
-    const moved = await src.client.callInteger(args, settings.timeoutMs * MIGRATESLOT_CALL_TIMEOUTS);
+    const moved = await migrateSlotCall(src, dst, [slot], settings);
     onProgress?.(moved);
     return moved;
   } finally {
     stopPolling();
   }
+}
+
+/** One CLUSTER MIGRATESLOT for `slots` (Tessera); the number of keys moved. */
+function migrateSlotCall(src: Endpoint, dst: Endpoint, slots: readonly number[], settings: MoveSettings): Promise<number> {
+  const args = ['CLUSTER', 'MIGRATESLOT', slots[0]!, dst.address.host, dst.address.port, 'TIMEOUT', settings.timeoutMs, 'SLOTS', ...slots.slice(1)];
+  return src.client.callInteger(args, settings.timeoutMs * MIGRATESLOT_CALL_TIMEOUTS);
 }
 
 /** Polls the source's key count until stopped; returns the stop function. Errors end the polling. */
