@@ -258,7 +258,23 @@ async function verifyAll(port: number, acked: Map<string, string>): Promise<void
     const keys = [...acked.keys()];
     const got = await Promise.all(keys.map((k) => io.get(k)));
     const wrong = keys.filter((k, i) => got[i] !== acked.get(k));
-    assert.is(wrong.length, 0, `lost or stale: ${wrong.slice(0, 5).join(', ')}`);
+    if (wrong.length > 0) {
+      // Where each wrong key is, node by node, and the owners each node believes in: the clue.
+      const where = await Promise.all(wrong.slice(0, 5).map(async (k) => {
+        const per = await Promise.all(nodes.map(async (n) => {
+          const direct = new Redis({ port: n.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+          try {
+            await direct.connect();
+            const v = await direct.call('GET', k).catch((e: Error) => e.message);
+            return `${n.port}=${String(v)}`;
+          } finally {
+            direct.disconnect();
+          }
+        }));
+        return `${k} (slot ${calculateSlot(k)}) acked ${acked.get(k)}: ${per.join(' ')}`;
+      }));
+      assert.unreachable(`lost or stale: ${where.join('; ')}\n${nodes.map((n) => n.handle.output().slice(-3000)).join('\n---\n')}`);
+    }
   } finally {
     io.disconnect();
   }
@@ -360,6 +376,37 @@ c('the HTTP key API of one node reads and writes keys of every slot (forwarded t
   const del = await fetch(base + 'http%3A0', { method: 'DELETE' });
   assert.is(del.status, 204);
   assert.is((await fetch(base + 'http%3A0')).status, 404);
+});
+
+c('redis-cli --cluster add-node, reshard, info, rebalance and del-node work on Tessera nodes', async () => {
+  const extra = await startNode();
+  try {
+    const add = await redisCli(['--cluster', 'add-node', `127.0.0.1:${extra.port}`, `127.0.0.1:${nodes[0]!.port}`], { timeoutMs: 30_000 });
+    assert.is(add.code, 0, add.stdout + add.stderr);
+    assert.match(add.stdout, /\[OK\] New node added correctly/);
+    await waitFor('4 nodes known everywhere', async () => {
+      const infos = await Promise.all([...nodes, extra].map((n) => clusterInfo(n.port)));
+      return infos.every((i) => i['cluster_known_nodes'] === '4' && i['cluster_state'] === 'ok');
+    }, 15_000);
+    const id = await myId(extra.port);
+    const fill = await redisCli(
+      ['--cluster', 'reshard', `127.0.0.1:${nodes[0]!.port}`, '--cluster-from', 'all', '--cluster-to', id, '--cluster-slots', '150', '--cluster-yes'],
+      { timeoutMs: 120_000 },
+    );
+    assert.is(fill.code, 0, fill.stdout.slice(-2000) + fill.stderr);
+    const info = await redisCli(['--cluster', 'info', `127.0.0.1:${nodes[0]!.port}`]);
+    assert.match(info.stdout, new RegExp(`127\\.0\\.0\\.1:${extra.port} \\(\\w+\\.\\.\\.\\) -> \\d+ keys \\| 150 slots`));
+    const drain = await redisCli(['--cluster', 'rebalance', `127.0.0.1:${nodes[0]!.port}`, '--cluster-weight', `${id}=0`], { timeoutMs: 120_000 });
+    assert.is(drain.code, 0, drain.stdout.slice(-2000) + drain.stderr);
+    const del = await redisCli(['--cluster', 'del-node', `127.0.0.1:${nodes[0]!.port}`, id], { timeoutMs: 30_000 });
+    assert.is(del.code, 0, del.stdout + del.stderr);
+    const check = await redisCli(['--cluster', 'check', `127.0.0.1:${nodes[0]!.port}`]);
+    assert.is(check.code, 0, check.stdout);
+    assert.match(check.stdout, /\[OK\] All 16384 slots covered/);
+    for (const n of nodes) await waitFor('3 nodes known', async () => (await clusterInfo(n.port))['cluster_known_nodes'] === '3');
+  } finally {
+    await extra.handle.stop();
+  }
 });
 
 c('a killed node is marked FAIL within the node timeout; restarted, it rejoins with its id', async () => {

@@ -66,11 +66,14 @@ export async function moveSlotGroup(
   settings: MoveSettings,
   hooks: { started(slot: number, keys: number | null): void; advanced(moved: number): void; done(slot: number, moved: number): void },
 ): Promise<number> {
+  await Promise.all(slots.map((s) => dst.client.call(['CLUSTER', 'SETSLOT', s, 'IMPORTING', src.id])));
+  await Promise.all(slots.map((s) => src.client.call(['CLUSTER', 'SETSLOT', s, 'MIGRATING', dst.id])));
+  // Counted once the slots are MIGRATING, when no key can enter them any more: a count taken
+  // before would miss keys written in between, and an "empty" slot skipped would leave them
+  // behind on the source when the slot is handed over.
   const counts = await Promise.all(
     slots.map((s) => src.client.callInteger(['CLUSTER', 'COUNTKEYSINSLOT', s]).catch(() => null)),
   );
-  await Promise.all(slots.map((s) => dst.client.call(['CLUSTER', 'SETSLOT', s, 'IMPORTING', src.id])));
-  await Promise.all(slots.map((s) => src.client.call(['CLUSTER', 'SETSLOT', s, 'MIGRATING', dst.id])));
   let total = 0;
   const srcName = formatAddress(src.address);
   if (!withoutFastPath.has(srcName)) {
