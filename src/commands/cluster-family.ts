@@ -636,6 +636,28 @@ async function migrateCommand(m: MainCall): Promise<void> {
   });
 }
 
+// --- memcached requests forwarded by another node ------------------------------------------------
+
+/** TESSERA.MC header extras key value [...] (Tessera, between nodes): runs a memcached request
+ * that another node's memcached port received for a slot served here; replies with the memcached
+ * reply bytes as a bulk string. */
+async function memcacheForwardedCommand(m: MainCall): Promise<void> {
+  const a = m.args;
+  const c = m.server.cluster;
+  const slot = keySlot(a.buf, a.off[3]!, a.len[3]!);
+  if (c && !c.ownsSlot(slot)) {
+    const to = c.slotAddress(slot);
+    throw new ReplyError(to === null ? ERR.clusterDownUnbound : ERR.moved(slot, to));
+  }
+  if (c && c.migratingTo(slot) !== null) throw new ReplyError(ERR.tryAgain);
+  const parts: Buffer[] = [Buffer.from('__mc')];
+  for (let i = 1; i < a.argc; i++) parts.push(argCopy(a, i));
+  const r = await m.server.callShard(m.server.shardOfSlot(slot), parts, 2);
+  // No memcached reply starts with '-': this is the shard's RESP error (a crash).
+  if (r[0] === 45) throw new ReplyError(r.toString('latin1', 1, r.length - 2));
+  m.out.bulk(r, 0, r.length);
+}
+
 // --- the table -----------------------------------------------------------------------------------
 
 const C = 'cluster' as const;
@@ -654,6 +676,7 @@ export const CLUSTER_COMMANDS = [
   { name: 'restore', arity: -4, flags: ['write', 'denyoom'], keys: { first: 1, last: 1, step: 1 }, group: 'generic', since: '2.6.0', summary: 'Creates a key from the serialized representation of a value.', shard: restoreCommand },
   { name: 'restore-asking', arity: -4, flags: ['write', 'denyoom', 'asking'], keys: { first: 1, last: 1, step: 1 }, group: 'server', since: '3.0.0', summary: 'An internal command for migrating keys in a cluster.', shard: restoreCommand },
   { name: 'restorebatch', arity: -3, flags: ['write', 'denyoom', 'asking'], keys: { first: 1, last: -1, step: 2 }, merge: 'sum', multiSlot: true, group: C, since: '0.1.0', summary: '(Tessera) Restores entries streamed by CLUSTER MIGRATESLOT.', shard: restoreBatchCommand },
+  { name: 'tessera.mc', arity: -5, flags: ['write', 'denyoom'], keys: null, group: C, since: '0.1.0', summary: '(Tessera) Runs a memcached request forwarded by another node.', main: memcacheForwardedCommand },
   { name: 'migrate', arity: -6, flags: ['write'], keys: null, group: 'generic', since: '2.6.0', summary: 'Atomically transfers a key from one Redis instance to another.', main: migrateCommand },
   { name: '__countinslot', arity: 2, flags: ['readonly'], keys: null, group: I, since: '0', summary: 'internal', shard: countInSlotCommand, hidden: true },
   { name: '__keysinslot', arity: 3, flags: ['readonly'], keys: null, group: I, since: '0', summary: 'internal', shard: keysInSlotCommand, hidden: true },

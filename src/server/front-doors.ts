@@ -28,6 +28,9 @@ export interface FrontDoorServer {
   /** Runs a one-key RESP command where the key lives: a local shard, or in cluster mode the node
    * serving its slot. */
   callForKey(key: Uint8Array, args: ReadonlyArray<Uint8Array | string>): Promise<Buffer>;
+  /** Cluster mode: takes a memcached request whose key this node must not serve locally (it
+   * forwards it to the slot's owner, or refuses it while the slot is moving); false otherwise. */
+  routeMemcache(sink: ReplySink, seq: number, args: ArgList, keyArg: number): boolean;
   shardStats(): Promise<ShardStatsReport[]>;
   serverStats(): ServerStats;
   commandStats(): Map<string, { calls: number; usec: number; rejected: number; failed: number }>;
@@ -72,6 +75,9 @@ class MemcacheDoor implements MemcacheHost {
   }
 
   sendToShard(sink: ReplySink, seq: number, args: ArgList, keyArg: number): void {
+    // Cluster mode: a key of another node's slot, or of a slot moving away, is the server's to
+    // forward or refuse.
+    if (this.server.routeMemcache(sink, seq, args, keyArg)) return;
     const s = this.server.shardOfKey(args.buf, args.off[keyArg]!, args.len[keyArg]!);
     this.server.links[s]!.send(sink, seq, MC_CMD, 2, args, null);
   }
@@ -183,11 +189,7 @@ export async function startFrontDoors(server: FrontDoorServer): Promise<FrontDoo
   let memcachePort = 0;
   let http: HttpApi | null = null;
   try {
-    if (v.memcachePort > 0 && v.clusterEnabled) {
-      // A memcached request for another node's slot would be served from this node's shards:
-      // until memcached requests are forwarded, the port stays closed in cluster mode.
-      server.log.warn({ memcachePort: v.memcachePort }, 'memcached port not opened: not supported in cluster mode yet');
-    } else if (v.memcachePort > 0) {
+    if (v.memcachePort > 0) {
       for (const host of v.bind) {
         const srv = net.createServer({ noDelay: true }, (sock) => memcache.accept(sock));
         memcachePort = await listen(srv, v.memcachePort, host);

@@ -25,7 +25,7 @@ import { RespWriter } from '../protocol/resp-writer.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { ShardLink } from '../runtime/shard-link.js';
 import { InlineShard } from '../runtime/inline-shard.js';
-import type { ArgSubset, ShardPort } from '../runtime/shard-port.js';
+import type { ArgSubset, ReplySink, ShardPort } from '../runtime/shard-port.js';
 import { Gather, PromiseSink } from './fanout.js';
 import { keySlot } from '../keyspace/slot.js';
 import type { ClusterControl } from '../cluster/api.js';
@@ -45,6 +45,7 @@ export interface RunningServer {
 
 const SLOTS = 16384;
 const FORWARD_TIMEOUT_MS = 5000;
+const MC_FORWARD_NAME = Buffer.from('TESSERA.MC');
 
 interface CommandCounter {
   calls: number;
@@ -449,6 +450,38 @@ class Server implements ServerApi, ConnectionHost {
     const pass = this.config.values.requirepass;
     const peer = this.peers.get(target.slice(0, colon), Number(target.slice(colon + 1)), 'forward/2', pass !== '' ? [['AUTH', pass]] : []);
     return peer.call(args, FORWARD_TIMEOUT_MS);
+  }
+
+  routeMemcache(sink: ReplySink, seq: number, args: ArgList, keyArg: number): boolean {
+    const c = this.cluster;
+    if (c === null) return false;
+    const slot = keySlot(args.buf, args.off[keyArg]!, args.len[keyArg]!);
+    if (c.ownsSlot(slot) && c.migratingTo(slot) === null) return false;
+    const fail = (text: string): void => {
+      const b = Buffer.from(`-${text}\r\n`);
+      sink.deliver(seq, b, 0, b.length);
+    };
+    const target = c.slotAddress(slot);
+    if (target === null) fail(ERR.clusterDownUnbound);
+    else if (c.ownsSlot(slot)) fail(ERR.tryAgain);
+    else {
+      // The owner runs it through TESSERA.MC (same arguments) and sends the memcached reply
+      // back as a bulk string.
+      const parts: Uint8Array[] = [MC_FORWARD_NAME];
+      for (let i = 1; i < args.argc; i++) parts.push(Buffer.from(args.buf.subarray(args.off[i]!, args.off[i]! + args.len[i]!)));
+      const colon = target.lastIndexOf(':');
+      const pass = this.config.values.requirepass;
+      const peer = this.peers.get(target.slice(0, colon), Number(target.slice(colon + 1)), 'forward/2', pass !== '' ? [['AUTH', pass]] : []);
+      peer.call(parts, FORWARD_TIMEOUT_MS).then(
+        (r) => {
+          if (r[0] !== 36) return fail(r[0] === 45 ? r.toString('latin1', 1, r.length - 2) : 'ERR unexpected reply');
+          const nl = r.indexOf(10);
+          sink.deliver(seq, r, nl + 1, r.length - 2 - (nl + 1));
+        },
+        (e: Error) => fail(`TRYAGAIN forwarding to ${target} failed: ${e.message}`),
+      );
+    }
+    return true;
   }
 
   shardOfSlot(slot: number): number {

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { Redis, Cluster } from 'ioredis';
 import { createCluster } from 'redis';
 import calculateSlot from 'cluster-key-slot';
+import memjs from 'memjs';
 import {
   TESSERA_MAIN, freePort, rawClient, redisCli, startTessera, startTesseraAt, waitFor, type ServerHandle,
 } from './harness.js';
@@ -83,11 +84,14 @@ async function ownerPort(port: number, slot: number): Promise<number> {
 
 const nodes: Node[] = [];
 let httpPort = 0;
+let memcachePort = 0;
 const c = suite('cluster of three');
 
 c.before(async () => {
   httpPort = await freePort();
-  for (let i = 0; i < 3; i++) nodes.push(await startNode(undefined, undefined, undefined, i === 0 ? ['--http-port', String(httpPort)] : []));
+  memcachePort = await freePort();
+  const doors = ['--http-port', String(httpPort), '--memcache-port', String(memcachePort)];
+  for (let i = 0; i < 3; i++) nodes.push(await startNode(undefined, undefined, undefined, i === 0 ? doors : []));
   const r = await redisCli(['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-yes'], { timeoutMs: 30_000 });
   assert.is(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /\[OK\] All 16384 slots covered/);
@@ -406,6 +410,29 @@ c('redis-cli --cluster add-node, reshard, info, rebalance and del-node work on T
     for (const n of nodes) await waitFor('3 nodes known', async () => (await clusterInfo(n.port))['cluster_known_nodes'] === '3');
   } finally {
     await extra.handle.stop();
+  }
+});
+
+c('the memcached port of one node serves keys of every slot (forwarded to their owners)', async () => {
+  const mc = memjs.Client.create(`127.0.0.1:${memcachePort}`, { retries: 0, timeout: 5, logger: { log: () => undefined } });
+  try {
+    const keys = Array.from({ length: 60 }, (_, i) => `mc:${i}`);
+    for (const k of keys) assert.ok(await mc.set(k, `v-${k}`, { expires: 0 }), k);
+    for (const k of keys) assert.is((await mc.get(k)).value?.toString(), `v-${k}`);
+    const owners = new Set(await Promise.all(keys.map((k) => ownerPort(nodes[0]!.port, calculateSlot(k)))));
+    assert.is(owners.size, 3, 'the keys span every node');
+    const io = new Cluster([{ host: '127.0.0.1', port: nodes[2]!.port }]);
+    try {
+      for (const k of keys) assert.is(await io.get(k), `v-${k}`);
+      await io.set('mc:from-resp', 'r');
+    } finally {
+      io.disconnect();
+    }
+    assert.is((await mc.get('mc:from-resp')).value?.toString(), 'r');
+    assert.ok(await mc.delete('mc:0'));
+    assert.is((await mc.get('mc:0')).value, null);
+  } finally {
+    mc.close();
   }
 });
 
