@@ -1,10 +1,13 @@
 // Tessera's memcached front door against memcached 1.6 on the same machine in the same run:
-// libmemcached's `memcslap --binary` SET and GET throughput, rounds alternating memcached, Tessera,
-// ratios taken pair by pair (the median is reported). Prints the machine and the figures and
-// writes them to bench/MEMCACHE.md. Run with `npm run bench:memcache` (see --help).
+// libmemcached's `memcslap --binary` SET and GET throughput (one request at a time per thread),
+// then `tessera bench --protocol memcache` (the repo's load generator, binary protocol, with
+// pipelining) at each `--loadgen-pipelines` depth; rounds alternate memcached, Tessera, ratios
+// are taken pair by pair (the median is reported). Prints the machine and the figures and writes
+// them to bench/MEMCACHE.md. Run with `npm run bench:memcache` (see --help).
 
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +25,10 @@ interface Options {
   executeNumber: number;
   tesseraArgs: string[];
   results: string;
+  loadgenRequests: number;
+  loadgenClients: number;
+  loadgenThreads: number;
+  loadgenPipelines: number[];
 }
 
 const USAGE = `npm run bench:memcache -- [options]
@@ -29,7 +36,11 @@ const USAGE = `npm run bench:memcache -- [options]
   --concurrency N     memcslap threads (default 4; env BENCH_CONCURRENCY)
   --execute-number N  operations per thread (default 20000; env BENCH_EXECUTE_NUMBER)
   --tessera-args S    extra Tessera server flags, e.g. "--shard-threads no" (env BENCH_TESSERA_ARGS)
-  --results FILE      where to write the report (default bench/MEMCACHE.md)`;
+  --results FILE      where to write the report (default bench/MEMCACHE.md)
+  --loadgen-requests N   tessera bench requests per phase (default 200000; env BENCH_LOADGEN_REQUESTS)
+  --loadgen-clients N    tessera bench connections (default 50; env BENCH_LOADGEN_CLIENTS)
+  --loadgen-threads N    tessera bench worker threads (default 1; env BENCH_LOADGEN_THREADS)
+  --loadgen-pipelines L  tessera bench pipeline depths, comma-separated (default 1,16; env BENCH_LOADGEN_PIPELINES)`;
 
 function parseOptions(argv: string[]): Options {
   const flags = new Map<string, string>();
@@ -54,6 +65,14 @@ function parseOptions(argv: string[]): Options {
     executeNumber: int('execute-number', 20000),
     tesseraArgs: raw('tessera-args', '').split(' ').filter((a) => a !== ''),
     results: resolve(REPO_ROOT, raw('results', 'bench/MEMCACHE.md')),
+    loadgenRequests: int('loadgen-requests', 200_000),
+    loadgenClients: int('loadgen-clients', 50),
+    loadgenThreads: int('loadgen-threads', 1),
+    loadgenPipelines: raw('loadgen-pipelines', '1,16').split(',').map((x) => {
+      const n = Number(x);
+      if (!Number.isInteger(n) || n < 1) throw new Error('--loadgen-pipelines takes positive integers, e.g. 1,16');
+      return n;
+    }),
   };
 }
 
@@ -128,6 +147,33 @@ function memcslap(port: number, test: 'set' | 'get', opts: Options): { opsPerSec
   return { opsPerSec: Number(m[1]) / Number(m[2]), command: ['memcslap', ...args].join(' ') };
 }
 
+interface LoadgenPhase {
+  name: string;
+  requests: number;
+  errors: number;
+  firstError: string;
+  hits: number;
+  rps: number;
+  latencyMs: { p50: number; p99: number };
+}
+
+/** Runs `tessera bench --protocol memcache` once (a SET phase, then a GET phase) against `port`. */
+function loadgen(port: number, pipeline: number, opts: Options): { phases: LoadgenPhase[]; command: string } {
+  const json = join(tmpdir(), `tessera-bench-memcache-${process.pid}.json`);
+  const args = [
+    TESSERA_MAIN, 'bench', '--protocol', 'memcache', '-p', String(port), '-t', 'set,get', '-c', String(opts.loadgenClients),
+    '-P', String(pipeline), '-n', String(opts.loadgenRequests), '-r', '100000', '-d', '32', '--threads', String(opts.loadgenThreads), '-q',
+  ];
+  try {
+    execFileSync(process.execPath, [...args, '--json', json], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 300_000, stdio: ['ignore', 'pipe', 'pipe'] });
+    const phases = (JSON.parse(readFileSync(json, 'utf8')) as { phases: LoadgenPhase[] }).phases;
+    for (const p of phases) if (p.errors > 0) throw new Error(`tessera bench on port ${port}: ${p.errors} errors in ${p.name}, first: ${p.firstError}`);
+    return { phases, command: ['tessera', ...args.slice(1)].join(' ') };
+  } finally {
+    rmSync(json, { force: true });
+  }
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
@@ -141,7 +187,9 @@ async function main(): Promise<void> {
   const memcached = await startMemcached();
   const tessera = await startTessera(opts);
   const rows: string[] = [];
+  const loadgenRows: string[] = [];
   const commands = new Set<string>();
+  const loadgenCommands = new Set<string>();
   try {
     for (const test of ['set', 'get'] as const) {
       const pairs: Array<{ mc: number; ts: number }> = [];
@@ -154,6 +202,28 @@ async function main(): Promise<void> {
       }
       const ratios = pairs.map((p) => p.ts / p.mc);
       rows.push(`| ${test.toUpperCase()} | ${Math.round(median(pairs.map((p) => p.mc)))} | ${Math.round(median(pairs.map((p) => p.ts)))} | ${median(ratios).toFixed(2)} | ${ratios.map((x) => x.toFixed(2)).join(', ')} |`);
+    }
+    for (const pipeline of opts.loadgenPipelines) {
+      /** Per phase name: one memcached/Tessera pair per round. */
+      const pairs = new Map<string, Array<{ mc: LoadgenPhase; ts: LoadgenPhase }>>();
+      for (let r = 0; r < opts.rounds; r++) {
+        const a = loadgen(memcached.port, pipeline, opts);
+        const b = loadgen(tessera.port, pipeline, opts);
+        loadgenCommands.add(a.command.replace(`-p ${memcached.port}`, '-p PORT'));
+        a.phases.forEach((mc, i) => {
+          const ts = b.phases[i]!;
+          pairs.set(mc.name, [...(pairs.get(mc.name) ?? []), { mc, ts }]);
+          console.log(`tessera bench -P ${pipeline} ${mc.name} round ${r + 1}: memcached ${Math.round(mc.rps)} requests/s (p99 ${mc.latencyMs.p99} ms), tessera ${Math.round(ts.rps)} (p99 ${ts.latencyMs.p99} ms), ratio ${(ts.rps / mc.rps).toFixed(2)}`);
+        });
+      }
+      for (const [name, ps] of pairs) {
+        const ratios = ps.map((p) => p.ts.rps / p.mc.rps);
+        const med = (f: (p: { mc: LoadgenPhase; ts: LoadgenPhase }) => number): number => median(ps.map(f));
+        loadgenRows.push(
+          `| ${pipeline} | ${name} | ${Math.round(med((p) => p.mc.rps))} | ${Math.round(med((p) => p.ts.rps))} | ${median(ratios).toFixed(2)} | ${ratios.map((x) => x.toFixed(2)).join(', ')} | ` +
+            `${med((p) => p.mc.latencyMs.p99).toFixed(3)} / ${med((p) => p.ts.latencyMs.p99).toFixed(3)} |`,
+        );
+      }
     }
   } finally {
     await tessera.stop();
@@ -174,9 +244,18 @@ async function main(): Promise<void> {
     '| --- | --- | --- | --- | --- |',
     ...rows,
     '',
+    '## `tessera bench --protocol memcache` (binary protocol, pipelined)',
+    '',
+    `Load: ${[...loadgenCommands].map((c) => `\`${c}\``).join(', ')}; ${opts.rounds} rounds per depth, each memcached then Tessera; ` +
+      'a SET phase, then a GET phase (every GET hits). The generator runs on the same host, so it competes with the server for cores.',
+    '',
+    '| -P | phase | memcached requests/s (median) | Tessera requests/s (median) | Tessera/memcached (median of pairs) | ratio per pair | p99 ms memcached / Tessera (medians) |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...loadgenRows,
+    '',
   ].join('\n');
   writeFileSync(opts.results, report);
-  console.log(`\n${rows.join('\n')}\nwritten to ${relative(process.cwd(), opts.results)}`);
+  console.log(`\n${rows.join('\n')}\n${loadgenRows.join('\n')}\nwritten to ${relative(process.cwd(), opts.results)}`);
 }
 
 process.on('exit', killAllNow);

@@ -1,11 +1,11 @@
 // The wire protocol seam of the load generator. A protocol supplies command templates (encoded
-// once; each request copies one and rewrites its key digits in place) and a reply counter that
-// counts complete replies without making objects. RESP is the only protocol so far; the
-// memcached text protocol will be a second `WireProtocol` (templates `get <key>\r\n` and
-// `set <key> 0 0 <n>\r\n<value>\r\n`, a counter for VALUE/END/STORED lines) and nothing else
-// in the load generator needs to change, except that it has no cluster mode.
+// once; each request copies one and rewrites its key digits, and its request number where the
+// protocol carries one, in place) and a reply counter that counts complete replies, errors and
+// GET hits and misses without making objects. RESP (cluster-capable: MOVED/ASK, ASKING) and the
+// memcached binary protocol (no cluster mode) are the two.
 
-import { ReplyScanner } from './reply-scanner.js';
+import { KEY_BYTES_MAX, MemcacheReplyCounter, memcacheSampleReplies, memcacheTemplate } from './memcache-binary.js';
+import { RedirectTargets, ReplyScanner } from './reply-scanner.js';
 
 export const PROTOCOL_NAMES = ['resp', 'memcache'] as const;
 export type ProtocolName = (typeof PROTOCOL_NAMES)[number];
@@ -21,50 +21,76 @@ export interface CommandTemplate {
   keyLen: number;
   /** Where the key's KEY_DIGITS digits start. */
   digitsAt: number;
+  /** Where the 32-bit big-endian request number goes (memcached's opaque), or -1 for none. */
+  opaqueAt: number;
 }
 
 export interface ReplyCounter {
-  /** Feeds received bytes; returns how many replies they completed. */
+  /** Feeds received bytes; returns how many replies they completed. May throw on bytes that
+   *  cannot be followed (the connection is then unusable). */
   feed(chunk: Buffer): number;
   /** Error replies so far, redirects included. */
   readonly errors: number;
   /** Cluster redirects (MOVED/ASK) so far. */
   readonly redirects: number;
+  /** GET replies with a value, and GET replies saying the key does not exist. */
+  readonly hits: number;
+  readonly misses: number;
   /** After feed(): positions among that feed's replies of its first `redirectCount` redirects. */
   readonly redirectAt: Int32Array;
+  /** After feed(): per redirect, the ASK target's index in the counter's RedirectTargets, or -1 (MOVED). */
+  readonly redirectTarget: Int32Array;
   readonly redirectCount: number;
   readonly firstError: string;
 }
 
 export interface WireProtocol {
   readonly name: ProtocolName;
-  /** Whether the protocol knows hash slots (CLUSTER SLOTS, MOVED). */
+  /** Whether the protocol knows hash slots (CLUSTER SLOTS, MOVED, ASK). */
   readonly clusterCapable: boolean;
+  /** The encoded command that admits the next one into an importing slot (RESP's ASKING), or null. */
+  readonly asking: Buffer | null;
+  /** Longest key the protocol accepts, in bytes. */
+  readonly keyBytesMax: number;
   template(op: Operation, keyPrefix: string, valueSize: number): CommandTemplate;
-  replyCounter(): ReplyCounter;
+  /** A counter for one connection; `targets` interns the nodes named by ASK replies. */
+  replyCounter(targets?: RedirectTargets): ReplyCounter;
+  /** `count` typical replies (stored, hit, miss), numbered from 0, to warm the counter up. */
+  sampleReplies(count: number): Buffer;
 }
 
 const resp: WireProtocol = {
   name: 'resp',
   clusterCapable: true,
+  asking: Buffer.from('*1\r\n$6\r\nASKING\r\n'),
+  keyBytesMax: 512 * 1024 * 1024,
   template(op, keyPrefix, valueSize) {
     const key = Buffer.from(keyPrefix + '0'.repeat(KEY_DIGITS));
     const head = Buffer.from(op === 'set' ? `*3\r\n$3\r\nSET\r\n$${key.length}\r\n` : `*2\r\n$3\r\nGET\r\n$${key.length}\r\n`);
     const parts = [head, key, Buffer.from('\r\n')];
     if (op === 'set') parts.push(Buffer.from(`$${valueSize}\r\n`), Buffer.alloc(valueSize, 'x'), Buffer.from('\r\n'));
-    return { bytes: Buffer.concat(parts), keyAt: head.length, keyLen: key.length, digitsAt: head.length + key.length - KEY_DIGITS };
+    return { bytes: Buffer.concat(parts), keyAt: head.length, keyLen: key.length, digitsAt: head.length + key.length - KEY_DIGITS, opaqueAt: -1 };
   },
-  replyCounter: () => new ReplyScanner(),
+  replyCounter: (targets) => new ReplyScanner(targets ?? null),
+  sampleReplies: (count) => Buffer.from(Array.from({ length: count }, (_, i) => ['+OK\r\n', '$3\r\nabc\r\n', '$-1\r\n'][i % 3]).join('')),
 };
 
-export class ProtocolNotImplementedError extends Error {}
+const memcache: WireProtocol = {
+  name: 'memcache',
+  clusterCapable: false,
+  asking: null,
+  keyBytesMax: KEY_BYTES_MAX,
+  template: (op, keyPrefix, valueSize) => memcacheTemplate(op, Buffer.from(keyPrefix + '0'.repeat(KEY_DIGITS)), valueSize, KEY_DIGITS),
+  replyCounter: () => new MemcacheReplyCounter(),
+  sampleReplies: memcacheSampleReplies,
+};
 
 export function wireProtocol(name: ProtocolName): WireProtocol {
   switch (name) {
     case 'resp':
       return resp;
     case 'memcache':
-      throw new ProtocolNotImplementedError('--protocol memcache is not implemented yet (RESP only)');
+      return memcache;
   }
 }
 

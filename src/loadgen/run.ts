@@ -1,6 +1,6 @@
-// `tessera bench`: drives a RESP server (or a Redis Cluster) from several worker threads and
-// reports throughput and latency percentiles, per phase, with a per-second series. The protocol
-// is RESP only for now; `protocol.ts` is where another one (memcached) plugs in.
+// `tessera bench`: drives a RESP server (or a Redis Cluster), or a memcached binary protocol
+// server, from several worker threads and reports throughput, latency percentiles and GET hits,
+// per phase, with a per-second series. `protocol.ts` holds what differs between the protocols.
 
 import { Worker } from 'node:worker_threads';
 import { writeFileSync } from 'node:fs';
@@ -8,11 +8,14 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fetchTopology, type Topology } from './cluster.js';
 import { LatencyHistogram } from './histogram.js';
-import { PROTOCOL_NAMES, ProtocolNotImplementedError, wireProtocol, type ProtocolName } from './protocol.js';
+import { KEY_DIGITS, PROTOCOL_NAMES, wireProtocol, type ProtocolName } from './protocol.js';
 import { renderChart, type SeriesPoint } from './svg-chart.js';
 import type { ParentMessage, WorkerJob, WorkerMessage } from './worker.js';
 
 export class LoadgenUsageError extends Error {}
+
+/** `-p`'s default with `--protocol memcache` (memcached's port; 6379 otherwise). */
+const MEMCACHE_DEFAULT_PORT = 11211;
 
 export interface LoadgenOptions {
   host: string;
@@ -51,12 +54,13 @@ export function parseLoadgenArgs(argv: string[]): LoadgenOptions {
     if (v === undefined || !Number.isInteger(n) || n < min) throw new LoadgenUsageError(`${flag} needs an integer >= ${min}`);
     return n;
   };
+  let portGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const next = (): string | undefined => argv[++i];
     switch (flag) {
       case '-h': case '--host': o.host = next() ?? o.host; break;
-      case '-p': case '--port': o.port = int(flag, next(), 1); break;
+      case '-p': case '--port': o.port = int(flag, next(), 1); portGiven = true; break;
       case '--threads': o.threads = int(flag, next(), 1); break;
       case '-c': case '--clients': o.clients = int(flag, next(), 1); break;
       case '-P': case '--pipeline': o.pipeline = int(flag, next(), 1); break;
@@ -106,12 +110,14 @@ export function parseLoadgenArgs(argv: string[]): LoadgenOptions {
     }
   }
   if (o.threads > o.clients) o.threads = o.clients;
-  try {
-    const protocol = wireProtocol(o.protocol);
-    if (o.cluster && !protocol.clusterCapable) throw new LoadgenUsageError(`--cluster needs a protocol with hash slots, not ${o.protocol}`);
-  } catch (e) {
-    if (e instanceof ProtocolNotImplementedError) throw new LoadgenUsageError(e.message);
-    throw e;
+  if (!portGiven && o.protocol === 'memcache') o.port = MEMCACHE_DEFAULT_PORT;
+  const protocol = wireProtocol(o.protocol);
+  if (o.cluster && !protocol.clusterCapable) {
+    throw new LoadgenUsageError(`--cluster needs a protocol with hash slots (resp); ${o.protocol} has no cluster mode`);
+  }
+  const keyBytes = Buffer.byteLength(o.keyPrefix) + KEY_DIGITS;
+  if (keyBytes > protocol.keyBytesMax) {
+    throw new LoadgenUsageError(`keys would be ${keyBytes} bytes, over ${o.protocol}'s ${protocol.keyBytesMax} (shorten --key-prefix)`);
   }
   return o;
 }
@@ -137,6 +143,9 @@ export interface PhaseResult {
   errors: number;
   /** Cluster redirects followed (MOVED/ASK); their requests were sent again and count once. */
   redirects: number;
+  /** GET replies that carried a value, and GET replies for a missing key (not errors). */
+  hits: number;
+  misses: number;
   slotMapRefreshes: number;
   firstError: string;
   durationS: number;
@@ -197,6 +206,8 @@ async function runPhase(o: LoadgenOptions, name: string, readShare: number, topo
   let done = 0;
   let errors = 0;
   let redirects = 0;
+  let hits = 0;
+  let misses = 0;
   let slotMapRefreshes = 0;
   let firstError = '';
   let progressDone = 0;
@@ -258,6 +269,8 @@ async function runPhase(o: LoadgenOptions, name: string, readShare: number, topo
                 done += m.done;
                 errors += m.errors;
                 redirects += m.redirects;
+                hits += m.hits;
+                misses += m.misses;
                 slotMapRefreshes += m.slotMapRefreshes;
                 if (firstError === '') firstError = m.firstError;
                 total.add(LatencyHistogram.decode(m.histogram));
@@ -288,7 +301,7 @@ async function runPhase(o: LoadgenOptions, name: string, readShare: number, topo
       p99Ms: p.hist.percentileUs(99) / 1000,
     });
   }
-  return { name, requests: done, errors, redirects, slotMapRefreshes, firstError, durationS, rps: done / durationS, latencyMs: summarize(total), series };
+  return { name, requests: done, errors, redirects, hits, misses, slotMapRefreshes, firstError, durationS, rps: done / durationS, latencyMs: summarize(total), series };
 }
 
 /** The redis-benchmark style summary line of a phase. */
@@ -297,6 +310,7 @@ export function summaryLine(r: PhaseResult): string {
   const f = (ms: number): string => ms.toFixed(3);
   return (
     `${r.name}: ${r.rps.toFixed(2)} requests per second, p50=${f(l.p50)} msec p99=${f(l.p99)} msec p99.9=${f(l.p999)} msec max=${f(l.max)} msec` +
+    (r.hits + r.misses > 0 ? ` (GET hits ${r.hits}, misses ${r.misses})` : '') +
     (r.errors > 0 ? ` (${r.errors} errors, first: ${r.firstError})` : '') +
     (r.redirects > 0 ? ` (${r.redirects} redirects followed, ${r.slotMapRefreshes} slot map refreshes)` : '')
   );

@@ -1,7 +1,7 @@
 // The options of `tessera bench`, apart so that the CLI can print them without loading the tool.
 export const LOADGEN_USAGE = `Usage: tessera bench [options]
   -h, --host H         server host (default 127.0.0.1)
-  -p, --port P         server port (default 6379)
+  -p, --port P         server port (default 6379; 11211 with --protocol memcache)
   --threads N          worker threads (default 1)
   -c, --clients N      connections in all (default 50)
   -P, --pipeline N     commands in flight per connection, closed loop (default 1)
@@ -14,8 +14,9 @@ export const LOADGEN_USAGE = `Usage: tessera bench [options]
   -t, --tests LIST     phases run one after another: set,get (default set,get)
   --ratio R:W          one mixed phase instead, GET:SET (e.g. 9:1)
   --rate OPS           open loop: fixed total rate; latency from each command's intended send time
-  --cluster            route keys by hash slot using CLUSTER SLOTS; MOVED refreshes the map
-  --protocol resp      wire protocol (resp; memcache is planned)
+  --cluster            route keys by hash slot using CLUSTER SLOTS; MOVED refreshes the map,
+                       ASK sends ASKING + the request to the node it names (resp only)
+  --protocol P         resp (default) or memcache (memcached binary protocol: Get, Set)
   --json FILE          write the full result as JSON
   --svg FILE           write a chart of throughput and p99 over time
   -q, --quiet          only the summary lines

@@ -5,8 +5,12 @@
 // redis-benchmark does; every command of a batch is timed from the batch's send. Open loop:
 // commands are due on a fixed schedule and each latency is measured from the command's intended
 // send time, so time spent queued (in this process or the server) is never hidden.
-// Cluster: keys go to the connection of the node that owns their slot; a MOVED or ASK reply
-// refreshes the slot map and the request is sent again (it counts once, when answered).
+// Cluster, Redis's client rule: keys go to the connection of the node that owns their slot; a
+// MOVED reply refreshes the slot map and the request is issued again (it counts once, when
+// answered). An ASK reply leaves the map alone: the same request goes once more, preceded by
+// ASKING, to the node the reply names, on this thread's link to that node (opened at its first
+// ASK), and counts once when that node answers, timed from its first send. Each connection
+// remembers the key and command of every request in flight, so a redirected one can be re-encoded.
 
 import net from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -16,6 +20,7 @@ import { fetchTopology, type NodeAddress, type Topology } from './cluster.js';
 import { LatencyHistogram } from './histogram.js';
 import { makeRandom, uniformSampler, zipfSampler, type KeySampler } from './keys.js';
 import { wireProtocol, writeKeyDigits, type CommandTemplate, type ProtocolName, type ReplyCounter } from './protocol.js';
+import { RedirectTargets } from './reply-scanner.js';
 
 export interface WorkerJob {
   protocol: ProtocolName;
@@ -43,6 +48,9 @@ interface Counts {
   done: number;
   errors: number;
   redirects: number;
+  /** GET replies with a value, and GET replies for a missing key. */
+  hits: number;
+  misses: number;
   /** HdrHistogram compressed encoding (LatencyHistogram.encode). */
   histogram: string;
 }
@@ -70,25 +78,55 @@ const ROUTE_ATTEMPTS_MAX = 1000;
 const REFRESH_MIN_INTERVAL_MS = 100;
 /** A timed run whose server stops answering is ended this long after its deadline. */
 const STALL_GRACE_MS = 5000;
+/** A run with requests in flight and no byte received for this long fails (a dead server, or one
+ *  that does not speak the protocol and waits for more bytes). */
+const SILENCE_MAX_MS = 10_000;
+/** ASK: requests waiting for an answer on one link; past it, an ASK is handled like a MOVED. */
+const ASK_PENDING_MAX = 65_536;
+/** ASK: bytes of ASKING + command pairs gathered for one link before they are written. */
+const ASK_WRITE_BYTES = 64 * 1024;
+
+const OP_GET = 0;
+const OP_SET = 1;
 
 class Conn {
   socket!: net.Socket;
   counter!: ReplyCounter;
   ready = false;
+  /** Requests whose replies are due on this socket. */
   inFlight = 0;
+  /** Closed loop: requests of the current batch sent elsewhere after an ASK, not yet answered. */
+  asked = 0;
+  /** Closed loop: replies of the current batch received so far. */
+  seen = 0;
   batchStartMs = 0;
+  /** The next request number (memcached's opaque; the reply counter expects the same sequence). */
+  seq = 0;
+  /** Key index and OP_GET/OP_SET of each request in flight: closed loop by position in the
+   *  batch, open loop in the ring beside `intended`. */
+  readonly reqKey: Float64Array;
+  readonly reqOp: Uint8Array;
   /** Open loop: intended send times of the commands in flight, oldest first (a ring). */
   readonly intended: Float64Array;
   intendedHead = 0;
 
   constructor(
+    readonly index: number,
     public node: number,
     public address: NodeAddress,
     /** Closed loop: reused for every batch (see sendBatch). Open loop: scratch for one turn. */
     readonly batch: Buffer,
     openLoop: boolean,
+    requestsMax: number,
   ) {
     this.intended = new Float64Array(openLoop ? OPEN_LOOP_IN_FLIGHT_MAX : 0);
+    this.reqKey = new Float64Array(requestsMax);
+    this.reqOp = new Uint8Array(requestsMax);
+  }
+
+  /** Open loop: the ring slot the next request pushed will take. */
+  nextSlot(): number {
+    return (this.intendedHead + this.inFlight) % this.intended.length;
   }
 
   pushIntended(ms: number): void {
@@ -102,6 +140,33 @@ class Conn {
     this.inFlight--;
     return ms;
   }
+}
+
+/**
+ * A connection to a node named by ASK replies. Each request goes as an ASKING + command pair
+ * and waits in a ring (FIFO, as the node answers in order) with what is needed to account for
+ * it: the connection it came from (closed loop; -1 in the open loop), its key and command, and
+ * the time it is measured from.
+ */
+class AskLink {
+  socket!: net.Socket;
+  counter!: ReplyCounter;
+  readonly origin = new Int32Array(ASK_PENDING_MAX);
+  readonly key = new Float64Array(ASK_PENDING_MAX);
+  readonly op = new Uint8Array(ASK_PENDING_MAX);
+  readonly startMs = new Float64Array(ASK_PENDING_MAX);
+  head = 0;
+  count = 0;
+  /** Whether the next reply is ASKING's (true) or its command's. */
+  expectAsking = true;
+  /** Pairs gathered and not yet written, and whether the link is on the flush list. */
+  outOff = 0;
+  queued = false;
+
+  constructor(
+    readonly address: NodeAddress,
+    readonly out: Buffer,
+  ) {}
 }
 
 /** Slots served by each node of a topology (one node without a slot map serves them all). */
@@ -123,6 +188,8 @@ function run(job: WorkerJob): void {
   const set = protocol.template('set', job.keyPrefix, job.valueSize);
   const commandMax = Math.max(get.bytes.length, set.bytes.length);
   const openLoop = job.ratePerSec > 0;
+  /** Nodes named by ASK replies, shared by every connection's reply counter. */
+  const targets = new RedirectTargets();
 
   let started = false;
   let finished = false;
@@ -143,29 +210,63 @@ function run(job: WorkerJob): void {
   let done = 0;
   let errors = 0;
   let redirects = 0;
+  let hits = 0;
+  let misses = 0;
   let intervalDone = 0;
   let intervalErrors = 0;
   let intervalRedirects = 0;
+  let intervalHits = 0;
+  let intervalMisses = 0;
   let tickIndex = 0;
   let lastTickMs = performance.now();
   let ticker: NodeJS.Timeout | null = null;
   /** Set at 'go': a timed run ends durationMs after it. */
   let endMs = Infinity;
+  /** When bytes last arrived on any connection (checked once a second against SILENCE_MAX_MS). */
+  let lastDataMs = 0;
   const conns: Conn[] = [];
+  /** ASK links by target index (see `targets`), and those with pairs not yet written. */
+  const links: Array<AskLink | undefined> = [];
+  const unflushed: AskLink[] = [];
+  /** Requests sent on an ASK link and not yet answered, over all links. */
+  let askPending = 0;
 
   /** Closed loop: whether another request may be issued. */
   const more = (): boolean => (job.requests > 0 ? issued < job.requests : performance.now() < endMs);
 
-  /** Encodes one request for a key owned by c's node at buf[off..]; returns the end offset. */
-  const encodeOne = (c: Conn, buf: Buffer, off: number): number => {
-    const t: CommandTemplate = random() < job.readShare ? get : set;
+  /**
+   * Encodes one request for a key owned by c's node at buf[off..], remembering its key and
+   * command at c.reqKey/reqOp[slot]; returns the end offset.
+   */
+  const encodeOne = (c: Conn, buf: Buffer, off: number, slot: number): number => {
+    const isGet = random() < job.readShare;
+    const t: CommandTemplate = isGet ? get : set;
     t.bytes.copy(buf, off);
     const owner = topology.slotOwner;
+    let key = 0;
     for (let attempt = 0; ; attempt++) {
-      writeKeyDigits(buf, off + t.digitsAt, sample());
+      key = sample();
+      writeKeyDigits(buf, off + t.digitsAt, key);
       if (owner === null || owner[keySlot(buf, off + t.keyAt, t.keyLen)] === c.node || attempt >= ROUTE_ATTEMPTS_MAX) break;
     }
+    if (t.opaqueAt >= 0) {
+      buf.writeUInt32BE(c.seq, off + t.opaqueAt);
+      c.seq = (c.seq + 1) >>> 0;
+    }
+    c.reqKey[slot] = key;
+    c.reqOp[slot] = isGet ? OP_GET : OP_SET;
     return off + t.bytes.length;
+  };
+
+  /** Records n equal latencies in the run's and the interval's histograms. */
+  const record = (us: number, n: number): void => {
+    if (n === 1) {
+      hist.record(us);
+      interval.record(us);
+    } else {
+      hist.recordMany(us, n);
+      interval.recordMany(us, n);
+    }
   };
 
   // --- cluster topology -------------------------------------------------------------------------
@@ -232,6 +333,137 @@ function run(job: WorkerJob): void {
     );
   };
 
+  // --- ASK --------------------------------------------------------------------------------------
+
+  const openLink = (target: number): AskLink => {
+    const address = targets.addresses[target]!;
+    const link = new AskLink(address, Buffer.allocUnsafe(Math.max(ASK_WRITE_BYTES, (protocol.asking?.length ?? 0) + commandMax)));
+    link.counter = protocol.replyCounter(targets);
+    link.socket = net.connect({ host: address.host, port: address.port, noDelay: true });
+    link.socket.on('data', (chunk: Buffer) => {
+      try {
+        onAskData(link, chunk);
+      } catch (e) {
+        unreadable(address, e);
+      }
+    });
+    link.socket.on('error', (err) => fail(`${address.host}:${address.port} (ASK): ${err.message}`));
+    link.socket.on('close', () => fail(`${address.host}:${address.port} (ASK) closed the connection`));
+    links[target] = link;
+    return link;
+  };
+
+  /** Writes the pairs gathered for a link (a copy: its buffer is reused while the write may be queued). */
+  const flushLink = (link: AskLink): void => {
+    if (link.outOff > 0) link.socket.write(Buffer.from(link.out.subarray(0, link.outOff)));
+    link.outOff = 0;
+  };
+
+  const flushAsks = (): void => {
+    for (const link of unflushed) {
+      flushLink(link);
+      link.queued = false;
+    }
+    unflushed.length = 0;
+  };
+
+  /**
+   * Queues ASKING + the request (key, op) for the node `target`, to be written by flushAsks();
+   * `origin` is the closed-loop connection it counts against (-1 in the open loop). False when
+   * it cannot go (no ASKING in this protocol, or the link's ring is full): handle it as a MOVED.
+   */
+  const askSend = (target: number, origin: number, key: number, op: number, startMs: number): boolean => {
+    const asking = protocol.asking;
+    if (asking === null) return false;
+    const link = links[target] ?? openLink(target);
+    if (link.count >= ASK_PENDING_MAX) return false;
+    const t = op === OP_GET ? get : set;
+    if (link.outOff + asking.length + t.bytes.length > link.out.length) flushLink(link);
+    asking.copy(link.out, link.outOff);
+    link.outOff += asking.length;
+    t.bytes.copy(link.out, link.outOff);
+    writeKeyDigits(link.out, link.outOff + t.digitsAt, key);
+    link.outOff += t.bytes.length;
+    const at = (link.head + link.count) % ASK_PENDING_MAX;
+    link.origin[at] = origin;
+    link.key[at] = key;
+    link.op[at] = op;
+    link.startMs[at] = startMs;
+    link.count++;
+    askPending++;
+    if (!link.queued) {
+      link.queued = true;
+      unflushed.push(link);
+    }
+    return true;
+  };
+
+  /** A request that goes back to be issued anew (MOVED after ASK): it leaves its connection's
+   *  ASK count, and that connection's next batch may go (parked while the map is refreshed). */
+  const requeue = (origin: number, startMs: number): void => {
+    issued--;
+    refresh();
+    if (origin < 0) return void retries.push(startMs);
+    const c = conns[origin]!;
+    c.asked--;
+    if (c.inFlight === 0 && c.asked === 0) sendBatch(c);
+  };
+
+  const onAskData = (link: AskLink, chunk: Buffer): void => {
+    const counter = link.counter;
+    const errors0 = counter.errors;
+    const hits0 = counter.hits;
+    const misses0 = counter.misses;
+    const n = counter.feed(chunk);
+    const now = performance.now();
+    lastDataMs = now;
+    if (n === 0) return;
+    const table = counter.redirectCount;
+    let r = 0;
+    let answered = 0;
+    for (let i = 0; i < n; i++) {
+      if (link.expectAsking) {
+        link.expectAsking = false;
+        continue;
+      }
+      link.expectAsking = true;
+      const at = link.head;
+      link.head = (link.head + 1) % ASK_PENDING_MAX;
+      link.count--;
+      askPending--;
+      const origin = link.origin[at]!;
+      const startMs = link.startMs[at]!;
+      if (r < table && counter.redirectAt[r] === i) {
+        // Asked again (the slot moved on) or MOVED (the migration ended or was undone).
+        const target = counter.redirectTarget[r++]!;
+        if (target >= 0 && askSend(target, origin, link.key[at]!, link.op[at]!, startMs)) continue;
+        requeue(origin, startMs);
+        continue;
+      }
+      answered++;
+      record((now - startMs) * 1000, 1);
+      if (origin >= 0) {
+        const c = conns[origin]!;
+        c.asked--;
+        if (c.inFlight === 0 && c.asked === 0) sendBatch(c);
+      }
+    }
+    // ASK replies here were followed; MOVED ones were requeued: neither is an error.
+    const failed = counter.errors - errors0 - r;
+    done += answered;
+    intervalDone += answered;
+    errors += failed;
+    intervalErrors += failed;
+    redirects += r;
+    intervalRedirects += r;
+    hits += counter.hits - hits0;
+    intervalHits += counter.hits - hits0;
+    misses += counter.misses - misses0;
+    intervalMisses += counter.misses - misses0;
+    flushAsks();
+    checkFinished();
+  };
+
   // --- closed loop ------------------------------------------------------------------------------
 
   /**
@@ -240,7 +472,7 @@ function run(job: WorkerJob): void {
    * the socket nor libuv holds a reference to them any longer.
    */
   const sendBatch = (c: Conn): void => {
-    if (!c.ready || c.inFlight > 0 || finished) return;
+    if (!c.ready || c.inFlight > 0 || c.asked > 0 || finished) return;
     if (refreshing) {
       parked.add(c);
       return;
@@ -250,11 +482,12 @@ function run(job: WorkerJob): void {
     let off = 0;
     let n = 0;
     while (n < job.pipeline && more()) {
-      off = encodeOne(c, c.batch, off);
+      off = encodeOne(c, c.batch, off, n);
       issued++;
       n++;
     }
     c.inFlight = n;
+    c.seen = 0;
     c.batchStartMs = performance.now();
     c.socket.write(c.batch.subarray(0, off));
   };
@@ -264,7 +497,7 @@ function run(job: WorkerJob): void {
   let openTimer: NodeJS.Timeout | null = null;
   let scheduled = 0;
   let cursor = 0;
-  /** Intended send times of redirected requests, to be sent again (bounded by what was in flight). */
+  /** Intended send times of requests redirected by MOVED, to be issued again (bounded by what was in flight). */
   const retries: number[] = [];
   const slotsLeft = (): boolean => (job.requests > 0 ? scheduled < job.requests : performance.now() < endMs);
 
@@ -292,7 +525,7 @@ function run(job: WorkerJob): void {
       const i = pickConn(used);
       if (i < 0) return false;
       const c = conns[i]!;
-      offs[i] = encodeOne(c, c.batch, offs[i]!);
+      offs[i] = encodeOne(c, c.batch, offs[i]!, c.nextSlot());
       used[i]!++;
       c.pushIntended(intendedMs);
       issued++;
@@ -312,46 +545,70 @@ function run(job: WorkerJob): void {
   const onData = (c: Conn, chunk: Buffer): void => {
     const counter = c.counter;
     const errors0 = counter.errors;
-    const redirects0 = counter.redirects;
+    const hits0 = counter.hits;
+    const misses0 = counter.misses;
     const n = counter.feed(chunk);
-    if (n === 0) return;
     const now = performance.now();
-    let redirected = topology.slotOwner !== null ? counter.redirects - redirects0 : 0;
+    lastDataMs = now;
+    if (n === 0) return;
+    // Redirects are followed in cluster mode only, and those past the scanner's position table
+    // (thousands in one read) are counted as plain errors.
+    const table = topology.slotOwner !== null ? counter.redirectCount : 0;
+    let moved = 0;
     if (openLoop) {
-      // Redirected requests keep their intended time and are sent again; redirects past the
-      // scanner's position table (thousands in one chunk) are counted as plain errors.
-      redirected = Math.min(redirected, counter.redirectCount);
+      // ASKed requests keep their intended time and go to the named node; MOVED ones keep it and
+      // are issued again.
       let r = 0;
       for (let i = 0; i < n; i++) {
+        const slot = c.intendedHead;
         const intendedMs = c.shiftIntended();
-        if (r < redirected && counter.redirectAt[r] === i) {
-          r++;
+        if (r < table && counter.redirectAt[r] === i) {
+          const target = counter.redirectTarget[r++]!;
+          if (target >= 0 && askSend(target, -1, c.reqKey[slot]!, c.reqOp[slot]!, intendedMs)) continue;
           retries.push(intendedMs);
           issued--;
+          moved++;
           continue;
         }
-        const us = (now - intendedMs) * 1000;
-        hist.record(us);
-        interval.record(us);
+        record((now - intendedMs) * 1000, 1);
       }
     } else {
-      const us = (now - c.batchStartMs) * 1000;
-      hist.recordMany(us, n - redirected);
-      interval.recordMany(us, n - redirected);
+      const base = c.seen;
+      c.seen += n;
+      for (let r = 0; r < table; r++) {
+        const target = counter.redirectTarget[r]!;
+        const pos = base + counter.redirectAt[r]!;
+        if (target >= 0 && askSend(target, c.index, c.reqKey[pos]!, c.reqOp[pos]!, c.batchStartMs)) {
+          c.asked++;
+        } else {
+          issued--;
+          moved++;
+        }
+      }
+      record((now - c.batchStartMs) * 1000, n - table);
       c.inFlight -= n;
-      issued -= redirected;
     }
-    const answered = n - redirected;
-    const failed = counter.errors - errors0 - redirected;
+    const answered = n - table;
+    const failed = counter.errors - errors0 - table;
     done += answered;
     intervalDone += answered;
     errors += failed;
     intervalErrors += failed;
-    redirects += redirected;
-    intervalRedirects += redirected;
-    if (redirected > 0) refresh();
+    redirects += table;
+    intervalRedirects += table;
+    hits += counter.hits - hits0;
+    intervalHits += counter.hits - hits0;
+    misses += counter.misses - misses0;
+    intervalMisses += counter.misses - misses0;
+    if (moved > 0) refresh();
+    if (table > moved) flushAsks();
     if (!openLoop) sendBatch(c);
     checkFinished();
+  };
+
+  /** Bytes a reply counter cannot follow (it threw) end the run with its message. */
+  const unreadable = (address: NodeAddress, e: unknown): void => {
+    fail(`${address.host}:${address.port}: ${e instanceof Error ? e.message : String(e)}`);
   };
 
   // --- connections ------------------------------------------------------------------------------
@@ -362,10 +619,19 @@ function run(job: WorkerJob): void {
     c.address = address;
     c.ready = false;
     c.inFlight = 0;
+    c.asked = 0;
+    c.seen = 0;
+    c.seq = 0;
     c.intendedHead = 0;
-    c.counter = protocol.replyCounter();
+    c.counter = protocol.replyCounter(targets);
     c.socket = net.connect({ host: address.host, port: address.port, noDelay: true });
-    c.socket.on('data', (chunk: Buffer) => onData(c, chunk));
+    c.socket.on('data', (chunk: Buffer) => {
+      try {
+        onData(c, chunk);
+      } catch (e) {
+        unreadable(address, e);
+      }
+    });
     c.socket.on('error', (err) => fail(`${address.host}:${address.port}: ${err.message}`));
     c.socket.on('close', () => fail(`${address.host}:${address.port} closed the connection`));
     c.socket.once('connect', () => {
@@ -378,10 +644,16 @@ function run(job: WorkerJob): void {
   const start = (): void => {
     started = true;
     lastTickMs = performance.now();
+    lastDataMs = lastTickMs;
     if (job.requests === 0) endMs = lastTickMs + job.durationMs;
     ticker = setInterval(() => {
       postTick(false);
-      if (performance.now() > endMs + STALL_GRACE_MS) finish();
+      const now = performance.now();
+      if (now > endMs + STALL_GRACE_MS) return finish();
+      const waiting = askPending + conns.reduce((a, c) => a + c.inFlight, 0);
+      if (waiting > 0 && now - lastDataMs > SILENCE_MAX_MS) {
+        fail(`no reply for ${SILENCE_MAX_MS / 1000} s with ${waiting} requests in flight (a server down, or one that does not speak ${job.protocol}?)`);
+      }
     }, TICK_MS);
     if (!openLoop) {
       for (const c of conns) sendBatch(c);
@@ -393,19 +665,19 @@ function run(job: WorkerJob): void {
   };
 
   /**
-   * Runs the encoder, reply scanner and histogram on scratch data (no traffic) so that V8 has
+   * Runs the encoder, reply counter and histogram on scratch data (no traffic) so that V8 has
    * compiled them before the clock starts: a short closed-loop run would otherwise spend a good
    * part of its time in the interpreter, which redis-benchmark, being C, does not.
    */
   const warmUp = (): void => {
-    const scratch = new Conn(0, topology.nodes[0]!, Buffer.allocUnsafe(WARM_UP_BATCH * commandMax), false);
-    const counter = protocol.replyCounter();
-    const replies = Buffer.from('+OK\r\n$-1\r\n$3\r\nabc\r\n'.repeat(WARM_UP_BATCH / 4));
+    const scratch = new Conn(-1, 0, topology.nodes[0]!, Buffer.allocUnsafe(WARM_UP_BATCH * commandMax), false, WARM_UP_BATCH);
+    const replies = protocol.sampleReplies(WARM_UP_BATCH);
     const h = new LatencyHistogram();
     for (let round = 0; round < WARM_UP_ROUNDS; round++) {
       let off = 0;
-      for (let i = 0; i < WARM_UP_BATCH; i++) off = encodeOne(scratch, scratch.batch, off);
-      counter.feed(replies);
+      scratch.seq = 0;
+      for (let i = 0; i < WARM_UP_BATCH; i++) off = encodeOne(scratch, scratch.batch, off, i);
+      protocol.replyCounter().feed(replies);
       h.recordMany(round, WARM_UP_BATCH);
     }
   };
@@ -414,7 +686,7 @@ function run(job: WorkerJob): void {
   const batchBytes = (openLoop ? OPEN_LOOP_BATCH_MAX : job.pipeline) * commandMax;
   for (let i = 0; i < job.connections; i++) {
     const node = (job.firstConnection + i) % topology.nodes.length;
-    const c = new Conn(node, topology.nodes[node]!, Buffer.allocUnsafe(batchBytes), openLoop);
+    const c = new Conn(i, node, topology.nodes[node]!, Buffer.allocUnsafe(batchBytes), openLoop, openLoop ? OPEN_LOOP_IN_FLIGHT_MAX : job.pipeline);
     conns.push(c);
     open(c, node);
   }
@@ -422,11 +694,16 @@ function run(job: WorkerJob): void {
   // --- reporting and the end --------------------------------------------------------------------
 
   const takeInterval = (): Counts => {
-    const counts = { done: intervalDone, errors: intervalErrors, redirects: intervalRedirects, histogram: interval.encode() };
+    const counts = {
+      done: intervalDone, errors: intervalErrors, redirects: intervalRedirects, hits: intervalHits, misses: intervalMisses,
+      histogram: interval.encode(),
+    };
     interval.reset();
     intervalDone = 0;
     intervalErrors = 0;
     intervalRedirects = 0;
+    intervalHits = 0;
+    intervalMisses = 0;
     return counts;
   };
 
@@ -442,7 +719,7 @@ function run(job: WorkerJob): void {
 
   function checkFinished(): void {
     if (!started || finished) return;
-    const idle = conns.every((x) => x.inFlight === 0);
+    const idle = askPending === 0 && conns.every((x) => x.inFlight === 0);
     if (openLoop ? !slotsLeft() && retries.length === 0 && idle : !more() && idle) finish();
   }
 
@@ -452,10 +729,11 @@ function run(job: WorkerJob): void {
     parentPort!.removeAllListeners('message');
     if (openTimer) clearInterval(openTimer);
     if (refreshTimer) clearTimeout(refreshTimer);
-    for (const c of conns) {
-      c.socket.removeAllListeners();
-      c.socket.on('error', () => {});
-      c.socket.destroy();
+    for (const x of [...conns, ...links]) {
+      if (x === undefined) continue;
+      x.socket.removeAllListeners();
+      x.socket.on('error', () => {});
+      x.socket.destroy();
     }
   }
 
@@ -463,8 +741,10 @@ function run(job: WorkerJob): void {
     if (finished) return;
     if (intervalDone > 0 || tickIndex === 0) postTick(true);
     stop();
-    const firstError = conns.map((c) => c.counter.firstError).find((e) => e !== '') ?? '';
-    parentPort!.postMessage({ type: 'done', done, errors, redirects, firstError, slotMapRefreshes, histogram: hist.encode() } satisfies WorkerMessage);
+    const firstError = [...conns, ...links].map((c) => c?.counter.firstError ?? '').find((e) => e !== '') ?? '';
+    parentPort!.postMessage({
+      type: 'done', done, errors, redirects, hits, misses, firstError, slotMapRefreshes, histogram: hist.encode(),
+    } satisfies WorkerMessage);
   }
 
   function fail(message: string): void {

@@ -2,11 +2,11 @@
 // Redis Cluster (keys routed by slot, so no request may come back MOVED).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { redisCli, startRedis, startTessera, TESSERA_MAIN, waitFor, type ServerHandle } from '../e2e/harness.js';
+import { redisCli, startRedis, startTessera, waitFor, type ServerHandle } from '../e2e/harness.js';
+import { bench as benchIn, type Phase } from './bench-cli.js';
 
 const t = suite('tessera bench');
 const servers: ServerHandle[] = [];
@@ -17,40 +17,7 @@ t.after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-interface Phase {
-  name: string;
-  requests: number;
-  errors: number;
-  latencyMs: { p50: number; p99: number; p999: number; max: number };
-  series: Array<{ t: number; rps: number; p50Ms: number; p99Ms: number }>;
-}
-
-interface Result {
-  config: { mode: string; clients: number };
-  totals: { requests: number; errors: number };
-  phases: Phase[];
-}
-
-/** Runs `tessera bench ARGS --json FILE` and returns its phases. */
-function bench(args: string[], name: string): Promise<Phase[]> {
-  const json = join(dir, `${name}.json`);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [TESSERA_MAIN, 'bench', ...args, '-q', '--json', json, '--svg', join(dir, `${name}.svg`)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code !== 0) return reject(new Error(`tessera bench exited ${code}: ${out}`));
-      const result = JSON.parse(readFileSync(json, 'utf8')) as Result;
-      const svg = readFileSync(join(dir, `${name}.svg`), 'utf8');
-      if (!svg.startsWith('<svg') || !svg.includes('<polyline')) return reject(new Error(`bad SVG: ${svg.slice(0, 200)}`));
-      if (result.totals.requests !== result.phases.reduce((a, p) => a + p.requests, 0)) return reject(new Error('totals disagree with phases'));
-      resolve(result.phases);
-    });
-  });
-}
+const bench = (args: string[], name: string): Promise<Phase[]> => benchIn(args, dir, name);
 
 function checkPhases(phases: Phase[], names: string[], requests: number): void {
   assert.equal(phases.map((p) => p.name), names);
@@ -69,6 +36,8 @@ t('closed loop against redis-server, with two threads and pipelining', async () 
   servers.push(redis);
   const phases = await bench(['-p', String(redis.port), '-t', 'set,get', '-c', '8', '-n', '20000', '-P', '8', '--threads', '2', '-r', '1000'], 'redis');
   checkPhases(phases, ['SET', 'GET'], 20000);
+  assert.is(phases[1]!.hits, 20000, 'every GET after the SET phase hits');
+  assert.is(phases[1]!.misses, 0);
   assert.is((await redisCli(['-p', String(redis.port), 'dbsize'])).stdout.trim(), '1000');
 });
 
