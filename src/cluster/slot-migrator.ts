@@ -3,11 +3,11 @@
 // target unchanged as the arguments of one RESTOREBATCH. Until the target acknowledges it, the
 // batch's keys are "in flight": they are in neither keyspace, so a client command touching one of
 // them waits for the acknowledgement (then finds the key gone and gets ASK, as Redis clients
-// expect), and a failed batch is put back into the shard before the error is reported. Taking a
-// batch and the check "are all this command's keys here and none in flight" (the server's
-// MIGRATING-slot path) both run with the shard held, so no command sees half a batch; the network
-// round trip runs without holding anything, so several batches are in flight at once and the
-// shard serves other slots meanwhile. A failure leaves the slot MIGRATING with every key either
+// expect), and a failed batch is put back into the shard before the error is reported. A command
+// in a MIGRATING slot waits while a take's reply is outstanding or its keys are in flight, then
+// goes to the shard as `__ifhere` (run if all keys are here, else ASK), so the shard orders it
+// against takes; the network round trip holds nothing, so several batches are in flight at once
+// and the shard serves everything else meanwhile. A failure leaves the slot MIGRATING with every key either
 // here or acknowledged there: running the command again resumes.
 
 import type { ServerApi } from '../commands/types.js';
@@ -27,6 +27,22 @@ const RESTOREBATCH = Buffer.from('$12\r\nRESTOREBATCH\r\n');
 /** Keys taken from a shard and not yet acknowledged by the target, with the batch's completion. */
 export class InFlightKeys {
   private readonly keys = new Map<string, Promise<void>>();
+  private readonly takes = new Map<number, Promise<unknown>>();
+
+  /** A take sent to the shard whose reply (and so whose keys) is not known yet. */
+  takeOf(shard: number): Promise<unknown> | undefined {
+    return this.takes.get(shard);
+  }
+
+  /** Marks a take as under way on shard until `reply` settles; call it in the same synchronous
+   * step as sending the take, so that no command can slip between the two unseen. */
+  taking(shard: number, reply: Promise<unknown>): void {
+    this.takes.set(shard, reply);
+    const clear = (): void => {
+      if (this.takes.get(shard) === reply) this.takes.delete(shard);
+    };
+    reply.then(clear, clear);
+  }
 
   /** The completion of the batch holding key (latin1 of its bytes), or undefined. */
   waitFor(key: string): Promise<void> | undefined {
@@ -89,7 +105,9 @@ export async function migrateSlots(server: ServerApi, slots: readonly number[], 
   for (const [shard, slotArgs] of byShard) {
     const take = (): Promise<Batch | null> =>
       server.withShardsLocked([shard], async (call) => {
-        const reply = shardOk(await call(shard, ['__slottake', String(opts.batchKeys), ...slotArgs], 2));
+        const sent = call(shard, ['__slottake', String(opts.batchKeys), ...slotArgs], 2);
+        server.inFlight.taking(shard, sent);
+        const reply = shardOk(await sent);
         const [items, first] = arrayHeader(reply);
         if (items === 0) return null;
         const keys: string[] = [];

@@ -7,6 +7,8 @@ import type { ArgList, CommandSpec, MainCall, ShardContext, SubcommandSpec } fro
 import { argIs, argInt, argString, argCopy } from './args.js';
 import { ERR, ReplyError, shardOk } from './errors.js';
 import { writeKey } from './shard-helpers.js';
+// A cycle (the registry collects this family): both are only used when a command runs.
+import { COMMANDS, lookupCommand } from './registry.js';
 import { PAYLOAD_HEADER, replyPayload } from './keyspace-family.js';
 import { keySlot } from '../keyspace/slot.js';
 import type { ValueType } from '../keyspace/keyspace.js';
@@ -119,6 +121,33 @@ function restoreBatchCommand(c: ShardContext): void {
     kept++;
   }
   c.out.integer(kept);
+}
+
+/** __ifhere nkeys key... ask-error command args...: runs the command if every listed key is in
+ * this shard, else replies ask-error. The server's path for MIGRATING slots: checking and running
+ * in one shard step means no migration batch can take a key in between. */
+function ifHereCommand(c: ShardContext): void {
+  const a = c.args;
+  const n = argInt(a, 1);
+  for (let i = 2; i < 2 + n; i++) {
+    if (c.ks.find(a.buf, a.off[i]!, a.len[i]!) === 0) {
+      c.out.error(argString(a, 2 + n));
+      return;
+    }
+  }
+  const from = 3 + n;
+  const idx = lookupCommand(a.buf, a.off[from]!, a.len[from]!);
+  const inner = idx >= 0 ? COMMANDS[idx]!.shard : undefined;
+  if (!inner) {
+    c.out.error(`ERR internal: ${argString(a, from)} does not run on shards`);
+    return;
+  }
+  c.args = { buf: a.buf, off: a.off.subarray(from), len: a.len.subarray(from), argc: a.argc - from };
+  try {
+    inner(c);
+  } finally {
+    c.args = a;
+  }
 }
 
 function countInSlotCommand(c: ShardContext): void {
@@ -678,6 +707,7 @@ export const CLUSTER_COMMANDS = [
   { name: 'restorebatch', arity: -3, flags: ['write', 'denyoom', 'asking'], keys: { first: 1, last: -1, step: 2 }, merge: 'sum', multiSlot: true, group: C, since: '0.1.0', summary: '(Tessera) Restores entries streamed by CLUSTER MIGRATESLOT.', shard: restoreBatchCommand },
   { name: 'tessera.mc', arity: -5, flags: ['write', 'denyoom'], keys: null, group: C, since: '0.1.0', summary: '(Tessera) Runs a memcached request forwarded by another node.', main: memcacheForwardedCommand },
   { name: 'migrate', arity: -6, flags: ['write'], keys: null, group: 'generic', since: '2.6.0', summary: 'Atomically transfers a key from one Redis instance to another.', main: migrateCommand },
+  { name: '__ifhere', arity: -5, flags: ['write'], keys: null, group: I, since: '0', summary: 'internal', shard: ifHereCommand, hidden: true },
   { name: '__countinslot', arity: 2, flags: ['readonly'], keys: null, group: I, since: '0', summary: 'internal', shard: countInSlotCommand, hidden: true },
   { name: '__keysinslot', arity: 3, flags: ['readonly'], keys: null, group: I, since: '0', summary: 'internal', shard: keysInSlotCommand, hidden: true },
   { name: '__slottake', arity: -3, flags: ['write'], keys: null, group: I, since: '0', summary: 'internal', shard: slotTakeCommand, hidden: true },

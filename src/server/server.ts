@@ -387,8 +387,9 @@ class Server implements ServerApi, ConnectionHost {
   }
 
   /** A command for a slot that is moving away: runs here if all its keys are still here, else
-   * ASK. Holds the slot's shard, as taking a migration batch does, so no key leaves in between;
-   * a key in a batch not yet acknowledged by the target is waited for (then it is gone: ASK). */
+   * ASK. The shard decides (`__ifhere`), in its order with migration takes; a command waits only
+   * while a take's reply is outstanding or one of its keys is in a batch the target has not
+   * acknowledged yet (then the key is gone: ASK). */
   private async runInMigratingSlot(m: MainCall, idx: number, slot: number, first: number, last: number, step: number, to: string): Promise<void> {
     const a = m.args;
     const args: Buffer[] = [];
@@ -397,23 +398,21 @@ class Server implements ServerApi, ConnectionHost {
     for (let i = first; i <= last; i += step) keys.push(args[i]!);
     const names = keys.map((k) => k.toString('latin1'));
     const shard = this.slotToShard[slot]!;
-    const spec = COMMANDS[idx]!;
+    args[0] = Buffer.from(COMMANDS[idx]!.name);
     for (;;) {
+      const take = this.inFlight.takeOf(shard);
+      if (take !== undefined) {
+        await take.catch(() => undefined);
+        continue;
+      }
       const moving = names.map((k) => this.inFlight.waitFor(k)).filter((p) => p !== undefined);
-      if (moving.length > 0) await Promise.all(moving);
-      const ran = await this.withShardsLocked([shard], async (call) => {
-        if (names.some((k) => this.inFlight.waitFor(k) !== undefined)) return false;
-        const r = await call(shard, ['exists', ...keys], 2);
-        if (Number(r.toString('latin1', 1, r.length - 2)) < keys.length) {
-          m.out.error(ERR.ask(slot, to));
-          return true;
-        }
-        args[0] = Buffer.from(spec.name);
-        const reply = await call(shard, args, m.conn.proto);
-        m.out.raw(reply, 0, reply.length);
-        return true;
-      });
-      if (ran) return;
+      if (moving.length > 0) {
+        await Promise.all(moving);
+        continue;
+      }
+      const reply = await this.callShard(shard, ['__ifhere', String(keys.length), ...keys, ERR.ask(slot, to), ...args], m.conn.proto);
+      m.out.raw(reply, 0, reply.length);
+      return;
     }
   }
 
