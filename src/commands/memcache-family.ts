@@ -9,8 +9,9 @@
 //   5 (meta only) the flag tokens after the key    6 (meta only) the key as the client wrote it
 // Each operation has one core, and its reply is encoded here in the requesting protocol's wire
 // format (binary, text or meta), so the main thread only copies reply bytes to the socket.
-// The per-key flags and CAS live in the entry header (see keyspace/layout.ts); RESP writes reset
-// the flags to 0 and bump the CAS like any other write.
+// The per-key flags and CAS live in the entry (see keyspace/layout.ts: the CAS's low 32 bits in
+// the header, non-zero flags in the block's last word); RESP writes reset the flags to 0 and bump
+// the CAS like any other write.
 
 import type { CommandSpec, ShardContext } from './types.js';
 import { KeyspaceFullError, TYPE_STRING } from '../keyspace/keyspace.js';
@@ -140,8 +141,7 @@ function storeCore(c: ShardContext, op: number, flags: number, exptime: number, 
       }
     } else {
       const at = expiryMs(ks.now, exptime);
-      e = ks.set(a.buf, a.off[A_KEY]!, a.len[A_KEY]!, a.buf, a.off[A_VALUE]!, a.len[A_VALUE]!, TYPE_STRING, at > 0 ? at : 0);
-      ks.setFlags(e, flags);
+      e = ks.set(a.buf, a.off[A_KEY]!, a.len[A_KEY]!, a.buf, a.off[A_VALUE]!, a.len[A_VALUE]!, TYPE_STRING, at > 0 ? at : 0, flags);
       if (at < 0) {
         lastCas = ks.cas(e);
         ks.deleteEntry(e);
@@ -250,12 +250,11 @@ function deltaCore(c: ShardContext, incr: boolean, delta: number | bigint, creat
     const flags = ks.flags(e);
     const at = ks.expireAt(e);
     try {
-      e = ks.set(a.buf, a.off[A_KEY]!, a.len[A_KEY]!, digitScratch, 0, n, TYPE_STRING, at);
+      e = ks.set(a.buf, a.off[A_KEY]!, a.len[A_KEY]!, digitScratch, 0, n, TYPE_STRING, at, flags);
     } catch (err) {
       if (err instanceof KeyspaceFullError) return R_NO_MEMORY;
       throw err;
     }
-    ks.setFlags(e, flags);
   }
   lastCas = ks.cas(e);
   lastNumber = next;

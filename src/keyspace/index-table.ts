@@ -8,8 +8,8 @@
 // table; the current table always has an empty bucket.
 import type { Arena } from './arena.js';
 import {
-  BUCKET_TOMB, classOf, E_HASH, E_KLEN, ENTRY_HEADER_BYTES, H_IDX_CAP, H_IDX_OFF, H_KEYS, H_MIG_CURSOR,
-  H_OLD_CAP, H_OLD_COUNT, H_OLD_OFF,
+  BUCKET_TOMB, classOf, E_HASH, E_META, ENTRY_HEADER_BYTES, H_IDX_CAP, H_IDX_OFF, H_KEYS, H_MIG_CURSOR,
+  H_OLD_CAP, H_OLD_COUNT, H_OLD_OFF, KLEN_LONG, META_KLEN_MASK,
 } from './layout.js';
 
 export const MIN_INDEX_CAPACITY = 256;
@@ -89,9 +89,10 @@ export class IndexTable {
       if ((b & 7) === fp && b !== BUCKET_TOMB) {
         const e = b - fp;
         const ew = e >>> 2;
-        if (u32[ew + E_HASH] === hash && u32[ew + E_KLEN] === len) {
+        const kl = u32[ew + E_META]! & META_KLEN_MASK;
+        if (u32[ew + E_HASH] === hash && (kl !== KLEN_LONG ? kl === len : u32[ew + ENTRY_HEADER_BYTES / 4] === len)) {
           const u8 = this.arena.u8;
-          const ko = e + ENTRY_HEADER_BYTES;
+          const ko = kl !== KLEN_LONG ? e + ENTRY_HEADER_BYTES : e + ENTRY_HEADER_BYTES + 4;
           let k = 0;
           while (k < len && u8[ko + k] === buf[off + k]) k++;
           if (k === len) return e;

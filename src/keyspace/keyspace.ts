@@ -7,10 +7,14 @@
 // Layout (see layout.ts): header at 0 (allocator, index, expiry, stats, 16384 slot lists), then
 // blocks: entries (32-byte header, key, value), index tables, the volatile array. Entry header:
 // next/prev in its slot list, hash, access clock (LRU seconds + LFU counter, see clock.ts), key
-// length, value length, slot|type|size class, volatile record, CAS (two words), memcached flags.
-// A key's expire-at lives in its volatile record, so keys without TTL pay nothing for it.
+// length|type|size class, value length, volatile record, low 32 bits of the CAS. What only some
+// keys need costs only them: a key's expire-at lives in its volatile record, non-zero memcached
+// flags in the last word of its block, the length of a key of 64 KiB or more in front of the key.
 // CAS: every set() and resizeValue() gives the entry the next value of the shard's counter (kept
-// in the header, so it survives restarts and flushes); in-place writers call bumpCas().
+// in the header, so it survives restarts and flushes); in-place writers call bumpCas(). The entry
+// keeps the counter's low 32 bits and cas() rebuilds the rest from the counter: exact for entries
+// written in the last 2^32 writes of the shard; an older entry reads as a larger value, never as
+// one a client could hold from before its last write (see cas()).
 //
 // Hits and misses: touch(e) counts a hit, miss() counts a miss; find() counts neither (writes look
 // keys up too). Expired keys found by find(), randomEntry() and activeExpireCycle() count in
@@ -20,9 +24,10 @@ import { idleSeconds, initialClock, lfuDecayed, lruNow, touchedClock } from './c
 import { hash32 } from './hash.js';
 import { IndexTable, MIGRATE_PER_STEP, MIN_INDEX_CAPACITY } from './index-table.js';
 import {
-  CLASS_SIZE, classOf, E_CAS_HI, E_CAS_LO, E_CLOCK, E_FLAGS, E_HASH, E_KLEN, E_META, E_NEXT, E_PREV, E_VLEN,
-  E_VOL, ENTRY_HEADER_BYTES, F_CAS, F_EVICTED, F_EXPIRED, F_HITS, F_MISSES, F_USED, H_FREE, H_HEADER_BYTES, H_KEYS, H_MAGIC, H_RNG,
-  H_SLOT_COUNT, H_SLOT_HEAD, H_TOP, H_VERSION, HEADER_BYTES, MAGIC, NUM_CLASSES, VERSION,
+  CLASS_SIZE, classOf, E_CAS, E_CLOCK, E_HASH, E_META, E_NEXT, E_PREV, E_VLEN, E_VOL, entryKeyLength,
+  entryKeyOffset, ENTRY_HEADER_BYTES, F_CAS, F_EVICTED, F_EXPIRED, F_HITS, F_MISSES, F_USED, H_FREE,
+  H_HEADER_BYTES, H_KEYS, H_MAGIC, H_RNG, KLEN_LONG, keyPrefixBytes, META_FLAGS, META_KLEN_MASK,
+  META_RESERVED, META_TYPE_MASK, META_TYPE_SHIFT, H_SLOT_COUNT, H_SLOT_HEAD, H_TOP, H_VERSION, HEADER_BYTES, MAGIC, NUM_CLASSES, VERSION,
 } from './layout.js';
 import { keySlot, SLOT_COUNT } from './slot.js';
 import { VolatileSet } from './volatile-set.js';
@@ -56,7 +61,7 @@ export interface CreateOptions {
   initialBytes?: number;
 }
 
-/** Size in bytes of every entry's header (key bytes follow it). */
+/** Size in bytes of every entry's header (the key follows it). */
 export const ENTRY_OVERHEAD_BYTES = ENTRY_HEADER_BYTES;
 
 const DEFAULT_INITIAL_BYTES = 1 << 20;
@@ -133,10 +138,13 @@ export class Keyspace {
 
   /** Inserts or overwrites key with a value of valueLen bytes (contents uninitialised unless
    * value is given) and the given type and expiry (0 = none). Returns the entry handle.
-   * An overwrite keeps the LFU counter and resets the LRU clock. Throws KeyspaceFullError when
-   * the arena cannot grow (nothing is changed then). */
-  set(key: Uint8Array, koff: number, klen: number, value: Uint8Array | null, voff: number, vlen: number, type: ValueType, expireAtMs: number): number {
-    const need = ENTRY_HEADER_BYTES + klen + vlen;
+   * An overwrite keeps the LFU counter and resets the LRU clock; it gives the key the memcached
+   * flags passed (0, as every RESP write, unless given) and the next CAS. Throws KeyspaceFullError
+   * when the arena cannot grow (nothing is changed then). */
+  set(key: Uint8Array, koff: number, klen: number, value: Uint8Array | null, voff: number, vlen: number, type: ValueType, expireAtMs: number, flags = 0): number {
+    flags >>>= 0;
+    const kx = keyPrefixBytes(klen);
+    const need = ENTRY_HEADER_BYTES + kx + klen + vlen + (flags !== 0 ? 4 : 0);
     if (need > MAX_ENTRY_BYTES) throw new KeyspaceFullError(need);
     const hash = hash32(key, koff, klen);
     this.index.prepareInsert();
@@ -146,12 +154,13 @@ export class Keyspace {
     if (e !== 0) {
       const cls = u32[(e >>> 2) + E_META]! >>> 24;
       if (!fitsInPlace(need, CLASS_SIZE[cls]!)) {
-        e = this.relocate(e, classOf(need), ENTRY_HEADER_BYTES + klen);
+        e = this.relocate(e, classOf(need), ENTRY_HEADER_BYTES + kx + klen);
         u32 = this.arena.u32;
       }
       const w = e >>> 2;
       u32[w + E_VLEN] = vlen;
-      u32[w + E_META] = ((u32[w + E_META]! & 0xff00ffff) | (type << 16)) >>> 0;
+      const keep = u32[w + E_META]! & ~(META_FLAGS | (META_TYPE_MASK << META_TYPE_SHIFT));
+      u32[w + E_META] = (keep | ((type & META_TYPE_MASK) << META_TYPE_SHIFT) | (flags !== 0 ? META_FLAGS : 0)) >>> 0;
       u32[w + E_CLOCK] = ((u32[w + E_CLOCK]! & 0xff000000) | nowSec) >>> 0;
     } else {
       const cls = classOf(need);
@@ -162,17 +171,17 @@ export class Keyspace {
       const slot = keySlot(key, koff, klen);
       u32[w + E_HASH] = hash;
       u32[w + E_CLOCK] = initialClock(nowSec);
-      u32[w + E_KLEN] = klen;
+      u32[w + E_META] = (Math.min(klen, KLEN_LONG) | ((type & META_TYPE_MASK) << META_TYPE_SHIFT) | (flags !== 0 ? META_FLAGS : 0) | (cls << 24)) >>> 0;
       u32[w + E_VLEN] = vlen;
-      u32[w + E_META] = (slot | (type << 16) | (cls << 24)) >>> 0;
       u32[w + E_VOL] = 0;
+      if (kx !== 0) u32[w + ENTRY_HEADER_BYTES / 4] = klen;
       const head = u32[H_SLOT_HEAD + slot]!;
       u32[w + E_NEXT] = head;
       u32[w + E_PREV] = 0;
       if (head !== 0) u32[(head >>> 2) + E_PREV] = e;
       u32[H_SLOT_HEAD + slot] = e;
       u32[H_SLOT_COUNT + slot]!++;
-      const ko = e + ENTRY_HEADER_BYTES;
+      const ko = e + ENTRY_HEADER_BYTES + kx;
       if (klen <= COPY_LOOP_MAX && key.buffer !== this.memory) {
         for (let i = 0; i < klen; i++) u8[ko + i] = key[koff + i]!;
       } else {
@@ -181,35 +190,70 @@ export class Keyspace {
       this.index.insert(e, hash);
       u32[H_KEYS]!++;
     }
-    u32[(e >>> 2) + E_FLAGS] = 0;
+    if (flags !== 0) u32[((e + CLASS_SIZE[u32[(e >>> 2) + E_META]! >>> 24]!) >>> 2) - 1] = flags;
     this.bumpCas(e);
-    if (value !== null) this.copyIn(value, voff, e + ENTRY_HEADER_BYTES + klen, vlen);
+    if (value !== null) this.copyIn(value, voff, e + ENTRY_HEADER_BYTES + kx + klen, vlen);
     this.setExpireAt(e, expireAtMs);
     return e;
   }
 
-  /** Gives e the shard's next CAS value (call after changing its value in place). */
+  /** Gives e the shard's next CAS value (call after changing its value in place); returns it. */
   bumpCas(e: number): number {
     const f64 = this.arena.f64;
     const cas = f64[F_CAS]! + 1;
     f64[F_CAS] = cas;
-    const u32 = this.arena.u32;
-    const w = e >>> 2;
-    u32[w + E_CAS_LO] = cas >>> 0;
-    u32[w + E_CAS_HI] = Math.floor(cas / 4294967296);
+    this.arena.u32[(e >>> 2) + E_CAS] = cas >>> 0; // the low 32 bits (cas < 2^53)
     return cas;
   }
 
-  /** The CAS value of e (> 0). */
+  /** The CAS value of e (>= 1): the largest value <= the shard counter whose low 32 bits are the
+   * entry's. Exact when e was written in the last 2^32 writes of the shard. For an older entry it
+   * is larger than its true CAS and than every value the counter had 2^32 writes ago, so it can
+   * never equal a CAS that a client read before e's last write: a compare against it fails (as
+   * after a write), it never succeeds wrongly. Two keys can then read the same value, which
+   * memcached's per-key compare does not mind. */
   cas(e: number): number {
-    const u32 = this.arena.u32;
-    const w = e >>> 2;
-    return u32[w + E_CAS_HI]! * 4294967296 + u32[w + E_CAS_LO]!;
+    const counter = this.arena.f64[F_CAS]!;
+    return counter - (((counter >>> 0) - this.arena.u32[(e >>> 2) + E_CAS]!) >>> 0);
   }
 
-  /** memcached client flags of e (0 unless set through memcached). Setting them keeps the CAS. */
-  flags(e: number): number { return this.arena.u32[(e >>> 2) + E_FLAGS]!; }
-  setFlags(e: number, flags: number): void { this.arena.u32[(e >>> 2) + E_FLAGS] = flags >>> 0; }
+  /** memcached client flags of e (0 unless set through memcached). */
+  flags(e: number): number {
+    const u32 = this.arena.u32;
+    const meta = u32[(e >>> 2) + E_META]!;
+    return (meta & META_FLAGS) === 0 ? 0 : u32[((e + CLASS_SIZE[meta >>> 24]!) >>> 2) - 1]!;
+  }
+
+  /** Sets the memcached flags of e, keeping its CAS; returns the (maybe moved) handle: non-zero
+   * flags take the last word of the block, which may need a larger one. */
+  setFlags(e: number, flags: number): number {
+    flags >>>= 0;
+    let u32 = this.arena.u32;
+    const w = e >>> 2;
+    const meta = u32[w + E_META]!;
+    if (flags === 0) {
+      u32[w + E_META] = (meta & ~META_FLAGS) >>> 0;
+      return e;
+    }
+    if ((meta & META_FLAGS) === 0) {
+      const payload = this.payloadBytes(e);
+      if (payload + 4 > CLASS_SIZE[meta >>> 24]!) {
+        e = this.relocate(e, classOf(payload + 4), payload);
+        u32 = this.arena.u32;
+      }
+      u32[(e >>> 2) + E_META] = (u32[(e >>> 2) + E_META]! | META_FLAGS) >>> 0;
+    }
+    u32[((e + CLASS_SIZE[u32[(e >>> 2) + E_META]! >>> 24]!) >>> 2) - 1] = flags;
+    return e;
+  }
+
+  /** Header, key length word, key and value bytes of e (without the flags word). */
+  private payloadBytes(e: number): number {
+    const u32 = this.arena.u32;
+    const w = e >>> 2;
+    const klen = entryKeyLength(u32, w);
+    return ENTRY_HEADER_BYTES + keyPrefixBytes(klen) + klen + u32[w + E_VLEN]!;
+  }
 
   /** Changes the value length of e keeping the first min(old,new) bytes (bytes past the old
    * length are zero); returns the (maybe moved) handle. Growth leaves up to 50% (at most 1 MiB)
@@ -217,19 +261,21 @@ export class Keyspace {
   resizeValue(e: number, newLen: number): number {
     let u32 = this.arena.u32;
     const w = e >>> 2;
-    const klen = u32[w + E_KLEN]!;
+    const meta = u32[w + E_META]!;
+    const klen = entryKeyLength(u32, w);
+    const kx = keyPrefixBytes(klen);
     const vlen = u32[w + E_VLEN]!;
-    const need = ENTRY_HEADER_BYTES + klen + newLen;
+    const need = ENTRY_HEADER_BYTES + kx + klen + newLen + ((meta & META_FLAGS) !== 0 ? 4 : 0);
     if (need > MAX_ENTRY_BYTES) throw new KeyspaceFullError(need);
-    if (!fitsInPlace(need, CLASS_SIZE[u32[w + E_META]! >>> 24]!)) {
+    if (!fitsInPlace(need, CLASS_SIZE[meta >>> 24]!)) {
       const target = newLen > vlen ? need + Math.min(Math.floor(need / 2), 1 << 20) : need;
-      e = this.relocate(e, classOf(target), ENTRY_HEADER_BYTES + klen + Math.min(vlen, newLen));
+      e = this.relocate(e, classOf(target), ENTRY_HEADER_BYTES + kx + klen + Math.min(vlen, newLen));
       u32 = this.arena.u32;
     }
     u32[(e >>> 2) + E_VLEN] = newLen;
     this.bumpCas(e);
     if (newLen > vlen) {
-      const vo = e + ENTRY_HEADER_BYTES + klen;
+      const vo = e + ENTRY_HEADER_BYTES + kx + klen;
       this.arena.u8.fill(0, vo + vlen, vo + newLen);
     }
     return e;
@@ -246,7 +292,7 @@ export class Keyspace {
     const u32 = this.arena.u32;
     const w = e >>> 2;
     const meta = u32[w + E_META]!;
-    const slot = meta & 0x3fff;
+    const slot = keySlot(this.arena.u8, entryKeyOffset(u32, e), entryKeyLength(u32, w));
     this.index.remove(e, u32[w + E_HASH]!);
     const next = u32[w + E_NEXT]!;
     const prev = u32[w + E_PREV]!;
@@ -272,13 +318,16 @@ export class Keyspace {
     this.arena.refresh();
     return this.arena.u8;
   }
-  keyOffset(e: number): number { return e + ENTRY_HEADER_BYTES; }
-  keyLength(e: number): number { return this.arena.u32[(e >>> 2) + E_KLEN]!; }
-  valueOffset(e: number): number { return e + ENTRY_HEADER_BYTES + this.arena.u32[(e >>> 2) + E_KLEN]!; }
+  keyOffset(e: number): number { return entryKeyOffset(this.arena.u32, e); }
+  keyLength(e: number): number { return entryKeyLength(this.arena.u32, e >>> 2); }
+  valueOffset(e: number): number {
+    const u32 = this.arena.u32;
+    return entryKeyOffset(u32, e) + entryKeyLength(u32, e >>> 2);
+  }
   valueLength(e: number): number { return this.arena.u32[(e >>> 2) + E_VLEN]!; }
   type(e: number): ValueType {
-    // Only TYPE_STRING exists so far; the stored byte is whatever set() was given.
-    return ((this.arena.u32[(e >>> 2) + E_META]! >>> 16) & 0xff) as ValueType;
+    // Only TYPE_STRING exists so far; the stored bits are whatever set() was given.
+    return ((this.arena.u32[(e >>> 2) + E_META]! >>> META_TYPE_SHIFT) & META_TYPE_MASK) as ValueType;
   }
   /** Expire-at in ms, or 0 when e has no TTL. */
   expireAt(e: number): number {
@@ -296,7 +345,8 @@ export class Keyspace {
       this.vol.add(e, expireAtMs);
     }
   }
-  slotOf(e: number): number { return this.arena.u32[(e >>> 2) + E_META]! & 0x3fff; }
+  /** The cluster slot of e's key (computed from the key: entries do not store it). */
+  slotOf(e: number): number { return keySlot(this.arena.u8, this.keyOffset(e), this.keyLength(e)); }
 
   /** The raw access clock of e (bits 0-23 LRU seconds, 24-31 LFU counter; see clock.ts). */
   clock(e: number): number { return this.arena.u32[(e >>> 2) + E_CLOCK]!; }
@@ -518,17 +568,22 @@ export class Keyspace {
     let entries = 0;
     let blockBytes = 0;
     let volatile = 0;
+    const counter = this.arena.f64[F_CAS]!;
     this.index.forEach((e) => {
       entries++;
       const w = e >>> 2;
-      const klen = u32[w + E_KLEN]!;
       const meta = u32[w + E_META]!;
-      const ko = e + ENTRY_HEADER_BYTES;
+      const klen = entryKeyLength(u32, w);
+      const ko = entryKeyOffset(u32, e);
+      if ((meta & META_RESERVED) !== 0) fail(`entry ${e}: reserved bits set`);
+      if ((meta & META_KLEN_MASK) === KLEN_LONG && klen < KLEN_LONG) fail(`entry ${e}: short key stored as long`);
       if (hash32(u8, ko, klen) !== u32[w + E_HASH]) fail(`entry ${e}: stale hash`);
       if (this.index.lookup(u8, ko, klen, u32[w + E_HASH]!) !== e) fail(`entry ${e}: not found by its key`);
-      if ((meta & 0x3fff) !== keySlot(u8, ko, klen)) fail(`entry ${e}: wrong slot`);
       const size = CLASS_SIZE[meta >>> 24]!;
-      if (ENTRY_HEADER_BYTES + klen + u32[w + E_VLEN]! > size) fail(`entry ${e}: overflows its block`);
+      const hasFlags = (meta & META_FLAGS) !== 0;
+      if (ko + klen + u32[w + E_VLEN]! + (hasFlags ? 4 : 0) > e + size) fail(`entry ${e}: overflows its block`);
+      if (hasFlags && this.flags(e) === 0) fail(`entry ${e}: flags word marked but 0`);
+      if (counter < 1) fail(`entry ${e}: written but the CAS counter is ${counter}`);
       blockBytes += size;
       const v = u32[w + E_VOL]!;
       if (v !== 0) {
@@ -544,7 +599,7 @@ export class Keyspace {
       let prev = 0;
       for (let e = u32[H_SLOT_HEAD + s]!; e !== 0; e = u32[(e >>> 2) + E_NEXT]!) {
         if (u32[(e >>> 2) + E_PREV] !== prev) fail(`slot ${s}: broken prev link`);
-        if ((u32[(e >>> 2) + E_META]! & 0x3fff) !== s) fail(`slot ${s}: foreign entry`);
+        if (keySlot(u8, entryKeyOffset(u32, e), entryKeyLength(u32, e >>> 2)) !== s) fail(`slot ${s}: foreign entry`);
         prev = e;
         if (++n > entries) fail(`slot ${s}: cycle`);
       }
@@ -565,8 +620,8 @@ export class Keyspace {
     if (top - HEADER_BYTES !== used - HEADER_BYTES + freeBytes) fail('allocated + free blocks do not tile the arena');
   }
 
-  /** Moves e into a new block of class cls, copying its first copyBytes bytes, and relinks it
-   * everywhere (index, slot list, volatile record). Returns the new handle. */
+  /** Moves e into a new block of class cls, copying its first copyBytes bytes (and its flags
+   * word), and relinks it everywhere (index, slot list, volatile record). Returns the new handle. */
   private relocate(e: number, cls: number, copyBytes: number): number {
     const ne = this.arena.alloc(cls);
     const u32 = this.arena.u32;
@@ -575,10 +630,11 @@ export class Keyspace {
     const meta = u32[w + E_META]!;
     const oldCls = meta >>> 24;
     u32[w + E_META] = ((meta & 0x00ffffff) | (cls << 24)) >>> 0;
+    if ((meta & META_FLAGS) !== 0) u32[((ne + CLASS_SIZE[cls]!) >>> 2) - 1] = u32[((e + CLASS_SIZE[oldCls]!) >>> 2) - 1]!;
     const next = u32[w + E_NEXT]!;
     const prev = u32[w + E_PREV]!;
     if (prev !== 0) u32[(prev >>> 2) + E_NEXT] = ne;
-    else u32[H_SLOT_HEAD + (meta & 0x3fff)] = ne;
+    else u32[H_SLOT_HEAD + keySlot(this.arena.u8, entryKeyOffset(u32, ne), entryKeyLength(u32, w))] = ne;
     if (next !== 0) u32[(next >>> 2) + E_PREV] = ne;
     const v = u32[w + E_VOL]!;
     if (v !== 0) this.vol.relink(v - 1, ne);

@@ -4,7 +4,7 @@
 import { SLOT_COUNT } from './slot.js';
 
 export const MAGIC = 0x534b5354; // 'TSKS'
-export const VERSION = 2;
+export const VERSION = 3;
 
 // ---- Header: u32 words ----
 export const H_MAGIC = 0;
@@ -65,25 +65,52 @@ export const H_SLOT_HEAD = 256; // SLOT_COUNT words: first entry of each slot li
 export const H_SLOT_COUNT = H_SLOT_HEAD + SLOT_COUNT; // SLOT_COUNT words: keys per slot
 export const HEADER_BYTES = (H_SLOT_COUNT + SLOT_COUNT) * 4;
 
-// ---- Entry header: u32 words from e >>> 2; key bytes at e + 44, value bytes right after ----
+// ---- Entry header: 8 u32 words from e >>> 2, then the key, then the value ----
+// Every key pays these 32 bytes; what only some keys need lives elsewhere: a key of 65535 bytes or
+// more puts its u32 length in front of its bytes (KLEN_LONG), memcached flags other than 0 take the
+// block's last word (META_FLAGS), a TTL takes a record of the volatile array (E_VOL). The slot is
+// not stored: it is the CRC16 of the key, recomputed on delete (keySlot, allocation-free).
 export const E_NEXT = 0; // slot list
 export const E_PREV = 1;
 export const E_HASH = 2;
 /** Bits 0-23: LRU clock (seconds, mod 2^24); bits 24-31: LFU log counter. */
 export const E_CLOCK = 3;
-export const E_KLEN = 4;
+/** Bits 0-15: key length, or KLEN_LONG; 16-19: value type; 20: META_FLAGS; 21-23: zero;
+ * 24-31: size class of the block. */
+export const E_META = 4;
 export const E_VLEN = 5;
-/** Bits 0-13: slot; 16-23: value type; 24-31: size class of the block. */
-export const E_META = 6;
 /** 1 + position in the volatile array, or 0 when the key has no TTL. */
-export const E_VOL = 7;
-/** CAS value (memcached's per-item version): low 32 bits, then the high bits (a CAS stays below
- * 2^53, the shard counter being an f64). Set from the shard counter on every write. */
-export const E_CAS_LO = 8;
-export const E_CAS_HI = 9;
-/** memcached's 32-bit client flags (0 for keys written through RESP). */
-export const E_FLAGS = 10;
-export const ENTRY_HEADER_BYTES = 44;
+export const E_VOL = 6;
+/** Low 32 bits of the CAS value (memcached's per-item version) given to the entry by its last
+ * write; the full value is the largest value <= the shard counter (F_CAS) with these low bits. */
+export const E_CAS = 7;
+export const ENTRY_HEADER_BYTES = 32;
+
+export const META_KLEN_MASK = 0xffff;
+/** In the key-length bits: the key is 65535 bytes or longer; its length is the u32 at
+ * e + ENTRY_HEADER_BYTES and its bytes follow that word. */
+export const KLEN_LONG = 0xffff;
+export const META_TYPE_SHIFT = 16;
+export const META_TYPE_MASK = 0xf;
+/** The entry has non-zero memcached flags in the last u32 word of its block. */
+export const META_FLAGS = 1 << 20;
+export const META_RESERVED = 0x00e00000;
+
+/** Bytes in front of a key of klen bytes (its u32 length when it is long). */
+export function keyPrefixBytes(klen: number): number {
+  return klen >= KLEN_LONG ? 4 : 0;
+}
+
+/** Key length of the entry at word w. */
+export function entryKeyLength(u32: Uint32Array, w: number): number {
+  const kl = u32[w + E_META]! & META_KLEN_MASK;
+  return kl !== KLEN_LONG ? kl : u32[w + ENTRY_HEADER_BYTES / 4]!;
+}
+
+/** Byte offset of the key of the entry at byte offset e. */
+export function entryKeyOffset(u32: Uint32Array, e: number): number {
+  return (u32[(e >>> 2) + E_META]! & META_KLEN_MASK) !== KLEN_LONG ? e + ENTRY_HEADER_BYTES : e + ENTRY_HEADER_BYTES + 4;
+}
 
 /** Volatile array records: [entry offset, expireAt ms low 32 bits, expireAt ms high bits]. */
 export const VOL_RECORD_WORDS = 3;

@@ -112,37 +112,51 @@ test('large values (1 MiB and 8 MiB) round-trip and grow the arena', () => {
 test('memory accounting is exact: header + index + blocks rounded to their class', () => {
   const ks = fresh();
   const base = ks.usedMemory();
-  // 44-byte header + 3-byte key + 5-byte value = 52 bytes: rounded to 56.
+  // 32-byte header + 3-byte key + 5-byte value = 40 bytes: class 40.
   const e = put(ks, 'abc', 'hello');
-  assert.is(ENTRY_OVERHEAD_BYTES, 44);
-  assert.is(ks.entryBytes(e), 56);
-  assert.is(ks.usedMemory(), base + 56);
-  // 44 + 3 + 13 = 60 bytes: rounded to 64.
+  assert.is(ENTRY_OVERHEAD_BYTES, 32);
+  assert.is(ks.entryBytes(e), 40);
+  assert.is(ks.usedMemory(), base + 40);
+  // 32 + 3 + 13 = 48 bytes: class 48.
   put(ks, 'abd', 'hello, world!');
-  assert.is(ks.usedMemory(), base + 56 + 64);
-  // A TTL adds the volatile array (16 records of 12 bytes).
+  assert.is(ks.usedMemory(), base + 40 + 48);
+  // A TTL adds the volatile array (16 records of 12 bytes) and nothing to the entry.
   put(ks, 'abe', 'x', Date.now() + 100000);
-  assert.is(ks.usedMemory(), base + 56 + 64 + 48 + 16 * 12);
+  assert.is(ks.usedMemory(), base + 40 + 48 + 40 + 16 * 12);
   assert.is(ks.expiresCount(), 1);
   ks.checkIntegrity();
   del(ks, 'abe');
-  assert.is(ks.usedMemory(), base + 56 + 64);
+  assert.is(ks.usedMemory(), base + 40 + 48);
   del(ks, 'abc');
   del(ks, 'abd');
   assert.is(ks.usedMemory(), base);
   ks.checkIntegrity();
 });
 
+test('the benchmark key (16 bytes, 32-byte value) takes an 80-byte block; non-zero flags take 8 more', () => {
+  const ks = fresh();
+  const v = 'v'.repeat(32);
+  assert.is(ks.entryBytes(put(ks, 'key:000000000001', v)), 80);
+  const k = b('key:000000000002');
+  const val = b(v);
+  assert.is(ks.entryBytes(ks.set(k, 0, k.length, val, 0, val.length, TYPE_STRING, 0, 0)), 80);
+  assert.is(ks.entryBytes(ks.set(k, 0, k.length, val, 0, val.length, TYPE_STRING, 0, 7)), 88);
+  // A later write without flags (RESP) keeps the block (it fits) but drops the flags word.
+  const e = put(ks, 'key:000000000002', v);
+  assert.is(ks.flags(e), 0);
+  ks.checkIntegrity();
+});
+
 test('CAS: every write takes the next value of the shard counter; flags are reset by set()', () => {
   const ks = fresh();
-  const a = put(ks, 'a', '1');
+  let a = put(ks, 'a', '1');
   const casA = ks.cas(a);
   assert.ok(casA > 0);
-  ks.setFlags(a, 0xdeadbeef);
+  a = ks.setFlags(a, 0xdeadbeef);
   assert.is(ks.flags(a), 0xdeadbeef);
   assert.is(ks.cas(a), casA);
-  const b = put(ks, 'b', '2');
-  assert.is(ks.cas(b), casA + 1);
+  const b2 = put(ks, 'b', '2');
+  assert.is(ks.cas(b2), casA + 1);
   const a2 = put(ks, 'a', '3');
   assert.is(ks.cas(a2), casA + 2);
   assert.is(ks.flags(a2), 0);

@@ -62,7 +62,7 @@ test('hash32 depends only on the bytes, not their position', () => {
   for (let len = 0; len <= 7; len++) assert.is(hash32(whole, 2, len), hash32(inner, 0, len));
 });
 
-test('entries record the slot of their key; per-slot lists count and list them', () => {
+test('entries know the slot of their key; per-slot lists count and list them', () => {
   const ks = fresh();
   const names: string[] = [];
   for (let i = 0; i < 50; i++) names.push(`{same}:${i}`);
