@@ -46,6 +46,7 @@ export interface RunningServer {
 const SLOTS = 16384;
 const FORWARD_TIMEOUT_MS = 5000;
 const MC_FORWARD_NAME = Buffer.from('TESSERA.MC');
+const IFHERE = COMMANDS.findIndex((c) => c.name === '__ifhere');
 
 interface CommandCounter {
   calls: number;
@@ -374,7 +375,9 @@ class Server implements ServerApi, ConnectionHost {
     if (c.ownsSlot(slot)) {
       const to = c.migratingTo(slot);
       if (to === null) return false;
-      this.runMain(conn, a, (m) => this.runInMigratingSlot(m, idx, slot, first, last, step, to), counter);
+      if (!this.sendIfHere(conn, idx, a, slot, first, last, step, to)) {
+        this.runMain(conn, a, (m) => this.runInMigratingSlot(m, idx, slot, first, last, step, to), counter);
+      }
       return true;
     }
     if (c.importingFrom(slot) !== null && (asking || spec.flags.includes('asking'))) return false;
@@ -383,6 +386,27 @@ class Server implements ServerApi, ConnectionHost {
       return true;
     }
     conn.replyError(ERR.moved(slot, target));
+    return true;
+  }
+
+  /** The usual case of a command in a MIGRATING slot: no take outstanding on its shard and none
+   * of its keys in flight, so it goes to the shard as `__ifhere` at once, in the connection's
+   * order, without holding the connection's later commands. False when it has to wait. */
+  private sendIfHere(conn: Connection, idx: number, a: ArgList, slot: number, first: number, last: number, step: number, to: string): boolean {
+    const shard = this.slotToShard[slot]!;
+    if (this.inFlight.takeOf(shard) !== undefined) return false;
+    const parts: Array<Uint8Array | string> = ['__ifhere', ''];
+    let n = 0;
+    for (let i = first; i <= last; i += step, n++) {
+      const key = a.buf.subarray(a.off[i]!, a.off[i]! + a.len[i]!);
+      if (this.inFlight.size > 0 && this.inFlight.waitFor(Buffer.from(key).toString('latin1')) !== undefined) return false;
+      parts.push(key);
+    }
+    parts[1] = String(n);
+    parts.push(ERR.ask(slot, to), COMMANDS[idx]!.name);
+    for (let i = 1; i < a.argc; i++) parts.push(a.buf.subarray(a.off[i]!, a.off[i]! + a.len[i]!));
+    this.links[shard]!.send(conn, conn.takeSeq(), IFHERE, conn.proto, argListOf(parts), null);
+    this.scheduleTurn();
     return true;
   }
 
