@@ -375,12 +375,17 @@ class Server implements ServerApi, ConnectionHost {
     if (c.ownsSlot(slot)) {
       const to = c.migratingTo(slot);
       if (to === null) return false;
-      if (!this.sendIfHere(conn, idx, a, slot, first, last, step, to)) {
+      if (!this.sendIfHere(conn, idx, a, slot, first, last, step, ERR.ask(slot, to))) {
         this.runMain(conn, a, (m) => this.runInMigratingSlot(m, idx, slot, first, last, step, to), counter);
       }
       return true;
     }
-    if (c.importingFrom(slot) !== null && (asking || spec.flags.includes('asking'))) return false;
+    if (c.importingFrom(slot) !== null && (asking || spec.flags.includes('asking'))) {
+      // As Redis: a multi-key command runs in an importing slot only once all its keys are here.
+      if (last === first || spec.multiSlot) return false;
+      this.sendIfHere(conn, idx, a, slot, first, last, step, ERR.tryAgain);
+      return true;
+    }
     if (this.config.values.clusterForwarding) {
       this.runMain(conn, a, (m) => this.forward(m, target), counter);
       return true;
@@ -390,9 +395,11 @@ class Server implements ServerApi, ConnectionHost {
   }
 
   /** The usual case of a command in a MIGRATING slot: no take outstanding on its shard and none
-   * of its keys in flight, so it goes to the shard as `__ifhere` at once, in the connection's
-   * order, without holding the connection's later commands. False when it has to wait. */
-  private sendIfHere(conn: Connection, idx: number, a: ArgList, slot: number, first: number, last: number, step: number, to: string): boolean {
+   * of its keys in flight, so it goes to the shard as `__ifhere` at once (replying `missing`
+   * unless all its keys are there), in the connection's order, without holding the connection's
+   * later commands. False when it has to wait. (Also a multi-key command with ASKING in an
+   * IMPORTING slot, where nothing is ever taken.) */
+  private sendIfHere(conn: Connection, idx: number, a: ArgList, slot: number, first: number, last: number, step: number, missing: string): boolean {
     const shard = this.slotToShard[slot]!;
     if (this.inFlight.takeOf(shard) !== undefined) return false;
     const parts: Array<Uint8Array | string> = ['__ifhere', ''];
@@ -403,7 +410,7 @@ class Server implements ServerApi, ConnectionHost {
       parts.push(key);
     }
     parts[1] = String(n);
-    parts.push(ERR.ask(slot, to), COMMANDS[idx]!.name);
+    parts.push(missing, COMMANDS[idx]!.name);
     for (let i = 1; i < a.argc; i++) parts.push(a.buf.subarray(a.off[i]!, a.off[i]! + a.len[i]!));
     this.links[shard]!.send(conn, conn.takeSeq(), IFHERE, conn.proto, argListOf(parts), null);
     this.scheduleTurn();

@@ -190,6 +190,18 @@ c('DUMP, RESTORE and MIGRATE between nodes', async () => {
     await cmd(src, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', await myId(dst));
     assert.is(await cmd(src, 'MIGRATE', '127.0.0.1', String(dst), '', '0', '5000', 'KEYS', '{m}one', '{m}two'), 'OK');
     assert.is(await cmd(src, 'MIGRATE', '127.0.0.1', String(dst), '{m}none', '0', '5000'), 'NOKEY');
+    // On the importing side, after ASKING: a multi-key command runs only when all its keys are
+    // there (TRYAGAIN otherwise), as Redis does.
+    const imp = await rawClient(dst);
+    try {
+      imp.send('*1\r\n$6\r\nASKING\r\n*3\r\n$4\r\nMGET\r\n$7\r\n{m}none\r\n$6\r\n{m}one\r\n');
+      imp.send('*1\r\n$6\r\nASKING\r\n*3\r\n$4\r\nMGET\r\n$6\r\n{m}two\r\n$6\r\n{m}one\r\n');
+      const [, tryAgain, , both] = await imp.read(4, 5000);
+      assert.is(tryAgain!.text, '-TRYAGAIN Multiple keys request during rehashing of slot\r\n');
+      assert.is(both!.text, '*2\r\n$6\r\nsecond\r\n$5\r\nfirst\r\n');
+    } finally {
+      imp.close();
+    }
     // Both now answered through ASK while the slot is open, by ioredis.
     assert.is(await io.get('{m}one'), 'first');
     const pttl = await io.pttl('{m}one');
