@@ -227,14 +227,16 @@ interface Writer {
 
 /** Writes keys with `set` (50 at a time, over 5000 names) until stopped; records every
  * acknowledged value and every error. */
-function writeLoop(prefix: string, set: (k: string, v: string) => Promise<unknown>, open: () => Promise<void>, close: () => Promise<void>): Writer {
+function writeLoop(
+  prefix: string, set: (k: string, v: string) => Promise<unknown>, open: () => Promise<void>, close: () => Promise<void>, inFlight = 50,
+): Writer {
   const acked = new Map<string, string>();
   const errors: string[] = [];
   let running = true;
   const loop = (async () => {
     await open();
     for (let i = 0; running; i++) {
-      const batch = Array.from({ length: 50 }, (_, j) => `${prefix}:${(i * 50 + j) % 5000}`);
+      const batch = Array.from({ length: inFlight }, (_, j) => `${prefix}:${(i * inFlight + j) % 5000}`);
       await Promise.all(
         batch.map((k) =>
           set(k, `${i}`).then(
@@ -262,10 +264,12 @@ function writer(port: number, prefix: string): Writer {
   return writeLoop(prefix, (k, v) => io.set(k, v), async () => undefined, async () => io.disconnect());
 }
 
-/** writeLoop through node-redis's cluster client. */
+/** writeLoop through node-redis's cluster client, one command at a time: node-redis 4 follows
+ * an ASK by awaiting ASKING's reply before sending the command, so with several commands in
+ * flight another one can take the ASKING meant for it (the same would happen against Redis). */
 function nodeRedisWriter(port: number, prefix: string): Writer {
   const cl = createCluster({ rootNodes: [{ url: `redis://127.0.0.1:${port}` }] });
-  return writeLoop(prefix, (k, v) => cl.set(k, v), async () => void (await cl.connect()), () => cl.disconnect());
+  return writeLoop(prefix, (k, v) => cl.set(k, v), async () => void (await cl.connect()), () => cl.disconnect(), 1);
 }
 
 async function verifyAll(port: number, acked: Map<string, string>): Promise<void> {
@@ -316,7 +320,7 @@ c('redis-cli --cluster reshard while a client writes: nothing lost, no client er
 c('tessera cluster rebalance while ioredis and node-redis write: nothing lost, no client error', async () => {
   const w1 = writer(nodes[0]!.port, 'rb-io');
   const w2 = nodeRedisWriter(nodes[1]!.port, 'rb-nr');
-  await waitFor('some writes', () => w1.acked.size > 500 && w2.acked.size > 500);
+  await waitFor('some writes', () => w1.acked.size > 500 && w2.acked.size > 50);
   const r = await runTessera(['cluster', 'rebalance', `127.0.0.1:${nodes[0]!.port}`, '--threshold', '1']);
   await w1.stop();
   await w2.stop();
