@@ -217,6 +217,19 @@ function run(job: WorkerJob): void {
   let intervalRedirects = 0;
   let intervalHits = 0;
   let intervalMisses = 0;
+  /** Adds one read's outcome to the run's and the current interval's counts. */
+  const tally = (answered: number, failed: number, redirected: number, hitCount: number, missCount: number): void => {
+    done += answered;
+    intervalDone += answered;
+    errors += failed;
+    intervalErrors += failed;
+    redirects += redirected;
+    intervalRedirects += redirected;
+    hits += hitCount;
+    intervalHits += hitCount;
+    misses += missCount;
+    intervalMisses += missCount;
+  };
   let tickIndex = 0;
   let lastTickMs = performance.now();
   let ticker: NodeJS.Timeout | null = null;
@@ -449,17 +462,7 @@ function run(job: WorkerJob): void {
       }
     }
     // ASK replies here were followed; MOVED ones were requeued: neither is an error.
-    const failed = counter.errors - errors0 - r;
-    done += answered;
-    intervalDone += answered;
-    errors += failed;
-    intervalErrors += failed;
-    redirects += r;
-    intervalRedirects += r;
-    hits += counter.hits - hits0;
-    intervalHits += counter.hits - hits0;
-    misses += counter.misses - misses0;
-    intervalMisses += counter.misses - misses0;
+    tally(answered, counter.errors - errors0 - r, r, counter.hits - hits0, counter.misses - misses0);
     flushAsks();
     checkFinished();
   };
@@ -589,17 +592,7 @@ function run(job: WorkerJob): void {
       c.inFlight -= n;
     }
     const answered = n - table;
-    const failed = counter.errors - errors0 - table;
-    done += answered;
-    intervalDone += answered;
-    errors += failed;
-    intervalErrors += failed;
-    redirects += table;
-    intervalRedirects += table;
-    hits += counter.hits - hits0;
-    intervalHits += counter.hits - hits0;
-    misses += counter.misses - misses0;
-    intervalMisses += counter.misses - misses0;
+    tally(answered, counter.errors - errors0 - table, table, counter.hits - hits0, counter.misses - misses0);
     if (moved > 0) refresh();
     if (table > moved) flushAsks();
     if (!openLoop) sendBatch(c);

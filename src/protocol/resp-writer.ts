@@ -23,6 +23,17 @@ export class RespWriter {
     this.buf = Buffer.allocUnsafe(initialBytes);
   }
 
+  /** What was written so far as a right-sized copy (small ones come from Node's buffer pool),
+   * or null when empty; the writer is reset and keeps its own buffer. */
+  drain(): Buffer | null {
+    const n = this.length;
+    if (n === 0) return null;
+    const chunk = Buffer.allocUnsafe(n);
+    this.buf.copy(chunk, 0, 0, n);
+    this.reset();
+    return chunk;
+  }
+
   reset(): void {
     this.length = 0;
   }

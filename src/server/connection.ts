@@ -157,14 +157,8 @@ export class Connection implements ClientInfo, ReplySink {
   /** Writes what is ready in one write; enforces the output buffer limits. */
   flush(): void {
     if (this.dead) return;
-    const n = this.out.length;
-    if (n > 0) {
-      // A right-sized copy (small ones come from Node's buffer pool); the writer keeps its buffer.
-      const chunk = Buffer.allocUnsafe(n);
-      this.out.buf.copy(chunk, 0, 0, n);
-      this.out.reset();
-      this.socket.write(chunk);
-    }
+    const chunk = this.out.drain();
+    if (chunk !== null) this.socket.write(chunk);
     if (this.closeAfter && this.headSeq === this.nextSeq) {
       this.dead = true;
       this.socket.end();

@@ -806,13 +806,8 @@ export class MemcacheConnection implements ReplySink {
   flush(): void {
     this.flushScheduled = false;
     if (this.dead) return;
-    const n = this.out.length;
-    if (n > 0) {
-      const chunk = Buffer.allocUnsafe(n);
-      this.out.buf.copy(chunk, 0, 0, n);
-      this.out.reset();
-      this.socket.write(chunk);
-    }
+    const chunk = this.out.drain();
+    if (chunk !== null) this.socket.write(chunk);
     if (this.closeAfter && this.headSeq === this.nextSeq) {
       this.dead = true;
       this.socket.end();
