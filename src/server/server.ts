@@ -47,6 +47,9 @@ const SLOTS = 16384;
 const FORWARD_TIMEOUT_MS = 5000;
 const MC_FORWARD_NAME = Buffer.from('TESSERA.MC');
 const IFHERE = COMMANDS.findIndex((c) => c.name === '__ifhere');
+/** clusterRoute's answers besides a slot number. */
+const HANDLED = -1;
+const ANY_SLOTS = -2;
 
 interface CommandCounter {
   calls: number;
@@ -316,7 +319,16 @@ class Server implements ServerApi, ConnectionHost {
     const keys = spec.keys!;
     const last = keys.last < 0 ? a.argc + keys.last : keys.last;
     const first = keys.first;
-    if (this.cluster !== null && this.clusterRoute(conn, idx, spec, a, first, last, keys.step, asking, counter)) return;
+    if (this.cluster !== null) {
+      const slot = this.clusterRoute(conn, idx, spec, a, first, last, keys.step, asking, counter);
+      if (slot === HANDLED) return;
+      if (slot !== ANY_SLOTS) {
+        // One slot, so one shard: no second CRC16 pass over the keys.
+        this.links[this.slotToShard[slot]!]!.send(conn, conn.takeSeq(), idx, conn.proto, a, null);
+        this.scheduleTurn();
+        return;
+      }
+    }
     const s0 = this.shardOf(a, first);
     let single = true;
     for (let i = first + keys.step; i <= last; i += keys.step) {
@@ -338,11 +350,12 @@ class Server implements ServerApi, ConnectionHost {
   }
 
   /** Redis Cluster's checks for a keyed command (getNodeByQuery): one slot for all keys, served
-   * here, else the redirection. Returns true when it answered (or took over) the command. */
+   * here, else the redirection. Returns HANDLED when it answered (or took over) the command,
+   * else the one slot of its keys (ANY_SLOTS for a multi-slot command, split by shard as usual). */
   private clusterRoute(
     conn: Connection, idx: number, spec: CommandSpec, a: ArgList, first: number, last: number, step: number, asking: boolean,
     counter: CommandCounter,
-  ): boolean {
+  ): number {
     const c = this.cluster!;
     const slot = keySlot(a.buf, a.off[first]!, a.len[first]!);
     if (spec.multiSlot) {
@@ -351,47 +364,47 @@ class Server implements ServerApi, ConnectionHost {
         if (!c.ownsSlot(s) && c.importingFrom(s) === null) {
           const to = c.slotAddress(s);
           conn.replyError(to === null ? ERR.clusterDownUnbound : ERR.moved(s, to));
-          return true;
+          return HANDLED;
         }
       }
-      return false;
+      return ANY_SLOTS;
     }
     for (let i = first + step; i <= last; i += step) {
       if (keySlot(a.buf, a.off[i]!, a.len[i]!) !== slot) {
         counter.rejected++;
         conn.replyError(ERR.crossSlot);
-        return true;
+        return HANDLED;
       }
     }
     const target = c.slotAddress(slot);
     if (target === null) {
       conn.replyError(ERR.clusterDownUnbound);
-      return true;
+      return HANDLED;
     }
     if (c.state() !== 'ok' && !(this.config.values.clusterAllowReadsWhenDown && spec.flags.includes('readonly'))) {
       conn.replyError(ERR.clusterDown);
-      return true;
+      return HANDLED;
     }
     if (c.ownsSlot(slot)) {
       const to = c.migratingTo(slot);
-      if (to === null) return false;
+      if (to === null) return slot;
       if (!this.sendIfHere(conn, idx, a, slot, first, last, step, ERR.ask(slot, to))) {
         this.runMain(conn, a, (m) => this.runInMigratingSlot(m, idx, slot, first, last, step, to), counter);
       }
-      return true;
+      return HANDLED;
     }
     if (c.importingFrom(slot) !== null && (asking || spec.flags.includes('asking'))) {
       // As Redis: a multi-key command runs in an importing slot only once all its keys are here.
-      if (last === first || spec.multiSlot) return false;
+      if (last === first) return slot;
       this.sendIfHere(conn, idx, a, slot, first, last, step, ERR.tryAgain);
-      return true;
+      return HANDLED;
     }
     if (this.config.values.clusterForwarding) {
       this.runMain(conn, a, (m) => this.forward(m, target), counter);
-      return true;
+      return HANDLED;
     }
     conn.replyError(ERR.moved(slot, target));
-    return true;
+    return HANDLED;
   }
 
   /** The usual case of a command in a MIGRATING slot: no take outstanding on its shard and none
