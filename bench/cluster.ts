@@ -30,18 +30,26 @@ interface Options {
   maxNodes: number;
   shards: number;
   seconds: number;
+  /** Commands the ioredis client keeps in flight during the reshard; 0 = no client load. */
+  clientInFlight: number;
+  results: string;
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { keys: 1_000_000, maxNodes: 2, shards: 1, seconds: 5 };
+  const o: Options = { keys: 1_000_000, maxNodes: 2, shards: 1, seconds: 5, clientInFlight: 64, results: RESULTS };
   for (let i = 0; i < argv.length; i += 2) {
+    if (argv[i] === '--results' && argv[i + 1] !== undefined) {
+      o.results = argv[i + 1]!;
+      continue;
+    }
     const v = Number(argv[i + 1]);
     if (argv[i] === '--keys') o.keys = v;
     else if (argv[i] === '--max-nodes') o.maxNodes = v;
     else if (argv[i] === '--shards') o.shards = v;
     else if (argv[i] === '--seconds') o.seconds = v;
+    else if (argv[i] === '--client-inflight') o.clientInFlight = v;
     else {
-      process.stdout.write('Usage: npm run bench:cluster [-- --keys N (1000000) --max-nodes N (2) --shards N (1) --seconds S (5)]\n');
+      process.stdout.write('Usage: npm run bench:cluster [-- --keys N (1000000) --max-nodes N (2) --shards N (1) --seconds S (5) --client-inflight N (64; 0 = no client load) --results FILE (bench/CLUSTER-RESULTS.md)]\n');
       process.exit(argv[i] === '--help' ? 0 : 2);
     }
   }
@@ -158,8 +166,8 @@ async function reshard(o: Options): Promise<ReshardResult> {
     }
     process.stdout.write(`loading ${o.keys} keys into ${a.name}...\n`);
     await loadKeys({ port: a.port, count: o.keys, valueBytes: 32 });
-    const load = clientLoad(a.port, o.keys, 64);
-    await sleep(3000);
+    const load = clientLoad(a.port, o.keys, o.clientInFlight);
+    if (o.clientInFlight > 0) await sleep(3000);
     const idA = String(await call(a.port, 'CLUSTER', 'MYID'));
     const idB = String(await call(b.port, 'CLUSTER', 'MYID'));
     const t0 = Date.now();
@@ -225,6 +233,10 @@ async function scaleOut(o: Options): Promise<ScaleRow[]> {
   return rows;
 }
 
+function ratio(a: number, b: number): string {
+  return b > 0 ? (a / b).toFixed(2) : '-';
+}
+
 function revision(): string {
   try {
     return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT }).toString().trim();
@@ -239,7 +251,7 @@ async function main(): Promise<void> {
   process.stdout.write(`machine: ${m.cpu}, ${m.cores} cores, node ${process.version}\n`);
   const rs = await reshard(o);
   process.stdout.write(
-    `reshard: ${rs.moved} keys in ${rs.seconds.toFixed(2)} s = ${Math.round(rs.keysPerSec)} keys/s; client ops/s before ${Math.round(rs.before)}, during ${Math.round(rs.during)} (${(rs.during / rs.before).toFixed(2)}x), worst 500 ms window ${Math.round(rs.minWindow)}; client errors ${rs.errors}\n`,
+    `reshard: ${rs.moved} keys in ${rs.seconds.toFixed(2)} s = ${Math.round(rs.keysPerSec)} keys/s; client ops/s before ${Math.round(rs.before)}, during ${Math.round(rs.during)} (${ratio(rs.during, rs.before)}x), worst 500 ms window ${Math.round(rs.minWindow)}; client errors ${rs.errors}\n`,
   );
   const scale = await scaleOut(o);
   const one = scale[0];
@@ -252,11 +264,13 @@ async function main(): Promise<void> {
     '## Resharding with `tessera cluster reshard`',
     '',
     `Two nodes on loopback; the first holds all ${rs.keys} keys (16-byte keys, 32-byte values); half of the slots (8192) move to the second`,
-    'while an ioredis Cluster client runs GET/SET (9:1) with 64 commands in flight.',
+    o.clientInFlight > 0
+      ? `while an ioredis Cluster client runs GET/SET (9:1) with ${o.clientInFlight} commands in flight.`
+      : 'with no client load (`--client-inflight 0`).',
     '',
     '| keys moved | seconds | keys/s | client ops/s before | during | ratio | worst 500 ms | client errors |',
     '|---|---|---|---|---|---|---|---|',
-    `| ${rs.moved} | ${rs.seconds.toFixed(2)} | ${Math.round(rs.keysPerSec)} | ${Math.round(rs.before)} | ${Math.round(rs.during)} | ${(rs.during / rs.before).toFixed(2)} | ${Math.round(rs.minWindow)} | ${rs.errors} |`,
+    `| ${rs.moved} | ${rs.seconds.toFixed(2)} | ${Math.round(rs.keysPerSec)} | ${Math.round(rs.before)} | ${Math.round(rs.during)} | ${ratio(rs.during, rs.before)} | ${Math.round(rs.minWindow)} | ${rs.errors} |`,
     '',
     '## `tessera cluster local` scale-out',
     '',
@@ -267,7 +281,7 @@ async function main(): Promise<void> {
     ...scale.map((r) => `| ${r.nodes} | ${Math.round(r.set)} | ${one && one.set > 0 ? (r.set / one.set).toFixed(2) : '-'} | ${Math.round(r.get)} | ${one && one.get > 0 ? (r.get / one.get).toFixed(2) : '-'} |`),
     '',
   ];
-  writeFileSync(RESULTS, lines.join('\n'));
+  writeFileSync(o.results, lines.join('\n'));
   process.stdout.write(lines.join('\n') + '\n');
   await stopAll();
 }
