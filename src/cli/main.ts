@@ -49,8 +49,14 @@ async function runBench(args: string[]): Promise<number> {
     process.stderr.write(`tessera bench: ${e.message}\n`);
     return 2;
   }
-  const results = await runLoadgen(options);
-  return results.some((r) => r.requests === 0) ? 1 : 0;
+  try {
+    const results = await runLoadgen(options);
+    return results.some((r) => r.requests === 0) ? 1 : 0;
+  } catch (e) {
+    // A run that fails (nothing listening, a stalled server) says why; a stack would not help.
+    process.stderr.write(`tessera bench: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
 }
 
 function version(): string {
