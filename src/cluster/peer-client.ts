@@ -12,7 +12,8 @@ export class PeerError extends Error {}
 interface Pending {
   resolve(reply: Buffer): void;
   reject(err: Error): void;
-  timer: NodeJS.Timeout;
+  /** Absent for the preamble's replies, which nobody waits for. */
+  timer: NodeJS.Timeout | undefined;
 }
 
 const CONNECT_TIMEOUT_MS = 2000;
@@ -106,7 +107,7 @@ export class PeerClient {
         this.sock = s;
         // Preamble replies are consumed by placeholders queued ahead of any caller's.
         for (const cmd of this.preamble) {
-          this.pending.push({ resolve: () => undefined, reject: () => undefined, timer: setTimeout(() => undefined, 0) });
+          this.pending.push({ resolve: () => undefined, reject: () => undefined, timer: undefined });
           s.write(encodeCommand(cmd));
         }
         resolve(s);

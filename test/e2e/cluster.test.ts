@@ -496,5 +496,34 @@ plain('CLUSTER, ASKING and READONLY say cluster support is disabled', async () =
   }
 });
 
+plain('MIGRATE between standalone nodes: AUTH, COPY, REPLACE, and the target\'s errors', async () => {
+  const src = await startTessera();
+  const dst = await startTessera({ args: ['--requirepass', 'secret'] });
+  const s = new Redis({ port: src.port });
+  const d = new Redis({ port: dst.port, password: 'secret' });
+  try {
+    await s.set('mk', 'v1');
+    let err = '';
+    await s.call('MIGRATE', '127.0.0.1', String(dst.port), 'mk', '0', '5000').catch((e: Error) => (err = e.message));
+    assert.match(err, /^ERR Target instance replied with error: NOAUTH/);
+    assert.is(await s.get('mk'), 'v1', 'kept after a failed MIGRATE');
+    assert.is(await s.call('MIGRATE', '127.0.0.1', String(dst.port), 'mk', '0', '5000', 'COPY', 'AUTH', 'secret'), 'OK');
+    assert.is(await s.get('mk'), 'v1', 'COPY keeps the source');
+    assert.is(await d.get('mk'), 'v1');
+    err = '';
+    await s.call('MIGRATE', '127.0.0.1', String(dst.port), 'mk', '0', '5000', 'AUTH2', 'default', 'secret').catch((e: Error) => (err = e.message));
+    assert.is(err, 'ERR Target instance replied with error: BUSYKEY Target key name already exists.');
+    await s.set('mk', 'v2');
+    assert.is(await s.call('MIGRATE', '127.0.0.1', String(dst.port), 'mk', '0', '5000', 'REPLACE', 'AUTH', 'secret'), 'OK');
+    assert.is(await s.exists('mk'), 0);
+    assert.is(await d.get('mk'), 'v2');
+  } finally {
+    s.disconnect();
+    d.disconnect();
+    await src.stop();
+    await dst.stop();
+  }
+});
+
 c.run();
 plain.run();
