@@ -359,6 +359,8 @@ class Server implements ServerApi, ConnectionHost {
     const c = this.cluster!;
     const slot = keySlot(a.buf, a.off[first]!, a.len[first]!);
     if (spec.multiSlot) {
+      const shard = this.slotToShard[slot]!;
+      let oneShard = true;
       for (let i = first; i <= last; i += step) {
         const s = keySlot(a.buf, a.off[i]!, a.len[i]!);
         if (!c.ownsSlot(s) && c.importingFrom(s) === null) {
@@ -366,8 +368,10 @@ class Server implements ServerApi, ConnectionHost {
           conn.replyError(to === null ? ERR.clusterDownUnbound : ERR.moved(s, to));
           return HANDLED;
         }
+        if (this.slotToShard[s] !== shard) oneShard = false;
       }
-      return ANY_SLOTS;
+      // All on one shard: sent whole, as a one-slot command is.
+      return oneShard ? slot : ANY_SLOTS;
     }
     for (let i = first + step; i <= last; i += step) {
       if (keySlot(a.buf, a.off[i]!, a.len[i]!) !== slot) {
