@@ -1,9 +1,10 @@
-// Moving one hash slot between primaries, shared by fix, remove-node, rebalance and reshard:
-// open the slot (IMPORTING on the target, MIGRATING on the source), move its keys, then assign it
-// (SETSLOT NODE on the target, the source, every other primary). Keys move with Tessera's bulk
-// CLUSTER MIGRATESLOT when the source has it, else with redis-cli's GETKEYSINSLOT + MIGRATE loop
-// in batches of `batchKeys`. One slot at a time, one batch in flight: memory and load stay bounded.
-// A move that stops half way leaves the slot open on both sides; `fix` resumes it.
+// Moving hash slots between primaries, shared by fix, remove-node, rebalance and reshard: open
+// the slots (IMPORTING on the target, MIGRATING on the source), move their keys, then assign them
+// (SETSLOT NODE on the target, the source, every other primary), a group of slots at a time with
+// pipelined SETSLOTs. Keys move with Tessera's bulk CLUSTER MIGRATESLOT when the source has it
+// (one call per group), else with redis-cli's GETKEYSINSLOT + MIGRATE loop in batches of
+// `batchKeys`, one slot at a time. A move that stops half way leaves its slots open on both
+// sides; `fix` resumes it.
 
 import { formatAddress, type Address } from './args.js';
 import { NodeError, isUnknownSubcommand, type AdminClient, type AdminPool } from './admin-client.js';
@@ -34,23 +35,6 @@ const MIGRATESLOT_CALL_TIMEOUTS = 10;
 
 /** Sources known not to have CLUSTER MIGRATESLOT (they answered "unknown subcommand"). */
 const withoutFastPath = new Set<string>();
-
-/** Moves `slot` from `src` to `dst` and assigns it to `dst` everywhere; returns the keys moved. */
-export async function moveSlot(
-  pool: AdminPool,
-  slot: number,
-  src: Endpoint,
-  dst: Endpoint,
-  otherPrimaries: readonly Endpoint[],
-  settings: MoveSettings,
-  onProgress?: (movedKeys: number) => void,
-): Promise<number> {
-  await dst.client.call(['CLUSTER', 'SETSLOT', slot, 'IMPORTING', src.id]);
-  await src.client.call(['CLUSTER', 'SETSLOT', slot, 'MIGRATING', dst.id]);
-  const moved = await migrateKeys(pool, slot, src, dst, settings, onProgress);
-  await assignSlot(slot, dst, src, otherPrimaries);
-  return moved;
-}
 
 /**
  * Moves several slots from one `src` to one `dst`: the slots are opened and, after their keys
