@@ -4,6 +4,7 @@
 // Bounds: the parser's query-buffer limit; client-output-buffer-limit on pending output; while a
 // main-thread command is awaited, or shards are backlogged, the socket is paused.
 
+import { ReplyOrder } from './reply-order.js';
 import type { Socket } from 'node:net';
 import { RespParser, PARSE_COMMAND, PARSE_ERROR, PARSE_NEED_MORE, type ParserLimits } from '../protocol/resp-parser.js';
 import { RespWriter } from '../protocol/resp-writer.js';
@@ -38,8 +39,7 @@ export class Connection implements ClientInfo, ReplySink {
   private readonly parser: RespParser;
   private readonly args: ArgList;
   private nextSeq = 0;
-  private headSeq = 0;
-  private parked = new Map<number, Buffer>();
+  private readonly order = new ReplyOrder();
   private readonly out = new RespWriter(16 * 1024);
   /** Commands still dispatching for which no reply may be written yet (async main commands). */
   private holds = 0;
@@ -131,20 +131,7 @@ export class Connection implements ClientInfo, ReplySink {
 
   deliver(seq: number, buf: Uint8Array, off: number, len: number): void {
     if (this.dead) return;
-    if (seq === this.headSeq) {
-      this.out.raw(buf, off, len);
-      this.headSeq++;
-      while (this.parked.size > 0) {
-        const next = this.parked.get(this.headSeq);
-        if (!next) break;
-        this.parked.delete(this.headSeq);
-        this.out.raw(next, 0, next.length);
-        this.headSeq++;
-      }
-      this.host.markDirty(this);
-    } else {
-      this.parked.set(seq, Buffer.from(buf.subarray(off, off + len)));
-    }
+    if (this.order.put(seq, buf, off, len, this.out)) this.host.markDirty(this);
   }
 
   /** Replies with an error in order (for errors found while dispatching). */
@@ -159,7 +146,7 @@ export class Connection implements ClientInfo, ReplySink {
     if (this.dead) return;
     const chunk = this.out.drain();
     if (chunk !== null) this.socket.write(chunk);
-    if (this.closeAfter && this.headSeq === this.nextSeq) {
+    if (this.closeAfter && this.order.headSeq === this.nextSeq) {
       this.dead = true;
       this.socket.end();
       this.host.connectionClosed(this);
@@ -194,9 +181,7 @@ export class Connection implements ClientInfo, ReplySink {
   }
 
   outputBufferBytes(): number {
-    let parkedBytes = 0;
-    for (const b of this.parked.values()) parkedBytes += b.length;
-    return this.out.length + this.socket.writableLength + parkedBytes;
+    return this.out.length + this.socket.writableLength + this.order.parkedBytes();
   }
 
   closeAfterReply(): void {
@@ -230,7 +215,7 @@ export class Connection implements ClientInfo, ReplySink {
   private destroy(): void {
     if (this.dead) return;
     this.dead = true;
-    this.parked.clear();
+    this.order.clear();
     this.host.connectionClosed(this);
   }
 }

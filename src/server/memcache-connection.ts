@@ -9,6 +9,7 @@
 // while shards are backlogged the socket is paused. Errors that memcached answers by closing
 // (bad magic, malformed binary headers, over-long keys in binary) close only this connection.
 
+import { ReplyOrder } from './reply-order.js';
 import type { Socket } from 'node:net';
 import type { ArgList } from '../commands/types.js';
 import type { ReplySink } from '../runtime/shard-port.js';
@@ -60,8 +61,7 @@ export class MemcacheConnection implements ReplySink {
   private readonly args: ArgList = { buf: this.buf, off: new Int32Array(8), len: new Int32Array(8), argc: 0 };
   private readonly tok = { off: new Int32Array(32), len: new Int32Array(32), n: 0 };
   private nextSeq = 0;
-  private headSeq = 0;
-  private readonly parked = new Map<number, Buffer>();
+  private readonly order = new ReplyOrder();
   private readonly out = new RespWriter(16 * 1024);
   private flushScheduled = false;
   private closeAfter = false;
@@ -781,20 +781,7 @@ export class MemcacheConnection implements ReplySink {
       this.deliver(seq, err, 0, err.length);
       return;
     }
-    if (seq === this.headSeq) {
-      if (len > 0) this.out.raw(buf, off, len);
-      this.headSeq++;
-      while (this.parked.size > 0) {
-        const next = this.parked.get(this.headSeq);
-        if (!next) break;
-        this.parked.delete(this.headSeq);
-        this.out.raw(next, 0, next.length);
-        this.headSeq++;
-      }
-      this.scheduleFlush();
-    } else {
-      this.parked.set(seq, Buffer.from(buf.subarray(off, off + len)));
-    }
+    if (this.order.put(seq, buf, off, len, this.out)) this.scheduleFlush();
   }
 
   private scheduleFlush(): void {
@@ -808,7 +795,7 @@ export class MemcacheConnection implements ReplySink {
     if (this.dead) return;
     const chunk = this.out.drain();
     if (chunk !== null) this.socket.write(chunk);
-    if (this.closeAfter && this.headSeq === this.nextSeq) {
+    if (this.closeAfter && this.order.headSeq === this.nextSeq) {
       this.dead = true;
       this.socket.end();
       this.host.closed(this);
@@ -837,7 +824,7 @@ export class MemcacheConnection implements ReplySink {
   private destroy(): void {
     if (this.dead) return;
     this.dead = true;
-    this.parked.clear();
+    this.order.clear();
     this.host.closed(this);
   }
 }
