@@ -12,7 +12,6 @@
 
 import type { ServerApi } from '../commands/types.js';
 import { shardOk, ReplyError } from '../commands/errors.js';
-import { PeerError } from './peer-client.js';
 
 export interface SlotMigrationOptions {
   timeoutMs: number;
@@ -167,4 +166,3 @@ export async function migrateSlots(server: ServerApi, slots: readonly number[], 
   return moved;
 }
 
-export { PeerError };

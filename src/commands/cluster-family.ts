@@ -9,7 +9,7 @@ import { ERR, ReplyError, shardOk } from './errors.js';
 import { writeKey } from './shard-helpers.js';
 // A cycle (the registry collects this family): both are only used when a command runs.
 import { COMMANDS, lookupCommand } from './registry.js';
-import { PAYLOAD_HEADER, replyPayload } from './keyspace-family.js';
+import { PAYLOAD_HEADER, bulkBody, isNil, replyPayload } from './keyspace-family.js';
 import { keySlot } from '../keyspace/slot.js';
 import type { ValueType } from '../keyspace/keyspace.js';
 import { CLUSTER_SLOTS, type ClusterControl, type NodeView } from '../cluster/api.js';
@@ -612,11 +612,6 @@ function migrateOptions(a: ArgList): MigrateOptions {
   return o;
 }
 
-function bulkBody(r: Buffer): Buffer {
-  const nl = r.indexOf(10);
-  return r.subarray(nl + 1, r.length - 2);
-}
-
 async function migrateCommand(m: MainCall): Promise<void> {
   const o = migrateOptions(m.args);
   const { server } = m;
@@ -628,7 +623,7 @@ async function migrateCommand(m: MainCall): Promise<void> {
     for (let i = 0; i < o.keys.length; i++) {
       const key = o.keys[i]!;
       const r = shardOk(await call(shards[i]!, ['__dump', key], 2));
-      if (r[0] === 36 && r[1] === 45) continue;
+      if (isNil(r)) continue;
       const p = bulkBody(r);
       const expireAt = p.readDoubleLE(1);
       const ttl = expireAt === 0 ? 0 : Math.max(1, Math.round(expireAt - now));

@@ -227,12 +227,13 @@ function restoreCommand(c: ShardContext): void {
   c.out.integer(1);
 }
 
-/** A coordinator's view of a shard reply. */
-function isNil(r: Buffer): boolean {
+/** A coordinator's view of a shard reply: nil (RESP2 or RESP3). */
+export function isNil(r: Buffer): boolean {
   return r[0] === 95 || (r[0] === 36 && r[1] === 45);
 }
 
-function bulkBody(r: Buffer): Buffer {
+/** The bytes of a bulk-string shard reply. */
+export function bulkBody(r: Buffer): Buffer {
   const nl = r.indexOf(10);
   return r.subarray(nl + 1, r.length - 2);
 }

@@ -31,7 +31,7 @@ import { keySlot } from '../keyspace/slot.js';
 import type { ClusterControl } from '../cluster/api.js';
 import { ClusterNode } from '../cluster/cluster-node.js';
 import { isAbsolute, join } from 'node:path';
-import { PeerError, PeerPool, encodeCommand } from '../cluster/peer-client.js';
+import { PeerError, PeerPool, encodeCommand, type PeerClient } from '../cluster/peer-client.js';
 import { InFlightKeys } from '../cluster/slot-migrator.js';
 import { startFrontDoors, type FrontDoors } from './front-doors.js';
 
@@ -464,16 +464,20 @@ class Server implements ServerApi, ConnectionHost {
     }
   }
 
-  /** cluster-forwarding: sends the command to the slot's owner and relays its reply. */
-  private async forward(m: MainCall, target: string): Promise<void> {
+  /** The pooled link for forwarding to "host:port", authenticated with this node's requirepass
+   * (nodes of a cluster share it) and speaking the client's protocol. */
+  private forwardPeer(target: string, proto: 2 | 3): PeerClient {
     const colon = target.lastIndexOf(':');
-    const host = target.slice(0, colon);
-    const port = Number(target.slice(colon + 1));
     const preamble: string[][] = [];
     const pass = this.config.values.requirepass;
     if (pass !== '') preamble.push(['AUTH', pass]);
-    if (m.conn.proto === 3) preamble.push(['HELLO', '3']);
-    const peer = this.peers.get(host, port, `forward/${m.conn.proto}`, preamble);
+    if (proto === 3) preamble.push(['HELLO', '3']);
+    return this.peers.get(target.slice(0, colon), Number(target.slice(colon + 1)), `forward/${proto}`, preamble);
+  }
+
+  /** cluster-forwarding: sends the command to the slot's owner and relays its reply. */
+  private async forward(m: MainCall, target: string): Promise<void> {
+    const peer = this.forwardPeer(target, m.conn.proto);
     const a = m.args;
     const parts: Uint8Array[] = [];
     for (let i = 0; i < a.argc; i++) parts.push(a.buf.subarray(a.off[i]!, a.off[i]! + a.len[i]!));
@@ -493,10 +497,7 @@ class Server implements ServerApi, ConnectionHost {
     if (c === null || c.ownsSlot(slot)) return this.callShard(this.slotToShard[slot]!, args, 2);
     const target = c.slotAddress(slot);
     if (target === null) return Buffer.from(`-${ERR.clusterDownUnbound}\r\n`);
-    const colon = target.lastIndexOf(':');
-    const pass = this.config.values.requirepass;
-    const peer = this.peers.get(target.slice(0, colon), Number(target.slice(colon + 1)), 'forward/2', pass !== '' ? [['AUTH', pass]] : []);
-    return peer.call(args, FORWARD_TIMEOUT_MS);
+    return this.forwardPeer(target, 2).call(args, FORWARD_TIMEOUT_MS);
   }
 
   routeMemcache(sink: ReplySink, seq: number, args: ArgList, keyArg: number): boolean {
@@ -516,10 +517,7 @@ class Server implements ServerApi, ConnectionHost {
       // back as a bulk string.
       const parts: Uint8Array[] = [MC_FORWARD_NAME];
       for (let i = 1; i < args.argc; i++) parts.push(Buffer.from(args.buf.subarray(args.off[i]!, args.off[i]! + args.len[i]!)));
-      const colon = target.lastIndexOf(':');
-      const pass = this.config.values.requirepass;
-      const peer = this.peers.get(target.slice(0, colon), Number(target.slice(colon + 1)), 'forward/2', pass !== '' ? [['AUTH', pass]] : []);
-      peer.call(parts, FORWARD_TIMEOUT_MS).then(
+      this.forwardPeer(target, 2).call(parts, FORWARD_TIMEOUT_MS).then(
         (r) => {
           if (r[0] !== 36) return fail(r[0] === 45 ? r.toString('latin1', 1, r.length - 2) : 'ERR unexpected reply');
           const nl = r.indexOf(10);
