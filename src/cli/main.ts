@@ -142,7 +142,7 @@ async function main(argv: string[]): Promise<number> {
     // and, for unexpected errors, the stack.
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`tessera: ${message}\n`);
-    if (!(err instanceof ConfigError) && err instanceof Error && !('code' in err)) {
+    if (!(err instanceof ConfigError) && err instanceof Error && !('code' in err) && err.name !== 'PersistenceStartError') {
       process.stderr.write(`${err.stack ?? ''}\n`);
     }
     return 1;

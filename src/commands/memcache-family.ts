@@ -241,11 +241,11 @@ function deltaCore(c: ShardContext, incr: boolean, delta: number | bigint, creat
   const old = ks.valueLength(e);
   if (n <= old) {
     // memcached rewrites a shorter number in place, padded with spaces to the old length.
+    ks.bumpCas(e); // before the bytes change (keyspace observers see the old value)
     const u8 = ks.bytes();
     const vo = ks.valueOffset(e);
     for (let i = 0; i < n; i++) u8[vo + i] = digitScratch[i]!;
     u8.fill(32, vo + n, vo + old);
-    ks.bumpCas(e);
   } else {
     const flags = ks.flags(e);
     const at = ks.expireAt(e);

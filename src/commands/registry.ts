@@ -9,6 +9,7 @@ import { CONNECTION_COMMANDS } from './connection-family.js';
 import { SERVER_COMMANDS } from './server-family.js';
 import { CLUSTER_COMMANDS } from './cluster-family.js';
 import { MEMCACHE_COMMANDS } from './memcache-family.js';
+import { PERSISTENCE_COMMANDS } from './persistence-family.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   ...STRING_COMMANDS,
@@ -17,6 +18,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...SERVER_COMMANDS,
   ...CLUSTER_COMMANDS,
   ...MEMCACHE_COMMANDS,
+  ...PERSISTENCE_COMMANDS,
 ];
 
 const TABLE_BITS = 10;

@@ -90,12 +90,7 @@ function infoSection(m: MainCall, name: string, shards: ShardStatsReport[]): str
       break;
     }
     case 'persistence':
-      add('loading', 0);
-      add('async_loading', 0);
-      add('rdb_changes_since_last_save', 0);
-      add('rdb_bgsave_in_progress', 0);
-      add('aof_enabled', 0);
-      add('aof_rewrite_in_progress', 0);
+      for (const [k, val] of s.persistence.info(shards)) add(k, val);
       break;
     case 'stats':
       add('total_connections_received', st.totalConnectionsReceived);
@@ -385,20 +380,41 @@ function timeCommand(m: MainCall): void {
 
 function shutdownCommand(m: MainCall): Promise<void> | void {
   const a = m.args;
+  let save: boolean | null = null;
+  let force = false;
   for (let i = 1; i < a.argc; i++) {
     if (argIs(a, i, 'ABORT')) {
       m.out.error('ERR No shutdown in progress.');
       return;
     }
-    if (!argIs(a, i, 'NOSAVE') && !argIs(a, i, 'SAVE') && !argIs(a, i, 'NOW') && !argIs(a, i, 'FORCE')) {
+    if (argIs(a, i, 'NOSAVE')) save = save === true ? null : false;
+    else if (argIs(a, i, 'SAVE')) save = save === false ? null : true;
+    else if (argIs(a, i, 'FORCE')) force = true;
+    else if (!argIs(a, i, 'NOW')) {
       m.out.error(ERR.syntax);
       return;
     }
   }
-  // No reply: the connection closes with the server, as redis-server does.
-  return new Promise<void>(() => {
-    void m.server.shutdown('SHUTDOWN command');
-  });
+  if (a.argc > 2 && save === null && (hasArg(a, 'SAVE') || hasArg(a, 'NOSAVE'))) {
+    m.out.error(ERR.syntax);
+    return;
+  }
+  // Redis saves first and stays up when that fails (unless FORCE); then the connection closes
+  // with the server, without a reply.
+  return m.server.persistence.beforeShutdown(save).then(
+    () => new Promise<void>(() => void m.server.shutdown('SHUTDOWN command', false)),
+    (e: Error) => {
+      if (force) return new Promise<void>(() => void m.server.shutdown('SHUTDOWN FORCE after a failed save', false));
+      m.server.persistence.noteShutdownError(e);
+      m.out.error('ERR Errors trying to SHUTDOWN. Check logs.');
+      return undefined;
+    },
+  );
+}
+
+function hasArg(a: MainCall['args'], word: string): boolean {
+  for (let i = 1; i < a.argc; i++) if (argIs(a, i, word)) return true;
+  return false;
 }
 
 function isLocal(addr: string): boolean {

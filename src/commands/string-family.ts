@@ -383,9 +383,10 @@ function setrangeCommand(c: ShardContext): void {
   } else if (need > old) {
     e = ks.resizeValue(e, need);
     ks.bytes().fill(0, ks.valueOffset(e) + old, ks.valueOffset(e) + need);
+  } else {
+    ks.bumpCas(e); // before the bytes change (keyspace observers see the old value)
   }
   ks.bytes().set(a.buf.subarray(a.off[3]!, a.off[3]! + vlen), ks.valueOffset(e) + offset);
-  ks.bumpCas(e);
   c.out.integer(need);
 }
 

@@ -8,6 +8,8 @@ import type { Config } from '../config/config.js';
 import type { ClusterControl } from '../cluster/api.js';
 import type { PeerPool } from '../cluster/peer-client.js';
 import type { InFlightKeys } from '../cluster/slot-migrator.js';
+import type { LogSettings, PersistenceStats } from '../persistence/shard-persistence.js';
+import type { PersistenceManager } from '../persistence/persistence-manager.js';
 
 export type CommandFlag =
   | 'write'
@@ -52,6 +54,8 @@ export interface ShardSettings {
   protoMaxBulkLen: number;
   activeExpireEnabled: boolean;
   hz: number;
+  /** The append-only log each shard writes (paths by shard), or null when appendonly is off. */
+  aof: LogSettings | null;
 }
 
 export interface ShardContext {
@@ -117,7 +121,10 @@ export interface ServerApi {
   commandStats(): Map<string, { calls: number; usec: number; rejected: number; failed: number }>;
   resetStats(): void;
   serverStats(): ServerStats;
-  shutdown(reason: string): void;
+  /** save: SHUTDOWN SAVE (true) / NOSAVE (false); null = save when save points are set. */
+  shutdown(reason: string, save?: boolean | null): void;
+  /** Saves, rewrites and their state (INFO persistence). */
+  readonly persistence: PersistenceManager;
   /** Serialises cross-shard atomic operations: runs fn while the listed shards receive nothing
    * but fn's own calls (made through `call`), so no other client sees a half-done operation. */
   withShardsLocked<T>(shards: number[], fn: (call: ShardCaller) => Promise<T>): Promise<T>;
@@ -157,6 +164,7 @@ export interface ShardStatsReport {
   restarts: number;
   /** Milliseconds spent executing commands since the shard started. */
   busyMs: number;
+  persistence: PersistenceStats;
   /** Execution-time histograms by command index (see observability/latency.ts). */
   latency: Float64Array;
 }

@@ -46,10 +46,19 @@ export interface ServerConfig {
   databases: number;
   /** Tessera's own. */
   activeExpireEnabled: boolean;
-  /** Placeholder until persistence exists (read-only). */
   appendonly: boolean;
-  /** Placeholder until persistence exists (echoed by CONFIG GET). */
+  appendfsync: 'always' | 'everysec' | 'no';
+  appendfilename: string;
+  /** Relative to dir unless absolute. */
+  appenddirname: string;
+  autoAofRewritePercentage: number;
+  autoAofRewriteMinSize: number;
+  aofLoadTruncated: boolean;
+  /** Tessera's own: accept damaged persistence files at start. */
+  persistenceRepair: boolean;
+  /** Save points "<seconds> <changes> ...", '' = none. */
   save: string;
+  dbfilename: string;
   dir: string;
   clusterEnabled: boolean;
   /** Relative to dir unless absolute. */

@@ -136,6 +136,16 @@ const yesNo: Kind<boolean> = {
 
 const text: Kind<string> = { allowed: 'any string', parse: (raw) => raw, format: (s) => s };
 
+/** A plain file name (no directory part), as Redis requires of dbfilename and appendfilename. */
+const fileName: Kind<string> = {
+  allowed: 'a file name without a directory',
+  parse(raw) {
+    if (raw === '' || raw.includes('/') || raw === '.' || raw === '..') throw new InvalidValue('dbfilename can\'t be a path, just a filename');
+    return raw;
+  },
+  format: (s) => s,
+};
+
 const BIND_MAX = 16;
 const bindList: Kind<string[]> = {
   allowed: `1 to ${BIND_MAX} IP addresses separated by spaces (* for all IPv4, ::* for all IPv6)`,
@@ -305,10 +315,27 @@ export const PARAMS: readonly Param[] = [
     help: 'Number of databases reported (only db 0 is served)' }),
   field({ name: 'active-expire-enabled', key: 'activeExpireEnabled', ...yesNo, default: () => true, mutable: true,
     help: 'Reclaim expired keys in the background, not only on access' }),
-  field({ name: 'appendonly', key: 'appendonly', ...yesNo, default: () => false, mutable: false,
-    help: 'Append-only persistence (not implemented yet; read-only)' }),
-  field({ name: 'save', key: 'save', ...savePoints, default: () => '', mutable: true, multiArg: true,
-    help: 'Snapshot points (accepted and reported; snapshots are not implemented yet)' }),
+  field({ name: 'appendonly', key: 'appendonly', ...yesNo, default: () => false, mutable: true,
+    help: 'Log every change to a per-shard append-only file (turned on at run time, a rewrite makes its base)' }),
+  field({ name: 'appendfsync', key: 'appendfsync', ...oneOf(['always', 'everysec', 'no'] as const),
+    default: () => 'everysec' as const, mutable: true,
+    help: 'When the log reaches the disk: before each reply (always), once a second, or when the OS likes (no)' }),
+  field({ name: 'appendfilename', key: 'appendfilename', ...fileName, default: () => 'appendonly.aof', mutable: false,
+    help: 'Prefix of the append-only files' }),
+  field({ name: 'appenddirname', key: 'appenddirname', ...fileName, default: () => 'appendonlydir', mutable: false,
+    help: 'Directory of the append-only files, inside dir' }),
+  field({ name: 'auto-aof-rewrite-percentage', key: 'autoAofRewritePercentage', ...integer(0, INT_MAX), default: () => 100, mutable: true,
+    help: 'Rewrite the log when it has grown this much (percent) since the last rewrite, 0 = never' }),
+  field({ name: 'auto-aof-rewrite-min-size', key: 'autoAofRewriteMinSize', ...memory(0), default: () => 64 * MB, mutable: true,
+    help: 'No automatic rewrite below this log size' }),
+  field({ name: 'aof-load-truncated', key: 'aofLoadTruncated', ...yesNo, default: () => true, mutable: true,
+    help: 'At start, cut a log that ends inside a record (a crash while writing) and go on' }),
+  field({ name: 'persistence-repair', key: 'persistenceRepair', ...yesNo, default: () => false, mutable: false,
+    help: "Tessera's own: at start, accept a damaged log or snapshot, keep what precedes the damage and cut the file there" }),
+  field({ name: 'save', key: 'save', ...savePoints, default: () => '3600 1 300 100 60 10000', mutable: true, multiArg: true,
+    help: "Snapshot points: save after <seconds> if at least <changes> changes, '' = never" }),
+  field({ name: 'dbfilename', key: 'dbfilename', ...fileName, default: () => 'dump.tdb', mutable: true,
+    help: "The snapshot's manifest; its per-shard files are named after it" }),
   field({ name: 'dir', key: 'dir', ...directory, default: () => process.cwd(), mutable: true,
     help: 'Working directory for persistence files' }),
   field({ name: 'cluster-enabled', key: 'clusterEnabled', ...yesNo, default: () => false, mutable: false,

@@ -25,9 +25,10 @@ import { hash32 } from './hash.js';
 import { IndexTable, MIGRATE_PER_STEP, MIN_INDEX_CAPACITY } from './index-table.js';
 import {
   CLASS_SIZE, classOf, E_CAS, E_CLOCK, E_HASH, E_META, E_NEXT, E_PREV, E_VLEN, E_VOL, entryKeyLength,
-  entryKeyOffset, ENTRY_HEADER_BYTES, F_CAS, F_EVICTED, F_EXPIRED, F_HITS, F_MISSES, F_USED, H_FREE,
-  H_HEADER_BYTES, H_KEYS, H_MAGIC, H_RNG, KLEN_LONG, keyPrefixBytes, META_FLAGS, META_KLEN_MASK,
-  META_RESERVED, META_TYPE_MASK, META_TYPE_SHIFT, H_SLOT_COUNT, H_SLOT_HEAD, H_TOP, H_VERSION, HEADER_BYTES, MAGIC, NUM_CLASSES, VERSION,
+  entryKeyOffset, ENTRY_HEADER_BYTES, F_CAS, F_DIRTY, F_EVICTED, F_EXPIRED, F_HITS, F_MISSES, F_USED, H_FREE,
+  H_HEADER_BYTES, H_KEYS, H_MAGIC, H_RNG, H_SNAP, KLEN_LONG, keyPrefixBytes, META_FLAGS, META_KLEN_MASK,
+  META_RESERVED, META_SNAP, META_TYPE_MASK, META_TYPE_SHIFT, H_SLOT_COUNT, H_SLOT_HEAD, H_TOP, H_VERSION, HEADER_BYTES, MAGIC,
+  NUM_CLASSES, SNAP_ACTIVE, SNAP_MARK, VERSION,
 } from './layout.js';
 import { keySlot, SLOT_COUNT } from './slot.js';
 import { VolatileSet } from './volatile-set.js';
@@ -55,6 +56,16 @@ export interface KeyspaceStats {
   evictedKeys: number;
   keyspaceHits: number;
   keyspaceMisses: number;
+}
+
+/** Told of every change to the keyspace, from the shard's single thread (persistence: the log of
+ * effects and the snapshot's copy-on-write). `changing` comes before e's key, value, expiry or
+ * flags change or e is deleted, while e still holds its old state; `created` right after a new
+ * entry got its key (its value may not be written yet); `flushing` before every key goes. */
+export interface KeyspaceObserver {
+  changing(e: number): void;
+  created(e: number): void;
+  flushing(): void;
 }
 
 export interface CreateOptions {
@@ -92,6 +103,9 @@ export class Keyspace {
 
   /** Cached clock in ms used for expiry decisions; the shard sets it once per batch. */
   now = Date.now();
+
+  /** Who hears of changes (null: nobody; no cost beyond the test). */
+  observer: KeyspaceObserver | null = null;
 
   private readonly arena: Arena;
   private readonly index: IndexTable;
@@ -152,6 +166,7 @@ export class Keyspace {
     const nowSec = lruNow(this.now);
     let u32 = this.arena.u32;
     if (e !== 0) {
+      this.observer?.changing(e);
       const cls = u32[(e >>> 2) + E_META]! >>> 24;
       if (!fitsInPlace(need, CLASS_SIZE[cls]!)) {
         e = this.relocate(e, classOf(need), ENTRY_HEADER_BYTES + kx + klen);
@@ -171,7 +186,8 @@ export class Keyspace {
       const slot = keySlot(key, koff, klen);
       u32[w + E_HASH] = hash;
       u32[w + E_CLOCK] = initialClock(nowSec);
-      u32[w + E_META] = (Math.min(klen, KLEN_LONG) | ((type & META_TYPE_MASK) << META_TYPE_SHIFT) | (flags !== 0 ? META_FLAGS : 0) | (cls << 24)) >>> 0;
+      const mark = (u32[H_SNAP]! & SNAP_MARK) !== 0 ? META_SNAP : 0;
+      u32[w + E_META] = (Math.min(klen, KLEN_LONG) | ((type & META_TYPE_MASK) << META_TYPE_SHIFT) | (flags !== 0 ? META_FLAGS : 0) | mark | (cls << 24)) >>> 0;
       u32[w + E_VLEN] = vlen;
       u32[w + E_VOL] = 0;
       if (kx !== 0) u32[w + ENTRY_HEADER_BYTES / 4] = klen;
@@ -189,17 +205,25 @@ export class Keyspace {
       }
       this.index.insert(e, hash);
       u32[H_KEYS]!++;
+      this.observer?.created(e);
     }
     if (flags !== 0) u32[((e + CLASS_SIZE[u32[(e >>> 2) + E_META]! >>> 24]!) >>> 2) - 1] = flags;
-    this.bumpCas(e);
+    this.nextCas(e);
     if (value !== null) this.copyIn(value, voff, e + ENTRY_HEADER_BYTES + kx + klen, vlen);
-    this.setExpireAt(e, expireAtMs);
+    this.applyExpireAt(e, expireAtMs);
     return e;
   }
 
-  /** Gives e the shard's next CAS value (call after changing its value in place); returns it. */
+  /** Gives e the shard's next CAS value; returns it. In-place writers call it BEFORE changing the
+   * value bytes, so that observers see the entry as it was. */
   bumpCas(e: number): number {
+    this.observer?.changing(e);
+    return this.nextCas(e);
+  }
+
+  private nextCas(e: number): number {
     const f64 = this.arena.f64;
+    f64[F_DIRTY] = f64[F_DIRTY]! + 1;
     const cas = f64[F_CAS]! + 1;
     f64[F_CAS] = cas;
     this.arena.u32[(e >>> 2) + E_CAS] = cas >>> 0; // the low 32 bits (cas < 2^53)
@@ -228,6 +252,7 @@ export class Keyspace {
    * flags take the last word of the block, which may need a larger one. */
   setFlags(e: number, flags: number): number {
     flags >>>= 0;
+    this.observer?.changing(e);
     let u32 = this.arena.u32;
     const w = e >>> 2;
     const meta = u32[w + E_META]!;
@@ -259,6 +284,7 @@ export class Keyspace {
    * length are zero); returns the (maybe moved) handle. Growth leaves up to 50% (at most 1 MiB)
    * slack in the block so that repeated appends are amortised O(1). */
   resizeValue(e: number, newLen: number): number {
+    this.observer?.changing(e);
     let u32 = this.arena.u32;
     const w = e >>> 2;
     const meta = u32[w + E_META]!;
@@ -273,7 +299,7 @@ export class Keyspace {
       u32 = this.arena.u32;
     }
     u32[(e >>> 2) + E_VLEN] = newLen;
-    this.bumpCas(e);
+    this.nextCas(e);
     if (newLen > vlen) {
       const vo = e + ENTRY_HEADER_BYTES + kx + klen;
       this.arena.u8.fill(0, vo + vlen, vo + newLen);
@@ -289,6 +315,9 @@ export class Keyspace {
   }
 
   deleteEntry(e: number): void {
+    this.observer?.changing(e);
+    const f64 = this.arena.f64;
+    f64[F_DIRTY] = f64[F_DIRTY]! + 1;
     const u32 = this.arena.u32;
     const w = e >>> 2;
     const meta = u32[w + E_META]!;
@@ -309,8 +338,61 @@ export class Keyspace {
 
   /** Deletes every key (statistics counters are kept). The buffer does not shrink. */
   flush(): void {
+    this.observer?.flushing();
+    const f64 = this.arena.f64;
+    f64[F_DIRTY] = f64[F_DIRTY]! + this.size();
     formatMemory(this.arena, this.index, this.vol);
   }
+
+  /** Changes counted since the shard's memory was created (Redis's dirty counter). */
+  dirty(): number { return this.arena.f64[F_DIRTY]!; }
+
+  /** The entry stored under key, expired or not, without deleting, counting or touching anything
+   * (persistence reads the state a command left). */
+  peek(buf: Uint8Array, off: number, len: number): number {
+    return this.index.lookup(buf, off, len, hash32(buf, off, len));
+  }
+
+  // --- Snapshot marks (see META_SNAP) ---------------------------------------------------------
+
+  /** Starts a snapshot: every entry now present becomes pending. */
+  snapshotBegin(): void {
+    const u32 = this.arena.u32;
+    u32[H_SNAP] = ((u32[H_SNAP]! ^ SNAP_MARK) | SNAP_ACTIVE) >>> 0;
+  }
+  snapshotEnd(): void {
+    const u32 = this.arena.u32;
+    u32[H_SNAP] = (u32[H_SNAP]! & ~SNAP_ACTIVE) >>> 0;
+  }
+  snapshotActive(): boolean { return (this.arena.u32[H_SNAP]! & SNAP_ACTIVE) !== 0; }
+  /** True while a snapshot runs and has not written e yet. */
+  snapshotPending(e: number): boolean {
+    const u32 = this.arena.u32;
+    const h = u32[H_SNAP]!;
+    if ((h & SNAP_ACTIVE) === 0) return false;
+    return ((u32[(e >>> 2) + E_META]! & META_SNAP) !== 0) !== ((h & SNAP_MARK) !== 0);
+  }
+  /** Records that the running snapshot has written e. */
+  snapshotDone(e: number): void {
+    const u32 = this.arena.u32;
+    const w = (e >>> 2) + E_META;
+    u32[w] = (u32[H_SNAP]! & SNAP_MARK) !== 0 ? (u32[w]! | META_SNAP) >>> 0 : (u32[w]! & ~META_SNAP) >>> 0;
+  }
+  /** A snapshot that its shard abandoned (the shard died during it) leaves pending entries behind:
+   * marks every entry done and ends it. Returns whether there was one. */
+  snapshotAbandon(): boolean {
+    if (!this.snapshotActive()) return false;
+    const u32 = this.arena.u32;
+    for (let s = 0; s < SLOT_COUNT; s++) {
+      for (let e = u32[H_SLOT_HEAD + s]!; e !== 0; e = u32[(e >>> 2) + E_NEXT]!) this.snapshotDone(e);
+    }
+    this.snapshotEnd();
+    return true;
+  }
+  /** First entry of a slot's list, and the next one in its list (0 = end): a walk that must not
+   * mutate between the two calls. */
+  slotHead(slot: number): number { return this.arena.u32[H_SLOT_HEAD + slot]!; }
+  slotNext(e: number): number { return this.arena.u32[(e >>> 2) + E_NEXT]!; }
 
   /** The arena as bytes; key and value of e live at keyOffset/valueOffset inside it. Valid until
    * the next mutating call. */
@@ -336,6 +418,13 @@ export class Keyspace {
   }
   /** Sets (ms, an integer > 0) or removes (0) the TTL of e. Never moves e. */
   setExpireAt(e: number, expireAtMs: number): void {
+    this.observer?.changing(e);
+    const f64 = this.arena.f64;
+    f64[F_DIRTY] = f64[F_DIRTY]! + 1;
+    this.applyExpireAt(e, expireAtMs);
+  }
+
+  private applyExpireAt(e: number, expireAtMs: number): void {
     const v = this.arena.u32[(e >>> 2) + E_VOL]!;
     if (expireAtMs === 0) {
       if (v !== 0) this.vol.remove(v - 1);

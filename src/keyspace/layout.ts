@@ -28,6 +28,11 @@ export const H_MIG_CURSOR = 12;
 export const H_OLD_COUNT = 13;
 /** xorshift32 state for sampling (kept here so that a restarted shard continues the sequence). */
 export const H_RNG = 14;
+/** Snapshot state: bit 0 the current snapshot mark, bit 1 set while a snapshot runs (see
+ * META_SNAP). Kept here so that a shard restarted mid-snapshot can tell and repair the marks. */
+export const H_SNAP = 15;
+export const SNAP_MARK = 1;
+export const SNAP_ACTIVE = 2;
 
 // ---- Header: f64 slots (f64 index = byte offset / 8), bytes 64..103 ----
 export const F_USED = 8;
@@ -37,7 +42,9 @@ export const F_HITS = 11;
 export const F_MISSES = 12;
 /** The shard's CAS counter: the last CAS value given to an entry (bumped on every write). */
 export const F_CAS = 13;
-export const F_COUNT = 14;
+/** Changes since the shard started: every key written or deleted counts one (Redis's dirty). */
+export const F_DIRTY = 14;
+export const F_COUNT = 15;
 
 // ---- Size classes ----
 // Small: every multiple of 8 up to 1024 bytes (classes 0..127). Large: four geometric steps per
@@ -75,7 +82,7 @@ export const E_PREV = 1;
 export const E_HASH = 2;
 /** Bits 0-23: LRU clock (seconds, mod 2^24); bits 24-31: LFU log counter. */
 export const E_CLOCK = 3;
-/** Bits 0-15: key length, or KLEN_LONG; 16-19: value type; 20: META_FLAGS; 21-23: zero;
+/** Bits 0-15: key length, or KLEN_LONG; 16-19: value type; 20: META_FLAGS; 21: META_SNAP; 22-23: zero;
  * 24-31: size class of the block. */
 export const E_META = 4;
 export const E_VLEN = 5;
@@ -94,7 +101,11 @@ export const META_TYPE_SHIFT = 16;
 export const META_TYPE_MASK = 0xf;
 /** The entry has non-zero memcached flags in the last u32 word of its block. */
 export const META_FLAGS = 1 << 20;
-export const META_RESERVED = 0x00e00000;
+/** Snapshot mark: while a snapshot runs, an entry whose bit differs from the header's mark still
+ * has to be written by it (its image from the snapshot's start); equal means written, or born
+ * after the start. A snapshot flips the header's mark when it starts, so no entry needs clearing. */
+export const META_SNAP = 1 << 21;
+export const META_RESERVED = 0x00c00000;
 
 /** Bytes in front of a key of klen bytes (its u32 length when it is long). */
 export function keyPrefixBytes(klen: number): number {

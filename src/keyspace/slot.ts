@@ -30,3 +30,8 @@ export function keySlot(buf: Uint8Array, off: number, len: number): number {
   if (e === end || e === s + 1) return crc16(buf, off, len) & 0x3fff;
   return crc16(buf, s + 1, e - s - 1) & 0x3fff;
 }
+
+/** The shard (of `shards`) that owns a slot: contiguous ranges of slots, in shard order. */
+export function shardOfSlot(slot: number, shards: number): number {
+  return Math.floor((slot * shards) / SLOT_COUNT);
+}

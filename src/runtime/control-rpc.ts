@@ -5,11 +5,17 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { MessagePort } from 'node:worker_threads';
 import type { ShardSettings, ShardStatsReport } from '../commands/types.js';
+import type { LoadPlan, LoadReport } from '../persistence/shard-persistence.js';
+import type { SnapshotResult } from '../persistence/snapshot-job.js';
 
 export interface ShardControl {
   stats(): ShardStatsReport;
   configure(settings: ShardSettings): void;
   resetStats(): void;
+  load(plan: LoadPlan): LoadReport;
+  snapshotStart(path: string): { dirty: number; keys: number };
+  snapshotWait(): Promise<SnapshotResult>;
+  close(): void;
 }
 
 export function exposeControl(api: ShardControl, port: MessagePort): void {

@@ -10,6 +10,8 @@ import { ShardExecutor, isShardCrash } from './shard-runtime.js';
 import type { ArgList, ShardSettings, ShardStatsReport } from '../commands/types.js';
 import type { ArgSubset, ReplySink, ShardPort } from './shard-port.js';
 import { ERR } from '../commands/errors.js';
+import type { LoadPlan, LoadReport } from '../persistence/shard-persistence.js';
+import type { SnapshotResult } from '../persistence/snapshot-job.js';
 
 interface Held {
   sink: ReplySink;
@@ -27,6 +29,7 @@ export class InlineShard implements ShardPort {
   private readonly exec: ShardExecutor;
   private locked = false;
   private held: Held[] = [];
+  private deferred: Array<{ sink: ReplySink; seq: number; reply: Buffer }> = [];
 
   constructor(
     readonly id: number,
@@ -61,10 +64,22 @@ export class InlineShard implements ShardPort {
       return;
     }
     const w = this.exec.writer;
+    if (this.exec.persist.syncBeforeReply) {
+      // appendfsync always: the reply waits for the end of the turn, when the turn's records are
+      // written and synced together (group commit), as a worker shard's batch does.
+      this.deferred.push({ sink, seq, reply: Buffer.from(w.buf.subarray(0, w.length)) });
+      return;
+    }
     sink.deliver(seq, w.buf, 0, w.length);
   }
 
-  flush(): void {}
+  flush(): void {
+    this.exec.persist.endBatch();
+    if (this.deferred.length === 0) return;
+    const d = this.deferred;
+    this.deferred = [];
+    for (const r of d) r.sink.deliver(r.seq, r.reply, 0, r.reply.length);
+  }
 
   lock(): void {
     this.locked = true;
@@ -89,8 +104,25 @@ export class InlineShard implements ShardPort {
     this.exec.resetStats();
   }
 
+  load(plan: LoadPlan): Promise<LoadReport> {
+    return Promise.resolve(this.exec.load(plan));
+  }
+
+  snapshotStart(path: string): Promise<{ dirty: number; keys: number }> {
+    try {
+      return Promise.resolve(this.exec.snapshotStart(path));
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+  }
+
+  snapshotWait(): Promise<SnapshotResult> {
+    return this.exec.snapshotWait();
+  }
+
   stop(): Promise<void> {
-    this.exec.stopCron();
+    this.flush();
+    this.exec.close();
     return Promise.resolve();
   }
 }

@@ -29,6 +29,8 @@ import type { ArgSubset, ReplySink, ShardPort } from './shard-port.js';
 import { wrapControl, releaseControl, type ShardControl } from './control-rpc.js';
 import type { ShardWorkerData } from './shard-runtime.js';
 import { ERR } from '../commands/errors.js';
+import type { LoadPlan, LoadReport } from '../persistence/shard-persistence.js';
+import type { SnapshotResult } from '../persistence/snapshot-job.js';
 
 interface Pending {
   frame: Buffer;
@@ -70,6 +72,9 @@ export class ShardLink implements ShardPort {
   private stopping = false;
   private readyResolve: (() => void) | null = null;
   ready: Promise<void>;
+  /** Rejects the control calls of the current incarnation when it dies (comlink would wait forever). */
+  private died: Promise<never> = new Promise<never>(() => undefined);
+  private dieNow: (err: Error) => void = () => undefined;
 
   constructor(
     readonly id: number,
@@ -112,6 +117,11 @@ export class ShardLink implements ShardPort {
     this.sideToShard = toShard.port1;
     this.sideFromShard = fromShard.port2;
     this.control = wrapControl(control.port1);
+    this.died = new Promise<never>((_, reject) => (this.dieNow = reject));
+    this.died.catch(() => undefined);
+    worker.on('message', (m: { progress?: string }) => {
+      if (typeof m?.progress === 'string') this.log.info({ shard: this.id }, m.progress);
+    });
     worker.once('online', () => {
       this.readyResolve?.();
       this.readyResolve = null;
@@ -124,6 +134,7 @@ export class ShardLink implements ShardPort {
 
   private onExit(worker: Worker, code: number): void {
     if (worker !== this.worker) return;
+    this.dieNow(new Error(`shard ${this.id} worker exited (code ${code})`));
     if (this.control) releaseControl(this.control);
     this.control = null;
     this.sideToShard?.close();
@@ -324,7 +335,30 @@ export class ShardLink implements ShardPort {
     void this.control?.configure(settings).catch(() => undefined);
   }
 
+  load(plan: LoadPlan): Promise<LoadReport> {
+    return this.controlCall((c) => c.load(plan));
+  }
+
+  snapshotStart(path: string): Promise<{ dirty: number; keys: number }> {
+    return this.controlCall((c) => c.snapshotStart(path));
+  }
+
+  snapshotWait(): Promise<SnapshotResult> {
+    return this.controlCall((c) => c.snapshotWait());
+  }
+
+  private controlCall<T>(fn: (c: Remote<ShardControl>) => Promise<T>): Promise<T> {
+    const c = this.control;
+    if (!c) return Promise.reject(new Error(`shard ${this.id} is restarting`));
+    return Promise.race([fn(c), this.died]);
+  }
+
   async stop(): Promise<void> {
+    // The log's last records are written and synced by the shard itself before it goes.
+    if (this.control && !this.stopping) {
+      const closed = this.controlCall((c) => c.close()).catch(() => undefined);
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 5000).unref())]);
+    }
     this.stopping = true;
     const w = this.worker;
     this.worker = null;

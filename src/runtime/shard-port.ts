@@ -2,6 +2,8 @@
 // (ShardLink) or an executor called directly on the main thread (InlineShard).
 
 import type { ArgList, ShardSettings, ShardStatsReport } from '../commands/types.js';
+import type { LoadPlan, LoadReport } from '../persistence/shard-persistence.js';
+import type { SnapshotResult } from '../persistence/snapshot-job.js';
 
 /** Receives the reply to one request. `buf[off, off+len)` is valid only during the call. */
 export interface ReplySink {
@@ -32,5 +34,11 @@ export interface ShardPort {
   configure(settings: ShardSettings): void;
   stats(): Promise<ShardStatsReport>;
   resetStats(): void;
+  /** Persistence (see persistence/shard-persistence.ts): replay files into the shard at start;
+   * start a snapshot at a command boundary, and wait for it. */
+  load(plan: LoadPlan): Promise<LoadReport>;
+  snapshotStart(path: string): Promise<{ dirty: number; keys: number }>;
+  snapshotWait(): Promise<SnapshotResult>;
+  /** Stops the shard: its log is written and synced first. */
   stop(): Promise<void>;
 }

@@ -3,7 +3,7 @@
 // Atomics.waitAsync so that its event loop still serves control messages and the expire cycle.
 // Contract: replies leave in request order, exactly one per request.
 
-import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { Keyspace, KeyspaceFullError } from '../keyspace/keyspace.js';
 import { RespWriter } from '../protocol/resp-writer.js';
 import { RingConsumer, RingProducer, maxFrameBytes, type RingMemory } from './ring.js';
@@ -26,6 +26,8 @@ import type { ArgList, ShardContext, ShardSettings, ShardStatsReport, CommandSpe
 import { ERR } from '../commands/errors.js';
 import { exposeControl } from './control-rpc.js';
 import { CommandLatency } from '../observability/latency.js';
+import { ShardPersistence, type LoadPlan, type LoadReport } from '../persistence/shard-persistence.js';
+import type { SnapshotResult } from '../persistence/snapshot-job.js';
 
 export interface ShardWorkerData {
   shardId: number;
@@ -49,6 +51,7 @@ class ShardCrash extends Error {}
  * a worker thread, or direct calls on the main thread). Replies land in `writer`. */
 export class ShardExecutor {
   readonly ks: Keyspace;
+  readonly persist: ShardPersistence;
   readonly writer = new RespWriter(64 * 1024);
   readonly args: ArgList = { buf: new Uint8Array(0), off: new Int32Array(64), len: new Int32Array(64), argc: 0 };
   private readonly ctx: ShardContext;
@@ -66,6 +69,8 @@ export class ShardExecutor {
     private readonly restarts: number,
   ) {
     this.ks = new Keyspace(memory);
+    this.persist = new ShardPersistence(shardId, this.ks);
+    this.persist.setLog(settings.aof);
     this.settings = settings;
     const self = this;
     this.ctx = {
@@ -105,6 +110,7 @@ export class ShardExecutor {
         w.error(e instanceof KeyspaceFullError ? `OOM ${e.message}` : `ERR internal error in '${spec.name}': ${(e as Error).message}`);
       }
     }
+    this.persist.afterCommand();
     const ms = performance.now() - t0;
     this.busyMs += ms;
     if (spec) this.latency.record(cmd, ms / 1000);
@@ -143,6 +149,7 @@ export class ShardExecutor {
       restarts: this.restarts,
       busyMs: this.busyMs,
       latency: this.latency.data.slice(),
+      persistence: this.persist.stats(),
     };
   }
 
@@ -155,7 +162,20 @@ export class ShardExecutor {
   configure(s: ShardSettings): void {
     const hzChanged = s.hz !== this.settings.hz;
     this.settings = s;
+    this.persist.setLog(s.aof);
     if (hzChanged) this.startCron();
+  }
+
+  load(plan: LoadPlan, progress?: (msg: string) => void): LoadReport {
+    return this.persist.load(plan, progress);
+  }
+
+  snapshotStart(path: string): { dirty: number; keys: number } {
+    return this.persist.snapshotStart(path);
+  }
+
+  snapshotWait(): Promise<SnapshotResult> {
+    return this.persist.snapshotWait();
   }
 
   /** Redis's serverCron share that belongs to a shard: active expiry and incremental rehash. */
@@ -166,6 +186,9 @@ export class ShardExecutor {
       this.ks.now = Date.now();
       if (this.settings.activeExpireEnabled) this.ks.activeExpireCycle(periodMs / 4);
       this.ks.rehashStep();
+      // Keys expired in the background are logged as deleted, as Redis propagates a DEL.
+      this.persist.afterCommand();
+      this.persist.endBatch();
     }, periodMs);
     this.cronTimer.unref();
   }
@@ -173,6 +196,12 @@ export class ShardExecutor {
   stopCron(): void {
     if (this.cronTimer) clearInterval(this.cronTimer);
     this.cronTimer = null;
+  }
+
+  /** The shard stops for good: its log is written and synced. */
+  close(): void {
+    this.stopCron();
+    this.persist.close();
   }
 }
 
@@ -193,6 +222,10 @@ export class ShardRuntime {
         stats: () => this.exec.stats(),
         configure: (s) => this.exec.configure(s),
         resetStats: () => this.exec.resetStats(),
+        load: (plan) => this.exec.load(plan, (msg) => parentPort?.postMessage({ progress: msg })),
+        snapshotStart: (path) => this.exec.snapshotStart(path),
+        snapshotWait: () => this.exec.snapshotWait(),
+        close: () => this.exec.close(),
       },
       data.control,
     );
@@ -235,12 +268,16 @@ export class ShardRuntime {
         this.req.release(p);
       }
     } catch (e) {
-      // Publish what already ran so that those replies are not lost with the crash.
+      // Publish what already ran so that those replies are not lost with the crash; their records
+      // reach the log first, and the next incarnation appends after them.
+      this.exec.persist.afterCommand();
+      this.exec.persist.endBatch();
       this.rep.commit();
       this.rep.notify();
       throw e;
     }
     this.req.flushRelease();
+    this.exec.persist.endBatch();
     if (this.rep.commit()) this.rep.notify();
     return n === BATCH_FRAMES;
   }

@@ -27,13 +27,15 @@ import { ShardLink } from '../runtime/shard-link.js';
 import { InlineShard } from '../runtime/inline-shard.js';
 import type { ArgSubset, ReplySink, ShardPort } from '../runtime/shard-port.js';
 import { Gather, PromiseSink } from './fanout.js';
-import { keySlot } from '../keyspace/slot.js';
+import { keySlot, shardOfSlot } from '../keyspace/slot.js';
 import type { ClusterControl } from '../cluster/api.js';
 import { ClusterNode } from '../cluster/cluster-node.js';
 import { isAbsolute, join } from 'node:path';
 import { PeerError, PeerPool, encodeCommand, type PeerClient } from '../cluster/peer-client.js';
 import { InFlightKeys } from '../cluster/slot-migrator.js';
 import { startFrontDoors, type FrontDoors } from './front-doors.js';
+import { PersistenceManager, type PersistenceHost } from '../persistence/persistence-manager.js';
+import type { LogSettings } from '../persistence/shard-persistence.js';
 
 export interface RunningServer {
   /** Resolves when the server has fully stopped (after SHUTDOWN, SIGTERM or SIGINT). */
@@ -58,7 +60,7 @@ interface CommandCounter {
   failed: number;
 }
 
-class Server implements ServerApi, ConnectionHost {
+class Server implements ServerApi, ConnectionHost, PersistenceHost {
   readonly startedAtMs = Date.now();
   readonly runId = randomBytes(20).toString('hex');
   readonly commands = COMMANDS;
@@ -90,19 +92,25 @@ class Server implements ServerApi, ConnectionHost {
   cluster: ClusterControl | null = null;
   readonly peers = new PeerPool();
   readonly inFlight = new InFlightKeys();
+  readonly persistence: PersistenceManager;
+  /** The shards' log files (set by persistence), part of every shard's settings. */
+  private aof: LogSettings | null = null;
+  private persistCron: NodeJS.Timeout | null = null;
 
   constructor(
     readonly config: Config,
     readonly log: Logger,
   ) {
     const n = config.values.shards;
-    for (let s = 0; s < SLOTS; s++) this.slotToShard[s] = Math.floor((s * n) / SLOTS);
+    for (let s = 0; s < SLOTS; s++) this.slotToShard[s] = shardOfSlot(s, n);
     const threads = config.values.shardThreads;
     for (let i = 0; i < n; i++) {
       this.links.push(threads ? new ShardLink(i, this.shardSettings(), log, () => this.afterReplies()) : new InlineShard(i, this.shardSettings()));
     }
+    this.persistence = new PersistenceManager(this);
     config.onChange((names) => {
       if (names.includes('loglevel')) this.log.level = pinoLevel(config.values.loglevel);
+      if (names.includes('appendonly') || names.includes('appendfsync')) void this.persistence.configChanged();
       const s = this.shardSettings();
       for (const l of this.links) l.configure(s);
     });
@@ -121,12 +129,40 @@ class Server implements ServerApi, ConnectionHost {
       protoMaxBulkLen: v.protoMaxBulkLen,
       activeExpireEnabled: v.activeExpireEnabled,
       hz: v.hz,
+      aof: this.aof,
     };
+  }
+
+  // --- PersistenceHost ----------------------------------------------------------------------------
+
+  get shards(): readonly ShardPort[] {
+    return this.links;
+  }
+
+  withAllShardsLocked<T>(fn: () => Promise<T>): Promise<T> {
+    return this.withShardsLocked(this.links.map((_, i) => i), () => fn());
+  }
+
+  setLogSettings(aof: LogSettings | null): void {
+    this.aof = aof;
+    const s = this.shardSettings();
+    for (const l of this.links) l.configure(s);
   }
 
   async listen(): Promise<void> {
     await Promise.all(this.links.map((l) => l.ready));
     const v = this.config.values;
+    // The data first: no client may see this node before what it had is back.
+    this.persistence.removeTemporaries();
+    try {
+      await this.persistence.recover();
+    } catch (e) {
+      this.log.fatal({ err: (e as Error).message }, 'Loading persisted data failed');
+      await Promise.all(this.links.map((l) => l.stop()));
+      throw e;
+    }
+    this.persistCron = setInterval(() => void this.persistence.cron(), 100);
+    this.persistCron.unref();
     // Membership first: no client may see this node without its cluster state.
     if (v.clusterEnabled) await this.startCluster(v.port);
     // memcached and HTTP ports first, so that a server answering PING serves them too.
@@ -690,10 +726,17 @@ class Server implements ServerApi, ConnectionHost {
     return { ...this.stats, shardRestarts: restarts, connectedClients: this.conns.size };
   }
 
-  shutdown(reason: string): Promise<void> {
+  /** save: true/false as SHUTDOWN SAVE/NOSAVE; null saves when save points are set (Redis). */
+  shutdown(reason: string, save: boolean | null = null): Promise<void> {
     if (this.stopping) return this.stopping;
     this.stopping = (async () => {
       this.log.info({ reason }, 'User requested shutdown...');
+      if (this.persistCron) clearInterval(this.persistCron);
+      try {
+        await this.persistence.beforeShutdown(save);
+      } catch (e) {
+        this.log.warn({ err: (e as Error).message }, 'Error trying to save the DB before exiting');
+      }
       if (this.cronTimer) clearInterval(this.cronTimer);
       // Stop accepting now; close() resolves only once every connection is gone (below).
       const listenersClosed = Promise.all(this.netServers.map((s) => new Promise<void>((r) => s.close(() => r()))));

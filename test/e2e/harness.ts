@@ -140,6 +140,7 @@ export function startTessera(opts: StartOptions = {}): Promise<ServerHandle> {
     String(opts.memcache ? await freePort() : 0),
     '--http-port',
     String(opts.http ? await freePort() : 0),
+    ...noSaveUnlessAsked(opts.args),
     ...(opts.args ?? []),
   ]);
 }
@@ -148,8 +149,14 @@ export function startTessera(opts: StartOptions = {}): Promise<ServerHandle> {
 export function startTesseraAt(port: number, opts: StartOptions = {}): Promise<ServerHandle> {
   return startOnce('tessera', port, [
     TESSERA_MAIN, 'server', '--port', String(port), '--shards', String(opts.shards ?? 2), '--enable-debug-command', 'yes',
-    '--loglevel', opts.loglevel ?? 'warning', '--memcache-port', '0', '--http-port', '0', ...(opts.args ?? []),
+    '--loglevel', opts.loglevel ?? 'warning', '--memcache-port', '0', '--http-port', '0', ...noSaveUnlessAsked(opts.args), ...(opts.args ?? []),
   ]);
+}
+
+/** Snapshots are on by default (Redis's save points); a test server writes none unless it asks
+ * (`--save` or `--dir` in its arguments), so that no test leaves a dump in the working directory. */
+function noSaveUnlessAsked(args: string[] | undefined): string[] {
+  return args?.includes('--save') || args?.includes('--dir') ? [] : ['--save', ''];
 }
 
 /** Starts a throwaway redis-server (no persistence) on a free port and waits for PING. */

@@ -1,0 +1,126 @@
+// The one record format of logs and snapshots: [u32 payload length][u32 CRC-32 of the payload]
+// [payload], little-endian. A payload is an effect on one key, stated as the key's resulting state,
+// so that replaying a record twice is harmless (a rewrite may log a change that its snapshot also
+// holds; see append-log.ts):
+//   SET    op type 0 0 | flags u32 | expireAt f64 (absolute ms, 0 = none) | klen u32 | vlen u32 | key | value
+//   DEL    op 0 0 0 | klen u32 | key
+//   FLUSH  op
+//   END    op 0 0 0 | records u32 | records / 2^32 u32   (a snapshot's last record)
+// Files start with a 16-byte header: magic, format version, shard, 0.
+
+import { crc32 } from 'node:zlib';
+
+export const OP_SET = 1;
+export const OP_DEL = 2;
+export const OP_FLUSH = 3;
+export const OP_END = 4;
+
+export const FRAME_HEADER = 8;
+export const SET_HEADER = 24;
+export const DEL_HEADER = 8;
+export const FILE_HEADER = 16;
+export const FORMAT_VERSION = 1;
+/** "TSRA": a shard's log of effects. "TSSN": a shard's snapshot. */
+export const MAGIC_LOG = 0x41525354;
+export const MAGIC_SNAPSHOT = 0x4e535354;
+/** No record is larger: a value is at most 4 GiB in the keyspace, and a frame's length is a u32. */
+export const MAX_RECORD = 2 ** 32 - 1 - FRAME_HEADER;
+
+/** A growable byte buffer that records are encoded into. */
+export class RecordBuffer {
+  buf: Buffer;
+  length = 0;
+
+  constructor(initial = 64 * 1024) {
+    this.buf = Buffer.allocUnsafe(initial);
+  }
+
+  /** Makes room for n more bytes; returns the offset where they go. */
+  reserve(n: number): number {
+    const need = this.length + n;
+    if (need > this.buf.length) {
+      let size = this.buf.length * 2;
+      while (size < need) size *= 2;
+      const next = Buffer.allocUnsafe(size);
+      this.buf.copy(next, 0, 0, this.length);
+      this.buf = next;
+    }
+    const at = this.length;
+    this.length = need;
+    return at;
+  }
+
+  /** Shrinks back after a burst (a snapshot's copy-on-write images can be large). */
+  reset(keepBytes = 1024 * 1024): void {
+    this.length = 0;
+    if (this.buf.length > keepBytes) this.buf = Buffer.allocUnsafe(keepBytes);
+  }
+
+  fileHeader(magic: number, shard: number): void {
+    const p = this.reserve(FILE_HEADER);
+    const b = this.buf;
+    b.writeUInt32LE(magic, p);
+    b.writeUInt32LE(FORMAT_VERSION, p + 4);
+    b.writeUInt32LE(shard, p + 8);
+    b.writeUInt32LE(0, p + 12);
+  }
+
+  /** A SET record of key src[koff, +klen) and value val[voff, +vlen). */
+  set(src: Uint8Array, koff: number, klen: number, val: Uint8Array, voff: number, vlen: number, type: number, flags: number, expireAt: number): void {
+    const payload = SET_HEADER + klen + vlen;
+    const p = this.reserve(FRAME_HEADER + payload);
+    const b = this.buf;
+    const q = p + FRAME_HEADER;
+    b.writeUInt32LE(payload, p);
+    b[q] = OP_SET;
+    b[q + 1] = type;
+    b[q + 2] = 0;
+    b[q + 3] = 0;
+    b.writeUInt32LE(flags >>> 0, q + 4);
+    b.writeDoubleLE(expireAt, q + 8);
+    b.writeUInt32LE(klen, q + 16);
+    b.writeUInt32LE(vlen, q + 20);
+    copy(src, koff, b, q + SET_HEADER, klen);
+    copy(val, voff, b, q + SET_HEADER + klen, vlen);
+    b.writeUInt32LE(crc32(b.subarray(q, q + payload)), p + 4);
+  }
+
+  del(src: Uint8Array, koff: number, klen: number): void {
+    const payload = DEL_HEADER + klen;
+    const p = this.reserve(FRAME_HEADER + payload);
+    const b = this.buf;
+    const q = p + FRAME_HEADER;
+    b.writeUInt32LE(payload, p);
+    b.writeUInt32LE(OP_DEL, q);
+    b.writeUInt32LE(klen, q + 4);
+    copy(src, koff, b, q + DEL_HEADER, klen);
+    b.writeUInt32LE(crc32(b.subarray(q, q + payload)), p + 4);
+  }
+
+  flush(): void {
+    const p = this.reserve(FRAME_HEADER + 1);
+    const b = this.buf;
+    b.writeUInt32LE(1, p);
+    b[p + FRAME_HEADER] = OP_FLUSH;
+    b.writeUInt32LE(crc32(b.subarray(p + FRAME_HEADER, p + FRAME_HEADER + 1)), p + 4);
+  }
+
+  end(records: number): void {
+    const p = this.reserve(FRAME_HEADER + 12);
+    const b = this.buf;
+    const q = p + FRAME_HEADER;
+    b.writeUInt32LE(12, p);
+    b.writeUInt32LE(OP_END, q);
+    b.writeUInt32LE(records >>> 0, q + 4);
+    b.writeUInt32LE(Math.floor(records / 2 ** 32), q + 8);
+    b.writeUInt32LE(crc32(b.subarray(q, q + 12)), p + 4);
+  }
+}
+
+function copy(src: Uint8Array, soff: number, dst: Buffer, doff: number, len: number): void {
+  if (len <= 64) {
+    for (let i = 0; i < len; i++) dst[doff + i] = src[soff + i]!;
+  } else {
+    dst.set(src.subarray(soff, soff + len), doff);
+  }
+}

@@ -1,0 +1,324 @@
+// A shard's side of persistence, on the shard's own thread: it observes the keyspace, turns each
+// command's changes into log records, runs the shard's snapshot job, and loads files at start.
+// Records state what a command left (the key's value, type, flags and absolute expiry, or its
+// absence), looked up once after the command: one mechanism for every command, INCRBYFLOAT logs
+// its result and EXPIRE an absolute time without any handler knowing about the log.
+
+import { closeSync, existsSync, ftruncateSync, openSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { Keyspace, KeyspaceObserver, ValueType } from '../keyspace/keyspace.js';
+import { keySlot, shardOfSlot, SLOT_COUNT } from '../keyspace/slot.js';
+import { AppendLog, type FsyncPolicy } from './append-log.js';
+import { readRecords, type ReadOutcome } from './record-reader.js';
+import { DEL_HEADER, MAGIC_LOG, MAGIC_SNAPSHOT, OP_DEL, OP_FLUSH, OP_SET, SET_HEADER } from './records.js';
+import { SnapshotJob, type SnapshotResult } from './snapshot-job.js';
+
+/** Where a shard logs: paths[shard] under the given policy (null: no log). */
+export interface LogSettings {
+  paths: string[];
+  fsync: FsyncPolicy;
+}
+
+export interface LoadFile {
+  path: string;
+  kind: 'snapshot' | 'log';
+  /** The newest log of the chain: a torn tail there is a crash while appending. */
+  last: boolean;
+  /** The shard (of `shards`) that wrote the file. */
+  from: { shard: number; shards: number };
+}
+
+export interface LoadPlan {
+  files: LoadFile[];
+  /** Load only the keys of this shard under a layout of `shards` shards (the files were written
+   * by a different number of shards), or null for all. */
+  keep: { shards: number; shard: number } | null;
+  /** Cut a torn tail of the newest log at its last valid record (aof-load-truncated). */
+  truncateTorn: boolean;
+  /** Accept a corrupt record anywhere: keep what precedes it, cut the file there. */
+  repair: boolean;
+}
+
+export interface LoadReport {
+  keys: number;
+  loaded: number;
+  expired: number;
+  records: number;
+  ms: number;
+  truncated: Array<{ path: string; offset: number; droppedBytes: number; reason: string }>;
+  error: string | null;
+}
+
+export interface PersistenceStats {
+  dirty: number;
+  aofBytes: number;
+  aofPending: number;
+  aofWriteOk: boolean;
+  snapshotActive: boolean;
+  snapshotKeys: number;
+  snapshotKeysTotal: number;
+  snapshotPeakBytes: number;
+}
+
+export class ShardPersistence implements KeyspaceObserver {
+  private log: AppendLog | null = null;
+  private job: SnapshotJob | null = null;
+  private lastPeak = 0;
+  // Keys changed by the running command: bytes in keyBuf, [offset, length] pairs in keyAt.
+  private keyBuf = Buffer.allocUnsafe(4096);
+  private keyBytes = 0;
+  private keyAt = new Int32Array(64);
+  private touched = 0;
+
+  constructor(
+    private readonly shard: number,
+    private readonly ks: Keyspace,
+  ) {
+    // A snapshot that the previous incarnation of this shard did not finish left marks behind.
+    ks.snapshotAbandon();
+    ks.observer = this;
+  }
+
+  // --- KeyspaceObserver ------------------------------------------------------------------------
+
+  changing(e: number): void {
+    if (this.job !== null && this.job.active) this.job.beforeChange(e);
+    if (this.log !== null) this.touch(e);
+  }
+
+  created(e: number): void {
+    if (this.log !== null) this.touch(e);
+  }
+
+  flushing(): void {
+    if (this.job !== null && this.job.active) this.job.drainAll();
+    if (this.log !== null) {
+      this.afterCommand();
+      this.log.records.flush();
+    }
+  }
+
+  private touch(e: number): void {
+    const ks = this.ks;
+    const u8 = ks.bytes();
+    const ko = ks.keyOffset(e);
+    const kl = ks.keyLength(e);
+    const n = this.touched;
+    if (n > 0) {
+      // Consecutive changes of one key (set, then its expiry) need one record.
+      const po = this.keyAt[2 * n - 2]!;
+      const pl = this.keyAt[2 * n - 1]!;
+      if (pl === kl && this.keyBuf.compare(u8, ko, ko + kl, po, po + pl) === 0) return;
+    }
+    if (this.keyBytes + kl > this.keyBuf.length) {
+      const next = Buffer.allocUnsafe(Math.max(this.keyBuf.length * 2, this.keyBytes + kl));
+      this.keyBuf.copy(next, 0, 0, this.keyBytes);
+      this.keyBuf = next;
+    }
+    if (2 * n + 2 > this.keyAt.length) {
+      const next = new Int32Array(this.keyAt.length * 2);
+      next.set(this.keyAt);
+      this.keyAt = next;
+    }
+    const kb = this.keyBuf;
+    const at = this.keyBytes;
+    if (kl <= 64) for (let i = 0; i < kl; i++) kb[at + i] = u8[ko + i]!;
+    else kb.set(u8.subarray(ko, ko + kl), at);
+    this.keyAt[2 * n] = at;
+    this.keyAt[2 * n + 1] = kl;
+    this.keyBytes += kl;
+    this.touched = n + 1;
+  }
+
+  /** After each command (and each expiry or eviction round): the state of every key it changed
+   * goes into the log's batch. */
+  afterCommand(): void {
+    const n = this.touched;
+    if (n === 0 || this.log === null) {
+      this.touched = 0;
+      this.keyBytes = 0;
+      return;
+    }
+    const ks = this.ks;
+    const r = this.log.records;
+    const kb = this.keyBuf;
+    for (let i = 0; i < n; i++) {
+      const ko = this.keyAt[2 * i]!;
+      const kl = this.keyAt[2 * i + 1]!;
+      const e = ks.peek(kb, ko, kl);
+      const at = e === 0 ? 0 : ks.expireAt(e);
+      if (e === 0 || (at !== 0 && at <= ks.now)) {
+        r.del(kb, ko, kl);
+      } else {
+        const b = ks.bytes();
+        r.set(kb, ko, kl, b, ks.valueOffset(e), ks.valueLength(e), ks.type(e), ks.flags(e), at);
+      }
+    }
+    this.touched = 0;
+    this.keyBytes = 0;
+  }
+
+  /** End of a batch: the log's records go to the file before the batch's replies leave. */
+  endBatch(): void {
+    if (this.log !== null) this.log.endBatch();
+  }
+
+  /** True when replies must wait for endBatch (appendfsync always). */
+  get syncBeforeReply(): boolean {
+    return this.log !== null && this.log.policy === 'always';
+  }
+
+  // --- Log and snapshot control ----------------------------------------------------------------
+
+  /** Opens, switches or closes the log. Switching is safe at any command boundary: the records
+   * up to here are in the old file (closed and synced), the rest go to the new one. */
+  setLog(s: LogSettings | null): void {
+    const path = s ? s.paths[this.shard] ?? null : null;
+    if (this.log !== null && this.log.path === path) {
+      this.log.policy = s!.fsync;
+      return;
+    }
+    if (this.log !== null) {
+      this.afterCommand();
+      this.log.close();
+      this.log = null;
+    }
+    if (path !== null) this.log = new AppendLog(path, this.shard, s!.fsync);
+  }
+
+  /** Starts a snapshot of this shard into path (one at a time). */
+  snapshotStart(path: string): { dirty: number; keys: number } {
+    if (this.job !== null && this.job.active) throw new Error(`shard ${this.shard}: a snapshot is already running`);
+    const job = new SnapshotJob(this.ks, path, this.shard);
+    this.job = job;
+    job.done.then(
+      (r) => (this.lastPeak = r.peakBufferBytes),
+      () => undefined,
+    );
+    return { dirty: this.ks.dirty(), keys: job.keysTotal };
+  }
+
+  /** The outcome of the latest snapshot (it may already have finished). */
+  snapshotWait(): Promise<SnapshotResult> {
+    if (this.job === null) return Promise.reject(new Error(`shard ${this.shard}: no snapshot started`));
+    return this.job.done;
+  }
+
+  stats(): PersistenceStats {
+    const j = this.job;
+    return {
+      dirty: this.ks.dirty(),
+      aofBytes: this.log?.size ?? 0,
+      aofPending: this.log?.pending ?? 0,
+      aofWriteOk: !(this.log?.failed ?? false),
+      snapshotActive: j !== null && j.active,
+      snapshotKeys: j?.keys ?? 0,
+      snapshotKeysTotal: j?.keysTotal ?? 0,
+      snapshotPeakBytes: j !== null && j.active ? j.peakBufferBytes : this.lastPeak,
+    };
+  }
+
+  /** The shard is stopping: pending records are written and synced, a running snapshot dropped. */
+  close(): void {
+    if (this.job?.active) this.job.fail(new Error('shard stopping'));
+    if (this.log !== null) {
+      this.afterCommand();
+      this.log.close();
+      this.log = null;
+    }
+  }
+
+  // --- Loading ---------------------------------------------------------------------------------
+
+  /** Replays the files of plan into the keyspace (nothing is logged meanwhile). */
+  load(plan: LoadPlan, progress?: (msg: string) => void): LoadReport {
+    const t0 = performance.now();
+    const ks = this.ks;
+    const report: LoadReport = { keys: 0, loaded: 0, expired: 0, records: 0, ms: 0, truncated: [], error: null };
+    const keep = plan.keep;
+    const observer = ks.observer;
+    ks.observer = null;
+    ks.now = Date.now();
+    const mine = (b: Uint8Array, ko: number, kl: number): boolean => keep === null || shardOfSlot(keySlot(b, ko, kl), keep.shards) === keep.shard;
+    const visit = (op: number, b: Buffer, q: number, _len: number): void => {
+      if (op === OP_SET) {
+        const flags = b.readUInt32LE(q + 4);
+        const expireAt = b.readDoubleLE(q + 8);
+        const kl = b.readUInt32LE(q + 16);
+        const vl = b.readUInt32LE(q + 20);
+        const ko = q + SET_HEADER;
+        if (!mine(b, ko, kl)) return;
+        if (expireAt !== 0 && expireAt <= ks.now) {
+          ks.delete(b, ko, kl);
+          report.expired++;
+        } else {
+          ks.set(b, ko, kl, b, ko + kl, vl, b[q + 1]! as ValueType, expireAt, flags);
+          report.loaded++;
+        }
+      } else if (op === OP_DEL) {
+        const kl = b.readUInt32LE(q + 4);
+        if (mine(b, q + DEL_HEADER, kl)) ks.delete(b, q + DEL_HEADER, kl);
+      } else if (op === OP_FLUSH) {
+        if (keep === null) ks.flush();
+        else flushOrigin(ks, current!.from);
+      }
+    };
+    let current: LoadFile | null = null;
+    try {
+      for (const f of plan.files) {
+        current = f;
+        // A log named by the manifest before its shard opened it: nothing was written to it.
+        if (f.kind === 'log' && !existsSync(f.path)) continue;
+        progress?.(`loading ${basename(f.path)}`);
+        const outcome = readRecords(f.path, f.kind === 'log' ? MAGIC_LOG : MAGIC_SNAPSHOT, visit, (done, total) =>
+          progress?.(`loading ${basename(f.path)}: ${Math.round((100 * done) / total)}% (${ks.size()} keys)`),
+        );
+        report.records += outcome.records;
+        const problem = damageOf(f, outcome);
+        if (problem === null) continue;
+        const cuttable = problem.kind === 'torn' && f.kind === 'log' && f.last && plan.truncateTorn;
+        if (!cuttable && !plan.repair) {
+          report.error = problem.kind === 'torn' && f.kind === 'log' && f.last
+            ? `Unexpected end of file ${f.path} at offset ${problem.offset} (${problem.reason}): set aof-load-truncated yes, or start with --persistence-repair yes, to cut it there`
+            : `Bad record in ${f.path} at offset ${problem.offset}: ${problem.reason}. Start with --persistence-repair yes to keep what precedes it and cut the file there (everything after offset ${problem.offset} in this file is lost), or restore the file from a backup`;
+          break;
+        }
+        truncateAt(f.path, problem.offset);
+        report.truncated.push({ path: f.path, offset: problem.offset, droppedBytes: outcome.fileBytes - problem.offset, reason: problem.reason });
+      }
+    } finally {
+      ks.observer = observer;
+    }
+    report.keys = ks.size();
+    report.ms = performance.now() - t0;
+    return report;
+  }
+}
+
+/** What is wrong with a file just read, in load terms (a snapshot must end with its END record). */
+function damageOf(f: LoadFile, o: ReadOutcome): { kind: 'torn' | 'corrupt'; offset: number; reason: string } | null {
+  if (o.damage !== null) return o.damage;
+  if (f.kind === 'snapshot') {
+    if (o.endCount === null) return { kind: 'corrupt', offset: o.validBytes, reason: 'snapshot has no end record (incomplete file)' };
+    if (o.endCount !== o.records - 1) return { kind: 'corrupt', offset: o.validBytes, reason: `snapshot end record counts ${o.endCount} keys, the file holds ${o.records - 1}` };
+  }
+  return null;
+}
+
+/** A FLUSH replayed into a shard that gathers keys from several old shards removes only the keys
+ * the flushing shard had: those of its slots. */
+function flushOrigin(ks: Keyspace, from: { shard: number; shards: number }): void {
+  for (let slot = 0; slot < SLOT_COUNT; slot++) {
+    if (shardOfSlot(slot, from.shards) !== from.shard) continue;
+    for (let e = ks.slotHead(slot); e !== 0; e = ks.slotHead(slot)) ks.deleteEntry(e);
+  }
+}
+
+function truncateAt(path: string, offset: number): void {
+  const fd = openSync(path, 'r+');
+  try {
+    ftruncateSync(fd, offset);
+  } finally {
+    closeSync(fd);
+  }
+}

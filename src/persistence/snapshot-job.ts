@@ -1,0 +1,219 @@
+// A forkless snapshot of one shard: a point-in-time image of its keys, written while the shard
+// keeps serving. At the start every entry becomes pending (one flip of the keyspace's snapshot
+// mark). The job then walks the slot lists a few slots per step and writes the pending entries;
+// a command about to change or delete a pending entry first has its old state written (copy on
+// write, through the keyspace observer), and entries born after the start are never pending. So
+// every key is written exactly once, as it was at the start.
+// Memory beyond the data: one chunk being written plus the copy-on-write images taken meanwhile;
+// the job reports its peak (INFO snapshot_peak_buffer_bytes). Steps are paced by the disk: the next
+// step runs only when the previous chunk is written. The file is written under a temporary name,
+// fsynced, and renamed; the directory is fsynced after the rename.
+
+import { close, closeSync, fsync, fsyncSync, openSync, renameSync, unlinkSync, write, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Keyspace } from '../keyspace/keyspace.js';
+import { SLOT_COUNT } from '../keyspace/slot.js';
+import { MAGIC_SNAPSHOT, RecordBuffer } from './records.js';
+
+/** Bytes of records gathered before a chunk is written. */
+const CHUNK_BYTES = 1024 * 1024;
+
+export interface SnapshotResult {
+  path: string;
+  keys: number;
+  bytes: number;
+  peakBufferBytes: number;
+  ms: number;
+}
+
+export class SnapshotJob {
+  private out = new RecordBuffer(CHUNK_BYTES * 2);
+  private spare = new RecordBuffer(CHUNK_BYTES * 2);
+  private fd = -1;
+  private slot = 0;
+  private writing = false;
+  private finished = false;
+  keys = 0;
+  readonly keysTotal: number;
+  private bytes = 0;
+  peakBufferBytes = 0;
+  private readonly started = performance.now();
+  private readonly tmp: string;
+  readonly done: Promise<SnapshotResult>;
+  private resolve!: (r: SnapshotResult) => void;
+  private reject!: (e: Error) => void;
+
+  constructor(
+    private readonly ks: Keyspace,
+    readonly path: string,
+    shard: number,
+  ) {
+    this.tmp = `${path}.tmp`;
+    this.done = new Promise((res, rej) => {
+      this.resolve = res;
+      this.reject = rej;
+    });
+    this.done.catch(() => undefined);
+    this.keysTotal = ks.size();
+    ks.snapshotBegin();
+    this.out.fileHeader(MAGIC_SNAPSHOT, shard);
+    this.fd = openSync(this.tmp, 'w');
+    setImmediate(() => this.step());
+  }
+
+  get active(): boolean {
+    return !this.finished;
+  }
+
+  /** The keyspace observer's hook: e is about to change; if it is pending, its old state goes now. */
+  beforeChange(e: number): void {
+    if (!this.ks.snapshotPending(e)) return;
+    this.emit(e);
+    this.notePeak();
+  }
+
+  /** Before a flush: every pending entry is written now, synchronously (a flush is rare). */
+  drainAll(): void {
+    // With a chunk in flight the rest stays in memory until it is written (no second writer).
+    while (this.slot < SLOT_COUNT) {
+      this.walkSlots(SLOT_COUNT, this.writing ? Infinity : CHUNK_BYTES);
+      this.notePeak();
+      if (!this.writing) this.writeSync();
+    }
+  }
+
+  private emit(e: number): void {
+    const ks = this.ks;
+    const b = ks.bytes();
+    this.out.set(b, ks.keyOffset(e), ks.keyLength(e), b, ks.valueOffset(e), ks.valueLength(e), ks.type(e), ks.flags(e), ks.expireAt(e));
+    ks.snapshotDone(e);
+    this.keys++;
+  }
+
+  /** Writes the pending entries of the next slots until a chunk is full or `until` is reached. */
+  private walkSlots(until: number, chunkBytes = CHUNK_BYTES): void {
+    const ks = this.ks;
+    while (this.slot < until && this.out.length < chunkBytes) {
+      for (let e = ks.slotHead(this.slot); e !== 0; e = ks.slotNext(e)) {
+        if (ks.snapshotPending(e)) this.emit(e);
+      }
+      this.slot++;
+    }
+  }
+
+  private notePeak(): void {
+    const held = this.out.length + (this.writing ? this.spare.length : 0);
+    if (held > this.peakBufferBytes) this.peakBufferBytes = held;
+  }
+
+  private step(): void {
+    if (this.finished || this.writing) return;
+    try {
+      this.walkSlots(SLOT_COUNT);
+      if (this.slot >= SLOT_COUNT) {
+        this.ks.snapshotEnd();
+        this.out.end(this.keys);
+        this.notePeak();
+        this.writeSync();
+        this.finish();
+        return;
+      }
+      this.notePeak();
+      this.writeAsync();
+    } catch (e) {
+      this.fail(e as Error);
+    }
+  }
+
+  private writeAsync(): void {
+    const chunk = this.out;
+    this.out = this.spare;
+    this.spare = chunk;
+    this.writing = true;
+    const fd = this.fd;
+    let off = 0;
+    const next = (): void => {
+      write(fd, chunk.buf, off, chunk.length - off, null, (err, n) => {
+        if (err) {
+          this.writing = false;
+          this.fail(err);
+          return;
+        }
+        off += n;
+        if (off < chunk.length) {
+          next();
+          return;
+        }
+        this.bytes += chunk.length;
+        chunk.reset(CHUNK_BYTES * 2);
+        this.writing = false;
+        setImmediate(() => this.step());
+      });
+    };
+    next();
+  }
+
+  private writeSync(): void {
+    const r = this.out;
+    let off = 0;
+    while (off < r.length) off += writeSync(this.fd, r.buf, off, r.length - off);
+    this.bytes += r.length;
+    r.reset(CHUNK_BYTES * 2);
+  }
+
+  private finish(): void {
+    const fd = this.fd;
+    this.fd = -1;
+    fsync(fd, (err) => {
+      close(fd, () => undefined);
+      if (err) {
+        this.fail(err);
+        return;
+      }
+      try {
+        renameSync(this.tmp, this.path);
+        syncDir(dirname(this.path));
+      } catch (e) {
+        this.fail(e as Error);
+        return;
+      }
+      this.finished = true;
+      this.resolve({ path: this.path, keys: this.keys, bytes: this.bytes, peakBufferBytes: this.peakBufferBytes, ms: performance.now() - this.started });
+    });
+  }
+
+  /** Stops the job (an error, or the shard is going away): the keyspace's marks are repaired. */
+  fail(err: Error): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.ks.snapshotAbandon();
+    if (this.fd >= 0) {
+      try {
+        closeSync(this.fd);
+      } catch {
+        // already closed
+      }
+      this.fd = -1;
+    }
+    try {
+      unlinkSync(this.tmp);
+    } catch {
+      // never created, or already gone
+    }
+    this.reject(err);
+  }
+}
+
+/** fsync of a directory, so that a rename in it survives a power cut. */
+export function syncDir(dir: string): void {
+  let fd = -1;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // Some filesystems refuse fsync on a directory; the rename is then as durable as they make it.
+  } finally {
+    if (fd >= 0) closeSync(fd);
+  }
+}
+
