@@ -60,7 +60,7 @@ load('defaults when no file, env or flags', () => {
 load('every ServerConfig field has a default', () => {
   const values = defaultState().values;
   for (const [key, value] of Object.entries(values)) assert.ok(value !== undefined, key);
-  assert.is(Object.keys(values).length, 34);
+  assert.is(Object.keys(values).length, 42);
   assert.is(values.memcachePort, 11211);
   assert.is(values.memcacheMaxItemSize, 1024 * 1024);
   assert.is(values.httpPort, 8080);
@@ -199,7 +199,7 @@ get('patterns, case-insensitive, no duplicates, Redis formatting', () => {
   const names = c.get(['maxmemory*', '*policy', 'maxmemory']).map(([n]) => n);
   assert.equal(names, ['maxmemory', 'maxmemory-policy', 'maxmemory-samples']);
   assert.equal(c.get(['bind', 'appendonly', 'save', 'shards', 'proto-max-bulk-len']), [
-    ['bind', '127.0.0.1'], ['shards', '3'], ['proto-max-bulk-len', '536870912'], ['appendonly', 'no'], ['save', ''],
+    ['bind', '127.0.0.1'], ['shards', '3'], ['proto-max-bulk-len', '536870912'], ['appendonly', 'no'], ['save', '3600 1 300 100 60 10000'],
   ]);
   assert.equal(c.get(['client-output-buffer-limit']), [
     ['client-output-buffer-limit', 'normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60'],

@@ -1,0 +1,332 @@
+// Helpers for the persistence benchmark (bench/persistence.ts): servers whose whole output goes to a
+// log file in their data directory and whose start is timed to the first PONG with 10 ms polling
+// (bench/lib/servers.ts polls every 100 ms and keeps only a 4 KiB tail), a parallel bulk loader,
+// and memory figures of a process and its children from /proc (VmRSS, smaps_rollup Pss and
+// Private_Dirty), for a fork-based BGSAVE as well as an in-process one.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { benchKey } from './loader.js';
+import { RespClient, parseInfo, type Reply } from './resp-client.js';
+
+// ---- servers -------------------------------------------------------------------------------
+
+export interface LoggedServer {
+  name: string;
+  pid: number;
+  port: number;
+  dir: string;
+  logPath: string;
+  commandLine: string;
+  /** Milliseconds from spawn() to the first PONG. */
+  readyMs: number;
+  /** SIGTERM, then SIGKILL after `killAfterMs`; resolves once the process has exited. */
+  stop(killAfterMs?: number): Promise<void>;
+  exited(): boolean;
+}
+
+export interface LoggedStart {
+  name: string;
+  command: string;
+  args: string[];
+  port: number;
+  dir: string;
+  /** Log file name inside dir (appended to). */
+  logName: string;
+  cwd?: string;
+  readyTimeoutMs?: number;
+}
+
+const live = new Set<ChildProcess>();
+
+/** Spawns a server (stdout and stderr appended to dir/logName) and resolves at its first PONG. */
+export async function startLogged(opts: LoggedStart): Promise<LoggedServer> {
+  const logPath = join(opts.dir, opts.logName);
+  const fd = openSync(logPath, 'a');
+  const started = performance.now();
+  let child: ChildProcess;
+  try {
+    child = spawn(opts.command, opts.args, { cwd: opts.cwd ?? opts.dir, stdio: ['ignore', fd, fd] });
+  } finally {
+    closeSync(fd);
+  }
+  live.add(child);
+  let exitNote: string | null = null;
+  const exitPromise = new Promise<void>((resolve) => child.once('exit', (code, signal) => {
+    exitNote = `exited with ${code ?? signal}`;
+    live.delete(child);
+    resolve();
+  }));
+  child.once('error', (err) => {
+    exitNote = `failed to start: ${err.message}`;
+  });
+  const quote = (a: string): string => (a === '' ? "''" : /[\s'"]/.test(a) ? `'${a}'` : a);
+  const stop = async (killAfterMs = 60_000): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    await exitPromise;
+    clearTimeout(timer);
+  };
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 600_000);
+  while (true) {
+    if (exitNote !== null) throw new Error(`${opts.name} ${String(exitNote)}; log ${logPath}:\n${tail(logPath)}`);
+    const answer = await pingOnce(opts.port, deadline - Date.now());
+    if (answer === 'PONG') break;
+    if (Date.now() > deadline) {
+      await stop(5000);
+      throw new Error(`${opts.name} did not answer PING on port ${opts.port} in time (last: ${answer}); log ${logPath}:\n${tail(logPath)}`);
+    }
+    await sleep(10);
+  }
+  const readyMs = performance.now() - started;
+  return {
+    name: opts.name, pid: child.pid ?? -1, port: opts.port, dir: opts.dir, logPath, readyMs,
+    commandLine: [opts.command, ...opts.args].map(quote).join(' '),
+    stop, exited: () => child.exitCode !== null || child.signalCode !== null,
+  };
+}
+
+/** One PING on a fresh connection: 'PONG', or why not (refused, -LOADING ..., timeout). */
+async function pingOnce(port: number, timeoutMs: number): Promise<string> {
+  let client: RespClient | undefined;
+  try {
+    client = await RespClient.connect(port);
+    const reply = await Promise.race([
+      client.call('PING'),
+      sleep(Math.max(1, timeoutMs)).then(() => new Error('timeout')),
+    ]);
+    return reply instanceof Error ? reply.message : String(reply);
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    client?.close();
+  }
+}
+
+function tail(path: string, bytes = 3000): string {
+  try {
+    const text = readFileSync(path, 'utf8');
+    return text.slice(-bytes);
+  } catch {
+    return '(no log)';
+  }
+}
+
+/** SIGKILL every server started by startLogged that has not exited (process 'exit' handlers). */
+export function killLoggedNow(): void {
+  for (const c of live) {
+    try {
+      if (c.pid !== undefined) process.kill(c.pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  live.clear();
+}
+
+/** Log lines after byte `from` (pino JSON lines become their msg). */
+export function logLines(path: string, from = 0): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path).subarray(from).toString('utf8');
+  } catch {
+    return [];
+  }
+  return text.split('\n').filter((l) => l.trim() !== '').map((line) => {
+    if (line.startsWith('{')) {
+      try {
+        const o = JSON.parse(line) as { msg?: unknown };
+        return typeof o.msg === 'string' ? o.msg : line;
+      } catch {
+        return line;
+      }
+    }
+    return line;
+  });
+}
+
+export function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** Total bytes of the files under dir (recursively) whose name passes `keep`. */
+export function dirBytes(dir: string, keep: (name: string) => boolean = () => true): number {
+  if (!existsSync(dir)) return 0;
+  let total = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    if (entry.isDirectory()) total += dirBytes(p, keep);
+    else if (entry.isFile() && keep(entry.name)) total += fileSize(p);
+  }
+  return total;
+}
+
+// ---- commands ------------------------------------------------------------------------------
+
+export async function command(port: number, ...args: string[]): Promise<Reply> {
+  const client = await RespClient.connect(port);
+  try {
+    return await client.call(...args);
+  } finally {
+    client.close();
+  }
+}
+
+export async function info(client: RespClient, section: string): Promise<Map<string, string>> {
+  const text = await client.call('INFO', section);
+  if (typeof text !== 'string') throw new Error(`INFO ${section} failed: ${String(text)}`);
+  return parseInfo(text);
+}
+
+// ---- bulk loading --------------------------------------------------------------------------
+
+/**
+ * SETs keys benchKey(0..count-1) to `valueBytes` bytes of 'v' over `connections` sockets, each
+ * sending `batch` SETs per write and awaiting their replies before the next write. Throws on the
+ * first error reply. Returns the elapsed milliseconds.
+ */
+export async function bulkLoad(port: number, count: number, valueBytes: number, connections = 4, batch = 2000): Promise<number> {
+  const started = performance.now();
+  const per = Math.ceil(count / connections);
+  const jobs: Array<Promise<void>> = [];
+  for (let c = 0; c < connections; c++) {
+    const first = c * per;
+    const last = Math.min(count, first + per);
+    if (first < last) jobs.push(loadRange(port, first, last, valueBytes, batch));
+  }
+  await Promise.all(jobs);
+  return performance.now() - started;
+}
+
+async function loadRange(port: number, first: number, last: number, valueBytes: number, batch: number): Promise<void> {
+  const socket: Socket = await new Promise((resolve, reject) => {
+    const s = connect({ port, host: '127.0.0.1' });
+    s.once('connect', () => resolve(s));
+    s.once('error', reject);
+  });
+  socket.setNoDelay(true);
+  const value = 'v'.repeat(valueBytes);
+  const head = '*3\r\n$3\r\nSET\r\n$16\r\n';
+  const mid = `\r\n$${valueBytes}\r\n${value}\r\n`;
+  let pending = 0;
+  let carry = '';
+  let wake: ((err?: Error) => void) | null = null;
+  let failure: Error | null = null;
+  socket.on('data', (chunk: Buffer) => {
+    let text = carry + chunk.toString('latin1');
+    let at = 0;
+    while (true) {
+      const end = text.indexOf('\r\n', at);
+      if (end < 0) break;
+      const line = text.slice(at, end);
+      at = end + 2;
+      if (line !== '+OK' && failure === null) failure = new Error(`SET failed while loading: ${line}`);
+      pending--;
+    }
+    carry = text.slice(at);
+    text = '';
+    if ((pending === 0 || failure !== null) && wake) {
+      const w = wake;
+      wake = null;
+      w(failure ?? undefined);
+    }
+  });
+  socket.on('error', (err) => {
+    failure = err;
+    if (wake) wake(err);
+  });
+  socket.on('close', () => {
+    failure ??= new Error('connection closed while loading');
+    if (wake) wake(failure);
+  });
+  try {
+    for (let i = first; i < last; i += batch) {
+      const end = Math.min(last, i + batch);
+      let text = '';
+      for (let k = i; k < end; k++) text += head + benchKey(k) + mid;
+      pending += end - i;
+      const done = new Promise<void>((resolve, reject) => {
+        wake = (err) => (err ? reject(err) : resolve());
+      });
+      socket.write(text, 'latin1');
+      await done;
+    }
+  } finally {
+    socket.destroy();
+  }
+}
+
+// ---- process memory ------------------------------------------------------------------------
+
+export interface ProcMem {
+  /** VmRSS of the process itself. */
+  rss: number;
+  /** Pss of the process itself (smaps_rollup), or its VmRSS when smaps_rollup can't be read. */
+  pss: number;
+  /** Pss summed over the process and all its descendants. */
+  treePss: number;
+  /** Descendant processes (a fork-based save's child). */
+  children: Array<{ pid: number; rss: number; pss: number; privateDirty: number }>;
+}
+
+function kbField(text: string, field: string): number | null {
+  const m = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(text);
+  return m ? Number(m[1]) * 1024 : null;
+}
+
+function readOrNull(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+function descendants(pid: number): number[] {
+  const out: number[] = [];
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const task of tasks) {
+    const text = readOrNull(`/proc/${pid}/task/${task}/children`);
+    if (text === null) continue;
+    for (const c of text.trim().split(/\s+/).filter((s) => s !== '')) {
+      const child = Number(c);
+      out.push(child, ...descendants(child));
+    }
+  }
+  return out;
+}
+
+/** Memory of one process and its descendants; null once the process is gone. */
+export function procMem(pid: number): ProcMem | null {
+  const one = (p: number): { rss: number; pss: number; privateDirty: number } | null => {
+    const status = readOrNull(`/proc/${p}/status`);
+    if (status === null) return null;
+    const rss = kbField(status, 'VmRSS') ?? 0;
+    const rollup = readOrNull(`/proc/${p}/smaps_rollup`);
+    const pss = rollup === null ? rss : (kbField(rollup, 'Pss') ?? rss);
+    const privateDirty = rollup === null ? 0 : (kbField(rollup, 'Private_Dirty') ?? 0);
+    return { rss, pss, privateDirty };
+  };
+  const self = one(pid);
+  if (self === null) return null;
+  const children: ProcMem['children'] = [];
+  for (const c of descendants(pid)) {
+    const m = one(c);
+    if (m !== null) children.push({ pid: c, ...m });
+  }
+  return { rss: self.rss, pss: self.pss, treePss: self.pss + children.reduce((s, c) => s + c.pss, 0), children };
+}
