@@ -28,6 +28,8 @@ export interface NodeView {
   connected: boolean;
   /** Slots it serves, as sorted inclusive ranges [from, to]. */
   slots: ReadonlyArray<readonly [number, number]>;
+  /** Replication offset: as last announced on the bus; for myself, the hooks' current one. */
+  replOffset: number;
 }
 
 /** Fields of CLUSTER INFO, in Redis's order and names. */

@@ -1,10 +1,13 @@
 // Tessera's cluster bus messages and their binary framing. Every frame:
 //   u32 frame length (whole frame, bytes) | u32 magic "TSB1" | u8 version | u8 type | u16 zero
 //   header: sender id (40) | primary id (40, zeros = none) | port u16 | cport u16 | flags u16 |
-//           currentEpoch u64 | configEpoch u64 | slot bitmap (2048) | ip (u8 len + bytes) |
-//           hostname (u8 len + bytes)
+//           mflags u16 | currentEpoch u64 | configEpoch u64 | replication offset u64 |
+//           slot bitmap (2048) | ip (u8 len + bytes) | hostname (u8 len + bytes)
 //   body:   PING/PONG/MEET: u16 count, count x gossip entry (id, ip, port, cport, flags,
-//           pingSent u64, pongRecv u64) | FAIL: id | UPDATE: id, configEpoch u64, bitmap (2048)
+//           pingSent u64, pongRecv u64) | FAIL: id | UPDATE: id, configEpoch u64, bitmap (2048) |
+//           AUTH-REQ, AUTH-ACK, MFSTART: nothing (the header says it all)
+// A replica's header carries its primary's config epoch and slots (as Redis's does), so that a
+// stale replica's view is corrected by UPDATE like a stale primary's.
 // All integers big-endian. The decoder never throws: malformed input gives an error result, and
 // the link that sent it is closed by its owner. Sizes are bounded (MAX_FRAME_BYTES, MAX_GOSSIP).
 
@@ -12,14 +15,21 @@ import { CLUSTER_SLOTS } from './api.js';
 import { isNodeId, NODE_ID_LENGTH } from './node-id.js';
 
 export const BUS_MAGIC = 0x54534231; // "TSB1"
-export const BUS_VERSION = 1;
+/** 2: mflags, replication offset and the failover messages (version 1 peers are refused). */
+export const BUS_VERSION = 2;
 export const SLOT_BITMAP_BYTES = CLUSTER_SLOTS / 8;
 export const MAX_GOSSIP = 1024;
 export const MAX_FRAME_BYTES = 256 * 1024;
 const MAX_STRING = 255;
 const PREAMBLE_BYTES = 12;
 
-export const MESSAGE_TYPES = ['ping', 'pong', 'meet', 'fail', 'update'] as const;
+/** In Redis's order (CLUSTER INFO prints the counters in it); the index is the wire type. */
+export const MESSAGE_TYPES = ['ping', 'pong', 'meet', 'fail', 'auth-req', 'auth-ack', 'update', 'mfstart'] as const;
+
+/** mflags bits (Redis's CLUSTERMSG_FLAG0_*): the sending primary paused its writes for a manual
+ * failover; an AUTH-REQ of a manual failover (vote even though the primary is not FAIL). */
+export const MFLAG_PAUSED = 1;
+export const MFLAG_FORCEACK = 2;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
 
 export interface MessageHeader {
@@ -29,9 +39,14 @@ export interface MessageHeader {
   cport: number;
   /** Sender's node flags (topology.ts FLAG_* bits). */
   flags: number;
+  /** MFLAG_* bits. */
+  mflags: number;
   currentEpoch: number;
+  /** The sender's config epoch (a replica sends its primary's). */
   configEpoch: number;
-  /** The sender's own slots, SLOT_BITMAP_BYTES bytes, bit (slot & 7) of byte (slot >> 3). */
+  /** The sender's replication offset (a primary's own, a replica's processed offset). */
+  offset: number;
+  /** The sender's own slots (a replica sends its primary's), SLOT_BITMAP_BYTES bytes, bit (slot & 7) of byte (slot >> 3). */
   slots: Uint8Array;
   /** Announced ip; '' = use the link's peer address (as Redis does without cluster-announce-ip). */
   ip: string;
@@ -51,7 +66,8 @@ export interface GossipEntry {
 export type BusMessage =
   | (MessageHeader & { type: 'ping' | 'pong' | 'meet'; gossip: GossipEntry[] })
   | (MessageHeader & { type: 'fail'; failId: string })
-  | (MessageHeader & { type: 'update'; nodeId: string; nodeConfigEpoch: number; nodeSlots: Uint8Array });
+  | (MessageHeader & { type: 'update'; nodeId: string; nodeConfigEpoch: number; nodeSlots: Uint8Array })
+  | (MessageHeader & { type: 'auth-req' | 'auth-ack' | 'mfstart' });
 
 export function slotBit(bitmap: Uint8Array, slot: number): boolean {
   return ((bitmap[slot >> 3]! >> (slot & 7)) & 1) === 1;
@@ -123,8 +139,10 @@ export function encodeMessage(msg: BusMessage): Buffer {
   w.u16(msg.port);
   w.u16(msg.cport);
   w.u16(msg.flags);
+  w.u16(msg.mflags);
   w.u64(msg.currentEpoch);
   w.u64(msg.configEpoch);
+  w.u64(msg.offset);
   w.bytes(msg.slots, SLOT_BITMAP_BYTES);
   w.str(msg.ip);
   w.str(msg.hostname);
@@ -153,6 +171,10 @@ export function encodeMessage(msg: BusMessage): Buffer {
       w.id(msg.nodeId);
       w.u64(msg.nodeConfigEpoch);
       w.bytes(msg.nodeSlots, SLOT_BITMAP_BYTES);
+      break;
+    case 'auth-req':
+    case 'auth-ack':
+    case 'mfstart':
       break;
   }
   w.buf.writeUInt32BE(w.pos, 0);
@@ -246,8 +268,10 @@ export function decodeFrame(buf: Buffer, offset = 0): DecodeResult {
       port: r.u16(),
       cport: r.u16(),
       flags: r.u16(),
+      mflags: r.u16(),
       currentEpoch: r.u64(),
       configEpoch: r.u64(),
+      offset: r.u64(),
       slots: r.bytes(SLOT_BITMAP_BYTES),
       ip: r.str(),
       hostname: r.str(),
@@ -257,6 +281,8 @@ export function decodeFrame(buf: Buffer, offset = 0): DecodeResult {
       msg = { ...header, type, failId: r.nodeId() };
     } else if (type === 'update') {
       msg = { ...header, type, nodeId: r.nodeId(), nodeConfigEpoch: r.u64(), nodeSlots: r.bytes(SLOT_BITMAP_BYTES) };
+    } else if (type === 'auth-req' || type === 'auth-ack' || type === 'mfstart') {
+      msg = { ...header, type };
     } else {
       const n = r.u16();
       if (n > MAX_GOSSIP) throw new DecodeError(`too many gossip entries (${n})`);

@@ -75,6 +75,12 @@ export interface TopoNode {
   readonly failReports: Map<string, number>;
   /** An outbound bus link to it is up. */
   linkUp: boolean;
+  /** Its replication offset as last announced (its own for myself: see Failover). */
+  replOffset: number;
+  /** When this node (a primary) last had a replica of it elected by my vote (Redis's voted_time). */
+  votedTimeMs: number;
+  /** It had replicas once (Redis's MIGRATE_TO): only such an orphaned primary attracts a migrating replica. */
+  hadReplicas: boolean;
 }
 
 export interface StateInput {
@@ -108,7 +114,8 @@ export class Topology {
     const n: TopoNode = {
       id, index, ip: '', port: 0, cport: 0, hostname: '', address: ':0', flags, primaryId: null, configEpoch: 0,
       pingSentMs: 0, pongRecvMs: 0, dataRecvMs: nowMs, failTimeMs: 0, ctimeMs: nowMs, numSlots: 0,
-      slotBits: new Uint8Array(SLOT_BITMAP_BYTES), failReports: new Map(), linkUp: false,
+      slotBits: new Uint8Array(SLOT_BITMAP_BYTES), failReports: new Map(), linkUp: false, replOffset: 0, votedTimeMs: 0,
+      hadReplicas: false,
     };
     this.byIndex[index] = n;
     return n;
@@ -167,6 +174,37 @@ export class Topology {
     n.port = port;
     n.cport = cport;
     n.address = `${ip}:${port}`;
+  }
+
+  // --- roles -------------------------------------------------------------------------------------
+
+  /** Known replicas of `primary` (nodes flagged slave naming it), in table order. */
+  replicasOf(primary: TopoNode): TopoNode[] {
+    const out: TopoNode[] = [];
+    for (const n of this.nodes.values()) if (n.primaryId === primary.id && (n.flags & FLAG_SLAVE) !== 0) out.push(n);
+    return out;
+  }
+
+  /** Redis's clusterSetNodeAsMaster (without the slots: they follow by config epoch). */
+  setAsPrimary(n: TopoNode): boolean {
+    if ((n.flags & FLAG_MASTER) !== 0 && n.primaryId === null) return false;
+    n.flags = (n.flags & ~FLAG_SLAVE) | FLAG_MASTER;
+    n.primaryId = null;
+    this.changed();
+    return true;
+  }
+
+  /** Makes `n` a replica of `primaryId`: a primary that turns replica gives up its slots, as in
+   * Redis (its slots are someone else's by now, or will be by config epoch). */
+  setAsReplica(n: TopoNode, primaryId: string): boolean {
+    if ((n.flags & FLAG_SLAVE) !== 0 && n.primaryId === primaryId) return false;
+    if (n.numSlots > 0) for (let s = 0; s < CLUSTER_SLOTS; s++) if (this.owner[s] === n.index) this.unassignSlot(s);
+    n.flags = (n.flags & ~FLAG_MASTER) | FLAG_SLAVE;
+    n.primaryId = primaryId;
+    const p = this.nodes.get(primaryId);
+    if (p) p.hadReplicas = true;
+    this.changed();
+    return true;
   }
 
   // --- slots -------------------------------------------------------------------------------------
@@ -317,7 +355,7 @@ export class Topology {
       id: n.id, ip: n.ip, port: n.port, cport: n.cport, hostname: n.hostname,
       flags: FLAG_WORDS.filter(([bit]) => (n.flags & bit) !== 0).map(([, word]) => word),
       primaryId: n.primaryId, pingSentMs: n.pingSentMs, pongRecvMs: n.pongRecvMs, configEpoch: n.configEpoch,
-      connected: n === this.myself || n.linkUp, slots: this.slotRanges(n),
+      connected: n === this.myself || n.linkUp, slots: this.slotRanges(n), replOffset: n.replOffset,
     };
   }
 

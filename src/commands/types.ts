@@ -56,6 +56,8 @@ export interface ShardSettings {
   hz: number;
   /** The append-only log each shard writes (paths by shard), or null when appendonly is off. */
   aof: LogSettings | null;
+  /** Hand every batch's records to the main thread for replicas (this node has replicas). */
+  replFeed: boolean;
 }
 
 export interface ShardContext {

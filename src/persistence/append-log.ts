@@ -1,5 +1,5 @@
-// One shard's append-only log file. Records of a batch of commands collect in memory and reach the
-// file in one write at the end of the batch, before the batch's replies are published:
+// One shard's append-only log file. Records of a batch of commands reach the file in one write at
+// the end of the batch, before the batch's replies are published:
 //  - always: write + fdatasync, on the shard's thread, before the replies (group commit per batch);
 //  - everysec: the write goes to the page cache (as Redis's write in beforeSleep: it survives a
 //    crash of the process), fdatasync once a second in libuv's thread pool, so the shard never
@@ -14,7 +14,8 @@ import { MAGIC_LOG, RecordBuffer } from './records.js';
 export type FsyncPolicy = 'always' | 'everysec' | 'no';
 
 export class AppendLog {
-  readonly records = new RecordBuffer();
+  /** Bytes a failed write left behind; they go first at the next batch. */
+  private readonly retry = new RecordBuffer(0);
   private fd: number;
   /** File bytes written so far. */
   size: number;
@@ -29,39 +30,45 @@ export class AppendLog {
     this.fd = openSync(path, 'a');
     this.size = fstatSync(this.fd).size;
     if (this.size === 0) {
-      this.records.fileHeader(MAGIC_LOG, shard);
-      this.write();
+      const header = new RecordBuffer(64);
+      header.fileHeader(MAGIC_LOG, shard);
+      this.append(header.buf, header.length);
       fdatasyncSync(this.fd);
     }
     this.timer = setInterval(() => this.syncInBackground(), 1000);
     this.timer.unref();
   }
 
-  /** End of a batch: the batch's records go to the file (and to the disk under `always`). */
-  endBatch(): void {
-    if (this.records.length === 0) return;
-    this.write();
-    if (this.policy === 'always') this.syncNow();
-    else this.unsynced = true;
-  }
-
-  private write(): void {
-    const r = this.records;
+  /** A batch's records: to the file now, and to the disk under `always`. */
+  append(buf: Buffer, len: number): void {
+    if (this.retry.length > 0) {
+      const p = this.retry.reserve(len);
+      buf.copy(this.retry.buf, p, 0, len);
+      buf = this.retry.buf;
+      len = this.retry.length;
+    }
     let off = 0;
     try {
-      while (off < r.length) off += writeSync(this.fd, r.buf, off, r.length - off);
+      while (off < len) off += writeSync(this.fd, buf, off, len - off);
       this.failed = false;
     } catch (e) {
       // Like Redis: the records stay queued and the next batch tries again; the shard keeps serving.
       this.failed = true;
       this.lastError = (e as Error).message;
-      if (off > 0) r.buf.copy(r.buf, 0, off, r.length);
-      r.length -= off;
       this.size += off;
+      if (buf === this.retry.buf) {
+        buf.copy(buf, 0, off, len);
+        this.retry.length = len - off;
+      } else {
+        const p = this.retry.reserve(len - off);
+        buf.copy(this.retry.buf, p, off, len);
+      }
       return;
     }
-    this.size += r.length;
-    r.reset();
+    this.size += len;
+    if (buf === this.retry.buf) this.retry.reset(0);
+    if (this.policy === 'always') this.syncNow();
+    else this.unsynced = true;
   }
 
   private syncNow(): void {
@@ -88,11 +95,11 @@ export class AppendLog {
     });
   }
 
-  /** Writes and syncs what is pending, then closes the file. */
+  /** Syncs what was written, then closes the file. */
   close(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    this.endBatch();
+    if (this.retry.length > 0) this.append(Buffer.alloc(0), 0);
     this.syncNow();
     closeSync(this.fd);
     this.fd = -1;
@@ -102,8 +109,8 @@ export class AppendLog {
     return this.fd >= 0;
   }
 
-  /** Bytes waiting for the end of the batch (INFO aof_buffer_length). */
+  /** Bytes not yet in the file (INFO aof_buffer_length). */
   get pending(): number {
-    return this.records.length;
+    return this.retry.length;
   }
 }

@@ -39,7 +39,7 @@ export class RecordBuffer {
   reserve(n: number): number {
     const need = this.length + n;
     if (need > this.buf.length) {
-      let size = this.buf.length * 2;
+      let size = Math.max(256, this.buf.length * 2);
       while (size < need) size *= 2;
       const next = Buffer.allocUnsafe(size);
       this.buf.copy(next, 0, 0, this.length);

@@ -1,5 +1,6 @@
-// A shard's side of persistence, on the shard's own thread: it observes the keyspace, turns each
-// command's changes into log records, runs the shard's snapshot job, and loads files at start.
+// A shard's side of persistence and replication, on the shard's own thread: it observes the
+// keyspace, turns each command's changes into records for the log and the replication feed, runs
+// the shard's snapshot job, loads files at start and applies a primary's records on a replica.
 // Records state what a command left (the key's value, type, flags and absolute expiry, or its
 // absence), looked up once after the command: one mechanism for every command, INCRBYFLOAT logs
 // its result and EXPIRE an absolute time without any handler knowing about the log.
@@ -10,7 +11,7 @@ import type { Keyspace, KeyspaceObserver, ValueType } from '../keyspace/keyspace
 import { keySlot, shardOfSlot, SLOT_COUNT } from '../keyspace/slot.js';
 import { AppendLog, type FsyncPolicy } from './append-log.js';
 import { readRecords, type ReadOutcome } from './record-reader.js';
-import { DEL_HEADER, MAGIC_LOG, MAGIC_SNAPSHOT, OP_DEL, OP_FLUSH, OP_SET, SET_HEADER } from './records.js';
+import { DEL_HEADER, MAGIC_LOG, MAGIC_SNAPSHOT, OP_DEL, OP_FLUSH, OP_SET, RecordBuffer, SET_HEADER } from './records.js';
 import { SnapshotJob, type SnapshotResult } from './snapshot-job.js';
 
 /** Where a shard logs: paths[shard] under the given policy (null: no log). */
@@ -60,8 +61,16 @@ export interface PersistenceStats {
   snapshotPeakBytes: number;
 }
 
+/** Receives each batch's records for replication (bytes valid only during the call). */
+export type FeedSink = (records: Uint8Array) => void;
+
 export class ShardPersistence implements KeyspaceObserver {
   private log: AppendLog | null = null;
+  private feed: FeedSink | null = null;
+  /** Records of the running batch, for the log and the feed. */
+  private readonly batch = new RecordBuffer();
+  /** Keys are recorded while a log or a feed takes the records. */
+  private recording = false;
   private job: SnapshotJob | null = null;
   private lastPeak = 0;
   // Keys changed by the running command: bytes in keyBuf, [offset, length] pairs in keyAt.
@@ -83,18 +92,18 @@ export class ShardPersistence implements KeyspaceObserver {
 
   changing(e: number): void {
     if (this.job !== null && this.job.active) this.job.beforeChange(e);
-    if (this.log !== null) this.touch(e);
+    if (this.recording) this.touch(e);
   }
 
   created(e: number): void {
-    if (this.log !== null) this.touch(e);
+    if (this.recording) this.touch(e);
   }
 
   flushing(): void {
     if (this.job !== null && this.job.active) this.job.drainAll();
-    if (this.log !== null) {
+    if (this.recording) {
       this.afterCommand();
-      this.log.records.flush();
+      this.batch.flush();
     }
   }
 
@@ -134,13 +143,13 @@ export class ShardPersistence implements KeyspaceObserver {
    * goes into the log's batch. */
   afterCommand(): void {
     const n = this.touched;
-    if (n === 0 || this.log === null) {
+    if (n === 0 || !this.recording) {
       this.touched = 0;
       this.keyBytes = 0;
       return;
     }
     const ks = this.ks;
-    const r = this.log.records;
+    const r = this.batch;
     const kb = this.keyBuf;
     for (let i = 0; i < n; i++) {
       const ko = this.keyAt[2 * i]!;
@@ -158,9 +167,26 @@ export class ShardPersistence implements KeyspaceObserver {
     this.keyBytes = 0;
   }
 
-  /** End of a batch: the log's records go to the file before the batch's replies leave. */
+  /** End of a batch: its records go to the file, and to the feed, before its replies leave. */
   endBatch(): void {
-    if (this.log !== null) this.log.endBatch();
+    const b = this.batch;
+    if (b.length === 0) return;
+    if (this.log !== null) this.log.append(b.buf, b.length);
+    if (this.feed !== null) {
+      this.fedBytes += b.length;
+      this.feed(b.buf.subarray(0, b.length));
+    }
+    b.reset();
+  }
+
+  /** Bytes handed to the feed by this incarnation of the shard. */
+  fedBytes = 0;
+
+  /** Turns the replication feed on (a sink) or off (null). */
+  setFeed(sink: FeedSink | null): void {
+    if (sink === null) this.endBatch();
+    this.feed = sink;
+    this.recording = this.log !== null || this.feed !== null;
   }
 
   /** True when replies must wait for endBatch (appendfsync always). */
@@ -180,10 +206,12 @@ export class ShardPersistence implements KeyspaceObserver {
     }
     if (this.log !== null) {
       this.afterCommand();
+      this.endBatch();
       this.log.close();
       this.log = null;
     }
     if (path !== null) this.log = new AppendLog(path, this.shard, s!.fsync);
+    this.recording = this.log !== null || this.feed !== null;
   }
 
   /** Starts a snapshot of this shard into path (one at a time). */
@@ -209,7 +237,7 @@ export class ShardPersistence implements KeyspaceObserver {
     return {
       dirty: this.ks.dirty(),
       aofBytes: this.log?.size ?? 0,
-      aofPending: this.log?.pending ?? 0,
+      aofPending: (this.log?.pending ?? 0) + this.batch.length,
       aofWriteOk: !(this.log?.failed ?? false),
       snapshotActive: j !== null && j.active,
       snapshotKeys: j?.keys ?? 0,
@@ -221,11 +249,13 @@ export class ShardPersistence implements KeyspaceObserver {
   /** The shard is stopping: pending records are written and synced, a running snapshot dropped. */
   close(): void {
     if (this.job?.active) this.job.fail(new Error('shard stopping'));
+    this.afterCommand();
+    this.endBatch();
     if (this.log !== null) {
-      this.afterCommand();
       this.log.close();
       this.log = null;
     }
+    this.recording = this.feed !== null;
   }
 
   // --- Loading ---------------------------------------------------------------------------------

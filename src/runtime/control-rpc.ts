@@ -16,6 +16,7 @@ export interface ShardControl {
   snapshotStart(path: string): { dirty: number; keys: number };
   snapshotWait(): Promise<SnapshotResult>;
   close(): void;
+  feedBarrier(): number;
 }
 
 export function exposeControl(api: ShardControl, port: MessagePort): void {

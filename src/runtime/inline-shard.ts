@@ -8,7 +8,7 @@
 import { Keyspace } from '../keyspace/keyspace.js';
 import { ShardExecutor, isShardCrash } from './shard-runtime.js';
 import type { ArgList, ShardSettings, ShardStatsReport } from '../commands/types.js';
-import type { ArgSubset, ReplySink, ShardPort } from './shard-port.js';
+import type { ArgSubset, FeedListener, ReplySink, ShardPort } from './shard-port.js';
 import { ERR } from '../commands/errors.js';
 import type { LoadPlan, LoadReport } from '../persistence/shard-persistence.js';
 import type { SnapshotResult } from '../persistence/snapshot-job.js';
@@ -34,8 +34,9 @@ export class InlineShard implements ShardPort {
   constructor(
     readonly id: number,
     settings: ShardSettings,
+    onFeed: FeedListener,
   ) {
-    this.exec = new ShardExecutor(id, Keyspace.createMemory(), settings, 0);
+    this.exec = new ShardExecutor(id, Keyspace.createMemory(), settings, 0, (records) => onFeed(id, records));
   }
 
   send(sink: ReplySink, seq: number, cmdIndex: number, proto: 2 | 3, a: ArgList, subset: ArgSubset | null, owner = false): void {
@@ -118,6 +119,11 @@ export class InlineShard implements ShardPort {
 
   snapshotWait(): Promise<SnapshotResult> {
     return this.exec.snapshotWait();
+  }
+
+  feedBarrier(): Promise<void> {
+    this.exec.feedBarrier();
+    return Promise.resolve();
   }
 
   stop(): Promise<void> {

@@ -25,7 +25,7 @@ import {
   REQUEST_RING_BYTES,
 } from './frames.js';
 import type { ArgList, ShardSettings, ShardStatsReport } from '../commands/types.js';
-import type { ArgSubset, ReplySink, ShardPort } from './shard-port.js';
+import type { ArgSubset, FeedListener, ReplySink, ShardPort } from './shard-port.js';
 import { wrapControl, releaseControl, type ShardControl } from './control-rpc.js';
 import type { ShardWorkerData } from './shard-runtime.js';
 import { ERR } from '../commands/errors.js';
@@ -81,6 +81,7 @@ export class ShardLink implements ShardPort {
     private settings: ShardSettings,
     private readonly log: Logger,
     private readonly onDrained: () => void,
+    private readonly onFeed: FeedListener,
   ) {
     this.keyspace = Keyspace.createMemory();
     this.reqMem = createRingMemory(REQUEST_RING_BYTES);
@@ -117,6 +118,9 @@ export class ShardLink implements ShardPort {
     this.sideToShard = toShard.port1;
     this.sideFromShard = fromShard.port2;
     this.control = wrapControl(control.port1);
+    control.port1.on('message', (m: { feed?: Uint8Array }) => {
+      if (m?.feed !== undefined) this.onFeed(this.id, m.feed);
+    });
     this.died = new Promise<never>((_, reject) => (this.dieNow = reject));
     this.died.catch(() => undefined);
     worker.on('message', (m: { progress?: string }) => {
@@ -345,6 +349,10 @@ export class ShardLink implements ShardPort {
 
   snapshotWait(): Promise<SnapshotResult> {
     return this.controlCall((c) => c.snapshotWait());
+  }
+
+  feedBarrier(): Promise<void> {
+    return this.controlCall((c) => c.feedBarrier()).then(() => undefined);
   }
 
   private controlCall<T>(fn: (c: Remote<ShardControl>) => Promise<T>): Promise<T> {

@@ -5,6 +5,9 @@ import type { ArgList, ShardSettings, ShardStatsReport } from '../commands/types
 import type { LoadPlan, LoadReport } from '../persistence/shard-persistence.js';
 import type { SnapshotResult } from '../persistence/snapshot-job.js';
 
+/** Receives a shard's replication feed on the main thread, batch by batch, in order. */
+export type FeedListener = (shard: number, records: Uint8Array) => void;
+
 /** Receives the reply to one request. `buf[off, off+len)` is valid only during the call. */
 export interface ReplySink {
   deliver(seq: number, buf: Uint8Array, off: number, len: number): void;
@@ -39,6 +42,9 @@ export interface ShardPort {
   load(plan: LoadPlan): Promise<LoadReport>;
   snapshotStart(path: string): Promise<{ dirty: number; keys: number }>;
   snapshotWait(): Promise<SnapshotResult>;
+  /** Resolves once every replication feed batch the shard produced so far has reached the
+   * main thread's feed listener. */
+  feedBarrier(): Promise<void>;
   /** Stops the shard: its log is written and synced first. */
   stop(): Promise<void>;
 }

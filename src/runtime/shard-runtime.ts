@@ -26,7 +26,7 @@ import type { ArgList, ShardContext, ShardSettings, ShardStatsReport, CommandSpe
 import { ERR } from '../commands/errors.js';
 import { exposeControl } from './control-rpc.js';
 import { CommandLatency } from '../observability/latency.js';
-import { ShardPersistence, type LoadPlan, type LoadReport } from '../persistence/shard-persistence.js';
+import { ShardPersistence, type FeedSink, type LoadPlan, type LoadReport } from '../persistence/shard-persistence.js';
 import type { SnapshotResult } from '../persistence/snapshot-job.js';
 
 export interface ShardWorkerData {
@@ -67,10 +67,13 @@ export class ShardExecutor {
     memory: SharedArrayBuffer,
     settings: ShardSettings,
     private readonly restarts: number,
+    /** Where the replication feed goes (to the main thread). */
+    private readonly feedSink: FeedSink,
   ) {
     this.ks = new Keyspace(memory);
     this.persist = new ShardPersistence(shardId, this.ks);
     this.persist.setLog(settings.aof);
+    this.persist.setFeed(settings.replFeed ? feedSink : null);
     this.settings = settings;
     const self = this;
     this.ctx = {
@@ -163,6 +166,7 @@ export class ShardExecutor {
     const hzChanged = s.hz !== this.settings.hz;
     this.settings = s;
     this.persist.setLog(s.aof);
+    this.persist.setFeed(s.replFeed ? this.feedSink : null);
     if (hzChanged) this.startCron();
   }
 
@@ -176,6 +180,12 @@ export class ShardExecutor {
 
   snapshotWait(): Promise<SnapshotResult> {
     return this.persist.snapshotWait();
+  }
+
+  /** Bytes fed so far (after this call's reply, every feed message before it has arrived). */
+  feedBarrier(): number {
+    this.persist.endBatch();
+    return this.persist.fedBytes;
   }
 
   /** Redis's serverCron share that belongs to a shard: active expiry and incremental rehash. */
@@ -213,7 +223,12 @@ export class ShardRuntime {
   private readonly maxReply: number;
 
   constructor(private readonly data: ShardWorkerData) {
-    this.exec = new ShardExecutor(data.shardId, data.keyspace, data.settings, data.restarts);
+    // The feed shares the control port with comlink's replies, so that a feedBarrier() reply
+    // arrives after every feed message sent before it (comlink ignores messages without an id).
+    this.exec = new ShardExecutor(data.shardId, data.keyspace, data.settings, data.restarts, (records) => {
+      const copy = records.slice();
+      data.control.postMessage({ feed: copy }, [copy.buffer]);
+    });
     this.req = new RingConsumer(data.requests);
     this.rep = new RingProducer(data.replies);
     this.maxReply = maxFrameBytes(data.replies.capacity) - REP_HEADER - 16;
@@ -226,6 +241,7 @@ export class ShardRuntime {
         snapshotStart: (path) => this.exec.snapshotStart(path),
         snapshotWait: () => this.exec.snapshotWait(),
         close: () => this.exec.close(),
+        feedBarrier: () => this.exec.feedBarrier(),
       },
       data.control,
     );

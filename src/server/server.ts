@@ -25,7 +25,7 @@ import { RespWriter } from '../protocol/resp-writer.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { ShardLink } from '../runtime/shard-link.js';
 import { InlineShard } from '../runtime/inline-shard.js';
-import type { ArgSubset, ReplySink, ShardPort } from '../runtime/shard-port.js';
+import type { ArgSubset, FeedListener, ReplySink, ShardPort } from '../runtime/shard-port.js';
 import { Gather, PromiseSink } from './fanout.js';
 import { keySlot, shardOfSlot } from '../keyspace/slot.js';
 import type { ClusterControl } from '../cluster/api.js';
@@ -105,7 +105,8 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     for (let s = 0; s < SLOTS; s++) this.slotToShard[s] = shardOfSlot(s, n);
     const threads = config.values.shardThreads;
     for (let i = 0; i < n; i++) {
-      this.links.push(threads ? new ShardLink(i, this.shardSettings(), log, () => this.afterReplies()) : new InlineShard(i, this.shardSettings()));
+      const onFeed: FeedListener = (shard, records) => this.onFeed(shard, records);
+      this.links.push(threads ? new ShardLink(i, this.shardSettings(), log, () => this.afterReplies(), onFeed) : new InlineShard(i, this.shardSettings(), onFeed));
     }
     this.persistence = new PersistenceManager(this);
     config.onChange((names) => {
@@ -130,7 +131,17 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       activeExpireEnabled: v.activeExpireEnabled,
       hz: v.hz,
       aof: this.aof,
+      replFeed: this.replFeed,
     };
+  }
+
+  /** Shards hand their batches' records to the main thread (this node has replicas). */
+  private replFeed = false;
+
+  /** A shard's records, in order: to the replication backlog and the replicas. */
+  private onFeed(shard: number, records: Uint8Array): void {
+    void shard;
+    void records;
   }
 
   // --- PersistenceHost ----------------------------------------------------------------------------
