@@ -8,7 +8,7 @@ import type { Config } from '../config/config.js';
 import type { ClusterControl } from '../cluster/api.js';
 import type { PeerPool } from '../cluster/peer-client.js';
 import type { InFlightKeys } from '../cluster/slot-migrator.js';
-import type { LogSettings, PersistenceStats } from '../persistence/shard-persistence.js';
+import type { LogSettings, PersistenceStats, ShardPersistence } from '../persistence/shard-persistence.js';
 import type { PersistenceManager } from '../persistence/persistence-manager.js';
 
 export type CommandFlag =
@@ -69,6 +69,8 @@ export interface ShardContext {
   args: ArgList;
   /** Stops the shard abruptly, as a crash would (DEBUG SHARD-CRASH). */
   crash(): never;
+  /** The shard's log, feed and snapshot job (persistence commands). */
+  readonly persist: ShardPersistence;
 }
 
 export type ShardHandler = (c: ShardContext) => void;

@@ -18,7 +18,7 @@ import { isAbsolute, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import type { ShardPort } from '../runtime/shard-port.js';
-import type { ShardStatsReport } from '../commands/types.js';
+import type { ShardCaller, ShardStatsReport } from '../commands/types.js';
 import { filesOfShard, readManifest, writeManifest, type Manifest, type ManifestFile } from './manifest.js';
 import type { LoadFile, LoadPlan, LoadReport, LogSettings } from './shard-persistence.js';
 import type { SnapshotResult } from './snapshot-job.js';
@@ -27,8 +27,8 @@ export interface PersistenceHost {
   readonly config: Config;
   readonly log: Logger;
   readonly shards: readonly ShardPort[];
-  /** Runs fn while no client command reaches any shard. */
-  withAllShardsLocked<T>(fn: () => Promise<T>): Promise<T>;
+  /** Runs fn while no client command reaches any shard but fn's own (through call). */
+  withAllShardsLocked<T>(fn: (call: ShardCaller) => Promise<T>): Promise<T>;
   /** Pushes the log settings to every shard (and to the settings a restarted shard gets). */
   setLogSettings(aof: LogSettings | null): void;
   shardStats(): Promise<ShardStatsReport[]>;
@@ -41,13 +41,19 @@ export class PersistenceStartError extends Error {
 
 type Status = 'ok' | 'err';
 
+/** A save or rewrite: `started` once every shard's snapshot has its point, `done` when finished. */
+export interface Job<T = void> {
+  started: Promise<void>;
+  done: Promise<T>;
+}
+
 export class PersistenceManager {
   private dumpManifest: Manifest | null = null;
   private aofManifest: Manifest | null = null;
   /** The log is on (appendonly yes and its first base written, or being written). */
   private aofOn = false;
-  private saving: Promise<void> | null = null;
-  private rewriting: Promise<void> | null = null;
+  private saving: Job | null = null;
+  private rewriting: Job | null = null;
   private saveScheduled = false;
   rewriteScheduled = false;
   private saveStartedMs = 0;
@@ -126,10 +132,10 @@ export class PersistenceManager {
         this.openLogsOf(m);
       } else {
         this.aofManifest = null;
-        await this.rewrite();
+        await this.rewrite().done;
       }
     } else if (from !== null && rewriteNeeded) {
-      await this.save();
+      await this.save().done;
     }
     const stats = await this.host.shardStats();
     this.dirtyAtSave = stats.reduce((a, s) => a + s.persistence.dirty, 0);
@@ -180,19 +186,30 @@ export class PersistenceManager {
 
   // --- Saves and rewrites ---------------------------------------------------------------------------
 
-  /** Every shard's snapshot, started at one point (see the header), each into pathOf(shard). */
-  private async snapshotAll(pathOf: (shard: number) => string, beforeStart?: () => void): Promise<{ dirty: number; results: SnapshotResult[] }> {
+  /** Every shard's snapshot, started at one point (see the header), each into pathOf(shard);
+   * with logOf, each shard first moves to its new log. `started` settles when every shard has
+   * started (or one refused), `done` when every snapshot is on disk. */
+  private snapshotAll(pathOf: (shard: number) => string, logOf: ((shard: number) => string) | null): Job<{ dirty: number; results: SnapshotResult[] }> {
     const shards = this.host.shards;
-    const starts = await this.host.withAllShardsLocked(async () => {
-      beforeStart?.();
-      return Promise.allSettled(shards.map((s, i) => s.snapshotStart(pathOf(i))));
+    const fsync = this.v.appendfsync;
+    // The start travels through each shard's ring, after the commands already sent to it.
+    const started = this.host.withAllShardsLocked((call) =>
+      Promise.all(shards.map((_, i) => call(i, ['__snapshot', pathOf(i), ...(logOf ? ['LOG', logOf(i), fsync] : [])], 2))),
+    ).then((replies) => {
+      let dirty = 0;
+      for (const r of replies) {
+        if (r[0] === 45 /* - */) throw new Error(r.toString('latin1', 1).trim());
+        dirty += Number(/^\*2\r\n:(-?\d+)/.exec(r.toString('latin1'))?.[1] ?? 0);
+      }
+      return dirty;
     });
-    const waits = await Promise.allSettled(shards.map((s, i) => (starts[i]!.status === 'fulfilled' ? s.snapshotWait() : Promise.reject(starts[i]!.reason))));
-    const bad = waits.find((w) => w.status === 'rejected');
-    if (bad) throw new Error(`snapshot failed: ${((bad as PromiseRejectedResult).reason as Error).message}`);
-    let dirty = 0;
-    for (const s of starts) if (s.status === 'fulfilled') dirty += s.value.dirty;
-    return { dirty, results: waits.map((w) => (w as PromiseFulfilledResult<SnapshotResult>).value) };
+    const done = started.then(async (dirty) => {
+      const waits = await Promise.allSettled(shards.map((s) => s.snapshotWait()));
+      const bad = waits.find((w) => w.status === 'rejected');
+      if (bad) throw new Error(`snapshot failed: ${((bad as PromiseRejectedResult).reason as Error).message}`);
+      return { dirty, results: waits.map((w) => (w as PromiseFulfilledResult<SnapshotResult>).value) };
+    });
+    return { started: started.then(() => undefined), done };
   }
 
   get saveInProgress(): boolean {
@@ -203,8 +220,11 @@ export class PersistenceManager {
   }
 
   /** SAVE / BGSAVE: a new dump generation; the manifest moves when every shard's part is on disk. */
-  save(): Promise<void> {
+  save(): Job {
     if (this.saving) return this.saving;
+    let markStarted!: (err?: Error) => void;
+    const started = new Promise<void>((res, rej) => (markStarted = (err) => (err ? rej(err) : res())));
+    started.catch(() => undefined);
     const run = async (): Promise<void> => {
       const m = this.dumpManifest ?? readManifest(this.dumpPath);
       const seq = (m?.seq ?? 0) + 1;
@@ -214,7 +234,9 @@ export class PersistenceManager {
       this.host.log.info('Background saving started');
       try {
         mkdirSync(this.dir, { recursive: true });
-        const { dirty, results } = await this.snapshotAll((s) => join(this.dir, files[s]!.name));
+        const job = this.snapshotAll((s) => join(this.dir, files[s]!.name), null);
+        job.started.then(() => markStarted(), (e: Error) => markStarted(e));
+        const { dirty, results } = await job.done;
         const next: Manifest = { shards: this.n, seq, files };
         writeManifest(this.dumpPath, next);
         this.dumpManifest = next;
@@ -226,6 +248,7 @@ export class PersistenceManager {
         const keys = results.reduce((a, r) => a + r.keys, 0);
         this.host.log.info({ keys, ms: Date.now() - this.saveStartedMs }, 'DB saved on disk');
       } catch (e) {
+        markStarted(e as Error);
         this.lastBgsaveStatus = 'err';
         for (const f of files) tryUnlink(join(this.dir, f.name));
         this.host.log.warn({ err: (e as Error).message }, 'Background saving error');
@@ -236,7 +259,9 @@ export class PersistenceManager {
         this.startScheduled();
       }
     };
-    this.saving = this.rewriting ? this.rewriting.then(run, run) : run();
+    const done = this.rewriting ? this.rewriting.done.then(run, run) : run();
+    done.catch(() => undefined);
+    this.saving = { started, done };
     return this.saving;
   }
 
@@ -246,8 +271,11 @@ export class PersistenceManager {
   }
 
   /** BGREWRITEAOF, the automatic rewrite, and the first base when the log is turned on. */
-  rewrite(): Promise<void> {
+  rewrite(): Job {
     if (this.rewriting) return this.rewriting;
+    let markStarted!: (err?: Error) => void;
+    const started = new Promise<void>((res, rej) => (markStarted = (err) => (err ? rej(err) : res())));
+    started.catch(() => undefined);
     const run = async (): Promise<void> => {
       // The chain being extended (null when the log is being turned on), and what is on disk.
       const chain = this.aofOn ? this.aofManifest : null;
@@ -270,11 +298,18 @@ export class PersistenceManager {
           this.aofManifest = step;
         }
         this.aofOn = true;
-        // (2) Logs switch, then snapshots start, all at one point.
-        const { results } = await this.snapshotAll(
-          (s) => join(this.aofDir, base[s]!.name),
-          () => this.host.setLogSettings({ paths: incr.map((f) => join(this.aofDir, f.name)), fsync: this.v.appendfsync }),
+        // (2) Each shard moves to its new log and starts its snapshot, at one point of its
+        // command stream; a shard restarted later reopens the new log (its settings).
+        const incrPath = (s: number): string => join(this.aofDir, incr[s]!.name);
+        const job = this.snapshotAll((s) => join(this.aofDir, base[s]!.name), incrPath);
+        job.started.then(
+          () => {
+            this.host.setLogSettings({ paths: incr.map((_, s) => incrPath(s)), fsync: this.v.appendfsync });
+            markStarted();
+          },
+          (e: Error) => markStarted(e),
         );
+        const { results } = await job.done;
         // (3) The new chain replaces the old one.
         const next: Manifest = { shards: this.n, seq, files: [...base, ...incr] };
         writeManifest(this.aofManifestPath, next);
@@ -286,6 +321,7 @@ export class PersistenceManager {
         this.aofRewrites++;
         this.host.log.info({ keys: results.reduce((a, r) => a + r.keys, 0), ms: Date.now() - this.rewriteStartedMs }, 'Background AOF rewrite finished successfully');
       } catch (e) {
+        markStarted(e as Error);
         this.lastRewriteStatus = 'err';
         // Without a complete first base the log is not loadable yet: try again, as Redis does.
         if (chain === null) this.rewriteScheduled = true;
@@ -298,7 +334,9 @@ export class PersistenceManager {
         this.startScheduled();
       }
     };
-    this.rewriting = this.saving ? this.saving.then(run, run) : run();
+    const done = this.saving ? this.saving.done.then(run, run) : run();
+    done.catch(() => undefined);
+    this.rewriting = { started, done };
     return this.rewriting;
   }
 
@@ -307,10 +345,10 @@ export class PersistenceManager {
       if (this.saving || this.rewriting) return;
       if (this.rewriteScheduled) {
         this.rewriteScheduled = false;
-        this.rewrite().catch(() => undefined);
+        this.rewrite();
       } else if (this.saveScheduled) {
         this.saveScheduled = false;
-        this.save().catch(() => undefined);
+        this.save();
       }
     });
   }
@@ -321,7 +359,7 @@ export class PersistenceManager {
     if (v.appendonly && !this.aofOn) {
       // Turned on at run time: the current data become the base of a fresh chain (as Redis).
       this.aofManifest = null;
-      this.rewrite().catch(() => undefined);
+      this.rewrite();
     } else if (!v.appendonly && this.aofOn) {
       this.aofOn = false;
       this.host.setLogSettings(null);
@@ -344,7 +382,7 @@ export class PersistenceManager {
     for (let i = 0; i + 1 < words.length && retryOk; i += 2) {
       if (sinceSave >= words[i]! && changes >= words[i + 1]!) {
         this.host.log.info(`${words[i + 1]} changes in ${words[i]} seconds. Saving...`);
-        this.save().catch(() => undefined);
+        this.save();
         return;
       }
     }
@@ -353,7 +391,7 @@ export class PersistenceManager {
       const base = Math.max(1, this.aofBaseBytes);
       if (size >= v.autoAofRewriteMinSize && ((size - base) * 100) / base >= v.autoAofRewritePercentage) {
         this.host.log.info({ size, base }, 'Starting automatic rewriting of AOF');
-        this.rewrite().catch(() => undefined);
+        this.rewrite();
       }
     }
   }
@@ -367,8 +405,8 @@ export class PersistenceManager {
     const wantSave = save ?? this.v.save.trim() !== '';
     if (wantSave) {
       this.host.log.info('Saving the final snapshot before exiting.');
-      if (this.saving) await this.saving.catch(() => undefined);
-      await this.save();
+      if (this.saving) await this.saving.done.catch(() => undefined);
+      await this.save().done;
     }
   }
 

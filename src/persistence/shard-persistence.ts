@@ -199,9 +199,12 @@ export class ShardPersistence implements KeyspaceObserver {
   /** Opens, switches or closes the log. Switching is safe at any command boundary: the records
    * up to here are in the old file (closed and synced), the rest go to the new one. */
   setLog(s: LogSettings | null): void {
-    const path = s ? s.paths[this.shard] ?? null : null;
+    this.switchLog(s ? s.paths[this.shard] ?? null : null, s?.fsync ?? 'everysec');
+  }
+
+  private switchLog(path: string | null, fsync: FsyncPolicy): void {
     if (this.log !== null && this.log.path === path) {
-      this.log.policy = s!.fsync;
+      this.log.policy = fsync;
       return;
     }
     if (this.log !== null) {
@@ -210,13 +213,15 @@ export class ShardPersistence implements KeyspaceObserver {
       this.log.close();
       this.log = null;
     }
-    if (path !== null) this.log = new AppendLog(path, this.shard, s!.fsync);
+    if (path !== null) this.log = new AppendLog(path, this.shard, fsync);
     this.recording = this.log !== null || this.feed !== null;
   }
 
-  /** Starts a snapshot of this shard into path (one at a time). */
-  snapshotStart(path: string): { dirty: number; keys: number } {
+  /** Starts a snapshot of this shard into path (one at a time), at this point of the shard's
+   * command stream; with `log`, the shard first moves to that log (a rewrite's new log). */
+  snapshotStart(path: string, log: { path: string; fsync: FsyncPolicy } | null = null): { dirty: number; keys: number } {
     if (this.job !== null && this.job.active) throw new Error(`shard ${this.shard}: a snapshot is already running`);
+    if (log !== null) this.switchLog(log.path, log.fsync);
     const job = new SnapshotJob(this.ks, path, this.shard);
     this.job = job;
     job.done.then(

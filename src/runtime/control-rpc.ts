@@ -13,7 +13,6 @@ export interface ShardControl {
   configure(settings: ShardSettings): void;
   resetStats(): void;
   load(plan: LoadPlan): LoadReport;
-  snapshotStart(path: string): { dirty: number; keys: number };
   snapshotWait(): Promise<SnapshotResult>;
   close(): void;
   feedBarrier(): number;

@@ -109,14 +109,6 @@ export class InlineShard implements ShardPort {
     return Promise.resolve(this.exec.load(plan));
   }
 
-  snapshotStart(path: string): Promise<{ dirty: number; keys: number }> {
-    try {
-      return Promise.resolve(this.exec.snapshotStart(path));
-    } catch (e) {
-      return Promise.reject(e as Error);
-    }
-  }
-
   snapshotWait(): Promise<SnapshotResult> {
     return this.exec.snapshotWait();
   }

@@ -343,10 +343,6 @@ export class ShardLink implements ShardPort {
     return this.controlCall((c) => c.load(plan));
   }
 
-  snapshotStart(path: string): Promise<{ dirty: number; keys: number }> {
-    return this.controlCall((c) => c.snapshotStart(path));
-  }
-
   snapshotWait(): Promise<SnapshotResult> {
     return this.controlCall((c) => c.snapshotWait());
   }

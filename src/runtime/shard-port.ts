@@ -38,9 +38,8 @@ export interface ShardPort {
   stats(): Promise<ShardStatsReport>;
   resetStats(): void;
   /** Persistence (see persistence/shard-persistence.ts): replay files into the shard at start;
-   * start a snapshot at a command boundary, and wait for it. */
+   * wait for the snapshot that the __snapshot command started. */
   load(plan: LoadPlan): Promise<LoadReport>;
-  snapshotStart(path: string): Promise<{ dirty: number; keys: number }>;
   snapshotWait(): Promise<SnapshotResult>;
   /** Resolves once every replication feed batch the shard produced so far has reached the
    * main thread's feed listener. */

@@ -87,6 +87,9 @@ export class ShardExecutor {
       crash(): never {
         throw new ShardCrash(`shard ${shardId} crashed on request (DEBUG SHARD-CRASH)`);
       },
+      get persist() {
+        return self.persist;
+      },
     };
     this.startCron();
   }
@@ -174,10 +177,6 @@ export class ShardExecutor {
     return this.persist.load(plan, progress);
   }
 
-  snapshotStart(path: string): { dirty: number; keys: number } {
-    return this.persist.snapshotStart(path);
-  }
-
   snapshotWait(): Promise<SnapshotResult> {
     return this.persist.snapshotWait();
   }
@@ -238,7 +237,6 @@ export class ShardRuntime {
         configure: (s) => this.exec.configure(s),
         resetStats: () => this.exec.resetStats(),
         load: (plan) => this.exec.load(plan, (msg) => parentPort?.postMessage({ progress: msg })),
-        snapshotStart: (path) => this.exec.snapshotStart(path),
         snapshotWait: () => this.exec.snapshotWait(),
         close: () => this.exec.close(),
         feedBarrier: () => this.exec.feedBarrier(),

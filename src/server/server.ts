@@ -150,8 +150,8 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     return this.links;
   }
 
-  withAllShardsLocked<T>(fn: () => Promise<T>): Promise<T> {
-    return this.withShardsLocked(this.links.map((_, i) => i), () => fn());
+  withAllShardsLocked<T>(fn: (call: ShardCaller) => Promise<T>): Promise<T> {
+    return this.withShardsLocked(this.links.map((_, i) => i), fn);
   }
 
   setLogSettings(aof: LogSettings | null): void {

@@ -546,6 +546,42 @@ t('CONFIG SET appendonly yes at runtime: the log starts from a rewrite and survi
   await assertValues(c2, [...before, ...during, ...after], 'after CONFIG SET appendonly yes and a SIGKILL');
 });
 
+t('a restart with another --shards count loads the dump and the log', async () => {
+  const dir = tempDir('reshard');
+  const server = await startIn(dir, ['--appendonly', 'no'], { shards: 2 });
+  const c = await ioClient(server);
+  const entries = entriesOf('rs:', 3_000);
+  await setPipelined(c, entries);
+  assert.is(await c.save(), 'OK');
+  await server.stop();
+  // The dump, written by 2 shards, read by 3.
+  const three = await restartIn(server.port, dir, ['--appendonly', 'no'], { shards: 3 });
+  const c3 = await ioClient(three);
+  await assertValues(c3, entries, 'dump of 2 shards loaded by 3');
+  assert.is(await c3.dbsize(), entries.length);
+  await three.stop();
+
+  // The log, written by 3 shards (its base made from the dump's data by CONFIG SET), read by 2.
+  const aof3 = await restartIn(server.port, dir, ['--appendonly', 'no', '--appendfsync', 'always'], { shards: 3 });
+  const ca = await ioClient(aof3);
+  const rewrites = await infoNumber(ca, 'aof_rewrites');
+  assert.is(await ca.config('SET', 'appendonly', 'yes'), 'OK');
+  await rewriteDone(ca, rewrites);
+  const more = entriesOf('rs2:', 1_000);
+  await setPipelined(ca, more);
+  await kill9(aof3);
+  const two = await restartIn(server.port, dir, AOF_ALWAYS, { shards: 2 });
+  const c2 = await ioClient(two);
+  await assertValues(c2, [...entries, ...more], 'log of 3 shards loaded by 2');
+  assert.is(await c2.dbsize(), entries.length + more.length);
+  // And it goes on logging: one more crash and start.
+  await setPipelined(c2, entriesOf('rs3:', 100));
+  await kill9(two);
+  const last = await restartIn(server.port, dir, AOF_ALWAYS, { shards: 2 });
+  const cl = await ioClient(last);
+  assert.is(await cl.dbsize(), entries.length + more.length + 100);
+});
+
 // ---------------------------------------------------------------------------------------------
 // Expiry
 
