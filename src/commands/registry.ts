@@ -10,6 +10,7 @@ import { SERVER_COMMANDS } from './server-family.js';
 import { CLUSTER_COMMANDS } from './cluster-family.js';
 import { MEMCACHE_COMMANDS } from './memcache-family.js';
 import { PERSISTENCE_COMMANDS } from './persistence-family.js';
+import { REPLICATION_COMMANDS } from './replication-family.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   ...STRING_COMMANDS,
@@ -19,6 +20,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...CLUSTER_COMMANDS,
   ...MEMCACHE_COMMANDS,
   ...PERSISTENCE_COMMANDS,
+  ...REPLICATION_COMMANDS,
 ];
 
 const TABLE_BITS = 10;

@@ -106,9 +106,7 @@ function infoSection(m: MainCall, name: string, shards: ShardStatsReport[]): str
       add('shard_restarts', st.shardRestarts);
       break;
     case 'replication':
-      add('role', 'master');
-      add('connected_slaves', 0);
-      add('master_repl_offset', 0);
+      for (const [k, val] of s.replication.info()) add(k, val);
       break;
     case 'cpu': {
       const u = process.cpuUsage();

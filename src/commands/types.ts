@@ -10,6 +10,7 @@ import type { PeerPool } from '../cluster/peer-client.js';
 import type { InFlightKeys } from '../cluster/slot-migrator.js';
 import type { LogSettings, PersistenceStats, ShardPersistence } from '../persistence/shard-persistence.js';
 import type { PersistenceManager } from '../persistence/persistence-manager.js';
+import type { Replication } from '../replication/replication.js';
 
 export type CommandFlag =
   | 'write'
@@ -104,6 +105,15 @@ export interface ClientInfo {
   asking: boolean;
   /** READONLY mode (cluster): reads may be served by replicas. */
   readonlyMode: boolean;
+  /** Replication: what a replica announced with REPLCONF (capa values, listening-port). */
+  replCapa: string[];
+  replListeningPort: number;
+  /** Writes bytes to the socket after every reply so far (a replica link's stream); false when
+   * the caller should wait for drained() before writing more. */
+  writeRaw(bytes: Uint8Array): boolean;
+  drained(): Promise<void>;
+  /** Called once when the connection closes. */
+  onClose(listener: () => void): void;
 }
 
 /** What main-thread handlers may use of the server. */
@@ -129,6 +139,8 @@ export interface ServerApi {
   shutdown(reason: string, save?: boolean | null): void;
   /** Saves, rewrites and their state (INFO persistence). */
   readonly persistence: PersistenceManager;
+  /** Replication role, replicas, WAIT (INFO replication, ROLE). */
+  readonly replication: Replication;
   /** Serialises cross-shard atomic operations: runs fn while the listed shards receive nothing
    * but fn's own calls (made through `call`), so no other client sees a half-done operation. */
   withShardsLocked<T>(shards: number[], fn: (call: ShardCaller) => Promise<T>): Promise<T>;

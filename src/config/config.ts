@@ -60,6 +60,14 @@ export interface ServerConfig {
   save: string;
   dbfilename: string;
   dir: string;
+  /** "<host> <port>" or ''. */
+  replicaof: string;
+  masterauth: string;
+  masteruser: string;
+  replBacklogSize: number;
+  minReplicasToWrite: number;
+  minReplicasMaxLag: number;
+  replicaReadOnly: boolean;
   clusterEnabled: boolean;
   /** Relative to dir unless absolute. */
   clusterConfigFile: string;

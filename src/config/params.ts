@@ -146,6 +146,19 @@ const fileName: Kind<string> = {
   format: (s) => s,
 };
 
+/** "<host> <port>" or '' (replicaof). */
+const hostPort: Kind<string> = {
+  allowed: "'' or <host> <port>",
+  parse(raw) {
+    const w = raw.split(/\s+/).filter((x) => x !== '');
+    if (w.length === 0 || (w.length === 2 && w[0]!.toLowerCase() === 'no' && w[1]!.toLowerCase() === 'one')) return '';
+    const port = Number(w[1]);
+    if (w.length !== 2 || !Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidValue('Invalid master port');
+    return `${w[0]} ${port}`;
+  },
+  format: (s) => s,
+};
+
 const BIND_MAX = 16;
 const bindList: Kind<string[]> = {
   allowed: `1 to ${BIND_MAX} IP addresses separated by spaces (* for all IPv4, ::* for all IPv6)`,
@@ -338,6 +351,20 @@ export const PARAMS: readonly Param[] = [
     help: "The snapshot's manifest; its per-shard files are named after it" }),
   field({ name: 'dir', key: 'dir', ...directory, default: () => process.cwd(), mutable: true,
     help: 'Working directory for persistence files' }),
+  field({ name: 'replicaof', key: 'replicaof', ...hostPort, default: () => '', mutable: false, multiArg: true,
+    help: "Start as a replica of <host> <port> ('' = a primary; REPLICAOF changes it at run time)" }),
+  field({ name: 'masterauth', key: 'masterauth', ...text, default: () => '', mutable: true,
+    help: "Password a replica sends its primary ('' = none)" }),
+  field({ name: 'masteruser', key: 'masteruser', ...text, default: () => '', mutable: true,
+    help: "User a replica authenticates as ('' = default)" }),
+  field({ name: 'repl-backlog-size', key: 'replBacklogSize', ...memory(16 * 1024), default: () => MB, mutable: false,
+    help: 'Bytes of recent changes each shard keeps for replicas that reconnect (partial resync)' }),
+  field({ name: 'min-replicas-to-write', key: 'minReplicasToWrite', ...integer(0, INT_MAX), default: () => 0, mutable: true,
+    help: 'Refuse writes unless this many replicas acknowledged within min-replicas-max-lag, 0 = off' }),
+  field({ name: 'min-replicas-max-lag', key: 'minReplicasMaxLag', ...integer(0, INT_MAX), default: () => 10, mutable: true,
+    help: 'Seconds since its last acknowledgement for a replica to count as good' }),
+  field({ name: 'replica-read-only', key: 'replicaReadOnly', ...yesNo, default: () => true, mutable: true,
+    help: 'A replica refuses writes from clients' }),
   field({ name: 'cluster-enabled', key: 'clusterEnabled', ...yesNo, default: () => false, mutable: false,
     help: 'Run as a Redis Cluster node (slots, MOVED/ASK, cluster bus)' }),
   field({ name: 'cluster-config-file', key: 'clusterConfigFile', ...text, default: () => 'nodes.conf', mutable: false,

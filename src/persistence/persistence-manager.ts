@@ -189,13 +189,14 @@ export class PersistenceManager {
   /** Every shard's snapshot, started at one point (see the header), each into pathOf(shard);
    * with logOf, each shard first moves to its new log. `started` settles when every shard has
    * started (or one refused), `done` when every snapshot is on disk. */
-  private snapshotAll(pathOf: (shard: number) => string, logOf: ((shard: number) => string) | null): Job<{ dirty: number; results: SnapshotResult[] }> {
+  private snapshotAll(pathOf: (shard: number) => string, logOf: ((shard: number) => string) | null, onLocked?: (call: ShardCaller) => Promise<void>): Job<{ dirty: number; results: SnapshotResult[] }> {
     const shards = this.host.shards;
     const fsync = this.v.appendfsync;
     // The start travels through each shard's ring, after the commands already sent to it.
-    const started = this.host.withAllShardsLocked((call) =>
-      Promise.all(shards.map((_, i) => call(i, ['__snapshot', pathOf(i), ...(logOf ? ['LOG', logOf(i), fsync] : [])], 2))),
-    ).then((replies) => {
+    const started = this.host.withAllShardsLocked(async (call) => {
+      if (onLocked) await onLocked(call);
+      return Promise.all(shards.map((_, i) => call(i, ['__snapshot', pathOf(i), ...(logOf ? ['LOG', logOf(i), fsync] : [])], 2)));
+    }).then((replies) => {
       let dirty = 0;
       for (const r of replies) {
         if (r[0] === 45 /* - */) throw new Error(r.toString('latin1', 1).trim());
@@ -219,8 +220,23 @@ export class PersistenceManager {
     return this.rewriting !== null;
   }
 
+  /** A full sync's BGSAVE: onLocked runs under the all-shards lock just before the snapshots
+   * start (the primary attaches the replica's feed there). Null while a save or rewrite runs. */
+  saveForReplica(onLocked: (call: ShardCaller) => Promise<void>): { job: Job; files: () => string[] } | null {
+    if (this.saving || this.rewriting) return null;
+    const job = this.save(onLocked);
+    return { job, files: () => this.dumpManifest!.files.map((f) => join(this.dir, f.name)) };
+  }
+
+  /** Resolves when no save or rewrite runs. */
+  async idle(): Promise<void> {
+    while (this.saving || this.rewriting) {
+      await (this.saving ?? this.rewriting)!.done.catch(() => undefined);
+    }
+  }
+
   /** SAVE / BGSAVE: a new dump generation; the manifest moves when every shard's part is on disk. */
-  save(): Job {
+  save(onLocked?: (call: ShardCaller) => Promise<void>): Job {
     if (this.saving) return this.saving;
     let markStarted!: (err?: Error) => void;
     const started = new Promise<void>((res, rej) => (markStarted = (err) => (err ? rej(err) : res())));
@@ -234,7 +250,7 @@ export class PersistenceManager {
       this.host.log.info('Background saving started');
       try {
         mkdirSync(this.dir, { recursive: true });
-        const job = this.snapshotAll((s) => join(this.dir, files[s]!.name), null);
+        const job = this.snapshotAll((s) => join(this.dir, files[s]!.name), null, onLocked);
         job.started.then(() => markStarted(), (e: Error) => markStarted(e));
         const { dirty, results } = await job.done;
         const next: Manifest = { shards: this.n, seq, files };

@@ -6,12 +6,13 @@
 // its result and EXPIRE an absolute time without any handler knowing about the log.
 
 import { closeSync, existsSync, ftruncateSync, openSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
 import { basename } from 'node:path';
 import type { Keyspace, KeyspaceObserver, ValueType } from '../keyspace/keyspace.js';
 import { keySlot, shardOfSlot, SLOT_COUNT } from '../keyspace/slot.js';
 import { AppendLog, type FsyncPolicy } from './append-log.js';
 import { readRecords, type ReadOutcome } from './record-reader.js';
-import { DEL_HEADER, MAGIC_LOG, MAGIC_SNAPSHOT, OP_DEL, OP_FLUSH, OP_SET, RecordBuffer, SET_HEADER } from './records.js';
+import { DEL_HEADER, FRAME_HEADER, MAGIC_LOG, MAGIC_SNAPSHOT, OP_DEL, OP_FLUSH, OP_SET, RecordBuffer, SET_HEADER } from './records.js';
 import { SnapshotJob, type SnapshotResult } from './snapshot-job.js';
 
 /** Where a shard logs: paths[shard] under the given policy (null: no log). */
@@ -82,6 +83,8 @@ export class ShardPersistence implements KeyspaceObserver {
   constructor(
     private readonly shard: number,
     private readonly ks: Keyspace,
+    /** Where the feed goes when it is on (the main thread). */
+    private readonly feedSink: FeedSink | null = null,
   ) {
     // A snapshot that the previous incarnation of this shard did not finish left marks behind.
     ks.snapshotAbandon();
@@ -182,10 +185,10 @@ export class ShardPersistence implements KeyspaceObserver {
   /** Bytes handed to the feed by this incarnation of the shard. */
   fedBytes = 0;
 
-  /** Turns the replication feed on (a sink) or off (null). */
-  setFeed(sink: FeedSink | null): void {
-    if (sink === null) this.endBatch();
-    this.feed = sink;
+  /** Turns the replication feed on or off (in order with the shard's commands: __replfeed). */
+  enableFeed(on: boolean): void {
+    if (!on) this.endBatch();
+    this.feed = on ? this.feedSink : null;
     this.recording = this.log !== null || this.feed !== null;
   }
 
@@ -263,6 +266,30 @@ export class ShardPersistence implements KeyspaceObserver {
     this.recording = this.feed !== null;
   }
 
+  // --- Replica side ------------------------------------------------------------------------------
+
+  /** Applies a primary's records (frames as in records.ts) through the keyspace, observed like any
+   * command's changes, so that they reach this node's own log and feed. Returns the records
+   * applied, or throws on a damaged frame. */
+  apply(b: Uint8Array, off: number, len: number, from: { shard: number; shards: number }, keep: { shards: number; shard: number } | null): number {
+    const ks = this.ks;
+    const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+    const end = off + len;
+    let n = 0;
+    ks.now = Date.now();
+    for (let p = off; p < end; ) {
+      if (p + FRAME_HEADER > end) throw new Error('replication: truncated record header');
+      const rl = buf.readUInt32LE(p);
+      const q = p + FRAME_HEADER;
+      if (q + rl > end) throw new Error('replication: truncated record');
+      if (crc32(buf.subarray(q, q + rl)) !== buf.readUInt32LE(p + 4)) throw new Error('replication: record checksum mismatch');
+      applyRecord(ks, buf[q]!, buf, q, keep, from);
+      n++;
+      p = q + rl;
+    }
+    return n;
+  }
+
   // --- Loading ---------------------------------------------------------------------------------
 
   /** Replays the files of plan into the keyspace (nothing is logged meanwhile). */
@@ -274,31 +301,12 @@ export class ShardPersistence implements KeyspaceObserver {
     const observer = ks.observer;
     ks.observer = null;
     ks.now = Date.now();
-    const mine = (b: Uint8Array, ko: number, kl: number): boolean => keep === null || shardOfSlot(keySlot(b, ko, kl), keep.shards) === keep.shard;
-    const visit = (op: number, b: Buffer, q: number, _len: number): void => {
-      if (op === OP_SET) {
-        const flags = b.readUInt32LE(q + 4);
-        const expireAt = b.readDoubleLE(q + 8);
-        const kl = b.readUInt32LE(q + 16);
-        const vl = b.readUInt32LE(q + 20);
-        const ko = q + SET_HEADER;
-        if (!mine(b, ko, kl)) return;
-        if (expireAt !== 0 && expireAt <= ks.now) {
-          ks.delete(b, ko, kl);
-          report.expired++;
-        } else {
-          ks.set(b, ko, kl, b, ko + kl, vl, b[q + 1]! as ValueType, expireAt, flags);
-          report.loaded++;
-        }
-      } else if (op === OP_DEL) {
-        const kl = b.readUInt32LE(q + 4);
-        if (mine(b, q + DEL_HEADER, kl)) ks.delete(b, q + DEL_HEADER, kl);
-      } else if (op === OP_FLUSH) {
-        if (keep === null) ks.flush();
-        else flushOrigin(ks, current!.from);
-      }
-    };
     let current: LoadFile | null = null;
+    const visit = (op: number, b: Buffer, q: number, _len: number): void => {
+      const r = applyRecord(ks, op, b, q, keep, current!.from);
+      if (r === 1) report.loaded++;
+      else if (r === 2) report.expired++;
+    };
     try {
       for (const f of plan.files) {
         current = f;
@@ -328,6 +336,33 @@ export class ShardPersistence implements KeyspaceObserver {
     report.ms = performance.now() - t0;
     return report;
   }
+}
+
+/** Applies one record (op, payload at b[q..]) to ks; keep: only keys of that shard of a layout;
+ * from: the shard that wrote it (a FLUSH then clears only its slots). Returns 1 for a key set,
+ * 2 for one dropped because its time had passed, 0 otherwise. */
+function applyRecord(ks: Keyspace, op: number, b: Buffer, q: number, keep: { shards: number; shard: number } | null, from: { shard: number; shards: number }): number {
+  if (op === OP_SET) {
+    const kl = b.readUInt32LE(q + 16);
+    const ko = q + SET_HEADER;
+    if (keep !== null && shardOfSlot(keySlot(b, ko, kl), keep.shards) !== keep.shard) return 0;
+    const expireAt = b.readDoubleLE(q + 8);
+    if (expireAt !== 0 && expireAt <= ks.now) {
+      ks.delete(b, ko, kl);
+      return 2;
+    }
+    ks.set(b, ko, kl, b, ko + kl, b.readUInt32LE(q + 20), b[q + 1]! as ValueType, expireAt, b.readUInt32LE(q + 4));
+    return 1;
+  }
+  if (op === OP_DEL) {
+    const kl = b.readUInt32LE(q + 4);
+    const ko = q + DEL_HEADER;
+    if (keep === null || shardOfSlot(keySlot(b, ko, kl), keep.shards) === keep.shard) ks.delete(b, ko, kl);
+  } else if (op === OP_FLUSH) {
+    if (keep === null && from.shards >= 1) ks.flush();
+    else flushOrigin(ks, from);
+  }
+  return 0;
 }
 
 /** What is wrong with a file just read, in load terms (a snapshot must end with its END record). */

@@ -68,12 +68,12 @@ export class ShardExecutor {
     settings: ShardSettings,
     private readonly restarts: number,
     /** Where the replication feed goes (to the main thread). */
-    private readonly feedSink: FeedSink,
+    feedSink: FeedSink,
   ) {
     this.ks = new Keyspace(memory);
-    this.persist = new ShardPersistence(shardId, this.ks);
+    this.persist = new ShardPersistence(shardId, this.ks, feedSink);
     this.persist.setLog(settings.aof);
-    this.persist.setFeed(settings.replFeed ? feedSink : null);
+    this.persist.enableFeed(settings.replFeed);
     this.settings = settings;
     const self = this;
     this.ctx = {
@@ -169,7 +169,7 @@ export class ShardExecutor {
     const hzChanged = s.hz !== this.settings.hz;
     this.settings = s;
     this.persist.setLog(s.aof);
-    this.persist.setFeed(s.replFeed ? this.feedSink : null);
+    if (s.replFeed) this.persist.enableFeed(true);
     if (hzChanged) this.startCron();
   }
 

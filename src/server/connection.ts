@@ -156,6 +156,8 @@ export class Connection implements ClientInfo, ReplySink {
   }
 
   private checkOutputLimits(): void {
+    // A replica link's stream is bounded by its own backpressure, not by the normal class.
+    if (this.replCapa.length > 0) return;
     const lim = this.host.outputLimits();
     if (lim.hardBytes === 0 && lim.softBytes === 0) return;
     const pending = this.outputBufferBytes();
@@ -197,6 +199,28 @@ export class Connection implements ClientInfo, ReplySink {
 
   asking = false;
   readonlyMode = false;
+  replCapa: string[] = [];
+  replListeningPort = 0;
+  private closeListeners: Array<() => void> = [];
+
+  writeRaw(bytes: Uint8Array): boolean {
+    if (this.dead) return true;
+    this.flush();
+    return this.socket.write(bytes);
+  }
+
+  drained(): Promise<void> {
+    if (this.dead || !this.socket.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.socket.once('drain', resolve);
+      this.socket.once('close', resolve);
+    });
+  }
+
+  onClose(listener: () => void): void {
+    if (this.dead) listener();
+    else this.closeListeners.push(listener);
+  }
 
   reset(): void {
     this.asking = false;
@@ -217,5 +241,6 @@ export class Connection implements ClientInfo, ReplySink {
     this.dead = true;
     this.order.clear();
     this.host.connectionClosed(this);
+    for (const l of this.closeListeners.splice(0)) l();
   }
 }

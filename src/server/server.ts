@@ -36,6 +36,7 @@ import { InFlightKeys } from '../cluster/slot-migrator.js';
 import { startFrontDoors, type FrontDoors } from './front-doors.js';
 import { PersistenceManager, type PersistenceHost } from '../persistence/persistence-manager.js';
 import type { LogSettings } from '../persistence/shard-persistence.js';
+import { Replication } from '../replication/replication.js';
 
 export interface RunningServer {
   /** Resolves when the server has fully stopped (after SHUTDOWN, SIGTERM or SIGINT). */
@@ -93,6 +94,12 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
   readonly peers = new PeerPool();
   readonly inFlight = new InFlightKeys();
   readonly persistence: PersistenceManager;
+  readonly replication: Replication;
+  /** By command index: 1 for commands flagged write (the replica and min-replicas gate). */
+  private readonly isWrite = Uint8Array.from(COMMANDS, (c) => (c.flags.includes('write') ? 1 : 0));
+  /** Manual failover: client writes wait here until resumeWrites(). */
+  private pausedWrites: Array<() => void> | null = null;
+  private pauseTimer: NodeJS.Timeout | null = null;
   /** The shards' log files (set by persistence), part of every shard's settings. */
   private aof: LogSettings | null = null;
   private persistCron: NodeJS.Timeout | null = null;
@@ -109,6 +116,39 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       this.links.push(threads ? new ShardLink(i, this.shardSettings(), log, () => this.afterReplies(), onFeed) : new InlineShard(i, this.shardSettings(), onFeed));
     }
     this.persistence = new PersistenceManager(this);
+    this.replication = new Replication(
+      log,
+      {
+        log,
+        shardCount: n,
+        enableFeed: async (call) => {
+          this.replFeed = true;
+          await Promise.all(this.links.map((_, i) => call(i, ['__replfeed', 'on'], 2)));
+          const st = this.shardSettings();
+          for (const l of this.links) l.configure(st);
+        },
+        saveForReplica: (onLocked) => this.persistence.saveForReplica(onLocked),
+        saveIdle: () => this.persistence.idle(),
+        feedBarrier: () => this.feedBarrier(),
+        backlogSize: () => this.config.values.replBacklogSize,
+      },
+      {
+        log,
+        shardCount: n,
+        listeningPort: () => this.port,
+        masterauth: () => {
+          const v = this.config.values;
+          return v.masterauth === '' ? null : { user: v.masteruser === '' ? 'default' : v.masteruser, pass: v.masterauth };
+        },
+        callShard: (shard, args, proto) => this.callShard(shard, args, proto),
+        historyChanged: () => this.replication.primary.disconnectReplicas(),
+      },
+      () => {
+        const v = this.config.values;
+        return { minReplicasToWrite: v.minReplicasToWrite, minReplicasMaxLag: v.minReplicasMaxLag, replicaReadOnly: v.replicaReadOnly };
+      },
+    );
+    this.replication.primaryBacklogBytes = config.values.replBacklogSize;
     config.onChange((names) => {
       if (names.includes('loglevel')) this.log.level = pinoLevel(config.values.loglevel);
       if (names.includes('appendonly') || names.includes('appendfsync')) void this.persistence.configChanged();
@@ -140,8 +180,33 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
 
   /** A shard's records, in order: to the replication backlog and the replicas. */
   private onFeed(shard: number, records: Uint8Array): void {
-    void shard;
-    void records;
+    this.replication.primary.onFeed(shard, records);
+  }
+
+  /** Every write sent to a shard so far has run and its feed batch reached the primary: a no-op
+   * through each ring (after the earlier commands), then the control port (after their feed). */
+  private async feedBarrier(): Promise<void> {
+    await Promise.all(this.links.map((l, i) => this.callShard(i, ['__replfeed', 'mark'], 2).then(() => l.feedBarrier())));
+  }
+
+  // --- Cluster hooks (replication side of failover) -----------------------------------------------
+
+  /** Manual failover on a primary: client writes wait (none is refused) until resumeWrites(). */
+  async pauseWritesAndGetOffset(timeoutMs: number): Promise<number> {
+    if (this.pausedWrites === null) this.pausedWrites = [];
+    if (this.pauseTimer) clearTimeout(this.pauseTimer);
+    this.pauseTimer = setTimeout(() => this.resumeWrites(), timeoutMs);
+    this.pauseTimer.unref();
+    await this.feedBarrier();
+    return this.replication.primary.offset;
+  }
+
+  resumeWrites(): void {
+    if (this.pauseTimer) clearTimeout(this.pauseTimer);
+    this.pauseTimer = null;
+    const waiting = this.pausedWrites;
+    this.pausedWrites = null;
+    for (const go of waiting ?? []) go();
   }
 
   // --- PersistenceHost ----------------------------------------------------------------------------
@@ -194,6 +259,10 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     this.cronTimer = setInterval(() => this.cron(), 1000);
     this.cronTimer.unref();
     this.log.info({ port: this.port, bind: v.bind, shards: this.links.length, pid: process.pid }, 'Ready to accept connections tcp');
+    if (v.replicaof !== '' && this.cluster === null) {
+      const [host, port] = v.replicaof.split(' ');
+      this.replication.replicaOf(host!, Number(port));
+    }
   }
 
   private async startCluster(port: number): Promise<void> {
@@ -211,6 +280,15 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       nodeTimeoutMs: v.clusterNodeTimeout,
       requireFullCoverage: v.clusterRequireFullCoverage,
       log: this.log.child({ component: 'cluster' }),
+    });
+    // Before start(): a node loaded from nodes.conf as a replica starts replicating at once.
+    node.setHooks({
+      replicationOffset: () => this.replication.replica?.offset ?? this.replication.primary.offset,
+      becomeReplicaOf: (host, p) => this.replication.replicaOf(host, p),
+      becomePrimary: () => void this.replication.noOne(),
+      pauseWritesAndGetOffset: (timeoutMs) => this.pauseWritesAndGetOffset(timeoutMs),
+      resumeWrites: () => this.resumeWrites(),
+      replicaOffsetsKnown: () => new Map([...this.replication.primary.replicas].map((r) => [`${r.ip}:${r.port}`, r.ackOffset])),
     });
     await node.start();
     this.cluster = node;
@@ -350,6 +428,27 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       conn.replyError(ERR.noAuth);
       return;
     }
+    if (this.isWrite[idx] === 1) {
+      if (this.pausedWrites !== null) {
+        // Held until the manual failover ends, then dispatched as if it had just arrived.
+        const copy = copyArgList(a);
+        conn.hold();
+        this.pausedWrites.push(() => {
+          this.dispatch(conn, copy);
+          conn.release();
+        });
+        this.stats.totalCommandsProcessed--;
+        return;
+      }
+      if (this.replication.gatesWrites) {
+        const refusal = this.replication.writeRefusal();
+        if (refusal !== null) {
+          counter.rejected++;
+          conn.replyError(refusal);
+          return;
+        }
+      }
+    }
     counter.calls++;
     conn.lastCommand = spec.subcommands && a.argc >= 2 ? `${spec.name}|${argString(a, 1).toLowerCase()}` : spec.name;
     // ASKING holds for the next command only.
@@ -450,6 +549,9 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       this.sendIfHere(conn, idx, a, slot, first, last, step, ERR.tryAgain);
       return HANDLED;
     }
+    // A replica serves reads of its primary's slots to READONLY clients (Redis: any command that
+    // is not a write); everything else is redirected to the primary.
+    if (conn.readonlyMode && !spec.flags.includes('write') && c.primaryOwnsSlot(slot)) return slot;
     if (this.config.values.clusterForwarding) {
       this.runMain(conn, a, (m) => this.forward(m, target), counter);
       return HANDLED;
@@ -743,6 +845,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     this.stopping = (async () => {
       this.log.info({ reason }, 'User requested shutdown...');
       if (this.persistCron) clearInterval(this.persistCron);
+      this.replication.stop();
       try {
         await this.persistence.beforeShutdown(save);
       } catch (e) {
@@ -786,4 +889,11 @@ export async function startServer(config: Config): Promise<RunningServer> {
       return server.port;
     },
   };
+}
+
+/** A copy of a command's arguments that outlives the receive buffer. */
+function copyArgList(a: ArgList): ArgList {
+  const parts: Uint8Array[] = [];
+  for (let i = 0; i < a.argc; i++) parts.push(a.buf.slice(a.off[i]!, a.off[i]! + a.len[i]!));
+  return argListOf(parts);
 }
