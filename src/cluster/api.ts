@@ -48,6 +48,46 @@ export interface ClusterInfoFields {
 }
 
 /**
+ * What the cluster core needs from the server's replication (the server passes it with setHooks at
+ * start). The cluster decides roles; replication moves the data. Every function must return
+ * quickly and must not throw (errors are the server's to log); until setHooks is called the core
+ * behaves as if the offset were 0 and the role changes did nothing.
+ */
+export interface ClusterHooks {
+  /** This node's replication offset: a primary's own offset, a replica's processed offset (summed
+   * over shards, the same way on every node, so that replicas of one primary compare). Ranks the
+   * replicas of a failed primary and ends a manual failover's catch-up. */
+  replicationOffset(): number;
+  /** Start (or switch to) replicating the primary at host:port (its client port): full or partial
+   * sync. Called when this node becomes a replica (CLUSTER REPLICATE, a returning old primary,
+   * a sibling following the winner, replica migration) and at start for a node loaded as one. */
+  becomeReplicaOf(host: string, port: number): void;
+  /** Stop replicating and accept writes, keeping the data (new replid; the old one as replid2 so
+   * that siblings resume partially). Called when this replica wins an election or a takeover, and
+   * by CLUSTER RESET on a replica. */
+  becomePrimary(): void;
+  /** Manual failover, primary side: pause writes (clients wait; none is refused) and resolve with
+   * the offset once nothing more can be written. Paused until resumeWrites() or `timeoutMs`. */
+  pauseWritesAndGetOffset(timeoutMs: number): Promise<number>;
+  /** End of the manual failover (done, timed out or aborted): writes go on. */
+  resumeWrites(): void;
+  /** Primary side: acknowledged offsets of connected replicas, by "ip:port" (diagnostics). */
+  replicaOffsetsKnown(): Map<string, number>;
+}
+
+/** One role change this node saw (the newest last): for `tessera cluster status`. */
+export interface FailoverEvent {
+  /** Unix ms. */
+  timeMs: number;
+  kind: 'failover' | 'manual' | 'force' | 'takeover' | 'replicate' | 'migrate' | 'demoted';
+  /** The node that became primary (or, for 'replicate'/'migrate'/'demoted', the new primary of `nodeId`). */
+  primaryId: string;
+  /** The node whose role changed: the old primary (failovers), the replica (replicate, migrate). */
+  nodeId: string;
+  epoch: number;
+}
+
+/**
  * A node's cluster membership. Mutators throw `ReplyError` (src/commands/errors.ts) carrying
  * Redis's exact error text (e.g. "ERR Slot 5 is already busy") so that commands can reply it as is.
  * Every accepted change that Redis would persist is saved to the config file (atomically: temporary
@@ -104,6 +144,28 @@ export interface ClusterControl {
 
   /** Called after ownership of any slot changed (locally or by gossip). */
   onSlotsChanged(listener: () => void): void;
+
+  // --- replicas and failover ----------------------------------------------------------------
+  /** The server's replication, called when roles change. */
+  setHooks(h: ClusterHooks): void;
+  /** CLUSTER REPLICATE: become a replica of node `id`. `keys` is this node's key count (a primary
+   * must be empty). Redis's errors: unknown node, myself, a replica, not empty. */
+  replicate(id: string, keys: number): void;
+  /** CLUSTER FAILOVER [FORCE|TAKEOVER] on a replica; returns at once (the switch is asynchronous). */
+  failover(mode: 'default' | 'force' | 'takeover'): void;
+  /** CLUSTER REPLICAS id: its replicas; throws Redis's errors for an unknown node or a replica. */
+  replicasOf(id: string): NodeView[];
+  /** This node's primary when it is a replica (null for a primary or an unknown primary). */
+  myPrimary(): NodeView | null;
+  isReplica(): boolean;
+  /** Whether a replica is there to serve reads of `slot` (READONLY): its primary serves it. */
+  primaryOwnsSlot(slot: number): boolean;
+  /** CLUSTER REPLICAS lines (CLUSTER NODES lines without the newline) of a primary's replicas. */
+  replicaLines(id: string): string[];
+  /** Role changes seen by this node, oldest first (bounded). */
+  failoverLog(): readonly FailoverEvent[];
+  /** cluster-migration-barrier and cluster-replica-no-failover (CONFIG SET may change them). */
+  setTunables(t: { migrationBarrier?: number | undefined; replicaNoFailover?: boolean | undefined; allowReplicaMigration?: boolean | undefined }): void;
 
   start(): Promise<void>;
   stop(): Promise<void>;

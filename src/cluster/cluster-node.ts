@@ -8,9 +8,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import { ReplyError } from '../commands/errors.js';
-import { CLUSTER_SLOTS, type ClusterControl, type ClusterInfoFields, type NodeView } from './api.js';
+import { CLUSTER_SLOTS, type ClusterControl, type ClusterHooks, type ClusterInfoFields, type FailoverEvent, type NodeView } from './api.js';
 import type { BusMessage } from './bus-messages.js';
 import { ClusterBus } from './cluster-bus.js';
+import { Failover } from './failover.js';
 import { Gossip, type LinkRef, type Transport } from './gossip.js';
 import { parseNodesConfig, writeFileAtomic } from './nodes-file.js';
 import { isNodeId, randomNodeId } from './node-id.js';
@@ -35,6 +36,11 @@ export interface ClusterNodeOptions {
   random?: () => number;
   /** cluster-announce-hostname (optional). */
   announceHostname?: string;
+  /** cluster-migration-barrier (default 1), cluster-replica-no-failover (no),
+   * cluster-allow-replica-migration (yes). */
+  migrationBarrier?: number;
+  replicaNoFailover?: boolean;
+  allowReplicaMigration?: boolean;
 }
 
 /** Replaces the TCP bus (the simulation passes its network here). */
@@ -46,6 +52,7 @@ export class ClusterNode implements ClusterControl {
   private readonly topo: Topology;
   private pendingSave = false;
   private readonly gossip: Gossip;
+  private readonly fo: Failover;
   private readonly bus: ClusterBus | null;
   private readonly clock: () => number;
   private readonly random: () => number;
@@ -88,6 +95,14 @@ export class ClusterNode implements ClusterControl {
     this.gossip = new Gossip(this.topo, deps.transport ?? this.bus!, {
       nodeTimeoutMs: opts.nodeTimeoutMs, announceIp: opts.announceIp, random: this.random, log: opts.log,
     });
+    this.fo = new Failover(this.topo, this.gossip, {
+      nodeTimeoutMs: opts.nodeTimeoutMs, random: this.random, clock: this.clock, log: opts.log,
+      persist: () => {
+        this.topo.changed();
+        this.saveConfigQuietly();
+      },
+    });
+    this.setTunables({ migrationBarrier: opts.migrationBarrier, replicaNoFailover: opts.replicaNoFailover, allowReplicaMigration: opts.allowReplicaMigration });
     this.log.info({ id: me.id, loaded, configFile: opts.configFile }, loaded ? 'node configuration loaded' : 'no cluster configuration found, I am a new node');
     this.saveConfigQuietly();
   }
@@ -132,7 +147,9 @@ export class ClusterNode implements ClusterControl {
   /** Periodic work; the timer calls it every `tickMs` once started. */
   tick(): void {
     try {
-      this.gossip.tick(this.clock());
+      const now = this.clock();
+      this.gossip.tick(now);
+      this.fo.tick(now);
     } catch (e) {
       this.log.error({ err: e }, 'cluster: error in periodic work');
     }
@@ -229,10 +246,12 @@ export class ClusterNode implements ClusterControl {
   // --- views ---------------------------------------------------------------------------------------
 
   myself(): NodeView {
+    this.topo.myself.replOffset = this.fo.offset();
     return this.topo.view(this.topo.myself);
   }
 
   nodes(): NodeView[] {
+    this.topo.myself.replOffset = this.fo.offset();
     return [...this.topo.nodes.values()].map((n) => this.topo.view(n));
   }
 
@@ -416,9 +435,8 @@ export class ClusterNode implements ClusterControl {
     for (let s = 0; s < CLUSTER_SLOTS; s++) t.unassignSlot(s);
     for (const n of [...t.nodes.values()]) if (n !== t.myself) this.gossip.deleteNode(n);
     const me = t.myself;
-    me.flags &= ~FLAG_SLAVE;
-    me.flags |= FLAG_MASTER;
-    me.primaryId = null;
+    this.fo.resetToPrimary(this.clock());
+    t.setAsPrimary(me);
     if (hard) {
       t.currentEpoch = 0;
       t.lastVoteEpoch = 0;
@@ -442,6 +460,100 @@ export class ClusterNode implements ClusterControl {
 
   onSlotsChanged(listener: () => void): void {
     this.listeners.push(listener);
+  }
+
+  // --- replicas and failover -------------------------------------------------------------------------
+
+  setHooks(h: ClusterHooks): void {
+    this.fo.hooks = h;
+    // A node that restarts as a replica resumes replicating its primary.
+    const p = this.fo.myPrimary();
+    if (p && p.ip !== '' && p.port > 0) {
+      try {
+        h.becomeReplicaOf(p.ip, p.port);
+      } catch (e) {
+        this.log.error({ err: e }, 'cluster: becomeReplicaOf failed');
+      }
+    }
+  }
+
+  replicate(id: string, keys: number): void {
+    const n = this.lookup(id);
+    const me = this.topo.myself;
+    if (!n) throw new ReplyError(`ERR Unknown node ${id}`);
+    if (n === me) throw new ReplyError("ERR Can't replicate myself");
+    if ((n.flags & FLAG_SLAVE) !== 0) throw new ReplyError('ERR I can only replicate a master, not a replica.');
+    if ((me.flags & FLAG_MASTER) !== 0 && (me.numSlots !== 0 || keys !== 0)) {
+      throw new ReplyError('ERR To set a master the node must be empty and without assigned slots.');
+    }
+    this.fo.replicate(n, this.clock());
+    this.afterAdmin();
+  }
+
+  failover(mode: 'default' | 'force' | 'takeover'): void {
+    const me = this.topo.myself;
+    if ((me.flags & FLAG_MASTER) !== 0) throw new ReplyError('ERR You should send CLUSTER FAILOVER to a replica');
+    const p = this.fo.myPrimary();
+    if (!p) throw new ReplyError("ERR I'm a replica but my master is unknown to me");
+    if (mode === 'default' && ((p.flags & FLAG_FAIL) !== 0 || !p.linkUp)) {
+      throw new ReplyError('ERR Master is down or failed, please use CLUSTER FAILOVER FORCE');
+    }
+    this.log.warn({ mode }, 'manual failover user request accepted');
+    this.fo.startManual(mode, this.clock());
+    this.afterAdmin();
+  }
+
+  /** An admin change that went through the failover state machine: saved and announced. */
+  private afterAdmin(): void {
+    const slots = this.gossip.changes.slots;
+    this.gossip.changes.slots = false;
+    this.commit(slots);
+  }
+
+  replicasOf(id: string): NodeView[] {
+    const n = this.lookup(id);
+    if (!n) throw new ReplyError(`ERR Unknown node ${id}`);
+    if ((n.flags & FLAG_SLAVE) !== 0) throw new ReplyError('ERR The specified node is not a master');
+    this.topo.myself.replOffset = this.fo.offset();
+    return this.topo.replicasOf(n).map((r) => this.topo.view(r));
+  }
+
+  /** CLUSTER REPLICAS lines (CLUSTER NODES lines without the newline), as Redis replies them. */
+  replicaLines(id: string): string[] {
+    const n = this.lookup(id);
+    if (!n) return [];
+    return this.topo.replicasOf(n).map((r) => this.topo.nodeLine(r).slice(0, -1));
+  }
+
+  myPrimary(): NodeView | null {
+    const p = this.fo.myPrimary();
+    return p ? this.topo.view(p) : null;
+  }
+
+  isReplica(): boolean {
+    return (this.topo.myself.flags & FLAG_SLAVE) !== 0;
+  }
+
+  primaryOwnsSlot(slot: number): boolean {
+    const me = this.topo.myself;
+    if ((me.flags & FLAG_SLAVE) === 0 || me.primaryId === null) return false;
+    const o = this.topo.ownerOf(slot);
+    return o !== null && o.id === me.primaryId;
+  }
+
+  failoverLog(): readonly FailoverEvent[] {
+    return this.fo.events;
+  }
+
+  setTunables(t: { migrationBarrier?: number | undefined; replicaNoFailover?: boolean | undefined; allowReplicaMigration?: boolean | undefined }): void {
+    if (t.migrationBarrier !== undefined) this.fo.migrationBarrier = t.migrationBarrier;
+    if (t.replicaNoFailover !== undefined) this.fo.replicaNoFailover = t.replicaNoFailover;
+    if (t.allowReplicaMigration !== undefined) this.fo.allowReplicaMigration = t.allowReplicaMigration;
+  }
+
+  /** The failover state machine (tests: vote rules, ranks). */
+  get failoverState(): Failover {
+    return this.fo;
   }
 
   /** Nodes in handshake (tests). */

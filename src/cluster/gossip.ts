@@ -49,6 +49,20 @@ export interface Changes {
   slots: boolean;
 }
 
+/** The replica/failover side of the state machine (failover.ts), called by gossip. */
+export interface RoleHandler {
+  /** This node's replication offset and MFLAG_* bits, for message headers. */
+  offset(): number;
+  mflags(): number;
+  /** An AUTH-REQ, AUTH-ACK or MFSTART from a known node. */
+  receive(sender: TopoNode, msg: BusMessage, nowMs: number): void;
+  /** A PING/PONG/MEET from a known node, after its role and slots were applied. */
+  heartbeat(sender: TopoNode, msg: MessageHeader, nowMs: number): void;
+  /** Myself must now replicate `primary`: it took the last slots of my primary (or, when I am
+   * that primary, of mine). */
+  follow(primary: TopoNode, demoted: boolean): void;
+}
+
 export const FAIL_REPORT_VALIDITY_MULT = 2;
 export const FAIL_UNDO_TIME_MULT = 2;
 export const BLACKLIST_TTL_MS = 60_000;
@@ -69,6 +83,7 @@ export class Gossip {
   readonly tickMs: number;
   readonly randomPingMs: number;
   readonly resendMs: number;
+  roles: RoleHandler | null = null;
 
   constructor(readonly topo: Topology, readonly transport: Transport, readonly opts: GossipOptions) {
     const t = opts.nodeTimeoutMs;
@@ -97,17 +112,30 @@ export class Gossip {
     const me = this.myself;
     return {
       sender: me.id, primaryId: me.primaryId, port: me.port, cport: me.cport, flags: me.flags & WIRE_FLAGS,
-      currentEpoch: this.topo.currentEpoch, configEpoch: me.configEpoch, slots: this.mySlots(),
-      ip: this.opts.announceIp, hostname: me.hostname,
+      mflags: this.roles?.mflags() ?? 0, currentEpoch: this.topo.currentEpoch, configEpoch: this.claimant().configEpoch,
+      offset: this.roles?.offset() ?? 0, slots: this.mySlots(), ip: this.opts.announceIp, hostname: me.hostname,
     };
+  }
+
+  /** Whose slots and config epoch my headers carry: my primary's when I am a replica (as Redis). */
+  private claimant(): TopoNode {
+    const me = this.myself;
+    if ((me.flags & FLAG_SLAVE) === 0 || me.primaryId === null) return me;
+    return this.topo.get(me.primaryId) ?? me;
+  }
+
+  /** The primary whose slots a node's headers carry: itself, or its primary for a replica. */
+  private claimantOf(n: TopoNode): TopoNode | undefined {
+    if (this.isMaster(n)) return n;
+    return n.primaryId === null ? undefined : this.topo.get(n.primaryId);
   }
 
   private slotsCopy: Uint8Array | null = null;
 
-  /** A copy of my slot bitmap, shared by the messages sent until my slots change (messages are
-   * never mutated, so sharing is safe). */
+  /** A copy of my (or my primary's) slot bitmap, shared by the messages sent until it changes
+   * (messages are never mutated, so sharing is safe). */
   private mySlots(): Uint8Array {
-    const bits = this.myself.slotBits;
+    const bits = this.claimant().slotBits;
     if (this.slotsCopy === null || Buffer.compare(this.slotsCopy, bits) !== 0) this.slotsCopy = bits.slice();
     return this.slotsCopy;
   }
@@ -136,12 +164,7 @@ export class Gossip {
     for (const n of all) if ((n.flags & FLAG_PFAIL) !== 0 && (n.flags & (FLAG_HANDSHAKE | FLAG_NOADDR)) === 0) chosen.push(n);
     const gossip: GossipEntry[] = [];
     for (const n of chosen) gossip.push(this.entry(n));
-    const me = this.myself;
-    return {
-      type, sender: me.id, primaryId: me.primaryId, port: me.port, cport: me.cport, flags: me.flags & WIRE_FLAGS,
-      currentEpoch: this.topo.currentEpoch, configEpoch: me.configEpoch, slots: this.mySlots(), ip: this.opts.announceIp,
-      hostname: me.hostname, gossip,
-    };
+    return { ...this.header(), type, gossip };
   }
 
   private listCache: TopoNode[] = [];
@@ -160,7 +183,8 @@ export class Gossip {
     map.set(type, (map.get(type) ?? 0) + 1);
   }
 
-  private send(n: TopoNode, msg: BusMessage): void {
+  /** Sends `msg` to `n` (counted in the stats). */
+  send(n: TopoNode, msg: BusMessage): void {
     this.count(this.sent, msg.type);
     this.transport.send(n, msg);
   }
@@ -181,11 +205,21 @@ export class Gossip {
     }
   }
 
-  /** Tells every node of my new config (after I took slots or bumped my epoch). */
-  broadcastPong(): void {
+  /** Tells every node (or, with `onlyReplicasOf`, that primary's replicas) of my config (after I
+   * took slots or bumped my epoch; a replica's offset to its siblings). */
+  broadcastPong(onlyReplicasOf?: TopoNode): void {
     for (const n of this.topo.nodes.values()) {
       if (n === this.myself || (n.flags & (FLAG_HANDSHAKE | FLAG_NOADDR)) !== 0) continue;
+      if (onlyReplicasOf !== undefined && !((n.flags & FLAG_SLAVE) !== 0 && n.primaryId === onlyReplicasOf.id)) continue;
       this.send(n, this.heartbeat('pong'));
+    }
+  }
+
+  /** Sends `msg` to every known node (but handshakes and those without an address). */
+  broadcast(msg: BusMessage): void {
+    for (const n of this.topo.nodes.values()) {
+      if (n === this.myself || (n.flags & (FLAG_HANDSHAKE | FLAG_NOADDR)) !== 0) continue;
+      this.send(n, msg);
     }
   }
 
@@ -302,10 +336,7 @@ export class Gossip {
         this.topo.currentEpoch = msg.currentEpoch;
         this.dirty(true);
       }
-      if (msg.configEpoch > sender.configEpoch) {
-        sender.configEpoch = msg.configEpoch;
-        this.dirty(true);
-      }
+      if (msg.configEpoch > sender.configEpoch) this.raiseEpoch(sender, msg);
     }
 
     if (msg.type === 'ping' || msg.type === 'meet') {
@@ -342,8 +373,35 @@ export class Gossip {
       if (!n || n.configEpoch >= msg.nodeConfigEpoch) return;
       n.configEpoch = msg.nodeConfigEpoch;
       this.dirty(true);
-      this.claim(n, msg.nodeConfigEpoch, msg.nodeSlots);
+      this.claim(n, msg.nodeConfigEpoch, msg.nodeSlots, n.primaryId === me.id);
+    } else if (sender) {
+      this.roles?.receive(sender, msg, nowMs);
     }
+  }
+
+  /** A node's config epoch rises to what its message says. Its slots would all rise with it, so a
+   * primary first loses the slots we still attribute to it but it no longer claims (stale ones,
+   * say from before a failover took them away, would otherwise beat their real owner's older
+   * epoch for ever). A replica's header carries its primary's epoch: it raises the replica's
+   * (as Redis shows it) unless we still think it a primary and cannot demote it yet. */
+  private raiseEpoch(sender: TopoNode, msg: MessageHeader): void {
+    if (this.isMaster(sender) && sender.numSlots > 0) {
+      if (msg.primaryId !== null && !this.topo.get(msg.primaryId)) return;
+      if (msg.primaryId === null) {
+        let dropped = 0;
+        for (let byte = 0; byte < sender.slotBits.length; byte++) {
+          const stale = sender.slotBits[byte]! & ~msg.slots[byte]!;
+          if (stale === 0) continue;
+          for (let b = 0; b < 8; b++) if ((stale & (1 << b)) !== 0 && this.topo.unassignSlot((byte << 3) | b)) dropped++;
+        }
+        if (dropped > 0) {
+          this.opts.log?.info({ node: sender.id, dropped, configEpoch: msg.configEpoch }, 'dropped slots a node no longer claims as its epoch rose');
+          this.dirty(true, true);
+        }
+      }
+    }
+    sender.configEpoch = msg.configEpoch;
+    this.dirty(true);
   }
 
   private receiveHeartbeat(link: LinkRef, msg: BusMessage & { gossip: GossipEntry[] }, sender: TopoNode | undefined, nowMs: number): void {
@@ -382,10 +440,14 @@ export class Gossip {
       }
     }
 
+    let wasMyReplica = false;
     if (sender) {
       const nofailover = (msg.flags & FLAG_NOFAILOVER) !== 0;
       if (nofailover !== ((sender.flags & FLAG_NOFAILOVER) !== 0)) sender.flags ^= FLAG_NOFAILOVER;
       if (msg.type === 'ping' && this.updateAddressIfNeeded(sender, link, msg)) this.dirty(true);
+      sender.replOffset = msg.offset;
+      wasMyReplica = (sender.flags & FLAG_SLAVE) !== 0 && sender.primaryId === this.myself.id;
+      this.updateRole(sender, msg);
     }
 
     if (linkNode && msg.type === 'pong' && linkNode.id === msg.sender) {
@@ -403,27 +465,59 @@ export class Gossip {
     }
 
     if (!sender) return;
-    // Slots: the sender's own claims, decided by config epoch.
-    if (this.isMaster(sender)) {
-      const dirtySlots = Buffer.compare(sender.slotBits, msg.slots) !== 0;
+    // Slots: a primary's own claims, decided by config epoch; a replica's header carries its
+    // primary's, which are only compared (a stale one is sent an UPDATE).
+    const claimant = this.claimantOf(sender);
+    if (claimant && claimant !== this.myself) {
+      const dirtySlots = Buffer.compare(claimant.slotBits, msg.slots) !== 0;
       if (dirtySlots) {
-        this.claim(sender, msg.configEpoch, msg.slots);
-        const winner = this.topo.staleClaimWinner(sender, msg.configEpoch, msg.slots);
+        if (claimant === sender) this.claim(sender, msg.configEpoch, msg.slots, wasMyReplica);
+        const winner = this.topo.staleClaimWinner(claimant, msg.configEpoch, msg.slots);
         if (winner) {
           this.send(sender, { ...this.header(), type: 'update', nodeId: winner.id, nodeConfigEpoch: winner.configEpoch, nodeSlots: winner.slotBits.slice() });
         }
       }
-      if (this.isMaster(this.myself) && msg.configEpoch === this.myself.configEpoch) this.handleEpochCollision(sender);
+      if (claimant === sender && this.isMaster(this.myself) && msg.configEpoch === this.myself.configEpoch) this.handleEpochCollision(sender);
     }
+    this.roles?.heartbeat(sender, msg, nowMs);
     this.processGossip(sender, msg.gossip, nowMs);
   }
 
-  /** Applies `node`'s slot claims made with `configEpoch`. */
-  private claim(node: TopoNode, configEpoch: number, slots: Uint8Array): void {
+  /** Redis's role update from a heartbeat: a node that says it is a primary is one; a node that
+   * names a (known) primary is its replica, giving up any slots it had. */
+  private updateRole(sender: TopoNode, msg: MessageHeader): void {
+    if (msg.primaryId === null) {
+      if (this.topo.setAsPrimary(sender)) {
+        this.opts.log?.info({ node: sender.id }, 'node is now a primary');
+        this.dirty(true, false);
+      }
+      return;
+    }
+    if (msg.primaryId === sender.id || !this.topo.get(msg.primaryId)) return;
+    const had = sender.numSlots > 0;
+    if (this.topo.setAsReplica(sender, msg.primaryId)) {
+      this.opts.log?.info({ node: sender.id, primary: msg.primaryId }, 'node is now a replica');
+      this.dirty(true, had);
+    }
+  }
+
+  /** Applies `node`'s slot claims made with `configEpoch`. When they empty my primary (or me, and
+   * `node` was my replica: the old primary returning after a failover), I follow `node` as its
+   * replica (Redis's clusterUpdateSlotsConfigWith; unlike Redis, a primary emptied by resharding
+   * stays a primary). */
+  private claim(node: TopoNode, configEpoch: number, slots: Uint8Array, wasMyReplica = false): void {
+    const me = this.myself;
+    const amReplica = (me.flags & FLAG_SLAVE) !== 0;
+    const cur = amReplica ? (me.primaryId === null ? undefined : this.topo.get(me.primaryId)) : me;
+    const before = cur?.numSlots ?? 0;
     const { changed, lostMine } = this.topo.applyClaims(node, configEpoch, slots);
     if (changed === 0) return;
     if (lostMine) this.opts.log?.warn({ node: node.id, configEpoch }, 'slots of this node were taken by a node with a newer config epoch');
     this.dirty(true, true);
+    if (cur && before > 0 && cur.numSlots === 0 && node !== me && (amReplica || wasMyReplica)) {
+      this.opts.log?.info({ primary: node.id, configEpoch }, 'configuration change detected: reconfiguring myself as a replica');
+      this.roles?.follow(node, !amReplica);
+    }
   }
 
   /** Redis's clusterHandleConfigEpochCollision: of two primaries with the same config epoch, the

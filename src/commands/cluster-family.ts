@@ -223,6 +223,24 @@ function isPrimary(n: NodeView): boolean {
   return n.flags.includes('master');
 }
 
+/** Redis 7's isReplicaAvailable: CLUSTER SLOTS lists a replica once it is not FAIL and has
+ * replicated something (offset not 0). */
+function replicaAvailable(n: NodeView): boolean {
+  return !n.flags.includes('fail') && n.replOffset !== 0;
+}
+
+/** Replicas of each primary (by primary id), in table order. */
+function replicasByPrimary(nodes: readonly NodeView[]): Map<string, NodeView[]> {
+  const out = new Map<string, NodeView[]>();
+  for (const n of nodes) {
+    if (!n.flags.includes('slave') || n.primaryId === null || n.flags.includes('handshake')) continue;
+    const list = out.get(n.primaryId) ?? [];
+    list.push(n);
+    out.set(n.primaryId, list);
+  }
+  return out;
+}
+
 // --- CLUSTER subcommands -------------------------------------------------------------------------
 
 type ClusterHandler = (m: MainCall, c: ClusterControl) => void | Promise<void>;
@@ -264,55 +282,107 @@ async function totalKeys(m: MainCall): Promise<number> {
 }
 
 function clusterSlots(m: MainCall, c: ClusterControl): void {
-  const ranges: Array<{ from: number; to: number; node: NodeView }> = [];
-  for (const n of c.nodes()) {
+  const nodes = c.nodes();
+  const replicas = replicasByPrimary(nodes);
+  const ranges: Array<{ from: number; to: number; node: NodeView; replicas: NodeView[] }> = [];
+  for (const n of nodes) {
     if (!isPrimary(n) || n.flags.includes('handshake')) continue;
-    for (const [from, to] of n.slots) ranges.push({ from, to, node: n });
+    const available = (replicas.get(n.id) ?? []).filter(replicaAvailable);
+    for (const [from, to] of n.slots) ranges.push({ from, to, node: n, replicas: available });
   }
   ranges.sort((x, y) => x.from - y.from);
   const out = m.out;
   out.array(ranges.length);
   for (const r of ranges) {
-    out.array(3);
+    out.array(3 + r.replicas.length);
     out.integer(r.from);
     out.integer(r.to);
-    out.array(4);
-    out.bulkString(addr(r.node));
-    out.integer(r.node.port);
-    out.bulkString(r.node.id);
-    out.map(0);
+    for (const n of [r.node, ...r.replicas]) {
+      out.array(4);
+      out.bulkString(addr(n));
+      out.integer(n.port);
+      out.bulkString(n.id);
+      out.map(0);
+    }
   }
 }
 
 function clusterShards(m: MainCall, c: ClusterControl): void {
-  const primaries = c.nodes().filter((n) => isPrimary(n) && !n.flags.includes('handshake'));
+  const nodes = c.nodes();
+  const replicas = replicasByPrimary(nodes);
+  const primaries = nodes.filter((n) => isPrimary(n) && !n.flags.includes('handshake'));
   const out = m.out;
   out.array(primaries.length);
-  for (const n of primaries) {
+  for (const p of primaries) {
     out.map(2);
     out.bulkString('slots');
-    out.array(n.slots.length * 2);
-    for (const [from, to] of n.slots) {
+    out.array(p.slots.length * 2);
+    for (const [from, to] of p.slots) {
       out.integer(from);
       out.integer(to);
     }
     out.bulkString('nodes');
-    out.array(1);
-    const fields: Array<[string, string | number]> = [
-      ['id', n.id],
-      ['port', n.port],
-      ['ip', addr(n)],
-      ['endpoint', addr(n)],
-    ];
-    if (n.hostname !== '') fields.push(['hostname', n.hostname]);
-    fields.push(['role', 'master'], ['replication-offset', 0], ['health', health(n)]);
-    out.map(fields.length);
-    for (const [k, v] of fields) {
-      out.bulkString(k);
-      if (typeof v === 'number') out.integer(v);
-      else out.bulkString(v);
+    const members = [p, ...(replicas.get(p.id) ?? [])];
+    out.array(members.length);
+    for (const n of members) {
+      const fields: Array<[string, string | number]> = [
+        ['id', n.id],
+        ['port', n.port],
+        ['ip', addr(n)],
+        ['endpoint', addr(n)],
+      ];
+      if (n.hostname !== '') fields.push(['hostname', n.hostname]);
+      const primary = n === p;
+      // As Redis 7.0: a replica that has replicated nothing yet is 'loading'.
+      const h = !primary && health(n) === 'online' && n.replOffset === 0 ? 'loading' : health(n);
+      fields.push(['role', primary ? 'master' : 'replica'], ['replication-offset', n.replOffset], ['health', h]);
+      out.map(fields.length);
+      for (const [k, v] of fields) {
+        out.bulkString(k);
+        if (typeof v === 'number') out.integer(v);
+        else out.bulkString(v);
+      }
     }
   }
+}
+
+function clusterReplicas(m: MainCall, c: ClusterControl): void {
+  const id = nodeIdArg(m.args, 2);
+  c.replicasOf(id); // Redis's errors for an unknown node or a replica
+  const lines = c.replicaLines(id);
+  m.out.array(lines.length);
+  for (const l of lines) m.out.bulkString(l);
+}
+
+async function clusterReplicate(m: MainCall, c: ClusterControl): Promise<void> {
+  const id = nodeIdArg(m.args, 2);
+  // Keys are counted only when they decide (a primary must be empty), as the count costs a
+  // round trip to every shard.
+  const me = c.myself();
+  const keys = isPrimary(me) && me.slots.length === 0 && c.node(id) !== null && id !== c.myId ? await totalKeys(m) : 0;
+  c.replicate(id, keys);
+  m.out.ok();
+}
+
+function clusterFailover(m: MainCall, c: ClusterControl): void {
+  const a = m.args;
+  if (a.argc > 3) throw new ReplyError("ERR unknown subcommand or wrong number of arguments for 'failover'. Try CLUSTER HELP.");
+  let mode: 'default' | 'force' | 'takeover' = 'default';
+  if (a.argc === 3) {
+    if (argIs(a, 2, 'FORCE')) mode = 'force';
+    else if (argIs(a, 2, 'TAKEOVER')) mode = 'takeover';
+    else throw new ReplyError(ERR.syntax);
+  }
+  c.failover(mode);
+  m.out.ok();
+}
+
+/** (Tessera) CLUSTER FAILOVERS: the role changes this node saw, oldest first, one line each:
+ * "<unix ms> <kind> <new primary id> <node id> <epoch>". */
+function clusterFailovers(m: MainCall, c: ClusterControl): void {
+  const events = c.failoverLog();
+  m.out.array(events.length);
+  for (const e of events) m.out.bulkString(`${e.timeMs} ${e.kind} ${e.primaryId} ${e.nodeId} ${e.epoch}`);
 }
 
 function clusterInfo(m: MainCall, c: ClusterControl): void {
@@ -448,6 +518,10 @@ const CLUSTER_HELP = [
   '    Delete slots information from current node.',
   'DELSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]',
   '    Delete slots information which are between <start-slot> and <end-slot> from current node.',
+  'FAILOVER [FORCE|TAKEOVER]',
+  '    Promote current replica node to being a master.',
+  'FAILOVERS',
+  '    (Tessera) Return the role changes this node saw: time, kind, new master, node, epoch.',
   'FORGET <node-id>',
   '    Remove a node from the cluster.',
   'GETKEYSINSLOT <slot> <count>',
@@ -467,6 +541,10 @@ const CLUSTER_HELP = [
   'NODES',
   '    Return cluster configuration seen by node. Output format:',
   '    <id> <ip:port> <flags> <master> <pings> <pongs> <epoch> <link> <slot> ...',
+  'REPLICATE <node-id>',
+  '    Configure current node as replica to <node-id>.',
+  'REPLICAS <node-id>',
+  '    Return <node-id> replicas.',
   'RESET [HARD|SOFT]',
   '    Reset current node (default: soft).',
   'SET-CONFIG-EPOCH <epoch>',
@@ -475,6 +553,8 @@ const CLUSTER_HELP = [
   '    Set slot state.',
   'SAVECONFIG',
   '    Force saving cluster configuration on disk.',
+  'SLAVES <node-id>',
+  '    Return <node-id> replicas.',
   'SLOTS',
   '    Return information about slots range mappings. Each range is made of:',
   '    start, end, master and replicas IP addresses, ports and ids',
@@ -517,6 +597,8 @@ const CLUSTER_SUBS: readonly ClusterSub[] = [
     m.out.ok();
   }, ['admin']),
   sub('flushslots', 2, "Deletes all slots information from a node.", (m, c) => clusterFlushSlots(m, c), ['admin']),
+  sub('failover', -2, 'Forces a replica to perform a manual failover of its master.', clusterFailover, ['admin']),
+  sub('failovers', 2, '(Tessera) Returns the role changes this node saw.', clusterFailovers),
   sub('forget', 3, 'Removes a node from the nodes table.', (m, c) => {
     c.forget(nodeIdArg(m.args, 2));
     m.out.ok();
@@ -535,6 +617,8 @@ const CLUSTER_SUBS: readonly ClusterSub[] = [
   sub('migrateslot', -5, '(Tessera) Streams the keys of a migrating slot to the importing node.', clusterMigrateSlot, ['admin']),
   sub('myid', 2, 'Returns the ID of a node.', (m, c) => m.out.bulkString(c.myId)),
   sub('nodes', 2, 'Returns the cluster configuration for a node.', (m, c) => m.out.verbatim(c.nodesText())),
+  sub('replicas', 3, 'Lists the replica nodes of a master node.', clusterReplicas, ['admin']),
+  sub('replicate', 3, 'Configure a node as replica of a master node.', clusterReplicate, ['admin']),
   sub('reset', -2, 'Resets a node.', clusterReset, ['admin']),
   sub('saveconfig', 2, 'Forces a node to save the cluster configuration to disk.', (m, c) => {
     c.saveConfig();
@@ -548,6 +632,7 @@ const CLUSTER_SUBS: readonly ClusterSub[] = [
   }, ['admin']),
   sub('setslot', -4, 'Binds a hash slot to a node.', clusterSetSlot, ['admin']),
   sub('shards', 2, 'Returns the mapping of cluster slots to shards.', clusterShards),
+  sub('slaves', 3, 'Lists the replica nodes of a master node.', clusterReplicas, ['admin']),
   sub('slots', 2, 'Returns the mapping of cluster slots to nodes.', clusterSlots),
 ];
 

@@ -69,6 +69,11 @@ export interface ServerConfig {
   minReplicasMaxLag: number;
   replicaReadOnly: boolean;
   clusterEnabled: boolean;
+  clusterMigrationBarrier: number;
+  clusterReplicaNoFailover: boolean;
+  clusterAllowReplicaMigration: boolean;
+  /** Accepted and ignored. */
+  clusterReplicaValidityFactor: number;
   /** Relative to dir unless absolute. */
   clusterConfigFile: string;
   clusterNodeTimeout: number;

@@ -31,9 +31,9 @@ export class Replication {
   }
 
   /** The error a client write gets now, or null when it may run. */
-  writeRefusal(): string | null {
+  writeRefusal(clusterMode = false): string | null {
     const s = this.settings();
-    if (this.replica !== null && s.replicaReadOnly) return "READONLY You can't write against a read only replica.";
+    if (this.replica !== null && s.replicaReadOnly && !clusterMode) return "READONLY You can't write against a read only replica.";
     if (s.minReplicasToWrite > 0 && this.replica === null && this.primary.goodReplicas(s.minReplicasMaxLag) < s.minReplicasToWrite) {
       return 'NOREPLICAS Not enough good replicas to write.';
     }

@@ -152,6 +152,10 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     config.onChange((names) => {
       if (names.includes('loglevel')) this.log.level = pinoLevel(config.values.loglevel);
       if (names.includes('appendonly') || names.includes('appendfsync')) void this.persistence.configChanged();
+      if (names.some((n) => n === 'cluster-migration-barrier' || n === 'cluster-replica-no-failover' || n === 'cluster-allow-replica-migration')) {
+        const v = config.values;
+        this.cluster?.setTunables({ migrationBarrier: v.clusterMigrationBarrier, replicaNoFailover: v.clusterReplicaNoFailover, allowReplicaMigration: v.clusterAllowReplicaMigration });
+      }
       const s = this.shardSettings();
       for (const l of this.links) l.configure(s);
     });
@@ -279,6 +283,9 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       configFile: isAbsolute(v.clusterConfigFile) ? v.clusterConfigFile : join(v.dir, v.clusterConfigFile),
       nodeTimeoutMs: v.clusterNodeTimeout,
       requireFullCoverage: v.clusterRequireFullCoverage,
+      migrationBarrier: v.clusterMigrationBarrier,
+      replicaNoFailover: v.clusterReplicaNoFailover,
+      allowReplicaMigration: v.clusterAllowReplicaMigration,
       log: this.log.child({ component: 'cluster' }),
     });
     // Before start(): a node loaded from nodes.conf as a replica starts replicating at once.
@@ -440,8 +447,10 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
         this.stats.totalCommandsProcessed--;
         return;
       }
+      // In cluster mode the redirect comes first (Redis's order): a replica answers MOVED for its
+      // primary's slots, so only min-replicas-to-write is checked here.
       if (this.replication.gatesWrites) {
-        const refusal = this.replication.writeRefusal();
+        const refusal = this.replication.writeRefusal(this.cluster !== null);
         if (refusal !== null) {
           counter.rejected++;
           conn.replyError(refusal);

@@ -16,6 +16,7 @@ import {
   type PlanNode,
   type SlotMove,
 } from '../../src/cli/cluster/plan.js';
+import { assignReplicas } from '../../src/cli/cluster/plan.js';
 import { SLOT_COUNT, countRanges, formatRanges, toRanges } from '../../src/cli/cluster/slots.js';
 import { configSignature, parseClusterNodes } from '../../src/cli/cluster/topology.js';
 
@@ -211,6 +212,15 @@ test('parseArgs: flags, values, repeats, rest, errors', () => {
   assert.equal(parseAddress('[::1]:7000'), { host: '::1', port: 7000 });
   assert.throws(() => parseAddress('nohost'), (e: unknown) => e instanceof UsageError);
   assert.throws(() => parseAddress('h:99999'), (e: unknown) => e instanceof UsageError);
+});
+
+test('assignReplicas: N / (R + 1) primaries, replicas round-robin, on another host when one has room', () => {
+  assert.equal(assignReplicas(['a', 'a', 'a', 'a', 'a', 'a'], 1), [-1, -1, -1, 0, 1, 2]);
+  // Among the primaries with the fewest replicas, one on another host is preferred.
+  assert.equal(assignReplicas(['a', 'b', 'c', 'a', 'b', 'c'], 1), [-1, -1, -1, 1, 0, 2]);
+  assert.equal(assignReplicas(['h', 'h', 'h', 'h', 'h', 'h', 'h'], 1), [-1, -1, -1, 0, 1, 2, 0]);
+  assert.equal(assignReplicas(['h', 'h', 'h'], 0), [-1, -1, -1]);
+  assert.throws(() => assignReplicas(['h'], 1), /cannot make primaries/);
 });
 
 test.run();

@@ -17,7 +17,7 @@ function bitmap(slots: number[]): Uint8Array {
 }
 
 const header = {
-  sender: A, primaryId: null, port: 7000, cport: 17000, flags: 2, currentEpoch: 2 ** 40 + 7, configEpoch: 5,
+  sender: A, primaryId: null, port: 7000, cport: 17000, flags: 2, mflags: 0, currentEpoch: 2 ** 40 + 7, configEpoch: 5, offset: 0,
   slots: bitmap([0, 1, 5461, 16383]), ip: '10.0.0.1', hostname: 'host-é',
 };
 
@@ -27,6 +27,10 @@ const MESSAGES: BusMessage[] = [
   { ...header, type: 'pong', ip: '', primaryId: B, gossip: Array.from({ length: 5 }, (_, i) => ({ id: B, ip: `10.0.0.${i}`, port: i, cport: 65535, flags: 255, pingSentMs: i, pongRecvMs: 2 ** 50 })) },
   { ...header, type: 'fail', failId: B },
   { ...header, type: 'update', nodeId: B, nodeConfigEpoch: 9, nodeSlots: bitmap([7, 8, 9]) },
+  { ...header, type: 'auth-req', primaryId: B, flags: 4, mflags: 2, offset: 2 ** 45 + 3 },
+  { ...header, type: 'auth-ack' },
+  { ...header, type: 'mfstart', offset: 12345 },
+  { ...header, type: 'ping', mflags: 1, offset: 99, gossip: [] },
 ];
 
 test('every message type round-trips', () => {

@@ -243,7 +243,7 @@ function pingFrom(other: ClusterNode): BusMessage {
   const t = other.topology;
   return {
     type: 'ping', sender: other.myId, primaryId: null, port: t.myself.port, cport: t.myself.cport, flags: FLAG_MASTER,
-    currentEpoch: t.currentEpoch, configEpoch: t.myself.configEpoch, slots: t.myself.slotBits.slice(), ip: '127.0.0.2', hostname: '', gossip: [],
+    mflags: 0, currentEpoch: t.currentEpoch, configEpoch: t.myself.configEpoch, offset: 0, slots: t.myself.slotBits.slice(), ip: '127.0.0.2', hostname: '', gossip: [],
   };
 }
 

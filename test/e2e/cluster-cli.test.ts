@@ -151,9 +151,9 @@ t('usage errors exit 2 with a message on stderr', async () => {
   const none = await cli(['create']);
   assert.is(none.code, 2);
   assert.match(none.stderr, /expected at least one HOST:PORT/);
-  const replicas = await cli(['create', addr(a), addr(b), addr(c), '--replicas', '1', '--yes']);
+  const replicas = await cli(['create', addr(a), addr(b), addr(c), '--replicas', '3', '--yes']);
   assert.is(replicas.code, 2);
-  assert.match(replicas.stderr, /replicas are not supported yet/);
+  assert.match(replicas.stderr, /cannot make a primary with 3 replica\(s\)/);
   assert.is((await cli(['nosuch'])).code, 2);
   assert.is((await cli(['reshard', addr(a), '--slots', '3'])).code, 2);
   const noTty = await cli(['create', addr(a), addr(b), addr(c)]);

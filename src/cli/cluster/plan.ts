@@ -265,3 +265,26 @@ export function formatPlan(steps: readonly PlanStep[], nameOf: (id: string) => s
   const lines = steps.map((s) => `  Move ${s.count} slot${s.count === 1 ? '' : 's'} from ${nameOf(s.from)} to ${nameOf(s.to)}: ${formatRanges(s.ranges)}`);
   return `Plan: ${total} slot${total === 1 ? '' : 's'} to move\n${lines.join('\n')}\n`;
 }
+
+/**
+ * Roles for `create --replicas R` over `n` nodes given in order: the first floor(n / (R + 1)) are
+ * primaries, every other node a replica; replicas go round-robin to the primaries with the fewest
+ * replicas, preferring among those one on another host (a replica on its primary's host does not
+ * survive the host). Returns, for each node index, the index of its primary (-1 for a primary).
+ */
+export function assignReplicas(hosts: readonly string[], replicas: number): number[] {
+  const n = hosts.length;
+  const primaries = Math.floor(n / (replicas + 1));
+  if (primaries < 1) throw new RangeError(`${n} nodes cannot make primaries with ${replicas} replicas each`);
+  const out: number[] = hosts.map((_, i) => (i < primaries ? -1 : -2));
+  const load = new Array<number>(primaries).fill(0);
+  for (let i = primaries; i < n; i++) {
+    const least = Math.min(...load);
+    const open = load.map((l, p) => (l === least ? p : -1)).filter((p) => p >= 0);
+    const elsewhere = open.find((p) => hosts[p] !== hosts[i]);
+    const p = elsewhere ?? open[0]!;
+    out[i] = p;
+    load[p]!++;
+  }
+  return out;
+}

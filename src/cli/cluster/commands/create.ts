@@ -1,14 +1,16 @@
-// `tessera cluster create`: like `redis-cli --cluster create` without replicas. Checks every node
-// is cluster-enabled, empty and alone; spreads the slots in contiguous ranges; gives each node its
-// own config epoch; joins them all to the first; waits (bounded) until every node reports the
-// same slot map and the cluster state is ok.
+// `tessera cluster create`: like `redis-cli --cluster create [--cluster-replicas R]`. Checks every
+// node is cluster-enabled, empty and alone; makes the first N / (R + 1) nodes primaries and spreads
+// the slots over them in contiguous ranges; gives each node its own config epoch; joins them all
+// to the first; makes the others replicas (CLUSTER REPLICATE, round-robin, preferring a primary
+// on another host); waits (bounded) until every node reports the same slot map and
+// roles, and the cluster state is ok.
 
 import { formatAddress, hasFlag, intFlag, parseAddress, type Address, type ParsedArgs } from '../args.js';
 import { isUnknownSubcommand, resolveAddress, type AdminClient, type AdminPool } from '../admin-client.js';
 import type { ClusterCommand } from '../command.js';
 import { OperationError, UsageError } from '../errors.js';
 import { confirm, out, pollUntil, requireYesOrTerminal } from '../output.js';
-import { allocateSlots } from '../plan.js';
+import { allocateSlots, assignReplicas } from '../plan.js';
 import { countRanges, formatRanges, type SlotRange } from '../slots.js';
 import { configSignature, fetchOwnView, parseClusterNodes, requireClusterEnabled } from '../topology.js';
 
@@ -19,18 +21,22 @@ const ADDSLOTS_CHUNK = 2048;
 export interface CreateOptions {
   assumeYes: boolean;
   joinWaitMs: number;
+  /** Replicas per primary (default 0). */
+  replicas?: number;
 }
 
 export const createCommand: ClusterCommand = {
   name: 'create',
   summary: 'make a new cluster of empty nodes',
-  usage: 'tessera cluster create HOST:PORT HOST:PORT ... [--replicas 0] [--yes] [--wait MS]',
+  usage: 'tessera cluster create HOST:PORT HOST:PORT ... [--replicas R] [--yes] [--wait MS]',
   details: [
-    'Checks that every node is cluster-enabled, empty and knows no other node; assigns the 16384',
-    'slots in contiguous ranges, sets config epochs 1..N, joins every node to the first and waits',
-    'until all nodes agree on the slot map. Prints the plan first and asks before doing it.',
+    'Checks that every node is cluster-enabled, empty and knows no other node; makes the first',
+    'N / (R + 1) nodes primaries and assigns them the 16384 slots in contiguous ranges, sets config',
+    'epochs 1..N, joins every node to the first, makes the other nodes replicas (round-robin,',
+    'preferring a primary on another host) and waits until all nodes agree on the slot',
+    'map and the roles. Prints the plan first and asks before doing it.',
     '',
-    '  --replicas N   replicas per primary (only 0 for now)',
+    '  --replicas R   replicas per primary (default 0)',
     '  --yes          do not ask (required when stdin is not a terminal)',
     `  --wait MS      how long to wait for the nodes to agree (default ${DEFAULT_JOIN_WAIT_MS})`,
   ],
@@ -38,8 +44,8 @@ export const createCommand: ClusterCommand = {
   async run(args: ParsedArgs, pool: AdminPool): Promise<number> {
     if (args.positionals.length === 0) throw new UsageError('expected at least one HOST:PORT');
     const replicas = intFlag(args, 'replicas', 0, 0, 100);
-    if (replicas > 0) throw new UsageError('replicas are not supported yet (use --replicas 0)');
     const addresses = args.positionals.map(parseAddress);
+    if (addresses.length < replicas + 1) throw new UsageError(`${addresses.length} node(s) cannot make a primary with ${replicas} replica(s): give at least ${replicas + 1}`);
     requireYesOrTerminal(hasFlag(args, 'yes'));
     const seen = new Set<string>();
     for (const a of addresses) {
@@ -47,7 +53,7 @@ export const createCommand: ClusterCommand = {
       if (seen.has(key)) throw new UsageError(`${key} is given twice`);
       seen.add(key);
     }
-    return createCluster(pool, addresses, { assumeYes: hasFlag(args, 'yes'), joinWaitMs: intFlag(args, 'wait', DEFAULT_JOIN_WAIT_MS, 1) });
+    return createCluster(pool, addresses, { assumeYes: hasFlag(args, 'yes'), joinWaitMs: intFlag(args, 'wait', DEFAULT_JOIN_WAIT_MS, 1), replicas });
   },
 };
 
@@ -68,12 +74,22 @@ export async function createCluster(pool: AdminPool, given: readonly Address[], 
     }
     ids.push(view.myself.id);
   }
-  const ranges = allocateSlots(clients.length);
+  const roles = assignReplicas(addresses.map((a) => a.host), opts.replicas ?? 0);
+  const primaryIdx = roles.flatMap((r, i) => (r === -1 ? [i] : []));
+  const ranges = allocateSlots(primaryIdx.length);
   out(`>>> Performing hash slots allocation on ${clients.length} nodes...`);
   ranges.forEach(([a, b], i) => out(`Master[${i}] -> Slots ${a} - ${b}`));
+  roles.forEach((p, i) => {
+    if (p >= 0) out(`Adding replica ${clients[i]!.address} to ${clients[p]!.address}`);
+  });
   clients.forEach((c, i) => {
-    const r = ranges[i]!;
-    out(`M: ${ids[i]!} ${c.address}\n   slots:[${formatRanges([r])}] (${countRanges([r])} slots) master`);
+    const p = roles[i]!;
+    if (p < 0) {
+      const r = ranges[primaryIdx.indexOf(i)]!;
+      out(`M: ${ids[i]!} ${c.address}\n   slots:[${formatRanges([r])}] (${countRanges([r])} slots) master`);
+    } else {
+      out(`S: ${ids[i]!} ${c.address}\n   replicates ${ids[p]!}`);
+    }
   });
   if (!(await confirm("Can I set the above configuration? (type 'yes' to accept):", opts.assumeYes))) {
     out('Aborted: nothing was changed.');
@@ -81,7 +97,7 @@ export async function createCluster(pool: AdminPool, given: readonly Address[], 
   }
 
   out('>>> Nodes configuration updated');
-  for (let i = 0; i < clients.length; i++) await addSlotRange(clients[i]!, ranges[i]!);
+  for (let k = 0; k < primaryIdx.length; k++) await addSlotRange(clients[primaryIdx[k]!]!, ranges[k]!);
   out('>>> Assign a different config epoch to each node');
   for (let i = 0; i < clients.length; i++) await clients[i]!.call(['CLUSTER', 'SET-CONFIG-EPOCH', i + 1]);
   out('>>> Sending CLUSTER MEET messages to join the cluster');
@@ -89,6 +105,11 @@ export async function createCluster(pool: AdminPool, given: readonly Address[], 
   for (const c of clients.slice(1)) await c.call(['CLUSTER', 'MEET', first.host, first.port]);
 
   await waitForAgreement(clients, ids, opts.joinWaitMs);
+  if (roles.some((p) => p >= 0)) {
+    out('>>> Configuring replicas (CLUSTER REPLICATE)');
+    for (let i = 0; i < clients.length; i++) if (roles[i]! >= 0) await clients[i]!.call(['CLUSTER', 'REPLICATE', ids[roles[i]!]!]);
+    await waitForRoles(clients, ids, roles, opts.joinWaitMs);
+  }
   out('[OK] All nodes agree about slots configuration.');
   await waitForStateOk(clients, opts.joinWaitMs);
   out(`[OK] All 16384 slots covered; cluster_state:ok on all ${clients.length} nodes.`);
@@ -140,6 +161,28 @@ export async function waitForAgreement(clients: readonly AdminClient[], ids: rea
   } finally {
     process.stdout.write('\n');
   }
+}
+
+/** Polls every node's CLUSTER NODES until each shows node i as a replica of ids[roles[i]]. */
+export async function waitForRoles(clients: readonly AdminClient[], ids: readonly string[], roles: readonly number[], deadlineMs: number): Promise<void> {
+  await pollUntil(
+    'every node to know the replicas',
+    async (note) => {
+      for (const c of clients) {
+        const recs = parseClusterNodes(await c.callString(['CLUSTER', 'NODES']));
+        for (let i = 0; i < ids.length; i++) {
+          if (roles[i]! < 0) continue;
+          const r = recs.find((x) => x.id === ids[i]);
+          if (!r || !r.flags.includes('slave') || r.primaryId !== ids[roles[i]!]) {
+            note(`${c.address} does not see ${ids[i]!.slice(0, 8)} as a replica yet`);
+            return false;
+          }
+        }
+      }
+      return true;
+    },
+    deadlineMs,
+  );
 }
 
 /** Polls CLUSTER INFO on every node until cluster_state is ok everywhere. */

@@ -29,7 +29,7 @@ const TESSERA_MAIN = fileURLToPath(new URL('../../main.js', import.meta.url));
 export const localCommand: ClusterCommand = {
   name: 'local',
   summary: 'run an N-node cluster on this host in the foreground',
-  usage: 'tessera cluster local [--nodes N] [--base-port P] [--dir DIR] [--node-timeout MS] [--shards K] [--server-bin CMD] [-- SERVER FLAGS...]',
+  usage: 'tessera cluster local [--nodes N] [--replicas R] [--base-port P] [--dir DIR] [--node-timeout MS] [--shards K] [--server-bin CMD] [-- SERVER FLAGS...]',
   details: [
     'Starts N servers on ports P..P+N-1 (each with --cluster-enabled yes, its own directory',
     'DIR/<port> holding nodes-<port>.conf and node.log), creates the cluster (unless the saved',
@@ -37,6 +37,7 @@ export const localCommand: ClusterCommand = {
     'stop every node. Flags after -- go to every server.',
     '',
     '  --nodes N          how many nodes (default 3)',
+    '  --replicas R       replicas per primary: N / (R + 1) primaries (default 0)',
     '  --base-port P      port of the first node (default 7000)',
     `  --dir DIR          where the nodes keep their files (default ./${DEFAULT_DIR})`,
     '  --node-timeout MS  the servers\' --cluster-node-timeout',
@@ -44,11 +45,13 @@ export const localCommand: ClusterCommand = {
     '  --server-bin CMD   run CMD (e.g. redis-server) instead of `tessera server`',
     `  --wait MS          how long to wait for the cluster to form (default ${DEFAULT_JOIN_WAIT_MS})`,
   ],
-  flags: { nodes: 'value', 'base-port': 'value', dir: 'value', 'node-timeout': 'value', shards: 'value', 'server-bin': 'value', wait: 'value' },
+  flags: { nodes: 'value', replicas: 'value', 'base-port': 'value', dir: 'value', 'node-timeout': 'value', shards: 'value', 'server-bin': 'value', wait: 'value' },
   allowRest: true,
   async run(args: ParsedArgs, pool: AdminPool): Promise<number> {
     if (args.positionals.length > 0) throw new UsageError(`unexpected '${args.positionals.join(' ')}'`);
     const count = intFlag(args, 'nodes', 3, 1, 1000);
+    const replicas = intFlag(args, 'replicas', 0, 0, 100);
+    if (count < replicas + 1) throw new UsageError(`--nodes ${count} cannot make a primary with ${replicas} replica(s)`);
     const basePort = intFlag(args, 'base-port', 7000, 1, MAX_BASE_PORT_PLUS_NODES - count + 1);
     const dirText = stringFlag(args, 'dir') ?? DEFAULT_DIR;
     const serverBin = stringFlag(args, 'server-bin');
@@ -81,7 +84,7 @@ export const localCommand: ClusterCommand = {
       const views = await Promise.all(clients.map((c) => fetchOwnView(c)));
       const fresh = views.every((v) => v.records.length === 1 && v.myself.slots.length === 0);
       const forming = fresh
-        ? createCluster(pool, addresses, { assumeYes: true, joinWaitMs: waitMs })
+        ? createCluster(pool, addresses, { assumeYes: true, joinWaitMs: waitMs, replicas })
         : (out('>>> The nodes have saved cluster state: not creating; waiting for them to agree'),
           waitForAgreement(clients, views.map((v) => v.myself.id), waitMs).then(() => 0));
       await Promise.race([forming, group.firstUnexpectedExit(), stop.signalled]);
@@ -89,7 +92,7 @@ export const localCommand: ClusterCommand = {
       for (let i = 0; i < clients.length; i++) {
         const { myself } = await fetchOwnView(clients[i]!);
         const child = group.children[i]!;
-        const role = myself.flags.includes('master') ? 'master' : 'replica';
+        const role = myself.flags.includes('master') ? 'master' : `replica of ${myself.primaryId?.slice(0, 8) ?? '?'}`;
         out(`${clients[i]!.address} ${myself.id} ${role} slots:${formatRanges(toRanges(myself.slots))} (${myself.slots.length}) pid ${child.proc.pid ?? '?'} log ${join(dirText, String(child.port), 'node.log')}`);
       }
       out(`Cluster ready: ${count} nodes. Connect with e.g. redis-cli -c -p ${basePort}. Ctrl-C stops them all.`);

@@ -1,5 +1,6 @@
 // `tessera cluster add-node` and `tessera cluster remove-node`. add-node joins an empty node as a
-// primary without slots and waits until every node knows it. remove-node moves the node's slots
+// primary without slots (or, with --replica-of, as a replica of a primary) and waits until every
+// node knows it. remove-node moves the node's slots
 // to the remaining primaries (evenly), makes every other node forget it, then resets it (or shuts
 // it down).
 
@@ -15,22 +16,26 @@ import { MOVE_FLAGS, MOVE_FLAGS_HELP, endpointOf, executeMoves, moveSettings, na
 
 export const addNodeCommand: ClusterCommand = {
   name: 'add-node',
-  summary: 'add an empty node to a cluster (as a primary without slots)',
-  usage: 'tessera cluster add-node NEW_HOST:PORT EXISTING_HOST:PORT [--wait MS]',
+  summary: 'add an empty node to a cluster (as a primary without slots, or a replica)',
+  usage: 'tessera cluster add-node NEW_HOST:PORT EXISTING_HOST:PORT [--replica-of NODE] [--wait MS]',
   details: [
     'Checks that the new node is cluster-enabled, empty and knows no other node, sends it',
     'CLUSTER MEET towards the existing node and waits until every node knows it.',
-    'Give it slots afterwards with reshard or rebalance --use-empty-masters.',
+    'Give it slots afterwards with reshard or rebalance --use-empty-masters, or make it a replica.',
     '',
+    '  --replica-of NODE   make it a replica of that primary (node id, id prefix or HOST:PORT)',
     `  --wait MS   how long to wait for every node to know the new one (default ${DEFAULT_JOIN_WAIT_MS})`,
   ],
-  flags: { wait: 'value' },
+  flags: { wait: 'value', 'replica-of': 'value' },
   async run(args: ParsedArgs, pool: AdminPool): Promise<number> {
     const [newText, existingText] = expectPositionals(args, 2, 'NEW_HOST:PORT EXISTING_HOST:PORT');
+    const replicaOf = stringFlag(args, 'replica-of');
     const waitMs = intFlag(args, 'wait', DEFAULT_JOIN_WAIT_MS, 1);
     const existing = await resolveAddress(parseAddress(existingText!));
     const t = await loadTopology(pool, existing);
-    out(`>>> Adding node ${newText!} to cluster ${t.entry.addr}`);
+    const primary = replicaOf === undefined ? undefined : findNode(t, replicaOf);
+    if (primary !== undefined && !primary.flags.includes('master')) throw new OperationError(`${nameOf(primary)} is not a primary`);
+    out(`>>> Adding node ${newText!} to cluster ${t.entry.addr}${primary ? ` as a replica of ${nameOf(primary)}` : ''}`);
     const fresh = await resolveAddress(parseAddress(newText!));
     const client = await pool.get(fresh);
     await requireClusterEnabled(client);
@@ -63,6 +68,24 @@ export const addNodeCommand: ClusterCommand = {
     // A new primary reports cluster_state:fail until it has the slot map (and, in Redis, for a
     // couple of seconds after it starts); moving slots to it before then fails with CLUSTERDOWN.
     await waitForStateOk([client], waitMs);
+    if (primary !== undefined) {
+      out(`>>> Configure node as replica of ${nameOf(primary)}.`);
+      await client.call(['CLUSTER', 'REPLICATE', primary.id]);
+      await pollUntil(
+        `every node to see ${client.address} as a replica of ${primary.id.slice(0, 8)}`,
+        async (note) => {
+          for (const c of everyone) {
+            const r = parseClusterNodes(await c.callString(['CLUSTER', 'NODES'])).find((x) => x.id === view.myself.id);
+            if (!r || !r.flags.includes('slave') || r.primaryId !== primary.id) {
+              note(`${c.address} does not yet`);
+              return false;
+            }
+          }
+          return true;
+        },
+        waitMs,
+      );
+    }
     out(`[OK] New node added correctly: ${view.myself.id} ${client.address}`);
     return 0;
   },

@@ -1,5 +1,6 @@
 // `tessera cluster status`: one row per node (id, address, role, flags, slots, keys, memory, ops/s,
-// health) or one JSON object. Ops/s is INFO stats instantaneous_ops_per_sec where the server has
+// health) or one JSON object, then the role changes (failovers, replica moves) the nodes saw, from
+// Tessera's CLUSTER FAILOVERS (skipped on servers without it). Ops/s is INFO stats instantaneous_ops_per_sec where the server has
 // it, else derived from total_commands_processed sampled twice a second apart (skipped with
 // --no-ops). Exit 1 when a node is unreachable or a node's cluster_state is not ok.
 
@@ -32,13 +33,30 @@ export interface NodeStatus {
   importing: number[];
 }
 
+/** One role change, as the node that made it (or saw it) logged it. */
+export interface RoleChange {
+  timeMs: number;
+  kind: string;
+  /** The node that became (or is followed as) primary. */
+  primaryId: string;
+  /** The old primary (failovers) or the replica that moved (replicate, migrate, demoted). */
+  nodeId: string;
+  epoch: number;
+  /** Address of the node that logged it. */
+  seenBy: string;
+}
+
 export interface ClusterStatus {
   ok: boolean;
   entry: string;
   clusterState: string | null;
   slotsAssigned: number;
   nodes: NodeStatus[];
+  /** Oldest first, at most MAX_CHANGES. */
+  roleChanges: RoleChange[];
 }
+
+const MAX_CHANGES = 20;
 
 export const statusCommand: ClusterCommand = {
   name: 'status',
@@ -89,7 +107,51 @@ export async function collectStatus(pool: AdminPool, entry: { host: string; port
   const entryRow = nodes.find((n) => n.id === t.entry.id);
   const slotsAssigned = t.owners.filter((o) => o !== null).length;
   const ok = nodes.every((n) => n.reachable && n.clusterState === 'ok');
-  return { ok, entry: t.entry.addr, clusterState: entryRow?.clusterState ?? null, slotsAssigned, nodes };
+  const roleChanges = await collectRoleChanges(t.nodes);
+  return { ok, entry: t.entry.addr, clusterState: entryRow?.clusterState ?? null, slotsAssigned, nodes, roleChanges };
+}
+
+/** Every reachable node's CLUSTER FAILOVERS, merged (a change logged by two nodes counts once). */
+async function collectRoleChanges(nodes: readonly ClusterNode[]): Promise<RoleChange[]> {
+  const seen = new Map<string, RoleChange>();
+  await Promise.all(
+    nodes.map(async (n) => {
+      if (n.client === null) return;
+      let lines: unknown;
+      try {
+        lines = await n.client.call(['CLUSTER', 'FAILOVERS']);
+      } catch {
+        return; // not Tessera, or an older one
+      }
+      if (!Array.isArray(lines)) return;
+      for (const l of lines) {
+        const [time, kind, primaryId, nodeId, epoch] = String(l).split(' ');
+        if (epoch === undefined) continue;
+        const key = `${kind} ${primaryId} ${nodeId} ${epoch}`;
+        if (!seen.has(key)) seen.set(key, { timeMs: Number(time), kind: kind!, primaryId: primaryId!, nodeId: nodeId!, epoch: Number(epoch), seenBy: n.addr });
+      }
+    }),
+  );
+  return [...seen.values()].sort((a, b) => a.timeMs - b.timeMs).slice(-MAX_CHANGES);
+}
+
+function describeChange(c: RoleChange, addrOf: (id: string) => string): string {
+  const when = new Date(c.timeMs).toISOString();
+  const p = addrOf(c.primaryId);
+  const n = addrOf(c.nodeId);
+  switch (c.kind) {
+    case 'failover':
+    case 'manual':
+    case 'force':
+    case 'takeover':
+      return `${when} ${c.kind === 'failover' ? 'automatic failover' : `CLUSTER FAILOVER ${c.kind === 'manual' ? '' : c.kind.toUpperCase()}`.trim()}: ${p} replaced ${n} as primary (epoch ${c.epoch})`;
+    case 'demoted':
+      return `${when} old primary ${n} rejoined as a replica of ${p} (epoch ${c.epoch})`;
+    case 'migrate':
+      return `${when} replica ${n} migrated to orphaned primary ${p}`;
+    default:
+      return `${when} ${n} became a replica of ${p}`;
+  }
 }
 
 async function nodeStatus(n: ClusterNode): Promise<{ node: ClusterNode; row: NodeStatus; commandsBefore: number | null }> {
@@ -167,7 +229,7 @@ export function renderStatus(s: ClusterStatus): string {
   const rows = s.nodes.map((n) => [
     n.id.slice(0, 8),
     n.addr,
-    n.role,
+    n.role === 'replica' ? `replica of ${n.primaryId?.slice(0, 8) ?? '?'}` : n.role,
     n.flags.join(',') || '-',
     String(n.slots),
     n.ranges.length > 40 ? `${n.ranges.slice(0, 37)}...` : n.ranges,
@@ -179,11 +241,17 @@ export function renderStatus(s: ClusterStatus): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
   const totalKeys = s.nodes.reduce((k, n) => k + (n.keys ?? 0), 0);
+  const addrOf = (id: string): string => {
+    const n = s.nodes.find((x) => x.id === id);
+    return n ? `${n.addr} (${id.slice(0, 8)})` : id.slice(0, 8);
+  };
+  const changes = s.roleChanges.length === 0 ? [] : ['', 'Role changes (oldest first):', ...s.roleChanges.map((c) => `  ${describeChange(c, addrOf)}`)];
   return [
     line(header),
     ...rows.map(line),
     '',
     `cluster_state: ${s.clusterState ?? 'unknown'} (from ${s.entry}); slots assigned: ${s.slotsAssigned}/16384; ` +
       `nodes: ${s.nodes.length} (${s.nodes.filter((n) => !n.reachable).length} unreachable); keys: ${totalKeys}; ${s.ok ? 'OK' : 'NOT OK'}`,
+    ...changes,
   ].join('\n');
 }
