@@ -67,12 +67,12 @@ function bgrewriteaofCommand(m: MainCall): Promise<void> | undefined {
   return undefined;
 }
 
-/** __snapshot path [LOG logpath fsync]: starts the shard's snapshot at this point of its command
+/** __snapshot path [LOG logpath fsync gen]: starts the shard's snapshot at this point of its command
  * stream (first moving to a new log for a rewrite). Sent by the persistence manager while every
  * shard is locked, so the shards' snapshots start at one point. Reply: [dirty, keys]. */
 function snapshotShardCommand(c: ShardContext): void {
   const a = c.args;
-  const log = a.argc === 5 && argIs(a, 2, 'LOG') ? { path: argString(a, 3), fsync: argString(a, 4) as FsyncPolicy } : null;
+  const log = a.argc === 6 && argIs(a, 2, 'LOG') ? { path: argString(a, 3), fsync: argString(a, 4) as FsyncPolicy, gen: Number(argString(a, 5)) } : null;
   const r = c.persist.snapshotStart(argString(a, 1), log);
   c.out.array(2);
   c.out.integer(r.dirty);

@@ -57,6 +57,9 @@ export interface ShardSettings {
   hz: number;
   /** The append-only log each shard writes (paths by shard), or null when appendonly is off. */
   aof: LogSettings | null;
+  /** Generation of `aof`: a shard ignores log settings older than the ones it already has (a
+   * rewrite switches logs through the ring, ahead of settings still on their way). */
+  aofGen: number;
   /** Hand every batch's records to the main thread for replicas (this node has replicas). */
   replFeed: boolean;
 }

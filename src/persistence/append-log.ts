@@ -28,12 +28,17 @@ export class AppendLog {
 
   constructor(readonly path: string, shard: number, public policy: FsyncPolicy) {
     this.fd = openSync(path, 'a');
-    this.size = fstatSync(this.fd).size;
-    if (this.size === 0) {
-      const header = new RecordBuffer(64);
-      header.fileHeader(MAGIC_LOG, shard);
-      this.append(header.buf, header.length);
-      fdatasyncSync(this.fd);
+    try {
+      this.size = fstatSync(this.fd).size;
+      if (this.size === 0) {
+        const header = new RecordBuffer(64);
+        header.fileHeader(MAGIC_LOG, shard);
+        this.append(header.buf, header.length);
+        fdatasyncSync(this.fd);
+      }
+    } catch (e) {
+      closeSync(this.fd);
+      throw e;
     }
     this.timer = setInterval(() => this.syncInBackground(), 1000);
     this.timer.unref();

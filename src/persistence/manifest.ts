@@ -49,7 +49,7 @@ export function readManifest(path: string): Manifest | null {
       bad();
     }
   });
-  if (!(m.shards >= 1) || !Number.isInteger(m.seq) || m.files.some((f) => !(f.shard >= 0 && f.shard < m.shards))) {
+  if (!Number.isInteger(m.shards) || m.shards < 1 || !Number.isInteger(m.seq) || m.files.some((f) => !Number.isInteger(f.shard) || f.shard < 0 || f.shard >= m.shards)) {
     throw new Error(`Bad manifest ${path}: inconsistent shard count or sequence`);
   }
   return m;

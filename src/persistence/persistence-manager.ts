@@ -29,8 +29,11 @@ export interface PersistenceHost {
   readonly shards: readonly ShardPort[];
   /** Runs fn while no client command reaches any shard but fn's own (through call). */
   withAllShardsLocked<T>(fn: (call: ShardCaller) => Promise<T>): Promise<T>;
-  /** Pushes the log settings to every shard (and to the settings a restarted shard gets). */
-  setLogSettings(aof: LogSettings | null): void;
+  /** Pushes log settings to every shard (and to the settings a restarted shard gets), as
+   * generation gen (a new one when omitted). */
+  setLogSettings(aof: LogSettings | null, gen?: number): void;
+  /** A new log settings generation (for a switch sent through the rings). */
+  nextLogGen(): number;
   shardStats(): Promise<ShardStatsReport[]>;
 }
 
@@ -189,13 +192,13 @@ export class PersistenceManager {
   /** Every shard's snapshot, started at one point (see the header), each into pathOf(shard);
    * with logOf, each shard first moves to its new log. `started` settles when every shard has
    * started (or one refused), `done` when every snapshot is on disk. */
-  private snapshotAll(pathOf: (shard: number) => string, logOf: ((shard: number) => string) | null, onLocked?: (call: ShardCaller) => Promise<void>): Job<{ dirty: number; results: SnapshotResult[] }> {
+  private snapshotAll(pathOf: (shard: number) => string, log: { of: (shard: number) => string; gen: number } | null, onLocked?: (call: ShardCaller) => Promise<void>): Job<{ dirty: number; results: SnapshotResult[] }> {
     const shards = this.host.shards;
     const fsync = this.v.appendfsync;
     // The start travels through each shard's ring, after the commands already sent to it.
     const started = this.host.withAllShardsLocked(async (call) => {
       if (onLocked) await onLocked(call);
-      return Promise.all(shards.map((_, i) => call(i, ['__snapshot', pathOf(i), ...(logOf ? ['LOG', logOf(i), fsync] : [])], 2)));
+      return Promise.all(shards.map((_, i) => call(i, ['__snapshot', pathOf(i), ...(log ? ['LOG', log.of(i), fsync, String(log.gen)] : [])], 2)));
     }).then((replies) => {
       let dirty = 0;
       for (const r of replies) {
@@ -317,10 +320,11 @@ export class PersistenceManager {
         // (2) Each shard moves to its new log and starts its snapshot, at one point of its
         // command stream; a shard restarted later reopens the new log (its settings).
         const incrPath = (s: number): string => join(this.aofDir, incr[s]!.name);
-        const job = this.snapshotAll((s) => join(this.aofDir, base[s]!.name), incrPath);
+        const gen = this.host.nextLogGen();
+        const job = this.snapshotAll((s) => join(this.aofDir, base[s]!.name), { of: incrPath, gen });
         job.started.then(
           () => {
-            this.host.setLogSettings({ paths: incr.map((_, s) => incrPath(s)), fsync: this.v.appendfsync });
+            this.host.setLogSettings({ paths: incr.map((_, s) => incrPath(s)), fsync: this.v.appendfsync }, gen);
             markStarted();
           },
           (e: Error) => markStarted(e),

@@ -88,7 +88,11 @@ export function readRecords(path: string, magic: number, visit: RecordVisitor, o
           p = 0;
           buf = bigger;
         }
-        fill();
+        // The file shrank under us (another reader cut it): what is left ends inside a record.
+        if (fill() === 0) {
+          out.damage = { kind: 'torn', offset: at, reason: 'file ends inside a record' };
+          break;
+        }
         continue;
       }
       const q = p + FRAME_HEADER;

@@ -192,6 +192,11 @@ export class ShardPersistence implements KeyspaceObserver {
     this.recording = this.log !== null || this.feed !== null;
   }
 
+  /** Why writes must be refused (the log cannot be written: Redis's MISCONF), or null. */
+  writeError(): string | null {
+    return this.log !== null && this.log.failed ? this.log.lastError : null;
+  }
+
   /** True when replies must wait for endBatch (appendfsync always). */
   get syncBeforeReply(): boolean {
     return this.log !== null && this.log.policy === 'always';
@@ -201,9 +206,16 @@ export class ShardPersistence implements KeyspaceObserver {
 
   /** Opens, switches or closes the log. Switching is safe at any command boundary: the records
    * up to here are in the old file (closed and synced), the rest go to the new one. */
-  setLog(s: LogSettings | null): void {
+  /** Log settings of generation gen, ignored unless newer than what the shard has (settings
+   * travel on the control port and may arrive after a rewrite's switch through the ring). */
+  setLog(s: LogSettings | null, gen = this.logGen + 1): void {
+    if (gen <= this.logGen) return;
+    this.logGen = gen;
     this.switchLog(s ? s.paths[this.shard] ?? null : null, s?.fsync ?? 'everysec');
   }
+
+  private logGen = 0;
+
 
   private switchLog(path: string | null, fsync: FsyncPolicy): void {
     if (this.log !== null && this.log.path === path) {
@@ -222,9 +234,12 @@ export class ShardPersistence implements KeyspaceObserver {
 
   /** Starts a snapshot of this shard into path (one at a time), at this point of the shard's
    * command stream; with `log`, the shard first moves to that log (a rewrite's new log). */
-  snapshotStart(path: string, log: { path: string; fsync: FsyncPolicy } | null = null): { dirty: number; keys: number } {
+  snapshotStart(path: string, log: { path: string; fsync: FsyncPolicy; gen?: number } | null = null): { dirty: number; keys: number } {
     if (this.job !== null && this.job.active) throw new Error(`shard ${this.shard}: a snapshot is already running`);
-    if (log !== null) this.switchLog(log.path, log.fsync);
+    if (log !== null && (log.gen ?? this.logGen) >= this.logGen) {
+      this.logGen = log.gen ?? this.logGen;
+      this.switchLog(log.path, log.fsync);
+    }
     const job = new SnapshotJob(this.ks, path, this.shard);
     this.job = job;
     job.done.then(
@@ -312,6 +327,11 @@ export class ShardPersistence implements KeyspaceObserver {
         current = f;
         // A log named by the manifest before its shard opened it: nothing was written to it.
         if (f.kind === 'log' && !existsSync(f.path)) continue;
+        if (!existsSync(f.path)) {
+          if (plan.repair) continue;
+          report.error = `Missing snapshot file ${f.path} named by the manifest: restore it, or start with --persistence-repair yes to go on without it`;
+          break;
+        }
         progress?.(`loading ${basename(f.path)}`);
         const outcome = readRecords(f.path, f.kind === 'log' ? MAGIC_LOG : MAGIC_SNAPSHOT, visit, (done, total) =>
           progress?.(`loading ${basename(f.path)}: ${Math.round((100 * done) / total)}% (${ks.size()} keys)`),

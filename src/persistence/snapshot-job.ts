@@ -55,9 +55,10 @@ export class SnapshotJob {
     });
     this.done.catch(() => undefined);
     this.keysTotal = ks.size();
+    // The file first: a start that fails must leave the keyspace's marks as they were.
+    this.fd = openSync(this.tmp, 'w');
     ks.snapshotBegin();
     this.out.fileHeader(MAGIC_SNAPSHOT, shard);
-    this.fd = openSync(this.tmp, 'w');
     setImmediate(() => this.step());
   }
 
@@ -75,10 +76,15 @@ export class SnapshotJob {
   /** Before a flush: every pending entry is written now, synchronously (a flush is rare). */
   drainAll(): void {
     // With a chunk in flight the rest stays in memory until it is written (no second writer).
-    while (this.slot < SLOT_COUNT) {
-      this.walkSlots(SLOT_COUNT, this.writing ? Infinity : CHUNK_BYTES);
-      this.notePeak();
-      if (!this.writing) this.writeSync();
+    // A disk error fails the snapshot, never the command that flushes.
+    try {
+      while (this.slot < SLOT_COUNT) {
+        this.walkSlots(SLOT_COUNT, this.writing ? Infinity : CHUNK_BYTES);
+        this.notePeak();
+        if (!this.writing) this.writeSync();
+      }
+    } catch (e) {
+      this.fail(e as Error);
     }
   }
 

@@ -47,6 +47,9 @@ const BATCH_FRAMES = 512;
 
 class ShardCrash extends Error {}
 
+/** By command index: 1 for commands flagged write (refused while the log cannot be written). */
+const WRITES = Uint8Array.from(COMMANDS, (c) => (c.flags.includes('write') ? 1 : 0));
+
 /** One shard's keyspace and command execution, independent of how requests reach it (rings from
  * a worker thread, or direct calls on the main thread). Replies land in `writer`. */
 export class ShardExecutor {
@@ -72,7 +75,7 @@ export class ShardExecutor {
   ) {
     this.ks = new Keyspace(memory);
     this.persist = new ShardPersistence(shardId, this.ks, feedSink);
-    this.persist.setLog(settings.aof);
+    this.persist.setLog(settings.aof, settings.aofGen);
     this.persist.enableFeed(settings.replFeed);
     this.settings = settings;
     const self = this;
@@ -105,6 +108,8 @@ export class ShardExecutor {
       w.error(`ERR internal: command ${cmd} does not run on shards`);
     } else if (this.overMemory(spec)) {
       w.error(ERR.oom);
+    } else if (WRITES[cmd] === 1 && this.persist.writeError() !== null) {
+      w.error(`MISCONF Errors writing to the AOF file: ${this.persist.writeError()}`);
     } else {
       try {
         spec.shard(this.ctx);
@@ -168,7 +173,7 @@ export class ShardExecutor {
   configure(s: ShardSettings): void {
     const hzChanged = s.hz !== this.settings.hz;
     this.settings = s;
-    this.persist.setLog(s.aof);
+    this.persist.setLog(s.aof, s.aofGen);
     if (s.replFeed) this.persist.enableFeed(true);
     if (hzChanged) this.startCron();
   }

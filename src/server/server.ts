@@ -175,6 +175,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       activeExpireEnabled: v.activeExpireEnabled,
       hz: v.hz,
       aof: this.aof,
+      aofGen: this.aofGen,
       replFeed: this.replFeed,
     };
   }
@@ -223,7 +224,16 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     return this.withShardsLocked(this.links.map((_, i) => i), fn);
   }
 
-  setLogSettings(aof: LogSettings | null): void {
+  /** Generation of `aof` (what shards get in their settings), and the last one handed out. */
+  private aofGen = 0;
+  private lastGen = 0;
+
+  nextLogGen(): number {
+    return ++this.lastGen;
+  }
+
+  setLogSettings(aof: LogSettings | null, gen?: number): void {
+    this.aofGen = gen ?? this.nextLogGen();
     this.aof = aof;
     const s = this.shardSettings();
     for (const l of this.links) l.configure(s);

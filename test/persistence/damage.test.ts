@@ -255,7 +255,7 @@ test('damage after a record larger than the read chunk is found at the right off
   const file = Buffer.from(r.buf.subarray(0, r.length));
   const offs = frameOffsets(file);
   const corrupt = Buffer.from(file);
-  corrupt[offs[2]! + FRAME_HEADER + 2] ^= 0xff;
+  corrupt[offs[2]! + FRAME_HEADER + 2] = corrupt[offs[2]! + FRAME_HEADER + 2]! ^ 0xff;
   let { got, o } = read(writeTmp('big-corrupt', corrupt));
   assert.is(o.damage?.kind, 'corrupt');
   assert.is(o.damage!.offset, offs[2]);

@@ -4,7 +4,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Keyspace } from '../../src/keyspace/keyspace.js';
+import { Keyspace } from '../../src/keyspace/keyspace.js';
 import { readRecords } from '../../src/persistence/record-reader.js';
 import { MAGIC_SNAPSHOT } from '../../src/persistence/records.js';
 import { ShardPersistence } from '../../src/persistence/shard-persistence.js';
@@ -311,7 +311,6 @@ test('a shard restarted on the memory of one that died mid-snapshot repairs the 
   memoryKs.snapshotBegin(); // the old incarnation started a snapshot and died
   const some = entries(memoryKs).slice(0, 500);
   for (const e of some) memoryKs.snapshotDone(e);
-  const { Keyspace } = await import('../../src/keyspace/keyspace.js');
   const ks = new Keyspace(memoryKs.memory); // the next incarnation
   assert.ok(ks.snapshotActive());
   const ps = new ShardPersistence(0, ks);
@@ -328,8 +327,10 @@ test('a snapshot that cannot open its file leaves no snapshot behind; the next o
   const ks = freshKs();
   const ps = new ShardPersistence(0, ks);
   populate(ks, 500, rng(44), 1000);
-  assert.throws(() => ps.snapshotStart(tmp.path('no-such-dir/x.tsnap')));
-  assert.not.ok(ks.snapshotActive(), 'a failed start must not leave the keyspace in a snapshot');
+  assert.throws(() => ps.snapshotStart(tmp.path('no-such-dir/x.tsnap')), /ENOENT/);
+  const activeAfterFailure = ks.snapshotActive();
+  const pendingAfterFailure = entries(ks).filter((e) => ks.snapshotPending(e)).length;
+  assert.is(ps.stats().snapshotActive, false);
   put(ks, 'between', 'the two');
   const want = dump(ks);
   const path = tmp.path('after-failed-start.tsnap');
@@ -337,6 +338,8 @@ test('a snapshot that cannot open its file leaves no snapshot behind; the next o
   const r = await ps.snapshotWait();
   assert.is(r.keys, want.size, `the snapshot after a failed start wrote ${r.keys} of ${want.size} keys`);
   assertSnapshotHolds(path, want);
+  assert.not.ok(activeAfterFailure, 'a failed start must not leave the keyspace in a snapshot');
+  assert.is(pendingAfterFailure, 0, 'a failed start must not leave entries pending');
   ps.close();
 });
 
