@@ -241,10 +241,7 @@ export class PersistenceManager {
   /** SAVE / BGSAVE: a new dump generation; the manifest moves when every shard's part is on disk. */
   save(onLocked?: (call: ShardCaller) => Promise<void>): Job {
     if (this.saving) return this.saving;
-    let markStarted!: (err?: Error) => void;
-    const started = new Promise<void>((res, rej) => (markStarted = (err) => (err ? rej(err) : res())));
-    started.catch(() => undefined);
-    const run = async (): Promise<void> => {
+    this.saving = this.job(this.rewriting, async (markStarted) => {
       const m = this.dumpManifest ?? readManifest(this.dumpPath);
       const seq = (m?.seq ?? 0) + 1;
       const files: ManifestFile[] = Array.from({ length: this.n }, (_, s) => ({ name: `${this.v.dbfilename}.${seq}.s${s}.tsnap`, shard: s, role: 's' }));
@@ -277,10 +274,7 @@ export class PersistenceManager {
         this.saving = null;
         this.startScheduled();
       }
-    };
-    const done = this.rewriting ? this.rewriting.done.then(run, run) : run();
-    done.catch(() => undefined);
-    this.saving = { started, done };
+    });
     return this.saving;
   }
 
@@ -292,10 +286,7 @@ export class PersistenceManager {
   /** BGREWRITEAOF, the automatic rewrite, and the first base when the log is turned on. */
   rewrite(): Job {
     if (this.rewriting) return this.rewriting;
-    let markStarted!: (err?: Error) => void;
-    const started = new Promise<void>((res, rej) => (markStarted = (err) => (err ? rej(err) : res())));
-    started.catch(() => undefined);
-    const run = async (): Promise<void> => {
+    this.rewriting = this.job(this.saving, async (markStarted) => {
       // The chain being extended (null when the log is being turned on), and what is on disk.
       const chain = this.aofOn ? this.aofManifest : null;
       const onDisk = readManifest(this.aofManifestPath);
@@ -353,11 +344,20 @@ export class PersistenceManager {
         this.rewriting = null;
         this.startScheduled();
       }
-    };
-    const done = this.saving ? this.saving.done.then(run, run) : run();
-    done.catch(() => undefined);
-    this.rewriting = { started, done };
+    });
     return this.rewriting;
+  }
+
+  /** Runs body once `after` (the other kind of job, when one runs) is over; body reports through
+   * markStarted when every shard's snapshot has its point (a failure before that rejects it). */
+  private job(after: Job | null, body: (markStarted: (err?: Error) => void) => Promise<void>): Job {
+    let markStarted!: (err?: Error) => void;
+    const started = new Promise<void>((res, rej) => (markStarted = (err) => (err ? rej(err) : res())));
+    started.catch(() => undefined);
+    const run = (): Promise<void> => body(markStarted);
+    const done = after ? after.done.then(run, run) : run();
+    done.catch(() => undefined);
+    return { started, done };
   }
 
   private startScheduled(): void {
