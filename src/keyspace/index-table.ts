@@ -204,6 +204,16 @@ export class IndexTable {
     this.migrate(MIGRATE_PER_OP);
   }
 
+  /** Makes room for `keys` entries in one step (a load into a fresh keyspace), so that inserting
+   * them needs no incremental resize. */
+  reserve(keys: number): void {
+    const u32 = this.arena.u32;
+    const want = nextPow2(Math.ceil((keys * 4) / 3) + 1);
+    if (u32[H_OLD_OFF] !== 0 || want <= u32[H_IDX_CAP]!) return;
+    this.startResize(want);
+    this.migrate(Infinity);
+  }
+
   /** After a delete: starts a shrink below load 1/8, and migrates a bounded number of buckets. */
   afterDelete(): void {
     if (this.arena.u32[H_OLD_OFF] !== 0) this.migrate(MIGRATE_PER_OP);

@@ -344,6 +344,11 @@ export class Keyspace {
     formatMemory(this.arena, this.index, this.vol);
   }
 
+  /** Room in the index for n more keys at once (before a bulk load). */
+  reserve(n: number): void {
+    this.index.reserve(this.size() + n);
+  }
+
   /** Changes counted since the shard's memory was created (Redis's dirty counter). */
   dirty(): number { return this.arena.f64[F_DIRTY]!; }
 

@@ -30,7 +30,7 @@ export interface ReadOutcome {
 
 const CHUNK = 8 * 1024 * 1024;
 
-export function readRecords(path: string, magic: number, visit: RecordVisitor, onProgress?: (bytes: number, total: number) => void): ReadOutcome {
+export function readRecords(path: string, magic: number, visit: RecordVisitor, onProgress?: (bytes: number, total: number) => void, onCount?: (count: number) => void): ReadOutcome {
   const fd = openSync(path, 'r');
   try {
     const fileBytes = fstatSync(fd).size;
@@ -46,6 +46,7 @@ export function readRecords(path: string, magic: number, visit: RecordVisitor, o
       return out;
     }
     out.validBytes = FILE_HEADER;
+    onCount?.(buf.readUInt32LE(12));
     // buf[0, have) holds the file from filePos on.
     let filePos = FILE_HEADER;
     let have = 0;

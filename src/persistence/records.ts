@@ -6,7 +6,8 @@
 //   DEL    op 0 0 0 | klen u32 | key
 //   FLUSH  op
 //   END    op 0 0 0 | records u32 | records / 2^32 u32   (a snapshot's last record)
-// Files start with a 16-byte header: magic, format version, shard, 0.
+// Files start with a 16-byte header: magic, format version, shard, and a snapshot's key count
+// (0 in logs).
 
 import { crc32 } from 'node:zlib';
 
@@ -56,13 +57,14 @@ export class RecordBuffer {
     if (this.buf.length > keepBytes) this.buf = Buffer.allocUnsafe(keepBytes);
   }
 
-  fileHeader(magic: number, shard: number): void {
+  /** count: a snapshot's key count (a loader sizes its index with it), else 0. */
+  fileHeader(magic: number, shard: number, count = 0): void {
     const p = this.reserve(FILE_HEADER);
     const b = this.buf;
     b.writeUInt32LE(magic, p);
     b.writeUInt32LE(FORMAT_VERSION, p + 4);
     b.writeUInt32LE(shard, p + 8);
-    b.writeUInt32LE(0, p + 12);
+    b.writeUInt32LE(Math.min(count, 0xffffffff), p + 12);
   }
 
   /** A SET record of key src[koff, +klen) and value val[voff, +vlen). */

@@ -335,6 +335,9 @@ export class ShardPersistence implements KeyspaceObserver {
         progress?.(`loading ${basename(f.path)}`);
         const outcome = readRecords(f.path, f.kind === 'log' ? MAGIC_LOG : MAGIC_SNAPSHOT, visit, (done, total) =>
           progress?.(`loading ${basename(f.path)}: ${Math.round((100 * done) / total)}% (${ks.size()} keys)`),
+          (count) => {
+            if (keep === null && count > 0) ks.reserve(count);
+          },
         );
         report.records += outcome.records;
         const problem = damageOf(f, outcome);

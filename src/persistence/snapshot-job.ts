@@ -58,7 +58,7 @@ export class SnapshotJob {
     // The file first: a start that fails must leave the keyspace's marks as they were.
     this.fd = openSync(this.tmp, 'w');
     ks.snapshotBegin();
-    this.out.fileHeader(MAGIC_SNAPSHOT, shard);
+    this.out.fileHeader(MAGIC_SNAPSHOT, shard, this.keysTotal);
     setImmediate(() => this.step());
   }
 
