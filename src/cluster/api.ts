@@ -165,6 +165,9 @@ export interface ClusterControl {
   /** Role changes seen by this node, oldest first (bounded). */
   failoverLog(): readonly FailoverEvent[];
   /** cluster-migration-barrier and cluster-replica-no-failover (CONFIG SET may change them). */
+  /** DEBUG CLUSTER-PARTITION: drop bus traffic to and from these nodes (empty: heal). A test hook
+   * that cuts the cluster bus only (client and replication links stay up). */
+  debugPartition(ids: readonly string[]): void;
   setTunables(t: { migrationBarrier?: number | undefined; replicaNoFailover?: boolean | undefined; allowReplicaMigration?: boolean | undefined }): void;
 
   start(): Promise<void>;

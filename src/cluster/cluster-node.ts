@@ -92,7 +92,17 @@ export class ClusterNode implements ClusterControl {
         },
       });
     }
-    this.gossip = new Gossip(this.topo, deps.transport ?? this.bus!, {
+    const base = deps.transport ?? this.bus!;
+    // Every send passes the partition filter (DEBUG CLUSTER-PARTITION).
+    const filtered: Transport = {
+      send: (node, msg) => {
+        if (!this.cut.has(node.id)) base.send(node, msg);
+      },
+      reply: (link, msg) => base.reply(link, msg),
+      disconnect: (id) => base.disconnect(id),
+      rename: (oldId, newId) => base.rename(oldId, newId),
+    };
+    this.gossip = new Gossip(this.topo, filtered, {
       nodeTimeoutMs: opts.nodeTimeoutMs, announceIp: opts.announceIp, random: this.random, log: opts.log,
     });
     this.fo = new Failover(this.topo, this.gossip, {
@@ -158,6 +168,7 @@ export class ClusterNode implements ClusterControl {
 
   /** One bus message from `link`. */
   receive(link: LinkRef, msg: BusMessage): void {
+    if (this.cut.size > 0 && this.cut.has(msg.sender)) return;
     try {
       this.gossip.receive(link, msg, this.clock());
     } catch (e) {
@@ -543,6 +554,15 @@ export class ClusterNode implements ClusterControl {
 
   failoverLog(): readonly FailoverEvent[] {
     return this.fo.events;
+  }
+
+  /** Nodes whose bus traffic is dropped (DEBUG CLUSTER-PARTITION). */
+  private cut = new Set<string>();
+
+  debugPartition(ids: readonly string[]): void {
+    this.cut = new Set(ids);
+    for (const id of ids) this.bus?.disconnect(id);
+    this.log.warn({ nodes: ids }, ids.length > 0 ? 'DEBUG CLUSTER-PARTITION: bus traffic to and from these nodes is dropped' : 'DEBUG CLUSTER-PARTITION: healed');
   }
 
   setTunables(t: { migrationBarrier?: number | undefined; replicaNoFailover?: boolean | undefined; allowReplicaMigration?: boolean | undefined }): void {

@@ -429,7 +429,7 @@ async function debugCommand(m: MainCall): Promise<void> {
   const sub = argLower(a, 1);
   switch (sub) {
     case 'help': {
-      const help = ['DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:', 'SHARD-CRASH <shard>', '    Crash shard worker <shard>; it is restarted on its memory.', 'SLEEP <seconds>', '    Stop the server for <seconds>. Decimals allowed.', 'SET-ACTIVE-EXPIRE <0|1>', '    Setting it to 0 disables expiring keys in background.', 'LOG <message>', '    Write <message> to the server log.', 'HELP', '    Print this help.'];
+      const help = ['DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:', 'SHARD-CRASH <shard>', '    Crash shard worker <shard>; it is restarted on its memory.', 'SLEEP <seconds>', '    Stop the server for <seconds>. Decimals allowed.', 'SET-ACTIVE-EXPIRE <0|1>', '    Setting it to 0 disables expiring keys in background.', 'LOG <message>', '    Write <message> to the server log.', 'CLUSTER-PARTITION [<node-id> ...]', '    Drop cluster bus traffic to and from these nodes (none: heal). For partition tests.', 'HELP', '    Print this help.'];
       m.out.array(help.length);
       for (const l of help) m.out.simple(l);
       return;
@@ -466,6 +466,17 @@ async function debugCommand(m: MainCall): Promise<void> {
       if (a.argc !== 3) break;
       m.out.ok();
       return;
+    case 'cluster-partition': {
+      if (m.server.cluster === null) {
+        m.out.error('ERR This instance has cluster support disabled');
+        return;
+      }
+      const ids: string[] = [];
+      for (let i = 2; i < a.argc; i++) ids.push(argString(a, i).toLowerCase());
+      m.server.cluster.debugPartition(ids);
+      m.out.ok();
+      return;
+    }
     default:
       break;
   }
