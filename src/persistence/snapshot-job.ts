@@ -4,10 +4,10 @@
 // a command about to change or delete a pending entry first has its old state written (copy on
 // write, through the keyspace observer), and entries born after the start are never pending. So
 // every key is written exactly once, as it was at the start.
-// Memory beyond the data: one chunk being written plus the copy-on-write images taken meanwhile;
-// the job reports its peak (INFO snapshot_peak_buffer_bytes). Steps are paced by the disk: the next
-// step runs only when the previous chunk is written. The file is written under a temporary name,
-// fsynced, and renamed; the directory is fsynced after the rename.
+// Memory beyond the data: one chunk being written, the next one being filled, and the copy-on-write
+// images taken meanwhile; the job reports its peak (INFO snapshot_peak_buffer_bytes). Steps are
+// paced by the disk: a chunk is written only when the previous one is. The file is written under a
+// temporary name, fsynced, and renamed; the directory is fsynced after the rename.
 
 import { close, closeSync, fsync, fsyncSync, openSync, renameSync, unlinkSync, write, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -32,6 +32,8 @@ export class SnapshotJob {
   private fd = -1;
   private slot = 0;
   private writing = false;
+  /** The last chunk is written and the file is being synced and renamed. */
+  private ending = false;
   private finished = false;
   keys = 0;
   readonly keysTotal: number;
@@ -112,11 +114,16 @@ export class SnapshotJob {
     if (held > this.peakBufferBytes) this.peakBufferBytes = held;
   }
 
+  /** Fills the next chunk (also while the previous one is being written, so that the walk and
+   * the disk overlap), and writes it when the disk is free. */
   private step(): void {
-    if (this.finished || this.writing) return;
+    if (this.finished || this.ending) return;
     try {
-      this.walkSlots(SLOT_COUNT);
+      if (this.out.length < CHUNK_BYTES) this.walkSlots(SLOT_COUNT);
+      this.notePeak();
+      if (this.writing) return; // the write's completion comes back here
       if (this.slot >= SLOT_COUNT) {
+        this.ending = true;
         this.ks.snapshotEnd();
         this.out.end(this.keys);
         this.notePeak();
@@ -124,8 +131,8 @@ export class SnapshotJob {
         this.finish();
         return;
       }
-      this.notePeak();
       this.writeAsync();
+      setImmediate(() => this.step());
     } catch (e) {
       this.fail(e as Error);
     }
