@@ -122,6 +122,23 @@ function validName(name: string): boolean {
   return true;
 }
 
+/** A replica's link to this node (it announced itself with REPLCONF): Redis's client type "replica". */
+function isReplicaLink(c: ClientInfo): boolean {
+  return c.replCapa.length > 0;
+}
+
+/** Redis's client type of c: normal, or replica (master and pubsub links do not exist here). */
+function clientType(c: ClientInfo): 'normal' | 'replica' {
+  return isReplicaLink(c) ? 'replica' : 'normal';
+}
+
+/** Redis's client type names (slave is replica's old name). */
+function typeName(t: string): 'normal' | 'replica' | 'master' | 'pubsub' | null {
+  const x = t.toLowerCase();
+  if (x === 'slave') return 'replica';
+  return x === 'normal' || x === 'replica' || x === 'master' || x === 'pubsub' ? x : null;
+}
+
 /** One line of CLIENT LIST / CLIENT INFO, with Redis 7's fields. */
 export function clientLine(c: ClientInfo, now: number): string {
   const qbuf = c.queryBufferBytes();
@@ -129,7 +146,7 @@ export function clientLine(c: ClientInfo, now: number): string {
   return (
     `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=${c.fd} name=${c.name} ` +
     `age=${Math.floor((now - c.createdAtMs) / 1000)} idle=${Math.floor((now - c.lastInteractionMs) / 1000)} ` +
-    `flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=${qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 ` +
+    `flags=${isReplicaLink(c) ? 'S' : 'N'} db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=${qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 ` +
     `rbs=16384 rbp=0 obl=0 oll=0 omem=${omem} tot-mem=${qbuf + omem} events=r cmd=${c.lastCommand} ` +
     `user=default redir=-1 resp=${c.proto}`
   );
@@ -147,7 +164,7 @@ const CLIENT_HELP = [
   '    Kill connection made from <ip:port>.',
   'KILL <option> <value> [<option> <value> [...]]',
   '    Kill connections. Options are: ID <client-id>, ADDR <ip:port>, LADDR <ip:port>, SKIPME (YES|NO), USER <username>.',
-  'LIST [TYPE (NORMAL)] [ID <client-id> [<client-id> ...]]',
+  'LIST [TYPE (NORMAL|MASTER|REPLICA|PUBSUB)] [ID <client-id> [<client-id> ...]]',
   '    Return information about client connections.',
   'SETINFO <option> <value>',
   '    Set client meta attr. Options are: LIB-NAME, LIB-VER.',
@@ -181,6 +198,7 @@ function clientKill(m: MainCall): void {
   let laddr: string | null = null;
   let user: string | null = null;
   let skipme = true;
+  let type: string | null = null;
   for (let i = 2; i < a.argc; i += 2) {
     const v = argString(a, i + 1);
     if (argIs(a, i, 'ID')) {
@@ -200,7 +218,8 @@ function clientKill(m: MainCall): void {
         return;
       }
     } else if (argIs(a, i, 'TYPE')) {
-      if (v.toLowerCase() !== 'normal') {
+      type = typeName(v);
+      if (type === null) {
         m.out.error(`ERR Unknown client type '${v}'`);
         return;
       }
@@ -213,6 +232,7 @@ function clientKill(m: MainCall): void {
   for (const c of now) {
     if (id !== null && c.id !== id) continue;
     if (addr !== null && c.addr !== addr) continue;
+    if (type !== null && clientType(c) !== type) continue;
     if (laddr !== null && c.laddr !== laddr) continue;
     if (user !== null && user !== 'default') continue;
     if (c === m.conn && skipme) continue;
@@ -266,14 +286,15 @@ function clientCommand(m: MainCall): void {
       return;
     case 'list': {
       let ids: Set<number> | null = null;
+      let type: string | null = null;
       for (let i = 2; i < a.argc; i++) {
         if (argIs(a, i, 'TYPE') && i + 1 < a.argc) {
-          const t = argString(a, ++i).toLowerCase();
-          if (!['normal', 'master', 'replica', 'pubsub'].includes(t)) {
+          const t = argString(a, ++i);
+          type = typeName(t);
+          if (type === null) {
             m.out.error(`ERR Unknown client type '${t}'`);
             return;
           }
-          if (t !== 'normal') ids = new Set();
         } else if (argIs(a, i, 'ID') && i + 1 < a.argc) {
           ids = new Set();
           for (i++; i < a.argc; i++) {
@@ -291,7 +312,7 @@ function clientCommand(m: MainCall): void {
       }
       const now = Date.now();
       let s = '';
-      for (const c of m.server.clients()) if (!ids || ids.has(c.id)) s += clientLine(c, now) + '\n';
+      for (const c of m.server.clients()) if ((!ids || ids.has(c.id)) && (type === null || clientType(c) === type)) s += clientLine(c, now) + '\n';
       m.out.verbatim(s);
       return;
     }
@@ -323,7 +344,7 @@ const C = 'connection' as const;
 export const CONNECTION_COMMANDS = [
   { name: 'ping', arity: -1, flags: ['fast'], keys: null, group: C, since: '1.0.0', summary: 'Returns the server\'s liveliness response.', main: pingCommand },
   { name: 'echo', arity: 2, flags: ['fast'], keys: null, group: C, since: '1.0.0', summary: 'Returns the given string.', main: (m) => m.out.bulk(m.args.buf, m.args.off[1]!, m.args.len[1]!) },
-  { name: 'quit', arity: -1, flags: ['no-auth', 'fast'], keys: null, group: C, since: '1.0.0', summary: 'Closes the connection.', main: (m) => {
+  { name: 'quit', arity: -1, flags: ['no-auth', 'fast', 'loading', 'stale'], keys: null, group: C, since: '1.0.0', summary: 'Closes the connection.', main: (m) => {
     m.out.ok();
     m.conn.closeAfterReply();
   } },
@@ -332,10 +353,10 @@ export const CONNECTION_COMMANDS = [
     m.out.proto = 2;
     m.out.simple('RESET');
   } },
-  { name: 'hello', arity: -1, flags: ['no-auth', 'fast'], keys: null, group: C, since: '6.0.0', summary: 'Handshakes with the Redis server.', main: helloCommand },
-  { name: 'auth', arity: -2, flags: ['no-auth', 'fast'], keys: null, group: C, since: '1.0.0', summary: 'Authenticates the connection.', main: authCommand },
-  { name: 'select', arity: 2, flags: ['fast'], keys: null, group: C, since: '1.0.0', summary: 'Changes the selected database.', main: selectCommand },
-  { name: 'client', arity: -2, flags: ['admin'], keys: null, group: C, since: '2.4.0', summary: 'A container for client connection commands.', main: clientCommand,
+  { name: 'hello', arity: -1, flags: ['no-auth', 'fast', 'loading', 'stale'], keys: null, group: C, since: '6.0.0', summary: 'Handshakes with the Redis server.', main: helloCommand },
+  { name: 'auth', arity: -2, flags: ['no-auth', 'fast', 'loading', 'stale'], keys: null, group: C, since: '1.0.0', summary: 'Authenticates the connection.', main: authCommand },
+  { name: 'select', arity: 2, flags: ['fast', 'loading', 'stale'], keys: null, group: C, since: '1.0.0', summary: 'Changes the selected database.', main: selectCommand },
+  { name: 'client', arity: -2, flags: ['admin', 'loading', 'stale'], keys: null, group: C, since: '2.4.0', summary: 'A container for client connection commands.', main: clientCommand,
     subcommands: [
       { name: 'id', arity: 2, flags: ['fast'], keys: null, summary: 'Returns the unique client ID of the connection.' },
       { name: 'getname', arity: 2, flags: ['fast'], keys: null, summary: 'Returns the name of the connection.' },

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ClientInfo, ShardCaller } from '../commands/types.js';
 import type { Job } from '../persistence/persistence-manager.js';
-import { FILE_HEADER } from '../persistence/records.js';
+import { FILE_HEADER, FRAME_HEADER as RECORD_HEADER } from '../persistence/records.js';
 import { Backlog } from './backlog.js';
 import { formatOffsets, frame, KIND_FEED, KIND_GETACK, KIND_PING, KIND_SNAP, KIND_SNAP_END } from './stream.js';
 
@@ -177,18 +177,34 @@ export class ReplicationPrimary {
     }
   }
 
-  /** A shard's snapshot file (its records, without the file header) as SNAP frames. */
+  /** A shard's snapshot file (its records, without the file header) as SNAP frames of whole
+   * records (the replica applies each frame on its own). */
   private async sendFile(link: ReplicaLink, shard: number, fd: number): Promise<void> {
-    const chunk = Buffer.allocUnsafe(256 * 1024);
+    let buf = Buffer.allocUnsafe(256 * 1024);
+    let have = 0;
     let pos = FILE_HEADER;
     for (;;) {
-      const n = readSync(fd, chunk, 0, chunk.length, pos);
-      if (n <= 0) break;
+      const n = readSync(fd, buf, have, buf.length - have, pos);
       pos += n;
-      const ok = link.conn.writeRaw(frame(KIND_SNAP, shard, chunk.subarray(0, n)));
-      if (!ok) await link.conn.drained();
-      if (link.closed) return;
+      have += n;
+      // The whole records at the front of buf.
+      let p = 0;
+      while (p + RECORD_HEADER <= have && p + RECORD_HEADER + buf.readUInt32LE(p) <= have) p += RECORD_HEADER + buf.readUInt32LE(p);
+      if (p > 0) {
+        const ok = link.conn.writeRaw(frame(KIND_SNAP, shard, buf.subarray(0, p)));
+        buf.copy(buf, 0, p, have);
+        have -= p;
+        if (!ok) await link.conn.drained();
+        if (link.closed) return;
+      } else if (have === buf.length) {
+        // One record larger than the buffer: make room for all of it.
+        const bigger = Buffer.allocUnsafe(RECORD_HEADER + buf.readUInt32LE(0));
+        buf.copy(bigger, 0, 0, have);
+        buf = bigger;
+      }
+      if (n <= 0 && p === 0) break;
     }
+    if (have > 0) throw new Error(`snapshot of shard ${shard} ends inside a record`);
     link.conn.writeRaw(frame(KIND_SNAP_END, shard, null));
   }
 
@@ -250,11 +266,18 @@ export class ReplicationPrimary {
     });
   }
 
-  /** After a promotion: our history continues the old primary's up to its offset. */
-  promoted(oldReplid: string, oldOffset: number): void {
+  /** After a promotion: our history continues the old primary's up to its offsets, and our own
+   * offsets go on from there (as Redis's master_repl_offset does). */
+  promoted(oldReplid: string, oldOffsets: readonly number[]): void {
     this.replid2 = oldReplid;
-    this.secondOffset = oldOffset;
+    this.secondOffset = oldOffsets.reduce((a, b) => a + b, 0);
     this.replid = randomBytes(20).toString('hex');
+    if (oldOffsets.length === this.backlogs.length) {
+      oldOffsets.forEach((o, s) => {
+        const b = this.backlogs[s]!;
+        if (b.held === 0 && b.end < o) b.end = o;
+      });
+    }
   }
 
   /** A new history (this node starts replicating another): every replica must resync. */

@@ -179,10 +179,14 @@ export class ReplicationReplica {
         break;
       case KIND_SNAP_END:
         if (f.shard === this.primaryShards - 1) {
-          // Every shard's snapshot is in (sent in shard order); the feed follows.
-          this.state = 'connected';
-          this.syncInProgress = false;
-          this.host.log.info('MASTER <-> REPLICA sync: Finished with success');
+          // Every shard's snapshot is in (sent in shard order); the link is up once it is applied.
+          const sock = this.sock;
+          void Promise.all(this.tails).then(() => {
+            if (this.sock !== sock || this.state !== 'sync') return;
+            this.state = 'connected';
+            this.syncInProgress = false;
+            this.host.log.info('MASTER <-> REPLICA sync: Finished with success');
+          });
         }
         break;
       case KIND_FEED:
@@ -207,39 +211,49 @@ export class ReplicationReplica {
     if (same) {
       this.enqueue(from, ['__replapply', String(from), String(this.primaryShards), '0', copy], feedBytes, from);
     } else {
-      for (let s = 0; s < n; s++) {
-        this.enqueue(s, ['__replapply', String(from), String(this.primaryShards), String(n), copy], s === n - 1 ? feedBytes : 0, from);
-      }
+      // Applied (and acknowledged) once every local shard has taken its keys from the batch.
+      const calls = [];
+      for (let s = 0; s < n; s++) calls.push(this.enqueue(s, ['__replapply', String(from), String(this.primaryShards), String(n), copy], 0, -1));
+      void Promise.all(calls).then((ok) => {
+        if (ok.every((x) => x)) this.counted(from, feedBytes);
+      });
     }
+  }
+
+  private counted(from: number, feedBytes: number): void {
+    if (from < 0 || feedBytes <= 0 || this.offsets === null) return;
+    this.offsets[from] = (this.offsets[from] ?? 0) + feedBytes;
+    this.scheduleAck();
   }
 
   /** Runs a command on local shard s after the earlier ones; then counts feedBytes as applied for
    * the primary's shard `from` (-1: nothing to count). */
-  private enqueue(s: number, args: Array<string | Buffer>, feedBytes: number, from: number): void {
+  private enqueue(s: number, args: Array<string | Buffer>, feedBytes: number, from: number): Promise<boolean> {
     const size = args.reduce((a, x) => a + x.length, 0);
     this.applying += size;
     const call = this.host.callShard(s, args, 2);
-    this.tails[s] = Promise.all([this.tails[s], call]).then(
+    const done = Promise.all([this.tails[s], call]).then(
       ([, reply]) => {
         this.applying -= size;
+        this.updatePause();
         if (reply[0] === 45) {
           this.host.log.warn({ shard: s, reply: reply.toString('latin1', 0, 200).trim() }, 'Applying the primary\'s records failed; resyncing');
           this.offsets = null;
           this.masterReplid = '?';
           this.sock?.destroy();
-          return;
+          return false;
         }
-        if (from >= 0 && feedBytes > 0 && this.offsets !== null) {
-          this.offsets[from] = (this.offsets[from] ?? 0) + feedBytes;
-          this.scheduleAck();
-        }
-        this.updatePause();
+        this.counted(from, feedBytes);
+        return true;
       },
       () => {
         this.applying -= size;
         this.updatePause();
+        return false;
       },
     );
+    this.tails[s] = done;
+    return done;
   }
 
   private updatePause(): void {

@@ -62,7 +62,7 @@ export class Replication {
     this.replica = null;
     r.stop();
     await r.drain();
-    this.primary.promoted(r.masterReplid, r.offset);
+    this.primary.promoted(r.masterReplid, r.offsets ?? []);
     this.log.info('MASTER MODE enabled (user request from replicaof no one)');
   }
 

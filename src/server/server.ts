@@ -242,21 +242,10 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
   async listen(): Promise<void> {
     await Promise.all(this.links.map((l) => l.ready));
     const v = this.config.values;
-    // The data first: no client may see this node before what it had is back.
     this.persistence.removeTemporaries();
-    try {
-      await this.persistence.recover();
-    } catch (e) {
-      this.log.fatal({ err: (e as Error).message }, 'Loading persisted data failed');
-      await Promise.all(this.links.map((l) => l.stop()));
-      throw e;
-    }
-    this.persistCron = setInterval(() => void this.persistence.cron(), 100);
-    this.persistCron.unref();
-    // Membership first: no client may see this node without its cluster state.
-    if (v.clusterEnabled) await this.startCluster(v.port);
-    // memcached and HTTP ports first, so that a server answering PING serves them too.
-    this.frontDoors = await startFrontDoors(this);
+    // The RESP port opens first and answers -LOADING (as redis-server does) until the data, the
+    // cluster state and the other ports are back: no client sees this node before what it had.
+    this.starting = true;
     for (const host of v.bind) {
       const srv = net.createServer({ noDelay: true }, (sock) => this.accept(sock));
       await new Promise<void>((resolve, reject) => {
@@ -270,6 +259,20 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       const addr = srv.address();
       if (addr && typeof addr === 'object') this.port = addr.port;
     }
+    try {
+      await this.persistence.recover();
+    } catch (e) {
+      this.log.fatal({ err: (e as Error).message }, 'Loading persisted data failed');
+      for (const srv of this.netServers) srv.close();
+      for (const c of [...this.conns.values()]) c.kill();
+      await Promise.all(this.links.map((l) => l.stop()));
+      throw e;
+    }
+    this.persistCron = setInterval(() => void this.persistence.cron(), 100);
+    this.persistCron.unref();
+    if (v.clusterEnabled) await this.startCluster(v.port);
+    this.frontDoors = await startFrontDoors(this);
+    this.starting = false;
     this.cronTimer = setInterval(() => this.cron(), 1000);
     this.cronTimer.unref();
     this.log.info({ port: this.port, bind: v.bind, shards: this.links.length, pid: process.pid }, 'Ready to accept connections tcp');
@@ -278,6 +281,11 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       this.replication.replicaOf(host!, Number(port));
     }
   }
+
+  /** True until listen() is done: commands not flagged `loading` get -LOADING. */
+  private starting = false;
+  /** By command index: 1 for commands that run while loading (INFO, CONFIG, ...; not CLUSTER). */
+  private readonly runsWhileLoading = Uint8Array.from(COMMANDS, (c) => (c.flags.includes('loading') && c.group !== 'cluster' ? 1 : 0));
 
   private async startCluster(port: number): Promise<void> {
     const v = this.config.values;
@@ -438,6 +446,13 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     if (invalid !== null) {
       counter.rejected++;
       conn.replyError(invalid);
+      return;
+    }
+    // Before the auth check (Redis checks auth first): a client that probes with PING must not
+    // take a NOAUTH for "up" while the node is still loading.
+    if (this.starting && this.runsWhileLoading[idx] === 0) {
+      counter.rejected++;
+      conn.replyError('LOADING Redis is loading the dataset in memory');
       return;
     }
     if (!conn.authenticated && !spec.flags.includes('no-auth')) {
