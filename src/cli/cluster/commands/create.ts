@@ -62,6 +62,7 @@ export async function createCluster(pool: AdminPool, given: readonly Address[], 
   const addresses = await Promise.all(given.map(resolveAddress));
   const clients = await Promise.all(addresses.map((a) => pool.get(a)));
   const ids: string[] = [];
+  const busPorts: number[] = [];
   for (const c of clients) {
     await requireClusterEnabled(c);
     const view = await fetchOwnView(c);
@@ -73,6 +74,7 @@ export async function createCluster(pool: AdminPool, given: readonly Address[], 
       );
     }
     ids.push(view.myself.id);
+    busPorts.push(view.myself.cport);
   }
   const roles = assignReplicas(addresses.map((a) => a.host), opts.replicas ?? 0);
   const primaryIdx = roles.flatMap((r, i) => (r === -1 ? [i] : []));
@@ -102,7 +104,9 @@ export async function createCluster(pool: AdminPool, given: readonly Address[], 
   for (let i = 0; i < clients.length; i++) await clients[i]!.call(['CLUSTER', 'SET-CONFIG-EPOCH', i + 1]);
   out('>>> Sending CLUSTER MEET messages to join the cluster');
   const first = addresses[0]!;
-  for (const c of clients.slice(1)) await c.call(['CLUSTER', 'MEET', first.host, first.port]);
+  // With the bus port, as redis-cli 7 does: it need not be port + 10000 (--cluster-port).
+  const meet = busPorts[0]! > 0 ? ['CLUSTER', 'MEET', first.host, first.port, busPorts[0]!] : ['CLUSTER', 'MEET', first.host, first.port];
+  for (const c of clients.slice(1)) await c.call(meet);
 
   await waitForAgreement(clients, ids, opts.joinWaitMs);
   if (roles.some((p) => p >= 0)) {

@@ -47,7 +47,9 @@ export const addNodeCommand: ClusterCommand = {
     }
     const entryHost = t.entry.address;
     out(`>>> Send CLUSTER MEET to node ${client.address} to make it join the cluster.`);
-    await client.call(['CLUSTER', 'MEET', entryHost.host, entryHost.port]);
+    // With the entry's bus port, as redis-cli 7 does (it need not be port + 10000).
+    const entryBus = (await fetchOwnView(await pool.get(entryHost))).myself.cport;
+    await client.call(entryBus > 0 ? ['CLUSTER', 'MEET', entryHost.host, entryHost.port, entryBus] : ['CLUSTER', 'MEET', entryHost.host, entryHost.port]);
     const everyone = [...t.nodes.filter((n) => n.client !== null).map((n) => clientOf(n)), client];
     const ids = [...t.nodes.map((n) => n.id), view.myself.id];
     await pollUntil(
