@@ -14,6 +14,7 @@ import { freePort } from './lib/ports.js';
 import { benchmarkArgs, runBenchmark, type BenchRow, type BenchRun } from './lib/redis-benchmark.js';
 import { RespClient, usedMemory } from './lib/resp-client.js';
 import { killAllNow, rssBytes, startServer, stopAll, type BenchServer } from './lib/servers.js';
+import { parseFlags } from './lib/flags.js';
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const TESSERA_MAIN = 'dist/src/cli/main.js';
@@ -45,26 +46,7 @@ const HELP = `Usage: npm run bench [-- OPTIONS]   (or node dist/bench/compare.js
   --results FILE    report to rewrite (default bench/RESULTS.md; env BENCH_RESULTS)`;
 
 function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
-  const given = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? '';
-    if (arg === '--help' || arg === '-h') {
-      process.stdout.write(HELP + '\n');
-      process.exit(0);
-    }
-    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
-    const value = m?.[2] ?? argv[++i];
-    if (!m?.[1] || value === undefined) throw new Error(`bad argument '${arg}'\n${HELP}`);
-    given.set(m[1], value);
-  }
-  const raw = (name: string, fallback: string): string =>
-    given.get(name) ?? env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`] ?? fallback;
-  const int = (name: string, fallback: number, min: number): number => {
-    const n = Number(raw(name, String(fallback)));
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}`);
-    return n;
-  };
-  const list = (name: string, fallback: string): string[] => raw(name, fallback).split(',').filter((s) => s !== '');
+  const { raw, int, list } = parseFlags(argv, HELP, { env });
   const shards = raw('shards', '');
   return {
     rounds: int('rounds', 3, 1),

@@ -38,6 +38,7 @@ import { info, killLoggedNow, logLines, startLogged, type LoggedServer } from '.
 import { freePort } from './lib/ports.js';
 import { benchmarkArgs, runBenchmark, type BenchRow, type BenchRun } from './lib/redis-benchmark.js';
 import { RespClient, type Reply } from './lib/resp-client.js';
+import { parseFlags } from './lib/flags.js';
 
 const execFileAsync = promisify(execFile);
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -94,34 +95,10 @@ const HELP = `Usage: npm run bench:replication [-- OPTIONS]   (or node dist/benc
   --results FILE        report to rewrite (default bench/REPLICATION.md)`;
 
 function parseOptions(argv: string[]): Options {
-  const given = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? '';
-    if (arg === '--help' || arg === '-h') {
-      process.stdout.write(HELP + '\n');
-      process.exit(0);
-    }
-    if (arg === '--quick') {
-      for (const [k, v] of [['kills', '3'], ['lag-seconds', '3'], ['lag-rounds', '1'], ['rounds', '1'], ['requests', '100000'], ['requests-p1', '20000']]) {
-        if (!given.has(k!)) given.set(k!, v!);
-      }
-      continue;
-    }
-    const m = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(arg);
-    const value = m?.[2] ?? argv[++i];
-    if (!m?.[1] || value === undefined) throw new Error(`bad argument '${arg}'\n${HELP}`);
-    given.set(m[1], value);
-  }
   const known = ['sections', 'systems', 'kills', 'node-timeout', 'cluster-shards', 'failover-timeout', 'rejoin-timeout', 'lag-seconds',
     'lag-rounds', 'rounds', 'requests', 'requests-p1', 'clients', 'pipelines', 'shards', 'keep-dirs', 'results'];
-  for (const name of given.keys()) if (!known.includes(name)) throw new Error(`unknown option --${name}\n${HELP}`);
-  const raw = (name: string, fallback: string): string => given.get(name) ?? fallback;
-  const int = (name: string, fallback: number, min: number): number => {
-    const n = Number(raw(name, String(fallback)));
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}`);
-    return n;
-  };
-  const list = (name: string, fallback: string): string[] => raw(name, fallback).split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const quick = [['kills', '3'], ['lag-seconds', '3'], ['lag-rounds', '1'], ['rounds', '1'], ['requests', '100000'], ['requests-p1', '20000']] as const;
+  const { raw, int, list } = parseFlags(argv, HELP, { known, presets: { quick } });
   const sections = new Set<Section>();
   for (const s of list('sections', SECTIONS.join(','))) {
     if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`--sections: unknown section '${s}'`);
