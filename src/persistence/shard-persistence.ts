@@ -70,6 +70,8 @@ export class ShardPersistence implements KeyspaceObserver {
   private feed: FeedSink | null = null;
   /** Records of the running batch, for the log and the feed. */
   private readonly batch = new RecordBuffer();
+  /** True while commands wait for this shard (a snapshot step yields to them). */
+  busy: () => boolean = () => false;
   /** Keys are recorded while a log or a feed takes the records. */
   private recording = false;
   private job: SnapshotJob | null = null;
@@ -240,7 +242,7 @@ export class ShardPersistence implements KeyspaceObserver {
       this.logGen = log.gen ?? this.logGen;
       this.switchLog(log.path, log.fsync);
     }
-    const job = new SnapshotJob(this.ks, path, this.shard);
+    const job = new SnapshotJob(this.ks, path, this.shard, this.busy);
     this.job = job;
     job.done.then(
       (r) => (this.lastPeak = r.peakBufferBytes),

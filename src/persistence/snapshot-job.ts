@@ -17,6 +17,10 @@ import { MAGIC_SNAPSHOT, RecordBuffer } from './records.js';
 
 /** Bytes of records gathered before a chunk is written. */
 const CHUNK_BYTES = 1024 * 1024;
+/** CPU time of one step: the shard's commands wait at most this long for the snapshot. */
+const STEP_MS = 1;
+/** Slots a step walks before it yields to waiting commands (progress under a saturating load). */
+const MIN_STEP_SLOTS = 8;
 
 export interface SnapshotResult {
   path: string;
@@ -32,6 +36,7 @@ export class SnapshotJob {
   private fd = -1;
   private slot = 0;
   private writing = false;
+  private queued = false;
   /** The last chunk is written and the file is being synced and renamed. */
   private ending = false;
   private finished = false;
@@ -49,6 +54,8 @@ export class SnapshotJob {
     private readonly ks: Keyspace,
     readonly path: string,
     shard: number,
+    /** True while commands wait for the shard: a step then stops early. */
+    private readonly busy: () => boolean = () => false,
   ) {
     this.tmp = `${path}.tmp`;
     this.done = new Promise((res, rej) => {
@@ -61,7 +68,7 @@ export class SnapshotJob {
     this.fd = openSync(this.tmp, 'w');
     ks.snapshotBegin();
     this.out.fileHeader(MAGIC_SNAPSHOT, shard, this.keysTotal);
-    setImmediate(() => this.step());
+    this.schedule();
   }
 
   get active(): boolean {
@@ -99,14 +106,26 @@ export class SnapshotJob {
   }
 
   /** Writes the pending entries of the next slots until a chunk is full or `until` is reached. */
-  private walkSlots(until: number, chunkBytes = CHUNK_BYTES): void {
+  private walkSlots(until: number, chunkBytes = CHUNK_BYTES, deadline = Infinity): void {
     const ks = this.ks;
+    const first = this.slot;
     while (this.slot < until && this.out.length < chunkBytes) {
       for (let e = ks.slotHead(this.slot); e !== 0; e = ks.slotNext(e)) {
         if (ks.snapshotPending(e)) this.emit(e);
       }
       this.slot++;
+      if (deadline !== Infinity && (performance.now() > deadline || (this.slot - first >= MIN_STEP_SLOTS && this.busy()))) break;
     }
+  }
+
+  /** One step per event-loop turn at most, so that the shard's commands run between steps. */
+  private schedule(): void {
+    if (this.queued) return;
+    this.queued = true;
+    setImmediate(() => {
+      this.queued = false;
+      this.step();
+    });
   }
 
   private notePeak(): void {
@@ -114,14 +133,19 @@ export class SnapshotJob {
     if (held > this.peakBufferBytes) this.peakBufferBytes = held;
   }
 
-  /** Fills the next chunk (also while the previous one is being written, so that the walk and
-   * the disk overlap), and writes it when the disk is free. */
+  /** Walks for at most STEP_MS (the shard's commands run between steps), filling the next chunk
+   * also while the previous one is being written, so that the walk and the disk overlap; a full
+   * chunk is written when the disk is free. */
   private step(): void {
     if (this.finished || this.ending) return;
     try {
-      if (this.out.length < CHUNK_BYTES) this.walkSlots(SLOT_COUNT);
+      if (this.out.length < CHUNK_BYTES) this.walkSlots(SLOT_COUNT, CHUNK_BYTES, performance.now() + STEP_MS);
       this.notePeak();
-      if (this.writing) return; // the write's completion comes back here
+      if (this.writing) {
+        // The write's completion schedules the next step once this chunk is full.
+        if (this.out.length < CHUNK_BYTES && this.slot < SLOT_COUNT) this.schedule();
+        return;
+      }
       if (this.slot >= SLOT_COUNT) {
         this.ending = true;
         this.ks.snapshotEnd();
@@ -131,8 +155,8 @@ export class SnapshotJob {
         this.finish();
         return;
       }
-      this.writeAsync();
-      setImmediate(() => this.step());
+      if (this.out.length >= CHUNK_BYTES) this.writeAsync();
+      this.schedule();
     } catch (e) {
       this.fail(e as Error);
     }
@@ -160,7 +184,7 @@ export class SnapshotJob {
         this.bytes += chunk.length;
         chunk.reset(CHUNK_BYTES * 2);
         this.writing = false;
-        setImmediate(() => this.step());
+        this.schedule();
       });
     };
     next();

@@ -158,6 +158,11 @@ export class RingConsumer extends RingBase {
     Atomics.store(this.ctl, WAITING, 0);
   }
 
+  /** True when a frame is waiting (no side effect: a cheap check for background work to yield). */
+  hasFrames(): boolean {
+    return Atomics.load(this.ctl, HEAD) >>> 0 !== this.tail;
+  }
+
   /** Offset in `bytes` of the next frame's payload (its length via frameLength()), or -1 when empty.
    * The frame stays valid until release(). */
   peek(): number {

@@ -234,6 +234,7 @@ export class ShardRuntime {
       data.control.postMessage({ feed: copy }, [copy.buffer]);
     });
     this.req = new RingConsumer(data.requests);
+    this.exec.persist.busy = () => this.req.hasFrames();
     this.rep = new RingProducer(data.replies);
     this.maxReply = maxFrameBytes(data.replies.capacity) - REP_HEADER - 16;
     exposeControl(
