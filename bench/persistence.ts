@@ -10,7 +10,7 @@
 // Prints the figures and rewrites bench/PERSISTENCE.md. Run with `npm run bench:persistence`
 // (see --help).
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -20,8 +20,9 @@ import { fileURLToPath } from 'node:url';
 import { benchKey } from './lib/loader.js';
 import { describeMachine, type Machine } from './lib/machine.js';
 import {
-  bulkLoad, command, dirBytes, fileSize, info, killLoggedNow, logLines, procMem, startLogged, type LoggedServer,
+  benchValue, bulkLoad, command, dirBytes, fileSize, info, killLoggedNow, logLines, procMem, startLogged, type LoggedServer,
 } from './lib/persist.js';
+import { parseFlags } from './lib/flags.js';
 import { freePort } from './lib/ports.js';
 import { benchmarkArgs, runBenchmark, type BenchRow, type BenchRun } from './lib/redis-benchmark.js';
 import { RespClient } from './lib/resp-client.js';
@@ -47,6 +48,10 @@ interface Options {
   results: string;
   sections: Set<Section>;
   keepDirs: boolean;
+  setBaseline: boolean;
+  bgsaveWriters: number;
+  /** Values pseudo-random per key (true) or all 'v' (false). */
+  randomValues: boolean;
 }
 
 const HELP = `Usage: npm run bench:persistence [-- OPTIONS]   (or node dist/bench/persistence.js OPTIONS)
@@ -61,39 +66,24 @@ const HELP = `Usage: npm run bench:persistence [-- OPTIONS]   (or node dist/benc
   --tessera-args S      extra Tessera server flags, space-separated (env BENCH_TESSERA_ARGS)
   --sections LIST       any of snapshot,bgsave,aof,set (default all; env BENCH_SECTIONS)
   --keep-dirs yes       keep the servers' temporary directories (default no)
+  --set-baseline no     skip the appendonly-no reference servers of the SET test (default yes)
+  --bgsave-writers N    redis-benchmark SET connections (-P 1) overwriting the keys during a second BGSAVE,
+                        0 = skip that BGSAVE (default 4; env BENCH_BGSAVE_WRITERS)
+  --values random|fill  loaded values: pseudo-random characters per key (default) or all 'v' (which an RDB
+                        file compresses to almost nothing; env BENCH_VALUES)
   --results FILE        report to rewrite (default bench/PERSISTENCE.md; env BENCH_RESULTS)`;
 
+const KNOWN_FLAGS = ['keys', 'restart-rounds', 'rounds', 'requests', 'clients', 'pipelines', 'load-connections', 'shards',
+  'tessera-args', 'sections', 'keep-dirs', 'results', 'set-baseline', 'bgsave-writers', 'values'] as const;
+
 function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
-  const given = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? '';
-    if (arg === '--help' || arg === '-h') {
-      process.stdout.write(HELP + '\n');
-      process.exit(0);
-    }
-    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
-    const value = m?.[2] ?? argv[++i];
-    if (!m?.[1] || value === undefined) throw new Error(`bad argument '${arg}'\n${HELP}`);
-    given.set(m[1], value);
-  }
-  const raw = (name: string, fallback: string): string =>
-    given.get(name) ?? env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`] ?? fallback;
-  const int = (name: string, fallback: number, min: number): number => {
-    const n = Number(raw(name, String(fallback)));
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}`);
-    return n;
-  };
-  const list = (name: string, fallback: string): string[] => raw(name, fallback).split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const { raw, int, list } = parseFlags(argv, HELP, { env, known: KNOWN_FLAGS });
   const sections = new Set<Section>();
   for (const s of list('sections', SECTIONS.join(','))) {
     if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`--sections: unknown section '${s}' (${SECTIONS.join(', ')})`);
     sections.add(s as Section);
   }
   const shards = raw('shards', '');
-  for (const name of given.keys()) {
-    if (!['keys', 'restart-rounds', 'rounds', 'requests', 'clients', 'pipelines', 'load-connections', 'shards',
-      'tessera-args', 'sections', 'keep-dirs', 'results'].includes(name)) throw new Error(`unknown option --${name}\n${HELP}`);
-  }
   return {
     keys: int('keys', 5_000_000, 1),
     valueBytes: 32,
@@ -109,6 +99,13 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     results: resolve(REPO_ROOT, raw('results', 'bench/PERSISTENCE.md')),
     sections,
     keepDirs: raw('keep-dirs', 'no') === 'yes',
+    setBaseline: raw('set-baseline', 'yes') !== 'no',
+    bgsaveWriters: int('bgsave-writers', 4, 0),
+    randomValues: (() => {
+      const v = raw('values', 'random');
+      if (v !== 'random' && v !== 'fill') throw new Error("--values takes 'random' or 'fill'");
+      return v === 'random';
+    })(),
   };
 }
 
@@ -193,10 +190,9 @@ async function verifyKeys(server: LoggedServer, opts: Options, when: string): Pr
       problem(`${server.name} ${when}: DBSIZE is ${String(dbsize)}, expected ${opts.keys}`);
       ok = false;
     }
-    const expected = 'v'.repeat(opts.valueBytes);
     for (const i of [0, opts.keys - 1, Math.floor(opts.keys / 2), Math.floor(opts.keys / 3), Math.floor(opts.keys * 0.77)]) {
       const value = await client.call('GET', benchKey(i));
-      if (value !== expected) {
+      if (value !== benchValue(i, opts.valueBytes, opts.randomValues)) {
         problem(`${server.name} ${when}: GET ${benchKey(i)} returned ${JSON.stringify(value instanceof Error ? value.message : value)}`);
         ok = false;
         break;
@@ -265,9 +261,9 @@ async function timedRestart(kind: Kind, dir: string, setup: Setup, opts: Options
   }
 }
 
-async function emptyStart(kind: Kind, setup: Setup, opts: Options): Promise<number> {
+async function emptyStart(kind: Kind, setup: Setup, opts: Options, label: string): Promise<number> {
   const dir = freshDir(kind, 'empty');
-  const server = await start(kind, dir, setup, opts, 'empty start');
+  const server = await start(kind, dir, setup, opts, `empty start (${label})`);
   const ms = server.readyMs;
   await server.stop();
   rmSync(dir, { recursive: true, force: true });
@@ -281,7 +277,7 @@ async function restartRounds(label: string, dirOf: Record<Kind, string>, setup: 
     const r: Partial<Record<Kind, Restart>> = {};
     for (const kind of KINDS) {
       r[kind] = await timedRestart(kind, dirOf[kind], setup, opts, label);
-      set.emptyStartMs[kind].push(await emptyStart(kind, setup, opts));
+      set.emptyStartMs[kind].push(await emptyStart(kind, setup, opts, label));
     }
     const pair = r as Record<Kind, Restart>;
     set.rounds.push(pair);
@@ -299,11 +295,12 @@ function restartRatio(set: RestartSet): number {
 interface BgsaveResult {
   usedMemory: number;
   rssBefore: number;
-  treePssBefore: number;
+  totalBefore: number;
   peakRss: number;
-  peakTreePss: number;
+  peakTotal: number;
   peakChildRss: number;
   peakChildPrivateDirty: number;
+  peakChildPrivate: number;
   children: number;
   samples: number;
   wallMs: number;
@@ -312,28 +309,61 @@ interface BgsaveResult {
   fields: Map<string, string>;
   /** Largest current_cow_peak seen while sampling (Redis). */
   cowPeakSeen: number;
+  /** redis-benchmark SET connections running during the save (0: none). */
+  writers: number;
+  /** Commands the server processed between BGSAVE and the end of the save (INFO stats total_commands_processed). */
+  commandsDuring: number;
+  /** Commands/s in the second before BGSAVE and while it ran (with writers). */
+  ratePerSecBefore: number;
+  ratePerSecDuring: number;
 }
 
-async function measureBgsave(server: LoggedServer): Promise<BgsaveResult> {
+async function measureBgsave(server: LoggedServer, opts: Options, writers: number): Promise<BgsaveResult> {
   const client = await RespClient.connect(server.port);
+  let writer: ChildProcess | null = null;
+  let writerExit: Promise<void> = Promise.resolve();
+  let writerOutput = '';
+  let rateFrom: { at: number; commands: number } | null = null;
   try {
     await sleep(1000);
     const usedMemory = Number((await info(client, 'memory')).get('used_memory'));
-    const before: Array<{ rss: number; treePss: number }> = [];
+    if (writers > 0) {
+      // Overwrites the loaded keys (redis-benchmark's keys are key:%012d, as the loader's) with same-size values.
+      const args = ['-p', String(server.port), '-t', 'set', '-n', '2000000000', '-r', String(opts.keys), '-d', String(opts.valueBytes),
+        '-c', String(writers), '-P', '1', '-q'];
+      writerCommand = `redis-benchmark ${args.join(' ').replace(`-p ${server.port}`, '-p PORT')}`;
+      writer = spawn('redis-benchmark', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      const w = writer;
+      writerExit = new Promise((resolve) => w.once('exit', () => resolve()));
+      const keep = (d: Buffer): void => {
+        writerOutput = (writerOutput + d.toString()).slice(-2000);
+      };
+      w.stdout?.on('data', keep);
+      w.stderr?.on('data', keep);
+      liveWriters.add(w);
+      await sleep(500);
+      if (w.exitCode !== null) throw new Error(`redis-benchmark writer exited early: ${writerOutput}`);
+      rateFrom = { at: performance.now(), commands: Number((await info(client, 'stats')).get('total_commands_processed')) };
+      await sleep(1000);
+    }
+    const before: Array<{ rss: number; total: number }> = [];
     for (let i = 0; i < 5; i++) {
       const m = procMem(server.pid);
-      if (m !== null) before.push({ rss: m.rss, treePss: m.treePss });
+      if (m !== null) before.push({ rss: m.rss, total: m.total });
       await sleep(20);
     }
     const rssBefore = median(before.map((b) => b.rss));
-    const treePssBefore = median(before.map((b) => b.treePss));
+    const totalBefore = median(before.map((b) => b.total));
     const infoBefore = await info(client, 'persistence');
     const savesBefore = Number(infoBefore.get('rdb_saves') ?? NaN);
     const lastSaveBefore = infoBefore.get('rdb_last_save_time');
+    const commandsBefore = Number((await info(client, 'stats')).get('total_commands_processed'));
+    const ratePerSecBefore = rateFrom === null ? NaN : (commandsBefore - rateFrom.commands) / ((performance.now() - rateFrom.at) / 1000);
     let peakRss = rssBefore;
-    let peakTreePss = treePssBefore;
+    let peakTotal = totalBefore;
     let peakChildRss = 0;
     let peakChildPrivateDirty = 0;
+    let peakChildPrivate = 0;
     let cowPeakSeen = 0;
     const childPids = new Set<number>();
     let samples = 0;
@@ -342,11 +372,12 @@ async function measureBgsave(server: LoggedServer): Promise<BgsaveResult> {
       if (m === null) return;
       samples++;
       peakRss = Math.max(peakRss, m.rss);
-      peakTreePss = Math.max(peakTreePss, m.treePss);
+      peakTotal = Math.max(peakTotal, m.total);
       for (const c of m.children) {
         childPids.add(c.pid);
         peakChildRss = Math.max(peakChildRss, c.rss);
         peakChildPrivateDirty = Math.max(peakChildPrivateDirty, c.privateDirty);
+        peakChildPrivate = Math.max(peakChildPrivate, c.private);
       }
     };
     const started = performance.now();
@@ -372,16 +403,27 @@ async function measureBgsave(server: LoggedServer): Promise<BgsaveResult> {
     }
     const wallMs = performance.now() - started;
     sample();
+    const commandsDuring = Number((await info(client, 'stats')).get('total_commands_processed')) - commandsBefore;
     const status = fields.get('rdb_last_bgsave_status') ?? '?';
     if (status !== 'ok') problem(`${server.name}: rdb_last_bgsave_status:${status} after BGSAVE`);
     return {
-      usedMemory, rssBefore, treePssBefore, peakRss, peakTreePss, peakChildRss, peakChildPrivateDirty,
-      children: childPids.size, samples, wallMs, status, fields, cowPeakSeen,
+      usedMemory, rssBefore, totalBefore, peakRss, peakTotal, peakChildRss, peakChildPrivateDirty, peakChildPrivate,
+      children: childPids.size, samples, wallMs, status, fields, cowPeakSeen, writers, commandsDuring,
+      ratePerSecBefore, ratePerSecDuring: commandsDuring / (wallMs / 1000),
     };
   } finally {
     client.close();
+    if (writer !== null) {
+      writer.kill('SIGTERM');
+      await writerExit;
+      liveWriters.delete(writer);
+    }
   }
 }
+
+/** redis-benchmark processes writing during a BGSAVE (killed on exit). */
+const liveWriters = new Set<ChildProcess>();
+let writerCommand = '';
 
 // ---- 1 + 3: snapshot load, BGSAVE, SAVE, restarts --------------------------------------------
 
@@ -392,13 +434,15 @@ interface SnapshotPrep {
   saveMs: number;
   dumpBytes: number;
   bgsave: BgsaveResult | null;
+  bgsaveWrites: BgsaveResult | null;
+  reloadMs: number;
 }
 
 async function prepareSnapshot(kind: Kind, opts: Options, withBgsave: boolean): Promise<SnapshotPrep> {
   const dir = freshDir(kind, 'snapshot');
   const server = await start(kind, dir, NO_PERSIST, opts, 'snapshot');
   try {
-    const loadMs = await bulkLoad(server.port, opts.keys, opts.valueBytes, opts.loadConnections);
+    const loadMs = await bulkLoad(server.port, opts.keys, opts.valueBytes, opts.randomValues, opts.loadConnections);
     process.stdout.write(`  ${LABEL[kind].padEnd(12)} loaded ${fmtInt(opts.keys)} keys in ${fmtS(loadMs)}\n`);
     await verifyKeys(server, opts, 'after loading');
     const client = await RespClient.connect(server.port);
@@ -409,13 +453,26 @@ async function prepareSnapshot(kind: Kind, opts: Options, withBgsave: boolean): 
       client.close();
     }
     let bgsave: BgsaveResult | null = null;
+    let bgsaveWrites: BgsaveResult | null = null;
+    let reloadMs = NaN;
     if (withBgsave) {
-      try {
-        bgsave = await measureBgsave(server);
-        process.stdout.write(`  ${LABEL[kind].padEnd(12)} BGSAVE ${fmtS(bgsave.wallMs)}: RSS ${fmtMiB(bgsave.rssBefore)} -> peak ${fmtMiB(bgsave.peakRss)}, `
-          + `Pss (with children) ${fmtMiB(bgsave.treePssBefore)} -> peak ${fmtMiB(bgsave.peakTreePss)}; used_memory ${fmtMiB(bgsave.usedMemory)}\n`);
-      } catch (err) {
-        problem(`BGSAVE measurement on ${LABEL[kind]} failed: ${errText(err)}`);
+      for (const writers of opts.bgsaveWriters > 0 ? [0, opts.bgsaveWriters] : [0]) {
+        try {
+          const b = await measureBgsave(server, opts, writers);
+          if (writers === 0) bgsave = b;
+          else bgsaveWrites = b;
+          process.stdout.write(`  ${LABEL[kind].padEnd(12)} BGSAVE${writers ? ` with ${writers} writers (${fmtInt(b.ratePerSecBefore)} commands/s before, `
+            + `${fmtInt(b.ratePerSecDuring)} during)` : ''} `
+            + `${fmtS(b.wallMs)}: RSS ${fmtMiB(b.rssBefore)} -> peak ${fmtMiB(b.peakRss)}, `
+            + `in use (RSS + children's private) ${fmtMiB(b.totalBefore)} -> peak ${fmtMiB(b.peakTotal)}; used_memory ${fmtMiB(b.usedMemory)}\n`);
+        } catch (err) {
+          problem(`BGSAVE measurement${writers ? ' with writers' : ''} on ${LABEL[kind]} failed: ${errText(err)}`);
+        }
+      }
+      if (opts.bgsaveWriters > 0) {
+        // The writers replaced values; load the keys again so that the dump holds the loader's values.
+        reloadMs = await bulkLoad(server.port, opts.keys, opts.valueBytes, opts.randomValues, opts.loadConnections);
+        await verifyKeys(server, opts, 'after loading the keys again');
       }
     }
     const t0 = performance.now();
@@ -425,7 +482,7 @@ async function prepareSnapshot(kind: Kind, opts: Options, withBgsave: boolean): 
     const dumpBytes = dirBytes(dir, (name) => name !== LOG_NAME);
     if (dumpBytes === 0) problem(`${LABEL[kind]}: SAVE replied OK but there are no files in its --dir ${dir}`);
     process.stdout.write(`  ${LABEL[kind].padEnd(12)} SAVE ${fmtS(saveMs)}, files ${fmtMiB(dumpBytes)}\n`);
-    return { dir, loadMs, usedMemory, saveMs, dumpBytes, bgsave };
+    return { dir, loadMs, usedMemory, saveMs, dumpBytes, bgsave, bgsaveWrites, reloadMs };
   } finally {
     await server.stop();
   }
@@ -448,7 +505,7 @@ async function prepareAof(kind: Kind, opts: Options): Promise<AofPrep> {
   const server = await start(kind, dir, AOF_SETUP, opts, 'aof');
   let loadMs: number;
   try {
-    loadMs = await bulkLoad(server.port, opts.keys, opts.valueBytes, opts.loadConnections);
+    loadMs = await bulkLoad(server.port, opts.keys, opts.valueBytes, opts.randomValues, opts.loadConnections);
     process.stdout.write(`  ${LABEL[kind].padEnd(12)} loaded ${fmtInt(opts.keys)} keys with appendonly yes in ${fmtS(loadMs)}\n`);
     await verifyKeys(server, opts, 'after loading with appendonly yes');
   } finally {
@@ -501,6 +558,8 @@ interface SetSample {
 
 interface SetSummary {
   pipeline: number;
+  /** 'aof': appendonly yes, appendfsync everysec (the measurement); 'off': appendonly no (reference). */
+  mode: 'aof' | 'off';
   samples: SetSample[];
   redisRps: number;
   tesseraRps: number;
@@ -514,39 +573,51 @@ interface SetResult {
   after: Record<Kind, Map<string, string>>;
 }
 
+function summarize(pipeline: number, mode: 'aof' | 'off', samples: SetSample[]): SetSummary {
+  return {
+    pipeline, mode, samples,
+    redisRps: median(samples.map((x) => x.redis.rps)),
+    tesseraRps: median(samples.map((x) => x.tessera.rps)),
+    ratio: median(samples.map((x) => x.tessera.rps / x.redis.rps)),
+    redisP99: median(samples.map((x) => x.redis.p99LatencyMs)),
+    tesseraP99: median(samples.map((x) => x.tessera.p99LatencyMs)),
+  };
+}
+
 async function setThroughput(opts: Options): Promise<SetResult> {
-  const setup: Setup = { appendonly: true, autoRewrite: true };
-  const servers: Partial<Record<Kind, LoggedServer>> = {};
+  const modes: Array<'aof' | 'off'> = opts.setBaseline ? ['aof', 'off'] : ['aof'];
+  const setups: Record<'aof' | 'off', Setup> = { aof: { appendonly: true, autoRewrite: true }, off: NO_PERSIST };
+  const servers = new Map<string, LoggedServer>();
+  const get = (kind: Kind, mode: 'aof' | 'off'): LoggedServer => servers.get(`${kind} ${mode}`) as LoggedServer;
   try {
-    for (const kind of KINDS) servers[kind] = await start(kind, freshDir(kind, 'set'), setup, opts, 'set throughput');
-    const s = servers as Record<Kind, LoggedServer>;
+    for (const mode of modes) {
+      for (const kind of KINDS) {
+        servers.set(`${kind} ${mode}`, await start(kind, freshDir(kind, `set-${mode}`), setups[mode], opts,
+          mode === 'aof' ? 'SET throughput' : 'SET throughput reference (appendonly no)'));
+      }
+    }
     const summaries: SetSummary[] = [];
     for (const pipeline of opts.pipelines) {
-      const samples: SetSample[] = [];
+      const samples = new Map<'aof' | 'off', SetSample[]>(modes.map((m) => [m, []]));
       for (let round = 1; round <= opts.rounds; round++) {
-        const run = (port: number): BenchRun => ({
-          port, tests: ['set'], clients: opts.clients, requests: opts.requests, keyspace: opts.keyspace,
-          valueBytes: opts.valueBytes, pipeline,
-        });
-        const r = (await runBenchmark(run(s.redis.port)))[0];
-        const t = (await runBenchmark(run(s.tessera.port)))[0];
-        if (r === undefined || t === undefined) throw new Error('redis-benchmark printed no SET row');
-        samples.push({ redis: r, tessera: t });
-        process.stdout.write(`  round ${round} SET -P ${String(pipeline).padEnd(3)} redis ${fmtInt(r.rps)} rps p99 ${r.p99LatencyMs} ms | `
-          + `tessera ${fmtInt(t.rps)} rps p99 ${t.p99LatencyMs} ms | ratio ${fmtRatio(t.rps / r.rps)}\n`);
+        for (const mode of modes) {
+          const run = (port: number): BenchRun => ({
+            port, tests: ['set'], clients: opts.clients, requests: opts.requests, keyspace: opts.keyspace,
+            valueBytes: opts.valueBytes, pipeline,
+          });
+          const r = (await runBenchmark(run(get('redis', mode).port)))[0];
+          const t = (await runBenchmark(run(get('tessera', mode).port)))[0];
+          if (r === undefined || t === undefined) throw new Error('redis-benchmark printed no SET row');
+          samples.get(mode)?.push({ redis: r, tessera: t });
+          process.stdout.write(`  round ${round} SET -P ${String(pipeline).padEnd(3)} appendonly ${mode === 'aof' ? 'yes' : 'no '} `
+            + `redis ${fmtInt(r.rps)} rps p99 ${r.p99LatencyMs} ms | tessera ${fmtInt(t.rps)} rps p99 ${t.p99LatencyMs} ms | ratio ${fmtRatio(t.rps / r.rps)}\n`);
+        }
       }
-      summaries.push({
-        pipeline, samples,
-        redisRps: median(samples.map((x) => x.redis.rps)),
-        tesseraRps: median(samples.map((x) => x.tessera.rps)),
-        ratio: median(samples.map((x) => x.tessera.rps / x.redis.rps)),
-        redisP99: median(samples.map((x) => x.redis.p99LatencyMs)),
-        tesseraP99: median(samples.map((x) => x.tessera.p99LatencyMs)),
-      });
+      for (const mode of modes) summaries.push(summarize(pipeline, mode, samples.get(mode) ?? []));
     }
     const after: Partial<Record<Kind, Map<string, string>>> = {};
     for (const kind of KINDS) {
-      const client = await RespClient.connect(s[kind].port);
+      const client = await RespClient.connect(get(kind, 'aof').port);
       try {
         after[kind] = await info(client, 'persistence');
       } finally {
@@ -558,7 +629,7 @@ async function setThroughput(opts: Options): Promise<SetResult> {
     }
     return { summaries, after: after as Record<Kind, Map<string, string>> };
   } finally {
-    for (const kind of KINDS) await servers[kind]?.stop();
+    for (const s of servers.values()) await s.stop();
   }
 }
 
@@ -566,7 +637,8 @@ async function setThroughput(opts: Options): Promise<SetResult> {
 
 function tesseraRevision(): string {
   try {
-    const git = (...args: string[]): string => execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+    const git = (...args: string[]): string =>
+      execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     const dirty = git('status', '--porcelain', '--untracked-files=no') !== '';
     return `${git('rev-parse', '--short', 'HEAD')}${dirty ? ' (with uncommitted changes)' : ''}`;
   } catch {
@@ -611,37 +683,31 @@ function restartSection(set: RestartSet, opts: Options, what: string): string[] 
   ];
 }
 
-function bgsaveSection(opts: Options, results: Results): string[] {
-  const r = results.snapshot.redis?.bgsave ?? null;
-  const t = results.snapshot.tessera?.bgsave ?? null;
-  if (r === null && t === null) return ['No BGSAVE measurement (see Problems).', ''];
+function bgsaveTable(r: BgsaveResult | null, t: BgsaveResult | null): string[] {
   const col = (b: BgsaveResult | null, f: (b: BgsaveResult) => string): string => (b === null ? 'n/a' : f(b));
   const frac = (b: BgsaveResult, bytes: number): string => `${fmtMiB(bytes)} (${fmtRatio(bytes / b.usedMemory, 3)} x used_memory)`;
   const field = (b: BgsaveResult, name: string): string => {
     const v = b.fields.get(name);
     return v === undefined ? 'not reported' : frac(b, Number(v));
   };
-  const treeRatio = (b: BgsaveResult | null): number => (b === null ? NaN : (b.peakTreePss - b.treePssBefore) / b.usedMemory);
+  const writes = r?.writers ?? t?.writers ?? 0;
   return [
-    `${fmtInt(opts.keys)} keys loaded (no other traffic), then BGSAVE. Every 20 ms: /proc/PID/status VmRSS of the server`,
-    'process, /proc/PID/smaps_rollup Pss of the server and of each child process (found through',
-    '/proc/PID/task/*/children), then INFO persistence, until rdb_bgsave_in_progress:0. "Before" is the',
-    'median of 5 samples taken 1 s after loading. Pss counts a page shared by the forked child and the',
-    'parent once in total (half to each), so the sum of Pss over the process tree is the memory the save',
-    'really costs, for a fork (Redis) as for an in-process snapshot; VmRSS of the server process alone',
-    'does not see the memory of a forked child. The child\'s VmRSS counts the pages it shares with the',
-    'parent and is shown only for completeness; its Private_Dirty is what copy-on-write (and the child\'s',
-    'own allocations) cost.',
-    '',
     table(['', 'redis-server', 'Tessera'], [
       ['data size: INFO used_memory', col(r, (b) => fmtMiB(b.usedMemory)), col(t, (b) => fmtMiB(b.usedMemory))],
       ['BGSAVE wall time (until in_progress:0)', col(r, (b) => fmtS(b.wallMs)), col(t, (b) => fmtS(b.wallMs))],
+      ...(writes > 0 ? [['commands processed during the save (INFO stats)', col(r, (b) => fmtInt(b.commandsDuring)),
+        col(t, (b) => fmtInt(b.commandsDuring))],
+      ['commands/s in the second before BGSAVE', col(r, (b) => fmtInt(b.ratePerSecBefore)), col(t, (b) => fmtInt(b.ratePerSecBefore))],
+      ['commands/s while BGSAVE ran (and its ratio to before)', col(r, (b) => `${fmtInt(b.ratePerSecDuring)} (${fmtRatio(b.ratePerSecDuring / b.ratePerSecBefore)})`),
+        col(t, (b) => `${fmtInt(b.ratePerSecDuring)} (${fmtRatio(b.ratePerSecDuring / b.ratePerSecBefore)})`)]] : []),
       ['samples', col(r, (b) => String(b.samples)), col(t, (b) => String(b.samples))],
-      ['server VmRSS before', col(r, (b) => fmtMiB(b.rssBefore)), col(t, (b) => fmtMiB(b.rssBefore))],
-      ['**peak extra memory: Pss of server + children, peak - before**', col(r, (b) => `**${frac(b, b.peakTreePss - b.treePssBefore)}**`),
-        col(t, (b) => `**${frac(b, b.peakTreePss - b.treePssBefore)}**`)],
+      ['memory in use before (server VmRSS)', col(r, (b) => fmtMiB(b.totalBefore)), col(t, (b) => fmtMiB(b.totalBefore))],
+      ['**peak extra memory: memory in use, peak - before**', col(r, (b) => `**${frac(b, b.peakTotal - b.totalBefore)}**`),
+        col(t, (b) => `**${frac(b, b.peakTotal - b.totalBefore)}**`)],
       ['server process VmRSS, peak - before', col(r, (b) => frac(b, b.peakRss - b.rssBefore)), col(t, (b) => frac(b, b.peakRss - b.rssBefore))],
       ['child processes seen', col(r, (b) => String(b.children)), col(t, (b) => String(b.children))],
+      ['child private memory (Private_Clean + Private_Dirty), peak', col(r, (b) => (b.children ? frac(b, b.peakChildPrivate) : '-')),
+        col(t, (b) => (b.children ? frac(b, b.peakChildPrivate) : '-'))],
       ['child Private_Dirty, peak', col(r, (b) => (b.children ? frac(b, b.peakChildPrivateDirty) : '-')),
         col(t, (b) => (b.children ? frac(b, b.peakChildPrivateDirty) : '-'))],
       ['child VmRSS, peak (includes shared pages)', col(r, (b) => (b.children ? fmtMiB(b.peakChildRss) : '-')),
@@ -652,9 +718,68 @@ function bgsaveSection(opts: Options, results: Results): string[] {
       ['INFO snapshot_peak_buffer_bytes', col(r, (b) => field(b, 'snapshot_peak_buffer_bytes')), col(t, (b) => field(b, 'snapshot_peak_buffer_bytes'))],
     ]),
     '',
-    `Peak extra memory as a fraction of used_memory: Redis ${fmtRatio(treeRatio(r), 3)}, Tessera ${fmtRatio(treeRatio(t), 3)}.`,
+    `Peak extra memory as a fraction of used_memory: Redis ${fmtRatio(extraRatio(r), 3)}, Tessera ${fmtRatio(extraRatio(t), 3)}.`,
     '',
   ];
+}
+
+function perWrite(b: BgsaveResult | null | undefined): string {
+  return b && b.commandsDuring > 0 ? `${fmtInt((b.peakTotal - b.totalBefore) / b.commandsDuring)} bytes` : 'n/a';
+}
+
+function extraRatio(b: BgsaveResult | null | undefined): number {
+  return b ? (b.peakTotal - b.totalBefore) / b.usedMemory : NaN;
+}
+
+function bgsaveSection(opts: Options, results: Results): string[] {
+  const r = results.snapshot.redis;
+  const t = results.snapshot.tessera;
+  if (!r?.bgsave && !t?.bgsave) return ['No BGSAVE measurement (see Problems).', ''];
+  const out = [
+    `${fmtInt(opts.keys)} keys loaded, then BGSAVE. Every 20 ms: VmRSS of the server process from /proc/PID/status,`,
+    'the private memory (Private_Clean + Private_Dirty from /proc/CHILD/smaps_rollup) of each child process',
+    '(found through /proc/PID/task/*/children), then INFO persistence, until rdb_bgsave_in_progress:0.',
+    '"Memory in use" = server VmRSS + the children\'s private memory: a page the forked child still shares with',
+    'the parent is counted once (in the parent\'s VmRSS); a page copied on write, or allocated by the child, is',
+    'added. For an in-process snapshot (Tessera, no child) it is the server\'s VmRSS. "Before" is the median of 5',
+    'samples just before BGSAVE; the headline figure is (peak - before) / used_memory (the data size). The',
+    'child\'s VmRSS counts the shared pages too and is shown only for completeness. The server\'s own',
+    'smaps_rollup is not read while sampling: walking its page tables every 20 ms under its mmap lock slowed a',
+    'Tessera BGSAVE of 5M keys from about 5.7 s to 8-10 s in a check on this machine.',
+    '',
+    '### Idle server (no writes during the save)',
+    '',
+    ...bgsaveTable(r?.bgsave ?? null, t?.bgsave ?? null),
+  ];
+  if (opts.bgsaveWriters > 0) {
+    out.push(
+      `### With writes during the save (${opts.bgsaveWriters} connections overwriting random loaded keys)`,
+      '',
+      'Right after the idle BGSAVE, on the same server: a redis-benchmark SET load over the same keys starts, 1 s',
+      'later the baseline is sampled and BGSAVE sent; the load stops when the save has finished. A write to a page',
+      'shared with a fork copies the 4 KiB page (Redis); Tessera keeps the old version of an entry its snapshot has',
+      'not written yet. The servers ran at different speeds, so the number of writes during each save differs',
+      '(row "commands processed"; the rates include the sampler\'s ~50 INFO calls/s during the save). Afterwards',
+      'the keys are loaded again before SAVE.',
+      '',
+      '```',
+      writerCommand,
+      '```',
+      '',
+      ...bgsaveTable(r?.bgsaveWrites ?? null, t?.bgsaveWrites ?? null),
+      `Extra memory per command processed during the save: Redis ${perWrite(r?.bgsaveWrites)}, Tessera ${perWrite(t?.bgsaveWrites)}`
+        + ' (a fork copies a whole page per first write to it; compare the ratios above only with the write counts in mind).',
+      '',
+    );
+  }
+  return out;
+}
+
+/** The distinct server command lines, each with the steps that used it. */
+function commandSummary(): string[] {
+  const byLine = new Map<string, string[]>();
+  for (const [what, line] of commandLines) byLine.set(line, [...(byLine.get(line) ?? []), what]);
+  return [...byLine].map(([line, whats]) => `${line}\n    # used for: ${whats.join('; ')}`);
 }
 
 function report(opts: Options, machine: Machine, shards: string, results: Results): string {
@@ -676,9 +801,9 @@ function report(opts: Options, machine: Machine, shards: string, results: Result
     '```',
     `node dist/bench/persistence.js ${process.argv.slice(2).join(' ')}`.trim(),
     '# servers (PORT is picked free at run time, DIR is a fresh temporary directory per server and test)',
-    ...[...commandLines].map(([what, line]) => `${line}    # ${what}`),
+    ...commandSummary(),
     `# keys are loaded by bench/lib/persist.ts bulkLoad: ${opts.loadConnections} connections, 2000 pipelined SETs per write,`,
-    `# keys key:000000000000.. (16 bytes), values ${opts.valueBytes} bytes`,
+    `# keys key:000000000000.. (16 bytes), values ${opts.valueBytes} bytes, ${opts.randomValues ? 'pseudo-random characters per key (--values random)' : "all 'v' (--values fill)"}`,
   ];
   if (opts.sections.has('set')) {
     out.push(`# SET throughput, per pipeline depth P in ${opts.pipelines.join(', ')}: ${opts.rounds} rounds of Redis then Tessera`,
@@ -691,10 +816,11 @@ function report(opts: Options, machine: Machine, shards: string, results: Result
   if (results.snapshotRestarts !== null) {
     const prep = results.snapshot;
     out.push(
-      `${fmtInt(opts.keys)} keys (16-byte keys, ${opts.valueBytes}-byte values) were loaded into a server started with`,
+      `${fmtInt(opts.keys)} keys (16-byte keys, ${opts.valueBytes}-byte ${opts.randomValues ? 'pseudo-random' : "all-'v'"} values) were loaded into a server started with`,
       '`--save \'\' --appendonly no`, then SAVE, then the server was stopped (SIGTERM; no save on exit with no save',
       `points). Each restart (same flags, same --dir) is timed from spawn() to the first PONG (PING polled every 10 ms`,
-      'on a new connection; Redis answers -LOADING while loading), then DBSIZE and five GETs are checked. This wall time',
+      'on a new connection; a refused connection or a -LOADING reply means "not yet"), then DBSIZE and five GETs',
+      'are checked. This wall time',
       'is the primary figure: it includes process start (Node.js for Tessera), which the "empty --dir" row shows alone.',
       `${opts.restartRounds} restarts per server, alternating Redis, Tessera; ratio = Tessera keys/s / Redis keys/s, per pair,`,
       'then the median. The log row is the load time each server reports itself (Redis: "DB loaded from disk: X seconds").',
@@ -711,7 +837,7 @@ function report(opts: Options, machine: Machine, shards: string, results: Result
     out.push('Not measured in this run (see Problems, or --sections).', '');
   }
 
-  out.push('## 1b. Restart: loading the AOF (Tessera appendonly yes)', '');
+  out.push('## 1b. Restart: loading the AOF (appendonly yes)', '');
   if (results.aofRestarts !== null) {
     const a = results.aof;
     out.push(
@@ -745,15 +871,26 @@ function report(opts: Options, machine: Machine, shards: string, results: Result
       '--save \'\'` (auto-aof-rewrite at the defaults, 100% / 64mb, for both). redis-benchmark runs on the same machine',
       `and competes for its cores. ${opts.rounds} pairs per depth, Redis then Tessera, ${fmtInt(opts.requests)} SETs each;`,
       'figures are medians; ratio = Tessera rps / Redis rps per pair, then the median.',
+      ...(opts.setBaseline ? [
+        'For reference, a second pair of servers with `--appendonly no --save \'\'` runs in the same rounds (after the',
+        'appendonly pair each round); "AOF cost" is each server\'s median rps with appendonly yes / with appendonly no.'] : []),
       '',
       table(['test', 'Redis rps', 'Tessera rps', 'rps ratio', 'Redis p99 ms', 'Tessera p99 ms'],
-        s.summaries.map((x) => [`SET -P ${x.pipeline}`, fmtInt(x.redisRps), fmtInt(x.tesseraRps), `**${fmtRatio(x.ratio)}**`,
+        s.summaries.map((x) => [`SET -P ${x.pipeline}, appendonly ${x.mode === 'aof' ? 'yes' : 'no (reference)'}`, fmtInt(x.redisRps),
+          fmtInt(x.tesseraRps), x.mode === 'aof' ? `**${fmtRatio(x.ratio)}**` : fmtRatio(x.ratio),
           x.redisP99.toFixed(3), x.tesseraP99.toFixed(3)])),
       '',
+      ...(opts.setBaseline ? [
+        table(['test', 'Redis AOF cost (rps yes / no)', 'Tessera AOF cost (rps yes / no)'], opts.pipelines.map((p) => {
+          const aof = s.summaries.find((x) => x.pipeline === p && x.mode === 'aof');
+          const off = s.summaries.find((x) => x.pipeline === p && x.mode === 'off');
+          return [`SET -P ${p}`, fmtRatio((aof?.redisRps ?? NaN) / (off?.redisRps ?? NaN)), fmtRatio((aof?.tesseraRps ?? NaN) / (off?.tesseraRps ?? NaN))];
+        })),
+        ''] : []),
       'Every pair (rps, Redis / Tessera):',
       '',
       table(['test', ...Array.from({ length: opts.rounds }, (_, i) => `round ${i + 1}`)],
-        s.summaries.map((x) => [`SET -P ${x.pipeline}`, ...x.samples.map((p) =>
+        s.summaries.map((x) => [`SET -P ${x.pipeline}, appendonly ${x.mode === 'aof' ? 'yes' : 'no'}`, ...x.samples.map((p) =>
           `${fmtInt(p.redis.rps)} / ${fmtInt(p.tessera.rps)} (${fmtRatio(p.tessera.rps / p.redis.rps)})`)])),
       '',
       'INFO persistence after the runs:',
@@ -790,6 +927,7 @@ async function section(name: string, results: Results, fn: () => Promise<void>):
 
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2), process.env);
+  keep = opts.keepDirs;
   const machine = describeMachine();
   process.stdout.write(`Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.ramGiB} GiB, Node ${machine.node}, `
     + `redis-server ${machine.redisServer}, Linux ${machine.kernel}\n`);
@@ -845,7 +983,9 @@ async function main(): Promise<void> {
   if (opts.sections.has('set')) {
     await section('SET throughput, appendonly yes, appendfsync everysec', results, async () => {
       results.set = await setThroughput(opts);
-      for (const x of results.set.summaries) process.stdout.write(`  => SET -P ${x.pipeline}: Tessera/Redis rps ratio ${fmtRatio(x.ratio)} (median of pairs)\n`);
+      for (const x of results.set.summaries) {
+        process.stdout.write(`  => SET -P ${x.pipeline} appendonly ${x.mode === 'aof' ? 'yes' : 'no'}: Tessera/Redis rps ratio ${fmtRatio(x.ratio)} (median of pairs)\n`);
+      }
     });
   }
 
@@ -853,8 +993,12 @@ async function main(): Promise<void> {
   if (opts.sections.has('bgsave')) {
     const r = results.snapshot.redis?.bgsave;
     const t = results.snapshot.tessera?.bgsave;
-    const frac = (b: BgsaveResult | null | undefined): string => (b ? fmtRatio((b.peakTreePss - b.treePssBefore) / b.usedMemory, 3) : 'n/a');
-    process.stdout.write(`\nBGSAVE peak extra memory / used_memory: Redis ${frac(r)}, Tessera ${frac(t)}`
+    const frac = (b: BgsaveResult | null | undefined): string => fmtRatio(extraRatio(b), 3);
+    if (opts.bgsaveWriters > 0) {
+      process.stdout.write(`\nBGSAVE with ${opts.bgsaveWriters} writers, peak extra memory / used_memory: `
+        + `Redis ${frac(results.snapshot.redis?.bgsaveWrites)}, Tessera ${frac(results.snapshot.tessera?.bgsaveWrites)}`);
+    }
+    process.stdout.write(`\nBGSAVE (idle) peak extra memory / used_memory: Redis ${frac(r)}, Tessera ${frac(t)}`
       + `${t?.fields.has('snapshot_peak_buffer_bytes') ? `; Tessera snapshot_peak_buffer_bytes / used_memory ${fmtRatio(Number(t.fields.get('snapshot_peak_buffer_bytes')) / t.usedMemory, 3)}` : ''}\n`);
   }
   writeFileSync(opts.results, text);
@@ -877,18 +1021,19 @@ function cleanupDirs(): void {
 
 let keep = false;
 process.on('exit', () => {
+  for (const w of liveWriters) w.kill('SIGKILL');
   killLoggedNow();
   if (!keep) cleanupDirs();
 });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
+    for (const w of liveWriters) w.kill('SIGKILL');
     killLoggedNow();
     process.exit(130);
   });
 }
 
 try {
-  keep = process.argv.includes('--keep-dirs') && process.argv[process.argv.indexOf('--keep-dirs') + 1] === 'yes';
   await main();
 } catch (err) {
   process.stderr.write(`bench: ${errText(err)}\n`);
