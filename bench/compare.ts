@@ -15,6 +15,7 @@ import { benchmarkArgs, runBenchmark, type BenchRow, type BenchRun } from './lib
 import { RespClient, usedMemory } from './lib/resp-client.js';
 import { killAllNow, rssBytes, startServer, stopAll, type BenchServer } from './lib/servers.js';
 import { parseFlags } from './lib/flags.js';
+import { median } from './lib/stats.js';
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const TESSERA_MAIN = 'dist/src/cli/main.js';
@@ -108,13 +109,6 @@ interface TestSummary {
   redisP99Ms: number;
   tesseraP99Ms: number;
   p99Ratio: number;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  if (sorted.length === 0) return NaN;
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? NaN) : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
 }
 
 async function throughput(opts: Options, redis: BenchServer, tessera: BenchServer): Promise<TestSummary[]> {

@@ -26,6 +26,7 @@ import { parseFlags } from './lib/flags.js';
 import { freePort } from './lib/ports.js';
 import { benchmarkArgs, runBenchmark, type BenchRow, type BenchRun } from './lib/redis-benchmark.js';
 import { RespClient } from './lib/resp-client.js';
+import { fmtInt, median } from './lib/stats.js';
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const TESSERA_MAIN = 'dist/src/cli/main.js';
@@ -160,14 +161,7 @@ function problem(text: string): void {
 
 // ---- helpers ------------------------------------------------------------------------------
 
-function median(values: number[]): number {
-  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  if (sorted.length === 0) return NaN;
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? NaN) : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
-}
 
-const fmtInt = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
 const fmtS = (ms: number): string => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(2)} s` : 'n/a');
 const fmtMiB = (b: number): string => (Number.isFinite(b) ? `${(b / 2 ** 20).toFixed(1)} MiB` : 'n/a');
 const fmtRatio = (r: number, digits = 2): string => (Number.isFinite(r) ? r.toFixed(digits) : 'n/a');

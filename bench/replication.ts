@@ -39,6 +39,7 @@ import { freePort } from './lib/ports.js';
 import { benchmarkArgs, runBenchmark, type BenchRow, type BenchRun } from './lib/redis-benchmark.js';
 import { RespClient, type Reply } from './lib/resp-client.js';
 import { parseFlags } from './lib/flags.js';
+import { fmtInt, median } from './lib/stats.js';
 
 const execFileAsync = promisify(execFile);
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -141,14 +142,7 @@ function percentile(values: number[], p: number): number {
   return sorted[rank - 1] ?? NaN;
 }
 
-function median(values: number[]): number {
-  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  if (sorted.length === 0) return NaN;
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? NaN) : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
-}
 
-const fmtInt = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
 const fmtMs = (ms: number, digits = 0): string => (Number.isFinite(ms) ? `${ms.toFixed(digits)} ms` : 'n/a');
 const fmtRatio = (r: number): string => (Number.isFinite(r) ? r.toFixed(2) : 'n/a');
 

@@ -9,13 +9,12 @@
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';
-import { TESSERA_MAIN, freePort, rawClient, redisCli, startTesseraAt, waitFor, withTimeout, type ServerHandle } from './harness.js';
+import { freePort, runTesseraCli, rawClient, redisCli, startTesseraAt, waitFor, withTimeout, type ServerHandle } from './harness.js';
 
 const NODE_TIMEOUT_MS = 1000;
 const TEST_TIMEOUT_MS = 90_000;
@@ -96,19 +95,7 @@ function clusterClient(opts: ConstructorParameters<typeof Cluster>[1] = {}): Clu
   return io;
 }
 
-function runTessera(args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [TESSERA_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-  });
-}
+const runTessera = runTesseraCli;
 
 /** Every live node reports cluster_state:ok and agrees on who the primaries are. */
 async function settled(): Promise<boolean> {

@@ -6,7 +6,6 @@
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +14,8 @@ import { createCluster } from 'redis';
 import calculateSlot from 'cluster-key-slot';
 import memjs from 'memjs';
 import {
-  TESSERA_MAIN, freePort, rawClient, redisCli, startTessera, startTesseraAt, waitFor, type ServerHandle,
+  freePort, rawClient, redisCli, startTessera, startTesseraAt, waitFor, type ServerHandle,
+  runTesseraCli,
 } from './harness.js';
 
 const NODE_TIMEOUT_MS = 1000;
@@ -48,20 +48,7 @@ async function startNode(port?: number, busPort?: number, dir?: string, extra: s
   return { handle, port: p, busPort: b, dir: d };
 }
 
-/** Runs the tessera CLI; resolves with its exit code and output (killed after 60 s). */
-function runTessera(args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [TESSERA_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-  });
-}
+const runTessera = runTesseraCli;
 
 async function cmd(port: number, ...args: string[]): Promise<unknown> {
   const r = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });

@@ -639,3 +639,19 @@ export function startTarget(opts: StartOptions = {}): Promise<ServerHandle> {
 export function againstRedis(): boolean {
   return process.env['E2E_SERVER'] === 'redis';
 }
+
+/** Runs the tessera CLI (`node dist/src/cli/main.js ARGS`); resolves with its exit code and its
+ * output (killed after 60 s). */
+export function runTesseraCli(args: string[]): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [TESSERA_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
+}
