@@ -63,7 +63,7 @@ async function startNode(shards: number, dir: string): Promise<BenchServer> {
     name: `tessera:${port}`,
     command: process.execPath,
     args: [TESSERA_MAIN, 'server', '--port', String(port), '--cluster-enabled', 'yes', '--cluster-port', String(bus), '--shards', String(shards),
-      '--dir', dir, '--loglevel', 'warning', '--memcache-port', '0', '--http-port', '0'],
+      '--dir', dir, '--save', '', '--loglevel', 'warning', '--memcache-port', '0', '--http-port', '0'],
     port,
   });
 }

@@ -16,6 +16,7 @@ import { RespClient, usedMemory } from './lib/resp-client.js';
 import { killAllNow, rssBytes, startServer, stopAll, type BenchServer } from './lib/servers.js';
 import { parseFlags } from './lib/flags.js';
 import { median } from './lib/stats.js';
+import { runBench } from './lib/run.js';
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const TESSERA_MAIN = 'dist/src/cli/main.js';
@@ -79,7 +80,8 @@ async function startTessera(opts: Options): Promise<BenchServer> {
   const shardArgs = opts.shards === null ? [] : ['--shards', String(opts.shards)];
   return startServer({
     name: 'tessera', command: 'node', port, cwd: REPO_ROOT,
-    args: [TESSERA_MAIN, 'server', '--port', String(port), '--memcache-port', '0', '--http-port', '0', ...shardArgs, ...opts.tesseraArgs],
+    // As Redis here: no snapshot (the shipped config has save points; a dump would land in the repo).
+    args: [TESSERA_MAIN, 'server', '--port', String(port), '--save', '', '--appendonly', 'no', '--memcache-port', '0', '--http-port', '0', ...shardArgs, ...opts.tesseraArgs],
   });
 }
 
@@ -313,19 +315,4 @@ async function main(): Promise<void> {
   process.stdout.write(`Wrote ${relative(process.cwd(), opts.results) || opts.results}\n`);
 }
 
-process.on('exit', killAllNow);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    killAllNow();
-    process.exit(130);
-  });
-}
-
-try {
-  await main();
-} catch (err) {
-  process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
-} finally {
-  await stopAll();
-}
+await runBench('bench', main, killAllNow, stopAll);

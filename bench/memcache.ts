@@ -133,7 +133,7 @@ async function startTessera(opts: Options): Promise<Target> {
   const mcPort = await freePort();
   const s = await startServer({
     name: 'tessera', command: 'node', port, cwd: REPO_ROOT,
-    args: [TESSERA_MAIN, 'server', '--port', String(port), '--memcache-port', String(mcPort), '--http-port', '0', ...opts.tesseraArgs],
+    args: [TESSERA_MAIN, 'server', '--port', String(port), '--save', '', '--appendonly', 'no', '--memcache-port', String(mcPort), '--http-port', '0', ...opts.tesseraArgs],
   });
   return { name: 'tessera', port: mcPort, commandLine: s.commandLine, stop: () => s.stop() };
 }

@@ -40,6 +40,7 @@ import { benchmarkArgs, runBenchmark, type BenchRow, type BenchRun } from './lib
 import { RespClient, type Reply } from './lib/resp-client.js';
 import { parseFlags } from './lib/flags.js';
 import { fmtInt, median } from './lib/stats.js';
+import { runBench } from './lib/run.js';
 
 const execFileAsync = promisify(execFile);
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -952,19 +953,4 @@ async function main(): Promise<void> {
   if (!o.keepDirs) for (const d of dirs) rmSync(d, { recursive: true, force: true });
 }
 
-process.on('exit', killLoggedNow);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    killLoggedNow();
-    process.exit(130);
-  });
-}
-
-try {
-  await main();
-} catch (err) {
-  process.stderr.write(`bench:replication: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-  process.exitCode = 1;
-} finally {
-  killLoggedNow();
-}
+await runBench('bench:replication', main, killLoggedNow);

@@ -143,10 +143,8 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
         callShard: (shard, args, proto) => this.callShard(shard, args, proto),
         historyChanged: () => this.replication.primary.disconnectReplicas(),
       },
-      () => {
-        const v = this.config.values;
-        return { minReplicasToWrite: v.minReplicasToWrite, minReplicasMaxLag: v.minReplicasMaxLag, replicaReadOnly: v.replicaReadOnly };
-      },
+      // The live config values (same field names): the write gate reads them without a copy.
+      () => this.config.values,
     );
     this.replication.primaryBacklogBytes = config.values.replBacklogSize;
     config.onChange((names) => {

@@ -7,6 +7,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, createServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** Where `tsc` puts the server entry point, relative to this file's compiled form. */
 export const TESSERA_MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -153,11 +156,20 @@ export function startTesseraAt(port: number, opts: StartOptions = {}): Promise<S
   ]);
 }
 
-/** Snapshots are on by default (Redis's save points); a test server writes none unless it asks
- * (`--save` or `--dir` in its arguments), so that no test leaves a dump in the working directory. */
+/** Snapshots are on by default (Redis's save points) and a server loads what it finds in its
+ * dir: a test server gets a fresh dir of its own and writes no snapshot unless it asks (`--dir`
+ * or `--save` in its arguments), so that no test reads or leaves a dump in the working directory. */
 function noSaveUnlessAsked(args: string[] | undefined): string[] {
-  return args?.includes('--save') || args?.includes('--dir') ? [] : ['--save', ''];
+  if (args?.includes('--dir')) return [];
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-test-'));
+  testDirs.push(dir);
+  return args?.includes('--save') ? ['--dir', dir] : ['--save', '', '--dir', dir];
 }
+
+const testDirs: string[] = [];
+process.on('exit', () => {
+  for (const d of testDirs) rmSync(d, { recursive: true, force: true });
+});
 
 /** Starts a throwaway redis-server (no persistence) on a free port and waits for PING. */
 export function startRedis(opts: { args?: string[] } = {}): Promise<ServerHandle> {

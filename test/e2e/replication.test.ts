@@ -308,13 +308,7 @@ t('partial resync: the primary cuts the replica link (CLIENT KILL ADDR), writes 
   await waitFor('the primary noticed the lost link', () => primary.server.output().includes('Connection with replica lost'));
   await waitFor('the replica noticed the lost link', () => replica.server.output().includes('Connection with primary lost'));
 
-  await waitFor('a new replica link', async () => {
-    const addrs = await replicaLinkAddrs(primary);
-    return addrs.length === 1 && addrs[0] !== addr;
-  });
-  await replicasOnline(primary, 1);
-  await linkUp(replica);
-  await waitAcked(primary);
+  await relinked(primary, replica, addr);
   await assertHolds(replica.client, model, 'replica after the partial resync');
   assert.ok(primary.server.output().includes('Partial resynchronization request accepted'), `primary log:\n${primary.server.output().slice(-2000)}`);
   assert.ok(replica.server.output().includes('Successful partial resynchronization with primary'), `replica log:\n${replica.server.output().slice(-2000)}`);
@@ -322,6 +316,17 @@ t('partial resync: the primary cuts the replica link (CLIENT KILL ADDR), writes 
   assert.equal((primary.server.output().match(/Full resync requested/g) ?? []).length, 1, 'one full sync only (the first)');
   assert.is((await replInfo(replica.client)).get('master_replid'), replidBefore);
 });
+
+/** After the primary cut the replica link at addr: a new link is up, online and acknowledged. */
+async function relinked(primary: Node, replica: Node, addr: string): Promise<void> {
+  await waitFor('a new replica link', async () => {
+    const addrs = await replicaLinkAddrs(primary);
+    return addrs.length === 1 && addrs[0] !== addr;
+  });
+  await replicasOnline(primary, 1);
+  await linkUp(replica);
+  await waitAcked(primary);
+}
 
 t('a cut that outlasts the backlog (repl-backlog-size 16kb) ends in a full resync, and the data converge', async () => {
   const primary = await startNode('backlog-p', { loglevel: 'notice', args: ['--repl-backlog-size', '16kb'] });
@@ -338,13 +343,7 @@ t('a cut that outlasts the backlog (repl-backlog-size 16kb) ends in a full resyn
   assert.is(await primary.client.call('CLIENT', 'KILL', 'ADDR', addr), 1);
   // Far more than 16 KB per shard while the link is down.
   await fill(primary.client, model, 'cut:', 3_000, { value: (i) => `cut-${i}-${'y'.repeat(100)}` });
-  await waitFor('a new replica link', async () => {
-    const addrs = await replicaLinkAddrs(primary);
-    return addrs.length === 1 && addrs[0] !== addr;
-  });
-  await replicasOnline(primary, 1);
-  await linkUp(replica);
-  await waitAcked(primary);
+  await relinked(primary, replica, addr);
   await assertHolds(replica.client, model, 'replica after the full resync');
   assert.ok(await infoNumber(primary.client, 'rdb_saves') > savesBefore, 'a new snapshot for the replica');
   assert.equal((primary.server.output().match(/Full resync requested/g) ?? []).length, 2, 'the second sync is a full one');
