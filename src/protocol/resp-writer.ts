@@ -7,6 +7,8 @@ import { formatDouble } from '../util/numbers.js';
 const CRLF0 = 13;
 const CRLF1 = 10;
 const SMALL_INTS = 10000;
+/** Copies up to this many bytes use a loop (see raw()). */
+const RAW_LOOP_MAX = 64;
 const intCache: Buffer[] = [];
 const OK = Buffer.from('+OK\r\n');
 const NIL2 = Buffer.from('$-1\r\n');
@@ -51,7 +53,8 @@ export class RespWriter {
 
   raw(src: Uint8Array, off: number, len: number): void {
     this.ensure(len);
-    if (len < 32) {
+    // A short loop beats subarray() + set(): each subarray is a new typed array object.
+    if (len <= RAW_LOOP_MAX) {
       const b = this.buf;
       let p = this.length;
       for (let i = 0; i < len; i++) b[p++] = src[off + i]!;
@@ -80,8 +83,10 @@ export class RespWriter {
     if (n >= 0 && n < SMALL_INTS && Number.isInteger(n)) {
       const d = intCache[n]!;
       this.ensure(d.length);
-      d.copy(this.buf, this.length);
-      this.length += d.length;
+      const b = this.buf;
+      let p = this.length;
+      for (let i = 0; i < d.length; i++) b[p++] = d[i]!;
+      this.length = p;
     } else {
       this.ascii(String(n));
     }

@@ -55,6 +55,7 @@ export class InlineShard implements ShardPort {
     x.len = args.len;
     x.argc = args.argc;
     this.exec.ks.now = Date.now();
+    this.exec.beginBatch();
     try {
       this.exec.run(cmdIndex, proto);
     } catch (e) {

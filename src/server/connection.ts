@@ -14,6 +14,8 @@ import type { ReplySink } from '../runtime/shard-port.js';
 export interface ConnectionHost {
   dispatch(conn: Connection, args: ArgList): void;
   markDirty(conn: Connection): void;
+  /** Bytes read from a client (INFO total_net_input_bytes). */
+  countInput(bytes: number): void;
   /** Publishes queued shard requests now instead of at the end of the turn. */
   publishRequests(): void;
   connectionClosed(conn: Connection): void;
@@ -47,6 +49,8 @@ export class Connection implements ClientInfo, ReplySink {
   private dead = false;
   private paused = false;
   private softLimitSinceMs = 0;
+  /** Already told the host it has output (spares a Set insert per reply). */
+  private flushQueued = false;
 
   constructor(
     readonly id: number,
@@ -68,6 +72,7 @@ export class Connection implements ClientInfo, ReplySink {
   }
 
   private onData(chunk: Buffer): void {
+    this.host.countInput(chunk.length);
     if (this.dead) return;
     this.lastInteractionMs = Date.now();
     this.parser.feed(chunk);
@@ -131,7 +136,10 @@ export class Connection implements ClientInfo, ReplySink {
 
   deliver(seq: number, buf: Uint8Array, off: number, len: number): void {
     if (this.dead) return;
-    if (this.order.put(seq, buf, off, len, this.out)) this.host.markDirty(this);
+    if (this.order.put(seq, buf, off, len, this.out) && !this.flushQueued) {
+      this.flushQueued = true;
+      this.host.markDirty(this);
+    }
   }
 
   /** Replies with an error in order (for errors found while dispatching). */
@@ -143,6 +151,7 @@ export class Connection implements ClientInfo, ReplySink {
 
   /** Writes what is ready in one write; enforces the output buffer limits. */
   flush(): void {
+    this.flushQueued = false;
     if (this.dead) return;
     const chunk = this.out.drain();
     if (chunk !== null) this.socket.write(chunk);

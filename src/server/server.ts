@@ -340,7 +340,6 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       () => this.config.values.requirepass !== '',
     );
     this.conns.set(conn.id, conn);
-    sock.on('data', (c: Buffer) => (this.stats.totalNetInputBytes += c.length));
   }
 
   /** Closes idle clients (timeout) once a second. */
@@ -366,6 +365,10 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
 
   logClientDrop(conn: Connection, reason: string): void {
     this.log.warn({ client: conn.id, addr: conn.addr }, `Client closed: ${reason}`);
+  }
+
+  countInput(bytes: number): void {
+    this.stats.totalNetInputBytes += bytes;
   }
 
   markDirty(conn: Connection): void {
