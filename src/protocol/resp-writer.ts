@@ -16,13 +16,52 @@ const NIL3 = Buffer.from('_\r\n');
 const NIL_ARRAY2 = Buffer.from('*-1\r\n');
 for (let i = 0; i < SMALL_INTS; i++) intCache.push(Buffer.from(String(i), 'latin1'));
 
+/** Doubles `size` until it holds `need` bytes. */
+function grownSize(size: number, need: number): number {
+  let n = Math.max(size, 64) * 2;
+  while (n < need) n *= 2;
+  return n;
+}
+
 export class RespWriter {
+  /** Where replies are written: the writer's own buffer, or a borrowed region (see borrow()). */
   buf: Buffer;
+  /** End of what was written; a reply occupies [start, length). */
   length = 0;
+  /** Start of the current reply: 0 in the own buffer, the region's start when borrowed. */
+  start = 0;
   proto: 2 | 3 = 2;
+  private own: Buffer;
+  /** First byte past the writable region. */
+  private limit: number;
 
   constructor(initialBytes = 64 * 1024) {
-    this.buf = Buffer.allocUnsafe(initialBytes);
+    this.own = Buffer.allocUnsafe(initialBytes);
+    this.buf = this.own;
+    this.limit = this.own.length;
+  }
+
+  /** Writes the next replies straight into buf[start, limit) (a shard's reply ring), so that
+   * they need no copy; a reply that outgrows the region moves to the own buffer (borrowed()
+   * then turns false). reset() keeps writing at `start`. */
+  borrow(buf: Buffer, start: number, limit: number): void {
+    this.buf = buf;
+    this.start = start;
+    this.length = start;
+    this.limit = limit;
+  }
+
+  /** True while replies still go into the borrowed region. */
+  borrowed(): boolean {
+    return this.buf !== this.own;
+  }
+
+  /** Back to the own buffer, empty. */
+  unborrow(): void {
+    this.buf = this.own;
+    this.start = 0;
+    this.length = 0;
+    this.limit = this.own.length;
   }
 
   /** What was written so far as a right-sized copy (small ones come from Node's buffer pool),
@@ -37,18 +76,26 @@ export class RespWriter {
   }
 
   reset(): void {
-    this.length = 0;
+    this.length = this.start;
   }
 
   /** Makes room for n more bytes. */
   ensure(n: number): void {
-    const need = this.length + n;
-    if (need <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < need) size *= 2;
-    const next = Buffer.allocUnsafe(size);
+    if (this.length + n <= this.limit) return;
+    if (this.buf !== this.own) {
+      // Out of borrowed room: the reply so far moves to the own buffer.
+      const written = this.length - this.start;
+      if (this.own.length < written + n) this.own = Buffer.allocUnsafe(grownSize(this.own.length, written + n));
+      this.buf.copy(this.own, 0, this.start, this.length);
+      this.unborrow();
+      this.length = written;
+      return;
+    }
+    const next = Buffer.allocUnsafe(grownSize(this.buf.length, this.length + n));
     this.buf.copy(next, 0, 0, this.length);
+    this.own = next;
     this.buf = next;
+    this.limit = next.length;
   }
 
   raw(src: Uint8Array, off: number, len: number): void {

@@ -105,6 +105,13 @@ export class RingProducer extends RingBase {
     this.head = (this.head - oldNeed + newNeed) >>> 0;
   }
 
+  /** Takes back the last reserved frame of `reservedLen` payload bytes (not yet committed). A
+   * wrap marker written for it stays: the consumer skips it either way. */
+  cancelLast(reservedLen: number): void {
+    const need = (4 + reservedLen + ALIGN - 1) & ~(ALIGN - 1);
+    this.head = (this.head - need) >>> 0;
+  }
+
   /** Publishes every frame reserved so far. Returns true if anything new was published. */
   commit(): boolean {
     if (this.head === this.published) return false;

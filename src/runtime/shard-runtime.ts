@@ -44,6 +44,9 @@ export interface ShardWorkerData {
 
 /** Frames handled before the loop yields to its event loop (control messages, timers). */
 const BATCH_FRAMES = 512;
+/** Room reserved in the reply ring for each reply before its command runs: most replies fit, so
+ * they are encoded in place; a longer one moves to the writer's own buffer and is copied. */
+const BORROW_BYTES = 4096;
 
 class ShardCrash extends Error {}
 
@@ -237,6 +240,10 @@ export class ShardRuntime {
   private readonly req: RingConsumer;
   private readonly rep: RingProducer;
   private readonly maxReply: number;
+  /** The reply ring's bytes as a Buffer, so that the executor's writer can encode into it. */
+  private readonly repBuf: Buffer;
+  /** Payload bytes of the reply frame reserved for the command running now (0: none). */
+  private borrowedLen = 0;
 
   constructor(private readonly data: ShardWorkerData) {
     // The feed shares the control port with comlink's replies, so that a feedBarrier() reply
@@ -249,6 +256,7 @@ export class ShardRuntime {
     this.exec.persist.busy = () => this.req.hasFrames();
     this.rep = new RingProducer(data.replies);
     this.maxReply = maxFrameBytes(data.replies.capacity) - REP_HEADER - 16;
+    this.repBuf = Buffer.from(this.rep.bytes.buffer, this.rep.bytes.byteOffset, this.rep.bytes.length);
     exposeControl(
       {
         stats: () => this.exec.stats(),
@@ -301,6 +309,7 @@ export class ShardRuntime {
         this.req.release(p);
       }
     } catch (e) {
+      this.dropBorrowed();
       // Publish what already ran so that those replies are not lost with the crash; their records
       // reach the log first, and the next incarnation appends after them.
       this.exec.persist.afterCommand();
@@ -336,8 +345,41 @@ export class ShardRuntime {
     if (q > p + frameLen) throw new Error('malformed request frame');
     a.buf = buf;
     a.argc = argc;
+    const w = this.exec.writer;
+    const p0 = this.borrowReplyRoom(w);
     this.exec.run(cmd, proto);
-    this.emit(seq, this.exec.writer.buf, this.exec.writer.length);
+    if (p0 >= 0 && w.borrowed()) {
+      // Encoded in place: the frame only needs its header and its final length.
+      const len = w.length - w.start;
+      this.rep.shrinkLast(REP_HEADER + len, this.borrowedLen);
+      this.borrowedLen = 0;
+      w.unborrow();
+      this.rep.view.setUint32(p0 + REP_SEQ, seq, true);
+      this.rep.view.setUint32(p0 + REP_KIND, REPLY_INLINE, true);
+      return;
+    }
+    this.dropBorrowed();
+    this.emit(seq, w.buf, w.length);
+  }
+
+  /** Reserves a reply frame and points the writer into it; returns the frame's payload offset,
+   * or -1 when the ring has no room for a frame of BORROW_BYTES (the reply is then copied in). */
+  private borrowReplyRoom(w: RespWriter): number {
+    const p = this.rep.reserve(REP_HEADER + BORROW_BYTES);
+    if (p < 0) return -1;
+    this.borrowedLen = REP_HEADER + BORROW_BYTES;
+    w.borrow(this.repBuf, p + REP_HEADER, p + REP_HEADER + BORROW_BYTES);
+    return p;
+  }
+
+  /** Gives back a reserved reply frame that was not used (the reply outgrew it, or a crash). */
+  private dropBorrowed(): void {
+    if (this.borrowedLen === 0) return;
+    this.rep.cancelLast(this.borrowedLen);
+    this.borrowedLen = 0;
+    const w = this.exec.writer;
+    // The writer moved to its own buffer with the reply, or still points into the ring.
+    if (w.borrowed()) w.unborrow();
   }
 
   private emit(seq: number, bytes: Uint8Array, len: number): void {

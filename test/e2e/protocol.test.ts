@@ -277,4 +277,31 @@ t('the server is alive after all of this', async () => {
   await assertAlive();
 });
 
+t('replies of every size in one pipeline, around the size a shard encodes in place', async () => {
+  // A shard encodes each reply straight into its reply ring in a frame of 4 KiB; longer replies
+  // are copied in. Sizes around that edge and far beyond it, interleaved, come back whole.
+  const c = await connect();
+  const sizes = [0, 1, 4080, 4081, 4086, 4087, 4095, 4096, 4097, 9000, 300_000];
+  let setup = '';
+  for (const n of sizes) setup += encodeCommand(['SET', `edge:{x}${n}`, 'v'.repeat(n)]);
+  c.send(setup);
+  assert.equal(await texts(c, sizes.length), sizes.map(() => '+OK\r\n'));
+  let batch = '';
+  const want: string[] = [];
+  for (let round = 0; round < 300; round++) {
+    for (const n of sizes) {
+      batch += encodeCommand(['GET', `edge:{x}${n}`]);
+      want.push(`$${n}\r\n${'v'.repeat(n)}\r\n`);
+      batch += encodeCommand(['INCR', 'edge:counter']);
+      want.push(`:${want.length / 2 + 0.5}\r\n`);
+    }
+  }
+  c.send(batch);
+  const got = await texts(c, want.length, 20_000);
+  for (let i = 0; i < want.length; i++) {
+    if (got[i] !== want[i]) assert.unreachable(`reply ${i}: ${show(got[i] ?? '').slice(0, 80)} instead of ${show(want[i]!).slice(0, 80)}`);
+  }
+  c.close();
+});
+
 proto.run();

@@ -23,6 +23,42 @@ function readFrame(c: RingConsumer): { n: number; len: number } | null {
   return { n, len };
 }
 
+test('a frame reserved large, then shrunk or taken back, leaves only whole frames, across wraps', () => {
+  // The shard reserves room for a reply before running its command, then either shrinks the
+  // frame to the reply or takes it back and copies a longer reply in.
+  const mem = createRingMemory(1024);
+  const p = new RingProducer(mem);
+  const c = new RingConsumer(mem);
+  const RESERVE = 200;
+  const expected: number[] = [];
+  let n = 0;
+  for (let round = 0; round < 3000; round++) {
+    const off = p.reserve(RESERVE);
+    if (off >= 0) {
+      const len = (round * 29) % 260;
+      if (len <= RESERVE) {
+        for (let i = 0; i < len; i++) p.bytes[off + i] = (n + i) & 0xff;
+        p.shrinkLast(len, RESERVE);
+        expected.push(len);
+        n = (n + 1) & 0xff;
+      } else {
+        p.cancelLast(RESERVE);
+        if (writeFrame(p, n, len)) {
+          expected.push(len);
+          n = (n + 1) & 0xff;
+        }
+      }
+      p.commit();
+    }
+    for (let k = 0; k < (round % 3); k++) {
+      const f = readFrame(c);
+      if (f) assert.is(f.len, expected.shift());
+    }
+  }
+  for (let f = readFrame(c); f; f = readFrame(c)) assert.is(f.len, expected.shift());
+  assert.is(expected.length, 0);
+});
+
 test('frames come out in order and whole, across many wrap-arounds', () => {
   const mem = createRingMemory(1024);
   const p = new RingProducer(mem);
