@@ -35,7 +35,7 @@ export class RespWriter {
   /** First byte past the writable region. */
   private limit: number;
 
-  constructor(initialBytes = 64 * 1024) {
+  constructor(private readonly initialBytes = 64 * 1024) {
     this.own = Buffer.allocUnsafe(initialBytes);
     this.buf = this.own;
     this.limit = this.own.length;
@@ -77,6 +77,23 @@ export class RespWriter {
 
   reset(): void {
     this.length = this.start;
+  }
+
+  /** What was written so far, without a copy: a view of the own buffer, and the writer is reset.
+   * The caller must call handOff() if anything may still read the view after it returns (a
+   * socket write that did not complete at once); until then the buffer is reused. */
+  take(): Buffer | null {
+    const n = this.length;
+    if (n === 0) return null;
+    this.length = 0;
+    return this.own.subarray(0, n);
+  }
+
+  /** The last take()'s bytes stay with someone else: write into a fresh buffer from now on. */
+  handOff(): void {
+    this.own = Buffer.allocUnsafe(this.initialBytes);
+    this.buf = this.own;
+    this.limit = this.own.length;
   }
 
   /** Makes room for n more bytes. */

@@ -153,8 +153,13 @@ export class Connection implements ClientInfo, ReplySink {
   flush(): void {
     this.flushQueued = false;
     if (this.dead) return;
-    const chunk = this.out.drain();
-    if (chunk !== null) this.socket.write(chunk);
+    const chunk = this.out.take();
+    if (chunk !== null) {
+      this.socket.write(chunk);
+      // Written whole at once (the usual case): the kernel has the bytes and the buffer is free
+      // again. Otherwise the socket keeps the view until it is sent, and the writer moves on.
+      if (this.socket.writableLength !== 0) this.out.handOff();
+    }
     if (this.closeAfter && this.order.headSeq === this.nextSeq) {
       this.dead = true;
       this.socket.end();

@@ -42,4 +42,19 @@ test('the own buffer grows as before when nothing is borrowed', () => {
   assert.is(w.buf.toString('latin1', 0, w.length), `$1000\r\n${'b'.repeat(1000)}\r\n`);
 });
 
+test('take() hands out the bytes without a copy; after handOff() they are never overwritten', () => {
+  const w = new RespWriter(16);
+  w.simple('first');
+  const a = w.take()!;
+  assert.is(a.toString(), '+first\r\n');
+  w.simple('second');
+  assert.is(a.toString(), '+second\r', 'without handOff() the buffer is reused');
+  const b = w.take()!;
+  w.handOff();
+  w.simple('third');
+  assert.is(b.toString(), '+second\r\n');
+  assert.is(w.take()!.toString(), '+third\r\n');
+  assert.is(w.take(), null);
+});
+
 test.run();
