@@ -16,7 +16,7 @@ export interface ConnectionHost {
   markDirty(conn: Connection): void;
   /** Bytes read from a client (INFO total_net_input_bytes). */
   countInput(bytes: number): void;
-  /** Publishes queued shard requests now instead of at the end of the turn. */
+  /** Makes sure queued shard requests are published at the end of this event-loop turn. */
   publishRequests(): void;
   connectionClosed(conn: Connection): void;
   /** True while shards are backlogged and sockets should not be read. */
@@ -98,8 +98,8 @@ export class Connection implements ClientInfo, ReplySink {
       a.argc = p.argc;
       this.host.dispatch(this, a);
     }
-    // Publish this read's requests so shards start on them while other sockets are parsed, and
-    // send the replies already complete (main-thread commands, inline shards) with this batch.
+    // This read's requests go to the shards at the end of the turn, with every other read's; the
+    // replies already complete (main-thread commands, inline shards) leave now.
     this.host.publishRequests();
     if (this.out.length > 0) this.flush();
     this.updatePause();
