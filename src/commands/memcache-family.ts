@@ -97,15 +97,14 @@ function casEquals(c: ShardContext, e: number, cas: number | bigint): boolean {
   return typeof cas === 'number' ? c.ks.cas(e) === cas : false;
 }
 
-/** Applies an expiry result to e: sets it, or deletes e when already past. Returns false when
- * the item is gone. */
-function applyExpiry(c: ShardContext, e: number, at: number): boolean {
+/** Applies an expiry result to e: sets it, or deletes e when already past. Returns e's handle
+ * (a first TTL may move it), or 0 when the item is gone. */
+function applyExpiry(c: ShardContext, e: number, at: number): number {
   if (at < 0) {
     c.ks.deleteEntry(e);
-    return false;
+    return 0;
   }
-  c.ks.setExpireAt(e, at);
-  return true;
+  return c.ks.setExpireAt(e, at);
 }
 
 // ---- cores ---------------------------------------------------------------------------------------
@@ -310,7 +309,7 @@ function binaryCommand(c: ShardContext): void {
     case OP.TOUCH: {
       let e = keyFind(c);
       if (e !== 0 && (op === OP.GAT || op === OP.GATK || op === OP.TOUCH)) {
-        if (!applyExpiry(c, e, expiryMs(ks.now, extrasU32(c, 0)))) e = 0;
+        e = applyExpiry(c, e, expiryMs(ks.now, extrasU32(c, 0)));
       }
       if (e === 0) {
         ks.miss();
@@ -409,7 +408,7 @@ function textCommand(c: ShardContext): void {
     case OP.GETK:
     case OP.GATK: {
       let e = keyFind(c);
-      if (e !== 0 && op === OP.GATK && !applyExpiry(c, e, expiryMs(ks.now, extrasExptime(c, 0, MODE_TEXT)))) e = 0;
+      if (e !== 0 && op === OP.GATK) e = applyExpiry(c, e, expiryMs(ks.now, extrasExptime(c, 0, MODE_TEXT)));
       if (e === 0) ks.miss();
       else {
         ks.touch(e);
@@ -418,8 +417,9 @@ function textCommand(c: ShardContext): void {
       return;
     }
     case OP.TOUCH: {
-      const e = keyFind(c);
-      if (e !== 0 && applyExpiry(c, e, expiryMs(ks.now, extrasExptime(c, 0, MODE_TEXT)))) {
+      let e = keyFind(c);
+      if (e !== 0) e = applyExpiry(c, e, expiryMs(ks.now, extrasExptime(c, 0, MODE_TEXT)));
+      if (e !== 0) {
         ks.touch(e);
         reply = TEXT.touched;
       } else reply = TEXT.notFound;
@@ -583,7 +583,7 @@ function metaCommand(c: ShardContext): void {
         out.ascii(TEXT.badFormat);
         return;
       }
-      if (e !== 0 && ttl >= 0 && !applyExpiry(c, e, expiryMs(ks.now, ttl))) e = 0;
+      if (e !== 0 && ttl >= 0) e = applyExpiry(c, e, expiryMs(ks.now, ttl));
       if (e === 0) {
         ks.miss();
         if (!q) out.ascii(TEXT.en);
@@ -678,8 +678,8 @@ function metaCommand(c: ShardContext): void {
         metaStatus(c, r === R_EXISTS ? TEXT.ex : TEXT.nf, 0, false);
         return;
       }
-      const e = keyFind(c);
-      if (e !== 0 && ttl >= 0) applyExpiry(c, e, expiryMs(ks.now, ttl));
+      let e = keyFind(c);
+      if (e !== 0 && ttl >= 0) e = applyExpiry(c, e, expiryMs(ks.now, ttl));
       if (metaHas(0x76) >= 0) {
         const s = String(lastNumber);
         out.ascii(`VA ${s.length}`);

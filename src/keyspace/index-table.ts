@@ -1,14 +1,18 @@
 // Open-addressing index (linear probing) of entry offsets, in u32 tables inside the arena. A bucket
-// holds entryOffset | fingerprint (top 3 hash bits); the full hash lives in the entry. Tables grow
-// x2 at load 0.75 and shrink below 1/8 INCREMENTALLY: a new table becomes current, the old one is
-// drained a bounded number of buckets per mutating call; lookups consult both meanwhile.
+// holds entryOffset | fingerprint (top 3 hash bits); entries do not keep their hash, so placing an
+// entry again hashes its key from the arena (entryHash: once per entry per resize, once per bucket
+// a delete's backward shift considers, once per entry a SCAN step meets). The fingerprint is not
+// taken from the low bits, which would give the home bucket without hashing: keys sharing a home
+// would then share it too, and they are the ones a probe meets first. Tables grow x2 at load
+// 0.75 and shrink below 1/8 INCREMENTALLY: a new table becomes current, the old one is drained a
+// bounded number of buckets per mutating call; lookups consult both meanwhile.
 // Invariants: the current table has no tombstones (deletion there is backward-shift); the old
 // table only loses entries (migrated or deleted buckets become tombstones, never empty, so probe
 // chains through them stay intact and nothing ever moves within it); every key is in exactly one
 // table; the current table always has an empty bucket.
 import type { Arena } from './arena.js';
 import {
-  BUCKET_TOMB, classOf, E_HASH, E_META, ENTRY_HEADER_BYTES, H_IDX_CAP, H_IDX_OFF, H_KEYS, H_MIG_CURSOR,
+  BUCKET_TOMB, classOf, E_META, entryHash, ENTRY_HEADER_BYTES, H_IDX_CAP, H_IDX_OFF, H_KEYS, H_MIG_CURSOR,
   H_OLD_CAP, H_OLD_COUNT, H_OLD_OFF, KLEN_LONG, META_KLEN_MASK,
 } from './layout.js';
 
@@ -90,7 +94,7 @@ export class IndexTable {
         const e = b - fp;
         const ew = e >>> 2;
         const kl = u32[ew + E_META]! & META_KLEN_MASK;
-        if (u32[ew + E_HASH] === hash && (kl !== KLEN_LONG ? kl === len : u32[ew + ENTRY_HEADER_BYTES / 4] === len)) {
+        if (kl !== KLEN_LONG ? kl === len : u32[ew + ENTRY_HEADER_BYTES / 4] === len) {
           const u8 = this.arena.u8;
           const ko = kl !== KLEN_LONG ? e + ENTRY_HEADER_BYTES : e + ENTRY_HEADER_BYTES + 4;
           let k = 0;
@@ -176,12 +180,13 @@ export class IndexTable {
 
   /** Backward-shift deletion at i in a tombstone-free table. */
   private removeAt(u32: Uint32Array, w: number, mask: number, i: number): void {
+    const u8 = this.arena.u8;
     let j = i;
     for (;;) {
       j = (j + 1) & mask;
       const b = u32[w + j]!;
       if (b === 0) break;
-      const k = u32[((b - (b & 7)) >>> 2) + E_HASH]! & mask;
+      const k = entryHash(u8, u32, b - (b & 7)) & mask;
       // b stays iff its home k lies cyclically in (i, j].
       const stays = i <= j ? i < k && k <= j : i < k || k <= j;
       if (!stays) {
@@ -251,13 +256,14 @@ export class IndexTable {
     const oldCap = u32[H_OLD_CAP]!;
     const w = u32[H_IDX_OFF]! >>> 2;
     const mask = u32[H_IDX_CAP]! - 1;
+    const u8 = this.arena.u8;
     let cur = u32[H_MIG_CURSOR]!;
     let left = u32[H_OLD_COUNT]!;
     const end = Math.min(oldCap, cur + n);
     for (; cur < end && left > 0; cur++) {
       const b = u32[ow + cur]!;
       if (b > BUCKET_TOMB) {
-        let i = u32[((b - (b & 7)) >>> 2) + E_HASH]! & mask;
+        let i = entryHash(u8, u32, b - (b & 7)) & mask;
         while (u32[w + i] !== 0) i = (i + 1) & mask;
         u32[w + i] = b;
         u32[ow + cur] = BUCKET_TOMB;
@@ -324,7 +330,7 @@ export class IndexTable {
       if (b === 0) return;
       if (b === BUCKET_TOMB) continue;
       const e = b - (b & 7);
-      if ((u32[(e >>> 2) + E_HASH]! & mask) === home) {
+      if ((entryHash(this.arena.u8, u32, e) & mask) === home) {
         this.scanVisited++;
         visit(e);
       }

@@ -5,11 +5,14 @@
 // may grow the buffer, so call bytes() again after one.
 //
 // Layout (see layout.ts): header at 0 (allocator, index, expiry, stats, 16384 slot lists), then
-// blocks: entries (32-byte header, key, value), index tables, the volatile array. Entry header:
-// next/prev in its slot list, hash, access clock (LRU seconds + LFU counter, see clock.ts), key
-// length|type|size class, value length, volatile record, low 32 bits of the CAS. What only some
-// keys need costs only them: a key's expire-at lives in its volatile record, non-zero memcached
-// flags in the last word of its block, the length of a key of 64 KiB or more in front of the key.
+// blocks: entries (24-byte header, key, value, tail words), index tables, the volatile array.
+// Entry header: next/prev in its slot list, access clock (LRU seconds + LFU counter, see
+// clock.ts), key length|type|flags|TTL|size class, value length, low 32 bits of the CAS. What only
+// some keys need costs only them: a TTL takes the block's last word (the index of the key's
+// volatile record, which holds the expire-at), non-zero memcached flags the word in front of it
+// (or the last word), the length of a key of 64 KiB or more the word in front of the key. Gaining
+// either tail word may move the entry to a larger block (set, setFlags and setExpireAt return
+// the handle). Neither the hash nor the slot is stored: both are computed from the key.
 // CAS: every set() and resizeValue() gives the entry the next value of the shard's counter (kept
 // in the header, so it survives restarts and flushes); in-place writers call bumpCas(). The entry
 // keeps the counter's low 32 bits and cas() rebuilds the rest from the counter: exact for entries
@@ -24,11 +27,11 @@ import { idleSeconds, initialClock, lfuDecayed, lruNow, touchedClock } from './c
 import { hash32 } from './hash.js';
 import { IndexTable, MIGRATE_PER_STEP, MIN_INDEX_CAPACITY } from './index-table.js';
 import {
-  CLASS_SIZE, classOf, E_CAS, E_CLOCK, E_HASH, E_META, E_NEXT, E_PREV, E_VLEN, E_VOL, entryKeyLength,
-  entryKeyOffset, ENTRY_HEADER_BYTES, F_CAS, F_DIRTY, F_EVICTED, F_EXPIRED, F_HITS, F_MISSES, F_USED, H_FREE,
-  H_HEADER_BYTES, H_KEYS, H_MAGIC, H_RNG, H_SNAP, KLEN_LONG, keyPrefixBytes, META_FLAGS, META_KLEN_MASK,
-  META_RESERVED, META_SNAP, META_TYPE_MASK, META_TYPE_SHIFT, H_SLOT_COUNT, H_SLOT_HEAD, H_TOP, H_VERSION, HEADER_BYTES, MAGIC,
-  NUM_CLASSES, SNAP_ACTIVE, SNAP_MARK, VERSION,
+  CLASS_SIZE, classOf, E_CAS, E_CLOCK, E_META, E_NEXT, E_PREV, E_VLEN, entryHash, entryKeyLength,
+  entryKeyOffset, ENTRY_HEADER_BYTES, F_CAS, F_DIRTY, F_EVICTED, F_EXPIRED, F_HITS, F_MISSES, F_USED, flagsWord,
+  H_FREE, H_HEADER_BYTES, H_KEYS, H_MAGIC, H_RNG, H_SNAP, KLEN_LONG, keyPrefixBytes, META_FLAGS, META_KLEN_MASK,
+  META_RESERVED, META_SNAP, META_TYPE_MASK, META_TYPE_SHIFT, META_VOL, H_SLOT_COUNT, H_SLOT_HEAD, H_TOP, H_VERSION,
+  HEADER_BYTES, MAGIC, NUM_CLASSES, SNAP_ACTIVE, SNAP_MARK, tailBytes, VERSION, volWord,
 } from './layout.js';
 import { keySlot, SLOT_COUNT } from './slot.js';
 import { VolatileSet } from './volatile-set.js';
@@ -126,15 +129,26 @@ export class Keyspace {
 
   /** Handle of the live entry for key, or 0. An expired entry is deleted and 0 returned. */
   find(buf: Uint8Array, off: number, len: number): number {
-    const e = this.index.lookup(buf, off, len, hash32(buf, off, len));
+    return this.findHashed(buf, off, len, hash32(buf, off, len));
+  }
+
+  private findHashed(buf: Uint8Array, off: number, len: number, hash: number): number {
+    const e = this.index.lookup(buf, off, len, hash);
     if (e === 0) return 0;
-    const v = this.arena.u32[(e >>> 2) + E_VOL]!;
-    if (v !== 0 && this.vol.expireAt(v - 1) <= this.now) {
-      this.deleteEntry(e);
+    const u32 = this.arena.u32;
+    const meta = u32[(e >>> 2) + E_META]!;
+    if ((meta & META_VOL) !== 0 && this.vol.expireAt(u32[((e + CLASS_SIZE[meta >>> 24]!) >>> 2) - 1]!) <= this.now) {
+      this.deleteHashed(e, hash);
       this.arena.f64[F_EXPIRED] = this.arena.f64[F_EXPIRED]! + 1;
       return 0;
     }
     return e;
+  }
+
+  /** Index of e's volatile record, or -1 when e has no TTL. */
+  private volIndex(e: number): number {
+    const u32 = this.arena.u32;
+    return (u32[(e >>> 2) + E_META]! & META_VOL) !== 0 ? u32[volWord(u32, e)]! : -1;
   }
 
   /** Records a hit and updates the LRU/LFU clock of e (call on reads by commands). */
@@ -158,24 +172,28 @@ export class Keyspace {
   set(key: Uint8Array, koff: number, klen: number, value: Uint8Array | null, voff: number, vlen: number, type: ValueType, expireAtMs: number, flags = 0): number {
     flags >>>= 0;
     const kx = keyPrefixBytes(klen);
-    const need = ENTRY_HEADER_BYTES + kx + klen + vlen + (flags !== 0 ? 4 : 0);
+    const need = ENTRY_HEADER_BYTES + kx + klen + vlen + (flags !== 0 ? 4 : 0) + (expireAtMs !== 0 ? 4 : 0);
     if (need > MAX_ENTRY_BYTES) throw new KeyspaceFullError(need);
     const hash = hash32(key, koff, klen);
     this.index.prepareInsert();
     let e = this.index.lookup(key, koff, klen, hash);
     const nowSec = lruNow(this.now);
     let u32 = this.arena.u32;
+    let v = -1;
     if (e !== 0) {
       this.observer?.changing(e);
-      const cls = u32[(e >>> 2) + E_META]! >>> 24;
-      if (!fitsInPlace(need, CLASS_SIZE[cls]!)) {
-        e = this.relocate(e, classOf(need), ENTRY_HEADER_BYTES + kx + klen);
+      const meta = u32[(e >>> 2) + E_META]!;
+      if (!fitsInPlace(need, CLASS_SIZE[meta >>> 24]!)) {
+        // relocate() carries the old tail words along, so the block must hold them next to the key
+        // even when the new value is shorter than they are.
+        const keep = ENTRY_HEADER_BYTES + kx + klen;
+        e = this.relocate(e, classOf(Math.max(need, keep + tailBytes(meta))), keep, hash);
         u32 = this.arena.u32;
       }
+      v = this.volIndex(e);
       const w = e >>> 2;
       u32[w + E_VLEN] = vlen;
-      const keep = u32[w + E_META]! & ~(META_FLAGS | (META_TYPE_MASK << META_TYPE_SHIFT));
-      u32[w + E_META] = (keep | ((type & META_TYPE_MASK) << META_TYPE_SHIFT) | (flags !== 0 ? META_FLAGS : 0)) >>> 0;
+      u32[w + E_META] = ((u32[w + E_META]! & ~(META_TYPE_MASK << META_TYPE_SHIFT)) | ((type & META_TYPE_MASK) << META_TYPE_SHIFT)) >>> 0;
       u32[w + E_CLOCK] = ((u32[w + E_CLOCK]! & 0xff000000) | nowSec) >>> 0;
     } else {
       const cls = classOf(need);
@@ -184,12 +202,10 @@ export class Keyspace {
       const u8 = this.arena.u8;
       const w = e >>> 2;
       const slot = keySlot(key, koff, klen);
-      u32[w + E_HASH] = hash;
       u32[w + E_CLOCK] = initialClock(nowSec);
       const mark = (u32[H_SNAP]! & SNAP_MARK) !== 0 ? META_SNAP : 0;
-      u32[w + E_META] = (Math.min(klen, KLEN_LONG) | ((type & META_TYPE_MASK) << META_TYPE_SHIFT) | (flags !== 0 ? META_FLAGS : 0) | mark | (cls << 24)) >>> 0;
+      u32[w + E_META] = (Math.min(klen, KLEN_LONG) | ((type & META_TYPE_MASK) << META_TYPE_SHIFT) | mark | (cls << 24)) >>> 0;
       u32[w + E_VLEN] = vlen;
-      u32[w + E_VOL] = 0;
       if (kx !== 0) u32[w + ENTRY_HEADER_BYTES / 4] = klen;
       const head = u32[H_SLOT_HEAD + slot]!;
       u32[w + E_NEXT] = head;
@@ -207,11 +223,37 @@ export class Keyspace {
       u32[H_KEYS]!++;
       this.observer?.created(e);
     }
-    if (flags !== 0) u32[((e + CLASS_SIZE[u32[(e >>> 2) + E_META]! >>> 24]!) >>> 2) - 1] = flags;
+    if (expireAtMs === 0) {
+      if (v >= 0) this.vol.remove(v);
+      v = -1;
+    } else if (v >= 0) {
+      this.vol.setExpireAt(v, expireAtMs);
+    } else {
+      v = this.vol.add(e, expireAtMs);
+    }
+    this.writeTails(e, flags, v);
     this.nextCas(e);
     if (value !== null) this.copyIn(value, voff, e + ENTRY_HEADER_BYTES + kx + klen, vlen);
-    this.applyExpireAt(e, expireAtMs);
     return e;
+  }
+
+  /** Sets e's META_FLAGS and META_VOL and writes their words at the end of its block: the
+   * volatile record index v (-1: none) in the last word, flags (0: none) in front of it. The
+   * block must have room for them after the value. */
+  private writeTails(e: number, flags: number, v: number): void {
+    const u32 = this.arena.u32;
+    const w = e >>> 2;
+    let meta = u32[w + E_META]! & ~(META_FLAGS | META_VOL);
+    let t = (e + CLASS_SIZE[meta >>> 24]!) >>> 2;
+    if (v >= 0) {
+      u32[--t] = v;
+      meta |= META_VOL;
+    }
+    if (flags !== 0) {
+      u32[--t] = flags;
+      meta |= META_FLAGS;
+    }
+    u32[w + E_META] = meta >>> 0;
   }
 
   /** Gives e the shard's next CAS value; returns it. In-place writers call it BEFORE changing the
@@ -244,35 +286,30 @@ export class Keyspace {
   /** memcached client flags of e (0 unless set through memcached). */
   flags(e: number): number {
     const u32 = this.arena.u32;
-    const meta = u32[(e >>> 2) + E_META]!;
-    return (meta & META_FLAGS) === 0 ? 0 : u32[((e + CLASS_SIZE[meta >>> 24]!) >>> 2) - 1]!;
+    return (u32[(e >>> 2) + E_META]! & META_FLAGS) === 0 ? 0 : u32[flagsWord(u32, e)]!;
   }
 
   /** Sets the memcached flags of e, keeping its CAS; returns the (maybe moved) handle: non-zero
-   * flags take the last word of the block, which may need a larger one. */
+   * flags take a tail word of the block, which may need a larger one. */
   setFlags(e: number, flags: number): number {
     flags >>>= 0;
     this.observer?.changing(e);
-    let u32 = this.arena.u32;
-    const w = e >>> 2;
-    const meta = u32[w + E_META]!;
-    if (flags === 0) {
-      u32[w + E_META] = (meta & ~META_FLAGS) >>> 0;
-      return e;
-    }
-    if ((meta & META_FLAGS) === 0) {
-      const payload = this.payloadBytes(e);
-      if (payload + 4 > CLASS_SIZE[meta >>> 24]!) {
-        e = this.relocate(e, classOf(payload + 4), payload);
-        u32 = this.arena.u32;
-      }
-      u32[(e >>> 2) + E_META] = (u32[(e >>> 2) + E_META]! | META_FLAGS) >>> 0;
-    }
-    u32[((e + CLASS_SIZE[u32[(e >>> 2) + E_META]! >>> 24]!) >>> 2) - 1] = flags;
+    const meta = this.arena.u32[(e >>> 2) + E_META]!;
+    if (flags !== 0 && (meta & META_FLAGS) === 0) e = this.makeRoom(e, meta);
+    this.writeTails(e, flags, this.volIndex(e));
     return e;
   }
 
-  /** Header, key length word, key and value bytes of e (without the flags word). */
+  /** e, or e moved to a block with room for one more tail word than its meta bits ask for. */
+  private makeRoom(e: number, meta: number): number {
+    const payload = this.payloadBytes(e);
+    const need = payload + tailBytes(meta) + 4;
+    if (need <= CLASS_SIZE[meta >>> 24]!) return e;
+    const u32 = this.arena.u32;
+    return this.relocate(e, classOf(need), payload, entryHash(this.arena.u8, u32, e));
+  }
+
+  /** Header, key length word, key and value bytes of e (without the tail words). */
   private payloadBytes(e: number): number {
     const u32 = this.arena.u32;
     const w = e >>> 2;
@@ -291,11 +328,11 @@ export class Keyspace {
     const klen = entryKeyLength(u32, w);
     const kx = keyPrefixBytes(klen);
     const vlen = u32[w + E_VLEN]!;
-    const need = ENTRY_HEADER_BYTES + kx + klen + newLen + ((meta & META_FLAGS) !== 0 ? 4 : 0);
+    const need = ENTRY_HEADER_BYTES + kx + klen + newLen + tailBytes(meta);
     if (need > MAX_ENTRY_BYTES) throw new KeyspaceFullError(need);
     if (!fitsInPlace(need, CLASS_SIZE[meta >>> 24]!)) {
       const target = newLen > vlen ? need + Math.min(Math.floor(need / 2), 1 << 20) : need;
-      e = this.relocate(e, classOf(target), ENTRY_HEADER_BYTES + kx + klen + Math.min(vlen, newLen));
+      e = this.relocate(e, classOf(target), ENTRY_HEADER_BYTES + kx + klen + Math.min(vlen, newLen), entryHash(this.arena.u8, u32, e));
       u32 = this.arena.u32;
     }
     u32[(e >>> 2) + E_VLEN] = newLen;
@@ -308,13 +345,19 @@ export class Keyspace {
   }
 
   delete(buf: Uint8Array, off: number, len: number): boolean {
-    const e = this.find(buf, off, len);
+    const hash = hash32(buf, off, len);
+    const e = this.findHashed(buf, off, len, hash);
     if (e === 0) return false;
-    this.deleteEntry(e);
+    this.deleteHashed(e, hash);
     return true;
   }
 
   deleteEntry(e: number): void {
+    this.deleteHashed(e, entryHash(this.arena.u8, this.arena.u32, e));
+  }
+
+  /** deleteEntry, for a caller that has the hash of e's key at hand. */
+  private deleteHashed(e: number, hash: number): void {
     this.observer?.changing(e);
     const f64 = this.arena.f64;
     f64[F_DIRTY] = f64[F_DIRTY]! + 1;
@@ -322,15 +365,14 @@ export class Keyspace {
     const w = e >>> 2;
     const meta = u32[w + E_META]!;
     const slot = keySlot(this.arena.u8, entryKeyOffset(u32, e), entryKeyLength(u32, w));
-    this.index.remove(e, u32[w + E_HASH]!);
+    this.index.remove(e, hash);
     const next = u32[w + E_NEXT]!;
     const prev = u32[w + E_PREV]!;
     if (prev !== 0) u32[(prev >>> 2) + E_NEXT] = next;
     else u32[H_SLOT_HEAD + slot] = next;
     if (next !== 0) u32[(next >>> 2) + E_PREV] = prev;
     u32[H_SLOT_COUNT + slot]!--;
-    const v = u32[w + E_VOL]!;
-    if (v !== 0) this.vol.remove(v - 1);
+    if ((meta & META_VOL) !== 0) this.vol.remove(u32[volWord(u32, e)]!);
     this.arena.free(e, meta >>> 24);
     this.arena.u32[H_KEYS]!--;
     this.index.afterDelete();
@@ -418,27 +460,33 @@ export class Keyspace {
   }
   /** Expire-at in ms, or 0 when e has no TTL. */
   expireAt(e: number): number {
-    const v = this.arena.u32[(e >>> 2) + E_VOL]!;
-    return v === 0 ? 0 : this.vol.expireAt(v - 1);
+    const v = this.volIndex(e);
+    return v < 0 ? 0 : this.vol.expireAt(v);
   }
-  /** Sets (ms, an integer > 0) or removes (0) the TTL of e. Never moves e. */
-  setExpireAt(e: number, expireAtMs: number): void {
+  /** Sets (ms, an integer > 0) or removes (0) the TTL of e; returns the (maybe moved) handle: a
+   * first TTL takes a tail word of the block, which may need a larger one. Removing one never
+   * moves e (the word becomes slack in its block). */
+  setExpireAt(e: number, expireAtMs: number): number {
     this.observer?.changing(e);
     const f64 = this.arena.f64;
     f64[F_DIRTY] = f64[F_DIRTY]! + 1;
-    this.applyExpireAt(e, expireAtMs);
+    const v = this.volIndex(e);
+    if (v >= 0) {
+      if (expireAtMs !== 0) {
+        this.vol.setExpireAt(v, expireAtMs);
+      } else {
+        const flags = this.flags(e);
+        this.vol.remove(v);
+        this.writeTails(e, flags, -1);
+      }
+    } else if (expireAtMs !== 0) {
+      e = this.makeRoom(e, this.arena.u32[(e >>> 2) + E_META]!);
+      const flags = this.flags(e);
+      this.writeTails(e, flags, this.vol.add(e, expireAtMs));
+    }
+    return e;
   }
 
-  private applyExpireAt(e: number, expireAtMs: number): void {
-    const v = this.arena.u32[(e >>> 2) + E_VOL]!;
-    if (expireAtMs === 0) {
-      if (v !== 0) this.vol.remove(v - 1);
-    } else if (v !== 0) {
-      this.vol.setExpireAt(v - 1, expireAtMs);
-    } else {
-      this.vol.add(e, expireAtMs);
-    }
-  }
   /** The cluster slot of e's key (computed from the key: entries do not store it). */
   slotOf(e: number): number { return keySlot(this.arena.u8, this.keyOffset(e), this.keyLength(e)); }
 
@@ -500,8 +548,8 @@ export class Keyspace {
   randomEntry(): number {
     for (let attempt = 0; attempt < 100 && this.size() > 0; attempt++) {
       const e = this.randomAny();
-      const v = this.arena.u32[(e >>> 2) + E_VOL]!;
-      if (v === 0 || this.vol.expireAt(v - 1) > this.now) return e;
+      const v = this.volIndex(e);
+      if (v < 0 || this.vol.expireAt(v) > this.now) return e;
       this.deleteEntry(e);
       this.arena.f64[F_EXPIRED] = this.arena.f64[F_EXPIRED]! + 1;
     }
@@ -671,18 +719,16 @@ export class Keyspace {
       const ko = entryKeyOffset(u32, e);
       if ((meta & META_RESERVED) !== 0) fail(`entry ${e}: reserved bits set`);
       if ((meta & META_KLEN_MASK) === KLEN_LONG && klen < KLEN_LONG) fail(`entry ${e}: short key stored as long`);
-      if (hash32(u8, ko, klen) !== u32[w + E_HASH]) fail(`entry ${e}: stale hash`);
-      if (this.index.lookup(u8, ko, klen, u32[w + E_HASH]!) !== e) fail(`entry ${e}: not found by its key`);
+      if (this.index.lookup(u8, ko, klen, hash32(u8, ko, klen)) !== e) fail(`entry ${e}: not found by its key`);
       const size = CLASS_SIZE[meta >>> 24]!;
-      const hasFlags = (meta & META_FLAGS) !== 0;
-      if (ko + klen + u32[w + E_VLEN]! + (hasFlags ? 4 : 0) > e + size) fail(`entry ${e}: overflows its block`);
-      if (hasFlags && this.flags(e) === 0) fail(`entry ${e}: flags word marked but 0`);
+      if (ko + klen + u32[w + E_VLEN]! + tailBytes(meta) > e + size) fail(`entry ${e}: overflows its block`);
+      if ((meta & META_FLAGS) !== 0 && this.flags(e) === 0) fail(`entry ${e}: flags word marked but 0`);
       if (counter < 1) fail(`entry ${e}: written but the CAS counter is ${counter}`);
       blockBytes += size;
-      const v = u32[w + E_VOL]!;
-      if (v !== 0) {
+      const v = this.volIndex(e);
+      if (v >= 0) {
         volatile++;
-        if (this.vol.entry(v - 1) !== e) fail(`entry ${e}: volatile record does not point back`);
+        if (v >= this.vol.length() || this.vol.entry(v) !== e) fail(`entry ${e}: volatile record does not point back`);
       }
     });
     if (entries !== this.size()) fail(`index holds ${entries} entries, header says ${this.size()}`);
@@ -714,25 +760,30 @@ export class Keyspace {
     if (top - HEADER_BYTES !== used - HEADER_BYTES + freeBytes) fail('allocated + free blocks do not tile the arena');
   }
 
-  /** Moves e into a new block of class cls, copying its first copyBytes bytes (and its flags
-   * word), and relinks it everywhere (index, slot list, volatile record). Returns the new handle. */
-  private relocate(e: number, cls: number, copyBytes: number): number {
+  /** Moves e into a new block of class cls, copying its first copyBytes bytes and its tail words
+   * (which the new block must have room for after copyBytes), and relinks it everywhere (index,
+   * slot list, volatile record). hash is its key's. Returns the new handle. */
+  private relocate(e: number, cls: number, copyBytes: number, hash: number): number {
     const ne = this.arena.alloc(cls);
     const u32 = this.arena.u32;
-    this.arena.u8.copyWithin(ne, e, e + copyBytes);
+    const u8 = this.arena.u8;
+    u8.copyWithin(ne, e, e + copyBytes);
     const w = ne >>> 2;
     const meta = u32[w + E_META]!;
     const oldCls = meta >>> 24;
     u32[w + E_META] = ((meta & 0x00ffffff) | (cls << 24)) >>> 0;
-    if ((meta & META_FLAGS) !== 0) u32[((ne + CLASS_SIZE[cls]!) >>> 2) - 1] = u32[((e + CLASS_SIZE[oldCls]!) >>> 2) - 1]!;
+    const tail = tailBytes(meta);
+    if (tail !== 0) {
+      const end = e + CLASS_SIZE[oldCls]!;
+      u8.copyWithin(ne + CLASS_SIZE[cls]! - tail, end - tail, end);
+    }
     const next = u32[w + E_NEXT]!;
     const prev = u32[w + E_PREV]!;
     if (prev !== 0) u32[(prev >>> 2) + E_NEXT] = ne;
-    else u32[H_SLOT_HEAD + keySlot(this.arena.u8, entryKeyOffset(u32, ne), entryKeyLength(u32, w))] = ne;
+    else u32[H_SLOT_HEAD + keySlot(u8, entryKeyOffset(u32, ne), entryKeyLength(u32, w))] = ne;
     if (next !== 0) u32[(next >>> 2) + E_PREV] = ne;
-    const v = u32[w + E_VOL]!;
-    if (v !== 0) this.vol.relink(v - 1, ne);
-    this.index.replace(e, ne, u32[w + E_HASH]!);
+    if ((meta & META_VOL) !== 0) this.vol.relink(u32[volWord(u32, ne)]!, ne);
+    this.index.replace(e, ne, hash);
     this.arena.free(e, oldCls);
     return ne;
   }

@@ -1,10 +1,11 @@
 // Byte layout of the keyspace memory: the header at offset 0 (all allocator, index, expiry and
 // statistics state), the entry header, and the allocator's size classes. Everything is addressed
 // by u32 word index (byte offset >>> 2) except the f64 statistics counters.
+import { hash32, hash32Words, WORDS_LITTLE_ENDIAN } from './hash.js';
 import { SLOT_COUNT } from './slot.js';
 
 export const MAGIC = 0x534b5354; // 'TSKS'
-export const VERSION = 3;
+export const VERSION = 4;
 
 // ---- Header: u32 words ----
 export const H_MAGIC = 0;
@@ -72,26 +73,25 @@ export const H_SLOT_HEAD = 256; // SLOT_COUNT words: first entry of each slot li
 export const H_SLOT_COUNT = H_SLOT_HEAD + SLOT_COUNT; // SLOT_COUNT words: keys per slot
 export const HEADER_BYTES = (H_SLOT_COUNT + SLOT_COUNT) * 4;
 
-// ---- Entry header: 8 u32 words from e >>> 2, then the key, then the value ----
-// Every key pays these 32 bytes; what only some keys need lives elsewhere: a key of 65535 bytes or
-// more puts its u32 length in front of its bytes (KLEN_LONG), memcached flags other than 0 take the
-// block's last word (META_FLAGS), a TTL takes a record of the volatile array (E_VOL). The slot is
-// not stored: it is the CRC16 of the key, recomputed on delete (keySlot, allocation-free).
+// ---- Entry header: 6 u32 words from e >>> 2, then the key, then the value ----
+// Every key pays these 24 bytes; what only some keys need lives elsewhere: a key of 65535 bytes or
+// more puts its u32 length in front of its bytes (KLEN_LONG), a TTL takes the block's last word
+// (META_VOL, the position of its volatile record) and memcached flags other than 0 the word before
+// it, or the last word when the key has no TTL (META_FLAGS). Neither the slot nor the hash is
+// stored: both are recomputed from the key where an entry is deleted, moved or re-placed (keySlot,
+// entryHash: allocation-free); the index bucket keeps 3 bits of the hash to skip most other keys.
 export const E_NEXT = 0; // slot list
 export const E_PREV = 1;
-export const E_HASH = 2;
 /** Bits 0-23: LRU clock (seconds, mod 2^24); bits 24-31: LFU log counter. */
-export const E_CLOCK = 3;
-/** Bits 0-15: key length, or KLEN_LONG; 16-19: value type; 20: META_FLAGS; 21: META_SNAP; 22-23: zero;
- * 24-31: size class of the block. */
-export const E_META = 4;
-export const E_VLEN = 5;
-/** 1 + position in the volatile array, or 0 when the key has no TTL. */
-export const E_VOL = 6;
+export const E_CLOCK = 2;
+/** Bits 0-15: key length, or KLEN_LONG; 16-19: value type; 20: META_FLAGS; 21: META_SNAP;
+ * 22: META_VOL; 23: zero; 24-31: size class of the block. */
+export const E_META = 3;
+export const E_VLEN = 4;
 /** Low 32 bits of the CAS value (memcached's per-item version) given to the entry by its last
  * write; the full value is the largest value <= the shard counter (F_CAS) with these low bits. */
-export const E_CAS = 7;
-export const ENTRY_HEADER_BYTES = 32;
+export const E_CAS = 5;
+export const ENTRY_HEADER_BYTES = 24;
 
 export const META_KLEN_MASK = 0xffff;
 /** In the key-length bits: the key is 65535 bytes or longer; its length is the u32 at
@@ -99,13 +99,33 @@ export const META_KLEN_MASK = 0xffff;
 export const KLEN_LONG = 0xffff;
 export const META_TYPE_SHIFT = 16;
 export const META_TYPE_MASK = 0xf;
-/** The entry has non-zero memcached flags in the last u32 word of its block. */
+/** The entry has non-zero memcached flags in a tail word of its block (see flagsWord). */
 export const META_FLAGS = 1 << 20;
 /** Snapshot mark: while a snapshot runs, an entry whose bit differs from the header's mark still
  * has to be written by it (its image from the snapshot's start); equal means written, or born
  * after the start. A snapshot flips the header's mark when it starts, so no entry needs clearing. */
 export const META_SNAP = 1 << 21;
-export const META_RESERVED = 0x00c00000;
+/** The entry has a TTL: the last word of its block is the index of its volatile record. */
+export const META_VOL = 1 << 22;
+export const META_RESERVED = 0x00800000;
+
+/** Bytes of the tail words that the meta bits ask for (flags, TTL record). */
+export function tailBytes(meta: number): number {
+  return ((meta & META_FLAGS) !== 0 ? 4 : 0) + ((meta & META_VOL) !== 0 ? 4 : 0);
+}
+
+/** Word index of the volatile-record word of the entry at byte offset e (META_VOL set): the last
+ * word of the block, a fixed place, because find() reads it on every hit of a key with a TTL. */
+export function volWord(u32: Uint32Array, e: number): number {
+  return ((e + CLASS_SIZE[u32[(e >>> 2) + E_META]! >>> 24]!) >>> 2) - 1;
+}
+
+/** Word index of the flags word of the entry at byte offset e (META_FLAGS set): in front of the
+ * volatile-record word when there is one, else the last word of the block. */
+export function flagsWord(u32: Uint32Array, e: number): number {
+  const meta = u32[(e >>> 2) + E_META]!;
+  return ((e + CLASS_SIZE[meta >>> 24]!) >>> 2) - ((meta & META_VOL) !== 0 ? 2 : 1);
+}
 
 /** Bytes in front of a key of klen bytes (its u32 length when it is long). */
 export function keyPrefixBytes(klen: number): number {
@@ -123,11 +143,22 @@ export function entryKeyOffset(u32: Uint32Array, e: number): number {
   return (u32[(e >>> 2) + E_META]! & META_KLEN_MASK) !== KLEN_LONG ? e + ENTRY_HEADER_BYTES : e + ENTRY_HEADER_BYTES + 4;
 }
 
-/** Volatile array records: [entry offset, expireAt ms low 32 bits, expireAt ms high bits]. */
+/** The index hash of the entry at byte offset e, from its key (entries do not store it). */
+export function entryHash(u8: Uint8Array, u32: Uint32Array, e: number): number {
+  if (!WORDS_LITTLE_ENDIAN) return hash32(u8, entryKeyOffset(u32, e), entryKeyLength(u32, e >>> 2));
+  // Keys start 4-aligned and the word holding a key's last byte lies inside its block.
+  const kw = (e + ENTRY_HEADER_BYTES) >>> 2;
+  const kl = u32[(e >>> 2) + E_META]! & META_KLEN_MASK;
+  return kl !== KLEN_LONG ? hash32Words(u32, kw, kl) : hash32Words(u32, kw + 1, u32[kw]!);
+}
+
+/** Volatile array records: [entry offset, expireAt ms low 32 bits, expireAt ms high bits]. The
+ * entry names its record by index in its volWord. */
 export const VOL_RECORD_WORDS = 3;
 
 /** Index buckets: 0 empty, 1 tombstone (only in a table being migrated from), else
- * entryOffset | (hash >>> 29): entries are 8-aligned, so the low 3 bits carry a fingerprint. */
+ * entryOffset | (hash >>> 29): entries are 8-aligned, so the low 3 bits carry a fingerprint, the
+ * only part of the hash kept (an entry's full hash is recomputed from its key: entryHash). */
 export const BUCKET_EMPTY = 0;
 export const BUCKET_TOMB = 1;
 

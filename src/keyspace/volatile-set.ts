@@ -1,9 +1,11 @@
 // The keys with a TTL: a compact array of 12-byte records [entry, expireAt low32, expireAt high]
 // in one arena block, with swap-remove, so that active expiry and volatile-* eviction can sample
-// uniformly. Each entry's E_VOL word holds 1 + its record index (0 = no TTL).
-// Invariant: for i < len, record i names an entry whose E_VOL is i + 1.
+// uniformly. An entry with a TTL (META_VOL) holds the index of its record in its volWord; the
+// keyspace sets and clears that bit and makes room for the word, this set keeps the word right
+// when records move.
+// Invariant: for i < len, record i names an entry with META_VOL whose volWord is i.
 import type { Arena } from './arena.js';
-import { classOf, E_VOL, H_VOL_CAP, H_VOL_LEN, H_VOL_OFF, VOL_RECORD_WORDS } from './layout.js';
+import { classOf, H_VOL_CAP, H_VOL_LEN, H_VOL_OFF, VOL_RECORD_WORDS, volWord } from './layout.js';
 
 const MIN_CAPACITY = 16;
 const TWO_32 = 4294967296;
@@ -39,8 +41,9 @@ export class VolatileSet {
     u32[w + 2] = Math.floor(ms / TWO_32);
   }
 
-  /** Adds a record for e (which has none) and links it from e. */
-  add(e: number, ms: number): void {
+  /** Adds a record for e (which has none); returns its index, for e's volWord (the caller writes
+   * it: e may not have the word yet). */
+  add(e: number, ms: number): number {
     let u32 = this.arena.u32;
     const len = u32[H_VOL_LEN]!;
     if (len === u32[H_VOL_CAP]) {
@@ -49,17 +52,16 @@ export class VolatileSet {
     }
     u32[(u32[H_VOL_OFF]! >>> 2) + len * VOL_RECORD_WORDS] = e;
     u32[H_VOL_LEN] = len + 1;
-    u32[(e >>> 2) + E_VOL] = len + 1;
     this.setExpireAt(len, ms);
+    return len;
   }
 
-  /** Removes record i (moving the last record into its place) and unlinks its entry. */
+  /** Removes record i, moving the last record into its place (its entry's volWord follows). The
+   * entry of record i is not touched: the caller clears its META_VOL. */
   remove(i: number): void {
     const u32 = this.arena.u32;
     const w = u32[H_VOL_OFF]! >>> 2;
     const last = u32[H_VOL_LEN]! - 1;
-    const e = u32[w + i * VOL_RECORD_WORDS]!;
-    u32[(e >>> 2) + E_VOL] = 0;
     if (i !== last) {
       const dst = w + i * VOL_RECORD_WORDS;
       const src = w + last * VOL_RECORD_WORDS;
@@ -67,7 +69,7 @@ export class VolatileSet {
       u32[dst] = moved;
       u32[dst + 1] = u32[src + 1]!;
       u32[dst + 2] = u32[src + 2]!;
-      u32[(moved >>> 2) + E_VOL] = i + 1;
+      u32[volWord(u32, moved)] = i;
     }
     u32[H_VOL_LEN] = last;
     const cap = u32[H_VOL_CAP]!;

@@ -54,6 +54,17 @@ it('storage, retrieval, cas, delete, incr/decr, touch, gat', async () => {
   assert.is(await say(p, 'set t:e 0 -1 1\r\nx\r\nget t:e\r\n'), 'STORED\r\nEND\r\n');
 });
 
+it('gat, touch and mg T on items whose block has no room for a TTL word (the item moves)', async () => {
+  // 24-byte header + 4-byte key + 8-byte value + the flags word = 40 bytes: a full block.
+  const p = server!.memcachePort;
+  const set = ['t:g1', 't:g2', 't:g3'].map((k) => `set ${k} 7 0 8\r\n12345678\r\n`).join('');
+  assert.is(await say(p, set), 'STORED\r\nSTORED\r\nSTORED\r\n');
+  assert.is(await say(p, 'gat 100 t:g1\r\ntouch t:g2 100\r\n'), 'VALUE t:g1 7 8\r\n12345678\r\nEND\r\nTOUCHED\r\n');
+  assert.match(await say(p, 'mg t:g3 T100 v f t\r\n'), /^VA 8 f7 t(99|100)\r\n12345678\r\n$/);
+  assert.is(await say(p, 'get t:g1 t:g2 t:g3\r\n'), 'VALUE t:g1 7 8\r\n12345678\r\nVALUE t:g2 7 8\r\n12345678\r\nVALUE t:g3 7 8\r\n12345678\r\nEND\r\n');
+  assert.match(await say(p, 'mg t:g1 t\r\nmg t:g2 t\r\n'), /^HD t(99|100)\r\nHD t(99|100)\r\n$/);
+});
+
 it('errors and limits: unknown commands, bad data chunks, long keys, oversize values', async () => {
   const p = server!.memcachePort;
   assert.is(await say(p, 'bogus\r\n\r\nGET a\r\nset k 0 0\r\n'), 'ERROR\r\nERROR\r\nERROR\r\nERROR\r\n');

@@ -112,38 +112,44 @@ test('large values (1 MiB and 8 MiB) round-trip and grow the arena', () => {
 test('memory accounting is exact: header + index + blocks rounded to their class', () => {
   const ks = fresh();
   const base = ks.usedMemory();
-  // 32-byte header + 3-byte key + 5-byte value = 40 bytes: class 40.
+  // 24-byte header + 3-byte key + 5-byte value = 32 bytes: class 32.
   const e = put(ks, 'abc', 'hello');
-  assert.is(ENTRY_OVERHEAD_BYTES, 32);
-  assert.is(ks.entryBytes(e), 40);
-  assert.is(ks.usedMemory(), base + 40);
-  // 32 + 3 + 13 = 48 bytes: class 48.
+  assert.is(ENTRY_OVERHEAD_BYTES, 24);
+  assert.is(ks.entryBytes(e), 32);
+  assert.is(ks.usedMemory(), base + 32);
+  // 24 + 3 + 13 = 40 bytes: class 40.
   put(ks, 'abd', 'hello, world!');
-  assert.is(ks.usedMemory(), base + 40 + 48);
-  // A TTL adds the volatile array (16 records of 12 bytes) and nothing to the entry.
+  assert.is(ks.usedMemory(), base + 32 + 40);
+  // A TTL adds the volatile array (16 records of 12 bytes) and its record's index to the entry:
+  // 24 + 3 + 1 + 4 = 32 bytes.
   put(ks, 'abe', 'x', Date.now() + 100000);
-  assert.is(ks.usedMemory(), base + 40 + 48 + 40 + 16 * 12);
+  assert.is(ks.usedMemory(), base + 32 + 40 + 32 + 16 * 12);
   assert.is(ks.expiresCount(), 1);
   ks.checkIntegrity();
   del(ks, 'abe');
-  assert.is(ks.usedMemory(), base + 40 + 48);
+  assert.is(ks.usedMemory(), base + 32 + 40);
   del(ks, 'abc');
   del(ks, 'abd');
   assert.is(ks.usedMemory(), base);
   ks.checkIntegrity();
 });
 
-test('the benchmark key (16 bytes, 32-byte value) takes an 80-byte block; non-zero flags take 8 more', () => {
+test('the benchmark key (16 bytes, 32-byte value) takes a 72-byte block; flags or a TTL take 8 more', () => {
   const ks = fresh();
   const v = 'v'.repeat(32);
-  assert.is(ks.entryBytes(put(ks, 'key:000000000001', v)), 80);
+  assert.is(ks.entryBytes(put(ks, 'key:000000000001', v)), 72);
   const k = b('key:000000000002');
   const val = b(v);
-  assert.is(ks.entryBytes(ks.set(k, 0, k.length, val, 0, val.length, TYPE_STRING, 0, 0)), 80);
-  assert.is(ks.entryBytes(ks.set(k, 0, k.length, val, 0, val.length, TYPE_STRING, 0, 7)), 88);
+  assert.is(ks.entryBytes(ks.set(k, 0, k.length, val, 0, val.length, TYPE_STRING, 0, 0)), 72);
+  assert.is(ks.entryBytes(ks.set(k, 0, k.length, val, 0, val.length, TYPE_STRING, 0, 7)), 80);
+  // Flags and a TTL together: 24 + 16 + 32 + 4 + 4 = 80, the same block.
+  assert.is(ks.entryBytes(ks.set(k, 0, k.length, val, 0, val.length, TYPE_STRING, Date.now() + 100000, 7)), 80);
+  assert.is(ks.entryBytes(put(ks, 'key:000000000003', v, Date.now() + 100000)), 80);
   // A later write without flags (RESP) keeps the block (it fits) but drops the flags word.
   const e = put(ks, 'key:000000000002', v);
   assert.is(ks.flags(e), 0);
+  assert.is(ks.expireAt(e), 0);
+  assert.is(ks.entryBytes(e), 80);
   ks.checkIntegrity();
 });
 

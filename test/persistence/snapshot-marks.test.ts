@@ -29,7 +29,19 @@ test('begin: every entry pending; done: one at a time; new entries are not pendi
   assert.not.ok(ks.snapshotPending(handle(ks, 'k1')));
   ks.setFlags(handle(ks, 'k3'), 77);
   assert.ok(ks.snapshotPending(handle(ks, 'k3')), 'flags (which may move the entry) keep the mark');
-  assert.is(pending(ks), 999);
+  // 'k5' (24 + 2 + 2 = 28 -> 32) has room for a TTL word; 'k4' with flags (24 + 2 + 2 + 4 = 32)
+  // has none: its first TTL moves it, mark included.
+  const k5 = handle(ks, 'k5');
+  assert.is(ks.setExpireAt(k5, Date.now() + 60_000), k5);
+  assert.ok(ks.snapshotPending(k5));
+  const k4 = ks.setFlags(handle(ks, 'k4'), 5);
+  const k4moved = ks.setExpireAt(k4, Date.now() + 60_000);
+  assert.is.not(k4moved, k4);
+  assert.ok(ks.snapshotPending(k4moved), 'a TTL that moves the entry keeps the mark');
+  ks.snapshotDone(k4moved);
+  assert.not.ok(ks.snapshotPending(handle(ks, 'k4')));
+  assert.not.ok(ks.snapshotPending(ks.setExpireAt(handle(ks, 'k4'), 0)), 'a done entry stays done');
+  assert.is(pending(ks), 998);
   ks.snapshotEnd();
   assert.not.ok(ks.snapshotActive());
   assert.is(pending(ks), 0, 'nothing is pending once the snapshot ended');

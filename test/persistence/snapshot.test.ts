@@ -74,8 +74,8 @@ function mutateOnce(ks: Keyspace, m: Mutator, rand: () => number): string {
       ks.setExpireAt(e, rand() < 0.5 ? 0 : Date.now() + 5 * HOUR);
     } else if (x < 0.75) {
       kind = 'expire'; // an expiry that passed: deleted on the next access
-      ks.setExpireAt(e, ks.now - 1);
-      const k = Buffer.from(ks.bytes().slice(ks.keyOffset(e), ks.keyOffset(e) + ks.keyLength(e)));
+      const ne = ks.setExpireAt(e, ks.now - 1); // a first TTL may move the entry
+      const k = Buffer.from(ks.bytes().slice(ks.keyOffset(ne), ks.keyOffset(ne) + ks.keyLength(ne)));
       assert.is(ks.find(k, 0, k.length), 0);
     } else if (x < 0.8) {
       kind = 'flags';
@@ -181,6 +181,48 @@ test('snapshot of a keyspace whose every key is changed or deleted during the jo
   assert.ok(r.peakBufferBytes > 1024 * 1024, `copy-on-write images were held: peak ${r.peakBufferBytes}`);
   assertNoPending(ks);
   assertSnapshotHolds(tmp.path('all.tsnap'), want);
+  ps.close();
+});
+
+test('TTLs given and taken during a snapshot, moving full blocks: the file holds each key once, as at the start', async () => {
+  const ks = freshKs();
+  ks.now = Date.now();
+  const ps = new ShardPersistence(0, ks);
+  const rand = rng(23);
+  // Keys whose blocks have no slack (24 + 8 + value bytes, a multiple of 8): a first TTL moves
+  // them, with their snapshot mark; a third start with a TTL and a quarter with flags.
+  const names: string[] = [];
+  for (let i = 0; i < 6000; i++) {
+    const name = `t:${String(i).padStart(6, '0')}`;
+    const flags = i % 4 === 0 ? 1000 + i : 0;
+    const len = 8 * (1 + (i % 20)) - (flags !== 0 ? 4 : 0);
+    put(ks, name, randomBytes(rand, len), i % 3 === 0 ? ks.now + HOUR + i : 0, flags);
+    names.push(name);
+  }
+  const want = dump(ks);
+  const path = tmp.path('ttl-moves.tsnap');
+  ps.snapshotStart(path);
+  let moved = 0;
+  let turn = 0;
+  while (ps.stats().snapshotActive) {
+    for (let j = 0; j < 300; j++) {
+      const name = names[(turn * 300 + j) % names.length]!;
+      const e = handle(ks, name);
+      if (ks.expireAt(e) === 0) {
+        if (ks.setExpireAt(e, ks.now + 2 * HOUR) !== e) moved++;
+      } else {
+        assert.is(ks.setExpireAt(e, 0), e, 'removing a TTL never moves the entry');
+      }
+    }
+    turn++;
+    await nextTurn();
+  }
+  const r = await ps.snapshotWait();
+  assert.ok(turn >= 3, `the job took ${turn} turns: too few to interleave`);
+  assert.ok(moved > 500, `only ${moved} entries moved`);
+  assert.is(r.keys, want.size);
+  assertNoPending(ks);
+  assertSnapshotHolds(path, want);
   ps.close();
 });
 
