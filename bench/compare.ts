@@ -3,7 +3,7 @@
 // then a bare Node server as the floor; ratios are taken pair by pair and the median is reported),
 // memory per key after loading the same keys into fresh instances, a shard-count sweep and a CPU
 // profile of Tessera under load. Prints the machine and rewrites bench/RESULTS.md.
-// Run with `npm run bench` (see --help); the default run takes about 10 minutes on 2 cores.
+// Run with `npm run bench` (see --help); the default run took about 7 minutes on 2 cores.
 
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
