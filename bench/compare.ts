@@ -1,25 +1,40 @@
-// Tessera against redis-server on the same machine in the same run: throughput and p99 latency
-// with redis-benchmark (rounds alternate Redis, Tessera; ratios are taken pair by pair and the
-// median is reported), then memory per key after loading the same keys into fresh instances.
-// Prints the machine and rewrites bench/RESULTS.md. Run with `npm run bench` (see --help).
+// Tessera against redis-server on the same machine in the same run (issue 3): throughput, p99
+// latency and server CPU per request with redis-benchmark (each test runs on Redis, then Tessera,
+// then a bare Node server as the floor; ratios are taken pair by pair and the median is reported),
+// memory per key after loading the same keys into fresh instances, a shard-count sweep and a CPU
+// profile of Tessera under load. Prints the machine and rewrites bench/RESULTS.md.
+// Run with `npm run bench` (see --help); the default run took about 7 minutes on 2 cores.
 
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadKeys } from './lib/loader.js';
-import { describeMachine, type Machine } from './lib/machine.js';
-import { freePort } from './lib/ports.js';
-import { benchmarkArgs, runBenchmark, type BenchRow, type BenchRun } from './lib/redis-benchmark.js';
-import { RespClient, usedMemory } from './lib/resp-client.js';
-import { killAllNow, rssBytes, startServer, stopAll, type BenchServer } from './lib/servers.js';
+import { renderReport } from './lib/compare-report.js';
 import { parseFlags } from './lib/flags.js';
-import { median } from './lib/stats.js';
+import { describeMachine, type Machine } from './lib/machine.js';
+import { compareMemory, type MemoryResult } from './lib/memory.js';
+import { freePort } from './lib/ports.js';
+import { summarizeProfiles, type ThreadSummary } from './lib/profile-summary.js';
+import { benchmarkArgs, runBenchmark, type BenchRun } from './lib/redis-benchmark.js';
+import { RespClient } from './lib/resp-client.js';
 import { runBench } from './lib/run.js';
+import { killAllNow, startServer, stopAll, type BenchServer } from './lib/servers.js';
+import { median } from './lib/stats.js';
+import { runSweep, sweepConfigs, type SweepRow } from './lib/sweep.js';
+import { runRounds, warmUp, type RoundPlan, type TestSummary } from './lib/throughput.js';
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const TESSERA_MAIN = 'dist/src/cli/main.js';
+const FLOOR_MAIN = 'dist/bench/lib/node-floor.js';
+/** The floor answers +OK to everything, so only tests whose reply is +OK run on it. */
+const FLOOR_TESTS = ['set'];
+const SWEEP_TESTS = ['set', 'get'];
+const PROFILE_TESTS = ['set', 'get'];
+const PROFILE_PIPELINE = 16;
+/** Per profiled test: about 4 s each at Tessera's P=16 rate on 2 cores, enough samples to rank. */
+const PROFILE_REQUESTS = 1_000_000;
+const LOAD_SAMPLE_MS = 5000;
 
 interface Options {
   rounds: number;
@@ -33,159 +48,212 @@ interface Options {
   shards: number | null;
   /** Extra flags for the Tessera server (e.g. "--shard-threads no"). */
   tesseraArgs: string[];
+  floor: boolean;
+  sweep: boolean;
+  sweepRounds: number;
+  profile: boolean;
   results: string;
 }
 
 const HELP = `Usage: npm run bench [-- OPTIONS]   (or node dist/bench/compare.js OPTIONS)
-  --rounds N        Redis/Tessera pairs per test (default 3; env BENCH_ROUNDS)
+  --rounds N        rounds of Redis, Tessera (and floor) per test (default 5; env BENCH_ROUNDS)
   --requests N      requests per redis-benchmark run (default 200000; env BENCH_REQUESTS)
   --clients N       connections (default 50; env BENCH_CLIENTS)
   --pipelines LIST  pipeline depths (default 1,16; env BENCH_PIPELINES)
-  --tests LIST      redis-benchmark tests (default set,get,mset; env BENCH_TESTS)
-  --keys N          keys loaded for the memory comparison, 0 = skip (default 1000000; env BENCH_KEYS)
+  --tests LIST      tests: set, get, mset (redis-benchmark's) and mget (10 keys, a custom command)
+                    (default set,get,mset,mget; env BENCH_TESTS)
+  --keys N          keys loaded for the memory comparison, 0 = skip (default 5000000; env BENCH_KEYS)
   --shards N        Tessera shards (default: Tessera's own default; env BENCH_SHARDS)
   --tessera-args S  extra Tessera server flags, space-separated, e.g. "--shard-threads no" (env BENCH_TESSERA_ARGS)
+  --floor yes|no    also run SET on a bare Node RESP server, the floor (default yes; env BENCH_FLOOR)
+  --sweep yes|no    shard-count sweep: 1..cores shard threads and --shard-threads no, SET and GET
+                    (ignores --shards and --tessera-args; default yes; env BENCH_SWEEP)
+  --sweep-rounds N  pairs per test in the sweep (default 2; env BENCH_SWEEP_ROUNDS)
+  --profile yes|no  CPU profile of Tessera under SET and GET -P 16 (default yes; env BENCH_PROFILE)
   --results FILE    report to rewrite (default bench/RESULTS.md; env BENCH_RESULTS)`;
 
 function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
   const { raw, int, list } = parseFlags(argv, HELP, { env });
   const shards = raw('shards', '');
+  const yesNo = (name: string): boolean => {
+    const v = raw(name, 'yes');
+    if (v !== 'yes' && v !== 'no') throw new Error(`--${name} takes yes or no\n${HELP}`);
+    return v === 'yes';
+  };
+  const tests = list('tests', 'set,get,mset,mget');
+  const unknown = tests.filter((t) => !['set', 'get', 'mset', 'mget'].includes(t));
+  if (unknown.length > 0) throw new Error(`unknown tests: ${unknown.join(', ')}\n${HELP}`);
   return {
-    rounds: int('rounds', 3, 1),
+    rounds: int('rounds', 5, 1),
     requests: int('requests', 200_000, 1),
     clients: int('clients', 50, 1),
     pipelines: list('pipelines', '1,16').map(Number).filter((n) => Number.isInteger(n) && n > 0),
-    tests: list('tests', 'set,get,mset'),
-    keys: int('keys', 1_000_000, 0),
+    tests,
+    keys: int('keys', 5_000_000, 0),
     valueBytes: 32,
     keyspace: 100_000,
     shards: shards === '' ? null : int('shards', 1, 1),
     tesseraArgs: raw('tessera-args', '').split(' ').filter((a) => a !== ''),
+    floor: yesNo('floor'),
+    sweep: yesNo('sweep'),
+    sweepRounds: int('sweep-rounds', 2, 1),
+    profile: yesNo('profile'),
     results: resolve(REPO_ROOT, raw('results', 'bench/RESULTS.md')),
   };
 }
 
 // ---- servers ------------------------------------------------------------------------------
 
+/**
+ * A fresh empty directory per server, removed when it stops: both servers load a dump found in
+ * their directory at start, even with saving off, and a shared one (a dump.rdb left in the
+ * system temp directory by anyone) put keys into Redis that skewed the memory figures.
+ */
+async function withDataDir(start: (dir: string) => Promise<BenchServer>): Promise<BenchServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-data-'));
+  const removeDir = (): void => rmSync(dir, { recursive: true, force: true });
+  try {
+    const server = await start(dir);
+    return { ...server, stop: (signal) => server.stop(signal).finally(removeDir) };
+  } catch (err) {
+    removeDir();
+    throw err;
+  }
+}
+
 async function startRedis(): Promise<BenchServer> {
   const port = await freePort();
-  return startServer({
-    name: 'redis-server', command: 'redis-server', port, cwd: tmpdir(),
-    args: ['--port', String(port), '--save', '', '--appendonly', 'no'],
-  });
-}
-
-async function startTessera(opts: Options): Promise<BenchServer> {
-  const port = await freePort();
-  const shardArgs = opts.shards === null ? [] : ['--shards', String(opts.shards)];
-  return startServer({
-    name: 'tessera', command: 'node', port, cwd: REPO_ROOT,
-    // As Redis here: no snapshot (the shipped config has save points; a dump would land in the repo).
-    args: [TESSERA_MAIN, 'server', '--port', String(port), '--save', '', '--appendonly', 'no', '--memcache-port', '0', '--http-port', '0', ...shardArgs, ...opts.tesseraArgs],
-  });
-}
-
-async function configValue(port: number, name: string): Promise<string> {
-  const client = await RespClient.connect(port);
-  try {
-    const reply = await client.call('CONFIG', 'GET', name);
-    return Array.isArray(reply) && typeof reply[1] === 'string' ? reply[1] : '?';
-  } finally {
-    client.close();
-  }
-}
-
-// ---- throughput ---------------------------------------------------------------------------
-
-interface Sample {
-  redis: BenchRow;
-  tessera: BenchRow;
-}
-
-interface TestSummary {
-  label: string;
-  samples: Sample[];
-  redisRps: number;
-  tesseraRps: number;
-  rpsRatio: number;
-  redisP99Ms: number;
-  tesseraP99Ms: number;
-  p99Ratio: number;
-}
-
-async function throughput(opts: Options, redis: BenchServer, tessera: BenchServer): Promise<TestSummary[]> {
-  const samples = new Map<string, Sample[]>();
-  for (const pipeline of opts.pipelines) {
-    for (let round = 1; round <= opts.rounds; round++) {
-      const run = (port: number): BenchRun => ({
-        port, tests: opts.tests, clients: opts.clients, requests: opts.requests,
-        keyspace: opts.keyspace, valueBytes: opts.valueBytes, pipeline,
-      });
-      const redisRows = await runBenchmark(run(redis.port));
-      const tesseraRows = await runBenchmark(run(tessera.port));
-      for (const r of redisRows) {
-        const t = tesseraRows.find((row) => row.test === r.test);
-        if (t === undefined) continue;
-        const label = `${r.test} -P ${pipeline}`;
-        const list = samples.get(label) ?? [];
-        list.push({ redis: r, tessera: t });
-        samples.set(label, list);
-        process.stdout.write(`  round ${round} ${label.padEnd(12)} redis ${fmtRps(r.rps)} rps p99 ${r.p99LatencyMs} ms | `
-          + `tessera ${fmtRps(t.rps)} rps p99 ${t.p99LatencyMs} ms | ratio ${(t.rps / r.rps).toFixed(2)}\n`);
-      }
-    }
-  }
-  return [...samples].map(([label, list]) => ({
-    label,
-    samples: list,
-    redisRps: median(list.map((s) => s.redis.rps)),
-    tesseraRps: median(list.map((s) => s.tessera.rps)),
-    rpsRatio: median(list.map((s) => s.tessera.rps / s.redis.rps)),
-    redisP99Ms: median(list.map((s) => s.redis.p99LatencyMs)),
-    tesseraP99Ms: median(list.map((s) => s.tessera.p99LatencyMs)),
-    p99Ratio: median(list.map((s) => s.tessera.p99LatencyMs / s.redis.p99LatencyMs)),
+  return withDataDir((dir) => startServer({
+    name: 'redis-server', command: 'redis-server', port, cwd: dir,
+    args: ['--port', String(port), '--dir', dir, '--save', '', '--appendonly', 'no'],
   }));
 }
 
-// ---- memory -------------------------------------------------------------------------------
-
-interface MemoryResult {
-  keys: number;
-  redisUsedDelta: number;
-  tesseraUsedDelta: number;
-  tesseraRssDelta: number;
-  redisRssDelta: number;
-  redisLoadMs: number;
-  tesseraLoadMs: number;
+/** `serverArgs` replace --shards and --tessera-args when given (the sweep); `nodeArgs` go to node. */
+async function startTessera(opts: Options, serverArgs: string[] | null = null, nodeArgs: string[] = []): Promise<BenchServer> {
+  const port = await freePort();
+  const shardArgs = opts.shards === null ? [] : ['--shards', String(opts.shards)];
+  return withDataDir((dir) => startServer({
+    name: 'tessera', command: 'node', port, cwd: REPO_ROOT,
+    // As Redis here: no snapshot (the shipped config has save points).
+    args: [...nodeArgs, TESSERA_MAIN, 'server', '--port', String(port), '--dir', dir, '--save', '', '--appendonly', 'no',
+      '--memcache-port', '0', '--http-port', '0', ...(serverArgs ?? [...shardArgs, ...opts.tesseraArgs])],
+  }));
 }
 
-async function memoryDelta(server: BenchServer, keys: number, valueBytes: number):
-  Promise<{ used: number; rss: number; loadMs: number }> {
-  const client = await RespClient.connect(server.port);
+async function startFloor(): Promise<BenchServer> {
+  const port = await freePort();
+  return startServer({
+    name: 'node-floor', command: 'node', port, cwd: REPO_ROOT, readyWhen: 'listening',
+    args: [FLOOR_MAIN, '--port', String(port)],
+  });
+}
+
+async function command(port: number, ...args: string[]): Promise<unknown> {
+  const client = await RespClient.connect(port);
   try {
-    const usedBefore = await usedMemory(client);
-    const rssBefore = rssBytes(server.pid);
-    const loadMs = await loadKeys({ port: server.port, count: keys, valueBytes, batch: 1000 });
-    const dbsize = await client.call('DBSIZE');
-    if (dbsize !== keys) throw new Error(`${server.name}: DBSIZE is ${String(dbsize)} after loading ${keys} keys`);
-    return { used: (await usedMemory(client)) - usedBefore, rss: rssBytes(server.pid) - rssBefore, loadMs };
+    return await client.call(...args);
   } finally {
     client.close();
   }
 }
 
-async function memory(opts: Options): Promise<MemoryResult> {
-  const redis = await startRedis();
-  const r = await memoryDelta(redis, opts.keys, opts.valueBytes);
-  await redis.stop();
-  const tessera = await startTessera(opts);
-  const t = await memoryDelta(tessera, opts.keys, opts.valueBytes);
-  await tessera.stop();
-  return {
-    keys: opts.keys, redisUsedDelta: r.used, redisRssDelta: r.rss, redisLoadMs: r.loadMs,
-    tesseraUsedDelta: t.used, tesseraRssDelta: t.rss, tesseraLoadMs: t.loadMs,
-  };
+async function configValue(port: number, name: string): Promise<string> {
+  const reply = await command(port, 'CONFIG', 'GET', name);
+  return Array.isArray(reply) && typeof reply[1] === 'string' ? reply[1] : '?';
 }
+
+async function dbsize(port: number): Promise<number> {
+  const reply = await command(port, 'DBSIZE');
+  return typeof reply === 'number' ? reply : NaN;
+}
+
+// ---- phases -------------------------------------------------------------------------------
+
+const log = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+function baseRun(opts: Options): RoundPlan['run'] {
+  return { clients: opts.clients, requests: opts.requests, keyspace: opts.keyspace, valueBytes: opts.valueBytes };
+}
+
+interface ThroughputResult {
+  summaries: TestSummary[];
+  dbsize: { redis: number; tessera: number };
+  shards: string;
+}
+
+async function throughput(opts: Options, commands: string[]): Promise<ThroughputResult> {
+  const redis = await startRedis();
+  const tessera = await startTessera(opts);
+  const floor = opts.floor ? await startFloor() : undefined;
+  const shards = await configValue(tessera.port, 'shards');
+  log(`redis-server pid ${redis.pid}; tessera pid ${tessera.pid}, shards ${shards}${floor ? `; node floor pid ${floor.pid}` : ''}`);
+  commands.push(
+    '# servers (ports are picked free at run time)',
+    shownCommand(redis, 'PORT_A'),
+    shownCommand(tessera, 'PORT_B'),
+    ...(floor ? [shownCommand(floor, 'PORT_C')] : []),
+    '# each server first gets an unmeasured warm-up: redis-benchmark -t set,get -n 50000 -P 16 (same -c, -r, -d)',
+    `# per pipeline depth P in ${opts.pipelines.join(', ')}, ${opts.rounds} rounds; per round and test, PORT_A, PORT_B`
+      + `${floor ? ` (and PORT_C for ${FLOOR_TESTS.join(', ')})` : ''}:`,
+    ...opts.tests.map((t) => benchmarkLine({ ...baseRun(opts), port: 0, tests: [t], pipeline: 0 }, 'PORT', 'P')),
+  );
+  try {
+    for (const server of [redis, tessera, floor]) if (server !== undefined) await warmUp(server, baseRun(opts));
+    const plan: RoundPlan = { pipelines: opts.pipelines, rounds: opts.rounds, tests: opts.tests, floorTests: FLOOR_TESTS, run: baseRun(opts) };
+    const summaries = await runRounds({ redis, tessera, floor }, plan, log);
+    return { summaries, dbsize: { redis: await dbsize(redis.port), tessera: await dbsize(tessera.port) }, shards };
+  } finally {
+    await Promise.all([redis.stop(), tessera.stop(), floor?.stop()]);
+  }
+}
+
+/** The server's command line with its port and temporary directory as placeholders. */
+function shownCommand(server: BenchServer, portName: string): string {
+  return server.commandLine.replace(` ${server.port}`, ` ${portName}`).replace(/--dir \S+/, '--dir DIR');
+}
+
+function benchmarkLine(run: BenchRun, port: string, pipeline: string): string {
+  return `redis-benchmark ${benchmarkArgs(run).join(' ').replace('-p 0', `-p ${port}`).replace('-P 0', `-P ${pipeline}`)}`;
+}
+
+async function sweep(opts: Options, defaultShards: number, commands: string[]): Promise<SweepRow[]> {
+  const configs = sweepConfigs(availableParallelism(), defaultShards);
+  commands.push(`# shard sweep: a fresh Tessera per configuration (${configs.map((c) => c.args.join(' ')).join('; ')}), `
+    + `${opts.sweepRounds} pair(s) per test, tests ${SWEEP_TESTS.join(',')} at -P ${opts.pipelines.join(', ')}`);
+  const redis = await startRedis();
+  try {
+    const plan: RoundPlan = { pipelines: opts.pipelines, rounds: opts.sweepRounds, tests: SWEEP_TESTS, floorTests: [], run: baseRun(opts) };
+    return await runSweep(configs, redis, (args) => startTessera(opts, args), plan, log);
+  } finally {
+    await redis.stop();
+  }
+}
+
+async function profile(opts: Options, commands: string[]): Promise<{ threads: ThreadSummary[]; command: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-cpuprof-'));
+  try {
+    const tessera = await startTessera(opts, null, ['--cpu-prof', '--cpu-prof-dir', dir]);
+    const run: BenchRun = { ...baseRun(opts), port: tessera.port, tests: PROFILE_TESTS, pipeline: PROFILE_PIPELINE, requests: PROFILE_REQUESTS };
+    const line = benchmarkLine({ ...run, port: 0 }, 'PORT', String(PROFILE_PIPELINE));
+    commands.push(`# profile: node --cpu-prof --cpu-prof-dir DIR ${TESSERA_MAIN} server ... under`, line, '# then SIGINT');
+    try {
+      await runBenchmark(run);
+    } finally {
+      // SIGINT, not SIGTERM's SIGKILL fallback path: the profiles are written as each thread exits.
+      await tessera.stop('SIGINT');
+    }
+    const threads = summarizeProfiles(dir, REPO_ROOT);
+    if (threads.length === 0) throw new Error('Tessera wrote no CPU profile');
+    return { threads, command: line };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ---- machine ------------------------------------------------------------------------------
 
 /** The commit measured, with a note when the working tree differs from it. */
 function tesseraRevision(): string {
@@ -198,121 +266,73 @@ function tesseraRevision(): string {
   }
 }
 
-// ---- report -------------------------------------------------------------------------------
-
-function fmtRps(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
+/** Samples the 1-minute load average every few seconds until stopped. */
+function sampleLoad(): { stop(): number[] } {
+  const samples = [loadavg()[0] ?? NaN];
+  const timer = setInterval(() => samples.push(loadavg()[0] ?? NaN), LOAD_SAMPLE_MS);
+  timer.unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      return samples;
+    },
+  };
 }
 
-function table(header: string[], rows: string[][]): string {
-  const lines = [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`);
-  return lines.join('\n');
-}
-
-function machineLines(m: Machine, tesseraShards: string): string[] {
+function machineLines(m: Machine, tesseraShards: string, loadSamples: number[]): string[] {
   const load = loadavg().map((n) => n.toFixed(2)).join(' ');
+  const during = loadSamples.length === 0 ? 'not sampled'
+    : `min ${Math.min(...loadSamples).toFixed(2)}, median ${median(loadSamples).toFixed(2)}, max ${Math.max(...loadSamples).toFixed(2)}`;
   return [
     `- CPU: ${m.cpu}, ${m.cores} cores available; RAM ${m.ramGiB} GiB; Linux ${m.kernel}`,
     `- Node.js ${m.node}; redis-server ${m.redisServer}; Tessera ${tesseraRevision()}, shards: ${tesseraShards}`,
-    `- Load average when the report was written: ${load} (other work on the machine skews the figures)`,
+    `- Load average (1 min) at the start: ${loadSamples[0]?.toFixed(2) ?? 'n/a'}; sampled every ${LOAD_SAMPLE_MS / 1000} s during the run: ${during};`,
+    `  at the end (1, 5, 15 min): ${load}. The benchmark itself keeps about 2 busy (server and redis-benchmark);`,
+    '  more than that means other work shared the cores and skews the figures.',
   ];
-}
-
-function report(opts: Options, machine: Machine, shards: string, commands: string[],
-  summaries: TestSummary[], mem: MemoryResult | null): string {
-  const perKey = (bytes: number): string => (mem === null ? '' : (bytes / mem.keys).toFixed(1));
-  const out = [
-    '# Benchmark results',
-    '',
-    `Generated by \`npm run bench\` (bench/compare.ts) on ${new Date().toISOString()}.`,
-    'Regenerate with the same command; the file is rewritten on every run.',
-    '',
-    '## Machine',
-    '',
-    ...machineLines(machine, shards),
-    '',
-    '## Commands',
-    '',
-    '```',
-    ...commands,
-    '```',
-    '',
-    '## Throughput and latency',
-    '',
-    `${opts.rounds} pairs per row, Redis then Tessera, ${opts.requests} requests each. Figures are medians;`,
-    'ratios are Tessera / Redis, taken pair by pair, then the median (higher rps ratio is better,',
-    'lower p99 ratio is better). redis-benchmark runs on the same machine and competes for its cores.',
-    '',
-    table(['test', 'Redis rps', 'Tessera rps', 'rps ratio', 'Redis p99 ms', 'Tessera p99 ms', 'p99 ratio'],
-      summaries.map((s) => [s.label, fmtRps(s.redisRps), fmtRps(s.tesseraRps), s.rpsRatio.toFixed(2),
-        s.redisP99Ms.toFixed(3), s.tesseraP99Ms.toFixed(3), s.p99Ratio.toFixed(2)])),
-    '',
-    'Every pair (rps and p99 ms, Redis / Tessera):',
-    '',
-    table(['test', ...Array.from({ length: opts.rounds }, (_, i) => `round ${i + 1}`)],
-      summaries.map((s) => [s.label, ...s.samples.map((p) =>
-        `${fmtRps(p.redis.rps)} / ${fmtRps(p.tessera.rps)} rps, ${p.redis.p99LatencyMs} / ${p.tessera.p99LatencyMs} ms`)])),
-    '',
-  ];
-  if (mem !== null) {
-    out.push(
-      '## Memory',
-      '',
-      `${mem.keys} keys of 16 bytes (\`key:000000000000\`...) with ${opts.valueBytes}-byte values, loaded into fresh`,
-      'instances by a pipelined loader (1000 SETs per write). used_memory is the INFO memory delta;',
-      'RSS is the VmRSS growth of the server process (for Tessera it includes all shard threads).',
-      '',
-      table(['server', 'used_memory delta', 'bytes/key (used_memory)', 'RSS delta', 'bytes/key (RSS)', 'load time'], [
-        ['redis-server', String(mem.redisUsedDelta), perKey(mem.redisUsedDelta), String(mem.redisRssDelta),
-          perKey(mem.redisRssDelta), `${(mem.redisLoadMs / 1000).toFixed(1)} s`],
-        ['tessera', String(mem.tesseraUsedDelta), perKey(mem.tesseraUsedDelta), String(mem.tesseraRssDelta),
-          perKey(mem.tesseraRssDelta), `${(mem.tesseraLoadMs / 1000).toFixed(1)} s`],
-      ]),
-      '',
-    );
-  }
-  return out.join('\n');
 }
 
 // ---- main ---------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2), process.env);
+  const load = sampleLoad();
   const machine = describeMachine();
-  process.stdout.write(`Machine:\n${machineLines(machine, '(see below)').join('\n')}\n\n`);
+  log(`Machine:\n${machineLines(machine, '(see below)', []).slice(0, 2).join('\n')}\n`);
+  const commands = [`node dist/bench/compare.js ${process.argv.slice(2).join(' ')}`.trim()];
 
-  const redis = await startRedis();
-  const tessera = await startTessera(opts);
-  const shards = await configValue(tessera.port, 'shards');
-  process.stdout.write(`redis-server pid ${redis.pid} port ${redis.port}; tessera pid ${tessera.pid} port ${tessera.port}, ${shards} shards\n`);
-  const commands = [
-    `node dist/bench/compare.js ${process.argv.slice(2).join(' ')}`.trim(),
-    `# servers (ports are picked free at run time)`,
-    redis.commandLine.replace(String(redis.port), 'PORT_A'),
-    tessera.commandLine.replace(String(tessera.port), 'PORT_B'),
-    `# per pipeline depth P in ${opts.pipelines.join(', ')}, ${opts.rounds} rounds of A then B`,
-    ...['PORT_A', 'PORT_B'].map((p) => `redis-benchmark ${benchmarkArgs({
-      port: 0, tests: opts.tests, clients: opts.clients, requests: opts.requests,
-      keyspace: opts.keyspace, valueBytes: opts.valueBytes, pipeline: 0,
-    }).join(' ').replace('-p 0', `-p ${p}`).replace('-P 0', '-P P')}`),
-  ];
-  if (opts.keys > 0) commands.push(`# memory: fresh servers, ${opts.keys} pipelined SETs (bench/lib/loader.ts), INFO memory and /proc/PID/status before and after`);
+  log('Throughput (redis-benchmark):');
+  const tp = await throughput(opts, commands);
 
-  process.stdout.write('\nThroughput (redis-benchmark):\n');
-  const summaries = await throughput(opts, redis, tessera);
-  await redis.stop();
-  await tessera.stop();
-
-  let mem: MemoryResult | null = null;
+  let memory: MemoryResult | null = null;
   if (opts.keys > 0) {
-    process.stdout.write(`\nMemory: loading ${opts.keys} keys into fresh servers...\n`);
-    mem = await memory(opts);
+    log(`\nMemory: loading ${opts.keys} keys into a fresh redis-server, then a fresh Tessera...`);
+    commands.push(`# memory: fresh servers, ${opts.keys} pipelined SETs (bench/lib/persist.ts bulkLoad), INFO memory and /proc/PID/status before and after`);
+    memory = await compareMemory(opts.keys, opts.valueBytes, startRedis, () => startTessera(opts));
+    log(`  redis ${(memory.redis.loadMs / 1000).toFixed(1)} s, tessera ${(memory.tessera.loadMs / 1000).toFixed(1)} s; ratio ${memory.targetRatio.toFixed(2)}`);
   }
 
-  const text = report(opts, machine, shards, commands, summaries, mem);
-  process.stdout.write('\n' + text.slice(text.indexOf('## Throughput')) + '\n');
+  const defaultShards = Math.max(1, availableParallelism() - 1);
+  let sweepRows: SweepRow[] | null = null;
+  if (opts.sweep) {
+    log('\nShard sweep:');
+    sweepRows = await sweep(opts, defaultShards, commands);
+  }
+
+  let prof: { threads: ThreadSummary[]; command: string } | null = null;
+  if (opts.profile) {
+    log('\nProfile: Tessera under node --cpu-prof...');
+    prof = await profile(opts, commands);
+  }
+
+  const text = renderReport({
+    generatedAt: new Date(), machineLines: machineLines(machine, tp.shards, load.stop()), commands,
+    rounds: opts.rounds, requests: opts.requests, keyspace: opts.keyspace, summaries: tp.summaries, dbsize: tp.dbsize,
+    memory, sweep: sweepRows, defaultShards, profile: prof?.threads ?? null, profileCommand: prof?.command ?? '',
+  });
+  log('\n' + text.slice(text.indexOf('## Throughput')));
   writeFileSync(opts.results, text);
-  process.stdout.write(`Wrote ${relative(process.cwd(), opts.results) || opts.results}\n`);
+  log(`Wrote ${relative(process.cwd(), opts.results) || opts.results}`);
 }
 
 await runBench('bench', main, killAllNow, stopAll);

@@ -1,5 +1,7 @@
 // Runs redis-benchmark with --csv and parses its rows (redis-benchmark 7 columns:
-// test, rps, avg, min, p50, p95, p99, max latency in ms).
+// test, rps, avg, min, p50, p95, p99, max latency in ms). A test is one of redis-benchmark's own
+// (`-t set`) or `mget`, which it runs as a custom command; its CSV row, named by the command line,
+// is renamed to TEST_LABELS' name.
 
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -15,8 +17,25 @@ export interface BenchRow {
   maxLatencyMs: number;
 }
 
+/**
+ * MGET of 10 keys with the key shape SET and MSET write (`key:` + 12 digits), so that it reads what
+ * they wrote. Each __rand_int__ is drawn on its own, so the 10 keys land in unrelated hash slots and
+ * therefore on every shard; no hash tag ({...}) may pin them to one slot.
+ */
+export const MGET_COMMAND: readonly string[] = ['mget', ...Array.from({ length: 10 }, () => 'key:__rand_int__')];
+if (MGET_COMMAND.some((a) => a.includes('{'))) throw new Error('MGET_COMMAND must not use hash tags');
+
+/** Custom commands by test name; the other tests are redis-benchmark's own (-t). */
+const CUSTOM_TESTS: Record<string, readonly string[]> = { mget: MGET_COMMAND };
+
+/** The name a test's CSV row is reported under (redis-benchmark's, or ours for custom commands). */
+export const TEST_LABELS: Record<string, string> = {
+  set: 'SET', get: 'GET', mset: 'MSET (10 keys)', mget: 'MGET (10 keys)',
+};
+
 export interface BenchRun {
   port: number;
+  /** redis-benchmark -t names, or one custom test (mget) on its own. */
   tests: string[];
   clients: number;
   requests: number;
@@ -26,9 +45,14 @@ export interface BenchRun {
 }
 
 export function benchmarkArgs(run: BenchRun): string[] {
+  const custom = run.tests.length === 1 ? CUSTOM_TESTS[run.tests[0] ?? ''] : undefined;
+  if (custom === undefined && run.tests.some((t) => CUSTOM_TESTS[t] !== undefined)) {
+    throw new Error(`custom tests (${Object.keys(CUSTOM_TESTS).join(', ')}) run one per redis-benchmark call`);
+  }
   return [
-    '-p', String(run.port), '-t', run.tests.join(','), '-c', String(run.clients), '-n', String(run.requests),
-    '-r', String(run.keyspace), '-d', String(run.valueBytes), '-P', String(run.pipeline), '--csv',
+    '-p', String(run.port), ...(custom === undefined ? ['-t', run.tests.join(',')] : []), '-c', String(run.clients),
+    '-n', String(run.requests), '-r', String(run.keyspace), '-d', String(run.valueBytes), '-P', String(run.pipeline),
+    '--csv', ...(custom ?? []),
   ];
 }
 
@@ -38,8 +62,9 @@ export function parseCsv(text: string): BenchRow[] {
     const cells = line.trim().split(',').map((c) => c.replace(/^"|"$/g, ''));
     if (cells.length < 8 || cells[0] === 'test') continue;
     const n = (i: number): number => Number(cells[i]);
+    const name = cells[0] ?? '';
     rows.push({
-      test: cells[0] ?? '', rps: n(1), avgLatencyMs: n(2), p50LatencyMs: n(4), p99LatencyMs: n(6), maxLatencyMs: n(7),
+      test: name.startsWith(`${MGET_COMMAND[0]} `) ? (TEST_LABELS.mget ?? name) : name, rps: n(1), avgLatencyMs: n(2), p50LatencyMs: n(4), p99LatencyMs: n(6), maxLatencyMs: n(7),
     });
   }
   return rows;

@@ -3,6 +3,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RespClient } from './resp-client.js';
 
@@ -12,7 +13,8 @@ export interface BenchServer {
   port: number;
   /** The command line, for the report. */
   commandLine: string;
-  stop(): Promise<void>;
+  /** Sends `signal` (SIGTERM by default), SIGKILL after 5 s; resolves once the process has exited. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
 const OUTPUT_TAIL_BYTES = 4096;
@@ -25,6 +27,9 @@ export interface StartOptions {
   port: number;
   cwd?: string;
   readyTimeoutMs?: number;
+  /** 'pong' (default): ready at its first PONG; 'listening': at the first accepted connection,
+   * for servers that do not answer PING. */
+  readyWhen?: 'pong' | 'listening';
 }
 
 /** Spawns a server and resolves once it answers PING on `port`; rejects with its output otherwise. */
@@ -51,7 +56,7 @@ export async function startServer(opts: StartOptions): Promise<BenchServer> {
     pid: pid ?? -1,
     port: opts.port,
     commandLine: [opts.command, ...opts.args].map(quote).join(' '),
-    stop: () => stopChild(child, exitPromise, server),
+    stop: (signal = 'SIGTERM') => stopChild(child, exitPromise, server, signal),
   };
   running.add(server);
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 30_000);
@@ -60,7 +65,7 @@ export async function startServer(opts: StartOptions): Promise<BenchServer> {
       running.delete(server);
       throw new Error(`${opts.name} ${exited}:\n${tail}`);
     }
-    if (await answersPing(opts.port)) return server;
+    if (await (opts.readyWhen === 'listening' ? accepts(opts.port) : answersPing(opts.port))) return server;
     if (Date.now() > deadline) {
       await server.stop();
       throw new Error(`${opts.name} did not answer PING on port ${opts.port} within the timeout:\n${tail}`);
@@ -81,10 +86,21 @@ async function answersPing(port: number): Promise<boolean> {
   }
 }
 
-async function stopChild(child: ChildProcess, exited: Promise<void>, server: BenchServer): Promise<void> {
+async function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1' });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function stopChild(child: ChildProcess, exited: Promise<void>, server: BenchServer, signal: NodeJS.Signals): Promise<void> {
   running.delete(server);
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-  child.kill('SIGTERM');
+  child.kill(signal);
   const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
   await exited;
   clearTimeout(timer);
