@@ -1,5 +1,5 @@
-// A shard executed on the main thread, for hosts too small to give shard threads a core of their
-// own (`shard-threads no`, the default up to 2 cores: see bench/RESULTS.md). Same keyspace, same
+// A shard executed on the main thread (`shard-threads no`, an option: the default is shard
+// threads, which measured ahead at -P 16 and level at -P 1 on 2 cores, see bench/ANALYSIS.md). Same keyspace, same
 // handlers and the same SharedArrayBuffer memory as a worker shard; a request runs when sent and
 // its reply is delivered at once. While locked by a cross-shard operation, other requests wait.
 // A DEBUG SHARD-CRASH answers that command with the crash error and keeps the memory, as a
