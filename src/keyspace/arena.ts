@@ -2,7 +2,10 @@
 // of a free block links to the next), bump allocation at the top, growth of the buffer when the
 // top passes its end. Blocks are 8-aligned and never move. All state lives in the header.
 // Invariant: F_USED = HEADER_BYTES + sum of CLASS_SIZE of every allocated block.
-import { CLASS_SIZE, F_COUNT, F_USED, H_FREE, H_TOP, HEADER_BYTES } from './layout.js';
+import { CLASS_SIZE, F_COUNT, F_USED, H_CARVE_END, H_CARVE_OFF, H_FREE, H_TOP, HEADER_BYTES, SMALL_CLASSES, classOf } from './layout.js';
+
+/** Freed blocks at least this large become the carve region (see H_CARVE_OFF). */
+const CARVE_MIN_BYTES = 256 * 1024;
 
 /** The ES2024 growable SharedArrayBuffer API (not in this project's ES2023 lib). */
 interface GrowableSharedArrayBuffer extends SharedArrayBuffer {
@@ -61,6 +64,8 @@ export class Arena {
   reset(): void {
     const u32 = this.u32;
     u32.fill(0, H_FREE, H_FREE + CLASS_SIZE.length);
+    u32[H_CARVE_OFF] = 0;
+    u32[H_CARVE_END] = 0;
     u32[H_TOP] = HEADER_BYTES;
     this.f64[F_USED] = HEADER_BYTES;
   }
@@ -74,6 +79,14 @@ export class Arena {
       u32[H_FREE + cls] = u32[head >>> 2]!;
       this.f64[F_USED] = this.f64[F_USED]! + size;
       return head;
+    }
+    if (cls < SMALL_CLASSES) {
+      const c = u32[H_CARVE_OFF]!;
+      if (c !== 0 && c + size <= u32[H_CARVE_END]!) {
+        u32[H_CARVE_OFF] = c + size;
+        this.f64[F_USED] = this.f64[F_USED]! + size;
+        return c;
+      }
     }
     const top = u32[H_TOP]!;
     const end = top + size;
@@ -92,8 +105,38 @@ export class Arena {
       u32[H_TOP] = off;
       return;
     }
+    if (size >= CARVE_MIN_BYTES && this.carveLeft() < CARVE_MIN_BYTES) {
+      this.retireCarve();
+      u32[H_CARVE_OFF] = off;
+      u32[H_CARVE_END] = off + size;
+      return;
+    }
     u32[off >>> 2] = u32[H_FREE + cls]!;
     u32[H_FREE + cls] = off;
+  }
+
+  /** Bytes still uncut in the carve region. */
+  carveLeft(): number {
+    return this.u32[H_CARVE_END]! - this.u32[H_CARVE_OFF]!;
+  }
+
+  /** Ends the carve region: what is left of it goes to the free list of its size (sizes are
+   * multiples of 8, and a remainder of at most CARVE_MIN_BYTES is a small or a large class). */
+  private retireCarve(): void {
+    const u32 = this.u32;
+    let off = u32[H_CARVE_OFF]!;
+    const end = u32[H_CARVE_END]!;
+    u32[H_CARVE_OFF] = 0;
+    u32[H_CARVE_END] = 0;
+    // Cut the rest into blocks of exact class sizes, largest first, so that nothing is lost.
+    while (end - off >= 8) {
+      let cls = classOf(end - off);
+      if (CLASS_SIZE[cls]! > end - off) cls--;
+      const size = CLASS_SIZE[cls]!;
+      u32[off >>> 2] = u32[H_FREE + cls]!;
+      u32[H_FREE + cls] = off;
+      off += size;
+    }
   }
 
   top(): number {

@@ -757,7 +757,8 @@ export class Keyspace {
         freeBytes += CLASS_SIZE[c]!;
       }
     }
-    if (top - HEADER_BYTES !== used - HEADER_BYTES + freeBytes) fail('allocated + free blocks do not tile the arena');
+    const carve = this.arena.carveLeft();
+    if (top - HEADER_BYTES !== used - HEADER_BYTES + freeBytes + carve) fail('allocated + free blocks + the carve region do not tile the arena');
   }
 
   /** Moves e into a new block of class cls, copying its first copyBytes bytes and its tail words

@@ -35,7 +35,14 @@ export const H_SNAP = 15;
 export const SNAP_MARK = 1;
 export const SNAP_ACTIVE = 2;
 
-// ---- Header: f64 slots (f64 index = byte offset / 8), bytes 64..103 ----
+// ---- Header: u32 words 30 and 31 (after the f64 slots) ----
+/** The carve region: a freed large block (an old index table) that small blocks are cut from
+ * before the top grows, so that its pages, already resident, hold entries instead of sitting in
+ * a free list no entry uses. [H_CARVE_OFF, H_CARVE_END); both 0 when there is none. */
+export const H_CARVE_OFF = 30;
+export const H_CARVE_END = 31;
+
+// ---- Header: f64 slots (f64 index = byte offset / 8), bytes 64..119 ----
 export const F_USED = 8;
 export const F_EXPIRED = 9;
 export const F_EVICTED = 10;
@@ -162,6 +169,6 @@ export const VOL_RECORD_WORDS = 3;
 export const BUCKET_EMPTY = 0;
 export const BUCKET_TOMB = 1;
 
-if (HEADER_BYTES % 8 !== 0 || H_FREE + NUM_CLASSES > H_SLOT_HEAD || F_COUNT * 2 > H_FREE) {
+if (HEADER_BYTES % 8 !== 0 || H_FREE + NUM_CLASSES > H_SLOT_HEAD || F_COUNT * 2 > H_CARVE_OFF || H_CARVE_END >= H_FREE) {
   throw new Error('keyspace layout: header regions overlap');
 }
