@@ -41,6 +41,11 @@ const SHARD_WORKER_URL = new URL('../../actors/shard.js', import.meta.url);
 /** Overflow bytes past which the server stops reading sockets. */
 const BACKLOG_BYTES = 4 * 1024 * 1024;
 const RESTART_WINDOW_MS = 10_000;
+/** awaitReplies() waits only with at most this many requests in flight: a few (the -P 1 regime)
+ * come back within microseconds, saving the main thread an event-loop turn and the shard's wake-up
+ * task; with many, the main thread would idle through a long batch it could overlap with reading
+ * sockets (measured: bench/ANALYSIS.md, item 13). */
+const AWAIT_IN_FLIGHT_MAX = 32;
 const RESTARTS_IN_WINDOW_MAX = 5;
 
 export class ShardLink implements ShardPort {
@@ -262,6 +267,23 @@ export class ShardLink implements ShardPort {
     this.dirty = false;
     this.req.commit();
     this.req.notify();
+  }
+
+  awaitReplies(deadlineMs: number): void {
+    const n = this.inFlight;
+    if (n === 0 || n > AWAIT_IN_FLIGHT_MAX || this.worker === null || this.locked) return;
+    if (this.rep.signal() === this.lastSignal) {
+      const ms = deadlineMs - performance.now();
+      if (ms <= 0) return;
+      // A futex wait: the shard's notify wakes it directly (the armed waitAsync fires too, and
+      // then finds nothing new), and the core is free for the shard meanwhile.
+      Atomics.wait(this.rep.signalWord(), RingConsumer.SIGNAL_INDEX, this.lastSignal, ms);
+      if (this.rep.signal() === this.lastSignal) return;
+    }
+    this.drainReplies();
+    this.flushOverflow();
+    this.flush();
+    this.onDrained();
   }
 
   private armReplies(): void {

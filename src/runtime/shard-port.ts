@@ -32,6 +32,9 @@ export interface ShardPort {
   send(sink: ReplySink, seq: number, cmdIndex: number, proto: 2 | 3, a: ArgList, subset: ArgSubset | null, owner?: boolean): void;
   /** End of an event-loop turn: publish what was queued. */
   flush(): void;
+  /** After flush(): waits (blocking) until `deadlineMs` (performance.now() time) for replies to
+   * requests in flight and delivers those that came, so that they leave in this turn. */
+  awaitReplies(deadlineMs: number): void;
   lock(): void;
   unlock(): void;
   configure(settings: ShardSettings): void;

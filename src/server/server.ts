@@ -50,6 +50,8 @@ const SLOTS = 16384;
 const FORWARD_TIMEOUT_MS = 5000;
 const MC_FORWARD_NAME = Buffer.from('TESSERA.MC');
 const IFHERE = COMMANDS.findIndex((c) => c.name === '__ifhere');
+/** How long the end of a turn may wait for the shards' replies (see ShardLink.awaitReplies). */
+const AWAIT_REPLIES_MS = 0.2;
 /** clusterRoute's answers besides a slot number. */
 const HANDLED = -1;
 const ANY_SLOTS = -2;
@@ -397,6 +399,10 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     this.flushScheduled = false;
     this.cluster?.flushConfig();
     for (const l of this.links) l.flush();
+    // Replies to a few requests come back within microseconds: wait for them (briefly, blocking)
+    // so that they leave in this turn instead of the next one.
+    const deadline = performance.now() + AWAIT_REPLIES_MS;
+    for (const l of this.links) l.awaitReplies(deadline);
     for (const c of this.dirty) c.flush();
     this.dirty.clear();
   }
