@@ -5,30 +5,22 @@
 
 const SEED = 0x5eed7e55;
 
-/** Unsigned 32-bit hash of buf[off, off+len). */
-export function hash32(buf: Uint8Array, off: number, len: number): number {
-  let h = SEED;
-  const end4 = off + (len & ~3);
-  let i = off;
-  for (; i < end4; i += 4) {
-    let k = buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24);
-    k = Math.imul(k, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, 0x1b873593);
-    h ^= k;
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  }
-  const rem = len & 3;
-  if (rem !== 0) {
-    let k = buf[i]!;
-    if (rem >= 2) k |= buf[i + 1]! << 8;
-    if (rem === 3) k |= buf[i + 2]! << 16;
-    k = Math.imul(k, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, 0x1b873593);
-    h ^= k;
-  }
+/** MurmurHash3's scramble of one 4-byte block. */
+function scramble(k: number): number {
+  k = Math.imul(k, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  return Math.imul(k, 0x1b873593);
+}
+
+/** Folds one full block into the state. */
+function mixBlock(h: number, k: number): number {
+  h ^= scramble(k);
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}
+
+/** Folds in the length and avalanches (fmix32). */
+function finish(h: number, len: number): number {
   h ^= len;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
@@ -36,6 +28,22 @@ export function hash32(buf: Uint8Array, off: number, len: number): number {
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h >>> 0;
+}
+
+/** Unsigned 32-bit hash of buf[off, off+len). */
+export function hash32(buf: Uint8Array, off: number, len: number): number {
+  let h = SEED;
+  const end4 = off + (len & ~3);
+  let i = off;
+  for (; i < end4; i += 4) h = mixBlock(h, buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24));
+  const rem = len & 3;
+  if (rem !== 0) {
+    let k = buf[i]!;
+    if (rem >= 2) k |= buf[i + 1]! << 8;
+    if (rem === 3) k |= buf[i + 2]! << 16;
+    h ^= scramble(k);
+  }
+  return finish(h, len);
 }
 
 /** True where a Uint32Array reads bytes little-endian, as MurmurHash3 reads its blocks. */
@@ -47,28 +55,8 @@ export function hash32Words(u32: Uint32Array, w: number, len: number): number {
   let h = SEED;
   const end = w + (len >>> 2);
   let i = w;
-  for (; i < end; i++) {
-    let k = u32[i]! | 0;
-    k = Math.imul(k, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, 0x1b873593);
-    h ^= k;
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  }
+  for (; i < end; i++) h = mixBlock(h, u32[i]! | 0);
   const rem = len & 3;
-  if (rem !== 0) {
-    let k = u32[i]! & ((1 << (rem * 8)) - 1);
-    k = Math.imul(k, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, 0x1b873593);
-    h ^= k;
-  }
-  h ^= len;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  if (rem !== 0) h ^= scramble(u32[i]! & ((1 << (rem * 8)) - 1));
+  return finish(h, len);
 }
