@@ -8,7 +8,7 @@
 // Prints the machine and the figures and rewrites bench/CLUSTER-RESULTS.md.
 // Run with `npm run bench:cluster [-- --keys N --max-nodes N]`.
 
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Cluster } from 'ioredis';
 import { loadKeys, benchKey } from './lib/loader.js';
-import { describeMachine } from './lib/machine.js';
+import { describeMachine, gitRevision } from './lib/machine.js';
 import { freePort } from './lib/ports.js';
 import { RespClient } from './lib/resp-client.js';
 import { killAllNow, startServer, stopAll, type BenchServer } from './lib/servers.js';
@@ -237,14 +237,6 @@ function ratio(a: number, b: number): string {
   return b > 0 ? (a / b).toFixed(2) : '-';
 }
 
-function revision(): string {
-  try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT }).toString().trim();
-  } catch {
-    return 'unknown';
-  }
-}
-
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   const m = describeMachine();
@@ -258,7 +250,7 @@ async function main(): Promise<void> {
   const lines = [
     '# Cluster benchmarks',
     '',
-    `Written by \`npm run bench:cluster\` at revision ${revision()} on ${new Date().toISOString().slice(0, 10)}.`,
+    `Written by \`npm run bench:cluster\` at revision ${gitRevision(REPO_ROOT)} on ${new Date().toISOString().slice(0, 10)}.`,
     `Machine: ${m.cpu}, ${m.cores} cores, ${m.ramGiB} GiB, Node.js ${process.version}. Shards per node: ${o.shards}.`,
     '',
     '## Resharding with `tessera cluster reshard`',

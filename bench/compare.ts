@@ -5,14 +5,13 @@
 // profile of Tessera under load. Prints the machine and rewrites bench/RESULTS.md.
 // Run with `npm run bench` (see --help); the default run took about 7 minutes on 2 cores.
 
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderReport } from './lib/compare-report.js';
 import { parseFlags } from './lib/flags.js';
-import { describeMachine, type Machine } from './lib/machine.js';
+import { describeMachine, type Machine, gitRevision } from './lib/machine.js';
 import { compareMemory, type MemoryResult } from './lib/memory.js';
 import { freePort } from './lib/ports.js';
 import { summarizeProfiles, type ThreadSummary } from './lib/profile-summary.js';
@@ -255,17 +254,6 @@ async function profile(opts: Options, commands: string[]): Promise<{ threads: Th
 
 // ---- machine ------------------------------------------------------------------------------
 
-/** The commit measured, with a note when the working tree differs from it. */
-function tesseraRevision(): string {
-  try {
-    const git = (...args: string[]): string => execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
-    const dirty = git('status', '--porcelain', '--untracked-files=no') !== '';
-    return `${git('rev-parse', '--short', 'HEAD')}${dirty ? ' (with uncommitted changes)' : ''}`;
-  } catch {
-    return 'unknown (not a git checkout)';
-  }
-}
-
 /** Samples the 1-minute load average every few seconds until stopped. */
 function sampleLoad(): { stop(): number[] } {
   const samples = [loadavg()[0] ?? NaN];
@@ -285,7 +273,7 @@ function machineLines(m: Machine, tesseraShards: string, loadSamples: number[]):
     : `min ${Math.min(...loadSamples).toFixed(2)}, median ${median(loadSamples).toFixed(2)}, max ${Math.max(...loadSamples).toFixed(2)}`;
   return [
     `- CPU: ${m.cpu}, ${m.cores} cores available; RAM ${m.ramGiB} GiB; Linux ${m.kernel}`,
-    `- Node.js ${m.node}; redis-server ${m.redisServer}; Tessera ${tesseraRevision()}, shards: ${tesseraShards}`,
+    `- Node.js ${m.node}; redis-server ${m.redisServer}; Tessera ${gitRevision(REPO_ROOT)}, shards: ${tesseraShards}`,
     `- Load average (1 min) at the start: ${loadSamples[0]?.toFixed(2) ?? 'n/a'}; sampled every ${LOAD_SAMPLE_MS / 1000} s during the run: ${during};`,
     `  at the end (1, 5, 15 min): ${load}. The benchmark itself keeps about 2 busy (server and redis-benchmark);`,
     '  more than that means other work shared the cores and skews the figures.',

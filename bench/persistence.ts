@@ -10,7 +10,7 @@
 // Prints the figures and rewrites bench/PERSISTENCE.md. Run with `npm run bench:persistence`
 // (see --help).
 
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { benchKey } from './lib/loader.js';
-import { describeMachine, type Machine } from './lib/machine.js';
+import { describeMachine, type Machine, gitRevision } from './lib/machine.js';
 import {
   benchValue, bulkLoad, command, dirBytes, fileSize, info, killLoggedNow, logLines, procMem, startLogged, type LoggedServer,
 } from './lib/persist.js';
@@ -629,17 +629,6 @@ async function setThroughput(opts: Options): Promise<SetResult> {
 
 // ---- report -------------------------------------------------------------------------------
 
-function tesseraRevision(): string {
-  try {
-    const git = (...args: string[]): string =>
-      execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = git('status', '--porcelain', '--untracked-files=no') !== '';
-    return `${git('rev-parse', '--short', 'HEAD')}${dirty ? ' (with uncommitted changes)' : ''}`;
-  } catch {
-    return 'unknown (not a git checkout)';
-  }
-}
-
 interface Results {
   snapshot: Partial<Record<Kind, SnapshotPrep>>;
   snapshotRestarts: RestartSet | null;
@@ -786,7 +775,7 @@ function report(opts: Options, machine: Machine, shards: string, results: Result
     '## Machine',
     '',
     `- CPU: ${machine.cpu}, ${machine.cores} cores available; RAM ${machine.ramGiB} GiB; Linux ${machine.kernel}`,
-    `- Node.js ${machine.node}; redis-server ${machine.redisServer}; Tessera ${tesseraRevision()}, shards: ${shards}`,
+    `- Node.js ${machine.node}; redis-server ${machine.redisServer}; Tessera ${gitRevision(REPO_ROOT)}, shards: ${shards}`,
     `- Temporary directories under ${tmpdir()}`,
     `- Load average when the report was written: ${loadavg().map((n) => n.toFixed(2)).join(' ')} (other work on the machine skews the figures)`,
     '',

@@ -23,7 +23,7 @@
 // Prints the figures and rewrites bench/REPLICATION.md. Run with `npm run bench:replication`
 // (see --help; --quick for a short run).
 
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
@@ -33,7 +33,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import calculateSlot from 'cluster-key-slot';
-import { describeMachine, type Machine } from './lib/machine.js';
+import { describeMachine, type Machine, gitRevision } from './lib/machine.js';
 import { info, killLoggedNow, logLines, startLogged, type LoggedServer } from './lib/persist.js';
 import { freePort } from './lib/ports.js';
 import { benchmarkArgs, runBenchmark, type BenchRow, type BenchRun } from './lib/redis-benchmark.js';
@@ -191,17 +191,6 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 function infoField(text: Reply, field: string): string | undefined {
   if (typeof text !== 'string') return undefined;
   return new RegExp(`^${field}:(.*)$`, 'm').exec(text)?.[1]?.trim();
-}
-
-/** The commit measured, with a note when the working tree differs from it. */
-function revision(): string {
-  try {
-    const git = (...args: string[]): string => execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
-    const dirty = git('status', '--porcelain', '--untracked-files=no') !== '';
-    return `${git('rev-parse', '--short', 'HEAD')}${dirty ? ' (with uncommitted changes)' : ''}`;
-  } catch {
-    return 'unknown (not a git checkout)';
-  }
 }
 
 const commandLines: string[] = [];
@@ -787,7 +776,7 @@ const startLoad = loadavg().map((n) => n.toFixed(2)).join(' ');
 function machineLines(m: Machine, o: Options): string[] {
   return [
     `- CPU: ${m.cpu}, ${m.cores} cores available; RAM ${m.ramGiB} GiB; Linux ${m.kernel}`,
-    `- Node.js ${m.node}; redis-server ${m.redisServer}; Tessera ${revision()}; standalone Tessera shards: ${o.shards ?? "Tessera's default"}`,
+    `- Node.js ${m.node}; redis-server ${m.redisServer}; Tessera ${gitRevision(REPO_ROOT)}; standalone Tessera shards: ${o.shards ?? "Tessera's default"}`,
     `- Load average (1, 5, 15 min) at the start: ${startLoad}; when the report was written: ${loadavg().map((n) => n.toFixed(2)).join(' ')}`,
     '- Servers, replicas, redis-benchmark and this script share these cores with whatever else runs on the machine; a load average',
     '  above the core count means other work competed, so compare figures within the run (ratios, pair by pair) rather than across runs.',

@@ -38,3 +38,16 @@ export function describeMachine(): Machine {
     node: process.version, redisServer, kernel,
   };
 }
+
+/** The commit a benchmark measured in the checkout at `repoRoot`, with a note when the working
+ * tree differs from it. */
+export function gitRevision(repoRoot: string): string {
+  try {
+    const git = (...args: string[]): string =>
+      execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = git('status', '--porcelain', '--untracked-files=no') !== '';
+    return `${git('rev-parse', '--short', 'HEAD')}${dirty ? ' (with uncommitted changes)' : ''}`;
+  } catch {
+    return 'unknown (not a git checkout)';
+  }
+}
