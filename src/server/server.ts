@@ -401,8 +401,12 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     for (const l of this.links) l.flush();
     // Replies to a few requests come back within microseconds: wait for them (briefly, blocking)
     // so that they leave in this turn instead of the next one.
-    const deadline = performance.now() + AWAIT_REPLIES_MS;
-    for (const l of this.links) l.awaitReplies(deadline);
+    let deadline = -1;
+    for (const l of this.links) {
+      if (l.inFlight === 0) continue;
+      if (deadline < 0) deadline = performance.now() + AWAIT_REPLIES_MS;
+      l.awaitReplies(deadline);
+    }
     for (const c of this.dirty) c.flush();
     this.dirty.clear();
   }

@@ -9,47 +9,24 @@
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { Cluster, Redis } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';
-import { freePort, runTesseraCli, rawClient, redisCli, startTesseraAt, waitFor, withTimeout, type ServerHandle } from './harness.js';
+import { commandOnce, runTesseraCli, rawClient, redisCli, startClusterNode, waitFor, withTimeout, type ClusterNode } from './harness.js';
 
 const NODE_TIMEOUT_MS = 1000;
 const TEST_TIMEOUT_MS = 90_000;
 
-interface Node {
-  handle: ServerHandle;
-  port: number;
-  busPort: number;
-  dir: string;
-}
+type Node = ClusterNode;
 
 const dirs: string[] = [];
 const nodes: Node[] = [];
 
-async function startNode(port?: number, busPort?: number, dir?: string): Promise<Node> {
-  const p = port ?? (await freePort());
-  const b = busPort ?? (await freePort());
-  const d = dir ?? mkdtempSync(join(tmpdir(), 'tessera-failover-'));
-  if (!dir) dirs.push(d);
-  const handle = await startTesseraAt(p, {
-    args: ['--cluster-enabled', 'yes', '--cluster-port', String(b), '--cluster-node-timeout', String(NODE_TIMEOUT_MS), '--dir', d],
-  });
-  return { handle, port: p, busPort: b, dir: d };
+function startNode(port?: number, busPort?: number, dir?: string): Promise<Node> {
+  return startClusterNode({ nodeTimeoutMs: NODE_TIMEOUT_MS, port, busPort, dir, createdDirs: dirs });
 }
 
-async function cmd(port: number, ...args: Array<string | number>): Promise<unknown> {
-  const r = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  r.on('error', () => undefined);
-  try {
-    await r.connect();
-    return await r.call(String(args[0]), ...args.slice(1).map(String));
-  } finally {
-    r.disconnect();
-  }
-}
+const cmd = commandOnce;
 
 async function errorOf(port: number, ...args: string[]): Promise<string> {
   try {

@@ -11,39 +11,21 @@
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import calculateSlot from 'cluster-key-slot';
-import { freePort, plain, rawClient, redisCli, startTesseraAt, waitFor, withTimeout, type Plain, type ServerHandle } from './harness.js';
+import { plain, rawClient, redisCli, startClusterNode, waitFor, withTimeout, type ClusterNode, type Plain } from './harness.js';
 
 const NODE_TIMEOUT_MS = 1000;
 const TEST_TIMEOUT_MS = 60_000;
 const CALL_TIMEOUT_MS = 3_000;
 const POLL_MS = 50;
 
-interface Node {
-  handle: ServerHandle;
-  port: number;
-  dir: string;
-}
+type Node = ClusterNode;
 
 const nodes: Node[] = [];
 
-async function startNode(): Promise<Node> {
-  const port = await freePort();
-  const bus = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'tessera-partition-'));
-  try {
-    const handle = await startTesseraAt(port, {
-      shards: 1,
-      args: ['--cluster-enabled', 'yes', '--cluster-port', String(bus), '--cluster-node-timeout', String(NODE_TIMEOUT_MS), '--dir', dir],
-    });
-    return { handle, port, dir };
-  } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
-    throw err;
-  }
+function startNode(): Promise<Node> {
+  return startClusterNode({ nodeTimeoutMs: NODE_TIMEOUT_MS, shards: 1 });
 }
 
 /** One command on a fresh raw connection (with timeouts); the reply as plain JS ({ error } for errors). */

@@ -6,26 +6,19 @@
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { Redis, Cluster } from 'ioredis';
 import { createCluster } from 'redis';
 import calculateSlot from 'cluster-key-slot';
 import memjs from 'memjs';
 import {
-  freePort, rawClient, redisCli, startTessera, startTesseraAt, waitFor, type ServerHandle,
-  runTesseraCli,
+  commandOnce, freePort, rawClient, redisCli, startClusterNode, startTessera, waitFor,
+  type ClusterNode, runTesseraCli,
 } from './harness.js';
 
 const NODE_TIMEOUT_MS = 1000;
 
-interface Node {
-  handle: ServerHandle;
-  port: number;
-  busPort: number;
-  dir: string;
-}
+type Node = ClusterNode;
 
 const dirs: string[] = [];
 
@@ -37,28 +30,13 @@ function clusterClient(port: number): Cluster {
   return io;
 }
 
-async function startNode(port?: number, busPort?: number, dir?: string, extra: string[] = []): Promise<Node> {
-  const p = port ?? (await freePort());
-  const b = busPort ?? (await freePort());
-  const d = dir ?? mkdtempSync(join(tmpdir(), 'tessera-cluster-'));
-  if (!dir) dirs.push(d);
-  const handle = await startTesseraAt(p, {
-    args: ['--cluster-enabled', 'yes', '--cluster-port', String(b), '--cluster-node-timeout', String(NODE_TIMEOUT_MS), '--dir', d, ...extra],
-  });
-  return { handle, port: p, busPort: b, dir: d };
+function startNode(port?: number, busPort?: number, dir?: string, extra: string[] = []): Promise<Node> {
+  return startClusterNode({ nodeTimeoutMs: NODE_TIMEOUT_MS, port, busPort, dir, extra, createdDirs: dirs });
 }
 
 const runTessera = runTesseraCli;
 
-async function cmd(port: number, ...args: string[]): Promise<unknown> {
-  const r = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  try {
-    await r.connect();
-    return await r.call(args[0]!, ...args.slice(1));
-  } finally {
-    r.disconnect();
-  }
-}
+const cmd = commandOnce;
 
 async function clusterInfo(port: number): Promise<Record<string, string>> {
   const text = String(await cmd(port, 'CLUSTER', 'INFO'));
@@ -203,11 +181,11 @@ c('DUMP, RESTORE and MIGRATE between nodes', async () => {
     assert.ok(pttl > 90_000 && pttl <= 100_000, String(pttl));
     for (const n of nodes) await cmd(n.port, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', await myId(dst));
     assert.is(await io.get('{m}two'), 'second');
-    const restored = await cmd(dst, 'RESTORE', '{m}copy', '0', dump as unknown as string);
+    const restored = await cmd(dst, 'RESTORE', '{m}copy', '0', dump);
     assert.is(restored, 'OK');
     assert.is(await io.get('{m}copy'), 'first');
     let err = '';
-    await cmd(dst, 'RESTORE', '{m}copy', '0', dump as unknown as string).catch((e: Error) => (err = e.message));
+    await cmd(dst, 'RESTORE', '{m}copy', '0', dump).catch((e: Error) => (err = e.message));
     assert.is(err, 'BUSYKEY Target key name already exists.');
   } finally {
     io.disconnect();

@@ -5,6 +5,7 @@
 // reply's raw bytes so that tests can compare servers byte for byte.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { Redis } from 'ioredis';
 import { connect, createServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -666,4 +667,56 @@ export function runTesseraCli(args: string[]): Promise<{ code: number | null; ou
       resolve({ code, out });
     });
   });
+}
+
+/** A cluster-enabled Tessera node on loopback, as the cluster tests start them. */
+export interface ClusterNode {
+  handle: ServerHandle;
+  port: number;
+  busPort: number;
+  dir: string;
+}
+
+export interface ClusterNodeOptions {
+  nodeTimeoutMs: number;
+  /** A node coming back gets its old ports and data directory; fresh ones are picked otherwise. */
+  port?: number;
+  busPort?: number;
+  dir?: string;
+  /** Receives each fresh data directory, for the caller's cleanup. */
+  createdDirs?: string[];
+  shards?: number;
+  extra?: string[];
+}
+
+/** Starts a cluster node; a fresh data directory is removed again if the node fails to start. */
+export async function startClusterNode(o: ClusterNodeOptions): Promise<ClusterNode> {
+  const port = o.port ?? (await freePort());
+  const busPort = o.busPort ?? (await freePort());
+  const fresh = o.dir === undefined;
+  const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'tessera-cluster-'));
+  let handle: ServerHandle;
+  try {
+    handle = await startTesseraAt(port, {
+      ...(o.shards !== undefined ? { shards: o.shards } : {}),
+      args: ['--cluster-enabled', 'yes', '--cluster-port', String(busPort), '--cluster-node-timeout', String(o.nodeTimeoutMs), '--dir', dir, ...(o.extra ?? [])],
+    });
+  } catch (err) {
+    if (fresh) rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  if (fresh) o.createdDirs?.push(dir);
+  return { handle, port, busPort, dir };
+}
+
+/** One command over a fresh ioredis connection (no retries); the reply in ioredis's shapes. */
+export async function commandOnce(port: number, ...args: Array<string | number | Buffer>): Promise<unknown> {
+  const r = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  r.on('error', () => undefined);
+  try {
+    await r.connect();
+    return await r.call(String(args[0]), ...args.slice(1).map((a) => (Buffer.isBuffer(a) ? a : String(a))));
+  } finally {
+    r.disconnect();
+  }
 }
