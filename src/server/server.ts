@@ -37,6 +37,7 @@ import { startFrontDoors, type FrontDoors } from './front-doors.js';
 import { PersistenceManager, type PersistenceHost } from '../persistence/persistence-manager.js';
 import type { LogSettings } from '../persistence/shard-persistence.js';
 import { Replication } from '../replication/replication.js';
+import { HOLD, admissionTraits, admit, type AdmissionCommand, type AdmissionState } from './admission.js';
 
 export interface RunningServer {
   /** Resolves when the server has fully stopped (after SHUTDOWN, SIGTERM or SIGINT). */
@@ -97,8 +98,6 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
   readonly inFlight = new InFlightKeys();
   readonly persistence: PersistenceManager;
   readonly replication: Replication;
-  /** By command index: 1 for commands flagged write (the replica and min-replicas gate). */
-  private readonly isWrite = Uint8Array.from(COMMANDS, (c) => (c.flags.includes('write') ? 1 : 0));
   /** Manual failover: client writes wait here until resumeWrites(). */
   private pausedWrites: Array<() => void> | null = null;
   private pauseTimer: NodeJS.Timeout | null = null;
@@ -286,8 +285,40 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
 
   /** True until listen() is done: commands not flagged `loading` get -LOADING. */
   private starting = false;
-  /** By command index: 1 for commands that run while loading (INFO, CONFIG, ...; not CLUSTER). */
-  private readonly runsWhileLoading = Uint8Array.from(COMMANDS, (c) => (c.flags.includes('loading') && c.group !== 'cluster' ? 1 : 0));
+  /** By command index: what admission needs of each command. */
+  private readonly admission: readonly AdmissionCommand[] = COMMANDS.map((c) => admissionTraits(c.flags, c.group));
+  /** The node's state as admission sees it, for every front door. */
+  readonly admissionState: AdmissionState = ((server: Server): AdmissionState => ({
+    // Getters over the live state: read only when a request is admitted.
+    get loading(): boolean {
+      return server.starting;
+    },
+    get writesPaused(): boolean {
+      return server.pausedWrites !== null;
+    },
+    get writesGated(): boolean {
+      return server.replication.gatesWrites;
+    },
+    // In cluster mode the redirect comes first (Redis's order): a replica answers MOVED for its
+    // primary's slots, so only min-replicas-to-write is checked here.
+    writeRefusal: () => server.replication.writeRefusal(server.cluster !== null),
+  }))(this);
+
+  /** Runs `run` (a write admission held) once the failover write pause ends. */
+  whenWritesResume(run: () => void): void {
+    if (this.pausedWrites === null) run();
+    else this.pausedWrites.push(run);
+  }
+
+  private holdUntilWritesResume(conn: Connection, a: ArgList): void {
+    const copy = copyArgList(a);
+    conn.hold();
+    this.stats.totalCommandsProcessed--;
+    this.whenWritesResume(() => {
+      this.dispatch(conn, copy);
+      conn.release();
+    });
+  }
 
   private async startCluster(port: number): Promise<void> {
     const v = this.config.values;
@@ -477,40 +508,16 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       conn.replyError(invalid);
       return;
     }
-    // Before the auth check (Redis checks auth first): a client that probes with PING must not
-    // take a NOAUTH for "up" while the node is still loading.
-    if (this.starting && this.runsWhileLoading[idx] === 0) {
-      counter.rejected++;
-      conn.replyError('LOADING Redis is loading the dataset in memory');
-      return;
-    }
-    if (!conn.authenticated && !spec.flags.includes('no-auth')) {
-      counter.rejected++;
-      conn.replyError(ERR.noAuth);
-      return;
-    }
-    if (this.isWrite[idx] === 1) {
-      if (this.pausedWrites !== null) {
+    const verdict = admit(conn, this.admission[idx]!, this.admissionState);
+    if (verdict !== null) {
+      if (verdict === HOLD) {
         // Held until the manual failover ends, then dispatched as if it had just arrived.
-        const copy = copyArgList(a);
-        conn.hold();
-        this.pausedWrites.push(() => {
-          this.dispatch(conn, copy);
-          conn.release();
-        });
-        this.stats.totalCommandsProcessed--;
+        this.holdUntilWritesResume(conn, a);
         return;
       }
-      // In cluster mode the redirect comes first (Redis's order): a replica answers MOVED for its
-      // primary's slots, so only min-replicas-to-write is checked here.
-      if (this.replication.gatesWrites) {
-        const refusal = this.replication.writeRefusal(this.cluster !== null);
-        if (refusal !== null) {
-          counter.rejected++;
-          conn.replyError(refusal);
-          return;
-        }
-      }
+      counter.rejected++;
+      conn.replyError(verdict);
+      return;
     }
     counter.calls++;
     conn.lastCommand = spec.subcommands && a.argc >= 2 ? `${spec.name}|${argString(a, 1).toLowerCase()}` : spec.name;
