@@ -57,3 +57,36 @@ export function admissionTraits(flags: readonly string[], group: string): Admiss
     write: flags.includes('write'),
   };
 }
+
+/** The manual failover's write pause: writes admitted as HOLD wait here, in arrival order, and
+ * run when it ends (resume(), or its timeout). */
+export class WritePause {
+  private waiting: Array<() => void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+
+  get paused(): boolean {
+    return this.waiting !== null;
+  }
+
+  /** Pauses writes until resume(), at most timeoutMs. */
+  pause(timeoutMs: number): void {
+    if (this.waiting === null) this.waiting = [];
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.resume(), timeoutMs);
+    this.timer.unref();
+  }
+
+  resume(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const waiting = this.waiting;
+    this.waiting = null;
+    for (const go of waiting ?? []) go();
+  }
+
+  /** Runs `run` now, or once the pause ends. */
+  whenResumed(run: () => void): void {
+    if (this.waiting === null) run();
+    else this.waiting.push(run);
+  }
+}
