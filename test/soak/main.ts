@@ -3,12 +3,13 @@
 // whose first server alternates, with seconds, keys/s and resident bytes per key.
 // Usage: npm run soak -- [--duration S] [--keys N] [--clients N] [--commands N] [--shards N]
 //        [--server tessera|redis] [--output-limit-mb N] [--rss-limit-mb N] [--bench-pairs N]
+//        [--soak no] (the bulk-load benchmark only)
 
 import { bulkLoad, soak, type BulkLoadResult } from './soak.js';
 import { startRedis, startTessera } from '../e2e/harness.js';
 
 const HELP = 'usage: node dist/test/soak/main.js [--duration 180] [--keys 10000000] [--clients 8] [--commands 1000000]\n' +
-  '  [--shards 3] [--server tessera|redis] [--output-limit-mb 8] [--rss-limit-mb 8192] [--bench-pairs 1 (0: no comparison)]';
+  '  [--shards 3] [--server tessera|redis] [--output-limit-mb 8] [--rss-limit-mb 8192] [--bench-pairs 1 (0: no comparison)] [--soak no]';
 
 function flags(argv: string[]): Map<string, string> {
   const m = new Map<string, string>();
@@ -38,7 +39,8 @@ const keys = num('keys', 10_000_000);
 const clients = num('clients', 8);
 const shards = num('shards', 3);
 
-const report = await soak({
+const runSoak = f.get('soak') !== 'no';
+const report = !runSoak ? null : await soak({
   server,
   shards,
   keys,
@@ -49,7 +51,7 @@ const report = await soak({
   rssLimitBytes: num('rss-limit-mb', 8192) * 1024 * 1024,
   log,
 });
-log(`soak passed: ${report.rounds} rounds, ${report.commands} pipelined commands, ${report.crashErrors} shard-crash errors, ` +
+if (report) log(`soak passed: ${report.rounds} rounds, ${report.commands} pipelined commands, ${report.crashErrors} shard-crash errors, ` +
   `RSS peak ${(report.peakRssBytes / 1048576).toFixed(0)} MB, ${report.seconds.toFixed(0)} s`);
 
 // The bulk-load benchmark: Tessera against redis-server, the first server alternating by pair.

@@ -407,15 +407,12 @@ async function neverReader(server: ServerHandle, admin: RawClient, limitBytes: n
     sampler.stop();
   }
   const growth = sampler.peak - base;
-  if (growth > limitBytes + NEVER_READER_SLACK_BYTES) {
-    fail(`a client that never reads grew the server by ${(growth / 1048576).toFixed(0)} MB over a ${(limitBytes / 1048576).toFixed(0)} MB output limit`);
-  }
-  await waitFor(
-    'memory back after the never-reading client',
-    () => rssBytes(server.pid) <= base + NEVER_READER_SLACK_BYTES,
-    deadlineMs,
-    100,
-  ).catch(() => fail(`RSS stayed at ${(rssBytes(server.pid) / 1048576).toFixed(0)} MB after the never-reading client was cut (was ${(base / 1048576).toFixed(0)} MB)`));
+  const back = await waitFor('memory back after the never-reading client', () => rssBytes(server.pid) <= base + NEVER_READER_SLACK_BYTES, deadlineMs, 100)
+    .then(() => true, () => false);
+  const mb = (n: number): string => `${(n / 1048576).toFixed(0)} MB`;
+  const after = `RSS ${mb(base)} before, ${mb(rssBytes(server.pid))} ${deadlineMs / 1000} s after it was cut`;
+  if (growth > limitBytes + NEVER_READER_SLACK_BYTES) fail(`a client that never reads grew the server by ${mb(growth)} over a ${mb(limitBytes)} output limit (${after})`);
+  if (!back) fail(`memory did not come back after the never-reading client (${after})`);
   return growth;
 }
 
