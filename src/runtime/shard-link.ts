@@ -136,7 +136,8 @@ export class ShardLink implements ShardPort {
       this.readyResolve = null;
     });
     worker.on('error', (err) => {
-      this.log.error({ shard: this.id, err: err.message }, 'shard worker crashed');
+      // An InvariantError (util/assert.ts) lands here too: the shard stopped on a broken invariant.
+      this.log.error({ shard: this.id, err: err.message, kind: err.name }, 'shard worker crashed');
     });
     worker.once('exit', (code) => this.onExit(worker, code));
   }
