@@ -318,6 +318,7 @@ export class ShardLink implements ShardPort {
       if (rep.view.getUint32(p + REP_KIND, true) === REPLY_OVERSIZE) {
         const msg = receiveMessageOnPort(this.sideFromShard!);
         const big = msg ? (msg.message as Uint8Array) : Buffer.from('-ERR internal: lost oversize reply\r\n');
+        if (msg) rep.addSideBytes(-big.length);
         this.deliverNext(big, 0, big.length);
       } else {
         this.deliverNext(rep.bytes, p + REP_HEADER, len - REP_HEADER);

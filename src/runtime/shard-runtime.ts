@@ -43,6 +43,9 @@ export interface ShardWorkerData {
   settings: ShardSettings;
 }
 
+/** Oversize reply bytes in flight beside the reply ring (posted, not yet taken by the main thread)
+ * past which the shard waits, as it does when the ring is full. */
+const SIDE_REPLY_BYTES_MAX = 16 * 1024 * 1024;
 /** Frames handled before the loop yields to its event loop (control messages, timers). */
 const BATCH_FRAMES = 512;
 /** Room reserved in the reply ring for each reply before its command runs: most replies fit, so
@@ -406,6 +409,15 @@ export class ShardRuntime {
     rep.view.setUint32(p + REP_SEQ, seq, true);
     rep.view.setUint32(p + REP_KIND, oversize ? REPLY_OVERSIZE : REPLY_INLINE, true);
     if (oversize) {
+      // Bounded like the ring: a client pipelining GETs of a large value (and never reading) must
+      // not make the shard post hundreds of MB that the main thread will only drop.
+      while (rep.sideBytes() > SIDE_REPLY_BYTES_MAX) {
+        rep.commit();
+        rep.notify();
+        const word = rep.signalWord();
+        Atomics.wait(word, 1, Atomics.load(word, 1), 5);
+      }
+      rep.addSideBytes(len);
       this.data.sideOut.postMessage(Buffer.from(bytes.subarray(0, len)));
     } else if (len < 64) {
       const dst = rep.bytes;
