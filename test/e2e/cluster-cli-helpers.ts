@@ -46,7 +46,7 @@ export interface StatusJson {
   ok: boolean;
   clusterState: string;
   slotsAssigned: number;
-  nodes: Array<{ id: string; addr: string; slots: number; keys: number; reachable: boolean; role: string; primaryId: string | null }>;
+  nodes: Array<{ id: string; addr: string; slots: number; ranges: string; keys: number; reachable: boolean; role: string; primaryId: string | null }>;
 }
 
 export async function statusJson(port: number): Promise<StatusJson> {

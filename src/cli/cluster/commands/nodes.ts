@@ -10,8 +10,8 @@ import { NodeError, resolveAddress, type AdminPool } from '../admin-client.js';
 import type { ClusterCommand } from '../command.js';
 import { OperationError, UsageError } from '../errors.js';
 import { out, pollUntil } from '../output.js';
-import { checkPlan, formatPlan, groupMoves, planDrain, type PlanNode } from '../plan.js';
-import { clientOf, fetchOwnView, findNode, loadTopology, parseClusterNodes, primaries, requireClusterEnabled, type ClusterNode, type Topology } from '../topology.js';
+import { checkPlan, formatPlan, groupMoves, planDrain, planReplicaMoves, type PlanNode } from '../plan.js';
+import { clientOf, fetchOwnView, findNode, loadTopology, nodeById, parseClusterNodes, primaries, requireClusterEnabled, type ClusterNode, type Topology } from '../topology.js';
 import { DEFAULT_JOIN_WAIT_MS, waitForStateOk } from './create.js';
 import { MOVE_FLAGS, MOVE_FLAGS_HELP, endpointOf, executeMoves, moveSettings, nameOf, requireHealthy } from './common.js';
 
@@ -165,23 +165,19 @@ export const removeNodeCommand: ClusterCommand = {
 };
 
 /**
- * Makes each replica of `leaving` a replica of the primary with the fewest replicas (counting the
- * ones given so far, so that several spread out), as redis-cli's del-node does; among equals, one
- * serving slots first (a replica of an empty primary protects nothing), then the listing's order.
- * Done before any CLUSTER FORGET: a replica refuses to forget its own primary.
+ * Makes each replica of `leaving` a replica of another primary (planReplicaMoves: the fewest
+ * replicas first). Done before any CLUSTER FORGET: a replica refuses to forget its own primary.
  */
 async function reassignReplicas(t: Topology, leaving: ClusterNode, replicas: readonly ClusterNode[]): Promise<void> {
   if (replicas.length === 0) return;
   const candidates = primaries(t).filter((p) => p.id !== leaving.id && p.client !== null && !isFailing(p));
   if (candidates.length === 0) throw new OperationError(`no other reachable primary to take the replicas of ${nameOf(leaving)}`);
-  const load = new Map(candidates.map((p) => [p.id, t.nodes.filter((n) => n.primaryId === p.id).length]));
-  for (const r of replicas) {
-    const target = [...candidates].sort(
-      (a, b) => load.get(a.id)! - load.get(b.id)! || Number(b.slots.length > 0) - Number(a.slots.length > 0),
-    )[0]!;
+  const homes = candidates.map((p) => ({ id: p.id, replicas: t.nodes.filter((n) => n.primaryId === p.id).length, serving: p.slots.length > 0 }));
+  for (const { replica, primary } of planReplicaMoves(replicas.map((r) => r.id), homes)) {
+    const r = nodeById(t, replica);
+    const target = nodeById(t, primary);
     out(`>>> ${r.addr} as replica of ${target.addr}`);
     await endpointOf(r).client.call(['CLUSTER', 'REPLICATE', target.id]);
-    load.set(target.id, load.get(target.id)! + 1);
   }
 }
 
