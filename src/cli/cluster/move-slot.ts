@@ -1,9 +1,9 @@
 // Moving hash slots between primaries, shared by fix, remove-node, rebalance and reshard: open
 // the slots (IMPORTING on the target, MIGRATING on the source), move their keys, then assign them
 // (SETSLOT NODE on the target, the source, every other primary; never on a replica, which Redis
-// refuses), a group of slots at a time with pipelined SETSLOTs. Keys move with Tessera's bulk CLUSTER MIGRATESLOT when the source has it
-// (one call per group), else with redis-cli's GETKEYSINSLOT + MIGRATE loop in batches of
-// `batchKeys`, one slot at a time. A move that stops half way leaves its slots open on both
+// refuses), a group of slots at a time with pipelined SETSLOTs. Keys move with Tessera's bulk
+// CLUSTER MIGRATESLOT when the source has it (one call per group), else (redis-server) with
+// redis-cli's GETKEYSINSLOT + MIGRATE loop in batches of `batchKeys`, one slot at a time. A move that stops half way leaves its slots open on both
 // sides; `fix` resumes it.
 
 import { formatAddress, type Address } from './args.js';
