@@ -458,8 +458,13 @@ async function clusterReset(m: MainCall, c: ClusterControl): Promise<void> {
     if (argIs(a, 2, 'HARD')) hard = true;
     else if (!argIs(a, 2, 'SOFT')) throw new ReplyError(ERR.syntax);
   } else if (a.argc > 3) throw new ReplyError(ERR.syntax);
-  if ((await totalKeys(m)) > 0) throw new ReplyError(ERR.resetWithKeys);
+  // Redis's rule: only a primary must be empty. A replica becomes an empty primary: reset stops
+  // its replication (becomePrimary), then its copy of the old primary's data goes, so that it
+  // can join a cluster again (remove-node resets the replicas it removes).
+  const wasReplica = !isPrimary(c.myself());
+  if (!wasReplica && (await totalKeys(m)) > 0) throw new ReplyError(ERR.resetWithKeys);
   c.reset(hard);
+  if (wasReplica) await Promise.all(Array.from({ length: m.server.shardCount }, (_, s) => m.server.callShard(s, ['flushall'], 2)));
   m.out.ok();
 }
 

@@ -1,6 +1,7 @@
 // The pure parts of `tessera cluster`: slot allocation for create, rebalance / reshard / drain
-// plans (evenness, weights, threshold, plan text, no slot moved twice), CLUSTER NODES parsing,
-// redis-cli's config signature, and argument parsing.
+// plans (evenness, weights, threshold, plan text, no slot moved twice), new primaries for the
+// replicas of a node being removed, CLUSTER NODES parsing, redis-cli's config signature, and
+// argument parsing.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -16,7 +17,7 @@ import {
   type PlanNode,
   type SlotMove,
 } from '../../src/cli/cluster/plan.js';
-import { assignReplicas } from '../../src/cli/cluster/plan.js';
+import { assignReplicas, planReplicaMoves } from '../../src/cli/cluster/plan.js';
 import { SLOT_COUNT, countRanges, formatRanges, toRanges } from '../../src/cli/cluster/slots.js';
 import { configSignature, parseClusterNodes } from '../../src/cli/cluster/topology.js';
 
@@ -221,6 +222,24 @@ test('assignReplicas: N / (R + 1) primaries, replicas round-robin, on another ho
   assert.equal(assignReplicas(['h', 'h', 'h', 'h', 'h', 'h', 'h'], 1), [-1, -1, -1, 0, 1, 2, 0]);
   assert.equal(assignReplicas(['h', 'h', 'h'], 0), [-1, -1, -1]);
   assert.throws(() => assignReplicas(['h'], 1), /cannot make primaries/);
+});
+
+test('planReplicaMoves: the fewest replicas first, spread out, serving primaries before empty ones', () => {
+  const homes = [
+    { id: 'a', replicas: 1, serving: true },
+    { id: 'b', replicas: 0, serving: false },
+    { id: 'c', replicas: 0, serving: true },
+  ];
+  assert.equal(planReplicaMoves(['r1', 'r2', 'r3', 'r4'], homes), [
+    { replica: 'r1', primary: 'c' },
+    { replica: 'r2', primary: 'b' },
+    { replica: 'r3', primary: 'a' },
+    { replica: 'r4', primary: 'c' },
+  ]);
+  // Among equals, the first listed.
+  assert.equal(planReplicaMoves(['r'], [{ id: 'x', replicas: 0, serving: true }, { id: 'y', replicas: 0, serving: true }]), [{ replica: 'r', primary: 'x' }]);
+  assert.equal(planReplicaMoves([], []), []);
+  assert.throws(() => planReplicaMoves(['r'], []), /no primary/);
 });
 
 test.run();

@@ -1,7 +1,9 @@
 // `tessera cluster` end to end: create, status (table and --json), check, add-node, reshard with
 // keys present (all readable afterwards through an ioredis Cluster client), rebalance --dry-run and
-// a real rebalance, remove-node, fix of a slot opened by hand with SETSLOT, usage errors, and
-// `cluster local` started and stopped with SIGINT. Against Tessera nodes by default; with
+// a real rebalance, remove-node (of a primary with slots, of an empty primary with a replica, which
+// goes to the primary with the fewest replicas, of a replica; a primary with slots and replicas
+// is refused), fix of a slot opened by hand with SETSLOT, usage errors, and `cluster local`
+// started and stopped with SIGINT. Against Tessera nodes by default; with
 // CLUSTER_CLI_SERVER=redis against redis-server, to show the CLI itself does what redis-cli does.
 
 import { spawn } from 'node:child_process';
@@ -9,15 +11,15 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Cluster, Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { TESSERA_MAIN, startRedis, startTessera, waitFor, withTimeout, type ServerHandle } from './harness.js';
+import { TESSERA_MAIN, commandOnce, startRedis, startTessera, waitFor, withTimeout, type ServerHandle } from './harness.js';
+import { addr, cli, cliExpect, clusterClient, myId, readAll, statusJson } from './cluster-cli-helpers.js';
 
 const SERVER: 'redis' | 'tessera' = process.env['CLUSTER_CLI_SERVER'] === 'redis' ? 'redis' : 'tessera';
 const NODE_TIMEOUT_MS = 2000;
 const TEST_TIMEOUT_MS = 90_000;
-const CLI_TIMEOUT_MS = 60_000;
 const KEY_COUNT = 1000;
 
 const tmpRoot = mkdtempSync(join(tmpdir(), 'tessera-cluster-cli-'));
@@ -34,103 +36,14 @@ async function startNode(): Promise<ServerHandle> {
   return h;
 }
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `tessera cluster ARGS` to completion (killed by pid after the deadline). */
-function cli(args: string[], timeoutMs = CLI_TIMEOUT_MS): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [TESSERA_MAIN, 'cluster', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    const timer = setTimeout(() => {
-      if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-      reject(new Error(`tessera cluster ${args.join(' ')} timed out; stdout: ${stdout.slice(-2000)}; stderr: ${stderr.slice(-2000)}`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** Runs the CLI and asserts its exit code, showing its output when it differs. */
-async function cliExpect(code: number, args: string[]): Promise<CliResult> {
-  const r = await cli(args);
-  assert.is(r.code, code, `tessera cluster ${args.join(' ')} exited ${r.code}\nstdout:\n${r.stdout.slice(-3000)}\nstderr:\n${r.stderr.slice(-3000)}`);
-  return r;
-}
-
-interface StatusJson {
-  ok: boolean;
-  clusterState: string;
-  slotsAssigned: number;
-  nodes: Array<{ id: string; addr: string; slots: number; keys: number; reachable: boolean; role: string }>;
-}
-
-async function statusJson(port: number): Promise<StatusJson> {
-  const r = await cliExpect(0, ['status', `127.0.0.1:${port}`, '--json', '--no-ops']);
-  return JSON.parse(r.stdout) as StatusJson;
-}
-
-function addr(h: ServerHandle): string {
-  return `127.0.0.1:${h.port}`;
-}
-
-async function myId(h: ServerHandle): Promise<string> {
-  const r = new Redis({ port: h.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  try {
-    await r.connect();
-    return String(await r.call('CLUSTER', 'MYID'));
-  } finally {
-    r.disconnect();
-  }
-}
-
-/** Connects an ioredis Cluster client and waits until it has the slot map. */
-async function clusterClient(port: number): Promise<Cluster> {
-  const c = new Cluster([{ host: '127.0.0.1', port }], { redisOptions: { maxRetriesPerRequest: 3 }, slotsRefreshTimeout: 2000 });
-  c.on('error', () => undefined);
-  await waitFor('the cluster client to be ready', () => c.status === 'ready', 15_000);
-  return c;
-}
-
-/** Every key written so far reads back its value through a Cluster client, with no error. */
-async function readAll(port: number, keys: ReadonlyMap<string, string>): Promise<void> {
-  const c = await clusterClient(port);
-  try {
-    let errors = 0;
-    let wrong = 0;
-    const firstErrors: string[] = [];
-    await Promise.all(
-      [...keys].map(async ([k, v]) => {
-        try {
-          const got = await c.get(k);
-          if (got !== v) wrong++;
-        } catch (e) {
-          errors++;
-          if (firstErrors.length < 3) firstErrors.push(e instanceof Error ? e.message : String(e));
-        }
-      }),
-    );
-    assert.is(errors, 0, `read errors: ${firstErrors.join('; ')}`);
-    assert.is(wrong, 0, 'values read back differ');
-  } finally {
-    c.disconnect();
-  }
-}
-
 const written = new Map<string, string>();
 let a: ServerHandle;
 let b: ServerHandle;
 let c: ServerHandle;
 let d: ServerHandle;
+/** An empty primary added and removed again, and its replica, which outlives it. */
+let e: ServerHandle;
+let replica: ServerHandle;
 
 const s = suite(`tessera cluster against ${SERVER}`);
 
@@ -300,6 +213,41 @@ t('fix closes a slot opened by hand with SETSLOT (keys left on the source move)'
   await cliExpect(0, ['check', addr(b)]);
   assert.is(Number(await call(target, 'CLUSTER', 'COUNTKEYSINSLOT', String(slot))), 50);
   await readAll(c.port, written);
+});
+
+t('remove-node of an empty primary with a replica: the replica goes to the primary with the fewest', async () => {
+  [e, replica] = await Promise.all([startNode(), startNode()]);
+  await cliExpect(0, ['add-node', addr(e), addr(a)]);
+  const eId = await myId(e);
+  await cliExpect(0, ['add-node', addr(replica), addr(a), '--replica-of', eId]);
+  const replicaId = await myId(replica);
+  assert.is((await statusJson(a.port)).nodes.find((n) => n.id === replicaId)?.primaryId, eId);
+
+  const r = await cliExpect(0, ['remove-node', addr(a), eId]);
+  // a, b and c have no replicas and all serve slots: the first listed, the entry a, gets it.
+  assert.match(r.stdout, `${addr(replica)} as replica of ${addr(a)}`);
+  const st = await statusJson(a.port);
+  assert.not.ok(st.nodes.some((n) => n.id === eId));
+  assert.is(st.nodes.find((n) => n.id === replicaId)?.primaryId, await myId(a));
+  assert.is(String(await commandOnce(e.port, 'CLUSTER', 'NODES')).trim().split('\n').length, 1, 'the removed node was reset');
+  await cliExpect(0, ['check', addr(b)]);
+});
+
+t('remove-node refuses a primary with slots and replicas, then removes the replica', async () => {
+  const refused = await cli(['remove-node', addr(b), await myId(a)]);
+  assert.is(refused.code, 1, refused.stdout + refused.stderr);
+  assert.match(refused.stderr, `Node ${addr(a)} is not empty! Reshard data away and try again.`);
+  assert.is((await statusJson(b.port)).nodes.length, 4, 'nothing was removed');
+
+  await cliExpect(0, ['remove-node', addr(b), '--node', addr(replica)]);
+  // As in Redis, a reset replica is an empty primary that knows no one.
+  assert.is(await commandOnce(replica.port, 'DBSIZE'), 0);
+  assert.is(String(await commandOnce(replica.port, 'CLUSTER', 'NODES')).trim().split('\n').length, 1);
+  const st = await statusJson(b.port);
+  assert.is(st.nodes.length, 3);
+  assert.is(st.slotsAssigned, 16384);
+  await cliExpect(0, ['check', addr(a)]);
+  await readAll(b.port, written);
 });
 
 t('status of an unreachable entry exits 1', async () => {

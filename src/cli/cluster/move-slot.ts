@@ -1,9 +1,9 @@
 // Moving hash slots between primaries, shared by fix, remove-node, rebalance and reshard: open
 // the slots (IMPORTING on the target, MIGRATING on the source), move their keys, then assign them
-// (SETSLOT NODE on the target, the source, every other primary), a group of slots at a time with
-// pipelined SETSLOTs. Keys move with Tessera's bulk CLUSTER MIGRATESLOT when the source has it
-// (one call per group), else with redis-cli's GETKEYSINSLOT + MIGRATE loop in batches of
-// `batchKeys`, one slot at a time. A move that stops half way leaves its slots open on both
+// (SETSLOT NODE on the target, the source, every other primary; never on a replica, which Redis
+// refuses), a group of slots at a time with pipelined SETSLOTs. Keys move with Tessera's bulk
+// CLUSTER MIGRATESLOT when the source has it (one call per group), else (redis-server) with
+// redis-cli's GETKEYSINSLOT + MIGRATE loop in batches of `batchKeys`, one slot at a time. A move that stops half way leaves its slots open on both
 // sides; `fix` resumes it.
 
 import { formatAddress, type Address } from './args.js';
@@ -88,11 +88,32 @@ export async function moveSlotGroup(
       hooks.done(slot, moved);
     }
   }
-  const assign = (e: Endpoint): Promise<unknown> => Promise.all(slots.map((s) => e.client.call(['CLUSTER', 'SETSLOT', s, 'NODE', dst.id])));
-  await assign(dst);
-  if (src.id !== dst.id) await assign(src);
-  await Promise.all(otherPrimaries.filter((o) => o.id !== dst.id && o.id !== src.id).map(assign));
+  // The target first: it owns the slots from then on and tells the others. Every other node may
+  // already have heard that and, having lost its last slot, turned itself into a replica.
+  await Promise.all(slots.map((s) => dst.client.call(['CLUSTER', 'SETSLOT', s, 'NODE', dst.id])));
+  const tell = (e: Endpoint): Promise<unknown> => Promise.all(slots.map((s) => setSlotNodeUnlessReplica(e, s, dst.id)));
+  if (src.id !== dst.id) await tell(src);
+  await Promise.all(otherPrimaries.filter((o) => o.id !== dst.id && o.id !== src.id).map(tell));
   return total;
+}
+
+/** Redis's reply to SETSLOT on a replica (cluster.c); redis-cli's move treats it as done (#9223). */
+export const SETSLOT_ON_REPLICA = 'ERR Please use SETSLOT only with masters.';
+
+/**
+ * CLUSTER SETSLOT `slot` NODE `ownerId` on a node that is not the new owner. Redis (since 7.0,
+ * with cluster-allow-replica-migration, the default) turns a primary that loses its last slot
+ * into a replica of the node that took it, as soon as it hears of the new owner, and then
+ * refuses SETSLOT with SETSLOT_ON_REPLICA. That node already knows the owner, so, as redis-cli
+ * does, the refusal counts as done. The new owner itself must never be excused.
+ */
+export async function setSlotNodeUnlessReplica(e: Endpoint, slot: number, ownerId: string): Promise<void> {
+  try {
+    await e.client.call(['CLUSTER', 'SETSLOT', slot, 'NODE', ownerId]);
+  } catch (err) {
+    if (err instanceof NodeError && err.kind === 'reply' && err.detail.startsWith(SETSLOT_ON_REPLICA)) return;
+    throw err;
+  }
 }
 
 /**
@@ -101,10 +122,10 @@ export async function moveSlotGroup(
  */
 export async function assignSlot(slot: number, dst: Endpoint, src: Endpoint | null, others: readonly Endpoint[]): Promise<void> {
   await dst.client.call(['CLUSTER', 'SETSLOT', slot, 'NODE', dst.id]);
-  if (src !== null && src.id !== dst.id) await src.client.call(['CLUSTER', 'SETSLOT', slot, 'NODE', dst.id]);
+  if (src !== null && src.id !== dst.id) await setSlotNodeUnlessReplica(src, slot, dst.id);
   for (const o of others) {
     if (o.id === dst.id || o.id === src?.id) continue;
-    await o.client.call(['CLUSTER', 'SETSLOT', slot, 'NODE', dst.id]);
+    await setSlotNodeUnlessReplica(o, slot, dst.id);
   }
 }
 

@@ -1,6 +1,7 @@
 // Slot planning for create, rebalance, reshard and remove-node: pure functions from who owns what
 // to a list of single-slot moves. Invariants every plan keeps (checked by `checkPlan`): a slot
-// moves at most once, only from the node that owns it, never to itself.
+// moves at most once, only from the node that owns it, never to itself. Also where replicas go:
+// create's round-robin and remove-node's new homes for the replicas of a leaving primary.
 
 import { SLOT_COUNT, formatRanges, toRanges, type SlotRange } from './slots.js';
 
@@ -287,4 +288,34 @@ export function assignReplicas(hosts: readonly string[], replicas: number): numb
     load[p]!++;
   }
   return out;
+}
+
+/** A primary that may take replicas, for `planReplicaMoves`. */
+export interface ReplicaHome {
+  id: string;
+  /** Replicas it has now. */
+  replicas: number;
+  /** Serves at least one slot. */
+  serving: boolean;
+}
+
+/**
+ * Where each of `replicaIds` goes when its primary leaves (remove-node): to the primary with the
+ * fewest replicas, as redis-cli's del-node does, counting the ones given so far so that several
+ * spread out; among equals, one that serves slots (a replica of an empty primary protects
+ * nothing), then the first in `homes`. Returns replica id -> primary id, in the given order.
+ */
+export function planReplicaMoves(replicaIds: readonly string[], homes: readonly ReplicaHome[]): Array<{ replica: string; primary: string }> {
+  if (replicaIds.length > 0 && homes.length === 0) throw new RangeError('no primary to take the replicas');
+  const load = homes.map((h) => h.replicas);
+  return replicaIds.map((replica) => {
+    let best = 0;
+    for (let i = 1; i < homes.length; i++) {
+      const fewer = load[i]! < load[best]!;
+      const sameButServing = load[i] === load[best] && homes[i]!.serving && !homes[best]!.serving;
+      if (fewer || sameButServing) best = i;
+    }
+    load[best]!++;
+    return { replica, primary: homes[best]!.id };
+  });
 }

@@ -1,7 +1,7 @@
 // The cluster as the CLI sees it: CLUSTER NODES text parsed into records, and a topology loaded
-// from one entry node and every node it lists. Like redis-cli, each node's slots and open
+// from one entry node and every node it lists. Like redis-cli, each node's role, slots and open
 // (migrating/importing) slots come from that node's own "myself" line, so a node is the authority
-// on what it serves; the entry's view only says who exists.
+// on what it is and serves; the entry's view says who exists and who it cannot reach.
 
 import { formatAddress, type Address } from './args.js';
 import { NodeError, type AdminClient, type AdminPool } from './admin-client.js';
@@ -89,6 +89,10 @@ function strcmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+function isRoleFlag(flag: string): boolean {
+  return flag === 'master' || flag === 'slave';
+}
+
 export function isPrimary(rec: { flags: readonly string[] }): boolean {
   return rec.flags.includes('master');
 }
@@ -98,7 +102,8 @@ export interface ClusterNode {
   id: string;
   address: Address;
   addr: string;
-  /** Flags as the entry node sees them (pfail/fail are about reachability from there). */
+  /** master/slave from the node's own myself line when reachable; the rest (pfail/fail, about
+   * reachability) as the entry node sees them. */
   flags: string[];
   primaryId: string | null;
   configEpoch: number;
@@ -172,6 +177,10 @@ export async function loadTopology(pool: AdminPool, entry: Address): Promise<Top
         const own = isMe ? view : await fetchOwnView(client);
         if (own.myself.id !== rec.id) throw new NodeError(client.address, 'reply', `answers as node ${own.myself.id}, expected ${rec.id}`);
         node.client = client;
+        // The node's role too: a Redis primary that lost its last slot makes itself a replica at
+        // once, and the entry may not have heard yet. Reachability flags stay the entry's.
+        node.flags = [...own.myself.flags.filter(isRoleFlag), ...node.flags.filter((f) => !isRoleFlag(f))];
+        node.primaryId = own.myself.primaryId;
         node.slots = own.myself.slots;
         node.migrating = own.myself.migrating;
         node.importing = own.myself.importing;

@@ -1,16 +1,17 @@
 // `tessera cluster add-node` and `tessera cluster remove-node`. add-node joins an empty node as a
 // primary without slots (or, with --replica-of, as a replica of a primary) and waits until every
-// node knows it. remove-node moves the node's slots
-// to the remaining primaries (evenly), makes every other node forget it, then resets it (or shuts
-// it down).
+// node knows it. remove-node, like redis-cli's del-node, moves the slots of a primary without
+// replicas to the remaining primaries (evenly; a primary with replicas must be empty already),
+// gives its replicas to the primary with the fewest, makes every other node forget it, then
+// resets it (or shuts it down).
 
 import { expectPositionals, formatAddress, hasFlag, intFlag, parseAddress, stringFlag, type ParsedArgs } from '../args.js';
 import { NodeError, resolveAddress, type AdminPool } from '../admin-client.js';
 import type { ClusterCommand } from '../command.js';
 import { OperationError, UsageError } from '../errors.js';
 import { out, pollUntil } from '../output.js';
-import { checkPlan, formatPlan, groupMoves, planDrain, type PlanNode } from '../plan.js';
-import { clientOf, fetchOwnView, findNode, loadTopology, parseClusterNodes, primaries, requireClusterEnabled, type ClusterNode } from '../topology.js';
+import { checkPlan, formatPlan, groupMoves, planDrain, planReplicaMoves, type PlanNode } from '../plan.js';
+import { clientOf, fetchOwnView, findNode, loadTopology, nodeById, parseClusterNodes, primaries, requireClusterEnabled, type ClusterNode, type Topology } from '../topology.js';
 import { DEFAULT_JOIN_WAIT_MS, waitForStateOk } from './create.js';
 import { MOVE_FLAGS, MOVE_FLAGS_HELP, endpointOf, executeMoves, moveSettings, nameOf, requireHealthy } from './common.js';
 
@@ -99,8 +100,11 @@ export const removeNodeCommand: ClusterCommand = {
   usage: 'tessera cluster remove-node HOST:PORT NODE_ID | HOST:PORT --node HOST:PORT [--shutdown] [move options]',
   details: [
     'HOST:PORT is any node of the cluster; the node to remove is NODE_ID (or an id prefix), or the',
-    'node at --node HOST:PORT. Its slots (and their keys) move to the remaining primaries, evenly;',
-    'then every other node runs CLUSTER FORGET, and the node itself CLUSTER RESET (or SHUTDOWN).',
+    'node at --node HOST:PORT. A primary without replicas has its slots (and their keys) moved to',
+    'the remaining primaries, evenly. A primary with replicas must own no slots (move them first',
+    'with reshard or rebalance --weight NODE=0), as with redis-cli --cluster del-node; its replicas',
+    'are made replicas of the primary with the fewest replicas. Then every other node runs',
+    'CLUSTER FORGET, and the node itself CLUSTER RESET SOFT (or SHUTDOWN NOSAVE).',
     '',
     '  --node HOST:PORT  the node to remove, by address',
     '  --shutdown        shut the node down (SHUTDOWN NOSAVE) instead of resetting it',
@@ -114,10 +118,17 @@ export const removeNodeCommand: ClusterCommand = {
     const settings = moveSettings(args);
     const t = await loadTopology(pool, await resolveAddress(parseAddress(entryText!)));
     const leaving = findNode(t, byAddress !== undefined ? formatAddress(await resolveAddress(parseAddress(byAddress))) : idText!);
-    out(`>>> Removing node ${nameOf(leaving)} from cluster ${t.entry.addr}`);
-    if (t.nodes.some((n) => n.primaryId === leaving.id)) throw new OperationError(`${nameOf(leaving)} has replicas; removing primaries with replicas is not supported yet`);
+    out(`>>> Removing node ${leaving.id} from cluster ${t.entry.addr}`);
     const others = t.nodes.filter((n) => n.id !== leaving.id);
     if (others.length === 0) throw new UsageError(`${nameOf(leaving)} is the only node of the cluster`);
+    const replicas = others.filter((n) => n.primaryId === leaving.id);
+    if (replicas.length > 0) {
+      // redis-cli's rule and text: its replicas would follow the slots' new owners in Redis, so
+      // which primary each ends up with is left to the operator's reshard, not done here.
+      if (leaving.slots.length > 0) throw new OperationError(`Node ${leaving.addr} is not empty! Reshard data away and try again.`);
+      const unreachable = replicas.filter((r) => r.client === null);
+      if (unreachable.length > 0) throw new OperationError(`cannot reassign the replicas ${unreachable.map(nameOf).join(', ')} of ${nameOf(leaving)}: unreachable`);
+    }
     if (leaving.slots.length > 0) {
       requireHealthy(t);
       const asPlan = (n: ClusterNode): PlanNode => ({ id: n.id, slots: n.slots, weight: 1 });
@@ -126,6 +137,7 @@ export const removeNodeCommand: ClusterCommand = {
       out(formatPlan(groupMoves(moves), (id) => nameOf(t.nodes.find((n) => n.id === id)!)));
       out(await executeMoves(pool, t, moves, settings));
     }
+    await reassignReplicas(t, leaving, replicas);
     out('>>> Sending CLUSTER FORGET messages to the cluster...');
     for (const n of others) {
       if (n.client === null) {
@@ -136,7 +148,7 @@ export const removeNodeCommand: ClusterCommand = {
     }
     const c = endpointOf(leaving).client;
     if (hasFlag(args, 'shutdown')) {
-      out(`>>> Shutting down ${nameOf(leaving)}`);
+      out('>>> SHUTDOWN the node.');
       try {
         await c.call(['SHUTDOWN', 'NOSAVE']);
       } catch (e) {
@@ -144,10 +156,31 @@ export const removeNodeCommand: ClusterCommand = {
         if (e instanceof NodeError && e.kind === 'reply') throw e;
       }
     } else {
-      out(`>>> Resetting ${nameOf(leaving)} (CLUSTER RESET SOFT)`);
+      out('>>> Sending CLUSTER RESET SOFT to the deleted node.');
       await c.call(['CLUSTER', 'RESET', 'SOFT']);
     }
     out(`[OK] Node ${leaving.id} removed.`);
     return 0;
   },
 };
+
+/**
+ * Makes each replica of `leaving` a replica of another primary (planReplicaMoves: the fewest
+ * replicas first). Done before any CLUSTER FORGET: a replica refuses to forget its own primary.
+ */
+async function reassignReplicas(t: Topology, leaving: ClusterNode, replicas: readonly ClusterNode[]): Promise<void> {
+  if (replicas.length === 0) return;
+  const candidates = primaries(t).filter((p) => p.id !== leaving.id && p.client !== null && !isFailing(p));
+  if (candidates.length === 0) throw new OperationError(`no other reachable primary to take the replicas of ${nameOf(leaving)}`);
+  const homes = candidates.map((p) => ({ id: p.id, replicas: t.nodes.filter((n) => n.primaryId === p.id).length, serving: p.slots.length > 0 }));
+  for (const { replica, primary } of planReplicaMoves(replicas.map((r) => r.id), homes)) {
+    const r = nodeById(t, replica);
+    const target = nodeById(t, primary);
+    out(`>>> ${r.addr} as replica of ${target.addr}`);
+    await endpointOf(r).client.call(['CLUSTER', 'REPLICATE', target.id]);
+  }
+}
+
+function isFailing(n: ClusterNode): boolean {
+  return n.flags.includes('fail') || n.flags.includes('fail?') || n.flags.includes('pfail');
+}
