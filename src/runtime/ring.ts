@@ -10,7 +10,8 @@ const SIGNAL = 2; // bumped by the producer on publish; the consumer waits on it
 const WAITING = 3; // 1 while the consumer sleeps (or is about to): only then is a notify needed
 const SIDE = 4; // bytes of oversize frames sent beside the ring and not yet taken by the consumer
 const CTL_INTS = 8;
-const CTL_BYTES = CTL_INTS * 4;
+/** Bytes of control words before the frames (a foreign producer must follow this layout). */
+export const CTL_BYTES = CTL_INTS * 4;
 const WRAP = 0xffffffff;
 /** Frames are padded to this so that the length prefix is always aligned. */
 const ALIGN = 4;

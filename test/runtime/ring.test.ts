@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Worker } from 'node:worker_threads';
-import { RingConsumer, RingProducer, createRingMemory } from '../../src/runtime/ring.js';
+import { CTL_BYTES, RingConsumer, RingProducer, createRingMemory } from '../../src/runtime/ring.js';
 
 function writeFrame(p: RingProducer, n: number, len: number): boolean {
   const off = p.reserve(len);
@@ -121,10 +121,10 @@ test('a producer thread and a consumer thread move 200k frames intact', async ()
   const total = 200_000;
   const src = `
     const { workerData } = require('node:worker_threads');
-    const { sab, capacity, total } = workerData;
+    const { sab, capacity, total, ctlBytes } = workerData;
     const ctl = new Int32Array(sab, 0, 4);
-    const bytes = new Uint8Array(sab, 16, capacity);
-    const dv = new DataView(sab, 16, capacity);
+    const bytes = new Uint8Array(sab, ctlBytes, capacity);
+    const dv = new DataView(sab, ctlBytes, capacity);
     let head = 0;
     for (let n = 0; n < total; n++) {
       const len = 1 + (n % 300);
@@ -148,7 +148,7 @@ test('a producer thread and a consumer thread move 200k frames intact', async ()
         Atomics.wait(ctl, 1, Atomics.load(ctl, 1), 1);
       }
     }`;
-  const w = new Worker(src, { eval: true, workerData: { sab: mem.sab, capacity: mem.capacity, total } });
+  const w = new Worker(src, { eval: true, workerData: { sab: mem.sab, capacity: mem.capacity, total, ctlBytes: CTL_BYTES } });
   const c = new RingConsumer(mem);
   let got = 0;
   let bad = 0;
