@@ -6,23 +6,18 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import net from 'node:net';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { encodeCommand, redisCli, startTessera, waitFor, withTimeout, type ServerHandle } from './harness.js';
+import { encodeCommand, redisCli, requireTool, startTessera, waitFor, withTimeout, type ServerHandle } from './harness.js';
 
 const TEST_TIMEOUT_MS = 120_000;
 let server: ServerHandle | undefined;
 let client: Redis | undefined;
 const work = mkdtempSync(join(tmpdir(), 'tessera-datapath-'));
 const t = suite('RESP data path: bulk loads, half-close, desync, refused resets, output limits');
-
-function requireTool(name: string, probe: string[]): void {
-  const r = spawnSync(name, probe, { stdio: 'ignore' });
-  if (r.error) throw new Error(`${name} is needed by this test and was not found on PATH (install it: see the README's test section)`);
-}
 
 /** Runs `nc` with `args`, feeding `input`; resolves with everything it printed. */
 function nc(args: string[], input: string | Buffer): Promise<string> {
@@ -37,8 +32,8 @@ function nc(args: string[], input: string | Buffer): Promise<string> {
 }
 
 t.before(async () => {
-  requireTool('nc', ['-h']);
-  requireTool('redis-cli', ['--version']);
+  requireTool('nc', ['-h'], 'netcat-openbsd');
+  requireTool('redis-cli', ['--version'], 'redis-tools');
   // One shard, as in the report: one ring carries the whole load, so backpressure comes and goes.
   server = await startTessera({ shards: 1 });
   client = new Redis({ port: server.port, maxRetriesPerRequest: 0 });

@@ -4,7 +4,7 @@
 // exact bytes and reads exactly N complete replies (RESP2 and RESP3, nested), keeping each
 // reply's raw bytes so that tests can compare servers byte for byte.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { connect, createServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -587,6 +587,13 @@ export function rawClient(port: number, connectTimeoutMs = 5_000): Promise<RawCl
 export function show(b: Buffer | string, max = 300): string {
   const s = typeof b === 'string' ? b : b.toString('latin1');
   return JSON.stringify(s.length > max ? `${s.slice(0, max)}…(${s.length} bytes)` : s);
+}
+
+/** Throws, naming the Debian package, when an external tool a test needs is not on PATH: such a
+ * test fails with that message, it never passes without having run. */
+export function requireTool(name: string, probeArgs: string[], debianPackage: string): void {
+  const r = spawnSync(name, probeArgs, { stdio: 'ignore' });
+  if (r.error) throw new Error(`${name} is needed by this test and was not found on PATH: install Debian's ${debianPackage} (.ci/run does)`);
 }
 
 /** Runs redis-cli with `args`; resolves with its exit code and output (rejects on timeout). */
