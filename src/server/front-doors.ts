@@ -64,8 +64,13 @@ class MemcacheDoor implements MemcacheHost {
 
   accept(sock: net.Socket): void {
     this.counters.connectionsTotal++;
+    // Every socket has an error handler from its first moment: without one, a client that resets
+    // (SO_LINGER 0) a connection refused below would end the process with an unhandled 'error'.
+    sock.on('error', () => sock.destroy());
     if (this.conns.size >= this.server.config.values.maxclients) {
-      sock.end('SERVER_ERROR Too many open connections\r\n');
+      // memcached's reply at its connection limit; the socket is destroyed once it is written
+      // (a refused client is never read, and its FIN is not waited for).
+      sock.end('ERROR Too many open connections\r\n', () => sock.destroy());
       return;
     }
     sock.setNoDelay(true);
@@ -149,6 +154,14 @@ class MemcacheDoor implements MemcacheHost {
     return this.server.config.values.memcacheMaxItemSize;
   }
 
+  outputHardLimitBytes(): number {
+    return this.server.config.values.clientOutputBufferLimitNormal.hardBytes;
+  }
+
+  dropped(conn: MemcacheConnection, reason: string): void {
+    this.server.log.warn({ client: conn.id, door: 'memcached' }, `Client closed: ${reason}`);
+  }
+
   password(): string {
     return this.server.config.values.requirepass;
   }
@@ -191,8 +204,12 @@ export async function startFrontDoors(server: FrontDoorServer): Promise<FrontDoo
   try {
     if (v.memcachePort > 0) {
       for (const host of v.bind) {
-        const srv = net.createServer({ noDelay: true }, (sock) => memcache.accept(sock));
+        // allowHalfOpen: a client that sends its requests and shuts down its write side (nc,
+        // a script) still gets every reply; the connection ends itself after the last one.
+        const srv = net.createServer({ noDelay: true, allowHalfOpen: true }, (sock) => memcache.accept(sock));
         memcachePort = await listen(srv, v.memcachePort, host);
+        // After listen, an accept failure (EMFILE) is logged; the listener keeps serving.
+        srv.on('error', (e) => server.log.warn({ err: e, door: 'memcached' }, 'memcached listener error'));
         listeners.push(srv);
       }
     }

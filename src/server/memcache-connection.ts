@@ -1,13 +1,15 @@
-// One memcached client on the main thread. The first byte picks the protocol, as memcached does
-// (0x80: binary, anything else: text and meta). The connection frames requests, checks what
-// memcached checks before executing (key length, item size, argument shapes), routes each keyed
-// request to the shard owning the key's hash slot as one `__mc` command (arguments are slices of
-// the receive buffer, or of its 512-byte headroom where the text parser builds a binary-shaped
-// header), and writes replies strictly in request order, once per event-loop turn.
-// Bounds: a text line without a newline (2048 bytes, or 1 MiB for get/gets, as memcached);
-// values above memcache-max-item-size are refused and swallowed without being buffered;
-// while shards are backlogged the socket is paused. Errors that memcached answers by closing
-// (bad magic, malformed binary headers, over-long keys in binary) close only this connection.
+// One memcached client on the main thread. MemcacheFramer (src/protocol/memcache-framing.ts)
+// finds request boundaries and enforces the wire limits; this class checks what memcached checks
+// before executing (authentication, argument shapes), routes each keyed request to the shard
+// owning the key's hash slot as one `__mc` command (arguments are slices of the receive buffer,
+// or of its 512-byte headroom where the text parser builds a binary-shaped header), and writes
+// replies strictly in request order, once per event-loop turn.
+// Bounds: the receive buffer grows only with bytes received and holds at most one request over
+// the framer's limits plus one read; at most MAX_IN_FLIGHT requests wait for replies and input
+// stops while OUTPUT_HIGH_WATER_BYTES of output wait for the client (memcached's own backpressure:
+// it does not read while it cannot write); the normal client-output-buffer-limit closes the
+// connection when crossed. Errors that memcached answers by closing stop reading at once and close
+// once the replies before them are written. A client that half-closes gets every reply first.
 
 import { ReplyOrder } from './reply-order.js';
 import type { Socket } from 'node:net';
@@ -15,10 +17,10 @@ import type { ArgList } from '../commands/types.js';
 import type { ReplySink } from '../runtime/shard-port.js';
 import { RespWriter } from '../protocol/resp-writer.js';
 import {
-  H_BODYLEN, H_EXTLEN, H_KEYLEN, H_OPAQUE, H_OPCODE, HEADER_BYTES, ITEM_OVERHEAD_BYTES, KEY_MAX_BYTES,
-  MEMCACHE_VERSION, OP, REQ_MAGIC, STATUS, TEXT, baseOpcode, errorResponse, isQuiet, opcodeName, parseI32,
-  parseU64, readU16, readU32, statResponse, textResponse, writeResponseHeader, writeU32, writeU64,
+  H_OPCODE, HEADER_BYTES, KEY_MAX_BYTES, MEMCACHE_VERSION, OP, STATUS, TEXT, errorResponse, isQuiet, opcodeName, parseI32,
+  parseU64, readU32, statResponse, textResponse, writeResponseHeader, writeU32, writeU64,
 } from '../protocol/memcache.js';
+import { FRAME, MemcacheFramer, PROTO_BINARY, tokIs } from '../protocol/memcache-framing.js';
 import {
   META_ARITH, META_DEBUG, META_DELETE, META_GET, META_SET, MODE_META, MODE_TEXT, TEXT_NOREPLY, TEXT_WITH_CAS,
 } from '../commands/memcache-family.js';
@@ -33,9 +35,13 @@ export interface MemcacheHost {
   publishRequests(): void;
   readonly backlogged: boolean;
   maxItemBytes(): number;
+  /** client-output-buffer-limit's normal hard limit in bytes, 0 = none. */
+  outputHardLimitBytes(): number;
   /** The password clients must give (SASL PLAIN or the text protocol's auth), '' = none. */
   password(): string;
   count(command: string): void;
+  /** Logs (once per connection) why it was closed against its will. */
+  dropped(conn: MemcacheConnection, reason: string): void;
   closed(conn: MemcacheConnection): void;
 }
 
@@ -44,30 +50,34 @@ const SCRATCH_HDR = 0;
 const SCRATCH_EXTRAS = 24;
 const SCRATCH_KEY = 64;
 const INITIAL_BUFFER = 16 * 1024;
-const LINE_MAX = 2048;
-const GET_LINE_MAX = 1024 * 1024;
-const PROTO_UNKNOWN = 0;
-const PROTO_BINARY = 1;
-const PROTO_TEXT = 2;
+/** A receive buffer grown past this (for a large item) is given back once it is empty. */
+const BUFFER_KEEP_BYTES = 256 * 1024;
+/** Requests dispatched but not yet answered; parsing waits beyond this. */
+export const MAX_IN_FLIGHT = 256;
+/** Output waiting for the client above which parsing waits (the socket is paused). */
+export const OUTPUT_HIGH_WATER_BYTES = 1024 * 1024;
+const WRITER_KEEP_BYTES = 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
 
 export class MemcacheConnection implements ReplySink {
   private buf = Buffer.allocUnsafe(HEADROOM + INITIAL_BUFFER);
   private rpos = HEADROOM;
   private wpos = HEADROOM;
-  private proto = PROTO_UNKNOWN;
-  /** Bytes still to discard (the body of a refused request). */
-  private swallow = 0;
+  private readonly framer: MemcacheFramer;
   private readonly args: ArgList = { buf: this.buf, off: new Int32Array(8), len: new Int32Array(8), argc: 0 };
-  private readonly tok = { off: new Int32Array(32), len: new Int32Array(32), n: 0 };
   private nextSeq = 0;
   private readonly order = new ReplyOrder();
-  private readonly out = new RespWriter(16 * 1024);
+  private out = new RespWriter(16 * 1024);
   private flushScheduled = false;
+  /** No more requests are read: the connection closes once the replies due are written. */
   private closeAfter = false;
+  /** The client shut down its write side (FIN): close after the last reply. */
+  private inputEnded = false;
+  /** Parsing stopped on MAX_IN_FLIGHT or OUTPUT_HIGH_WATER_BYTES with requests still buffered. */
+  private stalled = false;
   private dead = false;
   private paused = false;
-  /** Async replies (stats, flush) still to come. */
+  private pollScheduled = false;
   private authenticated: boolean;
 
   constructor(
@@ -76,26 +86,39 @@ export class MemcacheConnection implements ReplySink {
     private readonly host: MemcacheHost,
   ) {
     this.authenticated = host.password() === '';
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.framer = new MemcacheFramer(host.maxItemBytes());
+    socket.on('data', (chunk: Buffer) => this.guard(() => this.onData(chunk)));
+    socket.on('end', () => this.guard(() => this.onEnd()));
+    socket.on('drain', () => this.guard(() => this.process()));
     socket.on('error', () => this.destroy());
     socket.on('close', () => this.destroy());
+  }
+
+  /** Runs a handler so that a failure closes only this connection (logged once). */
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.host.dropped(this, `internal error: ${e instanceof Error ? e.message : String(e)}`);
+      this.kill();
+    }
   }
 
   // ---- input -----------------------------------------------------------------------------------
 
   private onData(chunk: Buffer): void {
     if (this.dead || this.closeAfter) return;
-    let c = chunk;
-    if (this.swallow > 0) {
-      const n = Math.min(this.swallow, c.length);
-      this.swallow -= n;
-      if (n === c.length) return;
-      c = c.subarray(n);
-    }
-    this.append(c);
+    this.append(chunk);
     this.process();
   }
 
+  private onEnd(): void {
+    this.inputEnded = true;
+    this.process();
+    this.scheduleFlush();
+  }
+
+  /** Appends received bytes; the buffer grows with what arrived, never with what was announced. */
   private append(c: Buffer): void {
     if (this.wpos + c.length > this.buf.length) {
       const pending = this.wpos - this.rpos;
@@ -114,110 +137,131 @@ export class MemcacheConnection implements ReplySink {
   }
 
   private process(): void {
+    if (this.dead) return;
+    this.framer.maxItemBytes = this.host.maxItemBytes();
+    this.stalled = false;
     while (!this.dead && !this.closeAfter && this.rpos < this.wpos) {
-      if (this.proto === PROTO_UNKNOWN) this.proto = this.buf[this.rpos] === REQ_MAGIC ? PROTO_BINARY : PROTO_TEXT;
-      const used = this.proto === PROTO_BINARY ? this.binaryStep() : this.textStep();
-      if (used < 0) break;
+      if (this.nextSeq - this.order.headSeq >= MAX_IN_FLIGHT || this.outputBytes() > OUTPUT_HIGH_WATER_BYTES) {
+        this.stalled = true;
+        break;
+      }
+      if (!this.step()) break;
     }
     if (this.rpos === this.wpos) {
       this.rpos = HEADROOM;
       this.wpos = HEADROOM;
+      if (this.buf.length > HEADROOM + BUFFER_KEEP_BYTES) {
+        this.buf = Buffer.allocUnsafe(HEADROOM + INITIAL_BUFFER);
+        this.args.buf = this.buf;
+      }
     }
     this.host.publishRequests();
     this.updatePause();
+    if (this.inputEnded) this.scheduleFlush();
   }
 
+  /** Reads while shards keep up and the client takes its replies; polls while shards are
+   * backlogged, and resumes on 'drain' or a reply when output was the reason. */
   private updatePause(): void {
-    const want = !this.dead && this.host.backlogged;
+    if (this.dead) return;
+    const want = this.closeAfter || this.stalled || this.host.backlogged;
     if (want && !this.paused) {
       this.paused = true;
       this.socket.pause();
-      const poll = (): void => {
-        if (this.dead) return;
-        if (this.host.backlogged) setTimeout(poll, 1);
-        else {
-          this.paused = false;
-          this.socket.resume();
-        }
-      };
-      setTimeout(poll, 1);
+    } else if (!want && this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+    if (this.paused && !this.closeAfter && this.host.backlogged && !this.pollScheduled) {
+      this.pollScheduled = true;
+      setTimeout(() => {
+        this.pollScheduled = false;
+        this.guard(() => this.updatePause());
+      }, 1);
     }
   }
 
-  /** Discards n bytes of input, those buffered first. */
-  private skip(n: number): void {
-    const have = this.wpos - this.rpos;
-    if (n <= have) this.rpos += n;
-    else {
-      this.swallow = n - have;
-      this.rpos = this.wpos;
+  /** Handles the next frame; false when more bytes are needed or input must stop. */
+  private step(): boolean {
+    const f = this.framer;
+    const kind = f.next(this.buf, this.rpos, this.wpos);
+    switch (kind) {
+      case FRAME.NEED_MORE:
+        return false;
+      case FRAME.SKIP:
+        this.rpos = f.end;
+        return true;
+      case FRAME.BIN_BAD_MAGIC:
+        // memcached: "Invalid magic", the connection is closed without a reply.
+        this.closeAfterReplies();
+        return false;
+      case FRAME.BIN_INVALID:
+        if (!f.keyTooLong && this.binAuthRefused()) return false;
+        return this.binProtocolError(f.opcode, f.opaque);
+      case FRAME.BIN_REFUSE:
+        if (this.binAuthRefused()) return false;
+        this.host.count(f.status === STATUS.UNKNOWN_COMMAND ? 'unknown' : f.status === STATUS.E2BIG ? 'too_large' : 'protocol_error');
+        this.replyNow(errorResponse(f.opcode, f.status, f.opaque));
+        this.rpos = f.end;
+        return true;
+      case FRAME.BIN_PENDING:
+        this.binAuthRefused();
+        return false;
+      case FRAME.BIN_REQUEST:
+        if (this.binAuthRefused()) return false;
+        this.rpos = f.end;
+        return this.binaryRequest(f.start);
+      case FRAME.TEXT_LINE_TOO_LONG:
+        if (f.isGet) this.replyNow(Buffer.from(TEXT.lineTooLong));
+        this.closeAfterReplies();
+        return false;
+      case FRAME.TEXT_TOO_LARGE:
+        this.rpos = f.end;
+        if (!this.authenticated) return this.textAuth();
+        this.host.count('too_large');
+        if (!f.noreply) this.replyText(TEXT.tooLarge);
+        return true;
+      case FRAME.TEXT_LINE:
+        return this.textLine();
+      default:
+        return false;
     }
   }
 
   // ---- binary protocol -------------------------------------------------------------------------
 
-  /** Handles one binary request if complete; -1 when more bytes are needed or input must stop. */
-  private binaryStep(): number {
+  /** memcached refuses every request but SASL's before authentication, and closes. */
+  private binAuthRefused(): boolean {
+    const op = this.framer.op;
+    if (this.authenticated || op === OP.SASL_LIST_MECHS || op === OP.SASL_AUTH || op === OP.SASL_STEP) return false;
+    this.host.count('auth_error');
+    this.replyNow(errorResponse(this.framer.opcode, STATUS.AUTH_ERROR, this.framer.opaque));
+    this.closeAfterReplies();
+    return true;
+  }
+
+  /** Runs the complete binary request whose header is at p; false when input must stop. */
+  private binaryRequest(p: number): boolean {
+    const f = this.framer;
     const b = this.buf;
-    const p = this.rpos;
-    const avail = this.wpos - p;
-    if (avail < HEADER_BYTES) return -1;
-    if (b[p] !== REQ_MAGIC) {
-      // memcached: "Invalid magic", the connection is closed without a reply.
-      this.closeNow();
-      return -1;
-    }
-    const opcode = b[p + H_OPCODE]!;
-    const keyLen = readU16(b, p + H_KEYLEN);
-    const extLen = b[p + H_EXTLEN]!;
-    const bodyLen = readU32(b, p + H_BODYLEN);
-    const opaque = readU32(b, p + H_OPAQUE);
-    const op = baseOpcode(opcode);
-    if (keyLen > KEY_MAX_BYTES) return this.binProtocolError(opcode, opaque);
-    if (!this.authenticated && op !== OP.SASL_LIST_MECHS && op !== OP.SASL_AUTH && op !== OP.SASL_STEP) {
-      this.host.count('auth_error');
-      this.replyNow(errorResponse(opcode, STATUS.AUTH_ERROR, opaque));
-      this.closeAfterReplies();
-      return -1;
-    }
+    const { opcode, opaque, keyLen, extLen, bodyLen } = f;
     const valueLen = bodyLen - keyLen - extLen;
-    // Refusals that swallow the body, decided from the header alone.
-    const known = this.binShapeOk(op, keyLen, extLen, bodyLen);
-    if (known === null) {
-      this.host.count('unknown');
-      this.replyNow(errorResponse(opcode, STATUS.UNKNOWN_COMMAND, opaque));
-      this.skip(HEADER_BYTES + bodyLen);
-      return 0;
-    }
-    if (!known) return this.binProtocolError(opcode, opaque);
-    if ((op === OP.SET || op === OP.ADD || op === OP.REPLACE || op === OP.APPEND || op === OP.PREPEND) &&
-        keyLen + valueLen + ITEM_OVERHEAD_BYTES > this.host.maxItemBytes()) {
-      this.host.count('too_large');
-      this.replyNow(errorResponse(opcode, STATUS.E2BIG, opaque));
-      this.skip(HEADER_BYTES + bodyLen);
-      return 0;
-    }
-    if (avail < HEADER_BYTES + bodyLen) {
-      this.reserve(HEADER_BYTES + bodyLen);
-      return -1;
-    }
-    this.rpos = p + HEADER_BYTES + bodyLen;
     this.host.count(opcodeName(opcode));
     const x = p + HEADER_BYTES;
-    switch (op) {
+    switch (f.op) {
       case OP.NOOP:
         this.replyNow(headerOnly(opcode, opaque));
-        return 0;
+        return true;
       case OP.VERSION:
         this.replyNow(textResponse(opcode, 0, opaque, MEMCACHE_VERSION));
-        return 0;
+        return true;
       case OP.VERBOSITY:
         // memcached 1.6 accepts it and sends nothing back.
-        return 0;
+        return true;
       case OP.QUIT:
         if (!isQuiet(opcode)) this.replyNow(headerOnly(opcode, opaque));
         this.closeAfterReplies();
-        return -1;
+        return false;
       case OP.FLUSH: {
         const delay = extLen === 4 ? readU32(b, x) : 0;
         const seq = this.nextSeq++;
@@ -226,18 +270,18 @@ export class MemcacheConnection implements ReplySink {
           const r = quiet ? EMPTY : headerOnly(opcode, opaque);
           this.deliver(seq, r, 0, r.length);
         });
-        return 0;
+        return true;
       }
       case OP.STAT:
         this.binStats(opaque, keyLen > 0 ? b.toString('latin1', x + extLen, x + extLen + keyLen) : '');
-        return 0;
+        return true;
       case OP.SASL_LIST_MECHS:
         this.replyNow(textResponse(opcode, 0, opaque, 'PLAIN'));
-        return 0;
+        return true;
       case OP.SASL_AUTH:
       case OP.SASL_STEP:
         this.saslAuth(opcode, opaque, b.toString('latin1', x + extLen, x + extLen + keyLen), b.subarray(x + extLen + keyLen, x + bodyLen));
-        return 0;
+        return true;
       default: {
         const a = this.args;
         a.buf = b;
@@ -253,59 +297,17 @@ export class MemcacheConnection implements ReplySink {
         a.off[4] = x + extLen + keyLen;
         a.len[4] = valueLen;
         this.host.sendToShard(this, this.nextSeq++, a, 3);
-        return 0;
+        return true;
       }
     }
   }
 
-  /** Whether the header's lengths fit the command (memcached's checks), or null for an opcode
-   * it does not know. */
-  private binShapeOk(op: number, keyLen: number, extLen: number, bodyLen: number): boolean | null {
-    switch (op) {
-      case OP.VERSION:
-      case OP.NOOP:
-      case OP.QUIT:
-        return extLen === 0 && keyLen === 0 && bodyLen === 0;
-      case OP.FLUSH:
-        return keyLen === 0 && bodyLen === extLen && (extLen === 0 || extLen === 4);
-      case OP.SET:
-      case OP.ADD:
-      case OP.REPLACE:
-        return extLen === 8 && keyLen !== 0 && bodyLen >= keyLen + 8;
-      case OP.GET:
-      case OP.GETK:
-      case OP.DELETE:
-        return extLen === 0 && keyLen > 0 && bodyLen === keyLen;
-      case OP.INCREMENT:
-      case OP.DECREMENT:
-        return keyLen > 0 && extLen === 20 && bodyLen === keyLen + extLen;
-      case OP.APPEND:
-      case OP.PREPEND:
-        return keyLen > 0 && extLen === 0 && bodyLen >= keyLen;
-      case OP.STAT:
-        return extLen === 0 && bodyLen === keyLen;
-      case OP.VERBOSITY:
-        return extLen === 4 && keyLen === 0 && bodyLen === 4 ? true : null;
-      case OP.TOUCH:
-      case OP.GAT:
-      case OP.GATK:
-        return extLen === 4 && keyLen !== 0 && bodyLen === keyLen + 4;
-      case OP.SASL_LIST_MECHS:
-        return extLen === 0 && keyLen === 0 && bodyLen === 0;
-      case OP.SASL_AUTH:
-      case OP.SASL_STEP:
-        return extLen === 0 && keyLen > 0 && bodyLen >= keyLen;
-      default:
-        return null;
-    }
-  }
-
   /** memcached's handle_binary_protocol_error: EINVAL, then the connection is closed. */
-  private binProtocolError(opcode: number, opaque: number): number {
+  private binProtocolError(opcode: number, opaque: number): boolean {
     this.host.count('protocol_error');
     this.replyNow(errorResponse(opcode, STATUS.EINVAL, opaque));
     this.closeAfterReplies();
-    return -1;
+    return false;
   }
 
   private binStats(opaque: number, group: string): void {
@@ -342,45 +344,27 @@ export class MemcacheConnection implements ReplySink {
     }
   }
 
-  /** Makes room for a request of n bytes (the buffer keeps its headroom). */
-  private reserve(n: number): void {
-    if (HEADROOM + n <= this.buf.length) return;
-    const pending = this.wpos - this.rpos;
-    const next = Buffer.allocUnsafe(HEADROOM + Math.max(n, pending) + INITIAL_BUFFER);
-    this.buf.copy(next, HEADROOM, this.rpos, this.wpos);
-    this.buf = next;
-    this.args.buf = next;
-    this.rpos = HEADROOM;
-    this.wpos = HEADROOM + pending;
-  }
-
   // ---- text protocol ---------------------------------------------------------------------------
 
-  /** Handles one text command line (and its data block) if complete; -1 when more is needed. */
-  private textStep(): number {
+  /** Handles the text command line the framer found (with its data block, if any); false when
+   * input must stop. */
+  private textLine(): boolean {
+    const f = this.framer;
     const b = this.buf;
-    const start = this.rpos;
-    const nl = b.indexOf(10, start);
-    if (nl < 0 || nl >= this.wpos) {
-      const pending = this.wpos - start;
-      const isGet = b[start] === 103 && b[start + 1] === 101 && b[start + 2] === 116; // "get"
-      if (pending > (isGet ? GET_LINE_MAX : LINE_MAX)) {
-        if (isGet) this.replyNow(Buffer.from(TEXT.lineTooLong));
-        this.closeAfterReplies();
-      }
-      return -1;
-    }
-    const end = nl > start && b[nl - 1] === 13 ? nl - 1 : nl;
-    this.tokenize(start, end);
-    const t = this.tok;
+    const lineEnd = f.lineEnd;
+    const t = f.tok;
     if (t.n === 0) {
-      this.rpos = nl + 1;
+      this.rpos = lineEnd;
       this.replyText(TEXT.error);
-      return 0;
+      return true;
     }
+    return this.textCommand(b, t, lineEnd) >= 0;
+  }
+
+  /** One text command; 0 to go on, -1 when input must stop. */
+  private textCommand(b: Buffer, t: MemcacheFramer['tok'], lineEnd: number): number {
     const v = b.toString('latin1', t.off[0]!, t.off[0]! + t.len[0]!);
-    const lineEnd = nl + 1;
-    if (!this.authenticated) return this.textAuth(v, lineEnd);
+    if (!this.authenticated) return this.textAuth() ? 0 : -1;
     switch (v) {
       case 'get':
       case 'gets':
@@ -399,7 +383,7 @@ export class MemcacheConnection implements ReplySink {
       case 'append':
       case 'prepend':
       case 'cas':
-        return this.textStore(v, lineEnd);
+        return this.textStore(v);
       case 'delete':
         return this.textDelete(lineEnd);
       case 'incr':
@@ -444,37 +428,12 @@ export class MemcacheConnection implements ReplySink {
     }
   }
 
-  /** Splits buf[start, end) on spaces into this.tok (growing it as needed). */
-  private tokenize(start: number, end: number): void {
-    const b = this.buf;
-    const t = this.tok;
-    t.n = 0;
-    let p = start;
-    while (p < end) {
-      while (p < end && b[p] === 32) p++;
-      if (p >= end) break;
-      const s = p;
-      while (p < end && b[p] !== 32) p++;
-      if (t.n === t.off.length) {
-        const off = new Int32Array(t.n * 2);
-        const len = new Int32Array(t.n * 2);
-        off.set(t.off);
-        len.set(t.len);
-        t.off = off;
-        t.len = len;
-      }
-      t.off[t.n] = s;
-      t.len[t.n] = p - s;
-      t.n++;
-    }
+  private get tok(): MemcacheFramer['tok'] {
+    return this.framer.tok;
   }
 
   private tokIs(i: number, word: string): boolean {
-    const t = this.tok;
-    if (i >= t.n || t.len[i] !== word.length) return false;
-    const o = t.off[i]!;
-    for (let k = 0; k < word.length; k++) if (this.buf[o + k] !== word.charCodeAt(k)) return false;
-    return true;
+    return tokIs(this.buf, this.framer.tok, i, word);
   }
 
   private noreply(): boolean {
@@ -532,46 +491,29 @@ export class MemcacheConnection implements ReplySink {
     return 0;
   }
 
-  private textStore(verb: string, lineEnd: number): number {
-    const t = this.tok;
+  /** A storage command whose line and data block the framer checked (too large ones never
+   * get here: the framer swallows their data). */
+  private textStore(verb: string): number {
+    const f = this.framer;
     const b = this.buf;
-    const isCas = verb === 'cas';
-    const base = isCas ? 6 : 5;
-    if (t.n !== base && t.n !== base + 1) return this.lineError(lineEnd, TEXT.error);
-    const noreply = t.n === base + 1 && this.noreply();
-    const keyLen = t.len[1]!;
-    const flags = parseI32(b, t.off[2]!, t.len[2]!, false);
-    const exptime = parseI32(b, t.off[3]!, t.len[3]!, true);
-    const bytes = parseI32(b, t.off[4]!, t.len[4]!, true);
-    const cas = isCas ? parseU64(b, t.off[5]!, t.len[5]!) : 0;
-    if (keyLen > KEY_MAX_BYTES || Number.isNaN(flags) || Number.isNaN(exptime) || Number.isNaN(bytes) || bytes < 0 || cas === null) {
-      return this.lineError(lineEnd, TEXT.badFormat);
-    }
-    if (keyLen + bytes + ITEM_OVERHEAD_BYTES > this.host.maxItemBytes()) {
-      this.host.count('too_large');
-      this.rpos = lineEnd;
-      this.skip(bytes + 2);
-      if (!noreply) this.replyText(TEXT.tooLarge);
+    const t = f.tok;
+    this.rpos = f.end;
+    if (f.lineError !== null) {
+      this.replyText(f.lineError);
       return 0;
     }
-    if (this.wpos - lineEnd < bytes + 2) {
-      this.reserve(lineEnd - this.rpos + bytes + 2);
-      return -1;
-    }
-    // reserve() may have moved the buffer: re-read positions relative to rpos next time.
-    const dataOff = lineEnd;
-    this.rpos = lineEnd + bytes + 2;
-    if (b[dataOff + bytes] !== 13 || b[dataOff + bytes + 1] !== 10) {
+    if (!f.dataChunkOk) {
       this.replyText(TEXT.badChunk);
       return 0;
     }
+    const isCas = verb === 'cas';
     this.host.count(isCas ? 'cas' : verb);
     const op = verb === 'set' || isCas ? OP.SET : verb === 'add' ? OP.ADD : verb === 'replace' ? OP.REPLACE : verb === 'append' ? OP.APPEND : OP.PREPEND;
-    this.textHeader(MODE_TEXT, op, noreply ? TEXT_NOREPLY : 0);
-    if (isCas) writeU64(b, SCRATCH_HDR + 16, cas);
-    writeU32(b, SCRATCH_EXTRAS, flags);
-    writeU32(b, SCRATCH_EXTRAS + 4, exptime >>> 0);
-    this.sendText(8, t.off[1]!, keyLen, dataOff, bytes, this.nextSeq++);
+    this.textHeader(MODE_TEXT, op, f.noreply ? TEXT_NOREPLY : 0);
+    if (isCas) writeU64(b, SCRATCH_HDR + 16, f.cas);
+    writeU32(b, SCRATCH_EXTRAS, f.flags);
+    writeU32(b, SCRATCH_EXTRAS + 4, f.exptime >>> 0);
+    this.sendText(8, t.off[1]!, t.len[1]!, f.dataOff, f.dataLen, this.nextSeq++);
     return 0;
   }
 
@@ -666,12 +608,13 @@ export class MemcacheConnection implements ReplySink {
     const b = this.buf;
     if (t.n < 2) return this.lineError(lineEnd, verb === 'mg' || verb === 'md' || verb === 'ma' || verb === 'me' ? TEXT.error : TEXT.badFormat);
     if (t.len[1]! > KEY_MAX_BYTES) return this.lineError(lineEnd, TEXT.badFormat);
+    const f = this.framer;
     let flagsFrom = 2;
     let dataLen = 0;
     if (verb === 'ms') {
-      if (t.n < 3) return this.lineError(lineEnd, TEXT.badFormat);
-      dataLen = parseI32(b, t.off[2]!, t.len[2]!, true);
-      if (Number.isNaN(dataLen) || dataLen < 0) return this.lineError(lineEnd, TEXT.badFormat);
+      // The framer parsed the data length and read the data block.
+      if (f.lineError !== null) return this.lineError(f.end, f.lineError);
+      dataLen = f.dataLen;
       flagsFrom = 3;
     }
     // The key, base64-decoded into the headroom when the b flag is given.
@@ -687,27 +630,11 @@ export class MemcacheConnection implements ReplySink {
         break;
       }
     }
-    let dataOff = lineEnd;
-    if (verb === 'ms') {
-      if (keyLen + dataLen + ITEM_OVERHEAD_BYTES > this.host.maxItemBytes()) {
-        this.host.count('too_large');
-        this.rpos = lineEnd;
-        this.skip(dataLen + 2);
-        this.replyText(TEXT.tooLarge);
-        return 0;
-      }
-      if (this.wpos - lineEnd < dataLen + 2) {
-        this.reserve(lineEnd - this.rpos + dataLen + 2);
-        return -1;
-      }
-      dataOff = lineEnd;
-      this.rpos = lineEnd + dataLen + 2;
-      if (b[dataOff + dataLen] !== 13 || b[dataOff + dataLen + 1] !== 10) {
-        this.replyText(TEXT.badChunk);
-        return 0;
-      }
-    } else {
-      this.rpos = lineEnd;
+    const dataOff = f.dataOff;
+    this.rpos = f.end;
+    if (verb === 'ms' && !f.dataChunkOk) {
+      this.replyText(TEXT.badChunk);
+      return 0;
     }
     this.host.count('meta');
     const letter = verb === 'mg' ? META_GET : verb === 'ms' ? META_SET : verb === 'md' ? META_DELETE : verb === 'ma' ? META_ARITH : META_DEBUG;
@@ -736,29 +663,30 @@ export class MemcacheConnection implements ReplySink {
   }
 
   /** memcached's ASCII authentication: `set <any> <flags> <exptime> <bytes>` whose data is
-   * "<user> <password>"; anything else is refused. */
-  private textAuth(verb: string, lineEnd: number): number {
-    const t = this.tok;
-    if (verb !== 'set' || t.n < 5) {
-      this.rpos = lineEnd;
+   * "<user> <password>"; anything else is refused and closes. False when input must stop. */
+  private textAuth(): boolean {
+    const f = this.framer;
+    this.rpos = f.end;
+    const isSet = this.tokIs(0, 'set');
+    if (!isSet || f.tok.n < 5) {
       this.replyText(TEXT.authRequired);
       this.closeAfterReplies();
-      return -1;
+      return false;
     }
-    const bytes = parseI32(this.buf, t.off[4]!, t.len[4]!, true);
-    if (Number.isNaN(bytes) || bytes < 0 || bytes > 1024) return this.lineError(lineEnd, TEXT.badFormat);
-    if (this.wpos - lineEnd < bytes + 2) return -1;
-    const words = this.buf.toString('utf8', lineEnd, lineEnd + bytes).split(' ');
-    this.rpos = lineEnd + bytes + 2;
+    if (f.lineError !== null || f.dataLen < 0 || f.dataLen > 1024) {
+      this.replyText(TEXT.badFormat);
+      return true;
+    }
+    const words = this.buf.toString('utf8', f.dataOff, f.dataOff + f.dataLen).split(' ');
     if (words.length === 2 && words[1] === this.host.password()) {
       this.authenticated = true;
       this.replyText(TEXT.stored);
-      return 0;
+      return true;
     }
     this.host.count('auth_error');
     this.replyText('CLIENT_ERROR authentication failure\r\n');
     this.closeAfterReplies();
-    return -1;
+    return false;
   }
 
   // ---- output ----------------------------------------------------------------------------------
@@ -777,17 +705,31 @@ export class MemcacheConnection implements ReplySink {
   deliver(seq: number, buf: Uint8Array, off: number, len: number): void {
     if (this.dead) return;
     if (len > 0 && buf[off] === 45) {
-      const err = this.proto === PROTO_BINARY ? errorResponse(0, STATUS.ENOMEM, 0) : Buffer.from(TEXT.serverError);
+      const err = this.framer.proto === PROTO_BINARY ? errorResponse(0, STATUS.ENOMEM, 0) : Buffer.from(TEXT.serverError);
       this.deliver(seq, err, 0, err.length);
       return;
     }
-    if (this.order.put(seq, buf, off, len, this.out)) this.scheduleFlush();
+    if (!this.order.put(seq, buf, off, len, this.out)) return;
+    this.scheduleFlush();
+    // The limit is enforced when it is crossed, not at the next write.
+    const hard = this.host.outputHardLimitBytes();
+    if (hard > 0 && this.out.length + this.socket.writableLength > hard) this.overLimit(hard);
+  }
+
+  private overLimit(hard: number): void {
+    this.host.dropped(this, `output buffer ${this.outputBytes()} bytes over the hard limit ${hard}`);
+    this.kill();
   }
 
   private scheduleFlush(): void {
-    if (this.flushScheduled) return;
+    if (this.flushScheduled || this.dead) return;
     this.flushScheduled = true;
-    setImmediate(() => this.flush());
+    setImmediate(() => this.guard(() => this.flush()));
+  }
+
+  /** Output waiting: encoded, in the socket, and parked behind an earlier reply. */
+  outputBytes(): number {
+    return this.out.length + this.socket.writableLength + this.order.parkedBytes();
   }
 
   flush(): void {
@@ -795,23 +737,35 @@ export class MemcacheConnection implements ReplySink {
     if (this.dead) return;
     const chunk = this.out.drain();
     if (chunk !== null) this.socket.write(chunk);
-    if (this.closeAfter && this.order.headSeq === this.nextSeq) {
-      this.dead = true;
-      this.socket.end();
-      this.host.closed(this);
+    if (this.out.buf.length > WRITER_KEEP_BYTES) this.out = new RespWriter(16 * 1024);
+    const hard = this.host.outputHardLimitBytes();
+    if (hard > 0 && this.outputBytes() > hard) {
+      this.overLimit(hard);
+      return;
     }
+    const allAnswered = this.order.headSeq === this.nextSeq;
+    if (allAnswered && (this.closeAfter || (this.inputEnded && !this.stalled))) {
+      // Every reply is in the socket: send them, then FIN. A client that keeps writing after an
+      // error must not be read forever: the socket is destroyed once the replies are out, and
+      // what it still sends is refused by the kernel (its writes fail, as with memcached).
+      this.dead = true;
+      const sock = this.socket;
+      sock.end(() => sock.destroy());
+      this.host.closed(this);
+      return;
+    }
+    // Replies went out: parsing may go on where it stopped.
+    if (this.stalled) this.process();
   }
 
+  /** Stops reading now; closes once the replies already due are written. */
   private closeAfterReplies(): void {
     this.closeAfter = true;
     this.rpos = this.wpos;
-    this.scheduleFlush();
-  }
-
-  private closeNow(): void {
-    this.closeAfter = true;
-    this.rpos = this.wpos;
-    // Replies already due still go out first.
+    if (!this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    }
     this.scheduleFlush();
   }
 
