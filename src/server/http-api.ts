@@ -10,6 +10,7 @@
 // and so is time (HTTP_LIMITS); connections count against maxclients with every other door's.
 
 import http from 'node:http';
+import type net from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import type { FrontDoorServer, MemcacheCounters } from './front-doors.js';
 import { Metrics } from '../observability/metrics.js';
@@ -27,6 +28,8 @@ const ROUTES: ReadonlySet<string> = new Set(['/health', '/health/ready', '/healt
 const HEALTH_TIMEOUT_MS = 1000;
 /** Most requests of one connection queued or running; beyond it, reading that connection stops. */
 const PIPELINE_MAX = 64;
+/** Backstop for PIPELINE_MAX: a connection with this many requests queued is closed. */
+const PIPELINE_HARD_MAX = 8192;
 /** Largest TTL accepted, seconds (Redis's EX limit keeps ms within int64; this keeps them exact). */
 const TTL_MAX_S = Math.floor(Number.MAX_SAFE_INTEGER / 1000) - Math.ceil(Date.now() / 1000);
 
@@ -38,6 +41,19 @@ class HttpError extends Error {
   ) {
     super(message);
   }
+}
+
+/** Resolves when `sock` has drained its write buffer, or closed. */
+function drained(sock: net.Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      sock.off('drain', done);
+      sock.off('close', done);
+      resolve();
+    };
+    sock.on('drain', done);
+    sock.on('close', done);
+  });
 }
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -287,18 +303,40 @@ export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCo
     const sock = req.socket;
     let lane = lanes.get(sock);
     if (lane === undefined) {
-      lane = { tail: Promise.resolve(), pending: 0, paused: false };
-      lanes.set(sock, lane);
+      const l = { tail: Promise.resolve(), pending: 0, paused: false };
+      // Node resumes the socket by itself (each response written, each request body read); while
+      // the queue is over its bound, stop it again (synchronously, before any read can happen).
+      sock.on('resume', () => {
+        if (l.paused) sock.pause();
+      });
+      lanes.set(sock, l);
+      lane = l;
     }
     const l = lane;
     l.pending++;
     if (l.pending > PIPELINE_MAX && !l.paused) {
       // Bound the requests queued per connection: stop reading until half have been answered.
+      // The requests of the chunk being parsed still arrive, so the queue can pass PIPELINE_MAX
+      // by one read's worth (64 KiB of requests); PIPELINE_HARD_MAX is a backstop, never reached
+      // while the pause holds.
       l.paused = true;
       sock.pause();
     }
-    const run = (): Promise<void> =>
-      handle(req, res).catch((e: unknown) => {
+    if (l.pending > PIPELINE_HARD_MAX) {
+      if (!failedLogged.has(sock)) {
+        failedLogged.add(sock);
+        server.log.warn({ pending: l.pending }, 'HTTP connection over its pipelined request bound; closing it');
+      }
+      sock.destroy();
+    }
+    const run = async (): Promise<void> => {
+      // A client that does not read its answers: wait until the last one has left the socket's
+      // buffer before making the next, so a connection holds about one answer (a GET of a large
+      // value, at most proto-max-bulk-len), not all its queued ones; the idle timeout closes it
+      // if it never reads.
+      if (sock.writableNeedDrain) await drained(sock);
+      if (sock.destroyed) return;
+      await handle(req, res).catch((e: unknown) => {
         // Only reached if answering the error failed itself.
         try {
           answerError(req, res, e);
@@ -306,6 +344,7 @@ export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCo
           sock.destroy();
         }
       });
+    };
     l.tail = l.tail.then(run).finally(() => {
       l.pending--;
       if (l.paused && l.pending <= PIPELINE_MAX / 2) {

@@ -21,8 +21,9 @@ export const HTTP_LIMITS = {
   /** An idle keep-alive connection is closed after this long without a new request. */
   keepAliveTimeoutMs: 5_000,
   /** A connection with no byte read or written for this long is closed (a client that stopped
-   * reading a response, or sending a body). */
-  idleTimeoutMs: 60_000,
+   * reading a response, or sending a body). Node gives a write that has made some progress one
+   * more period, so a client that stops reading mid-response is closed within twice this. */
+  idleTimeoutMs: 30_000,
   /** How often the header and request deadlines are checked: the most they are enforced late. */
   checkIntervalMs: 1_000,
   /** Largest request line plus header section (431 beyond). */

@@ -400,6 +400,41 @@ it('item 2: a client that half-closes gets every response, in order (nc -q1, 5 r
   }
 });
 
+it('pipelining: 5,000 PUT/GET pairs on one connection, then a half-close: every answer, in order, with the PUT visible to its GET', async () => {
+  const PAIRS = 5_000;
+  const text = await new Promise<string>((resolve, reject) => {
+    const c = connect({ port: open!.httpPort, host: '127.0.0.1' });
+    const chunks: Buffer[] = [];
+    c.on('error', reject);
+    c.on('data', (d: Buffer) => chunks.push(d));
+    c.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+    let i = 0;
+    const pump = (): void => {
+      while (i < PAIRS) {
+        const v = `value-${i}`;
+        const ok = c.write(
+          `PUT /v1/keys/pl:${i} HTTP/1.1\r\nHost: x\r\nContent-Length: ${v.length}\r\n\r\n${v}` +
+            `GET /v1/keys/pl:${i} HTTP/1.1\r\nHost: x\r\n\r\n`,
+        );
+        i++;
+        if (!ok) {
+          c.once('drain', pump);
+          return;
+        }
+      }
+      c.end();
+    };
+    c.on('connect', pump);
+  });
+  const answers = text.split('HTTP/1.1 ').slice(1);
+  assert.is(answers.length, 2 * PAIRS, `answers: ${answers.length}`);
+  for (let i = 0; i < PAIRS; i++) {
+    assert.ok(answers[2 * i]!.startsWith('204 '), `PUT ${i}: ${show(answers[2 * i]!)}`);
+    const get = answers[2 * i + 1]!;
+    assert.ok(get.startsWith('200 ') && get.endsWith(`\r\n\r\nvalue-${i}`), `GET ${i}: ${show(get)}`);
+  }
+});
+
 t('item 8: trickled headers and silent connections are closed with 408 within the header deadline', () =>
   withTimeout((async () => {
     const HEADERS_TIMEOUT_MS = 10_000;
