@@ -2,13 +2,20 @@
 // REST API over the same keyspace: GET, PUT and DELETE /v1/keys/{key}. Requests for keys run as
 // the RESP commands GET / SET / DEL on the key's shard (so an HTTP write is a RESP write: flags 0,
 // a new CAS). Errors are JSON {"error": "..."} with a status code. When requirepass is set, the
-// key API (reads too, as RESP requires AUTH before GET) needs `Authorization: Bearer <password>`.
-// Bounds: a PUT body larger than proto-max-bulk-len is refused (413) without being buffered.
+// key API (reads too, as RESP requires AUTH before GET) needs `Authorization: Bearer <password>`,
+// checked before anything else of the request is read.
+// Invariants: no request, however malformed, ends the process: every handler runs inside error
+// handling that answers (4xx/5xx JSON) or closes only that connection, logged once. Memory per
+// connection is bounded (header section, body up to proto-max-bulk-len, counted as it arrives)
+// and so is time (HTTP_LIMITS); connections count against maxclients with every other door's.
 
 import http from 'node:http';
+import type net from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import type { FrontDoorServer, MemcacheCounters } from './front-doors.js';
 import { Metrics } from '../observability/metrics.js';
+import { parseRequestTarget } from '../protocol/http-target.js';
+import { createHttpListener, type HttpListenerHooks } from './http-listener.js';
 
 export interface HttpApi {
   readonly port: number;
@@ -16,7 +23,13 @@ export interface HttpApi {
 }
 
 const KEY_PREFIX = '/v1/keys/';
+/** Routes counted under their own path in tessera_http_requests_total (keys under KEY_PREFIX). */
+const ROUTES: ReadonlySet<string> = new Set(['/health', '/health/ready', '/health/live', '/metrics']);
 const HEALTH_TIMEOUT_MS = 1000;
+/** Most requests of one connection queued or running; beyond it, reading that connection stops. */
+const PIPELINE_MAX = 64;
+/** Backstop for PIPELINE_MAX: a connection with this many requests queued is closed. */
+const PIPELINE_HARD_MAX = 8192;
 /** Largest TTL accepted, seconds (Redis's EX limit keeps ms within int64; this keeps them exact). */
 const TTL_MAX_S = Math.floor(Number.MAX_SAFE_INTEGER / 1000) - Math.ceil(Date.now() / 1000);
 
@@ -28,6 +41,19 @@ class HttpError extends Error {
   ) {
     super(message);
   }
+}
+
+/** Resolves when `sock` has drained its write buffer, or closed. */
+function drained(sock: net.Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      sock.off('drain', done);
+      sock.off('close', done);
+      resolve();
+    };
+    sock.on('drain', done);
+    sock.on('close', done);
+  });
 }
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -63,6 +89,13 @@ export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCo
   const metrics = new Metrics();
   const requests = new Map<string, number>();
   let scrape: Promise<unknown> = Promise.resolve();
+  let connections = 0;
+  // Requests that sent `Expect: 100-continue`: the PUT handler sends the 100 just before it reads.
+  const continueWanted = new WeakSet<http.IncomingMessage>();
+  // Per connection: its requests run one at a time, in order (see onRequest).
+  const lanes = new WeakMap<object, { tail: Promise<void>; pending: number; paused: boolean }>();
+  // Connections whose failure was logged already (a failure is logged once per connection).
+  const failedLogged = new WeakSet<object>();
 
   const count = (route: string, status: number): void => {
     const k = `${route} ${status}`;
@@ -132,20 +165,29 @@ export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCo
     return 200;
   };
 
-  const readBody = (req: http.IncomingMessage, limit: number): Promise<Buffer> =>
+  /** The request body, refused with 413 as soon as it is known (declared length) or seen (bytes
+   * received, for chunked bodies) to exceed `limit`: at most `limit` bytes are ever held. */
+  const readBody = (req: http.IncomingMessage, res: http.ServerResponse, limit: number): Promise<Buffer> =>
     new Promise((resolve, reject) => {
-      const declared = Number(req.headers['content-length'] ?? 0);
-      if (declared > limit) {
-        reject(new HttpError(413, `value larger than proto-max-bulk-len (${limit} bytes)`));
+      const tooLarge = (): HttpError => new HttpError(413, `value larger than proto-max-bulk-len (${limit} bytes)`, { connection: 'close' });
+      const declared = req.headers['content-length'];
+      if (declared !== undefined && Number(declared) > limit) {
+        reject(tooLarge());
         return;
       }
+      if (continueWanted.has(req)) res.writeContinue();
       const parts: Buffer[] = [];
       let n = 0;
+      let over = false;
       req.on('data', (c: Buffer) => {
+        if (over) return;
         n += c.length;
         if (n > limit) {
-          reject(new HttpError(413, `value larger than proto-max-bulk-len (${limit} bytes)`));
-          req.destroy();
+          // Answer now; the rest of the body is read and dropped until the connection closes
+          // after the answer (connection: close).
+          over = true;
+          parts.length = 0;
+          reject(tooLarge());
           return;
         }
         parts.push(c);
@@ -154,8 +196,8 @@ export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCo
       req.on('error', reject);
     });
 
-  const ttlOf = (url: URL, req: http.IncomingMessage): number | null => {
-    const q = url.searchParams.get('ttl');
+  const ttlOf = (query: URLSearchParams, req: http.IncomingMessage): number | null => {
+    const q = query.get('ttl');
     const h = req.headers['x-ttl'];
     const raw = q ?? (typeof h === 'string' ? h : null);
     if (raw === null) return null;
@@ -165,13 +207,14 @@ export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCo
     return Number(raw);
   };
 
-  const keys = async (req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<number> => {
+  const keys = async (req: http.IncomingMessage, res: http.ServerResponse, rawPath: string, rawQuery: string): Promise<number> => {
+    // Credentials first: nothing else of an unauthenticated request is parsed or read.
     if (!authorized(req)) {
       throw new HttpError(401, 'authentication required: Authorization: Bearer <requirepass>', { 'www-authenticate': 'Bearer' });
     }
     let key: string;
     try {
-      key = decodeURIComponent(url.pathname.slice(KEY_PREFIX.length));
+      key = decodeURIComponent(rawPath.slice(KEY_PREFIX.length));
     } catch {
       throw new HttpError(400, 'malformed key encoding');
     }
@@ -187,8 +230,8 @@ export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCo
         return 200;
       }
       case 'PUT': {
-        const ttl = ttlOf(url, req);
-        const body = await readBody(req, server.config.values.protoMaxBulkLen);
+        const ttl = ttlOf(new URLSearchParams(rawQuery), req);
+        const body = await readBody(req, res, server.config.values.protoMaxBulkLen);
         const args: Array<string | Buffer> = ['SET', kb, body];
         if (ttl !== null) args.push('EX', String(ttl));
         checkReply(await server.callForKey(kb, args));
@@ -207,13 +250,16 @@ export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCo
     }
   };
 
+  /** Answers one request; every error becomes a JSON answer, or closes this connection only. */
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const path = url.pathname;
-    const route = path === '/health' || path === '/health/ready' || path === '/health/live' || path === '/metrics' ? path : path.startsWith(KEY_PREFIX) ? KEY_PREFIX : 'other';
+    let route = 'other';
     let status: number;
     try {
-      if (route === KEY_PREFIX) status = await keys(req, res, url);
+      const target = parseRequestTarget(req.url ?? '');
+      if (target === null) throw new HttpError(400, 'malformed request target', { connection: 'close' });
+      const path = target.path;
+      route = ROUTES.has(path) ? path : path.startsWith(KEY_PREFIX) ? KEY_PREFIX : 'other';
+      if (route === KEY_PREFIX) status = await keys(req, res, path, target.query);
       else if (req.method !== 'GET' && req.method !== 'HEAD') {
         throw new HttpError(405, `method ${req.method ?? ''} not allowed`, { allow: 'GET, HEAD' });
       } else if (route === '/metrics') status = await renderMetrics(res);
@@ -221,35 +267,126 @@ export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCo
       else if (route === '/health/live') status = await health(res, true);
       else throw new HttpError(404, 'not found');
     } catch (e) {
-      if (e instanceof HttpError) {
-        status = e.status;
-        sendJson(res, e.status, { error: e.message }, e.headers);
-      } else {
-        status = 500;
-        server.log.error({ err: (e as Error).message }, 'HTTP request failed');
-        if (!res.headersSent) sendJson(res, 500, { error: (e as Error).message });
-        else res.destroy();
-      }
+      status = e instanceof HttpError ? e.status : 500;
+      answerError(req, res, e);
     }
     count(route, status);
   };
 
-  const srv = http.createServer((req, res) => void handle(req, res));
-  srv.keepAliveTimeout = 5000;
+  /** The error answer: an HttpError as its status; anything else is a bug, logged once per
+   * connection, answered 500 with the connection closed (its state is unknown), or the
+   * connection destroyed when a response had already begun. */
+  const answerError = (req: http.IncomingMessage, res: http.ServerResponse, e: unknown): void => {
+    if (!(e instanceof HttpError)) {
+      const sock = req.socket;
+      if (!failedLogged.has(sock)) {
+        failedLogged.add(sock);
+        server.log.error({ err: e instanceof Error ? e.stack ?? e.message : String(e), method: req.method, url: req.url }, 'HTTP request failed; closing its connection');
+      }
+    }
+    if (res.headersSent || res.destroyed) {
+      res.destroy();
+      return;
+    }
+    if (e instanceof HttpError) sendJson(res, e.status, { error: e.message }, e.headers);
+    else sendJson(res, 500, { error: e instanceof Error ? e.message : String(e) }, { connection: 'close' });
+  };
+
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    // A stream error with no listener would be an uncaught exception: the peer went away, or a
+    // write after the end; either way only this connection is concerned.
+    req.on('error', () => req.socket.destroy());
+    res.on('error', () => res.destroy());
+    if (req.headers.expect !== undefined && /^100-continue$/i.test(req.headers.expect)) continueWanted.add(req);
+    // Node parses pipelined requests as they arrive and emits each at once; run them one after
+    // the other, as RESP does, so that `PUT k` then `GET k` on one connection reads the PUT.
+    const sock = req.socket;
+    let lane = lanes.get(sock);
+    if (lane === undefined) {
+      const l = { tail: Promise.resolve(), pending: 0, paused: false };
+      // Node resumes the socket by itself (each response written, each request body read); while
+      // the queue is over its bound, stop it again (synchronously, before any read can happen).
+      sock.on('resume', () => {
+        if (l.paused) sock.pause();
+      });
+      lanes.set(sock, l);
+      lane = l;
+    }
+    const l = lane;
+    l.pending++;
+    if (l.pending > PIPELINE_MAX && !l.paused) {
+      // Bound the requests queued per connection: stop reading until half have been answered.
+      // The requests of the chunk being parsed still arrive, so the queue can pass PIPELINE_MAX
+      // by one read's worth (64 KiB of requests); PIPELINE_HARD_MAX is a backstop, never reached
+      // while the pause holds.
+      l.paused = true;
+      sock.pause();
+    }
+    if (l.pending > PIPELINE_HARD_MAX) {
+      if (!failedLogged.has(sock)) {
+        failedLogged.add(sock);
+        server.log.warn({ pending: l.pending }, 'HTTP connection over its pipelined request bound; closing it');
+      }
+      sock.destroy();
+    }
+    const run = async (): Promise<void> => {
+      // A client that does not read its answers: wait until the last one has left the socket's
+      // buffer before making the next, so a connection holds about one answer (a GET of a large
+      // value, at most proto-max-bulk-len), not all its queued ones; the idle timeout closes it
+      // if it never reads.
+      if (sock.writableNeedDrain) await drained(sock);
+      if (sock.destroyed) return;
+      await handle(req, res).catch((e: unknown) => {
+        // Only reached if answering the error failed itself.
+        try {
+          answerError(req, res, e);
+        } catch {
+          sock.destroy();
+        }
+      });
+    };
+    l.tail = l.tail.then(run).finally(() => {
+      l.pending--;
+      if (l.paused && l.pending <= PIPELINE_MAX / 2) {
+        l.paused = false;
+        sock.resume();
+      }
+    });
+  };
+
+  const hooks: HttpListenerHooks = {
+    log: server.log,
+    // maxclients is one limit for the whole process, as in Redis: RESP, memcached and HTTP
+    // connections together.
+    mayAdmit: () =>
+      server.serverStats().connectedClients + memcache.connectionsCurrent + connections < server.config.values.maxclients,
+    admitted: (delta) => {
+      connections += delta;
+    },
+    rejected: (status) => count('rejected', status),
+  };
+
   const v = server.config.values;
   const servers: http.Server[] = [];
   let port = v.httpPort;
-  for (const host of v.bind) {
-    const s = servers.length === 0 ? srv : http.createServer((req, res) => void handle(req, res));
-    port = await new Promise<number>((resolve, reject) => {
-      s.once('error', reject);
-      s.listen(v.httpPort, host, () => {
-        s.off('error', reject);
-        const addr = s.address();
-        resolve(addr && typeof addr === 'object' ? addr.port : v.httpPort);
+  try {
+    for (const host of v.bind) {
+      const s = createHttpListener(hooks, onRequest);
+      servers.push(s);
+      port = await new Promise<number>((resolve, reject) => {
+        s.once('error', reject);
+        s.listen(v.httpPort, host, () => {
+          s.off('error', reject);
+          // A listener error after the start (EMFILE on accept, say) is logged, not fatal.
+          s.on('error', (err) => server.log.warn({ err: err.message }, 'HTTP listener error'));
+          const addr = s.address();
+          resolve(addr && typeof addr === 'object' ? addr.port : v.httpPort);
+        });
       });
-    });
-    servers.push(s);
+    }
+  } catch (e) {
+    for (const s of servers) s.close();
+    throw e;
   }
   return {
     port,
