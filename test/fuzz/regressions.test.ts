@@ -3,7 +3,12 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { writeFileSync } from 'node:fs';
+import * as zlib from 'node:zlib';
 import { DEFAULT_PARSER_LIMITS, PARSE_COMMAND, PARSE_NEED_MORE, RespParser } from '../../src/protocol/resp-parser.js';
+import { Keyspace } from '../../src/keyspace/keyspace.js';
+import { ShardPersistence } from '../../src/persistence/shard-persistence.js';
+import { tempDir } from '../persistence/helpers.js';
 
 const hex = (h: string): Buffer => Buffer.from(h, 'hex');
 
@@ -33,6 +38,53 @@ test('resp: an announced big bulk reserves memory only as its bytes arrive', () 
   }
   assert.is(q.argLen[1], len);
   assert.ok(q.buf.subarray(q.argOff[1]!, q.argOff[1]! + len).every((c) => c === 0x61));
+});
+
+// replication --seed 1 --replay 12, 37 and others: records whose checksum matched but whose key or
+// value length ran past the payload threw RangeError or KeyspaceFullError (asking the arena for
+// 6 GiB) out of apply(), or wrote a key made of the next record's bytes.
+test('replication: a checksummed record whose lengths lie is refused with a replication error', () => {
+  const ks = new Keyspace(Keyspace.createMemory({ initialBytes: 1 << 20 }));
+  const ps = new ShardPersistence(0, ks);
+  for (const h of [
+    '0900000001000000' + '1bdf05a5' + '0102000200', // a record of 9 bytes that says SET
+    '03000300' + '0d000000050000007da4e2bc020000000002000100', // DEL with a 512-byte key in 13 bytes
+  ]) {
+    const b = hex(h);
+    // Recompute each frame's checksum, so that only the shape is wrong.
+    const { crc32 } = zlib;
+    for (let p = 0; p + 8 <= b.length; ) {
+      const len = b.readUInt32LE(p);
+      if (p + 8 + len > b.length) break;
+      b.writeUInt32LE(crc32(b.subarray(p + 8, p + 8 + len)), p + 4);
+      p += 8 + len;
+    }
+    let err: unknown = null;
+    try {
+      ps.apply(b, 0, b.length, { shard: 0, shards: 1 }, null);
+    } catch (e) {
+      err = e;
+    }
+    assert.ok(err instanceof Error && err.message.startsWith('replication: '), String(err));
+  }
+  ks.checkIntegrity();
+  assert.is(ks.size(), 0);
+});
+
+// persistence --seed 1 --replay 13: a snapshot header counting 0xffffffff keys made the loader
+// reserve an index for 4 billion keys (the keyspace's memory accounting then read NaN).
+test('persistence: a lying key count in a snapshot header reserves only what the file can hold', () => {
+  const t = tempDir('fuzz-count');
+  try {
+    const path = t.path('s.tsa');
+    writeFileSync(path, hex('5453534e0100000000000000ffffffff260000000ffd98a3010000000c00000010fdd378040000000000000000000000'));
+    const ks = new Keyspace(Keyspace.createMemory({ initialBytes: 1 << 20 }));
+    const report = new ShardPersistence(0, ks).load({ files: [{ path, kind: 'snapshot', last: false, from: { shard: 0, shards: 1 } }], keep: null, truncateTorn: false, repair: false });
+    assert.ok(report.error !== null && /Bad record/.test(report.error), String(report.error));
+    ks.checkIntegrity();
+  } finally {
+    t.cleanup();
+  }
 });
 
 test.run();
