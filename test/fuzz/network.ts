@@ -1,0 +1,1 @@
+export interface NetReport { problems: string[] } export async function runNetworkFuzz(_o: { seed: number; durationMs: number }): Promise<NetReport> { return { problems: [] }; } export function printNetworkReport(_r: NetReport): void {}
