@@ -9,6 +9,10 @@ import { DEFAULT_PARSER_LIMITS, PARSE_COMMAND, PARSE_NEED_MORE, RespParser } fro
 import { Keyspace } from '../../src/keyspace/keyspace.js';
 import { ShardPersistence } from '../../src/persistence/shard-persistence.js';
 import { tempDir } from '../persistence/helpers.js';
+import { FrameReader as StreamReader, frame, KIND_FEED } from '../../src/replication/stream.js';
+import { encodeMessage, FrameReader as BusReader } from '../../src/cluster/bus-messages.js';
+import { busMessage } from './target-bus.js';
+import { Prng } from './prng.js';
 
 const hex = (h: string): Buffer => Buffer.from(h, 'hex');
 
@@ -85,6 +89,60 @@ test('persistence: a lying key count in a snapshot header reserves only what the
   } finally {
     t.cleanup();
   }
+});
+
+/** Bytes copied by Buffer.concat and Buffer#copy while fn runs (what a reader costs per byte). */
+function bytesCopied(fn: () => void): number {
+  const concat = Buffer.concat;
+  const copy = Buffer.prototype.copy;
+  let n = 0;
+  Buffer.concat = ((list: readonly Uint8Array[], total?: number) => {
+    n += total ?? list.reduce((a, b) => a + b.length, 0);
+    return concat(list, total);
+  }) as typeof Buffer.concat;
+  Buffer.prototype.copy = function (this: Buffer, target: Uint8Array, ts?: number, ss?: number, se?: number): number {
+    const c = copy.call(this, target, ts, ss, se);
+    n += c;
+    return c;
+  };
+  try {
+    fn();
+  } finally {
+    Buffer.concat = concat;
+    Buffer.prototype.copy = copy;
+  }
+  return n;
+}
+
+// Found while writing the fuzzer's replication and bus targets: both stream readers joined the
+// pending bytes with every chunk, so a frame arriving in many pieces was copied once per piece.
+test('replication stream: a big frame in small pieces is copied a bounded number of times', () => {
+  const payload = Buffer.alloc(4 * 1024 * 1024, 7);
+  const bytes = frame(KIND_FEED, 1, payload);
+  const r = new StreamReader();
+  const frames: Buffer[] = [];
+  const copied = bytesCopied(() => {
+    for (let off = 0; off < bytes.length; off += 1024) {
+      r.push(bytes.subarray(off, off + 1024));
+      for (let f = r.next(); f !== null; f = r.next()) frames.push(f.payload);
+    }
+  });
+  assert.is(frames.length, 1);
+  assert.ok(frames[0]!.equals(payload));
+  assert.is(r.buffered, 0);
+  assert.ok(copied <= 3 * bytes.length, `copied ${copied} bytes for a ${bytes.length}-byte frame`);
+});
+
+test('cluster bus: a frame sent one byte at a time is copied a bounded number of times', () => {
+  const frames = Buffer.concat([0, 1, 2].map((i) => encodeMessage(busMessage(new Prng(i)))));
+  const r = new BusReader();
+  let got = 0;
+  const copied = bytesCopied(() => {
+    for (let i = 0; i < frames.length; i++) got += r.push(frames.subarray(i, i + 1)).length;
+  });
+  assert.is(got, 3);
+  assert.is(r.error, null);
+  assert.ok(copied <= 4 * frames.length, `copied ${copied} bytes for ${frames.length} bytes of frames`);
 });
 
 test.run();
