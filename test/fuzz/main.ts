@@ -1,12 +1,15 @@
 // `npm run fuzz`: the long fuzz run. In-process targets first (each protocol's parsers and
 // decoders, reporting inputs per second), then optionally the network run against a real server.
 // Options: --protocol a,b  --seed N  --count N (per protocol)  --duration S (per protocol)
-//          --replay I (rerun input I of --seed on one --protocol, printing it)  --network S (seconds)
+//          --replay I (rerun input I of --seed on one --protocol, printing it)
+//          --network S (then S seconds against a server)  --known-crashes (send inputs that crash it
+//          today, see network.ts)  --no-inprocess (network only)
 // Exit code 1 when any input failed; each failure is printed with its seed and input bytes.
 
 import { TARGETS } from './targets.js';
 import { runTarget, type RunReport } from './target.js';
 import { inputSeed } from './prng.js';
+import { printNetworkReport, runNetworkFuzz } from './network.js';
 
 interface Options {
   protocols: string[];
@@ -15,10 +18,11 @@ interface Options {
   durationMs: number;
   replay: number | null;
   networkS: number;
+  knownCrashes: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { protocols: Object.keys(TARGETS), seed: 1, count: 10_000_000, durationMs: Infinity, replay: null, networkS: 0 };
+  const o: Options = { protocols: Object.keys(TARGETS), seed: 1, count: 10_000_000, durationMs: Infinity, replay: null, networkS: 0, knownCrashes: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = argv[i + 1];
@@ -33,6 +37,8 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--duration') o.durationMs = Number(need()) * 1000;
     else if (a === '--replay') o.replay = Number(need());
     else if (a === '--network') o.networkS = Number(need());
+    else if (a === '--known-crashes') o.knownCrashes = true;
+    else if (a === '--no-inprocess') o.protocols = [];
     else throw new Error(`unknown option ${a} (see test/fuzz/main.ts or docs/fuzzing.md)`);
   }
   for (const p of o.protocols) if (!(p in TARGETS)) throw new Error(`unknown protocol ${p}; known: ${Object.keys(TARGETS).join(', ')}`);
@@ -72,8 +78,7 @@ async function main(): Promise<number> {
     failed += r.failures.length;
   }
   if (o.networkS > 0) {
-    const { runNetworkFuzz, printNetworkReport } = await import("./network.js" as string) as typeof import("./network.js");
-    const r = await runNetworkFuzz({ seed: o.seed, durationMs: o.networkS * 1000 });
+    const r = await runNetworkFuzz({ seed: o.seed, durationMs: o.networkS * 1000, knownCrashes: o.knownCrashes });
     printNetworkReport(r);
     failed += r.problems.length;
   }

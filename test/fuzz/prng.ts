@@ -74,19 +74,24 @@ export function inputSeed(seed: number, i: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-/** Cuts `b` at random byte boundaries (sometimes every byte, sometimes not at all). */
+/** Cuts `b` at random byte boundaries: whole, every byte (short inputs), or at a few random
+ * points (the number of pieces, not their size, is what is drawn, so long inputs stay cheap). */
 export function splitRandomly(r: Prng, b: Buffer): Buffer[] {
-  if (b.length === 0) return [b];
+  if (b.length <= 1) return [b];
   const mode = r.int(8);
   if (mode === 0) return [b];
-  if (mode === 1 && b.length <= 512) return [...b].map((x) => Buffer.from([x]));
+  if (mode === 1 && b.length <= 256) return [...b].map((x) => Buffer.from([x]));
+  const cuts = new Set<number>();
+  const n = 1 + r.len(24);
+  for (let i = 0; i < n; i++) cuts.add(1 + r.int(b.length - 1));
+  const sorted = [...cuts].sort((x, y) => x - y);
   const out: Buffer[] = [];
   let p = 0;
-  while (p < b.length) {
-    const n = 1 + r.len(b.length - p - 1);
-    out.push(b.subarray(p, p + n));
-    p += n;
+  for (const c of sorted) {
+    out.push(b.subarray(p, c));
+    p = c;
   }
+  out.push(b.subarray(p));
   return out;
 }
 
