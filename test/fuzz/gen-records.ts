@@ -83,5 +83,3 @@ export function recordRun(r: Prng): { bytes: Buffer; clean: boolean } {
   // A torn tail: cut anywhere, or zero bytes appended (a crash while appending).
   return { bytes: r.chance(0.5) ? bytes.subarray(0, r.int(bytes.length + 1)) : Buffer.concat([bytes, Buffer.alloc(r.len(64))]), clean: false };
 }
-
-export { OP_SET };

@@ -8,8 +8,7 @@ export class FuzzFailure extends Error {}
 
 export interface Target {
   readonly name: string;
-  /** Builds and checks input `seed`; throws on anything but a value, a clean error or need-more.
-   * Returns the input's bytes (for the failure report). */
+  /** Builds and checks input `seed`; throws on anything but a value, a clean error or need-more. */
   run(seed: number): void;
   /** The bytes of input `seed`, for a failure report (hex). */
   input(seed: number): Buffer;
