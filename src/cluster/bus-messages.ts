@@ -300,35 +300,66 @@ export function decodeFrame(buf: Buffer, offset = 0): DecodeResult {
   }
 }
 
-/** Splits a byte stream into messages. After an error it stays failed (the link must be closed). */
+/** Splits a byte stream into messages. After an error it stays failed (the link must be closed).
+ * A frame that arrives in many small pieces is gathered in one buffer that doubles as it grows, so
+ * that its bytes are copied a bounded number of times (concatenating per piece was quadratic: a
+ * 256 KiB frame sent one byte at a time copied about 64 GiB). */
 export class FrameReader {
   private pending: Buffer = Buffer.alloc(0);
+  private pendingLen = 0;
   error: string | null = null;
 
   /** Messages completed by `chunk`; check `error` afterwards. */
   push(chunk: Buffer): BusMessage[] {
     const out: BusMessage[] = [];
     if (this.error !== null) return out;
-    let buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    let buf: Buffer;
+    if (this.pendingLen === 0) {
+      buf = chunk;
+    } else {
+      this.append(chunk);
+      buf = this.pending.subarray(0, this.pendingLen);
+    }
     let off = 0;
     for (;;) {
       const r = decodeFrame(buf, off);
       if (r.kind === 'partial') break;
       if (r.kind === 'error') {
         this.error = r.error;
-        buf = Buffer.alloc(0);
-        off = 0;
-        break;
+        this.pending = Buffer.alloc(0);
+        this.pendingLen = 0;
+        return out;
       }
+      // Decoded messages copy what they keep (Reader.bytes, strings): buf may be reused.
       out.push(r.msg);
       off += r.bytes;
     }
-    this.pending = off === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(off));
+    const rest = buf.length - off;
+    if (buf === chunk) {
+      this.pendingLen = 0;
+      if (rest > 0) this.append(chunk.subarray(off));
+    } else {
+      this.pending.copyWithin(0, off, this.pendingLen);
+      this.pendingLen = rest;
+      // A drained buffer that grew for a big frame is not kept.
+      if (rest === 0 && this.pending.length > 64 * 1024) this.pending = Buffer.alloc(0);
+    }
     return out;
+  }
+
+  private append(chunk: Buffer): void {
+    const need = this.pendingLen + chunk.length;
+    if (need > this.pending.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(need, 2 * this.pending.length, 4096));
+      this.pending.copy(bigger, 0, 0, this.pendingLen);
+      this.pending = bigger;
+    }
+    chunk.copy(this.pending, this.pendingLen);
+    this.pendingLen = need;
   }
 
   /** Bytes held waiting for the rest of a frame (bounded by MAX_FRAME_BYTES). */
   get pendingBytes(): number {
-    return this.pending.length;
+    return this.pendingLen;
   }
 }

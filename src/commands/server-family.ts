@@ -429,7 +429,7 @@ async function debugCommand(m: MainCall): Promise<void> {
   const sub = argLower(a, 1);
   switch (sub) {
     case 'help': {
-      const help = ['DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:', 'SHARD-CRASH <shard>', '    Crash shard worker <shard>; it is restarted on its memory.', 'SLEEP <seconds>', '    Stop the server for <seconds>. Decimals allowed.', 'SET-ACTIVE-EXPIRE <0|1>', '    Setting it to 0 disables expiring keys in background.', 'LOG <message>', '    Write <message> to the server log.', 'CLUSTER-PARTITION [<node-id> ...]', '    Drop cluster bus traffic to and from these nodes (none: heal). For partition tests.', 'HELP', '    Print this help.'];
+      const help = ['DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:', 'SHARD-CRASH <shard>', '    Crash shard worker <shard>; it is restarted on its memory.', 'INTEGRITY <shard>', '    Check every structural invariant of shard <shard>\'s keyspace (O(memory)).', 'SLEEP <seconds>', '    Stop the server for <seconds>. Decimals allowed.', 'SET-ACTIVE-EXPIRE <0|1>', '    Setting it to 0 disables expiring keys in background.', 'LOG <message>', '    Write <message> to the server log.', 'CLUSTER-PARTITION [<node-id> ...]', '    Drop cluster bus traffic to and from these nodes (none: heal). For partition tests.', 'HELP', '    Print this help.'];
       m.out.array(help.length);
       for (const l of help) m.out.simple(l);
       return;
@@ -442,6 +442,17 @@ async function debugCommand(m: MainCall): Promise<void> {
       }
       await m.server.callShard(n, ['__crash'], m.conn.proto);
       m.out.ok();
+      return;
+    }
+    case 'integrity': {
+      // For the fuzzer and soak runs: the arena's own check, run inside the shard that owns it.
+      const n = a.argc === 3 ? argInt(a, 2) : NaN;
+      if (Number.isNaN(n) || n < 0 || n >= m.server.shardCount) {
+        m.out.error(`ERR shard must be an integer from 0 to ${m.server.shardCount - 1}`);
+        return;
+      }
+      const r = await m.server.callShard(n, ['__integrity'], m.conn.proto);
+      m.out.raw(r, 0, r.length);
       return;
     }
     case 'sleep': {
@@ -487,6 +498,15 @@ function crashCommand(c: ShardContext): void {
   c.crash();
 }
 
+function integrityCommand(c: ShardContext): void {
+  try {
+    c.ks.checkIntegrity();
+    c.out.ok();
+  } catch (e) {
+    c.out.error(`ERR ${e instanceof Error ? e.message : String(e)}`.replace(/[\r\n]/g, ' '));
+  }
+}
+
 const S = 'server' as const;
 
 export const SERVER_COMMANDS = [
@@ -511,5 +531,6 @@ export const SERVER_COMMANDS = [
   { name: 'time', arity: 1, flags: ['loading', 'stale', 'fast', 'random'], keys: null, group: S, since: '2.6.0', summary: 'Returns the server time.', main: timeCommand },
   { name: 'shutdown', arity: -1, flags: ['admin', 'loading', 'stale'], keys: null, group: S, since: '1.0.0', summary: 'Synchronously saves the database(s) to disk and shuts down the Redis server.', main: shutdownCommand },
   { name: 'debug', arity: -2, flags: ['admin', 'loading', 'stale'], keys: null, group: S, since: '1.0.0', summary: 'A container for debugging commands.', main: debugCommand },
+  { name: '__integrity', arity: 1, flags: ['admin'], keys: null, group: 'internal', since: '0', summary: 'internal', shard: integrityCommand, hidden: true },
   { name: '__crash', arity: 1, flags: ['admin'], keys: null, group: 'internal', since: '0', summary: 'internal', shard: crashCommand, hidden: true },
 ] as const satisfies readonly CommandSpec[];

@@ -6,7 +6,7 @@
 
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
-import { FILE_HEADER, FORMAT_VERSION, FRAME_HEADER, MAX_RECORD, OP_DEL, OP_END, OP_FLUSH, OP_SET } from './records.js';
+import { FILE_HEADER, FORMAT_VERSION, FRAME_HEADER, MAX_RECORD, MIN_SET_RECORD_BYTES, OP_END, recordShapeError } from './records.js';
 
 /** Called with each valid record: its op and payload b[q, q+len). b is reused after the call. */
 export type RecordVisitor = (op: number, b: Buffer, q: number, len: number) => void;
@@ -46,7 +46,8 @@ export function readRecords(path: string, magic: number, visit: RecordVisitor, o
       return out;
     }
     out.validBytes = FILE_HEADER;
-    onCount?.(buf.readUInt32LE(12));
+    // The header's key count sizes the loader's index: never more keys than the file can hold.
+    onCount?.(Math.min(buf.readUInt32LE(12), Math.floor((fileBytes - FILE_HEADER) / MIN_SET_RECORD_BYTES)));
     // buf[0, have) holds the file from filePos on.
     let filePos = FILE_HEADER;
     let have = 0;
@@ -102,11 +103,12 @@ export function readRecords(path: string, magic: number, visit: RecordVisitor, o
         out.damage = { kind: last ? 'torn' : 'corrupt', offset: at, reason: 'checksum mismatch' };
         break;
       }
-      const op = buf[q]!;
-      if (op !== OP_SET && op !== OP_DEL && op !== OP_FLUSH && op !== OP_END) {
-        out.damage = { kind: 'corrupt', offset: at, reason: `unknown record type ${op}` };
+      const shape = recordShapeError(buf, q, len);
+      if (shape !== null) {
+        out.damage = { kind: 'corrupt', offset: at, reason: shape };
         break;
       }
+      const op = buf[q]!;
       if (op === OP_END) out.endCount = buf.readUInt32LE(q + 4) + buf.readUInt32LE(q + 8) * 2 ** 32;
       else visit(op, buf, q, len);
       out.records++;

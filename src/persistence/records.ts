@@ -27,6 +27,39 @@ export const MAGIC_SNAPSHOT = 0x4e535354;
 /** No record is larger: a value is at most 4 GiB in the keyspace, and a frame's length is a u32. */
 export const MAX_RECORD = 2 ** 32 - 1 - FRAME_HEADER;
 
+/** The smallest record a file can hold per key (a SET with a one-byte key and no value): bounds
+ * how many keys a file's header may ask the loader to reserve room for. */
+export const MIN_SET_RECORD_BYTES = FRAME_HEADER + SET_HEADER + 1;
+
+/**
+ * What is wrong with the shape of the payload b[q, q+len) whose checksum matched, or null: a
+ * checksum proves the bytes are those written, not that the writer was right, and every length
+ * inside a payload must lie within it before a key or value is read (a SET whose key length runs
+ * past its payload would read the next record as key bytes, or ask the arena for gigabytes).
+ */
+export function recordShapeError(b: Buffer, q: number, len: number): string | null {
+  if (len < 1) return 'empty record';
+  const op = b[q]!;
+  if (op === OP_SET) {
+    if (len < SET_HEADER) return `SET record of ${len} bytes, shorter than its header`;
+    const klen = b.readUInt32LE(q + 16);
+    const vlen = b.readUInt32LE(q + 20);
+    if (SET_HEADER + klen + vlen !== len) return `SET record of ${len} bytes with a ${klen}-byte key and a ${vlen}-byte value`;
+    const expireAt = b.readDoubleLE(q + 8);
+    if (!Number.isFinite(expireAt) || expireAt < 0) return `SET record with expiry time ${expireAt}`;
+    return null;
+  }
+  if (op === OP_DEL) {
+    if (len < DEL_HEADER) return `DEL record of ${len} bytes, shorter than its header`;
+    const klen = b.readUInt32LE(q + 4);
+    if (DEL_HEADER + klen !== len) return `DEL record of ${len} bytes with a ${klen}-byte key`;
+    return null;
+  }
+  if (op === OP_FLUSH) return len === 1 ? null : `FLUSH record of ${len} bytes`;
+  if (op === OP_END) return len === 12 ? null : `END record of ${len} bytes`;
+  return `unknown record type ${op}`;
+}
+
 /** A growable byte buffer that records are encoded into. */
 export class RecordBuffer {
   buf: Buffer;

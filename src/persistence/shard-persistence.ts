@@ -12,7 +12,7 @@ import type { Keyspace, KeyspaceObserver, ValueType } from '../keyspace/keyspace
 import { keySlot, shardOfSlot, SLOT_COUNT } from '../keyspace/slot.js';
 import { AppendLog, type FsyncPolicy } from './append-log.js';
 import { readRecords, type ReadOutcome } from './record-reader.js';
-import { DEL_HEADER, FRAME_HEADER, MAGIC_LOG, MAGIC_SNAPSHOT, OP_DEL, OP_FLUSH, OP_SET, RecordBuffer, SET_HEADER } from './records.js';
+import { DEL_HEADER, FRAME_HEADER, MAGIC_LOG, MAGIC_SNAPSHOT, OP_DEL, OP_FLUSH, OP_SET, RecordBuffer, recordShapeError, SET_HEADER } from './records.js';
 import { SnapshotJob, type SnapshotResult } from './snapshot-job.js';
 
 /** Where a shard logs: paths[shard] under the given policy (null: no log). */
@@ -300,6 +300,8 @@ export class ShardPersistence implements KeyspaceObserver {
       const q = p + FRAME_HEADER;
       if (q + rl > end) throw new Error('replication: truncated record');
       if (crc32(buf.subarray(q, q + rl)) !== buf.readUInt32LE(p + 4)) throw new Error('replication: record checksum mismatch');
+      const shape = recordShapeError(buf, q, rl);
+      if (shape !== null) throw new Error(`replication: bad record (${shape})`);
       applyRecord(ks, buf[q]!, buf, q, keep, from);
       n++;
       p = q + rl;

@@ -40,8 +40,12 @@ export const ERR_UNBALANCED_QUOTES = 'ERR Protocol error: unbalanced quotes in r
 export const ERR_TOO_BIG_INLINE = 'ERR Protocol error: too big inline request';
 export const ERR_QUERY_BUFFER_LIMIT = 'ERR Protocol error: client query buffer limit exceeded';
 
-/** Redis PROTO_MBULK_BIG_ARG: bulks at least this long get their whole size reserved up front. */
+/** Redis PROTO_MBULK_BIG_ARG: bulks at least this long get room reserved ahead of their bytes. */
 const BIG_ARG_BYTES = 32 * 1024;
+/** A big bulk's buffer runs ahead of the bytes received by at most their count again plus this:
+ * the announced length alone never reserves memory (a "$536870912" line followed by one byte would
+ * otherwise hold 512 MiB per connection), and doubling keeps the copies linear overall. */
+const BIG_ARG_AHEAD_BYTES = 1024 * 1024;
 /** A drained query buffer larger than this is released rather than kept for reuse. */
 const QUERY_BUF_KEEP_BYTES = 64 * 1024;
 const QUERY_BUF_MIN_BYTES = 4096;
@@ -435,7 +439,9 @@ export class RespParser {
       const need = this.scan + this.bulkLen + 2 - this.end;
       take = Math.min(avail, need);
       if (this.bulkLen >= BIG_ARG_BYTES) {
-        reserve = Math.min(this.scan + this.bulkLen + 2, this.limits.maxQueryBufferLen + 1) - this.cmdStart;
+        const whole = Math.min(this.scan + this.bulkLen + 2, this.limits.maxQueryBufferLen + 1) - this.cmdStart;
+        const received = this.end - this.cmdStart + take;
+        reserve = Math.min(whole, 2 * received + BIG_ARG_AHEAD_BYTES);
       }
     } else if (this.reqType === REQ_MULTIBULK && this.searchFrom < this.end) {
       take = 1; // the CR is here; Redis wants one more byte

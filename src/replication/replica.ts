@@ -136,6 +136,8 @@ export class ReplicationReplica {
       const f = this.reader.next();
       if (f === null) break;
       this.onFrame(f);
+      // fail() closed the link: what follows on it is not applied.
+      if (this.sock === null || this.sock.destroyed) return;
     }
     this.updatePause();
   }
@@ -173,6 +175,12 @@ export class ReplicationReplica {
   }
 
   private onFrame(f: StreamFrame): void {
+    // A frame naming a shard the primary does not have would be applied to a local shard that may
+    // not exist, and counted at an offset PSYNC never announced.
+    if (f.shard >= this.primaryShards && f.kind !== KIND_PING && f.kind !== KIND_GETACK) {
+      this.fail(`Replication frame for shard ${f.shard}, the primary has ${this.primaryShards}`);
+      return;
+    }
     switch (f.kind) {
       case KIND_SNAP:
         this.applyBatch(f.shard, f.payload, 0);
