@@ -44,6 +44,13 @@ export function argBigInt(a: ArgList, i: number): bigint | null {
 }
 
 /** An ArgList over standalone buffers (for main-thread helpers building commands). */
+/** A copy of a command's arguments that outlives the receive buffer (a request held for later). */
+export function copyArgList(a: ArgList): ArgList {
+  const parts: Uint8Array[] = [];
+  for (let i = 0; i < a.argc; i++) parts.push(a.buf.subarray(a.off[i]!, a.off[i]! + a.len[i]!));
+  return argListOf(parts);
+}
+
 export function argListOf(parts: ReadonlyArray<Uint8Array | string>): ArgList {
   const bufs = parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p));
   const total = bufs.reduce((n, b) => n + b.length, 0);

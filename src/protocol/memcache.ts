@@ -78,6 +78,8 @@ export const STATUS = {
   AUTH_CONTINUE: 0x21,
   UNKNOWN_COMMAND: 0x81,
   ENOMEM: 0x82,
+  /** Temporary failure: the server refuses for now (a read-only replica, loading, no replicas). */
+  ETMPFAIL: 0x86,
 } as const;
 
 /** The body memcached sends with each error status (write_bin_error). */
@@ -212,6 +214,12 @@ export function textResponse(opcode: number, status: number, opaque: number, tex
   writeResponseHeader(b, 0, opcode, 0, 0, status, body.length, opaque, 0);
   body.copy(b, HEADER_BYTES);
   return b;
+}
+
+/** A request refused by the server's admission (Redis's error text, e.g. READONLY ...): in the
+ * binary protocol a temporary failure with the text as body, in text and meta `SERVER_ERROR`. */
+export function refusalResponse(binary: boolean, opcode: number, opaque: number, text: string): Buffer {
+  return binary ? textResponse(opcode, STATUS.ETMPFAIL, opaque, text) : Buffer.from(`SERVER_ERROR ${text}\r\n`, 'latin1');
 }
 
 /** The error response memcached sends for `status` (its text as body). */

@@ -6,7 +6,7 @@
 
 import { COMMANDS, arityOk, lookupCommand } from '../commands/registry.js';
 import { ERR, ReplyError } from '../commands/errors.js';
-import { argIs, argListOf, argString, argsPreview } from '../commands/args.js';
+import { argIs, argString, argsPreview, copyArgList } from '../commands/args.js';
 import type { ArgList, ClientInfo, MainHandler, ServerApi, ServerStats } from '../commands/types.js';
 import { RespWriter } from '../protocol/resp-writer.js';
 import type { Logger } from 'pino';
@@ -196,11 +196,4 @@ export class Dispatcher {
       c.failed = 0;
     }
   }
-}
-
-/** A copy of a command's arguments that outlives the receive buffer. */
-function copyArgList(a: ArgList): ArgList {
-  const parts: Uint8Array[] = [];
-  for (let i = 0; i < a.argc; i++) parts.push(a.buf.slice(a.off[i]!, a.off[i]! + a.len[i]!));
-  return argListOf(parts);
 }

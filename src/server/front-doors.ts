@@ -10,8 +10,11 @@ import type { Config } from '../config/config.js';
 import type { ArgList, ServerStats, ShardStatsReport } from '../commands/types.js';
 import type { ReplySink, ShardPort } from '../runtime/shard-port.js';
 import { commandIndex } from '../commands/registry.js';
-import { argListOf } from '../commands/args.js';
-import { MemcacheConnection, type MemcacheHost } from './memcache-connection.js';
+import { argListOf, copyArgList } from '../commands/args.js';
+import { HOLD, admit, type AdmissionCommand, type AdmissionState } from './admission.js';
+import { MODE_META, META_DEBUG, META_GET } from '../commands/memcache-family.js';
+import { H_MAGIC, H_OPCODE, OP } from '../protocol/memcache.js';
+import { MemcacheConnection, type MemcacheClient, type MemcacheHost } from './memcache-connection.js';
 import { MEMCACHE_VERSION } from '../protocol/memcache.js';
 import { startHttpApi, type HttpApi } from './http-api.js';
 
@@ -32,6 +35,10 @@ export interface FrontDoorServer {
    * forwards it to the slot's owner, or refuses it while the slot is moving); false otherwise. */
   routeMemcache(sink: ReplySink, seq: number, args: ArgList, keyArg: number): boolean;
   shardStats(): Promise<ShardStatsReport[]>;
+  /** The node's state as admission sees it (the same for every front door). */
+  readonly admissionState: AdmissionState;
+  /** Runs `run` (a write held by admission) once the failover write pause ends. */
+  whenWritesResume(run: () => void): void;
   serverStats(): ServerStats;
   commandStats(): Map<string, { calls: number; usec: number; rejected: number; failed: number }>;
 }
@@ -53,6 +60,22 @@ export interface MemcacheCounters {
 const MC_CMD = commandIndex('__mc');
 const MC_FLUSH_ARGS = argListOf(['__mcflush']);
 const MC_FLUSH_CMD = commandIndex('__mcflush');
+
+const READ = { runsWhileLoading: false, noAuth: false, write: false } as const satisfies AdmissionCommand;
+const WRITE = { runsWhileLoading: false, noAuth: false, write: true } as const satisfies AdmissionCommand;
+const FLUSH_TRAITS = WRITE;
+/** memcached requests that only read (binary and text opcodes); everything else that reaches a
+ * shard changes data (stores, deletes, arithmetic, touch and get-and-touch). */
+const READ_OPCODES = new Set<number>([OP.GET, OP.GETQ, OP.GETK, OP.GETKQ, OP.NOOP, OP.VERSION, OP.STAT]);
+
+/** A memcached request's admission traits from its header (args[1]: a binary request's own, or
+ * the synthetic one of a text or meta request, whose opcode byte is then the meta letter). */
+function memcacheTraits(args: ArgList): AdmissionCommand {
+  const h = args.off[1]!;
+  const op = args.buf[h + H_OPCODE]!;
+  if (args.buf[h + H_MAGIC] === MODE_META) return op === META_GET || op === META_DEBUG ? READ : WRITE;
+  return READ_OPCODES.has(op) ? READ : WRITE;
+}
 
 class MemcacheDoor implements MemcacheHost {
   readonly conns = new Set<MemcacheConnection>();
@@ -79,15 +102,51 @@ class MemcacheDoor implements MemcacheHost {
     this.counters.connectionsCurrent = this.conns.size;
   }
 
-  sendToShard(sink: ReplySink, seq: number, args: ArgList, keyArg: number): void {
+  /** Clients with a request held by the failover write pause: their later requests queue behind
+   * it, so that each connection's requests still run in its order. */
+  private readonly held = new Map<MemcacheClient, Array<() => void>>();
+
+  sendToShard(client: MemcacheClient, seq: number, args: ArgList, keyArg: number): void {
+    const queue = this.held.get(client);
+    if (queue !== undefined) {
+      const copy = copyArgList(args);
+      queue.push(() => this.sendToShard(client, seq, copy, keyArg));
+      return;
+    }
+    // The same admission as RESP's, with the request's traits from its opcode.
+    const verdict = admit(client, memcacheTraits(args), this.server.admissionState);
+    if (verdict === HOLD) {
+      const copy = copyArgList(args);
+      const waiting: Array<() => void> = [() => this.sendToShard(client, seq, copy, keyArg)];
+      this.held.set(client, waiting);
+      this.server.whenWritesResume(() => {
+        this.held.delete(client);
+        for (const run of waiting) run();
+        this.server.publishRequests();
+      });
+      return;
+    }
+    if (verdict !== null) {
+      client.refuse(seq, verdict, args);
+      return;
+    }
     // Cluster mode: a key of another node's slot, or of a slot moving away, is the server's to
     // forward or refuse.
-    if (this.server.routeMemcache(sink, seq, args, keyArg)) return;
+    if (this.server.routeMemcache(client, seq, args, keyArg)) return;
     const s = this.server.shardOfKey(args.buf, args.off[keyArg]!, args.len[keyArg]!);
-    this.server.links[s]!.send(sink, seq, MC_CMD, 2, args, null);
+    this.server.links[s]!.send(client, seq, MC_CMD, 2, args, null);
   }
 
-  flushAll(delaySeconds: number, done: () => void): void {
+  flushAll(client: MemcacheClient, delaySeconds: number, done: (refusal: string | null) => void): void {
+    const verdict = admit(client, FLUSH_TRAITS, this.server.admissionState);
+    if (verdict === HOLD) {
+      this.server.whenWritesResume(() => this.flushAll(client, delaySeconds, done));
+      return;
+    }
+    if (verdict !== null) {
+      done(verdict);
+      return;
+    }
     const run = (after: () => void): void => {
       const links = this.server.links;
       let left = links.length;
@@ -96,7 +155,7 @@ class MemcacheDoor implements MemcacheHost {
       this.server.publishRequests();
     };
     if (delaySeconds <= 0) {
-      run(done);
+      run(() => done(null));
       return;
     }
     const t = setTimeout(() => {
@@ -105,7 +164,7 @@ class MemcacheDoor implements MemcacheHost {
     }, delaySeconds * 1000);
     t.unref();
     this.timers.add(t);
-    done();
+    done(null);
   }
 
   async stats(): Promise<Array<[string, string]>> {

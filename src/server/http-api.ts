@@ -10,6 +10,8 @@
 // and so is time (HTTP_LIMITS); connections count against maxclients with every other door's.
 
 import http from 'node:http';
+import { HOLD, admit, type AdmissionCommand } from './admission.js';
+import { ERR } from '../commands/errors.js';
 import type net from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import type { FrontDoorServer, MemcacheCounters } from './front-doors.js';
@@ -23,6 +25,9 @@ export interface HttpApi {
 }
 
 const KEY_PREFIX = '/v1/keys/';
+/** The key API's admission traits: GET and HEAD read, PUT and DELETE write. */
+const KEY_READ: AdmissionCommand = { runsWhileLoading: false, noAuth: false, write: false };
+const KEY_WRITE: AdmissionCommand = { runsWhileLoading: false, noAuth: false, write: true };
 /** Routes counted under their own path in tessera_http_requests_total (keys under KEY_PREFIX). */
 const ROUTES: ReadonlySet<string> = new Set(['/health', '/health/ready', '/health/live', '/metrics']);
 const HEALTH_TIMEOUT_MS = 1000;
@@ -208,9 +213,22 @@ export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCo
   };
 
   const keys = async (req: http.IncomingMessage, res: http.ServerResponse, rawPath: string, rawQuery: string): Promise<number> => {
-    // Credentials first: nothing else of an unauthenticated request is parsed or read.
-    if (!authorized(req)) {
-      throw new HttpError(401, 'authentication required: Authorization: Bearer <requirepass>', { 'www-authenticate': 'Bearer' });
+    // Admission first (the same checks as RESP and memcached, credentials among them): nothing
+    // else of a refused request is parsed or read.
+    const traits = req.method === 'PUT' || req.method === 'DELETE' ? KEY_WRITE : KEY_READ;
+    for (;;) {
+      const verdict = admit({ authenticated: authorized(req) }, traits, server.admissionState);
+      if (verdict === null) break;
+      if (verdict === HOLD) {
+        // A manual failover pauses writes: this one runs when it ends, as a RESP write would.
+        await new Promise<void>((resolve) => server.whenWritesResume(resolve));
+        continue;
+      }
+      if (verdict === ERR.noAuth) {
+        throw new HttpError(401, 'authentication required: Authorization: Bearer <requirepass>', { 'www-authenticate': 'Bearer' });
+      }
+      // LOADING, READONLY, NOREPLICAS: Redis's text, as a temporary refusal.
+      throw new HttpError(503, verdict);
     }
     let key: string;
     try {

@@ -15,21 +15,30 @@ import { ReplyOrder } from './reply-order.js';
 import type { Socket } from 'node:net';
 import type { ArgList } from '../commands/types.js';
 import type { ReplySink } from '../runtime/shard-port.js';
+import type { AdmissionClient } from './admission.js';
 import { RespWriter } from '../protocol/resp-writer.js';
 import {
-  H_OPCODE, HEADER_BYTES, KEY_MAX_BYTES, MEMCACHE_VERSION, OP, STATUS, TEXT, errorResponse, isQuiet, opcodeName, parseI32,
-  parseU64, readU32, statResponse, textResponse, writeResponseHeader, writeU32, writeU64,
+  H_MAGIC, H_OPCODE, HEADER_BYTES, KEY_MAX_BYTES, MEMCACHE_VERSION, OP, REQ_MAGIC, STATUS, TEXT, errorResponse, isQuiet, opcodeName,
+  parseI32, parseU64, readU32, refusalResponse, statResponse, textResponse, writeResponseHeader, writeU32, writeU64,
 } from '../protocol/memcache.js';
 import { FRAME, MemcacheFramer, PROTO_BINARY, tokIs } from '../protocol/memcache-framing.js';
 import {
   META_ARITH, META_DEBUG, META_DELETE, META_GET, META_SET, MODE_META, MODE_TEXT, TEXT_NOREPLY, TEXT_WITH_CAS,
 } from '../commands/memcache-family.js';
 
+/** A memcached connection as the door's admission sees it. */
+export interface MemcacheClient extends ReplySink, AdmissionClient {
+  /** Answers request `seq` (its `__mc` arguments) with an admission refusal, in its protocol. */
+  refuse(seq: number, text: string, args: ArgList): void;
+}
+
 export interface MemcacheHost {
-  /** Queues `__mc` with these arguments on the key's shard; the reply goes to sink with seq. */
-  sendToShard(sink: ReplySink, seq: number, args: ArgList, keyArg: number): void;
-  /** Empties every shard (after delaySeconds when > 0), then calls done. */
-  flushAll(delaySeconds: number, done: () => void): void;
+  /** Admits, then queues `__mc` with these arguments on the key's shard; the reply goes to the
+   * client with seq. */
+  sendToShard(client: MemcacheClient, seq: number, args: ArgList, keyArg: number): void;
+  /** Admits a flush_all, empties every shard (after delaySeconds when > 0), then calls done
+   * (with the refusal's text when it was not admitted). */
+  flushAll(client: MemcacheClient, delaySeconds: number, done: (refusal: string | null) => void): void;
   /** memcached's `stats` as name/value pairs. */
   stats(): Promise<Array<[string, string]>>;
   publishRequests(): void;
@@ -59,7 +68,7 @@ export const OUTPUT_HIGH_WATER_BYTES = 1024 * 1024;
 const WRITER_KEEP_BYTES = 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
 
-export class MemcacheConnection implements ReplySink {
+export class MemcacheConnection implements MemcacheClient {
   private buf = Buffer.allocUnsafe(HEADROOM + INITIAL_BUFFER);
   private rpos = HEADROOM;
   private wpos = HEADROOM;
@@ -78,14 +87,14 @@ export class MemcacheConnection implements ReplySink {
   private dead = false;
   private paused = false;
   private pollScheduled = false;
-  private authenticated: boolean;
+  private authed: boolean;
 
   constructor(
     readonly id: number,
     private readonly socket: Socket,
     private readonly host: MemcacheHost,
   ) {
-    this.authenticated = host.password() === '';
+    this.authed = host.password() === '';
     this.framer = new MemcacheFramer(host.maxItemBytes());
     socket.on('data', (chunk: Buffer) => this.guard(() => this.onData(chunk)));
     socket.on('end', () => this.guard(() => this.onEnd()));
@@ -217,7 +226,7 @@ export class MemcacheConnection implements ReplySink {
         return false;
       case FRAME.TEXT_TOO_LARGE:
         this.rpos = f.end;
-        if (!this.authenticated) return this.textAuth();
+        if (!this.authed) return this.textAuth();
         this.host.count('too_large');
         if (!f.noreply) this.replyText(TEXT.tooLarge);
         return true;
@@ -233,7 +242,7 @@ export class MemcacheConnection implements ReplySink {
   /** memcached refuses every request but SASL's before authentication, and closes. */
   private binAuthRefused(): boolean {
     const op = this.framer.op;
-    if (this.authenticated || op === OP.SASL_LIST_MECHS || op === OP.SASL_AUTH || op === OP.SASL_STEP) return false;
+    if (this.authed || op === OP.SASL_LIST_MECHS || op === OP.SASL_AUTH || op === OP.SASL_STEP) return false;
     this.host.count('auth_error');
     this.replyNow(errorResponse(this.framer.opcode, STATUS.AUTH_ERROR, this.framer.opaque));
     this.closeAfterReplies();
@@ -266,8 +275,8 @@ export class MemcacheConnection implements ReplySink {
         const delay = extLen === 4 ? readU32(b, x) : 0;
         const seq = this.nextSeq++;
         const quiet = isQuiet(opcode);
-        this.host.flushAll(delay, () => {
-          const r = quiet ? EMPTY : headerOnly(opcode, opaque);
+        this.host.flushAll(this, delay, (refusal) => {
+          const r = refusal !== null ? refusalResponse(true, opcode, opaque, refusal) : quiet ? EMPTY : headerOnly(opcode, opaque);
           this.deliver(seq, r, 0, r.length);
         });
         return true;
@@ -336,7 +345,7 @@ export class MemcacheConnection implements ReplySink {
     const parts = data.toString('utf8').split('\0');
     const ok = mech === 'PLAIN' && parts.length === 3 && parts[2] === this.host.password();
     if (ok) {
-      this.authenticated = true;
+      this.authed = true;
       this.replyNow(textResponse(opcode, 0, opaque, 'Authenticated'));
     } else {
       this.host.count('auth_error');
@@ -364,7 +373,7 @@ export class MemcacheConnection implements ReplySink {
   /** One text command; 0 to go on, -1 when input must stop. */
   private textCommand(b: Buffer, t: MemcacheFramer['tok'], lineEnd: number): number {
     const v = b.toString('latin1', t.off[0]!, t.off[0]! + t.len[0]!);
-    if (!this.authenticated) return this.textAuth() ? 0 : -1;
+    if (!this.authed) return this.textAuth() ? 0 : -1;
     switch (v) {
       case 'get':
       case 'gets':
@@ -575,8 +584,8 @@ export class MemcacheConnection implements ReplySink {
     this.rpos = lineEnd;
     this.host.count('flush');
     const seq = this.nextSeq++;
-    this.host.flushAll(Math.max(0, delay), () => {
-      const r = noreply ? EMPTY : Buffer.from(TEXT.ok);
+    this.host.flushAll(this, Math.max(0, delay), (refusal) => {
+      const r = refusal !== null ? refusalResponse(false, 0, 0, refusal) : noreply ? EMPTY : Buffer.from(TEXT.ok);
       this.deliver(seq, r, 0, r.length);
     });
     return 0;
@@ -679,7 +688,7 @@ export class MemcacheConnection implements ReplySink {
     }
     const words = this.buf.toString('utf8', f.dataOff, f.dataOff + f.dataLen).split(' ');
     if (words.length === 2 && words[1] === this.host.password()) {
-      this.authenticated = true;
+      this.authed = true;
       this.replyText(TEXT.stored);
       return true;
     }
@@ -702,6 +711,22 @@ export class MemcacheConnection implements ReplySink {
 
   /** A reply for seq (from a shard or from here); written in seq order. A RESP error (a shard
    * crashed, an internal failure) becomes memcached's server error. */
+  /** Authenticated (SASL PLAIN or the text protocol's auth), or no password is set. */
+  get authenticated(): boolean {
+    return this.authed;
+  }
+
+  refuse(seq: number, text: string, args: ArgList): void {
+    // args[1] is the request's 24-byte header: a real binary one (magic 0x80), or the synthetic
+    // one of a text or meta request.
+    const h = args.off[1]!;
+    const b = args.buf;
+    const binary = b[h + H_MAGIC] === REQ_MAGIC;
+    const opaque = binary ? ((b[h + 12]! << 24) | (b[h + 13]! << 16) | (b[h + 14]! << 8) | b[h + 15]!) >>> 0 : 0;
+    const r = refusalResponse(binary, b[h + H_OPCODE]!, opaque, text);
+    this.deliver(seq, r, 0, r.length);
+  }
+
   deliver(seq: number, buf: Uint8Array, off: number, len: number): void {
     if (this.dead) return;
     if (len > 0 && buf[off] === 45) {
