@@ -53,7 +53,7 @@ const INITIAL_BUFFER = 16 * 1024;
 /** A receive buffer grown past this (for a large item) is given back once it is empty. */
 const BUFFER_KEEP_BYTES = 256 * 1024;
 /** Requests dispatched but not yet answered; parsing waits beyond this. */
-export const MAX_IN_FLIGHT = 1024;
+export const MAX_IN_FLIGHT = 256;
 /** Output waiting for the client above which parsing waits (the socket is paused). */
 export const OUTPUT_HIGH_WATER_BYTES = 1024 * 1024;
 const WRITER_KEEP_BYTES = 1024 * 1024;
@@ -709,7 +709,16 @@ export class MemcacheConnection implements ReplySink {
       this.deliver(seq, err, 0, err.length);
       return;
     }
-    if (this.order.put(seq, buf, off, len, this.out)) this.scheduleFlush();
+    if (!this.order.put(seq, buf, off, len, this.out)) return;
+    this.scheduleFlush();
+    // The limit is enforced when it is crossed, not at the next write.
+    const hard = this.host.outputHardLimitBytes();
+    if (hard > 0 && this.out.length + this.socket.writableLength > hard) this.overLimit(hard);
+  }
+
+  private overLimit(hard: number): void {
+    this.host.dropped(this, `output buffer ${this.outputBytes()} bytes over the hard limit ${hard}`);
+    this.kill();
   }
 
   private scheduleFlush(): void {
@@ -731,8 +740,7 @@ export class MemcacheConnection implements ReplySink {
     if (this.out.buf.length > WRITER_KEEP_BYTES) this.out = new RespWriter(16 * 1024);
     const hard = this.host.outputHardLimitBytes();
     if (hard > 0 && this.outputBytes() > hard) {
-      this.host.dropped(this, `output buffer ${this.outputBytes()} bytes over the hard limit ${hard}`);
-      this.kill();
+      this.overLimit(hard);
       return;
     }
     const allAnswered = this.order.headSeq === this.nextSeq;
