@@ -306,7 +306,8 @@ it('output: a client that does not read is held back (bounded memory), and then 
     peakMb = Math.max(peakMb, (procKb(s.pid, 'VmRSS') - rssBefore) / 1024);
     return Date.now() > watchUntil;
   }, 5000, 50);
-  assert.ok(peakMb < 320, `resident size grew ${peakMb.toFixed(0)} MiB while the client did not read`);
+  // Measured: about 100 MiB here (MAX_IN_FLIGHT replies of 512 KiB), about 300 MiB before the bound.
+  assert.ok(peakMb < 200, `resident size grew ${peakMb.toFixed(0)} MiB while the client did not read`);
   const ends = await new Promise<number>((resolve, reject) => {
     let n = 0;
     let tail = '';
