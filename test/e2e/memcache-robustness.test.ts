@@ -75,7 +75,9 @@ function nc(args: string[], input: Buffer, timeoutMs: number): Promise<string> {
  * write fails or the connection closes, rejects if `limitBytes` go through. */
 function floodUntilRefused(port: number, first: Buffer, limitBytes: number): Promise<{ sent: number; received: string }> {
   return new Promise((resolve, reject) => {
-    const sock = connect(port, '127.0.0.1');
+    // allowHalfOpen: the server's FIN alone must not stop this client's writes (Node would end
+    // them itself); only the server refusing the bytes may.
+    const sock = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
     const junk = Buffer.alloc(64 * 1024, 0x7a);
     let sent = 0;
     let received = '';
