@@ -164,11 +164,15 @@ export class MemcacheFramer {
     const nl = from < end ? b.indexOf(10, from) : -1;
     const isGet = b[start] === 103 && b[start + 1] === 101 && b[start + 2] === 116; // "get"
     this.isGet = isGet;
+    const lineMax = isGet ? LINE_MAX_GET_BYTES : LINE_MAX_BYTES;
     if (nl < 0 || nl >= end) {
       this.scanned = end - start;
-      if (end - start > (isGet ? LINE_MAX_GET_BYTES : LINE_MAX_BYTES)) return FRAME.TEXT_LINE_TOO_LONG;
+      if (end - start > lineMax) return FRAME.TEXT_LINE_TOO_LONG;
       return FRAME.NEED_MORE;
     }
+    // The limit holds whether or not the newline came in the same read, so that the frames do
+    // not depend on how the bytes were cut (memcached checks only lines without a newline yet).
+    if (nl - start > lineMax) return FRAME.TEXT_LINE_TOO_LONG;
     this.scanned = 0;
     const contentEnd = nl > start && b[nl - 1] === 13 ? nl - 1 : nl;
     tokenize(b, start, contentEnd, this.tok);

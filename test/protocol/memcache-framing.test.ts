@@ -252,4 +252,58 @@ test('the first byte picks the protocol for the connection', () => {
   check(Buffer.concat([bin(OP.NOOP), b('version\r\n'.repeat(3))]), ['bin op=10 key= ext=0 value= opaque=7', 'bad-magic']);
 });
 
+// ---- seeded random inputs ------------------------------------------------------------------------
+
+/** mulberry32: a small seeded generator, so that a failure replays exactly. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let x = a;
+    x = Math.imul(x ^ (x >>> 15), x | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const TEXT_PIECES = [
+  'set k 0 0 5\r\nhello\r\n', 'get a b c\r\n', 'ms m 3 T1\r\nabc\r\n', 'mg m v k\r\n', 'cas k 0 0 1 5\r\nx\r\n',
+  'incr n 1\r\n', 'set k 0 0 2000\r\n', 'append k 0 0 2 noreply\r\nab\r\n', 'delete k\r\n', '\r\n', 'set k 0 0 -1\r\n',
+];
+const BIN_PIECES = [
+  bin(OP.SET, { key: 'k', extras: E8, value: 'value' }), bin(OP.GETK, { key: 'k' }), bin(OP.NOOP), bin(0x50, { value: 'zz' }),
+  bin(OP.SASL_AUTH, { key: 'PLAIN', value: '\0u\0p' }), bin(OP.SET, { key: 'k', extras: E8, bodyLen: 0xffffffff }),
+  bin(OP.APPEND, { key: 'k', value: 'x'.repeat(2000) }), bin(OP.DELETE, { key: 'k' }),
+];
+
+/** A random sequence of requests, some bytes of it changed. */
+function randomInput(r: () => number, binary: boolean): Buffer {
+  const parts: Buffer[] = [];
+  const n = 1 + Math.floor(r() * 12);
+  for (let i = 0; i < n; i++) {
+    parts.push(binary ? BIN_PIECES[Math.floor(r() * BIN_PIECES.length)]! : b(TEXT_PIECES[Math.floor(r() * TEXT_PIECES.length)]!));
+  }
+  const input = Buffer.concat(parts);
+  const mutations = Math.floor(r() * 4);
+  for (let i = 0; i < mutations; i++) input[Math.floor(r() * input.length)] = Math.floor(r() * 256);
+  return input;
+}
+
+test('seeded random inputs: same frames however they are cut, nothing past the end, bounded buffering', () => {
+  const r = rng(0x13);
+  for (let i = 0; i < 3000; i++) {
+    const input = randomInput(r, i % 2 === 1);
+    const whole = frame([input]);
+    const chunks: Buffer[] = [];
+    for (let p = 0; p < input.length;) {
+      const n = 1 + Math.floor(r() * 300);
+      chunks.push(input.subarray(p, p + n));
+      p += n;
+    }
+    const cut = frame(chunks);
+    assert.equal(cut.events, whole.events, `input ${i}: ${JSON.stringify(input.toString('latin1').slice(0, 200))}`);
+    assert.ok(cut.maxPending <= MAX_ITEM + LINE_MAX_BYTES + 300, `input ${i}: buffered ${cut.maxPending}`);
+  }
+});
+
 test.run();
