@@ -383,7 +383,7 @@ export class MemcacheConnection implements ReplySink {
       case 'append':
       case 'prepend':
       case 'cas':
-        return this.textStore(v, lineEnd);
+        return this.textStore(v);
       case 'delete':
         return this.textDelete(lineEnd);
       case 'incr':
@@ -493,7 +493,7 @@ export class MemcacheConnection implements ReplySink {
 
   /** A storage command whose line and data block the framer checked (too large ones never
    * get here: the framer swallows their data). */
-  private textStore(verb: string, lineEnd: number): number {
+  private textStore(verb: string): number {
     const f = this.framer;
     const b = this.buf;
     const t = f.tok;

@@ -10,7 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { startTessera, waitFor, withTimeout, type ServerHandle } from './harness.js';
-import { OPS, bin, binCount, endsWith, exchange, parseBin, setExtras } from './memcache-harness.js';
+import { OPS, bin, binCount, endsWith, exchange, memcachedAvailable, parseBin, setExtras, startMemcached } from './memcache-harness.js';
 
 const TEST_TIMEOUT_MS = 60_000;
 const t = suite('memcached front door: robustness (issue 13)');
@@ -230,6 +230,15 @@ it('half-close: printf ... | nc -q1 prints both replies, every time (text and 10
   for (let i = 0; i < 5; i++) {
     const out = await nc(['-q1', '127.0.0.1', port], Buffer.from('set k 0 0 5\r\nhello\r\nget k\r\n'), 10_000);
     assert.is(out, 'STORED\r\nVALUE k 0 5\r\nhello\r\nEND\r\n', `run ${i}`);
+  }
+  // The same bytes through nc to memcached 1.6 give the same output.
+  if (!memcachedAvailable()) throw new Error('this test compares with memcached 1.6: install memcached (it is not on PATH)');
+  const mc = await startMemcached();
+  try {
+    const theirs = await nc(['-q1', '127.0.0.1', String(mc.port)], Buffer.from('set k 0 0 5\r\nhello\r\nget k\r\n'), 10_000);
+    assert.is(theirs, 'STORED\r\nVALUE k 0 5\r\nhello\r\nEND\r\n');
+  } finally {
+    await mc.stop();
   }
   const sets = Array.from({ length: 10_000 }, (_, i) => `set key:${i} 0 0 6\r\nv${String(i).padStart(5, '0')}\r\n`).join('');
   const out = await nc(['-q2', '127.0.0.1', port], Buffer.from(sets), 30_000);
