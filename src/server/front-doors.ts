@@ -68,8 +68,8 @@ class MemcacheDoor implements MemcacheHost {
     // (SO_LINGER 0) a connection refused below would end the process with an unhandled 'error'.
     sock.on('error', () => sock.destroy());
     if (this.conns.size >= this.server.config.values.maxclients) {
-      // memcached's text and reply at its connection limit, then close (destroyed, not ended:
-      // a refused client is not read from).
+      // memcached's reply at its connection limit; the socket is destroyed once it is written
+      // (a refused client is never read, and its FIN is not waited for).
       sock.end('ERROR Too many open connections\r\n', () => sock.destroy());
       return;
     }
