@@ -35,6 +35,8 @@ export interface FrontDoorServer {
    * forwards it to the slot's owner, or refuses it while the slot is moving); false otherwise. */
   routeMemcache(sink: ReplySink, seq: number, args: ArgList, keyArg: number): boolean;
   shardStats(): Promise<ShardStatsReport[]>;
+  /** Open client connections on every front door (RESP, memcached, HTTP): maxclients bounds it. */
+  connectionsOpen(): number;
   /** The node's state as admission sees it (the same for every front door). */
   readonly admissionState: AdmissionState;
   /** Runs `run` (a write held by admission) once the failover write pause ends. */
@@ -46,6 +48,8 @@ export interface FrontDoorServer {
 export interface FrontDoors {
   readonly memcachePort: number;
   readonly httpPort: number;
+  /** Open memcached and HTTP connections. */
+  connections(): number;
   /** Stops accepting and closes every memcached and HTTP connection. */
   close(): Promise<void>;
 }
@@ -90,7 +94,8 @@ class MemcacheDoor implements MemcacheHost {
     // Every socket has an error handler from its first moment: without one, a client that resets
     // (SO_LINGER 0) a connection refused below would end the process with an unhandled 'error'.
     sock.on('error', () => sock.destroy());
-    if (this.conns.size >= this.server.config.values.maxclients) {
+    // maxclients is one limit for the process, as in Redis: every door's connections count.
+    if (this.server.connectionsOpen() >= this.server.config.values.maxclients) {
       // memcached's reply at its connection limit; the socket is destroyed once it is written
       // (a refused client is never read, and its FIN is not waited for).
       sock.end('ERROR Too many open connections\r\n', () => sock.destroy());
@@ -283,6 +288,7 @@ export async function startFrontDoors(server: FrontDoorServer): Promise<FrontDoo
   return {
     memcachePort,
     httpPort: http?.port ?? 0,
+    connections: () => memcache.conns.size + (http?.connections ?? 0),
     async close() {
       const closed = Promise.all(listeners.map((s) => new Promise<void>((r) => s.close(() => r()))));
       memcache.close();

@@ -21,6 +21,8 @@ import { createHttpListener, type HttpListenerHooks } from './http-listener.js';
 
 export interface HttpApi {
   readonly port: number;
+  /** Open HTTP connections (counted against maxclients with every other door's). */
+  readonly connections: number;
   close(): Promise<void>;
 }
 
@@ -376,8 +378,7 @@ export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCo
     log: server.log,
     // maxclients is one limit for the whole process, as in Redis: RESP, memcached and HTTP
     // connections together.
-    mayAdmit: () =>
-      server.serverStats().connectedClients + memcache.connectionsCurrent + connections < server.config.values.maxclients,
+    mayAdmit: () => server.connectionsOpen() < server.config.values.maxclients,
     admitted: (delta) => {
       connections += delta;
     },
@@ -408,6 +409,9 @@ export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCo
   }
   return {
     port,
+    get connections() {
+      return connections;
+    },
     close: () =>
       Promise.all(
         servers.map(

@@ -270,6 +270,11 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     writeRefusal: () => server.replication.writeRefusal(server.cluster !== null),
   }))(this);
 
+  /** Open client connections on every front door: maxclients bounds their sum, as in Redis. */
+  connectionsOpen(): number {
+    return this.conns.size + (this.frontDoors?.connections() ?? 0);
+  }
+
   /** Runs `run` (a write admission held) once the failover write pause ends. */
   whenWritesResume(run: () => void): void {
     this.writePause.whenResumed(run);
@@ -312,7 +317,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     // Before anything else: a socket without an error handler turns a client's reset into an
     // uncaught exception that ends the process.
     sock.on('error', () => sock.destroy());
-    if (this.conns.size >= this.config.values.maxclients) {
+    if (this.connectionsOpen() >= this.config.values.maxclients) {
       this.stats.rejectedConnections++;
       sock.end(`-${ERR.maxClients}\r\n`, () => sock.destroy());
       return;

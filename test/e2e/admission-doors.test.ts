@@ -4,7 +4,8 @@
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { freePort, withTimeout } from './harness.js';
+import { connect } from 'node:net';
+import { freePort, waitFor, withTimeout } from './harness.js';
 import { cleanupAll, linkUp, startNode, startReplica, type Node } from './replication-helpers.js';
 import { OPS, bin, exchange, parseBin, setExtras } from './memcache-harness.js';
 
@@ -17,6 +18,7 @@ let primaryMc = 0;
 let primaryHttp = 0;
 const ETMPFAIL = 0x86;
 
+const port = (n: Node): number => n.server.port;
 const textUntil = (port: number, bytes: string, end: RegExp): Promise<string> =>
   exchange(port, Buffer.from(bytes), (d) => end.test(d.toString('latin1'))).then((x) => x.data.toString('latin1'));
 
@@ -91,6 +93,29 @@ t('min-replicas-to-write refuses every door the same way on a primary without en
   }
   const ok = await textUntil(primaryMc, 'set y 0 0 1\r\n1\r\n', /\r\n$/);
   assert.is(ok, 'STORED\r\n');
+});
+
+t('maxclients bounds the connections of every door together', async () => {
+  const c = replica!.client; // the only client of the replica so far
+  await c.config('SET', 'maxclients', '2');
+  const held = connect(replicaMc, '127.0.0.1');
+  held.on('error', () => undefined);
+  try {
+    await new Promise<void>((resolve) => held.once('connect', () => resolve()));
+    // The held memcached connection fills the second place: RESP, memcached and HTTP refuse.
+    await waitFor('the held connection to count', async () => {
+      const mc = await textUntil(replicaMc, 'version\r\n', /\r\n$/);
+      return mc.startsWith('ERROR Too many open connections') ? mc : undefined;
+    });
+    const resp = await exchange(port(replica!), Buffer.from('PING\r\n'), (d) => d.includes(10));
+    assert.is(resp.data.toString('latin1'), '-ERR max number of clients reached\r\n');
+    // A new HTTP connection (fetch would reuse an idle keep-alive one).
+    const http = await exchange(replicaHttp, Buffer.from('GET /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), (d) => d.includes('\r\n\r\n'));
+    assert.match(http.data.toString('latin1'), /^HTTP\/1\.1 503 /);
+  } finally {
+    held.destroy();
+    await c.config('SET', 'maxclients', '10000');
+  }
 });
 
 t.run();
