@@ -77,7 +77,7 @@ async function loadOnce(kind: ServerKind, opts: Options, file: string, round: nu
     try {
       const usedBefore = await usedMemory(client);
       const rssBefore = rssBytes(server.pid);
-      const result = await pipeLoad(server.port, file, opts.stallS * 1000);
+      const result = await pipeLoad(client, server.port, file, opts.stallS * 1000);
       const usedAfter = await usedMemory(client);
       const rssAfter = rssBytes(server.pid);
       const stall = result.stall === null ? null

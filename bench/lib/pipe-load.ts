@@ -34,8 +34,9 @@ export interface PipeResult {
 const POLL_MS = 1000;
 const OUTPUT_TAIL_BYTES = 4096;
 
-export async function pipeLoad(port: number, file: string, stallMs: number): Promise<PipeResult> {
-  const watcher = await RespClient.connect(port);
+/** Loads `file` into the server on `port`; `watcher`, a connection of the caller's to the same
+ * server, reads DBSIZE meanwhile (so that CLIENT LIST shows only it and the loader). */
+export async function pipeLoad(watcher: RespClient, port: number, file: string, stallMs: number): Promise<PipeResult> {
   const fd = openSync(file, 'r');
   const started = performance.now();
   let output = '';
@@ -94,7 +95,6 @@ export async function pipeLoad(port: number, file: string, stallMs: number): Pro
       child.kill('SIGKILL');
       await exited;
     }
-    watcher.close();
   }
 }
 
