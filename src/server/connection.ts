@@ -21,6 +21,9 @@ export interface ConnectionHost {
   connectionClosed(conn: Connection): void;
   /** True while shards are backlogged and sockets should not be read. */
   readonly backlogged: boolean;
+  /** The connection paused itself because shards are backlogged: the host must call
+   * updatePause() once they are not (however briefly the backlog lasted). */
+  waitForShards(conn: Connection): void;
   outputLimits(): { hardBytes: number; softBytes: number; softSeconds: number };
   logClientDrop(conn: Connection, reason: string): void;
 }
@@ -48,6 +51,9 @@ export class Connection implements ClientInfo, ReplySink {
   private closeAfter = false;
   private dead = false;
   private paused = false;
+  /** The client shut down its write side (FIN): every command already read still gets its reply,
+   * then the connection closes. */
+  private inputEnded = false;
   private softLimitSinceMs = 0;
   /** Already told the host it has output (spares a Set insert per reply). */
   private flushQueued = false;
@@ -62,11 +68,18 @@ export class Connection implements ClientInfo, ReplySink {
     this.parser = new RespParser(limits);
     this.args = { buf: this.parser.buf, off: this.parser.argOff, len: this.parser.argLen, argc: 0 };
     this.authenticated = !needsAuth();
+    this.hardLimitBytes = host.outputLimits().hardBytes;
     this.addr = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     this.laddr = `${socket.localAddress ?? '?'}:${socket.localPort ?? 0}`;
     const handle = (socket as unknown as { _handle?: { fd?: number } })._handle;
     this.fd = handle?.fd ?? -1;
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    // The listener allows half-open sockets: a client's FIN (`nc -q1`, a script's shutdown of its
+    // write side) ends its input, not the connection; its replies are still owed.
+    socket.on('end', () => {
+      this.inputEnded = true;
+      this.processInput();
+    });
     socket.on('error', () => this.destroy());
     socket.on('close', () => this.destroy());
   }
@@ -98,6 +111,9 @@ export class Connection implements ClientInfo, ReplySink {
       a.argc = p.argc;
       this.host.dispatch(this, a);
     }
+    // After the client's FIN nothing more arrives: once every complete command is dispatched (an
+    // incomplete one is dropped, as Redis does), close after the last reply.
+    if (this.inputEnded && !this.dead && !this.closeAfter && this.holds === 0) this.closeAfterReply();
     // This read's requests go to the shards at the end of the turn, with every other read's; the
     // replies already complete (main-thread commands, inline shards) leave now.
     this.host.publishRequests();
@@ -106,7 +122,11 @@ export class Connection implements ClientInfo, ReplySink {
   }
 
   updatePause(): void {
-    const want = !this.dead && (this.holds > 0 || this.host.backlogged);
+    const backlogged = this.host.backlogged;
+    // Closing: nothing more is read (Redis stops reading a client it will close; a client that
+    // keeps writing after a protocol error sees its writes fail once the socket is gone).
+    const want = !this.dead && (this.holds > 0 || backlogged || this.closeAfter);
+    if (backlogged && want) this.host.waitForShards(this);
     if (want && !this.paused) {
       this.paused = true;
       this.socket.pause();
@@ -140,7 +160,13 @@ export class Connection implements ClientInfo, ReplySink {
       this.flushQueued = true;
       this.host.markDirty(this);
     }
+    // The hard limit holds when it is crossed: one drain of a shard's replies can bring many
+    // large ones before this connection's next flush (pipelined GETs of a 1 MB value).
+    if (this.out.length > this.hardLimitBytes && this.hardLimitBytes > 0) this.checkOutputLimits();
   }
+
+  /** client-output-buffer-limit's hard bytes (0 = none), refreshed at each flush. */
+  private hardLimitBytes = 0;
 
   /** Replies with an error in order (for errors found while dispatching). */
   replyError(text: string): void {
@@ -161,9 +187,11 @@ export class Connection implements ClientInfo, ReplySink {
       if (this.socket.writableLength !== 0) this.out.handOff();
     }
     if (this.closeAfter && this.order.headSeq === this.nextSeq) {
-      this.dead = true;
-      this.socket.end();
-      this.host.connectionClosed(this);
+      // Every reply is written: send them and the FIN, then close the socket whole (a client
+      // that keeps sending must not keep a half-open connection alive).
+      const sock = this.socket;
+      sock.end(() => sock.destroy());
+      this.destroy();
       return;
     }
     this.checkOutputLimits();
@@ -173,6 +201,7 @@ export class Connection implements ClientInfo, ReplySink {
     // A replica link's stream is bounded by its own backpressure, not by the normal class.
     if (this.replCapa.length > 0) return;
     const lim = this.host.outputLimits();
+    this.hardLimitBytes = lim.hardBytes;
     if (lim.hardBytes === 0 && lim.softBytes === 0) return;
     const pending = this.outputBufferBytes();
     if (lim.hardBytes > 0 && pending > lim.hardBytes) {
@@ -203,6 +232,7 @@ export class Connection implements ClientInfo, ReplySink {
   closeAfterReply(): void {
     this.closeAfter = true;
     this.host.markDirty(this);
+    this.updatePause();
   }
 
   kill(): void {

@@ -247,7 +247,9 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     // cluster state and the other ports are back: no client sees this node before what it had.
     this.starting = true;
     for (const host of v.bind) {
-      const srv = net.createServer({ noDelay: true }, (sock) => this.accept(sock));
+      // Half-open sockets allowed: a client's FIN ends its input, and its replies still go out
+      // (Connection closes after the last one).
+      const srv = net.createServer({ noDelay: true, allowHalfOpen: true }, (sock) => this.accept(sock));
       await new Promise<void>((resolve, reject) => {
         srv.once('error', reject);
         srv.listen(v.port, host, () => {
@@ -321,9 +323,12 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
 
   private accept(sock: net.Socket): void {
     this.stats.totalConnectionsReceived++;
+    // Before anything else: a socket without an error handler turns a client's reset into an
+    // uncaught exception that ends the process.
+    sock.on('error', () => sock.destroy());
     if (this.conns.size >= this.config.values.maxclients) {
       this.stats.rejectedConnections++;
-      sock.end(`-${ERR.maxClients}\r\n`);
+      sock.end(`-${ERR.maxClients}\r\n`, () => sock.destroy());
       return;
     }
     sock.setNoDelay(true);
@@ -384,6 +389,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
   connectionClosed(conn: Connection): void {
     this.conns.delete(conn.id);
     this.dirty.delete(conn);
+    this.waitingForShards.delete(conn);
   }
 
   /** Requests queued by a socket read go out with those of every other read of this event-loop
@@ -418,13 +424,22 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     }
   }
 
-  private wasBacklogged = false;
+  /** Connections that paused because shards were backlogged. Each registers itself when it
+   * pauses, so that it is resumed however briefly the backlog lasted: comparing the backlog state
+   * between two drains missed a backlog that began and ended between them, and the paused socket
+   * was never read again (`redis-cli --pipe` bulk loads stalled). */
+  private readonly waitingForShards = new Set<Connection>();
+
+  waitForShards(conn: Connection): void {
+    this.waitingForShards.add(conn);
+  }
 
   private afterReplies(): void {
     // Shards caught up: resume sockets paused for backpressure.
-    const now = this.backlogged;
-    if (this.wasBacklogged && !now) for (const c of this.conns.values()) c.updatePause();
-    this.wasBacklogged = now;
+    if (this.waitingForShards.size === 0 || this.backlogged) return;
+    const waiting = [...this.waitingForShards];
+    this.waitingForShards.clear();
+    for (const c of waiting) c.updatePause();
   }
 
   // --- dispatch --------------------------------------------------------------------------------
