@@ -11,6 +11,7 @@ import { renderBulkReport, runOk, type LoadRun, type ServerKind } from './lib/bu
 import { parseFlags } from './lib/flags.js';
 import { REPO_ROOT, startFreshRedis, startFreshTessera } from './lib/fresh-servers.js';
 import { describeMachine, gitRevision } from './lib/machine.js';
+import { info } from './lib/persist.js';
 import { pipeLoad } from './lib/pipe-load.js';
 import { RespClient, usedMemory } from './lib/resp-client.js';
 import { respSetFile } from './lib/resp-file.js';
@@ -80,12 +81,14 @@ async function loadOnce(kind: ServerKind, opts: Options, file: string, round: nu
       const result = await pipeLoad(client, server.port, file, opts.stallS * 1000);
       const usedAfter = await usedMemory(client);
       const rssAfter = rssBytes(server.pid);
+      const heap = Number((await info(client, 'memory')).get('used_memory_main_heap'));
       const stall = result.stall === null ? null
         : `DBSIZE stopped at ${result.stall.keys} of ${opts.keys} keys (last growth ${(result.stall.lastProgressMs / 1000).toFixed(1)} s `
           + `after the start); the server's view of the loading connection: ${result.stall.clients.map((c) => `\`${c}\``).join('; ') || 'none listed'}`;
       return {
         round, server: kind, turn, ms: result.ms, keys: opts.keys, replies: result.replies, errors: result.errors, dbsize: result.dbsize,
-        rssPerKey: (rssAfter - rssBefore) / opts.keys, usedPerKey: (usedAfter - usedBefore) / opts.keys, stall,
+        rssPerKey: (rssAfter - rssBefore) / opts.keys, usedPerKey: (usedAfter - usedBefore) / opts.keys,
+        mainHeapBytes: Number.isFinite(heap) ? heap : null, stall,
       };
     } finally {
       client.close();

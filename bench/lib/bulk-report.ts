@@ -21,6 +21,9 @@ export interface LoadRun {
   /** Growth over the empty server, in bytes per key. */
   rssPerKey: number;
   usedPerKey: number;
+  /** Tessera's INFO used_memory_main_heap at the end (V8 heap in use, garbage included; part of
+   * the RSS); null for redis-server. */
+  mainHeapBytes: number | null;
   /** A stall's description, or null. */
   stall: string | null;
 }
@@ -102,7 +105,9 @@ export function renderBulkReport(r: BulkReportInput): string {
     'one after the other (odd rounds redis-server first, even rounds Tessera first), never running at the same',
     'time. A load counts when redis-cli reports every reply and no error and DBSIZE is then the number of keys.',
     'Memory per key is the growth over the empty server: RSS (VmRSS of the whole process) and used_memory',
-    '(INFO memory).',
+    "(INFO memory). Tessera's RSS also holds its main thread's V8 heap (used_memory_main_heap at the end, in",
+    'the table of every load), which a pipelined load grows with the input it buffers, and which V8 gives back to',
+    'the system only slowly; and its arenas are reserved in steps, so RSS per key is higher at a few keys than at many.',
     '',
     table(['server', 'complete loads', 'seconds (median)', 'keys/s (median)', 'RSS B/key', 'used_memory B/key'], [row(redis), row(tessera)]),
     '',
@@ -116,10 +121,11 @@ export function renderBulkReport(r: BulkReportInput): string {
       ...bad.map((b) => `- round ${b.round}, ${b.server}: replies ${b.replies ?? 'none'}, errors ${b.errors ?? 'n/a'}, DBSIZE ${b.dbsize} of ${b.keys}`), '']),
     '## Every load',
     '',
-    table(['round', 'server', 'turn', 'seconds', 'keys/s', 'replies', 'errors', 'DBSIZE', 'DBSIZE = N', 'RSS B/key', 'used_memory B/key', 'stall'],
+    table(['round', 'server', 'turn', 'seconds', 'keys/s', 'replies', 'errors', 'DBSIZE', 'DBSIZE = N', 'RSS B/key', 'used_memory B/key', 'main heap MB', 'stall'],
       r.runs.map((run) => [String(run.round), run.server, run.turn === 1 ? 'first' : 'second', (run.ms / 1000).toFixed(1),
         fmtInt(run.keys / (run.ms / 1000)), run.replies === null ? 'n/a' : fmtInt(run.replies), run.errors === null ? 'n/a' : String(run.errors),
-        fmtInt(run.dbsize), run.dbsize === run.keys ? 'yes' : 'no', f1(run.rssPerKey), f1(run.usedPerKey), run.stall === null ? 'no' : 'yes'])),
+        fmtInt(run.dbsize), run.dbsize === run.keys ? 'yes' : 'no', f1(run.rssPerKey), f1(run.usedPerKey),
+        run.mainHeapBytes === null ? 'n/a' : f1(run.mainHeapBytes / 1e6), run.stall === null ? 'no' : 'yes'])),
     '',
   ].join('\n');
 }

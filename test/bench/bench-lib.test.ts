@@ -69,7 +69,7 @@ test('threadCpuNs sees this process\'s main thread run', () => {
 
 test('pairRatio compares complete pairs only', () => {
   const run = (round: number, server: LoadRun['server'], ms: number, dbsize = 10): LoadRun => ({
-    round, server, turn: 1, ms, keys: 10, replies: 10, errors: 0, dbsize, rssPerKey: 1, usedPerKey: 1, stall: null,
+    round, server, turn: 1, ms, keys: 10, replies: 10, errors: 0, dbsize, rssPerKey: 1, usedPerKey: 1, mainHeapBytes: null, stall: null,
   });
   assert.ok(runOk(run(1, 'tessera', 1)));
   assert.not.ok(runOk(run(1, 'tessera', 1, 9)));
