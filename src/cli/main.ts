@@ -3,7 +3,10 @@
 // later). Exit codes: 0 ok, 1 runtime or configuration error, 2 usage error.
 
 import { readFileSync } from 'node:fs';
-import { ConfigError, describeOptions, loadConfig } from '../config/config.js';
+import { ConfigError, describeOptions, loadConfig, type Config } from '../config/config.js';
+import { createLogger } from '../observability/logger.js';
+import { claimDataDir } from '../persistence/data-dir.js';
+import { DirLockedError } from '../persistence/dir-lock.js';
 import { LOADGEN_USAGE } from '../loadgen/usage.js';
 
 interface Subcommand {
@@ -106,11 +109,25 @@ function serverHelp(): string {
 
 async function runServer(args: string[]): Promise<number> {
   const config = loadConfig(args, process.env);
+  // Before anything reads or writes dir: a second server on the same dir stops here.
+  const claim = claimDataDir(config);
+  await logStartupNotes(config, claim.notes);
   const { startServer } = await import('../server/server.js');
   const server = await startServer(config);
   await server.closed;
+  claim.release();
   // Nothing left behind (a stray timer or worker) may keep a stopped server's process alive.
   process.exit(0);
+}
+
+/** The ports this node will open (memcache-port and http-port follow port unless set) and the
+ * notes of loading, in the server's log format, written out before the server starts. */
+async function logStartupNotes(config: Config, lockNotes: string[]): Promise<void> {
+  const v = config.values;
+  const log = createLogger(v);
+  log.info({ port: v.port, memcachePort: v.memcachePort, httpPort: v.httpPort, bind: v.bind, dir: v.dir }, 'Configured ports (0 = off)');
+  for (const note of [...config.notes, ...lockNotes]) log.warn(note);
+  await new Promise<void>((resolve) => log.flush(() => resolve()));
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -142,7 +159,9 @@ async function main(argv: string[]): Promise<number> {
     // and, for unexpected errors, the stack.
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`tessera: ${message}\n`);
-    if (!(err instanceof ConfigError) && err instanceof Error && !('code' in err) && err.name !== 'PersistenceStartError') {
+    if (err instanceof DirLockedError) process.stderr.write('tessera: give each server its own dir (--dir)\n');
+    const complete = err instanceof ConfigError || err instanceof DirLockedError;
+    if (!complete && err instanceof Error && !('code' in err) && err.name !== 'PersistenceStartError') {
       process.stderr.write(`${err.stack ?? ''}\n`);
     }
     return 1;

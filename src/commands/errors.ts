@@ -11,6 +11,7 @@ export const ERR = {
   noSuchKey: 'ERR no such key',
   invalidExpire: (cmd: string): string => `ERR invalid expire time in '${cmd}' command`,
   noAuth: 'NOAUTH Authentication required.',
+  loading: 'LOADING Redis is loading the dataset in memory',
   wrongPass: 'WRONGPASS invalid username-password pair or user is disabled.',
   authNoPassword:
     'ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?',

@@ -177,7 +177,7 @@ function configCommand(m: MainCall): void {
     }
     const pairs: Array<[string, string]> = [];
     for (let i = 2; i < a.argc; i += 2) pairs.push([argString(a, i), argString(a, i + 1)]);
-    const err = cfg.set(pairs);
+    const err = cfg.set(pairs, m.conn);
     if (err !== null) m.out.error(err);
     else m.out.ok();
   } else if (sub === 'resetstat' && a.argc === 2) {

@@ -5,7 +5,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { ConfSyntaxError, parseConfText, type Directive } from './conf-file.js';
 import { globMatch } from '../util/glob.js';
-import { InvalidValue, PARAMS, PARAM_BY_NAME, defaultState, type ConfigState, type Param } from './params.js';
+import { InvalidValue, PARAMS, PARAM_BY_NAME, defaultState, resolveDerivedPorts, type ConfigState, type Param } from './params.js';
+import { allowProtectedAction, type ProtectedMode } from './protected.js';
 
 export type EvictionPolicy =
   | 'noeviction' | 'allkeys-lru' | 'allkeys-lfu' | 'volatile-lru' | 'volatile-lfu' | 'volatile-ttl'
@@ -13,12 +14,14 @@ export type EvictionPolicy =
 
 export interface ServerConfig {
   port: number;
-  /** memcached protocols' port, 0 = off. */
+  /** memcached protocols' port, 0 = off; unless set, port + 4832 (ports.ts). */
   memcachePort: number;
   /** Bytes, as memcached's -I. */
   memcacheMaxItemSize: number;
-  /** HTTP port (health, metrics, REST), 0 = off. */
+  /** HTTP port (health, metrics, REST), 0 = off; unless set, port + 1701 (ports.ts). */
   httpPort: number;
+  /** The hosts every listener binds, resolved from the bind option (bind.ts): `*` is 0.0.0.0,
+   * `::*` is ::, missing optional addresses are left out. CONFIG GET bind shows the option as given. */
   bind: string[];
   /** Tessera's own: shard worker threads. */
   shards: number;
@@ -29,7 +32,9 @@ export interface ServerConfig {
   maxmemoryPolicy: EvictionPolicy;
   maxmemorySamples: number;
   requirepass: string;
-  enableDebugCommand: 'yes' | 'no' | 'local';
+  enableDebugCommand: ProtectedMode;
+  /** CONFIG SET of options naming files the server writes (Param.protected). */
+  enableProtectedConfigs: ProtectedMode;
   loglevel: 'debug' | 'verbose' | 'notice' | 'warning' | 'nothing';
   /** '' = standard output. */
   logfile: string;
@@ -96,25 +101,59 @@ export const ENV_PREFIX = 'TESSERA_';
 /** Environment variable naming the config file (same as --config; the flag wins). */
 export const ENV_CONFIG_FILE = 'TESSERA_CONFIG';
 
+/** Who asks for a CONFIG SET: its address decides `local` protected configs. */
+export interface ConfigClient {
+  /** "ip:port" as CLIENT LIST shows it. */
+  addr: string;
+}
+
+/**
+ * A check that CONFIG SET runs on a new value of one option, after every value parsed and before
+ * anything changes. check() returns why the value is refused (Redis's text after " - ") or null,
+ * and may reserve what the value needs (a directory lock); settle() then says whether the set
+ * was committed or abandoned, so that the reservation is kept or given back.
+ */
+export interface SetGuard {
+  check(value: string): string | null;
+  settle(value: string, committed: boolean): void;
+}
+
 export class Config {
   /** Current values; change them only through set(), which keeps this object and updates it. */
   readonly values: ServerConfig;
+  /** Things worth a line in the startup log (ports left off, optional bind addresses skipped). */
+  readonly notes: string[] = [];
   #state: ConfigState;
   readonly #listeners: Array<(names: string[]) => void> = [];
+  readonly #guards = new Map<string, SetGuard>();
 
-  /** Defaults with typed `overrides` (not range-checked): for tests and embedding. */
+  /** Defaults with typed `overrides` (not range-checked): for tests and embedding. Ports not
+   * overridden follow an overridden port, as they do when loaded. */
   constructor(overrides: Partial<ServerConfig> = {}) {
     this.#state = defaultState();
     Object.assign(this.#state.values, structuredClone(overrides));
+    if (overrides.bind !== undefined) this.#state.bindWords = [...overrides.bind];
+    if (overrides.memcachePort !== undefined) this.#state.portFollows.memcachePort = false;
+    if (overrides.httpPort !== undefined) this.#state.portFollows.httpPort = false;
+    resolveDerivedPorts(this.#state);
     this.values = this.#state.values;
   }
 
   /** Wraps a state built by loadConfig. */
-  static fromState(state: ConfigState): Config {
+  static fromState(state: ConfigState, notes: string[] = []): Config {
     const config = new Config();
     Object.assign(config.values, state.values);
     config.#state.otherOutputBufferLimits = state.otherOutputBufferLimits;
+    config.#state.bindWords = state.bindWords;
+    config.#state.bindSkipped = state.bindSkipped;
+    config.#state.portFollows = state.portFollows;
+    config.notes.push(...notes);
     return config;
+  }
+
+  /** Installs the guard CONFIG SET runs on new values of `name` (one per option). */
+  guard(name: string, guard: SetGuard): void {
+    this.#guards.set(name, guard);
   }
 
   /** CONFIG GET: (name, value) pairs whose name matches any pattern (Redis glob, case-insensitive), in table order. */
@@ -131,8 +170,13 @@ export class Config {
     return out;
   }
 
-  /** CONFIG SET: applies all pairs or none. Returns null, or Redis's error text without the leading '-'. */
-  set(pairs: Array<[string, string]>): string | null {
+  /**
+   * CONFIG SET: applies all pairs or none. Returns null, or Redis's error text without the
+   * leading '-'. Options naming files the server writes (dir, dbfilename) are refused unless
+   * enable-protected-configs allows `client` (Redis 7: a client must not make the server
+   * overwrite files outside its data); without a client, only `yes` allows them.
+   */
+  set(pairs: Array<[string, string]>, client?: ConfigClient): string | null {
     const failed = (name: string, why: string): string =>
       `ERR CONFIG SET failed (possibly related to argument '${name}') - ${why}`;
     const params: Param[] = [];
@@ -140,6 +184,9 @@ export class Config {
       const param = PARAM_BY_NAME.get(name.toLowerCase());
       if (param === undefined) return `ERR Unknown option or number of arguments for CONFIG SET - '${name}'`;
       if (!param.mutable) return failed(name, "can't set immutable config");
+      if (param.protected && !allowProtectedAction(this.values.enableProtectedConfigs, client?.addr)) {
+        return failed(name, "can't set protected config");
+      }
       if (params.includes(param)) return failed(name, 'duplicate parameter');
       params.push(param);
     }
@@ -152,6 +199,21 @@ export class Config {
         throw err;
       }
     }
+    // Guards last, on parsed values: a reservation is only made for a set that can commit.
+    const reserved: Array<[SetGuard, string]> = [];
+    for (const [i, [name]] of pairs.entries()) {
+      const param = params[i]!;
+      const guard = this.#guards.get(param.name);
+      if (guard === undefined) continue;
+      const value = param.format(draft);
+      const refused = guard.check(value);
+      if (refused !== null) {
+        for (const [g, v] of reserved) g.settle(v, false);
+        return failed(name, refused);
+      }
+      reserved.push([guard, value]);
+    }
+    for (const [g, v] of reserved) g.settle(v, true);
     const changed = params.filter((p) => p.format(draft) !== p.format(this.#state)).map((p) => p.name);
     Object.assign(this.values, draft.values);
     this.#state.otherOutputBufferLimits = draft.otherOutputBufferLimits;
@@ -177,7 +239,7 @@ export interface OptionInfo {
 export function describeOptions(): OptionInfo[] {
   const defaults = defaultState();
   return PARAMS.map((p) => ({
-    name: p.name, allowed: p.allowed, defaultValue: p.format(defaults), mutable: p.mutable, help: p.help,
+    name: p.name, allowed: p.allowed, defaultValue: p.defaultText ?? p.format(defaults), mutable: p.mutable, help: p.help,
   }));
 }
 
@@ -218,7 +280,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   for (const f of flags) {
     if (f.name !== 'config') applySource(state, f.name, f.words, `flag --${f.name}`);
   }
-  return Config.fromState(state);
+  const notes = resolveDerivedPorts(state);
+  if (state.bindSkipped.length > 0) notes.push(`bind: skipped ${state.bindSkipped.join(' ')} (optional, not on this host)`);
+  return Config.fromState(state, notes);
 }
 
 interface Flag {

@@ -7,6 +7,8 @@ import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { EvictionPolicy, ServerConfig } from './config.js';
+import { bindSyntaxError, resolveListenHosts } from './bind.js';
+import { CLUSTER_BUS_PORT_OFFSET, HTTP_PORT_OFFSET, MEMCACHE_PORT_OFFSET, derivePort } from './ports.js';
 
 export interface OutputBufferLimit {
   hardBytes: number;
@@ -19,7 +21,16 @@ export interface ConfigState {
   values: ServerConfig;
   /** client-output-buffer-limit for the replica and pubsub classes (not used yet). */
   otherOutputBufferLimits: { replica: OutputBufferLimit; pubsub: OutputBufferLimit };
+  /** bind as given (CONFIG GET echoes it); values.bind holds the resolved listen hosts. */
+  bindWords: string[];
+  /** Optional bind addresses left out because this host lacks them (for the startup log). */
+  bindSkipped: string[];
+  /** Ports that follow `port` because no source set them (see resolveDerivedPorts). */
+  portFollows: Record<DerivedPortKey, boolean>;
 }
+
+/** The ports derived from `port` unless set. */
+export type DerivedPortKey = 'memcachePort' | 'httpPort';
 
 /** A value refused by a parameter; the message is Redis's text (as after "CONFIG SET failed ... - "). */
 export class InvalidValue extends Error {}
@@ -34,6 +45,10 @@ export interface Param {
   /** What the value may be, for error messages and --help. */
   readonly allowed: string;
   readonly help: string;
+  /** Names a file or directory the server writes: CONFIG SET needs enable-protected-configs. */
+  readonly protected: boolean;
+  /** The default for --help, where it is not a fixed value. */
+  readonly defaultText?: string;
   /** Writes the default value into `state`. */
   reset(state: ConfigState): void;
   /** Parses `raw` into `state`; throws InvalidValue when refused, leaving `state` unchanged. */
@@ -136,15 +151,21 @@ const yesNo: Kind<boolean> = {
 
 const text: Kind<string> = { allowed: 'any string', parse: (raw) => raw, format: (s) => s };
 
-/** A plain file name (no directory part), as Redis requires of dbfilename and appendfilename. */
-const fileName: Kind<string> = {
-  allowed: 'a file name without a directory',
-  parse(raw) {
-    if (raw === '' || raw.includes('/') || raw === '.' || raw === '..') throw new InvalidValue('dbfilename can\'t be a path, just a filename');
-    return raw;
-  },
-  format: (s) => s,
-};
+/**
+ * A plain name (no directory part), as Redis requires of dbfilename, appendfilename and
+ * appenddirname, with Redis's text naming the option. Stricter than Redis: '', '.' and '..' are
+ * refused too, since they name no file of their own inside dir.
+ */
+function fileName(option: string, what: 'filename' | 'dirname'): Kind<string> {
+  return {
+    allowed: `a ${what === 'filename' ? 'file' : 'directory'} name without a directory part`,
+    parse(raw) {
+      if (raw === '' || raw.includes('/') || raw === '.' || raw === '..') throw new InvalidValue(`${option} can't be a path, just a ${what}`);
+      return raw;
+    },
+    format: (s) => s,
+  };
+}
 
 /** "<host> <port>" or '' (replicaof). */
 const hostPort: Kind<string> = {
@@ -159,22 +180,30 @@ const hostPort: Kind<string> = {
   format: (s) => s,
 };
 
-const BIND_MAX = 16;
-const bindList: Kind<string[]> = {
-  allowed: `1 to ${BIND_MAX} IP addresses separated by spaces (* for all IPv4, ::* for all IPv6)`,
-  parse(raw) {
-    const addrs = raw.split(/\s+/).filter((a) => a !== '');
-    if (addrs.length > BIND_MAX) throw new InvalidValue('Too many bind addresses specified.');
-    const valid = (a: string): boolean => {
-      const addr = a.startsWith('-') ? a.slice(1) : a; // Redis: '-' marks an optional address
-      return addr === '*' || addr === '::*' || /^[0-9a-fA-F:.%]+$/.test(addr);
-    };
-    if (addrs.length === 0 || !addrs.every(valid)) {
-      throw new InvalidValue('argument must be one or more IP addresses separated by spaces');
-    }
-    return addrs;
+/** bind: the words as given are kept for CONFIG GET; values.bind gets the resolved hosts (bind.ts). */
+const bind: Param = {
+  name: 'bind',
+  mutable: false,
+  multiArg: true,
+  protected: false,
+  allowed: 'up to 16 IP addresses separated by spaces: * = all IPv4, ::* = all IPv6, a leading - = skip it if this host lacks it',
+  help: 'Addresses to listen on (every port: RESP, memcached, HTTP, cluster bus)',
+  reset(state) {
+    state.bindWords = ['127.0.0.1'];
+    state.bindSkipped = [];
+    state.values.bind = ['127.0.0.1'];
   },
-  format: (addrs) => addrs.join(' '),
+  apply(state, raw) {
+    const words = raw.split(/\s+/).filter((a) => a !== '');
+    const syntax = bindSyntaxError(words);
+    if (syntax !== null) throw new InvalidValue(syntax);
+    const { hosts, skipped } = resolveListenHosts(words);
+    if (hosts.length === 0) throw new InvalidValue(`none of the optional addresses ${words.join(' ')} is on this host`);
+    state.bindWords = words;
+    state.bindSkipped = skipped;
+    state.values.bind = hosts;
+  },
+  format: (state) => state.bindWords.join(' '),
 };
 
 const savePoints: Kind<string> = {
@@ -215,6 +244,7 @@ const clientOutputBufferLimit: Param = {
   name: 'client-output-buffer-limit',
   mutable: true,
   multiArg: true,
+  protected: false,
   allowed: 'groups of <class> <hard> <soft> <soft-seconds>, class normal, replica or pubsub, sizes in memory units',
   help: 'Disconnect clients whose pending output exceeds hard, or soft for soft-seconds (0 = no limit); only "normal" is enforced',
   reset(state) {
@@ -253,6 +283,52 @@ const clientOutputBufferLimit: Param = {
   },
 };
 
+// ---- ports derived from port ---------------------------------------------------------------
+
+/** A port that is `port + offset` until a source sets it (0 = off); see ports.ts. */
+function derivedPort(name: string, key: DerivedPortKey, offset: number, what: string): Param {
+  const kind = integer(0, 65535);
+  return {
+    name,
+    mutable: false,
+    multiArg: false,
+    protected: false,
+    allowed: kind.allowed,
+    help: `TCP port for ${what}, 0 = off; unset, it is port + ${offset} (off when port is 0 or the sum is above 65535)`,
+    defaultText: `port + ${offset}`,
+    reset(state) {
+      state.portFollows[key] = true;
+      state.values[key] = derivePort(state.values.port, offset).port;
+    },
+    apply(state, raw) {
+      state.values[key] = kind.parse(raw, state);
+      state.portFollows[key] = false;
+    },
+    format: (state) => String(state.values[key]),
+  };
+}
+
+const DERIVED_PORTS: ReadonlyArray<{ key: DerivedPortKey; name: string; offset: number }> = [
+  { key: 'memcachePort', name: 'memcache-port', offset: MEMCACHE_PORT_OFFSET },
+  { key: 'httpPort', name: 'http-port', offset: HTTP_PORT_OFFSET },
+];
+
+/**
+ * Gives each port that no source set its value from the final `port`. Call once every source
+ * is applied (port is immutable afterwards). Returns a note for each port left off because
+ * its derived number is no port, for the startup log.
+ */
+export function resolveDerivedPorts(state: ConfigState): string[] {
+  const notes: string[] = [];
+  for (const { key, name, offset } of DERIVED_PORTS) {
+    if (!state.portFollows[key]) continue;
+    const derived = derivePort(state.values.port, offset);
+    state.values[key] = derived.port;
+    if (derived.offReason !== null && state.values.port !== 0) notes.push(`${name} is off: ${derived.offReason}; set ${name} to open it`);
+  }
+  return notes;
+}
+
 // ---- the table ----------------------------------------------------------------------------
 
 interface FieldSpec<K extends keyof ServerConfig> extends Kind<ServerConfig[K]> {
@@ -261,6 +337,8 @@ interface FieldSpec<K extends keyof ServerConfig> extends Kind<ServerConfig[K]> 
   default: () => ServerConfig[K];
   mutable: boolean;
   multiArg?: boolean;
+  /** See Param.protected. */
+  protected?: boolean;
   help: string;
 }
 
@@ -272,6 +350,7 @@ function field<K extends keyof ServerConfig>(spec: FieldSpec<K>): Param {
     multiArg: spec.multiArg ?? false,
     allowed: spec.allowed,
     help: spec.help,
+    protected: spec.protected ?? false,
     reset(state) { state.values[spec.key] = spec.default(); },
     apply(state, raw) { state.values[spec.key] = spec.parse(raw, state); },
     format: (state) => spec.format(state.values[spec.key]),
@@ -281,14 +360,11 @@ function field<K extends keyof ServerConfig>(spec: FieldSpec<K>): Param {
 export const PARAMS: readonly Param[] = [
   field({ name: 'port', key: 'port', ...integer(0, 65535), default: () => 6379, mutable: false,
     help: 'TCP port to listen on' }),
-  field({ name: 'memcache-port', key: 'memcachePort', ...integer(0, 65535), default: () => 11211, mutable: false,
-    help: 'TCP port for the memcached binary and text protocols, 0 = off' }),
+  derivedPort('memcache-port', 'memcachePort', MEMCACHE_PORT_OFFSET, 'the memcached binary and text protocols'),
   field({ name: 'memcache-max-item-size', key: 'memcacheMaxItemSize', ...memory(1024), default: () => MB, mutable: true,
     help: "Largest memcached item (key + value + memcached's 59 bytes of overhead), as memcached -I" }),
-  field({ name: 'http-port', key: 'httpPort', ...integer(0, 65535), default: () => 8080, mutable: false,
-    help: 'TCP port for HTTP (/health, /metrics, /v1/keys), 0 = off' }),
-  field({ name: 'bind', key: 'bind', ...bindList, default: () => ['127.0.0.1'], mutable: false, multiArg: true,
-    help: 'Addresses to listen on' }),
+  derivedPort('http-port', 'httpPort', HTTP_PORT_OFFSET, 'HTTP (/health, /metrics, /v1/keys)'),
+  bind,
   field({ name: 'shards', key: 'shards', ...integer(1, 1024),
     default: () => Math.max(1, availableParallelism() - 1), mutable: false,
     help: 'Shard worker threads (default: CPU cores - 1)' }),
@@ -306,6 +382,9 @@ export const PARAMS: readonly Param[] = [
   field({ name: 'enable-debug-command', key: 'enableDebugCommand', ...oneOf(['no', 'yes', 'local'] as const),
     default: () => 'no' as const, mutable: false,
     help: 'Allow DEBUG (local = from loopback clients only)' }),
+  field({ name: 'enable-protected-configs', key: 'enableProtectedConfigs', ...oneOf(['no', 'yes', 'local'] as const),
+    default: () => 'no' as const, mutable: false,
+    help: 'Allow CONFIG SET of options naming files or directories the server writes (dir, dbfilename; local = from loopback clients only)' }),
   field({ name: 'loglevel', key: 'loglevel', ...oneOf(['debug', 'verbose', 'notice', 'warning', 'nothing'] as const),
     default: () => 'notice' as const, mutable: true,
     help: 'Log verbosity' }),
@@ -333,9 +412,9 @@ export const PARAMS: readonly Param[] = [
   field({ name: 'appendfsync', key: 'appendfsync', ...oneOf(['always', 'everysec', 'no'] as const),
     default: () => 'everysec' as const, mutable: true,
     help: 'When the log reaches the disk: before each reply (always), once a second, or when the OS likes (no)' }),
-  field({ name: 'appendfilename', key: 'appendfilename', ...fileName, default: () => 'appendonly.aof', mutable: false,
+  field({ name: 'appendfilename', key: 'appendfilename', ...fileName('appendfilename', 'filename'), default: () => 'appendonly.aof', mutable: false,
     help: 'Prefix of the append-only files' }),
-  field({ name: 'appenddirname', key: 'appenddirname', ...fileName, default: () => 'appendonlydir', mutable: false,
+  field({ name: 'appenddirname', key: 'appenddirname', ...fileName('appenddirname', 'dirname'), default: () => 'appendonlydir', mutable: false,
     help: 'Directory of the append-only files, inside dir' }),
   field({ name: 'auto-aof-rewrite-percentage', key: 'autoAofRewritePercentage', ...integer(0, INT_MAX), default: () => 100, mutable: true,
     help: 'Rewrite the log when it has grown this much (percent) since the last rewrite, 0 = never' }),
@@ -347,9 +426,9 @@ export const PARAMS: readonly Param[] = [
     help: "Tessera's own: at start, accept a damaged log or snapshot, keep what precedes the damage and cut the file there" }),
   field({ name: 'save', key: 'save', ...savePoints, default: () => '3600 1 300 100 60 10000', mutable: true, multiArg: true,
     help: "Snapshot points: save after <seconds> if at least <changes> changes, '' = never" }),
-  field({ name: 'dbfilename', key: 'dbfilename', ...fileName, default: () => 'dump.tdb', mutable: true,
+  field({ name: 'dbfilename', key: 'dbfilename', ...fileName('dbfilename', 'filename'), default: () => 'dump.tdb', mutable: true, protected: true,
     help: "The snapshot's manifest; its per-shard files are named after it" }),
-  field({ name: 'dir', key: 'dir', ...directory, default: () => process.cwd(), mutable: true,
+  field({ name: 'dir', key: 'dir', ...directory, default: () => process.cwd(), mutable: true, protected: true,
     help: 'Working directory for persistence files' }),
   field({ name: 'replicaof', key: 'replicaof', ...hostPort, default: () => '', mutable: false, multiArg: true,
     help: "Start as a replica of <host> <port> ('' = a primary; REPLICAOF changes it at run time)" }),
@@ -372,7 +451,7 @@ export const PARAMS: readonly Param[] = [
   field({ name: 'cluster-node-timeout', key: 'clusterNodeTimeout', ...integer(1, INT_MAX), default: () => 15000, mutable: true,
     help: 'Milliseconds without a heartbeat after which a node is suspected failing' }),
   field({ name: 'cluster-port', key: 'clusterPort', ...integer(0, 65535), default: () => 0, mutable: false,
-    help: 'Cluster bus port, 0 = port + 10000' }),
+    help: `Cluster bus port, 0 = port + ${CLUSTER_BUS_PORT_OFFSET}` }),
   field({ name: 'cluster-announce-ip', key: 'clusterAnnounceIp', ...text, default: () => '', mutable: true,
     help: "IP this node announces to the others ('' = as seen by peers)" }),
   field({ name: 'cluster-require-full-coverage', key: 'clusterRequireFullCoverage', ...yesNo, default: () => true, mutable: true,
@@ -401,7 +480,11 @@ export function defaultState(): ConfigState {
       replica: { hardBytes: 0, softBytes: 0, softSeconds: 0 },
       pubsub: { hardBytes: 0, softBytes: 0, softSeconds: 0 },
     },
+    bindWords: [],
+    bindSkipped: [],
+    portFollows: { memcachePort: true, httpPort: true },
   };
   for (const p of PARAMS) p.reset(state);
+  resolveDerivedPorts(state);
   return state;
 }

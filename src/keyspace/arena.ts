@@ -2,6 +2,7 @@
 // of a free block links to the next), bump allocation at the top, growth of the buffer when the
 // top passes its end. Blocks are 8-aligned and never move. All state lives in the header.
 // Invariant: F_USED = HEADER_BYTES + sum of CLASS_SIZE of every allocated block.
+import { assert } from '../util/assert.js';
 import { CLASS_SIZE, F_COUNT, F_USED, H_CARVE_END, H_CARVE_OFF, H_FREE, H_TOP, HEADER_BYTES, SMALL_CLASSES, classOf } from './layout.js';
 
 /** Freed blocks at least this large become the carve region (see H_CARVE_OFF). */
@@ -100,6 +101,8 @@ export class Arena {
   free(off: number, cls: number): void {
     const size = CLASS_SIZE[cls]!;
     const u32 = this.u32;
+    // A block outside the arena or off its alignment would corrupt a free list silently.
+    assert(off >= HEADER_BYTES && (off & 7) === 0 && off + size <= u32[H_TOP]!, () => `arena: freeing a bad block ${off} of class ${cls}`);
     this.f64[F_USED] = this.f64[F_USED]! - size;
     if (off + size === u32[H_TOP]) {
       u32[H_TOP] = off;

@@ -10,6 +10,7 @@
 // table only loses entries (migrated or deleted buckets become tombstones, never empty, so probe
 // chains through them stay intact and nothing ever moves within it); every key is in exactly one
 // table; the current table always has an empty bucket.
+import { unreachable } from '../util/assert.js';
 import type { Arena } from './arena.js';
 import {
   BUCKET_TOMB, classOf, E_META, entryHash, ENTRY_HEADER_BYTES, H_IDX_CAP, H_IDX_OFF, H_KEYS, H_MIG_CURSOR,
@@ -133,7 +134,7 @@ export class IndexTable {
         }
       }
     }
-    throw new Error(`keyspace index: entry ${e} not found`);
+    unreachable(`keyspace index: entry ${e} not found`);
   }
 
   /** Adds e (whose key is absent) to the current table. Call prepareInsert() first. */
@@ -175,7 +176,7 @@ export class IndexTable {
         }
       }
     }
-    throw new Error(`keyspace index: entry ${e} not found`);
+    unreachable(`keyspace index: entry ${e} not found`);
   }
 
   /** Backward-shift deletion at i in a tombstone-free table. */

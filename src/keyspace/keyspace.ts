@@ -22,6 +22,7 @@
 // Hits and misses: touch(e) counts a hit, miss() counts a miss; find() counts neither (writes look
 // keys up too). Expired keys found by find(), randomEntry() and activeExpireCycle() count in
 // expiredKeys.
+import { assert, unreachable } from '../util/assert.js';
 import { Arena, KeyspaceFullError, newGrowableMemory, roundToPage } from './arena.js';
 import { idleSeconds, initialClock, lfuDecayed, lruNow, touchedClock } from './clock.js';
 import { hash32 } from './hash.js';
@@ -365,6 +366,11 @@ export class Keyspace {
     const w = e >>> 2;
     const meta = u32[w + E_META]!;
     const slot = keySlot(this.arena.u8, entryKeyOffset(u32, e), entryKeyLength(u32, w));
+    // Checked before anything changes, so that a shard stopped here restarts on whole state.
+    assert(u32[H_SLOT_COUNT + slot]! > 0, () => `keyspace: deleting entry ${e} from slot ${slot}, whose count is 0`);
+    assert(u32[H_KEYS]! > 0, () => `keyspace: deleting entry ${e} with a key count of 0`);
+    const v = (meta & META_VOL) !== 0 ? u32[volWord(u32, e)]! : -1;
+    assert(v < 0 || (v < this.vol.length() && this.vol.entry(v) === e), () => `keyspace: entry ${e} names volatile record ${v}, which does not name it`);
     this.index.remove(e, hash);
     const next = u32[w + E_NEXT]!;
     const prev = u32[w + E_PREV]!;
@@ -372,7 +378,7 @@ export class Keyspace {
     else u32[H_SLOT_HEAD + slot] = next;
     if (next !== 0) u32[(next >>> 2) + E_PREV] = prev;
     u32[H_SLOT_COUNT + slot]!--;
-    if ((meta & META_VOL) !== 0) this.vol.remove(u32[volWord(u32, e)]!);
+    if (v >= 0) this.vol.remove(v);
     this.arena.free(e, meta >>> 24);
     this.arena.u32[H_KEYS]!--;
     this.index.afterDelete();
@@ -568,7 +574,7 @@ export class Keyspace {
       const e = this.index.entryAt(p);
       if (e !== 0) return e;
     }
-    throw new Error('keyspace: no entry found in a non-empty index');
+    unreachable('keyspace: no entry found in a non-empty index');
   }
 
   countInSlot(slot: number): number { return this.arena.u32[H_SLOT_COUNT + slot] ?? 0; }
@@ -703,7 +709,7 @@ export class Keyspace {
   /** Checks every structural invariant (index, slot lists, volatile array, memory accounting,
    * free lists); throws on the first violation. O(memory): for tests and debugging. */
   checkIntegrity(): void {
-    const fail = (what: string): never => { throw new Error(`keyspace integrity: ${what}`); };
+    const fail = (what: string): never => unreachable(`keyspace integrity: ${what}`);
     this.arena.refresh();
     const u32 = this.arena.u32;
     const u8 = this.arena.u8;

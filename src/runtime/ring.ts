@@ -8,7 +8,8 @@ const HEAD = 0; // producer's write position (Int32 index in ctl)
 const TAIL = 1; // consumer's read position
 const SIGNAL = 2; // bumped by the producer on publish; the consumer waits on it
 const WAITING = 3; // 1 while the consumer sleeps (or is about to): only then is a notify needed
-const CTL_INTS = 4;
+const SIDE = 4; // bytes of oversize frames sent beside the ring and not yet taken by the consumer
+const CTL_INTS = 8;
 const CTL_BYTES = CTL_INTS * 4;
 const WRAP = 0xffffffff;
 /** Frames are padded to this so that the length prefix is always aligned. */
@@ -46,10 +47,22 @@ class RingBase {
 
   static readonly SIGNAL_INDEX = SIGNAL;
 
+  /** Bytes of oversize frames sent beside the ring (a MessagePort) and not yet taken: the producer
+   * counts them against sideBytesMax so that the side channel is bounded like the ring. */
+  sideBytes(): number {
+    return Atomics.load(this.ctl, SIDE);
+  }
+
+  /** Producer: an oversize frame of n bytes left beside the ring. Consumer: it took one (-n). */
+  addSideBytes(n: number): void {
+    Atomics.add(this.ctl, SIDE, n);
+  }
+
   /** Empties the ring; only valid when neither side is using it (supervisor, after a worker died). */
   reset(): void {
     Atomics.store(this.ctl, HEAD, 0);
     Atomics.store(this.ctl, TAIL, 0);
+    Atomics.store(this.ctl, SIDE, 0);
   }
 }
 

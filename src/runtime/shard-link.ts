@@ -136,7 +136,8 @@ export class ShardLink implements ShardPort {
       this.readyResolve = null;
     });
     worker.on('error', (err) => {
-      this.log.error({ shard: this.id, err: err.message }, 'shard worker crashed');
+      // An InvariantError (util/assert.ts) lands here too: the shard stopped on a broken invariant.
+      this.log.error({ shard: this.id, err: err.message, kind: err.name }, 'shard worker crashed');
     });
     worker.once('exit', (code) => this.onExit(worker, code));
   }
@@ -317,6 +318,7 @@ export class ShardLink implements ShardPort {
       if (rep.view.getUint32(p + REP_KIND, true) === REPLY_OVERSIZE) {
         const msg = receiveMessageOnPort(this.sideFromShard!);
         const big = msg ? (msg.message as Uint8Array) : Buffer.from('-ERR internal: lost oversize reply\r\n');
+        if (msg) rep.addSideBytes(-big.length);
         this.deliverNext(big, 0, big.length);
       } else {
         this.deliverNext(rep.bytes, p + REP_HEADER, len - REP_HEADER);

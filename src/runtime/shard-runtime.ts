@@ -25,6 +25,7 @@ import { COMMANDS } from '../commands/registry.js';
 import type { ArgList, ShardContext, ShardSettings, ShardStatsReport, CommandSpec } from '../commands/types.js';
 import { ERR } from '../commands/errors.js';
 import { exposeControl } from './control-rpc.js';
+import { InvariantError, assert, isInvariantError } from '../util/assert.js';
 import { CommandLatency } from '../observability/latency.js';
 import { osThreadId } from '../observability/thread-id.js';
 import { ShardPersistence, type FeedSink, type LoadPlan, type LoadReport } from '../persistence/shard-persistence.js';
@@ -43,13 +44,18 @@ export interface ShardWorkerData {
   settings: ShardSettings;
 }
 
+/** Oversize reply bytes in flight beside the reply ring (posted, not yet taken by the main thread)
+ * past which the shard waits, as it does when the ring is full. */
+const SIDE_REPLY_BYTES_MAX = 16 * 1024 * 1024;
 /** Frames handled before the loop yields to its event loop (control messages, timers). */
 const BATCH_FRAMES = 512;
 /** Room reserved in the reply ring for each reply before its command runs: most replies fit, so
  * they are encoded in place; a longer one moves to the writer's own buffer and is copied. */
 const BORROW_BYTES = 4096;
 
-class ShardCrash extends Error {}
+/** DEBUG SHARD-CRASH: an invariant broken on request, so that it takes the very path a real one
+ * takes (out of run(), out of the batch, out of the worker, restarted by the supervisor). */
+class ShardCrash extends InvariantError {}
 
 /** By command index: 1 for commands flagged write (refused while the log cannot be written). */
 const WRITES = Uint8Array.from(COMMANDS, (c) => (c.flags.includes('write') ? 1 : 0));
@@ -118,9 +124,10 @@ export class ShardExecutor {
     w.proto = proto;
     const spec = COMMANDS[cmd];
     const t0 = this.lastStamp >= 0 ? this.lastStamp : performance.now();
-    if (!spec || !spec.shard) {
-      w.error(`ERR internal: command ${cmd} does not run on shards`);
-    } else if (this.overMemory(spec)) {
+    // The main thread routes by the same table: a command without a shard handler here means the
+    // two threads disagree on the frame or the table, and no reply could be trusted.
+    assert(spec !== undefined && spec.shard !== undefined, () => `shard ${this.shardId}: command ${cmd} does not run on shards`);
+    if (this.overMemory(spec)) {
       w.error(ERR.oom);
     } else if (WRITES[cmd] === 1 && this.persist.writeError() !== null) {
       w.error(`MISCONF Errors writing to the AOF file: ${this.persist.writeError()}`);
@@ -128,9 +135,13 @@ export class ShardExecutor {
       try {
         spec.shard(this.ctx);
       } catch (e) {
-        if (e instanceof ShardCrash) throw e;
-        // The keyspace refuses before changing anything (KeyspaceFullError); other failures are
-        // bugs: the client gets an error instead of the whole shard going down with it.
+        // A broken invariant (the keyspace's asserts, DEBUG SHARD-CRASH) ends the shard: the worker
+        // dies and the supervisor restarts it on its memory; going on would serve, log and
+        // replicate from state the code no longer understands.
+        if (isInvariantError(e)) throw e;
+        // The keyspace refuses before changing anything (KeyspaceFullError). Any other throw is a
+        // handler's bug that broke none of the keyspace's asserted invariants (those throw
+        // InvariantError above): that client gets an error, the shard's other clients keep going.
         w.reset();
         w.error(e instanceof KeyspaceFullError ? `OOM ${e.message}` : `ERR internal error in '${spec.name}': ${(e as Error).message}`);
       }
@@ -140,7 +151,7 @@ export class ShardExecutor {
     this.lastStamp = t1;
     const ms = t1 - t0;
     this.busyMs += ms;
-    if (spec) this.latency.record(cmd, ms / 1000);
+    this.latency.record(cmd, ms / 1000);
     this.commandsProcessed++;
   }
 
@@ -302,7 +313,7 @@ export class ShardRuntime {
         const flags = this.req.bytes[p + REQ_FLAGS]!;
         if (flags & FLAG_OVERSIZE) {
           const msg = receiveMessageOnPort(this.data.sideIn);
-          if (!msg) throw new Error('oversize request marker without its frame');
+          assert(msg !== undefined, 'oversize request marker without its frame');
           const frame = msg.message as Uint8Array;
           this.execute(frame, 0, frame.length);
         } else {
@@ -344,7 +355,7 @@ export class ShardRuntime {
       a.len[i] = l;
       q += 4 + l;
     }
-    if (q > p + frameLen) throw new Error('malformed request frame');
+    assert(q <= p + frameLen, () => `malformed request frame: ${argc} arguments run past its ${frameLen} bytes`);
     a.buf = buf;
     a.argc = argc;
     const w = this.exec.writer;
@@ -400,6 +411,15 @@ export class ShardRuntime {
     rep.view.setUint32(p + REP_SEQ, seq, true);
     rep.view.setUint32(p + REP_KIND, oversize ? REPLY_OVERSIZE : REPLY_INLINE, true);
     if (oversize) {
+      // Bounded like the ring: a client pipelining GETs of a large value (and never reading) must
+      // not make the shard post hundreds of MB that the main thread will only drop.
+      while (rep.sideBytes() > SIDE_REPLY_BYTES_MAX) {
+        rep.commit();
+        rep.notify();
+        const word = rep.signalWord();
+        Atomics.wait(word, 1, Atomics.load(word, 1), 5);
+      }
+      rep.addSideBytes(len);
       this.data.sideOut.postMessage(Buffer.from(bytes.subarray(0, len)));
     } else if (len < 64) {
       const dst = rep.bytes;
@@ -411,6 +431,7 @@ export class ShardRuntime {
   }
 }
 
+/** True for an error that ends a shard: a broken invariant, DEBUG SHARD-CRASH among them. */
 export function isShardCrash(e: unknown): boolean {
-  return e instanceof ShardCrash;
+  return isInvariantError(e);
 }

@@ -60,7 +60,7 @@ load('defaults when no file, env or flags', () => {
 load('every ServerConfig field has a default', () => {
   const values = defaultState().values;
   for (const [key, value] of Object.entries(values)) assert.ok(value !== undefined, key);
-  assert.is(Object.keys(values).length, 53);
+  assert.is(Object.keys(values).length, 54);
   assert.is(values.memcachePort, 11211);
   assert.is(values.memcacheMaxItemSize, 1024 * 1024);
   assert.is(values.httpPort, 8080);

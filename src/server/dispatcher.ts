@@ -1,0 +1,206 @@
+// The RESP dispatcher: looks each parsed command up in the one table, checks its arity, then
+// admits it (src/server/admission.ts), routes it by cluster ownership (cluster-router.ts), and
+// sends it to its shard, fans it out over several, or runs it on the main thread; it counts
+// every command (INFO commandstats). Depends downward only: admission, the cluster router, the
+// shard router and the command table; the server object is reached through ServerApi.
+
+import { COMMANDS, arityOk, lookupCommand } from '../commands/registry.js';
+import { ERR, ReplyError } from '../commands/errors.js';
+import { argIs, argListOf, argString, argsPreview } from '../commands/args.js';
+import type { ArgList, ClientInfo, MainHandler, ServerApi, ServerStats } from '../commands/types.js';
+import { RespWriter } from '../protocol/resp-writer.js';
+import type { Logger } from 'pino';
+import { HOLD, admissionTraits, admit, type AdmissionCommand, type AdmissionState, type WritePause } from './admission.js';
+import { ANY_SLOTS, REJECTED, type ClusterRouter, type RoutedClient } from './cluster-router.js';
+import type { ShardRouter } from './shard-router.js';
+
+export interface CommandCounter {
+  calls: number;
+  usec: number;
+  rejected: number;
+  failed: number;
+}
+
+/** A RESP client as the dispatcher sees it. */
+export interface DispatchClient extends ClientInfo, RoutedClient {
+  /** Holds further input until release() (a main-thread command awaiting something). */
+  hold(): void;
+  release(): void;
+}
+
+export class Dispatcher {
+  private readonly counters: CommandCounter[] = COMMANDS.map(() => ({ calls: 0, usec: 0, rejected: 0, failed: 0 }));
+  /** By command index: what admission needs of each command. */
+  private readonly admission: readonly AdmissionCommand[] = COMMANDS.map((c) => admissionTraits(c.flags, c.group));
+
+  constructor(
+    private readonly server: ServerApi,
+    private readonly shards: ShardRouter,
+    private readonly clusterRouter: ClusterRouter,
+    private readonly admissionState: AdmissionState,
+    private readonly writePause: WritePause,
+    private readonly stats: ServerStats,
+    private readonly log: Logger,
+  ) {}
+
+  dispatch(conn: DispatchClient, a: ArgList): void {
+    this.stats.totalCommandsProcessed++;
+    const idx = lookupCommand(a.buf, a.off[0]!, a.len[0]!);
+    const spec = idx >= 0 ? COMMANDS[idx]! : null;
+    if (!spec || spec.hidden) {
+      conn.replyError(ERR.unknownCommand(argString(a, 0).slice(0, 128), argsPreview(a, 1)));
+      return;
+    }
+    const counter = this.counters[idx]!;
+    if (!arityOk(spec.arity, a.argc)) {
+      counter.rejected++;
+      conn.replyError(ERR.wrongArity(spec.name));
+      return;
+    }
+    if (spec.subcommands && a.argc >= 2) {
+      const sub = spec.subcommands.find((c) => argIs(a, 1, c.name.toUpperCase()));
+      if (!sub) {
+        counter.rejected++;
+        conn.replyError(ERR.unknownSubcommand(argString(a, 1), spec.name.toUpperCase()));
+        return;
+      }
+      if (!arityOk(sub.arity, a.argc)) {
+        counter.rejected++;
+        conn.replyError(ERR.wrongArity(`${spec.name}|${sub.name}`));
+        return;
+      }
+    }
+    const invalid = spec.validate ? spec.validate(a.argc) : null;
+    if (invalid !== null) {
+      counter.rejected++;
+      conn.replyError(invalid);
+      return;
+    }
+    const verdict = admit(conn, this.admission[idx]!, this.admissionState);
+    if (verdict !== null) {
+      if (verdict === HOLD) {
+        this.holdUntilWritesResume(conn, a);
+        return;
+      }
+      counter.rejected++;
+      conn.replyError(verdict);
+      return;
+    }
+    counter.calls++;
+    conn.lastCommand = spec.subcommands && a.argc >= 2 ? `${spec.name}|${argString(a, 1).toLowerCase()}` : spec.name;
+    // ASKING holds for the next command only.
+    const asking = conn.asking;
+    if (asking) conn.asking = false;
+    if (spec.main) {
+      this.runMain(conn, a, spec.main, counter);
+      return;
+    }
+    if (spec.allShards) {
+      this.shards.fanAll(conn, idx, a);
+      return;
+    }
+    const keys = spec.keys!;
+    const last = keys.last < 0 ? a.argc + keys.last : keys.last;
+    const first = keys.first;
+    if (this.server.cluster !== null) {
+      const routed = this.clusterRouter.route(conn, idx, spec, a, first, last, keys.step, asking);
+      if (typeof routed === 'function') {
+        this.runMain(conn, a, routed, counter);
+        return;
+      }
+      if (routed === REJECTED) counter.rejected++;
+      if (routed < 0 && routed !== ANY_SLOTS) return;
+      if (routed >= 0) {
+        // One slot, so one shard: no second CRC16 pass over the keys.
+        this.shards.send(this.shards.shardOfSlot(routed), conn, conn.takeSeq(), idx, conn.proto, a);
+        return;
+      }
+    }
+    const shard = this.shards.singleShard(a, first, last, keys.step);
+    if (shard >= 0) this.shards.send(shard, conn, conn.takeSeq(), idx, conn.proto, a);
+    else if (spec.merge) this.shards.fanKeys(conn, idx, a, first, last, keys.step);
+    else if (spec.crossShard) this.runMain(conn, a, spec.crossShard, counter);
+    else conn.replyError(`ERR internal: ${spec.name} cannot span shards`);
+  }
+
+  /** A write held during a manual failover: dispatched, as if it had just arrived, once writes
+   * resume; the connection reads nothing more until then (its order is kept). */
+  private holdUntilWritesResume(conn: DispatchClient, a: ArgList): void {
+    const copy = copyArgList(a);
+    conn.hold();
+    this.stats.totalCommandsProcessed--;
+    this.writePause.whenResumed(() => {
+      this.dispatch(conn, copy);
+      conn.release();
+    });
+  }
+
+  private runMain(conn: DispatchClient, a: ArgList, handler: MainHandler, counter: CommandCounter): void {
+    const seq = conn.takeSeq();
+    const out = new RespWriter(256);
+    out.proto = conn.proto;
+    const t0 = process.hrtime.bigint();
+    let r: void | Promise<void> = undefined;
+    try {
+      r = handler({ server: this.server, conn, args: a, out });
+    } catch (e) {
+      this.failMain(out, e);
+      counter.failed++;
+    }
+    if (r instanceof Promise) {
+      conn.hold();
+      r.then(
+        () => undefined,
+        (e: unknown) => {
+          this.failMain(out, e);
+          counter.failed++;
+        },
+      ).finally(() => {
+        counter.usec += Number(process.hrtime.bigint() - t0) / 1000;
+        conn.deliver(seq, out.buf, 0, out.length);
+        conn.release();
+      });
+      return;
+    }
+    counter.usec += Number(process.hrtime.bigint() - t0) / 1000;
+    if (out.buf[0] === 45) counter.failed++;
+    conn.deliver(seq, out.buf, 0, out.length);
+  }
+
+  /** Replaces a failed main-thread command's reply with its error. */
+  private failMain(out: RespWriter, e: unknown): void {
+    out.reset();
+    if (e instanceof ReplyError) {
+      out.error(e.reply);
+      return;
+    }
+    this.log.error({ err: (e as Error).message, stack: (e as Error).stack }, 'command failed');
+    out.error(`ERR ${(e as Error).message}`);
+  }
+
+  /** Counters of the commands called or rejected at least once, by name. */
+  commandStats(): Map<string, CommandCounter> {
+    const m = new Map<string, CommandCounter>();
+    COMMANDS.forEach((c, i) => {
+      const k = this.counters[i]!;
+      if (k.calls > 0 || k.rejected > 0) m.set(c.name, k);
+    });
+    return m;
+  }
+
+  resetStats(): void {
+    for (const c of this.counters) {
+      c.calls = 0;
+      c.usec = 0;
+      c.rejected = 0;
+      c.failed = 0;
+    }
+  }
+}
+
+/** A copy of a command's arguments that outlives the receive buffer. */
+function copyArgList(a: ArgList): ArgList {
+  const parts: Uint8Array[] = [];
+  for (let i = 0; i < a.argc; i++) parts.push(a.buf.slice(a.off[i]!, a.off[i]! + a.len[i]!));
+  return argListOf(parts);
+}

@@ -1,0 +1,151 @@
+// A broken invariant inside a shard stops that shard instead of becoming an error reply: in an
+// executor called directly it escapes run(); in a worker shard (ShardLink, as the server runs it)
+// the worker ends, the request in flight gets the shard-crash error, the supervisor restarts the
+// worker on the same memory, and every key is still there.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { pino } from 'pino';
+import { Keyspace } from '../../src/keyspace/keyspace.js';
+import { H_SLOT_COUNT } from '../../src/keyspace/layout.js';
+import { keySlot } from '../../src/keyspace/slot.js';
+import { ShardExecutor } from '../../src/runtime/shard-runtime.js';
+import { ShardLink } from '../../src/runtime/shard-link.js';
+import { commandIndex } from '../../src/commands/registry.js';
+import type { ArgList, ShardSettings } from '../../src/commands/types.js';
+import { isInvariantError } from '../../src/util/assert.js';
+
+const TEST_TIMEOUT_MS = 20_000;
+const KEYS = 2000;
+
+const settings: ShardSettings = {
+  maxmemoryBytes: 0,
+  maxmemoryPolicy: 'noeviction',
+  maxmemorySamples: 5,
+  protoMaxBulkLen: 512 * 1024 * 1024,
+  activeExpireEnabled: true,
+  hz: 10,
+  aof: null,
+  aofGen: 0,
+  replFeed: false,
+};
+
+function argList(args: string[]): ArgList {
+  const parts = args.map((a) => Buffer.from(a));
+  const buf = Buffer.concat(parts);
+  const off = new Int32Array(args.length);
+  const len = new Int32Array(args.length);
+  let p = 0;
+  parts.forEach((x, i) => {
+    off[i] = p;
+    len[i] = x.length;
+    p += x.length;
+  });
+  return { buf, off, len, argc: args.length };
+}
+
+/** Breaks the keyspace's books for `key`'s slot (says it holds no keys) and returns the undo. */
+function breakSlotCount(memory: SharedArrayBuffer, key: string): () => void {
+  const b = Buffer.from(key);
+  const w = H_SLOT_COUNT + keySlot(b, 0, b.length);
+  const u32 = new Uint32Array(memory);
+  const saved = u32[w]!;
+  assert.ok(saved > 0, 'the slot holds the key');
+  u32[w] = 0;
+  return () => {
+    u32[w] = saved;
+  };
+}
+
+function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: timed out`)), TEST_TIMEOUT_MS))),
+  ]).finally(() => clearTimeout(timer));
+}
+
+test('executor: a broken invariant escapes run() instead of becoming an error reply', () => {
+  const memory = Keyspace.createMemory();
+  const exec = new ShardExecutor(0, memory, settings, 0, () => undefined);
+  try {
+    const run = (args: string[]): string => {
+      const a = argList(args);
+      Object.assign(exec.args, a);
+      exec.beginBatch();
+      exec.run(commandIndex(args[0]!), 2);
+      return Buffer.from(exec.writer.buf.subarray(0, exec.writer.length)).toString('latin1');
+    };
+    assert.is(run(['SET', 'k', 'v']), '+OK\r\n');
+    const undo = breakSlotCount(memory, 'k');
+    let thrown: unknown;
+    try {
+      run(['DEL', 'k']);
+    } catch (e) {
+      thrown = e;
+    }
+    assert.ok(isInvariantError(thrown), `DEL threw ${String(thrown)}`);
+    assert.match((thrown as Error).message, /slot \d+, whose count is 0/);
+    // The assertion fired before anything changed: with the books mended, the state is whole.
+    undo();
+    exec.ks.checkIntegrity();
+    assert.is(run(['GET', 'k']), '$1\r\nv\r\n');
+    assert.is(run(['DEL', 'k']), ':1\r\n');
+    exec.ks.checkIntegrity();
+  } finally {
+    exec.close();
+  }
+});
+
+test('worker shard: a broken invariant ends the worker; it restarts on its memory with every key', async () => {
+  const log = pino({ level: 'silent' });
+  const link = new ShardLink(0, settings, log, () => undefined, () => undefined);
+  try {
+    await withTimeout(link.ready, 'worker start');
+    const replies = new Map<number, string>();
+    const sink = { deliver: (seq: number, buf: Uint8Array, off: number, len: number) => void replies.set(seq, Buffer.from(buf.subarray(off, off + len)).toString('latin1')) };
+    let seq = 0;
+    const send = (args: string[]): number => {
+      const s = ++seq;
+      link.send(sink, s, commandIndex(args[0]!), 2, argList(args), null);
+      link.flush();
+      return s;
+    };
+    const reply = async (s: number): Promise<string> => {
+      await withTimeout(
+        (async () => {
+          while (!replies.has(s)) await new Promise((r) => setTimeout(r, 5));
+        })(),
+        `reply ${s}`,
+      );
+      return replies.get(s)!;
+    };
+    let last = 0;
+    for (let i = 0; i < KEYS; i++) last = send(['SET', `inv:${i}`, `v${i}`]);
+    await reply(last);
+    for (let i = 1; i <= last; i++) assert.is(replies.get(i), '+OK\r\n');
+
+    const undo = breakSlotCount(link.keyspace, 'inv:7');
+    const crashed = await reply(send(['DEL', 'inv:7']));
+    assert.match(crashed, /^-ERR shard 0 crashed/, `DEL on broken books replied ${JSON.stringify(crashed)}`);
+    await withTimeout(
+      (async () => {
+        while (link.restarts < 1) await new Promise((r) => setTimeout(r, 5));
+      })(),
+      'restart',
+    );
+    assert.is(link.restarts, 1);
+    undo();
+    // Every key is still there, served by the new worker, and the keyspace is whole.
+    const gets: number[] = [];
+    for (let i = 0; i < KEYS; i++) gets.push(send(['GET', `inv:${i}`]));
+    await reply(gets.at(-1)!);
+    for (let i = 0; i < KEYS; i++) assert.is(replies.get(gets[i]!), `$${`v${i}`.length}\r\nv${i}\r\n`, `inv:${i}`);
+    new Keyspace(link.keyspace).checkIntegrity();
+    assert.is(await reply(send(['DEL', 'inv:7'])), ':1\r\n');
+  } finally {
+    await link.stop();
+  }
+});
+
+test.run();
