@@ -13,6 +13,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeMachine } from './lib/machine.js';
+import { alternate } from './lib/order.js';
 import { freePort } from './lib/ports.js';
 import { killAllNow, startServer, stopAll } from './lib/servers.js';
 
@@ -194,8 +195,7 @@ async function main(): Promise<void> {
     for (const test of ['set', 'get'] as const) {
       const pairs: Array<{ mc: number; ts: number }> = [];
       for (let r = 0; r < opts.rounds; r++) {
-        const a = memcslap(memcached.port, test, opts);
-        const b = memcslap(tessera.port, test, opts);
+        const [a, b] = await alternate(r + 1, () => memcslap(memcached.port, test, opts), () => memcslap(tessera.port, test, opts));
         commands.add(a.command.replace(String(memcached.port), 'PORT'));
         pairs.push({ mc: a.opsPerSec, ts: b.opsPerSec });
         console.log(`${test} round ${r + 1}: memcached ${Math.round(a.opsPerSec)} ops/s, tessera ${Math.round(b.opsPerSec)} ops/s, ratio ${(b.opsPerSec / a.opsPerSec).toFixed(2)}`);
@@ -207,8 +207,7 @@ async function main(): Promise<void> {
       /** Per phase name: one memcached/Tessera pair per round. */
       const pairs = new Map<string, Array<{ mc: LoadgenPhase; ts: LoadgenPhase }>>();
       for (let r = 0; r < opts.rounds; r++) {
-        const a = loadgen(memcached.port, pipeline, opts);
-        const b = loadgen(tessera.port, pipeline, opts);
+        const [a, b] = await alternate(r + 1, () => loadgen(memcached.port, pipeline, opts), () => loadgen(tessera.port, pipeline, opts));
         loadgenCommands.add(a.command.replace(`-p ${memcached.port}`, '-p PORT'));
         a.phases.forEach((mc, i) => {
           const ts = b.phases[i]!;

@@ -23,6 +23,7 @@ import {
   benchValue, bulkLoad, command, dirBytes, fileSize, info, killLoggedNow, logLines, procMem, startLogged, type LoggedServer,
 } from './lib/persist.js';
 import { parseFlags } from './lib/flags.js';
+import { alternate } from './lib/order.js';
 import { freePort } from './lib/ports.js';
 import { benchmarkArgs, runBenchmark, type BenchRow, type BenchRun } from './lib/redis-benchmark.js';
 import { RespClient } from './lib/resp-client.js';
@@ -269,7 +270,8 @@ async function restartRounds(label: string, dirOf: Record<Kind, string>, setup: 
   const set: RestartSet = { label, fileBytes, rounds: [], emptyStartMs: { redis: [], tessera: [] } };
   for (let round = 1; round <= opts.restartRounds; round++) {
     const r: Partial<Record<Kind, Restart>> = {};
-    for (const kind of KINDS) {
+    // Which server goes first alternates by round (docs/benchmarks.md).
+    for (const kind of round % 2 === 1 ? KINDS : [...KINDS].reverse()) {
       r[kind] = await timedRestart(kind, dirOf[kind], setup, opts, label);
       set.emptyStartMs[kind].push(await emptyStart(kind, setup, opts, label));
     }
@@ -599,8 +601,8 @@ async function setThroughput(opts: Options): Promise<SetResult> {
             port, tests: ['set'], clients: opts.clients, requests: opts.requests, keyspace: opts.keyspace,
             valueBytes: opts.valueBytes, pipeline,
           });
-          const r = (await runBenchmark(run(get('redis', mode).port)))[0];
-          const t = (await runBenchmark(run(get('tessera', mode).port)))[0];
+          const once = async (kind: Kind): Promise<BenchRow | undefined> => (await runBenchmark(run(get(kind, mode).port)))[0];
+          const [r, t] = await alternate(round, () => once('redis'), () => once('tessera'));
           if (r === undefined || t === undefined) throw new Error('redis-benchmark printed no SET row');
           samples.get(mode)?.push({ redis: r, tessera: t });
           process.stdout.write(`  round ${round} SET -P ${String(pipeline).padEnd(3)} appendonly ${mode === 'aof' ? 'yes' : 'no '} `

@@ -23,7 +23,7 @@ export interface PipeResult {
   /** What redis-cli printed last: `errors: E, replies: R`; null when it never got there. */
   replies: number | null;
   errors: number | null;
-  /** DBSIZE after the load. */
+  /** DBSIZE after the load; -1 when the server did not answer within the stall time. */
   dbsize: number;
   stall: PipeStall | null;
   /** redis-cli's output, for the report when something went wrong. */
@@ -84,7 +84,8 @@ export async function pipeLoad(watcher: RespClient, port: number, file: string, 
     const done = /errors: (\d+), replies: (\d+)/.exec(output);
     const result: PipeResult = {
       ms, replies: done ? Number(done[2]) : null, errors: done ? Number(done[1]) : null,
-      dbsize: await dbsize(watcher), stall, output,
+      // -1 when the server no longer answers at all (a stall of the whole process).
+      dbsize: await withTimeout(dbsize(watcher), stallMs, -1), stall, output,
     };
     if (stall === null && (exit as { code: number | null } | null)?.code !== 0) {
       throw new Error(`redis-cli --pipe exited with ${JSON.stringify(exit)}:\n${output}`);

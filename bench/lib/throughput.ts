@@ -6,6 +6,7 @@
 // request in all and per thread (main thread, each shard, the rest).
 
 import { splitCpu, threadCpuNs, threadRoles, type ThreadRoles } from './cpu.js';
+import { alternate } from './order.js';
 import { RespClient } from './resp-client.js';
 import { runBenchmark, TEST_LABELS, type BenchRow, type BenchRun } from './redis-benchmark.js';
 import type { BenchServer } from './servers.js';
@@ -137,9 +138,8 @@ export async function runRounds(servers: Servers, plan: RoundPlan, log: (line: s
       for (const test of plan.tests) {
         const run = (server: BenchServer): Promise<Measured> => measure(server, { ...plan.run, port: server.port, tests: [test], pipeline });
         const redisFirst = round % 2 === 1;
-        const first = await run(redisFirst ? servers.redis : servers.tessera);
-        const second = await run(redisFirst ? servers.tessera : servers.redis);
-        const sample: Sample = redisFirst ? { redis: first, tessera: second } : { redis: second, tessera: first };
+        const [redis, tessera] = await alternate(round, () => run(servers.redis), () => run(servers.tessera));
+        const sample: Sample = { redis, tessera };
         if (servers.floor !== undefined && plan.floorTests.includes(test)) sample.floor = await run(servers.floor);
         const label = testLabel(test, pipeline);
         const entry = samples.get(label) ?? { test, pipeline, list: [] };
