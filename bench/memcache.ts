@@ -1,8 +1,9 @@
 // Tessera's memcached front door against memcached 1.6 on the same machine in the same run:
 // libmemcached's `memcslap --binary` SET and GET throughput (one request at a time per thread),
 // then `tessera bench --protocol memcache` (the repo's load generator, binary protocol, with
-// pipelining) at each `--loadgen-pipelines` depth; rounds alternate memcached, Tessera, ratios
-// are taken pair by pair (the median is reported). Prints the machine and the figures and writes
+// pipelining) at each `--loadgen-pipelines` depth; each round runs memcached and Tessera (odd
+// rounds memcached first, even rounds Tessera first), ratios are taken pair by pair (the median is
+// reported). Prints the machine and the figures and writes
 // them to bench/MEMCACHE.md. Run with `npm run bench:memcache` (see --help).
 
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
@@ -33,7 +34,7 @@ interface Options {
 }
 
 const USAGE = `npm run bench:memcache -- [options]
-  --rounds N          rounds, each runs memcached then Tessera (default 3; env BENCH_ROUNDS)
+  --rounds N          rounds, each runs memcached and Tessera, alternating which goes first (default 3; env BENCH_ROUNDS)
   --concurrency N     memcslap threads (default 4; env BENCH_CONCURRENCY)
   --execute-number N  operations per thread (default 20000; env BENCH_EXECUTE_NUMBER)
   --tessera-args S    extra Tessera server flags, e.g. "--shard-threads no" (env BENCH_TESSERA_ARGS)

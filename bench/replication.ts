@@ -739,7 +739,7 @@ async function throughput(o: Options): Promise<{ rows: ThroughputRow[]; integrit
   }
   const rows: ThroughputRow[] = [];
   noteCommand(`# throughput: first one unmeasured warm-up run per server (-P 16 -n ${warmRequests}), then`);
-  noteCommand(`# throughput: per pipeline depth P in ${o.pipelines.join(', ')}, ${o.rounds} rounds of redis+replica, tessera+replica, tessera alone`);
+  noteCommand(`# throughput: per pipeline depth P in ${o.pipelines.join(', ')}, ${o.rounds} rounds of redis+replica, tessera+replica, tessera alone (even rounds in reverse order)`);
   for (const pipeline of o.pipelines) {
     const requests = pipeline === 1 ? o.requestsP1 : o.requests;
     noteCommand(`redis-benchmark ${benchmarkArgs({ port: 0, tests: ['set'], clients: o.clients, requests, keyspace: o.keyspace, valueBytes: o.valueBytes, pipeline }).join(' ').replace('-p 0', '-p PRIMARY_PORT')}`);
