@@ -1,15 +1,16 @@
 // Tessera against redis-server on the same machine in the same run (issue 3): throughput, p99
-// latency and server CPU per request with redis-benchmark (each test runs on Redis, then Tessera,
-// then a bare Node server as the floor; ratios are taken pair by pair and the median is reported),
+// latency and server CPU per request, per thread, with redis-benchmark (each test runs on Redis and
+// Tessera, which goes first alternating by round, then on a bare Node server as the floor; ratios
+// are taken pair by pair and the median is reported), the ceiling the main thread implies,
 // memory per key after loading the same keys into fresh instances, a shard-count sweep and a CPU
 // profile of Tessera under load. Prints the machine and rewrites bench/RESULTS.md.
 // Run with `npm run bench` (see --help); the default run took about 7 minutes on 2 cores.
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative, resolve } from 'node:path';
 import { renderReport } from './lib/compare-report.js';
+import { REPO_ROOT, startFreshRedis, startFreshTessera, TESSERA_MAIN } from './lib/fresh-servers.js';
 import { parseFlags } from './lib/flags.js';
 import { describeMachine, type Machine, gitRevision } from './lib/machine.js';
 import { compareMemory, type MemoryResult } from './lib/memory.js';
@@ -23,8 +24,6 @@ import { median } from './lib/stats.js';
 import { runSweep, sweepConfigs, type SweepRow } from './lib/sweep.js';
 import { runRounds, warmUp, type RoundPlan, type TestSummary } from './lib/throughput.js';
 
-const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
-const TESSERA_MAIN = 'dist/src/cli/main.js';
 const FLOOR_MAIN = 'dist/bench/lib/node-floor.js';
 /** The floor answers +OK to everything, so only tests whose reply is +OK run on it. */
 const FLOOR_TESTS = ['set'];
@@ -103,41 +102,14 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
 
 // ---- servers ------------------------------------------------------------------------------
 
-/**
- * A fresh empty directory per server, removed when it stops: both servers load a dump found in
- * their directory at start, even with saving off, and a shared one (a dump.rdb left in the
- * system temp directory by anyone) put keys into Redis that skewed the memory figures.
- */
-async function withDataDir(start: (dir: string) => Promise<BenchServer>): Promise<BenchServer> {
-  const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-data-'));
-  const removeDir = (): void => rmSync(dir, { recursive: true, force: true });
-  try {
-    const server = await start(dir);
-    return { ...server, stop: (signal) => server.stop(signal).finally(removeDir) };
-  } catch (err) {
-    removeDir();
-    throw err;
-  }
-}
-
 async function startRedis(): Promise<BenchServer> {
-  const port = await freePort();
-  return withDataDir((dir) => startServer({
-    name: 'redis-server', command: 'redis-server', port, cwd: dir,
-    args: ['--port', String(port), '--dir', dir, '--save', '', '--appendonly', 'no'],
-  }));
+  return startFreshRedis();
 }
 
 /** `serverArgs` replace --shards and --tessera-args when given (the sweep); `nodeArgs` go to node. */
 async function startTessera(opts: Options, serverArgs: string[] | null = null, nodeArgs: string[] = []): Promise<BenchServer> {
-  const port = await freePort();
   const shardArgs = opts.shards === null ? [] : ['--shards', String(opts.shards)];
-  return withDataDir((dir) => startServer({
-    name: 'tessera', command: 'node', port, cwd: REPO_ROOT,
-    // As Redis here: no snapshot (the shipped config has save points).
-    args: [...nodeArgs, TESSERA_MAIN, 'server', '--port', String(port), '--dir', dir, '--save', '', '--appendonly', 'no',
-      '--memcache-port', '0', '--http-port', '0', ...(serverArgs ?? [...shardArgs, ...opts.tesseraArgs])],
-  }));
+  return startFreshTessera(serverArgs ?? [...shardArgs, ...opts.tesseraArgs], nodeArgs);
 }
 
 async function startFloor(): Promise<BenchServer> {

@@ -1,8 +1,9 @@
 // Tessera's memcached front door against memcached 1.6 on the same machine in the same run:
 // libmemcached's `memcslap --binary` SET and GET throughput (one request at a time per thread),
 // then `tessera bench --protocol memcache` (the repo's load generator, binary protocol, with
-// pipelining) at each `--loadgen-pipelines` depth; rounds alternate memcached, Tessera, ratios
-// are taken pair by pair (the median is reported). Prints the machine and the figures and writes
+// pipelining) at each `--loadgen-pipelines` depth; each round runs memcached and Tessera (odd
+// rounds memcached first, even rounds Tessera first), ratios are taken pair by pair (the median is
+// reported). Prints the machine and the figures and writes
 // them to bench/MEMCACHE.md. Run with `npm run bench:memcache` (see --help).
 
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
@@ -13,6 +14,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeMachine } from './lib/machine.js';
+import { alternate } from './lib/order.js';
 import { freePort } from './lib/ports.js';
 import { killAllNow, startServer, stopAll } from './lib/servers.js';
 
@@ -32,7 +34,7 @@ interface Options {
 }
 
 const USAGE = `npm run bench:memcache -- [options]
-  --rounds N          rounds, each runs memcached then Tessera (default 3; env BENCH_ROUNDS)
+  --rounds N          rounds, each runs memcached and Tessera, alternating which goes first (default 3; env BENCH_ROUNDS)
   --concurrency N     memcslap threads (default 4; env BENCH_CONCURRENCY)
   --execute-number N  operations per thread (default 20000; env BENCH_EXECUTE_NUMBER)
   --tessera-args S    extra Tessera server flags, e.g. "--shard-threads no" (env BENCH_TESSERA_ARGS)
@@ -194,8 +196,7 @@ async function main(): Promise<void> {
     for (const test of ['set', 'get'] as const) {
       const pairs: Array<{ mc: number; ts: number }> = [];
       for (let r = 0; r < opts.rounds; r++) {
-        const a = memcslap(memcached.port, test, opts);
-        const b = memcslap(tessera.port, test, opts);
+        const [a, b] = await alternate(r + 1, () => memcslap(memcached.port, test, opts), () => memcslap(tessera.port, test, opts));
         commands.add(a.command.replace(String(memcached.port), 'PORT'));
         pairs.push({ mc: a.opsPerSec, ts: b.opsPerSec });
         console.log(`${test} round ${r + 1}: memcached ${Math.round(a.opsPerSec)} ops/s, tessera ${Math.round(b.opsPerSec)} ops/s, ratio ${(b.opsPerSec / a.opsPerSec).toFixed(2)}`);
@@ -207,8 +208,7 @@ async function main(): Promise<void> {
       /** Per phase name: one memcached/Tessera pair per round. */
       const pairs = new Map<string, Array<{ mc: LoadgenPhase; ts: LoadgenPhase }>>();
       for (let r = 0; r < opts.rounds; r++) {
-        const a = loadgen(memcached.port, pipeline, opts);
-        const b = loadgen(tessera.port, pipeline, opts);
+        const [a, b] = await alternate(r + 1, () => loadgen(memcached.port, pipeline, opts), () => loadgen(tessera.port, pipeline, opts));
         loadgenCommands.add(a.command.replace(`-p ${memcached.port}`, '-p PORT'));
         a.phases.forEach((mc, i) => {
           const ts = b.phases[i]!;

@@ -2,9 +2,10 @@
 //   1. Restart speed: N keys (16-byte keys, 32-byte values) loaded, SAVE, server stopped, then
 //      the wall time from spawn() to the first PONG of a restart that loads the dump (keys/s);
 //      the same from the AOF, once as a pure log (no rewrite) and once after BGREWRITEAOF.
-//      Restarts alternate Redis, Tessera; ratios are taken pair by pair (median reported).
+//      Restarts alternate Redis, Tessera (which goes first alternates by round); ratios are taken
+//      pair by pair (median reported).
 //   2. SET throughput with appendonly yes, appendfsync everysec (redis-benchmark, -P 16 and -P 1,
-//      rounds alternate Redis, Tessera, ratios pair by pair).
+//      rounds alternate which of Redis and Tessera goes first, ratios pair by pair).
 //   3. Memory during BGSAVE: /proc figures of the server and its children sampled every 20 ms
 //      until INFO persistence says rdb_bgsave_in_progress:0, as a fraction of used_memory.
 // Prints the figures and rewrites bench/PERSISTENCE.md. Run with `npm run bench:persistence`
@@ -23,6 +24,7 @@ import {
   benchValue, bulkLoad, command, dirBytes, fileSize, info, killLoggedNow, logLines, procMem, startLogged, type LoggedServer,
 } from './lib/persist.js';
 import { parseFlags } from './lib/flags.js';
+import { alternate } from './lib/order.js';
 import { freePort } from './lib/ports.js';
 import { benchmarkArgs, runBenchmark, type BenchRow, type BenchRun } from './lib/redis-benchmark.js';
 import { RespClient } from './lib/resp-client.js';
@@ -269,7 +271,8 @@ async function restartRounds(label: string, dirOf: Record<Kind, string>, setup: 
   const set: RestartSet = { label, fileBytes, rounds: [], emptyStartMs: { redis: [], tessera: [] } };
   for (let round = 1; round <= opts.restartRounds; round++) {
     const r: Partial<Record<Kind, Restart>> = {};
-    for (const kind of KINDS) {
+    // Which server goes first alternates by round (docs/benchmarks.md).
+    for (const kind of round % 2 === 1 ? KINDS : [...KINDS].reverse()) {
       r[kind] = await timedRestart(kind, dirOf[kind], setup, opts, label);
       set.emptyStartMs[kind].push(await emptyStart(kind, setup, opts, label));
     }
@@ -599,8 +602,8 @@ async function setThroughput(opts: Options): Promise<SetResult> {
             port, tests: ['set'], clients: opts.clients, requests: opts.requests, keyspace: opts.keyspace,
             valueBytes: opts.valueBytes, pipeline,
           });
-          const r = (await runBenchmark(run(get('redis', mode).port)))[0];
-          const t = (await runBenchmark(run(get('tessera', mode).port)))[0];
+          const once = async (kind: Kind): Promise<BenchRow | undefined> => (await runBenchmark(run(get(kind, mode).port)))[0];
+          const [r, t] = await alternate(round, () => once('redis'), () => once('tessera'));
           if (r === undefined || t === undefined) throw new Error('redis-benchmark printed no SET row');
           samples.get(mode)?.push({ redis: r, tessera: t });
           process.stdout.write(`  round ${round} SET -P ${String(pipeline).padEnd(3)} appendonly ${mode === 'aof' ? 'yes' : 'no '} `
@@ -805,7 +808,7 @@ function report(opts: Options, machine: Machine, shards: string, results: Result
       'on a new connection; a refused connection or a -LOADING reply means "not yet"), then DBSIZE and five GETs',
       'are checked. This wall time',
       'is the primary figure: it includes process start (Node.js for Tessera), which the "empty --dir" row shows alone.',
-      `${opts.restartRounds} restarts per server, alternating Redis, Tessera; ratio = Tessera keys/s / Redis keys/s, per pair,`,
+      `${opts.restartRounds} restarts per server, alternating which goes first; ratio = Tessera keys/s / Redis keys/s, per pair,`,
       'then the median. The log row is the load time each server reports itself (Redis: "DB loaded from disk: X seconds").',
       '',
       ...restartSection(results.snapshotRestarts, opts, 'dump files'),

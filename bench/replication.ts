@@ -739,13 +739,14 @@ async function throughput(o: Options): Promise<{ rows: ThroughputRow[]; integrit
   }
   const rows: ThroughputRow[] = [];
   noteCommand(`# throughput: first one unmeasured warm-up run per server (-P 16 -n ${warmRequests}), then`);
-  noteCommand(`# throughput: per pipeline depth P in ${o.pipelines.join(', ')}, ${o.rounds} rounds of redis+replica, tessera+replica, tessera alone`);
+  noteCommand(`# throughput: per pipeline depth P in ${o.pipelines.join(', ')}, ${o.rounds} rounds of redis+replica, tessera+replica, tessera alone (even rounds in reverse order)`);
   for (const pipeline of o.pipelines) {
     const requests = pipeline === 1 ? o.requestsP1 : o.requests;
     noteCommand(`redis-benchmark ${benchmarkArgs({ port: 0, tests: ['set'], clients: o.clients, requests, keyspace: o.keyspace, valueBytes: o.valueBytes, pipeline }).join(' ').replace('-p 0', '-p PRIMARY_PORT')}`);
     for (let round = 1; round <= o.rounds; round++) {
       const row: ThroughputRow = { pipeline, round, rows: new Map(), catchUpMs: new Map() };
-      for (const [setup, port, pair] of targets) {
+      // Which system goes first alternates by round (docs/benchmarks.md).
+      for (const [setup, port, pair] of round % 2 === 1 ? targets : [...targets].reverse()) {
         const [r] = await runBenchmark({ port, tests: ['set'], clients: o.clients, requests, keyspace: o.keyspace, valueBytes: o.valueBytes, pipeline });
         if (r === undefined) throw new Error('redis-benchmark printed no SET row');
         row.rows.set(setup, r);

@@ -52,6 +52,7 @@ export function renderReport(r: ReportInput): string {
     '## Machine', '', ...r.machineLines, '',
     '## Commands', '', '```', ...r.commands, '```', '',
     ...throughputSection(r),
+    ...threadSection(r),
     ...targetsSection(r),
     ...memorySection(r.memory),
     ...sweepSection(r.sweep, r.defaultShards),
@@ -71,11 +72,12 @@ function throughputSection(r: ReportInput): string[] {
   return [
     '## Throughput, latency and CPU per request',
     '',
-    `${r.rounds} rounds; in each, every test runs on Redis, then Tessera (then the Node floor for SET), ${fmtInt(r.requests)}`,
-    'requests per run. Figures are medians; ratios are Tessera / Redis, taken pair by pair, then the median',
-    '(higher rps ratio is better, lower p99 and CPU ratios are better). CPU us/req is the server',
-    "process's user + system time (/proc/PID/stat, all its threads) over the run divided by the",
-    'requests; redis-benchmark runs on the same machine and competes for its cores.',
+    `${r.rounds} rounds; in each, every test runs on Redis and Tessera back to back (odd rounds Redis first, even`,
+    `rounds Tessera first), then on the Node floor for SET; ${fmtInt(r.requests)} requests per run. Figures are medians;`,
+    'ratios are Tessera / Redis, taken pair by pair, then the median (higher rps ratio is better, lower p99',
+    "and CPU ratios are better). CPU us/req is the CPU time of all the server process's threads over the run",
+    '(/proc/PID/task/TID/schedstat, in nanoseconds) divided by the requests; redis-benchmark runs on the',
+    'same machine and competes for its cores.',
     `MGET reads \`key:\` + 12 random digits, 10 independent draws per command (no hash tag, so the keys fall`,
     'in unrelated slots and on every shard): the keys SET and MSET wrote earlier in the same round. After',
     `the rounds Redis held ${fill(r.dbsize.redis)}, Tessera ${fill(r.dbsize.tessera)}.`,
@@ -91,6 +93,40 @@ function throughputSection(r: ReportInput): string[] {
       r.summaries.map((s) => [s.label, ...s.samples.map((p) => `${fmtInt(p.redis.row.rps)} / ${fmtInt(p.tessera.row.rps)} rps, `
         + `${p.redis.row.p99LatencyMs} / ${p.tessera.row.p99LatencyMs} ms, ${us(p.redis.cpuUsPerReq)} / ${us(p.tessera.cpuUsPerReq)} us`)])),
     '',
+  ];
+}
+
+// ---- threads -------------------------------------------------------------------------------
+
+/** Where each thread's time goes, and the ceiling the main thread puts on one process. */
+function threadSection(r: ReportInput): string[] {
+  const shardCount = Math.max(0, ...r.summaries.map((s) => s.tesseraShardUs.length));
+  const shardCols = Array.from({ length: shardCount }, (_, i) => `shard${i} us/req`);
+  const rps = (n: number): string => (Number.isFinite(n) ? `${fmtInt(n)}/s` : 'n/a');
+  const get = find(r, 'GET -P 16');
+  return [
+    "## Where each thread's time goes",
+    '',
+    "CPU time per request of each of Tessera's threads (medians of the rounds above): the main thread parses,",
+    'routes and writes replies for every shard; each shard thread executes; "other" is the rest of the',
+    'process (V8\'s GC and compiler helpers, libuv\'s pool). Read from /proc/PID/task/TID/schedstat, with each',
+    "shard's thread named by INFO cpu (`shardN:tid=...`). Redis's main thread is measured the same way.",
+    'The ceiling is one over the main thread\'s CPU per request: the most one process can serve while its',
+    'main thread is the bottleneck, however many cores the host has (a shard on the main thread, with',
+    '`--shard-threads no`, counts in the main column).',
+    '',
+    table(['test', 'Tessera rps', 'main us/req', ...shardCols, 'other us/req', 'Tessera ceiling', 'Redis rps',
+      'Redis main us/req', 'Redis ceiling', 'ceiling ratio'],
+    r.summaries.map((s) => [s.label, fmtInt(s.tesseraRps), us(s.tesseraMainUs),
+      ...Array.from({ length: shardCount }, (_, i) => us(s.tesseraShardUs[i] ?? NaN)), us(s.tesseraOtherUs),
+      rps(s.tesseraCeilingRps), fmtInt(s.redisRps), us(s.redisMainUs), rps(s.redisCeilingRps), x(s.ceilingRatio)])),
+    '',
+    ...(get === undefined ? [] : [
+      `At GET -P 16 the main thread spends ${us(get.tesseraMainUs)} us per request and the shards `
+        + `${get.tesseraShardUs.map(us).join(' + ') || 'none'}: the main thread caps one process near `
+        + `${rps(get.tesseraCeilingRps)}, ${x(get.ceilingRatio)} of one redis-server's own ceiling (${rps(get.redisCeilingRps)}).`,
+      '',
+    ]),
   ];
 }
 
@@ -231,13 +267,13 @@ function sweepSection(rows: SweepRow[] | null, defaultShards: number): string[] 
     '## Shard count',
     '',
     `Tessera restarted with each configuration, against the same redis-server, ${rounds} pair(s) per test;`,
-    'rps ratios Tessera / Redis, and Tessera\'s CPU us/req in brackets.',
+    'rps ratios Tessera / Redis, and Tessera\'s CPU us/req in brackets (all threads, then the main thread\'s).',
     '',
     table(['configuration', ...labels, 'geometric mean'], rows.map((row) => [
       `${row.config.label}${row.config.isDefault ? ' (default)' : ''}`,
       ...labels.map((l) => {
         const s = row.summaries.find((t) => t.label === l);
-        return s === undefined ? 'n/a' : `${x(s.rpsRatio)} (${us(s.tesseraCpuUs)})`;
+        return s === undefined ? 'n/a' : `${x(s.rpsRatio)} (${us(s.tesseraCpuUs)}, main ${us(s.tesseraMainUs)})`;
       }),
       x(row.meanRatio),
     ])),

@@ -1,27 +1,64 @@
-// Throughput rounds for bench/compare.ts: every test at every pipeline depth runs on Redis, then
-// Tessera, then (for some tests) the Node floor, back to back, and the ratios are taken pair by
-// pair before the median, so that a slow moment of the machine hits both sides of a pair. Each run
-// also reads the server's CPU time before and after: CPU microseconds per request.
+// Throughput rounds for bench/compare.ts: every test at every pipeline depth runs on Redis and
+// Tessera back to back (odd rounds Redis first, even rounds Tessera first, so that neither always
+// gets the warmer or the quieter turn), then for some tests on the Node floor; ratios are taken
+// pair by pair before the median, so that a slow moment of the machine hits both sides of a pair.
+// Each run also reads every server thread's CPU time before and after: CPU microseconds per
+// request in all and per thread (main thread, each shard, the rest).
 
-import { cpuMicros } from './cpu.js';
+import { splitCpu, threadCpuNs, threadRoles, type ThreadRoles } from './cpu.js';
+import { alternate } from './order.js';
+import { RespClient } from './resp-client.js';
 import { runBenchmark, TEST_LABELS, type BenchRow, type BenchRun } from './redis-benchmark.js';
 import type { BenchServer } from './servers.js';
 import { fmtInt, median } from './stats.js';
 
 export interface Measured {
   row: BenchRow;
-  /** Server CPU time (user + system, all threads) per request. */
+  /** Server CPU time (all threads) per request. */
   cpuUsPerReq: number;
+  /** The main thread's share: it parses, routes and writes for every shard. */
+  mainUsPerReq: number;
+  /** Each shard thread's, by shard id (0 for a shard run on the main thread; empty for Redis). */
+  shardUsPerReq: number[];
+  /** Every other thread's (GC and compiler helpers, libuv's pool; Redis's bio threads). */
+  otherUsPerReq: number;
 }
 
-/** One redis-benchmark run of one test against `server`, with the server's CPU cost. */
+const roles = new WeakMap<BenchServer, ThreadRoles>();
+
+/** The server's threads by role, asked once per server (INFO cpu; the floor answers +OK). */
+async function rolesOf(server: BenchServer): Promise<ThreadRoles> {
+  const known = roles.get(server);
+  if (known !== undefined) return known;
+  const client = await RespClient.connect(server.port);
+  try {
+    const reply = await client.call('INFO', 'cpu');
+    const found = threadRoles(server.pid, typeof reply === 'string' ? reply : '');
+    roles.set(server, found);
+    return found;
+  } finally {
+    client.close();
+  }
+}
+
+/** One redis-benchmark run of one test against `server`, with the server's CPU cost per thread. */
 export async function measure(server: BenchServer, run: BenchRun): Promise<Measured> {
-  const before = cpuMicros(server.pid);
+  const threads = await rolesOf(server);
+  const before = threadCpuNs(server.pid);
   const rows = await runBenchmark(run);
-  const cpuUs = cpuMicros(server.pid) - before;
+  const cpu = splitCpu(threads, before, threadCpuNs(server.pid));
   const row = rows[0];
   if (row === undefined || rows.length !== 1) throw new Error(`expected one CSV row for ${run.tests.join(',')}, got ${rows.length}`);
-  return { row, cpuUsPerReq: cpuUs / run.requests };
+  const per = (us: number): number => us / run.requests;
+  return {
+    row, cpuUsPerReq: per(cpu.totalUs), mainUsPerReq: per(cpu.mainUs), shardUsPerReq: cpu.shardUs.map(per), otherUsPerReq: per(cpu.otherUs),
+  };
+}
+
+/** The requests per second one process can serve at most when its main thread is the bottleneck:
+ * one over the main thread's CPU time per request, however many cores the host has. */
+export function ceilingRps(mainUsPerReq: number): number {
+  return mainUsPerReq > 0 ? 1e6 / mainUsPerReq : NaN;
 }
 
 const WARM_UP_REQUESTS = 50_000;
@@ -77,6 +114,15 @@ export interface TestSummary {
   redisCpuUs: number;
   tesseraCpuUs: number;
   cpuRatio: number;
+  /** Per-thread medians (us/req): Redis's main thread, Tessera's main thread, each shard, the rest. */
+  redisMainUs: number;
+  tesseraMainUs: number;
+  tesseraShardUs: number[];
+  tesseraOtherUs: number;
+  /** ceilingRps() of each side's median main-thread cost, and Tessera's / Redis's pair by pair. */
+  redisCeilingRps: number;
+  tesseraCeilingRps: number;
+  ceilingRatio: number;
   floor: FloorSummary | null;
 }
 
@@ -91,25 +137,34 @@ export async function runRounds(servers: Servers, plan: RoundPlan, log: (line: s
     for (let round = 1; round <= plan.rounds; round++) {
       for (const test of plan.tests) {
         const run = (server: BenchServer): Promise<Measured> => measure(server, { ...plan.run, port: server.port, tests: [test], pipeline });
-        const sample: Sample = { redis: await run(servers.redis), tessera: await run(servers.tessera) };
+        const redisFirst = round % 2 === 1;
+        const [redis, tessera] = await alternate(round, () => run(servers.redis), () => run(servers.tessera));
+        const sample: Sample = { redis, tessera };
         if (servers.floor !== undefined && plan.floorTests.includes(test)) sample.floor = await run(servers.floor);
         const label = testLabel(test, pipeline);
         const entry = samples.get(label) ?? { test, pipeline, list: [] };
         entry.list.push(sample);
         samples.set(label, entry);
-        log(`  round ${round} ${label.padEnd(20)} ${pairLine(sample)}`);
+        log(`  round ${round} ${label.padEnd(20)} ${pairLine(sample, redisFirst)}`);
       }
     }
   }
   return [...samples].map(([label, e]) => summarize(label, e.test, e.pipeline, e.list));
 }
 
-function pairLine(s: Sample): string {
+function pairLine(s: Sample, redisFirst: boolean): string {
   const side = (name: string, m: Measured): string =>
-    `${name} ${fmtInt(m.row.rps)} rps p99 ${m.row.p99LatencyMs} ms ${m.cpuUsPerReq.toFixed(1)} us/req`;
-  const parts = [side('redis', s.redis), side('tessera', s.tessera)];
+    `${name} ${fmtInt(m.row.rps)} rps p99 ${m.row.p99LatencyMs} ms ${m.cpuUsPerReq.toFixed(2)} us/req (${threadLine(m)})`;
+  const pair = [side('redis', s.redis), side('tessera', s.tessera)];
+  const parts = redisFirst ? pair : pair.reverse();
   if (s.floor !== undefined) parts.push(side('floor', s.floor));
   return `${parts.join(' | ')} | ratio ${(s.tessera.row.rps / s.redis.row.rps).toFixed(2)}`;
+}
+
+/** "main 1.28 shard0 0.40 other 0.05": the CPU us/req of each thread. */
+export function threadLine(m: Measured): string {
+  const shards = m.shardUsPerReq.map((u, i) => ` shard${i} ${u.toFixed(2)}`).join('');
+  return `main ${m.mainUsPerReq.toFixed(2)}${shards} other ${m.otherUsPerReq.toFixed(2)}`;
 }
 
 function summarize(label: string, test: string, pipeline: number, list: Sample[]): TestSummary {
@@ -126,6 +181,13 @@ function summarize(label: string, test: string, pipeline: number, list: Sample[]
     redisCpuUs: of((s) => s.redis.cpuUsPerReq),
     tesseraCpuUs: of((s) => s.tessera.cpuUsPerReq),
     cpuRatio: of((s) => s.tessera.cpuUsPerReq / s.redis.cpuUsPerReq),
+    redisMainUs: of((s) => s.redis.mainUsPerReq),
+    tesseraMainUs: of((s) => s.tessera.mainUsPerReq),
+    tesseraShardUs: (list[0]?.tessera.shardUsPerReq ?? []).map((_, i) => of((s) => s.tessera.shardUsPerReq[i] ?? NaN)),
+    tesseraOtherUs: of((s) => s.tessera.otherUsPerReq),
+    redisCeilingRps: ceilingRps(of((s) => s.redis.mainUsPerReq)),
+    tesseraCeilingRps: ceilingRps(of((s) => s.tessera.mainUsPerReq)),
+    ceilingRatio: of((s) => ceilingRps(s.tessera.mainUsPerReq) / ceilingRps(s.redis.mainUsPerReq)),
     floor: floors.length === 0 ? null : {
       rps: median(floors.map((f) => f.row.rps)),
       p99Ms: median(floors.map((f) => f.row.p99LatencyMs)),

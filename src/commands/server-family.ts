@@ -112,6 +112,9 @@ function infoSection(m: MainCall, name: string, shards: ShardStatsReport[]): str
       const u = process.cpuUsage();
       add('used_cpu_sys', (u.system / 1e6).toFixed(6));
       add('used_cpu_user', (u.user / 1e6).toFixed(6));
+      // Which OS thread runs each shard, so that a benchmark can split the CPU time per thread
+      // (/proc/PID/task/TID); the main thread's tid is process_id.
+      for (const r of shards) add(`shard${r.shardId}`, `tid=${r.threadId}`);
       break;
     }
     case 'cluster':

@@ -183,6 +183,9 @@ export interface ShardStatsReport {
   restarts: number;
   /** Milliseconds spent executing commands since the shard started. */
   busyMs: number;
+  /** Linux thread id of the thread that runs the shard (the process id when inline; 0 where
+   * unknown), so that a benchmark can read that thread's CPU time from /proc (INFO cpu). */
+  threadId: number;
   persistence: PersistenceStats;
   /** Execution-time histograms by command index (see observability/latency.ts). */
   latency: Float64Array;

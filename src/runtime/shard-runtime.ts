@@ -27,6 +27,7 @@ import { ERR } from '../commands/errors.js';
 import { exposeControl } from './control-rpc.js';
 import { InvariantError, assert, isInvariantError } from '../util/assert.js';
 import { CommandLatency } from '../observability/latency.js';
+import { osThreadId } from '../observability/thread-id.js';
 import { ShardPersistence, type FeedSink, type LoadPlan, type LoadReport } from '../persistence/shard-persistence.js';
 import type { SnapshotResult } from '../persistence/snapshot-job.js';
 
@@ -185,6 +186,7 @@ export class ShardExecutor {
       commandsProcessed: this.commandsProcessed,
       restarts: this.restarts,
       busyMs: this.busyMs,
+      threadId: osThreadId(),
       latency: this.latency.data.slice(),
       persistence: this.persist.stats(),
     };

@@ -3,6 +3,7 @@
 // INFO fields, CONFIG SET/GET, CLIENT LIST/KILL, and shutting down by SHUTDOWN, SIGTERM and
 // SIGINT with exit code 0. Texts were checked against redis-server 7.0 (E2E_SERVER=redis).
 
+import { existsSync } from 'node:fs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Redis } from 'ioredis';
@@ -243,6 +244,20 @@ t('INFO sections hold the expected fields', async () => {
   assert.match(infoField(cs, 'cmdstat_set') ?? '', /^calls=\d+,usec=\d+,usec_per_call=\d+\.\d+,rejected_calls=\d+,failed_calls=\d+$/);
   assert.match(infoField(cs, 'cmdstat_mset') ?? '', /^calls=1,/);
   assert.is(await call(c, 'INFO nosuchsection'), '$0\r\n\r\n');
+});
+
+t('INFO cpu names the OS thread of each shard: a task of the server process, not its main thread', async () => {
+  const c = await connect();
+  const cpu = await info(c, 'cpu');
+  const pid = main?.pid ?? 0;
+  const tids = [0, 1, 2].map((i) => Number(/^tid=(\d+)$/.exec(infoField(cpu, `shard${i}`) ?? '')?.[1]));
+  for (const tid of tids) {
+    assert.ok(Number.isInteger(tid) && tid > 0, `shard tids in ${show(cpu)}`);
+    assert.is.not(tid, pid, 'a shard thread is not the main thread');
+    // bench/lib/cpu.ts reads each thread's CPU time from here.
+    assert.ok(existsSync(`/proc/${pid}/task/${tid}/schedstat`), `/proc/${pid}/task/${tid} exists`);
+  }
+  assert.is(new Set(tids).size, 3, 'one thread per shard');
 });
 
 t('CONFIG SET then CONFIG GET; RESETSTAT', async () => {
