@@ -3,6 +3,9 @@
 
 import { workerData } from 'node:worker_threads';
 import { ShardRuntime, type ShardWorkerData } from '../src/runtime/shard-runtime.js';
+import { COMMANDS } from '../src/commands/registry.js';
 
-const runtime = new ShardRuntime(workerData as ShardWorkerData);
+// The worker's composition root: the runtime gets the command table from here (it sits below the
+// command layer and does not import it).
+const runtime = new ShardRuntime(workerData as ShardWorkerData, COMMANDS);
 await runtime.serve();

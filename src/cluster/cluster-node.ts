@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
-import { ReplyError } from '../commands/errors.js';
+import { ReplyError } from '../core/errors.js';
 import { CLUSTER_SLOTS, type ClusterControl, type ClusterHooks, type ClusterInfoFields, type FailoverEvent, type NodeView } from './api.js';
 import type { BusMessage } from './bus-messages.js';
 import { ClusterBus } from './cluster-bus.js';

@@ -10,8 +10,9 @@
 // and the shard serves everything else meanwhile. A failure leaves the slot MIGRATING with every key either
 // here or acknowledged there: running the command again resumes.
 
-import type { ServerApi } from '../commands/types.js';
-import { shardOk, ReplyError } from '../commands/errors.js';
+import type { ShardCaller } from '../core/types.js';
+import type { PeerPool } from './peer-client.js';
+import { shardOk, ReplyError } from '../core/errors.js';
 
 export interface SlotMigrationOptions {
   timeoutMs: number;
@@ -91,7 +92,15 @@ interface Batch {
 
 /** Moves every key of the (MIGRATING) slots to host:port, in batches that may span slots of one
  * shard; resolves with how many keys were moved. */
-export async function migrateSlots(server: ServerApi, slots: readonly number[], host: string, port: number, opts: SlotMigrationOptions): Promise<number> {
+/** What slot migration uses of the node (the server's API provides it). */
+export interface MigrationHost {
+  shardOfSlot(slot: number): number;
+  withShardsLocked<T>(shards: number[], fn: (call: ShardCaller) => Promise<T>): Promise<T>;
+  readonly peers: PeerPool;
+  readonly inFlight: InFlightKeys;
+}
+
+export async function migrateSlots(server: MigrationHost, slots: readonly number[], host: string, port: number, opts: SlotMigrationOptions): Promise<number> {
   const byShard = new Map<number, string[]>();
   for (const slot of slots) {
     const s = server.shardOfSlot(slot);

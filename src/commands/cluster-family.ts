@@ -5,10 +5,8 @@
 
 import type { ArgList, CommandSpec, MainCall, ShardContext, SubcommandSpec } from './types.js';
 import { argIs, argInt, argString, argCopy } from './args.js';
-import { ERR, ReplyError, shardOk } from './errors.js';
+import { ERR, ReplyError, shardOk } from '../core/errors.js';
 import { writeKey } from './shard-helpers.js';
-// A cycle (the registry collects this family): both are only used when a command runs.
-import { COMMANDS, lookupCommand } from './registry.js';
 import { PAYLOAD_HEADER, bulkBody, isNil, replyPayload } from './keyspace-family.js';
 import { keySlot } from '../keyspace/slot.js';
 import type { ValueType } from '../keyspace/keyspace.js';
@@ -136,8 +134,7 @@ function ifHereCommand(c: ShardContext): void {
     }
   }
   const from = 3 + n;
-  const idx = lookupCommand(a.buf, a.off[from]!, a.len[from]!);
-  const inner = idx >= 0 ? COMMANDS[idx]!.shard : undefined;
+  const inner = c.commandNamed(argString(a, from))?.shard;
   if (!inner) {
     c.out.error(`ERR internal: ${argString(a, from)} does not run on shards`);
     return;

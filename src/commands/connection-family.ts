@@ -3,7 +3,7 @@
 
 import type { ClientInfo, CommandSpec, MainCall, ServerApi } from './types.js';
 import { argIs, argInt, argString, argLower } from './args.js';
-import { ERR } from './errors.js';
+import { ERR } from '../core/errors.js';
 import { timingSafeEqual } from 'node:crypto';
 import { VERSION } from '../version.js';
 

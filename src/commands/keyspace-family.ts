@@ -3,8 +3,8 @@
 // run a coordinator that locks the shards involved (RENAME, COPY), so they stay atomic.
 
 import type { CommandSpec, MainCall, ShardContext } from './types.js';
-import { argIs, argInt, argBigInt, argCopy, argString } from './args.js';
-import { ERR, shardOk } from './errors.js';
+import { argIs, argInt, argCopy, argString } from './args.js';
+import { ERR, shardOk } from '../core/errors.js';
 import { readKey, writeKey, expireWhenFrom, type ExpireUnit } from './shard-helpers.js';
 import { globMatch } from '../util/glob.js';
 import type { ValueType } from '../keyspace/keyspace.js';

@@ -4,7 +4,7 @@
 
 import type { CommandSpec, MainCall, ShardContext } from './types.js';
 import { argIs, argString } from './args.js';
-import { ERR } from './errors.js';
+import { ERR } from '../core/errors.js';
 import type { FsyncPolicy } from '../persistence/append-log.js';
 
 function saveCommand(m: MainCall): Promise<void> | void {

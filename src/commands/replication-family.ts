@@ -4,7 +4,7 @@
 
 import type { CommandSpec, MainCall, ShardContext } from './types.js';
 import { argInt, argIs, argLower, argString } from './args.js';
-import { ERR } from './errors.js';
+import { ERR } from '../core/errors.js';
 import { parseOffsets } from '../replication/stream.js';
 
 function replicaofCommand(m: MainCall): Promise<void> | void {

@@ -4,7 +4,7 @@
 import os from 'node:os';
 import type { CommandSpec, MainCall, ShardContext, ShardStatsReport, KeySpec } from './types.js';
 import { argIs, argInt, argString, argLower } from './args.js';
-import { ERR } from './errors.js';
+import { ERR } from '../core/errors.js';
 import { VERSION } from '../version.js';
 import { arityOk } from './arity.js';
 import { globMatch } from '../util/glob.js';

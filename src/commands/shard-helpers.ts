@@ -4,7 +4,7 @@
 import { TYPE_STRING } from '../keyspace/keyspace.js';
 import type { ShardContext } from './types.js';
 import { argIs, argInt, argBigInt } from './args.js';
-import { ERR } from './errors.js';
+import { ERR } from '../core/errors.js';
 
 /** Looks up argument i for reading: counts a hit (and touches the entry) or a miss. */
 export function readKey(c: ShardContext, i: number): number {

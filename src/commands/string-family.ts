@@ -3,7 +3,7 @@
 
 import type { CommandSpec, MainCall, ShardContext } from './types.js';
 import { argIs, argInt, argI64, argBigInt, argCopy } from './args.js';
-import { ERR, shardOk } from './errors.js';
+import { ERR, shardOk } from '../core/errors.js';
 import {
   readKey,
   writeKey,

@@ -2,15 +2,18 @@
 // handler. The dispatcher checks arity, auth and out-of-memory from the spec, once, for every
 // command; handlers never repeat those checks.
 
-import type { Keyspace, EvictionPolicy } from '../keyspace/keyspace.js';
 import type { RespWriter } from '../protocol/resp-writer.js';
 import type { Config } from '../config/config.js';
 import type { ClusterControl } from '../cluster/api.js';
 import type { PeerPool } from '../cluster/peer-client.js';
 import type { InFlightKeys } from '../cluster/slot-migrator.js';
-import type { LogSettings, PersistenceStats, ShardPersistence } from '../persistence/shard-persistence.js';
 import type { PersistenceManager } from '../persistence/persistence-manager.js';
 import type { Replication } from '../replication/replication.js';
+import type { ArgList, ClientInfo, MergeKind, ServerStats, ShardCaller, ShardSettings, ShardStatsReport } from '../core/types.js';
+import type { ShardContext, ShardHandler } from '../runtime/shard-context.js';
+
+// The shared kernel's types and the shard handler contract, for the command layer's own use.
+export type { ArgList, ClientInfo, MergeKind, ServerStats, ShardCaller, ShardSettings, ShardStatsReport, ShardContext, ShardHandler };
 
 export type CommandFlag =
   | 'write'
@@ -37,87 +40,10 @@ export interface KeySpec {
   step: number;
 }
 
-/** Arguments of one command: argument i is buf[off[i] .. off[i]+len[i]). Argument 0 is the name.
- * Views into a ring or a receive buffer: valid only while the handler runs. */
-export interface ArgList {
-  buf: Uint8Array;
-  off: Int32Array;
-  len: Int32Array;
-  argc: number;
-}
 
-/** Per-shard settings that shard handlers read (pushed over the control port). */
-export interface ShardSettings {
-  /** This shard's share of maxmemory, bytes; 0 = no limit. */
-  maxmemoryBytes: number;
-  maxmemoryPolicy: EvictionPolicy;
-  maxmemorySamples: number;
-  protoMaxBulkLen: number;
-  activeExpireEnabled: boolean;
-  hz: number;
-  /** The append-only log each shard writes (paths by shard), or null when appendonly is off. */
-  aof: LogSettings | null;
-  /** Generation of `aof`: a shard ignores log settings older than the ones it already has (a
-   * rewrite switches logs through the ring, ahead of settings still on their way). */
-  aofGen: number;
-  /** Hand every batch's records to the main thread for replicas (this node has replicas). */
-  replFeed: boolean;
-}
 
-export interface ShardContext {
-  readonly shardId: number;
-  readonly ks: Keyspace;
-  readonly settings: ShardSettings;
-  /** Where the reply goes; its `proto` is the requesting connection's protocol. */
-  out: RespWriter;
-  args: ArgList;
-  /** Stops the shard abruptly, as a crash would (DEBUG SHARD-CRASH). */
-  crash(): never;
-  /** The shard's log, feed and snapshot job (persistence commands). */
-  readonly persist: ShardPersistence;
-}
 
-export type ShardHandler = (c: ShardContext) => void;
 
-/** How the replies of a command fanned out over several shards become one reply. */
-export type MergeKind = 'sum' | 'ok' | 'gather' | 'concat';
-
-export interface ClientInfo {
-  readonly id: number;
-  name: string;
-  proto: 2 | 3;
-  authenticated: boolean;
-  readonly addr: string;
-  readonly laddr: string;
-  readonly fd: number;
-  readonly createdAtMs: number;
-  lastInteractionMs: number;
-  lastCommand: string;
-  libName: string;
-  libVer: string;
-  /** Bytes buffered but not parsed, and pending output bytes (CLIENT LIST qbuf, omem). */
-  queryBufferBytes(): number;
-  outputBufferBytes(): number;
-  /** Close after the current reply is written (QUIT, CLIENT KILL of itself). */
-  closeAfterReply(): void;
-  /** Close now (CLIENT KILL of another client). */
-  kill(): void;
-  /** Back to a fresh connection's state (RESET). */
-  reset(): void;
-  /** ASKING was the previous command (cleared after the next one). */
-  asking: boolean;
-  /** READONLY mode (cluster): reads may be served by replicas. */
-  readonlyMode: boolean;
-  /** Replication: what a replica announced with REPLCONF (capa values, listening-port). */
-  replCapa: string[];
-  replListeningPort: number;
-  /** Writes bytes to the socket after every reply so far (a replica link's stream); false when
-   * the caller should wait for drained() before writing more. */
-  writeRaw(bytes: Uint8Array): boolean;
-  drained(): Promise<void>;
-  /** Called once when the connection closes. */
-  onClose(listener: () => void): void;
-}
 
 /** What main-thread handlers may use of the server. */
 export interface ServerApi {
@@ -156,40 +82,8 @@ export interface ServerApi {
   readonly inFlight: InFlightKeys;
 }
 
-export type ShardCaller = (shard: number, args: ReadonlyArray<Uint8Array | string>, proto: 2 | 3) => Promise<Buffer>;
 
-export interface ServerStats {
-  totalConnectionsReceived: number;
-  totalCommandsProcessed: number;
-  rejectedConnections: number;
-  totalNetInputBytes: number;
-  totalNetOutputBytes: number;
-  shardRestarts: number;
-  connectedClients: number;
-}
 
-export interface ShardStatsReport {
-  shardId: number;
-  keys: number;
-  expires: number;
-  usedMemory: number;
-  arenaBytes: number;
-  indexCapacity: number;
-  expiredKeys: number;
-  evictedKeys: number;
-  keyspaceHits: number;
-  keyspaceMisses: number;
-  commandsProcessed: number;
-  restarts: number;
-  /** Milliseconds spent executing commands since the shard started. */
-  busyMs: number;
-  /** Linux thread id of the thread that runs the shard (the process id when inline; 0 where
-   * unknown), so that a benchmark can read that thread's CPU time from /proc (INFO cpu). */
-  threadId: number;
-  persistence: PersistenceStats;
-  /** Execution-time histograms by command index (see observability/latency.ts). */
-  latency: Float64Array;
-}
 
 export interface MainCall {
   server: ServerApi;

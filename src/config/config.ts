@@ -6,90 +6,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { ConfSyntaxError, parseConfText, type Directive } from './conf-file.js';
 import { globMatch } from '../util/glob.js';
 import { InvalidValue, PARAMS, PARAM_BY_NAME, defaultState, resolveDerivedPorts, type ConfigState, type Param } from './params.js';
-import { allowProtectedAction, type ProtectedMode } from './protected.js';
+import { allowProtectedAction } from './protected.js';
+import type { EvictionPolicy } from '../core/types.js';
+import type { ServerConfig } from './server-config.js';
 
-export type EvictionPolicy =
-  | 'noeviction' | 'allkeys-lru' | 'allkeys-lfu' | 'volatile-lru' | 'volatile-lfu' | 'volatile-ttl'
-  | 'allkeys-random' | 'volatile-random';
+export type { EvictionPolicy, ServerConfig };
 
-export interface ServerConfig {
-  port: number;
-  /** memcached protocols' port, 0 = off; unless set, port + 4832 (ports.ts). */
-  memcachePort: number;
-  /** Bytes, as memcached's -I. */
-  memcacheMaxItemSize: number;
-  /** HTTP port (health, metrics, REST), 0 = off; unless set, port + 1701 (ports.ts). */
-  httpPort: number;
-  /** The hosts every listener binds, resolved from the bind option (bind.ts): `*` is 0.0.0.0,
-   * `::*` is ::, missing optional addresses are left out. CONFIG GET bind shows the option as given. */
-  bind: string[];
-  /** Tessera's own: shard worker threads. */
-  shards: number;
-  /** Tessera's own: shards in worker threads (yes) or on the main thread (no). */
-  shardThreads: boolean;
-  /** Bytes, 0 = no limit. */
-  maxmemory: number;
-  maxmemoryPolicy: EvictionPolicy;
-  maxmemorySamples: number;
-  requirepass: string;
-  enableDebugCommand: ProtectedMode;
-  /** CONFIG SET of options naming files the server writes (Param.protected). */
-  enableProtectedConfigs: ProtectedMode;
-  loglevel: 'debug' | 'verbose' | 'notice' | 'warning' | 'nothing';
-  /** '' = standard output. */
-  logfile: string;
-  maxclients: number;
-  protoMaxBulkLen: number;
-  clientQueryBufferLimit: number;
-  /** The "normal" class of client-output-buffer-limit; the other classes are only echoed back. */
-  clientOutputBufferLimitNormal: { hardBytes: number; softBytes: number; softSeconds: number };
-  /** Seconds idle before a client is closed, 0 = never. */
-  timeout: number;
-  hz: number;
-  tcpKeepalive: number;
-  /** Only db 0 is served; kept for CONFIG GET. */
-  databases: number;
-  /** Tessera's own. */
-  activeExpireEnabled: boolean;
-  appendonly: boolean;
-  appendfsync: 'always' | 'everysec' | 'no';
-  appendfilename: string;
-  /** Relative to dir unless absolute. */
-  appenddirname: string;
-  autoAofRewritePercentage: number;
-  autoAofRewriteMinSize: number;
-  aofLoadTruncated: boolean;
-  /** Tessera's own: accept damaged persistence files at start. */
-  persistenceRepair: boolean;
-  /** Save points "<seconds> <changes> ...", '' = none. */
-  save: string;
-  dbfilename: string;
-  dir: string;
-  /** "<host> <port>" or ''. */
-  replicaof: string;
-  masterauth: string;
-  masteruser: string;
-  replBacklogSize: number;
-  minReplicasToWrite: number;
-  minReplicasMaxLag: number;
-  replicaReadOnly: boolean;
-  clusterEnabled: boolean;
-  clusterMigrationBarrier: number;
-  clusterReplicaNoFailover: boolean;
-  clusterAllowReplicaMigration: boolean;
-  /** Accepted and ignored. */
-  clusterReplicaValidityFactor: number;
-  /** Relative to dir unless absolute. */
-  clusterConfigFile: string;
-  clusterNodeTimeout: number;
-  /** 0 = port + 10000. */
-  clusterPort: number;
-  clusterAnnounceIp: string;
-  clusterRequireFullCoverage: boolean;
-  clusterAllowReadsWhenDown: boolean;
-  /** Tessera's own: forward RESP commands for other nodes' slots instead of MOVED. */
-  clusterForwarding: boolean;
-}
+
 
 /** A refused configuration: the message names the option, where it came from and what is allowed. */
 export class ConfigError extends Error {

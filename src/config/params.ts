@@ -6,7 +6,8 @@
 import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import type { EvictionPolicy, ServerConfig } from './config.js';
+import type { EvictionPolicy } from '../core/types.js';
+import type { ServerConfig } from './server-config.js';
 import { bindSyntaxError, resolveListenHosts } from './bind.js';
 import { CLUSTER_BUS_PORT_OFFSET, HTTP_PORT_OFFSET, MEMCACHE_PORT_OFFSET, derivePort } from './ports.js';
 

@@ -44,7 +44,7 @@ export const TYPE_STRING = 0;
 export type ValueType = typeof TYPE_STRING;
 
 // The policy names are the configuration's (Redis's); one definition for both.
-import type { EvictionPolicy } from '../config/config.js';
+import type { EvictionPolicy } from '../core/types.js';
 export type { EvictionPolicy };
 
 export interface KeyspaceStats {

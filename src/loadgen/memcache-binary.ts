@@ -4,7 +4,7 @@
 // Every request carries a per-connection request number in its opaque field; the counter checks
 // that replies come back in order carrying the same numbers (a mismatch is counted as an error).
 
-import type { CommandTemplate, ReplyCounter } from './protocol.js';
+import type { CommandTemplate, ReplyCounter } from './wire-types.js';
 
 export const HEADER_BYTES = 24;
 export const MAGIC_REQUEST = 0x80;

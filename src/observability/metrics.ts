@@ -4,8 +4,7 @@
 // except the shards' per-command timing (observability/latency.ts).
 
 import { Registry, collectDefaultMetrics, type Metric } from 'prom-client';
-import type { ServerStats, ShardStatsReport } from '../commands/types.js';
-import { COMMANDS } from '../commands/registry.js';
+import type { ServerStats, ShardStatsReport } from '../core/types.js';
 import { LATENCY_BUCKETS_S, LATENCY_STRIDE } from './latency.js';
 
 export interface MetricsSnapshot {
@@ -46,7 +45,8 @@ export class Metrics {
   readonly registry = new Registry();
   private current: MetricsSnapshot | null = null;
 
-  constructor() {
+  /** @param commandNames the command table's names by index (the shards' latency layout). */
+  constructor(commandNames: readonly string[]) {
     collectDefaultMetrics({ register: this.registry });
     const cur = (): MetricsSnapshot | null => this.current;
     const sum = (s: MetricsSnapshot, f: (r: ShardStatsReport) => number): number => s.shards.reduce((n, r) => n + f(r), 0);
@@ -85,7 +85,7 @@ export class Metrics {
     m('tessera_command_duration_seconds', 'Time shards spend executing each command (internal __mc = one memcached request), all shards together.', 'histogram', (s) => {
       const out: Sample[] = [];
       const nb = LATENCY_BUCKETS_S.length;
-      COMMANDS.forEach((spec, i) => {
+      commandNames.forEach((name, i) => {
         const base = i * LATENCY_STRIDE;
         let total = 0;
         let secs = 0;
@@ -101,11 +101,11 @@ export class Metrics {
         let acc = 0;
         for (let b = 0; b < nb; b++) {
           acc += buckets[b]!;
-          out.push({ metricName: 'tessera_command_duration_seconds_bucket', labels: { command: spec.name, le: LATENCY_BUCKETS_S[b]! }, value: acc });
+          out.push({ metricName: 'tessera_command_duration_seconds_bucket', labels: { command: name, le: LATENCY_BUCKETS_S[b]! }, value: acc });
         }
-        out.push({ metricName: 'tessera_command_duration_seconds_bucket', labels: { command: spec.name, le: '+Inf' }, value: total });
-        out.push({ metricName: 'tessera_command_duration_seconds_sum', labels: { command: spec.name }, value: secs });
-        out.push({ metricName: 'tessera_command_duration_seconds_count', labels: { command: spec.name }, value: total });
+        out.push({ metricName: 'tessera_command_duration_seconds_bucket', labels: { command: name, le: '+Inf' }, value: total });
+        out.push({ metricName: 'tessera_command_duration_seconds_sum', labels: { command: name }, value: secs });
+        out.push({ metricName: 'tessera_command_duration_seconds_count', labels: { command: name }, value: total });
       });
       return out;
     });

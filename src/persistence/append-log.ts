@@ -10,8 +10,10 @@
 
 import { closeSync, fdatasync, fdatasyncSync, fstatSync, openSync, writeSync } from 'node:fs';
 import { MAGIC_LOG, RecordBuffer } from './records.js';
+import type { FsyncPolicy } from '../core/types.js';
 
-export type FsyncPolicy = 'always' | 'everysec' | 'no';
+export type { FsyncPolicy };
+
 
 export class AppendLog {
   /** Bytes a failed write left behind; they go first at the next batch. */

@@ -18,7 +18,7 @@ import { isAbsolute, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import type { ShardPort } from '../runtime/shard-port.js';
-import type { ShardCaller, ShardStatsReport } from '../commands/types.js';
+import type { ShardCaller, ShardStatsReport } from '../core/types.js';
 import { filesOfShard, readManifest, writeManifest, type Manifest, type ManifestFile } from './manifest.js';
 import type { LoadFile, LoadPlan, LoadReport, LogSettings } from './shard-persistence.js';
 import type { SnapshotResult } from './snapshot-job.js';

@@ -10,16 +10,14 @@ import { crc32 } from 'node:zlib';
 import { basename } from 'node:path';
 import type { Keyspace, KeyspaceObserver, ValueType } from '../keyspace/keyspace.js';
 import { keySlot, shardOfSlot, SLOT_COUNT } from '../keyspace/slot.js';
-import { AppendLog, type FsyncPolicy } from './append-log.js';
+import { AppendLog } from './append-log.js';
+import type { FsyncPolicy, LogSettings, PersistenceStats } from '../core/types.js';
+
+export type { LogSettings, PersistenceStats };
 import { readRecords, type ReadOutcome } from './record-reader.js';
 import { DEL_HEADER, FRAME_HEADER, MAGIC_LOG, MAGIC_SNAPSHOT, OP_DEL, OP_FLUSH, OP_SET, RecordBuffer, recordShapeError, SET_HEADER } from './records.js';
 import { SnapshotJob, type SnapshotResult } from './snapshot-job.js';
 
-/** Where a shard logs: paths[shard] under the given policy (null: no log). */
-export interface LogSettings {
-  paths: string[];
-  fsync: FsyncPolicy;
-}
 
 export interface LoadFile {
   path: string;
@@ -51,16 +49,6 @@ export interface LoadReport {
   error: string | null;
 }
 
-export interface PersistenceStats {
-  dirty: number;
-  aofBytes: number;
-  aofPending: number;
-  aofWriteOk: boolean;
-  snapshotActive: boolean;
-  snapshotKeys: number;
-  snapshotKeysTotal: number;
-  snapshotPeakBytes: number;
-}
 
 /** Receives each batch's records for replication (bytes valid only during the call). */
 export type FeedSink = (records: Uint8Array) => void;

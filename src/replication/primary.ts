@@ -9,7 +9,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { ClientInfo, ShardCaller } from '../commands/types.js';
+import type { ClientInfo, ShardCaller } from '../core/types.js';
 import type { Job } from '../persistence/persistence-manager.js';
 import { FILE_HEADER, FRAME_HEADER as RECORD_HEADER } from '../persistence/records.js';
 import { Backlog } from './backlog.js';

@@ -4,7 +4,7 @@
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { MessagePort } from 'node:worker_threads';
-import type { ShardSettings, ShardStatsReport } from '../commands/types.js';
+import type { ShardSettings, ShardStatsReport } from '../core/types.js';
 import type { LoadPlan, LoadReport } from '../persistence/shard-persistence.js';
 import type { SnapshotResult } from '../persistence/snapshot-job.js';
 

@@ -7,9 +7,10 @@
 
 import { Keyspace } from '../keyspace/keyspace.js';
 import { ShardExecutor, isShardCrash } from './shard-runtime.js';
-import type { ArgList, ShardSettings, ShardStatsReport } from '../commands/types.js';
+import type { ArgList, ShardSettings, ShardStatsReport } from '../core/types.js';
+import type { ShardCommand } from './shard-context.js';
 import type { ArgSubset, FeedListener, ReplySink, ShardPort } from './shard-port.js';
-import { ERR } from '../commands/errors.js';
+import { ERR } from '../core/errors.js';
 import type { LoadPlan, LoadReport } from '../persistence/shard-persistence.js';
 import type { SnapshotResult } from '../persistence/snapshot-job.js';
 
@@ -35,8 +36,9 @@ export class InlineShard implements ShardPort {
     readonly id: number,
     settings: ShardSettings,
     onFeed: FeedListener,
+    commands: readonly ShardCommand[],
   ) {
-    this.exec = new ShardExecutor(id, Keyspace.createMemory(), settings, 0, (records) => onFeed(id, records));
+    this.exec = new ShardExecutor(commands, id, Keyspace.createMemory(), settings, 0, (records) => onFeed(id, records));
   }
 
   awaitReplies(): void {

@@ -24,11 +24,11 @@ import {
   REQ_SEQ,
   REQUEST_RING_BYTES,
 } from './frames.js';
-import type { ArgList, ShardSettings, ShardStatsReport } from '../commands/types.js';
+import type { ArgList, ShardSettings, ShardStatsReport } from '../core/types.js';
 import type { ArgSubset, FeedListener, ReplySink, ShardPort } from './shard-port.js';
 import { wrapControl, releaseControl, type ShardControl } from './control-rpc.js';
 import type { ShardWorkerData } from './shard-runtime.js';
-import { ERR } from '../commands/errors.js';
+import { ERR } from '../core/errors.js';
 import type { LoadPlan, LoadReport } from '../persistence/shard-persistence.js';
 import type { SnapshotResult } from '../persistence/snapshot-job.js';
 

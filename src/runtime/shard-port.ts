@@ -1,7 +1,7 @@
 // What the server needs of a shard, whichever way it runs: a worker thread behind rings
 // (ShardLink) or an executor called directly on the main thread (InlineShard).
 
-import type { ArgList, ShardSettings, ShardStatsReport } from '../commands/types.js';
+import type { ArgList, ShardSettings, ShardStatsReport } from '../core/types.js';
 import type { LoadPlan, LoadReport } from '../persistence/shard-persistence.js';
 import type { SnapshotResult } from '../persistence/snapshot-job.js';
 

@@ -21,9 +21,9 @@ import {
   REQ_PROTO,
   REQ_SEQ,
 } from './frames.js';
-import { COMMANDS } from '../commands/registry.js';
-import type { ArgList, ShardContext, ShardSettings, ShardStatsReport, CommandSpec } from '../commands/types.js';
-import { ERR } from '../commands/errors.js';
+import type { ArgList, ShardSettings, ShardStatsReport } from '../core/types.js';
+import type { ShardCommand, ShardContext } from './shard-context.js';
+import { ERR } from '../core/errors.js';
 import { exposeControl } from './control-rpc.js';
 import { InvariantError, assert, isInvariantError } from '../util/assert.js';
 import { CommandLatency } from '../observability/latency.js';
@@ -57,8 +57,6 @@ const BORROW_BYTES = 4096;
  * takes (out of run(), out of the batch, out of the worker, restarted by the supervisor). */
 class ShardCrash extends InvariantError {}
 
-/** By command index: 1 for commands flagged write (refused while the log cannot be written). */
-const WRITES = Uint8Array.from(COMMANDS, (c) => (c.flags.includes('write') ? 1 : 0));
 
 /** One shard's keyspace and command execution, independent of how requests reach it (rings from
  * a worker thread, or direct calls on the main thread). Replies land in `writer`. */
@@ -71,11 +69,18 @@ export class ShardExecutor {
   private settings: ShardSettings;
   private commandsProcessed = 0;
   /** Execution time per command (what /metrics reports), and its total in ms (busy time). */
-  private readonly latency = new CommandLatency(COMMANDS.length);
+  private readonly latency: CommandLatency;
+  /** By command index: 1 for commands flagged write (refused while the log cannot be written). */
+  private readonly writes: Uint8Array;
+  /** Command index by lower-case name (commandNamed; off the hot path). */
+  private readonly byName: Map<string, number>;
   private busyMs = 0;
   private cronTimer: NodeJS.Timeout | null = null;
 
+  /** @param commands the command table (indexes are the frames' command numbers), handed down by
+   *   the layer above: the runtime runs handlers, it does not know them. */
   constructor(
+    private readonly commands: readonly ShardCommand[],
     readonly shardId: number,
     memory: SharedArrayBuffer,
     settings: ShardSettings,
@@ -83,6 +88,9 @@ export class ShardExecutor {
     /** Where the replication feed goes (to the main thread). */
     feedSink: FeedSink,
   ) {
+    this.latency = new CommandLatency(commands.length);
+    this.writes = Uint8Array.from(commands, (c) => (c.flags.includes('write') ? 1 : 0));
+    this.byName = new Map(commands.map((c, i) => [c.name, i]));
     this.ks = new Keyspace(memory);
     this.persist = new ShardPersistence(shardId, this.ks, feedSink);
     this.persist.setLog(settings.aof, settings.aofGen);
@@ -97,6 +105,10 @@ export class ShardExecutor {
       },
       out: this.writer,
       args: this.args,
+      commandNamed: (name) => {
+        const i = self.byName.get(name.toLowerCase());
+        return i === undefined ? undefined : self.commands[i];
+      },
       crash(): never {
         throw new ShardCrash(`shard ${shardId} crashed on request (DEBUG SHARD-CRASH)`);
       },
@@ -122,14 +134,14 @@ export class ShardExecutor {
     const w = this.writer;
     w.reset();
     w.proto = proto;
-    const spec = COMMANDS[cmd];
+    const spec = this.commands[cmd];
     const t0 = this.lastStamp >= 0 ? this.lastStamp : performance.now();
     // The main thread routes by the same table: a command without a shard handler here means the
     // two threads disagree on the frame or the table, and no reply could be trusted.
     assert(spec !== undefined && spec.shard !== undefined, () => `shard ${this.shardId}: command ${cmd} does not run on shards`);
     if (this.overMemory(spec)) {
       w.error(ERR.oom);
-    } else if (WRITES[cmd] === 1 && this.persist.writeError() !== null) {
+    } else if (this.writes[cmd] === 1 && this.persist.writeError() !== null) {
       w.error(`MISCONF Errors writing to the AOF file: ${this.persist.writeError()}`);
     } else {
       try {
@@ -157,7 +169,7 @@ export class ShardExecutor {
 
   /** Frees memory by the eviction policy before a command that may grow it; true when it still
    * cannot run (Redis's performEvictions + denyoom check). */
-  private overMemory(spec: CommandSpec): boolean {
+  private overMemory(spec: ShardCommand): boolean {
     const limit = this.settings.maxmemoryBytes;
     if (limit <= 0) return false;
     if (this.ks.usedMemory() <= limit) return false;
@@ -258,10 +270,13 @@ export class ShardRuntime {
   /** Payload bytes of the reply frame reserved for the command running now (0: none). */
   private borrowedLen = 0;
 
-  constructor(private readonly data: ShardWorkerData) {
+  constructor(
+    private readonly data: ShardWorkerData,
+    commands: readonly ShardCommand[],
+  ) {
     // The feed shares the control port with comlink's replies, so that a feedBarrier() reply
     // arrives after every feed message sent before it (comlink ignores messages without an id).
-    this.exec = new ShardExecutor(data.shardId, data.keyspace, data.settings, data.restarts, (records) => {
+    this.exec = new ShardExecutor(commands, data.shardId, data.keyspace, data.settings, data.restarts, (records) => {
       const copy = records.slice();
       data.control.postMessage({ feed: copy }, [copy.buffer]);
     });

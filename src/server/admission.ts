@@ -6,7 +6,7 @@
 // A pure function of (client, command, node state): no main-thread globals, so that it can run
 // wherever parsing runs.
 
-import { ERR } from '../commands/errors.js';
+import { ERR } from '../core/errors.js';
 
 /** What admission needs of a client. */
 export interface AdmissionClient {

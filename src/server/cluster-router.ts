@@ -6,7 +6,7 @@
 
 import type { ArgList, CommandSpec, MainCall, MainHandler } from '../commands/types.js';
 import { COMMANDS, commandIndex } from '../commands/registry.js';
-import { ERR, ReplyError } from '../commands/errors.js';
+import { ERR, ReplyError } from '../core/errors.js';
 import { argListOf } from '../commands/args.js';
 import type { Config } from '../config/config.js';
 import { keySlot } from '../keyspace/slot.js';

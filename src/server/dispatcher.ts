@@ -5,7 +5,7 @@
 // shard router and the command table; the server object is reached through ServerApi.
 
 import { COMMANDS, arityOk, lookupCommand } from '../commands/registry.js';
-import { ERR, ReplyError } from '../commands/errors.js';
+import { ERR, ReplyError } from '../core/errors.js';
 import { argIs, argString, argsPreview, copyArgList } from '../commands/args.js';
 import type { ArgList, ClientInfo, MainHandler, ServerApi, ServerStats } from '../commands/types.js';
 import { RespWriter } from '../protocol/resp-writer.js';

@@ -5,45 +5,20 @@
 // so server.ts carries only those two calls.
 
 import net from 'node:net';
-import type { Logger } from 'pino';
-import type { Config } from '../config/config.js';
-import type { ArgList, ServerStats, ShardStatsReport } from '../commands/types.js';
-import type { ReplySink, ShardPort } from '../runtime/shard-port.js';
+import type { ArgList, ShardStatsReport } from '../core/types.js';
+import type { ReplySink } from '../runtime/shard-port.js';
 import { commandIndex } from '../commands/registry.js';
 import { argListOf, copyArgList } from '../commands/args.js';
-import { HOLD, admit, type AdmissionCommand, type AdmissionState } from './admission.js';
+import { HOLD, admit, type AdmissionCommand } from './admission.js';
 import { MODE_META, META_DEBUG, META_GET } from '../commands/memcache-family.js';
 import { H_MAGIC, H_OPCODE, OP } from '../protocol/memcache.js';
 import { MemcacheConnection, type MemcacheClient, type MemcacheHost } from './memcache-connection.js';
 import { MEMCACHE_VERSION } from '../protocol/memcache.js';
 import { startHttpApi, type HttpApi } from './http-api.js';
+import type { FrontDoorServer, MemcacheCounters } from './front-door-server.js';
 
-/** What the front doors use of the server. */
-export interface FrontDoorServer {
-  readonly config: Config;
-  readonly log: Logger;
-  readonly links: readonly ShardPort[];
-  readonly backlogged: boolean;
-  readonly startedAtMs: number;
-  shardOfKey(key: Uint8Array, off: number, len: number): number;
-  publishRequests(): void;
-  callShard(shard: number, args: ReadonlyArray<Uint8Array | string>, proto: 2 | 3): Promise<Buffer>;
-  /** Runs a one-key RESP command where the key lives: a local shard, or in cluster mode the node
-   * serving its slot. */
-  callForKey(key: Uint8Array, args: ReadonlyArray<Uint8Array | string>): Promise<Buffer>;
-  /** Cluster mode: takes a memcached request whose key this node must not serve locally (it
-   * forwards it to the slot's owner, or refuses it while the slot is moving); false otherwise. */
-  routeMemcache(sink: ReplySink, seq: number, args: ArgList, keyArg: number): boolean;
-  shardStats(): Promise<ShardStatsReport[]>;
-  /** Open client connections on every front door (RESP, memcached, HTTP): maxclients bounds it. */
-  connectionsOpen(): number;
-  /** The node's state as admission sees it (the same for every front door). */
-  readonly admissionState: AdmissionState;
-  /** Runs `run` (a write held by admission) once the failover write pause ends. */
-  whenWritesResume(run: () => void): void;
-  serverStats(): ServerStats;
-  commandStats(): Map<string, { calls: number; usec: number; rejected: number; failed: number }>;
-}
+export type { FrontDoorServer, MemcacheCounters };
+
 
 export interface FrontDoors {
   readonly memcachePort: number;
@@ -54,12 +29,6 @@ export interface FrontDoors {
   close(): Promise<void>;
 }
 
-/** Counters of the memcached front door (for `stats` and /metrics). */
-export interface MemcacheCounters {
-  readonly commands: Map<string, number>;
-  connectionsTotal: number;
-  connectionsCurrent: number;
-}
 
 const MC_CMD = commandIndex('__mc');
 const MC_FLUSH_ARGS = argListOf(['__mcflush']);

@@ -11,10 +11,11 @@
 
 import http from 'node:http';
 import { HOLD, admit, type AdmissionCommand } from './admission.js';
-import { ERR } from '../commands/errors.js';
+import { ERR } from '../core/errors.js';
+import { COMMANDS } from '../commands/registry.js';
 import type net from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
-import type { FrontDoorServer, MemcacheCounters } from './front-doors.js';
+import type { FrontDoorServer, MemcacheCounters } from './front-door-server.js';
 import { Metrics } from '../observability/metrics.js';
 import { parseRequestTarget } from '../protocol/http-target.js';
 import { createHttpListener, type HttpListenerHooks } from './http-listener.js';
@@ -93,7 +94,7 @@ function checkReply(reply: Buffer): void {
 }
 
 export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCounters): Promise<HttpApi> {
-  const metrics = new Metrics();
+  const metrics = new Metrics(COMMANDS.map((c) => c.name));
   const requests = new Map<string, number>();
   let scrape: Promise<unknown> = Promise.resolve();
   let connections = 0;

@@ -10,7 +10,7 @@ import type { Config } from '../config/config.js';
 import { createLogger, pinoLevel } from '../observability/logger.js';
 import type { Logger } from 'pino';
 import { COMMANDS } from '../commands/registry.js';
-import { ERR } from '../commands/errors.js';
+import { ERR } from '../core/errors.js';
 import type { ArgList, ClientInfo, ServerApi, ServerStats, ShardCaller, ShardSettings, ShardStatsReport } from '../commands/types.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { ShardLink } from '../runtime/shard-link.js';
@@ -83,7 +83,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     const threads = config.values.shardThreads;
     for (let i = 0; i < n; i++) {
       const onFeed: FeedListener = (shard, records) => this.onFeed(shard, records);
-      this.router.links.push(threads ? new ShardLink(i, this.shardSettings(), log, () => this.router.afterReplies(), onFeed) : new InlineShard(i, this.shardSettings(), onFeed));
+      this.router.links.push(threads ? new ShardLink(i, this.shardSettings(), log, () => this.router.afterReplies(), onFeed) : new InlineShard(i, this.shardSettings(), onFeed, COMMANDS));
     }
     this.clusterRouter = new ClusterRouter(this.router, this);
     this.dispatcher = new Dispatcher(this, this.router, this.clusterRouter, this.admissionState, this.writePause, this.stats, log);

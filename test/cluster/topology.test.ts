@@ -12,7 +12,7 @@ import { ClusterNode } from '../../src/cluster/cluster-node.js';
 import type { LinkRef, Transport } from '../../src/cluster/gossip.js';
 import { parseNodesConfig } from '../../src/cluster/nodes-file.js';
 import { FLAG_FAIL, FLAG_MASTER, FLAG_MYSELF, FLAG_PFAIL, Topology, type TopoNode } from '../../src/cluster/topology.js';
-import { ReplyError } from '../../src/commands/errors.js';
+import { ReplyError } from '../../src/core/errors.js';
 import { mulberry32 } from './sim.js';
 
 const A = 'a'.repeat(40);

@@ -11,7 +11,7 @@ import { H_SLOT_COUNT } from '../../src/keyspace/layout.js';
 import { keySlot } from '../../src/keyspace/slot.js';
 import { ShardExecutor } from '../../src/runtime/shard-runtime.js';
 import { ShardLink } from '../../src/runtime/shard-link.js';
-import { commandIndex } from '../../src/commands/registry.js';
+import { COMMANDS, commandIndex } from '../../src/commands/registry.js';
 import type { ArgList, ShardSettings } from '../../src/commands/types.js';
 import { isInvariantError } from '../../src/util/assert.js';
 
@@ -67,7 +67,7 @@ function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
 
 test('executor: a broken invariant escapes run() instead of becoming an error reply', () => {
   const memory = Keyspace.createMemory();
-  const exec = new ShardExecutor(0, memory, settings, 0, () => undefined);
+  const exec = new ShardExecutor(COMMANDS, 0, memory, settings, 0, () => undefined);
   try {
     const run = (args: string[]): string => {
       const a = argList(args);

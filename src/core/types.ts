@@ -1,0 +1,128 @@
+// The shared kernel's types: what every layer passes to every other (argument lists, shard
+// settings and statistics, client info, server counters). Imports nothing of the project, so that
+// the runtime, cluster, persistence and replication layers never reach into the command layer.
+
+export type EvictionPolicy =
+  | 'noeviction' | 'allkeys-lru' | 'allkeys-lfu' | 'volatile-lru' | 'volatile-lfu' | 'volatile-ttl'
+  | 'allkeys-random' | 'volatile-random';
+
+export type FsyncPolicy = 'always' | 'everysec' | 'no';
+
+/** Where a shard logs: paths[shard] under the given policy (null: no log). */
+export interface LogSettings {
+  paths: string[];
+  fsync: FsyncPolicy;
+}
+
+export interface PersistenceStats {
+  dirty: number;
+  aofBytes: number;
+  aofPending: number;
+  aofWriteOk: boolean;
+  snapshotActive: boolean;
+  snapshotKeys: number;
+  snapshotKeysTotal: number;
+  snapshotPeakBytes: number;
+}
+
+/** Arguments of one command: argument i is buf[off[i] .. off[i]+len[i]). Argument 0 is the name.
+ * Views into a ring or a receive buffer: valid only while the handler runs. */
+export interface ArgList {
+  buf: Uint8Array;
+  off: Int32Array;
+  len: Int32Array;
+  argc: number;
+}
+
+/** Per-shard settings that shard handlers read (pushed over the control port). */
+export interface ShardSettings {
+  /** This shard's share of maxmemory, bytes; 0 = no limit. */
+  maxmemoryBytes: number;
+  maxmemoryPolicy: EvictionPolicy;
+  maxmemorySamples: number;
+  protoMaxBulkLen: number;
+  activeExpireEnabled: boolean;
+  hz: number;
+  /** The append-only log each shard writes (paths by shard), or null when appendonly is off. */
+  aof: LogSettings | null;
+  /** Generation of `aof`: a shard ignores log settings older than the ones it already has (a
+   * rewrite switches logs through the ring, ahead of settings still on their way). */
+  aofGen: number;
+  /** Hand every batch's records to the main thread for replicas (this node has replicas). */
+  replFeed: boolean;
+}
+
+/** How the replies of a command fanned out over several shards become one reply. */
+export type MergeKind = 'sum' | 'ok' | 'gather' | 'concat';
+
+export interface ClientInfo {
+  readonly id: number;
+  name: string;
+  proto: 2 | 3;
+  authenticated: boolean;
+  readonly addr: string;
+  readonly laddr: string;
+  readonly fd: number;
+  readonly createdAtMs: number;
+  lastInteractionMs: number;
+  lastCommand: string;
+  libName: string;
+  libVer: string;
+  /** Bytes buffered but not parsed, and pending output bytes (CLIENT LIST qbuf, omem). */
+  queryBufferBytes(): number;
+  outputBufferBytes(): number;
+  /** Close after the current reply is written (QUIT, CLIENT KILL of itself). */
+  closeAfterReply(): void;
+  /** Close now (CLIENT KILL of another client). */
+  kill(): void;
+  /** Back to a fresh connection's state (RESET). */
+  reset(): void;
+  /** ASKING was the previous command (cleared after the next one). */
+  asking: boolean;
+  /** READONLY mode (cluster): reads may be served by replicas. */
+  readonlyMode: boolean;
+  /** Replication: what a replica announced with REPLCONF (capa values, listening-port). */
+  replCapa: string[];
+  replListeningPort: number;
+  /** Writes bytes to the socket after every reply so far (a replica link's stream); false when
+   * the caller should wait for drained() before writing more. */
+  writeRaw(bytes: Uint8Array): boolean;
+  drained(): Promise<void>;
+  /** Called once when the connection closes. */
+  onClose(listener: () => void): void;
+}
+
+export type ShardCaller = (shard: number, args: ReadonlyArray<Uint8Array | string>, proto: 2 | 3) => Promise<Buffer>;
+
+export interface ServerStats {
+  totalConnectionsReceived: number;
+  totalCommandsProcessed: number;
+  rejectedConnections: number;
+  totalNetInputBytes: number;
+  totalNetOutputBytes: number;
+  shardRestarts: number;
+  connectedClients: number;
+}
+
+export interface ShardStatsReport {
+  shardId: number;
+  keys: number;
+  expires: number;
+  usedMemory: number;
+  arenaBytes: number;
+  indexCapacity: number;
+  expiredKeys: number;
+  evictedKeys: number;
+  keyspaceHits: number;
+  keyspaceMisses: number;
+  commandsProcessed: number;
+  restarts: number;
+  /** Milliseconds spent executing commands since the shard started. */
+  busyMs: number;
+  /** Linux thread id of the thread that runs the shard (the process id when inline; 0 where
+   * unknown), so that a benchmark can read that thread's CPU time from /proc (INFO cpu). */
+  threadId: number;
+  persistence: PersistenceStats;
+  /** Execution-time histograms by command index (see observability/latency.ts). */
+  latency: Float64Array;
+}
