@@ -18,6 +18,11 @@ import {
 } from './layout.js';
 
 export const MIN_INDEX_CAPACITY = 256;
+/** Largest table: 2^29 buckets of 4 bytes (2 GiB) must fit the 4 GiB arena with the old table
+ * beside it while a resize runs. Sizes past it also break nextPow2's 32-bit arithmetic. */
+export const MAX_INDEX_CAPACITY = 2 ** 29;
+/** Most keys reserve() accepts: the table is kept at most 3/4 full. */
+export const MAX_INDEX_KEYS = (MAX_INDEX_CAPACITY / 4) * 3 - 1;
 /** Old-table buckets migrated per mutating call (enough to finish before the new table fills). */
 const MIGRATE_PER_OP = 32;
 /** Old-table buckets migrated per explicit rehashStep(). */
@@ -211,8 +216,12 @@ export class IndexTable {
   }
 
   /** Makes room for `keys` entries in one step (a load into a fresh keyspace), so that inserting
-   * them needs no incremental resize. */
+   * them needs no incremental resize. A count no table can hold is refused with a RangeError
+   * before anything is allocated (a count of 2^32-1 once turned usedMemory into NaN). */
   reserve(keys: number): void {
+    if (!Number.isSafeInteger(keys) || keys < 0 || keys > MAX_INDEX_KEYS) {
+      throw new RangeError(`keyspace: cannot reserve an index for ${keys} keys (at most ${MAX_INDEX_KEYS})`);
+    }
     const u32 = this.arena.u32;
     const want = nextPow2(Math.ceil((keys * 4) / 3) + 1);
     if (u32[H_OLD_OFF] !== 0 || want <= u32[H_IDX_CAP]!) return;

@@ -392,8 +392,10 @@ export class Keyspace {
     formatMemory(this.arena, this.index, this.vol);
   }
 
-  /** Room in the index for n more keys at once (before a bulk load). */
+  /** Room in the index for n more keys at once (before a bulk load). Throws a RangeError, with
+   * nothing changed, when n is not a count or the index could never hold that many keys. */
   reserve(n: number): void {
+    if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`keyspace: cannot reserve room for ${n} keys`);
     this.index.reserve(this.size() + n);
   }
 

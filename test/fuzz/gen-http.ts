@@ -34,11 +34,3 @@ export function httpInput(r: Prng): Buffer {
   const b = Buffer.concat(Array.from({ length: n }, () => request(r)));
   return r.chance(0.4) ? mutate(r, b) : b;
 }
-
-/**
- * Keeps request targets from starting with "//" (`GET //[ HTTP/1.1` ends the process today:
- * issue 13, being fixed in http-api.ts), so that the rest of the HTTP input still gets through.
- */
-export function tameHttp(b: Buffer): Buffer {
-  return Buffer.from(b.toString('latin1').replace(/ \/\/+/g, ' /'), 'latin1');
-}

@@ -9,7 +9,7 @@ import { TARGETS } from './targets.js';
 
 const SEED = 20_261_206;
 /** Inputs per protocol; the duration is only a safety cap on a loaded machine. */
-const SLICE: Record<string, number> = { resp: 20_000, bus: 4_000, replication: 6_000, persistence: 6_000 };
+const SLICE: Record<string, number> = { resp: 20_000, bus: 4_000, replication: 6_000, persistence: 6_000, memcache: 10_000, http: 50_000 };
 const CAP_MS = 20_000;
 
 for (const [name, make] of Object.entries(TARGETS)) {

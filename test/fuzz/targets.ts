@@ -1,6 +1,8 @@
 // Every in-process fuzz target, by the protocol name used on the command line.
 
 import { busTarget } from './target-bus.js';
+import { httpTarget } from './target-http.js';
+import { memcacheTarget } from './target-memcache.js';
 import { persistenceTarget } from './target-persistence.js';
 import { replTarget } from './target-repl.js';
 import { respTarget } from './target-resp.js';
@@ -12,4 +14,6 @@ export const TARGETS: Record<string, (integrityEvery?: number) => Target> = {
   bus: busTarget,
   replication: replTarget,
   persistence: persistenceTarget,
+  memcache: memcacheTarget,
+  http: httpTarget,
 };

@@ -2,6 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ENTRY_OVERHEAD_BYTES, Keyspace, KeyspaceFullError, TYPE_STRING } from '../../src/keyspace/keyspace.js';
+import { MAX_INDEX_KEYS } from '../../src/keyspace/index-table.js';
 import { b, del, fresh, get, handle, has, keyOf, put, valueOf } from './helpers.js';
 
 test('set, find, overwrite, delete', () => {
@@ -287,6 +288,25 @@ test('an entry larger than the arena can hold is refused without changes', () =>
   assert.throws(() => ks.resizeValue(handle(ks, 'k'), 2 ** 32), (err: unknown) => err instanceof KeyspaceFullError);
   assert.is(get(ks, 'k'), 'v');
   assert.is(ks.usedMemory(), used);
+  ks.checkIntegrity();
+});
+
+test('reserve refuses a count no index can hold, leaving the books intact', () => {
+  // Found by the fuzzer: reserve(2^32-1) on a 1 MiB keyspace left usedMemory NaN.
+  const ks = fresh(1024 * 1024);
+  put(ks, 'a', 'one');
+  const used = ks.usedMemory();
+  for (const n of [4294967295, MAX_INDEX_KEYS + 1 - ks.size(), 2 ** 53, -1, 1.5, Number.NaN, Infinity]) {
+    assert.throws(() => ks.reserve(n), (err: unknown) => err instanceof RangeError && /cannot reserve/.test(err.message), `reserve(${n})`);
+    assert.is(ks.usedMemory(), used, `usedMemory after reserve(${n})`);
+    ks.checkIntegrity();
+  }
+  // A count that fits still makes room in one step, and the keys then go in.
+  ks.reserve(10_000);
+  ks.checkIntegrity();
+  for (let i = 0; i < 10_000; i++) put(ks, `k${i}`, 'v');
+  assert.is(get(ks, 'a'), 'one');
+  assert.is(ks.size(), 10_001);
   ks.checkIntegrity();
 });
 
