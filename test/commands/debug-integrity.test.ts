@@ -8,7 +8,7 @@ import { Keyspace } from '../../src/keyspace/keyspace.js';
 import { F_USED, H_SLOT_COUNT } from '../../src/keyspace/layout.js';
 import { keySlot } from '../../src/keyspace/slot.js';
 import { ShardExecutor } from '../../src/runtime/shard-runtime.js';
-import { commandIndex } from '../../src/commands/registry.js';
+import { COMMANDS, commandIndex } from '../../src/commands/registry.js';
 import type { ArgList, ShardSettings } from '../../src/commands/types.js';
 
 const settings: ShardSettings = {
@@ -38,7 +38,7 @@ function argList(args: string[]): ArgList {
 
 function withExecutor(body: (run: (args: string[]) => string, memory: SharedArrayBuffer) => void): void {
   const memory = Keyspace.createMemory();
-  const exec = new ShardExecutor(0, memory, settings, 0, () => undefined);
+  const exec = new ShardExecutor(COMMANDS, 0, memory, settings, 0, () => undefined);
   try {
     body((args) => {
       Object.assign(exec.args, argList(args));
