@@ -2,7 +2,7 @@
 // iteration. Commands whose keys may span shards either merge partial replies (DEL, EXISTS) or
 // run a coordinator that locks the shards involved (RENAME, COPY), so they stay atomic.
 
-import type { CommandSpec, MainCall, ShardContext } from './types.js';
+import type { CommandSpec, MainCall, ShardCaller, ShardContext } from './types.js';
 import { argIs, argInt, argCopy, argString } from './args.js';
 import { ERR, shardOk } from '../core/errors.js';
 import { readKey, writeKey, expireWhenFrom, type ExpireUnit } from './shard-helpers.js';
@@ -238,6 +238,20 @@ export function bulkBody(r: Buffer): Buffer {
   return r.subarray(nl + 1, r.length - 2);
 }
 
+/** Tries of one idempotent step of a locked cross-shard command whose shard crashes under it. */
+const CRASH_RETRIES_MAX = 3;
+
+/** Runs an idempotent shard call, again if the shard crashed while running it (it restarts on its
+ * memory, so whether the first try took effect does not matter); other errors are thrown. */
+async function callSurvivingCrash(call: ShardCaller, shard: number, args: ReadonlyArray<Uint8Array | string>, proto: 2 | 3): Promise<Buffer> {
+  const crashed = `-${ERR.shardCrashed(shard)}`;
+  for (let attempt = 1; ; attempt++) {
+    const r = await call(shard, args, proto);
+    if (attempt < CRASH_RETRIES_MAX && r[0] === 45 && r.toString('latin1', 0, crashed.length) === crashed) continue;
+    return shardOk(r);
+  }
+}
+
 async function renameCrossShard(m: MainCall, nx: boolean): Promise<void> {
   const { server, args: a, conn } = m;
   const key = argCopy(a, 1);
@@ -255,8 +269,13 @@ async function renameCrossShard(m: MainCall, nx: boolean): Promise<void> {
       m.out.integer(0);
       return;
     }
-    const payload = bulkBody(shardOk(await call(s1, ['__dump', key, 'DEL'], proto)));
-    shardOk(await call(s2, ['__restore', dst, payload, 'REPLACE'], proto));
+    // Copy first, then delete the source, each step repeated if its shard crashed under it: a
+    // crash keeps the shard's memory, and both steps are idempotent while the shards are locked,
+    // so the value ends in exactly one place (a DUMP with DEL lost it when the crash came between
+    // the delete and the restore).
+    const payload = bulkBody(await callSurvivingCrash(call, s1, ['__dump', key], proto));
+    await callSurvivingCrash(call, s2, ['__restore', dst, payload, 'REPLACE'], proto);
+    await callSurvivingCrash(call, s1, ['del', key], proto);
     if (nx) m.out.integer(1);
     else m.out.ok();
   });

@@ -435,7 +435,11 @@ export class ShardRuntime {
         Atomics.wait(word, 1, Atomics.load(word, 1), 5);
       }
       rep.addSideBytes(len);
-      this.data.sideOut.postMessage(Buffer.from(bytes.subarray(0, len)));
+      // Transferred, not cloned: one copy of a large reply instead of two.
+      // (A fresh buffer: `bytes` may be the writer's, and Buffer#slice would be a view of it.)
+      const copy = new Uint8Array(len);
+      copy.set(bytes.subarray(0, len));
+      this.data.sideOut.postMessage(copy, [copy.buffer]);
     } else if (len < 64) {
       const dst = rep.bytes;
       const base = p + REP_HEADER;

@@ -62,7 +62,10 @@ const BIG_VALUE_BYTES = 1024 * 1024;
 const NEVER_READER_GETS = 200;
 /** What the never-reading client may cost past its limit: kernel socket buffers, one reply in
  * copy on its way, allocator slack; the issue's 10x-late enforcement would pass 80 MB. */
-const NEVER_READER_SLACK_BYTES = 48 * 1024 * 1024;
+// The peak may pass the output limit by the replies in flight beside the shard's reply ring (at
+// most 16 MiB, shard-runtime.ts) and by garbage not yet collected; a server that buffered the whole
+// pipeline (NEVER_READER_GETS x 1 MB) is far beyond.
+const NEVER_READER_SLACK_BYTES = 64 * 1024 * 1024;
 const SLOW_READER_GETS = 3000;
 const SLOW_VALUE_BYTES = 1024;
 const HALF_CLOSE_COMMANDS = 10_000;
