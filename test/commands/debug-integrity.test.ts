@@ -9,39 +9,17 @@ import { F_USED, H_SLOT_COUNT } from '../../src/keyspace/layout.js';
 import { keySlot } from '../../src/keyspace/slot.js';
 import { ShardExecutor } from '../../src/runtime/shard-runtime.js';
 import { COMMANDS, commandIndex } from '../../src/commands/registry.js';
-import type { ArgList, ShardSettings } from '../../src/commands/types.js';
+import { argListOf } from '../../src/commands/args.js';
+import { TEST_SHARD_SETTINGS } from '../runtime/executor-helpers.js';
 
-const settings: ShardSettings = {
-  maxmemoryBytes: 0,
-  maxmemoryPolicy: 'noeviction',
-  maxmemorySamples: 5,
-  protoMaxBulkLen: 512 * 1024 * 1024,
-  activeExpireEnabled: true,
-  hz: 10,
-  aof: null,
-  aofGen: 0,
-  replFeed: false,
-};
 
-function argList(args: string[]): ArgList {
-  const parts = args.map((a) => Buffer.from(a));
-  const off = new Int32Array(args.length);
-  const len = new Int32Array(args.length);
-  let p = 0;
-  parts.forEach((x, i) => {
-    off[i] = p;
-    len[i] = x.length;
-    p += x.length;
-  });
-  return { buf: Buffer.concat(parts), off, len, argc: args.length };
-}
 
 function withExecutor(body: (run: (args: string[]) => string, memory: SharedArrayBuffer) => void): void {
   const memory = Keyspace.createMemory();
-  const exec = new ShardExecutor(COMMANDS, 0, memory, settings, 0, () => undefined);
+  const exec = new ShardExecutor(COMMANDS, 0, memory, TEST_SHARD_SETTINGS, 0, () => undefined);
   try {
     body((args) => {
-      Object.assign(exec.args, argList(args));
+      Object.assign(exec.args, argListOf(args));
       exec.beginBatch();
       exec.run(commandIndex(args[0]!), 2);
       return Buffer.from(exec.writer.buf.subarray(0, exec.writer.length)).toString('latin1');

@@ -8,8 +8,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { refused } from './helpers.js';
 import { splitArgs } from '../../src/config/conf-file.js';
-import { Config, ConfigError, describeOptions, loadConfig } from '../../src/config/config.js';
+import { Config, describeOptions, loadConfig } from '../../src/config/config.js';
 import { PARAMS, defaultState, parseMemory } from '../../src/config/params.js';
 
 const MAIN_JS = join(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
@@ -22,17 +23,6 @@ function confFile(text: string): string {
   return path;
 }
 
-function refused(fn: () => unknown, ...fragments: string[]): void {
-  try {
-    fn();
-  } catch (err) {
-    assert.instance(err, ConfigError);
-    const message = err instanceof Error ? err.message : '';
-    for (const f of fragments) assert.ok(message.includes(f), `expected '${f}' in: ${message}`);
-    return;
-  }
-  assert.unreachable('expected a ConfigError');
-}
 
 // ---- loading ----------------------------------------------------------------------------
 

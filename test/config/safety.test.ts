@@ -7,8 +7,9 @@ import { tmpdir, type NetworkInterfaceInfo } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { refused } from './helpers.js';
 import { bindSyntaxError, resolveListenHosts } from '../../src/config/bind.js';
-import { Config, ConfigError, describeOptions, loadConfig, type SetGuard } from '../../src/config/config.js';
+import { Config, describeOptions, loadConfig, type SetGuard } from '../../src/config/config.js';
 import { derivePort } from '../../src/config/ports.js';
 import { allowProtectedAction, isLoopbackClient } from '../../src/config/protected.js';
 
@@ -17,17 +18,6 @@ const emptyConf = join(tmp, 'empty.conf');
 writeFileSync(emptyConf, '');
 const load = (...flags: string[]): Config => loadConfig(['--config', emptyConf, ...flags], {});
 
-function refused(fn: () => unknown, ...fragments: string[]): void {
-  try {
-    fn();
-  } catch (err) {
-    assert.instance(err, ConfigError);
-    const message = err instanceof Error ? err.message : '';
-    for (const f of fragments) assert.ok(message.includes(f), `expected '${f}' in: ${message}`);
-    return;
-  }
-  assert.unreachable('expected a ConfigError');
-}
 
 // ---- ports that follow port -------------------------------------------------------------
 

@@ -12,37 +12,14 @@ import { keySlot } from '../../src/keyspace/slot.js';
 import { ShardExecutor } from '../../src/runtime/shard-runtime.js';
 import { ShardLink } from '../../src/runtime/shard-link.js';
 import { COMMANDS, commandIndex } from '../../src/commands/registry.js';
-import type { ArgList, ShardSettings } from '../../src/commands/types.js';
+import { argListOf } from '../../src/commands/args.js';
+import { TEST_SHARD_SETTINGS } from './executor-helpers.js';
 import { isInvariantError } from '../../src/util/assert.js';
 
 const TEST_TIMEOUT_MS = 20_000;
 const KEYS = 2000;
 
-const settings: ShardSettings = {
-  maxmemoryBytes: 0,
-  maxmemoryPolicy: 'noeviction',
-  maxmemorySamples: 5,
-  protoMaxBulkLen: 512 * 1024 * 1024,
-  activeExpireEnabled: true,
-  hz: 10,
-  aof: null,
-  aofGen: 0,
-  replFeed: false,
-};
 
-function argList(args: string[]): ArgList {
-  const parts = args.map((a) => Buffer.from(a));
-  const buf = Buffer.concat(parts);
-  const off = new Int32Array(args.length);
-  const len = new Int32Array(args.length);
-  let p = 0;
-  parts.forEach((x, i) => {
-    off[i] = p;
-    len[i] = x.length;
-    p += x.length;
-  });
-  return { buf, off, len, argc: args.length };
-}
 
 /** Breaks the keyspace's books for `key`'s slot (says it holds no keys) and returns the undo. */
 function breakSlotCount(memory: SharedArrayBuffer, key: string): () => void {
@@ -67,10 +44,10 @@ function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
 
 test('executor: a broken invariant escapes run() instead of becoming an error reply', () => {
   const memory = Keyspace.createMemory();
-  const exec = new ShardExecutor(COMMANDS, 0, memory, settings, 0, () => undefined);
+  const exec = new ShardExecutor(COMMANDS, 0, memory, TEST_SHARD_SETTINGS, 0, () => undefined);
   try {
     const run = (args: string[]): string => {
-      const a = argList(args);
+      const a = argListOf(args);
       Object.assign(exec.args, a);
       exec.beginBatch();
       exec.run(commandIndex(args[0]!), 2);
@@ -99,7 +76,7 @@ test('executor: a broken invariant escapes run() instead of becoming an error re
 
 test('worker shard: a broken invariant ends the worker; it restarts on its memory with every key', async () => {
   const log = pino({ level: 'silent' });
-  const link = new ShardLink(0, settings, log, () => undefined, () => undefined);
+  const link = new ShardLink(0, TEST_SHARD_SETTINGS, log, () => undefined, () => undefined);
   try {
     await withTimeout(link.ready, 'worker start');
     const replies = new Map<number, string>();
@@ -107,7 +84,7 @@ test('worker shard: a broken invariant ends the worker; it restarts on its memor
     let seq = 0;
     const send = (args: string[]): number => {
       const s = ++seq;
-      link.send(sink, s, commandIndex(args[0]!), 2, argList(args), null);
+      link.send(sink, s, commandIndex(args[0]!), 2, argListOf(args), null);
       link.flush();
       return s;
     };
