@@ -56,8 +56,9 @@ export const localCommand: ClusterCommand = {
     const dirText = stringFlag(args, 'dir') ?? DEFAULT_DIR;
     const serverBin = stringFlag(args, 'server-bin');
     const waitMs = intFlag(args, 'wait', DEFAULT_JOIN_WAIT_MS, 1);
-    // N nodes on one host cannot share the default memcached and HTTP ports: off unless given
-    // after `--` (later flags win).
+    // The memcached and HTTP ports follow each node's port (port + 4832, port + 1701), so nodes
+    // on nearby ports do not collide; a local cluster still leaves them off, as it always has,
+    // unless they are given after `--` (later flags win).
     const extra: string[] = serverBin === undefined ? ['--memcache-port', '0', '--http-port', '0'] : [];
     if (hasFlag(args, 'node-timeout')) extra.push('--cluster-node-timeout', String(intFlag(args, 'node-timeout', 0, 1)));
     if (hasFlag(args, 'shards')) {
