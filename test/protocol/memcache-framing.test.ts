@@ -5,6 +5,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { splits } from './splits.js';
 import { FRAME, LINE_MAX_BYTES, MemcacheFramer } from '../../src/protocol/memcache-framing.js';
 import { OP, STATUS } from '../../src/protocol/memcache.js';
 
@@ -82,15 +83,6 @@ function describe(f: MemcacheFramer, kind: number, buf: Buffer): string | null {
   }
 }
 
-/** Every way of cutting `input`: whole, byte by byte, and in two at every boundary. */
-function splits(input: Buffer): Buffer[][] {
-  const ways: Buffer[][] = [[input]];
-  const bytes: Buffer[] = [];
-  for (let i = 0; i < input.length; i++) bytes.push(input.subarray(i, i + 1));
-  ways.push(bytes);
-  for (let i = 1; i < input.length; i++) ways.push([input.subarray(0, i), input.subarray(i)]);
-  return ways;
-}
 
 /** Asserts every way of cutting `input` gives `expected`. */
 function check(input: Buffer | string, expected: string[], maxItem = MAX_ITEM): void {

@@ -4,6 +4,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { splits } from './splits.js';
 import {
   RespParser,
   PARSE_COMMAND,
@@ -63,21 +64,6 @@ function parseChunks(chunks: Buffer[], lim = limits(), eager = true, pendingAfte
   return out;
 }
 
-function splits(input: Buffer): Buffer[][] {
-  const ways: Buffer[][] = [[input]];
-  const bytes: Buffer[] = [];
-  for (let i = 0; i < input.length; i++) bytes.push(input.subarray(i, i + 1));
-  ways.push(bytes);
-  for (let i = 1; i < input.length; i++) ways.push([input.subarray(0, i), input.subarray(i)]);
-  // Three chunks at a spread of positions (at most about 20 x 20 of them).
-  const step = Math.max(3, Math.ceil(input.length / 20));
-  for (let i = 1; i < input.length; i += step) {
-    for (let j = i + 1; j < input.length; j += step + 2) {
-      ways.push([input.subarray(0, i), input.subarray(i, j), input.subarray(j)]);
-    }
-  }
-  return ways;
-}
 
 /** Asserts every way of chunking `input`, eager and lazy, yields `expected`. */
 function check(input: string | Buffer, expected: Event[], lim = limits(), pendingAfter = 0): void {
