@@ -160,6 +160,7 @@ export class ShardLink implements ShardPort {
     this.rep.reset();
     this.req.resync();
     this.rep.resync();
+    this.outOfStep = false;
     this.restarts++;
     const now = Date.now();
     this.recentCrashes = this.recentCrashes.filter((t) => now - t < RESTART_WINDOW_MS);
@@ -311,14 +312,19 @@ export class ShardLink implements ShardPort {
   private drainReplies(): void {
     this.lastSignal = this.rep.signal();
     const rep = this.rep;
-    for (;;) {
+    // Out of step with the worker (see broken()): no reply can be matched to its request any more.
+    while (!this.outOfStep) {
       const p = rep.peek();
       if (p < 0) break;
       const len = rep.frameLength(p);
       if (rep.view.getUint32(p + REP_KIND, true) === REPLY_OVERSIZE) {
         const msg = receiveMessageOnPort(this.sideFromShard!);
-        const big = msg ? (msg.message as Uint8Array) : Buffer.from('-ERR internal: lost oversize reply\r\n');
-        if (msg) rep.addSideBytes(-big.length);
+        if (!msg) {
+          this.broken('an oversize reply frame without its message');
+          break;
+        }
+        const big = msg.message as Uint8Array;
+        rep.addSideBytes(-big.length);
         this.deliverNext(big, 0, big.length);
       } else {
         this.deliverNext(rep.bytes, p + REP_HEADER, len - REP_HEADER);
@@ -328,9 +334,23 @@ export class ShardLink implements ShardPort {
     rep.flushRelease();
   }
 
+  /** True from a broken ring invariant until the worker is replaced: replies are not delivered
+   * (they could go to the wrong requests); the ones in flight get the crash error instead. */
+  private outOfStep = false;
+
+  /** The main thread's end found the rings out of step with the worker: as a broken invariant
+   * inside a shard does, this ends the worker, and the supervisor restarts it on its memory
+   * (onExit fails the requests in flight and resets the rings). */
+  private broken(what: string): void {
+    if (this.outOfStep) return;
+    this.outOfStep = true;
+    this.log.error({ shard: this.id }, `shard link out of step with its worker: ${what}; restarting the worker`);
+    void this.worker?.terminate();
+  }
+
   private deliverNext(buf: Uint8Array, off: number, len: number): void {
     if (this.head >= this.sinks.length) {
-      this.log.error({ shard: this.id }, 'reply without a waiting request');
+      this.broken('a reply without a waiting request');
       return;
     }
     const sink = this.sinks[this.head]!;

@@ -413,27 +413,21 @@ export class ShardRuntime {
   private emit(seq: number, bytes: Uint8Array, len: number): void {
     const rep = this.rep;
     const oversize = len > this.maxReply;
+    // Bounded like the ring: a client pipelining GETs of a large value (and never reading) must
+    // not make the shard post hundreds of MB that the main thread will only drop. Waited for
+    // before the frame is reserved: a commit() here publishes every reserved frame, and an
+    // oversize frame published before its message is posted is one the main thread cannot match.
+    while (oversize && rep.sideBytes() > SIDE_REPLY_BYTES_MAX) this.waitForMainThread();
     const frameLen = REP_HEADER + (oversize ? 0 : len);
     let p = rep.reserve(frameLen);
     while (p < 0) {
       // The reply ring is full: publish what we have and wait for the main thread to drain it.
-      rep.commit();
-      rep.notify();
-      const word = rep.signalWord();
-      Atomics.wait(word, 1, Atomics.load(word, 1), 5);
+      this.waitForMainThread();
       p = rep.reserve(frameLen);
     }
     rep.view.setUint32(p + REP_SEQ, seq, true);
     rep.view.setUint32(p + REP_KIND, oversize ? REPLY_OVERSIZE : REPLY_INLINE, true);
     if (oversize) {
-      // Bounded like the ring: a client pipelining GETs of a large value (and never reading) must
-      // not make the shard post hundreds of MB that the main thread will only drop.
-      while (rep.sideBytes() > SIDE_REPLY_BYTES_MAX) {
-        rep.commit();
-        rep.notify();
-        const word = rep.signalWord();
-        Atomics.wait(word, 1, Atomics.load(word, 1), 5);
-      }
       rep.addSideBytes(len);
       // Transferred, not cloned: one copy of a large reply instead of two.
       // (A fresh buffer: `bytes` may be the writer's, and Buffer#slice would be a view of it.)
@@ -447,6 +441,15 @@ export class ShardRuntime {
     } else {
       rep.bytes.set(bytes.subarray(0, len), p + REP_HEADER);
     }
+  }
+
+  /** Publishes the replies so far and waits (briefly) for the main thread to take some. */
+  private waitForMainThread(): void {
+    const rep = this.rep;
+    rep.commit();
+    rep.notify();
+    const word = rep.signalWord();
+    Atomics.wait(word, 1, Atomics.load(word, 1), 5);
   }
 }
 

@@ -11,6 +11,8 @@ import { H_SLOT_COUNT } from '../../src/keyspace/layout.js';
 import { keySlot } from '../../src/keyspace/slot.js';
 import { ShardExecutor } from '../../src/runtime/shard-runtime.js';
 import { ShardLink } from '../../src/runtime/shard-link.js';
+import { RingProducer, type RingMemory } from '../../src/runtime/ring.js';
+import { REP_HEADER, REP_KIND, REP_SEQ, REPLY_INLINE } from '../../src/runtime/frames.js';
 import { COMMANDS, commandIndex } from '../../src/commands/registry.js';
 import { argListOf } from '../../src/commands/args.js';
 import { TEST_SHARD_SETTINGS } from './executor-helpers.js';
@@ -120,6 +122,50 @@ test('worker shard: a broken invariant ends the worker; it restarts on its memor
     for (let i = 0; i < KEYS; i++) assert.is(replies.get(gets[i]!), `$${`v${i}`.length}\r\nv${i}\r\n`, `inv:${i}`);
     new Keyspace(link.keyspace).checkIntegrity();
     assert.is(await reply(send(['DEL', 'inv:7'])), ':1\r\n');
+  } finally {
+    await link.stop();
+  }
+});
+
+test('main thread: a reply the link cannot match to a request restarts the worker instead of being logged and passed over', async () => {
+  const log = pino({ level: 'silent' });
+  const link = new ShardLink(0, TEST_SHARD_SETTINGS, log, () => undefined, () => undefined);
+  try {
+    await withTimeout(link.ready, 'worker start');
+    const replies = new Map<number, string>();
+    const sink = { deliver: (seq: number, buf: Uint8Array, off: number, len: number) => void replies.set(seq, Buffer.from(buf.subarray(off, off + len)).toString('latin1')) };
+    const ask = async (seq: number, args: string[]): Promise<string> => {
+      link.send(sink, seq, commandIndex(args[0]!), 2, argListOf(args), null);
+      link.flush();
+      await withTimeout(
+        (async () => {
+          while (!replies.has(seq)) await new Promise((r) => setTimeout(r, 5));
+        })(),
+        `reply ${seq}`,
+      );
+      return replies.get(seq)!;
+    };
+    assert.is(await ask(1, ['SET', 'k', 'v']), '+OK\r\n');
+    // A reply frame nobody asked for, published into the reply ring as a worker would.
+    const repMem = (link as unknown as { repMem: RingMemory }).repMem;
+    const rogue = new RingProducer(repMem);
+    rogue.resync();
+    const p = rogue.reserve(REP_HEADER + 5);
+    assert.ok(p >= 0);
+    rogue.view.setUint32(p + REP_SEQ, 99, true);
+    rogue.view.setUint32(p + REP_KIND, REPLY_INLINE, true);
+    rogue.bytes.set(Buffer.from('+OK\r\n'), p + REP_HEADER);
+    rogue.commit();
+    rogue.notify();
+    await withTimeout(
+      (async () => {
+        while (link.restarts < 1) await new Promise((r) => setTimeout(r, 5));
+      })(),
+      'the worker to be restarted',
+    );
+    assert.not.ok(replies.has(99), 'the rogue reply was not delivered');
+    // The new worker serves the same memory.
+    assert.is(await ask(2, ['GET', 'k']), '$1\r\nv\r\n');
   } finally {
     await link.stop();
   }
