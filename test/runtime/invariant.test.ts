@@ -76,29 +76,47 @@ test('executor: a broken invariant escapes run() instead of becoming an error re
   }
 });
 
-test('worker shard: a broken invariant ends the worker; it restarts on its memory with every key', async () => {
-  const log = pino({ level: 'silent' });
-  const link = new ShardLink(0, TEST_SHARD_SETTINGS, log, () => undefined, () => undefined);
-  try {
-    await withTimeout(link.ready, 'worker start');
-    const replies = new Map<number, string>();
-    const sink = { deliver: (seq: number, buf: Uint8Array, off: number, len: number) => void replies.set(seq, Buffer.from(buf.subarray(off, off + len)).toString('latin1')) };
-    let seq = 0;
-    const send = (args: string[]): number => {
+/** A worker shard behind a ShardLink, driven as the server does: send() queues a command and
+ * publishes it, reply() waits for its answer, restarted() for the supervisor's next restart. */
+async function startLink(): Promise<{
+  link: ShardLink;
+  replies: Map<number, string>;
+  send: (args: string[]) => number;
+  reply: (seq: number) => Promise<string>;
+  restarted: (count: number) => Promise<void>;
+}> {
+  const link = new ShardLink(0, TEST_SHARD_SETTINGS, pino({ level: 'silent' }), () => undefined, () => undefined);
+  await withTimeout(link.ready, 'worker start');
+  const replies = new Map<number, string>();
+  const sink = { deliver: (seq: number, buf: Uint8Array, off: number, len: number) => void replies.set(seq, Buffer.from(buf.subarray(off, off + len)).toString('latin1')) };
+  let seq = 0;
+  const until = (what: string, done: () => boolean): Promise<void> =>
+    withTimeout(
+      (async () => {
+        while (!done()) await new Promise((r) => setTimeout(r, 5));
+      })(),
+      what,
+    );
+  return {
+    link,
+    replies,
+    send: (args) => {
       const s = ++seq;
       link.send(sink, s, commandIndex(args[0]!), 2, argListOf(args), null);
       link.flush();
       return s;
-    };
-    const reply = async (s: number): Promise<string> => {
-      await withTimeout(
-        (async () => {
-          while (!replies.has(s)) await new Promise((r) => setTimeout(r, 5));
-        })(),
-        `reply ${s}`,
-      );
+    },
+    reply: async (s) => {
+      await until(`reply ${s}`, () => replies.has(s));
       return replies.get(s)!;
-    };
+    },
+    restarted: (count) => until('the worker to be restarted', () => link.restarts >= count),
+  };
+}
+
+test('worker shard: a broken invariant ends the worker; it restarts on its memory with every key', async () => {
+  const { link, replies, send, reply, restarted } = await startLink();
+  try {
     let last = 0;
     for (let i = 0; i < KEYS; i++) last = send(['SET', `inv:${i}`, `v${i}`]);
     await reply(last);
@@ -107,12 +125,7 @@ test('worker shard: a broken invariant ends the worker; it restarts on its memor
     const undo = breakSlotCount(link.keyspace, 'inv:7');
     const crashed = await reply(send(['DEL', 'inv:7']));
     assert.match(crashed, /^-ERR shard 0 crashed/, `DEL on broken books replied ${JSON.stringify(crashed)}`);
-    await withTimeout(
-      (async () => {
-        while (link.restarts < 1) await new Promise((r) => setTimeout(r, 5));
-      })(),
-      'restart',
-    );
+    await restarted(1);
     assert.is(link.restarts, 1);
     undo();
     // Every key is still there, served by the new worker, and the keyspace is whole.
@@ -128,24 +141,9 @@ test('worker shard: a broken invariant ends the worker; it restarts on its memor
 });
 
 test('main thread: a reply the link cannot match to a request restarts the worker instead of being logged and passed over', async () => {
-  const log = pino({ level: 'silent' });
-  const link = new ShardLink(0, TEST_SHARD_SETTINGS, log, () => undefined, () => undefined);
+  const { link, replies, send, reply, restarted } = await startLink();
   try {
-    await withTimeout(link.ready, 'worker start');
-    const replies = new Map<number, string>();
-    const sink = { deliver: (seq: number, buf: Uint8Array, off: number, len: number) => void replies.set(seq, Buffer.from(buf.subarray(off, off + len)).toString('latin1')) };
-    const ask = async (seq: number, args: string[]): Promise<string> => {
-      link.send(sink, seq, commandIndex(args[0]!), 2, argListOf(args), null);
-      link.flush();
-      await withTimeout(
-        (async () => {
-          while (!replies.has(seq)) await new Promise((r) => setTimeout(r, 5));
-        })(),
-        `reply ${seq}`,
-      );
-      return replies.get(seq)!;
-    };
-    assert.is(await ask(1, ['SET', 'k', 'v']), '+OK\r\n');
+    assert.is(await reply(send(['SET', 'k', 'v'])), '+OK\r\n');
     // A reply frame nobody asked for, published into the reply ring as a worker would.
     const repMem = (link as unknown as { repMem: RingMemory }).repMem;
     const rogue = new RingProducer(repMem);
@@ -157,15 +155,10 @@ test('main thread: a reply the link cannot match to a request restarts the worke
     rogue.bytes.set(Buffer.from('+OK\r\n'), p + REP_HEADER);
     rogue.commit();
     rogue.notify();
-    await withTimeout(
-      (async () => {
-        while (link.restarts < 1) await new Promise((r) => setTimeout(r, 5));
-      })(),
-      'the worker to be restarted',
-    );
+    await restarted(1);
     assert.not.ok(replies.has(99), 'the rogue reply was not delivered');
     // The new worker serves the same memory.
-    assert.is(await ask(2, ['GET', 'k']), '$1\r\nv\r\n');
+    assert.is(await reply(send(['GET', 'k'])), '$1\r\nv\r\n');
   } finally {
     await link.stop();
   }
