@@ -7,9 +7,7 @@ import { argIs, argInt, argCopy, argString } from './args.js';
 import { ERR, shardOk } from '../core/errors.js';
 import { readKey, writeKey, expireWhenFrom, type ExpireUnit } from './shard-helpers.js';
 import { globMatch } from '../util/glob.js';
-import type { ValueType } from '../keyspace/keyspace.js';
-
-const TYPE_NAMES = ['string'] as const;
+import { TYPE_NAMES, type ValueType } from '../keyspace/keyspace.js';
 
 function countKeys(c: ShardContext, del: boolean, touch: boolean): void {
   const a = c.args;
@@ -101,7 +99,7 @@ function persistCommand(c: ShardContext): void {
 
 function typeCommand(c: ShardContext): void {
   const e = c.ks.find(c.args.buf, c.args.off[1]!, c.args.len[1]!);
-  c.out.simple(e === 0 ? 'none' : TYPE_NAMES[c.ks.type(e)]);
+  c.out.simple(e === 0 ? 'none' : TYPE_NAMES[c.ks.type(e)]!);
 }
 
 function sameArg(c: ShardContext, i: number, j: number): boolean {

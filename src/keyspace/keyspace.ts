@@ -28,7 +28,7 @@ import { idleSeconds, initialClock, lfuDecayed, lruNow, touchedClock } from './c
 import { hash32 } from './hash.js';
 import { IndexTable, MIGRATE_PER_STEP, MIN_INDEX_CAPACITY } from './index-table.js';
 import {
-  CLASS_SIZE, classOf, E_CAS, E_CLOCK, E_META, E_NEXT, E_PREV, E_VLEN, entryHash, entryKeyLength,
+  CLASS_SIZE, classOf, H_LAZY, E_CAS, E_CLOCK, E_META, E_NEXT, E_PREV, E_VLEN, entryHash, entryKeyLength,
   entryKeyOffset, ENTRY_HEADER_BYTES, F_CAS, F_DIRTY, F_EVICTED, F_EXPIRED, F_HITS, F_MISSES, F_USED, flagsWord,
   H_FREE, H_HEADER_BYTES, H_KEYS, H_MAGIC, H_RNG, H_SNAP, KLEN_LONG, keyPrefixBytes, META_FLAGS, META_KLEN_MASK,
   META_RESERVED, META_SNAP, META_TYPE_MASK, META_TYPE_SHIFT, META_VOL, H_SLOT_COUNT, H_SLOT_HEAD, H_TOP, H_VERSION,
@@ -36,12 +36,48 @@ import {
 } from './layout.js';
 import { keySlot, SLOT_COUNT } from './slot.js';
 import { VolatileSet } from './volatile-set.js';
+import { D_LAZY_NEXT, ElementTable } from './element-table.js';
+import { ENC_INTSET, ENC_PACK, ENC_TABLE, intsetGet, PACK_HEADER, putVarint, readU32, TABLE_VALUE_BYTES, varint, varintSize, vlen, vsize, writeU32 } from './pack.js';
 
 export { KeyspaceFullError } from './arena.js';
 export { keySlot } from './slot.js';
 
+// Value types, numbered as Redis's OBJ_* (the stored type bits; see docs/typed-keyspace.md).
 export const TYPE_STRING = 0;
-export type ValueType = typeof TYPE_STRING;
+export const TYPE_LIST = 1;
+export const TYPE_SET = 2;
+export const TYPE_ZSET = 3;
+export const TYPE_HASH = 4;
+export type ValueType = 0 | 1 | 2 | 3 | 4;
+/** TYPE's reply per type. */
+export const TYPE_NAMES: readonly string[] = ['string', 'list', 'set', 'zset', 'hash'];
+/** Types whose values are collections with an encoding byte. */
+export function isCollection(type: number): boolean {
+  return type === TYPE_SET || type === TYPE_HASH;
+}
+
+/** When a collection leaves its compact encoding (Redis's option names, in the configuration). */
+export interface CollectionLimits {
+  hashMaxListpackEntries: number;
+  hashMaxListpackValue: number;
+  setMaxIntsetEntries: number;
+  setMaxListpackEntries: number;
+  setMaxListpackValue: number;
+}
+
+export const DEFAULT_COLLECTION_LIMITS: CollectionLimits = {
+  hashMaxListpackEntries: 128,
+  hashMaxListpackValue: 64,
+  setMaxIntsetEntries: 512,
+  setMaxListpackEntries: 128,
+  setMaxListpackValue: 64,
+};
+
+/** Large collections with at most this many elements are freed at once, others a step at a time
+ * (Redis's LAZYFREE_THRESHOLD). */
+const LAZY_FREE_MIN = 64;
+/** Elements freed per lazyFreeStep. */
+const LAZY_FREE_PER_STEP = 4096;
 
 // The policy names are the configuration's (Redis's); one definition for both.
 import type { EvictionPolicy } from '../core/types.js';
@@ -70,6 +106,9 @@ export interface KeyspaceObserver {
   changing(e: number): void;
   created(e: number): void;
   flushing(): void;
+  /** Before one element (field, member) of e's large collection changes or goes: buf[off, +len)
+   * names it. The log records that element's resulting state, not the whole collection. */
+  elementChanging(e: number, buf: Uint8Array, off: number, len: number): void;
 }
 
 export interface CreateOptions {
@@ -114,6 +153,16 @@ export class Keyspace {
   private readonly arena: Arena;
   private readonly index: IndexTable;
   private readonly vol: VolatileSet;
+  /** Large-encoding tables of hashes (field + value) and of sets (member). */
+  readonly fieldTables: ElementTable;
+  readonly memberTables: ElementTable;
+  /** Thresholds of the compact encodings (the shard sets them from its settings). */
+  limits: CollectionLimits = { ...DEFAULT_COLLECTION_LIMITS };
+  /** Where image() left a value's portable bytes (valid until the next image() or mutation). */
+  imageBuf: Uint8Array = new Uint8Array(0);
+  imageOff = 0;
+  imageLen = 0;
+  private scratch = Buffer.allocUnsafe(4096);
 
   /** Attaches to existing state (fresh or left by a crashed incarnation) and checks it. */
   constructor(readonly memory: SharedArrayBuffer) {
@@ -121,6 +170,8 @@ export class Keyspace {
     this.arena = new Arena(memory);
     this.index = new IndexTable(this.arena);
     this.vol = new VolatileSet(this.arena);
+    this.fieldTables = new ElementTable(this.arena, 2);
+    this.memberTables = new ElementTable(this.arena, 1);
     const u32 = this.arena.u32;
     if (u32[H_MAGIC] !== MAGIC || u32[H_VERSION] !== VERSION || u32[H_HEADER_BYTES] !== HEADER_BYTES) {
       throw new Error('keyspace: memory is not a keyspace of this version');
@@ -183,6 +234,10 @@ export class Keyspace {
     let v = -1;
     if (e !== 0) {
       this.observer?.changing(e);
+      if (((u32[(e >>> 2) + E_META]! >>> META_TYPE_SHIFT) & META_TYPE_MASK) !== TYPE_STRING) {
+        this.releaseValue(e);
+        u32 = this.arena.u32;
+      }
       const meta = u32[(e >>> 2) + E_META]!;
       if (!fitsInPlace(need, CLASS_SIZE[meta >>> 24]!)) {
         // relocate() carries the old tail words along, so the block must hold them next to the key
@@ -284,6 +339,14 @@ export class Keyspace {
     return counter - (((counter >>> 0) - this.arena.u32[(e >>> 2) + E_CAS]!) >>> 0);
   }
 
+  /** Before a command changes one element of e's large collection in place (see
+   * KeyspaceObserver.elementChanging); counts one change (dirty). */
+  elementChanging(e: number, buf: Uint8Array, off: number, len: number): void {
+    this.observer?.elementChanging(e, buf, off, len);
+    const f64 = this.arena.f64;
+    f64[F_DIRTY] = f64[F_DIRTY]! + 1;
+  }
+
   /** memcached client flags of e (0 unless set through memcached). */
   flags(e: number): number {
     const u32 = this.arena.u32;
@@ -379,6 +442,7 @@ export class Keyspace {
     if (next !== 0) u32[(next >>> 2) + E_PREV] = prev;
     u32[H_SLOT_COUNT + slot]!--;
     if (v >= 0) this.vol.remove(v);
+    if (((meta >>> META_TYPE_SHIFT) & META_TYPE_MASK) !== TYPE_STRING) this.releaseValue(e);
     this.arena.free(e, meta >>> 24);
     this.arena.u32[H_KEYS]!--;
     this.index.afterDelete();
@@ -406,6 +470,195 @@ export class Keyspace {
    * (persistence reads the state a command left). */
   peek(buf: Uint8Array, off: number, len: number): number {
     return this.index.lookup(buf, off, len, hash32(buf, off, len));
+  }
+
+
+  // --- Typed values (see docs/typed-keyspace.md) ----------------------------------------------
+
+  /** The encoding byte of a collection entry (ENC_*), 0 for a string. */
+  encoding(e: number): number {
+    return this.type(e) === TYPE_STRING ? 0 : this.arena.u8[this.valueOffset(e)]!;
+  }
+
+  /** The descriptor of a collection in the large encoding. */
+  tableOf(e: number): number {
+    return readU32(this.arena.u8, this.valueOffset(e) + 1);
+  }
+
+  /** The element tables of a collection type. */
+  tablesFor(type: number): ElementTable {
+    return type === TYPE_HASH ? this.fieldTables : this.memberTables;
+  }
+
+  /** Elements of a collection: fields of a hash, members of a set. */
+  elementCount(e: number): number {
+    const vo = this.valueOffset(e);
+    const u8 = this.arena.u8;
+    const enc = u8[vo]!;
+    if (enc === ENC_TABLE) return this.tablesFor(this.type(e)).count(readU32(u8, vo + 1));
+    return readU32(u8, vo + (enc === ENC_INTSET ? 2 : 1));
+  }
+
+  /** Bytes e holds beyond its entry block (a large collection's descriptor, tables, elements). */
+  childBytes(e: number): number {
+    if (this.type(e) === TYPE_STRING || this.encoding(e) !== ENC_TABLE) return 0;
+    return this.tablesFor(this.type(e)).bytes(this.tableOf(e));
+  }
+
+  /** A uniform fraction in [0, 1) from the keyspace's generator (random elements). */
+  randomFraction(): number {
+    return this.random() / 4294967296;
+  }
+
+  /** Gives back what a collection holds outside its entry block: at once when small, else through
+   * the lazy-free queue (a 10M-member set must not stall the shard). */
+  private releaseValue(e: number): void {
+    const u8 = this.arena.u8;
+    const vo = this.valueOffset(e);
+    if (this.arena.u32[(e >>> 2) + E_VLEN]! < TABLE_VALUE_BYTES || u8[vo] !== ENC_TABLE) return;
+    const type = this.type(e);
+    const tables = this.tablesFor(type);
+    const d = readU32(u8, vo + 1);
+    u8[vo] = 0; // the entry no longer owns the table
+    if (tables.count(d) <= LAZY_FREE_MIN) {
+      tables.destroyStep(d, Infinity);
+      return;
+    }
+    const u32 = this.arena.u32;
+    u32[(d >>> 2) + D_LAZY_NEXT] = (u32[H_LAZY]! | tables.parts) >>> 0;
+    u32[H_LAZY] = d;
+  }
+
+  /** Frees a bounded number of blocks of lazily deleted collections; true while some are left. */
+  lazyFreeStep(budget = LAZY_FREE_PER_STEP): boolean {
+    const u32 = this.arena.u32;
+    while (u32[H_LAZY] !== 0 && budget > 0) {
+      const d = u32[H_LAZY]!;
+      const link = u32[(d >>> 2) + D_LAZY_NEXT]!;
+      const tables = (link & 7) === 2 ? this.fieldTables : this.memberTables;
+      const before = tables.count(d);
+      if (tables.destroyStep(d, budget)) u32[H_LAZY] = link - (link & 7);
+      budget -= Math.max(1, before);
+    }
+    return u32[H_LAZY] !== 0;
+  }
+
+  /** Bytes held by collections waiting in the lazy-free queue. */
+  lazyFreeBytes(): number {
+    const u32 = this.arena.u32;
+    let n = 0;
+    for (let d = u32[H_LAZY]!; d !== 0; ) {
+      const link = u32[(d >>> 2) + D_LAZY_NEXT]!;
+      n += ((link & 7) === 2 ? this.fieldTables : this.memberTables).bytes(d);
+      d = link - (link & 7);
+    }
+    return n;
+  }
+
+  /** The portable image of e's value (see pack.ts): a string's bytes, a compact collection's own
+   * bytes, a large one serialized to PACK. Left in imageBuf/imageOff/imageLen. */
+  image(e: number): void {
+    const vo = this.valueOffset(e);
+    const vl = this.valueLength(e);
+    const u8 = this.bytes();
+    if (this.type(e) === TYPE_STRING || u8[vo] !== ENC_TABLE) {
+      this.imageBuf = u8;
+      this.imageOff = vo;
+      this.imageLen = vl;
+      return;
+    }
+    const tables = this.tablesFor(this.type(e));
+    const d = readU32(u8, vo + 1);
+    let size = PACK_HEADER;
+    tables.forEach(d, (el) => {
+      const kl = tables.keyLength(el);
+      size += varintSize(kl) + kl;
+      if (tables.parts === 2) {
+        const l = tables.valueLength(el);
+        size += varintSize(l) + l;
+      }
+    });
+    if (this.scratch.length < size) this.scratch = Buffer.allocUnsafe(Math.max(size, this.scratch.length * 2));
+    const out = this.scratch;
+    out[0] = ENC_PACK;
+    writeU32(out, 1, tables.count(d));
+    let p = PACK_HEADER;
+    tables.forEach(d, (el) => {
+      const kl = tables.keyLength(el);
+      p += putVarint(out, p, kl);
+      out.set(u8.subarray(tables.keyOffset(el), tables.keyOffset(el) + kl), p);
+      p += kl;
+      if (tables.parts === 2) {
+        const l = tables.valueLength(el);
+        p += putVarint(out, p, l);
+        out.set(u8.subarray(tables.valueOffset(el), tables.valueOffset(el) + l), p);
+        p += l;
+      }
+    });
+    this.imageBuf = out;
+    this.imageOff = 0;
+    this.imageLen = size;
+  }
+
+  /** Writes key with a value given as a portable image of `type` (a string's bytes, or a checked
+   * PACK/INTSET image; see imageError) in the encoding the limits call for. Returns the entry. */
+  setImage(key: Uint8Array, koff: number, klen: number, type: ValueType, buf: Uint8Array, off: number, len: number, expireAtMs: number, flags = 0): number {
+    if (type === TYPE_STRING || !this.needsTable(type, buf, off, len)) {
+      return this.set(key, koff, klen, buf, off, len, type, expireAtMs, flags);
+    }
+    const tables = this.tablesFor(type);
+    const count = readU32(buf, off + (buf[off] === ENC_INTSET ? 2 : 1));
+    const e = this.set(key, koff, klen, null, 0, TABLE_VALUE_BYTES, type, expireAtMs, flags);
+    const d = tables.create(count);
+    const u8 = this.bytes();
+    const vo = this.valueOffset(e);
+    u8[vo] = ENC_TABLE;
+    writeU32(u8, vo + 1, d);
+    if (buf[off] === ENC_INTSET) {
+      const digits = Buffer.allocUnsafe(24);
+      for (let i = 0; i < count; i++) {
+        const n = intsetGet(buf, off, i);
+        const l = digits.write(String(n), 0, 'latin1');
+        if (tables.find(d, digits, 0, l) === 0) tables.insert(d, digits, 0, l, null, 0, 0);
+      }
+      return e;
+    }
+    let p = off + PACK_HEADER;
+    for (let i = 0; i < count; i++) {
+      varint(buf, p);
+      const ko = p + vsize;
+      const kl = vlen;
+      p = ko + kl;
+      let vo2 = 0;
+      let vl2 = 0;
+      if (tables.parts === 2) {
+        varint(buf, p);
+        vo2 = p + vsize;
+        vl2 = vlen;
+        p = vo2 + vl2;
+      }
+      const el = tables.find(d, buf, ko, kl);
+      if (el === 0) tables.insert(d, buf, ko, kl, buf, vo2, vl2);
+      else if (tables.parts === 2) tables.setValue(d, el, buf, vo2, vl2);
+    }
+    return e;
+  }
+
+  /** Whether an image of `type` exceeds the compact encoding's limits. */
+  private needsTable(type: number, buf: Uint8Array, off: number, len: number): boolean {
+    const lim = this.limits;
+    if (buf[off] === ENC_INTSET) return readU32(buf, off + 2) > lim.setMaxIntsetEntries;
+    const count = readU32(buf, off + 1);
+    const maxCount = type === TYPE_HASH ? lim.hashMaxListpackEntries : lim.setMaxListpackEntries;
+    const maxLen = type === TYPE_HASH ? lim.hashMaxListpackValue : lim.setMaxListpackValue;
+    if (count > maxCount) return true;
+    const end = off + len;
+    for (let p = off + PACK_HEADER; p < end; ) {
+      varint(buf, p);
+      if (vlen > maxLen) return true;
+      p += vsize + vlen;
+    }
+    return false;
   }
 
   // --- Snapshot marks (see META_SNAP) ---------------------------------------------------------
@@ -704,6 +957,7 @@ export class Keyspace {
   /** Does a bounded amount of incremental index migration; true while a resize is in progress.
    * Also starts a pending shrink of a sparse index. */
   rehashStep(): boolean {
+    this.lazyFreeStep();
     if (!this.index.resizing()) this.index.maybeShrink();
     return this.index.migrate(MIGRATE_PER_STEP);
   }
@@ -732,7 +986,7 @@ export class Keyspace {
       if (ko + klen + u32[w + E_VLEN]! + tailBytes(meta) > e + size) fail(`entry ${e}: overflows its block`);
       if ((meta & META_FLAGS) !== 0 && this.flags(e) === 0) fail(`entry ${e}: flags word marked but 0`);
       if (counter < 1) fail(`entry ${e}: written but the CAS counter is ${counter}`);
-      blockBytes += size;
+      blockBytes += size + this.childBytes(e);
       const v = this.volIndex(e);
       if (v >= 0) {
         volatile++;
@@ -755,7 +1009,7 @@ export class Keyspace {
       inSlots += n;
     }
     if (inSlots !== entries) fail('slot lists do not cover the keys');
-    const used = HEADER_BYTES + blockBytes + this.index.tableBytes() + this.vol.bytes();
+    const used = HEADER_BYTES + blockBytes + this.index.tableBytes() + this.vol.bytes() + this.lazyFreeBytes();
     if (used !== this.usedMemory()) fail(`usedMemory ${this.usedMemory()} but blocks sum to ${used}`);
     let freeBytes = 0;
     const top = this.arena.top();
@@ -830,10 +1084,12 @@ function formatMemory(arena: Arena, index: IndexTable, vol: VolatileSet): void {
   u32[H_VERSION] = VERSION;
   u32[H_HEADER_BYTES] = HEADER_BYTES;
   u32[H_KEYS] = 0;
+  u32[H_LAZY] = 0;
   if (u32[H_RNG] === 0) u32[H_RNG] = 0x9e3779b9;
   u32.fill(0, H_SLOT_HEAD, H_SLOT_COUNT + SLOT_COUNT);
   arena.reset();
   vol.reset();
   index.init(MIN_INDEX_CAPACITY);
 }
+
 

@@ -5,7 +5,7 @@ import { hash32, hash32Words, WORDS_LITTLE_ENDIAN } from './hash.js';
 import { SLOT_COUNT } from './slot.js';
 
 export const MAGIC = 0x534b5354; // 'TSKS'
-export const VERSION = 4;
+export const VERSION = 5;
 
 // ---- Header: u32 words ----
 export const H_MAGIC = 0;
@@ -76,6 +76,10 @@ export function classOf(size: number): number {
 }
 
 export const H_FREE = 32; // NUM_CLASSES words: free-list heads per class
+/** The lazy-free queue: the first descriptor of a large collection that was deleted and whose
+ * blocks are given back a bounded number per background step (see Keyspace.lazyFreeStep). Each
+ * descriptor links the next by its D_LAZY_NEXT word, whose low 3 bits say its element parts. */
+export const H_LAZY = H_FREE + NUM_CLASSES;
 export const H_SLOT_HEAD = 256; // SLOT_COUNT words: first entry of each slot list
 export const H_SLOT_COUNT = H_SLOT_HEAD + SLOT_COUNT; // SLOT_COUNT words: keys per slot
 export const HEADER_BYTES = (H_SLOT_COUNT + SLOT_COUNT) * 4;
@@ -169,6 +173,6 @@ export const VOL_RECORD_WORDS = 3;
 export const BUCKET_EMPTY = 0;
 export const BUCKET_TOMB = 1;
 
-if (HEADER_BYTES % 8 !== 0 || H_FREE + NUM_CLASSES > H_SLOT_HEAD || F_COUNT * 2 > H_CARVE_OFF || H_CARVE_END >= H_FREE) {
+if (HEADER_BYTES % 8 !== 0 || H_LAZY >= H_SLOT_HEAD || F_COUNT * 2 > H_CARVE_OFF || H_CARVE_END >= H_FREE) {
   throw new Error('keyspace layout: header regions overlap');
 }

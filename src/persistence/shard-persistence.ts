@@ -88,6 +88,10 @@ export class ShardPersistence implements KeyspaceObserver {
     if (this.recording) this.touch(e);
   }
 
+  elementChanging(e: number): void {
+    this.changing(e);
+  }
+
   created(e: number): void {
     if (this.recording) this.touch(e);
   }
