@@ -103,7 +103,7 @@ test('SCAN TYPE finds each type; MEMORY USAGE grows with a collection', async ()
     const found = new Set<string>();
     let cursor = '0';
     do {
-      const [next, keys] = (await T.scan(cursor, 'TYPE', type, 'COUNT', 100)) as [string, string[]];
+      const [next, keys] = (await T.scan(cursor, 'COUNT', 100, 'TYPE', type)) as [string, string[]];
       for (const k of keys) found.add(k);
       cursor = next;
     } while (cursor !== '0');
