@@ -350,6 +350,41 @@ group('HDEL, and a hash emptied is deleted', () => [
   s('HGETALL h3'),
 ]);
 
+group('values that grow and shrink in place: listpack order kept, hashtable values replaced', () => {
+  const long = (n: number): string => 'L'.repeat(n);
+  return [
+    s('HSET h a 1 b 2 c 3 d 4'),
+    s(['HSET', 'h', 'b', long(40)]),
+    s('HGETALL h'),
+    s('HSET h b x'),
+    s('HGETALL h'),
+    s(['HSET', 'h', 'c', long(64)]),
+    s('HINCRBY h a 99999'),
+    s('HINCRBYFLOAT h d 0.000001'),
+    s('HGETALL h'),
+    s('HDEL h b'),
+    s('HSET h b back e 5'),
+    s('HGETALL h'),
+    s('HSTRLEN h c'),
+    s('HMGET h a b c d e'),
+    s(hsetMany('t', 200)),
+    s(['HSET', 't', 'f7', long(300)]),
+    s('HGET t f7'),
+    s('HSTRLEN t f7'),
+    s('HSET t f7 short'),
+    s('HGET t f7'),
+    s('HINCRBY t n 5'),
+    s('HINCRBY t n 5'),
+    s('HINCRBYFLOAT t n 0.5'),
+    s('HSETNX t f8 other'),
+    s('HMGET t f7 f8 n nosuch'),
+    s(['HDEL', 't', ...Array.from({ length: 150 }, (_, i) => `f${i}`)]),
+    s('HLEN t'),
+    scanAll('t'),
+    s('HGETALL t', samePairs),
+  ];
+});
+
 group('WRONGTYPE from every command, and string commands on a hash', () => [
   s('SET s str'),
   s('HSET s f v'),
