@@ -741,7 +741,7 @@ if (ENCODING_OPTIONS_ON_MAIN) {
     s('OBJECT ENCODING nokey'),
     ...restore,
   ]);
-  group('OBJECT ENCODING at the default limits', () => [
+  group('OBJECT ENCODING at 128 entries and 64 bytes (LIMIT_ARGS)', () => [
     s(hsetMany('h', 128)),
     s('OBJECT ENCODING h'),
     s(hsetMany('h', 1, 128)),
