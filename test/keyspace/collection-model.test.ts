@@ -3,9 +3,9 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Keyspace, TYPE_HASH } from '../../src/keyspace/keyspace.js';
+import { Keyspace, TYPE_HASH, TYPE_SET } from '../../src/keyspace/keyspace.js';
 import * as C from '../../src/keyspace/collection.js';
-import { ENC_PACK } from '../../src/keyspace/pack.js';
+import { ENC_PACK, ENC_TABLE } from '../../src/keyspace/pack.js';
 
 const bytes = (s: string): Buffer => Buffer.from(s, 'latin1');
 const str = (b: Uint8Array, off: number, len: number): string => Buffer.from(b.buffer, b.byteOffset + off, len).toString('latin1');
@@ -28,6 +28,27 @@ test('regression: a listpack hash reports a value with its own length, not its f
     assert.ok(C.elementFind(ks, e, fb, 0, fb.length));
     assert.is(str(ks.bytes(), C.hitOff, C.hitLen), v, `value of ${f}`);
   }
+});
+
+test('regression: memory accounting holds while a deleted large collection is half freed', () => {
+  const ks = new Keyspace(Keyspace.createMemory());
+  const before = ks.usedMemory();
+  const k = bytes('s');
+  let e = C.createFor(ks, k, 0, k.length, TYPE_SET, ENC_TABLE);
+  for (let i = 0; i < 300; i++) {
+    const m = bytes(`member-${i}`);
+    e = C.elementPut(ks, e, m, 0, m.length, null, 0, 0);
+  }
+  ks.deleteEntry(e);
+  ks.checkIntegrity();
+  let steps = 0;
+  while (ks.lazyFreeStep(50)) {
+    steps++;
+    ks.checkIntegrity();
+  }
+  assert.ok(steps >= 5, `freed in ${steps} steps`);
+  ks.checkIntegrity();
+  assert.is(ks.usedMemory(), before);
 });
 
 test.run();
