@@ -171,7 +171,7 @@ test('EXPIRE on a large hash and set: they expire; DEL and UNLINK of large ones'
   await T.sadd('sexp', ...Array.from({ length: 500 }, (_, i) => `m${i}`));
   await T.pexpire('hexp', 30);
   await T.pexpire('sexp', 30);
-  await waitFor(async () => (await T.exists('hexp', 'sexp')) === 0, 5_000, 'large collections expired');
+  await waitFor('large collections expired', async () => (await T.exists('hexp', 'sexp')) === 0, 5_000);
   await T.sadd('sdel', ...Array.from({ length: 5000 }, (_, i) => `m${i}`));
   await T.hset('hdel', ...Array.from({ length: 5000 }, (_, i) => [`f${i}`, `v${i}`]).flat());
   assert.is(await T.del('sdel'), 1);
@@ -221,7 +221,7 @@ test('a shard crash keeps every hash and set; eviction removes collections and k
       // the crash's own reply is an error
     }
   }
-  await waitFor(async () => (await T.ping()) === 'PONG' && (await T.dbsize()) > 0, 10_000, 'shards restarted');
+  await waitFor('shards restarted', async () => (await T.ping()) === 'PONG' && (await T.dbsize()) > 0, 10_000);
   const after: unknown[] = [];
   for (const k of KEYS) after.push(await contents(T, k));
   assert.equal(after, before);
@@ -231,7 +231,7 @@ test('a shard crash keeps every hash and set; eviction removes collections and k
   await T.config('SET', 'maxmemory-policy', 'allkeys-random');
   await T.config('SET', 'maxmemory', String(Math.floor(used * 0.7)));
   await T.set('trigger', 'x');
-  await waitFor(async () => Number(/used_memory:(\d+)/.exec(await T.info('memory'))![1]) <= used * 0.75, 10_000, 'eviction brought memory under the limit');
+  await waitFor('eviction brought memory under the limit', async () => Number(/used_memory:(\d+)/.exec(await T.info('memory'))![1]) <= used * 0.75, 10_000);
   await T.config('SET', 'maxmemory', '0');
   for (let s = 0; s < SHARDS; s++) assert.is(await T.call('DEBUG', 'INTEGRITY', String(s)), 'OK');
 });
