@@ -205,7 +205,9 @@ export class ElementTable {
     for (let freed = 0; p < n && freed < budget; p++) {
       const el = t.entryAt(p);
       if (el !== 0) {
-        this.freeBlock(el);
+        // Through release(): the descriptor's element bytes must follow, for the keyspace's
+        // accounting of the lazy-free queue (lazyFreeBytes) while the table is half freed.
+        this.release(d, el);
         freed++;
       }
     }
@@ -241,11 +243,6 @@ export class ElementTable {
     const u32 = this.arena.u32;
     u32[(d >>> 2) + D_BYTES] = u32[(d >>> 2) + D_BYTES]! - CLASS_SIZE[cls]!;
     this.arena.free(el, cls);
-  }
-
-  /** Frees el without touching any descriptor (a table being destroyed). */
-  private freeBlock(el: number): void {
-    this.arena.free(el, this.blockClass(el));
   }
 }
 
