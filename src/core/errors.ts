@@ -39,6 +39,10 @@ export const ERR = {
   clientNoSuchClient: 'ERR No such client',
   clientNameSpaces: 'ERR Client names cannot contain spaces, newlines or special characters.',
   countPositive: 'ERR value is out of range, must be positive',
+  valueBetween: (min: string, max: string): string => `ERR value is out of range, value must between ${min} and ${max}`,
+  numkeysPositive: 'ERR numkeys should be greater than 0',
+  numkeysOverArgs: "ERR Number of keys can't be greater than number of args",
+  limitNegative: "ERR LIMIT can't be negative",
   shuttingDown: 'ERR Errors trying to SHUTDOWN. Check logs.',
   // cluster
   clusterDisabled: 'ERR This instance has cluster support disabled',
