@@ -231,7 +231,7 @@ function writeInfo(m: MainCall, c: { name: string; arity: number; flags: readonl
     const k = c.keys;
     const write = c.flags.includes('write');
     out.array(1);
-    out.map(4);
+    out.map(3);
     out.bulkString('flags');
     out.set(1);
     out.simple(write ? 'RW' : 'RO');
