@@ -233,14 +233,15 @@ function spopCommand(c: ShardContext): void {
 function spopWithCount(c: ShardContext): void {
   const a = c.args;
   const ks = c.ks;
-  const count = argInt(a, 2);
+  let count = argInt(a, 2);
   if (!(count >= 0)) {
-    // Beyond 2^53 still positive (Redis's long): more than any set holds.
     const big = argBigInt(a, 2);
     if (big === null || big < 0n) {
       c.out.error(ERR.countPositive);
       return;
     }
+    // A positive long beyond 2^53: more than any set holds.
+    count = Number.MAX_SAFE_INTEGER;
   }
   let e = setAt(c, 1, true);
   if (e < 0) return;
