@@ -831,6 +831,33 @@ diff('COMMAND INFO SINTERCARD: movable keys counted by numkeys, as redis-server'
   ),
 );
 
+diff('after all of the above, and a churn over every encoding, each shard passes DEBUG INTEGRITY', () =>
+  withTimeout(
+    (async () => {
+      const c = await rawClient(tessera!.port);
+      try {
+        await call(c, 'SADD', SA, ...ints(1, 600), ...words('s', 150));
+        for (let i = 0; i < 20; i++) {
+          await call(c, 'SPOP', SA, '30');
+          await call(c, 'SUNIONSTORE', A, SA, B);
+          await call(c, 'SINTERSTORE', SB, SA, A);
+          await call(c, 'SMOVE', A, D, String(i));
+          await call(c, 'SADD', SA, ...ints(i * 10, i * 10 + 20), `x${i}`);
+          await call(c, 'SREM', A, ...ints(0, 300));
+        }
+        for (let shard = 0; shard < SHARDS; shard++) {
+          const r = await call(c, 'DEBUG', 'INTEGRITY', String(shard));
+          assert.is(r.value.type === 'error' ? r.text : 'ok', 'ok', `shard ${shard}: ${r.text}`);
+        }
+      } finally {
+        c.close();
+      }
+    })(),
+    TEST_TIMEOUT_MS,
+    'integrity',
+  ),
+);
+
 diff('the chosen keys really are on different shards', () => {
   assert.equal(new Set([A, B, KC, D].map(shardOf)).size, 4);
   assert.is.not(shardOf(DST), shardOf(A));
