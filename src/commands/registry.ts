@@ -6,6 +6,7 @@ import type { CommandSpec } from './types.js';
 import { STRING_COMMANDS } from './string-family.js';
 import { HASH_COMMANDS } from './hash-family.js';
 import { KEYSPACE_COMMANDS } from './keyspace-family.js';
+import { SET_COMMANDS } from './set-family.js';
 import { CONNECTION_COMMANDS } from './connection-family.js';
 import { SERVER_COMMANDS } from './server-family.js';
 import { CLUSTER_COMMANDS } from './cluster-family.js';
@@ -17,6 +18,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...STRING_COMMANDS,
   ...HASH_COMMANDS,
   ...KEYSPACE_COMMANDS,
+  ...SET_COMMANDS,
   ...CONNECTION_COMMANDS,
   ...SERVER_COMMANDS,
   ...CLUSTER_COMMANDS,
