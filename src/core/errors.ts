@@ -38,6 +38,10 @@ export const ERR = {
     'ERR DEBUG command not allowed. If the enable-debug-command option is set to "local", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.',
   clientNoSuchClient: 'ERR No such client',
   clientNameSpaces: 'ERR Client names cannot contain spaces, newlines or special characters.',
+  lfuNotSelected:
+    'ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.',
+  lruNotSelected:
+    'ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.',
   countPositive: 'ERR value is out of range, must be positive',
   shuttingDown: 'ERR Errors trying to SHUTDOWN. Check logs.',
   // cluster
