@@ -4,6 +4,7 @@
 
 import type { CommandSpec } from './types.js';
 import { STRING_COMMANDS } from './string-family.js';
+import { HASH_COMMANDS } from './hash-family.js';
 import { KEYSPACE_COMMANDS } from './keyspace-family.js';
 import { CONNECTION_COMMANDS } from './connection-family.js';
 import { SERVER_COMMANDS } from './server-family.js';
@@ -15,6 +16,7 @@ import { HTTP_COMMANDS } from './http-family.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   ...STRING_COMMANDS,
+  ...HASH_COMMANDS,
   ...KEYSPACE_COMMANDS,
   ...CONNECTION_COMMANDS,
   ...SERVER_COMMANDS,

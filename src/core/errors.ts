@@ -7,6 +7,12 @@ export const ERR = {
   notFloat: 'ERR value is not a valid float',
   overflow: 'ERR increment or decrement would overflow',
   nanOrInf: 'ERR increment would produce NaN or Infinity',
+  // hashes
+  hashNotInteger: 'ERR hash value is not an integer',
+  hashNotFloat: 'ERR hash value is not a float',
+  valueNanOrInf: 'ERR value is NaN or Infinity',
+  valueOutOfRange: 'ERR value is out of range',
+  valueOutOfRangeBetween: (min: string, max: string): string => `ERR value is out of range, value must between ${min} and ${max}`,
   wrongType: 'WRONGTYPE Operation against a key holding the wrong kind of value',
   noSuchKey: 'ERR no such key',
   invalidExpire: (cmd: string): string => `ERR invalid expire time in '${cmd}' command`,

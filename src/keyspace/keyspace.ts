@@ -60,7 +60,7 @@ import type { CollectionLimits } from '../core/types.js';
 export type { CollectionLimits };
 
 export const DEFAULT_COLLECTION_LIMITS: CollectionLimits = {
-  hashMaxListpackEntries: 128,
+  hashMaxListpackEntries: 512,
   hashMaxListpackValue: 64,
   setMaxIntsetEntries: 512,
   setMaxListpackEntries: 128,
