@@ -3,7 +3,7 @@
 // and binary protocols (raw sockets and memjs) refuse every operation that would read, change or
 // compare the value with WRONGTYPE, replace or delete it where Redis's SET and DEL would, and the
 // HTTP key API renders collections as JSON. After every refused operation the collection is
-// checked through RESP: same DUMP, same encoding, same members.
+// checked through RESP: same DUMP, same encoding, same elements (HGETALL for hashes).
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -65,8 +65,14 @@ async function state(key: string): Promise<{ type: string; encoding: string; dum
 
 const expected = new Map<string, Awaited<ReturnType<typeof state>>>();
 
+/** Makes the fixture's key afresh: hashes with HSET, sets from a DUMP payload (RESTORE). */
 async function create(f: Fixture): Promise<void> {
-  await redis!.callBuffer('RESTORE', f.key, '0', dumpOf(f), 'REPLACE');
+  if (f.hash) {
+    await redis!.del(f.key);
+    await redis!.hset(f.key, ...f.hash.flatMap(([k, v]) => [k, v]));
+  } else {
+    await redis!.callBuffer('RESTORE', f.key, '0', dumpOf(f), 'REPLACE');
+  }
 }
 
 async function createAll(): Promise<void> {
@@ -78,7 +84,10 @@ async function intact(f: Fixture, after: string): Promise<void> {
   const s = await state(f.key);
   assert.equal(s, expected.get(f.key), `${f.key} changed after ${after}`);
   const doc = JSON.parse(s.json) as { value: Record<string, string> | string[] };
-  if (f.hash) assert.equal(doc.value, Object.fromEntries(f.hash.map(([k, v]) => [k, v.toString('utf8')])), `${f.key} fields after ${after}`);
+  if (f.hash) {
+    assert.equal(await redis!.hgetallBuffer(f.key), Object.fromEntries(f.hash), `${f.key} HGETALL after ${after}`);
+    assert.equal(doc.value, Object.fromEntries(f.hash.map(([k, v]) => [k, v.toString('utf8')])), `${f.key} fields after ${after}`);
+  }
   else assert.equal([...(doc.value as string[])].sort(), f.members!.map((m) => m.toString('utf8')).sort(), `${f.key} members after ${after}`);
 }
 
