@@ -13,6 +13,7 @@ import { CLUSTER_COMMANDS } from './cluster-family.js';
 import { MEMCACHE_COMMANDS } from './memcache-family.js';
 import { PERSISTENCE_COMMANDS } from './persistence-family.js';
 import { REPLICATION_COMMANDS } from './replication-family.js';
+import { HTTP_COMMANDS } from './http-family.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   ...STRING_COMMANDS,
@@ -25,6 +26,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...MEMCACHE_COMMANDS,
   ...PERSISTENCE_COMMANDS,
   ...REPLICATION_COMMANDS,
+  ...HTTP_COMMANDS,
 ];
 
 const TABLE_BITS = 10;
