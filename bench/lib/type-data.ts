@@ -25,9 +25,16 @@ export const SMALL_SET_MEMBERS: readonly string[] = ['1', '2', '3', '4', '5'];
 /** An 8-byte value that is not a number. */
 const value8 = (i: number): string => `v${pad(i % 10_000_000, 7)}`;
 
-/** HSET of small hash i: 10 fields of 8 bytes with 8-byte values. */
-export const smallHashCommand = (i: number): string =>
-  resp(['HSET', hashKey(i), ...SMALL_FIELDS.flatMap((f, j) => [f, value8(i * 10 + j)])]);
+/** Each small-hash field's RESP text up to its value's bytes (built once: the loader's own time
+ * building 10M fields would otherwise count in the load time). */
+const FIELD_HEADS: readonly string[] = SMALL_FIELDS.map((f) => `$${f.length}\r\n${f}\r\n$8\r\n`);
+
+/** HSET of small hash i: 10 fields of 8 bytes with 8-byte values (as resp(), only faster). */
+export function smallHashCommand(i: number): string {
+  let out = `*22\r\n$4\r\nHSET\r\n$17\r\n${hashKey(i)}\r\n`;
+  for (let j = 0; j < 10; j++) out += `${FIELD_HEADS[j] ?? ''}${value8(i * 10 + j)}\r\n`;
+  return out;
+}
 /** SADD of small set i: the five small integers. */
 export const smallSetCommand = (i: number): string => resp(['SADD', setKey(i), ...SMALL_SET_MEMBERS]);
 
