@@ -10,6 +10,7 @@ import { writeKey } from './shard-helpers.js';
 import { PAYLOAD_HEADER, bulkBody, isNil, replyPayload } from './keyspace-family.js';
 import { keySlot } from '../keyspace/slot.js';
 import type { ValueType } from '../keyspace/keyspace.js';
+import { imageError } from '../keyspace/image.js';
 import { CLUSTER_SLOTS, type ClusterControl, type NodeView } from '../cluster/api.js';
 import { crc64 } from '../util/crc64.js';
 import { migrateSlots } from '../cluster/slot-migrator.js';
@@ -20,7 +21,6 @@ import { PeerError } from '../cluster/peer-client.js';
 /** Not an RDB version: a real Redis refuses our payloads with its usual checksum error. */
 const DUMP_VERSION = 0x5401;
 const DUMP_FOOTER = 10;
-const VALUE_TYPES = 1;
 
 export function encodeDump(type: number, src: Uint8Array, off: number, len: number): Buffer {
   const b = Buffer.allocUnsafe(1 + len + DUMP_FOOTER);
@@ -53,7 +53,8 @@ function dumpCommand(c: ShardContext): void {
   }
   c.ks.touch(e);
   const ks = c.ks;
-  const payload = encodeDump(ks.type(e), ks.bytes(), ks.valueOffset(e), ks.valueLength(e));
+  ks.image(e);
+  const payload = encodeDump(ks.type(e), ks.imageBuf, ks.imageOff, ks.imageLen);
   c.out.bulk(payload, 0, payload.length);
 }
 
@@ -87,7 +88,7 @@ function restoreCommand(c: ShardContext): void {
   const plen = a.len[3]!;
   if (!dumpValid(a.buf, p, plen)) return c.out.error(ERR.badPayload);
   const type = a.buf[p]!;
-  if (type >= VALUE_TYPES) return c.out.error(ERR.badDataFormat);
+  if (imageError(type, a.buf, p + 1, plen - 1 - DUMP_FOOTER) !== null) return c.out.error(ERR.badDataFormat);
   let expireAt = 0;
   if (ttl > 0) expireAt = absTtl ? ttl : c.ks.now + ttl;
   if (expireAt !== 0 && expireAt <= c.ks.now) {
@@ -96,7 +97,7 @@ function restoreCommand(c: ShardContext): void {
     c.out.ok();
     return;
   }
-  c.ks.set(a.buf, a.off[1]!, a.len[1]!, a.buf, p + 1, plen - 1 - DUMP_FOOTER, type as ValueType, expireAt);
+  c.ks.setImage(a.buf, a.off[1]!, a.len[1]!, type as ValueType, a.buf, p + 1, plen - 1 - DUMP_FOOTER, expireAt);
   c.out.ok();
 }
 
@@ -109,13 +110,13 @@ function restoreBatchCommand(c: ShardContext): void {
   for (let i = 1; i < a.argc; i += 2) {
     const p = a.off[i + 1]!;
     const plen = a.len[i + 1]!;
-    if (plen < PAYLOAD_HEADER || a.buf[p]! >= VALUE_TYPES) return c.out.error(ERR.badDataFormat);
+    if (plen < PAYLOAD_HEADER || imageError(a.buf[p]!, a.buf, p + PAYLOAD_HEADER, plen - PAYLOAD_HEADER) !== null) return c.out.error(ERR.badDataFormat);
     const expireAt = new DataView(a.buf.buffer, a.buf.byteOffset + p + 1, 8).getFloat64(0, true);
     if (expireAt !== 0 && expireAt <= c.ks.now) {
       c.ks.delete(a.buf, a.off[i]!, a.len[i]!);
       continue;
     }
-    c.ks.set(a.buf, a.off[i]!, a.len[i]!, a.buf, p + PAYLOAD_HEADER, plen - PAYLOAD_HEADER, a.buf[p]! as ValueType, expireAt);
+    c.ks.setImage(a.buf, a.off[i]!, a.len[i]!, a.buf[p]! as ValueType, a.buf, p + PAYLOAD_HEADER, plen - PAYLOAD_HEADER, expireAt);
     kept++;
   }
   c.out.integer(kept);

@@ -7,7 +7,10 @@ import { argIs, argInt, argCopy, argString } from './args.js';
 import { ERR, shardOk } from '../core/errors.js';
 import { readKey, writeKey, expireWhenFrom, type ExpireUnit } from './shard-helpers.js';
 import { globMatch } from '../util/glob.js';
-import { TYPE_NAMES, type ValueType } from '../keyspace/keyspace.js';
+import { imageError } from '../keyspace/image.js';
+import { TYPE_NAMES, TYPE_STRING, type ValueType } from '../keyspace/keyspace.js';
+import { encodingName } from '../keyspace/collection.js';
+import { parseIntMember } from '../keyspace/pack.js';
 
 function countKeys(c: ShardContext, del: boolean, touch: boolean): void {
   const a = c.args;
@@ -110,11 +113,16 @@ function sameArg(c: ShardContext, i: number, j: number): boolean {
   return true;
 }
 
-/** Copies entry e to the key in argument ki with its type and expiry. */
+/** Copies entry e to the key in argument ki with its type and expiry (a deep copy: a large
+ * collection goes through its portable image). */
 function cloneTo(c: ShardContext, e: number, ki: number): void {
   const ks = c.ks;
   const a = c.args;
-  ks.set(a.buf, a.off[ki]!, a.len[ki]!, ks.bytes(), ks.valueOffset(e), ks.valueLength(e), ks.type(e), ks.expireAt(e));
+  ks.image(e);
+  // Copied out: the write below may move the arena's bytes, and a snapshot's copy-on-write of the
+  // destination reuses the keyspace's image buffer.
+  const img = Buffer.from(ks.imageBuf.subarray(ks.imageOff, ks.imageOff + ks.imageLen));
+  ks.setImage(a.buf, a.off[ki]!, a.len[ki]!, ks.type(e), img, 0, img.length, ks.expireAt(e));
 }
 
 function renameGeneric(c: ShardContext, nx: boolean): void {
@@ -189,13 +197,20 @@ const payloadHead = Buffer.alloc(PAYLOAD_HEADER);
 /** Replies with entry e's internal payload as a bulk string. */
 export function replyPayload(c: ShardContext, e: number): void {
   const ks = c.ks;
-  const vlen = ks.valueLength(e);
+  ks.image(e);
+  const vlen = ks.imageLen;
   payloadHead[0] = ks.type(e);
   payloadHead.writeDoubleLE(ks.expireAt(e), 1);
   c.out.ascii(`$${PAYLOAD_HEADER + vlen}\r\n`);
   c.out.raw(payloadHead, 0, PAYLOAD_HEADER);
-  c.out.raw(ks.bytes(), ks.valueOffset(e), vlen);
+  c.out.raw(ks.imageBuf, ks.imageOff, vlen);
   c.out.ascii('\r\n');
+}
+
+/** What is wrong with a payload's value image of `type`, or null (payloads cross the network
+ * between nodes: a bad one is refused before it reaches the keyspace). */
+export function payloadImageError(type: number, buf: Uint8Array, off: number, len: number): string | null {
+  return imageError(type, buf, off, len);
 }
 
 /** __dump key [DEL]: the entry's payload (nil when absent), deleting it with DEL. */
@@ -219,9 +234,13 @@ function restoreCommand(c: ShardContext): void {
   }
   const p = a.off[2]!;
   const type = a.buf[p]! as ValueType;
+  if (a.len[2]! < PAYLOAD_HEADER || imageError(type, a.buf, p + PAYLOAD_HEADER, a.len[2]! - PAYLOAD_HEADER) !== null) {
+    c.out.error(ERR.badDataFormat);
+    return;
+  }
   const expireAt = new DataView(a.buf.buffer, a.buf.byteOffset + p + 1, 8).getFloat64(0, true);
   if (expireAt !== 0 && expireAt <= c.ks.now) c.ks.delete(a.buf, a.off[1]!, a.len[1]!);
-  else c.ks.set(a.buf, a.off[1]!, a.len[1]!, a.buf, p + PAYLOAD_HEADER, a.len[2]! - PAYLOAD_HEADER, type, expireAt);
+  else c.ks.setImage(a.buf, a.off[1]!, a.len[1]!, type, a.buf, p + PAYLOAD_HEADER, a.len[2]! - PAYLOAD_HEADER, expireAt);
   c.out.integer(1);
 }
 
@@ -439,6 +458,103 @@ function flushCommand(c: ShardContext): void {
   c.out.ok();
 }
 
+// --- OBJECT and MEMORY USAGE -------------------------------------------------------------------
+
+/** Redis's string encodings, from the value (Redis also keeps "raw" for strings that APPEND or
+ * SETRANGE wrote; Tessera does not remember how a value was written). */
+function stringEncoding(c: ShardContext, e: number): string {
+  const ks = c.ks;
+  const len = ks.valueLength(e);
+  if (len <= 20 && !Number.isNaN(parseIntMember(ks.bytes(), ks.valueOffset(e), len))) return 'int';
+  return len <= 44 ? 'embstr' : 'raw';
+}
+
+const LFU_POLICIES = new Set(['allkeys-lfu', 'volatile-lfu']);
+
+/** __object subcommand key: OBJECT's per-key subcommands, on the key's shard. */
+function shardObjectCommand(c: ShardContext): void {
+  const a = c.args;
+  const e = c.ks.find(a.buf, a.off[2]!, a.len[2]!);
+  if (e === 0) {
+    c.out.nil();
+    return;
+  }
+  const lfu = LFU_POLICIES.has(c.settings.maxmemoryPolicy);
+  if (argIs(a, 1, 'ENCODING')) c.out.bulkString(c.ks.type(e) === TYPE_STRING ? stringEncoding(c, e) : encodingName(c.ks, e));
+  else if (argIs(a, 1, 'FREQ')) {
+    if (!lfu) c.out.error(ERR.lfuNotSelected);
+    else c.out.integer(c.ks.lfuFrequency(e));
+  } else if (argIs(a, 1, 'IDLETIME')) {
+    if (lfu) c.out.error(ERR.lruNotSelected);
+    else c.out.integer(c.ks.idleTimeSec(e));
+  } else c.out.integer(1); // REFCOUNT: nothing is shared
+}
+
+const OBJECT_HELP = [
+  'OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  'ENCODING <key>',
+  '    Return the kind of internal representation used in order to store the value',
+  '    associated with a <key>.',
+  'FREQ <key>',
+  '    Return the access frequency index of the <key>. The returned integer is',
+  '    proportional to the logarithm of the recent access frequency of the key.',
+  'IDLETIME <key>',
+  '    Return the idle time of the <key>, that is the approximated number of',
+  '    seconds elapsed since the last access to the key.',
+  'REFCOUNT <key>',
+  '    Return the number of references of the value associated with the specified',
+  '    <key>.',
+  'HELP',
+  '    Print this help.',
+];
+
+async function objectCommand(m: MainCall): Promise<void> {
+  if (argIs(m.args, 1, 'HELP')) {
+    m.out.array(OBJECT_HELP.length);
+    for (const line of OBJECT_HELP) m.out.simple(line);
+    return;
+  }
+  const sub = argString(m.args, 1);
+  const key = argCopy(m.args, 2);
+  const r = shardOk(await m.server.callShard(m.server.shardOfKey(key, 0, key.length), ['__object', sub, key], m.conn.proto));
+  m.out.raw(r, 0, r.length);
+}
+
+/** __memusage key: bytes of the key's entry block, its collection blocks and its index bucket. */
+function shardMemoryUsageCommand(c: ShardContext): void {
+  const e = c.ks.find(c.args.buf, c.args.off[1]!, c.args.len[1]!);
+  if (e === 0) c.out.nil();
+  else c.out.integer(c.ks.entryBytes(e) + c.ks.childBytes(e) + 4);
+}
+
+const MEMORY_HELP = [
+  'MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  'USAGE <key> [SAMPLES <count>]',
+  '    Return memory in bytes used by <key> and its value. Nested values are',
+  '    sampled up to <count> times (default: 5, 0 means sample all).',
+  'HELP',
+  '    Print this help.',
+];
+
+async function memoryCommand(m: MainCall): Promise<void> {
+  const a = m.args;
+  if (argIs(a, 1, 'HELP')) {
+    m.out.array(MEMORY_HELP.length);
+    for (const line of MEMORY_HELP) m.out.simple(line);
+    return;
+  }
+  for (let i = 3; i < a.argc; i++) {
+    if (argIs(a, i, 'SAMPLES') && i + 1 < a.argc) {
+      const n = argInt(a, ++i);
+      if (Number.isNaN(n)) return m.out.error(ERR.notInteger);
+      if (n < 0) return m.out.error(ERR.syntax);
+    } else return m.out.error(ERR.syntax);
+  }
+  const key = argCopy(a, 2);
+  const r = shardOk(await m.server.callShard(m.server.shardOfKey(key, 0, key.length), ['__memusage', key], m.conn.proto));
+  m.out.raw(r, 0, r.length);
+}
+
 const G = 'generic' as const;
 const I = 'internal' as const;
 const ONE_KEY = { first: 1, last: 1, step: 1 };
@@ -469,6 +585,25 @@ export const KEYSPACE_COMMANDS = [
   { name: 'dbsize', arity: 1, flags: ['readonly', 'fast'], keys: null, group: 'server', since: '1.0.0', summary: 'Returns the number of keys in the database.', shard: (c) => c.out.integer(c.ks.size()), allShards: true, merge: 'sum' },
   { name: 'flushdb', arity: -1, flags: ['write'], keys: null, group: 'server', since: '1.0.0', summary: 'Remove all keys from the current database.', shard: flushCommand, allShards: true, merge: 'ok' },
   { name: 'flushall', arity: -1, flags: ['write'], keys: null, group: 'server', since: '1.0.0', summary: 'Removes all keys from all databases.', shard: flushCommand, allShards: true, merge: 'ok' },
+  {
+    name: 'object', arity: -2, flags: ['readonly'], keys: { first: 2, last: 2, step: 1 }, group: G, since: '2.2.3', summary: 'A container for object introspection commands.', main: objectCommand,
+    subcommands: [
+      { name: 'encoding', arity: 3, flags: ['readonly'], keys: { first: 2, last: 2, step: 1 }, summary: 'Returns the internal encoding of a Redis object.' },
+      { name: 'freq', arity: 3, flags: ['readonly'], keys: { first: 2, last: 2, step: 1 }, summary: 'Returns the logarithmic access frequency counter of a Redis object.' },
+      { name: 'idletime', arity: 3, flags: ['readonly'], keys: { first: 2, last: 2, step: 1 }, summary: 'Returns the time since the last access to a Redis object.' },
+      { name: 'refcount', arity: 3, flags: ['readonly'], keys: { first: 2, last: 2, step: 1 }, summary: 'Returns the reference count of a value of a key.' },
+      { name: 'help', arity: 2, flags: ['loading', 'stale'], keys: null, summary: 'Returns helpful text about the different subcommands.' },
+    ],
+  },
+  {
+    name: 'memory', arity: -2, flags: [], keys: null, group: 'server', since: '4.0.0', summary: 'A container for memory diagnostics commands.', main: memoryCommand,
+    subcommands: [
+      { name: 'usage', arity: -3, flags: ['readonly'], keys: { first: 2, last: 2, step: 1 }, summary: 'Estimates the memory usage of a key.' },
+      { name: 'help', arity: 2, flags: ['loading', 'stale'], keys: null, summary: 'Returns helpful text about the different subcommands.' },
+    ],
+  },
+  { name: '__object', arity: 3, flags: ['readonly'], keys: { first: 2, last: 2, step: 1 }, group: I, since: '0', summary: 'internal', shard: shardObjectCommand, hidden: true },
+  { name: '__memusage', arity: 2, flags: ['readonly'], keys: ONE_KEY, group: I, since: '0', summary: 'internal', shard: shardMemoryUsageCommand, hidden: true },
   { name: '__dump', arity: -2, flags: ['write'], keys: ONE_KEY, group: I, since: '0', summary: 'internal', shard: dumpCommand, hidden: true },
   { name: '__restore', arity: 4, flags: ['write'], keys: ONE_KEY, group: I, since: '0', summary: 'internal', shard: restoreCommand, hidden: true },
   { name: '__scan', arity: -3, flags: ['readonly'], keys: null, group: I, since: '0', summary: 'internal', shard: shardScanCommand, hidden: true },

@@ -4,6 +4,7 @@
 
 import type { CommandSpec } from './types.js';
 import { STRING_COMMANDS } from './string-family.js';
+import { HASH_COMMANDS } from './hash-family.js';
 import { KEYSPACE_COMMANDS } from './keyspace-family.js';
 import { CONNECTION_COMMANDS } from './connection-family.js';
 import { SERVER_COMMANDS } from './server-family.js';
@@ -14,6 +15,7 @@ import { REPLICATION_COMMANDS } from './replication-family.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   ...STRING_COMMANDS,
+  ...HASH_COMMANDS,
   ...KEYSPACE_COMMANDS,
   ...CONNECTION_COMMANDS,
   ...SERVER_COMMANDS,

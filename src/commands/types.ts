@@ -111,7 +111,7 @@ export interface CommandSpec {
   arity: number;
   flags: readonly CommandFlag[];
   keys: KeySpec | null;
-  group: 'string' | 'generic' | 'connection' | 'server' | 'cluster' | 'internal';
+  group: 'string' | 'hash' | 'generic' | 'connection' | 'server' | 'cluster' | 'internal';
   since: string;
   summary: string;
   /** Runs on the shard owning the key(s). */

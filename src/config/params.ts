@@ -358,6 +358,14 @@ function field<K extends keyof ServerConfig>(spec: FieldSpec<K>): Param {
   };
 }
 
+type LimitKey = 'hashMaxListpackEntries' | 'hashMaxListpackValue' | 'setMaxIntsetEntries' | 'setMaxListpackEntries' | 'setMaxListpackValue';
+
+/** An encoding threshold, and Redis's older name for it where it has one (both are CONFIG names). */
+function collectionLimit(name: string, key: LimitKey, def: number, help: string, alias?: string): Param[] {
+  const one = (n: string): Param => field({ name: n, key, ...integer(0, INT_MAX), default: () => def, mutable: true, help: n === name ? help : `Alias of ${name}` });
+  return alias === undefined ? [one(name)] : [one(name), one(alias)];
+}
+
 export const PARAMS: readonly Param[] = [
   field({ name: 'port', key: 'port', ...integer(0, 65535), default: () => 6379, mutable: false,
     help: 'TCP port to listen on' }),
@@ -378,6 +386,11 @@ export const PARAMS: readonly Param[] = [
     help: 'What to evict when maxmemory is reached' }),
   field({ name: 'maxmemory-samples', key: 'maxmemorySamples', ...integer(1, INT_MAX), default: () => 5, mutable: true,
     help: 'Keys sampled per eviction' }),
+  ...collectionLimit('hash-max-listpack-entries', 'hashMaxListpackEntries', 512, 'Most fields of a hash kept in its compact (listpack) encoding', 'hash-max-ziplist-entries'),
+  ...collectionLimit('hash-max-listpack-value', 'hashMaxListpackValue', 64, 'Longest field or value (bytes) of a hash kept in its compact encoding', 'hash-max-ziplist-value'),
+  ...collectionLimit('set-max-intset-entries', 'setMaxIntsetEntries', 512, 'Most members of a set of integers kept as an intset'),
+  ...collectionLimit('set-max-listpack-entries', 'setMaxListpackEntries', 128, "Most members of a small set kept in its compact (listpack) encoding (Redis 7.2's; 0 = as Redis 7.0, hashtable)"),
+  ...collectionLimit('set-max-listpack-value', 'setMaxListpackValue', 64, 'Longest member (bytes) of a set kept in its compact encoding'),
   field({ name: 'requirepass', key: 'requirepass', ...text, default: () => '', mutable: true,
     help: "Password for AUTH, '' = none" }),
   field({ name: 'enable-debug-command', key: 'enableDebugCommand', ...oneOf(['no', 'yes', 'local'] as const),

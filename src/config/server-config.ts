@@ -22,6 +22,11 @@ export interface ServerConfig {
   maxmemory: number;
   maxmemoryPolicy: EvictionPolicy;
   maxmemorySamples: number;
+  hashMaxListpackEntries: number;
+  hashMaxListpackValue: number;
+  setMaxIntsetEntries: number;
+  setMaxListpackEntries: number;
+  setMaxListpackValue: number;
   requirepass: string;
   enableDebugCommand: ProtectedMode;
   /** CONFIG SET of options naming files the server writes (Param.protected). */

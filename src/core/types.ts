@@ -35,6 +35,15 @@ export interface ArgList {
 }
 
 /** Per-shard settings that shard handlers read (pushed over the control port). */
+/** When a collection leaves its compact encoding (Redis's options of the same names). */
+export interface CollectionLimits {
+  hashMaxListpackEntries: number;
+  hashMaxListpackValue: number;
+  setMaxIntsetEntries: number;
+  setMaxListpackEntries: number;
+  setMaxListpackValue: number;
+}
+
 export interface ShardSettings {
   /** This shard's share of maxmemory, bytes; 0 = no limit. */
   maxmemoryBytes: number;
@@ -50,6 +59,8 @@ export interface ShardSettings {
   aofGen: number;
   /** Hand every batch's records to the main thread for replicas (this node has replicas). */
   replFeed: boolean;
+  /** Encoding thresholds of hashes and sets. */
+  limits: CollectionLimits;
 }
 
 /** How the replies of a command fanned out over several shards become one reply. */

@@ -56,17 +56,11 @@ export function isCollection(type: number): boolean {
   return type === TYPE_SET || type === TYPE_HASH;
 }
 
-/** When a collection leaves its compact encoding (Redis's option names, in the configuration). */
-export interface CollectionLimits {
-  hashMaxListpackEntries: number;
-  hashMaxListpackValue: number;
-  setMaxIntsetEntries: number;
-  setMaxListpackEntries: number;
-  setMaxListpackValue: number;
-}
+import type { CollectionLimits } from '../core/types.js';
+export type { CollectionLimits };
 
 export const DEFAULT_COLLECTION_LIMITS: CollectionLimits = {
-  hashMaxListpackEntries: 128,
+  hashMaxListpackEntries: 512,
   hashMaxListpackValue: 64,
   setMaxIntsetEntries: 512,
   setMaxListpackEntries: 128,
@@ -109,6 +103,8 @@ export interface KeyspaceObserver {
   /** Before one element (field, member) of e's large collection changes or goes: buf[off, +len)
    * names it. The log records that element's resulting state, not the whole collection. */
   elementChanging(e: number, buf: Uint8Array, off: number, len: number): void;
+  /** Before only e's expiry changes (a large collection's log record then carries no elements). */
+  expiryChanging(e: number): void;
 }
 
 export interface CreateOptions {
@@ -728,7 +724,7 @@ export class Keyspace {
    * first TTL takes a tail word of the block, which may need a larger one. Removing one never
    * moves e (the word becomes slack in its block). */
   setExpireAt(e: number, expireAtMs: number): number {
-    this.observer?.changing(e);
+    this.observer?.expiryChanging(e);
     const f64 = this.arena.f64;
     f64[F_DIRTY] = f64[F_DIRTY]! + 1;
     const v = this.volIndex(e);

@@ -5,20 +5,29 @@
 //   SET    op type 0 0 | flags u32 | expireAt f64 (absolute ms, 0 = none) | klen u32 | vlen u32 | key | value
 //   DEL    op 0 0 0 | klen u32 | key
 //   FLUSH  op
+//   ELEMS  op type 0 0 | count u32 | expireAt f64 | klen u32 | key | count x element
+//          element = present u8 | flen u32 | vlen u32 | field | value
+//          The resulting state of some elements of a large collection (present with this value,
+//          or absent) and of its expiry: what an HSET on a 1M-field hash logs instead of the hash.
 //   END    op 0 0 0 | records u32 | records / 2^32 u32   (a snapshot's last record)
 // Files start with a 16-byte header: magic, format version, shard, and a snapshot's key count
 // (0 in logs).
 
 import { crc32 } from 'node:zlib';
+import { imageError } from '../keyspace/image.js';
+import { TYPE_HASH, TYPE_SET } from '../keyspace/keyspace.js';
 
 export const OP_SET = 1;
 export const OP_DEL = 2;
 export const OP_FLUSH = 3;
 export const OP_END = 4;
+export const OP_ELEMS = 5;
 
 export const FRAME_HEADER = 8;
 export const SET_HEADER = 24;
 export const DEL_HEADER = 8;
+export const ELEMS_HEADER = 20;
+export const ELEM_HEADER = 9;
 export const FILE_HEADER = 16;
 export const FORMAT_VERSION = 1;
 /** "TSRA": a shard's log of effects. "TSSN": a shard's snapshot. */
@@ -47,13 +56,28 @@ export function recordShapeError(b: Buffer, q: number, len: number): string | nu
     if (SET_HEADER + klen + vlen !== len) return `SET record of ${len} bytes with a ${klen}-byte key and a ${vlen}-byte value`;
     const expireAt = b.readDoubleLE(q + 8);
     if (!Number.isFinite(expireAt) || expireAt < 0) return `SET record with expiry time ${expireAt}`;
-    return null;
+    const bad = imageError(b[q + 1]!, b, q + SET_HEADER + klen, vlen);
+    return bad === null ? null : `SET record with a bad value (${bad})`;
   }
   if (op === OP_DEL) {
     if (len < DEL_HEADER) return `DEL record of ${len} bytes, shorter than its header`;
     const klen = b.readUInt32LE(q + 4);
     if (DEL_HEADER + klen !== len) return `DEL record of ${len} bytes with a ${klen}-byte key`;
     return null;
+  }
+  if (op === OP_ELEMS) {
+    if (len < ELEMS_HEADER) return `ELEMS record of ${len} bytes, shorter than its header`;
+    if (b[q + 1] !== TYPE_HASH && b[q + 1] !== TYPE_SET) return `ELEMS record of type ${b[q + 1]}`;
+    const expireAt = b.readDoubleLE(q + 8);
+    if (!Number.isFinite(expireAt) || expireAt < 0) return `ELEMS record with expiry time ${expireAt}`;
+    const count = b.readUInt32LE(q + 4);
+    const end = q + len;
+    let p = q + ELEMS_HEADER + b.readUInt32LE(q + 16);
+    for (let i = 0; i < count; i++) {
+      if (p + ELEM_HEADER > end) return `ELEMS record of ${len} bytes shorter than its ${count} elements`;
+      p += ELEM_HEADER + b.readUInt32LE(p + 1) + b.readUInt32LE(p + 5);
+    }
+    return p === end ? null : `ELEMS record of ${len} bytes whose elements end at ${p - q}`;
   }
   if (op === OP_FLUSH) return len === 1 ? null : `FLUSH record of ${len} bytes`;
   if (op === OP_END) return len === 12 ? null : `END record of ${len} bytes`;
@@ -129,6 +153,44 @@ export class RecordBuffer {
     b.writeUInt32LE(OP_DEL, q);
     b.writeUInt32LE(klen, q + 4);
     copy(src, koff, b, q + DEL_HEADER, klen);
+    b.writeUInt32LE(crc32(b.subarray(q, q + payload)), p + 4);
+  }
+
+  /** Starts an ELEMS record of key src[koff, +klen); returns its frame's offset for elemsEnd. */
+  elemsBegin(src: Uint8Array, koff: number, klen: number, type: number, expireAt: number): number {
+    const p = this.reserve(FRAME_HEADER + ELEMS_HEADER + klen);
+    const b = this.buf;
+    const q = p + FRAME_HEADER;
+    b[q] = OP_ELEMS;
+    b[q + 1] = type;
+    b[q + 2] = 0;
+    b[q + 3] = 0;
+    b.writeDoubleLE(expireAt, q + 8);
+    b.writeUInt32LE(klen, q + 16);
+    copy(src, koff, b, q + ELEMS_HEADER, klen);
+    return p;
+  }
+
+  /** One element of the ELEMS record being written: present with value vb[voff, +vlen) (vb null
+   * for a set member), or absent. */
+  elemsAdd(present: boolean, fb: Uint8Array, foff: number, flen: number, vb: Uint8Array | null, voff: number, vlen: number): void {
+    const vl = vb === null ? 0 : vlen;
+    const p = this.reserve(ELEM_HEADER + flen + vl);
+    const b = this.buf;
+    b[p] = present ? 1 : 0;
+    b.writeUInt32LE(flen, p + 1);
+    b.writeUInt32LE(vl, p + 5);
+    copy(fb, foff, b, p + ELEM_HEADER, flen);
+    if (vb !== null) copy(vb, voff, b, p + ELEM_HEADER + flen, vl);
+  }
+
+  /** Ends the ELEMS record started at p with its element count. */
+  elemsEnd(p: number, count: number): void {
+    const b = this.buf;
+    const q = p + FRAME_HEADER;
+    const payload = this.length - q;
+    b.writeUInt32LE(payload, p);
+    b.writeUInt32LE(count, q + 4);
     b.writeUInt32LE(crc32(b.subarray(q, q + payload)), p + 4);
   }
 

@@ -10,12 +10,16 @@ import { crc32 } from 'node:zlib';
 import { basename } from 'node:path';
 import type { Keyspace, KeyspaceObserver, ValueType } from '../keyspace/keyspace.js';
 import { keySlot, shardOfSlot, SLOT_COUNT } from '../keyspace/slot.js';
+import * as C from '../keyspace/collection.js';
+import { createFor, elementFind, elementPut, elementRemove, newSetEncoding } from '../keyspace/collection.js';
+import { ENC_PACK, ENC_TABLE } from '../keyspace/pack.js';
+import { TYPE_HASH, TYPE_SET } from '../keyspace/keyspace.js';
 import { AppendLog } from './append-log.js';
 import type { FsyncPolicy, LogSettings, PersistenceStats } from '../core/types.js';
 
 export type { LogSettings, PersistenceStats };
 import { readRecords, type ReadOutcome } from './record-reader.js';
-import { DEL_HEADER, FRAME_HEADER, MAGIC_LOG, MAGIC_SNAPSHOT, OP_DEL, OP_FLUSH, OP_SET, RecordBuffer, recordShapeError, SET_HEADER } from './records.js';
+import { DEL_HEADER, ELEM_HEADER, ELEMS_HEADER, FRAME_HEADER, MAGIC_LOG, MAGIC_SNAPSHOT, OP_DEL, OP_ELEMS, OP_FLUSH, OP_SET, RecordBuffer, recordShapeError, SET_HEADER } from './records.js';
 import { SnapshotJob, type SnapshotResult } from './snapshot-job.js';
 
 
@@ -53,6 +57,11 @@ export interface LoadReport {
 /** Receives each batch's records for replication (bytes valid only during the call). */
 export type FeedSink = (records: Uint8Array) => void;
 
+/** How a changed key is recorded: its whole state, or the state of the elements that changed. */
+const WHOLE = 0;
+const DELTA = 1;
+const FIELD_BUF_KEEP = 1024 * 1024;
+
 export class ShardPersistence implements KeyspaceObserver {
   private log: AppendLog | null = null;
   private feed: FeedSink | null = null;
@@ -68,7 +77,14 @@ export class ShardPersistence implements KeyspaceObserver {
   private keyBuf = Buffer.allocUnsafe(4096);
   private keyBytes = 0;
   private keyAt = new Int32Array(64);
+  private keyMode = new Uint8Array(32);
   private touched = 0;
+  // Elements of large collections changed by the running command: bytes in fieldBuf, [key index,
+  // offset, length] triples in fieldAt, in the order of the keys.
+  private fieldBuf = Buffer.allocUnsafe(4096);
+  private fieldBytes = 0;
+  private fieldAt = new Int32Array(96);
+  private fields = 0;
 
   constructor(
     private readonly shard: number,
@@ -85,15 +101,21 @@ export class ShardPersistence implements KeyspaceObserver {
 
   changing(e: number): void {
     if (this.job !== null && this.job.active) this.job.beforeChange(e);
-    if (this.recording) this.touch(e);
+    if (this.recording) this.touch(e, WHOLE);
   }
 
-  elementChanging(e: number): void {
-    this.changing(e);
+  elementChanging(e: number, buf: Uint8Array, off: number, len: number): void {
+    if (this.job !== null && this.job.active) this.job.beforeChange(e);
+    if (this.recording && this.touch(e, DELTA) === DELTA) this.addField(buf, off, len);
+  }
+
+  expiryChanging(e: number): void {
+    if (this.job !== null && this.job.active) this.job.beforeChange(e);
+    if (this.recording) this.touch(e, this.ks.encoding(e) === ENC_TABLE ? DELTA : WHOLE);
   }
 
   created(e: number): void {
-    if (this.recording) this.touch(e);
+    if (this.recording) this.touch(e, WHOLE);
   }
 
   flushing(): void {
@@ -104,7 +126,9 @@ export class ShardPersistence implements KeyspaceObserver {
     }
   }
 
-  private touch(e: number): void {
+  /** Notes that e's key changed; returns how it will be recorded (a key once recorded WHOLE in a
+   * command stays so; DELTA records only the elements named by elementChanging). */
+  private touch(e: number, mode: number): number {
     const ks = this.ks;
     const u8 = ks.bytes();
     const ko = ks.keyOffset(e);
@@ -114,7 +138,10 @@ export class ShardPersistence implements KeyspaceObserver {
       // Consecutive changes of one key (set, then its expiry) need one record.
       const po = this.keyAt[2 * n - 2]!;
       const pl = this.keyAt[2 * n - 1]!;
-      if (pl === kl && this.keyBuf.compare(u8, ko, ko + kl, po, po + pl) === 0) return;
+      if (pl === kl && this.keyBuf.compare(u8, ko, ko + kl, po, po + pl) === 0) {
+        if (mode === WHOLE) this.keyMode[n - 1] = WHOLE;
+        return this.keyMode[n - 1]!;
+      }
     }
     if (this.keyBytes + kl > this.keyBuf.length) {
       const next = Buffer.allocUnsafe(Math.max(this.keyBuf.length * 2, this.keyBytes + kl));
@@ -125,6 +152,9 @@ export class ShardPersistence implements KeyspaceObserver {
       const next = new Int32Array(this.keyAt.length * 2);
       next.set(this.keyAt);
       this.keyAt = next;
+      const modes = new Uint8Array(this.keyMode.length * 2);
+      modes.set(this.keyMode);
+      this.keyMode = modes;
     }
     const kb = this.keyBuf;
     const at = this.keyBytes;
@@ -132,36 +162,79 @@ export class ShardPersistence implements KeyspaceObserver {
     else kb.set(u8.subarray(ko, ko + kl), at);
     this.keyAt[2 * n] = at;
     this.keyAt[2 * n + 1] = kl;
+    this.keyMode[n] = mode;
     this.keyBytes += kl;
     this.touched = n + 1;
+    return mode;
+  }
+
+  /** Records that element buf[off, +len) of the last touched key changed. */
+  private addField(buf: Uint8Array, off: number, len: number): void {
+    const n = this.fields;
+    if (this.fieldBytes + len > this.fieldBuf.length) {
+      const next = Buffer.allocUnsafe(Math.max(this.fieldBuf.length * 2, this.fieldBytes + len));
+      this.fieldBuf.copy(next, 0, 0, this.fieldBytes);
+      this.fieldBuf = next;
+    }
+    if (3 * n + 3 > this.fieldAt.length) {
+      const next = new Int32Array(this.fieldAt.length * 2);
+      next.set(this.fieldAt);
+      this.fieldAt = next;
+    }
+    this.fieldBuf.set(buf.subarray(off, off + len), this.fieldBytes);
+    this.fieldAt[3 * n] = this.touched - 1;
+    this.fieldAt[3 * n + 1] = this.fieldBytes;
+    this.fieldAt[3 * n + 2] = len;
+    this.fieldBytes += len;
+    this.fields = n + 1;
   }
 
   /** After each command (and each expiry or eviction round): the state of every key it changed
-   * goes into the log's batch. */
+   * goes into the log's batch, a large collection's as the state of the elements that changed. */
   afterCommand(): void {
     const n = this.touched;
     if (n === 0 || !this.recording) {
-      this.touched = 0;
-      this.keyBytes = 0;
+      this.clearTouched();
       return;
     }
     const ks = this.ks;
     const r = this.batch;
     const kb = this.keyBuf;
+    let f = 0;
     for (let i = 0; i < n; i++) {
       const ko = this.keyAt[2 * i]!;
       const kl = this.keyAt[2 * i + 1]!;
       const e = ks.peek(kb, ko, kl);
       const at = e === 0 ? 0 : ks.expireAt(e);
+      const first = f;
+      while (f < this.fields && this.fieldAt[3 * f] === i) f++;
       if (e === 0 || (at !== 0 && at <= ks.now)) {
         r.del(kb, ko, kl);
+      } else if (this.keyMode[i] === DELTA && ks.encoding(e) === ENC_TABLE) {
+        const p = r.elemsBegin(kb, ko, kl, ks.type(e), at);
+        const fb = this.fieldBuf;
+        const hash = ks.type(e) === TYPE_HASH;
+        for (let j = first; j < f; j++) {
+          const fo = this.fieldAt[3 * j + 1]!;
+          const fl = this.fieldAt[3 * j + 2]!;
+          const present = elementFind(ks, e, fb, fo, fl);
+          r.elemsAdd(present, fb, fo, fl, present && hash ? ks.bytes() : null, C.hitOff, C.hitLen);
+        }
+        r.elemsEnd(p, f - first);
       } else {
-        const b = ks.bytes();
-        r.set(kb, ko, kl, b, ks.valueOffset(e), ks.valueLength(e), ks.type(e), ks.flags(e), at);
+        ks.image(e);
+        r.set(kb, ko, kl, ks.imageBuf, ks.imageOff, ks.imageLen, ks.type(e), ks.flags(e), at);
       }
     }
+    this.clearTouched();
+  }
+
+  private clearTouched(): void {
     this.touched = 0;
     this.keyBytes = 0;
+    this.fields = 0;
+    this.fieldBytes = 0;
+    if (this.fieldBuf.length > FIELD_BUF_KEEP) this.fieldBuf = Buffer.allocUnsafe(FIELD_BUF_KEEP);
   }
 
   /** End of a batch: its records go to the file, and to the feed, before its replies leave. */
@@ -370,9 +443,10 @@ function applyRecord(ks: Keyspace, op: number, b: Buffer, q: number, keep: { sha
       ks.delete(b, ko, kl);
       return 2;
     }
-    ks.set(b, ko, kl, b, ko + kl, b.readUInt32LE(q + 20), b[q + 1]! as ValueType, expireAt, b.readUInt32LE(q + 4));
+    ks.setImage(b, ko, kl, b[q + 1]! as ValueType, b, ko + kl, b.readUInt32LE(q + 20), expireAt, b.readUInt32LE(q + 4));
     return 1;
   }
+  if (op === OP_ELEMS) return applyElements(ks, b, q, keep);
   if (op === OP_DEL) {
     const kl = b.readUInt32LE(q + 4);
     const ko = q + DEL_HEADER;
@@ -382,6 +456,47 @@ function applyRecord(ks: Keyspace, op: number, b: Buffer, q: number, keep: { sha
     else flushOrigin(ks, from);
   }
   return 0;
+}
+
+/** Applies an ELEMS record: the listed elements of the collection take the state it gives (the
+ * key is created when absent, deleted when emptied), then its expiry. Idempotent, as SET is. */
+function applyElements(ks: Keyspace, b: Buffer, q: number, keep: { shards: number; shard: number } | null): number {
+  const type = b[q + 1]! as ValueType;
+  const count = b.readUInt32LE(q + 4);
+  const expireAt = b.readDoubleLE(q + 8);
+  const kl = b.readUInt32LE(q + 16);
+  const ko = q + ELEMS_HEADER;
+  if (keep !== null && shardOfSlot(keySlot(b, ko, kl), keep.shards) !== keep.shard) return 0;
+  if (expireAt !== 0 && expireAt <= ks.now) {
+    ks.delete(b, ko, kl);
+    return 2;
+  }
+  let e = ks.find(b, ko, kl);
+  if (e !== 0 && ks.type(e) !== type) {
+    ks.deleteEntry(e);
+    e = 0;
+  }
+  let p = ko + kl;
+  for (let i = 0; i < count; i++) {
+    const present = b[p] === 1;
+    const fl = b.readUInt32LE(p + 1);
+    const vl = b.readUInt32LE(p + 5);
+    const fo = p + ELEM_HEADER;
+    p = fo + fl + vl;
+    if (present) {
+      if (e === 0) e = createFor(ks, b, ko, kl, type, type === TYPE_SET ? newSetEncoding(ks, b, fo, fl) : ENC_PACK);
+      e = elementPut(ks, e, b, fo, fl, type === TYPE_HASH ? b : null, fo + fl, vl);
+    } else if (e !== 0 && elementRemove(ks, e, b, fo, fl)) {
+      e = C.removedHandle;
+    }
+  }
+  if (e === 0) return 0;
+  if (ks.elementCount(e) === 0) {
+    ks.deleteEntry(e);
+    return 0;
+  }
+  if (ks.expireAt(e) !== expireAt) ks.setExpireAt(e, expireAt);
+  return 1;
 }
 
 /** What is wrong with a file just read, in load terms (a snapshot must end with its END record). */

@@ -99,8 +99,8 @@ export class SnapshotJob {
 
   private emit(e: number): void {
     const ks = this.ks;
-    const b = ks.bytes();
-    this.out.set(b, ks.keyOffset(e), ks.keyLength(e), b, ks.valueOffset(e), ks.valueLength(e), ks.type(e), ks.flags(e), ks.expireAt(e));
+    ks.image(e);
+    this.out.set(ks.bytes(), ks.keyOffset(e), ks.keyLength(e), ks.imageBuf, ks.imageOff, ks.imageLen, ks.type(e), ks.flags(e), ks.expireAt(e));
     ks.snapshotDone(e);
     this.keys++;
   }

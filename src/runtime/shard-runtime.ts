@@ -96,6 +96,7 @@ export class ShardExecutor {
     this.persist.setLog(settings.aof, settings.aofGen);
     this.persist.enableFeed(settings.replFeed);
     this.settings = settings;
+    this.ks.limits = { ...settings.limits };
     const self = this;
     this.ctx = {
       shardId,
@@ -213,6 +214,7 @@ export class ShardExecutor {
   configure(s: ShardSettings): void {
     const hzChanged = s.hz !== this.settings.hz;
     this.settings = s;
+    this.ks.limits = { ...s.limits };
     this.persist.setLog(s.aof, s.aofGen);
     if (s.replFeed) this.persist.enableFeed(true);
     if (hzChanged) this.startCron();

@@ -151,6 +151,13 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       aof: this.aof,
       aofGen: this.aofGen,
       replFeed: this.replFeed,
+      limits: {
+        hashMaxListpackEntries: v.hashMaxListpackEntries,
+        hashMaxListpackValue: v.hashMaxListpackValue,
+        setMaxIntsetEntries: v.setMaxIntsetEntries,
+        setMaxListpackEntries: v.setMaxListpackEntries,
+        setMaxListpackValue: v.setMaxListpackValue,
+      },
     };
   }
 

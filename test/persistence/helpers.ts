@@ -5,8 +5,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Keyspace, TYPE_STRING } from '../../src/keyspace/keyspace.js';
+import { elementForEach } from '../../src/keyspace/collection.js';
 import { readRecords, type ReadOutcome } from '../../src/persistence/record-reader.js';
-import { DEL_HEADER, FILE_HEADER, OP_DEL, OP_FLUSH, OP_SET, SET_HEADER } from '../../src/persistence/records.js';
+import { DEL_HEADER, ELEMS_HEADER, FILE_HEADER, OP_DEL, OP_ELEMS, OP_FLUSH, OP_SET, SET_HEADER } from '../../src/persistence/records.js';
 import { ShardPersistence, type LoadFile, type LoadPlan, type LoadReport } from '../../src/persistence/shard-persistence.js';
 
 export const enc = new TextEncoder();
@@ -46,6 +47,16 @@ export function keyOf(ks: Keyspace, e: number): Buffer {
   return Buffer.from(ks.bytes().slice(off, off + ks.keyLength(e)));
 }
 
+/** A collection's elements in a canonical order (encodings and table orders differ between two
+ * keyspaces holding the same thing). */
+export function collectionId(ks: Keyspace, e: number): string {
+  const items: string[] = [];
+  elementForEach(ks, e, (buf, ko, kl, vo, vl) => {
+    items.push(`${Buffer.from(buf.subarray(ko, ko + kl)).toString('hex')}=${Buffer.from(buf.subarray(vo, vo + vl)).toString('hex')}`);
+  });
+  return valueId(Buffer.from(items.sort().join(','), 'latin1'));
+}
+
 /** Values longer than this are compared by digest (keeps state maps small). */
 const DIGEST_OVER = 256;
 
@@ -72,7 +83,8 @@ export function dump(ks: Keyspace, now = Date.now()): Map<string, KeyState> {
       const ko = ks.keyOffset(e);
       const key = Buffer.from(u8.buffer, u8.byteOffset + ko, ks.keyLength(e)).toString('latin1');
       const vo = ks.valueOffset(e);
-      out.set(key, { value: valueId(u8.subarray(vo, vo + ks.valueLength(e))), expireAt: at, flags: ks.flags(e), type: ks.type(e) });
+      const value = ks.type(e) === TYPE_STRING ? valueId(u8.subarray(vo, vo + ks.valueLength(e))) : collectionId(ks, e);
+      out.set(key, { value, expireAt: at, flags: ks.flags(e), type: ks.type(e) });
     }
   }
   return out;
@@ -116,6 +128,7 @@ export function frameOffsetsOf(path: string): number[] {
 export type Decoded =
   | { op: 'set'; key: string; value: string; type: number; flags: number; expireAt: number }
   | { op: 'del'; key: string }
+  | { op: 'elems'; key: string; count: number }
   | { op: 'flush' };
 
 /** Decodes a visited record (copies: the reader reuses its buffer). Keys as latin1, values by valueId. */
@@ -133,6 +146,10 @@ export function decode(op: number, buf: Buffer, q: number, len: number): Decoded
       flags: buf.readUInt32LE(q + 4),
       expireAt: buf.readDoubleLE(q + 8),
     };
+  }
+  if (op === OP_ELEMS) {
+    const kl = buf.readUInt32LE(q + 16);
+    return { op: 'elems', key: buf.toString('latin1', q + ELEMS_HEADER, q + ELEMS_HEADER + kl), count: buf.readUInt32LE(q + 4) };
   }
   if (op === OP_DEL) {
     const kl = buf.readUInt32LE(q + 4);

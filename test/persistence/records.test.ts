@@ -50,7 +50,8 @@ test('SET (flags, expiry, empty and long keys/values), DEL, FLUSH, END round tri
   want.push(setRec(r, b('expiry-f64'), b('v'), 5, 1_700_000_000_000.25));
   want.push(setRec(r, b('empty-value'), new Uint8Array(0)));
   want.push(setRec(r, new Uint8Array(0), b('empty key')));
-  want.push(setRec(r, b('type'), b('t'), 0, 0, 3));
+  // A set's image: a PACK of one member 't' (records carry typed values as their portable image).
+  want.push(setRec(r, b('type'), Uint8Array.from([1, 1, 0, 0, 0, 1, 0x74]), 0, 0, 2));
   const r1 = rng(1);
   want.push(setRec(r, randomBytes(r1, 65), randomBytes(r1, 65))); // just over the copy loop
   want.push(setRec(r, randomBytes(r1, 64), randomBytes(r1, 64)));
