@@ -40,6 +40,8 @@ export interface TypesOptions {
   /** n of the memory cases, the log and the snapshot hash. */
   count: number;
   sections: Set<Section>;
+  /** Memory cases to run (MEMORY_CASES ids). */
+  cases: string[];
   writers: number;
   shards: number | null;
   tesseraArgs: string[];
@@ -58,6 +60,7 @@ export const TYPES_HELP = `Hashes and sets (issue 14; also run by npm run bench 
                         of n members) and of the hash the log and snapshot parts rewrite
                         (default 1000000; env BENCH_TYPES_COUNT; 100000 for a quick run)
   --types-sections L    any of ${SECTIONS.join(',')} (default all; env BENCH_TYPES_SECTIONS)
+  --types-cases L      memory cases, any of ${MEMORY_CASES.map((c) => c.id).join(',')} (default all; env BENCH_TYPES_CASES)
   --types-writers N     redis-benchmark connections rewriting the hash during BGSAVE (default 4)
   --types-against S     tessera (default), or redis: a second redis-server in Tessera's place, to check
                         the harness before Tessera has the commands (env BENCH_TYPES_AGAINST)
@@ -65,7 +68,7 @@ export const TYPES_HELP = `Hashes and sets (issue 14; also run by npm run bench 
   --shards N, --tessera-args S  as for npm run bench`;
 
 const HELP = `Usage: npm run bench:types [-- OPTIONS]   (or node dist/bench/types.js OPTIONS)\n${TYPES_HELP}`;
-const KNOWN = ['types-rounds', 'types-requests', 'types-clients', 'types-pipelines', 'types-tests', 'types-count', 'types-sections',
+const KNOWN = ['types-rounds', 'types-requests', 'types-clients', 'types-pipelines', 'types-tests', 'types-count', 'types-sections', 'types-cases',
   'types-writers', 'types-against', 'types-results', 'shards', 'tessera-args'];
 
 /** Reads the --types-* options (and --shards, --tessera-args); `known` rejects other flags. */
@@ -77,6 +80,9 @@ export function parseTypesOptions(argv: string[], env: NodeJS.ProcessEnv, strict
   const sections = list('types-sections', SECTIONS.join(','));
   const badSections = sections.filter((s) => !(SECTIONS as readonly string[]).includes(s));
   if (badSections.length > 0) throw new Error(`unknown sections: ${badSections.join(', ')}\n${HELP}`);
+  const cases = list('types-cases', MEMORY_CASES.map((c) => c.id).join(','));
+  const badCases = cases.filter((c) => !MEMORY_CASES.some((m) => m.id === c));
+  if (badCases.length > 0) throw new Error(`unknown memory cases: ${badCases.join(', ')}\n${HELP}`);
   const against = raw('types-against', 'tessera');
   if (against !== 'tessera' && against !== 'redis') throw new Error(`--types-against takes tessera or redis\n${HELP}`);
   const shards = raw('shards', '');
@@ -89,6 +95,7 @@ export function parseTypesOptions(argv: string[], env: NodeJS.ProcessEnv, strict
     keyspace: 100_000,
     count: int('types-count', 1_000_000, 10),
     sections: new Set(sections as Section[]),
+    cases,
     writers: int('types-writers', 4, 1),
     shards: shards === '' ? null : int('shards', 1, 1),
     tesseraArgs: raw('tessera-args', '').split(' ').filter((a) => a !== ''),
@@ -190,7 +197,7 @@ async function memory(opts: TypesOptions, commands: string[]): Promise<MemoryCas
   commands.push(`# memory: per case a fresh redis-server, loaded then stopped, then a fresh ${start.bName} (same flags as above);`,
     `# n = ${opts.count}; pipelined HSET/SADD over ${LOAD_CONNECTIONS} connections, 1000 commands per write (bench/lib/type-data.ts);`,
     '# INFO memory used_memory and /proc/PID/status VmRSS before and after');
-  for (const c of MEMORY_CASES) {
+  for (const c of MEMORY_CASES.filter((m) => opts.cases.includes(m.id))) {
     const r = await compareCase(c, opts.count, LOAD_CONNECTIONS, () => start.redis(), () => start.b());
     results.push(r);
     log(`  ${r.description}: redis ${(r.redis.usedBytes / r.elements).toFixed(1)} B/el used (${r.redis.encoding}, ${(r.redis.loadMs / 1000).toFixed(1)} s),`
