@@ -150,9 +150,10 @@ async function refillForSpop(server: BenchServer, want: number): Promise<void> {
   }, 1, 100);
 }
 
-async function prepopulate(server: BenchServer, keyspace: number): Promise<void> {
-  await loadCommands(server.port, keyspace, smallHashCommand, LOAD_CONNECTIONS);
-  await loadCommands(server.port, keyspace, smallSetCommand, LOAD_CONNECTIONS);
+/** The keys the custom reads hit: hashes for HGET and HGETALL, sets for SISMEMBER. */
+async function prepopulate(server: BenchServer, keyspace: number, tests: string[]): Promise<void> {
+  if (tests.includes('hget') || tests.includes('hgetall')) await loadCommands(server.port, keyspace, smallHashCommand, LOAD_CONNECTIONS);
+  if (tests.includes('sismember')) await loadCommands(server.port, keyspace, smallSetCommand, LOAD_CONNECTIONS);
 }
 
 async function throughput(opts: TypesOptions, commands: string[]): Promise<NonNullable<TypesReport['throughput']>> {
@@ -167,7 +168,7 @@ async function throughput(opts: TypesOptions, commands: string[]): Promise<NonNu
       if (test === 'spop') await refillForSpop(server, opts.requests + opts.clients * pipeline);
     };
     for (const server of [redis, b]) {
-      await prepopulate(server, opts.keyspace);
+      await prepopulate(server, opts.keyspace, opts.tests);
       for (const test of opts.tests) {
         await prepare(server, test, 16);
         await runBenchmark({ ...run, port: server.port, tests: [test], pipeline: 16, requests: WARM_UP_REQUESTS });
