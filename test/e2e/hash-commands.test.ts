@@ -35,7 +35,7 @@ const TEST_TIMEOUT_MS = 60_000;
  * check the same switches at the default limits (128 entries, 64 bytes) through what a client
  * sees (listpack order, HSCAN's single-step cursor).
  */
-const ENCODING_OPTIONS_ON_MAIN = false;
+const ENCODING_OPTIONS_ON_MAIN = true;
 
 // ---------------------------------------------------------------------------------------------
 // Steps and comparisons
