@@ -49,6 +49,10 @@ export const ERR = {
   lruNotSelected:
     'ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.',
   countPositive: 'ERR value is out of range, must be positive',
+  valueBetween: (min: string, max: string): string => `ERR value is out of range, value must between ${min} and ${max}`,
+  numkeysPositive: 'ERR numkeys should be greater than 0',
+  numkeysOverArgs: "ERR Number of keys can't be greater than number of args",
+  limitNegative: "ERR LIMIT can't be negative",
   shuttingDown: 'ERR Errors trying to SHUTDOWN. Check logs.',
   // cluster
   clusterDisabled: 'ERR This instance has cluster support disabled',

@@ -3,7 +3,7 @@
 // PACK image, and turns an image into the encoding the limits call for. A hash's element has two
 // parts (field, value), a set's one (member).
 import type { Arena } from './arena.js';
-import { ElementTable } from './element-table.js';
+import { ElementTable, type ElementEmit } from './element-table.js';
 import {
   ENC_INTSET, ENC_PACK, ENC_TABLE, intsetError, intsetGet, PACK_HEADER, packError, putVarint, readU32, TABLE_VALUE_BYTES,
   varint, varintSize, vlen, vsize, writeU32,
@@ -47,6 +47,22 @@ export class CollectionKind implements ValueKind {
 
   queuedBytes(d: number): number {
     return this.tables.bytes(d);
+  }
+
+  piecewise(u8: Uint8Array, vo: number, vl: number): boolean {
+    return vl >= TABLE_VALUE_BYTES && u8[vo] === ENC_TABLE;
+  }
+
+  snapshotStep(u8: Uint8Array, vo: number, cursor: number, count: number, emit: ElementEmit): number {
+    return this.tables.snapshotStep(readU32(u8, vo + 1), cursor, count, emit);
+  }
+
+  snapshotElement(u8: Uint8Array, vo: number, buf: Uint8Array, off: number, len: number, emit: ElementEmit): void {
+    this.tables.snapshotElement(readU32(u8, vo + 1), buf, off, len, emit);
+  }
+
+  snapshotSettle(u8: Uint8Array, vo: number, vl: number): void {
+    if (this.piecewise(u8, vo, vl)) this.tables.snapshotSettle(readU32(u8, vo + 1));
   }
 
   image(u8: Uint8Array, vo: number, vl: number, out: ImageOut, scratch: () => Buffer): void {

@@ -39,7 +39,7 @@ import { VolatileSet } from './volatile-set.js';
 import { D_LAZY_NEXT, type ElementTable } from './element-table.js';
 import { readU32 } from './pack.js';
 import type { CollectionKind } from './collection-kind.js';
-import type { ImageOut, ValueKind } from './value-kind.js';
+import type { ElementEmit, ImageOut, ValueKind } from './value-kind.js';
 import { VALUE_TYPES } from './value-kinds.js';
 
 export { KeyspaceFullError } from './arena.js';
@@ -547,6 +547,23 @@ export class Keyspace {
     this.imageLen = out.len;
   }
 
+  /** Whether a snapshot writes e element by element (a large collection; see element-table.ts). */
+  snapshotPiecewise(e: number): boolean {
+    const kind = this.kinds[this.type(e)];
+    return kind !== null && kind !== undefined && kind.piecewise(this.arena.u8, this.valueOffset(e), this.valueLength(e));
+  }
+
+  /** One step of writing e element by element: emits about `count` unwritten elements from SCAN
+   * cursor v and marks them written; returns the next cursor (0: every element is written). */
+  snapshotPieceStep(e: number, v: number, count: number, emit: ElementEmit): number {
+    return this.kinds[this.type(e)]!.snapshotStep(this.arena.u8, this.valueOffset(e), v, count, emit);
+  }
+
+  /** Before element buf[off, +len) of e changes: emits it if the snapshot has not written it. */
+  snapshotElement(e: number, buf: Uint8Array, off: number, len: number, emit: ElementEmit): void {
+    this.kinds[this.type(e)]!.snapshotElement(this.arena.u8, this.valueOffset(e), buf, off, len, emit);
+  }
+
   /** Writes key with a value given as a portable image of `type` (a string's bytes, or an image
    * checked by imageError) in the encoding the limits call for. Returns the entry. */
   setImage(key: Uint8Array, koff: number, klen: number, type: ValueType, buf: Uint8Array, off: number, len: number, expireAtMs: number, flags = 0): number {
@@ -586,7 +603,11 @@ export class Keyspace {
     if (!this.snapshotActive()) return false;
     const u32 = this.arena.u32;
     for (let s = 0; s < SLOT_COUNT; s++) {
-      for (let e = u32[H_SLOT_HEAD + s]!; e !== 0; e = u32[(e >>> 2) + E_NEXT]!) this.snapshotDone(e);
+      for (let e = u32[H_SLOT_HEAD + s]!; e !== 0; e = u32[(e >>> 2) + E_NEXT]!) {
+        this.snapshotDone(e);
+        // Elements of a collection the snapshot was writing piece by piece carry marks too.
+        this.kinds[this.type(e)]?.snapshotSettle(this.arena.u8, this.valueOffset(e), this.valueLength(e));
+      }
     }
     this.snapshotEnd();
     return true;

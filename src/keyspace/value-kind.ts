@@ -5,6 +5,8 @@
 // value-kinds.ts (see docs/typed-keyspace.md).
 import type { CollectionLimits } from '../core/types.js';
 import type { Arena } from './arena.js';
+import type { ElementEmit } from './element-table.js';
+export type { ElementEmit };
 
 /** The keyspace as a kind sees it (Keyspace implements it; no import of the keyspace here). */
 export interface ValueHost {
@@ -36,6 +38,12 @@ export interface ValueKind {
   queuedBytes(block: number): number;
   /** The portable image of the value (see pack.ts), in out. */
   image(u8: Uint8Array, vo: number, vl: number, out: ImageOut, scratch: () => Buffer): void;
+  /** Whether the value is large enough to be written to a snapshot element by element (its
+   * elements carry snapshot marks; see element-table.ts), and the three steps of that. */
+  piecewise(u8: Uint8Array, vo: number, vl: number): boolean;
+  snapshotStep(u8: Uint8Array, vo: number, cursor: number, count: number, emit: ElementEmit): number;
+  snapshotElement(u8: Uint8Array, vo: number, buf: Uint8Array, off: number, len: number, emit: ElementEmit): void;
+  snapshotSettle(u8: Uint8Array, vo: number, vl: number): void;
   /** Writes key with the value of a checked image, in the encoding the host's limits call for. */
   store(host: ValueHost, key: Uint8Array, koff: number, klen: number, buf: Uint8Array, off: number, len: number, expireAtMs: number, flags: number): number;
 }
