@@ -6,7 +6,7 @@
 // profile of Tessera under load. Prints the machine and rewrites bench/RESULTS.md. Then the hashes
 // and sets of issue 14 (bench/types.ts), which rewrite bench/TYPES.md (--types no skips them).
 // Run with `npm run bench` (see --help); the default run took about 7 minutes on 2 cores without
-// the hashes and sets (see bench/TYPES.md for theirs).
+// the hashes and sets, which took 6.5 more (docs/benchmarks.md).
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
