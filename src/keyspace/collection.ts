@@ -142,6 +142,22 @@ function writeLatin1(b: Uint8Array, p: number, s: string): number {
 /** Sets element buf[off, +len) (with value vb[vo, +vl) for a hash), converting the encoding
  * when a limit is passed. Sets `added`. Returns e (maybe moved). */
 export function elementPut(ks: Keyspace, e: number, buf: Uint8Array, off: number, len: number, vb: Uint8Array | null, vo: number, vl: number): number {
+  try {
+    return put(ks, e, buf, off, len, vb, vo, vl);
+  } finally {
+    ks.elementScope = false;
+  }
+}
+
+/** A change confined to element buf[off, +len) of a compact value is coming: the log records that
+ * element (an ELEMS record), not the whole value, though the value's bytes move (elementScope
+ * tells the keyspace's observer so until the caller clears it). */
+function compactElementChange(ks: Keyspace, e: number, buf: Uint8Array, off: number, len: number): void {
+  ks.elementChanging(e, buf, off, len);
+  ks.elementScope = true;
+}
+
+function put(ks: Keyspace, e: number, buf: Uint8Array, off: number, len: number, vb: Uint8Array | null, vo: number, vl: number): number {
   const type = ks.type(e);
   const lim = ks.limits;
   let u8 = ks.bytes();
@@ -158,6 +174,7 @@ export function elementPut(ks: Keyspace, e: number, buf: Uint8Array, off: number
       const count = readU32(u8, o + 2);
       if (count + 1 <= lim.setMaxIntsetEntries) {
         added = true;
+        compactElementChange(ks, e, buf, off, len);
         return intsetInsert(ks, e, n, -pos - 1);
       }
       e = toTable(ks, e, 1);
@@ -187,6 +204,7 @@ export function elementPut(ks: Keyspace, e: number, buf: Uint8Array, off: number
       const oldSize = vsize + vlen;
       const newSize = varintSize(vl) + vl;
       const rel = q - o;
+      compactElementChange(ks, e, buf, off, len);
       if (oldSize === newSize) {
         ks.bumpCas(e);
         u8 = ks.bytes();
@@ -207,6 +225,7 @@ export function elementPut(ks: Keyspace, e: number, buf: Uint8Array, off: number
       return tablePut(ks, e, buf, off, len, vb, vo, vl);
     }
     added = true;
+    compactElementChange(ks, e, buf, off, len);
     const grow = varintSize(len) + len + (parts === 2 ? varintSize(vl) + vl : 0);
     e = ks.resizeValue(e, vlTotal + grow);
     u8 = ks.bytes();
@@ -302,6 +321,14 @@ export let removedHandle = 0;
 
 /** Removes element buf[off, +len); true when it was there. Leaves an empty collection in place
  * (the caller deletes the key, as Redis does); its handle is then removedHandle. */export function elementRemove(ks: Keyspace, e: number, buf: Uint8Array, off: number, len: number): boolean {
+  try {
+    return remove(ks, e, buf, off, len);
+  } finally {
+    ks.elementScope = false;
+  }
+}
+
+function remove(ks: Keyspace, e: number, buf: Uint8Array, off: number, len: number): boolean {
   removedHandle = e;
   const u8 = ks.bytes();
   const o = ks.valueOffset(e);
@@ -313,6 +340,7 @@ export let removedHandle = 0;
     let q = skipEntry(u8, p);
     if (parts === 2) q = skipEntry(u8, q);
     const count = readU32(u8, o + 1);
+    compactElementChange(ks, e, buf, off, len);
     removedHandle = splice(ks, e, p - o, q - p, 0);
     writeU32(ks.bytes(), ks.valueOffset(removedHandle) + 1, count - 1);
     return true;
@@ -324,6 +352,7 @@ export let removedHandle = 0;
     if (pos < 0) return false;
     const w = u8[o + 1]!;
     const count = readU32(u8, o + 2);
+    compactElementChange(ks, e, buf, off, len);
     removedHandle = splice(ks, e, INTSET_HEADER + pos * w, w, 0);
     writeU32(ks.bytes(), ks.valueOffset(removedHandle) + 2, count - 1);
     return true;

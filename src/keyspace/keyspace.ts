@@ -323,6 +323,11 @@ export class Keyspace {
     return counter - (((counter >>> 0) - this.arena.u32[(e >>> 2) + E_CAS]!) >>> 0);
   }
 
+  /** Set by the collection operations while a change confined to one element (already announced
+   * by elementChanging) rewrites a compact value's bytes: the log then records that element, not
+   * the value (see ShardPersistence.changing). */
+  elementScope = false;
+
   /** Before a command changes one element of e's large collection in place (see
    * KeyspaceObserver.elementChanging); counts one change (dirty). */
   elementChanging(e: number, buf: Uint8Array, off: number, len: number): void {

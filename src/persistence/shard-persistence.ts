@@ -12,7 +12,7 @@ import type { Keyspace, KeyspaceObserver, ValueType } from '../keyspace/keyspace
 import { keySlot, shardOfSlot, SLOT_COUNT } from '../keyspace/slot.js';
 import * as C from '../keyspace/collection.js';
 import { createFor, elementFind, elementPut, elementRemove, newSetEncoding } from '../keyspace/collection.js';
-import { ENC_PACK, ENC_TABLE } from '../keyspace/pack.js';
+import { ENC_PACK } from '../keyspace/pack.js';
 import { TYPE_HASH, TYPE_SET } from '../keyspace/keyspace.js';
 import { AppendLog } from './append-log.js';
 import type { FsyncPolicy, LogSettings, PersistenceStats } from '../core/types.js';
@@ -101,7 +101,8 @@ export class ShardPersistence implements KeyspaceObserver {
 
   changing(e: number): void {
     if (this.job !== null && this.job.active) this.job.beforeChange(e);
-    if (this.recording) this.touch(e, WHOLE);
+    // A compact collection's bytes move for a one-element change already noted (elementScope).
+    if (this.recording && !this.ks.elementScope) this.touch(e, WHOLE);
   }
 
   elementChanging(e: number, buf: Uint8Array, off: number, len: number): void {
@@ -111,7 +112,7 @@ export class ShardPersistence implements KeyspaceObserver {
 
   expiryChanging(e: number): void {
     if (this.job !== null && this.job.active) this.job.beforeChange(e);
-    if (this.recording) this.touch(e, this.ks.encoding(e) === ENC_TABLE ? DELTA : WHOLE);
+    if (this.recording) this.touch(e, this.ks.encoding(e) !== 0 ? DELTA : WHOLE);
   }
 
   created(e: number): void {
@@ -210,7 +211,7 @@ export class ShardPersistence implements KeyspaceObserver {
       while (f < this.fields && this.fieldAt[3 * f] === i) f++;
       if (e === 0 || (at !== 0 && at <= ks.now)) {
         r.del(kb, ko, kl);
-      } else if (this.keyMode[i] === DELTA && ks.encoding(e) === ENC_TABLE) {
+      } else if (this.keyMode[i] === DELTA && ks.encoding(e) !== 0) {
         const p = r.elemsBegin(kb, ko, kl, ks.type(e), at);
         const fb = this.fieldBuf;
         const hash = ks.type(e) === TYPE_HASH;
