@@ -64,6 +64,11 @@ export function createFor(ks: Keyspace, kb: Uint8Array, ko: number, kl: number, 
   return e;
 }
 
+/** Where element buf[off, +len) starts in e's PACK value (in ks.bytes()), or -1. */
+function packElement(ks: Keyspace, e: number, buf: Uint8Array, off: number, len: number): number {
+  return packFind(ks.bytes(), ks.valueOffset(e), ks.valueLength(e), partsOf(ks.type(e)), buf, off, len);
+}
+
 /** Looks element buf[off, +len) up; true when present (a hash's value is then at hitOff/hitLen). */
 export function elementFind(ks: Keyspace, e: number, buf: Uint8Array, off: number, len: number): boolean {
   const u8 = ks.bytes();
@@ -71,7 +76,7 @@ export function elementFind(ks: Keyspace, e: number, buf: Uint8Array, off: numbe
   const enc = u8[vo]!;
   if (enc === ENC_PACK) {
     const parts = partsOf(ks.type(e));
-    const p = packFind(u8, vo, ks.valueLength(e), parts, buf, off, len);
+    const p = packElement(ks, e, buf, off, len);
     if (p < 0) return false;
     if (parts === 2) {
       // skipEntry decodes the field's varint: decode the value's after it.
@@ -335,7 +340,7 @@ function remove(ks: Keyspace, e: number, buf: Uint8Array, off: number, len: numb
   const enc = u8[o]!;
   if (enc === ENC_PACK) {
     const parts = partsOf(ks.type(e));
-    const p = packFind(u8, o, ks.valueLength(e), parts, buf, off, len);
+    const p = packElement(ks, e, buf, off, len);
     if (p < 0) return false;
     let q = skipEntry(u8, p);
     if (parts === 2) q = skipEntry(u8, q);

@@ -57,6 +57,20 @@ export interface LoadReport {
 /** Receives each batch's records for replication (bytes valid only during the call). */
 export type FeedSink = (records: Uint8Array) => void;
 
+/** buf, or a larger copy of its first `used` bytes, with room for `more` bytes after them. */
+function roomFor(buf: Buffer<ArrayBuffer>, used: number, more: number): Buffer<ArrayBuffer> {
+  if (used + more <= buf.length) return buf;
+  const next = Buffer.allocUnsafe(Math.max(buf.length * 2, used + more));
+  buf.copy(next, 0, 0, used);
+  return next;
+}
+
+/** `to` (twice as long) holding `from`'s contents. */
+function doubled<T extends Int32Array | Uint8Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
+}
+
 /** How a changed key is recorded: its whole state, or the state of the elements that changed. */
 const WHOLE = 0;
 const DELTA = 1;
@@ -144,18 +158,10 @@ export class ShardPersistence implements KeyspaceObserver {
         return this.keyMode[n - 1]!;
       }
     }
-    if (this.keyBytes + kl > this.keyBuf.length) {
-      const next = Buffer.allocUnsafe(Math.max(this.keyBuf.length * 2, this.keyBytes + kl));
-      this.keyBuf.copy(next, 0, 0, this.keyBytes);
-      this.keyBuf = next;
-    }
+    this.keyBuf = roomFor(this.keyBuf, this.keyBytes, kl);
     if (2 * n + 2 > this.keyAt.length) {
-      const next = new Int32Array(this.keyAt.length * 2);
-      next.set(this.keyAt);
-      this.keyAt = next;
-      const modes = new Uint8Array(this.keyMode.length * 2);
-      modes.set(this.keyMode);
-      this.keyMode = modes;
+      this.keyAt = doubled(this.keyAt, new Int32Array(this.keyAt.length * 2));
+      this.keyMode = doubled(this.keyMode, new Uint8Array(this.keyMode.length * 2));
     }
     const kb = this.keyBuf;
     const at = this.keyBytes;
@@ -172,16 +178,8 @@ export class ShardPersistence implements KeyspaceObserver {
   /** Records that element buf[off, +len) of the last touched key changed. */
   private addField(buf: Uint8Array, off: number, len: number): void {
     const n = this.fields;
-    if (this.fieldBytes + len > this.fieldBuf.length) {
-      const next = Buffer.allocUnsafe(Math.max(this.fieldBuf.length * 2, this.fieldBytes + len));
-      this.fieldBuf.copy(next, 0, 0, this.fieldBytes);
-      this.fieldBuf = next;
-    }
-    if (3 * n + 3 > this.fieldAt.length) {
-      const next = new Int32Array(this.fieldAt.length * 2);
-      next.set(this.fieldAt);
-      this.fieldAt = next;
-    }
+    this.fieldBuf = roomFor(this.fieldBuf, this.fieldBytes, len);
+    if (3 * n + 3 > this.fieldAt.length) this.fieldAt = doubled(this.fieldAt, new Int32Array(this.fieldAt.length * 2));
     this.fieldBuf.set(buf.subarray(off, off + len), this.fieldBytes);
     this.fieldAt[3 * n] = this.touched - 1;
     this.fieldAt[3 * n + 1] = this.fieldBytes;

@@ -19,6 +19,7 @@ import { dirname } from 'node:path';
 import type { Keyspace } from '../keyspace/keyspace.js';
 import { SLOT_COUNT } from '../keyspace/slot.js';
 import { TYPE_HASH } from '../keyspace/value-types.js';
+import type { ElementEmit } from '../keyspace/element-table.js';
 import { MAGIC_SNAPSHOT, RecordBuffer } from './records.js';
 
 /** Bytes of records gathered before a chunk is written. */
@@ -126,21 +127,28 @@ export class SnapshotJob {
   /** One ELEMS record of up to PIECE_ELEMENTS unwritten elements of e from SCAN cursor v;
    * returns the next cursor. */
   private emitPiece(e: number, v: number): number {
+    let next = 0;
+    this.elemsRecord(e, (emit) => (next = this.ks.snapshotPieceStep(e, v, PIECE_ELEMENTS, emit)));
+    return next;
+  }
+
+  /** One ELEMS record of e's elements that `fill` emits (none: no record). */
+  private elemsRecord(e: number, fill: (emit: ElementEmit) => void): void {
     const ks = this.ks;
     const out = this.out;
     const p = out.elemsBegin(ks.bytes(), ks.keyOffset(e), ks.keyLength(e), ks.type(e), ks.expireAt(e));
     const hash = ks.type(e) === TYPE_HASH;
     let n = 0;
-    const next = ks.snapshotPieceStep(e, v, PIECE_ELEMENTS, (u8, ko, kl, vo, vl) => {
+    fill((u8, ko, kl, vo, vl) => {
       out.elemsAdd(true, u8, ko, kl, hash ? u8 : null, vo, vl);
       n++;
     });
-    if (n === 0) out.truncate(p);
-    else {
-      out.elemsEnd(p, n);
-      this.records++;
+    if (n === 0) {
+      out.truncate(p);
+      return;
     }
-    return next;
+    out.elemsEnd(p, n);
+    this.records++;
   }
 
   /** The keyspace observer's hook: one element of e is about to change; if neither e nor that
@@ -152,19 +160,7 @@ export class SnapshotJob {
       this.emit(e);
       return;
     }
-    const out = this.out;
-    const p = out.elemsBegin(ks.bytes(), ks.keyOffset(e), ks.keyLength(e), ks.type(e), ks.expireAt(e));
-    const hash = ks.type(e) === TYPE_HASH;
-    let n = 0;
-    ks.snapshotElement(e, buf, off, len, (u8, ko, kl, vo, vl) => {
-      out.elemsAdd(true, u8, ko, kl, hash ? u8 : null, vo, vl);
-      n++;
-    });
-    if (n === 0) out.truncate(p);
-    else {
-      out.elemsEnd(p, n);
-      this.records++;
-    }
+    this.elemsRecord(e, (emit) => ks.snapshotElement(e, buf, off, len, emit));
     this.notePeak();
   }
 
