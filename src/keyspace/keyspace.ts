@@ -519,6 +519,14 @@ export class Keyspace {
     return u32[H_LAZY] !== 0;
   }
 
+  /** Runs lazy-free steps for about ms milliseconds (the shard's cron: a deleted 10M-member set
+   * is given back in seconds, at a bounded share of the shard's time). True while some are left. */
+  lazyFreeFor(ms: number): boolean {
+    const end = performance.now() + ms;
+    while (this.lazyFreeStep()) if (performance.now() >= end) return true;
+    return false;
+  }
+
   /** Bytes held by values waiting in the lazy-free queue. */
   lazyFreeBytes(): number {
     const u32 = this.arena.u32;

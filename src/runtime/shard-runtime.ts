@@ -242,6 +242,8 @@ export class ShardExecutor {
       this.ks.now = Date.now();
       if (this.settings.activeExpireEnabled) this.ks.activeExpireCycle(periodMs / 4);
       this.ks.rehashStep();
+      // Large collections deleted lately: a tenth of the period at most goes to freeing them.
+      this.ks.lazyFreeFor(periodMs / 10);
       // Keys expired in the background are logged as deleted, as Redis propagates a DEL.
       this.persist.afterCommand();
       this.persist.endBatch();
