@@ -1,14 +1,14 @@
 // A big hash and a big set (DURABLE_SIZE elements each; 1M in `npm run test:durable`) under
 // kill -9 with `appendfsync always` while a client keeps changing them: the restarted server holds
 // exactly the model of every acknowledged write, and the log grew by about one small ELEMS record
-// per write, not by the collection. Then a restart with another --shards count (the log of 2 shards
+// per write, not by the collection; the same after a BGREWRITEAOF under writes. Then a restart with another --shards count (the log of 2 shards
 // read by 3, the dump of 3 read by 2), and DEL of the big set: it answers at once, the shard keeps
 // serving, and used_memory falls as the set is freed in the background (figures printed).
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { waitFor, withTimeout } from './harness.js';
-import { cleanup, ioClient, kill9, restartIn, startIn, tempDir } from './persistence-helpers.js';
+import { cleanup, ioClient, kill9, restartIn, rewriteDone, startIn, tempDir } from './persistence-helpers.js';
 import {
   HASH_KEY, SET_KEY, SIZE, TEST_TIMEOUT_MS, aofBytes, assertHoldsModel, fillCollections, infoField, startWriter,
 } from './durable-helpers.js';
@@ -54,6 +54,30 @@ t('kill -9 under appendfsync always while a client writes: every acknowledged wr
   await assertHoldsModel(c2, model, 'after kill -9 and a restart', w.pending());
   assert.is(await c2.call('OBJECT', 'ENCODING', HASH_KEY), 'hashtable');
   assert.is(await c2.call('OBJECT', 'ENCODING', SET_KEY), 'hashtable');
+});
+
+t('BGREWRITEAOF while a client writes, then more writes and kill -9: the new base and its log hold every acknowledged write', async () => {
+  const dir = tempDir('durable-rewrite');
+  const server = await startIn(dir, AOF_ALWAYS, { shards: 2 });
+  const c = await ioClient(server);
+  const model = await fillCollections(c);
+  const w = startWriter(await ioClient(server), model, 41);
+  await waitFor('writes before the rewrite', () => w.acked() >= 100 || w.unexpected() !== '', TEST_TIMEOUT_MS / 4);
+  const rewrites = await infoField(c, 'persistence', 'aof_rewrites');
+  const atRewrite = w.acked();
+  await c.bgrewriteaof();
+  await rewriteDone(c, rewrites);
+  const duringRewrite = w.acked() - atRewrite;
+  const atDone = w.acked();
+  await waitFor('writes after the rewrite', () => w.acked() >= atDone + 100 || w.unexpected() !== '', TEST_TIMEOUT_MS / 4);
+  assert.is(w.unexpected(), '', 'every reply as the model says');
+  await kill9(server);
+  await withTimeout(w.finished, 10_000, 'the writer to stop once the server is gone');
+  assert.is(w.unexpected(), '', 'only connection errors at the kill');
+
+  const again = await restartIn(server.port, dir, AOF_ALWAYS, { shards: 2 });
+  await assertHoldsModel(await ioClient(again), model, 'after a rewrite under writes and kill -9', w.pending());
+  console.log(`  (${duringRewrite} writes acknowledged during the rewrite, ${w.acked()} in all)`);
 });
 
 t('a restart with another --shards count keeps them: the log of 2 shards read by 3, the dump of 3 read by 2', async () => {
