@@ -29,8 +29,10 @@ t('a replica synced under writes holds the acknowledged writes; promoted after k
   // The replica's full sync (snapshot, then the stream) happens while the writer runs.
   const w = startWriter(await ioClient(primary.server), model, 21);
   await waitFor('writes before the replica starts', () => w.acked() >= 100 || w.unexpected() !== '', 20_000);
+  const syncStart = performance.now();
   const replica = await startReplica('durable-r', primary);
   await linkUp(replica, TEST_TIMEOUT_MS / 2);
+  const syncMs = performance.now() - syncStart;
   await replicasOnline(primary, 1);
   const atLink = w.acked();
   const offsetAtLink = Number((await replInfo(primary.client)).get('master_repl_offset'));
@@ -54,7 +56,7 @@ t('a replica synced under writes holds the acknowledged writes; promoted after k
   await w2.stop();
   assert.is(w2.unexpected(), '', 'the promoted replica answers as the model says');
   await assertHoldsModel(replica.client, model, 'the promoted replica after its own writes');
-  console.log(`  (${w.acked()} writes on the primary, ${w.acked() - atLink} after the replica's link was up (${perWrite.toFixed(1)} stream bytes per write); ${w2.acked()} on the promoted replica)`);
+  console.log(`  (replica started and synced in ${(syncMs / 1000).toFixed(1)} s; ${w.acked()} writes on the primary, ${w.acked() - atLink} after the replica's link was up (${perWrite.toFixed(1)} stream bytes per write); ${w2.acked()} on the promoted replica)`);
 });
 
 s.run();
