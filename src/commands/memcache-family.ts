@@ -12,9 +12,16 @@
 // The per-key flags and CAS live in the entry (see keyspace/layout.ts: the CAS's low 32 bits in
 // the header, non-zero flags in the block's last word); RESP writes reset the flags to 0 and bump
 // the CAS like any other write.
+// Keys holding a collection (a hash or a set made through RESP) are not memcached items: an
+// operation that would read, change or compare the value is refused with Redis's WRONGTYPE text
+// (binary: EINVAL with that text as body; text and meta: SERVER_ERROR and that text, sent even
+// with noreply or q, as memcached sends its own errors); set/replace without a CAS replace the key
+// as Redis's SET does, add finds it taken, delete without a CAS deletes it. docs/doors-types.md
+// gives the whole table and why.
 
 import type { CommandSpec, ShardContext } from './types.js';
 import { KeyspaceFullError, TYPE_STRING } from '../keyspace/keyspace.js';
+import { ERR } from '../core/errors.js';
 import {
   H_CAS, H_OPAQUE, H_OPCODE, HEADER_BYTES, OP, REALTIME_MAXDELTA_S, STATUS, TEXT, statusText,
   readU32, readU64, writeResponseHeader, writeU64, baseOpcode, isQuiet,
@@ -51,6 +58,10 @@ const R_REPLACE_MISSING = 4;
 const R_APPEND_MISSING = 5;
 const R_NO_MEMORY = 6;
 const R_NON_NUMERIC = 7;
+const R_WRONG_TYPE = 8; // the key holds a collection
+
+/** The text and meta protocols' answer to an operation on a collection key. */
+const TEXT_WRONG_TYPE = `SERVER_ERROR ${ERR.wrongType}\r\n`;
 
 const U64_MOD = 1n << 64n;
 const TWO53 = 2 ** 53;
@@ -77,6 +88,11 @@ function overMemory(c: ShardContext): boolean {
 function keyFind(c: ShardContext): number {
   const a = c.args;
   return c.ks.find(a.buf, a.off[A_KEY]!, a.len[A_KEY]!);
+}
+
+/** Whether entry e (non-zero) holds something other than a string: not a memcached item. */
+function notItem(c: ShardContext, e: number): boolean {
+  return c.ks.type(e) !== TYPE_STRING;
 }
 
 function extrasU32(c: ShardContext, at: number): number {
@@ -118,6 +134,10 @@ function storeCore(c: ShardContext, op: number, flags: number, exptime: number, 
   if (overMemory(c)) return R_NO_MEMORY;
   let e = keyFind(c);
   const hasCas = cas !== 0;
+  // A CAS was never handed out for a collection (reads refuse it), and append/prepend would
+  // splice bytes into its encoding: both refused. set/replace replace it (Redis's SET); add finds
+  // the key taken.
+  if (e !== 0 && (hasCas || op === OP.APPEND || op === OP.PREPEND) && notItem(c, e)) return R_WRONG_TYPE;
   if (hasCas) {
     if (e === 0) return R_NOT_FOUND;
     if (!casEquals(c, e, cas)) return R_EXISTS;
@@ -222,6 +242,7 @@ function deltaCore(c: ShardContext, incr: boolean, delta: number | bigint, creat
     if (at < 0) ks.deleteEntry(e);
     return R_STORED;
   }
+  if (notItem(c, e)) return R_WRONG_TYPE;
   if (cas !== 0 && !casEquals(c, e, cas)) return R_EXISTS;
   const cur = itemNumber(c, e);
   if (cur === null) return R_NON_NUMERIC;
@@ -268,10 +289,16 @@ function binHeader(out: RespWriter, opcode: number, keyLen: number, extLen: numb
   out.length += HEADER_BYTES;
 }
 
-function binError(c: ShardContext, opcode: number, status: number, opaque: number): void {
-  const text = statusText(status);
+function binError(c: ShardContext, opcode: number, status: number, opaque: number, text = statusText(status)): void {
   binHeader(c.out, opcode, 0, 0, status, text.length, opaque, 0);
   c.out.ascii(text);
+}
+
+/** A refused operation on a collection key. memcached has no status for a value of another kind;
+ * EINVAL (the request cannot apply as given) is the nearest, and the body says WRONGTYPE. Sent
+ * for quiet opcodes too, as every error is. */
+function binWrongType(c: ShardContext, opcode: number, opaque: number): void {
+  binError(c, opcode, STATUS.EINVAL, opaque, ERR.wrongType);
 }
 
 /** A hit of GET/GETK/GAT/GATK/TOUCH: flags extras, the key when asked, the value unless TOUCH. */
@@ -308,6 +335,11 @@ function binaryCommand(c: ShardContext): void {
     case OP.GATK:
     case OP.TOUCH: {
       let e = keyFind(c);
+      if (e !== 0 && notItem(c, e)) {
+        ks.touch(e); // a read of the key, as Redis's GET on a hash counts one before refusing
+        binWrongType(c, opcode, opaque);
+        return;
+      }
       if (e !== 0 && (op === OP.GAT || op === OP.GATK || op === OP.TOUCH)) {
         e = applyExpiry(c, e, expiryMs(ks.now, extrasU32(c, 0)));
       }
@@ -337,13 +369,15 @@ function binaryCommand(c: ShardContext): void {
         if (!quiet) binHeader(c.out, opcode, 0, 0, 0, 0, opaque, lastCas);
         return;
       }
-      binError(c, opcode, binStatus(r), opaque);
+      if (r === R_WRONG_TYPE) binWrongType(c, opcode, opaque);
+      else binError(c, opcode, binStatus(r), opaque);
       return;
     }
     case OP.DELETE: {
       const e = keyFind(c);
       const cas = headerCas(c);
       if (e === 0) binError(c, opcode, STATUS.KEY_ENOENT, opaque);
+      else if (cas !== 0 && notItem(c, e)) binWrongType(c, opcode, opaque);
       else if (cas !== 0 && !casEquals(c, e, cas)) binError(c, opcode, STATUS.KEY_EEXISTS, opaque);
       else {
         ks.deleteEntry(e);
@@ -356,6 +390,10 @@ function binaryCommand(c: ShardContext): void {
       const x = a.off[A_EXTRAS]!;
       const exptime = readU32(a.buf, x + 16);
       const r = deltaCore(c, op === OP.INCREMENT, readU64(a.buf, x), exptime !== 0xffffffff, readU64(a.buf, x + 8), exptime, headerCas(c));
+      if (r === R_WRONG_TYPE) {
+        binWrongType(c, opcode, opaque);
+        return;
+      }
       if (r !== R_STORED) {
         binError(c, opcode, binStatus(r), opaque);
         return;
@@ -408,6 +446,13 @@ function textCommand(c: ShardContext): void {
     case OP.GETK:
     case OP.GATK: {
       let e = keyFind(c);
+      if (e !== 0 && notItem(c, e)) {
+        // In place of its VALUE; the connection ends the get here, as memcached ends a get at
+        // its first error (no END).
+        ks.touch(e);
+        c.out.ascii(TEXT_WRONG_TYPE);
+        return;
+      }
       if (e !== 0 && op === OP.GATK) e = applyExpiry(c, e, expiryMs(ks.now, extrasExptime(c, 0, MODE_TEXT)));
       if (e === 0) ks.miss();
       else {
@@ -418,6 +463,10 @@ function textCommand(c: ShardContext): void {
     }
     case OP.TOUCH: {
       let e = keyFind(c);
+      if (e !== 0 && notItem(c, e)) {
+        c.out.ascii(TEXT_WRONG_TYPE);
+        return;
+      }
       if (e !== 0) e = applyExpiry(c, e, expiryMs(ks.now, extrasExptime(c, 0, MODE_TEXT)));
       if (e !== 0) {
         ks.touch(e);
@@ -431,6 +480,10 @@ function textCommand(c: ShardContext): void {
     case OP.APPEND:
     case OP.PREPEND: {
       const r = storeCore(c, op, extrasU32(c, 0), extrasExptime(c, 4, MODE_TEXT), headerCas(c));
+      if (r === R_WRONG_TYPE) {
+        c.out.ascii(TEXT_WRONG_TYPE);
+        return;
+      }
       reply = r === R_STORED ? TEXT.stored : r === R_EXISTS ? TEXT.exists : r === R_NOT_FOUND ? TEXT.notFound : r === R_NO_MEMORY ? TEXT.outOfMemory : TEXT.notStored;
       break;
     }
@@ -443,6 +496,10 @@ function textCommand(c: ShardContext): void {
     case OP.INCREMENT:
     case OP.DECREMENT: {
       const r = deltaCore(c, op === OP.INCREMENT, readU64(a.buf, a.off[A_EXTRAS]!), false, 0, 0, 0);
+      if (r === R_WRONG_TYPE) {
+        c.out.ascii(TEXT_WRONG_TYPE);
+        return;
+      }
       reply = r === R_STORED ? `${lastNumber}\r\n` : r === R_NON_NUMERIC ? TEXT.nonNumeric : r === R_NO_MEMORY ? TEXT.outOfMemory : TEXT.notFound;
       break;
     }
@@ -583,6 +640,12 @@ function metaCommand(c: ShardContext): void {
         out.ascii(TEXT.badFormat);
         return;
       }
+      if (e !== 0 && notItem(c, e)) {
+        // Even without v: its size, flags and CAS would describe no memcached item.
+        ks.touch(e);
+        out.ascii(TEXT_WRONG_TYPE);
+        return;
+      }
       if (e !== 0 && ttl >= 0) e = applyExpiry(c, e, expiryMs(ks.now, ttl));
       if (e === 0) {
         ks.miss();
@@ -623,6 +686,10 @@ function metaCommand(c: ShardContext): void {
           return;
       }
       const r = storeCore(c, op, flags < 0 ? 0 : flags, ttl < 0 ? 0 : ttl, cas ?? 0);
+      if (r === R_WRONG_TYPE) {
+        out.ascii(TEXT_WRONG_TYPE);
+        return;
+      }
       const code = r === R_STORED ? TEXT.hd : r === R_EXISTS ? TEXT.ex : r === R_NOT_FOUND ? TEXT.nf : TEXT.ns;
       if (r === R_NO_MEMORY) {
         out.ascii(TEXT.outOfMemory);
@@ -639,6 +706,7 @@ function metaCommand(c: ShardContext): void {
         return;
       }
       if (e === 0) metaStatus(c, TEXT.nf, 0, false);
+      else if (cas !== null && notItem(c, e)) out.ascii(TEXT_WRONG_TYPE);
       else if (cas !== null && !casEquals(c, e, cas)) metaStatus(c, TEXT.ex, 0, false);
       else {
         ks.deleteEntry(e);
@@ -666,6 +734,10 @@ function metaCommand(c: ShardContext): void {
         return;
       }
       const r = deltaCore(c, incr, delta, vivify >= 0, initial, vivify < 0 ? 0 : vivify, cas ?? 0);
+      if (r === R_WRONG_TYPE) {
+        out.ascii(TEXT_WRONG_TYPE);
+        return;
+      }
       if (r === R_NON_NUMERIC) {
         out.ascii(TEXT.nonNumeric);
         return;

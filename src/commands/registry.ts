@@ -4,23 +4,29 @@
 
 import type { CommandSpec } from './types.js';
 import { STRING_COMMANDS } from './string-family.js';
+import { HASH_COMMANDS } from './hash-family.js';
 import { KEYSPACE_COMMANDS } from './keyspace-family.js';
+import { SET_COMMANDS } from './set-family.js';
 import { CONNECTION_COMMANDS } from './connection-family.js';
 import { SERVER_COMMANDS } from './server-family.js';
 import { CLUSTER_COMMANDS } from './cluster-family.js';
 import { MEMCACHE_COMMANDS } from './memcache-family.js';
 import { PERSISTENCE_COMMANDS } from './persistence-family.js';
 import { REPLICATION_COMMANDS } from './replication-family.js';
+import { HTTP_COMMANDS } from './http-family.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   ...STRING_COMMANDS,
+  ...HASH_COMMANDS,
   ...KEYSPACE_COMMANDS,
+  ...SET_COMMANDS,
   ...CONNECTION_COMMANDS,
   ...SERVER_COMMANDS,
   ...CLUSTER_COMMANDS,
   ...MEMCACHE_COMMANDS,
   ...PERSISTENCE_COMMANDS,
   ...REPLICATION_COMMANDS,
+  ...HTTP_COMMANDS,
 ];
 
 const TABLE_BITS = 10;

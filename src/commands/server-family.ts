@@ -3,7 +3,8 @@
 
 import os from 'node:os';
 import type { CommandSpec, MainCall, ShardContext, ShardStatsReport, KeySpec } from './types.js';
-import { argIs, argInt, argString, argLower } from './args.js';
+import { argIs, argInt, argString, argLower, argListOf } from './args.js';
+import { keyRange, keyStep, keysFirst, keysLast } from './key-range.js';
 import { ERR } from '../core/errors.js';
 import { VERSION } from '../version.js';
 import { arityOk } from './arity.js';
@@ -217,8 +218,10 @@ function writeInfo(m: MainCall, c: { name: string; arity: number; flags: readonl
   out.array(10);
   out.bulkString(parent ? `${parent}|${c.name}` : c.name);
   out.integer(c.arity);
-  out.set(c.flags.length);
+  const movable = c.keys?.numkeysAt !== undefined;
+  out.set(c.flags.length + (movable ? 1 : 0));
   for (const f of c.flags) out.simple(f);
+  if (movable) out.simple('movablekeys');
   out.integer(c.keys ? c.keys.first : 0);
   out.integer(c.keys ? c.keys.last : 0);
   out.integer(c.keys ? c.keys.step : 0);
@@ -228,7 +231,7 @@ function writeInfo(m: MainCall, c: { name: string; arity: number; flags: readonl
     const k = c.keys;
     const write = c.flags.includes('write');
     out.array(1);
-    out.map(4);
+    out.map(3);
     out.bulkString('flags');
     out.set(1);
     out.simple(write ? 'RW' : 'RO');
@@ -239,19 +242,31 @@ function writeInfo(m: MainCall, c: { name: string; arity: number; flags: readonl
     out.bulkString('spec');
     out.map(1);
     out.bulkString('index');
-    out.integer(k.first);
+    out.integer(k.numkeysAt ?? k.first);
     out.bulkString('find_keys');
     out.map(2);
     out.bulkString('type');
-    out.bulkString('range');
-    out.bulkString('spec');
-    out.map(3);
-    out.bulkString('lastkey');
-    out.integer(k.last < 0 ? k.last : k.last - k.first);
-    out.bulkString('keystep');
-    out.integer(k.step);
-    out.bulkString('limit');
-    out.integer(0);
+    if (k.numkeysAt !== undefined) {
+      out.bulkString('keynum');
+      out.bulkString('spec');
+      out.map(3);
+      out.bulkString('keynumidx');
+      out.integer(0);
+      out.bulkString('firstkey');
+      out.integer(1);
+      out.bulkString('keystep');
+      out.integer(1);
+    } else {
+      out.bulkString('range');
+      out.bulkString('spec');
+      out.map(3);
+      out.bulkString('lastkey');
+      out.integer(k.last < 0 ? k.last : k.last - k.first);
+      out.bulkString('keystep');
+      out.integer(k.step);
+      out.bulkString('limit');
+      out.integer(0);
+    }
   } else {
     out.array(0);
   }
@@ -326,9 +341,13 @@ function commandCommand(m: MainCall): void {
         m.out.error('ERR The command has no key arguments');
         return;
       }
-      const last = c.keys.last < 0 ? argc + c.keys.last : c.keys.last;
+      const inner = argListOf(Array.from({ length: argc }, (_, i) => a.buf.subarray(a.off[i + 2]!, a.off[i + 2]! + a.len[i + 2]!)));
+      if (!keyRange(c.keys, inner)) {
+        m.out.error('ERR Invalid arguments specified for command');
+        return;
+      }
       const idx: number[] = [];
-      for (let i = c.keys.first; i <= last; i += c.keys.step) idx.push(i + 2);
+      for (let i = keysFirst; i <= keysLast; i += keyStep(c.keys)) idx.push(i + 2);
       m.out.array(idx.length);
       for (const i of idx) m.out.bulk(a.buf, a.off[i]!, a.len[i]!);
       return;

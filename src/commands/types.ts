@@ -38,6 +38,10 @@ export interface KeySpec {
   first: number;
   last: number;
   step: number;
+  /** Movable keys counted by an argument (Redis's keynum key spec, SINTERCARD's numkeys): the
+   * argument at this index holds n, and the n arguments after it are the keys. first, last and
+   * step are then 0, as Redis's legacy triple; see keyRange(). */
+  numkeysAt?: number;
 }
 
 
@@ -111,7 +115,7 @@ export interface CommandSpec {
   arity: number;
   flags: readonly CommandFlag[];
   keys: KeySpec | null;
-  group: 'string' | 'generic' | 'connection' | 'server' | 'cluster' | 'internal';
+  group: 'string' | 'hash' | 'set' | 'generic' | 'connection' | 'server' | 'cluster' | 'internal';
   since: string;
   summary: string;
   /** Runs on the shard owning the key(s). */

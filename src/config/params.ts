@@ -386,7 +386,7 @@ export const PARAMS: readonly Param[] = [
     help: 'What to evict when maxmemory is reached' }),
   field({ name: 'maxmemory-samples', key: 'maxmemorySamples', ...integer(1, INT_MAX), default: () => 5, mutable: true,
     help: 'Keys sampled per eviction' }),
-  ...collectionLimit('hash-max-listpack-entries', 'hashMaxListpackEntries', 128, 'Most fields of a hash kept in its compact (listpack) encoding', 'hash-max-ziplist-entries'),
+  ...collectionLimit('hash-max-listpack-entries', 'hashMaxListpackEntries', 512, 'Most fields of a hash kept in its compact (listpack) encoding', 'hash-max-ziplist-entries'),
   ...collectionLimit('hash-max-listpack-value', 'hashMaxListpackValue', 64, 'Longest field or value (bytes) of a hash kept in its compact encoding', 'hash-max-ziplist-value'),
   ...collectionLimit('set-max-intset-entries', 'setMaxIntsetEntries', 512, 'Most members of a set of integers kept as an intset'),
   ...collectionLimit('set-max-listpack-entries', 'setMaxListpackEntries', 128, "Most members of a small set kept in its compact (listpack) encoding (Redis 7.2's; 0 = as Redis 7.0, hashtable)"),

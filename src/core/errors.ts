@@ -7,6 +7,12 @@ export const ERR = {
   notFloat: 'ERR value is not a valid float',
   overflow: 'ERR increment or decrement would overflow',
   nanOrInf: 'ERR increment would produce NaN or Infinity',
+  // hashes
+  hashNotInteger: 'ERR hash value is not an integer',
+  hashNotFloat: 'ERR hash value is not a float',
+  valueNanOrInf: 'ERR value is NaN or Infinity',
+  valueOutOfRange: 'ERR value is out of range',
+  valueOutOfRangeBetween: (min: string, max: string): string => `ERR value is out of range, value must between ${min} and ${max}`,
   wrongType: 'WRONGTYPE Operation against a key holding the wrong kind of value',
   noSuchKey: 'ERR no such key',
   invalidExpire: (cmd: string): string => `ERR invalid expire time in '${cmd}' command`,
@@ -43,6 +49,10 @@ export const ERR = {
   lruNotSelected:
     'ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.',
   countPositive: 'ERR value is out of range, must be positive',
+  valueBetween: (min: string, max: string): string => `ERR value is out of range, value must between ${min} and ${max}`,
+  numkeysPositive: 'ERR numkeys should be greater than 0',
+  numkeysOverArgs: "ERR Number of keys can't be greater than number of args",
+  limitNegative: "ERR LIMIT can't be negative",
   shuttingDown: 'ERR Errors trying to SHUTDOWN. Check logs.',
   // cluster
   clusterDisabled: 'ERR This instance has cluster support disabled',

@@ -74,8 +74,9 @@ export function elementFind(ks: Keyspace, e: number, buf: Uint8Array, off: numbe
     const p = packFind(u8, vo, ks.valueLength(e), parts, buf, off, len);
     if (p < 0) return false;
     if (parts === 2) {
-      varint(u8, skipEntry(u8, p));
+      // skipEntry decodes the field's varint: decode the value's after it.
       const q = skipEntry(u8, p);
+      varint(u8, q);
       hitOff = q + vsize;
       hitLen = vlen;
     }

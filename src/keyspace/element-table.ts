@@ -5,6 +5,9 @@
 //   two parts (hash field):     [u32 field len][u32 value len][field][value]
 // so a 17-byte set member costs a 24-byte block plus about 5 bytes of bucket, where Redis pays a
 // dictEntry, an sds and allocator rounding (~72 bytes, see docs/typed-keyspace.md).
+// Bit 31 of an element's first word is its snapshot mark (as META_SNAP is an entry's): while a
+// snapshot writes a large collection element by element, an element whose bit differs from the
+// header's mark has not been written yet. Elements are born with the header's mark (written).
 // Descriptor block (DESC_WORDS u32 words): count, six table state words, element bytes (sum of
 // the element blocks' size classes, for MEMORY USAGE and the keyspace's integrity check), and two
 // words a lazy free uses (the next descriptor in the keyspace's free queue, its position cursor).
@@ -12,7 +15,7 @@
 import type { Arena } from './arena.js';
 import { hash32 } from './hash.js';
 import { IndexTable, MIN_INDEX_CAPACITY, type SlotLayout } from './index-table.js';
-import { CLASS_SIZE, classOf } from './layout.js';
+import { CLASS_SIZE, classOf, H_SNAP, SNAP_MARK } from './layout.js';
 
 export const D_COUNT = 0;
 const D_STATE = 1;
@@ -23,8 +26,12 @@ export const DESC_WORDS = 10;
 export const DESC_BYTES = DESC_WORDS * 4;
 const DESC_CLASS = classOf(DESC_BYTES);
 
-const SET_SLOTS: SlotLayout = { klenWord: 0, klenMask: 0xffffffff, longMark: -1, keyByte: 4 };
-const HASH_SLOTS: SlotLayout = { klenWord: 0, klenMask: 0xffffffff, longMark: -1, keyByte: 8 };
+const LEN_MASK = 0x7fffffff;
+const SET_SLOTS: SlotLayout = { klenWord: 0, klenMask: LEN_MASK, longMark: -1, keyByte: 4 };
+const HASH_SLOTS: SlotLayout = { klenWord: 0, klenMask: LEN_MASK, longMark: -1, keyByte: 8 };
+
+/** Receives an element's bytes: key at u8[ko, +kl), value at u8[vo, +vl) (0, 0 for a member). */
+export type ElementEmit = (u8: Uint8Array, ko: number, kl: number, vo: number, vl: number) => void;
 
 export class ElementTable {
   private readonly index: IndexTable;
@@ -66,8 +73,8 @@ export class ElementTable {
   }
 
   keyOffset(el: number): number { return el + this.keyByte; }
-  keyLength(el: number): number { return this.arena.u32[el >>> 2]!; }
-  valueOffset(el: number): number { return el + 8 + this.arena.u32[el >>> 2]!; }
+  keyLength(el: number): number { return this.arena.u32[el >>> 2]! & LEN_MASK; }
+  valueOffset(el: number): number { return el + 8 + (this.arena.u32[el >>> 2]! & LEN_MASK); }
   valueLength(el: number): number { return this.arena.u32[(el >>> 2) + 1]!; }
 
   /** Adds an element whose key is absent (find() first); returns its block. May grow the arena. */
@@ -83,7 +90,7 @@ export class ElementTable {
   /** Gives the element el (two parts) a new value; returns its (maybe moved) block. */
   setValue(d: number, el: number, vb: Uint8Array, vo: number, vl: number): number {
     const u32 = this.arena.u32;
-    const kl = u32[el >>> 2]!;
+    const kl = u32[el >>> 2]! & LEN_MASK;
     const cls = classOf(8 + kl + Math.max(vl, 1));
     const oldCls = classOf(8 + kl + Math.max(u32[(el >>> 2) + 1]!, 1));
     if (cls === oldCls) {
@@ -141,6 +148,53 @@ export class ElementTable {
     this.at(d).forEach(visit);
   }
 
+  // --- Snapshots written element by element (see the mark above) -----------------------------
+
+  /** One step of a snapshot's walk of table d: from SCAN cursor v, emits the elements not written
+   * yet (about `count` of them) and marks them written; returns the next cursor (0: done). SCAN's
+   * cursor sees every element present for the whole walk, across resizes; the marks make an
+   * element seen twice, or copied earlier by a change, written once. */
+  snapshotStep(d: number, v: number, count: number, emit: ElementEmit): number {
+    const mark = this.arena.u32[H_SNAP]! & SNAP_MARK;
+    let seen = 0;
+    let budget = Math.max(1, count) * 10;
+    const visit = (el: number): void => {
+      seen++;
+      this.emitIfPending(el, mark, emit);
+    };
+    do {
+      v = this.at(d).scanStep(v, visit);
+    } while (v !== 0 && --budget > 0 && seen < count);
+    return v;
+  }
+
+  /** A change is coming to element buf[off, +len) of table d: emits it first if the running
+   * snapshot has not written it (copy on write of one element). */
+  snapshotElement(d: number, buf: Uint8Array, off: number, len: number, emit: ElementEmit): void {
+    const el = this.find(d, buf, off, len);
+    if (el !== 0) this.emitIfPending(el, this.arena.u32[H_SNAP]! & SNAP_MARK, emit);
+  }
+
+  /** Marks every element of table d written (a snapshot was abandoned). */
+  snapshotSettle(d: number): void {
+    const u32 = this.arena.u32;
+    const on = (u32[H_SNAP]! & SNAP_MARK) !== 0;
+    this.forEach(d, (el) => {
+      const w = el >>> 2;
+      u32[w] = on ? (u32[w]! | 0x80000000) >>> 0 : u32[w]! & LEN_MASK;
+    });
+  }
+
+  private emitIfPending(el: number, mark: number, emit: ElementEmit): void {
+    const u32 = this.arena.u32;
+    const w = el >>> 2;
+    if (u32[w]! >>> 31 === mark) return;
+    u32[w] = mark === 0 ? u32[w]! & LEN_MASK : (u32[w]! | 0x80000000) >>> 0;
+    const kl = u32[w]! & LEN_MASK;
+    if (this.parts === 1) emit(this.arena.u8, el + 4, kl, 0, 0);
+    else emit(this.arena.u8, el + 8, kl, el + 8 + kl, u32[w + 1]!);
+  }
+
   /** Frees up to `budget` elements of a table nobody uses any more, from its lazy cursor; frees the
    * tables and the descriptor when done. Returns true when nothing is left of it. */
   destroyStep(d: number, budget: number): boolean {
@@ -151,7 +205,9 @@ export class ElementTable {
     for (let freed = 0; p < n && freed < budget; p++) {
       const el = t.entryAt(p);
       if (el !== 0) {
-        this.freeBlock(el);
+        // Through release(): the descriptor's element bytes must follow, for the keyspace's
+        // accounting of the lazy-free queue (lazyFreeBytes) while the table is half freed.
+        this.release(d, el);
         freed++;
       }
     }
@@ -165,7 +221,7 @@ export class ElementTable {
   /** Size class of element el's block. */
   blockClass(el: number): number {
     const u32 = this.arena.u32;
-    const kl = u32[el >>> 2]!;
+    const kl = u32[el >>> 2]! & LEN_MASK;
     return this.parts === 1 ? classOf(4 + Math.max(kl, 1)) : classOf(8 + kl + Math.max(u32[(el >>> 2) + 1]!, 1));
   }
 
@@ -174,7 +230,7 @@ export class ElementTable {
     const cls = classOf(this.parts === 1 ? 4 + Math.max(kl, 1) : 8 + kl + Math.max(vl, 1));
     const el = this.arena.alloc(cls);
     const u32 = this.arena.u32;
-    u32[el >>> 2] = kl;
+    u32[el >>> 2] = ((u32[H_SNAP]! & SNAP_MARK) === 0 ? kl : kl | 0x80000000) >>> 0;
     if (this.parts === 2) u32[(el >>> 2) + 1] = vl;
     u32[(d >>> 2) + D_BYTES] = u32[(d >>> 2) + D_BYTES]! + CLASS_SIZE[cls]!;
     copyBytes(this.arena, kb, ko, el + this.keyByte, kl);
@@ -187,11 +243,6 @@ export class ElementTable {
     const u32 = this.arena.u32;
     u32[(d >>> 2) + D_BYTES] = u32[(d >>> 2) + D_BYTES]! - CLASS_SIZE[cls]!;
     this.arena.free(el, cls);
-  }
-
-  /** Frees el without touching any descriptor (a table being destroyed). */
-  private freeBlock(el: number): void {
-    this.arena.free(el, this.blockClass(el));
   }
 }
 

@@ -36,40 +36,28 @@ import {
 } from './layout.js';
 import { keySlot, SLOT_COUNT } from './slot.js';
 import { VolatileSet } from './volatile-set.js';
-import { D_LAZY_NEXT, ElementTable } from './element-table.js';
-import { ENC_INTSET, ENC_PACK, ENC_TABLE, intsetGet, PACK_HEADER, putVarint, readU32, TABLE_VALUE_BYTES, varint, varintSize, vlen, vsize, writeU32 } from './pack.js';
+import { D_LAZY_NEXT, type ElementTable } from './element-table.js';
+import { readU32 } from './pack.js';
+import type { CollectionKind } from './collection-kind.js';
+import type { ElementEmit, ImageOut, ValueKind } from './value-kind.js';
+import { VALUE_TYPES } from './value-kinds.js';
 
 export { KeyspaceFullError } from './arena.js';
 export { keySlot } from './slot.js';
 
-// Value types, numbered as Redis's OBJ_* (the stored type bits; see docs/typed-keyspace.md).
-export const TYPE_STRING = 0;
-export const TYPE_LIST = 1;
-export const TYPE_SET = 2;
-export const TYPE_ZSET = 3;
-export const TYPE_HASH = 4;
-export type ValueType = 0 | 1 | 2 | 3 | 4;
-/** TYPE's reply per type. */
-export const TYPE_NAMES: readonly string[] = ['string', 'list', 'set', 'zset', 'hash'];
-/** Types whose values are collections with an encoding byte. */
-export function isCollection(type: number): boolean {
-  return type === TYPE_SET || type === TYPE_HASH;
-}
-
+export { TYPE_HASH, TYPE_LIST, TYPE_NAMES, TYPE_SET, TYPE_STRING, TYPE_ZSET, type ValueType } from './value-types.js';
+import { TYPE_STRING, type ValueType } from './value-types.js';
 import type { CollectionLimits } from '../core/types.js';
 export type { CollectionLimits };
 
 export const DEFAULT_COLLECTION_LIMITS: CollectionLimits = {
-  hashMaxListpackEntries: 128,
+  hashMaxListpackEntries: 512,
   hashMaxListpackValue: 64,
   setMaxIntsetEntries: 512,
   setMaxListpackEntries: 128,
   setMaxListpackValue: 64,
 };
 
-/** Large collections with at most this many elements are freed at once, others a step at a time
- * (Redis's LAZYFREE_THRESHOLD). */
-const LAZY_FREE_MIN = 64;
 /** Elements freed per lazyFreeStep. */
 const LAZY_FREE_PER_STEP = 4096;
 
@@ -149,16 +137,17 @@ export class Keyspace {
   private readonly arena: Arena;
   private readonly index: IndexTable;
   private readonly vol: VolatileSet;
-  /** Large-encoding tables of hashes (field + value) and of sets (member). */
-  readonly fieldTables: ElementTable;
-  readonly memberTables: ElementTable;
+  /** Per value type, what the keyspace needs of it beyond its entry (null: nothing). */
+  private readonly kinds: Array<ValueKind | null>;
+  private readonly imageOut: ImageOut = { buf: new Uint8Array(0), off: 0, len: 0 };
+  private readonly scratchBuffer = (): Buffer => this.scratch;
   /** Thresholds of the compact encodings (the shard sets them from its settings). */
   limits: CollectionLimits = { ...DEFAULT_COLLECTION_LIMITS };
   /** Where image() left a value's portable bytes (valid until the next image() or mutation). */
   imageBuf: Uint8Array = new Uint8Array(0);
   imageOff = 0;
   imageLen = 0;
-  private scratch = Buffer.allocUnsafe(4096);
+  private scratch: Buffer = Buffer.allocUnsafe(4096);
 
   /** Attaches to existing state (fresh or left by a crashed incarnation) and checks it. */
   constructor(readonly memory: SharedArrayBuffer) {
@@ -166,8 +155,7 @@ export class Keyspace {
     this.arena = new Arena(memory);
     this.index = new IndexTable(this.arena);
     this.vol = new VolatileSet(this.arena);
-    this.fieldTables = new ElementTable(this.arena, 2);
-    this.memberTables = new ElementTable(this.arena, 1);
+    this.kinds = VALUE_TYPES.map((t) => (t.kind === null ? null : t.kind(this.arena)));
     const u32 = this.arena.u32;
     if (u32[H_MAGIC] !== MAGIC || u32[H_VERSION] !== VERSION || u32[H_HEADER_BYTES] !== HEADER_BYTES) {
       throw new Error('keyspace: memory is not a keyspace of this version');
@@ -481,24 +469,21 @@ export class Keyspace {
     return readU32(this.arena.u8, this.valueOffset(e) + 1);
   }
 
-  /** The element tables of a collection type. */
+  /** The element tables of a collection type (hash or set). */
   tablesFor(type: number): ElementTable {
-    return type === TYPE_HASH ? this.fieldTables : this.memberTables;
+    return (this.kinds[type] as CollectionKind).tables;
   }
 
   /** Elements of a collection: fields of a hash, members of a set. */
   elementCount(e: number): number {
-    const vo = this.valueOffset(e);
-    const u8 = this.arena.u8;
-    const enc = u8[vo]!;
-    if (enc === ENC_TABLE) return this.tablesFor(this.type(e)).count(readU32(u8, vo + 1));
-    return readU32(u8, vo + (enc === ENC_INTSET ? 2 : 1));
+    const kind = this.kinds[this.type(e)];
+    return kind === null || kind === undefined ? 1 : kind.count(this.arena.u8, this.valueOffset(e), this.valueLength(e));
   }
 
   /** Bytes e holds beyond its entry block (a large collection's descriptor, tables, elements). */
   childBytes(e: number): number {
-    if (this.type(e) === TYPE_STRING || this.encoding(e) !== ENC_TABLE) return 0;
-    return this.tablesFor(this.type(e)).bytes(this.tableOf(e));
+    const kind = this.kinds[this.type(e)];
+    return kind === null || kind === undefined ? 0 : kind.childBytes(this.arena.u8, this.valueOffset(e), this.valueLength(e));
   }
 
   /** A uniform fraction in [0, 1) from the keyspace's generator (random elements). */
@@ -506,46 +491,36 @@ export class Keyspace {
     return this.random() / 4294967296;
   }
 
-  /** Gives back what a collection holds outside its entry block: at once when small, else through
-   * the lazy-free queue (a 10M-member set must not stall the shard). */
+  /** Gives back what a value holds outside its entry block: at once when small, else through the
+   * lazy-free queue (a 10M-member set must not stall the shard). */
   private releaseValue(e: number): void {
-    const u8 = this.arena.u8;
-    const vo = this.valueOffset(e);
-    if (this.arena.u32[(e >>> 2) + E_VLEN]! < TABLE_VALUE_BYTES || u8[vo] !== ENC_TABLE) return;
     const type = this.type(e);
-    const tables = this.tablesFor(type);
-    const d = readU32(u8, vo + 1);
-    u8[vo] = 0; // the entry no longer owns the table
-    if (tables.count(d) <= LAZY_FREE_MIN) {
-      tables.destroyStep(d, Infinity);
-      return;
-    }
+    const kind = this.kinds[type];
+    if (kind === null || kind === undefined) return;
+    const block = kind.release(this.arena.u8, this.valueOffset(e), this.valueLength(e));
+    if (block === 0) return;
     const u32 = this.arena.u32;
-    u32[(d >>> 2) + D_LAZY_NEXT] = (u32[H_LAZY]! | tables.parts) >>> 0;
-    u32[H_LAZY] = d;
+    u32[(block >>> 2) + D_LAZY_NEXT] = (u32[H_LAZY]! | type) >>> 0;
+    u32[H_LAZY] = block;
   }
 
-  /** Frees a bounded number of blocks of lazily deleted collections; true while some are left. */
+  /** Frees a bounded number of blocks of lazily deleted values; true while some are left. */
   lazyFreeStep(budget = LAZY_FREE_PER_STEP): boolean {
     const u32 = this.arena.u32;
-    while (u32[H_LAZY] !== 0 && budget > 0) {
-      const d = u32[H_LAZY]!;
-      const link = u32[(d >>> 2) + D_LAZY_NEXT]!;
-      const tables = (link & 7) === 2 ? this.fieldTables : this.memberTables;
-      const before = tables.count(d);
-      if (tables.destroyStep(d, budget)) u32[H_LAZY] = link - (link & 7);
-      budget -= Math.max(1, before);
-    }
+    const d = u32[H_LAZY]!;
+    if (d === 0) return false;
+    const link = u32[(d >>> 2) + D_LAZY_NEXT]!;
+    if (this.kinds[link & 7]!.destroyStep(d, budget)) u32[H_LAZY] = link - (link & 7);
     return u32[H_LAZY] !== 0;
   }
 
-  /** Bytes held by collections waiting in the lazy-free queue. */
+  /** Bytes held by values waiting in the lazy-free queue. */
   lazyFreeBytes(): number {
     const u32 = this.arena.u32;
     let n = 0;
     for (let d = u32[H_LAZY]!; d !== 0; ) {
       const link = u32[(d >>> 2) + D_LAZY_NEXT]!;
-      n += ((link & 7) === 2 ? this.fieldTables : this.memberTables).bytes(d);
+      n += this.kinds[link & 7]!.queuedBytes(d);
       d = link - (link & 7);
     }
     return n;
@@ -557,104 +532,44 @@ export class Keyspace {
     const vo = this.valueOffset(e);
     const vl = this.valueLength(e);
     const u8 = this.bytes();
-    if (this.type(e) === TYPE_STRING || u8[vo] !== ENC_TABLE) {
-      this.imageBuf = u8;
-      this.imageOff = vo;
-      this.imageLen = vl;
-      return;
+    const kind = this.kinds[this.type(e)];
+    const out = this.imageOut;
+    if (kind === null || kind === undefined) {
+      out.buf = u8;
+      out.off = vo;
+      out.len = vl;
+    } else {
+      kind.image(u8, vo, vl, out, this.scratchBuffer);
+      if (out.buf !== u8 && out.buf.length > this.scratch.length) this.scratch = out.buf as Buffer;
     }
-    const tables = this.tablesFor(this.type(e));
-    const d = readU32(u8, vo + 1);
-    let size = PACK_HEADER;
-    tables.forEach(d, (el) => {
-      const kl = tables.keyLength(el);
-      size += varintSize(kl) + kl;
-      if (tables.parts === 2) {
-        const l = tables.valueLength(el);
-        size += varintSize(l) + l;
-      }
-    });
-    if (this.scratch.length < size) this.scratch = Buffer.allocUnsafe(Math.max(size, this.scratch.length * 2));
-    const out = this.scratch;
-    out[0] = ENC_PACK;
-    writeU32(out, 1, tables.count(d));
-    let p = PACK_HEADER;
-    tables.forEach(d, (el) => {
-      const kl = tables.keyLength(el);
-      p += putVarint(out, p, kl);
-      out.set(u8.subarray(tables.keyOffset(el), tables.keyOffset(el) + kl), p);
-      p += kl;
-      if (tables.parts === 2) {
-        const l = tables.valueLength(el);
-        p += putVarint(out, p, l);
-        out.set(u8.subarray(tables.valueOffset(el), tables.valueOffset(el) + l), p);
-        p += l;
-      }
-    });
-    this.imageBuf = out;
-    this.imageOff = 0;
-    this.imageLen = size;
+    this.imageBuf = out.buf;
+    this.imageOff = out.off;
+    this.imageLen = out.len;
   }
 
-  /** Writes key with a value given as a portable image of `type` (a string's bytes, or a checked
-   * PACK/INTSET image; see imageError) in the encoding the limits call for. Returns the entry. */
+  /** Whether a snapshot writes e element by element (a large collection; see element-table.ts). */
+  snapshotPiecewise(e: number): boolean {
+    const kind = this.kinds[this.type(e)];
+    return kind !== null && kind !== undefined && kind.piecewise(this.arena.u8, this.valueOffset(e), this.valueLength(e));
+  }
+
+  /** One step of writing e element by element: emits about `count` unwritten elements from SCAN
+   * cursor v and marks them written; returns the next cursor (0: every element is written). */
+  snapshotPieceStep(e: number, v: number, count: number, emit: ElementEmit): number {
+    return this.kinds[this.type(e)]!.snapshotStep(this.arena.u8, this.valueOffset(e), v, count, emit);
+  }
+
+  /** Before element buf[off, +len) of e changes: emits it if the snapshot has not written it. */
+  snapshotElement(e: number, buf: Uint8Array, off: number, len: number, emit: ElementEmit): void {
+    this.kinds[this.type(e)]!.snapshotElement(this.arena.u8, this.valueOffset(e), buf, off, len, emit);
+  }
+
+  /** Writes key with a value given as a portable image of `type` (a string's bytes, or an image
+   * checked by imageError) in the encoding the limits call for. Returns the entry. */
   setImage(key: Uint8Array, koff: number, klen: number, type: ValueType, buf: Uint8Array, off: number, len: number, expireAtMs: number, flags = 0): number {
-    if (type === TYPE_STRING || !this.needsTable(type, buf, off, len)) {
-      return this.set(key, koff, klen, buf, off, len, type, expireAtMs, flags);
-    }
-    const tables = this.tablesFor(type);
-    const count = readU32(buf, off + (buf[off] === ENC_INTSET ? 2 : 1));
-    const e = this.set(key, koff, klen, null, 0, TABLE_VALUE_BYTES, type, expireAtMs, flags);
-    const d = tables.create(count);
-    const u8 = this.bytes();
-    const vo = this.valueOffset(e);
-    u8[vo] = ENC_TABLE;
-    writeU32(u8, vo + 1, d);
-    if (buf[off] === ENC_INTSET) {
-      const digits = Buffer.allocUnsafe(24);
-      for (let i = 0; i < count; i++) {
-        const n = intsetGet(buf, off, i);
-        const l = digits.write(String(n), 0, 'latin1');
-        if (tables.find(d, digits, 0, l) === 0) tables.insert(d, digits, 0, l, null, 0, 0);
-      }
-      return e;
-    }
-    let p = off + PACK_HEADER;
-    for (let i = 0; i < count; i++) {
-      varint(buf, p);
-      const ko = p + vsize;
-      const kl = vlen;
-      p = ko + kl;
-      let vo2 = 0;
-      let vl2 = 0;
-      if (tables.parts === 2) {
-        varint(buf, p);
-        vo2 = p + vsize;
-        vl2 = vlen;
-        p = vo2 + vl2;
-      }
-      const el = tables.find(d, buf, ko, kl);
-      if (el === 0) tables.insert(d, buf, ko, kl, buf, vo2, vl2);
-      else if (tables.parts === 2) tables.setValue(d, el, buf, vo2, vl2);
-    }
-    return e;
-  }
-
-  /** Whether an image of `type` exceeds the compact encoding's limits. */
-  private needsTable(type: number, buf: Uint8Array, off: number, len: number): boolean {
-    const lim = this.limits;
-    if (buf[off] === ENC_INTSET) return readU32(buf, off + 2) > lim.setMaxIntsetEntries;
-    const count = readU32(buf, off + 1);
-    const maxCount = type === TYPE_HASH ? lim.hashMaxListpackEntries : lim.setMaxListpackEntries;
-    const maxLen = type === TYPE_HASH ? lim.hashMaxListpackValue : lim.setMaxListpackValue;
-    if (count > maxCount) return true;
-    const end = off + len;
-    for (let p = off + PACK_HEADER; p < end; ) {
-      varint(buf, p);
-      if (vlen > maxLen) return true;
-      p += vsize + vlen;
-    }
-    return false;
+    const kind = this.kinds[type];
+    if (kind === null || kind === undefined) return this.set(key, koff, klen, buf, off, len, type, expireAtMs, flags);
+    return kind.store(this, key, koff, klen, buf, off, len, expireAtMs, flags);
   }
 
   // --- Snapshot marks (see META_SNAP) ---------------------------------------------------------
@@ -688,7 +603,11 @@ export class Keyspace {
     if (!this.snapshotActive()) return false;
     const u32 = this.arena.u32;
     for (let s = 0; s < SLOT_COUNT; s++) {
-      for (let e = u32[H_SLOT_HEAD + s]!; e !== 0; e = u32[(e >>> 2) + E_NEXT]!) this.snapshotDone(e);
+      for (let e = u32[H_SLOT_HEAD + s]!; e !== 0; e = u32[(e >>> 2) + E_NEXT]!) {
+        this.snapshotDone(e);
+        // Elements of a collection the snapshot was writing piece by piece carry marks too.
+        this.kinds[this.type(e)]?.snapshotSettle(this.arena.u8, this.valueOffset(e), this.valueLength(e));
+      }
     }
     this.snapshotEnd();
     return true;

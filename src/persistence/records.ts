@@ -184,6 +184,11 @@ export class RecordBuffer {
     if (vb !== null) copy(vb, voff, b, p + ELEM_HEADER + flen, vl);
   }
 
+  /** Drops everything from offset p on (an ELEMS record that got no element). */
+  truncate(p: number): void {
+    this.length = p;
+  }
+
   /** Ends the ELEMS record started at p with its element count. */
   elemsEnd(p: number, count: number): void {
     const b = this.buf;

@@ -105,7 +105,7 @@ export class ShardPersistence implements KeyspaceObserver {
   }
 
   elementChanging(e: number, buf: Uint8Array, off: number, len: number): void {
-    if (this.job !== null && this.job.active) this.job.beforeChange(e);
+    if (this.job !== null && this.job.active) this.job.beforeElementChange(e, buf, off, len);
     if (this.recording && this.touch(e, DELTA) === DELTA) this.addField(buf, off, len);
   }
 

@@ -4,6 +4,11 @@
 // a command about to change or delete a pending entry first has its old state written (copy on
 // write, through the keyspace observer), and entries born after the start are never pending. So
 // every key is written exactly once, as it was at the start.
+// A large collection is written element by element (ELEMS records of a few hundred elements,
+// across as many steps as it takes), and a command about to change one of its elements has only
+// that element's old state written first: an HSET on a 1M-field hash during a snapshot copies one
+// field, not the hash. Its elements carry their own marks (element-table.ts); a whole-key change
+// (delete, overwrite, expiry) writes the elements still unwritten at once.
 // Memory beyond the data: one chunk being written, the next one being filled, and the copy-on-write
 // images taken meanwhile; the job reports its peak (INFO snapshot_peak_buffer_bytes). Steps are
 // paced by the disk: a chunk is written only when the previous one is. The file is written under a
@@ -13,12 +18,15 @@ import { close, closeSync, fsync, fsyncSync, openSync, renameSync, unlinkSync, w
 import { dirname } from 'node:path';
 import type { Keyspace } from '../keyspace/keyspace.js';
 import { SLOT_COUNT } from '../keyspace/slot.js';
+import { TYPE_HASH } from '../keyspace/value-types.js';
 import { MAGIC_SNAPSHOT, RecordBuffer } from './records.js';
 
 /** Bytes of records gathered before a chunk is written. */
 const CHUNK_BYTES = 1024 * 1024;
 /** CPU time of one step: the shard's commands wait at most this long for the snapshot. */
 const STEP_MS = 1;
+/** Elements of a large collection per ELEMS record (and per piece of a step). */
+const PIECE_ELEMENTS = 256;
 /** Slots a step walks before it yields to waiting commands (progress under a saturating load). */
 const MIN_STEP_SLOTS = 8;
 
@@ -41,6 +49,10 @@ export class SnapshotJob {
   private ending = false;
   private finished = false;
   keys = 0;
+  /** Records written (the END record counts them; a large collection takes several). */
+  private records = 0;
+  /** The large collection being written element by element: its key and SCAN cursor. */
+  private piece: { key: Buffer; cursor: number } | null = null;
   readonly keysTotal: number;
   private bytes = 0;
   peakBufferBytes = 0;
@@ -97,12 +109,86 @@ export class SnapshotJob {
     }
   }
 
+  /** Writes pending entry e whole (a large collection: every element not written yet). */
   private emit(e: number): void {
     const ks = this.ks;
-    ks.image(e);
-    this.out.set(ks.bytes(), ks.keyOffset(e), ks.keyLength(e), ks.imageBuf, ks.imageOff, ks.imageLen, ks.type(e), ks.flags(e), ks.expireAt(e));
+    if (ks.snapshotPiecewise(e)) {
+      for (let v = this.emitPiece(e, 0); v !== 0; v = this.emitPiece(e, v));
+    } else {
+      ks.image(e);
+      this.out.set(ks.bytes(), ks.keyOffset(e), ks.keyLength(e), ks.imageBuf, ks.imageOff, ks.imageLen, ks.type(e), ks.flags(e), ks.expireAt(e));
+      this.records++;
+    }
     ks.snapshotDone(e);
     this.keys++;
+  }
+
+  /** One ELEMS record of up to PIECE_ELEMENTS unwritten elements of e from SCAN cursor v;
+   * returns the next cursor. */
+  private emitPiece(e: number, v: number): number {
+    const ks = this.ks;
+    const out = this.out;
+    const p = out.elemsBegin(ks.bytes(), ks.keyOffset(e), ks.keyLength(e), ks.type(e), ks.expireAt(e));
+    const hash = ks.type(e) === TYPE_HASH;
+    let n = 0;
+    const next = ks.snapshotPieceStep(e, v, PIECE_ELEMENTS, (u8, ko, kl, vo, vl) => {
+      out.elemsAdd(true, u8, ko, kl, hash ? u8 : null, vo, vl);
+      n++;
+    });
+    if (n === 0) out.truncate(p);
+    else {
+      out.elemsEnd(p, n);
+      this.records++;
+    }
+    return next;
+  }
+
+  /** The keyspace observer's hook: one element of e is about to change; if neither e nor that
+   * element is written yet, the element's old state goes now. */
+  beforeElementChange(e: number, buf: Uint8Array, off: number, len: number): void {
+    const ks = this.ks;
+    if (!ks.snapshotPending(e)) return;
+    if (!ks.snapshotPiecewise(e)) {
+      this.emit(e);
+      return;
+    }
+    const out = this.out;
+    const p = out.elemsBegin(ks.bytes(), ks.keyOffset(e), ks.keyLength(e), ks.type(e), ks.expireAt(e));
+    const hash = ks.type(e) === TYPE_HASH;
+    let n = 0;
+    ks.snapshotElement(e, buf, off, len, (u8, ko, kl, vo, vl) => {
+      out.elemsAdd(true, u8, ko, kl, hash ? u8 : null, vo, vl);
+      n++;
+    });
+    if (n === 0) out.truncate(p);
+    else {
+      out.elemsEnd(p, n);
+      this.records++;
+    }
+    this.notePeak();
+  }
+
+  /** Continues the large collection being written; false when the step's budget ran out first. */
+  private continuePiece(chunkBytes: number, deadline: number): boolean {
+    const piece = this.piece!;
+    const ks = this.ks;
+    const e = ks.peek(piece.key, 0, piece.key.length);
+    // Written whole meanwhile (deleted, overwritten, its expiry changed): nothing left to do.
+    if (e === 0 || !ks.snapshotPending(e)) {
+      this.piece = null;
+      return true;
+    }
+    while (this.out.length < chunkBytes) {
+      piece.cursor = this.emitPiece(e, piece.cursor);
+      if (piece.cursor === 0) {
+        ks.snapshotDone(e);
+        this.keys++;
+        this.piece = null;
+        return true;
+      }
+      if (performance.now() > deadline) return false;
+    }
+    return false;
   }
 
   /** Writes the pending entries of the next slots until a chunk is full or `until` is reached. */
@@ -110,9 +196,20 @@ export class SnapshotJob {
     const ks = this.ks;
     const first = this.slot;
     while (this.slot < until && this.out.length < chunkBytes) {
+      if (this.piece !== null && !this.continuePiece(chunkBytes, deadline)) return;
+      let stopped = false;
       for (let e = ks.slotHead(this.slot); e !== 0; e = ks.slotNext(e)) {
-        if (ks.snapshotPending(e)) this.emit(e);
+        if (!ks.snapshotPending(e)) continue;
+        if (deadline !== Infinity && ks.snapshotPiecewise(e) && ks.elementCount(e) > PIECE_ELEMENTS) {
+          // Written over several steps; the slot's walk resumes after it (written entries are
+          // no longer pending, so walking the slot again writes nothing twice).
+          this.piece = { key: Buffer.from(ks.bytes().subarray(ks.keyOffset(e), ks.keyOffset(e) + ks.keyLength(e))), cursor: 0 };
+          stopped = true;
+          break;
+        }
+        this.emit(e);
       }
+      if (stopped) continue;
       this.slot++;
       if (deadline !== Infinity && (performance.now() > deadline || (this.slot - first >= MIN_STEP_SLOTS && this.busy()))) break;
     }
@@ -153,7 +250,7 @@ export class SnapshotJob {
       if (this.slot >= SLOT_COUNT) {
         this.ending = true;
         this.ks.snapshotEnd();
-        this.out.end(this.keys);
+        this.out.end(this.records);
         this.notePeak();
         this.writeSync();
         this.finish();

@@ -7,6 +7,7 @@
 import { COMMANDS, arityOk, lookupCommand } from '../commands/registry.js';
 import { ERR, ReplyError } from '../core/errors.js';
 import { argIs, argString, argsPreview, copyArgList } from '../commands/args.js';
+import { keyRange, keyStep, keysFirst, keysLast } from '../commands/key-range.js';
 import type { ArgList, ClientInfo, MainHandler, ServerApi, ServerStats } from '../commands/types.js';
 import { RespWriter } from '../protocol/resp-writer.js';
 import type { Logger } from 'pino';
@@ -100,10 +101,17 @@ export class Dispatcher {
       return;
     }
     const keys = spec.keys!;
-    const last = keys.last < 0 ? a.argc + keys.last : keys.last;
-    const first = keys.first;
+    if (!keyRange(keys, a)) {
+      // A key count that names no keys: any shard replies the command's own error (Redis runs it
+      // locally too, with no slot to check).
+      this.shards.send(0, conn, conn.takeSeq(), idx, conn.proto, a);
+      return;
+    }
+    const first = keysFirst;
+    const last = keysLast;
+    const step = keyStep(keys);
     if (this.server.cluster !== null) {
-      const routed = this.clusterRouter.route(conn, idx, spec, a, first, last, keys.step, asking);
+      const routed = this.clusterRouter.route(conn, idx, spec, a, first, last, step, asking);
       if (typeof routed === 'function') {
         this.runMain(conn, a, routed, counter);
         return;
@@ -116,9 +124,9 @@ export class Dispatcher {
         return;
       }
     }
-    const shard = this.shards.singleShard(a, first, last, keys.step);
+    const shard = this.shards.singleShard(a, first, last, step);
     if (shard >= 0) this.shards.send(shard, conn, conn.takeSeq(), idx, conn.proto, a);
-    else if (spec.merge) this.shards.fanKeys(conn, idx, a, first, last, keys.step);
+    else if (spec.merge) this.shards.fanKeys(conn, idx, a, first, last, step);
     else if (spec.crossShard) this.runMain(conn, a, spec.crossShard, counter);
     else conn.replyError(`ERR internal: ${spec.name} cannot span shards`);
   }

@@ -4,6 +4,10 @@
 // a new CAS). Errors are JSON {"error": "..."} with a status code. When requirepass is set, the
 // key API (reads too, as RESP requires AUTH before GET) needs `Authorization: Bearer <password>`,
 // checked before anything else of the request is read.
+// A GET of a hash or a set answers its JSON rendering (TESSERA.KEYJSON, made in the shard); a
+// string's bytes come back as they are unless ?format=json or ?format=base64 asks for the JSON
+// form. PUT replaces whatever the key holds (SET), DELETE deletes any type (DEL). Shapes in
+// docs/doors-types.md and the README.
 // Invariants: no request, however malformed, ends the process: every handler runs inside error
 // handling that answers (4xx/5xx JSON) or closes only that connection, logged once. Memory per
 // connection is bounded (header section, body up to proto-max-bulk-len, counted as it arrives)
@@ -40,6 +44,11 @@ const PIPELINE_MAX = 64;
 const PIPELINE_HARD_MAX = 8192;
 /** Largest TTL accepted, seconds (Redis's EX limit keeps ms within int64; this keeps them exact). */
 const TTL_MAX_S = Math.floor(Number.MAX_SAFE_INTEGER / 1000) - Math.ceil(Date.now() / 1000);
+/** Reads of a key whose type changes between GET and TESSERA.KEYJSON (a collection replaced by a
+ * string): tries before the JSON rendering is answered as it is. */
+const READ_TRIES_MAX = 3;
+const WRONGTYPE_REPLY = Buffer.from('-WRONGTYPE ');
+const STRING_DOC = Buffer.from('{"type":"string"');
 
 class HttpError extends Error {
   constructor(
@@ -79,6 +88,10 @@ function bulkOf(reply: Buffer): Buffer | null {
   }
   if (reply[0] === 95) return null; // RESP3 null
   throw new HttpError(500, reply.toString('utf8', 1).trim());
+}
+
+function startsWith(b: Buffer, prefix: Buffer): boolean {
+  return b.length >= prefix.length && b.compare(prefix, 0, prefix.length, 0, prefix.length) === 0;
 }
 
 function integerOf(reply: Buffer): number {
@@ -244,11 +257,28 @@ export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCo
     switch (req.method) {
       case 'GET':
       case 'HEAD': {
-        const v = bulkOf(await server.callForKey(kb, ['GET', kb]));
-        if (v === null) throw new HttpError(404, 'no such key');
-        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': v.length });
-        res.end(req.method === 'HEAD' ? undefined : v);
-        return 200;
+        const format = new URLSearchParams(rawQuery).get('format');
+        if (format !== null && format !== 'json' && format !== 'base64') throw new HttpError(400, 'format must be json or base64');
+        for (let tries = 1; ; tries++) {
+          if (format === null) {
+            const r = await server.callForKey(kb, ['GET', kb]);
+            if (!startsWith(r, WRONGTYPE_REPLY)) {
+              const v = bulkOf(r);
+              if (v === null) throw new HttpError(404, 'no such key');
+              res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': v.length, 'x-key-type': 'string' });
+              res.end(req.method === 'HEAD' ? undefined : v);
+              return 200;
+            }
+          }
+          const doc = bulkOf(await server.callForKey(kb, format === 'base64' ? ['TESSERA.KEYJSON', kb, 'BASE64'] : ['TESSERA.KEYJSON', kb]));
+          if (doc === null) throw new HttpError(404, 'no such key');
+          // Became a string since the GET: read it as a string again.
+          if (format === null && startsWith(doc, STRING_DOC) && tries < READ_TRIES_MAX) continue;
+          const type = doc.toString('latin1', 9, doc.indexOf(34, 9));
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': doc.length, 'x-key-type': type });
+          res.end(req.method === 'HEAD' ? undefined : doc);
+          return 200;
+        }
       }
       case 'PUT': {
         const ttl = ttlOf(new URLSearchParams(rawQuery), req);

@@ -10,6 +10,11 @@
 // it does not read while it cannot write); the normal client-output-buffer-limit closes the
 // connection when crossed. Errors that memcached answers by closing stop reading at once and close
 // once the replies before them are written. A client that half-closes gets every reply first.
+// A text get/gat of several keys ends at its first error line, as memcached's does (the values
+// before it, the error, then neither the other keys' values nor END): each key is its own shard
+// request, so the replies after a SERVER_ERROR (a key holding a collection, an admission refusal)
+// are emptied as they arrive. The get lines waiting for replies are remembered for that, at most
+// one per request in flight.
 
 import { ReplyOrder } from './reply-order.js';
 import type { Socket } from 'node:net';
@@ -88,6 +93,12 @@ export class MemcacheConnection implements MemcacheClient {
   private paused = false;
   private pollScheduled = false;
   private authed: boolean;
+  /** Text get lines not yet fully answered: pairs (seq of the first key, seq of END), oldest
+   * first from getHead. */
+  private gets: number[] = [];
+  private getHead = 0;
+  /** Replies of failed gets still to come, to be emptied when they arrive. */
+  private readonly blank = new Set<number>();
 
   constructor(
     readonly id: number,
@@ -486,6 +497,7 @@ export class MemcacheConnection implements MemcacheClient {
     const t = this.tok;
     this.rpos = lineEnd;
     this.host.count(touch ? 'gat' : 'get');
+    const first = this.nextSeq;
     for (let i = firstKey; i < t.n; i++) {
       if (t.len[i]! > KEY_MAX_BYTES) {
         this.replyText(TEXT.badFormat);
@@ -496,8 +508,38 @@ export class MemcacheConnection implements MemcacheClient {
       if (touch) writeU32(this.buf, SCRATCH_EXTRAS, exptime >>> 0);
       this.sendText(touch ? 4 : 0, t.off[i]!, t.len[i]!, 0, 0, this.nextSeq++);
     }
+    this.rememberGet(first, this.nextSeq);
     this.replyText(TEXT.end);
     return 0;
+  }
+
+  /** Records a get line whose keys have seqs [first, end) and END seq `end`; forgets lines fully
+   * written (bounded by the requests in flight). */
+  private rememberGet(first: number, end: number): void {
+    const g = this.gets;
+    while (this.getHead < g.length && g[this.getHead + 1]! < this.order.headSeq) this.getHead += 2;
+    if (this.getHead === g.length) {
+      g.length = 0;
+      this.getHead = 0;
+    } else if (this.getHead > 64) {
+      this.gets = g.slice(this.getHead);
+      this.getHead = 0;
+    }
+    this.gets.push(first, end);
+  }
+
+  /** Reply `seq` is an error: if it answers a key of a get line, that get ends with it. */
+  private getFailed(seq: number): void {
+    const g = this.gets;
+    for (let i = this.getHead; i < g.length; i += 2) {
+      const first = g[i]!;
+      const end = g[i + 1]!;
+      if (seq < first) return;
+      if (seq >= end) continue;
+      g[i + 1] = seq; // a later error of this line finds it ended
+      for (let s = seq + 1; s <= end; s++) if (!this.order.emptyParked(s)) this.blank.add(s);
+      return;
+    }
   }
 
   /** A storage command whose line and data block the framer checked (too large ones never
@@ -734,6 +776,8 @@ export class MemcacheConnection implements MemcacheClient {
       this.deliver(seq, err, 0, err.length);
       return;
     }
+    if (this.blank.size > 0 && this.blank.delete(seq)) len = 0;
+    else if (len > 0 && buf[off] === 83 /* S */ && this.gets.length > this.getHead && isServerError(buf, off, len)) this.getFailed(seq);
     if (!this.order.put(seq, buf, off, len, this.out)) return;
     this.scheduleFlush();
     // The limit is enforced when it is crossed, not at the next write.
@@ -806,6 +850,14 @@ export class MemcacheConnection implements MemcacheClient {
     this.order.clear();
     this.host.closed(this);
   }
+}
+
+const SERVER_ERROR = Buffer.from('SERVER_ERROR ', 'latin1');
+
+function isServerError(buf: Uint8Array, off: number, len: number): boolean {
+  if (len < SERVER_ERROR.length) return false;
+  for (let i = 0; i < SERVER_ERROR.length; i++) if (buf[off + i] !== SERVER_ERROR[i]) return false;
+  return true;
 }
 
 function headerOnly(opcode: number, opaque: number): Buffer {

@@ -4,6 +4,8 @@
 
 import type { RespWriter } from '../protocol/resp-writer.js';
 
+const EMPTY = Buffer.alloc(0);
+
 export class ReplyOrder {
   /** Sequence number of the next reply to write. */
   headSeq = 0;
@@ -24,6 +26,14 @@ export class ReplyOrder {
       out.raw(next, 0, next.length);
       this.headSeq++;
     }
+    return true;
+  }
+
+  /** Empties reply `seq` if it is parked (its turn then writes nothing); false when it is not
+   * parked (not arrived yet, or written already). */
+  emptyParked(seq: number): boolean {
+    if (!this.parked.has(seq)) return false;
+    this.parked.set(seq, EMPTY);
     return true;
   }
 

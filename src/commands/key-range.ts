@@ -1,0 +1,30 @@
+// Where a command's keys are among its arguments, from its key spec: a fixed range (first, last,
+// step), or movable keys counted by an argument (numkeysAt). Allocation-free for the dispatcher:
+// keyRange() leaves the range in keysFirst/keysLast.
+
+import type { ArgList, KeySpec } from './types.js';
+import { argInt } from './args.js';
+
+/** The range the last keyRange() call found (step is the spec's, 1 for counted keys). */
+export let keysFirst = 0;
+export let keysLast = 0;
+
+/** Finds the key arguments of a command with argc arguments; false when it names none (a count
+ * that is not a positive integer or exceeds the arguments: the command replies the error). */
+export function keyRange(k: KeySpec, a: ArgList): boolean {
+  if (k.numkeysAt === undefined) {
+    keysFirst = k.first;
+    keysLast = k.last < 0 ? a.argc + k.last : k.last;
+    return true;
+  }
+  const n = argInt(a, k.numkeysAt);
+  if (!(n >= 1) || k.numkeysAt + n >= a.argc) return false;
+  keysFirst = k.numkeysAt + 1;
+  keysLast = k.numkeysAt + n;
+  return true;
+}
+
+/** The step between keys of a spec. */
+export function keyStep(k: KeySpec): number {
+  return k.numkeysAt === undefined ? k.step : 1;
+}

@@ -1,0 +1,24 @@
+// The table of value types: per type number, how a shard makes its ValueKind (null: the value is
+// all in its entry, as a string's) and how an image of it from outside is checked (null: any bytes
+// are a valid string). The one place a new type is registered.
+import { CollectionKind, hashImageError, setImageError } from './collection-kind.js';
+import type { ValueKindFactory } from './value-kind.js';
+import { TYPE_HASH, TYPE_SET } from './value-types.js';
+
+export type ImageCheck = (buf: Uint8Array, off: number, len: number) => string | null;
+
+interface TypeEntry {
+  kind: ValueKindFactory | null;
+  check: ImageCheck | null;
+}
+
+const NONE: TypeEntry = { kind: null, check: null };
+const UNKNOWN: ImageCheck = () => 'type not supported';
+
+export const VALUE_TYPES: readonly TypeEntry[] = [
+  NONE, // string
+  { kind: null, check: UNKNOWN }, // list (issue 15)
+  { kind: (arena) => new CollectionKind(arena, TYPE_SET), check: setImageError },
+  { kind: null, check: UNKNOWN }, // zset (issue 15)
+  { kind: (arena) => new CollectionKind(arena, TYPE_HASH), check: hashImageError },
+];
