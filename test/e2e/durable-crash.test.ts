@@ -80,6 +80,26 @@ t('BGREWRITEAOF while a client writes, then more writes and kill -9: the new bas
   console.log(`  (${duringRewrite} writes acknowledged during the rewrite, ${w.acked()} in all)`);
 });
 
+t('kill -9 in the middle of a BGREWRITEAOF under writes: the old base and log, or the new ones, hold every acknowledged write', async () => {
+  const dir = tempDir('durable-rewrite-kill');
+  const server = await startIn(dir, AOF_ALWAYS, { shards: 2 });
+  const c = await ioClient(server);
+  const model = await fillCollections(c);
+  const w = startWriter(await ioClient(server), model, 51);
+  await waitFor('writes before the rewrite', () => w.acked() >= 50 || w.unexpected() !== '', TEST_TIMEOUT_MS / 4);
+  await c.bgrewriteaof();
+  const atRewrite = w.acked();
+  await waitFor('a few writes during the rewrite', () => w.acked() >= atRewrite + 5 || w.unexpected() !== '', TEST_TIMEOUT_MS / 4);
+  const inProgress = (await infoField(c, 'persistence', 'aof_rewrite_in_progress')) === 1;
+  await kill9(server);
+  await withTimeout(w.finished, 10_000, 'the writer to stop once the server is gone');
+  assert.is(w.unexpected(), '', 'only connection errors at the kill');
+
+  const again = await restartIn(server.port, dir, AOF_ALWAYS, { shards: 2 });
+  await assertHoldsModel(await ioClient(again), model, 'after kill -9 during a rewrite', w.pending());
+  console.log(`  (the rewrite was ${inProgress ? 'still' : 'no longer'} in progress at the kill; ${w.acked() - atRewrite} writes acknowledged after BGREWRITEAOF)`);
+});
+
 t('a restart with another --shards count keeps them: the log of 2 shards read by 3, the dump of 3 read by 2', async () => {
   const dir = tempDir('durable-shards');
   const two = await startIn(dir, AOF_ALWAYS, { shards: 2 });
