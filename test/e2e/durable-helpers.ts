@@ -12,8 +12,9 @@ import * as assert from 'uvu/assert';
 
 /** Elements in the big hash and in the big set. */
 export const SIZE = Number(process.env['DURABLE_SIZE'] ?? 100_000);
-/** Per-test deadline, grown with SIZE (1M elements take about 16 s to load on a 2-core host). */
-export const TEST_TIMEOUT_MS = 60_000 + Math.ceil(SIZE / 1_000_000) * 120_000;
+/** Per-test deadline, grown with SIZE (1M elements take about 16 s to load on a 2-core host, and
+ * as long again to read back): 72 s at 100,000, 180 s at 1M. */
+export const TEST_TIMEOUT_MS = 60_000 + Math.ceil((SIZE / 1_000_000) * 120_000);
 
 /** Both keys share a hash tag, so one slot (and one shard) holds them. */
 export const HASH_KEY = '{durable}:hash';
