@@ -1,16 +1,18 @@
 // A big hash and a big set (DURABLE_SIZE elements each; 1M in `npm run test:durable`) under
 // kill -9 with `appendfsync always` while a client keeps changing them: the restarted server holds
 // exactly the model of every acknowledged write, and the log grew by about one small ELEMS record
-// per write, not by the collection; the same after a BGREWRITEAOF under writes. Then a restart with another --shards count (the log of 2 shards
+// per write, not by the collection; the same after a BGREWRITEAOF under writes (and a kill -9
+// during one). A BGSAVE under writes holds the collections as at one point between two writes
+// (the snapshot writes a large collection element by element). Then a restart with another --shards count (the log of 2 shards
 // read by 3, the dump of 3 read by 2), and DEL of the big set: it answers at once, the shard keeps
 // serving, and used_memory falls as the set is freed in the background (figures printed).
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { waitFor, withTimeout } from './harness.js';
-import { cleanup, ioClient, kill9, restartIn, rewriteDone, startIn, tempDir } from './persistence-helpers.js';
+import { bgsaveDone, cleanup, ioClient, kill9, restartIn, rewriteDone, startIn, tempDir } from './persistence-helpers.js';
 import {
-  HASH_KEY, SET_KEY, SIZE, TEST_TIMEOUT_MS, aofBytes, assertHoldsModel, fillCollections, infoField, startWriter,
+  HASH_KEY, SET_KEY, SIZE, TEST_TIMEOUT_MS, aofBytes, assertHoldsModel, cloneModel, fillCollections, infoField, prefixHeld, startWriter,
 } from './durable-helpers.js';
 
 const AOF_ALWAYS = ['--appendonly', 'yes', '--appendfsync', 'always', '--auto-aof-rewrite-percentage', '0'];
@@ -98,6 +100,32 @@ t('kill -9 in the middle of a BGREWRITEAOF under writes: the old base and log, o
   const again = await restartIn(server.port, dir, AOF_ALWAYS, { shards: 2 });
   await assertHoldsModel(await ioClient(again), model, 'after kill -9 during a rewrite', w.pending());
   console.log(`  (the rewrite was ${inProgress ? 'still' : 'no longer'} in progress at the kill; ${w.acked() - atRewrite} writes acknowledged after BGREWRITEAOF)`);
+});
+
+t('BGSAVE while a client writes: the dump holds the collections as they were at one point between two writes', async () => {
+  const dir = tempDir('durable-bgsave');
+  const server = await startIn(dir, ['--appendonly', 'no'], { shards: 2 });
+  const c = await ioClient(server);
+  const model = await fillCollections(c);
+  const w = startWriter(await ioClient(server), model, 61);
+  await waitFor('writes before the snapshot', () => w.acked() >= 100 || w.unexpected() !== '', TEST_TIMEOUT_MS / 4);
+  const saves = await infoField(c, 'persistence', 'rdb_saves');
+  // The model and the count of acknowledged writes, taken in the same turn as BGSAVE is sent: the
+  // snapshot's point lies after write `from` was sent and before the one after the reply.
+  const base = cloneModel(model);
+  const from = w.acked();
+  const reply = await c.bgsave();
+  const to = w.acked() + 1;
+  assert.match(String(reply), /Background saving started/);
+  await bgsaveDone(c, saves);
+  await w.stop();
+  assert.is(w.unexpected(), '', 'every reply as the model says');
+  await kill9(server);
+
+  const again = await restartIn(server.port, dir, ['--appendonly', 'no'], { shards: 2 });
+  const k = await prefixHeld(await ioClient(again), base, w.log.slice(from, to + 1));
+  assert.type(k, 'number', String(k));
+  console.log(`  (the dump holds the model after ${k} of the ${to - from} writes acknowledged up to BGSAVE's reply; ${w.acked() - from} during the whole save)`);
 });
 
 t('a restart with another --shards count keeps them: the log of 2 shards read by 3, the dump of 3 read by 2', async () => {

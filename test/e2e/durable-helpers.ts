@@ -172,6 +172,8 @@ export function applyOp(model: Model, op: Op): void {
 export interface Writer {
   /** Acknowledged ops. */
   acked(): number;
+  /** The acknowledged ops in order (log.length === acked()). */
+  log: Op[];
   /** The op sent and not yet acknowledged (the one a dying server may or may not have applied). */
   pending(): Op | null;
   /** The first reply that differed from the model's, or an error other than the connection going
@@ -191,6 +193,7 @@ export function startWriter(c: Client, model: Model, seed: number, size = SIZE):
   let pending: Op | null = null;
   let stop = false;
   let unexpected = '';
+  const log: Op[] = [];
   const run = async (): Promise<void> => {
     for (let step = 0; !stop; step++) {
       const op = nextOp(rand, step, size);
@@ -206,6 +209,7 @@ export function startWriter(c: Client, model: Model, seed: number, size = SIZE):
       }
       pending = null;
       applyOp(model, op);
+      log.push(op);
       acked++;
       if (got !== want) {
         unexpected ||= `step ${step} ${JSON.stringify(op)}: replied ${JSON.stringify(got)}, the model says ${JSON.stringify(want)}`;
@@ -216,6 +220,7 @@ export function startWriter(c: Client, model: Model, seed: number, size = SIZE):
   const finished = run();
   return {
     acked: () => acked,
+    log,
     pending: () => pending,
     unexpected: () => unexpected,
     finished,
@@ -309,4 +314,95 @@ export async function infoField(c: Client, section: string, field: string): Prom
   const m = new RegExp(`^${field}:(\\S+)`, 'm').exec(text);
   if (m === null) throw new Error(`no ${field} in INFO ${section}`);
   return Number(m[1]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Point-in-time: a snapshot taken while the writer ran holds the model after some prefix of its ops
+
+/** A deep copy of the model (taken when a snapshot starts). */
+export function cloneModel(m: Model): Model {
+  return { hash: new Map(m.hash), set: new Set(m.set), hashTtl: m.hashTtl, setTtl: m.setTtl };
+}
+
+/** The element an op changes, as one id: `h:<field>`, `s:<member>`, `t:hash` or `t:set`. */
+function elementOf(op: Op): string {
+  switch (op.kind) {
+    case 'hset':
+    case 'hdel':
+    case 'hincrby':
+      return `h:${op.field}`;
+    case 'sadd':
+    case 'srem':
+      return `s:${op.member}`;
+    case 'expire':
+      return `t:${op.key}`;
+  }
+}
+
+/** An element's state after `op`, from its state before (null: absent). */
+function stateAfter(op: Op, before: string | null): string | null {
+  switch (op.kind) {
+    case 'hset':
+      return op.value;
+    case 'hdel':
+    case 'srem':
+      return null;
+    case 'hincrby':
+      return String(Number(before ?? '0') + 1);
+    case 'sadd':
+    case 'expire':
+      return '1';
+  }
+}
+
+function stateIn(m: Model, id: string): string | null {
+  const rest = id.slice(2);
+  if (id.startsWith('h:')) return m.hash.get(rest) ?? null;
+  if (id.startsWith('s:')) return m.set.has(rest) ? '1' : null;
+  return (rest === 'hash' ? m.hashTtl : m.setTtl) ? '1' : null;
+}
+
+/**
+ * Finds k in [0, ops.length] such that `node` holds `base` with ops[0..k) applied: the elements no op
+ * touches must equal `base`, and the touched ones must all match one prefix. Returns k, or a
+ * description of what differs.
+ */
+export async function prefixHeld(c: Client, base: Model, ops: readonly Op[]): Promise<number | string> {
+  const hash = await scanHash(c);
+  const set = await scanSet(c);
+  const actual: Model = { hash, set, hashTtl: (await c.ttl(HASH_KEY)) > 0, setTtl: (await c.ttl(SET_KEY)) > 0 };
+  const touched = new Set(ops.map(elementOf));
+  const untouchedWrong: string[] = [];
+  const check = (id: string): void => {
+    if (!touched.has(id) && stateIn(actual, id) !== stateIn(base, id) && untouchedWrong.length < 10) {
+      untouchedWrong.push(`${id}: ${JSON.stringify(stateIn(actual, id))}, before the snapshot ${JSON.stringify(stateIn(base, id))}`);
+    }
+  };
+  for (const f of new Set([...base.hash.keys(), ...hash.keys()])) check(`h:${f}`);
+  for (const m of new Set([...base.set, ...set])) check(`s:${m}`);
+  check('t:hash');
+  check('t:set');
+  if (untouchedWrong.length > 0) return `elements no write touched differ: ${untouchedWrong.join('; ')}`;
+  // Walk the prefixes, keeping the touched elements' states and how many differ from the node's.
+  const cur = new Map<string, string | null>();
+  let wrong = 0;
+  for (const id of touched) {
+    cur.set(id, stateIn(base, id));
+    if (cur.get(id) !== stateIn(actual, id)) wrong++;
+  }
+  for (let k = 0; ; k++) {
+    if (wrong === 0) return k;
+    if (k === ops.length) break;
+    const op = ops[k]!;
+    const id = elementOf(op);
+    const before = cur.get(id)!;
+    const after = stateAfter(op, before);
+    const want = stateIn(actual, id);
+    wrong += (after !== want ? 1 : 0) - (before !== want ? 1 : 0);
+    cur.set(id, after);
+  }
+  const diff = [...touched].filter((id) => cur.get(id) !== stateIn(actual, id)).slice(0, 5);
+  return `no prefix of the ${ops.length} writes during the snapshot matches; after all of them ${wrong} touched elements differ, e.g. ${diff
+    .map((id) => `${id}: ${JSON.stringify(stateIn(actual, id))} vs ${JSON.stringify(cur.get(id))}`)
+    .join('; ')}`;
 }
