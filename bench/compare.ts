@@ -3,8 +3,10 @@
 // Tessera, which goes first alternating by round, then on a bare Node server as the floor; ratios
 // are taken pair by pair and the median is reported), the ceiling the main thread implies,
 // memory per key after loading the same keys into fresh instances, a shard-count sweep and a CPU
-// profile of Tessera under load. Prints the machine and rewrites bench/RESULTS.md.
-// Run with `npm run bench` (see --help); the default run took about 7 minutes on 2 cores.
+// profile of Tessera under load. Prints the machine and rewrites bench/RESULTS.md. Then the hashes
+// and sets of issue 14 (bench/types.ts), which rewrite bench/TYPES.md (--types no skips them).
+// Run with `npm run bench` (see --help); the default run took about 7 minutes on 2 cores without
+// the hashes and sets, which took 6.5 more (docs/benchmarks.md).
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -23,6 +25,8 @@ import { killAllNow, startServer, stopAll, type BenchServer } from './lib/server
 import { median } from './lib/stats.js';
 import { runSweep, sweepConfigs, type SweepRow } from './lib/sweep.js';
 import { runRounds, warmUp, type RoundPlan, type TestSummary } from './lib/throughput.js';
+import { killWritersNow } from './lib/type-persist.js';
+import { parseTypesOptions, runTypes, TYPES_HELP } from './types.js';
 
 const FLOOR_MAIN = 'dist/bench/lib/node-floor.js';
 /** The floor answers +OK to everything, so only tests whose reply is +OK run on it. */
@@ -50,6 +54,8 @@ interface Options {
   sweep: boolean;
   sweepRounds: number;
   profile: boolean;
+  /** Also run bench/types.ts (hashes and sets) with the --types-* options. */
+  types: boolean;
   results: string;
 }
 
@@ -68,7 +74,10 @@ const HELP = `Usage: npm run bench [-- OPTIONS]   (or node dist/bench/compare.js
                     (ignores --shards and --tessera-args; default yes; env BENCH_SWEEP)
   --sweep-rounds N  pairs per test in the sweep (default 2; env BENCH_SWEEP_ROUNDS)
   --profile yes|no  CPU profile of Tessera under SET and GET -P 16 (default yes; env BENCH_PROFILE)
-  --results FILE    report to rewrite (default bench/RESULTS.md; env BENCH_RESULTS)`;
+  --results FILE    report to rewrite (default bench/RESULTS.md; env BENCH_RESULTS)
+  --types yes|no    then the hashes and sets benchmark, bench/TYPES.md (default yes; env BENCH_TYPES);
+                    alone: npm run bench:types
+${TYPES_HELP}`;
 
 function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
   const { raw, int, list } = parseFlags(argv, HELP, { env });
@@ -96,6 +105,7 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     sweep: yesNo('sweep'),
     sweepRounds: int('sweep-rounds', 2, 1),
     profile: yesNo('profile'),
+    types: yesNo('types'),
     results: resolve(REPO_ROOT, raw('results', 'bench/RESULTS.md')),
   };
 }
@@ -293,6 +303,18 @@ async function main(): Promise<void> {
   log('\n' + text.slice(text.indexOf('## Throughput')));
   writeFileSync(opts.results, text);
   log(`Wrote ${relative(process.cwd(), opts.results) || opts.results}`);
+
+  if (opts.types) {
+    log('');
+    const argv = process.argv.slice(2);
+    await runTypes(parseTypesOptions(argv, process.env, false), `node dist/bench/compare.js ${argv.join(' ')}`.trim());
+  }
 }
 
-await runBench('bench', main, killAllNow, stopAll);
+await runBench('bench', main, () => {
+  killWritersNow();
+  killAllNow();
+}, async () => {
+  killWritersNow();
+  await stopAll();
+});

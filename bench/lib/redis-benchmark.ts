@@ -1,7 +1,7 @@
 // Runs redis-benchmark with --csv and parses its rows (redis-benchmark 7 columns:
 // test, rps, avg, min, p50, p95, p99, max latency in ms). A test is one of redis-benchmark's own
-// (`-t set`) or `mget`, which it runs as a custom command; its CSV row, named by the command line,
-// is renamed to TEST_LABELS' name.
+// (`-t set`) or one of CUSTOM_TESTS, which it runs as a custom command; its CSV row, named by the
+// command line, is renamed to TEST_LABELS' name.
 
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -25,13 +25,40 @@ export interface BenchRow {
 export const MGET_COMMAND: readonly string[] = ['mget', ...Array.from({ length: 10 }, () => 'key:__rand_int__')];
 if (MGET_COMMAND.some((a) => a.includes('{'))) throw new Error('MGET_COMMAND must not use hash tags');
 
+/**
+ * The hash and set reads of issue 14, on keys the caller loads first (bench/lib/type-data.ts):
+ * `hash:` + 12 digits, 10 fields `field:00`..`field:09`, and `set:` + 12 digits holding 1..5, so
+ * that every read hits.
+ */
+export const HGET_COMMAND: readonly string[] = ['hget', 'hash:__rand_int__', 'field:03'];
+export const HGETALL_COMMAND: readonly string[] = ['hgetall', 'hash:__rand_int__'];
+export const SISMEMBER_COMMAND: readonly string[] = ['sismember', 'set:__rand_int__', '3'];
+
+/** HSET overwriting a field of the 1M-field hash `bighash` or of the 10-field `smallhash`, whose
+ * fields are `field:` + 12 digits (run with -r = their field count, so every HSET overwrites). */
+export const HSET_BIG_COMMAND: readonly string[] = ['hset', 'bighash', 'field:__rand_int__', 'v0000000'];
+export const HSET_SMALL_COMMAND: readonly string[] = ['hset', 'smallhash', 'field:__rand_int__', 'v0000000'];
+
 /** Custom commands by test name; the other tests are redis-benchmark's own (-t). */
-const CUSTOM_TESTS: Record<string, readonly string[]> = { mget: MGET_COMMAND };
+const CUSTOM_TESTS: Record<string, readonly string[]> = {
+  mget: MGET_COMMAND, hget: HGET_COMMAND, hgetall: HGETALL_COMMAND, sismember: SISMEMBER_COMMAND,
+  'hset-big': HSET_BIG_COMMAND, 'hset-small': HSET_SMALL_COMMAND,
+};
 
 /** The name a test's CSV row is reported under (redis-benchmark's, or ours for custom commands). */
 export const TEST_LABELS: Record<string, string> = {
   set: 'SET', get: 'GET', mset: 'MSET (10 keys)', mget: 'MGET (10 keys)',
+  hset: 'HSET', sadd: 'SADD', spop: 'SPOP', hget: 'HGET', hgetall: 'HGETALL (10 fields)', sismember: 'SISMEMBER',
+  'hset-big': 'HSET big hash', 'hset-small': 'HSET small hash',
 };
+
+/** The custom command a test sends, or null for redis-benchmark's own tests. */
+export function customCommand(test: string): readonly string[] | null {
+  return CUSTOM_TESTS[test] ?? null;
+}
+
+/** A custom test's CSV row name (its command line, as redis-benchmark prints it) to the test. */
+const CUSTOM_BY_ROW = new Map(Object.entries(CUSTOM_TESTS).map(([test, cmd]) => [cmd.join(' '), test]));
 
 export interface BenchRun {
   port: number;
@@ -63,8 +90,9 @@ export function parseCsv(text: string): BenchRow[] {
     if (cells.length < 8 || cells[0] === 'test') continue;
     const n = (i: number): number => Number(cells[i]);
     const name = cells[0] ?? '';
+    const custom = CUSTOM_BY_ROW.get(name);
     rows.push({
-      test: name.startsWith(`${MGET_COMMAND[0]} `) ? (TEST_LABELS.mget ?? name) : name, rps: n(1), avgLatencyMs: n(2), p50LatencyMs: n(4), p99LatencyMs: n(6), maxLatencyMs: n(7),
+      test: custom === undefined ? name : (TEST_LABELS[custom] ?? name), rps: n(1), avgLatencyMs: n(2), p50LatencyMs: n(4), p99LatencyMs: n(6), maxLatencyMs: n(7),
     });
   }
   return rows;

@@ -85,6 +85,8 @@ export interface RoundPlan {
   floorTests: string[];
   /** Everything of a redis-benchmark run but the port, the test and the depth. */
   run: Omit<BenchRun, 'port' | 'tests' | 'pipeline'>;
+  /** Called right before each measured run, not timed (e.g. refill the set SPOP drains). */
+  prepare?: (server: BenchServer, test: string, pipeline: number) => Promise<void>;
 }
 
 export interface Sample {
@@ -136,7 +138,10 @@ export async function runRounds(servers: Servers, plan: RoundPlan, log: (line: s
   for (const pipeline of plan.pipelines) {
     for (let round = 1; round <= plan.rounds; round++) {
       for (const test of plan.tests) {
-        const run = (server: BenchServer): Promise<Measured> => measure(server, { ...plan.run, port: server.port, tests: [test], pipeline });
+        const run = async (server: BenchServer): Promise<Measured> => {
+          await plan.prepare?.(server, test, pipeline);
+          return measure(server, { ...plan.run, port: server.port, tests: [test], pipeline });
+        };
         const redisFirst = round % 2 === 1;
         const [redis, tessera] = await alternate(round, () => run(servers.redis), () => run(servers.tessera));
         const sample: Sample = { redis, tessera };

@@ -7,6 +7,7 @@ import { argIs, argInt, argCopy, argString } from './args.js';
 import { ERR, shardOk } from '../core/errors.js';
 import { readKey, writeKey, expireWhenFrom, type ExpireUnit } from './shard-helpers.js';
 import { globMatch } from '../util/glob.js';
+import { keySlot } from '../keyspace/slot.js';
 import { imageError } from '../keyspace/image.js';
 import { TYPE_NAMES, TYPE_STRING, type ValueType } from '../keyspace/keyspace.js';
 import { encodingName } from '../keyspace/collection.js';
@@ -508,6 +509,19 @@ const OBJECT_HELP = [
   '    Print this help.',
 ];
 
+/** In cluster mode, a key of a slot this node does not serve answers -MOVED, as Redis's router
+ * does for OBJECT and MEMORY USAGE (they run here on the main thread, beside the slot router).
+ * Returns true after replying so. */
+function movedElsewhere(m: MainCall, key: Buffer): boolean {
+  const cluster = m.server.cluster;
+  if (cluster === null) return false;
+  const slot = keySlot(key, 0, key.length);
+  if (cluster.ownsSlot(slot)) return false;
+  const addr = cluster.slotAddress(slot);
+  m.out.error(addr === null ? ERR.clusterDownUnbound : ERR.moved(slot, addr));
+  return true;
+}
+
 async function objectCommand(m: MainCall): Promise<void> {
   if (argIs(m.args, 1, 'HELP')) {
     m.out.array(OBJECT_HELP.length);
@@ -516,6 +530,7 @@ async function objectCommand(m: MainCall): Promise<void> {
   }
   const sub = argString(m.args, 1);
   const key = argCopy(m.args, 2);
+  if (movedElsewhere(m, key)) return;
   const r = shardOk(await m.server.callShard(m.server.shardOfKey(key, 0, key.length), ['__object', sub, key], m.conn.proto));
   m.out.raw(r, 0, r.length);
 }
@@ -551,6 +566,7 @@ async function memoryCommand(m: MainCall): Promise<void> {
     } else return m.out.error(ERR.syntax);
   }
   const key = argCopy(a, 2);
+  if (movedElsewhere(m, key)) return;
   const r = shardOk(await m.server.callShard(m.server.shardOfKey(key, 0, key.length), ['__memusage', key], m.conn.proto));
   m.out.raw(r, 0, r.length);
 }
