@@ -43,9 +43,6 @@ export type Step = CommandStep | ProbeStep;
 
 export const exact: Compare = (r, t) => (r.raw.equals(t.raw) ? null : 'bytes differ');
 
-/** Skips the comparison (HELLO, whose map names the server). */
-export const ignore: Compare = () => null;
-
 /** Splits on single spaces; pass an array for arguments with spaces or empty ones. */
 export function s(command: string | string[], compare: Compare = exact): CommandStep {
   return { args: typeof command === 'string' ? command.split(' ') : command, compare };
