@@ -18,7 +18,8 @@ import { runBench } from './lib/run.js';
 import { killAllNow, stopAll, type BenchServer } from './lib/servers.js';
 import { median } from './lib/stats.js';
 import { runRounds, type RoundPlan, type TestSummary } from './lib/throughput.js';
-import { MEMORY_CASES, loadCommands, resp, smallHashCommand, smallSetCommand } from './lib/type-data.js';
+import { loadCommands } from './lib/line-load.js';
+import { MEMORY_CASES, resp, smallHashCommand, smallSetCommand } from './lib/type-data.js';
 import { compareCase, type MemoryCaseResult } from './lib/type-memory.js';
 import { AOF_ARGS, aofRounds, bgsaveRounds, hsetWriterCommand, killWritersNow, loadHashes } from './lib/type-persist.js';
 import { benchmarkArgs, runBenchmark } from './lib/redis-benchmark.js';
@@ -147,13 +148,13 @@ async function refillForSpop(server: BenchServer, want: number): Promise<void> {
     const members: string[] = [];
     for (let k = i * perCommand; k < Math.min(missing, (i + 1) * perCommand); k++) members.push(`pop:${String(first + k).padStart(12, '0')}`);
     return resp(['SADD', 'myset', ...members]);
-  }, 1, 100);
+  }, { connections: 1, batch: 100 });
 }
 
 /** The keys the custom reads hit: hashes for HGET and HGETALL, sets for SISMEMBER. */
 async function prepopulate(server: BenchServer, keyspace: number, tests: string[]): Promise<void> {
-  if (tests.includes('hget') || tests.includes('hgetall')) await loadCommands(server.port, keyspace, smallHashCommand, LOAD_CONNECTIONS);
-  if (tests.includes('sismember')) await loadCommands(server.port, keyspace, smallSetCommand, LOAD_CONNECTIONS);
+  if (tests.includes('hget') || tests.includes('hgetall')) await loadCommands(server.port, keyspace, smallHashCommand, { connections: LOAD_CONNECTIONS });
+  if (tests.includes('sismember')) await loadCommands(server.port, keyspace, smallSetCommand, { connections: LOAD_CONNECTIONS });
 }
 
 async function throughput(opts: TypesOptions, commands: string[]): Promise<NonNullable<TypesReport['throughput']>> {

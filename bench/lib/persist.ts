@@ -6,10 +6,10 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { loadCommands } from './line-load.js';
 import { benchKey } from './loader.js';
 import { RespClient, parseInfo, type Reply } from './resp-client.js';
 
@@ -218,78 +218,14 @@ export function benchValue(i: number, bytes: number, random: boolean): string {
 /**
  * SETs keys benchKey(0..count-1) to benchValue(i, valueBytes, random) over `connections` sockets,
  * each sending `batch` SETs per write and awaiting their replies before the next write. Throws on
- * the first error reply. Returns the elapsed milliseconds.
+ * the first reply other than +OK. Returns the elapsed milliseconds.
  */
-export async function bulkLoad(port: number, count: number, valueBytes: number, random: boolean, connections = 4, batch = 2000): Promise<number> {
-  const started = performance.now();
-  const per = Math.ceil(count / connections);
-  const jobs: Array<Promise<void>> = [];
-  for (let c = 0; c < connections; c++) {
-    const first = c * per;
-    const last = Math.min(count, first + per);
-    if (first < last) jobs.push(loadRange(port, first, last, valueBytes, random, batch));
-  }
-  await Promise.all(jobs);
-  return performance.now() - started;
-}
-
-async function loadRange(port: number, first: number, last: number, valueBytes: number, random: boolean, batch: number): Promise<void> {
-  const socket: Socket = await new Promise((resolve, reject) => {
-    const s = connect({ port, host: '127.0.0.1' });
-    s.once('connect', () => resolve(s));
-    s.once('error', reject);
-  });
-  socket.setNoDelay(true);
+export function bulkLoad(port: number, count: number, valueBytes: number, random: boolean, connections = 4, batch = 2000): Promise<number> {
   const head = '*3\r\n$3\r\nSET\r\n$16\r\n';
   const mid = `\r\n$${valueBytes}\r\n`;
-  const fixed = random ? '' : `${mid}${benchValue(0, valueBytes, false)}\r\n`;
-  let pending = 0;
-  let carry = '';
-  let wake: ((err?: Error) => void) | null = null;
-  let failure: Error | null = null;
-  socket.on('data', (chunk: Buffer) => {
-    let text = carry + chunk.toString('latin1');
-    let at = 0;
-    while (true) {
-      const end = text.indexOf('\r\n', at);
-      if (end < 0) break;
-      const line = text.slice(at, end);
-      at = end + 2;
-      if (line !== '+OK' && failure === null) failure = new Error(`SET failed while loading: ${line}`);
-      pending--;
-    }
-    carry = text.slice(at);
-    text = '';
-    if ((pending === 0 || failure !== null) && wake) {
-      const w = wake;
-      wake = null;
-      w(failure ?? undefined);
-    }
-  });
-  socket.on('error', (err) => {
-    failure = err;
-    if (wake) wake(err);
-  });
-  socket.on('close', () => {
-    failure ??= new Error('connection closed while loading');
-    if (wake) wake(failure);
-  });
-  try {
-    for (let i = first; i < last; i += batch) {
-      const end = Math.min(last, i + batch);
-      let text = '';
-      if (random) for (let k = i; k < end; k++) text += head + benchKey(k) + mid + benchValue(k, valueBytes, true) + '\r\n';
-      else for (let k = i; k < end; k++) text += head + benchKey(k) + fixed;
-      pending += end - i;
-      const done = new Promise<void>((resolve, reject) => {
-        wake = (err) => (err ? reject(err) : resolve());
-      });
-      socket.write(text, 'latin1');
-      await done;
-    }
-  } finally {
-    socket.destroy();
-  }
+  const fixed = `${mid}${benchValue(0, valueBytes, false)}\r\n`;
+  const build = random ? (k: number): string => head + benchKey(k) + mid + benchValue(k, valueBytes, true) + '\r\n' : (k: number): string => head + benchKey(k) + fixed;
+  return loadCommands(port, count, build, { connections, batch, expect: '+OK', what: 'SET' });
 }
 
 // ---- process memory ------------------------------------------------------------------------

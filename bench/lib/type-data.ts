@@ -1,10 +1,7 @@
 // The hash and set data of the typed-keyspace benchmark (bench/types.ts, issue 14): the four memory
-// cases (defined in bench/TYPES.md), the keys the custom read commands hit, and a
-// pipelined loader for commands whose every reply is one line (HSET, SADD: an integer or an error).
+// cases (defined in bench/TYPES.md), the keys the custom read commands hit, and the commands that
+// load them (sent by bench/lib/line-load.ts).
 // Values are never all digits, so that neither server can store them as integers.
-
-import { connect, type Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
 
 /** One RESP multibulk request as a latin1 string (the arguments are ASCII). */
 export function resp(args: readonly string[]): string {
@@ -104,81 +101,4 @@ export const aofHashCommands = (n: number): number => Math.ceil(n / PER_COMMAND)
 
 function fmt(n: number): string {
   return n.toLocaleString('en-US');
-}
-
-// ---- loading -------------------------------------------------------------------------------
-
-/**
- * Sends commands 0..count-1 (`build(i)`, RESP text) over `connections` sockets, each writing
- * `batch` commands at a time and awaiting their replies before the next write (memory stays
- * bounded on both sides). Every reply must be one line that is not an error. Returns the
- * elapsed milliseconds.
- */
-export async function loadCommands(port: number, count: number, build: (i: number) => string, connections = 4, batch = 1000): Promise<number> {
-  const started = performance.now();
-  const per = Math.ceil(count / connections);
-  const jobs: Array<Promise<void>> = [];
-  for (let c = 0; c < connections; c++) {
-    const first = c * per;
-    const last = Math.min(count, first + per);
-    if (first < last) jobs.push(loadRange(port, first, last, build, batch));
-  }
-  await Promise.all(jobs);
-  return performance.now() - started;
-}
-
-async function loadRange(port: number, first: number, last: number, build: (i: number) => string, batch: number): Promise<void> {
-  const socket: Socket = await new Promise((resolve, reject) => {
-    const s = connect({ port, host: '127.0.0.1' });
-    s.once('connect', () => resolve(s));
-    s.once('error', reject);
-  });
-  socket.setNoDelay(true);
-  let pending = 0;
-  let carry = '';
-  let wake: ((err?: Error) => void) | null = null;
-  let failure: Error | null = null;
-  const settle = (): void => {
-    if ((pending === 0 || failure !== null) && wake) {
-      const w = wake;
-      wake = null;
-      w(failure ?? undefined);
-    }
-  };
-  socket.on('data', (chunk: Buffer) => {
-    const text = carry + chunk.toString('latin1');
-    let at = 0;
-    while (true) {
-      const end = text.indexOf('\r\n', at);
-      if (end < 0) break;
-      if (text[at] === '-' && failure === null) failure = new Error(`command failed while loading: ${text.slice(at, end)}`);
-      at = end + 2;
-      pending--;
-    }
-    carry = text.slice(at);
-    settle();
-  });
-  socket.on('error', (err) => {
-    failure = err;
-    wake?.(err);
-  });
-  socket.on('close', () => {
-    failure ??= new Error('connection closed while loading');
-    wake?.(failure);
-  });
-  try {
-    for (let i = first; i < last; i += batch) {
-      const end = Math.min(last, i + batch);
-      let text = '';
-      for (let k = i; k < end; k++) text += build(k);
-      pending += end - i;
-      const done = new Promise<void>((resolve, reject) => {
-        wake = (err) => (err ? reject(err) : resolve());
-      });
-      socket.write(text, 'latin1');
-      await done;
-    }
-  } finally {
-    socket.destroy();
-  }
 }

@@ -3,7 +3,8 @@
 // issue's metric is Tessera's RSS growth per element (all it costs the host) against Redis's
 // used_memory growth per element (what Redis counts itself, allocator overhead left out).
 
-import { loadCommands, type MemoryCase } from './type-data.js';
+import { loadCommands } from './line-load.js';
+import type { MemoryCase } from './type-data.js';
 import { RespClient, usedMemory } from './resp-client.js';
 import { rssBytes, type BenchServer } from './servers.js';
 
@@ -33,7 +34,7 @@ export async function caseGrowth(server: BenchServer, c: MemoryCase, n: number, 
   try {
     const usedBefore = await usedMemory(client);
     const rssBefore = rssBytes(server.pid);
-    const loadMs = await loadCommands(server.port, c.commands(n), (i) => c.command(i, n), connections);
+    const loadMs = await loadCommands(server.port, c.commands(n), (i) => c.command(i, n), { connections });
     const rssAfter = rssBytes(server.pid);
     const usedAfter = await usedMemory(client);
     const dbsize = await client.call('DBSIZE');

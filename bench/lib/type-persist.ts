@@ -15,7 +15,8 @@ import { customCommand } from './redis-benchmark.js';
 import { RespClient } from './resp-client.js';
 import { median } from './stats.js';
 import { measure, type Measured } from './throughput.js';
-import { aofHashCommand, aofHashCommands, loadCommands } from './type-data.js';
+import { loadCommands } from './line-load.js';
+import { aofHashCommand, aofHashCommands } from './type-data.js';
 
 export type Target = 'small' | 'big';
 export const TARGETS: readonly Target[] = ['small', 'big'];
@@ -27,8 +28,8 @@ export const AOF_ARGS: readonly string[] = ['--appendonly', 'yes', '--appendfsyn
 
 /** Loads `bighash` (n fields) and `smallhash` (10 fields) into `server`. */
 export async function loadHashes(server: FreshServer, n: number, connections: number): Promise<number> {
-  const ms = await loadCommands(server.port, aofHashCommands(n), (i) => aofHashCommand('bighash', i, n), connections);
-  await loadCommands(server.port, 1, (i) => aofHashCommand('smallhash', i, SMALL_HASH_FIELDS), 1);
+  const ms = await loadCommands(server.port, aofHashCommands(n), (i) => aofHashCommand('bighash', i, n), { connections });
+  await loadCommands(server.port, 1, (i) => aofHashCommand('smallhash', i, SMALL_HASH_FIELDS), { connections: 1 });
   const client = await RespClient.connect(server.port);
   try {
     for (const [key, want] of [['bighash', n], ['smallhash', SMALL_HASH_FIELDS]] as const) {

@@ -207,23 +207,29 @@ function takeRandom(ks: Keyspace, e: number): Buffer {
   return Buffer.from(C.hitKeyBuf.subarray(C.hitKeyOff, C.hitKeyOff + C.hitKeyLen));
 }
 
-function spopCommand(c: ShardContext): void {
-  const a = c.args;
-  const ks = c.ks;
-  if (a.argc > 3) {
+/**
+ * SPOP and SRANDMEMBER without a count: the set's handle; or 0 once the reply is written (a syntax
+ * error past the count, the count form's whole reply, WRONGTYPE, or nil for a missing key).
+ */
+function singleRandomSet(c: ShardContext, withCount: (c: ShardContext) => void, write: boolean): number {
+  const argc = c.args.argc;
+  if (argc > 3) {
     c.out.error(ERR.syntax);
-    return;
+    return 0;
   }
-  if (a.argc === 3) {
-    spopWithCount(c);
-    return;
+  if (argc === 3) {
+    withCount(c);
+    return 0;
   }
-  const e = setAt(c, 1, true);
-  if (e < 0) return;
-  if (e === 0) {
-    c.out.nil();
-    return;
-  }
+  const e = setAt(c, 1, write);
+  if (e === 0) c.out.nil();
+  return e > 0 ? e : 0;
+}
+
+function spopCommand(c: ShardContext): void {
+  const ks = c.ks;
+  const e = singleRandomSet(c, spopWithCount, true);
+  if (e === 0) return;
   const m = takeRandom(ks, e);
   C.elementRemove(ks, e, m, 0, m.length);
   if (ks.elementCount(C.removedHandle) === 0) ks.deleteEntry(C.removedHandle);
@@ -273,22 +279,9 @@ const SRANDMEMBER_REPEATS_MAX = 1 << 24;
 const LONG_MAX = 9223372036854775807n;
 
 function srandmemberCommand(c: ShardContext): void {
-  const a = c.args;
   const ks = c.ks;
-  if (a.argc > 3) {
-    c.out.error(ERR.syntax);
-    return;
-  }
-  if (a.argc === 3) {
-    srandmemberWithCount(c);
-    return;
-  }
-  const e = setAt(c, 1);
-  if (e < 0) return;
-  if (e === 0) {
-    c.out.nil();
-    return;
-  }
+  const e = singleRandomSet(c, srandmemberWithCount, false);
+  if (e === 0) return;
   C.randomElement(ks, e);
   c.out.bulk(C.hitKeyBuf, C.hitKeyOff, C.hitKeyLen);
 }

@@ -6,7 +6,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { benchmarkArgs, parseCsv } from '../../bench/lib/redis-benchmark.js';
 import { RespClient } from '../../bench/lib/resp-client.js';
-import { loadCommands, MEMORY_CASES, resp, smallHashCommand, SMALL_FIELDS, hashKey } from '../../bench/lib/type-data.js';
+import { loadCommands } from '../../bench/lib/line-load.js';
+import { MEMORY_CASES, resp, smallHashCommand, SMALL_FIELDS, hashKey } from '../../bench/lib/type-data.js';
 import { caseGrowth } from '../../bench/lib/type-memory.js';
 import { startRedis, withTimeout } from '../e2e/harness.js';
 
@@ -35,7 +36,7 @@ test('the small-hash command is the RESP of HSET key and 10 fields of 8 bytes wi
 test('loadCommands fails on an error reply', async () => {
   const redis = await startRedis();
   try {
-    const load = loadCommands(redis.port, 10, (i) => (i === 7 ? resp(['NOSUCHCOMMAND']) : resp(['SADD', 's', String(i)])), 1, 4);
+    const load = loadCommands(redis.port, 10, (i) => (i === 7 ? resp(['NOSUCHCOMMAND']) : resp(['SADD', 's', String(i)])), { connections: 1, batch: 4 });
     const outcome = await withTimeout(load.then(() => 'resolved', (err: Error) => err.message), 10_000, 'loadCommands');
     assert.match(outcome, /command failed while loading: -ERR unknown command/);
   } finally {

@@ -6,34 +6,13 @@
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  encodeCommand,
-  rawClient,
-  show,
-  startRedis,
-  startTessera,
-  withTimeout,
-  type RawClient,
-  type Reply,
-  type ServerHandle,
-} from './harness.js';
+import { show, type Reply } from './harness.js';
+import { ServerPair, exact, groupsOn, runSteps, s, sorted, timedOn, type Compare, type Step } from './differential-helpers.js';
 
 const TEST_TIMEOUT_MS = 30_000;
 /** Far in the future (2100-01-01), so that fixed absolute expiries give fixed replies. */
 const AT_S = 4102444800;
 const AT_MS = AT_S * 1000 + 123;
-
-/** Returns null when the two replies agree, or why they do not. */
-type Compare = (redis: Reply, tessera: Reply) => string | null;
-
-interface Step {
-  args: string[];
-  /** Bytes to send instead of `args` encoded as a multibulk. */
-  raw?: string;
-  compare: Compare;
-}
-
-const exact: Compare = (r, t) => (r.raw.equals(t.raw) ? null : 'bytes differ');
 
 /** Both are integers within [lo, hi] (TTLs, which move with the clock). */
 const intIn =
@@ -58,88 +37,18 @@ const sameShape: Compare = (r, t) => {
   return null;
 };
 
-/** Arrays with the same elements in any order (KEYS). */
-const sameSet: Compare = (r, t) => {
-  const elems = (x: Reply): string[] | null =>
-    x.value.type === 'array' && x.value.value !== null
-      ? x.value.value.map((e) => (e.type === 'bulk' && e.value !== null ? e.value.toString('latin1') : `?${e.type}`)).sort()
-      : null;
-  const re = elems(r);
-  const te = elems(t);
-  if (re === null || te === null) return 'not both arrays';
-  return JSON.stringify(re) === JSON.stringify(te) ? null : `sorted elements differ: redis ${JSON.stringify(re)} tessera ${JSON.stringify(te)}`;
-};
-
-/** Splits on single spaces; use an array for arguments that hold spaces or are empty. */
-function s(command: string | string[], compare: Compare = exact): Step {
-  return { args: typeof command === 'string' ? command.split(' ') : command, compare };
-}
 const ttl = (command: string, lo: number, hi: number): Step => s(command, intIn(lo, hi));
 const shape = (command: string | string[]): Step => s(command, sameShape);
 
-let redis: ServerHandle | undefined;
-let tessera: ServerHandle | undefined;
+const pair = new ServerPair({ tessera: { shards: 3 }, startTimeoutMs: 20_000 });
 
 const diff = suite('differential: redis-server vs tessera');
+diff.before(pair.start);
+diff.after(pair.stop);
 
-diff.before(async () => {
-  [redis, tessera] = await withTimeout(Promise.all([startRedis(), startTessera({ shards: 3 })]), 20_000, 'server start');
-});
-
-diff.after(async () => {
-  await Promise.all([redis?.stop(), tessera?.stop()]);
-});
-
-async function connectPair(): Promise<[RawClient, RawClient]> {
-  if (redis === undefined || tessera === undefined) throw new Error('servers not started');
-  return Promise.all([rawClient(redis.port), rawClient(tessera.port)]);
-}
-
-/**
- * Sends each step to both servers in turn (FLUSHALL first) and compares the replies. All
- * mismatches of the group are reported together; a reply missing from Tessera ends the group,
- * since the connection can no longer be trusted to be in step.
- */
-async function runSteps(steps: Step[], opts: { flush?: boolean } = {}): Promise<void> {
-  const all = opts.flush === false ? steps : [s('FLUSHALL'), ...steps];
-  const [r, t] = await connectPair();
-  const problems: string[] = [];
-  try {
-    for (const step of all) {
-      const bytes = step.raw !== undefined ? Buffer.from(step.raw, 'latin1') : encodeCommand(step.args);
-      r.send(bytes);
-      t.send(bytes);
-      let rr: Reply | undefined;
-      try {
-        [rr] = await r.read(1);
-      } catch (err) {
-        throw new Error(`redis-server gave no reply to ${show(bytes)} (${(err as Error).message}): fix the test`);
-      }
-      let tr: Reply | undefined;
-      try {
-        [tr] = await t.read(1);
-      } catch (err) {
-        problems.push(`${show(bytes)}\n    redis:   ${show(rr!.raw)}\n    tessera: no reply (${(err as Error).message})`);
-        break;
-      }
-      const why = step.compare(rr!, tr!);
-      if (why !== null) {
-        problems.push(`${step.args.join(' ')}  [${why}]\n    redis:   ${show(rr!.raw)}\n    tessera: ${show(tr!.raw)}`);
-      }
-    }
-  } finally {
-    r.close();
-    t.close();
-  }
-  if (problems.length > 0) {
-    const report = `${problems.length} of ${all.length} replies differ:\n  ${problems.join('\n  ')}`;
-    assert.unreachable(report);
-  }
-}
-
-function group(name: string, steps: Step[] | (() => Step[])): void {
-  diff(name, () => withTimeout(runSteps(typeof steps === 'function' ? steps() : steps), TEST_TIMEOUT_MS, name));
-}
+/** Each group starts from an empty keyspace (FLUSHALL) on fresh connections, in RESP2. */
+const group = groupsOn(diff, pair, { protos: [2], timeoutMs: TEST_TIMEOUT_MS });
+const timed = timedOn(diff, TEST_TIMEOUT_MS);
 
 group('PING and ECHO', [
   s('PING'),
@@ -685,22 +594,22 @@ group('DBSIZE, FLUSHDB, FLUSHALL, KEYS', [
   s('DBSIZE'),
   s('MSET user:1 a user:2 b user:10 c user:20 d other x h{tag}1 y h{tag}2 z star* s q? q user\\:1 esc'),
   s('DBSIZE'),
-  s('KEYS *', sameSet),
-  s('KEYS user:*', sameSet),
-  s('KEYS user:?', sameSet),
-  s('KEYS user:??', sameSet),
-  s('KEYS user:[12]', sameSet),
-  s('KEYS user:[^1]*', sameSet),
-  s('KEYS user:[!1]*', sameSet),
-  s('KEYS user:[0-1]*', sameSet),
-  s('KEYS user\\:1', sameSet),
-  s('KEYS user\\\\:1', sameSet),
-  s('KEYS h{tag}*', sameSet),
-  s('KEYS star\\*', sameSet),
-  s('KEYS q\\?', sameSet),
-  s('KEYS *1*', sameSet),
-  s('KEYS nomatch*', sameSet),
-  s('KEYS USER:*', sameSet),
+  s('KEYS *', sorted),
+  s('KEYS user:*', sorted),
+  s('KEYS user:?', sorted),
+  s('KEYS user:??', sorted),
+  s('KEYS user:[12]', sorted),
+  s('KEYS user:[^1]*', sorted),
+  s('KEYS user:[!1]*', sorted),
+  s('KEYS user:[0-1]*', sorted),
+  s('KEYS user\\:1', sorted),
+  s('KEYS user\\\\:1', sorted),
+  s('KEYS h{tag}*', sorted),
+  s('KEYS star\\*', sorted),
+  s('KEYS q\\?', sorted),
+  s('KEYS *1*', sorted),
+  s('KEYS nomatch*', sorted),
+  s('KEYS USER:*', sorted),
   s('KEYS'),
   s('KEYS a b'),
   s('DBSIZE x'),
@@ -807,135 +716,117 @@ group('AUTH without a password, RESET, CLIENT, COMMAND, CONFIG GET, TIME', [
   s('SELECT 0'),
 ]);
 
-diff('TIME agrees with the clock and with redis-server', () =>
-  withTimeout(
-    (async () => {
-      const [r, t] = await connectPair();
-      try {
-        const times: number[] = [];
-        for (const c of [r, t]) {
-          const reply = await c.call(['TIME']);
-          assert.match(reply.text, /^\*2\r\n\$\d+\r\n\d+\r\n\$\d+\r\n\d+\r\n$/, `TIME reply ${show(reply.raw)}`);
-          const v = reply.value;
-          assert.ok(v.type === 'array' && v.value !== null);
-          const [sec, usec] = v.value.map((x) => Number(x.type === 'bulk' ? x.value?.toString() : NaN));
-          assert.ok(usec! >= 0 && usec! < 1_000_000, `microseconds in range: ${usec}`);
-          times.push(sec! * 1000 + usec! / 1000);
-        }
-        assert.ok(Math.abs(times[0]! - Date.now()) < 5_000, 'redis TIME is now');
-        assert.ok(Math.abs(times[1]! - Date.now()) < 5_000, 'tessera TIME is now');
-      } finally {
-        r.close();
-        t.close();
-      }
-    })(),
-    TEST_TIMEOUT_MS,
-  ),
+timed('TIME agrees with the clock and with redis-server', async () => {
+  const [r, t] = await pair.connect();
+  try {
+    const times: number[] = [];
+    for (const c of [r, t]) {
+      const reply = await c.call(['TIME']);
+      assert.match(reply.text, /^\*2\r\n\$\d+\r\n\d+\r\n\$\d+\r\n\d+\r\n$/, `TIME reply ${show(reply.raw)}`);
+      const v = reply.value;
+      assert.ok(v.type === 'array' && v.value !== null);
+      const [sec, usec] = v.value.map((x) => Number(x.type === 'bulk' ? x.value?.toString() : NaN));
+      assert.ok(usec! >= 0 && usec! < 1_000_000, `microseconds in range: ${usec}`);
+      times.push(sec! * 1000 + usec! / 1000);
+    }
+    assert.ok(Math.abs(times[0]! - Date.now()) < 5_000, 'redis TIME is now');
+    assert.ok(Math.abs(times[1]! - Date.now()) < 5_000, 'tessera TIME is now');
+  } finally {
+    r.close();
+    t.close();
+  }
+});
+
+timed('HELLO 3 switches to RESP3 (nil as _, maps), HELLO 2 back', async () => {
+  const helloKeys = (x: Reply): string[] =>
+    x.value.type === 'map' ? x.value.value.map(([k]) => (k.type === 'bulk' ? k.value?.toString() ?? '' : `?${k.type}`)) : [];
+  const [r, t] = await pair.connect();
+  try {
+    for (const c of [r, t]) {
+      const hello = await c.call(['HELLO', '3']);
+      assert.is(hello.raw[0], '%'.charCodeAt(0), `HELLO 3 replies a map: ${show(hello.raw)}`);
+      assert.equal(helloKeys(hello), ['server', 'version', 'proto', 'id', 'mode', 'role', 'modules']);
+      assert.ok(hello.text.includes('$5\r\nproto\r\n:3\r\n'), `proto 3 in ${show(hello.raw)}`);
+    }
+    const hello2 = await Promise.all([r.call(['HELLO', '2']), t.call(['HELLO', '2'])]);
+    for (const h of hello2) {
+      assert.is(h.raw[0], '*'.charCodeAt(0), 'HELLO 2 replies a flat array');
+      assert.ok(h.text.includes('$5\r\nproto\r\n:2\r\n'), `proto 2 in ${show(h.raw)}`);
+    }
+  } finally {
+    r.close();
+    t.close();
+  }
+  // The rest, in RESP3, byte for byte (HELLO 3 itself compared by shape).
+  await runSteps(pair, [
+    s('SET a b'),
+    shape('HELLO 3'),
+    s('GET missing'),
+    s('GET a'),
+    s('SET a c GET'),
+    s('SET x y NX GET'),
+    s('SET a z XX'),
+    s('SET nokey z XX'),
+    s('INCR n'),
+    s('INCRBYFLOAT f 1.5'),
+    s('MGET a missing n'),
+    s('EXISTS a missing'),
+    s('TTL missing'),
+    s('GETDEL missing'),
+    s('GETEX missing'),
+    s('CONFIG GET maxmemory'),
+    s('CONFIG GET maxmemory-policy'),
+    s('CONFIG GET nosuch'),
+    s('KEYS nomatch'),
+    s('KEYS a'),
+    s('COMMAND GETKEYS SET a b'),
+    s('CLIENT GETNAME'),
+    s('FOO'),
+    s('GET'),
+    s('PING'),
+    s('PING hi'),
+    s('ECHO hi'),
+    s('TYPE a'),
+    s('HELLO 4'),
+    s('HELLO abc'),
+    s('HELLO 3 FOO'),
+    shape('HELLO'),
+    shape('HELLO 2'),
+    s('GET missing'),
+    s('MGET a missing'),
+  ]);
+});
+
+timed('inline commands give the same replies', () =>
+  runSteps(pair, [
+    { args: ['inline PING'], raw: 'PING\r\n', compare: exact },
+    { args: ['inline SET'], raw: 'SET a "hello world"\r\n', compare: exact },
+    { args: ['inline GET'], raw: 'GET a\n', compare: exact },
+    { args: ['inline quoted escapes'], raw: 'SET b "x\\r\\ny\\x41"\r\n', compare: exact },
+    { args: ['inline GET b'], raw: 'GET b\r\n', compare: exact },
+    { args: ['inline single quotes 2'], raw: "SET c 'a\\'b'\r\n", compare: exact },
+    { args: ['inline GET c'], raw: 'GET c\r\n', compare: exact },
+    { args: ['inline extra spaces'], raw: '   ECHO    spaced   \r\n', compare: exact },
+    { args: ['inline unknown'], raw: 'NOPE x\r\n', compare: exact },
+    { args: ['inline arity'], raw: 'GET\r\n', compare: exact },
+    { args: ['inline lowercase'], raw: 'dbsize\r\n', compare: exact },
+  ]),
 );
 
-diff('HELLO 3 switches to RESP3 (nil as _, maps), HELLO 2 back', () =>
-  withTimeout(
-    (async () => {
-      const helloKeys = (x: Reply): string[] =>
-        x.value.type === 'map' ? x.value.value.map(([k]) => (k.type === 'bulk' ? k.value?.toString() ?? '' : `?${k.type}`)) : [];
-      const [r, t] = await connectPair();
-      try {
-        for (const c of [r, t]) {
-          const hello = await c.call(['HELLO', '3']);
-          assert.is(hello.raw[0], '%'.charCodeAt(0), `HELLO 3 replies a map: ${show(hello.raw)}`);
-          assert.equal(helloKeys(hello), ['server', 'version', 'proto', 'id', 'mode', 'role', 'modules']);
-          assert.ok(hello.text.includes('$5\r\nproto\r\n:3\r\n'), `proto 3 in ${show(hello.raw)}`);
-        }
-        const hello2 = await Promise.all([r.call(['HELLO', '2']), t.call(['HELLO', '2'])]);
-        for (const h of hello2) {
-          assert.is(h.raw[0], '*'.charCodeAt(0), 'HELLO 2 replies a flat array');
-          assert.ok(h.text.includes('$5\r\nproto\r\n:2\r\n'), `proto 2 in ${show(h.raw)}`);
-        }
-      } finally {
-        r.close();
-        t.close();
-      }
-      // The rest, in RESP3, byte for byte (HELLO 3 itself compared by shape).
-      await runSteps([
-        s('SET a b'),
-        shape('HELLO 3'),
-        s('GET missing'),
-        s('GET a'),
-        s('SET a c GET'),
-        s('SET x y NX GET'),
-        s('SET a z XX'),
-        s('SET nokey z XX'),
-        s('INCR n'),
-        s('INCRBYFLOAT f 1.5'),
-        s('MGET a missing n'),
-        s('EXISTS a missing'),
-        s('TTL missing'),
-        s('GETDEL missing'),
-        s('GETEX missing'),
-        s('CONFIG GET maxmemory'),
-        s('CONFIG GET maxmemory-policy'),
-        s('CONFIG GET nosuch'),
-        s('KEYS nomatch'),
-        s('KEYS a'),
-        s('COMMAND GETKEYS SET a b'),
-        s('CLIENT GETNAME'),
-        s('FOO'),
-        s('GET'),
-        s('PING'),
-        s('PING hi'),
-        s('ECHO hi'),
-        s('TYPE a'),
-        s('HELLO 4'),
-        s('HELLO abc'),
-        s('HELLO 3 FOO'),
-        shape('HELLO'),
-        shape('HELLO 2'),
-        s('GET missing'),
-        s('MGET a missing'),
-      ]);
-    })(),
-    TEST_TIMEOUT_MS,
-  ),
-);
-
-diff('inline commands give the same replies', () =>
-  withTimeout(
-    runSteps([
-      { args: ['inline PING'], raw: 'PING\r\n', compare: exact },
-      { args: ['inline SET'], raw: 'SET a "hello world"\r\n', compare: exact },
-      { args: ['inline GET'], raw: 'GET a\n', compare: exact },
-      { args: ['inline quoted escapes'], raw: 'SET b "x\\r\\ny\\x41"\r\n', compare: exact },
-      { args: ['inline GET b'], raw: 'GET b\r\n', compare: exact },
-      { args: ['inline single quotes 2'], raw: "SET c 'a\\'b'\r\n", compare: exact },
-      { args: ['inline GET c'], raw: 'GET c\r\n', compare: exact },
-      { args: ['inline extra spaces'], raw: '   ECHO    spaced   \r\n', compare: exact },
-      { args: ['inline unknown'], raw: 'NOPE x\r\n', compare: exact },
-      { args: ['inline arity'], raw: 'GET\r\n', compare: exact },
-      { args: ['inline lowercase'], raw: 'dbsize\r\n', compare: exact },
-    ]),
-    TEST_TIMEOUT_MS,
-  ),
-);
-
-diff('QUIT replies OK and both servers close the connection', () =>
-  withTimeout(
-    (async () => {
-      const [r, t] = await connectPair();
-      try {
-        r.sendCommand('QUIT');
-        t.sendCommand('QUIT');
-        const [[rr], [tr]] = await Promise.all([r.read(1), t.read(1)]);
-        assert.is(tr!.text, rr!.text);
-        assert.is(tr!.text, '+OK\r\n');
-        await Promise.all([r.waitClosed(), t.waitClosed()]);
-        assert.ok(t.isClosed());
-      } finally {
-        r.close();
-        t.close();
-      }
-    })(),
-    TEST_TIMEOUT_MS,
-  ),
-);
+timed('QUIT replies OK and both servers close the connection', async () => {
+  const [r, t] = await pair.connect();
+  try {
+    r.sendCommand('QUIT');
+    t.sendCommand('QUIT');
+    const [[rr], [tr]] = await Promise.all([r.read(1), t.read(1)]);
+    assert.is(tr!.text, rr!.text);
+    assert.is(tr!.text, '+OK\r\n');
+    await Promise.all([r.waitClosed(), t.waitClosed()]);
+    assert.ok(t.isClosed());
+  } finally {
+    r.close();
+    t.close();
+  }
+});
 
 diff.run();

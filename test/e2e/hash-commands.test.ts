@@ -11,21 +11,8 @@ import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
-import {
-  encodeCommand,
-  expectReject,
-  rawClient,
-  redisCli,
-  requireTool,
-  show,
-  startRedis,
-  startTessera,
-  withTimeout,
-  type RawClient,
-  type Reply,
-  type RespValue,
-  type ServerHandle,
-} from './harness.js';
+import { expectReject, redisCli, requireTool, show, withTimeout, type Reply, type RespValue } from './harness.js';
+import { ServerPair, groupsOn, s, sorted, text, timedOn, type Compare, type ProbeStep } from './differential-helpers.js';
 
 const TEST_TIMEOUT_MS = 60_000;
 
@@ -38,32 +25,7 @@ const TEST_TIMEOUT_MS = 60_000;
 const ENCODING_OPTIONS_ON_MAIN = true;
 
 // ---------------------------------------------------------------------------------------------
-// Steps and comparisons
-
-/** Null when the replies agree, else why not. */
-type Compare = (redis: Reply, tessera: Reply) => string | null;
-
-interface CommandStep {
-  args: string[];
-  compare: Compare;
-}
-
-/** A procedure run on each server in turn (a whole HSCAN iteration); its results must be equal. */
-interface ProbeStep {
-  name: string;
-  probe: (c: RawClient) => Promise<string>;
-}
-
-type Step = CommandStep | ProbeStep;
-
-const exact: Compare = (r, t) => (r.raw.equals(t.raw) ? null : 'bytes differ');
-
-function text(v: RespValue): string {
-  if (v.type === 'bulk') return v.value === null ? '(nil)' : v.value.toString('latin1');
-  if (v.type === 'simple' || v.type === 'error' || v.type === 'double') return v.value;
-  if (v.type === 'integer') return String(v.value);
-  return `?${v.type}`;
-}
+// Comparisons particular to hashes
 
 /** The reply's structure without its contents: types and lengths at every level. */
 function skeleton(v: RespValue): string {
@@ -94,13 +56,6 @@ function pairsOf(v: RespValue): Array<[string, string]> | null {
 }
 
 const sortedJson = (xs: string[]): string => JSON.stringify([...xs].sort());
-
-/** Same structure and the same elements in any order (a hashtable's HKEYS, HVALS). */
-const sameElements: Compare = (r, t) => {
-  if (skeleton(r.value) !== skeleton(t.value)) return 'structures differ';
-  const el = (x: Reply): string[] => (x.value.type === 'array' && x.value.value ? x.value.value.map(text) : []);
-  return sortedJson(el(r)) === sortedJson(el(t)) ? null : 'elements differ';
-};
 
 /** Same structure and the same field-value pairs in any order (a hashtable's HGETALL). */
 const samePairs: Compare = (r, t) => {
@@ -164,11 +119,6 @@ function randomFields(rule: RandomRule): Compare {
   };
 }
 
-/** Splits on single spaces; pass an array for arguments with spaces or empty ones. */
-function s(command: string | string[], compare: Compare = exact): CommandStep {
-  return { args: typeof command === 'string' ? command.split(' ') : command, compare };
-}
-
 /** A whole HSCAN iteration (cursor until 0), as a sorted list of field=value. */
 function scanAll(key: string, extra: string[] = []): ProbeStep {
   return {
@@ -208,82 +158,17 @@ function hashOf(n: number, prefix = 'f'): Map<string, string> {
 // ---------------------------------------------------------------------------------------------
 // Servers
 
-let redis: ServerHandle | undefined;
-let tessera: ServerHandle | undefined;
-
 /** Both servers switch at 128 entries: Redis 7.0's default is 512, Tessera's keyspace has 128
  * built in until its config takes the option (ENCODING_OPTIONS_ON_MAIN), so redis-server is
  * told; once Tessera takes it, both are. */
 const LIMIT_ARGS = ['--hash-max-listpack-entries', '128', '--hash-max-listpack-value', '64'];
 
-async function startPair(): Promise<void> {
-  if (redis !== undefined) return;
-  [redis, tessera] = await withTimeout(
-    Promise.all([startRedis({ args: LIMIT_ARGS }), startTessera({ shards: 3, args: ENCODING_OPTIONS_ON_MAIN ? LIMIT_ARGS : [] })]),
-    30_000,
-    'server start',
-  );
-}
-
-async function stopPair(): Promise<void> {
-  await Promise.all([redis?.stop(), tessera?.stop()]);
-  redis = undefined;
-  tessera = undefined;
-}
-
-/** Runs the steps on both servers (FLUSHALL first; HELLO 3 first for RESP3) and reports every
- * mismatch of the group together. */
-async function runSteps(steps: Step[], proto: 2 | 3): Promise<void> {
-  if (redis === undefined || tessera === undefined) throw new Error('servers not started');
-  const [r, t] = await Promise.all([rawClient(redis.port), rawClient(tessera.port)]);
-  const problems: string[] = [];
-  try {
-    if (proto === 3) {
-      for (const c of [r, t]) {
-        const hello = await c.call(['HELLO', '3']);
-        assert.is(hello.value.type, 'map', `HELLO 3: ${show(hello.raw)}`);
-      }
-    }
-    for (const step of [s('FLUSHALL'), ...steps]) {
-      if ('probe' in step) {
-        const [rv, tv] = [await step.probe(r), await step.probe(t).catch((e: Error) => `failed: ${e.message}`)];
-        if (rv !== tv) problems.push(`${step.name}\n    redis:   ${show(rv)}\n    tessera: ${show(tv)}`);
-        continue;
-      }
-      const bytes = encodeCommand(step.args);
-      r.send(bytes);
-      t.send(bytes);
-      let rr: Reply;
-      try {
-        [rr] = (await r.read(1)) as [Reply];
-      } catch (err) {
-        throw new Error(`redis-server gave no reply to ${show(bytes)} (${(err as Error).message}): fix the test`);
-      }
-      let tr: Reply;
-      try {
-        [tr] = (await t.read(1)) as [Reply];
-      } catch (err) {
-        problems.push(`${show(bytes)}\n    redis:   ${show(rr.raw)}\n    tessera: no reply (${(err as Error).message})`);
-        break;
-      }
-      const why = step.compare(rr, tr);
-      if (why !== null) problems.push(`${show(step.args.join(' '), 120)}  [${why}]\n    redis:   ${show(rr.raw)}\n    tessera: ${show(tr.raw)}`);
-    }
-  } finally {
-    r.close();
-    t.close();
-  }
-  if (problems.length > 0) assert.unreachable(`RESP${proto}: ${problems.length} replies differ:\n  ${problems.join('\n  ')}`);
-}
+const pair = new ServerPair({ redisArgs: LIMIT_ARGS, tessera: { shards: 3, args: ENCODING_OPTIONS_ON_MAIN ? LIMIT_ARGS : [] } });
 
 const diff = suite('hash commands: redis-server vs tessera');
-diff.before(startPair);
+diff.before(pair.start);
 
-function group(name: string, steps: () => Step[]): void {
-  for (const proto of [2, 3] as const) {
-    diff(`${name} (RESP${proto})`, () => withTimeout(runSteps(steps(), proto), TEST_TIMEOUT_MS, name));
-  }
-}
+const group = groupsOn(diff, pair, { protos: [2, 3], timeoutMs: TEST_TIMEOUT_MS });
 
 // ---------------------------------------------------------------------------------------------
 // Groups
@@ -574,7 +459,7 @@ group('HRANDFIELD on a hashtable: every case of Redis', () => {
     s('HRANDFIELD big 10 WITHVALUES', randomFields({ hash: h, count: 10, withValues: true })),
     s('HRANDFIELD big 150', randomFields({ hash: h, count: 150 })),
     s('HRANDFIELD big 150 WITHVALUES', randomFields({ hash: h, count: 150, withValues: true })),
-    s('HRANDFIELD big 200', sameElements),
+    s('HRANDFIELD big 200', sorted),
     s('HRANDFIELD big 300 WITHVALUES', samePairs),
     s('HRANDFIELD big -20 WITHVALUES', randomFields({ hash: h, count: -20, withValues: true })),
     s('HRANDFIELD big -6000', randomFields({ hash: h, count: -6000, covers: true })),
@@ -639,8 +524,8 @@ group('encoding switches at the default limits: 128 entries', () => {
     s(hsetMany('h', 1, 128)),
     s('HLEN h'),
     s('HGETALL h', samePairs),
-    s('HKEYS h', sameElements),
-    s('HVALS h', sameElements),
+    s('HKEYS h', sorted),
+    s('HVALS h', sorted),
     s('HSCAN h 0 COUNT 1', cursorNotZero),
     scanAll('h'),
     // A hashtable stays one when it shrinks again, as in Redis.
@@ -759,17 +644,11 @@ diff.run();
 // Real clients
 
 const clients = suite('hash commands: real clients');
-clients.before(startPair);
-clients.after(stopPair);
+clients.before(pair.start);
+clients.after(pair.stop);
 
-function c(name: string, fn: () => Promise<void>): void {
-  clients(name, () => withTimeout(fn(), TEST_TIMEOUT_MS, name));
-}
-
-function tesseraPort(): number {
-  if (tessera === undefined) throw new Error('tessera not started');
-  return tessera.port;
-}
+const c = timedOn(clients, TEST_TIMEOUT_MS);
+const tesseraPort = (): number => pair.tessera.port;
 
 c('ioredis: hset with an object, hgetall into an object, hmget, hincrbyfloat, hscanStream', async () => {
   const r = new Redis({ port: tesseraPort(), host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 5_000 });
@@ -845,7 +724,6 @@ c('node-redis: hSet with an object, hGetAll, hmGet, hIncrBy, hRandFieldCountWith
 
 c('redis-cli: the same output from redis-server and tessera, in RESP2 and RESP3', async () => {
   requireTool('redis-cli', ['--version'], 'redis-tools');
-  if (redis === undefined) throw new Error('redis not started');
   const script: string[][] = [
     ['DEL', 'cli:h'],
     ['HSET', 'cli:h', 'a', '1', 'b', 'two words', 'c', '3.5'],
@@ -864,7 +742,7 @@ c('redis-cli: the same output from redis-server and tessera, in RESP2 and RESP3'
   for (const mode of [[], ['-3'], ['--no-raw'], ['-3', '--no-raw']]) {
     for (const args of script) {
       const [a, b] = await Promise.all(
-        [redis.port, tesseraPort()].map((port) => redisCli(['-p', String(port), ...mode, ...args], { timeoutMs: 20_000 })),
+        [pair.redis.port, tesseraPort()].map((port) => redisCli(['-p', String(port), ...mode, ...args], { timeoutMs: 20_000 })),
       );
       assert.is(b!.code, a!.code, `exit code of ${args.join(' ')}`);
       assert.is(b!.stdout, a!.stdout, `redis-cli ${mode.join(' ')} ${args.join(' ')}`);
@@ -936,8 +814,7 @@ function runPython(py: string, port: number): Promise<string> {
 
 c('python3 redis: hset mapping, hgetall, hincrbyfloat, hscan_iter; the same results as redis-server', async () => {
   const py = pythonWithRedis();
-  if (redis === undefined) throw new Error('redis not started');
-  const [want, got] = [await runPython(py, redis.port), await runPython(py, tesseraPort())];
+  const [want, got] = [await runPython(py, pair.redis.port), await runPython(py, tesseraPort())];
   assert.is(got, want);
   const parsed = JSON.parse(got) as Record<string, unknown>;
   assert.equal(parsed['hgetall'], { a: '10', b: '2', c: 'three' });

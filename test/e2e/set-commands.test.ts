@@ -14,7 +14,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  encodeCommand,
   plain,
   startClusterNode,
   waitFor,
@@ -25,12 +24,12 @@ import {
   show,
   startRedis,
   startTessera,
-  withTimeout,
   type RawClient,
   type Reply,
   type RespValue,
   type ServerHandle,
 } from './harness.js';
+import { ServerPair, elems, exact, groupsOn, runSteps, s, sorted, timedOn, type Compare, type Step } from './differential-helpers.js';
 
 const SHARDS = 4;
 const TEST_TIMEOUT_MS = 60_000;
@@ -56,32 +55,6 @@ const STR = keyOn(2, 'str');
 const NOKEY = keyOn(1, 'nokey');
 const DST = keyOn(3, 'dst');
 
-type Compare = (redis: Reply, tessera: Reply) => string | null;
-
-interface Step {
-  args: string[];
-  compare: Compare;
-}
-
-const exact: Compare = (r, t) => (r.raw.equals(t.raw) ? null : 'bytes differ');
-
-/** Bulk strings of an aggregate (array or set), or null when it is not one. */
-function elems(v: RespValue): string[] | null {
-  if ((v.type !== 'array' && v.type !== 'set') || v.value === null) return null;
-  return v.value.map((e) => (e.type === 'bulk' && e.value !== null ? e.value.toString('latin1') : `?${e.type}`));
-}
-
-/** Same aggregate type (first byte), same members in any order (sets not kept as intsets). */
-const sorted: Compare = (r, t) => {
-  if (r.raw[0] !== t.raw[0]) return 'reply types differ';
-  const re = elems(r.value);
-  const te = elems(t.value);
-  if (re === null || te === null) return r.raw.equals(t.raw) ? null : 'not aggregates, and bytes differ';
-  re.sort();
-  te.sort();
-  return JSON.stringify(re) === JSON.stringify(te) ? null : `sorted members differ: redis ${JSON.stringify(re)} tessera ${JSON.stringify(te)}`;
-};
-
 /** An SSCAN reply of a set not kept as an intset: same cursor, same page in any order. */
 const scanSorted: Compare = (r, t) => {
   if (r.value.type !== 'array' || t.value.type !== 'array' || r.value.value === null || t.value.value === null) return exact(r, t);
@@ -93,66 +66,20 @@ const scanSorted: Compare = (r, t) => {
   return JSON.stringify(re) === JSON.stringify(te) ? null : 'sorted pages differ';
 };
 
-/** Skips the comparison (HELLO, whose map names the server). */
-const ignore: Compare = () => null;
-
-function s(command: string | string[], compare: Compare = exact): Step {
-  return { args: typeof command === 'string' ? command.split(' ') : command, compare };
-}
+/** Members in any order: sets not kept as intsets. */
 const any = (command: string | string[]): Step => s(command, sorted);
 
 const ints = (from: number, to: number): string[] => Array.from({ length: to - from + 1 }, (_, i) => String(from + i));
 const words = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
 
-let redis: ServerHandle | undefined;
-let tessera: ServerHandle | undefined;
+const pair = new ServerPair({ tessera: { shards: SHARDS }, startTimeoutMs: 20_000 });
 
 const diff = suite('set commands: redis-server vs tessera');
+diff.before(pair.start);
+diff.after(pair.stop);
 
-diff.before(async () => {
-  [redis, tessera] = await withTimeout(Promise.all([startRedis(), startTessera({ shards: SHARDS })]), 20_000, 'server start');
-});
-
-diff.after(async () => {
-  await Promise.all([redis?.stop(), tessera?.stop()]);
-});
-
-/** Sends each step to both servers (FLUSHALL first, HELLO 3 first in RESP3) and compares the
- * replies; every mismatch of the group is reported together. */
-async function runSteps(steps: Step[], proto: 2 | 3): Promise<void> {
-  const all = [s('FLUSHALL'), ...(proto === 3 ? [s('HELLO 3', ignore)] : []), ...steps];
-  const [r, t] = await Promise.all([rawClient(redis!.port), rawClient(tessera!.port)]);
-  const problems: string[] = [];
-  try {
-    for (const step of all) {
-      const bytes = encodeCommand(step.args);
-      r.send(bytes);
-      t.send(bytes);
-      const [rr] = await r.read(1).catch((err: Error) => {
-        throw new Error(`redis-server gave no reply to ${show(bytes)} (${err.message}): fix the test`);
-      });
-      let tr: Reply | undefined;
-      try {
-        [tr] = await t.read(1);
-      } catch (err) {
-        problems.push(`${show(bytes)}\n    redis:   ${show(rr!.raw)}\n    tessera: no reply (${(err as Error).message})`);
-        break;
-      }
-      const why = step.compare(rr!, tr!);
-      if (why !== null) problems.push(`${step.args.join(' ').slice(0, 200)}  [${why}]\n    redis:   ${show(rr!.raw)}\n    tessera: ${show(tr!.raw)}`);
-    }
-  } finally {
-    r.close();
-    t.close();
-  }
-  if (problems.length > 0) assert.unreachable(`RESP${proto}: ${problems.length} of ${all.length} replies differ:\n  ${problems.join('\n  ')}`);
-}
-
-function group(name: string, steps: Step[]): void {
-  for (const proto of [2, 3] as const) {
-    diff(`${name} (RESP${proto})`, () => withTimeout(runSteps(steps, proto), TEST_TIMEOUT_MS, name));
-  }
-}
+const group = groupsOn(diff, pair, { protos: [2, 3], timeoutMs: TEST_TIMEOUT_MS });
+const timed = timedOn(diff, TEST_TIMEOUT_MS);
 
 group('SADD, SREM, SCARD, SISMEMBER, SMISMEMBER, SMEMBERS', [
   s(`SADD ${A} 3 1 2 2 -5`),
@@ -511,60 +438,48 @@ for (const proto of [2, 3] as const) {
     ['small strings', words('w', 40)],
     ['hashtable', words('h', 300)],
   ] as const) {
-    diff(`SPOP and SRANDMEMBER properties on a ${name} set (RESP${proto})`, () =>
-      withTimeout(
-        (async () => {
-          const rt = await randomProperties(redis!.port, proto, A, [...initial]);
-          const tt = await randomProperties(tessera!.port, proto, A, [...initial]);
-          assert.equal(tt, rt, 'reply types per command');
-        })(),
-        TEST_TIMEOUT_MS,
-        'random properties',
-      ),
-    );
+    timed(`SPOP and SRANDMEMBER properties on a ${name} set (RESP${proto})`, async () => {
+      const rt = await randomProperties(pair.redis.port, proto, A, [...initial]);
+      const tt = await randomProperties(pair.tessera.port, proto, A, [...initial]);
+      assert.equal(tt, rt, 'reply types per command');
+    });
   }
 }
 
-diff('SSCAN over a hashtable set returns every member (RESP2 and RESP3, both servers)', () =>
-  withTimeout(
-    (async () => {
-      const all = words('member:', 1000);
-      for (const port of [redis!.port, tessera!.port]) {
-        for (const proto of [2, 3] as const) {
-          const c = await rawClient(port);
-          try {
-            if (proto === 3) await call(c, 'HELLO', '3');
-            await call(c, 'DEL', B);
-            await call(c, 'SADD', B, ...all);
-            const seen = new Set<string>();
-            let cursor = '0';
-            let rounds = 0;
-            do {
-              const r = await call(c, 'SSCAN', B, cursor, 'COUNT', '50');
-              assert.ok(r.value.type === 'array' && r.value.value !== null && r.value.value.length === 2, show(r.raw));
-              const [cur, page] = r.value.value;
-              cursor = cur!.type === 'bulk' ? cur!.value!.toString('latin1') : '?';
-              for (const m of elems(page!)!) seen.add(m);
-              assert.ok(++rounds < 10_000, 'SSCAN ends');
-            } while (cursor !== '0');
-            assert.is(seen.size, all.length, `port ${port} RESP${proto}`);
-            const filtered = await call(c, 'SSCAN', B, '0', 'MATCH', 'member:99*', 'COUNT', '100000');
-            const page = (filtered.value as { value: RespValue[] }).value[1]!;
-            assert.equal(elems(page)!.sort(), ['member:99', ...ints(990, 999).map((n) => `member:${n}`)].sort());
-          } finally {
-            c.close();
-          }
-        }
+timed('SSCAN over a hashtable set returns every member (RESP2 and RESP3, both servers)', async () => {
+  const all = words('member:', 1000);
+  for (const port of [pair.redis.port, pair.tessera.port]) {
+    for (const proto of [2, 3] as const) {
+      const c = await rawClient(port);
+      try {
+        if (proto === 3) await call(c, 'HELLO', '3');
+        await call(c, 'DEL', B);
+        await call(c, 'SADD', B, ...all);
+        const seen = new Set<string>();
+        let cursor = '0';
+        let rounds = 0;
+        do {
+          const r = await call(c, 'SSCAN', B, cursor, 'COUNT', '50');
+          assert.ok(r.value.type === 'array' && r.value.value !== null && r.value.value.length === 2, show(r.raw));
+          const [cur, page] = r.value.value;
+          cursor = cur!.type === 'bulk' ? cur!.value!.toString('latin1') : '?';
+          for (const m of elems(page!)!) seen.add(m);
+          assert.ok(++rounds < 10_000, 'SSCAN ends');
+        } while (cursor !== '0');
+        assert.is(seen.size, all.length, `port ${port} RESP${proto}`);
+        const filtered = await call(c, 'SSCAN', B, '0', 'MATCH', 'member:99*', 'COUNT', '100000');
+        const page = (filtered.value as { value: RespValue[] }).value[1]!;
+        assert.equal(elems(page)!.sort(), ['member:99', ...ints(990, 999).map((n) => `member:${n}`)].sort());
+      } finally {
+        c.close();
       }
-    })(),
-    TEST_TIMEOUT_MS,
-    'sscan hashtable',
-  ),
-);
+    }
+  }
+});
 
 // OBJECT ENCODING against redis-server 7.0 needs OBJECT and `--set-max-listpack-entries 0` (so that
 // Tessera's Redis 7.2 listpack for small string sets is off).
-diff('OBJECT ENCODING at every switch (Tessera with --set-max-listpack-entries 0)', async () => {
+timed('OBJECT ENCODING at every switch (Tessera with --set-max-listpack-entries 0)', async () => {
   const t = await startTessera({ shards: SHARDS, args: ['--set-max-listpack-entries', '0'] });
   const steps: Step[] = [
     s(['SADD', A, ...ints(1, 512)]),
@@ -588,13 +503,7 @@ diff('OBJECT ENCODING at every switch (Tessera with --set-max-listpack-entries 0
     s(`OBJECT ENCODING ${D}`), // hashtable
   ];
   try {
-    const saved = tessera;
-    tessera = t;
-    try {
-      await runSteps(steps, 2);
-    } finally {
-      tessera = saved;
-    }
+    await runSteps({ redis: pair.redis, tessera: t }, steps);
   } finally {
     await t.stop();
   }
@@ -602,261 +511,213 @@ diff('OBJECT ENCODING at every switch (Tessera with --set-max-listpack-entries 0
 
 // --- atomicity across shards -------------------------------------------------------------------
 
-diff('SMOVE across shards is atomic: a concurrent SUNION always sees the member exactly once', () =>
-  withTimeout(
-    (async () => {
-      const w = await rawClient(tessera!.port);
-      const r = await rawClient(tessera!.port);
-      try {
-        await call(w, 'DEL', A, B);
-        await call(w, 'SADD', A, 'm', 'stay-a');
-        await call(w, 'SADD', B, 'stay-b');
-        let stop = false;
-        let reads = 0;
-        const reading = (async () => {
-          while (!stop) {
-            const u = members(await call(r, 'SUNION', A, B));
-            assert.equal(u.filter((x) => x === 'm').length, 1, `SUNION saw ${JSON.stringify(u)}`);
-            const card = await call(r, 'SINTERCARD', '2', A, B);
-            assert.is(card.text, ':0\r\n');
-            reads++;
-          }
-        })();
-        for (let i = 0; i < 200; i++) {
-          const [from, to] = i % 2 === 0 ? [A, B] : [B, A];
-          assert.is((await call(w, 'SMOVE', from, to, 'm')).text, ':1\r\n');
-        }
-        stop = true;
-        await reading;
-        assert.ok(reads > 0);
-      } finally {
-        w.close();
-        r.close();
+timed('SMOVE across shards is atomic: a concurrent SUNION always sees the member exactly once', async () => {
+  const w = await rawClient(pair.tessera.port);
+  const r = await rawClient(pair.tessera.port);
+  try {
+    await call(w, 'DEL', A, B);
+    await call(w, 'SADD', A, 'm', 'stay-a');
+    await call(w, 'SADD', B, 'stay-b');
+    let stop = false;
+    let reads = 0;
+    const reading = (async () => {
+      while (!stop) {
+        const u = members(await call(r, 'SUNION', A, B));
+        assert.equal(u.filter((x) => x === 'm').length, 1, `SUNION saw ${JSON.stringify(u)}`);
+        const card = await call(r, 'SINTERCARD', '2', A, B);
+        assert.is(card.text, ':0\r\n');
+        reads++;
       }
-    })(),
-    TEST_TIMEOUT_MS,
-    'smove atomicity',
-  ),
-);
+    })();
+    for (let i = 0; i < 200; i++) {
+      const [from, to] = i % 2 === 0 ? [A, B] : [B, A];
+      assert.is((await call(w, 'SMOVE', from, to, 'm')).text, ':1\r\n');
+    }
+    stop = true;
+    await reading;
+    assert.ok(reads > 0);
+  } finally {
+    w.close();
+    r.close();
+  }
+});
 
-diff('STORE forms across shards are atomic: a reader sees the old or the new result, never a part', () =>
-  withTimeout(
-    (async () => {
-      const w = await rawClient(tessera!.port);
-      const r = await rawClient(tessera!.port);
-      try {
-        await call(w, 'DEL', A, B, DST);
-        await call(w, 'SADD', A, ...words('x', 300));
-        await call(w, 'SADD', B, ...words('x', 100), ...words('y', 50));
-        let stop = false;
-        const reading = (async () => {
-          while (!stop) {
-            const n = (await call(r, 'SCARD', DST)).text;
-            assert.ok([':0\r\n', ':350\r\n', ':200\r\n', ':100\r\n'].includes(n), `SCARD saw ${n}`);
-          }
-        })();
-        for (let i = 0; i < 60; i++) {
-          const cmd = ['SUNIONSTORE', 'SDIFFSTORE', 'SINTERSTORE'][i % 3]!;
-          const want = [':350\r\n', ':200\r\n', ':100\r\n'][i % 3];
-          assert.is((await call(w, cmd, DST, A, B)).text, want);
-        }
-        stop = true;
-        await reading;
-      } finally {
-        w.close();
-        r.close();
+timed('STORE forms across shards are atomic: a reader sees the old or the new result, never a part', async () => {
+  const w = await rawClient(pair.tessera.port);
+  const r = await rawClient(pair.tessera.port);
+  try {
+    await call(w, 'DEL', A, B, DST);
+    await call(w, 'SADD', A, ...words('x', 300));
+    await call(w, 'SADD', B, ...words('x', 100), ...words('y', 50));
+    let stop = false;
+    const reading = (async () => {
+      while (!stop) {
+        const n = (await call(r, 'SCARD', DST)).text;
+        assert.ok([':0\r\n', ':350\r\n', ':200\r\n', ':100\r\n'].includes(n), `SCARD saw ${n}`);
       }
-    })(),
-    TEST_TIMEOUT_MS,
-    'store atomicity',
-  ),
-);
+    })();
+    for (let i = 0; i < 60; i++) {
+      const cmd = ['SUNIONSTORE', 'SDIFFSTORE', 'SINTERSTORE'][i % 3]!;
+      const want = [':350\r\n', ':200\r\n', ':100\r\n'][i % 3];
+      assert.is((await call(w, cmd, DST, A, B)).text, want);
+    }
+    stop = true;
+    await reading;
+  } finally {
+    w.close();
+    r.close();
+  }
+});
 
 // --- real clients ------------------------------------------------------------------------------
 
-diff('ioredis: sadd, smembers, sismember, smove, sinter across shards', () =>
-  withTimeout(
-    (async () => {
-      const io = new Redis({ port: tessera!.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 });
-      try {
-        await io.connect();
-        await io.del(A, B);
-        assert.is(await io.sadd(A, 'a', 'b', 'c', 'a'), 3);
-        assert.is(await io.sadd(B, ['b', 'c', 'd']), 3);
-        assert.equal((await io.smembers(A)).sort(), ['a', 'b', 'c']);
-        assert.is(await io.sismember(A, 'b'), 1);
-        assert.equal(await io.smismember(A, 'a', 'z'), [1, 0]);
-        assert.equal((await io.sinter(A, B)).sort(), ['b', 'c']);
-        assert.is(await io.smove(A, B, 'a'), 1);
-        assert.is(await io.scard(B), 4);
-        assert.is(await io.sintercard(2, A, B), 2);
-        assert.equal(await io.smembers(NOKEY), []);
-      } finally {
-        io.disconnect();
-      }
-    })(),
-    TEST_TIMEOUT_MS,
-    'ioredis',
-  ),
-);
+timed('ioredis: sadd, smembers, sismember, smove, sinter across shards', async () => {
+  const io = new Redis({ port: pair.tessera.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await io.connect();
+    await io.del(A, B);
+    assert.is(await io.sadd(A, 'a', 'b', 'c', 'a'), 3);
+    assert.is(await io.sadd(B, ['b', 'c', 'd']), 3);
+    assert.equal((await io.smembers(A)).sort(), ['a', 'b', 'c']);
+    assert.is(await io.sismember(A, 'b'), 1);
+    assert.equal(await io.smismember(A, 'a', 'z'), [1, 0]);
+    assert.equal((await io.sinter(A, B)).sort(), ['b', 'c']);
+    assert.is(await io.smove(A, B, 'a'), 1);
+    assert.is(await io.scard(B), 4);
+    assert.is(await io.sintercard(2, A, B), 2);
+    assert.equal(await io.smembers(NOKEY), []);
+  } finally {
+    io.disconnect();
+  }
+});
 
-diff('node-redis: sAdd, sMembers, sIsMember, sUnion, sPop (RESP2 client)', () =>
-  withTimeout(
-    (async () => {
-      const nr = createClient({ socket: { port: tessera!.port, host: '127.0.0.1', reconnectStrategy: false } });
-      nr.on('error', () => {
-        // surfaced by the failing command
-      });
-      await nr.connect();
-      try {
-        await nr.del([A, B]);
-        assert.is(await nr.sAdd(A, ['1', '2', '3']), 3);
-        assert.is(await nr.sAdd(B, 'x'), 1);
-        assert.equal(await nr.sMembers(A), ['1', '2', '3']);
-        assert.is(await nr.sIsMember(A, '2'), true);
-        assert.equal((await nr.sUnion([A, B])).sort(), ['1', '2', '3', 'x']);
-        assert.is(await nr.sUnionStore(DST, [A, B]), 4);
-        const popped = await nr.sPop(DST, 4);
-        assert.equal([...popped].sort(), ['1', '2', '3', 'x']);
-        assert.is(await nr.exists(DST), 0);
-      } finally {
-        await nr.quit();
-      }
-    })(),
-    TEST_TIMEOUT_MS,
-    'node-redis',
-  ),
-);
+timed('node-redis: sAdd, sMembers, sIsMember, sUnion, sPop (RESP2 client)', async () => {
+  const nr = createClient({ socket: { port: pair.tessera.port, host: '127.0.0.1', reconnectStrategy: false } });
+  nr.on('error', () => {
+    // surfaced by the failing command
+  });
+  await nr.connect();
+  try {
+    await nr.del([A, B]);
+    assert.is(await nr.sAdd(A, ['1', '2', '3']), 3);
+    assert.is(await nr.sAdd(B, 'x'), 1);
+    assert.equal(await nr.sMembers(A), ['1', '2', '3']);
+    assert.is(await nr.sIsMember(A, '2'), true);
+    assert.equal((await nr.sUnion([A, B])).sort(), ['1', '2', '3', 'x']);
+    assert.is(await nr.sUnionStore(DST, [A, B]), 4);
+    const popped = await nr.sPop(DST, 4);
+    assert.equal([...popped].sort(), ['1', '2', '3', 'x']);
+    assert.is(await nr.exists(DST), 0);
+  } finally {
+    await nr.quit();
+  }
+});
 
-diff('redis-cli: SADD, SMEMBERS, SINTERSTORE across shards', () =>
-  withTimeout(
-    (async () => {
-      requireTool('redis-cli', ['--version'], 'redis-tools');
-      const port = String(tessera!.port);
-      await redisCli(['-p', port, 'DEL', A, B, DST]);
-      const add = await redisCli(['-p', port, 'SADD', A, '3', '1', '2']);
-      assert.is(add.stdout.trim(), '3', add.stderr);
-      await redisCli(['-p', port, 'SADD', B, '2', '3', '4']);
-      const store = await redisCli(['-p', port, 'SINTERSTORE', DST, A, B]);
-      assert.is(store.stdout.trim(), '2');
-      const got = await redisCli(['-p', port, 'SMEMBERS', DST]);
-      assert.is(got.stdout, '2\n3\n');
-      const wrong = await redisCli(['-p', port, 'SMOVE', A, DST]);
-      assert.match(wrong.stdout + wrong.stderr, /wrong number of arguments for 'smove' command/);
-    })(),
-    TEST_TIMEOUT_MS,
-    'redis-cli',
-  ),
-);
+timed('redis-cli: SADD, SMEMBERS, SINTERSTORE across shards', async () => {
+  requireTool('redis-cli', ['--version'], 'redis-tools');
+  const port = String(pair.tessera.port);
+  await redisCli(['-p', port, 'DEL', A, B, DST]);
+  const add = await redisCli(['-p', port, 'SADD', A, '3', '1', '2']);
+  assert.is(add.stdout.trim(), '3', add.stderr);
+  await redisCli(['-p', port, 'SADD', B, '2', '3', '4']);
+  const store = await redisCli(['-p', port, 'SINTERSTORE', DST, A, B]);
+  assert.is(store.stdout.trim(), '2');
+  const got = await redisCli(['-p', port, 'SMEMBERS', DST]);
+  assert.is(got.stdout, '2\n3\n');
+  const wrong = await redisCli(['-p', port, 'SMOVE', A, DST]);
+  assert.match(wrong.stdout + wrong.stderr, /wrong number of arguments for 'smove' command/);
+});
 
-diff('cluster mode: keys of a multi-key set command must share a slot (CROSSSLOT as redis-server)', () =>
-  withTimeout(
-    (async () => {
-      const dirs = [mkdtempSync(join(tmpdir(), 'set-cluster-redis-')), mkdtempSync(join(tmpdir(), 'set-cluster-tessera-'))];
-      const servers: ServerHandle[] = [];
+timed('cluster mode: keys of a multi-key set command must share a slot (CROSSSLOT as redis-server)', async () => {
+  const dirs = [mkdtempSync(join(tmpdir(), 'set-cluster-redis-')), mkdtempSync(join(tmpdir(), 'set-cluster-tessera-'))];
+  const servers: ServerHandle[] = [];
+  try {
+    servers.push(await startRedis({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', join(dirs[0]!, 'nodes.conf'), '--dir', dirs[0]!] }));
+    const node = await startClusterNode({ nodeTimeoutMs: 5_000, shards: SHARDS, dir: dirs[1]! });
+    servers.push(node.handle);
+    for (const srv of servers) {
+      const c = await rawClient(srv.port);
       try {
-        servers.push(await startRedis({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', join(dirs[0]!, 'nodes.conf'), '--dir', dirs[0]!] }));
-        const node = await startClusterNode({ nodeTimeoutMs: 5_000, shards: SHARDS, dir: dirs[1]! });
-        servers.push(node.handle);
-        for (const srv of servers) {
-          const c = await rawClient(srv.port);
-          try {
-            assert.is((await call(c, 'CLUSTER', 'ADDSLOTSRANGE', '0', '16383')).text, '+OK\r\n');
-            await waitFor(`cluster_state:ok on ${srv.kind}`, async () => (await call(c, 'CLUSTER', 'INFO')).text.includes('cluster_state:ok'), 15_000);
-          } finally {
-            c.close();
-          }
-        }
-        const [r, t] = await Promise.all(servers.map((x) => rawClient(x.port)));
-        const steps: string[][] = [
-          ['SADD', '{t}a', '1', '2', '3'],
-          ['SADD', '{t}b', '2', '3', '4'],
-          ['SINTER', 'a', 'b'],
-          ['SINTER', '{t}a', '{t}b'],
-          ['SINTERCARD', '2', 'a', 'b'],
-          ['SINTERCARD', '2', '{t}a', '{t}b', 'LIMIT', '1'],
-          ['SINTERCARD', '1', '{t}a', 'LIMIT', '5'],
-          ['SINTERCARD', '0', 'a'],
-          ['SINTERCARD', '3', 'a'],
-          ['SUNIONSTORE', 'dst', '{t}a', '{t}b'],
-          ['SUNIONSTORE', '{t}dst', '{t}a', '{t}b'],
-          ['SDIFF', '{t}a', 'b'],
-          ['SMOVE', '{t}a', 'b', '1'],
-          ['SMOVE', '{t}a', '{t}b', '1'],
-          ['SMEMBERS', '{t}b'],
-          ['COMMAND', 'GETKEYS', 'SINTERCARD', '2', 'x', 'y', 'LIMIT', '3'],
-          ['COMMAND', 'GETKEYS', 'SINTERCARD', '0', 'x'],
-        ];
-        const problems: string[] = [];
-        try {
-          for (const args of steps) {
-            const [rr, tr] = await Promise.all([call(r!, ...args), call(t!, ...args)]);
-            if (!rr.raw.equals(tr.raw)) problems.push(`${args.join(' ')}\n    redis:   ${show(rr.raw)}\n    tessera: ${show(tr.raw)}`);
-          }
-        } finally {
-          r!.close();
-          t!.close();
-        }
-        assert.is(problems.length, 0, problems.join('\n  '));
-      } finally {
-        await Promise.all(servers.map((x) => x.stop()));
-        for (const d of dirs) rmSync(d, { recursive: true, force: true });
-      }
-    })(),
-    TEST_TIMEOUT_MS,
-    'cluster mode',
-  ),
-);
-
-diff('COMMAND INFO SINTERCARD: movable keys counted by numkeys, as redis-server', () =>
-  withTimeout(
-    (async () => {
-      const [r, t] = await Promise.all([rawClient(redis!.port), rawClient(tessera!.port)]);
-      try {
-        const [ri, ti] = await Promise.all([call(r, 'COMMAND', 'INFO', 'SINTERCARD'), call(t, 'COMMAND', 'INFO', 'SINTERCARD')]);
-        // name, arity, flags, first, last, step; then the key spec's search and find parts.
-        const head = (x: Reply): string => JSON.stringify(plain(x.value));
-        const rv = plain(ri.value) as Plain[][];
-        const tv = plain(ti.value) as Plain[][];
-        assert.equal(tv[0]!.slice(0, 6), rv[0]!.slice(0, 6), `${head(ri)}\n${head(ti)}`);
-        const spec = (v: Plain[][]): string => JSON.stringify(v[0]![8]).replace(/"flags",\[[^\]]*\],/, '');
-        assert.is(spec(tv), spec(rv).replace(/,"access"/, ''));
-      } finally {
-        r.close();
-        t.close();
-      }
-    })(),
-    TEST_TIMEOUT_MS,
-    'command info',
-  ),
-);
-
-diff('after all of the above, and a churn over every encoding, each shard passes DEBUG INTEGRITY', () =>
-  withTimeout(
-    (async () => {
-      const c = await rawClient(tessera!.port);
-      try {
-        await call(c, 'SADD', SA, ...ints(1, 600), ...words('s', 150));
-        for (let i = 0; i < 20; i++) {
-          await call(c, 'SPOP', SA, '30');
-          await call(c, 'SUNIONSTORE', A, SA, B);
-          await call(c, 'SINTERSTORE', SB, SA, A);
-          await call(c, 'SMOVE', A, D, String(i));
-          await call(c, 'SADD', SA, ...ints(i * 10, i * 10 + 20), `x${i}`);
-          await call(c, 'SREM', A, ...ints(0, 300));
-        }
-        for (let shard = 0; shard < SHARDS; shard++) {
-          const r = await call(c, 'DEBUG', 'INTEGRITY', String(shard));
-          assert.is(r.value.type === 'error' ? r.text : 'ok', 'ok', `shard ${shard}: ${r.text}`);
-        }
+        assert.is((await call(c, 'CLUSTER', 'ADDSLOTSRANGE', '0', '16383')).text, '+OK\r\n');
+        await waitFor(`cluster_state:ok on ${srv.kind}`, async () => (await call(c, 'CLUSTER', 'INFO')).text.includes('cluster_state:ok'), 15_000);
       } finally {
         c.close();
       }
-    })(),
-    TEST_TIMEOUT_MS,
-    'integrity',
-  ),
-);
+    }
+    const [r, t] = await Promise.all(servers.map((x) => rawClient(x.port)));
+    const steps: string[][] = [
+      ['SADD', '{t}a', '1', '2', '3'],
+      ['SADD', '{t}b', '2', '3', '4'],
+      ['SINTER', 'a', 'b'],
+      ['SINTER', '{t}a', '{t}b'],
+      ['SINTERCARD', '2', 'a', 'b'],
+      ['SINTERCARD', '2', '{t}a', '{t}b', 'LIMIT', '1'],
+      ['SINTERCARD', '1', '{t}a', 'LIMIT', '5'],
+      ['SINTERCARD', '0', 'a'],
+      ['SINTERCARD', '3', 'a'],
+      ['SUNIONSTORE', 'dst', '{t}a', '{t}b'],
+      ['SUNIONSTORE', '{t}dst', '{t}a', '{t}b'],
+      ['SDIFF', '{t}a', 'b'],
+      ['SMOVE', '{t}a', 'b', '1'],
+      ['SMOVE', '{t}a', '{t}b', '1'],
+      ['SMEMBERS', '{t}b'],
+      ['COMMAND', 'GETKEYS', 'SINTERCARD', '2', 'x', 'y', 'LIMIT', '3'],
+      ['COMMAND', 'GETKEYS', 'SINTERCARD', '0', 'x'],
+    ];
+    const problems: string[] = [];
+    try {
+      for (const args of steps) {
+        const [rr, tr] = await Promise.all([call(r!, ...args), call(t!, ...args)]);
+        if (!rr.raw.equals(tr.raw)) problems.push(`${args.join(' ')}\n    redis:   ${show(rr.raw)}\n    tessera: ${show(tr.raw)}`);
+      }
+    } finally {
+      r!.close();
+      t!.close();
+    }
+    assert.is(problems.length, 0, problems.join('\n  '));
+  } finally {
+    await Promise.all(servers.map((x) => x.stop()));
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  }
+});
+
+timed('COMMAND INFO SINTERCARD: movable keys counted by numkeys, as redis-server', async () => {
+  const [r, t] = await pair.connect();
+  try {
+    const [ri, ti] = await Promise.all([call(r, 'COMMAND', 'INFO', 'SINTERCARD'), call(t, 'COMMAND', 'INFO', 'SINTERCARD')]);
+    // name, arity, flags, first, last, step; then the key spec's search and find parts.
+    const head = (x: Reply): string => JSON.stringify(plain(x.value));
+    const rv = plain(ri.value) as Plain[][];
+    const tv = plain(ti.value) as Plain[][];
+    assert.equal(tv[0]!.slice(0, 6), rv[0]!.slice(0, 6), `${head(ri)}\n${head(ti)}`);
+    const spec = (v: Plain[][]): string => JSON.stringify(v[0]![8]).replace(/"flags",\[[^\]]*\],/, '');
+    assert.is(spec(tv), spec(rv).replace(/,"access"/, ''));
+  } finally {
+    r.close();
+    t.close();
+  }
+});
+
+timed('after all of the above, and a churn over every encoding, each shard passes DEBUG INTEGRITY', async () => {
+  const c = await rawClient(pair.tessera.port);
+  try {
+    await call(c, 'SADD', SA, ...ints(1, 600), ...words('s', 150));
+    for (let i = 0; i < 20; i++) {
+      await call(c, 'SPOP', SA, '30');
+      await call(c, 'SUNIONSTORE', A, SA, B);
+      await call(c, 'SINTERSTORE', SB, SA, A);
+      await call(c, 'SMOVE', A, D, String(i));
+      await call(c, 'SADD', SA, ...ints(i * 10, i * 10 + 20), `x${i}`);
+      await call(c, 'SREM', A, ...ints(0, 300));
+    }
+    for (let shard = 0; shard < SHARDS; shard++) {
+      const r = await call(c, 'DEBUG', 'INTEGRITY', String(shard));
+      assert.is(r.value.type === 'error' ? r.text : 'ok', 'ok', `shard ${shard}: ${r.text}`);
+    }
+  } finally {
+    c.close();
+  }
+});
 
 diff('the chosen keys really are on different shards', () => {
   assert.equal(new Set([A, B, KC, D].map(shardOf)).size, 4);
