@@ -5,22 +5,14 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Redis } from 'ioredis';
-import { keySlot } from '../../src/keyspace/slot.js';
+import { keyOn as keyOnShard, shardOf as shardOfKey } from './shard-keys.js';
 import { expectReject, startTessera, withTimeout, type ServerHandle } from './harness.js';
 
 const SHARDS = 2;
 const TEST_TIMEOUT_MS = 30_000;
 
-/** Shard owning key, as the server's table maps contiguous slot ranges to shards. */
-function shardOf(key: string): number {
-  const b = Buffer.from(key);
-  return Math.floor((keySlot(b, 0, b.length) * SHARDS) / 16384);
-}
-
-/** A key with the given prefix that lives on shard s. */
-function keyOn(s: number, prefix: string): string {
-  for (let i = 0; ; i++) if (shardOf(`${prefix}${i}`) === s) return `${prefix}${i}`;
-}
+const shardOf = (key: string): number => shardOfKey(key, SHARDS);
+const keyOn = (s: number, prefix: string): string => keyOnShard(s, SHARDS, prefix);
 
 let server: ServerHandle | undefined;
 const clients: Redis[] = [];

@@ -5,6 +5,7 @@
 // flight when a server dies) and a full comparison of a node's hash and set with the model.
 // Works through a plain ioredis client or an ioredis Cluster (which follows MOVED/ASK).
 
+import { makeRandom } from '../../src/loadgen/keys.js';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
@@ -81,18 +82,9 @@ export async function fillCollections(c: Client, size = SIZE): Promise<Model> {
   return model;
 }
 
-/** A deterministic pseudo-random source (xorshift32), so that a failing run can be replayed. */
-export function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x1_0000_0000;
-  };
-}
+/** A deterministic pseudo-random source (the load generator's xorshift32), so that a failing run
+ * can be replayed. */
+export const rng = makeRandom;
 
 /** The `step`-th write of the load: fields and members of the fill (existing or deleted by then)
  * and new ones, so that HSET updates and adds, HDEL and SREM mostly remove, SADD adds. */

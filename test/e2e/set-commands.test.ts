@@ -9,7 +9,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
-import { keySlot, shardOfSlot } from '../../src/keyspace/slot.js';
+import { keyOn as keyOnShard, shardOf as shardOfKey } from './shard-keys.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,15 +34,8 @@ import { ServerPair, elems, exact, groupsOn, runSteps, s, sorted, timedOn, type 
 const SHARDS = 4;
 const TEST_TIMEOUT_MS = 60_000;
 
-function shardOf(key: string): number {
-  const b = Buffer.from(key);
-  return shardOfSlot(keySlot(b, 0, b.length), SHARDS);
-}
-
-/** A key with the given prefix that lives on shard s. */
-function keyOn(s: number, prefix: string): string {
-  for (let i = 0; ; i++) if (shardOf(`${prefix}${i}`) === s) return `${prefix}${i}`;
-}
+const shardOf = (key: string): number => shardOfKey(key, SHARDS);
+const keyOn = (s: number, prefix: string): string => keyOnShard(s, SHARDS, prefix);
 
 // Keys on four different shards, and two that share one shard (same hash tag).
 const A = keyOn(0, 'a');

@@ -7,21 +7,14 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Redis } from 'ioredis';
-import { keySlot } from '../../src/keyspace/slot.js';
+import { keyOn as keyOnShard } from './shard-keys.js';
 import { requireTool, startRedis, startTessera, waitFor, withTimeout, type ServerHandle } from './harness.js';
 
 const SHARDS = 3;
 const TEST_TIMEOUT_MS = 60_000;
 const LIMITS = ['--hash-max-listpack-entries', '4', '--hash-max-listpack-value', '16', '--set-max-intset-entries', '4'];
 
-function shardOf(key: string): number {
-  const b = Buffer.from(key);
-  return Math.floor((keySlot(b, 0, b.length) * SHARDS) / 16384);
-}
-
-function keyOn(s: number, prefix: string): string {
-  for (let i = 0; ; i++) if (shardOf(`${prefix}${i}`) === s) return `${prefix}${i}`;
-}
+const keyOn = (s: number, prefix: string): string => keyOnShard(s, SHARDS, prefix);
 
 let tessera: ServerHandle | undefined;
 let redis: ServerHandle | undefined;
