@@ -37,6 +37,39 @@ async function startNode(): Promise<ServerHandle> {
 }
 
 const written = new Map<string, string>();
+/** Hashes and sets (small and past the listpack limit) that every slot move must carry along. */
+const TYPED_COUNT = 60;
+const typedKeys: string[] = [];
+const TOTAL_KEYS = KEY_COUNT + TYPED_COUNT;
+
+async function writeTyped(client: Awaited<ReturnType<typeof clusterClient>>): Promise<void> {
+  for (let i = 0; i < TYPED_COUNT / 2; i++) {
+    const fields = i % 3 === 0 ? 600 : 5; // 600: past hash-max-listpack-entries, a hashtable
+    await client.hset(`hash:${i}`, ...Array.from({ length: fields }, (_, j) => [`f${j}`, `v${i}:${j}`]).flat());
+    await client.sadd(`set:${i}`, ...Array.from({ length: fields }, (_, j) => (i % 2 === 0 ? String(j) : `m${j}`)));
+    typedKeys.push(`hash:${i}`, `set:${i}`);
+  }
+}
+
+/** Every typed key holds what writeTyped wrote, read through a cluster client. */
+async function readTyped(port: number): Promise<void> {
+  const client = await clusterClient(port);
+  try {
+    for (const k of typedKeys) {
+      const i = Number(k.split(':')[1]);
+      const fields = i % 3 === 0 ? 600 : 5;
+      if (k.startsWith('hash:')) {
+        const got = await client.hgetall(k);
+        assert.is(Object.keys(got).length, fields, `${k} fields`);
+        assert.is(got[`f${fields - 1}`], `v${i}:${fields - 1}`, k);
+      } else {
+        assert.is(await client.scard(k), fields, `${k} members`);
+      }
+    }
+  } finally {
+    client.disconnect();
+  }
+}
 let a: ServerHandle;
 let b: ServerHandle;
 let c: ServerHandle;
@@ -105,11 +138,12 @@ t('check is ok; keys go in', async () => {
       written.set(k, `value-${i}`);
     }
     await Promise.all([...written].map(([k, v]) => client.set(k, v)));
+    await writeTyped(client);
   } finally {
     client.disconnect();
   }
   const st = await statusJson(a.port);
-  assert.is(st.nodes.reduce((n, x) => n + x.keys, 0), KEY_COUNT);
+  assert.is(st.nodes.reduce((n, x) => n + x.keys, 0), TOTAL_KEYS);
 });
 
 t('add-node', async () => {
@@ -125,9 +159,10 @@ t('reshard with keys present: every key readable afterwards', async () => {
   assert.match(r.stdout, /Moved 300 slots and \d+ keys/);
   const st = await statusJson(a.port);
   assert.is(st.nodes.find((n) => n.addr === addr(d))!.slots, 300);
-  assert.is(st.nodes.reduce((n, x) => n + x.keys, 0), KEY_COUNT);
+  assert.is(st.nodes.reduce((n, x) => n + x.keys, 0), TOTAL_KEYS);
   await cliExpect(0, ['check', addr(d)]);
   await readAll(a.port, written);
+  await readTyped(a.port);
 });
 
 t('rebalance --dry-run prints a plan and moves nothing; a real rebalance evens slots out', async () => {
@@ -146,6 +181,7 @@ t('rebalance --dry-run prints a plan and moves nothing; a real rebalance evens s
   assert.match(again.stdout, /No rebalancing needed/);
   await cliExpect(0, ['check', addr(a)]);
   await readAll(b.port, written);
+  await readTyped(b.port);
 });
 
 t('remove-node moves its slots away first', async () => {
@@ -156,9 +192,10 @@ t('remove-node moves its slots away first', async () => {
   assert.is(st.nodes.length, 3);
   assert.not.ok(st.nodes.some((n) => n.id === dId));
   assert.is(st.slotsAssigned, 16384);
-  assert.is(st.nodes.reduce((n, x) => n + x.keys, 0), KEY_COUNT);
+  assert.is(st.nodes.reduce((n, x) => n + x.keys, 0), TOTAL_KEYS);
   await cliExpect(0, ['check', addr(c)]);
   await readAll(a.port, written);
+  await readTyped(a.port);
 });
 
 t('fix closes a slot opened by hand with SETSLOT (keys left on the source move)', async () => {
@@ -248,6 +285,7 @@ t('remove-node refuses a primary with slots and replicas, then removes the repli
   assert.is(st.slotsAssigned, 16384);
   await cliExpect(0, ['check', addr(a)]);
   await readAll(b.port, written);
+  await readTyped(b.port);
 });
 
 t('status of an unreachable entry exits 1', async () => {
