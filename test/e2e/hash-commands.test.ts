@@ -4,7 +4,7 @@
 // HGETALL/HKEYS/HVALS/HSCAN, random picks), the replies are compared as multisets and the
 // properties are checked instead (HRANDFIELD's counts, distinctness, membership, coverage).
 // Then real clients on hashes: ioredis, node-redis, redis-cli (output compared with redis-server's)
-// and python3's redis library.
+// and python3's redis library (its set helpers too).
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -790,6 +790,22 @@ except redis.ResponseError as e:
     out['error'] = str(e)
 out['hdel'] = r.hdel('py:h', 'a', 'b', 'c', 'f')
 out['exists'] = r.exists('py:h')
+# Sets: the library returns Python sets, compared sorted.
+r.delete('py:s1', 'py:s2', 'py:bigset')
+out['sadd'] = r.sadd('py:s1', 'a', 'b', 'c', '1')
+out['sadd2'] = r.sadd('py:s2', 'b', 'c', 'd')
+out['smembers'] = sorted(r.smembers('py:s1'))
+out['sismember'] = r.sismember('py:s1', 'a')
+out['smismember'] = r.smismember('py:s1', ['a', 'z'])
+out['scard'] = r.scard('py:s1')
+out['sinter'] = sorted(r.sinter('py:s1', 'py:s2'))
+out['sunion'] = sorted(r.sunion('py:s1', 'py:s2'))
+out['sdiff'] = sorted(r.sdiff('py:s1', 'py:s2'))
+out['srem'] = r.srem('py:s1', 'a', 'zz')
+r.sadd('py:bigset', *[str(i) for i in range(400)])
+out['sscan_iter'] = len(set(r.sscan_iter('py:bigset', count=30)))
+out['spop'] = len(r.spop('py:bigset', 5))
+out['scard_after'] = r.scard('py:bigset')
 print(json.dumps(out, sort_keys=True))
 `;
 
@@ -812,7 +828,7 @@ function runPython(py: string, port: number): Promise<string> {
   });
 }
 
-c('python3 redis: hset mapping, hgetall, hincrbyfloat, hscan_iter; the same results as redis-server', async () => {
+c('python3 redis: hset mapping, hgetall, hincrbyfloat, hscan_iter, and the set helpers; the same results as redis-server', async () => {
   const py = pythonWithRedis();
   const [want, got] = [await runPython(py, pair.redis.port), await runPython(py, tesseraPort())];
   assert.is(got, want);
@@ -821,6 +837,9 @@ c('python3 redis: hset mapping, hgetall, hincrbyfloat, hscan_iter; the same resu
   assert.is(parsed['hincrbyfloat'], 2.5);
   assert.is(parsed['hscan_iter'], 400);
   assert.is(parsed['error'], 'hash value is not an integer');
+  assert.equal(parsed['sinter'], ['b', 'c']);
+  assert.is(parsed['sscan_iter'], 400);
+  assert.is(parsed['scard_after'], 395);
 });
 
 clients.run();
