@@ -58,6 +58,8 @@ export const DEFAULT_COLLECTION_LIMITS: CollectionLimits = {
   setMaxListpackValue: 64,
 };
 
+/** Bytes of a collection's value that say what it holds outside its entry (encoding, descriptor). */
+const HELD_VALUE_BYTES = 8;
 /** Elements freed per lazyFreeStep. */
 const LAZY_FREE_PER_STEP = 4096;
 
@@ -148,6 +150,8 @@ export class Keyspace {
   imageOff = 0;
   imageLen = 0;
   private scratch: Buffer = Buffer.allocUnsafe(4096);
+  /** The first bytes of a value being overwritten, until its replacement has its place. */
+  private readonly heldValue = new Uint8Array(HELD_VALUE_BYTES);
 
   /** Attaches to existing state (fresh or left by a crashed incarnation) and checks it. */
   constructor(readonly memory: SharedArrayBuffer) {
@@ -218,10 +222,12 @@ export class Keyspace {
     let v = -1;
     if (e !== 0) {
       this.observer?.changing(e);
-      if (((u32[(e >>> 2) + E_META]! >>> META_TYPE_SHIFT) & META_TYPE_MASK) !== TYPE_STRING) {
-        this.releaseValue(e);
-        u32 = this.arena.u32;
-      }
+      // What the old value holds outside the block is given back only once the new value has its
+      // place (a relocation that fails for want of memory must leave the old value whole): its
+      // first bytes (a large collection's encoding and descriptor) are kept aside until then.
+      const oldType = (u32[(e >>> 2) + E_META]! >>> META_TYPE_SHIFT) & META_TYPE_MASK;
+      const heldBytes = oldType === TYPE_STRING ? 0 : Math.min(u32[(e >>> 2) + E_VLEN]!, HELD_VALUE_BYTES);
+      if (heldBytes > 0) this.heldValue.set(this.arena.u8.subarray(this.valueOffset(e), this.valueOffset(e) + heldBytes));
       const meta = u32[(e >>> 2) + E_META]!;
       if (!fitsInPlace(need, CLASS_SIZE[meta >>> 24]!)) {
         // relocate() carries the old tail words along, so the block must hold them next to the key
@@ -230,6 +236,7 @@ export class Keyspace {
         e = this.relocate(e, classOf(Math.max(need, keep + tailBytes(meta))), keep, hash);
         u32 = this.arena.u32;
       }
+      if (heldBytes > 0) this.releaseFrom(oldType, this.heldValue, 0, heldBytes);
       v = this.volIndex(e);
       const w = e >>> 2;
       u32[w + E_VLEN] = vlen;
@@ -499,10 +506,15 @@ export class Keyspace {
   /** Gives back what a value holds outside its entry block: at once when small, else through the
    * lazy-free queue (a 10M-member set must not stall the shard). */
   private releaseValue(e: number): void {
-    const type = this.type(e);
+    this.releaseFrom(this.type(e), this.arena.u8, this.valueOffset(e), this.valueLength(e));
+  }
+
+  /** releaseValue of a value of `type` whose first bytes are buf[off, +len) (the entry's own, or
+   * a copy set() kept aside while it overwrote the entry). */
+  private releaseFrom(type: number, buf: Uint8Array, off: number, len: number): void {
     const kind = this.kinds[type];
     if (kind === null || kind === undefined) return;
-    const block = kind.release(this.arena.u8, this.valueOffset(e), this.valueLength(e));
+    const block = kind.release(buf, off, len);
     if (block === 0) return;
     const u32 = this.arena.u32;
     u32[(block >>> 2) + D_LAZY_NEXT] = (u32[H_LAZY]! | type) >>> 0;
