@@ -68,8 +68,24 @@ export async function waitFor<T>(
   }
 }
 
-/** A TCP port that was free a moment ago (the OS picks it; the caller retries on a clash). */
-export function freePort(): Promise<number> {
+/** Ports this process has handed out: the OS may give a just-closed port again, and a test that
+ * starts several nodes at once (a cluster's ports and bus ports) would then start two on one port
+ * (seen as an intermittent failure of the cluster partition test's six-node start). */
+const handedOut = new Set<number>();
+
+/** A TCP port that was free a moment ago and that this process has not handed out before (the
+ * OS picks it; the caller retries on a clash with another process). */
+export async function freePort(): Promise<number> {
+  for (let tries = 0; ; tries++) {
+    const port = await osFreePort();
+    if (!handedOut.has(port) || tries >= 20) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+}
+
+function osFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
