@@ -208,11 +208,6 @@ export function replyPayload(c: ShardContext, e: number): void {
   c.out.ascii('\r\n');
 }
 
-/** What is wrong with a payload's value image of `type`, or null (payloads cross the network
- * between nodes: a bad one is refused before it reaches the keyspace). */
-export function payloadImageError(type: number, buf: Uint8Array, off: number, len: number): string | null {
-  return imageError(type, buf, off, len);
-}
 
 /** __dump key [DEL]: the entry's payload (nil when absent), deleting it with DEL. */
 function dumpCommand(c: ShardContext): void {

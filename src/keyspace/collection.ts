@@ -6,7 +6,7 @@
 // Every change notifies the keyspace's observer: a compact value through resizeValue/bumpCas (the
 // whole value is small), a large one per element (elementChanging), so that the log records a
 // delta.
-import { TYPE_HASH, TYPE_SET, type Keyspace, type ValueType } from './keyspace.js';
+import { TYPE_HASH, type Keyspace, type ValueType } from './keyspace.js';
 import {
   ENC_INTSET, ENC_PACK, ENC_TABLE, INTSET_HEADER, intsetGet, intsetPut, intsetSearch, PACK_HEADER, packFind,
   parseIntMember, putVarint, readU32, skipEntry, TABLE_VALUE_BYTES, varint, varintSize, vlen, vsize, widthFor, writeU32,
@@ -500,4 +500,3 @@ function copy(src: Uint8Array, soff: number, dst: Uint8Array, doff: number, len:
   else dst.set(src.subarray(soff, soff + len), doff);
 }
 
-export { TYPE_HASH, TYPE_SET };

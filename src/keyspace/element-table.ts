@@ -122,10 +122,6 @@ export class ElementTable {
     return this.at(d).scanStep(v, visit);
   }
 
-  /** A bounded step of incremental rehashing; true while a resize runs. */
-  rehashStep(d: number, buckets: number): boolean {
-    return this.at(d).migrate(buckets);
-  }
 
   /** A random element (table not empty): random buckets first, then a walk. rnd in [0, 1). */
   random(d: number, rnd: () => number): number {

@@ -111,8 +111,6 @@ export function packError(buf: Uint8Array, off: number, len: number, parts: 1 | 
 
 // ---- INTSET ----
 
-export function intsetWidth(u8: Uint8Array, vo: number): number { return u8[vo + 1]!; }
-
 /** The i-th integer of the intset at vo. */
 export function intsetGet(u8: Uint8Array, vo: number, i: number): number {
   const w = u8[vo + 1]!;
