@@ -115,7 +115,7 @@ export interface CommandSpec {
   arity: number;
   flags: readonly CommandFlag[];
   keys: KeySpec | null;
-  group: 'string' | 'hash' | 'set' | 'generic' | 'connection' | 'server' | 'cluster' | 'internal';
+  group: 'string' | 'list' | 'hash' | 'set' | 'zset' | 'generic' | 'connection' | 'server' | 'cluster' | 'internal';
   since: string;
   summary: string;
   /** Runs on the shard owning the key(s). */

@@ -358,11 +358,12 @@ function field<K extends keyof ServerConfig>(spec: FieldSpec<K>): Param {
   };
 }
 
-type LimitKey = 'hashMaxListpackEntries' | 'hashMaxListpackValue' | 'setMaxIntsetEntries' | 'setMaxListpackEntries' | 'setMaxListpackValue';
+type LimitKey = 'hashMaxListpackEntries' | 'hashMaxListpackValue' | 'setMaxIntsetEntries' | 'setMaxListpackEntries' | 'setMaxListpackValue'
+  | 'listMaxListpackSize' | 'listCompressDepth' | 'zsetMaxListpackEntries' | 'zsetMaxListpackValue';
 
 /** An encoding threshold, and Redis's older name for it where it has one (both are CONFIG names). */
-function collectionLimit(name: string, key: LimitKey, def: number, help: string, alias?: string): Param[] {
-  const one = (n: string): Param => field({ name: n, key, ...integer(0, INT_MAX), default: () => def, mutable: true, help: n === name ? help : `Alias of ${name}` });
+function collectionLimit(name: string, key: LimitKey, def: number, help: string, alias?: string, min = 0): Param[] {
+  const one = (n: string): Param => field({ name: n, key, ...integer(min, INT_MAX), default: () => def, mutable: true, help: n === name ? help : `Alias of ${name}` });
   return alias === undefined ? [one(name)] : [one(name), one(alias)];
 }
 
@@ -391,6 +392,11 @@ export const PARAMS: readonly Param[] = [
   ...collectionLimit('set-max-intset-entries', 'setMaxIntsetEntries', 512, 'Most members of a set of integers kept as an intset'),
   ...collectionLimit('set-max-listpack-entries', 'setMaxListpackEntries', 128, "Most members of a small set kept in its compact (listpack) encoding (Redis 7.2's; 0 = as Redis 7.0, hashtable)"),
   ...collectionLimit('set-max-listpack-value', 'setMaxListpackValue', 64, 'Longest member (bytes) of a set kept in its compact encoding'),
+  ...collectionLimit('list-max-listpack-size', 'listMaxListpackSize', -2,
+    'Size of a list node: > 0 most elements, -1..-5 most bytes (4, 8, 16, 32, 64 KiB)', 'list-max-ziplist-size', -2147483648),
+  ...collectionLimit('list-compress-depth', 'listCompressDepth', 0, 'Nodes at each end of a list left uncompressed (0 = compress none)'),
+  ...collectionLimit('zset-max-listpack-entries', 'zsetMaxListpackEntries', 128, 'Most members of a sorted set kept in its compact (listpack) encoding', 'zset-max-ziplist-entries'),
+  ...collectionLimit('zset-max-listpack-value', 'zsetMaxListpackValue', 64, 'Longest member (bytes) of a sorted set kept in its compact encoding', 'zset-max-ziplist-value'),
   field({ name: 'requirepass', key: 'requirepass', ...text, default: () => '', mutable: true,
     help: "Password for AUTH, '' = none" }),
   field({ name: 'enable-debug-command', key: 'enableDebugCommand', ...oneOf(['no', 'yes', 'local'] as const),

@@ -27,6 +27,10 @@ export interface ServerConfig {
   setMaxIntsetEntries: number;
   setMaxListpackEntries: number;
   setMaxListpackValue: number;
+  listMaxListpackSize: number;
+  listCompressDepth: number;
+  zsetMaxListpackEntries: number;
+  zsetMaxListpackValue: number;
   requirepass: string;
   enableDebugCommand: ProtectedMode;
   /** CONFIG SET of options naming files the server writes (Param.protected). */

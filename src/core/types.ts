@@ -42,6 +42,11 @@ export interface CollectionLimits {
   setMaxIntsetEntries: number;
   setMaxListpackEntries: number;
   setMaxListpackValue: number;
+  /** Redis's list-max-listpack-size: > 0 elements per node, -1..-5 bytes per node (4..64 KiB). */
+  listMaxListpackSize: number;
+  listCompressDepth: number;
+  zsetMaxListpackEntries: number;
+  zsetMaxListpackValue: number;
 }
 
 export interface ShardSettings {

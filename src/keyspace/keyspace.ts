@@ -56,6 +56,10 @@ export const DEFAULT_COLLECTION_LIMITS: CollectionLimits = {
   setMaxIntsetEntries: 512,
   setMaxListpackEntries: 128,
   setMaxListpackValue: 64,
+  listMaxListpackSize: -2,
+  listCompressDepth: 0,
+  zsetMaxListpackEntries: 128,
+  zsetMaxListpackValue: 64,
 };
 
 /** Bytes of a collection's value that say what it holds outside its entry (encoding, descriptor). */

@@ -11,6 +11,10 @@
 export const ENC_PACK = 1;
 export const ENC_INTSET = 2;
 export const ENC_TABLE = 3;
+/** A long list: a chain of packed nodes (list.ts; OBJECT ENCODING quicklist). */
+export const ENC_QUICKLIST = 4;
+/** A large sorted set: its ordered index and member table (zset.ts; OBJECT ENCODING skiplist). */
+export const ENC_ZTREE = 5;
 
 export const PACK_HEADER = 5;
 export const INTSET_HEADER = 6;

@@ -157,6 +157,10 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
         setMaxIntsetEntries: v.setMaxIntsetEntries,
         setMaxListpackEntries: v.setMaxListpackEntries,
         setMaxListpackValue: v.setMaxListpackValue,
+        listMaxListpackSize: v.listMaxListpackSize,
+        listCompressDepth: v.listCompressDepth,
+        zsetMaxListpackEntries: v.zsetMaxListpackEntries,
+        zsetMaxListpackValue: v.zsetMaxListpackValue,
       },
     };
   }

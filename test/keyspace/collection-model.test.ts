@@ -15,7 +15,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as fc from 'fast-check';
 import {
-  Keyspace, TYPE_HASH, TYPE_SET, TYPE_STRING, type CollectionLimits, type ValueType,
+  DEFAULT_COLLECTION_LIMITS, Keyspace, TYPE_HASH, TYPE_SET, TYPE_STRING, type CollectionLimits, type ValueType,
 } from '../../src/keyspace/keyspace.js';
 import * as C from '../../src/keyspace/collection.js';
 import { ENC_INTSET, ENC_PACK, ENC_TABLE } from '../../src/keyspace/pack.js';
@@ -62,6 +62,7 @@ const kindArb = fc.constantFrom('hash' as const, 'set' as const);
 
 /** Limits under which every conversion is a few writes away (half of the runs), or any mix. */
 const SMALL_LIMITS: CollectionLimits = {
+  ...DEFAULT_COLLECTION_LIMITS,
   hashMaxListpackEntries: 4, hashMaxListpackValue: 8, setMaxIntsetEntries: 4, setMaxListpackEntries: 8, setMaxListpackValue: 20,
 };
 const limitsArb: fc.Arbitrary<CollectionLimits> = fc.oneof(fc.constant(SMALL_LIMITS), fc.record({
@@ -70,7 +71,7 @@ const limitsArb: fc.Arbitrary<CollectionLimits> = fc.oneof(fc.constant(SMALL_LIM
   setMaxIntsetEntries: fc.constantFrom(0, 1, 4, 8, 512),
   setMaxListpackEntries: fc.constantFrom(0, 1, 3, 8, 128),
   setMaxListpackValue: fc.constantFrom(0, 2, 8, 64),
-}));
+}).map((l) => ({ ...DEFAULT_COLLECTION_LIMITS, ...l })));
 
 type Op =
   | { k: 'put'; key: string; as: 'hash' | 'set'; el: string; v: string }

@@ -5,7 +5,7 @@
 import { statSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Keyspace, TYPE_HASH, TYPE_SET } from '../../src/keyspace/keyspace.js';
+import { DEFAULT_COLLECTION_LIMITS, Keyspace, TYPE_HASH, TYPE_SET } from '../../src/keyspace/keyspace.js';
 import * as C from '../../src/keyspace/collection.js';
 import { ENC_INTSET, ENC_PACK } from '../../src/keyspace/pack.js';
 import { MAGIC_LOG } from '../../src/persistence/records.js';
@@ -15,7 +15,7 @@ import { b, diffStates, dump, freshKs, handle, nextTurn, readAll, tempDir } from
 const tmp = tempDir('coll-log');
 test.after(() => tmp.cleanup());
 
-const SMALL = { hashMaxListpackEntries: 8, hashMaxListpackValue: 16, setMaxIntsetEntries: 8, setMaxListpackEntries: 8, setMaxListpackValue: 16 };
+const SMALL = { ...DEFAULT_COLLECTION_LIMITS, hashMaxListpackEntries: 8, hashMaxListpackValue: 16, setMaxIntsetEntries: 8, setMaxListpackEntries: 8, setMaxListpackValue: 16 };
 
 function hset(ks: Keyspace, key: string, field: string, value: string): void {
   const k = b(key);
