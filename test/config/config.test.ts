@@ -50,12 +50,16 @@ load('defaults when no file, env or flags', () => {
 load('every ServerConfig field has a default', () => {
   const values = defaultState().values;
   for (const [key, value] of Object.entries(values)) assert.ok(value !== undefined, key);
-  assert.is(Object.keys(values).length, 59);
+  assert.is(Object.keys(values).length, 63);
   assert.is(values.hashMaxListpackEntries, 512);
   assert.is(values.hashMaxListpackValue, 64);
   assert.is(values.setMaxIntsetEntries, 512);
   assert.is(values.setMaxListpackEntries, 128);
   assert.is(values.setMaxListpackValue, 64);
+  assert.is(values.listMaxListpackSize, -2);
+  assert.is(values.listCompressDepth, 0);
+  assert.is(values.zsetMaxListpackEntries, 128);
+  assert.is(values.zsetMaxListpackValue, 64);
   assert.is(values.memcachePort, 11211);
   assert.is(values.memcacheMaxItemSize, 1024 * 1024);
   assert.is(values.httpPort, 8080);
