@@ -65,7 +65,7 @@ function infoSection(m: MainCall, name: string, shards: ShardStatsReport[]): str
       add('connected_clients', st.connectedClients);
       add('cluster_connections', 0);
       add('maxclients', v.maxclients);
-      add('blocked_clients', 0);
+      add('blocked_clients', m.server.blocked.count);
       add('tracking_clients', 0);
       break;
     case 'memory': {

@@ -43,6 +43,14 @@ export const ERR = {
   debugNotAllowed:
     'ERR DEBUG command not allowed. If the enable-debug-command option is set to "local", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.',
   clientNoSuchClient: 'ERR No such client',
+  unblockedByClient: 'UNBLOCKED client unblocked via CLIENT UNBLOCK',
+  unblockedRoleChange: 'UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)',
+  unblockedShardRestart: (shard: number): string =>
+    `UNBLOCKED shard ${shard} serving a key this client was blocked on crashed and was restarted; retry the command`,
+  timeoutNotFloat: 'ERR timeout is not a float or out of range',
+  timeoutNegative: 'ERR timeout is negative',
+  timeoutOutOfRange: 'ERR timeout is out of range',
+  tooManyBlocked: 'ERR too many blocked clients',
   clientNameSpaces: 'ERR Client names cannot contain spaces, newlines or special characters.',
   lfuNotSelected:
     'ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.',
