@@ -190,13 +190,26 @@ export class ShardExecutor {
       }
     }
     this.persist.afterCommand();
-    if (this.waiters.hasReady && this.serveIndex >= 0) this.serveReady();
+    if (this.waiters.hasReady && this.serveIndex >= 0 && this.atomicDepth === 0) this.serveReady();
     const t1 = performance.now();
     this.lastStamp = t1;
     const ms = t1 - t0;
     this.busyMs += ms;
     this.latency.record(cmd, ms / 1000);
     this.commandsProcessed++;
+  }
+
+  /** While > 0, commands run as one atomic unit (a transaction or a script, when they exist):
+   * blocked clients are served only once it ends, as Redis serves them after EXEC. */
+  private atomicDepth = 0;
+
+  beginAtomic(): void {
+    this.atomicDepth++;
+  }
+
+  /** Ends an atomic unit; the clients its commands made ready are served now. */
+  endAtomic(): void {
+    if (--this.atomicDepth === 0 && this.waiters.hasReady && this.serveIndex >= 0) this.serveReady();
   }
 
   /** Serves the clients blocked on keys the last command made ready (Redis's
