@@ -14,6 +14,7 @@ import { MEMCACHE_COMMANDS } from './memcache-family.js';
 import { PERSISTENCE_COMMANDS } from './persistence-family.js';
 import { REPLICATION_COMMANDS } from './replication-family.js';
 import { HTTP_COMMANDS } from './http-family.js';
+import { BLOCKING_COMMANDS } from './blocking-family.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   ...STRING_COMMANDS,
@@ -27,6 +28,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...PERSISTENCE_COMMANDS,
   ...REPLICATION_COMMANDS,
   ...HTTP_COMMANDS,
+  ...BLOCKING_COMMANDS,
 ];
 
 const TABLE_BITS = 10;
