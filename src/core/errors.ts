@@ -90,6 +90,12 @@ export const ERR = {
   migrateKeysEmpty: 'ERR When using MIGRATE KEYS option, the key argument must be set to the empty string',
   migrateTarget: (e: string): string => `ERR Target instance replied with error: ${e}`,
   migrateIo: (what: string): string => `IOERR error or timeout ${what} target instance`,
+  // lists
+  indexOutOfRange: 'ERR index out of range',
+  countAboveZero: 'ERR count should be greater than 0',
+  rankZero: "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list",
+  lposCountNegative: "ERR COUNT can't be negative",
+  maxlenNegative: "ERR MAXLEN can't be negative",
 } as const;
 
 /** Thrown by a main-thread handler to answer with this exact error reply (no '-', no CRLF). */
