@@ -82,6 +82,18 @@ export const ERR = {
   migrateKeysEmpty: 'ERR When using MIGRATE KEYS option, the key argument must be set to the empty string',
   migrateTarget: (e: string): string => `ERR Target instance replied with error: ${e}`,
   migrateIo: (what: string): string => `IOERR error or timeout ${what} target instance`,
+  // sorted sets
+  zaddNxXx: 'ERR XX and NX options at the same time are not compatible',
+  zaddGtLtNx: 'ERR GT, LT, and/or NX options at the same time are not compatible',
+  zaddIncrPair: 'ERR INCR option supports a single increment-element pair',
+  zaddNan: 'ERR resulting score is not a number (NaN)',
+  countGreaterThanZero: 'ERR count should be greater than 0',
+  minMaxNotFloat: 'ERR min or max is not a float',
+  minMaxNotLex: 'ERR min or max not valid string range item',
+  zrangeLimitRank: 'ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX',
+  zrangeWithscoresLex: 'ERR syntax error, WITHSCORES not supported in combination with BYLEX',
+  weightNotFloat: 'ERR weight value is not a float',
+  atLeastOneKey: (cmd: string): string => `ERR at least 1 input key is needed for '${cmd}' command`,
 } as const;
 
 /** Thrown by a main-thread handler to answer with this exact error reply (no '-', no CRLF). */
