@@ -186,14 +186,11 @@ function zpopGeneric(c: ShardContext, max: boolean): void {
   popAndReply(c, e, max, count === -1 ? 1 : count, c.out.proto === 3 && count !== -1);
 }
 
-/** Redis's getPositiveLongFromObjectOrReply: the count, or -1 after replying its error. */
+/** Redis's getPositiveLongFromObjectOrReply: the count, or -1 after replying its error (the
+ * same for a count that is not an integer). */
 function positiveLong(a: ArgList, i: number, error: (t: string) => void): number {
   const n = argI64(a, i);
-  if (Number.isNaN(n)) {
-    error(ERR.notInteger);
-    return -1;
-  }
-  if (n < 0) {
+  if (!(n >= 0)) {
     error(ERR.countPositive);
     return -1;
   }
@@ -323,8 +320,8 @@ function zrandmemberCommand(c: ShardContext): void {
   const n = Math.min(count, size);
   out.array(withScores && out.proto === 2 ? n * 2 : n);
   if (count >= size) {
-    // The whole set, in its order (Redis's case 2).
-    Z.zsetRange(ks, e, 0, size - 1, false, (b, o, len, s) => {
+    // The whole set, highest first, as redis-server 7.0 replies it (its case 2).
+    Z.zsetRange(ks, e, 0, size - 1, true, (b, o, len, s) => {
       if (pairs) out.array(2);
       out.bulk(b, o, len);
       if (withScores) out.double(s);
