@@ -3,6 +3,7 @@
 // are a valid string). The one place a new type is registered.
 import { CollectionKind, hashImageError, setImageError } from './collection-kind.js';
 import type { ValueKindFactory } from './value-kind.js';
+import { ZsetKind, zsetImageError } from './zset-kind.js';
 import { TYPE_HASH, TYPE_SET } from './value-types.js';
 
 export type ImageCheck = (buf: Uint8Array, off: number, len: number) => string | null;
@@ -19,6 +20,6 @@ export const VALUE_TYPES: readonly TypeEntry[] = [
   NONE, // string
   { kind: null, check: UNKNOWN }, // list (issue 15)
   { kind: (arena) => new CollectionKind(arena, TYPE_SET), check: setImageError },
-  { kind: null, check: UNKNOWN }, // zset (issue 15)
+  { kind: (arena) => new ZsetKind(arena), check: zsetImageError },
   { kind: (arena) => new CollectionKind(arena, TYPE_HASH), check: hashImageError },
 ];
