@@ -245,7 +245,7 @@ interface BlockRequest {
   keys: Buffer[];
   extra: Buffer[];
   timeoutMs: number;
-  /** Timeout's reply: a null array (pops) or a null bulk (moves). */
+  /** Timeout's reply: a null array, or a null bulk. */
   nullArray: boolean;
   /** A move whose destination is on another shard: where the main thread pushes the element. */
   moveOut?: { dst: Buffer; from: number; to: number };
@@ -343,7 +343,8 @@ function moveCommand(m: MainCall, from: number, to: number, timeoutAt: number): 
     keys: [src],
     extra: [dst, Buffer.from([from]), Buffer.from([to])],
     timeoutMs: t,
-    nullArray: false,
+    // Redis 7.0 answers every timed-out list wait with a null array, BLMOVE's too.
+    nullArray: true,
     moveOut: here ? undefined : { dst, from, to },
   });
 }

@@ -51,7 +51,7 @@ async function same(script: string[][], proto: 2 | 3 = 2): Promise<void> {
       await c.call(['FLUSHALL']);
       if (proto === 3) await c.call(['HELLO', '3']);
       const got: string[] = [];
-      for (const cmd of script) got.push((await c.call(cmd)).raw.toString('latin1'));
+      for (const cmd of script) { if (process.env.DBG) console.log(srv.kind, cmd.join(" ")); got.push((await c.call(cmd)).raw.toString("latin1")); }
       out.push(got);
     } finally {
       c.close();
@@ -75,7 +75,7 @@ test('immediate replies, timeouts and errors match redis-server byte for byte', 
     ['BRPOP', B, '0.01'],
     ['RPUSH', B, '1', '2', '3', '4'],
     ['BLMPOP', '1', '2', A, B, 'LEFT', 'COUNT', '3'],
-    ['BLMPOP', '0', '1', A, 'RIGHT', 'COUNT', '10'],
+    ['BLMPOP', '0', '1', B, 'RIGHT', 'COUNT', '10'],
     ['BLMPOP', '0.01', '1', A, 'LEFT'],
     ['RPUSH', A, 'p', 'q'],
     ['BLMOVE', A, Cz, 'LEFT', 'RIGHT', '0'],
@@ -117,7 +117,9 @@ test('immediate replies, timeouts and errors match redis-server byte for byte', 
 async function blockedClient(port: number, cmd: string[]): Promise<{ c: RawClient; reply: Promise<string> }> {
   const c = await rawClient(port);
   c.sendCommand(...cmd);
-  return { c, reply: c.read(1, 30_000).then((r) => r[0]!.raw.toString('latin1')) };
+  const reply = c.read(1, 30_000).then((r) => r[0]!.raw.toString('latin1'));
+  reply.catch(() => undefined); // awaited by the test; a failure must not end the process first
+  return { c, reply };
 }
 
 test('a push to any of the keys, on any shard, wakes the client', async () => {
@@ -163,6 +165,8 @@ test('timeouts: a double in seconds; 0 waits for ever', async () => {
   assert.ok(ms >= 190, `returned after ${ms} ms`);
   await c.call(['HELLO', '3']);
   assert.is((await c.call(['BLMOVE', A, B, 'LEFT', 'LEFT', '0.05'], 10_000)).raw.toString(), '_\r\n');
+  await c.call(['HELLO', '2']);
+  assert.is((await c.call(['BRPOPLPUSH', A, B, '0.05'], 10_000)).raw.toString(), '*-1\r\n');
   c.close();
 });
 
