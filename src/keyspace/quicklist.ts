@@ -13,7 +13,7 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { assert } from '../util/assert.js';
 import type { Arena } from './arena.js';
 import { CLASS_SIZE, classOf } from './layout.js';
-import { copyInto, elLen, elOff, entryAt, entryEquals, entrySize, prevEntry, putEntry, readEntry, runError, skip } from './list-pack.js';
+import { copyInto, copyOut, elLen, elOff, entryAt, entryEquals, entrySize, prevEntry, putEntry, readEntry, runError, skip } from './list-pack.js';
 
 // Descriptor words.
 export const D_COUNT = 0;
@@ -97,6 +97,8 @@ export class Quicklist {
     return d;
   }
 
+  /** The arena's bytes (current: the views follow every grow of this shared Arena). */
+  mem(): Uint8Array { return this.arena.u8; }
   count(d: number): number { return this.arena.u32[(d >>> 2) + D_COUNT]!; }
   nodes(d: number): number { return this.arena.u32[(d >>> 2) + D_NODES]!; }
   head(d: number): number { return this.arena.u32[(d >>> 2) + D_HEAD]!; }
@@ -446,7 +448,7 @@ export class Quicklist {
     const p = where === 0 ? s : prevEntry(u8, e);
     const q = readEntry(u8, p);
     if (popScratch.length < elLen) popScratch = Buffer.allocUnsafe(Math.max(elLen, popScratch.length * 2));
-    copyInto(u8, elOff, popScratch, 0, elLen);
+    copyOut(u8, elOff, popScratch, 0, elLen);
     hitBuf = popScratch;
     hitOff = 0;
     hitLen = elLen;
