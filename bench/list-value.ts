@@ -61,6 +61,10 @@ function longList(n: number, depth: number): void {
   const t = performance.now();
   for (let i = 0; i < N; i++) L.listIndex(ks, e, (n >>> 1) + (i % 1000));
   console.log(`  LINDEX in the middle: ${(((performance.now() - t) * 1e6) / N).toFixed(0)} ns per op`);
+  // What a snapshot (or DUMP, or a whole-key log record) costs: the list's image, built at once.
+  const ti = performance.now();
+  ks.image(e);
+  console.log(`  image (snapshot, DUMP): ${(ks.imageLen / 1048576).toFixed(1)} MiB in ${(performance.now() - ti).toFixed(0)} ms`);
   ks.checkIntegrity();
 }
 

@@ -6,7 +6,7 @@
 // limits call for from it. A list is written to snapshots whole (piecewise: false).
 import { unreachable } from '../util/assert.js';
 import type { Arena } from './arena.js';
-import { elLen, elOff, entrySize, putEntry, readEntry } from './list-pack.js';
+import { copyOut, elLen, elOff, entrySize, putEntry, readEntry } from './list-pack.js';
 import { ENC_PACK, ENC_QUICKLIST, PACK_HEADER, packError, putVarint, readU32, TABLE_VALUE_BYTES, varint, varintSize, vlen, vsize, writeU32 } from './pack.js';
 import { NODE_HDR, nodeExceeds, Quicklist } from './quicklist.js';
 import type { ImageOut, ValueHost, ValueKind } from './value-kind.js';
@@ -87,7 +87,7 @@ export class ListKind implements ValueKind {
       for (let p = s; p < end; ) {
         p = readEntry(buf, p);
         q += putVarint(b, q, elLen);
-        b.set(buf.subarray(elOff, elOff + elLen), q);
+        copyOut(buf, elOff, b, q, elLen);
         q += elLen;
       }
     });
