@@ -142,6 +142,10 @@ export class Keyspace {
 
   /** Who hears of changes (null: nobody; no cost beyond the test). */
   observer: KeyspaceObserver | null = null;
+  /** Called after every set() with the entry written (null: nobody). The shard installs it while
+   * clients are blocked on keys of this shard, so that a key created (or given a new type) wakes
+   * them: Redis's signalKeyAsReady in dbAdd. */
+  onWrite: ((e: number) => void) | null = null;
 
   private readonly arena: Arena;
   private readonly index: IndexTable;
@@ -288,6 +292,7 @@ export class Keyspace {
     this.writeTails(e, flags, v);
     this.nextCas(e);
     if (value !== null) this.copyIn(value, voff, e + ENTRY_HEADER_BYTES + kx + klen, vlen);
+    if (this.onWrite !== null) this.onWrite(e);
     return e;
   }
 
