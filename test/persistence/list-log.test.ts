@@ -10,7 +10,7 @@ import { DEFAULT_COLLECTION_LIMITS, Keyspace } from '../../src/keyspace/keyspace
 import * as L from '../../src/keyspace/list.js';
 import { FILE_HEADER, MAGIC_LOG } from '../../src/persistence/records.js';
 import { ShardPersistence, type LoadFile } from '../../src/persistence/shard-persistence.js';
-import { b, diffStates, dump, frameOffsets, freshKs, handle, nextTurn, readAll, tempDir } from './helpers.js';
+import { b, diffStates, dump, frameOffsets, freshKs, handle, nextTurn, readAll, rng, tempDir } from './helpers.js';
 
 const tmp = tempDir('list-log');
 test.after(() => tmp.cleanup());
@@ -209,6 +209,67 @@ test('the replication feed carries list operations and a replica applies them', 
   const diff = diffStates(dump(ks), dump(replica));
   assert.ok(diff === '', diff);
   replica.checkIntegrity();
+});
+
+test('random operations under small fills and compression: the log and a replica end as the primary', () => {
+  for (const seed of [1, 2, 3, 4]) {
+    const r = rng(seed);
+    const limits = { ...DEFAULT_COLLECTION_LIMITS, listMaxListpackSize: [1, 2, 3, -1][seed - 1]!, listCompressDepth: seed % 3 };
+    const ks = freshKs();
+    ks.limits = { ...limits };
+    ks.now = Date.now();
+    const replica = freshKs();
+    replica.limits = { ...SMALL };
+    const rp = new ShardPersistence(0, replica);
+    const ps = new ShardPersistence(0, ks, (records) => {
+      rp.apply(records, 0, records.length, { shard: 0, shards: 1 }, null);
+      rp.afterCommand();
+    });
+    const p = tmp.path(`random-${seed}.aof`);
+    ps.setLog({ paths: [p], fsync: 'no' });
+    ps.enableFeed(true);
+    const words = ['a', 'b', 'c', 'x'.repeat(300), 'y'.repeat(40), ''];
+    const pick = (): string => (r() < 0.8 ? words[Math.floor(r() * words.length)]! : `w${Math.floor(r() * 1000)}`);
+    for (let step = 0; step < 3000; step++) {
+      const key = `k${Math.floor(r() * 3)}`;
+      const e = handle(ks, key);
+      const n = e === 0 ? 0 : L.listLength(ks, e);
+      const what = r();
+      if (e === 0 || what < 0.35) push(ks, key, r() < 0.5 ? 0 : 1, Array.from({ length: 1 + Math.floor(r() * 4) }, pick));
+      else if (what < 0.55) pop(ks, key, r() < 0.5 ? 0 : 1, 1 + Math.floor(r() * 3));
+      else if (what < 0.65) {
+        const v = b(pick());
+        L.listSet(ks, e, Math.floor(r() * n), v, 0, v.length);
+      } else if (what < 0.75) {
+        const pv = b(pick());
+        const v = b(pick());
+        L.listInsert(ks, e, r() < 0.5, pv, 0, pv.length, v, 0, v.length);
+      } else if (what < 0.85) {
+        const v = b(pick());
+        const h = L.listRemove(ks, e, Math.floor(r() * 5) - 2, v, 0, v.length);
+        if (L.listLength(ks, h) === 0) ks.deleteEntry(h);
+      } else if (what < 0.93) {
+        const a = Math.floor(r() * n);
+        const z = a + Math.floor(r() * (n - a));
+        L.listTrim(ks, e, a, z);
+      } else if (what < 0.97) {
+        ks.setExpireAt(e, r() < 0.5 ? 0 : ks.now + 3_600_000 + step);
+      } else {
+        ks.deleteEntry(e);
+      }
+      ps.afterCommand();
+      if (step % 7 === 0) ps.endBatch();
+    }
+    ps.afterCommand();
+    ps.endBatch();
+    ps.close();
+    const want = dump(ks);
+    assert.ok(diffStates(want, dump(replica)) === '', `seed ${seed}: replica\n${diffStates(want, dump(replica))}`);
+    const back = load([logOf(p)], SMALL);
+    assert.ok(diffStates(want, dump(back)) === '', `seed ${seed}: log\n${diffStates(want, dump(back))}`);
+    back.checkIntegrity();
+    replica.checkIntegrity();
+  }
 });
 
 test('a snapshot holds a list as it was when it started, while commands change it', async () => {
