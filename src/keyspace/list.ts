@@ -9,7 +9,7 @@
 // replication feed and a running snapshot see it.
 import type { Keyspace } from './keyspace.js';
 import { TYPE_LIST } from './value-types.js';
-import { copyInto, elLen, elOff, entryAt, entryEquals, entrySize, prevEntry, putEntry, readEntry, runError, skip } from './list-pack.js';
+import { copyInto, copyOut, elLen, elOff, entryAt, entryEquals, entrySize, prevEntry, putEntry, readEntry, runError, skip } from './list-pack.js';
 import type { ListKind } from './list-kind.js';
 import { QUICKLIST_VALUE_BYTES } from './list-kind.js';
 import { ENC_PACK, ENC_QUICKLIST, PACK_HEADER, readU32, writeU32 } from './pack.js';
@@ -24,6 +24,32 @@ export let count = 0;
 export const HEAD = 0;
 export const TAIL = 1;
 
+/** List operations as the keyspace's observer hears of them (listChanging) and the log records
+ * them (an OP_LIST record): each one is deterministic given the list it applies to. */
+export const LOP_PUSH_HEAD = 1;
+export const LOP_PUSH_TAIL = 2;
+/** a: elements popped. */
+export const LOP_POP_HEAD = 3;
+export const LOP_POP_TAIL = 4;
+/** a: the (normalized) index set. */
+export const LOP_SET = 5;
+/** a: the index the element takes. */
+export const LOP_INSERT = 6;
+/** a: LREM's count. */
+export const LOP_REMOVE = 7;
+/** a, b: LTRIM's normalized start and stop. */
+export const LOP_TRIM = 8;
+export const LOP_MAX = 8;
+
+const NO_BYTES = new Uint8Array(0);
+
+/** Tells the observer of the coming operation and marks what follows as confined to it (the log
+ * records the operation, not the list; a running snapshot copies the list first). */
+function announce(ks: Keyspace, e: number, op: number, lenBefore: number, a: number, b: number, buf: Uint8Array, off: number, len: number): void {
+  ks.listChanging(e, op, lenBefore, a, b, buf, off, len);
+  ks.elementScope = true;
+}
+
 /** Elements given from the arena itself (an element read from another list) are copied here
  * first: a resize may move the bytes they point at. */
 let argScratch = Buffer.allocUnsafe(256);
@@ -33,12 +59,20 @@ function quicklistOf(ks: Keyspace): Quicklist {
   return (ks.kindOf(TYPE_LIST) as ListKind).ql;
 }
 
-/** buf, or a copy of buf[off, +len) at argOff when it lies in ks's arena. */
+/** The arena's bytes, current (the keyspace and its kinds share one Arena, whose views follow
+ * every grow); cheaper than ks.bytes(), which checks the buffer's length each time. */
+function mem(ks: Keyspace): Uint8Array {
+  return quicklistOf(ks).mem();
+}
+
+/** buf, or a copy of buf[off, +len) at argOff when it is ks's arena (an element another list
+ * call left in hitBuf, or ks.bytes(): the arena's own view, compared by identity because reading
+ * a view's .buffer costs more than the rest of a push). */
 function stable(ks: Keyspace, buf: Uint8Array, off: number, len: number): Uint8Array {
   argOff = off;
-  if (buf.buffer !== ks.memory) return buf;
+  if (buf !== mem(ks)) return buf;
   if (argScratch.length < len) argScratch = Buffer.allocUnsafe(Math.max(len, argScratch.length * 2));
-  copyInto(buf, off, argScratch, 0, len);
+  copyOut(buf, off, argScratch, 0, len);
   argOff = 0;
   return argScratch;
 }
@@ -47,7 +81,7 @@ let argOff = 0;
 /** Creates key as an empty list (ENC_PACK) and returns its handle; the caller pushes at once. */
 export function listCreate(ks: Keyspace, kb: Uint8Array, ko: number, kl: number): number {
   const e = ks.set(kb, ko, kl, null, 0, PACK_HEADER, TYPE_LIST, 0);
-  const u8 = ks.bytes();
+  const u8 = mem(ks);
   const vo = ks.valueOffset(e);
   u8[vo] = ENC_PACK;
   writeU32(u8, vo + 1, 0);
@@ -55,30 +89,30 @@ export function listCreate(ks: Keyspace, kb: Uint8Array, ko: number, kl: number)
 }
 
 export function listLength(ks: Keyspace, e: number): number {
-  const u8 = ks.bytes();
+  const u8 = mem(ks);
   const vo = ks.valueOffset(e);
   const v = readU32(u8, vo + 1);
   return u8[vo] === ENC_QUICKLIST ? quicklistOf(ks).count(v) : v;
 }
 
 function isPack(ks: Keyspace, e: number): boolean {
-  return ks.bytes()[ks.valueOffset(e)] === ENC_PACK;
+  return mem(ks)[ks.valueOffset(e)] === ENC_PACK;
 }
 
 function descriptor(ks: Keyspace, e: number): number {
-  return readU32(ks.bytes(), ks.valueOffset(e) + 1);
+  return readU32(mem(ks), ks.valueOffset(e) + 1);
 }
 
 /** Turns e's listpack into a quicklist of one node holding its run (none when empty). */
 function toQuicklist(ks: Keyspace, e: number): number {
   const ql = quicklistOf(ks);
   const d = ql.create(ks.limits.listMaxListpackSize, ks.limits.listCompressDepth);
-  const u8 = ks.bytes();
+  const u8 = mem(ks);
   const vo = ks.valueOffset(e);
   const n = readU32(u8, vo + 1);
   if (n > 0) ql.appendRun(d, u8, vo + PACK_HEADER, vo + ks.valueLength(e), n);
   e = ks.resizeValue(e, QUICKLIST_VALUE_BYTES);
-  const b = ks.bytes();
+  const b = mem(ks);
   const o = ks.valueOffset(e);
   b[o] = ENC_QUICKLIST;
   writeU32(b, o + 1, d);
@@ -99,7 +133,7 @@ function maybeToPack(ks: Keyspace, e: number): number {
   e = ks.resizeValue(e, PACK_HEADER + runLen);
   // view() again: the resize may have grown the arena (an inflated run lives outside it).
   ql.view(n);
-  const u8 = ks.bytes();
+  const u8 = mem(ks);
   const vo = ks.valueOffset(e);
   copyInto(Q.runBuf, Q.runStart, u8, vo + PACK_HEADER, runLen);
   u8[vo] = ENC_PACK;
@@ -115,15 +149,40 @@ function packExceeds(ks: Keyspace, bytes: number, n: number): boolean {
 
 /** Pushes one element at HEAD or TAIL; converts to a quicklist past the limits. Returns the handle. */
 export function listPush(ks: Keyspace, e: number, where: 0 | 1, buf: Uint8Array, off: number, len: number): number {
+  const ql = quicklistOf(ks);
+  const u8 = ql.mem();
+  const vo = ks.valueOffset(e);
+  if (u8[vo] === ENC_QUICKLIST) {
+    // The common case of a long list, with as little around it as can be.
+    const d = readU32(u8, vo + 1);
+    announce(ks, e, where === HEAD ? LOP_PUSH_HEAD : LOP_PUSH_TAIL, ql.count(d), 0, 0, buf, off, len);
+    try {
+      buf = stable(ks, buf, off, len);
+      ks.bumpCas(e);
+      ql.push(d, where, buf, argOff, len);
+      return e;
+    } finally {
+      ks.elementScope = false;
+    }
+  }
+  announce(ks, e, where === HEAD ? LOP_PUSH_HEAD : LOP_PUSH_TAIL, readU32(u8, vo + 1), 0, 0, buf, off, len);
+  try {
+    return push(ks, e, where, buf, off, len);
+  } finally {
+    ks.elementScope = false;
+  }
+}
+
+function push(ks: Keyspace, e: number, where: 0 | 1, buf: Uint8Array, off: number, len: number): number {
   buf = stable(ks, buf, off, len);
   off = argOff;
   if (isPack(ks, e)) {
     const vl = ks.valueLength(e);
-    const n = readU32(ks.bytes(), ks.valueOffset(e) + 1);
+    const n = readU32(mem(ks), ks.valueOffset(e) + 1);
     const sz = entrySize(len);
     if (!packExceeds(ks, vl - PACK_HEADER + sz, n + 1)) {
       e = ks.resizeValue(e, vl + sz);
-      const u8 = ks.bytes();
+      const u8 = mem(ks);
       const vo = ks.valueOffset(e);
       let at = vo + vl;
       if (where === HEAD) {
@@ -145,6 +204,33 @@ export function listPush(ks: Keyspace, e: number, where: 0 | 1, buf: Uint8Array,
 /** Pops one element (the list must not be empty) into hitBuf/hitOff/hitLen (a copy, valid until
  * the next call of this module). Returns the handle. */
 export function listPop(ks: Keyspace, e: number, where: 0 | 1): number {
+  const ql = quicklistOf(ks);
+  const u8 = ql.mem();
+  const vo = ks.valueOffset(e);
+  if (u8[vo] === ENC_QUICKLIST) {
+    const d = readU32(u8, vo + 1);
+    announce(ks, e, where === HEAD ? LOP_POP_HEAD : LOP_POP_TAIL, ql.count(d), 1, 0, NO_BYTES, 0, 0);
+    try {
+      ks.bumpCas(e);
+      ql.pop(d, where);
+      hitBuf = Q.hitBuf;
+      hitOff = Q.hitOff;
+      hitLen = Q.hitLen;
+      // Only a list down to one node may become a listpack again.
+      return ql.nodes(d) === 1 ? maybeToPack(ks, e) : e;
+    } finally {
+      ks.elementScope = false;
+    }
+  }
+  announce(ks, e, where === HEAD ? LOP_POP_HEAD : LOP_POP_TAIL, readU32(u8, vo + 1), 1, 0, NO_BYTES, 0, 0);
+  try {
+    return pop(ks, e, where);
+  } finally {
+    ks.elementScope = false;
+  }
+}
+
+function pop(ks: Keyspace, e: number, where: 0 | 1): number {
   if (!isPack(ks, e)) {
     ks.bumpCas(e);
     const ql = quicklistOf(ks);
@@ -154,14 +240,14 @@ export function listPop(ks: Keyspace, e: number, where: 0 | 1): number {
     hitLen = Q.hitLen;
     return maybeToPack(ks, e);
   }
-  const u8 = ks.bytes();
+  const u8 = mem(ks);
   const vo = ks.valueOffset(e);
   const vl = ks.valueLength(e);
   const n = readU32(u8, vo + 1);
   const p = where === HEAD ? vo + PACK_HEADER : prevEntry(u8, vo + vl);
   const q = readEntry(u8, p);
   if (popScratch.length < elLen) popScratch = Buffer.allocUnsafe(Math.max(elLen, popScratch.length * 2));
-  copyInto(u8, elOff, popScratch, 0, elLen);
+  copyOut(u8, elOff, popScratch, 0, elLen);
   hitBuf = popScratch;
   hitOff = 0;
   hitLen = elLen;
@@ -171,7 +257,7 @@ export function listPop(ks: Keyspace, e: number, where: 0 | 1): number {
 /** Removes `size` bytes at value offset rel of e's listpack and sets its count; returns e. */
 function cut(ks: Keyspace, e: number, rel: number, size: number, n: number): number {
   ks.bumpCas(e);
-  const u8 = ks.bytes();
+  const u8 = mem(ks);
   const vo = ks.valueOffset(e);
   const vl = ks.valueLength(e);
   u8.copyWithin(vo + rel, vo + rel + size, vo + vl);
@@ -187,7 +273,7 @@ function normalize(index: number, n: number): number {
 
 /** Element at index (negative counts from the tail): true and hit* when in range. */
 export function listIndex(ks: Keyspace, e: number, index: number): boolean {
-  const u8 = ks.bytes();
+  const u8 = mem(ks);
   const vo = ks.valueOffset(e);
   if (u8[vo] !== ENC_PACK) {
     const ql = quicklistOf(ks);
@@ -215,10 +301,19 @@ export function listSet(ks: Keyspace, e: number, index: number, buf: Uint8Array,
   const n = listLength(ks, e);
   const i = normalize(index, n);
   if (i < 0) return -1;
+  announce(ks, e, LOP_SET, n, i, 0, buf, off, len);
+  try {
+    return set(ks, e, n, i, buf, off, len);
+  } finally {
+    ks.elementScope = false;
+  }
+}
+
+function set(ks: Keyspace, e: number, n: number, i: number, buf: Uint8Array, off: number, len: number): number {
   buf = stable(ks, buf, off, len);
   off = argOff;
   if (isPack(ks, e)) {
-    const u8 = ks.bytes();
+    const u8 = mem(ks);
     const vo = ks.valueOffset(e);
     const vl = ks.valueLength(e);
     const p = entryAt(u8, vo + PACK_HEADER, vo + vl, n, i);
@@ -230,16 +325,16 @@ export function listSet(ks: Keyspace, e: number, index: number, buf: Uint8Array,
         ks.bumpCas(e);
       } else if (sz > old) {
         e = ks.resizeValue(e, vl + sz - old);
-        const b = ks.bytes();
+        const b = mem(ks);
         const o = ks.valueOffset(e);
         b.copyWithin(o + rel + sz, o + rel + old, o + vl);
       } else {
         ks.bumpCas(e);
-        const b = ks.bytes();
+        const b = mem(ks);
         b.copyWithin(vo + rel + sz, vo + rel + old, vo + vl);
         e = ks.resizeValue(e, vl + sz - old);
       }
-      putEntry(ks.bytes(), ks.valueOffset(e) + rel, buf, off, len);
+      putEntry(mem(ks), ks.valueOffset(e) + rel, buf, off, len);
       return e;
     }
     e = toQuicklist(ks, e);
@@ -252,7 +347,7 @@ export function listSet(ks: Keyspace, e: number, index: number, buf: Uint8Array,
 
 /** Index of the first element equal to buf[off, +len), or -1. */
 function indexOf(ks: Keyspace, e: number, buf: Uint8Array, off: number, len: number): number {
-  const u8 = ks.bytes();
+  const u8 = mem(ks);
   const vo = ks.valueOffset(e);
   if (u8[vo] === ENC_PACK) {
     const end = vo + ks.valueLength(e);
@@ -278,20 +373,34 @@ export function listInsert(ks: Keyspace, e: number, after: boolean, pb: Uint8Arr
     count = -1;
     return e;
   }
-  buf = stable(ks, buf, off, len);
-  off = argOff;
-  const i = after ? at + 1 : at;
   const n = listLength(ks, e);
   count = n + 1;
+  return listInsertAt(ks, e, after ? at + 1 : at, buf, off, len);
+}
+
+/** Inserts buf[off, +len) so that it becomes element i (0 <= i <= length). Returns the handle. */
+export function listInsertAt(ks: Keyspace, e: number, i: number, buf: Uint8Array, off: number, len: number): number {
+  announce(ks, e, LOP_INSERT, listLength(ks, e), i, 0, buf, off, len);
+  try {
+    return insertAt(ks, e, i, buf, off, len);
+  } finally {
+    ks.elementScope = false;
+  }
+}
+
+function insertAt(ks: Keyspace, e: number, i: number, buf: Uint8Array, off: number, len: number): number {
+  buf = stable(ks, buf, off, len);
+  off = argOff;
+  const n = listLength(ks, e);
   if (isPack(ks, e)) {
     const vl = ks.valueLength(e);
     const sz = entrySize(len);
     if (!packExceeds(ks, vl - PACK_HEADER + sz, n + 1)) {
-      const u8 = ks.bytes();
+      const u8 = mem(ks);
       const vo = ks.valueOffset(e);
       const rel = (i === n ? vo + vl : entryAt(u8, vo + PACK_HEADER, vo + vl, n, i)) - vo;
       e = ks.resizeValue(e, vl + sz);
-      const b = ks.bytes();
+      const b = mem(ks);
       const o = ks.valueOffset(e);
       b.copyWithin(o + rel + sz, o + rel, o + vl);
       putEntry(b, o + rel, buf, off, len);
@@ -310,6 +419,15 @@ export function listInsert(ks: Keyspace, e: number, after: boolean, pb: Uint8Arr
 export function listRemove(ks: Keyspace, e: number, n: number, buf: Uint8Array, off: number, len: number): number {
   count = 0;
   if (indexOf(ks, e, buf, off, len) < 0) return e;
+  announce(ks, e, LOP_REMOVE, listLength(ks, e), n, 0, buf, off, len);
+  try {
+    return remove(ks, e, n, buf, off, len);
+  } finally {
+    ks.elementScope = false;
+  }
+}
+
+function remove(ks: Keyspace, e: number, n: number, buf: Uint8Array, off: number, len: number): number {
   buf = stable(ks, buf, off, len);
   off = argOff;
   const max = Math.abs(n);
@@ -319,7 +437,7 @@ export function listRemove(ks: Keyspace, e: number, n: number, buf: Uint8Array, 
     return maybeToPack(ks, e);
   }
   ks.bumpCas(e);
-  const u8 = ks.bytes();
+  const u8 = mem(ks);
   const vo = ks.valueOffset(e);
   const vl = ks.valueLength(e);
   const s = vo + PACK_HEADER;
@@ -363,6 +481,15 @@ export function listRemove(ks: Keyspace, e: number, n: number, buf: Uint8Array, 
 export function listTrim(ks: Keyspace, e: number, start: number, stop: number): number {
   const n = listLength(ks, e);
   if (start === 0 && stop === n - 1) return e;
+  announce(ks, e, LOP_TRIM, n, start, stop, NO_BYTES, 0, 0);
+  try {
+    return trim(ks, e, n, start, stop);
+  } finally {
+    ks.elementScope = false;
+  }
+}
+
+function trim(ks: Keyspace, e: number, n: number, start: number, stop: number): number {
   ks.bumpCas(e);
   if (!isPack(ks, e)) {
     const ql = quicklistOf(ks);
@@ -371,7 +498,7 @@ export function listTrim(ks: Keyspace, e: number, start: number, stop: number): 
     ql.removeEnd(d, 0, start);
     return maybeToPack(ks, e);
   }
-  const u8 = ks.bytes();
+  const u8 = mem(ks);
   const vo = ks.valueOffset(e);
   const vl = ks.valueLength(e);
   const a = entryAt(u8, vo + PACK_HEADER, vo + vl, n, start);
@@ -385,7 +512,7 @@ export function listTrim(ks: Keyspace, e: number, start: number, stop: number): 
  * start when reverse; the visitor returns false to stop. It must not change the keyspace. */
 export function listRange(ks: Keyspace, e: number, start: number, stop: number, reverse: boolean,
   visit: (buf: Uint8Array, off: number, len: number, index: number) => boolean): void {
-  const u8 = ks.bytes();
+  const u8 = mem(ks);
   const vo = ks.valueOffset(e);
   if (u8[vo] !== ENC_PACK) {
     quicklistOf(ks).range(readU32(u8, vo + 1), start, stop, reverse, visit);
@@ -418,7 +545,7 @@ export function listEncodingName(ks: Keyspace, e: number): string {
 
 /** Checks e's list structure (tests): the quicklist's chain, or the listpack's run. */
 export function listCheck(ks: Keyspace, e: number): void {
-  const u8 = ks.bytes();
+  const u8 = mem(ks);
   const vo = ks.valueOffset(e);
   if (u8[vo] === ENC_QUICKLIST) {
     quicklistOf(ks).check(readU32(u8, vo + 1));
