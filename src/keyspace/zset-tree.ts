@@ -375,6 +375,7 @@ export class ZTree {
       this.leafInsertAt(n, pos, s, el);
       return;
     }
+    if (height > 0 && this.shiftToSibling(n, pos, s, el, height)) return;
     // Split: half to a new right leaf, or (appending at the end) only the new element, so that
     // ascending inserts leave full leaves.
     const r = this.newNode(zd, true);
@@ -385,6 +386,50 @@ export class ZTree {
     else this.leafInsertAt(r, pos - mid, s, el);
     const rw = r >>> 2;
     this.insertChild(zd, height - 1, r, u32[rw + W_COUNT]!, this.f64[(r >>> 3) + F_KEYS]!, u32[rw + LW_HANDLES]!, u32[(n >>> 2) + W_COUNT]!, n);
+  }
+
+  /** Full leaf n (the path's last level) makes room by evening its count with a neighbour under
+   * the same parent that has some, then takes the new element (at pos in n) where it belongs.
+   * False when both neighbours are (nearly) full. Spares a split: leaves stay fuller (random
+   * inserts: ~80% instead of B+ trees' usual ~70%). */
+  private shiftToSibling(n: number, pos: number, s: number, el: number, height: number): boolean {
+    const u32 = this.u32;
+    const p = this.pathNode[height - 1]!;
+    const i = this.pathIdx[height - 1]!;
+    const pw = p >>> 2;
+    const pc = u32[pw + W_COUNT]!;
+    if (i + 1 < pc) {
+      const r = u32[pw + IW_CHILDREN + i + 1]!;
+      if (u32[(r >>> 2) + W_COUNT]! <= LEAF_CAP - 2) {
+        this.borrowLeft(p, i + 1, true);
+        const keep = u32[(n >>> 2) + W_COUNT]!;
+        if (pos <= keep) {
+          this.leafInsertAt(n, pos, s, el);
+        } else {
+          this.leafInsertAt(r, pos - keep, s, el);
+          u32[pw + IW_COUNTS + i]!--;
+          u32[pw + IW_COUNTS + i + 1]!++;
+        }
+        return true;
+      }
+    }
+    if (i > 0) {
+      const l = u32[pw + IW_CHILDREN + i - 1]!;
+      const lc = u32[(l >>> 2) + W_COUNT]!;
+      if (lc <= LEAF_CAP - 2) {
+        this.borrowRight(p, i - 1, true);
+        const k = u32[(l >>> 2) + W_COUNT]! - lc;
+        if (pos <= k) {
+          this.leafInsertAt(l, lc + pos, s, el);
+          u32[pw + IW_COUNTS + i]!--;
+          u32[pw + IW_COUNTS + i - 1]!++;
+        } else {
+          this.leafInsertAt(n, pos - k, s, el);
+        }
+        return true;
+      }
+    }
+    return false;
   }
 
   private leafInsertAt(n: number, pos: number, s: number, el: number): void {
