@@ -4,7 +4,7 @@
 // apart, with the leaves' fill) and the time of the structure's operations, and, with --redis,
 // redis-server's used_memory growth per member for the same data (ZADD of 1000 members per
 // command). The in-arena skiplist it is compared with is computed from its layout in the doc.
-// Usage: npm run build && node dist/bench/zset-structure.js [--n 1000000] [--redis] [--ties]
+// Usage: npm run build && node dist/bench/zset-structure.js [--n 1000000] [--redis] [--ties] [--memory-only]
 
 import { performance } from 'node:perf_hooks';
 import { Keyspace } from '../src/keyspace/keyspace.js';
@@ -62,6 +62,7 @@ function tessera(sc: Float64Array): void {
   console.log(`tessera: ${N} members, encoding ${Z.zsetEncodingName(ks, e)}`);
   console.log(`  arena bytes per member: ${(used / N).toFixed(1)} (member table ${(parts.table / N).toFixed(1)}, tree ${(parts.tree / N).toFixed(1)}, entry ${((used - parts.total) / N).toFixed(2)})`);
   console.log(`  ZADD (new member) ${addNs} per call`);
+  if (flag('memory-only')) return;
   t0 = performance.now();
   let sum = 0;
   for (let q = 0; q < QUERIES; q++) {

@@ -335,6 +335,11 @@ function add(ks: Keyspace, e: number, mb: Uint8Array, mo: number, ml: number, s:
   }
   const lim = ks.limits;
   if (readU32(u8, vo + 1) + 1 > lim.zsetMaxListpackEntries || ml > lim.zsetMaxListpackValue) {
+    if (mb.buffer === u8.buffer) {
+      // The member lives in the arena: the conversion below may move it.
+      mb = arenaCopy(mb, mo, ml);
+      mo = 0;
+    }
     e = toTree(ks, e, 1);
     return treeAdd(ks, e, mb, mo, ml, s);
   }
@@ -396,9 +401,7 @@ function packInsert(ks: Keyspace, e: number, mb: Uint8Array, mo: number, ml: num
   const rel = packInsertPos(u8, vo, vl, s, mb, mo, ml) - vo;
   if (mb.buffer === u8.buffer) {
     // The member lives in the arena: the resize below may move it.
-    if (moveBuf.length < ml) moveBuf = new Uint8Array(Math.max(ml, moveBuf.length * 2));
-    moveBuf.set(mb.subarray(mo, mo + ml), 0);
-    mb = moveBuf;
+    mb = arenaCopy(mb, mo, ml);
     mo = 0;
   }
   const size = varintSize(ml) + ml + SCORE_ENTRY;
@@ -426,6 +429,13 @@ function packCut(ks: Keyspace, e: number, rel: number, size: number, removed: nu
   u8.copyWithin(vo + rel, vo + rel + size, vo + vl);
   writeU32(u8, vo + 1, readU32(u8, vo + 1) - removed);
   return ks.resizeValue(e, vl - size);
+}
+
+/** A copy of member mb[mo, +ml) in moveBuf (at 0). */
+function arenaCopy(mb: Uint8Array, mo: number, ml: number): Uint8Array {
+  if (moveBuf.length < ml) moveBuf = new Uint8Array(Math.max(ml, moveBuf.length * 2));
+  moveBuf.set(mb.subarray(mo, mo + ml), 0);
+  return moveBuf;
 }
 
 /** Turns e's PACK into a ZTREE sized for `extra` more members; returns the handle. */

@@ -5,9 +5,9 @@
 import { statSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DEFAULT_COLLECTION_LIMITS, Keyspace } from '../../src/keyspace/keyspace.js';
+import { DEFAULT_COLLECTION_LIMITS, Keyspace, TYPE_ZSET } from '../../src/keyspace/keyspace.js';
 import * as Z from '../../src/keyspace/zset.js';
-import { MAGIC_LOG } from '../../src/persistence/records.js';
+import { FRAME_HEADER, MAGIC_LOG, RecordBuffer, recordShapeError } from '../../src/persistence/records.js';
 import { ShardPersistence, type LoadFile } from '../../src/persistence/shard-persistence.js';
 import { b, freshKs, handle, nextTurn, readAll, tempDir } from './helpers.js';
 
@@ -145,6 +145,25 @@ test('a change to one member of a compact sorted set logs that member, and a con
   assert.is(readAll(p, MAGIC_LOG).records.at(-1)!.op, 'set');
   const back = load([logOf(p)]);
   same(zdump(ks), zdump(back));
+});
+
+test('an ELEMS record of a sorted set with a bad score is refused by its shape check', () => {
+  const r = new RecordBuffer();
+  const k = b('z');
+  const m = b('member');
+  const rec = (score: Uint8Array | null, vlen: number): Buffer => {
+    r.length = 0;
+    const p = r.elemsBegin(k, 0, k.length, TYPE_ZSET, 0);
+    r.elemsAdd(true, m, 0, m.length, score, 0, vlen);
+    r.elemsEnd(p, 1);
+    return Buffer.from(r.buf.subarray(FRAME_HEADER, r.length));
+  };
+  const good = rec(Z.scoreImage(1.5), 8);
+  assert.is(recordShapeError(good, 0, good.length), null);
+  const nan = rec(Z.scoreImage(NaN), 8);
+  assert.is(recordShapeError(nan, 0, nan.length), 'ELEMS record of a sorted set with a bad score');
+  const short = rec(Z.scoreImage(1), 4);
+  assert.is(recordShapeError(short, 0, short.length), 'ELEMS record of a sorted set with a bad score');
 });
 
 test('replaying sorted-set element records twice (a rewrite\'s overlap) gives the same state', () => {
