@@ -311,7 +311,8 @@ function compactElementChange(ks: Keyspace, e: number, mb: Uint8Array, mo: numbe
 }
 
 /** Sets member's score, adding it when absent (`added`); converts PACK -> ZTREE past the limits.
- * An equal score (-0 and 0 are equal) changes nothing, as in Redis. Returns the handle. */
+ * An equal score (-0 and 0 are equal) changes nothing, as in Redis; a PACK stores -0 as 0, as
+ * Redis's listpack does (a ZTREE keeps -0, as its skiplist). Returns the handle. */
 export function zsetAdd(ks: Keyspace, e: number, mb: Uint8Array, mo: number, ml: number, s: number): number {
   try {
     return add(ks, e, mb, mo, ml, s);
@@ -325,16 +326,9 @@ function add(ks: Keyspace, e: number, mb: Uint8Array, mo: number, ml: number, s:
   const vo = ks.valueOffset(e);
   if (u8[vo] === ENC_ZTREE) return treeAdd(ks, e, mb, mo, ml, s);
   const vl = ks.valueLength(e);
-  const p = packLocate(u8, vo, vl, mb, mo, ml);
-  if (p >= 0) {
-    added = false;
-    if (score === s) return e;
-    compactElementChange(ks, e, mb, mo, ml);
-    packMove(ks, e, p - vo, s);
-    return e;
-  }
   const lim = ks.limits;
-  if (readU32(u8, vo + 1) + 1 > lim.zsetMaxListpackEntries || ml > lim.zsetMaxListpackValue) {
+  const p = packLocate(u8, vo, vl, mb, mo, ml);
+  if (p < 0 && (readU32(u8, vo + 1) + 1 > lim.zsetMaxListpackEntries || ml > lim.zsetMaxListpackValue)) {
     if (mb.buffer === u8.buffer) {
       // The member lives in the arena: the conversion below may move it.
       mb = arenaCopy(mb, mo, ml);
@@ -342,6 +336,15 @@ function add(ks: Keyspace, e: number, mb: Uint8Array, mo: number, ml: number, s:
     }
     e = toTree(ks, e, 1);
     return treeAdd(ks, e, mb, mo, ml, s);
+  }
+  // Redis's listpack keeps a score of -0 as 0 (a skiplist keeps -0): so does PACK.
+  if (s === 0) s = 0;
+  if (p >= 0) {
+    added = false;
+    if (score === s) return e;
+    compactElementChange(ks, e, mb, mo, ml);
+    packMove(ks, e, p - vo, s);
+    return e;
   }
   added = true;
   compactElementChange(ks, e, mb, mo, ml);

@@ -117,11 +117,13 @@ function encOf(ks: Keyspace, e: number): Enc {
   return Z.zsetEncodingName(ks, e) === 'skiplist' ? 'tree' : 'pack';
 }
 
-/** The encoding an image takes when stored under lim. */
+/** The encoding an image takes when stored under lim (a listpack keeps -0 as 0: z follows). */
 function storedEnc(z: MZset, lim: CollectionLimits): Enc {
   let longest = 0;
   for (const k of z.m.keys()) longest = Math.max(longest, k.length);
-  return z.m.size <= lim.zsetMaxListpackEntries && longest <= lim.zsetMaxListpackValue ? 'pack' : 'tree';
+  const enc = z.m.size <= lim.zsetMaxListpackEntries && longest <= lim.zsetMaxListpackValue ? 'pack' : 'tree';
+  if (enc === 'pack') for (const [k, s] of z.m) if (s === 0) z.m.set(k, 0);
+  return enc;
 }
 
 class World {
@@ -167,6 +169,7 @@ class World {
     }
     e = Z.zsetAdd(this.ks, e, mb, 0, mb.length, s);
     assert.is(Z.added, !had, `added ${JSON.stringify(m)}`);
+    if (z.enc === 'pack' && s === 0) s = 0; // a listpack keeps -0 as 0, as Redis's
     if (!had || z.m.get(m) !== s) z.m.set(m, s); // an equal score (-0 vs 0) keeps the old one
     return e;
   }
@@ -362,7 +365,9 @@ function run(w: World, op: Op): void {
       ks.setImage(k, 0, k.length, TYPE_ZSET, img, 0, img.length, 0);
       const lim = ks.limits;
       ks.limits = w.lim;
-      w.model.set(op.to, { m: new Map(z.m), enc: storedEnc(z, lim) });
+      const copy = { m: new Map(z.m), enc: 'pack' as Enc };
+      copy.enc = storedEnc(copy, lim);
+      w.model.set(op.to, copy);
       break;
     }
     case 'reload': {
