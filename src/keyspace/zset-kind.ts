@@ -151,7 +151,9 @@ export class ZsetKind implements ValueKind {
     const lim = host.limits;
     const count = readU32(buf, off + 1);
     if (count <= lim.zsetMaxListpackEntries && longestMember(buf, off, len) <= lim.zsetMaxListpackValue) {
-      return host.set(key, koff, klen, buf, off, len, TYPE_ZSET, expireAtMs, flags);
+      const e = host.set(key, koff, klen, buf, off, len, TYPE_ZSET, expireAtMs, flags);
+      positiveZeros(host.bytes(), host.valueOffset(e), len);
+      return e;
     }
     const e = host.set(key, koff, klen, null, 0, TABLE_VALUE_BYTES, TYPE_ZSET, expireAtMs, flags);
     const zd = this.create(count);
@@ -189,6 +191,18 @@ export class ZsetKind implements ValueKind {
 /** The tree's shape (tests, measurements): height and root. */
 export function treeShape(u32: Uint32Array, zd: number): { height: number; root: number } {
   return { height: u32[(zd >>> 2) + ZD_HEIGHT]!, root: u32[(zd >>> 2) + ZD_ROOT]! };
+}
+
+/** Turns the -0 scores of the PACK at u8[vo, +vl) into 0, as Redis's listpack stores them (the
+ * order does not change: -0 and 0 are equal scores). */
+function positiveZeros(u8: Uint8Array, vo: number, vl: number): void {
+  const end = vo + vl;
+  for (let p = vo + PACK_HEADER; p < end; ) {
+    varint(u8, p);
+    const so = p + vsize + vlen + 1;
+    if (u8[so + 7] === 0x80 && readScore(u8, so) === 0) u8[so + 7] = 0;
+    p = so + SCORE_BYTES;
+  }
 }
 
 function varintLen(n: number): number {

@@ -311,7 +311,8 @@ function compactElementChange(ks: Keyspace, e: number, mb: Uint8Array, mo: numbe
 }
 
 /** Sets member's score, adding it when absent (`added`); converts PACK -> ZTREE past the limits.
- * An equal score (-0 and 0 are equal) changes nothing, as in Redis. Returns the handle. */
+ * An equal score (-0 and 0 are equal) changes nothing, as in Redis; a PACK stores -0 as 0, as
+ * Redis's listpack does (a ZTREE keeps -0, as its skiplist). Returns the handle. */
 export function zsetAdd(ks: Keyspace, e: number, mb: Uint8Array, mo: number, ml: number, s: number): number {
   try {
     return add(ks, e, mb, mo, ml, s);
@@ -325,18 +326,25 @@ function add(ks: Keyspace, e: number, mb: Uint8Array, mo: number, ml: number, s:
   const vo = ks.valueOffset(e);
   if (u8[vo] === ENC_ZTREE) return treeAdd(ks, e, mb, mo, ml, s);
   const vl = ks.valueLength(e);
+  const lim = ks.limits;
   const p = packLocate(u8, vo, vl, mb, mo, ml);
+  if (p < 0 && (readU32(u8, vo + 1) + 1 > lim.zsetMaxListpackEntries || ml > lim.zsetMaxListpackValue)) {
+    if (mb.buffer === u8.buffer) {
+      // The member lives in the arena: the conversion below may move it.
+      mb = arenaCopy(mb, mo, ml);
+      mo = 0;
+    }
+    e = toTree(ks, e, 1);
+    return treeAdd(ks, e, mb, mo, ml, s);
+  }
+  // Redis's listpack keeps a score of -0 as 0 (a skiplist keeps -0): so does PACK.
+  if (s === 0) s = 0;
   if (p >= 0) {
     added = false;
     if (score === s) return e;
     compactElementChange(ks, e, mb, mo, ml);
     packMove(ks, e, p - vo, s);
     return e;
-  }
-  const lim = ks.limits;
-  if (readU32(u8, vo + 1) + 1 > lim.zsetMaxListpackEntries || ml > lim.zsetMaxListpackValue) {
-    e = toTree(ks, e, 1);
-    return treeAdd(ks, e, mb, mo, ml, s);
   }
   added = true;
   compactElementChange(ks, e, mb, mo, ml);
@@ -396,9 +404,7 @@ function packInsert(ks: Keyspace, e: number, mb: Uint8Array, mo: number, ml: num
   const rel = packInsertPos(u8, vo, vl, s, mb, mo, ml) - vo;
   if (mb.buffer === u8.buffer) {
     // The member lives in the arena: the resize below may move it.
-    if (moveBuf.length < ml) moveBuf = new Uint8Array(Math.max(ml, moveBuf.length * 2));
-    moveBuf.set(mb.subarray(mo, mo + ml), 0);
-    mb = moveBuf;
+    mb = arenaCopy(mb, mo, ml);
     mo = 0;
   }
   const size = varintSize(ml) + ml + SCORE_ENTRY;
@@ -426,6 +432,13 @@ function packCut(ks: Keyspace, e: number, rel: number, size: number, removed: nu
   u8.copyWithin(vo + rel, vo + rel + size, vo + vl);
   writeU32(u8, vo + 1, readU32(u8, vo + 1) - removed);
   return ks.resizeValue(e, vl - size);
+}
+
+/** A copy of member mb[mo, +ml) in moveBuf (at 0). */
+function arenaCopy(mb: Uint8Array, mo: number, ml: number): Uint8Array {
+  if (moveBuf.length < ml) moveBuf = new Uint8Array(Math.max(ml, moveBuf.length * 2));
+  moveBuf.set(mb.subarray(mo, mo + ml), 0);
+  return moveBuf;
 }
 
 /** Turns e's PACK into a ZTREE sized for `extra` more members; returns the handle. */
