@@ -99,6 +99,9 @@ export interface KeyspaceObserver {
   elementChanging(e: number, buf: Uint8Array, off: number, len: number): void;
   /** Before only e's expiry changes (a large collection's log record then carries no elements). */
   expiryChanging(e: number): void;
+  /** Before list operation `op` (list.ts LOP_*) changes e, whose length is lenBefore: a, b and
+   * the element buf[off, +len) are its arguments. The log records the operation, not the list. */
+  listChanging(e: number, op: number, lenBefore: number, a: number, b: number, buf: Uint8Array, off: number, len: number): void;
 }
 
 export interface CreateOptions {
@@ -343,6 +346,15 @@ export class Keyspace {
    * KeyspaceObserver.elementChanging); counts one change (dirty). */
   elementChanging(e: number, buf: Uint8Array, off: number, len: number): void {
     this.observer?.elementChanging(e, buf, off, len);
+    const f64 = this.arena.f64;
+    f64[F_DIRTY] = f64[F_DIRTY]! + 1;
+  }
+
+  /** Before a list operation changes e (see KeyspaceObserver.listChanging); counts one change.
+   * The caller sets elementScope while it rewrites the list, so that the change is not recorded
+   * whole as well. */
+  listChanging(e: number, op: number, lenBefore: number, a: number, b: number, buf: Uint8Array, off: number, len: number): void {
+    this.observer?.listChanging(e, op, lenBefore, a, b, buf, off, len);
     const f64 = this.arena.f64;
     f64[F_DIRTY] = f64[F_DIRTY]! + 1;
   }

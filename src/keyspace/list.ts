@@ -24,6 +24,32 @@ export let count = 0;
 export const HEAD = 0;
 export const TAIL = 1;
 
+/** List operations as the keyspace's observer hears of them (listChanging) and the log records
+ * them (an OP_LIST record): each one is deterministic given the list it applies to. */
+export const LOP_PUSH_HEAD = 1;
+export const LOP_PUSH_TAIL = 2;
+/** a: elements popped. */
+export const LOP_POP_HEAD = 3;
+export const LOP_POP_TAIL = 4;
+/** a: the (normalized) index set. */
+export const LOP_SET = 5;
+/** a: the index the element takes. */
+export const LOP_INSERT = 6;
+/** a: LREM's count. */
+export const LOP_REMOVE = 7;
+/** a, b: LTRIM's normalized start and stop. */
+export const LOP_TRIM = 8;
+export const LOP_MAX = 8;
+
+const NO_BYTES = new Uint8Array(0);
+
+/** Tells the observer of the coming operation and marks what follows as confined to it (the log
+ * records the operation, not the list; a running snapshot copies the list first). */
+function announce(ks: Keyspace, e: number, op: number, lenBefore: number, a: number, b: number, buf: Uint8Array, off: number, len: number): void {
+  ks.listChanging(e, op, lenBefore, a, b, buf, off, len);
+  ks.elementScope = true;
+}
+
 /** Elements given from the arena itself (an element read from another list) are copied here
  * first: a resize may move the bytes they point at. */
 let argScratch = Buffer.allocUnsafe(256);
@@ -115,6 +141,15 @@ function packExceeds(ks: Keyspace, bytes: number, n: number): boolean {
 
 /** Pushes one element at HEAD or TAIL; converts to a quicklist past the limits. Returns the handle. */
 export function listPush(ks: Keyspace, e: number, where: 0 | 1, buf: Uint8Array, off: number, len: number): number {
+  announce(ks, e, where === HEAD ? LOP_PUSH_HEAD : LOP_PUSH_TAIL, listLength(ks, e), 0, 0, buf, off, len);
+  try {
+    return push(ks, e, where, buf, off, len);
+  } finally {
+    ks.elementScope = false;
+  }
+}
+
+function push(ks: Keyspace, e: number, where: 0 | 1, buf: Uint8Array, off: number, len: number): number {
   buf = stable(ks, buf, off, len);
   off = argOff;
   if (isPack(ks, e)) {
@@ -145,6 +180,15 @@ export function listPush(ks: Keyspace, e: number, where: 0 | 1, buf: Uint8Array,
 /** Pops one element (the list must not be empty) into hitBuf/hitOff/hitLen (a copy, valid until
  * the next call of this module). Returns the handle. */
 export function listPop(ks: Keyspace, e: number, where: 0 | 1): number {
+  announce(ks, e, where === HEAD ? LOP_POP_HEAD : LOP_POP_TAIL, listLength(ks, e), 1, 0, NO_BYTES, 0, 0);
+  try {
+    return pop(ks, e, where);
+  } finally {
+    ks.elementScope = false;
+  }
+}
+
+function pop(ks: Keyspace, e: number, where: 0 | 1): number {
   if (!isPack(ks, e)) {
     ks.bumpCas(e);
     const ql = quicklistOf(ks);
@@ -215,6 +259,15 @@ export function listSet(ks: Keyspace, e: number, index: number, buf: Uint8Array,
   const n = listLength(ks, e);
   const i = normalize(index, n);
   if (i < 0) return -1;
+  announce(ks, e, LOP_SET, n, i, 0, buf, off, len);
+  try {
+    return set(ks, e, n, i, buf, off, len);
+  } finally {
+    ks.elementScope = false;
+  }
+}
+
+function set(ks: Keyspace, e: number, n: number, i: number, buf: Uint8Array, off: number, len: number): number {
   buf = stable(ks, buf, off, len);
   off = argOff;
   if (isPack(ks, e)) {
@@ -278,11 +331,25 @@ export function listInsert(ks: Keyspace, e: number, after: boolean, pb: Uint8Arr
     count = -1;
     return e;
   }
-  buf = stable(ks, buf, off, len);
-  off = argOff;
-  const i = after ? at + 1 : at;
   const n = listLength(ks, e);
   count = n + 1;
+  return listInsertAt(ks, e, after ? at + 1 : at, buf, off, len);
+}
+
+/** Inserts buf[off, +len) so that it becomes element i (0 <= i <= length). Returns the handle. */
+export function listInsertAt(ks: Keyspace, e: number, i: number, buf: Uint8Array, off: number, len: number): number {
+  announce(ks, e, LOP_INSERT, listLength(ks, e), i, 0, buf, off, len);
+  try {
+    return insertAt(ks, e, i, buf, off, len);
+  } finally {
+    ks.elementScope = false;
+  }
+}
+
+function insertAt(ks: Keyspace, e: number, i: number, buf: Uint8Array, off: number, len: number): number {
+  buf = stable(ks, buf, off, len);
+  off = argOff;
+  const n = listLength(ks, e);
   if (isPack(ks, e)) {
     const vl = ks.valueLength(e);
     const sz = entrySize(len);
@@ -310,6 +377,15 @@ export function listInsert(ks: Keyspace, e: number, after: boolean, pb: Uint8Arr
 export function listRemove(ks: Keyspace, e: number, n: number, buf: Uint8Array, off: number, len: number): number {
   count = 0;
   if (indexOf(ks, e, buf, off, len) < 0) return e;
+  announce(ks, e, LOP_REMOVE, listLength(ks, e), n, 0, buf, off, len);
+  try {
+    return remove(ks, e, n, buf, off, len);
+  } finally {
+    ks.elementScope = false;
+  }
+}
+
+function remove(ks: Keyspace, e: number, n: number, buf: Uint8Array, off: number, len: number): number {
   buf = stable(ks, buf, off, len);
   off = argOff;
   const max = Math.abs(n);
@@ -363,6 +439,15 @@ export function listRemove(ks: Keyspace, e: number, n: number, buf: Uint8Array, 
 export function listTrim(ks: Keyspace, e: number, start: number, stop: number): number {
   const n = listLength(ks, e);
   if (start === 0 && stop === n - 1) return e;
+  announce(ks, e, LOP_TRIM, n, start, stop, NO_BYTES, 0, 0);
+  try {
+    return trim(ks, e, n, start, stop);
+  } finally {
+    ks.elementScope = false;
+  }
+}
+
+function trim(ks: Keyspace, e: number, n: number, start: number, stop: number): number {
   ks.bumpCas(e);
   if (!isPack(ks, e)) {
     const ql = quicklistOf(ks);

@@ -46,8 +46,10 @@ const INCOMPRESSIBLE = 0x200;
 const SIZE_LIMITS = [4096, 8192, 16384, 32768, 65536];
 /** Redis's SIZE_SAFETY_LIMIT: a count-bounded node also stops at this many bytes. */
 const SAFETY_BYTES = 8192;
-/** Runs shorter than this are not worth compressing (Redis's MIN_COMPRESS_BYTES). */
-const MIN_COMPRESS_BYTES = 48;
+/** Runs shorter than this are not compressed. Redis's MIN_COMPRESS_BYTES is 48, for LZF; a call
+ * of node:zlib costs tens of microseconds whatever the size (docs/lists.md), for a few bytes
+ * saved on such a run. */
+const MIN_COMPRESS_BYTES = 256;
 /** Smallest room a node block is given beyond its run when it grows. */
 const MIN_SLACK = 64;
 /** A node whose run uses less than a quarter of a block at least this large is shrunk. */

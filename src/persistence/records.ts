@@ -9,19 +9,30 @@
 //          element = present u8 | flen u32 | vlen u32 | field | value
 //          The resulting state of some elements of a large collection (present with this value,
 //          or absent) and of its expiry: what an HSET on a 1M-field hash logs instead of the hash.
+//   LIST   op lop 0 0 | count u32 | expireAt f64 | klen u32 | lenBefore u32 | a i32 | b i32 | key
+//          | count x (len u32 | bytes)
+//          One list operation (keyspace/list.ts LOP_*: push at an end of `count` elements, pop a,
+//          set index a, insert at index a, remove a times, trim to [a, b]) on a list of lenBefore
+//          elements: what an LPUSH on a 10M-element list logs. Not a resulting state: replay
+//          applies it only to a list of exactly lenBefore elements (see docs/lists.md).
 //   END    op 0 0 0 | records u32 | records / 2^32 u32   (a snapshot's last record)
 // Files start with a 16-byte header: magic, format version, shard, and a snapshot's key count
 // (0 in logs).
 
 import { crc32 } from 'node:zlib';
 import { imageError } from '../keyspace/image.js';
-import { TYPE_HASH, TYPE_SET } from '../keyspace/keyspace.js';
+import { TYPE_HASH, TYPE_LIST, TYPE_SET } from '../keyspace/keyspace.js';
 
 export const OP_SET = 1;
 export const OP_DEL = 2;
 export const OP_FLUSH = 3;
 export const OP_END = 4;
 export const OP_ELEMS = 5;
+export const OP_LIST = 6;
+export const LIST_HEADER = 32;
+/** list.ts LOP_MAX (the persistence layer reads list records without the list module's constants
+ * where it only checks shapes). */
+const LOP_MAX = 8;
 
 export const FRAME_HEADER = 8;
 export const SET_HEADER = 24;
@@ -67,7 +78,9 @@ export function recordShapeError(b: Buffer, q: number, len: number): string | nu
   }
   if (op === OP_ELEMS) {
     if (len < ELEMS_HEADER) return `ELEMS record of ${len} bytes, shorter than its header`;
-    if (b[q + 1] !== TYPE_HASH && b[q + 1] !== TYPE_SET) return `ELEMS record of type ${b[q + 1]}`;
+    // A list's ELEMS record carries no element: its expiry changed (EXPIRE, PERSIST).
+    const expiryOnly = b[q + 1] === TYPE_LIST && b.readUInt32LE(q + 4) === 0;
+    if (b[q + 1] !== TYPE_HASH && b[q + 1] !== TYPE_SET && !expiryOnly) return `ELEMS record of type ${b[q + 1]}`;
     const expireAt = b.readDoubleLE(q + 8);
     if (!Number.isFinite(expireAt) || expireAt < 0) return `ELEMS record with expiry time ${expireAt}`;
     const count = b.readUInt32LE(q + 4);
@@ -78,6 +91,21 @@ export function recordShapeError(b: Buffer, q: number, len: number): string | nu
       p += ELEM_HEADER + b.readUInt32LE(p + 1) + b.readUInt32LE(p + 5);
     }
     return p === end ? null : `ELEMS record of ${len} bytes whose elements end at ${p - q}`;
+  }
+  if (op === OP_LIST) {
+    if (len < LIST_HEADER) return `LIST record of ${len} bytes, shorter than its header`;
+    const lop = b[q + 1]!;
+    if (lop < 1 || lop > LOP_MAX) return `LIST record of operation ${lop}`;
+    const expireAt = b.readDoubleLE(q + 8);
+    if (!Number.isFinite(expireAt) || expireAt < 0) return `LIST record with expiry time ${expireAt}`;
+    const count = b.readUInt32LE(q + 4);
+    const end = q + len;
+    let p = q + LIST_HEADER + b.readUInt32LE(q + 16);
+    for (let i = 0; i < count; i++) {
+      if (p + 4 > end) return `LIST record of ${len} bytes shorter than its ${count} elements`;
+      p += 4 + b.readUInt32LE(p);
+    }
+    return p === end ? null : `LIST record of ${len} bytes whose elements end at ${p - q}`;
   }
   if (op === OP_FLUSH) return len === 1 ? null : `FLUSH record of ${len} bytes`;
   if (op === OP_END) return len === 12 ? null : `END record of ${len} bytes`;
@@ -197,6 +225,35 @@ export class RecordBuffer {
     b.writeUInt32LE(payload, p);
     b.writeUInt32LE(count, q + 4);
     b.writeUInt32LE(crc32(b.subarray(q, q + payload)), p + 4);
+  }
+
+  /** Starts a LIST record of key src[koff, +klen); returns its frame's offset for listEnd. */
+  listBegin(src: Uint8Array, koff: number, klen: number, lop: number, expireAt: number, lenBefore: number, a: number, b2: number): number {
+    const p = this.reserve(FRAME_HEADER + LIST_HEADER + klen);
+    const b = this.buf;
+    const q = p + FRAME_HEADER;
+    b[q] = OP_LIST;
+    b[q + 1] = lop;
+    b[q + 2] = 0;
+    b[q + 3] = 0;
+    b.writeDoubleLE(expireAt, q + 8);
+    b.writeUInt32LE(klen, q + 16);
+    b.writeUInt32LE(lenBefore >>> 0, q + 20);
+    b.writeInt32LE(a | 0, q + 24);
+    b.writeInt32LE(b2 | 0, q + 28);
+    copy(src, koff, b, q + LIST_HEADER, klen);
+    return p;
+  }
+
+  /** Appends bytes already in the record's element format (len u32 | bytes, repeated). */
+  raw(src: Uint8Array, off: number, len: number): void {
+    const p = this.reserve(len);
+    copy(src, off, this.buf, p, len);
+  }
+
+  /** Ends the LIST record started at p with its element count. */
+  listEnd(p: number, count: number): void {
+    this.elemsEnd(p, count);
   }
 
   flush(): void {

@@ -13,13 +13,15 @@ import { keySlot, shardOfSlot, SLOT_COUNT } from '../keyspace/slot.js';
 import * as C from '../keyspace/collection.js';
 import { createFor, elementFind, elementPut, elementRemove, newSetEncoding } from '../keyspace/collection.js';
 import { ENC_PACK } from '../keyspace/pack.js';
-import { TYPE_HASH, TYPE_SET } from '../keyspace/keyspace.js';
+import { TYPE_HASH, TYPE_LIST, TYPE_SET } from '../keyspace/keyspace.js';
+import * as L from '../keyspace/list.js';
+import { LOP_POP_HEAD, LOP_POP_TAIL, LOP_PUSH_HEAD, LOP_PUSH_TAIL, LOP_TRIM } from '../keyspace/list.js';
 import { AppendLog } from './append-log.js';
 import type { FsyncPolicy, LogSettings, PersistenceStats } from '../core/types.js';
 
 export type { LogSettings, PersistenceStats };
 import { readRecords, type ReadOutcome } from './record-reader.js';
-import { DEL_HEADER, ELEM_HEADER, ELEMS_HEADER, FRAME_HEADER, MAGIC_LOG, MAGIC_SNAPSHOT, OP_DEL, OP_ELEMS, OP_FLUSH, OP_SET, RecordBuffer, recordShapeError, SET_HEADER } from './records.js';
+import { DEL_HEADER, ELEM_HEADER, ELEMS_HEADER, FRAME_HEADER, LIST_HEADER, MAGIC_LOG, MAGIC_SNAPSHOT, OP_DEL, OP_ELEMS, OP_FLUSH, OP_LIST, OP_SET, RecordBuffer, recordShapeError, SET_HEADER } from './records.js';
 import { SnapshotJob, type SnapshotResult } from './snapshot-job.js';
 
 
@@ -74,6 +76,11 @@ function doubled<T extends Int32Array | Uint8Array>(from: T, to: T): T {
 /** How a changed key is recorded: its whole state, or the state of the elements that changed. */
 const WHOLE = 0;
 const DELTA = 1;
+/** A list changed by operations (LIST records, in order), not by a whole rewrite. */
+const LIST = 2;
+/** Words per list operation in listOps: key index, operation, length before, a, b, offset of its
+ * elements in listBuf, their bytes, their count. */
+const OPW = 8;
 const FIELD_BUF_KEEP = 1024 * 1024;
 
 export class ShardPersistence implements KeyspaceObserver {
@@ -99,6 +106,12 @@ export class ShardPersistence implements KeyspaceObserver {
   private fieldBytes = 0;
   private fieldAt = new Int32Array(96);
   private fields = 0;
+  // List operations of the running command (see OPW), their elements in listBuf as the LIST
+  // record holds them (len u32 | bytes). Consecutive pushes (or pops) at one end merge into one.
+  private listBuf = Buffer.allocUnsafe(4096);
+  private listBytes = 0;
+  private listOps = new Int32Array(OPW * 8);
+  private listOpCount = 0;
 
   constructor(
     private readonly shard: number,
@@ -122,6 +135,75 @@ export class ShardPersistence implements KeyspaceObserver {
   elementChanging(e: number, buf: Uint8Array, off: number, len: number): void {
     if (this.job !== null && this.job.active) this.job.beforeElementChange(e, buf, off, len);
     if (this.recording && this.touch(e, DELTA) === DELTA) this.addField(buf, off, len);
+  }
+
+  listChanging(e: number, op: number, lenBefore: number, a: number, b: number, buf: Uint8Array, off: number, len: number): void {
+    if (this.job !== null && this.job.active) this.job.beforeChange(e);
+    if (!this.recording) return;
+    // Recorded whole earlier in this command: its final state is logged there, an operation
+    // after it would apply twice.
+    if (this.touch(e, this.wholeEarlier(e) ? WHOLE : LIST) !== LIST) return;
+    this.addListOp(op, lenBefore, a, b, buf, off, len);
+  }
+
+  /** Whether e's key was touched WHOLE by this command before its last touched key. */
+  private wholeEarlier(e: number): boolean {
+    const ks = this.ks;
+    const u8 = ks.bytes();
+    const ko = ks.keyOffset(e);
+    const kl = ks.keyLength(e);
+    for (let i = 0; i < this.touched - 1; i++) {
+      const po = this.keyAt[2 * i]!;
+      const pl = this.keyAt[2 * i + 1]!;
+      if (this.keyMode[i] === WHOLE && pl === kl && this.keyBuf.compare(u8, ko, ko + kl, po, po + pl) === 0) return true;
+    }
+    return false;
+  }
+
+  /** Records list operation op on the last touched key, merged into the previous one when it is
+   * the same kind of push or pop at the same end continuing where it left off. */
+  private addListOp(op: number, lenBefore: number, a: number, b: number, buf: Uint8Array, off: number, len: number): void {
+    const key = this.touched - 1;
+    const o = this.listOps;
+    const k = this.listOpCount;
+    const push = op === LOP_PUSH_HEAD || op === LOP_PUSH_TAIL;
+    const pop = op === LOP_POP_HEAD || op === LOP_POP_TAIL;
+    if (k > 0 && o[OPW * (k - 1)] === key && o[OPW * (k - 1) + 1] === op) {
+      const p = OPW * (k - 1);
+      if (push && o[p + 2]! + o[p + 7]! === lenBefore) {
+        this.addListElement(buf, off, len);
+        o[p + 6] = o[p + 6]! + 4 + len;
+        o[p + 7]!++;
+        return;
+      }
+      if (pop && o[p + 2]! - o[p + 3]! === lenBefore) {
+        o[p + 3] = o[p + 3]! + a;
+        return;
+      }
+    }
+    if (OPW * (k + 1) > o.length) this.listOps = doubled(o, new Int32Array(o.length * 2));
+    const p = OPW * k;
+    const at = this.listBytes;
+    const hasElement = op !== LOP_POP_HEAD && op !== LOP_POP_TAIL && op !== LOP_TRIM;
+    if (hasElement) this.addListElement(buf, off, len);
+    const w = this.listOps;
+    w[p] = key;
+    w[p + 1] = op;
+    w[p + 2] = lenBefore;
+    w[p + 3] = a;
+    w[p + 4] = b;
+    w[p + 5] = at;
+    w[p + 6] = hasElement ? 4 + len : 0;
+    w[p + 7] = hasElement ? 1 : 0;
+    this.listOpCount = k + 1;
+  }
+
+  private addListElement(buf: Uint8Array, off: number, len: number): void {
+    this.listBuf = roomFor(this.listBuf, this.listBytes, 4 + len);
+    this.listBuf.writeUInt32LE(len, this.listBytes);
+    if (len <= 64) for (let i = 0; i < len; i++) this.listBuf[this.listBytes + 4 + i] = buf[off + i]!;
+    else this.listBuf.set(buf.subarray(off, off + len), this.listBytes + 4);
+    this.listBytes += 4 + len;
   }
 
   expiryChanging(e: number): void {
@@ -155,6 +237,8 @@ export class ShardPersistence implements KeyspaceObserver {
       const pl = this.keyAt[2 * n - 1]!;
       if (pl === kl && this.keyBuf.compare(u8, ko, ko + kl, po, po + pl) === 0) {
         if (mode === WHOLE) this.keyMode[n - 1] = WHOLE;
+        // A list whose expiry changed (DELTA, no elements) and that now gets an operation.
+        else if (mode === LIST && this.keyMode[n - 1] === DELTA) this.keyMode[n - 1] = LIST;
         return this.keyMode[n - 1]!;
       }
     }
@@ -200,6 +284,8 @@ export class ShardPersistence implements KeyspaceObserver {
     const r = this.batch;
     const kb = this.keyBuf;
     let f = 0;
+    let lo = 0;
+    const ops = this.listOps;
     for (let i = 0; i < n; i++) {
       const ko = this.keyAt[2 * i]!;
       const kl = this.keyAt[2 * i + 1]!;
@@ -207,8 +293,17 @@ export class ShardPersistence implements KeyspaceObserver {
       const at = e === 0 ? 0 : ks.expireAt(e);
       const first = f;
       while (f < this.fields && this.fieldAt[3 * f] === i) f++;
+      const firstOp = lo;
+      while (lo < this.listOpCount && ops[OPW * lo] === i) lo++;
       if (e === 0 || (at !== 0 && at <= ks.now)) {
         r.del(kb, ko, kl);
+      } else if (this.keyMode[i] === LIST) {
+        for (let j = firstOp; j < lo; j++) {
+          const p = OPW * j;
+          const rec = r.listBegin(kb, ko, kl, ops[p + 1]!, at, ops[p + 2]!, ops[p + 3]!, ops[p + 4]!);
+          r.raw(this.listBuf, ops[p + 5]!, ops[p + 6]!);
+          r.listEnd(rec, ops[p + 7]!);
+        }
       } else if (this.keyMode[i] === DELTA && ks.encoding(e) !== 0) {
         const p = r.elemsBegin(kb, ko, kl, ks.type(e), at);
         const fb = this.fieldBuf;
@@ -234,6 +329,9 @@ export class ShardPersistence implements KeyspaceObserver {
     this.fields = 0;
     this.fieldBytes = 0;
     if (this.fieldBuf.length > FIELD_BUF_KEEP) this.fieldBuf = Buffer.allocUnsafe(FIELD_BUF_KEEP);
+    this.listOpCount = 0;
+    this.listBytes = 0;
+    if (this.listBuf.length > FIELD_BUF_KEEP) this.listBuf = Buffer.allocUnsafe(FIELD_BUF_KEEP);
   }
 
   /** End of a batch: its records go to the file, and to the feed, before its replies leave. */
@@ -446,6 +544,7 @@ function applyRecord(ks: Keyspace, op: number, b: Buffer, q: number, keep: { sha
     return 1;
   }
   if (op === OP_ELEMS) return applyElements(ks, b, q, keep);
+  if (op === OP_LIST) return applyList(ks, b, q, keep);
   if (op === OP_DEL) {
     const kl = b.readUInt32LE(q + 4);
     const ko = q + DEL_HEADER;
@@ -491,6 +590,64 @@ function applyElements(ks: Keyspace, b: Buffer, q: number, keep: { shards: numbe
   }
   if (e === 0) return 0;
   if (ks.elementCount(e) === 0) {
+    ks.deleteEntry(e);
+    return 0;
+  }
+  if (ks.expireAt(e) !== expireAt) ks.setExpireAt(e, expireAt);
+  return 1;
+}
+
+/** Applies a LIST record: its operation, on the list it was taken from, which must have exactly
+ * lenBefore elements (else the record is skipped: a record replayed over a state that already
+ * holds it finds another length; see docs/lists.md). Then the key's expiry. */
+function applyList(ks: Keyspace, b: Buffer, q: number, keep: { shards: number; shard: number } | null): number {
+  const lop = b[q + 1]!;
+  const count = b.readUInt32LE(q + 4);
+  const expireAt = b.readDoubleLE(q + 8);
+  const kl = b.readUInt32LE(q + 16);
+  const lenBefore = b.readUInt32LE(q + 20);
+  const a = b.readInt32LE(q + 24);
+  const z = b.readInt32LE(q + 28);
+  const ko = q + LIST_HEADER;
+  if (keep !== null && shardOfSlot(keySlot(b, ko, kl), keep.shards) !== keep.shard) return 0;
+  if (expireAt !== 0 && expireAt <= ks.now) {
+    ks.delete(b, ko, kl);
+    return 2;
+  }
+  let e = ks.find(b, ko, kl);
+  if (e === 0 || ks.type(e) !== TYPE_LIST || L.listLength(ks, e) !== lenBefore) return 0;
+  let p = ko + kl;
+  const el = p + 4;
+  const elLen = count > 0 ? b.readUInt32LE(p) : 0;
+  switch (lop) {
+    case L.LOP_PUSH_HEAD:
+    case L.LOP_PUSH_TAIL:
+      for (let i = 0; i < count; i++) {
+        const l = b.readUInt32LE(p);
+        e = L.listPush(ks, e, lop === L.LOP_PUSH_HEAD ? L.HEAD : L.TAIL, b, p + 4, l);
+        p += 4 + l;
+      }
+      break;
+    case L.LOP_POP_HEAD:
+    case L.LOP_POP_TAIL:
+      for (let i = 0; i < a && L.listLength(ks, e) > 0; i++) e = L.listPop(ks, e, lop === L.LOP_POP_HEAD ? L.HEAD : L.TAIL);
+      break;
+    case L.LOP_SET: {
+      const r = L.listSet(ks, e, a, b, el, elLen);
+      if (r !== -1) e = r;
+      break;
+    }
+    case L.LOP_INSERT:
+      if (a >= 0 && a <= lenBefore) e = L.listInsertAt(ks, e, a, b, el, elLen);
+      break;
+    case L.LOP_REMOVE:
+      e = L.listRemove(ks, e, a, b, el, elLen);
+      break;
+    case L.LOP_TRIM:
+      if (a >= 0 && a <= z && z < lenBefore) e = L.listTrim(ks, e, a, z);
+      break;
+  }
+  if (L.listLength(ks, e) === 0) {
     ks.deleteEntry(e);
     return 0;
   }

@@ -4,10 +4,10 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Keyspace, TYPE_STRING } from '../../src/keyspace/keyspace.js';
+import { Keyspace, TYPE_LIST, TYPE_STRING } from '../../src/keyspace/keyspace.js';
 import { elementForEach } from '../../src/keyspace/collection.js';
 import { readRecords, type ReadOutcome } from '../../src/persistence/record-reader.js';
-import { DEL_HEADER, ELEMS_HEADER, FILE_HEADER, OP_DEL, OP_ELEMS, OP_FLUSH, OP_SET, SET_HEADER } from '../../src/persistence/records.js';
+import { DEL_HEADER, ELEMS_HEADER, FILE_HEADER, LIST_HEADER, OP_DEL, OP_ELEMS, OP_FLUSH, OP_LIST, OP_SET, SET_HEADER } from '../../src/persistence/records.js';
 import { ShardPersistence, type LoadFile, type LoadPlan, type LoadReport } from '../../src/persistence/shard-persistence.js';
 
 export const enc = new TextEncoder();
@@ -57,6 +57,12 @@ export function collectionId(ks: Keyspace, e: number): string {
   return valueId(Buffer.from(items.sort().join(','), 'latin1'));
 }
 
+/** A list's elements in order (its image: the same whatever its encoding). */
+export function listId(ks: Keyspace, e: number): string {
+  ks.image(e);
+  return valueId(ks.imageBuf.subarray(ks.imageOff, ks.imageOff + ks.imageLen));
+}
+
 /** Values longer than this are compared by digest (keeps state maps small). */
 const DIGEST_OVER = 256;
 
@@ -83,7 +89,7 @@ export function dump(ks: Keyspace, now = Date.now()): Map<string, KeyState> {
       const ko = ks.keyOffset(e);
       const key = Buffer.from(u8.buffer, u8.byteOffset + ko, ks.keyLength(e)).toString('latin1');
       const vo = ks.valueOffset(e);
-      const value = ks.type(e) === TYPE_STRING ? valueId(u8.subarray(vo, vo + ks.valueLength(e))) : collectionId(ks, e);
+      const value = ks.type(e) === TYPE_STRING ? valueId(u8.subarray(vo, vo + ks.valueLength(e))) : ks.type(e) === TYPE_LIST ? listId(ks, e) : collectionId(ks, e);
       out.set(key, { value, expireAt: at, flags: ks.flags(e), type: ks.type(e) });
     }
   }
@@ -129,6 +135,7 @@ export type Decoded =
   | { op: 'set'; key: string; value: string; type: number; flags: number; expireAt: number }
   | { op: 'del'; key: string }
   | { op: 'elems'; key: string; count: number }
+  | { op: 'list'; key: string; lop: number; count: number; lenBefore: number; bytes: number }
   | { op: 'flush' };
 
 /** Decodes a visited record (copies: the reader reuses its buffer). Keys as latin1, values by valueId. */
@@ -150,6 +157,10 @@ export function decode(op: number, buf: Buffer, q: number, len: number): Decoded
   if (op === OP_ELEMS) {
     const kl = buf.readUInt32LE(q + 16);
     return { op: 'elems', key: buf.toString('latin1', q + ELEMS_HEADER, q + ELEMS_HEADER + kl), count: buf.readUInt32LE(q + 4) };
+  }
+  if (op === OP_LIST) {
+    const kl = buf.readUInt32LE(q + 16);
+    return { op: 'list', key: buf.toString('latin1', q + LIST_HEADER, q + LIST_HEADER + kl), lop: buf[q + 1]!, count: buf.readUInt32LE(q + 4), lenBefore: buf.readUInt32LE(q + 20), bytes: len };
   }
   if (op === OP_DEL) {
     const kl = buf.readUInt32LE(q + 4);
