@@ -219,6 +219,13 @@ function moveInShard(c: ShardContext, from: 0 | 1, to: 0 | 1): void {
   if (src < 0) return;
   if (src === 0) return c.out.nil();
   if (listAt(c, 2, true) < 0) return;
+  if (L.listLength(ks, src) === 1 && sameArg(a, 1, 2)) {
+    // Rotating a one-element list changes nothing: it is not emptied and refilled (the log
+    // would record a list that vanishes in the middle of the command).
+    L.listIndex(ks, src, 0);
+    c.out.bulk(L.hitBuf, L.hitOff, L.hitLen);
+    return;
+  }
   src = L.listPop(ks, src, from);
   keepHit();
   if (sameArg(a, 1, 2)) {
