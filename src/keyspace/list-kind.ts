@@ -8,7 +8,7 @@ import { unreachable } from '../util/assert.js';
 import type { Arena } from './arena.js';
 import { elLen, elOff, entrySize, putEntry, readEntry } from './list-pack.js';
 import { ENC_PACK, ENC_QUICKLIST, PACK_HEADER, packError, putVarint, readU32, TABLE_VALUE_BYTES, varint, varintSize, vlen, vsize, writeU32 } from './pack.js';
-import { nodeExceeds, Quicklist } from './quicklist.js';
+import { NODE_HDR, nodeExceeds, Quicklist } from './quicklist.js';
 import type { ImageOut, ValueHost, ValueKind } from './value-kind.js';
 import { TYPE_LIST } from './value-types.js';
 
@@ -142,7 +142,7 @@ export class ListKind implements ValueKind {
       const eo = p + vsize;
       p = eo + l;
       const sz = entrySize(l);
-      if (n > 0 && nodeExceeds(fill, used + sz, n + 1)) {
+      if (n > 0 && nodeExceeds(fill, NODE_HDR + used + sz, n + 1)) {
         ql.appendRun(d, run, 0, used, n);
         used = 0;
         n = 0;

@@ -20,11 +20,11 @@ export function entrySize(len: number): number {
   return s + backlenSize(s);
 }
 
-/** Writes element buf[off, +len) as an entry at u8[p] (u8 may be buf's own memory when the ranges
- * do not overlap); returns the entry's size. */
+/** Writes element buf[off, +len) as an entry at u8[p] (buf must not be u8's memory: list.ts
+ * copies an element from the arena aside first); returns the entry's size. */
 export function putEntry(u8: Uint8Array, p: number, buf: Uint8Array, off: number, len: number): number {
   const h = putVarint(u8, p, len);
-  copyInto(buf, off, u8, p + h, len);
+  copyOut(buf, off, u8, p + h, len);
   const s = h + len;
   const k = backlenSize(s);
   let q = p + s + k - 1;
@@ -89,6 +89,12 @@ export function entryEquals(u8: Uint8Array, p: number, buf: Uint8Array, off: num
   const d = p + vsize;
   for (let k = 0; k < len; k++) if (u8[d + k] !== buf[off + k]) return false;
   return true;
+}
+
+/** Copies len bytes between two different memories (no overlap possible). */
+export function copyOut(src: Uint8Array, soff: number, dst: Uint8Array, doff: number, len: number): void {
+  if (len <= 64) for (let i = 0; i < len; i++) dst[doff + i] = src[soff + i]!;
+  else dst.set(src.subarray(soff, soff + len), doff);
 }
 
 /** Copies len bytes (src may be dst's own memory: copyWithin, so overlap is safe). */

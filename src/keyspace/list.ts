@@ -9,7 +9,7 @@
 // replication feed and a running snapshot see it.
 import type { Keyspace } from './keyspace.js';
 import { TYPE_LIST } from './value-types.js';
-import { copyInto, elLen, elOff, entryAt, entryEquals, entrySize, prevEntry, putEntry, readEntry, runError, skip } from './list-pack.js';
+import { copyInto, copyOut, elLen, elOff, entryAt, entryEquals, entrySize, prevEntry, putEntry, readEntry, runError, skip } from './list-pack.js';
 import type { ListKind } from './list-kind.js';
 import { QUICKLIST_VALUE_BYTES } from './list-kind.js';
 import { ENC_PACK, ENC_QUICKLIST, PACK_HEADER, readU32, writeU32 } from './pack.js';
@@ -59,12 +59,20 @@ function quicklistOf(ks: Keyspace): Quicklist {
   return (ks.kindOf(TYPE_LIST) as ListKind).ql;
 }
 
-/** buf, or a copy of buf[off, +len) at argOff when it lies in ks's arena. */
+/** The arena's bytes, current (the keyspace and its kinds share one Arena, whose views follow
+ * every grow); cheaper than ks.bytes(), which checks the buffer's length each time. */
+function mem(ks: Keyspace): Uint8Array {
+  return quicklistOf(ks).mem();
+}
+
+/** buf, or a copy of buf[off, +len) at argOff when it is ks's arena (an element another list
+ * call left in hitBuf, or ks.bytes(): the arena's own view, compared by identity because reading
+ * a view's .buffer costs more than the rest of a push). */
 function stable(ks: Keyspace, buf: Uint8Array, off: number, len: number): Uint8Array {
   argOff = off;
-  if (buf.buffer !== ks.memory) return buf;
+  if (buf !== mem(ks)) return buf;
   if (argScratch.length < len) argScratch = Buffer.allocUnsafe(Math.max(len, argScratch.length * 2));
-  copyInto(buf, off, argScratch, 0, len);
+  copyOut(buf, off, argScratch, 0, len);
   argOff = 0;
   return argScratch;
 }
@@ -73,7 +81,7 @@ let argOff = 0;
 /** Creates key as an empty list (ENC_PACK) and returns its handle; the caller pushes at once. */
 export function listCreate(ks: Keyspace, kb: Uint8Array, ko: number, kl: number): number {
   const e = ks.set(kb, ko, kl, null, 0, PACK_HEADER, TYPE_LIST, 0);
-  const u8 = ks.bytes();
+  const u8 = mem(ks);
   const vo = ks.valueOffset(e);
   u8[vo] = ENC_PACK;
   writeU32(u8, vo + 1, 0);
@@ -81,30 +89,30 @@ export function listCreate(ks: Keyspace, kb: Uint8Array, ko: number, kl: number)
 }
 
 export function listLength(ks: Keyspace, e: number): number {
-  const u8 = ks.bytes();
+  const u8 = mem(ks);
   const vo = ks.valueOffset(e);
   const v = readU32(u8, vo + 1);
   return u8[vo] === ENC_QUICKLIST ? quicklistOf(ks).count(v) : v;
 }
 
 function isPack(ks: Keyspace, e: number): boolean {
-  return ks.bytes()[ks.valueOffset(e)] === ENC_PACK;
+  return mem(ks)[ks.valueOffset(e)] === ENC_PACK;
 }
 
 function descriptor(ks: Keyspace, e: number): number {
-  return readU32(ks.bytes(), ks.valueOffset(e) + 1);
+  return readU32(mem(ks), ks.valueOffset(e) + 1);
 }
 
 /** Turns e's listpack into a quicklist of one node holding its run (none when empty). */
 function toQuicklist(ks: Keyspace, e: number): number {
   const ql = quicklistOf(ks);
   const d = ql.create(ks.limits.listMaxListpackSize, ks.limits.listCompressDepth);
-  const u8 = ks.bytes();
+  const u8 = mem(ks);
   const vo = ks.valueOffset(e);
   const n = readU32(u8, vo + 1);
   if (n > 0) ql.appendRun(d, u8, vo + PACK_HEADER, vo + ks.valueLength(e), n);
   e = ks.resizeValue(e, QUICKLIST_VALUE_BYTES);
-  const b = ks.bytes();
+  const b = mem(ks);
   const o = ks.valueOffset(e);
   b[o] = ENC_QUICKLIST;
   writeU32(b, o + 1, d);
@@ -125,7 +133,7 @@ function maybeToPack(ks: Keyspace, e: number): number {
   e = ks.resizeValue(e, PACK_HEADER + runLen);
   // view() again: the resize may have grown the arena (an inflated run lives outside it).
   ql.view(n);
-  const u8 = ks.bytes();
+  const u8 = mem(ks);
   const vo = ks.valueOffset(e);
   copyInto(Q.runBuf, Q.runStart, u8, vo + PACK_HEADER, runLen);
   u8[vo] = ENC_PACK;
@@ -141,7 +149,23 @@ function packExceeds(ks: Keyspace, bytes: number, n: number): boolean {
 
 /** Pushes one element at HEAD or TAIL; converts to a quicklist past the limits. Returns the handle. */
 export function listPush(ks: Keyspace, e: number, where: 0 | 1, buf: Uint8Array, off: number, len: number): number {
-  announce(ks, e, where === HEAD ? LOP_PUSH_HEAD : LOP_PUSH_TAIL, listLength(ks, e), 0, 0, buf, off, len);
+  const ql = quicklistOf(ks);
+  const u8 = ql.mem();
+  const vo = ks.valueOffset(e);
+  if (u8[vo] === ENC_QUICKLIST) {
+    // The common case of a long list, with as little around it as can be.
+    const d = readU32(u8, vo + 1);
+    announce(ks, e, where === HEAD ? LOP_PUSH_HEAD : LOP_PUSH_TAIL, ql.count(d), 0, 0, buf, off, len);
+    try {
+      buf = stable(ks, buf, off, len);
+      ks.bumpCas(e);
+      ql.push(d, where, buf, argOff, len);
+      return e;
+    } finally {
+      ks.elementScope = false;
+    }
+  }
+  announce(ks, e, where === HEAD ? LOP_PUSH_HEAD : LOP_PUSH_TAIL, readU32(u8, vo + 1), 0, 0, buf, off, len);
   try {
     return push(ks, e, where, buf, off, len);
   } finally {
@@ -154,11 +178,11 @@ function push(ks: Keyspace, e: number, where: 0 | 1, buf: Uint8Array, off: numbe
   off = argOff;
   if (isPack(ks, e)) {
     const vl = ks.valueLength(e);
-    const n = readU32(ks.bytes(), ks.valueOffset(e) + 1);
+    const n = readU32(mem(ks), ks.valueOffset(e) + 1);
     const sz = entrySize(len);
     if (!packExceeds(ks, vl - PACK_HEADER + sz, n + 1)) {
       e = ks.resizeValue(e, vl + sz);
-      const u8 = ks.bytes();
+      const u8 = mem(ks);
       const vo = ks.valueOffset(e);
       let at = vo + vl;
       if (where === HEAD) {
@@ -180,7 +204,25 @@ function push(ks: Keyspace, e: number, where: 0 | 1, buf: Uint8Array, off: numbe
 /** Pops one element (the list must not be empty) into hitBuf/hitOff/hitLen (a copy, valid until
  * the next call of this module). Returns the handle. */
 export function listPop(ks: Keyspace, e: number, where: 0 | 1): number {
-  announce(ks, e, where === HEAD ? LOP_POP_HEAD : LOP_POP_TAIL, listLength(ks, e), 1, 0, NO_BYTES, 0, 0);
+  const ql = quicklistOf(ks);
+  const u8 = ql.mem();
+  const vo = ks.valueOffset(e);
+  if (u8[vo] === ENC_QUICKLIST) {
+    const d = readU32(u8, vo + 1);
+    announce(ks, e, where === HEAD ? LOP_POP_HEAD : LOP_POP_TAIL, ql.count(d), 1, 0, NO_BYTES, 0, 0);
+    try {
+      ks.bumpCas(e);
+      ql.pop(d, where);
+      hitBuf = Q.hitBuf;
+      hitOff = Q.hitOff;
+      hitLen = Q.hitLen;
+      // Only a list down to one node may become a listpack again.
+      return ql.nodes(d) === 1 ? maybeToPack(ks, e) : e;
+    } finally {
+      ks.elementScope = false;
+    }
+  }
+  announce(ks, e, where === HEAD ? LOP_POP_HEAD : LOP_POP_TAIL, readU32(u8, vo + 1), 1, 0, NO_BYTES, 0, 0);
   try {
     return pop(ks, e, where);
   } finally {
@@ -198,14 +240,14 @@ function pop(ks: Keyspace, e: number, where: 0 | 1): number {
     hitLen = Q.hitLen;
     return maybeToPack(ks, e);
   }
-  const u8 = ks.bytes();
+  const u8 = mem(ks);
   const vo = ks.valueOffset(e);
   const vl = ks.valueLength(e);
   const n = readU32(u8, vo + 1);
   const p = where === HEAD ? vo + PACK_HEADER : prevEntry(u8, vo + vl);
   const q = readEntry(u8, p);
   if (popScratch.length < elLen) popScratch = Buffer.allocUnsafe(Math.max(elLen, popScratch.length * 2));
-  copyInto(u8, elOff, popScratch, 0, elLen);
+  copyOut(u8, elOff, popScratch, 0, elLen);
   hitBuf = popScratch;
   hitOff = 0;
   hitLen = elLen;
@@ -215,7 +257,7 @@ function pop(ks: Keyspace, e: number, where: 0 | 1): number {
 /** Removes `size` bytes at value offset rel of e's listpack and sets its count; returns e. */
 function cut(ks: Keyspace, e: number, rel: number, size: number, n: number): number {
   ks.bumpCas(e);
-  const u8 = ks.bytes();
+  const u8 = mem(ks);
   const vo = ks.valueOffset(e);
   const vl = ks.valueLength(e);
   u8.copyWithin(vo + rel, vo + rel + size, vo + vl);
@@ -231,7 +273,7 @@ function normalize(index: number, n: number): number {
 
 /** Element at index (negative counts from the tail): true and hit* when in range. */
 export function listIndex(ks: Keyspace, e: number, index: number): boolean {
-  const u8 = ks.bytes();
+  const u8 = mem(ks);
   const vo = ks.valueOffset(e);
   if (u8[vo] !== ENC_PACK) {
     const ql = quicklistOf(ks);
@@ -271,7 +313,7 @@ function set(ks: Keyspace, e: number, n: number, i: number, buf: Uint8Array, off
   buf = stable(ks, buf, off, len);
   off = argOff;
   if (isPack(ks, e)) {
-    const u8 = ks.bytes();
+    const u8 = mem(ks);
     const vo = ks.valueOffset(e);
     const vl = ks.valueLength(e);
     const p = entryAt(u8, vo + PACK_HEADER, vo + vl, n, i);
@@ -283,16 +325,16 @@ function set(ks: Keyspace, e: number, n: number, i: number, buf: Uint8Array, off
         ks.bumpCas(e);
       } else if (sz > old) {
         e = ks.resizeValue(e, vl + sz - old);
-        const b = ks.bytes();
+        const b = mem(ks);
         const o = ks.valueOffset(e);
         b.copyWithin(o + rel + sz, o + rel + old, o + vl);
       } else {
         ks.bumpCas(e);
-        const b = ks.bytes();
+        const b = mem(ks);
         b.copyWithin(vo + rel + sz, vo + rel + old, vo + vl);
         e = ks.resizeValue(e, vl + sz - old);
       }
-      putEntry(ks.bytes(), ks.valueOffset(e) + rel, buf, off, len);
+      putEntry(mem(ks), ks.valueOffset(e) + rel, buf, off, len);
       return e;
     }
     e = toQuicklist(ks, e);
@@ -305,7 +347,7 @@ function set(ks: Keyspace, e: number, n: number, i: number, buf: Uint8Array, off
 
 /** Index of the first element equal to buf[off, +len), or -1. */
 function indexOf(ks: Keyspace, e: number, buf: Uint8Array, off: number, len: number): number {
-  const u8 = ks.bytes();
+  const u8 = mem(ks);
   const vo = ks.valueOffset(e);
   if (u8[vo] === ENC_PACK) {
     const end = vo + ks.valueLength(e);
@@ -354,11 +396,11 @@ function insertAt(ks: Keyspace, e: number, i: number, buf: Uint8Array, off: numb
     const vl = ks.valueLength(e);
     const sz = entrySize(len);
     if (!packExceeds(ks, vl - PACK_HEADER + sz, n + 1)) {
-      const u8 = ks.bytes();
+      const u8 = mem(ks);
       const vo = ks.valueOffset(e);
       const rel = (i === n ? vo + vl : entryAt(u8, vo + PACK_HEADER, vo + vl, n, i)) - vo;
       e = ks.resizeValue(e, vl + sz);
-      const b = ks.bytes();
+      const b = mem(ks);
       const o = ks.valueOffset(e);
       b.copyWithin(o + rel + sz, o + rel, o + vl);
       putEntry(b, o + rel, buf, off, len);
@@ -395,7 +437,7 @@ function remove(ks: Keyspace, e: number, n: number, buf: Uint8Array, off: number
     return maybeToPack(ks, e);
   }
   ks.bumpCas(e);
-  const u8 = ks.bytes();
+  const u8 = mem(ks);
   const vo = ks.valueOffset(e);
   const vl = ks.valueLength(e);
   const s = vo + PACK_HEADER;
@@ -456,7 +498,7 @@ function trim(ks: Keyspace, e: number, n: number, start: number, stop: number): 
     ql.removeEnd(d, 0, start);
     return maybeToPack(ks, e);
   }
-  const u8 = ks.bytes();
+  const u8 = mem(ks);
   const vo = ks.valueOffset(e);
   const vl = ks.valueLength(e);
   const a = entryAt(u8, vo + PACK_HEADER, vo + vl, n, start);
@@ -470,7 +512,7 @@ function trim(ks: Keyspace, e: number, n: number, start: number, stop: number): 
  * start when reverse; the visitor returns false to stop. It must not change the keyspace. */
 export function listRange(ks: Keyspace, e: number, start: number, stop: number, reverse: boolean,
   visit: (buf: Uint8Array, off: number, len: number, index: number) => boolean): void {
-  const u8 = ks.bytes();
+  const u8 = mem(ks);
   const vo = ks.valueOffset(e);
   if (u8[vo] !== ENC_PACK) {
     quicklistOf(ks).range(readU32(u8, vo + 1), start, stop, reverse, visit);
@@ -503,7 +545,7 @@ export function listEncodingName(ks: Keyspace, e: number): string {
 
 /** Checks e's list structure (tests): the quicklist's chain, or the listpack's run. */
 export function listCheck(ks: Keyspace, e: number): void {
-  const u8 = ks.bytes();
+  const u8 = mem(ks);
   const vo = ks.valueOffset(e);
   if (u8[vo] === ENC_QUICKLIST) {
     quicklistOf(ks).check(readU32(u8, vo + 1));

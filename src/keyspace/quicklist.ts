@@ -13,7 +13,7 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { assert } from '../util/assert.js';
 import type { Arena } from './arena.js';
 import { CLASS_SIZE, classOf } from './layout.js';
-import { copyInto, elLen, elOff, entryAt, entryEquals, entrySize, prevEntry, putEntry, readEntry, runError, skip } from './list-pack.js';
+import { copyInto, copyOut, elLen, elOff, entryAt, entryEquals, entrySize, prevEntry, putEntry, readEntry, runError, skip } from './list-pack.js';
 
 // Descriptor words.
 export const D_COUNT = 0;
@@ -38,7 +38,7 @@ const N_END = 4;
 const N_RAW = 5;
 /** Bits 0-7: size class of the block; COMPRESSED; INCOMPRESSIBLE (tried, did not pay). */
 const N_META = 6;
-const NODE_HDR = 32;
+export const NODE_HDR = 32;
 const COMPRESSED = 0x100;
 const INCOMPRESSIBLE = 0x200;
 
@@ -66,7 +66,8 @@ export let runEnd = 0;
 
 let popScratch = Buffer.allocUnsafe(256);
 
-/** Bytes and element limits of a node under fill, as Redis's quicklistNodeLimit. */
+/** Bytes and element limits of a node under fill, as Redis's quicklistNodeLimit (bytes: a node's
+ * block with its header, or a listpack's run). */
 export function nodeExceeds(fill: number, bytes: number, count: number): boolean {
   if (fill < 0) return bytes > SIZE_LIMITS[Math.min(-fill, SIZE_LIMITS.length) - 1]!;
   return bytes > SAFETY_BYTES || count > Math.max(fill, 1);
@@ -97,6 +98,8 @@ export class Quicklist {
     return d;
   }
 
+  /** The arena's bytes (current: the views follow every grow of this shared Arena). */
+  mem(): Uint8Array { return this.arena.u8; }
   count(d: number): number { return this.arena.u32[(d >>> 2) + D_COUNT]!; }
   nodes(d: number): number { return this.arena.u32[(d >>> 2) + D_NODES]!; }
   head(d: number): number { return this.arena.u32[(d >>> 2) + D_HEAD]!; }
@@ -251,7 +254,9 @@ export class Quicklist {
     // pushes (the head node's front, the tail node's back, half each for a lone node).
     const used = e - s + sz;
     const fill = this.fill(d);
-    const limit = fill < 0 ? SIZE_LIMITS[Math.min(-fill, SIZE_LIMITS.length) - 1]! : SAFETY_BYTES;
+    // The node's block, header included, stays within the limit: 8 KiB is a size class, 8 KiB of
+    // run plus the header would take the next one (10 KiB, a quarter of it unused).
+    const limit = (fill < 0 ? SIZE_LIMITS[Math.min(-fill, SIZE_LIMITS.length) - 1]! : SAFETY_BYTES) - NODE_HDR;
     const cap = Math.max(used, Math.min(used + Math.max(used >>> 1, MIN_SLACK), limit));
     const isHead = u32[w + N_PREV] === 0;
     const isTail = u32[w + N_NEXT] === 0;
@@ -290,7 +295,7 @@ export class Quicklist {
   /** Whether raw or compressed node n may take one more element of `len` bytes. */
   private allows(d: number, n: number, len: number): boolean {
     const u32 = this.arena.u32;
-    return !nodeExceeds(this.fill(d), this.runBytes(n) + entrySize(len), u32[(n >>> 2) + N_COUNT]! + 1);
+    return !nodeExceeds(this.fill(d), NODE_HDR + this.runBytes(n) + entrySize(len), u32[(n >>> 2) + N_COUNT]! + 1);
   }
 
   // --- Compression ---------------------------------------------------------------------------
@@ -446,7 +451,7 @@ export class Quicklist {
     const p = where === 0 ? s : prevEntry(u8, e);
     const q = readEntry(u8, p);
     if (popScratch.length < elLen) popScratch = Buffer.allocUnsafe(Math.max(elLen, popScratch.length * 2));
-    copyInto(u8, elOff, popScratch, 0, elLen);
+    copyOut(u8, elOff, popScratch, 0, elLen);
     hitBuf = popScratch;
     hitOff = 0;
     hitLen = elLen;
@@ -543,7 +548,7 @@ export class Quicklist {
     const u32 = this.arena.u32;
     const w = n >>> 2;
     const count = u32[w + N_COUNT]!;
-    if (count < 2 || !nodeExceeds(this.fill(d), u32[w + N_END]! - u32[w + N_START]!, count)) return n;
+    if (count < 2 || !nodeExceeds(this.fill(d), NODE_HDR + u32[w + N_END]! - u32[w + N_START]!, count)) return n;
     const u8 = this.arena.u8;
     const s = n + u32[w + N_START]!;
     const e = n + u32[w + N_END]!;
