@@ -130,52 +130,47 @@ function popCommand(c: ShardContext, where: 0 | 1): void {
   popInto(c, e, where, n);
 }
 
-/** LMPOP's arguments; null after replying Redis's error. */
-function lmpopArgs(a: ArgList, error: (t: string) => void): { numkeys: number; where: 0 | 1; count: number } | null {
+// LMPOP's parsed arguments (module-level: parsing allocates nothing).
+let mpopKeys = 0;
+let mpopWhere: 0 | 1 = 0;
+let mpopCount = 1;
+
+/** Parses LMPOP's arguments into mpopKeys, mpopWhere, mpopCount; or returns Redis's error
+ * (numkeys first, then the side, then the options, as Redis checks them). */
+function lmpopArgs(a: ArgList): string | null {
   const numkeys = argI64(a, 1);
-  if (!(numkeys >= 1)) {
-    error(ERR.numkeysPositive);
-    return null;
-  }
+  if (!(numkeys >= 1)) return ERR.numkeysPositive;
   const whereAt = 2 + numkeys;
-  if (whereAt >= a.argc) {
-    error(ERR.syntax);
-    return null;
-  }
-  const where = sideAt(a, whereAt);
-  if (where < 0) {
-    error(ERR.syntax);
-    return null;
-  }
+  const where = whereAt < a.argc ? sideAt(a, whereAt) : -1;
+  if (where < 0) return ERR.syntax;
   let count = -1;
   for (let j = whereAt + 1; j < a.argc; j++) {
     if (count === -1 && j + 1 < a.argc && argIs(a, j, 'COUNT')) {
       count = argI64(a, ++j);
-      if (!(count >= 1)) {
-        error(ERR.countAboveZero);
-        return null;
-      }
+      if (!(count >= 1)) return ERR.countAboveZero;
     } else {
-      error(ERR.syntax);
-      return null;
+      return ERR.syntax;
     }
   }
-  return { numkeys, where: where as 0 | 1, count: count === -1 ? 1 : count };
+  mpopKeys = numkeys;
+  mpopWhere = where as 0 | 1;
+  mpopCount = count === -1 ? 1 : count;
+  return null;
 }
 
 /** LMPOP numkeys key... LEFT|RIGHT [COUNT n]: pops from the first non-empty list, replying
  * [key, [elements]]; a key of another type met before it is WRONGTYPE; nil array when none. */
 function lmpopCommand(c: ShardContext): void {
   const a = c.args;
-  const opts = lmpopArgs(a, (t) => c.out.error(t));
-  if (!opts) return;
-  for (let i = 2; i < 2 + opts.numkeys; i++) {
+  const invalid = lmpopArgs(a);
+  if (invalid !== null) return c.out.error(invalid);
+  for (let i = 2; i < 2 + mpopKeys; i++) {
     const e = listAt(c, i, true);
     if (e < 0) return;
     if (e === 0) continue;
     c.out.array(2);
     c.out.bulk(a.buf, a.off[i]!, a.len[i]!);
-    popInto(c, e, opts.where, opts.count);
+    popInto(c, e, mpopWhere, mpopCount);
     return;
   }
   c.out.nilArray();
@@ -183,13 +178,13 @@ function lmpopCommand(c: ShardContext): void {
 
 async function lmpopCrossShard(m: MainCall): Promise<void> {
   const { server, args: a } = m;
-  const opts = lmpopArgs(a, (t) => m.out.error(t));
-  if (!opts) return;
+  const invalid = lmpopArgs(a);
+  if (invalid !== null) return m.out.error(invalid);
   const keys: Buffer[] = [];
-  for (let i = 2; i < 2 + opts.numkeys; i++) keys.push(argCopy(a, i));
+  for (let i = 2; i < 2 + mpopKeys; i++) keys.push(argCopy(a, i));
   const shards = [...new Set(keys.map((k) => server.shardOfKey(k, 0, k.length)))];
-  const side = opts.where === L.HEAD ? 'LEFT' : 'RIGHT';
-  const count = String(opts.count);
+  const side = mpopWhere === L.HEAD ? 'LEFT' : 'RIGHT';
+  const count = String(mpopCount);
   await server.withShardsLocked(shards, async (call) => {
     // Key by key in the command's order, each on its own shard, while no other client runs on
     // any of them: the first list that has elements answers, as in one shard.
@@ -224,6 +219,13 @@ function moveInShard(c: ShardContext, from: 0 | 1, to: 0 | 1): void {
   if (src < 0) return;
   if (src === 0) return c.out.nil();
   if (listAt(c, 2, true) < 0) return;
+  if (L.listLength(ks, src) === 1 && sameArg(a, 1, 2)) {
+    // Rotating a one-element list changes nothing: it is not emptied and refilled (the log
+    // would record a list that vanishes in the middle of the command).
+    L.listIndex(ks, src, 0);
+    c.out.bulk(L.hitBuf, L.hitOff, L.hitLen);
+    return;
+  }
   src = L.listPop(ks, src, from);
   keepHit();
   if (sameArg(a, 1, 2)) {

@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { keyOn as keyOnShard, shardOf as shardOfKey } from './shard-keys.js';
-import { plain, rawClient, redisCli, requireTool, show, startClusterNode, startRedis, waitFor, type Plain, type RawClient, type Reply, type ServerHandle } from './harness.js';
+import { plain, rawClient, redisCli, requireTool, show, startClusterNode, startRedis, startTessera, startTesseraAt, waitFor, type Plain, type RawClient, type Reply, type ServerHandle } from './harness.js';
 import { ServerPair, elems, groupsOn, s, timedOn, type Step } from './differential-helpers.js';
 
 const SHARDS = 4;
@@ -629,6 +629,73 @@ timed('python3 redis: list helpers give the same results as against redis-server
   const parsed = JSON.parse(got) as Record<string, unknown>;
   assert.equal(parsed['lrange'], ['z', 'a', 'b', 'c', 'd']);
   assert.is(parsed['error'], 'no such key');
+});
+
+const ttlOf = (r: Reply): number => (r.value.type === 'integer' ? Number(r.value.value) : NaN);
+
+// --- persistence ---------------------------------------------------------------------------------
+
+timed('the effect of every list command survives a crash: the append-only log replays to the same lists', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'list-aof-'));
+  const args = ['--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--list-max-listpack-size', '8'];
+  let server: ServerHandle | undefined;
+  try {
+    server = await startTessera({ shards: SHARDS, args });
+    const c = await rawClient(server.port);
+    const keys = [A, B, KC, D, LA, LB];
+    const before: string[] = [];
+    try {
+      const script: string[][] = [
+        ['RPUSH', A, ...words('a', 50)],
+        ['LPUSH', B, ...words('b', 5)],
+        ['LPUSHX', B, 'bx'],
+        ['RPUSHX', KC, 'never'],
+        ['LPOP', A, '3'],
+        ['RPOP', A],
+        ['LSET', A, '10', 'set-10'],
+        ['LINSERT', A, 'BEFORE', 'a20', 'ins'],
+        ['LREM', A, '0', 'a30'],
+        ['LTRIM', A, '1', '-2'],
+        ['LMOVE', A, B, 'LEFT', 'RIGHT'],
+        ['RPOPLPUSH', B, KC],
+        ['LMOVE', KC, KC, 'LEFT', 'RIGHT'],
+        ['RPUSH', LA, 'x', 'y', 'z'],
+        ['LMOVE', LA, LB, 'RIGHT', 'LEFT'],
+        ['LMPOP', '3', NOKEY, B, A, 'LEFT', 'COUNT', '2'],
+        ['LMPOP', '2', LA, LB, 'RIGHT'],
+        ['RPUSH', D, ...words('d', 20)],
+        ['LTRIM', D, '5', '2'],
+        ['EXPIRE', A, '1000'],
+        ['RPUSH', A, 'after-expire'],
+      ];
+      for (const cmd of script) {
+        const r = await c.call(cmd);
+        assert.ok(r.value.type !== 'error', `${cmd.join(' ')}: ${r.text}`);
+      }
+      for (const k of keys) before.push(show((await c.call(['LRANGE', k, '0', '-1'])).raw, 10_000));
+      assert.ok(ttlOf(await c.call(['TTL', A])) > 900, 'a TTL before the crash');
+    } finally {
+      c.close();
+    }
+    // SIGKILL: nothing is flushed on the way out; what was acknowledged must be in the log.
+    server.proc.kill('SIGKILL');
+    await server.exited;
+    const port = server.port;
+    server = await startTesseraAt(port, { shards: SHARDS, args });
+    const c2 = await rawClient(server.port);
+    try {
+      const after: string[] = [];
+      for (const k of keys) after.push(show((await c2.call(['LRANGE', k, '0', '-1'])).raw, 10_000));
+      assert.equal(after, before);
+      assert.ok(ttlOf(await c2.call(['TTL', A])) > 900, 'the TTL survives');
+      assert.is((await c2.call(['EXISTS', D])).text, ':0\r\n');
+    } finally {
+      c2.close();
+    }
+  } finally {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 // --- cluster mode, COMMAND INFO, integrity ---------------------------------------------------------
