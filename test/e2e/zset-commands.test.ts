@@ -769,6 +769,52 @@ function bigScript(seed: number): Step[] {
 
 group('10K-member sets: random ranges, ranks, counts, removes, pops and set algebra', () => bigScript(15));
 
+timed('a 100K-member set: ranks, score and rank ranges, counts and removes give the same bytes as redis-server', async () => {
+  const [r, t] = await pair.connect();
+  try {
+    const both = async (...args: string[]): Promise<[Reply, Reply]> => Promise.all([call(r, ...args), call(t, ...args)]);
+    await both('DEL', 'huge');
+    const N = 100_000;
+    const gen = rng(100);
+    for (let b = 0; b < N; b += 1000) {
+      const args: string[] = [];
+      for (let i = b; i < b + 1000; i++) args.push(String(Math.floor(gen() * 50_000) / 4), `h${i}`);
+      await both('ZADD', 'huge', ...args);
+    }
+    const problems: string[] = [];
+    const check = async (...args: string[]): Promise<void> => {
+      const [rr, tr] = await both(...args);
+      if (!rr.raw.equals(tr.raw)) problems.push(`${args.join(' ')}\n    redis:   ${show(rr.raw, 200)}\n    tessera: ${show(tr.raw, 200)}`);
+    };
+    await check('ZCARD', 'huge');
+    await check('OBJECT', 'ENCODING', 'huge');
+    const int = (n: number): number => Math.floor(gen() * n);
+    for (let k = 0; k < 100; k++) {
+      await check('ZRANK', 'huge', `h${int(N)}`);
+      await check('ZREVRANK', 'huge', `h${int(N)}`);
+      const st = int(N) - N / 2;
+      await check('ZRANGE', 'huge', String(st), String(st + int(40)), 'WITHSCORES');
+      const lo = int(12_500);
+      await check('ZRANGEBYSCORE', 'huge', `(${lo}`, String(lo + int(3)), 'WITHSCORES', 'LIMIT', String(int(3)), String(int(30)));
+      await check('ZRANGE', 'huge', String(lo + 2), String(lo), 'BYSCORE', 'REV', 'LIMIT', '0', '20');
+      await check('ZCOUNT', 'huge', String(lo), `(${lo + int(1000)}`);
+      if (k % 10 === 0) {
+        await check('ZREMRANGEBYRANK', 'huge', String(int(N / 2)), String(N / 2 + int(50)));
+        await check('ZREMRANGEBYSCORE', 'huge', String(lo), `(${lo + 1}`);
+        await check('ZPOPMIN', 'huge', '3');
+        await check('ZPOPMAX', 'huge', '3');
+      }
+    }
+    await check('ZCARD', 'huge');
+    await check('ZRANGE', 'huge', '0', '-1', 'WITHSCORES');
+    assert.is(problems.length, 0, problems.slice(0, 10).join('\n  '));
+    await both('DEL', 'huge');
+  } finally {
+    r.close();
+    t.close();
+  }
+});
+
 // --- properties of random and paged replies ---------------------------------------------------------------
 
 async function call(c: RawClient, ...args: string[]): Promise<Reply> {
