@@ -882,6 +882,37 @@ timed('ZSCAN over a skiplist set returns every member once with its score (both 
   }
 });
 
+timed('STORE forms across shards are atomic: a concurrent reader sees the old or the new result, never a part', async () => {
+  const [a, b, dst] = [SPREAD[0], SPREAD[1], SPREAD[3]];
+  const w = await rawClient(pair.tessera.port);
+  const r = await rawClient(pair.tessera.port);
+  try {
+    await call(w, 'DEL', a, b, dst);
+    await call(w, 'ZADD', a, ...Array.from({ length: 300 }, (_, i) => [String(i), `x${i}`]).flat());
+    await call(w, 'ZADD', b, ...Array.from({ length: 100 }, (_, i) => [String(i), `x${i}`]).flat(), ...Array.from({ length: 50 }, (_, i) => [String(i), `y${i}`]).flat());
+    let stop = false;
+    let reads = 0;
+    const reading = (async () => {
+      while (!stop) {
+        const n = (await call(r, 'ZCARD', dst)).text;
+        assert.ok([':0\r\n', ':350\r\n', ':200\r\n', ':100\r\n', ':40\r\n'].includes(n), `ZCARD saw ${n}`);
+        reads++;
+      }
+    })();
+    for (let i = 0; i < 80; i++) {
+      const k = i % 4;
+      const args = k === 3 ? ['ZRANGESTORE', dst, a, '0', '39'] : [['ZUNIONSTORE', 'ZDIFFSTORE', 'ZINTERSTORE'][k]!, dst, '2', a, b];
+      assert.is((await call(w, ...args)).text, [':350\r\n', ':200\r\n', ':100\r\n', ':40\r\n'][k], args.join(' '));
+    }
+    stop = true;
+    await reading;
+    assert.ok(reads > 0);
+  } finally {
+    w.close();
+    r.close();
+  }
+});
+
 // --- cluster mode, command table --------------------------------------------------------------------
 
 timed('cluster mode: keys of a multi-key sorted-set command must share a slot (CROSSSLOT as redis-server)', async () => {
