@@ -375,6 +375,7 @@ export class ZTree {
       this.leafInsertAt(n, pos, s, el);
       return;
     }
+    if (height > 0 && this.shiftToSibling(n, pos, s, el, height)) return;
     // Split: half to a new right leaf, or (appending at the end) only the new element, so that
     // ascending inserts leave full leaves.
     const r = this.newNode(zd, true);
@@ -385,6 +386,50 @@ export class ZTree {
     else this.leafInsertAt(r, pos - mid, s, el);
     const rw = r >>> 2;
     this.insertChild(zd, height - 1, r, u32[rw + W_COUNT]!, this.f64[(r >>> 3) + F_KEYS]!, u32[rw + LW_HANDLES]!, u32[(n >>> 2) + W_COUNT]!, n);
+  }
+
+  /** Full leaf n (the path's last level) makes room by evening its count with a neighbour under
+   * the same parent that has some, then takes the new element (at pos in n) where it belongs.
+   * False when both neighbours are (nearly) full. Spares a split: leaves stay fuller (random
+   * inserts: ~80% instead of B+ trees' usual ~70%). */
+  private shiftToSibling(n: number, pos: number, s: number, el: number, height: number): boolean {
+    const u32 = this.u32;
+    const p = this.pathNode[height - 1]!;
+    const i = this.pathIdx[height - 1]!;
+    const pw = p >>> 2;
+    const pc = u32[pw + W_COUNT]!;
+    if (i + 1 < pc) {
+      const r = u32[pw + IW_CHILDREN + i + 1]!;
+      if (u32[(r >>> 2) + W_COUNT]! <= LEAF_CAP - 2) {
+        this.borrowLeft(p, i + 1, true);
+        const keep = u32[(n >>> 2) + W_COUNT]!;
+        if (pos <= keep) {
+          this.leafInsertAt(n, pos, s, el);
+        } else {
+          this.leafInsertAt(r, pos - keep, s, el);
+          u32[pw + IW_COUNTS + i]!--;
+          u32[pw + IW_COUNTS + i + 1]!++;
+        }
+        return true;
+      }
+    }
+    if (i > 0) {
+      const l = u32[pw + IW_CHILDREN + i - 1]!;
+      const lc = u32[(l >>> 2) + W_COUNT]!;
+      if (lc <= LEAF_CAP - 2) {
+        this.borrowRight(p, i - 1, true);
+        const k = u32[(l >>> 2) + W_COUNT]! - lc;
+        if (pos <= k) {
+          this.leafInsertAt(l, lc + pos, s, el);
+          u32[pw + IW_COUNTS + i]!--;
+          u32[pw + IW_COUNTS + i - 1]!++;
+        } else {
+          this.leafInsertAt(n, pos - k, s, el);
+        }
+        return true;
+      }
+    }
+    return false;
   }
 
   private leafInsertAt(n: number, pos: number, s: number, el: number): void {
@@ -419,6 +464,7 @@ export class ZTree {
   private insertChild(zd: number, d: number, right: number, rightCount: number, sepS: number, sepEl: number, leftCount: number, left: number): void {
     const zw = zd >>> 2;
     if (d < 0) {
+      assert(this.u32[zw + ZD_HEIGHT]! < MAX_DEPTH, 'zset tree: too deep');
       const root = this.newNode(zd, false);
       const u32 = this.u32;
       const w = root >>> 2;
@@ -551,6 +597,10 @@ export class ZTree {
       } else if (i > 0 && u32[(u32[(p >>> 2) + IW_CHILDREN + i - 1]! >>> 2) + W_COUNT]! + c <= cap) {
         this.merge(zd, p, i - 1, leaf);
       } else {
+        // Its neighbours are too full to merge with: take some of a neighbour's entries, so that
+        // no node stays nearly empty (this bounds the depth and the memory per element).
+        if (i + 1 < pc) this.borrowRight(p, i, leaf);
+        else if (i > 0) this.borrowLeft(p, i, leaf);
         return;
       }
       u32 = this.u32;
@@ -593,6 +643,98 @@ export class ZTree {
     u32[pw + IW_COUNTS + i] = u32[pw + IW_COUNTS + i]! + u32[pw + IW_COUNTS + i + 1]!;
     this.freeNode(zd, b);
     this.innerRemoveAt(p, i + 1);
+  }
+
+  /** Moves the first entries of child i + 1 of p to the end of child i, evening their counts. */
+  private borrowRight(p: number, i: number, leaf: boolean): void {
+    const u32 = this.u32;
+    const f64 = this.f64;
+    const pw = p >>> 2;
+    const pf = (p >>> 3) + F_KEYS;
+    const a = u32[pw + IW_CHILDREN + i]!;
+    const b = u32[pw + IW_CHILDREN + i + 1]!;
+    const aw = a >>> 2;
+    const bw = b >>> 2;
+    const af = (a >>> 3) + F_KEYS;
+    const bf = (b >>> 3) + F_KEYS;
+    const ac = u32[aw + W_COUNT]!;
+    const bc = u32[bw + W_COUNT]!;
+    const k = (bc - ac) >>> 1;
+    if (k === 0) return;
+    let moved = k;
+    f64.copyWithin(af + ac, bf, bf + k);
+    f64.copyWithin(bf, bf + k, bf + bc);
+    if (leaf) {
+      u32.copyWithin(aw + LW_HANDLES + ac, bw + LW_HANDLES, bw + LW_HANDLES + k);
+      u32.copyWithin(bw + LW_HANDLES, bw + LW_HANDLES + k, bw + LW_HANDLES + bc);
+      f64[pf + i + 1] = f64[bf]!;
+      u32[pw + IW_SEPS + i + 1] = u32[bw + LW_HANDLES]!;
+    } else {
+      moved = 0;
+      for (let j = 0; j < k; j++) moved += u32[bw + IW_COUNTS + j]!;
+      u32.copyWithin(aw + IW_SEPS + ac, bw + IW_SEPS, bw + IW_SEPS + k);
+      u32.copyWithin(aw + IW_CHILDREN + ac, bw + IW_CHILDREN, bw + IW_CHILDREN + k);
+      u32.copyWithin(aw + IW_COUNTS + ac, bw + IW_COUNTS, bw + IW_COUNTS + k);
+      // b's first child keeps b's separator from the parent; the parent's becomes that of b's
+      // new first child (already moved down to b's position 0 by the copy above).
+      f64[af + ac] = f64[pf + i + 1]!;
+      u32[aw + IW_SEPS + ac] = u32[pw + IW_SEPS + i + 1]!;
+      f64[pf + i + 1] = f64[bf]!;
+      u32[pw + IW_SEPS + i + 1] = u32[bw + IW_SEPS + k]!;
+      u32.copyWithin(bw + IW_SEPS, bw + IW_SEPS + k, bw + IW_SEPS + bc);
+      u32.copyWithin(bw + IW_CHILDREN, bw + IW_CHILDREN + k, bw + IW_CHILDREN + bc);
+      u32.copyWithin(bw + IW_COUNTS, bw + IW_COUNTS + k, bw + IW_COUNTS + bc);
+    }
+    u32[aw + W_COUNT] = ac + k;
+    u32[bw + W_COUNT] = bc - k;
+    u32[pw + IW_COUNTS + i] = u32[pw + IW_COUNTS + i]! + moved;
+    u32[pw + IW_COUNTS + i + 1] = u32[pw + IW_COUNTS + i + 1]! - moved;
+  }
+
+  /** Moves the last entries of child i - 1 of p to the front of child i, evening their counts. */
+  private borrowLeft(p: number, i: number, leaf: boolean): void {
+    const u32 = this.u32;
+    const f64 = this.f64;
+    const pw = p >>> 2;
+    const pf = (p >>> 3) + F_KEYS;
+    const a = u32[pw + IW_CHILDREN + i - 1]!;
+    const n = u32[pw + IW_CHILDREN + i]!;
+    const aw = a >>> 2;
+    const nw = n >>> 2;
+    const af = (a >>> 3) + F_KEYS;
+    const nf = (n >>> 3) + F_KEYS;
+    const ac = u32[aw + W_COUNT]!;
+    const nc = u32[nw + W_COUNT]!;
+    const k = (ac - nc) >>> 1;
+    if (k === 0) return;
+    let moved = k;
+    f64.copyWithin(nf + k, nf, nf + nc);
+    f64.copyWithin(nf, af + ac - k, af + ac);
+    if (leaf) {
+      u32.copyWithin(nw + LW_HANDLES + k, nw + LW_HANDLES, nw + LW_HANDLES + nc);
+      u32.copyWithin(nw + LW_HANDLES, aw + LW_HANDLES + ac - k, aw + LW_HANDLES + ac);
+      f64[pf + i] = f64[nf]!;
+      u32[pw + IW_SEPS + i] = u32[nw + LW_HANDLES]!;
+    } else {
+      moved = 0;
+      for (let j = ac - k; j < ac; j++) moved += u32[aw + IW_COUNTS + j]!;
+      u32.copyWithin(nw + IW_SEPS + k, nw + IW_SEPS, nw + IW_SEPS + nc);
+      u32.copyWithin(nw + IW_CHILDREN + k, nw + IW_CHILDREN, nw + IW_CHILDREN + nc);
+      u32.copyWithin(nw + IW_COUNTS + k, nw + IW_COUNTS, nw + IW_COUNTS + nc);
+      // n's old first child gets n's separator from the parent; the parent's becomes that of
+      // the first child moved over.
+      f64[nf + k] = f64[pf + i]!;
+      u32[nw + IW_SEPS + k] = u32[pw + IW_SEPS + i]!;
+      u32.copyWithin(nw + IW_SEPS, aw + IW_SEPS + ac - k, aw + IW_SEPS + ac);
+      u32.copyWithin(nw + IW_CHILDREN, aw + IW_CHILDREN + ac - k, aw + IW_CHILDREN + ac);
+      u32.copyWithin(nw + IW_COUNTS, aw + IW_COUNTS + ac - k, aw + IW_COUNTS + ac);
+      f64[pf + i] = f64[nf]!;
+      u32[pw + IW_SEPS + i] = u32[nw + IW_SEPS]!;
+    }
+    u32[aw + W_COUNT] = ac - k;
+    u32[nw + W_COUNT] = nc + k;
+    u32[pw + IW_COUNTS + i - 1] = u32[pw + IW_COUNTS + i - 1]! - moved;
+    u32[pw + IW_COUNTS + i] = u32[pw + IW_COUNTS + i]! + moved;
   }
 
   private innerRemoveAt(n: number, pos: number): void {

@@ -493,6 +493,72 @@ test('a deep tree: 20000 members, ranks, counts, ranges, removals and merges dow
   assert.is(ks.usedMemory(), before);
 });
 
+test('nearly emptied nodes next to full ones borrow from them; random removals keep every invariant', () => {
+  const ks = new Keyspace(Keyspace.createMemory());
+  const k = bytes('big');
+  let e = Z.zsetCreate(ks, k, 0, k.length, 100000, 10);
+  const n = 40000;
+  const name = (i: number): Buffer => bytes(`m${String(i).padStart(6, '0')}`);
+  // Ascending scores: the appending split leaves full leaves and full inner nodes.
+  for (let i = 0; i < n; i++) e = Z.zsetAdd(ks, e, name(i), 0, 7, i);
+  Z.zsetCheck(ks, e);
+  const alive = new Set<number>();
+  for (let i = 0; i < n; i++) alive.add(i);
+  // Most of the 6th and the last inner node's leaves go: each falls under a quarter of its
+  // children next to a full neighbour (ascending inserts leave 47 full leaves of 64 under each).
+  const under = 64 * 47;
+  const last = Math.floor((n - 1) / under) * under;
+  for (const [from, to] of [[5 * under + 128, 6 * under], [last, n - 128]] as const) {
+    for (let i = from; i < to; i++) {
+      assert.ok(Z.zsetRemove(ks, e, name(i), 0, 7));
+      e = Z.removedHandle;
+      alive.delete(i);
+    }
+    Z.zsetCheck(ks, e);
+  }
+  // Every other run of 64 ranks loses 60 of them: each such leaf falls under a quarter while its
+  // neighbours stay full; every other run of 3000 loses nearly all, for the inner nodes.
+  for (let i = 0; i < n; i++) {
+    if (!alive.has(i)) continue;
+    if ((Math.floor(i / 64) % 2 === 0 && i % 64 < 60) || (Math.floor(i / 3000) % 2 === 1 && i % 3000 < 2990)) {
+      assert.ok(Z.zsetRemove(ks, e, name(i), 0, 7));
+      e = Z.removedHandle;
+      alive.delete(i);
+    }
+    if (i % 1000 === 0) Z.zsetCheck(ks, e);
+  }
+  Z.zsetCheck(ks, e);
+  ks.checkIntegrity();
+  const order = [...alive];
+  let r = 0;
+  Z.zsetRange(ks, e, 0, order.length - 1, false, (b, o, l) => {
+    assert.is(str(b, o, l), `m${String(order[r++]).padStart(6, '0')}`);
+    return true;
+  });
+  assert.is(r, order.length);
+  // Then random removals and re-adds with new scores, checked as they go.
+  let seed = 7;
+  const rnd = (m: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % m;
+  };
+  for (let step = 0; step < 20000; step++) {
+    const i = rnd(n);
+    if (alive.has(i) && rnd(3) > 0) {
+      assert.ok(Z.zsetRemove(ks, e, name(i), 0, 7));
+      e = Z.removedHandle;
+      alive.delete(i);
+    } else {
+      e = Z.zsetAdd(ks, e, name(i), 0, 7, rnd(50));
+      alive.add(i);
+    }
+    if (step % 2000 === 0) Z.zsetCheck(ks, e);
+  }
+  Z.zsetCheck(ks, e);
+  assert.is(Z.zsetCount(ks, e), alive.size);
+  ks.checkIntegrity();
+});
+
 test('a lazily freed large set gives every block back, also across a crash', () => {
   const ks = new Keyspace(Keyspace.createMemory());
   const before = ks.usedMemory();
