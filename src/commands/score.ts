@@ -71,6 +71,25 @@ function bigTimesPow2(mant: bigint, exp: number): number {
   return v;
 }
 
+/** A plain decimal integer of at most 15 digits (exact as a double), read without making a
+ * string; NaN for anything else (the general parser decides). */
+function smallInteger(buf: Uint8Array, off: number, len: number): number {
+  let i = 0;
+  let neg = false;
+  if (buf[off] === 45) {
+    neg = true;
+    i = 1;
+  }
+  if (i === len || len - i > 15) return NaN;
+  let v = 0;
+  for (; i < len; i++) {
+    const d = buf[off + i]! - 48;
+    if (d < 0 || d > 9) return NaN;
+    v = v * 10 + d;
+  }
+  return neg ? -v : v;
+}
+
 function latin1(buf: Uint8Array, off: number, len: number): string {
   return Buffer.from(buf.buffer, buf.byteOffset + off, len).toString('latin1');
 }
@@ -79,6 +98,8 @@ function latin1(buf: Uint8Array, off: number, len: number): string {
  * leading space, no overflow or underflow to zero, not NaN), or NaN when it is not one. */
 export function parseScore(buf: Uint8Array, off: number, len: number): number {
   if (len === 0) return NaN;
+  const fast = smallInteger(buf, off, len);
+  if (!Number.isNaN(fast)) return fast;
   const v = strtodAll(latin1(buf, off, len));
   return rangeError ? NaN : v;
 }

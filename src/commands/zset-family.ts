@@ -65,6 +65,15 @@ function zaddGeneric(c: ShardContext, scoreIdx: number, flags: number): void {
     // As Redis 7.0: the first member's length picks the encoding; adds convert past the limits.
     e = Z.zsetCreate(ks, a.buf, a.off[1]!, a.len[1]!, 1, a.len[scoreIdx + 1]!);
   }
+  if (flags === 0) {
+    // Plain ZADD (redis-benchmark's zadd): one lookup per member, in the value module.
+    for (let j = 0; j < n; j++) {
+      const mi = scoreIdx + 2 * j + 1;
+      e = addMember(ks, e, a.buf, a.off[mi]!, a.len[mi]!, scores[j]!);
+      if (Z.added) added++;
+    }
+    return out.integer(added);
+  }
   for (let j = 0; e !== 0 && j < n; j++) {
     const mi = scoreIdx + 2 * j + 1;
     const mo = a.off[mi]!;

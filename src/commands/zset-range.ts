@@ -5,6 +5,7 @@
 // zsetRemoveRange, so a range costs O(log n + k) in the large encoding.
 
 import type { MainCall, ShardContext } from './types.js';
+import type { RespWriter } from '../protocol/resp-writer.js';
 import { argIs, argI64, argCopy } from './args.js';
 import { ERR, shardOk } from '../core/errors.js';
 import * as S from './score.js';
@@ -83,6 +84,19 @@ let lo = 0;
 let hi = 0;
 
 // --- ZRANGE and its spellings -----------------------------------------------------------------------
+
+/** The reply visitor's state, module-level so that a range reply allocates no closure. */
+let replyOut: RespWriter | null = null;
+let replyScores = false;
+let replyPairs = false;
+
+const replyVisit = (b: Uint8Array, o: number, l: number, score: number): boolean => {
+  const out = replyOut!;
+  if (replyPairs) out.array(2);
+  out.bulk(b, o, l);
+  if (replyScores) out.double(score);
+  return true;
+};
 
 /**
  * ZRANGE (keyIdx 1), ZRANGESTORE (keyIdx 2, destination at 1) and the older forms with their
@@ -176,13 +190,11 @@ export function zrangeGeneric(c: ShardContext, keyIdx: number, mode: number, ran
   if (mode === MODE_REPLY) {
     out.array(withScores && out.proto === 2 ? count * 2 : count);
     if (count === 0) return;
-    const pairs = withScores && out.proto === 3;
-    Z.zsetRange(ks, e, from, to, reverse, (b, o, l, s) => {
-      if (pairs) out.array(2);
-      out.bulk(b, o, l);
-      if (withScores) out.double(s);
-      return true;
-    });
+    replyOut = out;
+    replyScores = withScores;
+    replyPairs = withScores && out.proto === 3;
+    Z.zsetRange(ks, e, from, to, reverse, replyVisit);
+    replyOut = null;
     return;
   }
   const list: ScoredList = { members: [], scores: [] };

@@ -4,6 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Keyspace, TYPE_HASH, TYPE_SET } from '../../src/keyspace/keyspace.js';
+import * as Z from '../../src/keyspace/zset.js';
 import * as C from '../../src/keyspace/collection.js';
 import { ENC_INTSET, ENC_PACK } from '../../src/keyspace/pack.js';
 import { ShardExecutor } from '../../src/runtime/shard-runtime.js';
@@ -110,4 +111,30 @@ test('lists: elements head to tail with duplicates, a quicklist of 5000, base64 
 });
 
 test.after(() => exec.close());
+function zset(key: string, pairs: Array<[string | Buffer, number]>): void {
+  const k = b(key);
+  let maxLen = 0;
+  for (const [m] of pairs) maxLen = Math.max(maxLen, b(m).length);
+  let e = Z.zsetCreate(ks, k, 0, k.length, pairs.length, maxLen);
+  for (const [m, s] of pairs) e = Z.zsetAdd(ks, e, b(m), 0, b(m).length, s);
+}
+
+test('sorted sets: [member, score] pairs in score order, both encodings, inf as a string, base64 members', () => {
+  zset('zs', [['b', 2.5], ['a', 1], ['q"\n', -3], ['top', Infinity], ['bottom', -Infinity], ['tiny', 1e-320], ['tenth', 0.1]]);
+  assert.equal(doc(['TESSERA.KEYJSON', 'zs']), {
+    type: 'zset', encoding: 'listpack', length: 7, base64: false,
+    value: [['bottom', '-inf'], ['q"\n', -3], ['tiny', 1e-320], ['tenth', 0.1], ['a', 1], ['b', 2.5], ['top', 'inf']],
+  });
+  const many: Array<[string, number]> = Array.from({ length: 300 }, (_, i) => [`m${i}`, i / 3]);
+  zset('zl', many);
+  const big = doc(['TESSERA.KEYJSON', 'zl']) as { encoding: string; length: number; value: Array<[string, number]> };
+  assert.is(big.encoding, 'skiplist');
+  assert.is(big.length, 300);
+  assert.equal(big.value, many);
+  zset('zb', [[Buffer.from([0xff, 0x00]), 5], ['ok', 6]]);
+  assert.equal(doc(['TESSERA.KEYJSON', 'zb']), { type: 'zset', encoding: 'listpack', length: 2, base64: true, value: [['/wA=', 5], ['b2s=', 6]] });
+  zset('ze', []);
+  assert.equal(doc(['TESSERA.KEYJSON', 'ze']), { type: 'zset', encoding: 'listpack', length: 0, base64: false, value: [] });
+});
+
 test.run();

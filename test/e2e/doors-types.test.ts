@@ -1,9 +1,11 @@
-// Every front door against keys holding hashes, sets and lists, in their small and large encodings
-// (the server's limits are lowered so that 8 elements make a hashtable or a quicklist): the memcached text, meta
-// and binary protocols (raw sockets and memjs) refuse every operation that would read, change or
-// compare the value with WRONGTYPE, replace or delete it where Redis's SET and DEL would, and the
-// HTTP key API renders collections as JSON. After every refused operation the collection is
-// checked through RESP: same DUMP, same encoding, same elements (HGETALL for hashes, LRANGE for lists).
+// Every front door against keys holding hashes, sets, lists and sorted sets, in their small and
+// large encodings (the server's limits are lowered so that 8 elements make a hashtable or a
+// quicklist, 4 a skiplist for sorted sets): the memcached text, meta and binary protocols (raw
+// sockets and memjs) refuse every operation that would read, change or compare the value with
+// WRONGTYPE, replace or delete it where Redis's SET and DEL would, and the HTTP key API renders
+// collections as JSON. After every refused operation the collection is checked through RESP: same
+// DUMP, same encoding, same elements (HGETALL for hashes, LRANGE for lists, ZRANGE WITHSCORES for
+// sorted sets).
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -24,9 +26,18 @@ const EINVAL = 0x04;
 
 let server: ServerHandle | undefined;
 let redis: Redis | undefined;
-const t = suite('front doors on hash, set and list keys');
+const t = suite('front doors on hash, set, list and sorted-set keys');
 
-type Fixture = { key: string; type: 'hash' | 'set' | 'list'; encoding: string; hash?: Array<[string, Buffer]>; members?: Buffer[]; list?: Buffer[] };
+type Fixture = {
+  key: string;
+  type: 'hash' | 'set' | 'list' | 'zset';
+  encoding: string;
+  hash?: Array<[string, Buffer]>;
+  members?: Buffer[];
+  list?: Buffer[];
+  /** A sorted set's members and scores, in the set's order. */
+  scored?: Array<[string, number]>;
+};
 const utf8 = (s: string): Buffer => Buffer.from(s, 'utf8');
 const many = (n: number, p: string): string[] => Array.from({ length: n }, (_, i) => `${p}${i}`);
 
@@ -38,7 +49,12 @@ const FIXTURES: Fixture[] = [
   { key: 'dt:s:big', type: 'set', encoding: 'hashtable', members: many(8, 'member').map(utf8) },
   { key: 'dt:l:small', type: 'list', encoding: 'listpack', list: ['a', 'b', 'a', 'ü'].map(utf8) },
   { key: 'dt:l:big', type: 'list', encoding: 'quicklist', list: many(8, 'item').map(utf8) },
+  { key: 'dt:z:small', type: 'zset', encoding: 'listpack', scored: [['c"q\n', -3], ['a', 1], ['ü', 2.5]] },
+  { key: 'dt:z:big', type: 'zset', encoding: 'skiplist', scored: [...many(8, 'zm').map((m, i) => [m, i / 4] as [string, number]), ['top', Infinity]] },
 ];
+
+/** A sorted set's JSON value: [member, score] pairs, a score that JSON cannot hold as a string. */
+const scoredJson = (f: Fixture): Array<[string, number | string]> => f.scored!.map(([m, v]) => [m, Number.isFinite(v) ? v : v > 0 ? 'inf' : '-inf']);
 
 /** A DUMP payload of the collection, built in-process with the keyspace's own element
  * operations (RESTORE converts it to the encoding the server's limits call for). */
@@ -67,12 +83,15 @@ async function state(key: string): Promise<{ type: string; encoding: string; dum
 
 const expected = new Map<string, Awaited<ReturnType<typeof state>>>();
 
-/** Makes the fixture's key afresh: hashes with HSET, lists with RPUSH, sets from a DUMP payload
- * (RESTORE). */
+/** Makes the fixture's key afresh: hashes with HSET, lists with RPUSH, sorted sets with ZADD,
+ * sets from a DUMP payload (RESTORE). */
 async function create(f: Fixture): Promise<void> {
   if (f.list) {
     await redis!.del(f.key);
     await redis!.rpush(f.key, ...f.list);
+  } else if (f.scored) {
+    await redis!.del(f.key);
+    await redis!.zadd(f.key, ...f.scored.flatMap(([m, v]) => [String(v), m]));
   } else if (f.hash) {
     await redis!.del(f.key);
     await redis!.hset(f.key, ...f.hash.flatMap(([k, v]) => [k, v]));
@@ -90,7 +109,11 @@ async function intact(f: Fixture, after: string): Promise<void> {
   const s = await state(f.key);
   assert.equal(s, expected.get(f.key), `${f.key} changed after ${after}`);
   const doc = JSON.parse(s.json) as { value: Record<string, string> | string[] };
-  if (f.hash) {
+  if (f.scored) {
+    const pairs = await redis!.zrange(f.key, 0, -1, 'WITHSCORES');
+    assert.equal(pairs, f.scored.flatMap(([m, v]) => [m, Number.isFinite(v) ? String(v) : v > 0 ? 'inf' : '-inf']), `${f.key} ZRANGE after ${after}`);
+    assert.equal(doc.value, scoredJson(f), `${f.key} members after ${after}`);
+  } else if (f.hash) {
     assert.equal(await redis!.hgetallBuffer(f.key), Object.fromEntries(f.hash), `${f.key} HGETALL after ${after}`);
     assert.equal(doc.value, Object.fromEntries(f.hash.map(([k, v]) => [k, v.toString('utf8')])), `${f.key} fields after ${after}`);
   }
@@ -106,7 +129,7 @@ t.before(async () => {
     shards: 2,
     memcache: true,
     http: true,
-    args: ['--hash-max-listpack-entries', '4', '--set-max-intset-entries', '4', '--set-max-listpack-entries', '4', '--list-max-listpack-size', '4'],
+    args: ['--hash-max-listpack-entries', '4', '--set-max-intset-entries', '4', '--set-max-listpack-entries', '4', '--list-max-listpack-size', '4', '--zset-max-listpack-entries', '4'],
   });
   redis = new Redis({ port: server.port, maxRetriesPerRequest: 0, lazyConnect: false });
   await createAll();
@@ -314,7 +337,7 @@ it('memjs: reads, appends, counters and touch fail with an error; set replaces, 
 const http = (path: string, init?: RequestInit): Promise<Response> =>
   fetch(`http://127.0.0.1:${server!.httpPort}${path}`, { ...init, signal: AbortSignal.timeout(5000) });
 
-it('HTTP: GET renders a hash as a JSON object, a set and a list as a JSON array, with type, encoding and length', async () => {
+it('HTTP: GET renders a hash as a JSON object, a set and a list as a JSON array and a sorted set as [member, score] pairs, with type, encoding and length', async () => {
   for (const f of FIXTURES) {
     const path = `/v1/keys/${encodeURIComponent(f.key)}`;
     const r = await http(path);
@@ -322,9 +345,10 @@ it('HTTP: GET renders a hash as a JSON object, a set and a list as a JSON array,
     assert.is(r.headers.get('content-type'), 'application/json');
     assert.is(r.headers.get('x-key-type'), f.type);
     const doc = (await r.json()) as { type: string; encoding: string; length: number; base64: boolean; value: unknown };
-    const n = f.hash ? f.hash.length : f.list ? f.list.length : f.members!.length;
+    const n = f.hash ? f.hash.length : f.list ? f.list.length : f.scored ? f.scored.length : f.members!.length;
     assert.equal({ ...doc, value: null }, { type: f.type, encoding: f.encoding, length: n, base64: false, value: null });
-    if (f.hash) assert.equal(doc.value, Object.fromEntries(f.hash.map(([k, v]) => [k, v.toString('utf8')])));
+    if (f.scored) assert.equal(doc.value, scoredJson(f));
+    else if (f.hash) assert.equal(doc.value, Object.fromEntries(f.hash.map(([k, v]) => [k, v.toString('utf8')])));
     else if (f.list) assert.equal(doc.value, f.list.map((m) => m.toString('utf8')));
     else assert.equal([...(doc.value as string[])].sort(), f.members!.map((m) => m.toString('utf8')).sort());
     const head = await http(path, { method: 'HEAD' });
@@ -339,6 +363,12 @@ it('HTTP: GET renders a hash as a JSON object, a set and a list as a JSON array,
   // A list's JSON, byte for byte: its elements head to tail, duplicates kept.
   const list = await (await http('/v1/keys/dt%3Al%3Asmall')).text();
   assert.is(list, '{"type":"list","encoding":"listpack","length":4,"base64":false,"value":["a","b","a","ü"]}');
+  // A sorted set's, likewise (members in score order; scores as JSON numbers, inf as a string).
+  const zsmall = await (await http('/v1/keys/dt%3Az%3Asmall')).text();
+  assert.is(zsmall, '{"type":"zset","encoding":"listpack","length":3,"base64":false,"value":[["c\\"q\\n",-3],["a",1],["ü",2.5]]}');
+  const zbase64 = (await (await http('/v1/keys/dt%3Az%3Abig?format=base64')).json()) as { base64: boolean; value: Array<[string, number | string]> };
+  assert.is(zbase64.base64, true);
+  assert.equal(zbase64.value.map(([m, v]) => [Buffer.from(m, 'base64').toString('utf8'), v]), scoredJson(FIXTURES.find((f) => f.key === 'dt:z:big')!));
 });
 
 it('HTTP: any byte string that is not UTF-8 makes the whole document base64; ?format=base64 asks for it', async () => {
