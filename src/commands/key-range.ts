@@ -12,6 +12,12 @@ export let keysLast = 0;
 /** Finds the key arguments of a command with argc arguments; false when it names none (a count
  * that is not a positive integer or exceeds the arguments: the command replies the error). */
 export function keyRange(k: KeySpec, a: ArgList): boolean {
+  if (k.extraKeyAt !== undefined) {
+    const j = k.extraKeyAt(a);
+    keysFirst = k.first;
+    keysLast = j > k.first ? j : k.first;
+    return true;
+  }
   if (k.numkeysAt === undefined) {
     keysFirst = k.first;
     keysLast = k.last < 0 ? a.argc + k.last : k.last;
@@ -24,7 +30,8 @@ export function keyRange(k: KeySpec, a: ArgList): boolean {
   return true;
 }
 
-/** The step between keys of a spec. */
+/** The step between keys of a spec (after keyRange() for the same arguments). */
 export function keyStep(k: KeySpec): number {
+  if (k.extraKeyAt !== undefined) return keysLast > keysFirst ? keysLast - keysFirst : 1;
   return k.numkeysAt === undefined ? k.step : 1;
 }

@@ -7,6 +7,7 @@ import { STRING_COMMANDS } from './string-family.js';
 import { HASH_COMMANDS } from './hash-family.js';
 import { KEYSPACE_COMMANDS } from './keyspace-family.js';
 import { SET_COMMANDS } from './set-family.js';
+import { SORT_COMMANDS } from './sort-family.js';
 import { CONNECTION_COMMANDS } from './connection-family.js';
 import { SERVER_COMMANDS } from './server-family.js';
 import { CLUSTER_COMMANDS } from './cluster-family.js';
@@ -20,6 +21,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...HASH_COMMANDS,
   ...KEYSPACE_COMMANDS,
   ...SET_COMMANDS,
+  ...SORT_COMMANDS,
   ...CONNECTION_COMMANDS,
   ...SERVER_COMMANDS,
   ...CLUSTER_COMMANDS,
