@@ -485,6 +485,12 @@ export class Keyspace {
     return readU32(this.arena.u8, this.valueOffset(e) + 1);
   }
 
+  /** The ValueKind of a type (null for strings): a value module reaches its arena structures
+   * through it (list.ts: the quicklist of lists). */
+  kindOf(type: number): ValueKind | null {
+    return this.kinds[type] ?? null;
+  }
+
   /** The element tables of a collection type (hash or set). */
   tablesFor(type: number): ElementTable {
     return (this.kinds[type] as CollectionKind).tables;
