@@ -4,6 +4,7 @@
 // so that another cluster node can run it for its HTTP port. Shapes (docs/doors-types.md):
 //   {"type":"hash","encoding":"listpack","length":2,"base64":false,"value":{"f1":"v1","f2":"v2"}}
 //   {"type":"set","encoding":"intset","length":2,"base64":false,"value":["1","2"]}
+//   {"type":"list","encoding":"listpack","length":2,"base64":false,"value":["a","b"]}
 //   {"type":"string","length":1,"base64":false,"value":"v"}
 // Every byte string (field, value, member) is a JSON string of its UTF-8 text; if any one of them
 // is not well-formed UTF-8, or BASE64 is given, all of them are base64 and "base64" is true (one
@@ -14,8 +15,9 @@ import { argIs } from './args.js';
 import { ERR } from '../core/errors.js';
 import { assert } from '../util/assert.js';
 import { readKey } from './shard-helpers.js';
-import { TYPE_HASH, TYPE_NAMES, TYPE_SET, TYPE_STRING } from '../keyspace/keyspace.js';
+import { TYPE_HASH, TYPE_LIST, TYPE_NAMES, TYPE_SET, TYPE_STRING } from '../keyspace/keyspace.js';
 import * as C from '../keyspace/collection.js';
+import * as L from '../keyspace/list.js';
 import { base64Length, isUtf8Bytes, jsonTextLength, writeBase64, writeJsonText } from '../protocol/json-bytes.js';
 
 /** Totals of the sizing pass over a value's byte strings. */
@@ -39,6 +41,10 @@ const measureMember: C.ElementVisitor = (buf, ko, kl) => {
   count++;
   measure(buf, ko, kl);
 };
+const measureListElement = (buf: Uint8Array, off: number, len: number): boolean => {
+  measureMember(buf, off, len, 0, 0);
+  return true;
+};
 
 /** The output of the writing pass: where, how far, in which form, and the separator due next. */
 let dst: Buffer = Buffer.alloc(0);
@@ -61,6 +67,10 @@ const writeMember: C.ElementVisitor = (buf, ko, kl) => {
   if (sep !== 0) dst[at++] = sep;
   sep = 44;
   put(buf, ko, kl);
+};
+const writeListElement = (buf: Uint8Array, off: number, len: number): boolean => {
+  writeMember(buf, off, len, 0, 0);
+  return true;
 };
 
 /** TESSERA.KEYJSON key [BASE64]: the JSON rendering as a bulk string, or nil when no key. */
@@ -86,6 +96,12 @@ function keyJsonCommand(c: ShardContext): void {
     head = `{"type":"${TYPE_NAMES[type]!}","encoding":"${C.encodingName(ks, e)}","length":${count}`;
     open = type === TYPE_HASH ? 123 : 91; // { [
     close = type === TYPE_HASH ? 125 : 93;
+  } else if (type === TYPE_LIST) {
+    // Head to tail, as LRANGE 0 -1.
+    L.listRange(ks, e, 0, L.listLength(ks, e) - 1, false, measureListElement);
+    head = `{"type":"list","encoding":"${L.listEncodingName(ks, e)}","length":${count}`;
+    open = 91;
+    close = 93;
   } else {
     // No other type can be stored yet; one that is added must be rendered here.
     return c.out.error(ERR.wrongType);
@@ -106,7 +122,8 @@ function keyJsonCommand(c: ShardContext): void {
   else {
     dst[at++] = open;
     sep = 0;
-    C.elementForEach(ks, e, type === TYPE_HASH ? writeHash : writeMember);
+    if (type === TYPE_LIST) L.listRange(ks, e, 0, L.listLength(ks, e) - 1, false, writeListElement);
+    else C.elementForEach(ks, e, type === TYPE_HASH ? writeHash : writeMember);
     dst[at++] = close;
   }
   dst[at++] = 125; // }

@@ -8,6 +8,7 @@ import { HASH_COMMANDS } from './hash-family.js';
 import { KEYSPACE_COMMANDS } from './keyspace-family.js';
 import { SET_COMMANDS } from './set-family.js';
 import { SORT_COMMANDS } from './sort-family.js';
+import { LIST_COMMANDS } from './list-family.js';
 import { CONNECTION_COMMANDS } from './connection-family.js';
 import { SERVER_COMMANDS } from './server-family.js';
 import { CLUSTER_COMMANDS } from './cluster-family.js';
@@ -22,6 +23,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...KEYSPACE_COMMANDS,
   ...SET_COMMANDS,
   ...SORT_COMMANDS,
+  ...LIST_COMMANDS,
   ...CONNECTION_COMMANDS,
   ...SERVER_COMMANDS,
   ...CLUSTER_COMMANDS,

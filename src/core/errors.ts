@@ -86,6 +86,12 @@ export const ERR = {
   sortScores: "ERR One or more scores can't be converted into double",
   sortByCluster: 'ERR BY option of SORT denied in Cluster mode.',
   sortGetCluster: 'ERR GET option of SORT denied in Cluster mode.',
+  // lists
+  indexOutOfRange: 'ERR index out of range',
+  countAboveZero: 'ERR count should be greater than 0',
+  rankZero: "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list",
+  lposCountNegative: "ERR COUNT can't be negative",
+  maxlenNegative: "ERR MAXLEN can't be negative",
 } as const;
 
 /** Thrown by a main-thread handler to answer with this exact error reply (no '-', no CRLF). */
