@@ -98,6 +98,74 @@ group('sets of strings: ALPHA, numbers that are not, and the scores strtod reads
   s(`SORT ${TSET} ALPHA LIMIT 1 3`),
 ]);
 
+const many = Array.from({ length: 300 }, (_, i) => String((i * 7919) % 1000));
+
+group('lists: every order, LIMIT and ALPHA; BY nosort keeps the list order (ranged, from the tail when DESC)', [
+  s(`RPUSH ${LIST} 3 1 2 10 -5 2`),
+  ...combos(LIST),
+  s(`SORT ${LIST} BY nosort`),
+  s(`SORT ${LIST} BY nosort DESC`),
+  s(`SORT ${LIST} BY nosort LIMIT 1 3`),
+  s(`SORT ${LIST} BY nosort DESC LIMIT 1 3`),
+  s(`SORT ${LIST} BY nosort DESC LIMIT 4 10`),
+  s(`SORT ${LIST} BY nosort LIMIT 6 1`),
+  s(`SORT ${LIST} BY nosort LIMIT 0 0`),
+  s(`SORT ${LIST} BY nosort LIMIT -2 2`),
+  s(`SORT_RO ${LIST} BY nokey DESC LIMIT 0 2 ALPHA`),
+  s(`RPUSH ${TDST} b a c a`),
+  s(`SORT ${TDST} ALPHA`),
+  s(`SORT ${TDST} ALPHA DESC`),
+  s(`SORT ${TDST} BY nosort GET #`),
+]);
+
+group('a long list (quicklist): numeric and ALPHA, LIMIT, BY nosort ranges, STORE', [
+  s(['RPUSH', LIST, ...many]),
+  s(`SORT ${LIST}`),
+  s(`SORT ${LIST} DESC LIMIT 100 20`),
+  s(`SORT ${LIST} ALPHA LIMIT 250 100`),
+  s(`SORT ${LIST} BY nosort LIMIT 140 30`),
+  s(`SORT ${LIST} BY nosort DESC LIMIT 140 30`),
+  s(`SORT ${LIST} STORE ${DST}`),
+  s(`LRANGE ${DST} 0 -1`),
+  s(`SORT ${LIST} BY nosort DESC STORE ${LIST}`),
+  s(`LRANGE ${LIST} 0 -1`),
+]);
+
+group('STORE: the result is a list on its shard, replacing any value; empty deletes', [
+  ...weights,
+  s(`SADD ${SET} 3 1 2 10 -5`),
+  s(`SADD ${WORDS} pear apple fig`),
+  s(`SORT ${SET} STORE ${DST}`),
+  s(`TYPE ${DST}`),
+  s(`LRANGE ${DST} 0 -1`),
+  s(`SET ${DST} x EX 100`),
+  s(`SORT ${SET} DESC LIMIT 1 2 STORE ${DST}`),
+  s(`TTL ${DST}`),
+  s(`LRANGE ${DST} 0 -1`),
+  s(`SORT ${SET} BY w_* GET # GET nokey_* GET h_*->g STORE ${DST}`),
+  s(`LRANGE ${DST} 0 -1`),
+  s(`SORT ${WORDS} BY nosort STORE ${DST}`),
+  s(`LRANGE ${DST} 0 -1`),
+  s(`SORT ${WORDS} BY nosort STORE ${TDST}`),
+  s(`LRANGE ${TDST} 0 -1`),
+  s(`SORT ${SET} LIMIT 0 0 STORE ${DST}`),
+  s(`EXISTS ${DST}`),
+  s(`SORT ${NOKEY} STORE ${DST}`),
+  s(`SORT ${SET} STORE ${DST} STORE ${TDST}`),
+  s(`LRANGE ${TDST} 0 -1`),
+  s(`EXISTS ${DST}`),
+  s(`SADD ${TSET} 5 4`),
+  s(`SORT ${TSET} STORE ${TDST}`),
+  s(`LRANGE ${TDST} 0 -1`),
+  s(`SORT ${TSET} BY w_* STORE ${TSET}`),
+  s(`TYPE ${TSET}`),
+  s(`LRANGE ${TSET} 0 -1`),
+  s(`SORT ${WORDS} STORE ${DST}`),
+  s(`EXISTS ${DST}`),
+  s(`SORT ${WORDS} ALPHA STORE ${DST} GET wa_*`),
+  s(`LRANGE ${DST} 0 -1`),
+]);
+
 group('BY and GET with string keys and hash fields on other shards', [
   ...weights,
   s(`SADD ${SET} 3 1 2 10 -5`),
