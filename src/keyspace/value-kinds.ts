@@ -4,6 +4,7 @@
 import { CollectionKind, hashImageError, setImageError } from './collection-kind.js';
 import { ListKind, listImageError } from './list-kind.js';
 import type { ValueKindFactory } from './value-kind.js';
+import { ZsetKind, zsetImageError } from './zset-kind.js';
 import { TYPE_HASH, TYPE_SET } from './value-types.js';
 
 export type ImageCheck = (buf: Uint8Array, off: number, len: number) => string | null;
@@ -20,6 +21,6 @@ export const VALUE_TYPES: readonly TypeEntry[] = [
   NONE, // string
   { kind: (arena) => new ListKind(arena), check: listImageError },
   { kind: (arena) => new CollectionKind(arena, TYPE_SET), check: setImageError },
-  { kind: null, check: UNKNOWN }, // zset (issue 15)
+  { kind: (arena) => new ZsetKind(arena), check: zsetImageError },
   { kind: (arena) => new CollectionKind(arena, TYPE_HASH), check: hashImageError },
 ];
