@@ -9,6 +9,7 @@ import { KEYSPACE_COMMANDS } from './keyspace-family.js';
 import { SET_COMMANDS } from './set-family.js';
 import { SORT_COMMANDS } from './sort-family.js';
 import { LIST_COMMANDS } from './list-family.js';
+import { ZSET_COMMANDS } from './zset-family.js';
 import { CONNECTION_COMMANDS } from './connection-family.js';
 import { SERVER_COMMANDS } from './server-family.js';
 import { CLUSTER_COMMANDS } from './cluster-family.js';
@@ -24,6 +25,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...SET_COMMANDS,
   ...SORT_COMMANDS,
   ...LIST_COMMANDS,
+  ...ZSET_COMMANDS,
   ...CONNECTION_COMMANDS,
   ...SERVER_COMMANDS,
   ...CLUSTER_COMMANDS,

@@ -40,7 +40,8 @@ export interface KeySpec {
   step: number;
   /** Movable keys counted by an argument (Redis's keynum key spec, SINTERCARD's numkeys): the
    * argument at this index holds n, and the n arguments after it are the keys. first, last and
-   * step are then 0, as Redis's legacy triple; see keyRange(). */
+   * step are then 0, as Redis's legacy triple; see keyRange(). With first > 0 the fixed keys
+   * first..last (= numkeysAt - 1) come before the count, as ZUNIONSTORE's destination. */
   numkeysAt?: number;
   /** Movable keys found by a function (Redis's getkeys_proc; SORT's STORE destination): the index
    * of the one key after `first`, or 0 when there is none. The keys are then first and that one

@@ -92,6 +92,18 @@ export const ERR = {
   rankZero: "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list",
   lposCountNegative: "ERR COUNT can't be negative",
   maxlenNegative: "ERR MAXLEN can't be negative",
+  // sorted sets
+  zaddNxXx: 'ERR XX and NX options at the same time are not compatible',
+  zaddGtLtNx: 'ERR GT, LT, and/or NX options at the same time are not compatible',
+  zaddIncrPair: 'ERR INCR option supports a single increment-element pair',
+  zaddNan: 'ERR resulting score is not a number (NaN)',
+  countGreaterThanZero: 'ERR count should be greater than 0',
+  minMaxNotFloat: 'ERR min or max is not a float',
+  minMaxNotLex: 'ERR min or max not valid string range item',
+  zrangeLimitRank: 'ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX',
+  zrangeWithscoresLex: 'ERR syntax error, WITHSCORES not supported in combination with BYLEX',
+  weightNotFloat: 'ERR weight value is not a float',
+  atLeastOneKey: (cmd: string): string => `ERR at least 1 input key is needed for '${cmd}' command`,
 } as const;
 
 /** Thrown by a main-thread handler to answer with this exact error reply (no '-', no CRLF). */

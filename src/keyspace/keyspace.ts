@@ -496,11 +496,6 @@ export class Keyspace {
     return (this.kinds[type] as CollectionKind).tables;
   }
 
-  /** The ValueKind of a type (null: a string's), for value modules that keep more than a table. */
-  kindOf(type: number): ValueKind | null {
-    return this.kinds[type] ?? null;
-  }
-
   /** Elements of a collection: fields of a hash, members of a set. */
   elementCount(e: number): number {
     const kind = this.kinds[this.type(e)];

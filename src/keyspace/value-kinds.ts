@@ -15,7 +15,6 @@ interface TypeEntry {
 }
 
 const NONE: TypeEntry = { kind: null, check: null };
-const UNKNOWN: ImageCheck = () => 'type not supported';
 
 export const VALUE_TYPES: readonly TypeEntry[] = [
   NONE, // string
