@@ -118,6 +118,37 @@ group('lists: every order, LIMIT and ALPHA; BY nosort keeps the list order (rang
   s(`SORT ${TDST} BY nosort GET #`),
 ]);
 
+group('sorted sets: members sorted as numbers or ALPHA; BY nosort keeps the score order (ranged)', [
+  s(`ZADD ${ZS} 5 3 1 1 4 2 2 10 3 -5`),
+  ...combos(ZS),
+  s(`SORT ${ZS} BY nosort`),
+  s(`SORT ${ZS} BY nosort DESC`),
+  s(`SORT ${ZS} BY nosort LIMIT 1 3`),
+  s(`SORT ${ZS} BY nosort DESC LIMIT 1 3`),
+  s(`SORT ${ZS} BY nosort DESC LIMIT 3 10`),
+  s(`SORT ${ZS} BY nosort LIMIT 5 1`),
+  s(`SORT ${ZS} BY nosort LIMIT 0 0`),
+  s(`SORT_RO ${ZS} BY nosort DESC LIMIT -1 2 GET #`),
+  s(`SORT ${ZS} BY nosort STORE ${DST}`),
+  s(`LRANGE ${DST} 0 -1`),
+  s(`ZADD {t}z 1 b 1 a 0 c 2 d`),
+  s(`SORT {t}z ALPHA`),
+  s(`SORT {t}z BY nosort`),
+  s(`SORT {t}z BY nosort DESC LIMIT 0 2 STORE ${TDST}`),
+  s(`LRANGE ${TDST} 0 -1`),
+  s(`SORT {t}z`),
+]);
+
+group('a large sorted set (past zset-max-listpack-entries): BY nosort ranges, numeric, BY weights', () => [
+  s(['ZADD', ZS, ...many.flatMap((m, i) => [String(i % 17), m])]),
+  s(`SORT ${ZS} BY nosort LIMIT 100 20`),
+  s(`SORT ${ZS} BY nosort DESC LIMIT 100 20`),
+  s(`SORT ${ZS} LIMIT 10 10`),
+  s(`SORT ${ZS} DESC ALPHA LIMIT 0 15`),
+  s('MSET w_7 1 w_14 2'),
+  s(`SORT ${ZS} BY w_* LIMIT 0 5 GET # GET w_*`),
+]);
+
 group('a long list (quicklist): numeric and ALPHA, LIMIT, BY nosort ranges, STORE', [
   s(['RPUSH', LIST, ...many]),
   s(`SORT ${LIST}`),
