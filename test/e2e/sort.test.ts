@@ -324,6 +324,41 @@ timed('cluster mode: BY patterns and GET refused, STORE elsewhere CROSSSLOT (as 
   }
 });
 
+// --- atomicity ---------------------------------------------------------------------------------
+
+timed('a cross-shard SORT ... GET sees the keys it reads at one moment (a sequential writer is never seen out of order)', async () => {
+  const N = 2000;
+  const io = new Redis({ port: pair.tessera.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 });
+  const rd = new Redis({ port: pair.tessera.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await Promise.all([io.connect(), rd.connect()]);
+    await io.flushall();
+    await io.sadd(SET, ...Array.from({ length: N }, (_, i) => i + 1));
+    await io.mset(...Array.from({ length: N }, (_, i) => [`gen_${i + 1}`, 0]).flat());
+    assert.ok(new Set(Array.from({ length: N }, (_, i) => shardOf(`gen_${i + 1}`))).size > 1, 'the GET keys span shards');
+    let stop = false;
+    // The writer raises the generation of gen_1 .. gen_N in order, one acknowledged SET at a time.
+    const writer = (async () => {
+      for (let g = 1; !stop; g++) for (let k = 1; k <= N && !stop; k++) await io.set(`gen_${k}`, g);
+    })();
+    let reads = 0;
+    try {
+      for (; reads < 100; reads++) {
+        const r = (await rd.sort(SET, 'GET', '#', 'GET', 'gen_*')) as string[];
+        const gens = Array.from({ length: N }, (_, i) => Number(r[2 * i + 1]));
+        // One moment's state: a prefix of the keys at generation g+1, the rest at g.
+        for (let i = 1; i < N; i++) assert.ok(gens[i]! <= gens[i - 1]! && gens[0]! - gens[i]! <= 1, `read ${reads}: generations ${gens.join(',')}`);
+      }
+    } finally {
+      stop = true;
+      await writer;
+    }
+  } finally {
+    io.disconnect();
+    rd.disconnect();
+  }
+});
+
 // --- real clients --------------------------------------------------------------------------------
 
 timed('ioredis: sort with BY, GET, LIMIT and ALPHA across shards', async () => {
