@@ -243,7 +243,7 @@ const MIN_NORMAL = 2.2250738585072014e-308;
 
 /** A value as C's strtod reads it when it must consume the whole string (up to a NUL), with
  * Redis's refusals: NaN, overflow and underflow (ERANGE). NaN when refused. An empty string is 0. */
-export function sortScore(b: Uint8Array): number {
+function sortScore(b: Uint8Array): number {
   let n = b.indexOf(0);
   if (n < 0) n = b.length;
   if (n === 0) return 0;
@@ -360,6 +360,7 @@ function storeList(ks: Keyspace, kb: Uint8Array, ko: number, kl: number, vals: R
 
 // --- on the key's shard ----------------------------------------------------------------------------
 
+/** A view of argument i (valid while the handler runs; keys built from it are new buffers). */
 function argBuf(a: ArgList, i: number): Buffer {
   return Buffer.from(a.buf.buffer, a.buf.byteOffset + a.off[i]!, a.len[i]!);
 }
@@ -386,7 +387,6 @@ function sortCommand(c: ShardContext, readonly: boolean): void {
   if (!f.dontsort) {
     let by: Array<Buffer | null> | null = null;
     if (f.byPattern) {
-      // Patterns are copied: a lookup may not keep views of the receive buffer... nor need to.
       const p = argBuf(a, o.byAt);
       by = v.els.map((el) => {
         const r = refOf(p, el);
