@@ -16,6 +16,12 @@ export let keysSkip = -1;
  * that is not a positive integer or exceeds the arguments: the command replies the error). */
 export function keyRange(k: KeySpec, a: ArgList): boolean {
   keysSkip = -1;
+  if (k.extraKeyAt !== undefined) {
+    const j = k.extraKeyAt(a);
+    keysFirst = k.first;
+    keysLast = j > k.first ? j : k.first;
+    return true;
+  }
   if (k.numkeysAt === undefined) {
     keysFirst = k.first;
     keysLast = k.last < 0 ? a.argc + k.last : k.last;
@@ -34,7 +40,8 @@ export function keyRange(k: KeySpec, a: ArgList): boolean {
   return true;
 }
 
-/** The step between keys of a spec. */
+/** The step between keys of a spec (after keyRange() for the same arguments). */
 export function keyStep(k: KeySpec): number {
+  if (k.extraKeyAt !== undefined) return keysLast > keysFirst ? keysLast - keysFirst : 1;
   return k.numkeysAt === undefined ? k.step : 1;
 }

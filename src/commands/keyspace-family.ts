@@ -481,8 +481,7 @@ function shardObjectCommand(c: ShardContext): void {
   if (argIs(a, 1, 'ENCODING')) {
     const type = c.ks.type(e);
     c.out.bulkString(type === TYPE_STRING ? stringEncoding(c, e) : type === TYPE_LIST ? listEncodingName(c.ks, e) : type === TYPE_ZSET ? zsetEncodingName(c.ks, e) : encodingName(c.ks, e));
-  }
-  else if (argIs(a, 1, 'FREQ')) {
+  } else if (argIs(a, 1, 'FREQ')) {
     if (!lfu) c.out.error(ERR.lfuNotSelected);
     else c.out.integer(c.ks.lfuFrequency(e));
   } else if (argIs(a, 1, 'IDLETIME')) {

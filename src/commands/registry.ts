@@ -7,6 +7,7 @@ import { STRING_COMMANDS } from './string-family.js';
 import { HASH_COMMANDS } from './hash-family.js';
 import { KEYSPACE_COMMANDS } from './keyspace-family.js';
 import { SET_COMMANDS } from './set-family.js';
+import { SORT_COMMANDS } from './sort-family.js';
 import { LIST_COMMANDS } from './list-family.js';
 import { ZSET_COMMANDS } from './zset-family.js';
 import { CONNECTION_COMMANDS } from './connection-family.js';
@@ -23,6 +24,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...HASH_COMMANDS,
   ...KEYSPACE_COMMANDS,
   ...SET_COMMANDS,
+  ...SORT_COMMANDS,
   ...LIST_COMMANDS,
   ...ZSET_COMMANDS,
   ...CONNECTION_COMMANDS,

@@ -218,7 +218,7 @@ function writeInfo(m: MainCall, c: { name: string; arity: number; flags: readonl
   out.array(10);
   out.bulkString(parent ? `${parent}|${c.name}` : c.name);
   out.integer(c.arity);
-  const movable = c.keys?.numkeysAt !== undefined;
+  const movable = c.keys?.numkeysAt !== undefined || c.keys?.extraKeyAt !== undefined;
   out.set(c.flags.length + (movable ? 1 : 0));
   for (const f of c.flags) out.simple(f);
   if (movable) out.simple('movablekeys');

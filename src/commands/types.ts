@@ -43,6 +43,10 @@ export interface KeySpec {
    * step are then 0, as Redis's legacy triple; see keyRange(). With first > 0 the fixed keys
    * first..last (= numkeysAt - 1) come before the count, as ZUNIONSTORE's destination. */
   numkeysAt?: number;
+  /** Movable keys found by a function (Redis's getkeys_proc; SORT's STORE destination): the index
+   * of the one key after `first`, or 0 when there is none. The keys are then first and that one
+   * (step = their distance); see keyRange(). */
+  extraKeyAt?: (a: ArgList) => number;
 }
 
 
@@ -165,6 +169,10 @@ export interface CommandSpec {
   /** Cluster mode: keys may span slots (no CROSSSLOT) as long as each slot is served here or
    * being imported (RESTOREBATCH of a slot-migration batch). */
   multiSlot?: boolean;
+  /** Arguments that reach keys beyond the key arguments (SORT's BY and GET patterns): true when
+   * these do. With several shards, or in cluster mode, the command then runs `crossShard` even
+   * when its key arguments share one shard (cluster: the coordinator refuses it, as Redis). */
+  reachesOtherKeys?: (a: ArgList, cluster: boolean) => boolean;
   /** Internal shard operation, not listed by COMMAND. */
   hidden?: boolean;
 }

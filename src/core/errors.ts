@@ -90,6 +90,10 @@ export const ERR = {
   migrateKeysEmpty: 'ERR When using MIGRATE KEYS option, the key argument must be set to the empty string',
   migrateTarget: (e: string): string => `ERR Target instance replied with error: ${e}`,
   migrateIo: (what: string): string => `IOERR error or timeout ${what} target instance`,
+  // SORT (redis-server 7.0 refuses every BY pattern and GET in cluster mode; 7.2 allows same-slot ones)
+  sortScores: "ERR One or more scores can't be converted into double",
+  sortByCluster: 'ERR BY option of SORT denied in Cluster mode.',
+  sortGetCluster: 'ERR GET option of SORT denied in Cluster mode.',
   // lists
   indexOutOfRange: 'ERR index out of range',
   countAboveZero: 'ERR count should be greater than 0',

@@ -116,6 +116,8 @@ export class Dispatcher {
     const first = keysFirst;
     const last = keysLast;
     const step = keyStep(keys);
+    // Keys named inside other arguments (SORT's patterns) may lie anywhere: the coordinator.
+    const other = spec.reachesOtherKeys !== undefined && (this.server.cluster !== null || this.server.shardCount > 1) && spec.reachesOtherKeys(a, this.server.cluster !== null);
     if (this.server.cluster !== null) {
       const routed = this.clusterRouter.route(conn, idx, spec, a, first, last, step, asking);
       if (typeof routed === 'function') {
@@ -127,6 +129,10 @@ export class Dispatcher {
       }
       if (routed === REJECTED) counter.rejected++;
       if (routed < 0 && routed !== ANY_SLOTS) return;
+      if (routed >= 0 && other && spec.crossShard) {
+        this.runMain(conn, a, spec.crossShard, counter);
+        return;
+      }
       if (spec.blocking) {
         this.runMain(conn, a, spec.blocking, counter);
         return;
@@ -142,7 +148,7 @@ export class Dispatcher {
       return;
     }
     const shard = this.shards.singleShard(a, first, last, step);
-    if (shard >= 0) this.shards.send(shard, conn, conn.takeSeq(), idx, conn.proto, a);
+    if (shard >= 0 && !(other && spec.crossShard)) this.shards.send(shard, conn, conn.takeSeq(), idx, conn.proto, a);
     else if (spec.merge) this.shards.fanKeys(conn, idx, a, first, last, step);
     else if (spec.crossShard) this.runMain(conn, a, spec.crossShard, counter);
     else conn.replyError(`ERR internal: ${spec.name} cannot span shards`);

@@ -37,17 +37,24 @@ async function startNode(): Promise<ServerHandle> {
 }
 
 const written = new Map<string, string>();
-/** Hashes and sets (small and past the listpack limit) that every slot move must carry along. */
-const TYPED_COUNT = 60;
+/** Hashes, sets, lists and sorted sets (small, and past their compact encoding's limit) that every
+ * slot move must carry along whole. */
+const TYPED_COUNT = 120;
 const typedKeys: string[] = [];
 const TOTAL_KEYS = KEY_COUNT + TYPED_COUNT;
 
+/** Elements of typed key i: 600 is past hash-max-listpack-entries and zset-max-listpack-entries,
+ * and 600 list elements of 8-9 bytes pass list-max-listpack-size -2 (8 KB): a quicklist. */
+const sizeOf = (i: number): number => (i % 3 === 0 ? 600 : 5);
+
 async function writeTyped(client: Awaited<ReturnType<typeof clusterClient>>): Promise<void> {
-  for (let i = 0; i < TYPED_COUNT / 2; i++) {
-    const fields = i % 3 === 0 ? 600 : 5; // 600: past hash-max-listpack-entries, a hashtable
+  for (let i = 0; i < TYPED_COUNT / 4; i++) {
+    const fields = sizeOf(i);
     await client.hset(`hash:${i}`, ...Array.from({ length: fields }, (_, j) => [`f${j}`, `v${i}:${j}`]).flat());
     await client.sadd(`set:${i}`, ...Array.from({ length: fields }, (_, j) => (i % 2 === 0 ? String(j) : `m${j}`)));
-    typedKeys.push(`hash:${i}`, `set:${i}`);
+    await client.rpush(`list:${i}`, ...Array.from({ length: fields }, (_, j) => `e${i}:${j}:xx`));
+    await client.zadd(`zset:${i}`, ...Array.from({ length: fields }, (_, j) => [String(j / 2), `m${i}:${j}`]).flat());
+    typedKeys.push(`hash:${i}`, `set:${i}`, `list:${i}`, `zset:${i}`);
   }
 }
 
@@ -57,13 +64,20 @@ async function readTyped(port: number): Promise<void> {
   try {
     for (const k of typedKeys) {
       const i = Number(k.split(':')[1]);
-      const fields = i % 3 === 0 ? 600 : 5;
+      const fields = sizeOf(i);
       if (k.startsWith('hash:')) {
         const got = await client.hgetall(k);
         assert.is(Object.keys(got).length, fields, `${k} fields`);
         assert.is(got[`f${fields - 1}`], `v${i}:${fields - 1}`, k);
-      } else {
+      } else if (k.startsWith('set:')) {
         assert.is(await client.scard(k), fields, `${k} members`);
+      } else if (k.startsWith('list:')) {
+        assert.is(await client.llen(k), fields, `${k} elements`);
+        assert.equal(await client.lrange(k, 0, 1), [`e${i}:0:xx`, `e${i}:1:xx`], `${k} head`);
+        assert.is(await client.lindex(k, -1), `e${i}:${fields - 1}:xx`, `${k} tail`);
+      } else {
+        assert.is(await client.zcard(k), fields, `${k} members`);
+        assert.equal(await client.zrange(k, -1, -1, 'WITHSCORES'), [`m${i}:${fields - 1}`, String((fields - 1) / 2)], `${k} last`);
       }
     }
   } finally {
