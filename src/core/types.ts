@@ -91,6 +91,9 @@ export interface ClientInfo {
   closeAfterReply(): void;
   /** Close now (CLIENT KILL of another client). */
   kill(): void;
+  /** Waiting in a blocking command (BLPOP...): its socket keeps being read, so that a client
+   * that goes away is noticed at once and its place freed, as Redis frees it. */
+  setBlocked(blocked: boolean): void;
   /** Back to a fresh connection's state (RESET). */
   reset(): void;
   /** ASKING was the previous command (cleared after the next one). */

@@ -144,7 +144,8 @@ export class ShardExecutor {
       wakeOut: this.wakeWriter,
       wake(w: Waiter): void {
         const ww = self.wakeWriter;
-        self.wakes.push({ slot: w.slot, gen: w.gen, bytes: ww.buf.slice(0, ww.length) });
+        // A copy: the writer's buffer is reused for the next waiter (Buffer#slice would be a view).
+        self.wakes.push({ slot: w.slot, gen: w.gen, bytes: Uint8Array.prototype.slice.call(ww.buf, 0, ww.length) });
       },
     };
     this.startCron();

@@ -45,6 +45,7 @@ class Wait implements ClientWait {
   settle(timeoutMs: number): Promise<Buffer> {
     if (this.result !== null) return Promise.resolve(this.result);
     this.blocked = true;
+    this.conn.setBlocked(true);
     return new Promise<Buffer>((resolve) => {
       this.resolver = resolve;
       if (timeoutMs > 0) this.timer = setTimeout(() => this.cancelWith(this.nullReply), Math.min(timeoutMs, 2 ** 31 - 1));
@@ -75,6 +76,7 @@ class Wait implements ClientWait {
   end(): void {
     if (this.ended) return;
     this.ended = true;
+    if (this.blocked) this.conn.setBlocked(false);
     this.blocked = false;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
@@ -181,6 +183,8 @@ export class BlockedClients implements BlockingApi, BlockingHooks {
     const w = this.waits[s];
     if (w !== undefined && !w.ended) {
       w.cancel();
+      // Its command's promise settles (the reply goes nowhere); a shard's wake for it is dropped.
+      w.deliver(Buffer.alloc(0));
       w.end();
     }
     this.waits[s] = undefined;

@@ -28,6 +28,9 @@ export interface ConnectionHost {
   logClientDrop(conn: Connection, reason: string): void;
 }
 
+/** Input buffered from a blocked client past which its socket is no longer read. */
+const BLOCKED_READ_MAX_BYTES = 64 * 1024;
+
 export class Connection implements ClientInfo, ReplySink {
   name = '';
   proto: 2 | 3 = 2;
@@ -78,6 +81,12 @@ export class Connection implements ClientInfo, ReplySink {
     // write side) ends its input, not the connection; its replies are still owed.
     socket.on('end', () => {
       this.inputEnded = true;
+      // A blocked client that ends its input is gone, as Redis frees a client on EOF: its wait
+      // ends now (nothing is popped for it), instead of when its timeout comes.
+      if (this.blocked) {
+        this.kill();
+        return;
+      }
       this.processInput();
     });
     socket.on('error', () => this.destroy());
@@ -125,7 +134,10 @@ export class Connection implements ClientInfo, ReplySink {
     const backlogged = this.host.backlogged;
     // Closing: nothing more is read (Redis stops reading a client it will close; a client that
     // keeps writing after a protocol error sees its writes fail once the socket is gone).
-    const want = !this.dead && (this.holds > 0 || backlogged || this.closeAfter);
+    // A blocked client is still read (up to a bound: its input is only buffered), so that its EOF
+    // or reset is seen while it waits.
+    const readWhileBlocked = this.blocked && this.parser.pending() < BLOCKED_READ_MAX_BYTES;
+    const want = !this.dead && ((this.holds > 0 && !readWhileBlocked) || backlogged || this.closeAfter);
     if (backlogged && want) this.host.waitForShards(this);
     if (want && !this.paused) {
       this.paused = true;
@@ -219,6 +231,13 @@ export class Connection implements ClientInfo, ReplySink {
     } else {
       this.softLimitSinceMs = 0;
     }
+  }
+
+  private blocked = false;
+
+  setBlocked(blocked: boolean): void {
+    this.blocked = blocked;
+    this.updatePause();
   }
 
   queryBufferBytes(): number {

@@ -51,8 +51,9 @@ async function same(script: string[][], proto: 2 | 3 = 2): Promise<void> {
       await c.call(['FLUSHALL']);
       if (proto === 3) await c.call(['HELLO', '3']);
       const got: string[] = [];
-      for (const cmd of script) { if (process.env.DBG) console.log(srv.kind, cmd.join(" ")); got.push((await c.call(cmd)).raw.toString("latin1")); }
+      for (const cmd of script) got.push((await c.call(cmd)).raw.toString('latin1'));
       out.push(got);
+      await c.call(['FLUSHALL']);
     } finally {
       c.close();
     }
