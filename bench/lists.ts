@@ -15,7 +15,7 @@ import { parseFlags } from './lib/flags.js';
 import { loadCommands } from './lib/line-load.js';
 import { blpopLatency, type WakeLatency, type WakePair } from './lib/list-blocking.js';
 import {
-  BENCH_LIST, BENCH_ZSET, LIST_MEMORY_CASES, PROBE_KEYS, PROBES, rankZsetCommand, rankZsetCommands, refillCommand, refillTarget,
+  BENCH_LIST, BENCH_ZSET, LIST_MEMORY_CASES, PROBE_KEYS, PROBES, rankZsetCommand, rankZsetCommands, refillCommand, refillTarget, shortError,
 } from './lib/list-data.js';
 import { compareListCase } from './lib/list-memory.js';
 import { renderListsReport, type ListsReport } from './lib/lists-report.js';
@@ -131,9 +131,6 @@ function shown(server: BenchServer, portName: string): string {
   return server.commandLine.replace(` ${server.port}`, ` ${portName}`).replace(/--dir \S+/, '--dir DIR');
 }
 
-/** The first line of an error reply, as the report quotes it. */
-const firstLine = (s: string): string => s.split('\n')[0]?.slice(0, 120) ?? s;
-
 // ---- 1. throughput -------------------------------------------------------------------------
 
 /** Each test's probe on `server`: null when it ran, else the error reply (the test is not measured). */
@@ -145,7 +142,7 @@ export async function probeTests(port: number, tests: readonly string[]): Promis
       const cmd = PROBES[t];
       if (cmd === undefined) throw new Error(`no probe for test ${t}`);
       const reply = await client.call(...cmd);
-      out.set(t, reply instanceof Error ? firstLine(reply.message) : null);
+      out.set(t, reply instanceof Error ? shortError(reply.message) : null);
     }
     await client.call('DEL', ...PROBE_KEYS);
   } finally {
@@ -256,7 +253,7 @@ async function blocking(opts: ListsOptions, commands: string[]): Promise<NonNull
     try {
       return await blpopLatency(server.port, bopts);
     } catch (err) {
-      error[side] = firstLine(err instanceof Error ? err.message : String(err));
+      error[side] = shortError(err instanceof Error ? err.message : String(err));
       return null;
     }
   };

@@ -143,3 +143,10 @@ export const PROBES: Record<string, readonly string[]> = {
   zrangebyscore: ['ZRANGEBYSCORE', 'probe:zset', '0', '+inf', 'LIMIT', '0', '10'], zrank: ['ZRANK', 'probe:zset', 'a'],
 };
 export const PROBE_KEYS: readonly string[] = ['probe:list', 'probe:zset'];
+
+/** An error reply or message as the report quotes it: its first line, without Redis's
+ * ", with args beginning with: ..." tail, at most 100 characters. */
+export function shortError(message: string): string {
+  const line = (message.split('\n')[0] ?? '').replace(/, with args beginning with:.*$/, '').trim();
+  return line.length > 100 ? `${line.slice(0, 99)}…` : line;
+}

@@ -3,7 +3,7 @@
 // used_memory and VmRSS read before and after (bench/lib/type-memory.ts). A side that cannot load
 // the case (a server without the commands yet) is reported with its error instead of a figure.
 
-import type { ListMemoryCase } from './list-data.js';
+import { shortError, type ListMemoryCase } from './list-data.js';
 import type { BenchServer } from './servers.js';
 import { caseGrowth, type CaseGrowth } from './type-memory.js';
 
@@ -27,7 +27,7 @@ export async function compareListCase(c: ListMemoryCase, n: number, connections:
     try {
       return await caseGrowth(server, c, n, connections);
     } catch (err) {
-      return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? 'failed';
+      return shortError(err instanceof Error ? err.message : String(err));
     } finally {
       await server.stop();
     }
