@@ -68,7 +68,11 @@ export function renderListsReport(r: ListsReport): string {
 function headline(r: ListsReport): string[] {
   const B = r.sideB;
   const rows: string[][] = [];
-  for (const s of r.throughput?.summaries ?? []) rows.push([`${s.label}, requests/s`, fmtInt(s.redisRps), fmtInt(s.tesseraRps), x(s.rpsRatio), '>= 1.0x']);
+  // CPU per request beside the rate: on a shared host it moves far less than requests/s (docs/benchmarks.md).
+  for (const s of r.throughput?.summaries ?? []) {
+    rows.push([`${s.label}, requests/s (server CPU us/req)`, `${fmtInt(s.redisRps)} (${s.redisCpuUs.toFixed(2)})`,
+      `${fmtInt(s.tesseraRps)} (${s.tesseraCpuUs.toFixed(2)})`, `${x(s.rpsRatio)} (CPU ${x(s.cpuRatio)})`, '>= 1.0x']);
+  }
   for (const s of r.throughput?.skipped ?? []) {
     rows.push([`${s.label}, requests/s`, s.redis === null ? 'ok' : `not run: ${s.redis}`, s.b === null ? 'ok' : `not run: ${s.b}`, 'n/a', '>= 1.0x']);
   }
@@ -94,7 +98,8 @@ function headline(r: ListsReport): string[] {
     '',
     `Medians over the rounds; ratios are ${B} / redis-server taken pair by pair. The sections below give every`,
     'pair and how each figure was taken. "not run" quotes the reply that ruled a test out on that side',
-    '(a server without the command yet).',
+    '(a server without the command yet). Server CPU per request is in brackets: on a busy shared host it is',
+    'the steadier figure (a lower CPU ratio is better).',
     '',
     ...table(['figure', 'redis-server', B, `${B} / Redis`, 'target'], rows),
   ];
