@@ -140,13 +140,13 @@ function typeName(t: string): 'normal' | 'replica' | 'master' | 'pubsub' | null 
 }
 
 /** One line of CLIENT LIST / CLIENT INFO, with Redis 7's fields. */
-export function clientLine(c: ClientInfo, now: number): string {
+export function clientLine(c: ClientInfo, now: number, blocked = false): string {
   const qbuf = c.queryBufferBytes();
   const omem = c.outputBufferBytes();
   return (
     `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=${c.fd} name=${c.name} ` +
     `age=${Math.floor((now - c.createdAtMs) / 1000)} idle=${Math.floor((now - c.lastInteractionMs) / 1000)} ` +
-    `flags=${isReplicaLink(c) ? 'S' : 'N'} db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=${qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 ` +
+    `flags=${isReplicaLink(c) ? 'S' : blocked ? 'b' : 'N'} db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=${qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 ` +
     `rbs=16384 rbp=0 obl=0 oll=0 omem=${omem} tot-mem=${qbuf + omem} events=r cmd=${c.lastCommand} ` +
     `user=default redir=-1 resp=${c.proto}`
   );
@@ -282,7 +282,7 @@ function clientCommand(m: MainCall): void {
     }
     case 'info':
       if (a.argc !== 2) break;
-      m.out.verbatim(clientLine(conn, Date.now()) + '\n');
+      m.out.verbatim(clientLine(conn, Date.now(), m.server.blocked.isBlocked(conn.id)) + '\n');
       return;
     case 'list': {
       let ids: Set<number> | null = null;
@@ -312,7 +312,7 @@ function clientCommand(m: MainCall): void {
       }
       const now = Date.now();
       let s = '';
-      for (const c of m.server.clients()) if ((!ids || ids.has(c.id)) && (type === null || clientType(c) === type)) s += clientLine(c, now) + '\n';
+      for (const c of m.server.clients()) if ((!ids || ids.has(c.id)) && (type === null || clientType(c) === type)) s += clientLine(c, now, m.server.blocked.isBlocked(c.id)) + '\n';
       m.out.verbatim(s);
       return;
     }
@@ -320,6 +320,24 @@ function clientCommand(m: MainCall): void {
       if (a.argc < 3) break;
       clientKill(m);
       return;
+    case 'unblock': {
+      if (a.argc !== 3 && a.argc !== 4) break;
+      const id = argInt(a, 2);
+      if (!Number.isSafeInteger(id)) {
+        m.out.error(ERR.notInteger);
+        return;
+      }
+      let error = false;
+      if (a.argc === 4) {
+        if (argIs(a, 3, 'ERROR')) error = true;
+        else if (!argIs(a, 3, 'TIMEOUT')) {
+          m.out.error('ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR');
+          return;
+        }
+      }
+      m.out.integer(m.server.blocked.unblock(id, error) ? 1 : 0);
+      return;
+    }
     case 'help':
       m.out.array(CLIENT_HELP.length);
       for (const l of CLIENT_HELP) m.out.simple(l);
@@ -365,6 +383,7 @@ export const CONNECTION_COMMANDS = [
       { name: 'info', arity: 2, flags: [], keys: null, summary: 'Returns information about the connection.' },
       { name: 'list', arity: -2, flags: ['admin'], keys: null, summary: 'Lists open connections.' },
       { name: 'kill', arity: -3, flags: ['admin'], keys: null, summary: 'Terminates open connections.' },
+      { name: 'unblock', arity: -3, flags: ['admin'], keys: null, summary: 'Unblocks a client blocked by a blocking command from a different connection.' },
       { name: 'help', arity: 2, flags: [], keys: null, summary: 'Returns helpful text about the different subcommands.' },
       { name: 'no-evict', arity: 3, flags: [], keys: null, summary: 'Sets the client eviction mode of the connection.' },
       { name: 'no-touch', arity: 3, flags: [], keys: null, summary: 'Controls whether commands sent by the client affect the LRU/LFU of accessed keys.' },

@@ -4,7 +4,11 @@
 // so that another cluster node can run it for its HTTP port. Shapes (docs/doors-types.md):
 //   {"type":"hash","encoding":"listpack","length":2,"base64":false,"value":{"f1":"v1","f2":"v2"}}
 //   {"type":"set","encoding":"intset","length":2,"base64":false,"value":["1","2"]}
+//   {"type":"list","encoding":"listpack","length":2,"base64":false,"value":["a","b"]}
 //   {"type":"string","length":1,"base64":false,"value":"v"}
+//   {"type":"zset","encoding":"listpack","length":2,"base64":false,"value":[["a",1],["b",2.5]]}
+// A score is a JSON number (the shortest text that reads back as the same double), or the string
+// "inf" / "-inf", which JSON numbers cannot express.
 // Every byte string (field, value, member) is a JSON string of its UTF-8 text; if any one of them
 // is not well-formed UTF-8, or BASE64 is given, all of them are base64 and "base64" is true (one
 // form per document: a client decodes with one rule).
@@ -14,8 +18,10 @@ import { argIs } from './args.js';
 import { ERR } from '../core/errors.js';
 import { assert } from '../util/assert.js';
 import { readKey } from './shard-helpers.js';
-import { TYPE_HASH, TYPE_NAMES, TYPE_SET, TYPE_STRING } from '../keyspace/keyspace.js';
+import { TYPE_HASH, TYPE_LIST, TYPE_NAMES, TYPE_SET, TYPE_STRING, TYPE_ZSET } from '../keyspace/keyspace.js';
+import * as Z from '../keyspace/zset.js';
 import * as C from '../keyspace/collection.js';
+import * as L from '../keyspace/list.js';
 import { base64Length, isUtf8Bytes, jsonTextLength, writeBase64, writeJsonText } from '../protocol/json-bytes.js';
 
 /** Totals of the sizing pass over a value's byte strings. */
@@ -38,6 +44,26 @@ const measureHash: C.ElementVisitor = (buf, ko, kl, vo, vl) => {
 const measureMember: C.ElementVisitor = (buf, ko, kl) => {
   count++;
   measure(buf, ko, kl);
+};
+const measureListElement = (buf: Uint8Array, off: number, len: number): boolean => {
+  measureMember(buf, off, len, 0, 0);
+  return true;
+};
+
+/** A score's JSON text: a number, or a quoted "inf"/"-inf". */
+function scoreJson(x: number): string {
+  if (x === Infinity) return '"inf"';
+  if (x === -Infinity) return '"-inf"';
+  return Object.is(x, -0) ? '-0' : String(x);
+}
+
+/** Sizing pass over a sorted set: member bytes, score text and the pair's separators ([ , ]). */
+let scoreBytes = 0;
+const measureScored = (buf: Uint8Array, off: number, len: number, score: number): boolean => {
+  count++;
+  measure(buf, off, len);
+  scoreBytes += scoreJson(score).length + 3;
+  return true;
 };
 
 /** The output of the writing pass: where, how far, in which form, and the separator due next. */
@@ -62,6 +88,21 @@ const writeMember: C.ElementVisitor = (buf, ko, kl) => {
   sep = 44;
   put(buf, ko, kl);
 };
+const writeListElement = (buf: Uint8Array, off: number, len: number): boolean => {
+  writeMember(buf, off, len, 0, 0);
+  return true;
+};
+
+const writeScored = (buf: Uint8Array, off: number, len: number, score: number): boolean => {
+  if (sep !== 0) dst[at++] = sep;
+  sep = 44;
+  dst[at++] = 91; // [
+  put(buf, off, len);
+  dst[at++] = 44;
+  at += dst.write(scoreJson(score), at, 'latin1');
+  dst[at++] = 93; // ]
+  return true;
+};
 
 /** TESSERA.KEYJSON key [BASE64]: the JSON rendering as a bulk string, or nil when no key. */
 function keyJsonCommand(c: ShardContext): void {
@@ -74,6 +115,7 @@ function keyJsonCommand(c: ShardContext): void {
   count = 0;
   textBytes = 0;
   base64Bytes = 0;
+  scoreBytes = 0;
   allUtf8 = a.argc === 2;
   let head: string;
   let open = 0;
@@ -86,14 +128,26 @@ function keyJsonCommand(c: ShardContext): void {
     head = `{"type":"${TYPE_NAMES[type]!}","encoding":"${C.encodingName(ks, e)}","length":${count}`;
     open = type === TYPE_HASH ? 123 : 91; // { [
     close = type === TYPE_HASH ? 125 : 93;
+  } else if (type === TYPE_LIST) {
+    // Head to tail, as LRANGE 0 -1.
+    L.listRange(ks, e, 0, L.listLength(ks, e) - 1, false, measureListElement);
+    head = `{"type":"list","encoding":"${L.listEncodingName(ks, e)}","length":${count}`;
+    open = 91;
+    close = 93;
+  } else if (type === TYPE_ZSET) {
+    const n = Z.zsetCount(ks, e);
+    if (n > 0) Z.zsetRange(ks, e, 0, n - 1, false, measureScored);
+    head = `{"type":"zset","encoding":"${Z.zsetEncodingName(ks, e)}","length":${count}`;
+    open = 91;
+    close = 93;
   } else {
-    // No other type can be stored yet; one that is added must be rendered here.
+    // No other type can be rendered yet; one that is added must be rendered here.
     return c.out.error(ERR.wrongType);
   }
   asBase64 = !allUtf8;
   head += `,"base64":${asBase64},"value":`;
   // Separators: braces, commas between elements, a colon per hash pair.
-  const seps = open === 0 ? 0 : 2 + Math.max(0, count - 1) + (type === TYPE_HASH ? count : 0);
+  const seps = open === 0 ? 0 : 2 + Math.max(0, count - 1) + (type === TYPE_HASH ? count : 0) + scoreBytes;
   const total = head.length + (asBase64 ? base64Bytes : textBytes) + seps + 1;
   const out = c.out;
   out.ascii(`$${total}\r\n`);
@@ -106,7 +160,11 @@ function keyJsonCommand(c: ShardContext): void {
   else {
     dst[at++] = open;
     sep = 0;
-    C.elementForEach(ks, e, type === TYPE_HASH ? writeHash : writeMember);
+    if (type === TYPE_LIST) L.listRange(ks, e, 0, L.listLength(ks, e) - 1, false, writeListElement);
+    else if (type === TYPE_ZSET) {
+      const n = Z.zsetCount(ks, e);
+      if (n > 0) Z.zsetRange(ks, e, 0, n - 1, false, writeScored);
+    } else C.elementForEach(ks, e, type === TYPE_HASH ? writeHash : writeMember);
     dst[at++] = close;
   }
   dst[at++] = 125; // }

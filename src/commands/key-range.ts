@@ -8,10 +8,14 @@ import { argInt } from './args.js';
 /** The range the last keyRange() call found (step is the spec's, 1 for counted keys). */
 export let keysFirst = 0;
 export let keysLast = 0;
+/** An argument inside that range that is not a key (the count of ZUNIONSTORE's keys, between its
+ * destination and its inputs), or -1: whoever walks the range skips it. */
+export let keysSkip = -1;
 
 /** Finds the key arguments of a command with argc arguments; false when it names none (a count
  * that is not a positive integer or exceeds the arguments: the command replies the error). */
 export function keyRange(k: KeySpec, a: ArgList): boolean {
+  keysSkip = -1;
   if (k.numkeysAt === undefined) {
     keysFirst = k.first;
     keysLast = k.last < 0 ? a.argc + k.last : k.last;
@@ -19,7 +23,13 @@ export function keyRange(k: KeySpec, a: ArgList): boolean {
   }
   const n = argInt(a, k.numkeysAt);
   if (!(n >= 1) || k.numkeysAt + n >= a.argc) return false;
-  keysFirst = k.numkeysAt + 1;
+  if (k.first > 0) {
+    // Fixed keys first..last right before the count (ZUNIONSTORE's destination), then the count.
+    keysFirst = k.first;
+    keysSkip = k.numkeysAt;
+  } else {
+    keysFirst = k.numkeysAt + 1;
+  }
   keysLast = k.numkeysAt + n;
   return true;
 }

@@ -9,8 +9,9 @@ import { readKey, writeKey, expireWhenFrom, type ExpireUnit } from './shard-help
 import { globMatch } from '../util/glob.js';
 import { keySlot } from '../keyspace/slot.js';
 import { imageError } from '../keyspace/image.js';
-import { TYPE_NAMES, TYPE_STRING, type ValueType } from '../keyspace/keyspace.js';
+import { TYPE_LIST, TYPE_NAMES, TYPE_STRING, type ValueType } from '../keyspace/keyspace.js';
 import { encodingName } from '../keyspace/collection.js';
+import { listEncodingName } from '../keyspace/list.js';
 import { parseIntMember } from '../keyspace/pack.js';
 
 function countKeys(c: ShardContext, del: boolean, touch: boolean): void {
@@ -476,7 +477,7 @@ function shardObjectCommand(c: ShardContext): void {
     return;
   }
   const lfu = LFU_POLICIES.has(c.settings.maxmemoryPolicy);
-  if (argIs(a, 1, 'ENCODING')) c.out.bulkString(c.ks.type(e) === TYPE_STRING ? stringEncoding(c, e) : encodingName(c.ks, e));
+  if (argIs(a, 1, 'ENCODING')) c.out.bulkString(c.ks.type(e) === TYPE_STRING ? stringEncoding(c, e) : c.ks.type(e) === TYPE_LIST ? listEncodingName(c.ks, e) : encodingName(c.ks, e));
   else if (argIs(a, 1, 'FREQ')) {
     if (!lfu) c.out.error(ERR.lfuNotSelected);
     else c.out.integer(c.ks.lfuFrequency(e));

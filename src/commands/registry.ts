@@ -7,6 +7,8 @@ import { STRING_COMMANDS } from './string-family.js';
 import { HASH_COMMANDS } from './hash-family.js';
 import { KEYSPACE_COMMANDS } from './keyspace-family.js';
 import { SET_COMMANDS } from './set-family.js';
+import { LIST_COMMANDS } from './list-family.js';
+import { ZSET_COMMANDS } from './zset-family.js';
 import { CONNECTION_COMMANDS } from './connection-family.js';
 import { SERVER_COMMANDS } from './server-family.js';
 import { CLUSTER_COMMANDS } from './cluster-family.js';
@@ -14,12 +16,15 @@ import { MEMCACHE_COMMANDS } from './memcache-family.js';
 import { PERSISTENCE_COMMANDS } from './persistence-family.js';
 import { REPLICATION_COMMANDS } from './replication-family.js';
 import { HTTP_COMMANDS } from './http-family.js';
+import { BLOCKING_COMMANDS } from './blocking-family.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   ...STRING_COMMANDS,
   ...HASH_COMMANDS,
   ...KEYSPACE_COMMANDS,
   ...SET_COMMANDS,
+  ...LIST_COMMANDS,
+  ...ZSET_COMMANDS,
   ...CONNECTION_COMMANDS,
   ...SERVER_COMMANDS,
   ...CLUSTER_COMMANDS,
@@ -27,6 +32,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...PERSISTENCE_COMMANDS,
   ...REPLICATION_COMMANDS,
   ...HTTP_COMMANDS,
+  ...BLOCKING_COMMANDS,
 ];
 
 const TABLE_BITS = 10;

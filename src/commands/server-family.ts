@@ -4,7 +4,7 @@
 import os from 'node:os';
 import type { CommandSpec, MainCall, ShardContext, ShardStatsReport, KeySpec } from './types.js';
 import { argIs, argInt, argString, argLower, argListOf } from './args.js';
-import { keyRange, keyStep, keysFirst, keysLast } from './key-range.js';
+import { keyRange, keyStep, keysFirst, keysLast, keysSkip } from './key-range.js';
 import { ERR } from '../core/errors.js';
 import { VERSION } from '../version.js';
 import { arityOk } from './arity.js';
@@ -65,7 +65,7 @@ function infoSection(m: MainCall, name: string, shards: ShardStatsReport[]): str
       add('connected_clients', st.connectedClients);
       add('cluster_connections', 0);
       add('maxclients', v.maxclients);
-      add('blocked_clients', 0);
+      add('blocked_clients', m.server.blocked.count);
       add('tracking_clients', 0);
       break;
     case 'memory': {
@@ -347,7 +347,7 @@ function commandCommand(m: MainCall): void {
         return;
       }
       const idx: number[] = [];
-      for (let i = keysFirst; i <= keysLast; i += keyStep(c.keys)) idx.push(i + 2);
+      for (let i = keysFirst; i <= keysLast; i += keyStep(c.keys)) if (i !== keysSkip) idx.push(i + 2);
       m.out.array(idx.length);
       for (const i of idx) m.out.bulk(a.buf, a.off[i]!, a.len[i]!);
       return;

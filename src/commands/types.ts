@@ -40,7 +40,8 @@ export interface KeySpec {
   step: number;
   /** Movable keys counted by an argument (Redis's keynum key spec, SINTERCARD's numkeys): the
    * argument at this index holds n, and the n arguments after it are the keys. first, last and
-   * step are then 0, as Redis's legacy triple; see keyRange(). */
+   * step are then 0, as Redis's legacy triple; see keyRange(). With first > 0 the fixed keys
+   * first..last (= numkeysAt - 1) come before the count, as ZUNIONSTORE's destination. */
   numkeysAt?: number;
 }
 
@@ -48,6 +49,32 @@ export interface KeySpec {
 
 
 
+
+/** One blocked client's wait (server/blocked-clients.ts): a shard serves it or the main thread
+ * cancels it (timeout, CLIENT UNBLOCK, disconnect...), never both. */
+export interface ClientWait {
+  readonly slot: number;
+  readonly gen: number;
+  /** The final reply once the wait was served or cancelled, else null. */
+  readonly result: Buffer | null;
+  readonly ended: boolean;
+  /** A shard holds a registration of this wait. */
+  registered(shard: number): void;
+  /** The final reply: a shard's, the timeout's (timeoutMs 0: none), or a cancel's. */
+  settle(timeoutMs: number): Promise<Buffer>;
+  /** Ends the wait with reply unless a shard claimed it first (false: its reply is on its way). */
+  cancelWith(reply: Buffer): boolean;
+  /** Releases the wait (always, once its reply is known). */
+  end(): void;
+}
+
+export interface BlockingApi {
+  /** Starts conn's wait on keys of the given cluster slots; nullReply answers a timeout. */
+  begin(conn: ClientInfo, slots: readonly number[], nullReply: Buffer): ClientWait;
+  readonly count: number;
+  isBlocked(connId: number): boolean;
+  unblock(connId: number, error: boolean): boolean;
+}
 
 /** What main-thread handlers may use of the server. */
 export interface ServerApi {
@@ -84,6 +111,8 @@ export interface ServerApi {
   readonly peers: PeerPool;
   /** Keys of slot-migration batches sent and not yet acknowledged. */
   readonly inFlight: InFlightKeys;
+  /** Blocked clients (BLPOP and the other blocking commands, CLIENT UNBLOCK, INFO). */
+  readonly blocked: BlockingApi;
 }
 
 
@@ -128,6 +157,8 @@ export interface CommandSpec {
   crossShard?: MainHandler;
   /** Runs on the main thread. */
   main?: MainHandler;
+  /** A blocking command: runs on the main thread once cluster routing accepted its keys. */
+  blocking?: MainHandler;
   subcommands?: readonly SubcommandSpec[];
   /** Argument-count rule beyond arity, checked before the command is split over shards. */
   validate?: (argc: number) => string | null;

@@ -43,6 +43,14 @@ export const ERR = {
   debugNotAllowed:
     'ERR DEBUG command not allowed. If the enable-debug-command option is set to "local", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.',
   clientNoSuchClient: 'ERR No such client',
+  unblockedByClient: 'UNBLOCKED client unblocked via CLIENT UNBLOCK',
+  unblockedRoleChange: 'UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)',
+  unblockedShardRestart: (shard: number): string =>
+    `UNBLOCKED shard ${shard} serving a key this client was blocked on crashed and was restarted; retry the command`,
+  timeoutNotFloat: 'ERR timeout is not a float or out of range',
+  timeoutNegative: 'ERR timeout is negative',
+  timeoutOutOfRange: 'ERR timeout is out of range',
+  tooManyBlocked: 'ERR too many blocked clients',
   clientNameSpaces: 'ERR Client names cannot contain spaces, newlines or special characters.',
   lfuNotSelected:
     'ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.',
@@ -82,6 +90,24 @@ export const ERR = {
   migrateKeysEmpty: 'ERR When using MIGRATE KEYS option, the key argument must be set to the empty string',
   migrateTarget: (e: string): string => `ERR Target instance replied with error: ${e}`,
   migrateIo: (what: string): string => `IOERR error or timeout ${what} target instance`,
+  // lists
+  indexOutOfRange: 'ERR index out of range',
+  countAboveZero: 'ERR count should be greater than 0',
+  rankZero: "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list",
+  lposCountNegative: "ERR COUNT can't be negative",
+  maxlenNegative: "ERR MAXLEN can't be negative",
+  // sorted sets
+  zaddNxXx: 'ERR XX and NX options at the same time are not compatible',
+  zaddGtLtNx: 'ERR GT, LT, and/or NX options at the same time are not compatible',
+  zaddIncrPair: 'ERR INCR option supports a single increment-element pair',
+  zaddNan: 'ERR resulting score is not a number (NaN)',
+  countGreaterThanZero: 'ERR count should be greater than 0',
+  minMaxNotFloat: 'ERR min or max is not a float',
+  minMaxNotLex: 'ERR min or max not valid string range item',
+  zrangeLimitRank: 'ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX',
+  zrangeWithscoresLex: 'ERR syntax error, WITHSCORES not supported in combination with BYLEX',
+  weightNotFloat: 'ERR weight value is not a float',
+  atLeastOneKey: (cmd: string): string => `ERR at least 1 input key is needed for '${cmd}' command`,
 } as const;
 
 /** Thrown by a main-thread handler to answer with this exact error reply (no '-', no CRLF). */

@@ -139,6 +139,10 @@ export class Keyspace {
 
   /** Who hears of changes (null: nobody; no cost beyond the test). */
   observer: KeyspaceObserver | null = null;
+  /** Called after every set() with the entry written (null: nobody). The shard installs it while
+   * clients are blocked on keys of this shard, so that a key created (or given a new type) wakes
+   * them: Redis's signalKeyAsReady in dbAdd. */
+  onWrite: ((e: number) => void) | null = null;
 
   private readonly arena: Arena;
   private readonly index: IndexTable;
@@ -285,6 +289,7 @@ export class Keyspace {
     this.writeTails(e, flags, v);
     this.nextCas(e);
     if (value !== null) this.copyIn(value, voff, e + ENTRY_HEADER_BYTES + kx + klen, vlen);
+    if (this.onWrite !== null) this.onWrite(e);
     return e;
   }
 
@@ -483,6 +488,12 @@ export class Keyspace {
   /** The descriptor of a collection in the large encoding. */
   tableOf(e: number): number {
     return readU32(this.arena.u8, this.valueOffset(e) + 1);
+  }
+
+  /** The ValueKind of a type (null for strings): a value module reaches its arena structures
+   * through it (list.ts: the quicklist of lists). */
+  kindOf(type: number): ValueKind | null {
+    return this.kinds[type] ?? null;
   }
 
   /** The element tables of a collection type (hash or set). */

@@ -2,7 +2,9 @@
 // all in its entry, as a string's) and how an image of it from outside is checked (null: any bytes
 // are a valid string). The one place a new type is registered.
 import { CollectionKind, hashImageError, setImageError } from './collection-kind.js';
+import { ListKind, listImageError } from './list-kind.js';
 import type { ValueKindFactory } from './value-kind.js';
+import { ZsetKind, zsetImageError } from './zset-kind.js';
 import { TYPE_HASH, TYPE_SET } from './value-types.js';
 
 export type ImageCheck = (buf: Uint8Array, off: number, len: number) => string | null;
@@ -13,12 +15,11 @@ interface TypeEntry {
 }
 
 const NONE: TypeEntry = { kind: null, check: null };
-const UNKNOWN: ImageCheck = () => 'type not supported';
 
 export const VALUE_TYPES: readonly TypeEntry[] = [
   NONE, // string
-  { kind: null, check: UNKNOWN }, // list (issue 15)
+  { kind: (arena) => new ListKind(arena), check: listImageError },
   { kind: (arena) => new CollectionKind(arena, TYPE_SET), check: setImageError },
-  { kind: null, check: UNKNOWN }, // zset (issue 15)
+  { kind: (arena) => new ZsetKind(arena), check: zsetImageError },
   { kind: (arena) => new CollectionKind(arena, TYPE_HASH), check: hashImageError },
 ];

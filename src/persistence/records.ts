@@ -15,7 +15,7 @@
 
 import { crc32 } from 'node:zlib';
 import { imageError } from '../keyspace/image.js';
-import { TYPE_HASH, TYPE_SET } from '../keyspace/keyspace.js';
+import { TYPE_HASH, TYPE_SET, TYPE_ZSET } from '../keyspace/keyspace.js';
 
 export const OP_SET = 1;
 export const OP_DEL = 2;
@@ -67,7 +67,8 @@ export function recordShapeError(b: Buffer, q: number, len: number): string | nu
   }
   if (op === OP_ELEMS) {
     if (len < ELEMS_HEADER) return `ELEMS record of ${len} bytes, shorter than its header`;
-    if (b[q + 1] !== TYPE_HASH && b[q + 1] !== TYPE_SET) return `ELEMS record of type ${b[q + 1]}`;
+    const type = b[q + 1];
+    if (type !== TYPE_HASH && type !== TYPE_SET && type !== TYPE_ZSET) return `ELEMS record of type ${type}`;
     const expireAt = b.readDoubleLE(q + 8);
     if (!Number.isFinite(expireAt) || expireAt < 0) return `ELEMS record with expiry time ${expireAt}`;
     const count = b.readUInt32LE(q + 4);
@@ -75,6 +76,9 @@ export function recordShapeError(b: Buffer, q: number, len: number): string | nu
     let p = q + ELEMS_HEADER + b.readUInt32LE(q + 16);
     for (let i = 0; i < count; i++) {
       if (p + ELEM_HEADER > end) return `ELEMS record of ${len} bytes shorter than its ${count} elements`;
+      if (type === TYPE_ZSET && b[p] === 1 && (b.readUInt32LE(p + 5) !== 8 || p + ELEM_HEADER + b.readUInt32LE(p + 1) + 8 > end || Number.isNaN(b.readDoubleLE(p + ELEM_HEADER + b.readUInt32LE(p + 1))))) {
+        return 'ELEMS record of a sorted set with a bad score';
+      }
       p += ELEM_HEADER + b.readUInt32LE(p + 1) + b.readUInt32LE(p + 5);
     }
     return p === end ? null : `ELEMS record of ${len} bytes whose elements end at ${p - q}`;

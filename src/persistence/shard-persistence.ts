@@ -13,7 +13,8 @@ import { keySlot, shardOfSlot, SLOT_COUNT } from '../keyspace/slot.js';
 import * as C from '../keyspace/collection.js';
 import { createFor, elementFind, elementPut, elementRemove, newSetEncoding } from '../keyspace/collection.js';
 import { ENC_PACK } from '../keyspace/pack.js';
-import { TYPE_HASH, TYPE_SET } from '../keyspace/keyspace.js';
+import { TYPE_HASH, TYPE_SET, TYPE_ZSET } from '../keyspace/keyspace.js';
+import * as Z from '../keyspace/zset.js';
 import { AppendLog } from './append-log.js';
 import type { FsyncPolicy, LogSettings, PersistenceStats } from '../core/types.js';
 
@@ -213,9 +214,16 @@ export class ShardPersistence implements KeyspaceObserver {
         const p = r.elemsBegin(kb, ko, kl, ks.type(e), at);
         const fb = this.fieldBuf;
         const hash = ks.type(e) === TYPE_HASH;
+        const zset = ks.type(e) === TYPE_ZSET;
         for (let j = first; j < f; j++) {
           const fo = this.fieldAt[3 * j + 1]!;
           const fl = this.fieldAt[3 * j + 2]!;
+          if (zset) {
+            // A sorted set's element: the member, its score as 8 bytes.
+            const present = Z.zsetScore(ks, e, fb, fo, fl);
+            r.elemsAdd(present, fb, fo, fl, present ? Z.scoreImage(Z.score) : null, 0, 8);
+            continue;
+          }
           const present = elementFind(ks, e, fb, fo, fl);
           r.elemsAdd(present, fb, fo, fl, present && hash ? ks.bytes() : null, C.hitOff, C.hitLen);
         }
@@ -476,6 +484,7 @@ function applyElements(ks: Keyspace, b: Buffer, q: number, keep: { shards: numbe
     e = 0;
   }
   let p = ko + kl;
+  if (type === TYPE_ZSET) return applyZsetElements(ks, e, b, ko, kl, p, count, expireAt);
   for (let i = 0; i < count; i++) {
     const present = b[p] === 1;
     const fl = b.readUInt32LE(p + 1);
@@ -487,6 +496,29 @@ function applyElements(ks: Keyspace, b: Buffer, q: number, keep: { shards: numbe
       e = elementPut(ks, e, b, fo, fl, type === TYPE_HASH ? b : null, fo + fl, vl);
     } else if (e !== 0 && elementRemove(ks, e, b, fo, fl)) {
       e = C.removedHandle;
+    }
+  }
+  if (e === 0) return 0;
+  if (ks.elementCount(e) === 0) {
+    ks.deleteEntry(e);
+    return 0;
+  }
+  if (ks.expireAt(e) !== expireAt) ks.setExpireAt(e, expireAt);
+  return 1;
+}
+
+/** applyElements for a sorted set: each element is a member and its 8-byte score. */
+function applyZsetElements(ks: Keyspace, e: number, b: Buffer, ko: number, kl: number, p: number, count: number, expireAt: number): number {
+  for (let i = 0; i < count; i++) {
+    const present = b[p] === 1;
+    const fl = b.readUInt32LE(p + 1);
+    const fo = p + ELEM_HEADER;
+    p = fo + fl + b.readUInt32LE(p + 5);
+    if (present) {
+      if (e === 0) e = Z.zsetCreate(ks, b, ko, kl, 1, fl);
+      e = Z.zsetAdd(ks, e, b, fo, fl, b.readDoubleLE(fo + fl));
+    } else if (e !== 0 && Z.zsetRemove(ks, e, b, fo, fl)) {
+      e = Z.removedHandle;
     }
   }
   if (e === 0) return 0;

@@ -18,7 +18,7 @@ import { close, closeSync, fsync, fsyncSync, openSync, renameSync, unlinkSync, w
 import { dirname } from 'node:path';
 import type { Keyspace } from '../keyspace/keyspace.js';
 import { SLOT_COUNT } from '../keyspace/slot.js';
-import { TYPE_HASH } from '../keyspace/value-types.js';
+import { TYPE_HASH, TYPE_ZSET } from '../keyspace/value-types.js';
 import type { ElementEmit } from '../keyspace/element-table.js';
 import { MAGIC_SNAPSHOT, RecordBuffer } from './records.js';
 
@@ -137,10 +137,11 @@ export class SnapshotJob {
     const ks = this.ks;
     const out = this.out;
     const p = out.elemsBegin(ks.bytes(), ks.keyOffset(e), ks.keyLength(e), ks.type(e), ks.expireAt(e));
-    const hash = ks.type(e) === TYPE_HASH;
+    // Hash fields and sorted-set members (their 8-byte score) carry a value; set members do not.
+    const valued = ks.type(e) === TYPE_HASH || ks.type(e) === TYPE_ZSET;
     let n = 0;
     fill((u8, ko, kl, vo, vl) => {
-      out.elemsAdd(true, u8, ko, kl, hash ? u8 : null, vo, vl);
+      out.elemsAdd(true, u8, ko, kl, valued ? u8 : null, vo, vl);
       n++;
     });
     if (n === 0) {

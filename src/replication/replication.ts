@@ -45,10 +45,14 @@ export class Replication {
     return this.replica !== null || this.settings().minReplicasToWrite > 0;
   }
 
+  /** Called when this node starts replicating (blocked clients are answered then). */
+  onBecomingReplica: (() => void) | null = null;
+
   /** REPLICAOF host port. */
   replicaOf(host: string, port: number): void {
     const old = this.replica;
     if (old !== null && old.masterHost === host && old.masterPort === port) return;
+    this.onBecomingReplica?.();
     const resume = old !== null && old.masterHost === host && old.masterPort === port ? old.resumePoint() : null;
     old?.stop();
     this.log.info({ primary: `${host}:${port}` }, `Connecting to MASTER ${host}:${port}`);

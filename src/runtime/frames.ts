@@ -18,6 +18,12 @@ export const REP_HEADER = 8;
 export const FLAG_OVERSIZE = 1;
 export const REPLY_INLINE = 0;
 export const REPLY_OVERSIZE = 1;
+/** A reply to a blocked client, not to a request in the ring: REP_SEQ holds the client's wait
+ * slot and the payload starts with the wait's generation (u32), then the reply bytes. It takes
+ * no place in the request FIFO. The oversize form travels over the side port as the other does. */
+export const REPLY_WAKE = 2;
+export const REPLY_WAKE_OVERSIZE = 3;
+export const WAKE_HEADER = 4;
 
 /** Default ring capacities (bytes, power of two). */
 export const REQUEST_RING_BYTES = 1 << 22;

@@ -9,7 +9,7 @@ import { Keyspace } from '../keyspace/keyspace.js';
 import { ShardExecutor, isShardCrash } from './shard-runtime.js';
 import type { ArgList, ShardSettings, ShardStatsReport } from '../core/types.js';
 import type { ShardCommand } from './shard-context.js';
-import type { ArgSubset, FeedListener, ReplySink, ShardPort } from './shard-port.js';
+import type { ArgSubset, BlockingHooks, FeedListener, ReplySink, ShardPort } from './shard-port.js';
 import { ERR } from '../core/errors.js';
 import type { LoadPlan, LoadReport } from '../persistence/shard-persistence.js';
 import type { SnapshotResult } from '../persistence/snapshot-job.js';
@@ -37,8 +37,17 @@ export class InlineShard implements ShardPort {
     settings: ShardSettings,
     onFeed: FeedListener,
     commands: readonly ShardCommand[],
+    private readonly blocking: BlockingHooks,
   ) {
-    this.exec = new ShardExecutor(commands, id, Keyspace.createMemory(), settings, 0, (records) => onFeed(id, records));
+    this.exec = new ShardExecutor(commands, id, Keyspace.createMemory(), settings, 0, (records) => onFeed(id, records), blocking.claims);
+  }
+
+  /** Replies to the blocked clients the last command served, after its own reply. */
+  private deliverWakes(): void {
+    const wakes = this.exec.wakes;
+    if (wakes.length === 0) return;
+    this.exec.wakes = [];
+    for (const k of wakes) this.blocking.onWake(k.slot, k.gen, k.bytes, 0, k.bytes.length);
   }
 
   awaitReplies(): void {
@@ -67,6 +76,8 @@ export class InlineShard implements ShardPort {
     } catch (e) {
       if (!isShardCrash(e)) throw e;
       this.restarts++;
+      this.exec.wakes = [];
+      this.blocking.onRestart(this.id);
       const err = Buffer.from(`-${ERR.shardCrashed(this.id)}\r\n`);
       sink.deliver(seq, err, 0, err.length);
       return;
@@ -76,9 +87,11 @@ export class InlineShard implements ShardPort {
       // appendfsync always: the reply waits for the end of the turn, when the turn's records are
       // written and synced together (group commit), as a worker shard's batch does.
       this.deferred.push({ sink, seq, reply: Buffer.from(w.buf.subarray(0, w.length)) });
+      this.deliverWakes();
       return;
     }
     sink.deliver(seq, w.buf, 0, w.length);
+    this.deliverWakes();
   }
 
   flush(): void {

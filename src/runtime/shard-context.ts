@@ -5,6 +5,7 @@ import type { Keyspace } from '../keyspace/keyspace.js';
 import type { RespWriter } from '../protocol/resp-writer.js';
 import type { ShardPersistence } from '../persistence/shard-persistence.js';
 import type { ArgList, ShardSettings } from '../core/types.js';
+import type { ShardWaiters, Waiter } from './shard-waiters.js';
 
 export interface ShardContext {
   readonly shardId: number;
@@ -19,6 +20,13 @@ export interface ShardContext {
   commandNamed(name: string): ShardCommand | undefined;
   /** The shard's log, feed and snapshot job (persistence commands). */
   readonly persist: ShardPersistence;
+  /** Clients blocked on this shard's keys (blocking commands). */
+  readonly waiters: ShardWaiters;
+  /** Where a blocked client's reply is encoded before wake() sends it (its proto set by wake's
+   * caller); replies to blocked clients never go through `out`. */
+  readonly wakeOut: RespWriter;
+  /** Sends the reply in wakeOut to the blocked client w (after the current command's reply). */
+  wake(w: Waiter): void;
 }
 
 export type ShardHandler = (c: ShardContext) => void;

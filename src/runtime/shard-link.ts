@@ -16,6 +16,10 @@ import {
   REP_KIND,
   REPLY_OVERSIZE,
   REPLY_RING_BYTES,
+  REP_SEQ,
+  REPLY_WAKE,
+  REPLY_WAKE_OVERSIZE,
+  WAKE_HEADER,
   REQ_ARGC,
   REQ_CMD,
   REQ_FLAGS,
@@ -25,10 +29,11 @@ import {
   REQUEST_RING_BYTES,
 } from './frames.js';
 import type { ArgList, ShardSettings, ShardStatsReport } from '../core/types.js';
-import type { ArgSubset, FeedListener, ReplySink, ShardPort } from './shard-port.js';
+import type { ArgSubset, BlockingHooks, FeedListener, ReplySink, ShardPort } from './shard-port.js';
 import { wrapControl, releaseControl, type ShardControl } from './control-rpc.js';
 import type { ShardWorkerData } from './shard-runtime.js';
 import { ERR } from '../core/errors.js';
+import { createClaimWords } from './wait-claims.js';
 import type { LoadPlan, LoadReport } from '../persistence/shard-persistence.js';
 import type { SnapshotResult } from '../persistence/snapshot-job.js';
 
@@ -87,6 +92,7 @@ export class ShardLink implements ShardPort {
     private readonly log: Logger,
     private readonly onDrained: () => void,
     private readonly onFeed: FeedListener,
+    private readonly blocking: BlockingHooks = noBlocking(),
   ) {
     this.keyspace = Keyspace.createMemory();
     this.reqMem = createRingMemory(REQUEST_RING_BYTES);
@@ -113,6 +119,7 @@ export class ShardLink implements ShardPort {
       sideOut: fromShard.port1,
       control: control.port2,
       settings: this.settings,
+      claims: this.blocking.claims,
     };
     const worker = new Worker(SHARD_WORKER_URL, {
       workerData: data,
@@ -155,6 +162,8 @@ export class ShardLink implements ShardPort {
     const inRing = this.sinks.length - this.head - (this.overflow.length - this.overflowHead);
     const err = Buffer.from(`-${ERR.shardCrashed(this.id)}\r\n`);
     for (let i = 0; i < inRing; i++) this.deliverNext(err, 0, err.length);
+    // The worker's registry of blocked clients died with it.
+    this.blocking.onRestart(this.id);
     this.sideFromShard?.close();
     this.req.reset();
     this.rep.reset();
@@ -317,7 +326,24 @@ export class ShardLink implements ShardPort {
       const p = rep.peek();
       if (p < 0) break;
       const len = rep.frameLength(p);
-      if (rep.view.getUint32(p + REP_KIND, true) === REPLY_OVERSIZE) {
+      const kind = rep.view.getUint32(p + REP_KIND, true);
+      if (kind === REPLY_WAKE) {
+        // A blocked client's reply: outside the request FIFO.
+        const slot = rep.view.getUint32(p + REP_SEQ, true);
+        const gen = rep.view.getUint32(p + REP_HEADER, true);
+        this.blocking.onWake(slot, gen, rep.bytes, p + REP_HEADER + WAKE_HEADER, len - REP_HEADER - WAKE_HEADER);
+      } else if (kind === REPLY_WAKE_OVERSIZE) {
+        const msg = receiveMessageOnPort(this.sideFromShard!);
+        if (!msg) {
+          this.broken('an oversize wake frame without its message');
+          break;
+        }
+        const big = msg.message as Uint8Array;
+        rep.addSideBytes(-big.length);
+        const slot = rep.view.getUint32(p + REP_SEQ, true);
+        const gen = new DataView(big.buffer, big.byteOffset, big.byteLength).getUint32(0, true);
+        this.blocking.onWake(slot, gen, big, WAKE_HEADER, big.length - WAKE_HEADER);
+      } else if (kind === REPLY_OVERSIZE) {
         const msg = receiveMessageOnPort(this.sideFromShard!);
         if (!msg) {
           this.broken('an oversize reply frame without its message');
@@ -416,6 +442,11 @@ export class ShardLink implements ShardPort {
     this.sideFromShard?.close();
     if (w) await w.terminate();
   }
+}
+
+/** For a link whose server has no blocked clients to hear of (tests). */
+function noBlocking(): BlockingHooks {
+  return { claims: createClaimWords(), onWake: () => undefined, onRestart: () => undefined };
 }
 
 function encodeFrame(

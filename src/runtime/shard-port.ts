@@ -8,6 +8,16 @@ import type { SnapshotResult } from '../persistence/snapshot-job.js';
 /** Receives a shard's replication feed on the main thread, batch by batch, in order. */
 export type FeedListener = (shard: number, records: Uint8Array) => void;
 
+/** What a shard needs of the main thread's blocked clients: their claim words (wait-claims.ts),
+ * where replies to blocked clients go, and who hears that a shard lost its registrations. */
+export interface BlockingHooks {
+  readonly claims: Int32Array;
+  /** A reply for the blocked client of wait slot `slot`, wait generation `gen`. */
+  onWake(slot: number, gen: number, buf: Uint8Array, off: number, len: number): void;
+  /** The shard restarted: every registration it held is gone. */
+  onRestart(shard: number): void;
+}
+
 /** Receives the reply to one request. `buf[off, off+len)` is valid only during the call. */
 export interface ReplySink {
   deliver(seq: number, buf: Uint8Array, off: number, len: number): void;

@@ -14,6 +14,9 @@ import {
   REP_SEQ,
   REPLY_INLINE,
   REPLY_OVERSIZE,
+  REPLY_WAKE,
+  REPLY_WAKE_OVERSIZE,
+  WAKE_HEADER,
   REQ_ARGC,
   REQ_CMD,
   REQ_FLAGS,
@@ -30,6 +33,15 @@ import { CommandLatency } from '../observability/latency.js';
 import { osThreadId } from '../observability/thread-id.js';
 import { ShardPersistence, type FeedSink, type LoadPlan, type LoadReport } from '../persistence/shard-persistence.js';
 import type { SnapshotResult } from '../persistence/snapshot-job.js';
+import { ShardWaiters, type Waiter } from './shard-waiters.js';
+import { createClaimWords } from './wait-claims.js';
+
+/** A reply for a blocked client, waiting to leave after the reply of the command that served it. */
+export interface Wake {
+  slot: number;
+  gen: number;
+  bytes: Uint8Array;
+}
 
 export interface ShardWorkerData {
   shardId: number;
@@ -42,6 +54,8 @@ export interface ShardWorkerData {
   sideOut: MessagePort;
   control: MessagePort;
   settings: ShardSettings;
+  /** The blocked clients' claim words (wait-claims.ts), shared with the main thread. */
+  claims: Int32Array;
 }
 
 /** Oversize reply bytes in flight beside the reply ring (posted, not yet taken by the main thread)
@@ -76,6 +90,12 @@ export class ShardExecutor {
   private readonly byName: Map<string, number>;
   private busyMs = 0;
   private cronTimer: NodeJS.Timeout | null = null;
+  readonly waiters: ShardWaiters;
+  private readonly wakeWriter = new RespWriter(4096);
+  /** Replies to blocked clients served by the last command, in the order they were served. */
+  wakes: Wake[] = [];
+  /** Index of the command that serves blocked clients on ready keys (-1: none in the table). */
+  private readonly serveIndex: number;
 
   /** @param commands the command table (indexes are the frames' command numbers), handed down by
    *   the layer above: the runtime runs handlers, it does not know them. */
@@ -87,6 +107,8 @@ export class ShardExecutor {
     private readonly restarts: number,
     /** Where the replication feed goes (to the main thread). */
     feedSink: FeedSink,
+    /** The blocked clients' claim words (own ones when none are given: tests, tools). */
+    claims: Int32Array = createClaimWords(),
   ) {
     this.latency = new CommandLatency(commands.length);
     this.writes = Uint8Array.from(commands, (c) => (c.flags.includes('write') ? 1 : 0));
@@ -97,6 +119,8 @@ export class ShardExecutor {
     this.persist.enableFeed(settings.replFeed);
     this.settings = settings;
     this.ks.limits = { ...settings.limits };
+    this.waiters = new ShardWaiters(this.ks, claims);
+    this.serveIndex = this.byName.get('__bserve') ?? -1;
     const self = this;
     this.ctx = {
       shardId,
@@ -115,6 +139,12 @@ export class ShardExecutor {
       },
       get persist() {
         return self.persist;
+      },
+      waiters: this.waiters,
+      wakeOut: this.wakeWriter,
+      wake(w: Waiter): void {
+        const ww = self.wakeWriter;
+        self.wakes.push({ slot: w.slot, gen: w.gen, bytes: ww.buf.slice(0, ww.length) });
       },
     };
     this.startCron();
@@ -160,12 +190,34 @@ export class ShardExecutor {
       }
     }
     this.persist.afterCommand();
+    if (this.waiters.hasReady && this.serveIndex >= 0 && this.atomicDepth === 0) this.serveReady();
     const t1 = performance.now();
     this.lastStamp = t1;
     const ms = t1 - t0;
     this.busyMs += ms;
     this.latency.record(cmd, ms / 1000);
     this.commandsProcessed++;
+  }
+
+  /** While > 0, commands run as one atomic unit (a transaction or a script, when they exist):
+   * blocked clients are served only once it ends, as Redis serves them after EXEC. */
+  private atomicDepth = 0;
+
+  beginAtomic(): void {
+    this.atomicDepth++;
+  }
+
+  /** Ends an atomic unit; the clients its commands made ready are served now. */
+  endAtomic(): void {
+    if (--this.atomicDepth === 0 && this.waiters.hasReady && this.serveIndex >= 0) this.serveReady();
+  }
+
+  /** Serves the clients blocked on keys the last command made ready (Redis's
+   * handleClientsBlockedOnKeys, after every command). Its pops are logged as the command's own. */
+  private serveReady(): void {
+    const spec = this.commands[this.serveIndex]!;
+    spec.shard!(this.ctx);
+    this.persist.afterCommand();
   }
 
   /** Frees memory by the eviction policy before a command that may grow it; true when it still
@@ -283,7 +335,7 @@ export class ShardRuntime {
     this.exec = new ShardExecutor(commands, data.shardId, data.keyspace, data.settings, data.restarts, (records) => {
       const copy = records.slice();
       data.control.postMessage({ feed: copy }, [copy.buffer]);
-    });
+    }, data.claims);
     this.req = new RingConsumer(data.requests);
     this.exec.persist.busy = () => this.req.hasFrames();
     this.rep = new RingProducer(data.replies);
@@ -388,10 +440,44 @@ export class ShardRuntime {
       w.unborrow();
       this.rep.view.setUint32(p0 + REP_SEQ, seq, true);
       this.rep.view.setUint32(p0 + REP_KIND, REPLY_INLINE, true);
+      if (this.exec.wakes.length > 0) this.emitWakes();
       return;
     }
     this.dropBorrowed();
     this.emit(seq, w.buf, w.length);
+    if (this.exec.wakes.length > 0) this.emitWakes();
+  }
+
+  /** Sends the replies of the clients the last command served (after its own reply). */
+  private emitWakes(): void {
+    const wakes = this.exec.wakes;
+    this.exec.wakes = [];
+    for (const k of wakes) this.emitWake(k);
+  }
+
+  private emitWake(k: Wake): void {
+    const rep = this.rep;
+    const len = k.bytes.length;
+    const oversize = WAKE_HEADER + len > this.maxReply;
+    while (oversize && rep.sideBytes() > SIDE_REPLY_BYTES_MAX) this.waitForMainThread();
+    const frameLen = REP_HEADER + (oversize ? 0 : WAKE_HEADER + len);
+    let p = rep.reserve(frameLen);
+    while (p < 0) {
+      this.waitForMainThread();
+      p = rep.reserve(frameLen);
+    }
+    rep.view.setUint32(p + REP_SEQ, k.slot, true);
+    rep.view.setUint32(p + REP_KIND, oversize ? REPLY_WAKE_OVERSIZE : REPLY_WAKE, true);
+    if (oversize) {
+      const copy = new Uint8Array(WAKE_HEADER + len);
+      new DataView(copy.buffer).setUint32(0, k.gen, true);
+      copy.set(k.bytes, WAKE_HEADER);
+      rep.addSideBytes(copy.length);
+      this.data.sideOut.postMessage(copy, [copy.buffer]);
+    } else {
+      rep.view.setUint32(p + REP_HEADER, k.gen, true);
+      rep.bytes.set(k.bytes, p + REP_HEADER + WAKE_HEADER);
+    }
   }
 
   /** Reserves a reply frame and points the writer into it; returns the frame's payload offset,

@@ -4,6 +4,7 @@
 // their keys still are), and the same routing for memcached requests and the HTTP key API.
 // Depends on the shard router and the cluster's state; the dispatcher and the front doors use it.
 
+import { keysSkip } from '../commands/key-range.js';
 import type { ArgList, CommandSpec, MainCall, MainHandler } from '../commands/types.js';
 import { COMMANDS, commandIndex } from '../commands/registry.js';
 import { ERR, ReplyError } from '../core/errors.js';
@@ -58,6 +59,7 @@ export class ClusterRouter {
       const shard = this.shards.shardOfSlot(slot);
       let oneShard = true;
       for (let i = first; i <= last; i += step) {
+        if (i === keysSkip) continue;
         const s = keySlot(a.buf, a.off[i]!, a.len[i]!);
         if (!c.ownsSlot(s) && c.importingFrom(s) === null) {
           const to = c.slotAddress(s);
@@ -70,6 +72,7 @@ export class ClusterRouter {
       return oneShard ? slot : ANY_SLOTS;
     }
     for (let i = first + step; i <= last; i += step) {
+      if (i === keysSkip) continue;
       if (keySlot(a.buf, a.off[i]!, a.len[i]!) !== slot) {
         conn.replyError(ERR.crossSlot);
         return REJECTED;
@@ -115,7 +118,9 @@ export class ClusterRouter {
     if (inFlight.takeOf(shard) !== undefined) return false;
     const parts: Array<Uint8Array | string> = ['__ifhere', ''];
     let n = 0;
-    for (let i = first; i <= last; i += step, n++) {
+    for (let i = first; i <= last; i += step) {
+      if (i === keysSkip) continue;
+      n++;
       const key = a.buf.subarray(a.off[i]!, a.off[i]! + a.len[i]!);
       if (inFlight.size > 0 && inFlight.waitFor(Buffer.from(key).toString('latin1')) !== undefined) return false;
       parts.push(key);
@@ -136,7 +141,7 @@ export class ClusterRouter {
     const args: Buffer[] = [];
     for (let i = 0; i < a.argc; i++) args.push(Buffer.from(a.buf.subarray(a.off[i]!, a.off[i]! + a.len[i]!)));
     const keys: Buffer[] = [];
-    for (let i = first; i <= last; i += step) keys.push(args[i]!);
+    for (let i = first; i <= last; i += step) if (i !== keysSkip) keys.push(args[i]!);
     const names = keys.map((k) => k.toString('latin1'));
     const shard = this.shards.shardOfSlot(slot);
     const inFlight = this.host.inFlight;

@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { HOLD, admissionTraits, admit, type AdmissionCommand, type AdmissionState, type WritePause } from './admission.js';
 import { ANY_SLOTS, REJECTED, type ClusterRouter, type RoutedClient } from './cluster-router.js';
 import type { ShardRouter } from './shard-router.js';
+import { keySlot } from '../keyspace/slot.js';
 
 export interface CommandCounter {
   calls: number;
@@ -102,6 +103,11 @@ export class Dispatcher {
     }
     const keys = spec.keys!;
     if (!keyRange(keys, a)) {
+      if (spec.blocking) {
+        // The blocking command's own argument errors (numkeys), on the main thread.
+        this.runMain(conn, a, spec.blocking, counter);
+        return;
+      }
       // A key count that names no keys: any shard replies the command's own error (Redis runs it
       // locally too, with no slot to check).
       this.shards.send(0, conn, conn.takeSeq(), idx, conn.proto, a);
@@ -113,16 +119,27 @@ export class Dispatcher {
     if (this.server.cluster !== null) {
       const routed = this.clusterRouter.route(conn, idx, spec, a, first, last, step, asking);
       if (typeof routed === 'function') {
-        this.runMain(conn, a, routed, counter);
+        // A blocking command in a slot that is migrating away blocks here: once the slot is gone
+        // the client gets -MOVED (BlockedClients.slotsChanged), as Redis redirects it.
+        const here = spec.blocking !== undefined && this.server.cluster.ownsSlot(keySlot(a.buf, a.off[first]!, a.len[first]!));
+        this.runMain(conn, a, here ? spec.blocking! : routed, counter);
         return;
       }
       if (routed === REJECTED) counter.rejected++;
       if (routed < 0 && routed !== ANY_SLOTS) return;
+      if (spec.blocking) {
+        this.runMain(conn, a, spec.blocking, counter);
+        return;
+      }
       if (routed >= 0) {
         // One slot, so one shard: no second CRC16 pass over the keys.
         this.shards.send(this.shards.shardOfSlot(routed), conn, conn.takeSeq(), idx, conn.proto, a);
         return;
       }
+    }
+    if (spec.blocking) {
+      this.runMain(conn, a, spec.blocking, counter);
+      return;
     }
     const shard = this.shards.singleShard(a, first, last, step);
     if (shard >= 0) this.shards.send(shard, conn, conn.takeSeq(), idx, conn.proto, a);

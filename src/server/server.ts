@@ -13,6 +13,7 @@ import { COMMANDS } from '../commands/registry.js';
 import { ERR } from '../core/errors.js';
 import type { ArgList, ClientInfo, ServerApi, ServerStats, ShardCaller, ShardSettings, ShardStatsReport } from '../commands/types.js';
 import { Connection, type ConnectionHost } from './connection.js';
+import { BlockedClients } from './blocked-clients.js';
 import { ShardLink } from '../runtime/shard-link.js';
 import { InlineShard } from '../runtime/inline-shard.js';
 import type { FeedListener, ReplySink, ShardPort } from '../runtime/shard-port.js';
@@ -70,6 +71,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
   readonly inFlight = new InFlightKeys();
   readonly persistence: PersistenceManager;
   readonly replication: Replication;
+  readonly blocked: BlockedClients;
   /** The shards' log files (set by persistence), part of every shard's settings. */
   private aof: LogSettings | null = null;
   private persistCron: NodeJS.Timeout | null = null;
@@ -79,11 +81,20 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     readonly log: Logger,
   ) {
     const n = config.values.shards;
+    this.blocked = new BlockedClients({
+      cancelOnShard: (shard, slot, gen) => void this.callShard(shard, ['__bcancel', String(slot), String(gen)], 2).catch(() => undefined),
+      redirectFor: (slot) => {
+        const c = this.cluster;
+        if (c === null || c.ownsSlot(slot)) return null;
+        const to = c.slotAddress(slot);
+        return to === null ? ERR.clusterDownUnbound : ERR.moved(slot, to);
+      },
+    });
     this.router = new ShardRouter(n, () => this.cluster?.flushConfig());
     const threads = config.values.shardThreads;
     for (let i = 0; i < n; i++) {
       const onFeed: FeedListener = (shard, records) => this.onFeed(shard, records);
-      this.router.links.push(threads ? new ShardLink(i, this.shardSettings(), log, () => this.router.afterReplies(), onFeed) : new InlineShard(i, this.shardSettings(), onFeed, COMMANDS));
+      this.router.links.push(threads ? new ShardLink(i, this.shardSettings(), log, () => this.router.afterReplies(), onFeed, this.blocked) : new InlineShard(i, this.shardSettings(), onFeed, COMMANDS, this.blocked));
     }
     this.clusterRouter = new ClusterRouter(this.router, this);
     this.dispatcher = new Dispatcher(this, this.router, this.clusterRouter, this.admissionState, this.writePause, this.stats, log);
@@ -119,6 +130,8 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       () => this.config.values,
     );
     this.replication.primaryBacklogBytes = config.values.replBacklogSize;
+    // Redis's disconnectAllBlockedClients when a primary turns replica.
+    this.replication.onBecomingReplica = () => this.blocked.unblockAll(ERR.unblockedRoleChange);
     config.onChange((names) => {
       if (names.includes('loglevel')) this.log.level = pinoLevel(config.values.loglevel);
       if (names.includes('appendonly') || names.includes('appendfsync')) void this.persistence.configChanged();
@@ -321,6 +334,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     });
     await node.start();
     this.cluster = node;
+    node.onSlotsChanged(() => this.blocked.slotsChanged());
   }
 
   private accept(sock: net.Socket): void {
@@ -389,6 +403,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
 
   connectionClosed(conn: Connection): void {
     this.conns.delete(conn.id);
+    this.blocked.connectionClosed(conn);
     this.router.forget(conn);
   }
 

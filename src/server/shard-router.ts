@@ -6,6 +6,7 @@
 // Backpressure: a connection that pauses because a shard is backlogged registers here and is
 // resumed as soon as no shard is, however briefly the backlog lasted.
 
+import { keysSkip } from '../commands/key-range.js';
 import type { ArgList, ShardCaller } from '../commands/types.js';
 import { COMMANDS, lookupCommand } from '../commands/registry.js';
 import { argListOf } from '../commands/args.js';
@@ -75,7 +76,7 @@ export class ShardRouter {
   /** The shard every key (first..last by step) lives on, or -1 when they span shards. */
   singleShard(a: ArgList, first: number, last: number, step: number): number {
     const s0 = this.shardOfArg(a, first);
-    for (let i = first + step; i <= last; i += step) if (this.shardOfArg(a, i) !== s0) return -1;
+    for (let i = first + step; i <= last; i += step) if (i !== keysSkip && this.shardOfArg(a, i) !== s0) return -1;
     return s0;
   }
 

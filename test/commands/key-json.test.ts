@@ -93,5 +93,21 @@ test('large encodings: a hashtable hash and set of 5000 elements render every el
   ks.checkIntegrity();
 });
 
+test('lists: elements head to tail with duplicates, a quicklist of 5000, base64 when one is not UTF-8', () => {
+  run(['RPUSH', 'l', 'a', '', 'a', 'ü', 'q"\n']);
+  assert.equal(doc(['TESSERA.KEYJSON', 'l']), { type: 'list', encoding: 'listpack', length: 5, base64: false, value: ['a', '', 'a', 'ü', 'q"\n'] });
+  const items = Array.from({ length: 5000 }, (_, i) => `item:${i}\u0003`);
+  run(['RPUSH', 'bigl', ...items]);
+  const d = doc(['TESSERA.KEYJSON', 'bigl']) as { encoding: string; length: number; value: string[] };
+  assert.is(d.encoding, 'quicklist');
+  assert.is(d.length, 5000);
+  assert.equal(d.value, items);
+  run(['LPUSH', 'lb', Buffer.from([0xff]), 'x']);
+  const bl = doc(['TESSERA.KEYJSON', 'lb']) as { base64: boolean; value: string[] };
+  assert.is(bl.base64, true);
+  assert.equal(bl.value.map((m) => Buffer.from(m, 'base64')), [Buffer.from('x'), Buffer.from([0xff])]);
+  ks.checkIntegrity();
+});
+
 test.after(() => exec.close());
 test.run();

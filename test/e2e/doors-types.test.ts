@@ -1,9 +1,9 @@
-// Every front door against keys holding hashes and sets, in their small and large encodings
-// (the server's limits are lowered so that 8 elements make a hashtable): the memcached text, meta
+// Every front door against keys holding hashes, sets and lists, in their small and large encodings
+// (the server's limits are lowered so that 8 elements make a hashtable or a quicklist): the memcached text, meta
 // and binary protocols (raw sockets and memjs) refuse every operation that would read, change or
 // compare the value with WRONGTYPE, replace or delete it where Redis's SET and DEL would, and the
 // HTTP key API renders collections as JSON. After every refused operation the collection is
-// checked through RESP: same DUMP, same encoding, same elements (HGETALL for hashes).
+// checked through RESP: same DUMP, same encoding, same elements (HGETALL for hashes, LRANGE for lists).
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -24,9 +24,9 @@ const EINVAL = 0x04;
 
 let server: ServerHandle | undefined;
 let redis: Redis | undefined;
-const t = suite('front doors on hash and set keys');
+const t = suite('front doors on hash, set and list keys');
 
-type Fixture = { key: string; type: 'hash' | 'set'; encoding: string; hash?: Array<[string, Buffer]>; members?: Buffer[] };
+type Fixture = { key: string; type: 'hash' | 'set' | 'list'; encoding: string; hash?: Array<[string, Buffer]>; members?: Buffer[]; list?: Buffer[] };
 const utf8 = (s: string): Buffer => Buffer.from(s, 'utf8');
 const many = (n: number, p: string): string[] => Array.from({ length: n }, (_, i) => `${p}${i}`);
 
@@ -36,6 +36,8 @@ const FIXTURES: Fixture[] = [
   { key: 'dt:s:int', type: 'set', encoding: 'intset', members: ['1', '2', '300'].map(utf8) },
   { key: 'dt:s:small', type: 'set', encoding: 'listpack', members: ['a', 'b', 'ü'].map(utf8) },
   { key: 'dt:s:big', type: 'set', encoding: 'hashtable', members: many(8, 'member').map(utf8) },
+  { key: 'dt:l:small', type: 'list', encoding: 'listpack', list: ['a', 'b', 'a', 'ü'].map(utf8) },
+  { key: 'dt:l:big', type: 'list', encoding: 'quicklist', list: many(8, 'item').map(utf8) },
 ];
 
 /** A DUMP payload of the collection, built in-process with the keyspace's own element
@@ -65,9 +67,13 @@ async function state(key: string): Promise<{ type: string; encoding: string; dum
 
 const expected = new Map<string, Awaited<ReturnType<typeof state>>>();
 
-/** Makes the fixture's key afresh: hashes with HSET, sets from a DUMP payload (RESTORE). */
+/** Makes the fixture's key afresh: hashes with HSET, lists with RPUSH, sets from a DUMP payload
+ * (RESTORE). */
 async function create(f: Fixture): Promise<void> {
-  if (f.hash) {
+  if (f.list) {
+    await redis!.del(f.key);
+    await redis!.rpush(f.key, ...f.list);
+  } else if (f.hash) {
     await redis!.del(f.key);
     await redis!.hset(f.key, ...f.hash.flatMap(([k, v]) => [k, v]));
   } else {
@@ -88,6 +94,10 @@ async function intact(f: Fixture, after: string): Promise<void> {
     assert.equal(await redis!.hgetallBuffer(f.key), Object.fromEntries(f.hash), `${f.key} HGETALL after ${after}`);
     assert.equal(doc.value, Object.fromEntries(f.hash.map(([k, v]) => [k, v.toString('utf8')])), `${f.key} fields after ${after}`);
   }
+  else if (f.list) {
+    assert.equal(await redis!.lrangeBuffer(f.key, 0, -1), f.list, `${f.key} LRANGE after ${after}`);
+    assert.equal(doc.value, f.list.map((m) => m.toString('utf8')), `${f.key} elements after ${after}`);
+  }
   else assert.equal([...(doc.value as string[])].sort(), f.members!.map((m) => m.toString('utf8')).sort(), `${f.key} members after ${after}`);
 }
 
@@ -96,7 +106,7 @@ t.before(async () => {
     shards: 2,
     memcache: true,
     http: true,
-    args: ['--hash-max-listpack-entries', '4', '--set-max-intset-entries', '4', '--set-max-listpack-entries', '4'],
+    args: ['--hash-max-listpack-entries', '4', '--set-max-intset-entries', '4', '--set-max-listpack-entries', '4', '--list-max-listpack-size', '4'],
   });
   redis = new Redis({ port: server.port, maxRetriesPerRequest: 0, lazyConnect: false });
   await createAll();
@@ -304,7 +314,7 @@ it('memjs: reads, appends, counters and touch fail with an error; set replaces, 
 const http = (path: string, init?: RequestInit): Promise<Response> =>
   fetch(`http://127.0.0.1:${server!.httpPort}${path}`, { ...init, signal: AbortSignal.timeout(5000) });
 
-it('HTTP: GET renders a hash as a JSON object and a set as a JSON array, with type, encoding and length', async () => {
+it('HTTP: GET renders a hash as a JSON object, a set and a list as a JSON array, with type, encoding and length', async () => {
   for (const f of FIXTURES) {
     const path = `/v1/keys/${encodeURIComponent(f.key)}`;
     const r = await http(path);
@@ -312,9 +322,10 @@ it('HTTP: GET renders a hash as a JSON object and a set as a JSON array, with ty
     assert.is(r.headers.get('content-type'), 'application/json');
     assert.is(r.headers.get('x-key-type'), f.type);
     const doc = (await r.json()) as { type: string; encoding: string; length: number; base64: boolean; value: unknown };
-    const n = f.hash ? f.hash.length : f.members!.length;
+    const n = f.hash ? f.hash.length : f.list ? f.list.length : f.members!.length;
     assert.equal({ ...doc, value: null }, { type: f.type, encoding: f.encoding, length: n, base64: false, value: null });
     if (f.hash) assert.equal(doc.value, Object.fromEntries(f.hash.map(([k, v]) => [k, v.toString('utf8')])));
+    else if (f.list) assert.equal(doc.value, f.list.map((m) => m.toString('utf8')));
     else assert.equal([...(doc.value as string[])].sort(), f.members!.map((m) => m.toString('utf8')).sort());
     const head = await http(path, { method: 'HEAD' });
     assert.is(head.status, 200);
@@ -325,6 +336,9 @@ it('HTTP: GET renders a hash as a JSON object and a set as a JSON array, with ty
   // A compact hash's JSON, byte for byte (fields in insertion order; escapes as JSON.stringify).
   const small = await (await http('/v1/keys/dt%3Ah%3Asmall')).text();
   assert.is(small, '{"type":"hash","encoding":"listpack","length":3,"base64":false,"value":{"f1":"v1","é":"välue \\"q\\"\\n","n":"42"}}');
+  // A list's JSON, byte for byte: its elements head to tail, duplicates kept.
+  const list = await (await http('/v1/keys/dt%3Al%3Asmall')).text();
+  assert.is(list, '{"type":"list","encoding":"listpack","length":4,"base64":false,"value":["a","b","a","ü"]}');
 });
 
 it('HTTP: any byte string that is not UTF-8 makes the whole document base64; ?format=base64 asks for it', async () => {
@@ -337,6 +351,13 @@ it('HTTP: any byte string that is not UTF-8 makes the whole document base64; ?fo
   const forced = (await (await http('/v1/keys/dt%3As%3Asmall?format=base64')).json()) as { base64: boolean; value: string[] };
   assert.is(forced.base64, true);
   assert.equal(forced.value.map((m) => Buffer.from(m, 'base64').toString('utf8')).sort(), ['a', 'b', 'ü']);
+  // A list with one element that is not UTF-8: all of them base64, in order.
+  await redis!.del('dt:l:bin');
+  await redis!.rpush('dt:l:bin', 'text', Buffer.from([0xff, 0x00, 0xc3]));
+  const listDoc = (await (await http('/v1/keys/dt%3Al%3Abin')).json()) as { type: string; base64: boolean; value: string[] };
+  assert.is(listDoc.type, 'list');
+  assert.is(listDoc.base64, true);
+  assert.equal(listDoc.value.map((m) => Buffer.from(m, 'base64')), [utf8('text'), Buffer.from([0xff, 0x00, 0xc3])]);
   // Strings keep their raw form unless JSON is asked for.
   await redis!.set('dt:str:j', 'v');
   const raw = await http('/v1/keys/dt%3Astr%3Aj');
