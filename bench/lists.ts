@@ -46,6 +46,8 @@ export interface ListsOptions {
   keys: number;
   /** Elements of the big memory cases. */
   elements: number;
+  /** Elements of the big sorted set when it differs (its own scale: a slow load can be measured smaller). */
+  zsetElements: number;
   sections: Set<Section>;
   cases: string[];
   consumers: number;
@@ -66,6 +68,8 @@ export const LISTS_HELP = `Lists and sorted sets (issue 15; also run by npm run 
                         (default 1000000; env BENCH_LISTS_KEYS)
   --lists-elements N    elements of the big memory cases (one list, one sorted set)
                         (default 10000000; env BENCH_LISTS_ELEMENTS; 1000000 for a quicker run)
+  --lists-zset-elements N  the big sorted set's own element count (default: --lists-elements;
+                        env BENCH_LISTS_ZSET_ELEMENTS)
   --lists-sections L    any of ${SECTIONS.join(',')} (default all; env BENCH_LISTS_SECTIONS)
   --lists-cases L       memory cases, any of ${LIST_MEMORY_CASES.map((c) => c.id).join(',')} (default all; env BENCH_LISTS_CASES)
   --lists-consumers N   blocked BLPOP consumers (default 16; env BENCH_LISTS_CONSUMERS)
@@ -76,7 +80,7 @@ export const LISTS_HELP = `Lists and sorted sets (issue 15; also run by npm run 
   --shards N, --tessera-args S  as for npm run bench`;
 
 const HELP = `Usage: npm run bench:lists [-- OPTIONS]   (or node dist/bench/lists.js OPTIONS)\n${LISTS_HELP}`;
-const KNOWN = ['lists-rounds', 'lists-requests', 'lists-clients', 'lists-pipelines', 'lists-tests', 'lists-keys', 'lists-elements', 'lists-sections',
+const KNOWN = ['lists-rounds', 'lists-requests', 'lists-clients', 'lists-pipelines', 'lists-tests', 'lists-keys', 'lists-elements', 'lists-zset-elements', 'lists-sections',
   'lists-cases', 'lists-consumers', 'lists-wakeups', 'lists-against', 'lists-results', 'shards', 'tessera-args'];
 
 /** Reads the --lists-* options (and --shards, --tessera-args); `strict` rejects other flags. */
@@ -100,6 +104,7 @@ export function parseListsOptions(argv: string[], env: NodeJS.ProcessEnv, strict
     keyspace: 100_000,
     keys: int('lists-keys', 1_000_000, 1),
     elements: int('lists-elements', 10_000_000, 1),
+    zsetElements: int('lists-zset-elements', int('lists-elements', 10_000_000, 1), 1),
     sections: new Set(pick('lists-sections', SECTIONS) as Section[]),
     cases: pick('lists-cases', LIST_MEMORY_CASES.map((c) => c.id)),
     consumers: int('lists-consumers', 16, 1),
@@ -223,17 +228,17 @@ async function memory(opts: ListsOptions, commands: string[]): Promise<NonNullab
   const start = starters(opts);
   const results = [];
   commands.push(`# memory: per case a fresh redis-server, loaded then stopped, then a fresh ${start.bName} (same flags as above);`,
-    `# ${opts.keys} small keys, ${opts.elements} elements in each big one; pipelined RPUSH/ZADD over ${LOAD_CONNECTIONS} connections,`,
+    `# ${opts.keys} small keys, ${opts.elements} elements in the big list, ${opts.zsetElements} in the big sorted set; pipelined RPUSH/ZADD over ${LOAD_CONNECTIONS} connections,`,
     '# 1000 commands per write (bench/lib/list-data.ts); INFO memory used_memory and /proc/PID/status VmRSS before and after');
   for (const c of LIST_MEMORY_CASES.filter((m) => opts.cases.includes(m.id))) {
-    const n = c.big ? opts.elements : opts.keys;
+    const n = c.id === 'big-zset' ? opts.zsetElements : c.big ? opts.elements : opts.keys;
     const r = await compareListCase(c, n, LOAD_CONNECTIONS, () => start.redis(), () => start.b());
     results.push(r);
     const side = (name: string, g: typeof r.redis): string => (typeof g === 'string' ? `${name} failed: ${g}`
       : `${name} ${(g.usedBytes / r.elements).toFixed(1)} B/el used, ${(g.rssBytes / r.elements).toFixed(1)} RSS (${g.encoding}, ${(g.loadMs / 1000).toFixed(1)} s)`);
     log(`  ${r.description}: ${side('redis', r.redis)}; ${side(start.bName, r.tessera)}; ratio ${r.ratio.toFixed(2)}`);
   }
-  return { results, keys: opts.keys, elements: opts.elements };
+  return { results, keys: opts.keys, elements: opts.elements, zsetElements: opts.zsetElements };
 }
 
 // ---- 3. BLPOP wake-up latency --------------------------------------------------------------

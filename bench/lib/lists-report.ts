@@ -20,7 +20,7 @@ export interface ListsReport {
     /** Tests not measured, with the reply that ruled them out, by side. */
     skipped: Array<{ test: string; label: string; redis: string | null; b: string | null }>;
   } | null;
-  memory: { results: ListMemoryResult[]; keys: number; elements: number } | null;
+  memory: { results: ListMemoryResult[]; keys: number; elements: number; zsetElements: number } | null;
   blocking: { pairs: WakePair[]; consumers: number; wakeups: number; warmup: number; error: { redis: string | null; b: string | null } } | null;
 }
 
@@ -163,7 +163,8 @@ function memorySection(r: ListsReport): string[] {
     `Keys: \`list:\` + 12 digits holding 10 elements \`v\` + 7 digits (never a number); \`zset:\` + 12 digits with`,
     'members `m:00`..`m:09` and integer scores; `biglist` with elements `v` + 7 digits; `bigzset` with members',
     `\`member:\` + 10 digits scored 0..n-1. Scale: ${fmtInt(m.keys)} small keys (--lists-keys), ${fmtInt(m.elements)} elements in`,
-    'each big one (--lists-elements); the issue\'s sizes are 1,000,000 and 10,000,000.',
+    `the big list (--lists-elements), ${fmtInt(m.zsetElements)} in the big sorted set (--lists-zset-elements); the issue's sizes`,
+    'are 1,000,000 and 10,000,000.',
     '',
     ...table(['case', 'elements', 'Redis used B/el', 'Redis RSS B/el', 'Redis encoding', 'Redis load', `${B} used B/el`, `${B} RSS B/el`,
       `${B} encoding`, `${B} load`, `${B} RSS / Redis used`], rows),

@@ -33,7 +33,8 @@ test('options: the issue\'s sizes by default, scale flags, unknown names rejecte
   assert.equal(d.tests, LIST_TESTS);
   assert.equal([...d.sections], ['throughput', 'memory', 'blocking']);
   const q = parseListsOptions(['--lists-elements', '1000000', '--lists-keys=5000', '--lists-tests', 'lpush,zrank'], { BENCH_LISTS_ROUNDS: '2' }, true);
-  assert.equal([q.elements, q.keys, q.rounds, q.tests], [1_000_000, 5000, 2, ['lpush', 'zrank']]);
+  assert.equal([q.elements, q.zsetElements, q.keys, q.rounds, q.tests], [1_000_000, 1_000_000, 5000, 2, ['lpush', 'zrank']]);
+  assert.is(parseListsOptions(['--lists-elements', '1000000', '--lists-zset-elements', '100000'], {}, true).zsetElements, 100_000);
   assert.throws(() => parseListsOptions(['--lists-tests', 'lpush,blpop'], {}, true), /unknown blpop/);
   assert.throws(() => parseListsOptions(['--types-count', '10'], {}, true), /unknown option --types-count/);
   // Under npm run bench the other benchmarks' flags pass through.
