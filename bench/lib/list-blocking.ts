@@ -6,6 +6,7 @@
 
 import * as hdr from 'hdr-histogram-js';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
 import { parseInfo, RespClient, type Reply } from './resp-client.js';
 
 export interface BlockingOptions {
@@ -14,7 +15,8 @@ export interface BlockingOptions {
   wakeups: number;
   /** Wake-ups before those, not recorded (V8 compiles Tessera's paths meanwhile). */
   warmup: number;
-  /** How long a consumer may take to show up in blocked_clients before the run fails. */
+  /** How long a consumer may take to show up in blocked_clients, and to get its element after the
+   * LPUSH, before the run fails. */
   blockedTimeoutMs?: number;
 }
 
@@ -55,6 +57,19 @@ async function blockedClients(control: RespClient): Promise<number> {
   return Number(parseInfo(info).get('blocked_clients') ?? NaN);
 }
 
+/** Resolves once blocked_clients is 0 and returns 0; rejects naming the count if it stays above. */
+async function waitForNoBlocked(control: RespClient, timeoutMs: number): Promise<number> {
+  const deadline = performance.now() + timeoutMs;
+  while (true) {
+    const blocked = await blockedClients(control);
+    if (!(blocked > 0)) return 0;
+    if (performance.now() > deadline) {
+      throw new Error(`blocked_clients stays ${blocked} after every consumer of the last run disconnected`);
+    }
+    await delay(20);
+  }
+}
+
 const text = (r: Reply): string => (r instanceof Error ? `-${r.message}` : JSON.stringify(r));
 
 interface Waiting {
@@ -88,6 +103,9 @@ export async function blpopLatency(port: number, opts: BlockingOptions): Promise
     for (let i = 0; i < opts.consumers; i++) consumers.push(await RespClient.connect(port));
     const del = await control.call('DEL', ...consumers.map((_, i) => blpopKey(i)));
     if (del instanceof Error) throw new Error(`DEL failed: ${del.message}`);
+    // Clients still blocked from an earlier run (whose connections are closed) would take pushes
+    // meant for this run's consumers: wait for them to go, as a disconnect frees a blocked client.
+    const base = await waitForNoBlocked(control, blockedTimeoutMs);
     const waiting = consumers.map((c, i) => block(c, blpopKey(i)));
     const waitAllBlocked = async (): Promise<void> => {
       const deadline = performance.now() + blockedTimeoutMs;
@@ -95,7 +113,7 @@ export async function blpopLatency(port: number, opts: BlockingOptions): Promise
         const early = waiting.find((w) => w.reply !== undefined);
         if (early !== undefined) throw new Error(`BLPOP replied before any push: ${text(early.reply ?? null)}`);
         const blocked = await blockedClients(control);
-        if (blocked >= opts.consumers) return;
+        if (blocked >= base + opts.consumers) return;
         if (performance.now() > deadline) {
           throw new Error(`INFO clients blocked_clients is ${String(blocked)}, not ${opts.consumers}, ${blockedTimeoutMs} ms after the BLPOPs`);
         }
@@ -113,7 +131,12 @@ export async function blpopLatency(port: number, opts: BlockingOptions): Promise
       const sentMs = performance.now();
       const pushed = producer.call('LPUSH', blpopKey(i), ELEMENT);
       pushed.catch(() => undefined); // awaited below; this only keeps an early throw from leaving it unhandled
-      await w.done;
+      const woken = await Promise.race([w.done.then(() => true), delay(blockedTimeoutMs).then(() => false)]);
+      if (!woken) {
+        const pushReply = await pushed;
+        throw new Error(`LPUSH ${blpopKey(i)} replied ${text(pushReply)} but its blocked consumer got nothing within ${blockedTimeoutMs} ms`
+          + ` (LLEN now ${text(await control.call('LLEN', blpopKey(i)))}, blocked_clients ${String(await blockedClients(control))})`);
+      }
       const reply = w.reply ?? null;
       if (!Array.isArray(reply) || reply[0] !== blpopKey(i) || reply[1] !== ELEMENT) throw new Error(`BLPOP ${blpopKey(i)} replied ${text(reply)}`);
       if (k >= opts.warmup) samplesNs.push((w.atMs - sentMs) * 1e6);

@@ -88,6 +88,9 @@ function headline(r: ListsReport): string[] {
       const w = wakeSummary(bl.pairs);
       rows.push([`BLPOP wake-up latency p50 (${bl.consumers} blocked consumers)`, us(w.redisP50), us(w.bP50), x(w.p50Ratio), '']);
       rows.push([`BLPOP wake-up latency p99 (${bl.consumers} blocked consumers)`, us(w.redisP99), us(w.bP99), x(w.p99Ratio), '']);
+      if (bl.error.redis !== null || bl.error.b !== null) {
+        rows.push([`BLPOP: only ${bl.pairs.length} of the rounds ran; then`, bl.error.redis ?? 'ok', bl.error.b ?? 'ok', '', '']);
+      }
     } else {
       rows.push(['BLPOP wake-up latency p50 and p99', bl.error.redis === null ? 'ok' : `not run: ${bl.error.redis}`,
         bl.error.b === null ? 'ok' : `not run: ${bl.error.b}`, 'n/a', '']);
@@ -198,6 +201,7 @@ function blockingSection(r: ListsReport): string[] {
       `Every pair (redis-server / ${B}):`,
       '',
       ...table(['round', 'p50', 'p99', 'mean', 'max'], pairRows),
+      ...(failed.length === 0 ? [] : ['', `Stopped after round ${bl.pairs.length}: ${failed.join('; ')}`]),
     ]),
   ];
 }
