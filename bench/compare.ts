@@ -4,7 +4,8 @@
 // are taken pair by pair and the median is reported), the ceiling the main thread implies,
 // memory per key after loading the same keys into fresh instances, a shard-count sweep and a CPU
 // profile of Tessera under load. Prints the machine and rewrites bench/RESULTS.md. Then the hashes
-// and sets of issue 14 (bench/types.ts), which rewrite bench/TYPES.md (--types no skips them).
+// and sets of issue 14 (bench/types.ts), which rewrite bench/TYPES.md (--types no skips them), and
+// the lists and sorted sets of issue 15 (bench/lists.ts, bench/LISTS.md; --lists no skips them).
 // Run with `npm run bench` (see --help); the default run took about 7 minutes on 2 cores without
 // the hashes and sets, which took 6.5 more (docs/benchmarks.md).
 
@@ -27,6 +28,7 @@ import { runSweep, sweepConfigs, type SweepRow } from './lib/sweep.js';
 import { runRounds, warmUp, type RoundPlan, type TestSummary } from './lib/throughput.js';
 import { killWritersNow } from './lib/type-persist.js';
 import { parseTypesOptions, runTypes, TYPES_HELP } from './types.js';
+import { LISTS_HELP, parseListsOptions, runLists } from './lists.js';
 
 const FLOOR_MAIN = 'dist/bench/lib/node-floor.js';
 /** The floor answers +OK to everything, so only tests whose reply is +OK run on it. */
@@ -56,6 +58,8 @@ interface Options {
   profile: boolean;
   /** Also run bench/types.ts (hashes and sets) with the --types-* options. */
   types: boolean;
+  /** Also run bench/lists.ts (lists and sorted sets) with the --lists-* options. */
+  lists: boolean;
   results: string;
 }
 
@@ -77,7 +81,10 @@ const HELP = `Usage: npm run bench [-- OPTIONS]   (or node dist/bench/compare.js
   --results FILE    report to rewrite (default bench/RESULTS.md; env BENCH_RESULTS)
   --types yes|no    then the hashes and sets benchmark, bench/TYPES.md (default yes; env BENCH_TYPES);
                     alone: npm run bench:types
-${TYPES_HELP}`;
+  --lists yes|no    then the lists and sorted sets benchmark, bench/LISTS.md (default yes; env BENCH_LISTS);
+                    alone: npm run bench:lists
+${TYPES_HELP}
+${LISTS_HELP}`;
 
 function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
   const { raw, int, list } = parseFlags(argv, HELP, { env });
@@ -106,6 +113,7 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     sweepRounds: int('sweep-rounds', 2, 1),
     profile: yesNo('profile'),
     types: yesNo('types'),
+    lists: yesNo('lists'),
     results: resolve(REPO_ROOT, raw('results', 'bench/RESULTS.md')),
   };
 }
@@ -308,6 +316,11 @@ async function main(): Promise<void> {
     log('');
     const argv = process.argv.slice(2);
     await runTypes(parseTypesOptions(argv, process.env, false), `node dist/bench/compare.js ${argv.join(' ')}`.trim());
+  }
+  if (opts.lists) {
+    log('');
+    const argv = process.argv.slice(2);
+    await runLists(parseListsOptions(argv, process.env, false), `node dist/bench/compare.js ${argv.join(' ')}`.trim());
   }
 }
 

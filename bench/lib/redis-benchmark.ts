@@ -39,10 +39,22 @@ export const SISMEMBER_COMMAND: readonly string[] = ['sismember', 'set:__rand_in
 export const HSET_BIG_COMMAND: readonly string[] = ['hset', 'bighash', 'field:__rand_int__', 'v0000000'];
 export const HSET_SMALL_COMMAND: readonly string[] = ['hset', 'smallhash', 'field:__rand_int__', 'v0000000'];
 
+/**
+ * The list and sorted-set reads of issue 15. LRANGE is redis-benchmark's own lrange_100/600 command
+ * (`LRANGE mylist 0 99`), run as a custom one because `-t lrange_100` first runs an LPUSH test of
+ * its own, whose CPU would count with it; the caller fills mylist first. ZRANK and ZRANGEBYSCORE
+ * read `rankzset`, whose members are `m:` + 12 digits scored by their number (bench/lib/list-data.ts).
+ */
+export const LRANGE_100_COMMAND: readonly string[] = ['lrange', 'mylist', '0', '99'];
+export const LRANGE_600_COMMAND: readonly string[] = ['lrange', 'mylist', '0', '599'];
+export const ZRANGEBYSCORE_COMMAND: readonly string[] = ['zrangebyscore', 'rankzset', '__rand_int__', '+inf', 'limit', '0', '10'];
+export const ZRANK_COMMAND: readonly string[] = ['zrank', 'rankzset', 'm:__rand_int__'];
+
 /** Custom commands by test name; the other tests are redis-benchmark's own (-t). */
 const CUSTOM_TESTS: Record<string, readonly string[]> = {
   mget: MGET_COMMAND, hget: HGET_COMMAND, hgetall: HGETALL_COMMAND, sismember: SISMEMBER_COMMAND,
   'hset-big': HSET_BIG_COMMAND, 'hset-small': HSET_SMALL_COMMAND,
+  lrange_100: LRANGE_100_COMMAND, lrange_600: LRANGE_600_COMMAND, zrangebyscore: ZRANGEBYSCORE_COMMAND, zrank: ZRANK_COMMAND,
 };
 
 /** The name a test's CSV row is reported under (redis-benchmark's, or ours for custom commands). */
@@ -50,6 +62,8 @@ export const TEST_LABELS: Record<string, string> = {
   set: 'SET', get: 'GET', mset: 'MSET (10 keys)', mget: 'MGET (10 keys)',
   hset: 'HSET', sadd: 'SADD', spop: 'SPOP', hget: 'HGET', hgetall: 'HGETALL (10 fields)', sismember: 'SISMEMBER',
   'hset-big': 'HSET big hash', 'hset-small': 'HSET small hash',
+  lpush: 'LPUSH', rpush: 'RPUSH', lpop: 'LPOP', rpop: 'RPOP', lrange_100: 'LRANGE_100', lrange_600: 'LRANGE_600',
+  zadd: 'ZADD', zpopmin: 'ZPOPMIN', zrangebyscore: 'ZRANGEBYSCORE (LIMIT 10)', zrank: 'ZRANK',
 };
 
 /** The custom command a test sends, or null for redis-benchmark's own tests. */

@@ -8,6 +8,10 @@ import type { MemoryCase } from './type-data.js';
 import { RespClient, usedMemory } from './resp-client.js';
 import { rssBytes, type BenchServer } from './servers.js';
 
+/** What caseGrowth needs of a case: the hash and set cases here, the list and sorted-set ones of
+ * bench/lib/list-data.ts. */
+export type LoadCase = Pick<MemoryCase, 'keys' | 'commands' | 'command' | 'sampleKey' | 'perKeyElements'> & { id: string; countCommand: string };
+
 export interface CaseGrowth {
   usedBytes: number;
   rssBytes: number;
@@ -29,7 +33,7 @@ export interface MemoryCaseResult {
 
 /** Loads `c` at size `n` into `server` (empty) and returns the growth; checks the key count and
  * the sample key's element count, so that a load that lost commands cannot pass as lean. */
-export async function caseGrowth(server: BenchServer, c: MemoryCase, n: number, connections: number): Promise<CaseGrowth> {
+export async function caseGrowth(server: BenchServer, c: LoadCase, n: number, connections: number): Promise<CaseGrowth> {
   const client = await RespClient.connect(server.port);
   try {
     const usedBefore = await usedMemory(client);
