@@ -317,15 +317,16 @@ async function pushOut(m: MainCall, r: BlockRequest, bulk: Buffer): Promise<Buff
   return pushed;
 }
 
-/** BLPOP / BRPOP key [key ...] timeout */
-function popCommand(where: number) {
+/** BLPOP / BRPOP / BZPOPMIN / BZPOPMAX key [key ...] timeout: op with its one-byte side (0 the
+ * head or the lowest score, 1 the tail or the highest). */
+function popCommand(op: number, side: number) {
   return (m: MainCall): Promise<void> | void => {
     const a = m.args;
     const t = parseTimeout(a, a.argc - 1);
     if (typeof t === 'string') return m.out.error(t);
     const keys: Buffer[] = [];
     for (let i = 1; i < a.argc - 1; i++) keys.push(Buffer.from(argBytes(a, i)));
-    return runBlocking(m, { op: OP_LPOP, keys, extra: [Buffer.from([where])], timeoutMs: t, nullArray: true });
+    return runBlocking(m, { op, keys, extra: [Buffer.from([side])], timeoutMs: t, nullArray: true });
   };
 }
 
@@ -373,7 +374,7 @@ function mpopCommand(zset: boolean) {
     for (let j = whereAt + 1; j < a.argc; j++) {
       if (count === -1 && argIs(a, j, 'COUNT') && j + 1 < a.argc) {
         count = argInt(a, ++j);
-        if (!(count >= 1)) return m.out.error('ERR count should be greater than 0');
+        if (!(count >= 1)) return m.out.error(ERR.countAboveZero);
       } else {
         return m.out.error(ERR.syntax);
       }
@@ -393,30 +394,18 @@ function mpopCommand(zset: boolean) {
   };
 }
 
-/** BZPOPMIN / BZPOPMAX key [key ...] timeout */
-function zpopCommand(max: boolean) {
-  return (m: MainCall): Promise<void> | void => {
-    const a = m.args;
-    const t = parseTimeout(a, a.argc - 1);
-    if (typeof t === 'string') return m.out.error(t);
-    const keys: Buffer[] = [];
-    for (let i = 1; i < a.argc - 1; i++) keys.push(Buffer.from(argBytes(a, i)));
-    return runBlocking(m, { op: OP_ZPOP, keys, extra: [Buffer.from([max ? 1 : 0])], timeoutMs: t, nullArray: true });
-  };
-}
-
 const LI = 'list' as const;
 const ZS = 'zset' as const;
 const I = 'internal' as const;
 
 export const BLOCKING_COMMANDS = [
-  { name: 'blpop', arity: -3, flags: ['write', 'noscript', 'blocking'], keys: { first: 1, last: -2, step: 1 }, group: LI, since: '2.0.0', summary: 'Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.', blocking: popCommand(0) },
-  { name: 'brpop', arity: -3, flags: ['write', 'noscript', 'blocking'], keys: { first: 1, last: -2, step: 1 }, group: LI, since: '2.0.0', summary: 'Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.', blocking: popCommand(1) },
+  { name: 'blpop', arity: -3, flags: ['write', 'noscript', 'blocking'], keys: { first: 1, last: -2, step: 1 }, group: LI, since: '2.0.0', summary: 'Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.', blocking: popCommand(OP_LPOP, 0) },
+  { name: 'brpop', arity: -3, flags: ['write', 'noscript', 'blocking'], keys: { first: 1, last: -2, step: 1 }, group: LI, since: '2.0.0', summary: 'Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.', blocking: popCommand(OP_LPOP, 1) },
   { name: 'brpoplpush', arity: 4, flags: ['write', 'denyoom', 'noscript', 'blocking'], keys: { first: 1, last: 2, step: 1 }, group: LI, since: '2.2.0', summary: 'Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.', blocking: (m: MainCall) => moveCommand(m, 1, 0, 3) },
   { name: 'blmove', arity: 6, flags: ['write', 'denyoom', 'noscript', 'blocking'], keys: { first: 1, last: 2, step: 1 }, group: LI, since: '6.2.0', summary: 'Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.', blocking: blmoveCommand },
   { name: 'blmpop', arity: -5, flags: ['write', 'blocking'], keys: { first: 0, last: 0, step: 0, numkeysAt: 2 }, group: LI, since: '7.0.0', summary: 'Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.', blocking: mpopCommand(false) },
-  { name: 'bzpopmin', arity: -3, flags: ['write', 'noscript', 'blocking', 'fast'], keys: { first: 1, last: -2, step: 1 }, group: ZS, since: '5.0.0', summary: 'Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.', blocking: zpopCommand(false) },
-  { name: 'bzpopmax', arity: -3, flags: ['write', 'noscript', 'blocking', 'fast'], keys: { first: 1, last: -2, step: 1 }, group: ZS, since: '5.0.0', summary: 'Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.', blocking: zpopCommand(true) },
+  { name: 'bzpopmin', arity: -3, flags: ['write', 'noscript', 'blocking', 'fast'], keys: { first: 1, last: -2, step: 1 }, group: ZS, since: '5.0.0', summary: 'Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.', blocking: popCommand(OP_ZPOP, 0) },
+  { name: 'bzpopmax', arity: -3, flags: ['write', 'noscript', 'blocking', 'fast'], keys: { first: 1, last: -2, step: 1 }, group: ZS, since: '5.0.0', summary: 'Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.', blocking: popCommand(OP_ZPOP, 1) },
   { name: 'bzmpop', arity: -5, flags: ['write', 'blocking'], keys: { first: 0, last: 0, step: 0, numkeysAt: 2 }, group: ZS, since: '7.0.0', summary: 'Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.', blocking: mpopCommand(true) },
   { name: '__btry', arity: -6, flags: ['write'], keys: null, group: I, since: '0.1.0', summary: 'Internal: a blocking command tries its keys on one shard.', shard: btryCommand, hidden: true },
   { name: '__bserve', arity: 1, flags: [], keys: null, group: I, since: '0.1.0', summary: 'Internal: serves blocked clients on ready keys (run by the shard itself).', shard: bserveCommand, hidden: true },

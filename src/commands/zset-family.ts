@@ -226,7 +226,7 @@ function zmpopArgs(a: ArgList, error: (t: string) => void): { numkeys: number; m
   for (let j = whereIdx + 1; j < a.argc; j++) {
     if (count === -1 && argIs(a, j, 'COUNT') && j + 1 < a.argc) {
       j++;
-      const n = rangeLong(a, j, ERR.countGreaterThanZero, error);
+      const n = rangeLong(a, j, ERR.countAboveZero, error);
       if (n === null) return null;
       count = n;
     } else {

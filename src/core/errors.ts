@@ -105,7 +105,6 @@ export const ERR = {
   zaddGtLtNx: 'ERR GT, LT, and/or NX options at the same time are not compatible',
   zaddIncrPair: 'ERR INCR option supports a single increment-element pair',
   zaddNan: 'ERR resulting score is not a number (NaN)',
-  countGreaterThanZero: 'ERR count should be greater than 0',
   minMaxNotFloat: 'ERR min or max is not a float',
   minMaxNotLex: 'ERR min or max not valid string range item',
   zrangeLimitRank: 'ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX',
