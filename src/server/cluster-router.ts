@@ -90,7 +90,9 @@ export class ClusterRouter {
     if (c.ownsSlot(slot)) {
       const to = c.migratingTo(slot);
       if (to === null) return slot;
-      if (this.sendIfHere(conn, idx, a, slot, first, last, step, ERR.ask(slot, to))) return HANDLED;
+      // A blocking command has no shard handler for `__ifhere` to run: the dispatcher runs it
+      // here (it pops, or blocks until the slot has moved and then gets -MOVED).
+      if (spec.blocking === undefined && this.sendIfHere(conn, idx, a, slot, first, last, step, ERR.ask(slot, to))) return HANDLED;
       return (m) => this.runInMigratingSlot(m, idx, slot, first, last, step, to);
     }
     if (c.importingFrom(slot) !== null && (asking || spec.flags.includes('asking'))) {

@@ -14,13 +14,16 @@ import { keyOn as keyOnShard } from './shard-keys.js';
 const SHARDS = 3;
 const keyOn = (s: number, prefix: string): string => keyOnShard(s, SHARDS, prefix);
 const T = 60_000;
+// BLOCKING_SHARD_THREADS=no runs every scenario with the shards on the main thread
+// (test/e2e/blocking-inline.test.ts sets it); BLOCKING_JOBS sizes the producer/consumer run.
+const INLINE = process.env['BLOCKING_SHARD_THREADS'] === 'no';
 
-const test = suite('blocking commands');
+const test = suite(INLINE ? 'blocking commands (--shard-threads no)' : 'blocking commands');
 let tessera: ServerHandle;
 let redis: ServerHandle;
 
 test.before(async () => {
-  [tessera, redis] = await Promise.all([startTessera({ shards: SHARDS }), startRedis()]);
+  [tessera, redis] = await Promise.all([startTessera({ shards: SHARDS, args: INLINE ? ['--shard-threads', 'no'] : [] }), startRedis()]);
 });
 test.after(async () => {
   await Promise.all([tessera?.stop(), redis?.stop()]);
@@ -332,7 +335,7 @@ test('producer/consumer through BLMOVE across shards: no job lost or delivered t
     await prod.rpush(queue, ...batch);
   }
   await prod.rpush(queue, ...Array(consumers).fill('stop'));
-  await withTimeout(Promise.all(workers), 300_000, 'consumers');
+  await withTimeout(Promise.all(workers), Math.max(300_000, jobs * 2), 'consumers');
   let moved = 0;
   for (const d of done) moved += await prod.llen(d);
   assert.is(dups.length, 0, `duplicates: ${dups.slice(0, 5)}`);
