@@ -97,7 +97,8 @@ export class ClusterRouter {
     }
     if (c.importingFrom(slot) !== null && (asking || spec.flags.includes('asking'))) {
       // As Redis: a multi-key command runs in an importing slot only once all its keys are here.
-      if (last === first) return slot;
+      // A blocking one runs here (no shard handler for `__ifhere`): its keys arrive with the slot.
+      if (last === first || spec.blocking !== undefined) return slot;
       this.sendIfHere(conn, idx, a, slot, first, last, step, ERR.tryAgain);
       return HANDLED;
     }
