@@ -10,7 +10,7 @@ import { classOf } from './layout.js';
 import { ENC_PACK, ENC_ZTREE, PACK_HEADER, readU32, TABLE_VALUE_BYTES, writeU32 } from './pack.js';
 import type { ImageOut, ValueHost, ValueKind } from './value-kind.js';
 import { TYPE_ZSET } from './value-types.js';
-import { elementError, elementSize, elMl, elMo, elNext, elScore, putElement, readElement, readScore, SCORE_BYTES, writeScore } from './zset-pack.js';
+import { checkedScore, elementError, elementSize, elMl, elMo, elNext, putElement, readElement, readScore, SCORE_BYTES, writeScore } from './zset-pack.js';
 import { ZD_BYTES, ZD_HEIGHT, ZD_ROOT, ZD_TABLE, ZD_TREE_BYTES, ZD_WORDS, ZTree } from './zset-tree.js';
 
 /** Large sets with at most this many members are freed at once (Redis's LAZYFREE_THRESHOLD). */
@@ -155,8 +155,7 @@ export class ZsetKind implements ValueKind {
     const td = this.table(zd);
     const end = off + len;
     for (let p = off + PACK_HEADER; p < end; p = elNext) {
-      readElement(buf, p);
-      const s = elScore;
+      const s = readElement(buf, p);
       writeScore(scoreBytes, 0, s);
       const el = t.insert(td, buf, elMo, elMl, scoreBytes, 0, SCORE_BYTES);
       this.tree.insert(zd, s, el);
@@ -182,17 +181,17 @@ function positiveZeros(buf: Uint8Array, off: number, len: number): number {
   const end = off + len;
   let zeros = 0;
   for (let p = off + PACK_HEADER; p < end; p = elNext) {
-    readElement(buf, p);
-    if (elScore === 0 && 1 / elScore < 0) zeros++;
+    const s = readElement(buf, p);
+    if (s === 0 && 1 / s < 0) zeros++;
   }
   if (zeros === 0) return 0;
   if (zeroBuf.length < len) zeroBuf = new Uint8Array(Math.max(len, zeroBuf.length * 2));
   zeroBuf.set(buf.subarray(off, off + PACK_HEADER), 0);
   let q = PACK_HEADER;
   for (let p = off + PACK_HEADER; p < end; ) {
-    readElement(buf, p);
+    const s = readElement(buf, p);
     const next = elNext;
-    q += putElement(zeroBuf, q, buf, elMo, elMl, elScore === 0 ? 0 : elScore);
+    q += putElement(zeroBuf, q, buf, elMo, elMl, s === 0 ? 0 : s);
     p = next;
   }
   return zeros;
@@ -225,7 +224,7 @@ export function zsetImageError(buf: Uint8Array, off: number, len: number): strin
     if (p >= end) return 'pack shorter than its count';
     const bad = elementError(buf, p, end);
     if (bad !== null) return bad;
-    const s = elScore;
+    const s = checkedScore;
     if (prevO >= 0 && compareKeys(prevS, buf, prevO, prevL, s, buf, elMo, elMl) >= 0) return 'members out of order';
     prevS = s;
     prevO = elMo;

@@ -13,11 +13,14 @@ const COMPACT_MAX = 2 ** 53;
 /** Most bytes of a compact score: 6 bits, then 7 per byte, for magnitudes up to 2^53. */
 const COMPACT_BYTES_MAX = 8;
 
-/** readElement's results: the member's offset and length, the score, the next element's offset. */
+/** readElement's results: the member's offset and length, the next element's offset (small
+ * integers: writing them allocates nothing, where a module variable holding a fraction would box
+ * it at every write, so the score is readElement's return value). */
 export let elMo = 0;
 export let elMl = 0;
-export let elScore = 0;
 export let elNext = 0;
+/** The score elementError read (image checks). */
+export let checkedScore = 0;
 
 const f8 = new Float64Array(1);
 const b8 = new Uint8Array(f8.buffer);
@@ -91,17 +94,16 @@ export function putElement(u8: Uint8Array, p: number, mb: Uint8Array, mo: number
   return q - p;
 }
 
-/** Decodes the element at u8[p] (trusted: the arena, or a checked image) into el*. */
-export function readElement(u8: Uint8Array, p: number): void {
+/** Decodes the element at u8[p] (trusted: the arena, or a checked image) into el*; returns its score. */
+export function readElement(u8: Uint8Array, p: number): number {
   varint(u8, p);
   const h = vlen;
   elMo = p + vsize;
   elMl = Math.floor(h / 2);
   const q = elMo + elMl;
   if (h % 2 === 0) {
-    elScore = readScore(u8, q);
     elNext = q + SCORE_BYTES;
-    return;
+    return readScore(u8, q);
   }
   let b = u8[q]!;
   let m = (b & 0x7f) >>> 1;
@@ -115,8 +117,8 @@ export function readElement(u8: Uint8Array, p: number): void {
       i++;
     } while (b >= 0x80);
   }
-  elScore = (u8[q]! & 1) === 1 ? -m - 1 : m;
   elNext = q + i;
+  return (u8[q]! & 1) === 1 ? -m - 1 : m;
 }
 
 /** Offset of the element after the one at p (its score not decoded). */
@@ -130,7 +132,7 @@ export function skipElement(u8: Uint8Array, p: number): number {
 }
 
 /** What is wrong with the element at buf[p] of an image ending at end (untrusted), or null; when
- * null, el* hold the element. Refused: a truncated or overlong varint, a member or score past the
+ * null, el* and checkedScore hold the element. Refused: a truncated or overlong varint, a member or score past the
  * end, a compact score beyond +-2^53, an 8-byte score that has a compact form, NaN. */
 export function elementError(buf: Uint8Array, p: number, end: number): string | null {
   varint(buf, p);
@@ -142,10 +144,10 @@ export function elementError(buf: Uint8Array, p: number, end: number): string | 
   if (q > end) return 'entry past the end';
   if (h % 2 === 0) {
     if (q + SCORE_BYTES > end) return 'entry past the end';
-    elScore = readScore(buf, q);
+    checkedScore = readScore(buf, q);
     elNext = q + SCORE_BYTES;
-    if (Number.isNaN(elScore)) return 'NaN score';
-    return compactScore(elScore) ? 'score not in its compact form' : null;
+    if (Number.isNaN(checkedScore)) return 'NaN score';
+    return compactScore(checkedScore) ? 'score not in its compact form' : null;
   }
   // Bytes 1..7 carry at most 48 bits, exact; an 8th byte (the last one allowed) adds hi * 2^48.
   let lo = 0;
@@ -169,7 +171,7 @@ export function elementError(buf: Uint8Array, p: number, end: number): string | 
   // Magnitude (lo + hi * 2^48) at most 2^53, or 2^53 - 1 for negatives (-m - 1 >= -2^53).
   if (hi > 32 || (hi === 32 && (lo > 0 || neg))) return 'bad compact score';
   const m = lo + hi * 2 ** 48;
-  elScore = neg ? -m - 1 : m;
+  checkedScore = neg ? -m - 1 : m;
   elNext = q + i;
   return null;
 }

@@ -10,7 +10,7 @@
 import { TYPE_ZSET, type Keyspace } from './keyspace.js';
 import { ENC_PACK, ENC_ZTREE, PACK_HEADER, readU32, TABLE_VALUE_BYTES, varint, vlen, vsize, writeU32 } from './pack.js';
 import { compareBytes, compareKeys, type ZsetKind } from './zset-kind.js';
-import { elementSize, elMl, elMo, elNext, elScore, putElement, readElement, readScore, SCORE_BYTES, skipElement, writeScore } from './zset-pack.js';
+import { elementSize, elMl, elMo, elNext, putElement, readElement, readScore, SCORE_BYTES, skipElement, writeScore } from './zset-pack.js';
 
 /** A member found by zsetAt / zsetRandom: a copy, valid until the next call of this module. */
 export let hitBuf: Uint8Array = new Uint8Array(64);
@@ -87,8 +87,7 @@ function packLocate(u8: Uint8Array, vo: number, vl: number, mb: Uint8Array, mo: 
       while (k < ml && u8[d + k] === mb[mo + k]) k++;
       if (k === ml) {
         locIdx = i;
-        readElement(u8, p);
-        score = elScore;
+        score = readElement(u8, p);
         return p;
       }
     }
@@ -108,8 +107,8 @@ function packInsertPos(u8: Uint8Array, vo: number, vl: number, s: number, mb: Ui
   const end = vo + vl;
   let p = vo + PACK_HEADER;
   while (p < end) {
-    readElement(u8, p);
-    if (compareKeys(elScore, u8, elMo, elMl, s, mb, mo, ml) > 0) return p;
+    const x = readElement(u8, p);
+    if (compareKeys(x, u8, elMo, elMl, s, mb, mo, ml) > 0) return p;
     p = elNext;
   }
   return end;
@@ -159,8 +158,7 @@ export function zsetCountBelowScore(ks: Keyspace, e: number, s: number, inclusiv
   const end = vo + ks.valueLength(e);
   let n = 0;
   for (let p = vo + PACK_HEADER; p < end; n++) {
-    readElement(u8, p);
-    const x = elScore;
+    const x = readElement(u8, p);
     if (inclusive ? x > s : x >= s) break;
     p = elNext;
   }
@@ -202,8 +200,7 @@ export function zsetAt(ks: Keyspace, e: number, rank: number): void {
     setHit(ks.bytes(), k.tables.keyOffset(el), k.tables.keyLength(el));
     return;
   }
-  readElement(u8, packAt(u8, vo, rank));
-  score = elScore;
+  score = readElement(u8, packAt(u8, vo, rank));
   setHit(u8, elMo, elMl);
 }
 
@@ -240,9 +237,9 @@ export function zsetRange(ks: Keyspace, e: number, start: number, stop: number, 
   let p = packAt(u8, vo, start);
   if (!reverse) {
     for (let i = start; i <= stop; i++) {
-      readElement(u8, p);
+      const x = readElement(u8, p);
       p = elNext;
-      if (!visit(u8, elMo, elMl, elScore)) return;
+      if (!visit(u8, elMo, elMl, x)) return;
     }
     return;
   }
@@ -254,8 +251,8 @@ export function zsetRange(ks: Keyspace, e: number, start: number, stop: number, 
     p = packNext(u8, p);
   }
   for (let i = n - 1; i >= 0; i--) {
-    readElement(u8, offs[i]!);
-    if (!visit(u8, elMo, elMl, elScore)) return;
+    const x = readElement(u8, offs[i]!);
+    if (!visit(u8, elMo, elMl, x)) return;
   }
 }
 
