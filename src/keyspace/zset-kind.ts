@@ -1,36 +1,27 @@
-// The ValueKind of sorted sets (see value-kind.ts). A small set is a PACK in its entry: two entries
-// per element, the member and its score as 8 bytes (f64, little-endian), sorted by (score,
-// member); that PACK is also the portable image of every sorted set. A large set (ENC_ZTREE) is
+// The ValueKind of sorted sets (see value-kind.ts). A small set is a PACK in its entry: per element
+// the member and its score, an integer score as a compact varint, any other as 8 bytes
+// (zset-pack.ts), sorted by (score, member); that PACK is also the portable image of every sorted set. A large set (ENC_ZTREE) is
 // [enc][descriptor u32]: a member table (element-table.ts, the score as the element's value) for
 // lookups, SCAN, random picks and snapshot marks, and a B+ tree over the same elements for order
 // (zset-tree.ts). The descriptor is what the lazy-free queue holds (its word 8 is the link).
 import type { Arena } from './arena.js';
 import { ElementTable, type ElementEmit } from './element-table.js';
 import { classOf } from './layout.js';
-import { ENC_PACK, ENC_ZTREE, packError, PACK_HEADER, putVarint, readU32, TABLE_VALUE_BYTES, varint, vlen, vsize, writeU32 } from './pack.js';
+import { ENC_PACK, ENC_ZTREE, PACK_HEADER, readU32, TABLE_VALUE_BYTES, writeU32 } from './pack.js';
 import type { ImageOut, ValueHost, ValueKind } from './value-kind.js';
 import { TYPE_ZSET } from './value-types.js';
+import { checkedScore, elementError, elementSize, elMl, elMo, elNext, putElement, readElement, readScore, SCORE_BYTES, writeScore } from './zset-pack.js';
 import { ZD_BYTES, ZD_HEIGHT, ZD_ROOT, ZD_TABLE, ZD_TREE_BYTES, ZD_WORDS, ZTree } from './zset-tree.js';
 
 /** Large sets with at most this many members are freed at once (Redis's LAZYFREE_THRESHOLD). */
 const LAZY_FREE_MIN = 64;
 const ZD_CLASS = classOf(ZD_BYTES);
-/** Bytes of one PACK element besides its member: the member's length, then the score's (8). */
-export const SCORE_BYTES = 8;
+export { readScore, SCORE_BYTES, writeScore } from './zset-pack.js';
 
-const f8 = new Float64Array(1);
-const b8 = new Uint8Array(f8.buffer);
-
-/** The f64 at u8[p, +8) (little-endian; any alignment). */
-export function readScore(u8: Uint8Array, p: number): number {
-  for (let i = 0; i < 8; i++) b8[i] = u8[p + i]!;
-  return f8[0]!;
-}
-
-export function writeScore(u8: Uint8Array, p: number, s: number): void {
-  f8[0] = s;
-  for (let i = 0; i < 8; i++) u8[p + i] = b8[i]!;
-}
+/** A score as a member table's 8-byte value (fill). */
+const scoreBytes = new Uint8Array(SCORE_BYTES);
+/** An image with its -0 scores turned into 0 (store). */
+let zeroBuf = new Uint8Array(256);
 
 export class ZsetKind implements ValueKind {
   readonly tables: ElementTable;
@@ -120,9 +111,8 @@ export class ZsetKind implements ValueKind {
     const t = this.tables;
     const td = this.table(zd);
     let size = PACK_HEADER;
-    this.tree.forEach(zd, (el) => {
-      const kl = t.keyLength(el);
-      size += varintLen(kl) + kl + 1 + SCORE_BYTES;
+    this.tree.forEach(zd, (el, s) => {
+      size += elementSize(t.keyLength(el), s);
       return true;
     });
     let b = scratch();
@@ -132,14 +122,7 @@ export class ZsetKind implements ValueKind {
     let p = PACK_HEADER;
     const a = this.arena.u8;
     this.tree.forEach(zd, (el, s) => {
-      const kl = t.keyLength(el);
-      const ko = t.keyOffset(el);
-      p += putVarint(b, p, kl);
-      b.set(a.subarray(ko, ko + kl), p);
-      p += kl;
-      b[p++] = SCORE_BYTES;
-      writeScore(b, p, s);
-      p += SCORE_BYTES;
+      p += putElement(b, p, a, t.keyOffset(el), t.keyLength(el), s);
       return true;
     });
     out.buf = b;
@@ -151,9 +134,10 @@ export class ZsetKind implements ValueKind {
     const lim = host.limits;
     const count = readU32(buf, off + 1);
     if (count <= lim.zsetMaxListpackEntries && longestMember(buf, off, len) <= lim.zsetMaxListpackValue) {
-      const e = host.set(key, koff, klen, buf, off, len, TYPE_ZSET, expireAtMs, flags);
-      positiveZeros(host.bytes(), host.valueOffset(e), len);
-      return e;
+      // A listpack keeps -0 as 0 (an image of a large set may carry -0): rewrite before storing.
+      const zeros = positiveZeros(buf, off, len);
+      if (zeros === 0) return host.set(key, koff, klen, buf, off, len, TYPE_ZSET, expireAtMs, flags);
+      return host.set(key, koff, klen, zeroBuf, 0, len - zeros * (SCORE_BYTES - 1), TYPE_ZSET, expireAtMs, flags);
     }
     const e = host.set(key, koff, klen, null, 0, TABLE_VALUE_BYTES, TYPE_ZSET, expireAtMs, flags);
     const zd = this.create(count);
@@ -170,14 +154,11 @@ export class ZsetKind implements ValueKind {
     const t = this.tables;
     const td = this.table(zd);
     const end = off + len;
-    for (let p = off + PACK_HEADER; p < end; ) {
-      varint(buf, p);
-      const ko = p + vsize;
-      const kl = vlen;
-      const so = ko + kl + 1;
-      p = so + SCORE_BYTES;
-      const el = t.insert(td, buf, ko, kl, buf, so, SCORE_BYTES);
-      this.tree.insert(zd, readScore(buf, so), el);
+    for (let p = off + PACK_HEADER; p < end; p = elNext) {
+      const s = readElement(buf, p);
+      writeScore(scoreBytes, 0, s);
+      const el = t.insert(td, buf, elMo, elMl, scoreBytes, 0, SCORE_BYTES);
+      this.tree.insert(zd, s, el);
     }
   }
 
@@ -193,61 +174,64 @@ export function treeShape(u32: Uint32Array, zd: number): { height: number; root:
   return { height: u32[(zd >>> 2) + ZD_HEIGHT]!, root: u32[(zd >>> 2) + ZD_ROOT]! };
 }
 
-/** Turns the -0 scores of the PACK at u8[vo, +vl) into 0, as Redis's listpack stores them (the
- * order does not change: -0 and 0 are equal scores). */
-function positiveZeros(u8: Uint8Array, vo: number, vl: number): void {
-  const end = vo + vl;
-  for (let p = vo + PACK_HEADER; p < end; ) {
-    varint(u8, p);
-    const so = p + vsize + vlen + 1;
-    if (u8[so + 7] === 0x80 && readScore(u8, so) === 0) u8[so + 7] = 0;
-    p = so + SCORE_BYTES;
+/** Counts the -0 scores of the PACK buf[off, +len); when there are some, writes the PACK with them
+ * as 0 (compact, 7 bytes shorter each) into zeroBuf, as Redis's listpack stores them (the order
+ * does not change: -0 and 0 are equal scores). */
+function positiveZeros(buf: Uint8Array, off: number, len: number): number {
+  const end = off + len;
+  let zeros = 0;
+  for (let p = off + PACK_HEADER; p < end; p = elNext) {
+    const s = readElement(buf, p);
+    if (s === 0 && 1 / s < 0) zeros++;
   }
-}
-
-function varintLen(n: number): number {
-  return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
+  if (zeros === 0) return 0;
+  if (zeroBuf.length < len) zeroBuf = new Uint8Array(Math.max(len, zeroBuf.length * 2));
+  zeroBuf.set(buf.subarray(off, off + PACK_HEADER), 0);
+  let q = PACK_HEADER;
+  for (let p = off + PACK_HEADER; p < end; ) {
+    const s = readElement(buf, p);
+    const next = elNext;
+    q += putElement(zeroBuf, q, buf, elMo, elMl, s === 0 ? 0 : s);
+    p = next;
+  }
+  return zeros;
 }
 
 /** Longest member of a zset PACK. */
 export function longestMember(buf: Uint8Array, off: number, len: number): number {
   let max = 0;
   const end = off + len;
-  for (let p = off + PACK_HEADER; p < end; ) {
-    varint(buf, p);
-    if (vlen > max) max = vlen;
-    p += vsize + vlen + 1 + SCORE_BYTES;
+  for (let p = off + PACK_HEADER; p < end; p = elNext) {
+    readElement(buf, p);
+    if (elMl > max) max = elMl;
   }
   return max;
 }
 
-/** What is wrong with a sorted-set image, or null: a PACK of (member, 8-byte score) pairs, not
- * empty, no NaN, strictly ascending by (score, member) (so no member twice). */
+/** What is wrong with a sorted-set image, or null: a PACK of (member, score) elements in their
+ * one form (zset-pack.ts), not empty, no NaN, strictly ascending by (score, member) (so no member
+ * twice), nothing after the last. */
 export function zsetImageError(buf: Uint8Array, off: number, len: number): string | null {
-  const bad = packError(buf, off, len, 2);
-  if (bad !== null) return bad;
+  if (len < PACK_HEADER || buf[off] !== ENC_PACK) return 'not a pack';
   const count = readU32(buf, off + 1);
   if (count === 0) return 'empty collection';
+  const end = off + len;
   let prevS = 0;
   let prevO = -1;
   let prevL = 0;
   let p = off + PACK_HEADER;
   for (let i = 0; i < count; i++) {
-    varint(buf, p);
-    const mo = p + vsize;
-    const ml = vlen;
-    p = mo + ml;
-    varint(buf, p);
-    if (vlen !== SCORE_BYTES || vsize !== 1) return 'score not 8 bytes';
-    const s = readScore(buf, p + 1);
-    p += 1 + SCORE_BYTES;
-    if (Number.isNaN(s)) return 'NaN score';
-    if (prevO >= 0 && compareKeys(prevS, buf, prevO, prevL, s, buf, mo, ml) >= 0) return 'members out of order';
+    if (p >= end) return 'pack shorter than its count';
+    const bad = elementError(buf, p, end);
+    if (bad !== null) return bad;
+    const s = checkedScore;
+    if (prevO >= 0 && compareKeys(prevS, buf, prevO, prevL, s, buf, elMo, elMl) >= 0) return 'members out of order';
     prevS = s;
-    prevO = mo;
-    prevL = ml;
+    prevO = elMo;
+    prevL = elMl;
+    p = elNext;
   }
-  return null;
+  return p === end ? null : 'bytes after the last entry';
 }
 
 /** Order of (score, member bytes) keys: < 0, 0, > 0 (-0 and 0 are equal scores, as in Redis). */

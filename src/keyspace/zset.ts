@@ -8,8 +8,9 @@
 // replication stream carry one element for a ZADD on a large set; a function never deletes a key
 // it empties (the command does, as Redis).
 import { TYPE_ZSET, type Keyspace } from './keyspace.js';
-import { ENC_PACK, ENC_ZTREE, PACK_HEADER, putVarint, readU32, TABLE_VALUE_BYTES, varint, varintSize, vlen, vsize, writeU32 } from './pack.js';
-import { compareBytes, compareKeys, readScore, SCORE_BYTES, writeScore, type ZsetKind } from './zset-kind.js';
+import { ENC_PACK, ENC_ZTREE, PACK_HEADER, readU32, TABLE_VALUE_BYTES, varint, vlen, vsize, writeU32 } from './pack.js';
+import { compareBytes, compareKeys, type ZsetKind } from './zset-kind.js';
+import { elementSize, elMl, elMo, elNext, putElement, readElement, readScore, SCORE_BYTES, skipElement, writeScore } from './zset-pack.js';
 
 /** A member found by zsetAt / zsetRandom: a copy, valid until the next call of this module. */
 export let hitBuf: Uint8Array = new Uint8Array(64);
@@ -21,10 +22,6 @@ export let score = 0;
 export let added = false;
 /** The handle after zsetRemove. */
 export let removedHandle = 0;
-
-/** Bytes of a PACK element besides its member bytes and their length: the score's length byte
- * and the score. */
-const SCORE_ENTRY = 1 + SCORE_BYTES;
 
 // Scratch: an element being moved inside a PACK, a member being inserted from the arena itself,
 // offsets of a PACK's elements for reverse walks.
@@ -72,29 +69,35 @@ export function zsetCount(ks: Keyspace, e: number): number {
 // --- PACK walks ---------------------------------------------------------------------------------
 
 /** Offset of the element after the one at p. */
-function packNext(u8: Uint8Array, p: number): number {
-  varint(u8, p);
-  return p + vsize + vlen + SCORE_ENTRY;
-}
+const packNext = skipElement;
 
 /** The element whose member is mb[mo, +ml) in e's PACK: its offset (its index in locIdx, its score
  * in `score`), or -1. */
 function packLocate(u8: Uint8Array, vo: number, vl: number, mb: Uint8Array, mo: number, ml: number): number {
   const end = vo + vl;
   let i = 0;
+  // The header is member length * 2 + compact-score tag (zset-pack.ts); only a match decodes the score.
+  const h0 = ml * 2;
   for (let p = vo + PACK_HEADER; p < end; i++) {
     varint(u8, p);
+    const h = vlen;
     const d = p + vsize;
-    if (vlen === ml) {
+    if (h - (h & 1) === h0) {
       let k = 0;
       while (k < ml && u8[d + k] === mb[mo + k]) k++;
       if (k === ml) {
         locIdx = i;
-        score = readScore(u8, d + ml + 1);
+        score = readElement(u8, p);
         return p;
       }
     }
-    p = d + vlen + SCORE_ENTRY;
+    let q = d + (h >>> 1);
+    if ((h & 1) === 0) q += SCORE_BYTES;
+    else {
+      while (u8[q]! >= 0x80) q++;
+      q++;
+    }
+    p = q;
   }
   return -1;
 }
@@ -104,11 +107,9 @@ function packInsertPos(u8: Uint8Array, vo: number, vl: number, s: number, mb: Ui
   const end = vo + vl;
   let p = vo + PACK_HEADER;
   while (p < end) {
-    varint(u8, p);
-    const d = p + vsize;
-    const l = vlen;
-    if (compareKeys(readScore(u8, d + l + 1), u8, d, l, s, mb, mo, ml) > 0) return p;
-    p = d + l + SCORE_ENTRY;
+    const x = readElement(u8, p);
+    if (compareKeys(x, u8, elMo, elMl, s, mb, mo, ml) > 0) return p;
+    p = elNext;
   }
   return end;
 }
@@ -157,10 +158,9 @@ export function zsetCountBelowScore(ks: Keyspace, e: number, s: number, inclusiv
   const end = vo + ks.valueLength(e);
   let n = 0;
   for (let p = vo + PACK_HEADER; p < end; n++) {
-    varint(u8, p);
-    const x = readScore(u8, p + vsize + vlen + 1);
+    const x = readElement(u8, p);
     if (inclusive ? x > s : x >= s) break;
-    p += vsize + vlen + SCORE_ENTRY;
+    p = elNext;
   }
   return n;
 }
@@ -174,10 +174,10 @@ export function zsetCountBelowMember(ks: Keyspace, e: number, mb: Uint8Array, mo
   const end = vo + ks.valueLength(e);
   let n = 0;
   for (let p = vo + PACK_HEADER; p < end; n++) {
-    varint(u8, p);
-    const d = compareBytes(u8, p + vsize, vlen, mb, mo, ml);
+    readElement(u8, p);
+    const d = compareBytes(u8, elMo, elMl, mb, mo, ml);
     if (inclusive ? d > 0 : d >= 0) break;
-    p += vsize + vlen + SCORE_ENTRY;
+    p = elNext;
   }
   return n;
 }
@@ -200,10 +200,8 @@ export function zsetAt(ks: Keyspace, e: number, rank: number): void {
     setHit(ks.bytes(), k.tables.keyOffset(el), k.tables.keyLength(el));
     return;
   }
-  const p = packAt(u8, vo, rank);
-  varint(u8, p);
-  score = readScore(u8, p + vsize + vlen + 1);
-  setHit(u8, p + vsize, vlen);
+  score = readElement(u8, packAt(u8, vo, rank));
+  setHit(u8, elMo, elMl);
 }
 
 export type ZsetVisit = (buf: Uint8Array, off: number, len: number, score: number) => boolean;
@@ -239,11 +237,9 @@ export function zsetRange(ks: Keyspace, e: number, start: number, stop: number, 
   let p = packAt(u8, vo, start);
   if (!reverse) {
     for (let i = start; i <= stop; i++) {
-      varint(u8, p);
-      const mo = p + vsize;
-      const ml = vlen;
-      if (!visit(u8, mo, ml, readScore(u8, mo + ml + 1))) return;
-      p = mo + ml + SCORE_ENTRY;
+      const x = readElement(u8, p);
+      p = elNext;
+      if (!visit(u8, elMo, elMl, x)) return;
     }
     return;
   }
@@ -255,11 +251,8 @@ export function zsetRange(ks: Keyspace, e: number, start: number, stop: number, 
     p = packNext(u8, p);
   }
   for (let i = n - 1; i >= 0; i--) {
-    const q = offs[i]!;
-    varint(u8, q);
-    const mo = q + vsize;
-    const ml = vlen;
-    if (!visit(u8, mo, ml, readScore(u8, mo + ml + 1))) return;
+    const x = readElement(u8, offs[i]!);
+    if (!visit(u8, elMo, elMl, x)) return;
   }
 }
 
@@ -343,8 +336,7 @@ function add(ks: Keyspace, e: number, mb: Uint8Array, mo: number, ml: number, s:
     added = false;
     if (score === s) return e;
     compactElementChange(ks, e, mb, mo, ml);
-    packMove(ks, e, p - vo, s);
-    return e;
+    return packMove(ks, e, p - vo, s);
   }
   added = true;
   compactElementChange(ks, e, mb, mo, ml);
@@ -376,24 +368,31 @@ function treeAdd(ks: Keyspace, e: number, mb: Uint8Array, mo: number, ml: number
 }
 
 /** Gives the element at value-relative offset rel of e's PACK the score s, moving it to its place
- * (the value keeps its length). */
-function packMove(ks: Keyspace, e: number, rel: number, s: number): void {
+ * (its size changes when the score's form or compact length does); returns the handle. */
+function packMove(ks: Keyspace, e: number, rel: number, s: number): number {
   ks.bumpCas(e);
-  const u8 = ks.bytes();
-  const vo = ks.valueOffset(e);
+  let u8 = ks.bytes();
+  let vo = ks.valueOffset(e);
   const vl = ks.valueLength(e);
   const p = vo + rel;
-  const size = packNext(u8, p) - p;
+  readElement(u8, p);
+  const oldSize = elNext - p;
+  const ml = elMl;
+  const size = elementSize(ml, s);
   if (moveBuf.length < size) moveBuf = new Uint8Array(Math.max(size, moveBuf.length * 2));
-  moveBuf.set(u8.subarray(p, p + size), 0);
-  varint(moveBuf, 0);
-  const mo = vsize;
-  const ml = vlen;
-  writeScore(moveBuf, mo + ml + 1, s);
-  u8.copyWithin(p, p + size, vo + vl);
-  const t = packInsertPos(u8, vo, vl - size, s, moveBuf, mo, ml);
-  u8.copyWithin(t + size, t, vo + vl - size);
-  u8.set(moveBuf.subarray(0, size), t);
+  putElement(moveBuf, 0, u8, elMo, ml, s);
+  u8.copyWithin(p, p + oldSize, vo + vl);
+  const rest = vl - oldSize;
+  readElement(moveBuf, 0); // the member's offset in moveBuf
+  const t = packInsertPos(u8, vo, rest, s, moveBuf, elMo, ml) - vo;
+  if (size !== oldSize) {
+    e = ks.resizeValue(e, rest + size);
+    u8 = ks.bytes();
+    vo = ks.valueOffset(e);
+  }
+  u8.copyWithin(vo + t + size, vo + t, vo + rest);
+  u8.set(moveBuf.subarray(0, size), vo + t);
+  return e;
 }
 
 /** Inserts a new member with score s at its place in e's PACK; returns the handle. */
@@ -407,18 +406,14 @@ function packInsert(ks: Keyspace, e: number, mb: Uint8Array, mo: number, ml: num
     mb = arenaCopy(mb, mo, ml);
     mo = 0;
   }
-  const size = varintSize(ml) + ml + SCORE_ENTRY;
+  const size = elementSize(ml, s);
   const count = readU32(u8, vo + 1);
   e = ks.resizeValue(e, vl + size);
   u8 = ks.bytes();
   vo = ks.valueOffset(e);
   const at = vo + rel;
   u8.copyWithin(at + size, at, vo + vl);
-  let q = at + putVarint(u8, at, ml);
-  for (let i = 0; i < ml; i++) u8[q + i] = mb[mo + i]!;
-  q += ml;
-  u8[q] = SCORE_BYTES;
-  writeScore(u8, q + 1, s);
+  putElement(u8, at, mb, mo, ml, s);
   writeU32(u8, vo + 1, count + 1);
   return e;
 }

@@ -26,7 +26,8 @@ const TIME_LIMIT_MS = Number(process.env['MODEL_TIME_LIMIT_S'] ?? 40) * 1000;
 const KEYS = ['z0', 'z1', 'z2', 'k'] as const;
 const SCAN_STEPS_MAX = 100_000;
 
-const SCORES = [0, -0, 1, -1, 1.5, 2, 3, 10, Infinity, -Infinity, 1e300, -1e-300, 0.1, 1 / 3, 2 ** 53, -(2 ** 53)];
+// Compact (integer) and 8-byte scores, and the edges of the compact forms' lengths.
+const SCORES = [0, -0, 1, -1, 1.5, 2, 3, 10, Infinity, -Infinity, 1e300, -1e-300, 0.1, 1 / 3, 2 ** 53, -(2 ** 53), 2 ** 53 + 2, 63, 64, -64, -65, 127, 128, -129, 2 ** 31, 0.5];
 const scoreArb = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom(...SCORES) },
   { weight: 2, arbitrary: fc.integer({ min: -3, max: 3 }) },
@@ -586,6 +587,30 @@ test('a lazily freed large set gives every block back, also across a crash', () 
   assert.is(again.usedMemory(), before);
 });
 
+/** A one-member-per-entry image: [1][count u32] then the given elements' raw bytes. */
+function rawImage(...elements: number[][]): Buffer {
+  const head = Buffer.from([1, 0, 0, 0, 0]);
+  head.writeUInt32LE(elements.length, 1);
+  return Buffer.concat([head, ...elements.map((b) => Buffer.from(b))]);
+}
+
+function f64(s: number): number[] {
+  const b = Buffer.alloc(8);
+  b.writeDoubleLE(s, 0);
+  return [...b];
+}
+
+/** LEB128 bytes of a zigzag value given as a bigint (images beyond what the writer makes). */
+function leb(z: bigint): number[] {
+  const out: number[] = [];
+  do {
+    const b = Number(z & 0x7fn);
+    z >>= 7n;
+    out.push(z > 0n ? b | 0x80 : b);
+  } while (z > 0n);
+  return out;
+}
+
 test('images: a bad RESTORE payload is refused, never stored', () => {
   const ks = new Keyspace(Keyspace.createMemory());
   const k = bytes('z');
@@ -593,22 +618,118 @@ test('images: a bad RESTORE payload is refused, never stored', () => {
   for (const [m, s] of [['a', 1], ['b', 2]] as const) e = Z.zsetAdd(ks, e, bytes(m), 0, 1, s);
   ks.image(e);
   const img = Buffer.from(ks.imageBuf.subarray(ks.imageOff, ks.imageOff + ks.imageLen));
+  // Elements are [member length * 2 + 1]['a'][zigzag score] from offset 5: 03 61 02, 03 62 04.
+  assert.equal([...img], [1, 2, 0, 0, 0, 3, 0x61, 2, 3, 0x62, 4]);
   assert.is(imageError(TYPE_ZSET, img, 0, img.length), null);
   const swapped = Buffer.from(img);
-  // Elements are [1]['a'][8][score] from offset 5: swap the scores so that the order breaks.
-  swapped.writeDoubleLE(2, 8);
-  swapped.writeDoubleLE(1, 19);
+  swapped[7] = 4;
+  swapped[10] = 2;
   assert.is(imageError(TYPE_ZSET, swapped, 0, swapped.length), 'members out of order');
-  const nan = Buffer.from(img);
-  nan.writeDoubleLE(NaN, 8);
-  assert.is(imageError(TYPE_ZSET, nan, 0, nan.length), 'NaN score');
+  assert.is(imageError(TYPE_ZSET, rawImage([2, 0x61, ...f64(NaN)]), 0, 15), 'NaN score');
   const dup = Buffer.from(img);
-  dup[6 + 11] = 0x61;
-  dup.writeDoubleLE(1, 6 + 11 + 2);
+  dup[9] = 0x61;
+  dup[10] = 2;
   assert.is(imageError(TYPE_ZSET, dup, 0, dup.length), 'members out of order');
   assert.ok(imageError(TYPE_ZSET, img, 0, img.length - 1) !== null);
   const empty = Buffer.from([1, 0, 0, 0, 0]);
   assert.is(imageError(TYPE_ZSET, empty, 0, empty.length), 'empty collection');
+  // One form per score: an integer as 8 bytes, an overlong varint, a compact form past +-2^53.
+  const bad: Array<[Buffer, string]> = [
+    [rawImage([2, 0x61, ...f64(1)]), 'score not in its compact form'],
+    [rawImage([2, 0x61, ...f64(2 ** 53)]), 'score not in its compact form'],
+    [rawImage([3, 0x61, 0x82, 0]), 'bad compact score'],
+    [rawImage([0x83, 0, 0x61, 2]), 'bad length'],
+    [rawImage([3, 0x61, ...leb(2n ** 54n + 2n)]), 'bad compact score'],
+    [rawImage([3, 0x61, ...leb(2n ** 54n + 1n)]), 'bad compact score'],
+    [rawImage([3, 0x61, ...leb(2n ** 60n)]), 'bad compact score'],
+    [rawImage([3, 0x61, 0x80]), 'entry past the end'],
+    [rawImage([3, 0x61]), 'entry past the end'],
+    [rawImage([2, 0x61, 0, 0]), 'entry past the end'],
+  ];
+  for (const [b, why] of bad) {
+    assert.is(imageError(TYPE_ZSET, b, 0, b.length), why, [...b].join(' '));
+    // Refused before the arena: the loader checks, so a refused image never reaches store.
+  }
+  // The extremes that are compact: 2^53 and -2^53 in 8 bytes.
+  for (const [z, s] of [[2n ** 54n, 2 ** 53], [2n ** 54n - 1n, -(2 ** 53)]] as const) {
+    const b = rawImage([3, 0x61, ...leb(z)]);
+    assert.is(b.length, 5 + 2 + 8);
+    assert.is(imageError(TYPE_ZSET, b, 0, b.length), null);
+    const fresh = new Keyspace(Keyspace.createMemory());
+    const fe = fresh.setImage(k, 0, 1, TYPE_ZSET, b, 0, b.length, 0);
+    assert.ok(Z.zsetScore(fresh, fe, bytes('a'), 0, 1));
+    assert.is(Z.score, s);
+  }
+  // An 8-byte -0 (the image of a large set) is valid, and stored as a listpack's compact 0.
+  const negZero = rawImage([2, 0x61, ...f64(-0)], [3, 0x62, 0]);
+  assert.is(imageError(TYPE_ZSET, negZero, 0, negZero.length), null);
+  const fresh = new Keyspace(Keyspace.createMemory());
+  const fe = fresh.setImage(k, 0, 1, TYPE_ZSET, negZero, 0, negZero.length, 0);
+  fresh.image(fe);
+  assert.equal([...fresh.imageBuf.subarray(fresh.imageOff, fresh.imageOff + fresh.imageLen)], [1, 2, 0, 0, 0, 3, 0x61, 0, 3, 0x62, 0]);
+  fresh.checkIntegrity();
+});
+
+test('compact scores: integers up to 2^53 take a zigzag varint, others 8 bytes; every call agrees', () => {
+  // [score, bytes of its form in the PACK]
+  const cases: Array<[number, number]> = [
+    [0, 1], [1, 1], [-1, 1], [63, 1], [-64, 1], [64, 2], [-65, 2], [127, 2], [128, 2], [-129, 2], [2 ** 31, 5],
+    [-(2 ** 31), 5], [2 ** 53, 8], [-(2 ** 53), 8], [2 ** 53 + 2, 8], [-(2 ** 53) - 2, 8], [0.5, 8], [-0, 1], [Infinity, 8],
+    [-Infinity, 8], [1e300, 8],
+  ];
+  const m = bytes('m:00');
+  for (const [s, size] of cases) {
+    const ks = new Keyspace(Keyspace.createMemory());
+    const k = bytes('z');
+    let e = Z.zsetCreate(ks, k, 0, 1, 1, 4);
+    e = Z.zsetAdd(ks, e, m, 0, 4, s);
+    const want = s === 0 ? 0 : s; // a listpack keeps -0 as 0
+    assert.is(ks.valueLength(e), 5 + 1 + 4 + size, `size of ${s}`);
+    assert.ok(Z.zsetScore(ks, e, m, 0, 4));
+    assert.ok(Object.is(Z.score, want), `score ${s}`);
+    ks.image(e);
+    const img = Buffer.from(ks.imageBuf.subarray(ks.imageOff, ks.imageOff + ks.imageLen));
+    assert.is(imageError(TYPE_ZSET, img, 0, img.length), null);
+    // Through the image into a listpack and into a large set, and back out as the same image.
+    for (const entries of [128, 0]) {
+      const fresh = new Keyspace(Keyspace.createMemory());
+      fresh.limits = { ...DEFAULT_COLLECTION_LIMITS, zsetMaxListpackEntries: entries };
+      const fe = fresh.setImage(k, 0, 1, TYPE_ZSET, img, 0, img.length, 0);
+      assert.is(Z.zsetEncodingName(fresh, fe), entries === 0 ? 'skiplist' : 'listpack');
+      assert.ok(Z.zsetScore(fresh, fe, m, 0, 4));
+      assert.ok(Object.is(Z.score, want));
+      fresh.image(fe);
+      assert.equal([...fresh.imageBuf.subarray(fresh.imageOff, fresh.imageOff + fresh.imageLen)], [...img]);
+    }
+  }
+  // One member moved through every score among nine others (sizes change in place): order, ranks
+  // and scores follow a sorted model; the handle may move.
+  const ks = new Keyspace(Keyspace.createMemory());
+  const k = bytes('z');
+  let e = Z.zsetCreate(ks, k, 0, 1, 10, 4);
+  const model = new Map<string, number>();
+  for (let j = 0; j < 10; j++) {
+    const mj = bytes(`m:0${j}`);
+    e = Z.zsetAdd(ks, e, mj, 0, 4, j);
+    model.set(`m:0${j}`, j);
+  }
+  for (const [s] of [...cases, ...cases.slice().reverse()]) {
+    for (const who of ['m:00', 'm:05', 'm:09']) {
+      e = Z.zsetAdd(ks, e, bytes(who), 0, 4, s);
+      assert.not.ok(Z.added);
+      model.set(who, s === 0 ? 0 : s);
+      const want = [...model].sort((a, b) => (a[1] !== b[1] ? (a[1] < b[1] ? -1 : 1) : a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+      const got: Array<[string, number]> = [];
+      Z.zsetRange(ks, e, 0, 9, false, (b, o, l, sc) => {
+        got.push([Buffer.from(b.subarray(o, o + l)).toString('latin1'), sc]);
+        return true;
+      });
+      assert.equal(got, want);
+      assert.is(Z.zsetRank(ks, e, bytes(who), 0, 4), want.findIndex(([w]) => w === who));
+      assert.is(ks.valueLength(e), 5 + want.reduce((n, [, sc]) => n + 5 + (cases.find(([c]) => Object.is(c, sc))?.[1] ?? 1), 0));
+      ks.checkIntegrity();
+    }
+  }
 });
 
 test.run();
