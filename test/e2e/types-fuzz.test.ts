@@ -146,8 +146,9 @@ function makeGen(r: () => number): Gen {
       const a = [pick(['SORT', 'SORT_RO']), key()];
       if (r() < 0.2) a.push('LIMIT', pick(['0', '1']), pick(['2', '-1', '10']));
       if (r() < 0.5) a.push(pick(['ASC', 'DESC']));
-      if (r() < 0.5) a.push('ALPHA');
-      if (a[0] === 'SORT' && r() < 0.4) a.push('STORE', key());
+      // STORE only with ALPHA: see the stale errno in judge(), which must not change a key.
+      if (a[0] === 'SORT' && r() < 0.4) a.push('ALPHA', 'STORE', key());
+      else if (r() < 0.5) a.push('ALPHA');
       return a;
     }],
     // keys
@@ -175,42 +176,28 @@ function makeGen(r: () => number): Gen {
 // Expected differences
 
 /**
- * Keys that SORT or SORT_RO read: redis-server 7.0's sortCommandGeneric "destructively converts"
- * a listpack sorted set to a skiplist before it sorts (sort.c), a side effect of its
- * implementation that only OBJECT ENCODING shows. Tessera's SORT reads without writing (SORT_RO
- * must, and a read that rewrites a value would need a log record), so such a key may say
- * 'listpack' where Redis says 'skiplist'. The mark follows RENAME and COPY and ends when Redis
- * reports the key as listpack again (it was rewritten).
+ * redis-server 7.0's sortCommandGeneric "destructively converts" a listpack sorted set to a
+ * skiplist before it sorts (sort.c), even for SORT_RO and even when the sort then fails; the set
+ * stays a skiplist, so OBJECT ENCODING says so and a later ZADD of -0 keeps -0 (a listpack stores
+ * 0). Tessera's SORT reads without writing: SORT_RO is a read, and a read that rewrites a value
+ * would have to be logged and counted as a change. A documented difference (docs/types-sweep.md);
+ * to keep comparing after it, each SORT is followed on both servers by DUMP + RESTORE REPLACE of
+ * the key, which gives a small set back its listpack in Redis (rdb.c converts on load) and is a
+ * no-op in Tessera.
  */
-class SortMarks {
-  readonly #keys = new Set<string>();
-
-  observe(args: string[], r: Reply): void {
-    const cmd = args[0]!.toUpperCase();
-    const ok = r.value.type !== 'error';
-    if (cmd === 'SORT' || cmd === 'SORT_RO') this.#keys.add(args[1]!); // converted even when the sort then fails
-    else if (cmd === 'RENAME' && ok && args[1] !== args[2]) {
-      if (this.#keys.delete(args[1]!)) this.#keys.add(args[2]!);
-      else this.#keys.delete(args[2]!);
-    } else if (cmd === 'COPY' && text(r.value) === '1') {
-      if (this.#keys.has(args[1]!)) this.#keys.add(args[2]!);
-      else this.#keys.delete(args[2]!);
-    } else if (cmd === 'OBJECT' && text(r.value) === 'listpack') this.#keys.delete(args[2]!);
-  }
-
-  has(key: string): boolean {
-    return this.#keys.has(key);
-  }
-}
+const SORT_NORMALIZE = new Set(['SORT', 'SORT_RO']);
 
 /** Null when the pair of replies is acceptable for `args`, else why not. */
-function judge(args: string[], r: Reply, t: Reply, marks: SortMarks): string | null {
+function judge(args: string[], r: Reply, t: Reply): string | null {
   if (r.raw.equals(t.raw)) return null;
   const cmd = args[0]!.toUpperCase();
-  if (cmd === 'OBJECT' && marks.has(args[2]!) && text(r.value) === 'skiplist' && text(t.value) === 'listpack') return null;
   // Redis 7.0 encodes every list as a quicklist; Tessera keeps a small list in one listpack as
   // Redis 7.2 does (docs/lists.md).
   if (cmd === 'OBJECT' && text(r.value) === 'quicklist' && text(t.value) === 'listpack') return null;
+  // redis-server 7.0's SORT parses each element with strtod and tests errno == ERANGE without
+  // clearing errno first (sort.c), so an ERANGE left by an earlier parse (a denormal such as
+  // 1e-320) fails a numeric SORT of plain numbers. Tessera does not reproduce the stale errno.
+  if ((cmd === 'SORT' || cmd === 'SORT_RO') && text(r.value) === "ERR One or more scores can't be converted into double" && t.value.type !== 'error') return null;
   // ZRANDMEMBER without a count picks at random: only the kind of reply must match.
   if (cmd === 'ZRANDMEMBER' && args.length === 2 && r.value.type === 'bulk' && t.value.type === 'bulk' && (r.value.value === null) === (t.value.value === null)) return null;
   return 'bytes differ';
@@ -244,7 +231,6 @@ async function run(proto: 2 | 3, seed: number, steps: number): Promise<void> {
     }
     const gen = makeGen(rng(seed));
     const history: string[][] = [];
-    const marks = new SortMarks();
     // The last commands that touched the keys of `args`: what a report needs to reproduce by hand.
     const context = (args: string[], upTo: number): string => {
       const ks = new Set(args.filter((a) => KEYS.includes(a) || LEX_KEYS.includes(a)));
@@ -262,7 +248,7 @@ async function run(proto: 2 | 3, seed: number, steps: number): Promise<void> {
       let i = 0;
       while (i < batch.length) {
         let j = i;
-        while (j < batch.length && batch[j]![0] !== 'DUMP-RESTORE') j++;
+        while (j < batch.length && batch[j]![0] !== 'DUMP-RESTORE' && !(j > i && SORT_NORMALIZE.has(batch[j - 1]![0]!))) j++;
         if (j > i) {
           const slice = batch.slice(i, j);
           const bytes = Buffer.concat(slice.map((a) => encodeCommand(a)));
@@ -278,10 +264,17 @@ async function run(proto: 2 | 3, seed: number, steps: number): Promise<void> {
           }
           for (let k = 0; k < slice.length; k++) {
             if (TRACE !== undefined && slice[k]!.includes(TRACE)) console.log(`${done - batch.length + i + k}: ${slice[k]!.join(' ')}\n    redis:   ${show(rr[k]!.raw)}\n    tessera: ${show(tr[k]!.raw)}\n    state:   ${await traceState(rc, TRACE)}\n    state:   ${await traceState(tc, TRACE)}`);
-            const why = judge(slice[k]!, rr[k]!, tr[k]!, marks);
-            marks.observe(slice[k]!, rr[k]!);
+            const why = judge(slice[k]!, rr[k]!, tr[k]!);
             if (why !== null) problems.push(`step ${done - batch.length + i + k}: ${show(slice[k]!.join(' '), 300)}  [${why}]\n    redis:   ${show(rr[k]!.raw)}\n    tessera: ${show(tr[k]!.raw)}${problems.length === 0 ? `\n    after:\n${context(slice[k]!, done - batch.length + i + k)}` : ''}`);
           }
+        }
+        if (j > i && SORT_NORMALIZE.has(batch[j - 1]![0]!)) {
+          // The slice ended with a SORT: normalize its key (SORT_NORMALIZE), then go on from j.
+          const key = batch[j - 1]![1]!;
+          const [rr, tr] = [await dumpRestore(rc, key, key), await dumpRestore(tc, key, key)];
+          if (!rr.raw.equals(tr.raw)) problems.push(`step ${done - batch.length + j - 1}: DUMP ${key} + RESTORE ${key} after SORT\n    redis:   ${show(rr.raw)}\n    tessera: ${show(tr.raw)}`);
+          i = j;
+          continue;
         }
         if (j < batch.length) {
           const [, src, dst] = batch[j]!;
