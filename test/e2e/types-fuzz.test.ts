@@ -11,7 +11,7 @@ import { encodeCommand, show, withTimeout, type RawClient, type Reply } from './
 import { ServerPair, connectPair, text } from './differential-helpers.js';
 
 const SHARDS = 4;
-const STEPS = Number(process.env['TYPES_FUZZ_STEPS'] ?? 4000);
+const STEPS = Number(process.env['TYPES_FUZZ_STEPS'] ?? 10000);
 const SEED = Number(process.env['TYPES_FUZZ_SEED'] ?? 20261206);
 const BATCH = process.env['TYPES_FUZZ_TRACE'] !== undefined ? 1 : 64;
 // TYPES_FUZZ_TRACE=key prints every command that names the key, with both replies (to reproduce).
