@@ -53,10 +53,10 @@ export function sortScored(members: string[], scores: number[]): ScoredList {
   return { members: idx.map((i) => members[i]!), scores: idx.map((i) => scores[i]!) };
 }
 
-/** Adds or updates member mb[mo, +ml) with score s (Z.zsetAdd), keeping Redis's one quirk of
- * the compact encoding: a listpack stores -0 as 0 (a skiplist keeps -0). Returns the handle. */
+/** Adds or updates member mb[mo, +ml) with score s (Z.zsetAdd). Redis's listpack stores -0 as 0
+ * while its skiplist keeps -0: Z.zsetAdd applies that rule itself, after it has decided whether
+ * this add converts the set (an add that converts keeps -0, as Redis's does). Returns the handle. */
 export function addMember(ks: Keyspace, e: number, mb: Uint8Array, mo: number, ml: number, s: number): number {
-  if (s === 0 && Z.zsetEncodingName(ks, e) === 'listpack') s = 0;
   return Z.zsetAdd(ks, e, mb, mo, ml, s);
 }
 

@@ -205,6 +205,7 @@ export function zrangeGeneric(c: ShardContext, keyIdx: number, mode: number, ran
       return true;
     });
   }
+  rangeStoreSignedZeros(ks, list);
   if (mode === MODE_FETCH) {
     const packed = packScored(list);
     out.bulk(packed, 0, packed.length);
@@ -306,3 +307,22 @@ export function zremrangeGeneric(c: ShardContext, rangeType: number): void {
   out.integer(removed);
 }
 
+
+/**
+ * Gives a ZRANGESTORE result the zero signs Redis 7.0 leaves: its ZRANGESTORE creates the
+ * destination with zsetTypeCreate(length, 0), a listpack when length is within
+ * zset-max-listpack-entries (member lengths are not considered), and adds the members in range
+ * order; the listpack stores -0 as 0 until a member longer than zset-max-listpack-value converts
+ * it, and the skiplist keeps -0 from then on. storeZset picks the final encoding at once, so the
+ * members added before that conversion get +0 here. (The STORE forms of ZUNION, ZINTER and ZDIFF
+ * build a skiplist and convert at the end, which storeZset already matches.)
+ */
+function rangeStoreSignedZeros(ks: Keyspace, list: ScoredList): void {
+  const lim = ks.limits;
+  const n = list.members.length;
+  if (n > lim.zsetMaxListpackEntries) return;
+  for (let i = 0; i < n; i++) {
+    if (list.members[i]!.length > lim.zsetMaxListpackValue) return;
+    if (list.scores[i] === 0) list.scores[i] = 0;
+  }
+}
