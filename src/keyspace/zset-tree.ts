@@ -353,22 +353,31 @@ export class ZTree {
 
   // --- Changes ----------------------------------------------------------------------------------
 
-  /** Adds element el (member in its block) with score s; the key must be absent. */
-  insert(zd: number, s: number, el: number): void {
-    this.sync();
-    this.keyOfElement(s, el);
+  /** Descends to the leaf of the current key (keyOfElement), adding delta to the subtree count of
+   * every child passed and recording the path (pathNode, pathIdx); returns the leaf. */
+  private descendCounting(zd: number, delta: number): number {
     const zw = zd >>> 2;
-    let u32 = this.u32;
+    const u32 = this.u32;
     const height = u32[zw + ZD_HEIGHT]!;
     let n = u32[zw + ZD_ROOT]!;
     for (let d = 0; d < height; d++) {
       const w = n >>> 2;
       const c = this.routeKey(n, u32[w + W_COUNT]!);
-      u32[w + IW_COUNTS + c]!++;
+      u32[w + IW_COUNTS + c] = u32[w + IW_COUNTS + c]! + delta;
       this.pathNode[d] = n;
       this.pathIdx[d] = c;
       n = u32[w + IW_CHILDREN + c]!;
     }
+    return n;
+  }
+
+  /** Adds element el (member in its block) with score s; the key must be absent. */
+  insert(zd: number, s: number, el: number): void {
+    this.sync();
+    this.keyOfElement(s, el);
+    let u32 = this.u32;
+    const height = u32[(zd >>> 2) + ZD_HEIGHT]!;
+    const n = this.descendCounting(zd, 1);
     const pos = this.leafLowerBound(n);
     const cnt = u32[(n >>> 2) + W_COUNT]!;
     if (cnt < LEAF_CAP) {
@@ -548,18 +557,9 @@ export class ZTree {
   remove(zd: number, s: number, el: number): void {
     this.sync();
     this.keyOfElement(s, el);
-    const zw = zd >>> 2;
     const u32 = this.u32;
-    const height = u32[zw + ZD_HEIGHT]!;
-    let n = u32[zw + ZD_ROOT]!;
-    for (let d = 0; d < height; d++) {
-      const w = n >>> 2;
-      const c = this.routeKey(n, u32[w + W_COUNT]!);
-      u32[w + IW_COUNTS + c]!--;
-      this.pathNode[d] = n;
-      this.pathIdx[d] = c;
-      n = u32[w + IW_CHILDREN + c]!;
-    }
+    const height = u32[(zd >>> 2) + ZD_HEIGHT]!;
+    let n = this.descendCounting(zd, -1);
     const pos = this.leafLowerBound(n);
     const w = n >>> 2;
     const c = u32[w + W_COUNT]!;
