@@ -40,6 +40,9 @@ class Wait implements ClientWait {
 
   registered(shard: number): void {
     this.shards.add(shard);
+    // A registration that lands after the wait ended (the client left during the tries) goes at
+    // once, not when its key is next written.
+    if (this.ended) this.owner.host.cancelOnShard(shard, this.slot, this.gen);
   }
 
   settle(timeoutMs: number): Promise<Buffer> {
