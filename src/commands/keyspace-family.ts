@@ -125,7 +125,8 @@ function cloneTo(c: ShardContext, e: number, ki: number): void {
   // Copied out: the write below may move the arena's bytes, and a snapshot's copy-on-write of the
   // destination reuses the keyspace's image buffer.
   const img = Buffer.from(ks.imageBuf.subarray(ks.imageOff, ks.imageOff + ks.imageLen));
-  ks.setImage(a.buf, a.off[ki]!, a.len[ki]!, ks.type(e), img, 0, img.length, ks.expireAt(e));
+  // A large encoding stays large (Redis's RENAME moves the object, COPY duplicates it).
+  ks.setImage(a.buf, a.off[ki]!, a.len[ki]!, ks.type(e), img, 0, img.length, ks.expireAt(e), 0, ks.largeEncoding(e));
 }
 
 function renameGeneric(c: ShardContext, nx: boolean): void {
@@ -197,12 +198,16 @@ export const PAYLOAD_HEADER = 9;
 
 const payloadHead = Buffer.alloc(PAYLOAD_HEADER);
 
-/** Replies with entry e's internal payload as a bulk string. */
-export function replyPayload(c: ShardContext, e: number): void {
+/** Payload type byte flag (`__dump key ENC` only): the value was in its large encoding, and
+ * `__restore` keeps it so (cross-shard RENAME and COPY keep a value's encoding). */
+const PAYLOAD_LARGE = 0x80;
+
+/** Replies with entry e's internal payload as a bulk string (markLarge: see PAYLOAD_LARGE). */
+export function replyPayload(c: ShardContext, e: number, markLarge = false): void {
   const ks = c.ks;
   ks.image(e);
   const vlen = ks.imageLen;
-  payloadHead[0] = ks.type(e);
+  payloadHead[0] = ks.type(e) | (markLarge && ks.largeEncoding(e) ? PAYLOAD_LARGE : 0);
   payloadHead.writeDoubleLE(ks.expireAt(e), 1);
   c.out.ascii(`$${PAYLOAD_HEADER + vlen}\r\n`);
   c.out.raw(payloadHead, 0, PAYLOAD_HEADER);
@@ -211,15 +216,23 @@ export function replyPayload(c: ShardContext, e: number): void {
 }
 
 
-/** __dump key [DEL]: the entry's payload (nil when absent), deleting it with DEL. */
+/** __dump key [DEL] [ENC]: the entry's payload (nil when absent), deleting it with DEL, its
+ * encoding marked with ENC. */
 function dumpCommand(c: ShardContext): void {
   const e = writeKey(c, 1);
   if (e === 0) {
     c.out.nil();
     return;
   }
-  replyPayload(c, e);
-  if (c.args.argc > 2 && argIs(c.args, 2, 'DEL')) c.ks.deleteEntry(e);
+  const a = c.args;
+  let del = false;
+  let enc = false;
+  for (let i = 2; i < a.argc; i++) {
+    if (argIs(a, i, 'DEL')) del = true;
+    else if (argIs(a, i, 'ENC')) enc = true;
+  }
+  replyPayload(c, e, enc);
+  if (del) c.ks.deleteEntry(e);
 }
 
 /** __restore key payload REPLACE|NX: writes the entry; :1 when written, :0 when NX found a key. */
@@ -231,14 +244,15 @@ function restoreCommand(c: ShardContext): void {
     return;
   }
   const p = a.off[2]!;
-  const type = a.buf[p]! as ValueType;
+  const type = (a.buf[p]! & ~PAYLOAD_LARGE) as ValueType;
+  const keepLarge = (a.buf[p]! & PAYLOAD_LARGE) !== 0;
   if (a.len[2]! < PAYLOAD_HEADER || imageError(type, a.buf, p + PAYLOAD_HEADER, a.len[2]! - PAYLOAD_HEADER) !== null) {
     c.out.error(ERR.badDataFormat);
     return;
   }
   const expireAt = new DataView(a.buf.buffer, a.buf.byteOffset + p + 1, 8).getFloat64(0, true);
   if (expireAt !== 0 && expireAt <= c.ks.now) c.ks.delete(a.buf, a.off[1]!, a.len[1]!);
-  else c.ks.setImage(a.buf, a.off[1]!, a.len[1]!, type, a.buf, p + PAYLOAD_HEADER, a.len[2]! - PAYLOAD_HEADER, expireAt);
+  else c.ks.setImage(a.buf, a.off[1]!, a.len[1]!, type, a.buf, p + PAYLOAD_HEADER, a.len[2]! - PAYLOAD_HEADER, expireAt, 0, keepLarge);
   c.out.integer(1);
 }
 
@@ -288,7 +302,7 @@ async function renameCrossShard(m: MainCall, nx: boolean): Promise<void> {
     // crash keeps the shard's memory, and both steps are idempotent while the shards are locked,
     // so the value ends in exactly one place (a DUMP with DEL lost it when the crash came between
     // the delete and the restore).
-    const payload = bulkBody(await callSurvivingCrash(call, s1, ['__dump', key], proto));
+    const payload = bulkBody(await callSurvivingCrash(call, s1, ['__dump', key, 'ENC'], proto));
     await callSurvivingCrash(call, s2, ['__restore', dst, payload, 'REPLACE'], proto);
     await callSurvivingCrash(call, s1, ['del', key], proto);
     if (nx) m.out.integer(1);
@@ -305,7 +319,7 @@ async function copyCrossShard(m: MainCall): Promise<void> {
   const s1 = server.shardOfKey(key, 0, key.length);
   const s2 = server.shardOfKey(dst, 0, dst.length);
   await server.withShardsLocked([s1, s2], async (call) => {
-    const r = shardOk(await call(s1, ['__dump', key], conn.proto));
+    const r = shardOk(await call(s1, ['__dump', key, 'ENC'], conn.proto));
     if (isNil(r)) {
       m.out.integer(0);
       return;

@@ -102,8 +102,8 @@ export class CollectionKind implements ValueKind {
     out.len = size;
   }
 
-  store(host: ValueHost, key: Uint8Array, koff: number, klen: number, buf: Uint8Array, off: number, len: number, expireAtMs: number, flags: number): number {
-    if (!this.needsTable(host, buf, off, len)) return host.set(key, koff, klen, buf, off, len, this.type, expireAtMs, flags);
+  store(host: ValueHost, key: Uint8Array, koff: number, klen: number, buf: Uint8Array, off: number, len: number, expireAtMs: number, flags: number, keepLarge = false): number {
+    if (!keepLarge && !this.needsTable(host, buf, off, len)) return host.set(key, koff, klen, buf, off, len, this.type, expireAtMs, flags);
     const t = this.tables;
     const intset = buf[off] === ENC_INTSET;
     const count = readU32(buf, off + (intset ? 2 : 1));

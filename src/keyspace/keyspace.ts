@@ -618,10 +618,16 @@ export class Keyspace {
 
   /** Writes key with a value given as a portable image of `type` (a string's bytes, or an image
    * checked by imageError) in the encoding the limits call for. Returns the entry. */
-  setImage(key: Uint8Array, koff: number, klen: number, type: ValueType, buf: Uint8Array, off: number, len: number, expireAtMs: number, flags = 0): number {
+  setImage(key: Uint8Array, koff: number, klen: number, type: ValueType, buf: Uint8Array, off: number, len: number, expireAtMs: number, flags = 0, keepLarge = false): number {
     const kind = this.kinds[type];
     if (kind === null || kind === undefined) return this.set(key, koff, klen, buf, off, len, type, expireAtMs, flags);
-    return kind.store(this, key, koff, klen, buf, off, len, expireAtMs, flags);
+    return kind.store(this, key, koff, klen, buf, off, len, expireAtMs, flags, keepLarge);
+  }
+
+  /** True when e holds a collection in its large encoding (one that keeps blocks outside its
+   * entry: a hashtable, quicklist or sorted-set tree). */
+  largeEncoding(e: number): boolean {
+    return this.childBytes(e) > 0;
   }
 
   // --- Snapshot marks (see META_SNAP) ---------------------------------------------------------

@@ -102,7 +102,7 @@ export class ListKind implements ValueKind {
     else visit(u8, vo + PACK_HEADER, vo + vl, readU32(u8, vo + 1));
   }
 
-  store(host: ValueHost, key: Uint8Array, koff: number, klen: number, buf: Uint8Array, off: number, len: number, expireAtMs: number, flags: number): number {
+  store(host: ValueHost, key: Uint8Array, koff: number, klen: number, buf: Uint8Array, off: number, len: number, expireAtMs: number, flags: number, keepLarge = false): number {
     const count = readU32(buf, off + 1);
     const fill = host.limits.listMaxListpackSize;
     const end = off + len;
@@ -111,7 +111,7 @@ export class ListKind implements ValueKind {
       varint(buf, p);
       total += entrySize(vlen);
     }
-    if (!nodeExceeds(fill, total, count)) {
+    if (!keepLarge && !nodeExceeds(fill, total, count)) {
       const e = host.set(key, koff, klen, null, 0, PACK_HEADER + total, TYPE_LIST, expireAtMs, flags);
       const u8 = host.bytes();
       const vo = host.valueOffset(e);

@@ -44,8 +44,10 @@ export interface ValueKind {
   snapshotStep(u8: Uint8Array, vo: number, cursor: number, count: number, emit: ElementEmit): number;
   snapshotElement(u8: Uint8Array, vo: number, buf: Uint8Array, off: number, len: number, emit: ElementEmit): void;
   snapshotSettle(u8: Uint8Array, vo: number, vl: number): void;
-  /** Writes key with the value of a checked image, in the encoding the host's limits call for. */
-  store(host: ValueHost, key: Uint8Array, koff: number, klen: number, buf: Uint8Array, off: number, len: number, expireAtMs: number, flags: number): number;
+  /** Writes key with the value of a checked image, in the encoding the host's limits call for, or
+   * in the large encoding whatever its size when keepLarge (RENAME and COPY keep a value's
+   * encoding, as Redis moves or duplicates the object; RESTORE and loads go by the limits). */
+  store(host: ValueHost, key: Uint8Array, koff: number, klen: number, buf: Uint8Array, off: number, len: number, expireAtMs: number, flags: number, keepLarge?: boolean): number;
 }
 
 /** Makes a type's kind for one shard's arena. */

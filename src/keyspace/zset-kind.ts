@@ -130,10 +130,10 @@ export class ZsetKind implements ValueKind {
     out.len = size;
   }
 
-  store(host: ValueHost, key: Uint8Array, koff: number, klen: number, buf: Uint8Array, off: number, len: number, expireAtMs: number, flags: number): number {
+  store(host: ValueHost, key: Uint8Array, koff: number, klen: number, buf: Uint8Array, off: number, len: number, expireAtMs: number, flags: number, keepLarge = false): number {
     const lim = host.limits;
     const count = readU32(buf, off + 1);
-    if (count <= lim.zsetMaxListpackEntries && longestMember(buf, off, len) <= lim.zsetMaxListpackValue) {
+    if (!keepLarge && count <= lim.zsetMaxListpackEntries && longestMember(buf, off, len) <= lim.zsetMaxListpackValue) {
       // A listpack keeps -0 as 0 (an image of a large set may carry -0): rewrite before storing.
       const zeros = positiveZeros(buf, off, len);
       if (zeros === 0) return host.set(key, koff, klen, buf, off, len, TYPE_ZSET, expireAtMs, flags);

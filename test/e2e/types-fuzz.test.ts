@@ -185,17 +185,11 @@ function makeGen(r: () => number): Gen {
  * the key, which gives a small set back its listpack in Redis (rdb.c converts on load) and is a
  * no-op in Tessera.
  */
-/**
- * OPEN BUG (reported, not fixed in this branch): Tessera's RENAME and COPY move a value through
- * its portable image, which is stored "in the encoding the limits call for", so a small sorted
- * set in the large encoding (grown past the limits, then shrunk) comes back as a listpack, and
- * its -0 scores become 0; Redis's RENAME moves the object and COPY duplicates it keeping its
- * encoding (skiplist, -0 kept). Until it is fixed, the destination is normalized the same way.
- */
+/** Keys normalized after a command (see above): SORT's key. RENAME and COPY keep the large
+ * encoding of their value, as Redis's do, and are compared as they are. */
 function normalizeKey(args: string[]): string | null {
   const cmd = args[0]!;
   if (cmd === 'SORT' || cmd === 'SORT_RO') return args[1]!;
-  if (cmd === 'RENAME' || cmd === 'COPY') return args[2]!;
   return null;
 }
 
