@@ -6,9 +6,14 @@
 
 import type { Test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   encodeCommand,
   rawClient,
+  startClusterNode,
+  waitFor,
   show,
   startRedis,
   startTessera,
@@ -205,4 +210,43 @@ export function groupsOn(
 /** A `timed(name, fn)` that declares a test in `test` failing after `timeoutMs`. */
 export function timedOn(test: Test, timeoutMs: number): (name: string, fn: () => Promise<void>) => void {
   return (name, fn) => test(name, () => withTimeout(fn(), timeoutMs, name));
+}
+
+// ---------------------------------------------------------------------------------------------
+// One-node clusters
+
+/** Runs `steps` byte for byte against a one-node redis-server cluster and a one-node Tessera
+ * cluster (every slot served, `shards` shards), for the CROSSSLOT rules of multi-key commands;
+ * asserts that every reply matches, then stops both and removes their directories. */
+export async function compareInOneNodeClusters(prefix: string, shards: number, steps: string[][]): Promise<void> {
+  const dirs = [mkdtempSync(join(tmpdir(), `${prefix}-redis-`)), mkdtempSync(join(tmpdir(), `${prefix}-tessera-`))];
+  const servers: ServerHandle[] = [];
+  try {
+    servers.push(await startRedis({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', join(dirs[0]!, 'nodes.conf'), '--dir', dirs[0]!] }));
+    servers.push((await startClusterNode({ nodeTimeoutMs: 5_000, shards, dir: dirs[1]! })).handle);
+    for (const srv of servers) {
+      const c = await rawClient(srv.port);
+      try {
+        assert.is((await c.call(['CLUSTER', 'ADDSLOTSRANGE', '0', '16383'])).raw.toString(), '+OK\r\n');
+        await waitFor(`cluster_state:ok on ${srv.kind}`, async () => (await c.call(['CLUSTER', 'INFO'])).raw.toString().includes('cluster_state:ok'), 15_000);
+      } finally {
+        c.close();
+      }
+    }
+    const [r, t] = await Promise.all(servers.map((x) => rawClient(x.port)));
+    const problems: string[] = [];
+    try {
+      for (const args of steps) {
+        const [rr, tr] = await Promise.all([r!.call(args), t!.call(args)]);
+        if (!rr.raw.equals(tr.raw)) problems.push(`${args.join(' ')}\n    redis:   ${show(rr.raw)}\n    tessera: ${show(tr.raw)}`);
+      }
+    } finally {
+      r!.close();
+      t!.close();
+    }
+    assert.is(problems.length, 0, problems.join('\n  '));
+  } finally {
+    await Promise.all(servers.map((x) => x.stop()));
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  }
 }

@@ -15,8 +15,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { keyOn as keyOnShard, shardOf as shardOfKey } from './shard-keys.js';
-import { plain, rawClient, redisCli, requireTool, show, startClusterNode, startRedis, startTessera, startTesseraAt, waitFor, type Plain, type RawClient, type Reply, type ServerHandle } from './harness.js';
-import { ServerPair, elems, groupsOn, s, timedOn, type Step } from './differential-helpers.js';
+import { plain, rawClient, redisCli, requireTool, show, startTessera, startTesseraAt, type Plain, type RawClient, type Reply, type ServerHandle } from './harness.js';
+import { ServerPair, compareInOneNodeClusters, elems, groupsOn, s, timedOn, type Step } from './differential-helpers.js';
 
 const SHARDS = 4;
 const TEST_TIMEOUT_MS = 60_000;
@@ -701,51 +701,21 @@ timed('the effect of every list command survives a crash: the append-only log re
 // --- cluster mode, COMMAND INFO, integrity ---------------------------------------------------------
 
 timed('cluster mode: keys of LMOVE, RPOPLPUSH and LMPOP must share a slot (CROSSSLOT as redis-server)', async () => {
-  const dirs = [mkdtempSync(join(tmpdir(), 'list-cluster-redis-')), mkdtempSync(join(tmpdir(), 'list-cluster-tessera-'))];
-  const servers: ServerHandle[] = [];
-  try {
-    servers.push(await startRedis({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', join(dirs[0]!, 'nodes.conf'), '--dir', dirs[0]!] }));
-    const node = await startClusterNode({ nodeTimeoutMs: 5_000, shards: SHARDS, dir: dirs[1]! });
-    servers.push(node.handle);
-    for (const srv of servers) {
-      const c = await rawClient(srv.port);
-      try {
-        assert.is((await call(c, 'CLUSTER', 'ADDSLOTSRANGE', '0', '16383')).text, '+OK\r\n');
-        await waitFor(`cluster_state:ok on ${srv.kind}`, async () => (await call(c, 'CLUSTER', 'INFO')).text.includes('cluster_state:ok'), 15_000);
-      } finally {
-        c.close();
-      }
-    }
-    const [r, t] = await Promise.all(servers.map((x) => rawClient(x.port)));
-    const steps: string[][] = [
-      ['RPUSH', '{t}a', '1', '2', '3'],
-      ['LMOVE', '{t}a', 'b', 'LEFT', 'RIGHT'],
-      ['LMOVE', '{t}a', '{t}b', 'LEFT', 'RIGHT'],
-      ['RPOPLPUSH', 'a', 'b'],
-      ['RPOPLPUSH', '{t}a', '{t}b'],
-      ['LMPOP', '2', 'a', 'b', 'LEFT'],
-      ['LMPOP', '2', '{t}a', '{t}b', 'LEFT', 'COUNT', '5'],
-      ['LMPOP', '0', 'a', 'LEFT'],
-      ['LMPOP', '3', 'a', 'LEFT'],
-      ['LRANGE', '{t}b', '0', '-1'],
-      ['COMMAND', 'GETKEYS', 'LMPOP', '2', 'x', 'y', 'LEFT'],
-      ['COMMAND', 'GETKEYS', 'LMOVE', 'x', 'y', 'LEFT', 'RIGHT'],
-    ];
-    const problems: string[] = [];
-    try {
-      for (const args of steps) {
-        const [rr, tr] = await Promise.all([call(r!, ...args), call(t!, ...args)]);
-        if (!rr.raw.equals(tr.raw)) problems.push(`${args.join(' ')}\n    redis:   ${show(rr.raw)}\n    tessera: ${show(tr.raw)}`);
-      }
-    } finally {
-      r!.close();
-      t!.close();
-    }
-    assert.is(problems.length, 0, problems.join('\n  '));
-  } finally {
-    await Promise.all(servers.map((x) => x.stop()));
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  }
+  const steps: string[][] = [
+    ['RPUSH', '{t}a', '1', '2', '3'],
+    ['LMOVE', '{t}a', 'b', 'LEFT', 'RIGHT'],
+    ['LMOVE', '{t}a', '{t}b', 'LEFT', 'RIGHT'],
+    ['RPOPLPUSH', 'a', 'b'],
+    ['RPOPLPUSH', '{t}a', '{t}b'],
+    ['LMPOP', '2', 'a', 'b', 'LEFT'],
+    ['LMPOP', '2', '{t}a', '{t}b', 'LEFT', 'COUNT', '5'],
+    ['LMPOP', '0', 'a', 'LEFT'],
+    ['LMPOP', '3', 'a', 'LEFT'],
+    ['LRANGE', '{t}b', '0', '-1'],
+    ['COMMAND', 'GETKEYS', 'LMPOP', '2', 'x', 'y', 'LEFT'],
+    ['COMMAND', 'GETKEYS', 'LMOVE', 'x', 'y', 'LEFT', 'RIGHT'],
+  ];
+  await compareInOneNodeClusters('list-cluster', SHARDS, steps);
 });
 
 timed('COMMAND INFO of the list commands: arity, flags and key positions as redis-server', async () => {

@@ -9,12 +9,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Redis } from 'ioredis';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { keyOn as keyOnShard, shardOf as shardOfKey } from './shard-keys.js';
-import { rawClient, redisCli, requireTool, show, startClusterNode, startRedis, waitFor, type RawClient, type Reply, type ServerHandle } from './harness.js';
-import { ServerPair, groupsOn, s, sorted, timedOn, type Step } from './differential-helpers.js';
+import { redisCli, requireTool } from './harness.js';
+import { ServerPair, compareInOneNodeClusters, groupsOn, s, sorted, timedOn, type Step } from './differential-helpers.js';
 
 const SHARDS = 4;
 const TEST_TIMEOUT_MS = 60_000;
@@ -260,68 +257,34 @@ group('errors and syntax', [
 
 // --- cluster mode -------------------------------------------------------------------------------
 
-async function call(c: RawClient, ...args: string[]): Promise<Reply> {
-  return c.call(args);
-}
-
 timed('cluster mode: BY patterns and GET refused, STORE elsewhere CROSSSLOT (as redis-server 7.0)', async () => {
-  const dirs = [mkdtempSync(join(tmpdir(), 'sort-cluster-redis-')), mkdtempSync(join(tmpdir(), 'sort-cluster-tessera-'))];
-  const servers: ServerHandle[] = [];
-  try {
-    servers.push(await startRedis({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', join(dirs[0]!, 'nodes.conf'), '--dir', dirs[0]!] }));
-    const node = await startClusterNode({ nodeTimeoutMs: 5_000, shards: SHARDS, dir: dirs[1]! });
-    servers.push(node.handle);
-    for (const srv of servers) {
-      const c = await rawClient(srv.port);
-      try {
-        assert.is((await call(c, 'CLUSTER', 'ADDSLOTSRANGE', '0', '16383')).text, '+OK\r\n');
-        await waitFor(`cluster_state:ok on ${srv.kind}`, async () => (await call(c, 'CLUSTER', 'INFO')).text.includes('cluster_state:ok'), 15_000);
-      } finally {
-        c.close();
-      }
-    }
-    const [r, t] = await Promise.all(servers.map((x) => rawClient(x.port)));
-    const steps: string[][] = [
-      ['SADD', '{t}s', '3', '1', '2'],
-      ['SET', '{t}w_1', '5'],
-      ['SORT', '{t}s'],
-      ['SORT', '{t}s', 'DESC', 'LIMIT', '0', '2'],
-      ['SORT', '{t}s', 'BY', '{t}w_*'],
-      ['SORT', '{t}s', 'BY', 'w_*'],
-      ['SORT_RO', '{t}s', 'BY', 'w_*'],
-      ['SORT', '{t}s', 'GET', '#'],
-      ['SORT', '{t}s', 'GET', '{t}w_*'],
-      ['SORT', '{t}s', 'BY', 'nosort', 'ALPHA'],
-      ['SORT', '{t}s', 'FOO', 'BY', 'w_*'],
-      ['SORT', '{t}s', 'BY', 'w_*', 'FOO'],
-      ['SORT', '{t}s', 'GET', '#', 'BY', 'w_*'],
-      ['SORT', '{t}s', 'LIMIT', 'x', '1', 'GET', '#'],
-      ['SORT', '{t}s', 'STORE', 'elsewhere'],
-      ['SORT', '{t}s', 'STORE', '{t}d'],
-      ['SORT', '{t}s', 'STORE', 'elsewhere', 'STORE', '{t}d'],
-      ['SORT', '{t}s', 'STORE', '{t}d', 'STORE', 'elsewhere'],
-      ['SORT', '{t}s', 'GET', 'STORE', 'STORE', '{t}d'],
-      ['SORT_RO', '{t}s', 'STORE', 'elsewhere'],
-      ['EXISTS', '{t}d'],
-      ['COMMAND', 'GETKEYS', 'SORT', 'k', 'LIMIT', '0', '1', 'STORE', 'd'],
-      ['COMMAND', 'GETKEYS', 'SORT', 'k', 'GET', 'store', 'BY', 'x'],
-      ['COMMAND', 'GETKEYS', 'SORT_RO', 'k', 'STORE', 'd'],
-    ];
-    const problems: string[] = [];
-    try {
-      for (const args of steps) {
-        const [rr, tr] = await Promise.all([call(r!, ...args), call(t!, ...args)]);
-        if (!rr.raw.equals(tr.raw)) problems.push(`${args.join(' ')}\n    redis:   ${show(rr.raw)}\n    tessera: ${show(tr.raw)}`);
-      }
-    } finally {
-      r!.close();
-      t!.close();
-    }
-    assert.is(problems.length, 0, problems.join('\n  '));
-  } finally {
-    await Promise.all(servers.map((x) => x.stop()));
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  }
+  const steps: string[][] = [
+    ['SADD', '{t}s', '3', '1', '2'],
+    ['SET', '{t}w_1', '5'],
+    ['SORT', '{t}s'],
+    ['SORT', '{t}s', 'DESC', 'LIMIT', '0', '2'],
+    ['SORT', '{t}s', 'BY', '{t}w_*'],
+    ['SORT', '{t}s', 'BY', 'w_*'],
+    ['SORT_RO', '{t}s', 'BY', 'w_*'],
+    ['SORT', '{t}s', 'GET', '#'],
+    ['SORT', '{t}s', 'GET', '{t}w_*'],
+    ['SORT', '{t}s', 'BY', 'nosort', 'ALPHA'],
+    ['SORT', '{t}s', 'FOO', 'BY', 'w_*'],
+    ['SORT', '{t}s', 'BY', 'w_*', 'FOO'],
+    ['SORT', '{t}s', 'GET', '#', 'BY', 'w_*'],
+    ['SORT', '{t}s', 'LIMIT', 'x', '1', 'GET', '#'],
+    ['SORT', '{t}s', 'STORE', 'elsewhere'],
+    ['SORT', '{t}s', 'STORE', '{t}d'],
+    ['SORT', '{t}s', 'STORE', 'elsewhere', 'STORE', '{t}d'],
+    ['SORT', '{t}s', 'STORE', '{t}d', 'STORE', 'elsewhere'],
+    ['SORT', '{t}s', 'GET', 'STORE', 'STORE', '{t}d'],
+    ['SORT_RO', '{t}s', 'STORE', 'elsewhere'],
+    ['EXISTS', '{t}d'],
+    ['COMMAND', 'GETKEYS', 'SORT', 'k', 'LIMIT', '0', '1', 'STORE', 'd'],
+    ['COMMAND', 'GETKEYS', 'SORT', 'k', 'GET', 'store', 'BY', 'x'],
+    ['COMMAND', 'GETKEYS', 'SORT_RO', 'k', 'STORE', 'd'],
+  ];
+  await compareInOneNodeClusters('sort-cluster', SHARDS, steps);
 });
 
 // --- atomicity ---------------------------------------------------------------------------------

@@ -10,14 +10,11 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { keyOn as keyOnShard, shardOf as shardOfKey } from './shard-keys.js';
-import { plain, rawClient, redisCli, requireTool, show, startClusterNode, startRedis, waitFor, type Plain, type RawClient, type Reply, type ServerHandle } from './harness.js';
-import { ServerPair, elems, groupsOn, s, timedOn, type Step } from './differential-helpers.js';
+import { plain, rawClient, redisCli, requireTool, show, type Plain, type RawClient, type Reply } from './harness.js';
+import { ServerPair, compareInOneNodeClusters, elems, groupsOn, s, timedOn, type Step } from './differential-helpers.js';
 
 const SHARDS = 4;
 const TEST_TIMEOUT_MS = 90_000;
@@ -916,62 +913,32 @@ timed('STORE forms across shards are atomic: a concurrent reader sees the old or
 // --- cluster mode, command table --------------------------------------------------------------------
 
 timed('cluster mode: keys of a multi-key sorted-set command must share a slot (CROSSSLOT as redis-server)', async () => {
-  const dirs = [mkdtempSync(join(tmpdir(), 'zset-cluster-redis-')), mkdtempSync(join(tmpdir(), 'zset-cluster-tessera-'))];
-  const servers: ServerHandle[] = [];
-  try {
-    servers.push(await startRedis({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', join(dirs[0]!, 'nodes.conf'), '--dir', dirs[0]!] }));
-    const node = await startClusterNode({ nodeTimeoutMs: 5_000, shards: SHARDS, dir: dirs[1]! });
-    servers.push(node.handle);
-    for (const srv of servers) {
-      const c = await rawClient(srv.port);
-      try {
-        assert.is((await call(c, 'CLUSTER', 'ADDSLOTSRANGE', '0', '16383')).raw.toString(), '+OK\r\n');
-        await waitFor(`cluster_state:ok on ${srv.kind}`, async () => (await call(c, 'CLUSTER', 'INFO')).raw.toString().includes('cluster_state:ok'), 15_000);
-      } finally {
-        c.close();
-      }
-    }
-    const [r, t] = await Promise.all(servers.map((x) => rawClient(x.port)));
-    const steps: string[][] = [
-      ['ZADD', '{t}a', '1', 'x', '2', 'y'],
-      ['ZADD', '{t}b', '3', 'y', '4', 'z'],
-      ['ZUNION', '2', 'a', 'b'],
-      ['ZUNION', '2', '{t}a', '{t}b', 'WITHSCORES'],
-      ['ZINTER', '2', '{t}a', 'b'],
-      ['ZDIFF', '2', '{t}a', '{t}b'],
-      ['ZUNIONSTORE', 'dst', '2', '{t}a', '{t}b'],
-      ['ZUNIONSTORE', '{t}dst', '2', '{t}a', '{t}b'],
-      ['ZINTERSTORE', '{t}dst', '2', '{t}a', 'b'],
-      ['ZDIFFSTORE', '{t}dst', '1', '{t}a'],
-      ['ZRANGE', '{t}dst', '0', '-1', 'WITHSCORES'],
-      ['ZINTERCARD', '2', 'a', 'b'],
-      ['ZINTERCARD', '2', '{t}a', '{t}b', 'LIMIT', '1'],
-      ['ZINTERCARD', '0', 'a'],
-      ['ZRANGESTORE', 'dst', '{t}a', '0', '-1'],
-      ['ZRANGESTORE', '{t}d2', '{t}a', '0', '-1'],
-      ['ZMPOP', '2', 'a', 'b', 'MIN'],
-      ['ZMPOP', '2', '{t}a', '{t}b', 'MAX', 'COUNT', '3'],
-      ['ZMPOP', '0', 'a', 'MIN'],
-      ['COMMAND', 'GETKEYS', 'ZUNIONSTORE', 'dst', '2', 'x', 'y', 'WEIGHTS', '1', '2'],
-      ['COMMAND', 'GETKEYS', 'ZINTER', '2', 'x', 'y', 'WITHSCORES'],
-      ['COMMAND', 'GETKEYS', 'ZMPOP', '2', 'x', 'y', 'MIN'],
-      ['COMMAND', 'GETKEYS', 'ZRANGESTORE', 'd', 's', '0', '1'],
-    ];
-    const problems: string[] = [];
-    try {
-      for (const args of steps) {
-        const [rr, tr] = await Promise.all([call(r!, ...args), call(t!, ...args)]);
-        if (!rr.raw.equals(tr.raw)) problems.push(`${args.join(' ')}\n    redis:   ${show(rr.raw)}\n    tessera: ${show(tr.raw)}`);
-      }
-    } finally {
-      r!.close();
-      t!.close();
-    }
-    assert.is(problems.length, 0, problems.join('\n  '));
-  } finally {
-    await Promise.all(servers.map((x) => x.stop()));
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  }
+  const steps: string[][] = [
+    ['ZADD', '{t}a', '1', 'x', '2', 'y'],
+    ['ZADD', '{t}b', '3', 'y', '4', 'z'],
+    ['ZUNION', '2', 'a', 'b'],
+    ['ZUNION', '2', '{t}a', '{t}b', 'WITHSCORES'],
+    ['ZINTER', '2', '{t}a', 'b'],
+    ['ZDIFF', '2', '{t}a', '{t}b'],
+    ['ZUNIONSTORE', 'dst', '2', '{t}a', '{t}b'],
+    ['ZUNIONSTORE', '{t}dst', '2', '{t}a', '{t}b'],
+    ['ZINTERSTORE', '{t}dst', '2', '{t}a', 'b'],
+    ['ZDIFFSTORE', '{t}dst', '1', '{t}a'],
+    ['ZRANGE', '{t}dst', '0', '-1', 'WITHSCORES'],
+    ['ZINTERCARD', '2', 'a', 'b'],
+    ['ZINTERCARD', '2', '{t}a', '{t}b', 'LIMIT', '1'],
+    ['ZINTERCARD', '0', 'a'],
+    ['ZRANGESTORE', 'dst', '{t}a', '0', '-1'],
+    ['ZRANGESTORE', '{t}d2', '{t}a', '0', '-1'],
+    ['ZMPOP', '2', 'a', 'b', 'MIN'],
+    ['ZMPOP', '2', '{t}a', '{t}b', 'MAX', 'COUNT', '3'],
+    ['ZMPOP', '0', 'a', 'MIN'],
+    ['COMMAND', 'GETKEYS', 'ZUNIONSTORE', 'dst', '2', 'x', 'y', 'WEIGHTS', '1', '2'],
+    ['COMMAND', 'GETKEYS', 'ZINTER', '2', 'x', 'y', 'WITHSCORES'],
+    ['COMMAND', 'GETKEYS', 'ZMPOP', '2', 'x', 'y', 'MIN'],
+    ['COMMAND', 'GETKEYS', 'ZRANGESTORE', 'd', 's', '0', '1'],
+  ];
+  await compareInOneNodeClusters('zset-cluster', SHARDS, steps);
 });
 
 timed('COMMAND INFO: arity, flags and legacy key positions of every sorted-set command, as redis-server', async () => {
