@@ -27,6 +27,17 @@ export interface ShardContext {
   readonly wakeOut: RespWriter;
   /** Sends the reply in wakeOut to the blocked client w (after the current command's reply). */
   wake(w: Waiter): void;
+  /** The table index of a command by name, case-insensitive; -1 when there is none. */
+  commandIndex(name: string): number;
+  /** Runs command `cmd`'s shard handler now, on `args`, with its reply (or its error: out of
+   * memory, MISCONF, a handler's failure) in `out`; what it changed is logged as one command.
+   * For commands run by another command (EXEC, a script's redis.call). `ctx.args` and `ctx.out`
+   * are restored afterwards. A command without a shard handler gets an error reply. */
+  execute(cmd: number, args: ArgList, out: RespWriter): void;
+  /** Brackets commands that must look atomic (a transaction, a script): blocked clients made
+   * ready by them are served only at the matching endAtomic, as Redis serves them after EXEC. */
+  beginAtomic(): void;
+  endAtomic(): void;
 }
 
 export type ShardHandler = (c: ShardContext) => void;

@@ -142,6 +142,10 @@ export class ShardExecutor {
       },
       waiters: this.waiters,
       wakeOut: this.wakeWriter,
+      commandIndex: (name) => self.byName.get(name.toLowerCase()) ?? -1,
+      execute: (cmd, args, out) => self.executeNested(cmd, args, out),
+      beginAtomic: () => self.beginAtomic(),
+      endAtomic: () => self.endAtomic(),
       wake(w: Waiter): void {
         const ww = self.wakeWriter;
         // A copy: the writer's buffer is reused for the next waiter (Buffer#slice would be a view).
@@ -171,13 +175,29 @@ export class ShardExecutor {
     // The main thread routes by the same table: a command without a shard handler here means the
     // two threads disagree on the frame or the table, and no reply could be trusted.
     assert(spec !== undefined && spec.shard !== undefined, () => `shard ${this.shardId}: command ${cmd} does not run on shards`);
+    this.invoke(cmd, spec, w);
+    this.persist.afterCommand();
+    if (this.waiters.hasReady && this.serveIndex >= 0 && this.atomicDepth === 0) this.serveReady();
+    const t1 = performance.now();
+    this.lastStamp = t1;
+    const ms = t1 - t0;
+    this.busyMs += ms;
+    this.latency.record(cmd, ms / 1000);
+    this.commandsProcessed++;
+  }
+
+  /** Runs spec's handler on ctx.args with its reply in w: memory and log checks first, a
+   * handler's failure (other than a broken invariant) answered as an error. */
+  private invoke(cmd: number, spec: ShardCommand, w: RespWriter): void {
     if (this.overMemory(spec)) {
       w.error(ERR.oom);
     } else if (this.writes[cmd] === 1 && this.persist.writeError() !== null) {
       w.error(`MISCONF Errors writing to the AOF file: ${this.persist.writeError()}`);
     } else {
+      // Relative to the reply's start: a reply that outgrows a borrowed region moves.
+      const mark = w.length - w.start;
       try {
-        spec.shard(this.ctx);
+        spec.shard!(this.ctx);
       } catch (e) {
         // A broken invariant (the keyspace's asserts, DEBUG SHARD-CRASH) ends the shard: the worker
         // dies and the supervisor restarts it on its memory; going on would serve, log and
@@ -186,17 +206,31 @@ export class ShardExecutor {
         // The keyspace refuses before changing anything (KeyspaceFullError). Any other throw is a
         // handler's bug that broke none of the keyspace's asserted invariants (those throw
         // InvariantError above): that client gets an error, the shard's other clients keep going.
-        w.reset();
+        w.length = w.start + mark;
         w.error(e instanceof KeyspaceFullError ? `OOM ${e.message}` : `ERR internal error in '${spec.name}': ${(e as Error).message}`);
       }
     }
+  }
+
+  /** ShardContext.execute: a command run by another one (EXEC, redis.call). */
+  private executeNested(cmd: number, args: ArgList, out: RespWriter): void {
+    const spec = this.commands[cmd];
+    if (spec === undefined || spec.shard === undefined) {
+      out.error(`ERR command '${spec?.name ?? cmd}' does not run on a shard`);
+      return;
+    }
+    const ctx = this.ctx;
+    const savedOut = ctx.out;
+    const savedArgs = ctx.args;
+    ctx.out = out;
+    ctx.args = args;
+    try {
+      this.invoke(cmd, spec, out);
+    } finally {
+      ctx.out = savedOut;
+      ctx.args = savedArgs;
+    }
     this.persist.afterCommand();
-    if (this.waiters.hasReady && this.serveIndex >= 0 && this.atomicDepth === 0) this.serveReady();
-    const t1 = performance.now();
-    this.lastStamp = t1;
-    const ms = t1 - t0;
-    this.busyMs += ms;
-    this.latency.record(cmd, ms / 1000);
     this.commandsProcessed++;
   }
 
