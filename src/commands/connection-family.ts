@@ -146,7 +146,7 @@ export function clientLine(c: ClientInfo, now: number, blocked = false): string 
   return (
     `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=${c.fd} name=${c.name} ` +
     `age=${Math.floor((now - c.createdAtMs) / 1000)} idle=${Math.floor((now - c.lastInteractionMs) / 1000)} ` +
-    `flags=${isReplicaLink(c) ? 'S' : blocked ? 'b' : 'N'} db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=${qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 ` +
+    `flags=${isReplicaLink(c) ? 'S' : blocked ? 'b' : c.multi >= 0 ? 'x' : 'N'} db=0 sub=0 psub=0 ssub=0 multi=${c.multi} qbuf=${qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 ` +
     `rbs=16384 rbp=0 obl=0 oll=0 omem=${omem} tot-mem=${qbuf + omem} events=r cmd=${c.lastCommand} ` +
     `user=default redir=-1 resp=${c.proto}`
   );
@@ -367,6 +367,7 @@ export const CONNECTION_COMMANDS = [
     m.conn.closeAfterReply();
   } },
   { name: 'reset', arity: 1, flags: ['no-auth', 'fast'], keys: null, group: C, since: '6.2.0', summary: 'Resets the connection.', main: (m) => {
+    m.server.transactions.reset(m.conn);
     m.conn.reset();
     m.out.proto = 2;
     m.out.simple('RESET');

@@ -117,6 +117,21 @@ export interface ServerApi {
   readonly inFlight: InFlightKeys;
   /** Blocked clients (BLPOP and the other blocking commands, CLIENT UNBLOCK, INFO). */
   readonly blocked: BlockingApi;
+  /** MULTI / WATCH state of the connections (server/transactions.ts). */
+  readonly transactions: TransactionsApi;
+}
+
+/** What the transaction commands need outside a transaction; inside one, the dispatcher hands
+ * every command to the transactions module first (EXEC, DISCARD, queueing). */
+export interface TransactionsApi {
+  /** MULTI: conn starts queueing. */
+  multi(conn: ClientInfo): void;
+  /** WATCH key...: resolves once every key's shard registered the watch. */
+  watch(conn: ClientInfo, keys: Uint8Array[]): Promise<void>;
+  /** UNWATCH (also RESET, a disconnect): conn watches nothing any more. */
+  unwatch(conn: ClientInfo): void;
+  /** RESET: the transaction is discarded, the keys unwatched. */
+  reset(conn: ClientInfo): void;
 }
 
 

@@ -109,6 +109,10 @@ export interface ClientInfo {
   drained(): Promise<void>;
   /** Called once when the connection closes. */
   onClose(listener: () => void): void;
+  /** Commands queued since MULTI (CLIENT LIST multi=), -1 outside a transaction. */
+  multi: number;
+  /** A command was refused while queueing: EXEC answers EXECABORT (Redis's CLIENT_DIRTY_EXEC). */
+  multiFailed: boolean;
 }
 
 export type ShardCaller = (shard: number, args: ReadonlyArray<Uint8Array | string>, proto: 2 | 3) => Promise<Buffer>;

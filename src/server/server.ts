@@ -14,6 +14,7 @@ import { ERR } from '../core/errors.js';
 import type { ArgList, ClientInfo, ServerApi, ServerStats, ShardCaller, ShardSettings, ShardStatsReport } from '../commands/types.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { BlockedClients } from './blocked-clients.js';
+import { Transactions } from './transactions.js';
 import { ShardLink } from '../runtime/shard-link.js';
 import { InlineShard } from '../runtime/inline-shard.js';
 import type { FeedListener, ReplySink, ShardPort } from '../runtime/shard-port.js';
@@ -72,6 +73,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
   readonly persistence: PersistenceManager;
   readonly replication: Replication;
   readonly blocked: BlockedClients;
+  readonly transactions: Transactions;
   /** The shards' log files (set by persistence), part of every shard's settings. */
   private aof: LogSettings | null = null;
   private persistCron: NodeJS.Timeout | null = null;
@@ -98,6 +100,8 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     }
     this.clusterRouter = new ClusterRouter(this.router, this);
     this.dispatcher = new Dispatcher(this, this.router, this.clusterRouter, this.admissionState, this.writePause, this.stats, log);
+    this.transactions = new Transactions(this, this.router, this.clusterRouter);
+    this.dispatcher.transactions = this.transactions;
     this.persistence = new PersistenceManager(this);
     this.replication = new Replication(
       log,
