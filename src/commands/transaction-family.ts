@@ -163,6 +163,29 @@ function shardPopNow(c: ShardContext): void {
   out.nilArray();
 }
 
+/** __popnow whose keys span shards (standalone mode, run by the transaction coordinator under the
+ * shards' lock, so the walk is atomic): each run of keys on one shard in turn, in key order,
+ * until one pops. */
+async function popNowCrossShard(m: MainCall): Promise<void> {
+  const a = m.args;
+  const parts: Uint8Array[] = [];
+  for (let i = 0; i < a.argc; i++) parts.push(Buffer.from(a.buf.subarray(a.off[i]!, a.off[i]! + a.len[i]!)));
+  const shardOf = (k: Uint8Array): number => m.server.shardOfKey(k, 0, k.length);
+  for (let i = 2; i < parts.length; ) {
+    const s = shardOf(parts[i]!);
+    let j = i + 1;
+    while (j < parts.length && shardOf(parts[j]!) === s) j++;
+    const r = await m.server.callShard(s, [...parts.slice(0, 2), ...parts.slice(i, j)], m.conn.proto);
+    // A pop or an error ends the walk; the null array goes on to the next shard.
+    if (r[0] !== 95 && !(r[0] === 42 && r[1] === 45)) {
+      m.out.raw(r, 0, r.length);
+      return;
+    }
+    i = j;
+  }
+  m.out.nilArray();
+}
+
 /** The non-blocking form of a blocking command queued in MULTI: its arguments for the shards
  * (argument 0 the command to run), or null for a command that does not block. Redis runs a
  * blocking command inside a transaction as if its timeout had passed at once. */
@@ -207,5 +230,5 @@ export const TRANSACTION_COMMANDS = [
   { name: '__txcheck', arity: 3, flags: [], keys: null, group: I, since: '0.1.0', summary: 'Internal: the watch check of a transaction run by the coordinator.', shard: shardTxCheck, hidden: true },
   { name: '__exec', arity: -3, flags: [], keys: null, group: I, since: '0.1.0', summary: 'Internal: a whole transaction on one shard.', shard: shardExec, hidden: true },
   { name: '__atomic', arity: 2, flags: [], keys: null, group: I, since: '0.1.0', summary: 'Internal: begins or ends a transaction run by the coordinator.', shard: shardAtomic, hidden: true },
-  { name: '__popnow', arity: -3, flags: ['write'], keys: { first: 2, last: -1, step: 1 }, group: I, since: '0.1.0', summary: 'Internal: a blocking pop inside MULTI.', shard: shardPopNow, hidden: true },
+  { name: '__popnow', arity: -3, flags: ['write'], keys: { first: 2, last: -1, step: 1 }, group: I, since: '0.1.0', summary: 'Internal: a blocking pop inside MULTI.', shard: shardPopNow, crossShard: popNowCrossShard, hidden: true },
 ] as const satisfies readonly CommandSpec[];

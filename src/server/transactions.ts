@@ -56,7 +56,6 @@ interface TxState {
 }
 
 const EXEC_IDX = commandIndex('__exec');
-const POPNOW_IDX = commandIndex('__popnow');
 const QUEUED = Buffer.from('+QUEUED\r\n');
 const EMPTY_ARRAY = Buffer.from('*0\r\n');
 /** Commands that run at once inside MULTI instead of being queued (Redis's list). */
@@ -356,7 +355,6 @@ export class Transactions implements TransactionsApi {
     const other = spec.reachesOtherKeys !== undefined && (cluster || this.server.shardCount > 1) && spec.reachesOtherKeys(a, cluster);
     const shard = this.shards.singleShard(a, first, last, step);
     if (shard >= 0 && !(other && spec.crossShard)) return call(shard, partsOf(a), proto);
-    if (q.idx === POPNOW_IDX) return this.popAcross(a, call, proto);
     if (spec.merge && !other) {
       const groups = new Map<number, { args: number[]; order: number[] }>();
       let k = 0;
@@ -372,22 +370,6 @@ export class Transactions implements TransactionsApi {
     }
     if (spec.crossShard) return runHandler(spec.crossShard, view, conn, a);
     return Buffer.from(`-ERR internal: ${spec.name} cannot span shards\r\n`);
-  }
-
-  /** A blocking pop inside MULTI whose keys span shards: each run of keys on one shard in turn,
-   * in the command's key order, until one pops (the lock makes the walk atomic). */
-  private async popAcross(a: ArgList, call: ShardCaller, proto: 2 | 3): Promise<Buffer> {
-    const parts = partsOf(a);
-    let r = nullArray(proto);
-    for (let i = 2; i < parts.length; ) {
-      const s = this.shards.shardOfArg(a, i);
-      let j = i + 1;
-      while (j < parts.length && this.shards.shardOfArg(a, j) === s) j++;
-      r = await call(s, [...parts.slice(0, 2), ...parts.slice(i, j)], proto);
-      if (!r.equals(nullArray(proto))) return r;
-      i = j;
-    }
-    return r;
   }
 
   /** A command split over shards (by key groups, or to every shard), sent as the lock's owner,
