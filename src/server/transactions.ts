@@ -82,6 +82,16 @@ export class Transactions implements TransactionsApi {
   }
 
   async watch(conn: ClientInfo, keys: Uint8Array[]): Promise<void> {
+    const c = this.server.cluster;
+    if (c !== null) {
+      // WATCH runs on the main thread, past the dispatcher's cluster routing: Redis's checks here.
+      const slot = keySlot(keys[0]!, 0, keys[0]!.length);
+      if (keys.some((k) => keySlot(k, 0, k.length) !== slot)) throw new ReplyError(ERR.crossSlot);
+      if (!c.ownsSlot(slot)) {
+        const to = c.slotAddress(slot);
+        throw new ReplyError(to === null ? ERR.clusterDownUnbound : ERR.moved(slot, to));
+      }
+    }
     const byShard = new Map<number, Uint8Array[]>();
     for (const k of keys) {
       const s = this.server.shardOfKey(k, 0, k.length);

@@ -505,6 +505,7 @@ timed('cluster mode: CROSSSLOT at queue time and at EXEC, as redis-server', asyn
     ['PING'],
     ['MGET', '{t}a', '{t}b'],
     ['EXEC'],
+    ['WATCH', 'a', 'b'],
     ['WATCH', '{t}a'],
     ['SET', '{t}a', '2'],
     ['MULTI'],
