@@ -10,7 +10,7 @@
 // refused and the transaction aborts).
 
 import { COMMANDS, commandIndex } from '../commands/registry.js';
-import { argListOf, copyArgList } from '../commands/args.js';
+import { argListOf } from '../commands/args.js';
 import { keyRange, keyStep, keysFirst, keysLast, keysSkip } from '../commands/key-range.js';
 import { nonBlockingForm } from '../commands/transaction-family.js';
 import type { ArgList, ClientInfo, CommandSpec, MainHandler, ServerApi, ShardCaller, TransactionsApi } from '../commands/types.js';
@@ -20,6 +20,7 @@ import { RespWriter } from '../protocol/resp-writer.js';
 import type { ArgSubset } from '../runtime/shard-port.js';
 import { ANY_SLOTS, type ClusterRouter, type RoutedClient } from './cluster-router.js';
 import { Gather, PromiseSink } from './fanout.js';
+import { TxQueue } from './tx-queue.js';
 import type { ShardRouter } from './shard-router.js';
 
 /** Commands one transaction may queue. */
@@ -44,7 +45,7 @@ interface Queued {
 }
 
 interface TxState {
-  queue: Queued[];
+  queue: TxQueue;
   /** Shards where the client watches keys -> the epoch of the registry that holds them. */
   watched: Map<number, number>;
   /** A shard restarted between two WATCHes: its earlier watches are gone, EXEC must fail. */
@@ -74,7 +75,7 @@ export class Transactions implements TransactionsApi {
 
   multi(conn: ClientInfo): void {
     const st = this.state(conn);
-    st.queue = [];
+    st.queue.begin(conn.id);
     st.slot = -1;
     st.crossSlot = false;
     conn.multi = 0;
@@ -118,7 +119,6 @@ export class Transactions implements TransactionsApi {
     for (const s of st.watched.keys()) this.server.callShard(s, ['__unwatch', String(conn.id)], 2).catch(() => undefined);
     st.watched.clear();
     st.watchLost = false;
-    this.forgetIfIdle(conn, st);
   }
 
   reset(conn: ClientInfo): void {
@@ -157,13 +157,13 @@ export class Transactions implements TransactionsApi {
       return true;
     }
     const st = this.state(conn);
-    if (st.queue.length >= MULTI_QUEUE_MAX) {
+    if (st.queue.count >= MULTI_QUEUE_MAX) {
       conn.replyError(`ERR a transaction may queue at most ${MULTI_QUEUE_MAX} commands`);
       return true;
     }
     if (this.server.cluster !== null && spec.keys !== null && keyRange(spec.keys, a) && !this.routeInCluster(conn, st, idx, spec, a, asking)) return true;
-    st.queue.push(this.queued(idx, spec, a));
-    conn.multi = st.queue.length;
+    this.enqueue(st.queue, idx, spec, a);
+    conn.multi = st.queue.count;
     this.deliver(conn, QUEUED);
     return true;
   }
@@ -196,24 +196,20 @@ export class Transactions implements TransactionsApi {
     return true;
   }
 
-  /** A copy of the command for the queue, with where it will run. */
-  private queued(idx: number, spec: CommandSpec, a: ArgList): Queued {
-    let args: ArgList;
+  /** Queues a copy of the command (a blocking one in its non-blocking form) with where it runs. */
+  private enqueue(queue: TxQueue, idx: number, spec: CommandSpec, a: ArgList): void {
     if (spec.blocking !== undefined) {
       const parts: Uint8Array[] = [];
       for (let i = 0; i < a.argc; i++) parts.push(a.buf.subarray(a.off[i]!, a.off[i]! + a.len[i]!));
       const form = nonBlockingForm(spec.name, parts);
       if (form !== null) {
-        args = argListOf(form);
-        idx = commandIndex(String(form[0]));
-        spec = COMMANDS[idx]!;
-      } else {
-        args = copyArgList(a);
+        const args = argListOf(form);
+        const to = commandIndex(String(form[0]));
+        queue.add(to, args, this.shardOf(COMMANDS[to]!, args));
+        return;
       }
-    } else {
-      args = copyArgList(a);
     }
-    return { idx, args, shard: this.shardOf(spec, args) };
+    queue.add(idx, a, this.shardOf(spec, a));
   }
 
   /** Where a queued command runs, as the dispatcher would send it. */
@@ -230,7 +226,7 @@ export class Transactions implements TransactionsApi {
     conn.multiFailed = false;
     const st = this.states.get(conn.id);
     if (st === undefined) return;
-    st.queue = [];
+    st.queue.count = 0;
     st.crossSlot = false;
     st.slot = -1;
   }
@@ -252,11 +248,12 @@ export class Transactions implements TransactionsApi {
     // One shard for the whole transaction, its watches included: the fast path.
     let shard = -1;
     let one = true;
-    for (const q of queue) {
-      if (q.shard === SPREAD) one = false;
-      else if (q.shard >= 0 && shard !== q.shard) {
+    for (let i = 0; i < queue.count; i++) {
+      const s = queue.shard(i);
+      if (s === SPREAD) one = false;
+      else if (s >= 0 && shard !== s) {
         if (shard >= 0) one = false;
-        shard = q.shard;
+        shard = s;
       }
     }
     for (const s of st.watched.keys()) {
@@ -264,18 +261,18 @@ export class Transactions implements TransactionsApi {
       shard = s;
     }
     if (one) {
-      if (shard < 0 && queue.length === 0) {
+      if (shard < 0 && queue.count === 0) {
         this.discard(conn);
         this.deliver(conn, EMPTY_ARRAY);
         return;
       }
       if (shard < 0) shard = 0;
-      const frame = execFrame(conn.id, queue, st.watched.get(shard) ?? 0);
+      const frame = queue.finish(st.watched.get(shard) ?? 0);
       // The shard ends the watches (all on this shard) as it checks them.
       st.watched.clear();
-      this.discard(conn);
-      this.forgetIfIdle(conn, st);
+      // The frame is copied as it is sent: the queue may be reused at once.
       this.shards.send(shard, conn, conn.takeSeq(), EXEC_IDX, conn.proto, frame);
+      this.discard(conn);
       return;
     }
     this.coordinate(conn, st);
@@ -285,7 +282,9 @@ export class Transactions implements TransactionsApi {
    * every shard it can touch, nothing of it is seen half done. The connection reads nothing more
    * until it has run (a command after EXEC must see its effects). */
   private coordinate(conn: TxClient, st: TxState): void {
-    const queue = st.queue;
+    // Views into the queue's frame: the connection queues nothing more until this has run.
+    const queue: Queued[] = [];
+    for (let i = 0; i < st.queue.count; i++) queue.push({ idx: st.queue.idx(i), args: st.queue.args(i), shard: st.queue.shard(i) });
     const watched = [...st.watched];
     st.watched.clear();
     const involved = new Set<number>();
@@ -335,7 +334,6 @@ export class Transactions implements TransactionsApi {
       )
       .finally(() => {
         this.discard(conn);
-        this.forgetIfIdle(conn, st);
         conn.release();
       });
   }
@@ -416,16 +414,11 @@ export class Transactions implements TransactionsApi {
   private state(conn: ClientInfo): TxState {
     let st = this.states.get(conn.id);
     if (st === undefined) {
-      st = { queue: [], watched: new Map(), watchLost: false, slot: -1, crossSlot: false };
+      st = { queue: new TxQueue(), watched: new Map(), watchLost: false, slot: -1, crossSlot: false };
       this.states.set(conn.id, st);
       conn.onClose(() => this.closed(conn));
     }
     return st;
-  }
-
-  /** Drops a connection's state once it is in no transaction and watches nothing. */
-  private forgetIfIdle(conn: ClientInfo, st: TxState): void {
-    if (conn.multi < 0 && st.watched.size === 0 && this.states.get(conn.id) === st) this.states.delete(conn.id);
   }
 
   private closed(conn: ClientInfo): void {
@@ -473,54 +466,3 @@ async function runHandler(h: MainHandler, server: ServerApi, conn: ClientInfo, a
   }
   return Buffer.from(out.buf.subarray(0, out.length));
 }
-
-const ASCII = new TextEncoder();
-
-/** The `__exec` frame of a one-shard transaction: __exec id (cmd argc arg...)... epoch, in one
- * buffer (the queued commands' bytes copied once). */
-function execFrame(id: number, queue: readonly Queued[], epoch: number): ArgList {
-  const nums: Uint8Array[] = [];
-  let argc = 3;
-  let bytes = 6;
-  const num = (n: number): Uint8Array => {
-    const b = ASCII.encode(String(n));
-    nums.push(b);
-    bytes += b.length;
-    return b;
-  };
-  num(id);
-  for (const q of queue) {
-    num(q.idx);
-    num(q.args.argc);
-    argc += 2 + q.args.argc;
-    for (let i = 0; i < q.args.argc; i++) bytes += q.args.len[i]!;
-  }
-  num(epoch);
-  const buf = new Uint8Array(bytes);
-  const off = new Int32Array(argc);
-  const len = new Int32Array(argc);
-  let p = 0;
-  let n = 0;
-  const put = (src: Uint8Array, so: number, sl: number): void => {
-    buf.set(src.subarray(so, so + sl), p);
-    off[n] = p;
-    len[n++] = sl;
-    p += sl;
-  };
-  put(EXEC_NAME, 0, EXEC_NAME.length);
-  let k = 0;
-  const putNum = (): void => {
-    const b = nums[k++]!;
-    put(b, 0, b.length);
-  };
-  putNum();
-  for (const q of queue) {
-    putNum();
-    putNum();
-    for (let i = 0; i < q.args.argc; i++) put(q.args.buf, q.args.off[i]!, q.args.len[i]!);
-  }
-  putNum();
-  return { buf, off, len, argc };
-}
-
-const EXEC_NAME = ASCII.encode('__exec');
