@@ -67,6 +67,20 @@ group('EXEC across shards, with main-thread commands', [
   s(`MGET ${A} ${B} ${C} ${D}`),
 ]);
 
+group('FLUSHALL, CONFIG GET and TYPE inside a transaction', [
+  s(`SET ${A} 1`),
+  s(`RPUSH ${B} x`),
+  s('MULTI'),
+  s(`TYPE ${B}`),
+  s('DBSIZE'),
+  s('FLUSHALL'),
+  s('DBSIZE'),
+  s('CONFIG GET maxmemory-policy'),
+  s(`SET ${C} after`),
+  s('EXEC'),
+  s(`MGET ${A} ${C}`),
+]);
+
 group('run-time errors come back in place', [
   s(`SET ${TA} v`),
   s('MULTI'),
