@@ -327,6 +327,16 @@ raceTimed('another transaction touching a watched key fails EXEC (fast path and 
   assert.is(await watchedExec([k], (o) => o.multi().incr(k).incr(keyOn(1, 'race-tx2')).ping().exec()), null);
 });
 
+raceTimed('a shard that restarts loses its watches: EXEC replies null rather than promise anything', async () => {
+  const k = keyOn(1, 'race-crash');
+  const r = await watchedExec([k], async (o) => {
+    await o.call('DEBUG', 'SHARD-CRASH', '1');
+    await waitFor('shard 1 back', async () => (await o.set(keyOn(1, 'race-probe'), 'x').catch(() => null)) === 'OK', 10_000);
+  }, keyOn(2, 'race-crash-other'));
+  assert.is(r, null);
+  assert.is(await client().get(keyOn(2, 'race-crash-other')), null);
+});
+
 raceTimed('a disconnected watcher leaves nothing behind: the registry forgets it', async () => {
   const k = keyOn(0, 'race-gone');
   for (let i = 0; i < 20; i++) {
