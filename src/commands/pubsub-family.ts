@@ -77,8 +77,8 @@ function pubsubCommand(m: MainCall): void {
     for (const n of names) out.bulk(n, 0, n.length);
   } else if (sub === 'numsub' || sub === 'shardnumsub') {
     const kind = sub === 'numsub' ? SUB_CHANNEL : SUB_SHARD;
-    // Redis 7.0 answers a flat array of channel, count pairs (a map in RESP3).
-    out.map(a.argc - 2);
+    // Redis 7.0 answers a flat array of channel, count pairs, in RESP3 too.
+    out.array((a.argc - 2) * 2);
     for (let i = 2; i < a.argc; i++) {
       out.bulk(a.buf, a.off[i]!, a.len[i]!);
       out.integer(ps.subscriberCount(kind, arg(a, i)));
