@@ -19,6 +19,7 @@ import { REPLICATION_COMMANDS } from './replication-family.js';
 import { HTTP_COMMANDS } from './http-family.js';
 import { BLOCKING_COMMANDS } from './blocking-family.js';
 import { TRANSACTION_COMMANDS } from './transaction-family.js';
+import { PUBSUB_COMMANDS } from './pubsub-family.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   ...STRING_COMMANDS,
@@ -37,6 +38,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...HTTP_COMMANDS,
   ...BLOCKING_COMMANDS,
   ...TRANSACTION_COMMANDS,
+  ...PUBSUB_COMMANDS,
 ];
 
 const TABLE_BITS = 10;

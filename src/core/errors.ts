@@ -118,6 +118,11 @@ export const ERR = {
   discardWithoutMulti: 'ERR DISCARD without MULTI',
   notInMulti: 'ERR Command not allowed inside a transaction',
   execAbort: 'EXECABORT Transaction discarded because of previous errors.',
+  // pub/sub
+  subscribeContext: (cmd: string): string =>
+    `ERR Can't execute '${cmd}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
+  subcommandSyntax: (sub: string, cmd: string): string =>
+    `ERR unknown subcommand or wrong number of arguments for '${sub}'. Try ${cmd} HELP.`,
 } as const;
 
 /** Thrown by a main-thread handler to answer with this exact error reply (no '-', no CRLF). */

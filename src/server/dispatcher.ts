@@ -16,6 +16,7 @@ import { ANY_SLOTS, REJECTED, type ClusterRouter, type RoutedClient } from './cl
 import type { ShardRouter } from './shard-router.js';
 import { keySlot } from '../keyspace/slot.js';
 import type { Transactions } from './transactions.js';
+import { subscribeModeRefusal } from '../commands/pubsub-family.js';
 
 export interface CommandCounter {
   calls: number;
@@ -89,6 +90,12 @@ export class Dispatcher {
       }
       counter.rejected++;
       conn.replyError(verdict);
+      return;
+    }
+    const notInSubscribeMode = subscribeModeRefusal(conn, spec, a);
+    if (notInSubscribeMode !== null) {
+      counter.rejected++;
+      conn.replyError(notInSubscribeMode);
       return;
     }
     counter.calls++;
