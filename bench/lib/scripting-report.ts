@@ -24,6 +24,8 @@ export interface ScriptingReport {
   keyspace: number;
 }
 
+/** A reason cut to one table cell. */
+const cell = (s: string): string => (s.length > 160 ? `${s.slice(0, 157)}...` : s).replace(/\|/g, '\\|');
 const x = (r: number): string => (Number.isFinite(r) ? `${r.toFixed(2)}x` : 'n/a');
 const f2 = (n: number): string => (Number.isFinite(n) ? n.toFixed(2) : 'n/a');
 
@@ -49,10 +51,10 @@ function headline(r: ScriptingReport): string[] {
   const rows = r.summaries.map((s) => [`${s.label}, ${rateUnit(s.test)} (server CPU us each)`,
     `${fmtInt(s.redisRate)} (${f2(s.redisCpuUs)})`, `${fmtInt(s.bRate)} (${f2(s.bCpuUs)})`, `${x(s.rateRatio)} (CPU ${x(s.cpuRatio)})`, '>= 1.0x']);
   for (const n of r.notRun) {
-    rows.push([`${scriptingLabel(n.test, 0).replace(' -P 0', '')}`, n.redis === null ? 'ok' : `not run: ${n.redis}`,
-      n.b === null ? 'ok' : `not run: ${n.b}`, 'n/a', '>= 1.0x']);
+    rows.push([`${scriptingLabel(n.test, 0).replace(' -P 0', '')}`, n.redis === null ? 'ok' : `not run: ${cell(n.redis)}`,
+      n.b === null ? 'ok' : `not run: ${cell(n.b)}`, 'n/a', '>= 1.0x']);
   }
-  for (const f of r.failed) rows.push([f.label, '', `failed: ${f.error}`, 'n/a', '>= 1.0x']);
+  for (const f of r.failed) rows.push([f.label, '', `failed: ${cell(f.error)}`, 'n/a', '>= 1.0x']);
   return [
     '## Headline figures', '',
     `Medians over the rounds; ratios are ${B} / redis-server taken pair by pair. Server CPU time per call,`,
