@@ -254,8 +254,9 @@ export async function runScripting(opts: ScriptingOptions, commandLine: string):
             const entry = pairs.get(label) ?? { test, pipeline, list: [] };
             entry.list.push({ round, redis: r, b: t });
             pairs.set(label, entry);
+            const threads = `main ${t.mainUs.toFixed(2)}${t.shardUs.map((u, i) => ` shard${i} ${u.toFixed(2)}`).join('')}`;
             log(`  round ${round} ${label.padEnd(40)} redis ${Math.round(r.rate)} (${r.cpuUs.toFixed(2)} us) | ${B} ${Math.round(t.rate)}`
-              + ` (${t.cpuUs.toFixed(2)} us) | ratio ${(t.rate / r.rate).toFixed(2)}`);
+              + ` (${t.cpuUs.toFixed(2)} us: ${threads}) | ratio ${(t.rate / r.rate).toFixed(2)}`);
           } catch (err) {
             // A side that fails mid-run (a crash, a wrong reply) stops this test; the rest still run.
             stopped.set(label, short(err));
