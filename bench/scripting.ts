@@ -19,7 +19,7 @@ import { parseInfo, RespClient } from './lib/resp-client.js';
 import { runBench } from './lib/run.js';
 import { BASE_TESTS, channelName, expandTests, MESSAGE, scriptingLabel, subscribersOf, txKey, txUnit, TX_REPLIES, type BaseTest } from './lib/scripting-data.js';
 import { summarizePairs, type ScriptingPair, type ScriptingSummary, type SideRun } from './lib/scripting-math.js';
-import { probeTest } from './lib/scripting-probe.js';
+import { counterSum, probeTest } from './lib/scripting-probe.js';
 import { renderScriptingReport, type ScriptingReport } from './lib/scripting-report.js';
 import { killAllNow, stopAll, type BenchServer } from './lib/servers.js';
 import { median } from './lib/stats.js';
@@ -166,6 +166,27 @@ let publishRun = 0;
 /** Distinct transactions (keys) encoded per run. */
 const TX_POOL = 16_384;
 
+/** Each server's last counter sum per prefix, so that a run needs one SCAN pass, not two. */
+const lastSums = new WeakMap<BenchServer, Map<string, number>>();
+
+/** Runs `work` (which makes `calls` calls on counters under `prefix`, up to `extra` more) and throws
+ * unless every one of them ran: the sum of the counters must grow by `calls` to `calls + extra`
+ * (redis-benchmark -P sends whole pipelines, so it can make up to clients x P more than -n). */
+async function counted<T>(server: BenchServer, prefix: string, calls: number, extra: number, work: () => Promise<T>): Promise<T> {
+  const sums = lastSums.get(server) ?? new Map<string, number>();
+  lastSums.set(server, sums);
+  const before = sums.get(prefix) ?? await counterSum(server.port, prefix);
+  const r = await work();
+  const after = await counterSum(server.port, prefix);
+  sums.set(prefix, after);
+  const grew = after - before;
+  if (grew < calls || grew > calls + extra) {
+    throw new Error(`${calls}${extra > 0 ? ` to ${calls + extra}` : ''} calls made but the ${prefix}* counters grew by ${grew}`
+      + `${grew < calls ? ': some calls failed' : ''}`);
+  }
+  return r;
+}
+
 /** One measured run of `test` at depth `pipeline` against `server`. */
 async function runTest(server: BenchServer, test: string, pipeline: number, opts: ScriptingOptions, size: { requests: number; messages: number }): Promise<SideRun> {
   const subs = subscribersOf(test);
@@ -177,15 +198,16 @@ async function runTest(server: BenchServer, test: string, pipeline: number, opts
     return { rate: r.deliveredPerSec, p99Ms: r.p99Ms, ...cpu, note: `${Math.round(r.publishesPerSec).toLocaleString('en-US')} PUBLISH/s` };
   }
   if (test === 'multi') {
-    const { r, cpu } = await withCpu(server, (x) => x.units, () => runUnitLoad({
+    const { r, cpu } = await counted(server, 'tx:', size.requests, 0, () => withCpu(server, (x) => x.units, () => runUnitLoad({
       port: server.port, connections: opts.clients, pipeline, units: size.requests, repliesPerUnit: TX_REPLIES, poolSize: TX_POOL,
       build: (i) => txUnit(txKey(Math.floor(pseudoRandom(i) * opts.keyspace))),
-    }));
+    })));
     return { rate: r.unitsPerSec, p99Ms: r.p99Ms, ...cpu, note: '' };
   }
   if (test === 'evalsha') {
     // measure() runs redis-benchmark and splits the CPU itself.
-    const m = await measure(server, { port: server.port, tests: ['evalsha'], clients: opts.clients, requests: size.requests, keyspace: opts.keyspace, valueBytes: 32, pipeline });
+    const m = await counted(server, 'script:', size.requests, opts.clients * pipeline, () => measure(server,
+      { port: server.port, tests: ['evalsha'], clients: opts.clients, requests: size.requests, keyspace: opts.keyspace, valueBytes: 32, pipeline }));
     return { rate: m.row.rps, p99Ms: m.row.p99LatencyMs, cpuUs: m.cpuUsPerReq, mainUs: m.mainUsPerReq, shardUs: m.shardUsPerReq, note: '' };
   }
   throw new Error(`unknown test ${test}`);

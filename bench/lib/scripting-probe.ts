@@ -81,3 +81,30 @@ export async function probeTest(port: number, test: string): Promise<string | nu
     return err instanceof Error ? err.message : String(err);
   }
 }
+
+/**
+ * The sum of the counters under `prefix` (`script:`, `tx:`): every EVALSHA and every transaction
+ * adds one, so a run that executed all its calls raises it by exactly their number. This is how a
+ * run proves its calls ran (redis-benchmark counts an error reply as a request, and EXEC's replies
+ * nest the commands' errors). SCAN with MATCH, values read with MGET, untimed.
+ */
+export async function counterSum(port: number, prefix: string): Promise<number> {
+  const c = await RespClient.connect(port);
+  try {
+    let cursor = '0';
+    let sum = 0;
+    do {
+      const r = await c.call('SCAN', cursor, 'MATCH', `${prefix}*`, 'COUNT', '1000');
+      if (!Array.isArray(r) || typeof r[0] !== 'string' || !Array.isArray(r[1])) throw new Error(`SCAN replied ${replyText(r)}`);
+      cursor = r[0];
+      const keys = r[1].filter((k): k is string => typeof k === 'string');
+      if (keys.length === 0) continue;
+      const values = await c.call('MGET', ...keys);
+      if (!Array.isArray(values)) throw new Error(`MGET replied ${replyText(values)}`);
+      for (const v of values) if (v !== null) sum += Number(v);
+    } while (cursor !== '0');
+    return sum;
+  } finally {
+    c.close();
+  }
+}

@@ -12,10 +12,10 @@ import { benchmarkArgs, parseCsv } from '../../bench/lib/redis-benchmark.js';
 import { decodeReply, encodeCommand, RespClient } from '../../bench/lib/resp-client.js';
 import {
   channelName, EVALSHA_COMMAND, expandTests, MESSAGE, messageFrame, publishReply, scriptingLabel, SCRIPT_BODY, SCRIPT_SHA, subscribeReply,
-  subscribersOf, txKey, txUnit, TX_REPLIES,
+  subscribersOf, TTL_S, txKey, txUnit, TX_REPLIES,
 } from '../../bench/lib/scripting-data.js';
 import { framesIn, percentile, summarizePairs, type SideRun } from '../../bench/lib/scripting-math.js';
-import { probeTest, splitCommands } from '../../bench/lib/scripting-probe.js';
+import { counterSum, probeTest, splitCommands } from '../../bench/lib/scripting-probe.js';
 import { runUnitLoad } from '../../bench/lib/unit-load.js';
 import { startRedis, withTimeout } from '../e2e/harness.js';
 
@@ -59,7 +59,7 @@ test('units and frames: a transaction is 5 commands on one key, frames are the e
   const cmds = splitCommands(unit);
   assert.is(cmds.length, TX_REPLIES);
   const decoded = cmds.map((c) => decodeReply(c, 0)?.reply);
-  assert.equal(decoded, [['MULTI'], ['INCR', 'tx:000000000042'], ['EXPIRE', 'tx:000000000042', '100'], ['GET', 'tx:000000000042'], ['EXEC']]);
+  assert.equal(decoded, [['MULTI'], ['INCR', 'tx:000000000042'], ['EXPIRE', 'tx:000000000042', TTL_S], ['GET', 'tx:000000000042'], ['EXEC']]);
   assert.is(Buffer.concat(cmds).length, unit.length);
   assert.is(channelName(1).length, channelName(123_456).length);
   assert.is(messageFrame('ch', Buffer.from('hi')).toString(), '*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n');
@@ -158,7 +158,8 @@ test('MULTI/EXEC load against redis-server: every transaction runs, exactly once
       assert.ok(Array.isArray(values));
       assert.is((values as string[]).reduce((a, v) => a + Number(v), 0), 1001, 'the INCRs add up to the transactions');
       const ttl = await c.call('TTL', txKey(0));
-      assert.ok(typeof ttl === 'number' && ttl > 0 && ttl <= 100);
+      assert.ok(typeof ttl === 'number' && ttl > 100 && ttl <= 3600);
+      assert.is(await withTimeout(counterSum(redis.port, 'tx:'), 10_000, 'counterSum'), 1001, 'counterSum reads the same total');
     } finally {
       c.close();
     }
