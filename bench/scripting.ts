@@ -43,6 +43,8 @@ export interface ScriptingOptions {
    * listening on a port (any server: e.g. a Tessera built elsewhere, or redis to check the harness). */
   against: 'tessera' | 'redis' | { port: number };
   results: string;
+  /** A line for the report's machine section (e.g. which branches the measured build merges). */
+  note: string;
 }
 
 export const SCRIPTING_HELP = `Scripts, transactions and pub/sub (issue 16; also run by npm run bench unless --scripting no):
@@ -58,11 +60,12 @@ export const SCRIPTING_HELP = `Scripts, transactions and pub/sub (issue 16; also
                              harness; or a port number: the server already listening there on 127.0.0.1
                              (env BENCH_SCRIPTING_AGAINST)
   --scripting-results FILE   report to rewrite (default bench/SCRIPTING.md; env BENCH_SCRIPTING_RESULTS)
+  --scripting-note TEXT      a line for the report's machine section, e.g. what the measured build merges
   --shards N, --tessera-args S  as for npm run bench`;
 
 const HELP = `Usage: npm run bench:scripting [-- OPTIONS]   (or node dist/bench/scripting.js OPTIONS)\n${SCRIPTING_HELP}`;
 const KNOWN = ['scripting-rounds', 'scripting-requests', 'scripting-messages', 'scripting-clients', 'scripting-pipelines', 'scripting-tests',
-  'scripting-subscribers', 'scripting-against', 'scripting-results', 'shards', 'tessera-args'];
+  'scripting-subscribers', 'scripting-against', 'scripting-results', 'scripting-note', 'shards', 'tessera-args'];
 
 const positiveInts = (values: string[], name: string): number[] => values.map((v) => {
   const n = Number(v);
@@ -95,6 +98,7 @@ export function parseScriptingOptions(argv: string[], env: NodeJS.ProcessEnv, st
     tesseraArgs: raw('tessera-args', '').split(' ').filter((a) => a !== ''),
     against,
     results: resolve(REPO_ROOT, raw('scripting-results', 'bench/SCRIPTING.md')),
+    note: raw('scripting-note', ''),
   };
 }
 
@@ -304,6 +308,7 @@ export async function runScripting(opts: ScriptingOptions, commandLine: string):
       `- Load average (1 min) at the start ${loads[0]?.toFixed(2) ?? 'n/a'}, median during the run ${median(loads).toFixed(2)},`
         + ` max ${Math.max(...loads.filter(Number.isFinite)).toFixed(2)} (the benchmark itself keeps about 2 busy)`,
       `- This run took ${minutes.toFixed(1)} minutes.`,
+      ...(opts.note === '' ? [] : [`- ${opts.note}`]),
     ],
   };
   const text = renderScriptingReport(report);

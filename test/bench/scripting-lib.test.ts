@@ -31,6 +31,8 @@ test('options: defaults, flags and env, the side-B choices, bad values rejected'
     { BENCH_SCRIPTING_ROUNDS: '5', BENCH_SCRIPTING_PIPELINES: '4' }, true);
   assert.equal([q.tests, q.subscribers, q.against, q.rounds, q.pipelines], [['publish'], [2, 5], { port: 6390 }, 5, [4]]);
   assert.is(parseScriptingOptions(['--scripting-against', 'redis'], {}, true).against, 'redis');
+  assert.is(parseScriptingOptions(['--scripting-note', 'built from x'], {}, true).note, 'built from x');
+  assert.is(d.note, '');
   assert.is(sideName({ port: 6390 }), 'the server on port 6390');
   assert.is(sideName('tessera'), 'Tessera');
   assert.throws(() => parseScriptingOptions(['--scripting-tests', 'eval'], {}, true), /unknown eval/);
