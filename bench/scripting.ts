@@ -322,6 +322,7 @@ const isMain = process.argv[1] !== undefined && import.meta.url.endsWith(process
 if (isMain) {
   await runBench('bench:scripting', async () => {
     const opts = parseScriptingOptions(process.argv.slice(2), process.env, true);
-    await runScripting(opts, `node dist/bench/scripting.js ${process.argv.slice(2).join(' ')}`.trim());
+    const quote = (a: string): string => (/[\s'"]/.test(a) ? `'${a.replace(/'/g, "'\\''")}'` : a);
+    await runScripting(opts, `node dist/bench/scripting.js ${process.argv.slice(2).map(quote).join(' ')}`.trim());
   }, killAllNow, stopAll);
 }
