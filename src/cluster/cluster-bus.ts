@@ -2,17 +2,22 @@
 // with backoff, a bounded queue while connecting and a bounded socket buffer once connected; what
 // does not fit is dropped, as a heartbeat is resent anyway), and the inbound links peers open to
 // us. Frames are decoded with bus-messages; malformed input closes the link with a log line.
+// Pub/sub frames go only on links that are up, and only while the link holds less than
+// MAX_PUBLISH_BACKLOG_BYTES unsent (pub/sub is at most once): a peer that does not keep up loses
+// messages, never heartbeats, which may use the link up to MAX_SOCKET_BUFFER_BYTES.
 // Nothing here throws into the event loop: socket errors close the link, handler errors are logged.
 
 import { createServer, type Server, Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { type BusMessage, encodeMessage, FrameReader } from './bus-messages.js';
+import { type BusMessage, encodeMessage, FrameReader, type WireMessage } from './bus-messages.js';
 import type { LinkRef, Transport } from './gossip.js';
 import type { TopoNode } from './topology.js';
 
 export const MAX_QUEUED_FRAMES = 64;
 export const MAX_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 export const MAX_INBOUND_LINKS = 1024;
+/** Unsent bytes on a link past which pub/sub frames are dropped (heartbeats still fit). */
+export const MAX_PUBLISH_BACKLOG_BYTES = 1024 * 1024;
 const BACKOFF_MIN_MS = 50;
 const BACKOFF_MAX_MS = 1000;
 
@@ -20,7 +25,7 @@ export interface ClusterBusOptions {
   bindHost: string;
   busPort: number;
   log: Logger;
-  onMessage(link: LinkRef, msg: BusMessage): void;
+  onMessage(link: LinkRef, msg: WireMessage): void;
   /** The outbound link to the node went down. */
   onLinkDown(nodeId: string): void;
   clock?: () => number;
@@ -51,6 +56,8 @@ export class ClusterBus implements Transport {
   private readonly clock: () => number;
   private closed = false;
   droppedFrames = 0;
+  /** Pub/sub frames not sent: no link up to the node, or its backlog at the bound. */
+  droppedPublish = 0;
 
   constructor(private readonly opts: ClusterBusOptions) {
     this.clock = opts.clock ?? Date.now;
@@ -145,6 +152,19 @@ export class ClusterBus implements Transport {
       }
       l.queue.push(frame);
     }
+  }
+
+  /** Writes a pub/sub frame on the link to `nodeId` when it is up and below its backlog bound;
+   * false when dropped. Never connects, never queues: a peer that is down loses the message. */
+  sendPublish(nodeId: string, frame: Buffer): boolean {
+    const l = this.out.get(nodeId);
+    const socket = l?.socket;
+    if (this.closed || !l || !l.connected || !socket || socket.destroyed || socket.writableLength > MAX_PUBLISH_BACKLOG_BYTES) {
+      this.droppedPublish++;
+      return false;
+    }
+    socket.write(frame);
+    return true;
   }
 
   reply(link: LinkRef, msg: BusMessage): void {
