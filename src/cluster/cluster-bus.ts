@@ -167,6 +167,11 @@ export class ClusterBus implements Transport {
     return true;
   }
 
+  /** Bytes written to the link to `nodeId` that its socket has not handed to the kernel yet. */
+  unsentBytes(nodeId: string): number {
+    return this.out.get(nodeId)?.socket?.writableLength ?? 0;
+  }
+
   reply(link: LinkRef, msg: BusMessage): void {
     const socket = link.outNodeId === null ? this.inbound.get(link) : this.out.get(link.outNodeId)?.socket;
     if (socket && !socket.destroyed) this.write(socket, encodeMessage(msg));

@@ -201,7 +201,7 @@ export class ClusterNode implements ClusterControl {
     if (c.slots) {
       c.slots = false;
       this.notifySlots();
-    } else if (roles) {
+    } else if (roles && this.topo.myself.primaryId !== this.servedPrimaryId) {
       // A role change (this replica follows another primary) moves served slots too.
       this.checkServedSlots();
     }
@@ -218,8 +218,14 @@ export class ClusterNode implements ClusterControl {
     this.checkServedSlots();
   }
 
-  /** Tells the onServedSlotsLost listeners which slots this node no longer serves. */
+  /** My primary at the last checkServedSlots(). */
+  private servedPrimaryId: string | null = null;
+
+  /** Tells the onServedSlotsLost listeners which slots this node no longer serves (a pass over
+   * the slots: only with listeners, after a change of slots or of my primary). */
   private checkServedSlots(): void {
+    if (this.lostListeners.length === 0) return;
+    this.servedPrimaryId = this.topo.myself.primaryId;
     if (this.served.update(this.topo) === 0) return;
     for (const l of this.lostListeners) {
       try {
@@ -287,7 +293,17 @@ export class ClusterNode implements ClusterControl {
   }
 
   onServedSlotsLost(listener: (lost: (slot: number) => boolean) => void): void {
+    // From now on: what was served before the first listener is not reported.
+    if (this.lostListeners.length === 0) {
+      this.served.update(this.topo);
+      this.servedPrimaryId = this.topo.myself.primaryId;
+    }
     this.lostListeners.push(listener);
+  }
+
+  /** Bytes queued in user space on the bus link to a node (diagnostics and tests). */
+  linkUnsentBytes(id: string): number {
+    return this.bus?.unsentBytes(id) ?? 0;
   }
 
   /** Pub/sub frames not sent since start (link down or backed up, message too big). */
