@@ -83,7 +83,9 @@ export type BusMessage =
   | (MessageHeader & { type: 'update'; nodeId: string; nodeConfigEpoch: number; nodeSlots: Uint8Array })
   | (MessageHeader & { type: 'auth-req' | 'auth-ack' | 'mfstart' });
 
-/** PUBLISH (to every node) or SPUBLISH (to the nodes of the sender's shard). */
+/** PUBLISH (to every node) or SPUBLISH (to the nodes of the sender's shard). Decoded, channel and
+ * message are views into the frame's bytes (no copy per message): valid until the decoder's
+ * buffer is reused, that is for the synchronous handling of the message only. */
 export interface PublishMessage {
   type: PublishType;
   sender: string;
@@ -271,6 +273,13 @@ class Reader {
     if (!Number.isSafeInteger(v)) throw new DecodeError('64-bit field out of range');
     return v;
   }
+  /** n bytes in place (a view: see PublishMessage). */
+  view(n: number): Uint8Array {
+    this.need(n);
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
   bytes(n: number): Uint8Array {
     this.need(n);
     const out = new Uint8Array(n);
@@ -326,8 +335,8 @@ export function decodeFrame(buf: Buffer, offset = 0): DecodeResult {
     r.u16();
     if (wireType === PUBLISH_WIRE_BASE || wireType === PUBLISH_WIRE_BASE + 1) {
       const sender = r.nodeId();
-      const channel = r.bytes(r.u32());
-      const message = r.bytes(r.u32());
+      const channel = r.view(r.u32());
+      const message = r.view(r.u32());
       if (r.pos !== offset + length) throw new DecodeError(`${offset + length - r.pos} trailing bytes in frame`);
       return { kind: 'message', msg: { type: PUBLISH_TYPES[wireType - PUBLISH_WIRE_BASE]!, sender, channel, message }, bytes: length };
     }
@@ -380,7 +389,8 @@ export class FrameReader {
   private pendingLen = 0;
   error: string | null = null;
 
-  /** Messages completed by `chunk`; check `error` afterwards. */
+  /** Messages completed by `chunk`; check `error` afterwards. Pub/sub messages hold views into
+   * the bytes read, which are never overwritten (they keep their buffer alive: copy to keep). */
   push(chunk: Buffer): WireMessage[] {
     const out: WireMessage[] = [];
     if (this.error !== null) return out;
@@ -392,6 +402,7 @@ export class FrameReader {
       buf = this.pending.subarray(0, this.pendingLen);
     }
     let off = 0;
+    let views = false;
     for (;;) {
       const r = decodeFrame(buf, off);
       if (r.kind === 'partial') break;
@@ -401,7 +412,9 @@ export class FrameReader {
         this.pendingLen = 0;
         return out;
       }
-      // Decoded messages copy what they keep (Reader.bytes, strings): buf may be reused.
+      // Decoded messages copy what they keep (Reader.bytes, strings), but for a pub/sub
+      // message's views into buf: a buffer they point into is never written again (below).
+      if (isPublish(r.msg)) views = true;
       out.push(r.msg);
       off += r.bytes;
     }
@@ -409,6 +422,12 @@ export class FrameReader {
     if (buf === chunk) {
       this.pendingLen = 0;
       if (rest > 0) this.append(chunk.subarray(off));
+    } else if (views) {
+      // Compacting in place would overwrite the views: the rest moves to a buffer of its own.
+      const kept = this.pending;
+      this.pending = Buffer.allocUnsafe(Math.max(rest, 4096));
+      kept.copy(this.pending, 0, off, this.pendingLen);
+      this.pendingLen = rest;
     } else {
       this.pending.copyWithin(0, off, this.pendingLen);
       this.pendingLen = rest;
