@@ -478,6 +478,8 @@ export const PARAMS: readonly Param[] = [
     help: 'Refuse keyed commands while any slot is not served' }),
   field({ name: 'cluster-allow-reads-when-down', key: 'clusterAllowReadsWhenDown', ...yesNo, default: () => false, mutable: true,
     help: 'Serve reads of owned slots while the cluster is down' }),
+  field({ name: 'cluster-allow-pubsubshard-when-down', key: 'clusterAllowPubsubshardWhenDown', ...yesNo, default: () => true, mutable: true,
+    help: 'Serve SSUBSCRIBE, SUNSUBSCRIBE and SPUBLISH of owned slots while the cluster is down' }),
   field({ name: 'cluster-migration-barrier', key: 'clusterMigrationBarrier', ...integer(0, INT_MAX), default: () => 1, mutable: true,
     help: 'A replica migrates to an orphaned primary only if its own primary keeps at least this many working replicas' }),
   field({ name: 'cluster-replica-no-failover', key: 'clusterReplicaNoFailover', ...yesNo, default: () => false, mutable: true,

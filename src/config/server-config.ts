@@ -87,6 +87,7 @@ export interface ServerConfig {
   clusterAnnounceIp: string;
   clusterRequireFullCoverage: boolean;
   clusterAllowReadsWhenDown: boolean;
+  clusterAllowPubsubshardWhenDown: boolean;
   /** Tessera's own: forward RESP commands for other nodes' slots instead of MOVED. */
   clusterForwarding: boolean;
 }

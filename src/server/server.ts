@@ -20,6 +20,7 @@ import { InlineShard } from '../runtime/inline-shard.js';
 import type { FeedListener, ReplySink, ShardPort } from '../runtime/shard-port.js';
 import type { ClusterControl } from '../cluster/api.js';
 import { ClusterNode } from '../cluster/cluster-node.js';
+import { wireClusterPubSub } from '../cluster/pubsub-bridge.js';
 import { isAbsolute, join } from 'node:path';
 import { PeerPool } from '../cluster/peer-client.js';
 import { InFlightKeys } from '../cluster/slot-migrator.js';
@@ -341,6 +342,8 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     await node.start();
     this.cluster = node;
     node.onSlotsChanged(() => this.blocked.slotsChanged());
+    // PUBLISH / SPUBLISH over the bus; sunsubscribe notices for shard channels of lost slots.
+    wireClusterPubSub(node, this.pubsub);
   }
 
   private accept(sock: net.Socket): void {
