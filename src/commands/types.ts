@@ -11,6 +11,7 @@ import type { PersistenceManager } from '../persistence/persistence-manager.js';
 import type { Replication } from '../replication/replication.js';
 import type { ArgList, ClientInfo, MergeKind, ServerStats, ShardCaller, ShardSettings, ShardStatsReport } from '../core/types.js';
 import type { ShardContext, ShardHandler } from '../runtime/shard-context.js';
+import type { LuaEngine } from '../scripting/lua-engine.js';
 
 // The shared kernel's types and the shard handler contract, for the command layer's own use.
 export type { ArgList, ClientInfo, MergeKind, ServerStats, ShardCaller, ShardSettings, ShardStatsReport, ShardContext, ShardHandler };
@@ -117,6 +118,25 @@ export interface ServerApi {
   readonly inFlight: InFlightKeys;
   /** Blocked clients (BLPOP and the other blocking commands, CLIENT UNBLOCK, INFO). */
   readonly blocked: BlockingApi;
+  /** The node's scripts and functions (script-node.ts). */
+  readonly scripting: ScriptingApi;
+}
+
+/** What the SCRIPT / FUNCTION handlers and the dispatcher use of the node's scripting state. */
+export interface ScriptingApi {
+  readonly engine: LuaEngine | null;
+  readonly scripts: ReadonlyMap<string, Buffer>;
+  /** -BUSY / NOSCRIPT before routing, or null (the dispatcher's one guarded call). */
+  admit(idx: number, a: ArgList): string | null;
+  addScript(body: Buffer): string;
+  flushScripts(): void;
+  kill(fn: boolean): string | null;
+  runningShard(): { shard: number; fn: boolean } | null;
+  loadLibrary(code: Buffer, replace: boolean): string;
+  deleteLibrary(name: string): boolean;
+  flushLibraries(): void;
+  dump(): Buffer;
+  restore(codes: Uint8Array[], policy: 'APPEND' | 'REPLACE' | 'FLUSH'): void;
 }
 
 
@@ -148,7 +168,7 @@ export interface CommandSpec {
   arity: number;
   flags: readonly CommandFlag[];
   keys: KeySpec | null;
-  group: 'string' | 'list' | 'hash' | 'set' | 'zset' | 'generic' | 'connection' | 'server' | 'cluster' | 'internal';
+  group: 'string' | 'list' | 'hash' | 'set' | 'zset' | 'generic' | 'connection' | 'server' | 'cluster' | 'internal' | 'scripting';
   since: string;
   summary: string;
   /** Runs on the shard owning the key(s). */

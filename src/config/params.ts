@@ -414,6 +414,8 @@ export const PARAMS: readonly Param[] = [
     help: 'Most simultaneous client connections' }),
   field({ name: 'proto-max-bulk-len', key: 'protoMaxBulkLen', ...memory(MB), default: () => 512 * MB,
     mutable: true, help: 'Largest bulk string a client may send' }),
+  ...['busy-reply-threshold', 'lua-time-limit'].map((name) => field({ name, key: 'busyReplyThreshold', ...integer(0, INT_MAX), default: () => 5000, mutable: true,
+    help: name === 'lua-time-limit' ? 'Alias of busy-reply-threshold' : 'Milliseconds a script runs before other clients get -BUSY (SCRIPT KILL / FUNCTION KILL then stop it)' })),
   field({ name: 'client-query-buffer-limit', key: 'clientQueryBufferLimit', ...memory(MB),
     default: () => GB, mutable: true, help: 'Most bytes buffered for one unfinished command' }),
   clientOutputBufferLimit,

@@ -66,6 +66,9 @@ export interface ShardSettings {
   replFeed: boolean;
   /** Encoding thresholds of hashes and sets. */
   limits: CollectionLimits;
+  /** Scripts (src/scripting/shard-scripts.ts): the busy/kill words shared with the main thread,
+   * busy-reply-threshold, and what a script's host needs to tell a key of another shard. */
+  scripts?: { words: Int32Array; busyReplyThresholdMs: number; shardCount: number; cluster: boolean };
 }
 
 /** How the replies of a command fanned out over several shards become one reply. */

@@ -30,6 +30,8 @@ import { WritePause, type AdmissionState } from './admission.js';
 import { ShardRouter } from './shard-router.js';
 import { ClusterRouter } from './cluster-router.js';
 import { Dispatcher, type CommandCounter } from './dispatcher.js';
+import { ScriptNode } from '../commands/script-node.js';
+import { initShardScripts } from '../scripting/shard-scripts.js';
 
 export interface RunningServer {
   /** Resolves when the server has fully stopped (after SHUTDOWN, SIGTERM or SIGINT). */
@@ -72,6 +74,8 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
   readonly persistence: PersistenceManager;
   readonly replication: Replication;
   readonly blocked: BlockedClients;
+  /** The node's scripts and functions (script cache, libraries, -BUSY words). */
+  readonly scripting: ScriptNode;
   /** The shards' log files (set by persistence), part of every shard's settings. */
   private aof: LogSettings | null = null;
   private persistCron: NodeJS.Timeout | null = null;
@@ -81,6 +85,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     readonly log: Logger,
   ) {
     const n = config.values.shards;
+    this.scripting = new ScriptNode(n, COMMANDS);
     this.blocked = new BlockedClients({
       cancelOnShard: (shard, slot, gen) => void this.callShard(shard, ['__bcancel', String(slot), String(gen)], 2).catch(() => undefined),
       redirectFor: (slot) => {
@@ -94,7 +99,9 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     const threads = config.values.shardThreads;
     for (let i = 0; i < n; i++) {
       const onFeed: FeedListener = (shard, records) => this.onFeed(shard, records);
-      this.router.links.push(threads ? new ShardLink(i, this.shardSettings(), log, () => this.router.afterReplies(), onFeed, this.blocked) : new InlineShard(i, this.shardSettings(), onFeed, COMMANDS, this.blocked));
+      // A restarted shard worker has a fresh engine: it gets the node's scripts and libraries back.
+      const hooks = { claims: this.blocked.claims, onWake: this.blocked.onWake.bind(this.blocked), onRestart: (id: number) => { this.blocked.onRestart(id); this.scripting.shardRestarted(id); } };
+      this.router.links.push(threads ? new ShardLink(i, this.shardSettings(), log, () => this.router.afterReplies(), onFeed, hooks) : new InlineShard(i, this.shardSettings(), onFeed, COMMANDS, hooks));
     }
     this.clusterRouter = new ClusterRouter(this.router, this);
     this.dispatcher = new Dispatcher(this, this.router, this.clusterRouter, this.admissionState, this.writePause, this.stats, log);
@@ -164,6 +171,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       aof: this.aof,
       aofGen: this.aofGen,
       replFeed: this.replFeed,
+      scripts: { words: this.scripting.words, busyReplyThresholdMs: v.busyReplyThreshold, shardCount: v.shards, cluster: v.clusterEnabled },
       limits: {
         hashMaxListpackEntries: v.hashMaxListpackEntries,
         hashMaxListpackValue: v.hashMaxListpackValue,
@@ -233,6 +241,15 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
   async listen(): Promise<void> {
     await Promise.all(this.links.map((l) => l.ready));
     const v = this.config.values;
+    // Engines before any script: inline shards' here, worker shards' in their worker's start.
+    if (!v.shardThreads) for (let i = 0; i < this.links.length; i++) await initShardScripts(i);
+    await this.scripting.start({
+      shardCount: this.links.length,
+      callShard: (shard, args, proto) => this.callShard(shard, args, proto),
+      dataDir: () => this.config.values.dir,
+      persistent: () => this.config.values.appendonly || this.config.values.save.trim() !== '',
+      warn: (msg) => this.log.warn(msg),
+    });
     this.persistence.removeTemporaries();
     // The RESP port opens first and answers -LOADING (as redis-server does) until the data, the
     // cluster state and the other ports are back: no client sees this node before what it had.
