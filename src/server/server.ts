@@ -121,6 +121,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
         saveIdle: () => this.persistence.idle(),
         feedBarrier: () => this.feedBarrier(),
         backlogSize: () => this.config.values.replBacklogSize,
+        functionsDump: () => this.scripting.dump(),
       },
       {
         log,
@@ -132,11 +133,13 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
         },
         callShard: (shard, args, proto) => this.callShard(shard, args, proto),
         historyChanged: () => this.replication.primary.disconnectReplicas(),
+        onFunctions: (payload) => this.scripting.replaceFromPrimary(payload),
       },
       // The live config values (same field names): the write gate reads them without a copy.
       () => this.config.values,
     );
     this.replication.primaryBacklogBytes = config.values.replBacklogSize;
+    this.scripting.onFunctionsChanged = (payload) => this.replication.primary.functionsChanged(payload);
     // Redis's disconnectAllBlockedClients when a primary turns replica.
     this.replication.onBecomingReplica = () => this.blocked.unblockAll(ERR.unblockedRoleChange);
     config.onChange((names) => {
