@@ -8,29 +8,46 @@ import { runInShard } from './script-run.js';
 import { helpReply, keysAndArgv, numKeys } from './script-family.js';
 import { decodeFunctionDump } from './function-dump.js';
 import { globMatch } from '../util/glob.js';
-import type { CommandSpec, MainCall, ShardContext } from './types.js';
+import { copyArgs, runAcrossShards } from './script-cross.js';
+import type { LuaEngine } from '../scripting/lua-engine.js';
+import type { ArgList, CommandSpec, MainCall, MainHandler, ShardContext } from './types.js';
 import type { RestorePolicy } from './script-node.js';
 
 const SC = 'scripting' as const;
+
+/** FCALL's checks in Redis's order: the function, the key count, the flags. */
+function prepareFcall(a: ArgList, engine: LuaEngine, ro: boolean, cluster: boolean): { name: string; n: number; readOnly: boolean } | string {
+  const name = argString(a, 1);
+  const info = engine.functionInfo(name);
+  if (info === undefined) return SCRIPT_ERR.functionNotFound;
+  const n = numKeys(a, SCRIPT_ERR.badNumKeys);
+  if (typeof n === 'string') return n;
+  const noWrites = info.flags.includes('no-writes');
+  if (ro && !noWrites) return SCRIPT_ERR.writeFlagRo;
+  if (info.flags.includes('no-cluster') && cluster) return SCRIPT_ERR.noCluster;
+  return { name, n, readOnly: ro || noWrites };
+}
 
 function fcallGeneric(c: ShardContext, ro: boolean): void {
   const a = c.args;
   const engine = shardEngine(c.shardId);
   if (engine === undefined) return c.out.error(SCRIPT_ERR.noEngine);
-  const name = argString(a, 1);
-  const info = engine.functionInfo(name);
-  if (info === undefined) return c.out.error(SCRIPT_ERR.functionNotFound);
-  const n = numKeys(a, SCRIPT_ERR.badNumKeys);
-  if (typeof n === 'string') return c.out.error(n);
-  const noWrites = info.flags.includes('no-writes');
-  if (ro && !noWrites) return c.out.error(SCRIPT_ERR.writeFlagRo);
-  if (info.flags.includes('no-cluster') && c.settings.scripts?.cluster === true) return c.out.error(SCRIPT_ERR.noCluster);
-  const { keys, argv } = keysAndArgv(a, n);
-  runInShard(c, engine, true, name, ro || noWrites, keys, argv);
+  const p = prepareFcall(a, engine, ro, c.settings.scripts?.cluster === true);
+  if (typeof p === 'string') return c.out.error(p);
+  const { keys, argv } = keysAndArgv(a, p.n);
+  runInShard(c, engine, true, p.name, p.readOnly, keys, argv);
 }
 
-function crossShardFcall(m: MainCall): void {
-  m.out.error(SCRIPT_ERR.otherShard);
+/** FCALL whose keys span shards: on the main thread, every shard locked (script-cross.ts). */
+function crossShardFcall(ro: boolean): MainHandler {
+  return (m) => {
+    const a = m.args;
+    const engine = m.server.scripting.engine;
+    if (engine === null) return m.out.error(SCRIPT_ERR.noEngine);
+    const p = prepareFcall(a, engine, ro, false);
+    if (typeof p === 'string') return m.out.error(p);
+    return runAcrossShards(m.server, true, p.name, p.readOnly, copyArgs(a, 3, 3 + p.n), copyArgs(a, 3 + p.n, a.argc), m.out);
+  };
 }
 
 function functionCommand(m: MainCall): void {
@@ -211,8 +228,8 @@ const FUNCTION_HELP = [
 const FCALL_KEYS = { first: 0, last: 0, step: 0, numkeysAt: 2 };
 
 export const FUNCTION_COMMANDS = [
-  { name: 'fcall', arity: -3, flags: ['noscript', 'stale'], keys: FCALL_KEYS, group: SC, since: '7.0.0', summary: 'Invokes a function.', shard: (c) => fcallGeneric(c, false), crossShard: crossShardFcall },
-  { name: 'fcall_ro', arity: -3, flags: ['noscript', 'stale', 'readonly'], keys: FCALL_KEYS, group: SC, since: '7.0.0', summary: 'Invokes a read-only function.', shard: (c) => fcallGeneric(c, true), crossShard: crossShardFcall },
+  { name: 'fcall', arity: -3, flags: ['noscript', 'stale'], keys: FCALL_KEYS, group: SC, since: '7.0.0', summary: 'Invokes a function.', shard: (c) => fcallGeneric(c, false), crossShard: crossShardFcall(false) },
+  { name: 'fcall_ro', arity: -3, flags: ['noscript', 'stale', 'readonly'], keys: FCALL_KEYS, group: SC, since: '7.0.0', summary: 'Invokes a read-only function.', shard: (c) => fcallGeneric(c, true), crossShard: crossShardFcall(true) },
   {
     name: 'function', arity: -2, flags: [], keys: null, group: SC, since: '7.0.0', summary: 'A container for function commands.', main: functionCommand,
     subcommands: [

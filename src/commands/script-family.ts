@@ -7,7 +7,8 @@ import { shardEngine } from '../scripting/shard-scripts.js';
 import type { LuaEngine } from '../scripting/lua-engine.js';
 import { argCopy, argInt, argIs, argString } from './args.js';
 import { runInShard } from './script-run.js';
-import type { ArgList, CommandSpec, MainCall, ShardContext } from './types.js';
+import { copyArgs, runAcrossShards } from './script-cross.js';
+import type { ArgList, CommandSpec, MainCall, MainHandler, ShardContext } from './types.js';
 
 const SC = 'scripting' as const;
 const I = 'internal' as const;
@@ -43,22 +44,21 @@ function engineOf(c: ShardContext): LuaEngine | null {
   return e;
 }
 
-function evalGeneric(c: ShardContext, bySha: boolean, ro: boolean): void {
-  const a = c.args;
-  const engine = engineOf(c);
-  if (engine === null) return;
-  if (bySha && a.len[1] !== 40) return c.out.error(SCRIPT_ERR.noScript);
+/** EVAL's checks, in Redis's order (the sha's length, the key count, the cache or the compile,
+ * the shebang's flags): the script's sha and whether it runs read-only, or the error reply. */
+function prepareEval(a: ArgList, engine: LuaEngine, bySha: boolean, ro: boolean, cluster: boolean): { sha: string; n: number; readOnly: boolean } | string {
+  if (bySha && a.len[1] !== 40) return SCRIPT_ERR.noScript;
   const n = numKeys(a);
-  if (typeof n === 'string') return c.out.error(n);
+  if (typeof n === 'string') return n;
   let sha: string;
   if (bySha) {
     sha = argString(a, 1).toLowerCase();
-    if (!engine.hasScript(sha)) return c.out.error(SCRIPT_ERR.noScript);
+    if (!engine.hasScript(sha)) return SCRIPT_ERR.noScript;
   } else {
     try {
       sha = engine.loadScript(view(a, 1));
     } catch (e) {
-      if (e instanceof ReplyError) return c.out.error(e.reply);
+      if (e instanceof ReplyError) return e.reply;
       throw e;
     }
   }
@@ -66,18 +66,34 @@ function evalGeneric(c: ShardContext, bySha: boolean, ro: boolean): void {
   let readOnly = ro;
   if (flags !== null) {
     const noWrites = flags.includes('no-writes');
-    if (ro && !noWrites) return c.out.error(SCRIPT_ERR.writeFlagRo);
-    if (flags.includes('no-cluster') && c.settings.scripts?.cluster === true) return c.out.error(SCRIPT_ERR.noCluster);
+    if (ro && !noWrites) return SCRIPT_ERR.writeFlagRo;
+    if (flags.includes('no-cluster') && cluster) return SCRIPT_ERR.noCluster;
     readOnly = readOnly || noWrites;
   }
-  const { keys, argv } = keysAndArgv(a, n);
-  runInShard(c, engine, false, sha, readOnly, keys, argv);
+  return { sha, n, readOnly };
 }
 
-/** Keys on several shards (standalone with several shards): not supported yet, see
- * docs/scripting.md. */
-function crossShardScript(m: MainCall): void {
-  m.out.error(SCRIPT_ERR.otherShard);
+function evalGeneric(c: ShardContext, bySha: boolean, ro: boolean): void {
+  const a = c.args;
+  const engine = engineOf(c);
+  if (engine === null) return;
+  const p = prepareEval(a, engine, bySha, ro, c.settings.scripts?.cluster === true);
+  if (typeof p === 'string') return c.out.error(p);
+  const { keys, argv } = keysAndArgv(a, p.n);
+  runInShard(c, engine, false, p.sha, p.readOnly, keys, argv);
+}
+
+/** EVAL whose keys span shards (standalone with several shards): on the main thread, every shard
+ * locked (script-cross.ts). */
+function crossShardEval(bySha: boolean, ro: boolean): MainHandler {
+  return (m) => {
+    const a = m.args;
+    const engine = m.server.scripting.engine;
+    if (engine === null) return m.out.error(SCRIPT_ERR.noEngine);
+    const p = prepareEval(a, engine, bySha, ro, false);
+    if (typeof p === 'string') return m.out.error(p);
+    return runAcrossShards(m.server, false, p.sha, p.readOnly, copyArgs(a, 3, 3 + p.n), copyArgs(a, 3 + p.n, a.argc), m.out);
+  };
 }
 
 // --- SCRIPT ---------------------------------------------------------------------------------------
@@ -171,10 +187,10 @@ function internalScript(c: ShardContext): void {
 const EVAL_KEYS = { first: 0, last: 0, step: 0, numkeysAt: 2 };
 
 export const SCRIPT_COMMANDS = [
-  { name: 'eval', arity: -3, flags: ['noscript', 'stale'], keys: EVAL_KEYS, group: SC, since: '2.6.0', summary: 'Executes a server-side Lua script.', shard: (c) => evalGeneric(c, false, false), crossShard: crossShardScript },
-  { name: 'evalsha', arity: -3, flags: ['noscript', 'stale'], keys: EVAL_KEYS, group: SC, since: '2.6.0', summary: 'Executes a server-side Lua script by SHA1 digest.', shard: (c) => evalGeneric(c, true, false), crossShard: crossShardScript },
-  { name: 'eval_ro', arity: -3, flags: ['noscript', 'stale', 'readonly'], keys: EVAL_KEYS, group: SC, since: '7.0.0', summary: 'Executes a read-only server-side Lua script.', shard: (c) => evalGeneric(c, false, true), crossShard: crossShardScript },
-  { name: 'evalsha_ro', arity: -3, flags: ['noscript', 'stale', 'readonly'], keys: EVAL_KEYS, group: SC, since: '7.0.0', summary: 'Executes a read-only server-side Lua script by SHA1 digest.', shard: (c) => evalGeneric(c, true, true), crossShard: crossShardScript },
+  { name: 'eval', arity: -3, flags: ['noscript', 'stale'], keys: EVAL_KEYS, group: SC, since: '2.6.0', summary: 'Executes a server-side Lua script.', shard: (c) => evalGeneric(c, false, false), crossShard: crossShardEval(false, false) },
+  { name: 'evalsha', arity: -3, flags: ['noscript', 'stale'], keys: EVAL_KEYS, group: SC, since: '2.6.0', summary: 'Executes a server-side Lua script by SHA1 digest.', shard: (c) => evalGeneric(c, true, false), crossShard: crossShardEval(true, false) },
+  { name: 'eval_ro', arity: -3, flags: ['noscript', 'stale', 'readonly'], keys: EVAL_KEYS, group: SC, since: '7.0.0', summary: 'Executes a read-only server-side Lua script.', shard: (c) => evalGeneric(c, false, true), crossShard: crossShardEval(false, true) },
+  { name: 'evalsha_ro', arity: -3, flags: ['noscript', 'stale', 'readonly'], keys: EVAL_KEYS, group: SC, since: '7.0.0', summary: 'Executes a read-only server-side Lua script by SHA1 digest.', shard: (c) => evalGeneric(c, true, true), crossShard: crossShardEval(true, true) },
   {
     name: 'script', arity: -2, flags: [], keys: null, group: SC, since: '2.6.0', summary: 'A container for Lua scripts management commands.', main: scriptCommand,
     subcommands: [

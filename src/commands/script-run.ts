@@ -37,6 +37,52 @@ export function bindScriptCommands(commands: readonly CommandSpec[], find: Looku
   idxSpublish = at('spublish');
 }
 
+/** resolveCall(): the call was answered (an error, or PING / ECHO / TIME answered in place). */
+export const HANDLED = -1;
+
+/** What redis.call checks before running a command, for both hosts (in a shard, and on the main
+ * thread for a script spanning shards): the command's table index, or HANDLED when the reply
+ * (its error, or PING / ECHO / TIME's answer) is already in `out`. PUBLISH / SPUBLISH come back
+ * as their index for the host to deliver. */
+export function resolveCall(args: Uint8Array[], readOnly: boolean, out: RespWriter): number {
+  const name = args[0];
+  const idx = name === undefined ? -1 : lookup(name, 0, name.length);
+  const spec = idx >= 0 ? table[idx] : undefined;
+  if (spec === undefined || spec.hidden === true) return err(out, SCRIPT_ERR.unknownCommand);
+  if (!arityOk(spec.arity, args.length)) return err(out, SCRIPT_ERR.wrongArgs);
+  if (idx === idxPing) {
+    if (args.length > 2) return err(out, SCRIPT_ERR.wrongArgs);
+    if (args.length === 2) out.bulk(args[1]!, 0, args[1]!.length);
+    else out.simple('PONG');
+    return HANDLED;
+  }
+  if (idx === idxEcho) {
+    out.bulk(args[1]!, 0, args[1]!.length);
+    return HANDLED;
+  }
+  if (idx === idxTime) {
+    const us = BigInt(Date.now()) * 1000n + BigInt(Math.floor((performance.now() % 1) * 1000));
+    out.array(2);
+    out.bulkString(String(us / 1_000_000n));
+    out.bulkString(String(us % 1_000_000n));
+    return HANDLED;
+  }
+  if (idx === idxPublish || idx === idxSpublish) return args.length === 3 ? idx : err(out, SCRIPT_ERR.wrongArgs);
+  if (spec.shard === undefined || spec.flags.includes('noscript')) return err(out, SCRIPT_ERR.notAllowed);
+  if (readOnly && spec.flags.includes('write')) return err(out, SCRIPT_ERR.writeFromReadOnly);
+  return idx;
+}
+
+function err(out: RespWriter, text: string): number {
+  out.error(text);
+  return HANDLED;
+}
+
+/** The table entry of index idx (after resolveCall). */
+export function scriptCommandSpec(idx: number): CommandSpec {
+  return table[idx]!;
+}
+
 /** Words of a shard started without the node's (unit tests, tools). */
 const LOCAL_WORDS = createScriptWords(1);
 const MAX_SCRATCH_ARGS = 1 << 20;
@@ -57,32 +103,14 @@ class ShardScriptHost implements ScriptCallHost {
 
   call(args: Uint8Array[], out: RespWriter): void {
     const c = this.ctx!;
-    const name = args[0];
-    const idx = name === undefined ? -1 : lookup(name, 0, name.length);
-    const spec = idx >= 0 ? table[idx] : undefined;
-    if (spec === undefined || spec.hidden === true) return out.error(SCRIPT_ERR.unknownCommand);
-    if (!arityOk(spec.arity, args.length)) return out.error(SCRIPT_ERR.wrongArgs);
-    if (idx === idxPing) {
-      if (args.length > 2) return out.error(SCRIPT_ERR.wrongArgs);
-      if (args.length === 2) return out.bulk(args[1]!, 0, args[1]!.length);
-      return out.simple('PONG');
-    }
-    if (idx === idxEcho) return out.bulk(args[1]!, 0, args[1]!.length);
-    if (idx === idxTime) {
-      const us = BigInt(Date.now()) * 1000n + BigInt(Math.floor((performance.now() % 1) * 1000));
-      out.array(2);
-      out.bulkString(String(us / 1_000_000n));
-      out.bulkString(String(us % 1_000_000n));
-      return;
-    }
+    const idx = resolveCall(args, this.readOnly, out);
+    if (idx === HANDLED) return;
     if (idx === idxPublish || idx === idxSpublish) return this.publish(c, args, out, idx === idxSpublish);
-    if (spec.shard === undefined || spec.flags.includes('noscript')) return out.error(SCRIPT_ERR.notAllowed);
-    const write = spec.flags.includes('write');
-    if (write && this.readOnly) return out.error(SCRIPT_ERR.writeFromReadOnly);
+    const spec = table[idx]!;
     const a = this.fill(args);
     const keyErr = this.checkKeys(c, spec, a);
     if (keyErr !== null) return out.error(keyErr);
-    if (write) Atomics.or(this.words, this.base + FLAGS, FLAG_WROTE);
+    if (spec.flags.includes('write')) Atomics.or(this.words, this.base + FLAGS, FLAG_WROTE);
     c.execute(idx, a, out);
   }
 
@@ -93,7 +121,6 @@ class ShardScriptHost implements ScriptCallHost {
 
   /** Scripts publish from the shard (contract C3) when the shard context can; else nobody hears. */
   private publish(c: ShardContext, args: Uint8Array[], out: RespWriter, sharded: boolean): void {
-    if (args.length !== 3) return out.error(SCRIPT_ERR.wrongArgs);
     const pub = (c as ShardContext & { publish?: (ch: Uint8Array, msg: Uint8Array, mode: 0 | 1 | 2) => void }).publish;
     if (pub !== undefined) pub.call(c, args[1]!, args[2]!, sharded ? 2 : 1);
     out.integer(0);

@@ -109,6 +109,9 @@ export interface ServerApi {
   /** Serialises cross-shard atomic operations: runs fn while the listed shards receive nothing
    * but fn's own calls (made through `call`), so no other client sees a half-done operation. */
   withShardsLocked<T>(shards: number[], fn: (call: ShardCaller) => Promise<T>): Promise<T>;
+  /** Inside withShardsLocked only: runs a shard command and blocks until its reply (a script
+   * whose keys span shards); null when the shard gave none within timeoutMs. */
+  callShardSync(shard: number, args: ArgList, proto: 2 | 3, timeoutMs: number): Buffer | null;
   /** Cluster membership when cluster-enabled, else null. */
   readonly cluster: ClusterControl | null;
   shardOfSlot(slot: number): number;

@@ -463,6 +463,10 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     return this.router.callShard(shard, args, proto);
   }
 
+  callShardSync(shard: number, args: ArgList, proto: 2 | 3, timeoutMs: number): Buffer | null {
+    return this.router.callShardSync(shard, args, proto, timeoutMs);
+  }
+
   withShardsLocked<T>(shards: number[], fn: (call: ShardCaller) => Promise<T>): Promise<T> {
     return this.router.withShardsLocked(shards, fn);
   }

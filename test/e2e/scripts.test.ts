@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { createClient, defineScript } from 'redis';
 import { rawClient, redisCli, requireTool, startTessera, waitFor, type ServerHandle } from './harness.js';
 import { ServerPair, groupsOn, s, timedOn } from './differential-helpers.js';
+import { keyOn } from './shard-keys.js';
 
 const TEST_TIMEOUT_MS = 60_000;
 const pair = new ServerPair();
@@ -268,6 +269,46 @@ timed('atomicity: concurrent read-modify-write scripts on keys of every shard lo
     assert.is(twins, total);
   } finally {
     for (const c of clients) c.disconnect();
+  }
+});
+
+timed('a script whose keys span shards runs atomically: transfers never show a partial state', async () => {
+  const accounts = [0, 1, 2].map((shard) => keyOn(shard, 3, 'acct:'));
+  const c = new Redis({ port: srv!.port, lazyConnect: true });
+  const observer = new Redis({ port: srv!.port, lazyConnect: true });
+  await Promise.all([c.connect(), observer.connect()]);
+  const transfer = "local a = tonumber(redis.call('get', KEYS[1])) redis.call('set', KEYS[1], tostring(a - 1)) local b = tonumber(redis.call('get', KEYS[2])) redis.call('set', KEYS[2], tostring(b + 1)) return a + b";
+  const total = "local t = 0 for i = 1, #KEYS do t = t + tonumber(redis.call('get', KEYS[i])) end return t";
+  try {
+    await c.mset(accounts[0]!, '1000', accounts[1]!, '1000', accounts[2]!, '1000');
+    let stop = false;
+    const sums: number[] = [];
+    const watching = (async () => {
+      while (!stop) sums.push(Number(await observer.eval(total, 3, ...accounts)));
+    })();
+    const movers = Array.from({ length: 4 }, async (_, w) => {
+      const m = new Redis({ port: srv!.port, lazyConnect: true });
+      await m.connect();
+      try {
+        for (let i = 0; i < 50; i++) await m.eval(transfer, 2, accounts[(i + w) % 3]!, accounts[(i + w + 1) % 3]!);
+      } finally {
+        m.disconnect();
+      }
+    });
+    await Promise.all(movers);
+    stop = true;
+    await watching;
+    assert.ok(sums.length > 0);
+    assert.equal([...new Set(sums)], [3000]);
+    assert.is(Number(await c.eval(total, 3, ...accounts)), 3000);
+    // The same through FCALL, and an undeclared key of another shard from an in-shard script.
+    await c.call('FUNCTION', 'LOAD', 'REPLACE', "#!lua name=tx\nredis.register_function('total', function(keys) local t = 0 for i = 1, #keys do t = t + tonumber(redis.call('get', keys[i])) end return t end)");
+    assert.is(await c.call('FCALL', 'total', '3', ...accounts), 3000);
+    const undeclared = await c.eval("return redis.call('get', ARGV[1])", 1, accounts[0]!, accounts[1]!).then(String, (e: Error) => e.message);
+    assert.match(undeclared, /Script attempted to access a key of another shard/);
+  } finally {
+    c.disconnect();
+    observer.disconnect();
   }
 });
 
