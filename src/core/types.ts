@@ -66,6 +66,9 @@ export interface ShardSettings {
   replFeed: boolean;
   /** Encoding thresholds of hashes and sets. */
   limits: CollectionLimits;
+  /** notify-keyspace-events as flags (core/keyspace-events.ts); 0 = no keyspace events. Optional
+   * for settings built before the option existed (tests, tools): absent means 0. */
+  notifyKeyspaceEvents?: number;
 }
 
 /** How the replies of a command fanned out over several shards become one reply. */

@@ -16,7 +16,8 @@ import { Connection, type ConnectionHost } from './connection.js';
 import { BlockedClients } from './blocked-clients.js';
 import { ShardLink } from '../runtime/shard-link.js';
 import { InlineShard } from '../runtime/inline-shard.js';
-import type { FeedListener, ReplySink, ShardPort } from '../runtime/shard-port.js';
+import type { FeedListener, PublishHooks, ReplySink, ShardPort } from '../runtime/shard-port.js';
+import { PublishStandIn } from './publish-stand-in.js';
 import type { ClusterControl } from '../cluster/api.js';
 import { ClusterNode } from '../cluster/cluster-node.js';
 import { isAbsolute, join } from 'node:path';
@@ -92,9 +93,11 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     });
     this.router = new ShardRouter(n, () => this.cluster?.flushConfig());
     const threads = config.values.shardThreads;
+    // Messages published in shards (keyspace notifications, PUBLISH run by a script) go to pub/sub.
+    const publishing: PublishHooks = { onPublish: (ch, msg, mode) => this.onShardPublish(ch, msg, mode) };
     for (let i = 0; i < n; i++) {
       const onFeed: FeedListener = (shard, records) => this.onFeed(shard, records);
-      this.router.links.push(threads ? new ShardLink(i, this.shardSettings(), log, () => this.router.afterReplies(), onFeed, this.blocked) : new InlineShard(i, this.shardSettings(), onFeed, COMMANDS, this.blocked));
+      this.router.links.push(threads ? new ShardLink(i, this.shardSettings(), log, () => this.router.afterReplies(), onFeed, this.blocked, publishing) : new InlineShard(i, this.shardSettings(), onFeed, COMMANDS, this.blocked, publishing));
     }
     this.clusterRouter = new ClusterRouter(this.router, this);
     this.dispatcher = new Dispatcher(this, this.router, this.clusterRouter, this.admissionState, this.writePause, this.stats, log);
@@ -164,6 +167,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       aof: this.aof,
       aofGen: this.aofGen,
       replFeed: this.replFeed,
+      notifyKeyspaceEvents: v.notifyKeyspaceEvents,
       limits: {
         hashMaxListpackEntries: v.hashMaxListpackEntries,
         hashMaxListpackValue: v.hashMaxListpackValue,
@@ -176,6 +180,17 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
         zsetMaxListpackValue: v.zsetMaxListpackValue,
       },
     };
+  }
+
+  /** Until branch pubsub is merged (then: this.pubsub). */
+  private readonly publishTarget = new PublishStandIn();
+
+  /** A message a shard published (contract C3): 0 local delivery, 1 PUBLISH, 2 SPUBLISH. */
+  private onShardPublish(channel: Uint8Array, message: Uint8Array, mode: 0 | 1 | 2): void {
+    const ps = this.publishTarget;
+    if (mode === 0) ps.publishLocal(channel, message);
+    else if (mode === 1) ps.publish(channel, message);
+    else ps.spublish(channel, message);
   }
 
   /** Shards hand their batches' records to the main thread (this node has replicas). */
