@@ -153,6 +153,8 @@ export interface CommandSpec {
   summary: string;
   /** Runs on the shard owning the key(s). */
   shard?: ShardHandler;
+  /** Keyspace event [class, name] on argument 1 after every non-error reply (see ShardCommand). */
+  event?: readonly [string, string];
   /** When keys span shards (or the command has no key and `allShards`): how partial replies merge. */
   merge?: MergeKind;
   /** Keyless command that runs on every shard and merges with `merge`. */

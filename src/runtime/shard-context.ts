@@ -49,6 +49,9 @@ export interface ShardContext {
    * `__keyspace@0__:<key>` (message: event) and/or `__keyevent@0__:<event>` (message: key), as
    * enabled, through publish mode 0; nothing (one integer test) when the class is not enabled. */
   notify(type: string, event: string, key: Uint8Array, off: number, len: number): void;
+  /** notify-keyspace-events flags (core/keyspace-events.ts); 0 when no events are emitted, for a
+   * handler whose fast path cannot see what its events need (plain ZADD: updates). */
+  readonly keyspaceEvents: number;
 }
 
 export type ShardHandler = (c: ShardContext) => void;
@@ -58,4 +61,8 @@ export interface ShardCommand {
   readonly name: string;
   readonly flags: readonly string[];
   readonly shard?: ShardHandler;
+  /** Keyspace event [class letter, event name] for argument 1, emitted after every reply that is
+   * not an error (commands whose event always follows success: APPEND, INCR, HSET...). Handlers
+   * emit the conditional ones themselves (ShardContext.notify). */
+  readonly event?: readonly [string, string];
 }

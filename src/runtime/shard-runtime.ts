@@ -170,6 +170,9 @@ export class ShardExecutor {
       beginAtomic: () => self.beginAtomic(),
       endAtomic: () => self.endAtomic(),
       publish: (channel, message, mode) => self.publishes.push(mode, NO_BYTES, channel, 0, channel.length, message, 0, message.length),
+      get keyspaceEvents() {
+        return self.notifyFlags;
+      },
       notify: (type, event, key, off, len) => {
         if (self.notifyFlags !== 0) self.notify(type, event, key, off, len);
       },
@@ -195,6 +198,14 @@ export class ShardExecutor {
     }
     if (f & NOTIFY_KEYSPACE) this.publishes.push(0, KEYSPACE_PREFIX, key, off, len, ev.name, 0, ev.name.length);
     if (f & NOTIFY_KEYEVENT) this.publishes.push(0, ev.channel, NO_BYTES, 0, 0, key, off, len);
+  }
+
+  /** A command's declared event (ShardCommand.event) when its reply at `at` is not an error. */
+  private declaredEvent(ev: readonly [string, string], w: RespWriter, at: number): void {
+    const b = w.buf[at];
+    if (b === 45 || b === 33) return; // '-' or '!': an error reply
+    const a = this.ctx.args;
+    this.notify(ev[0], ev[1], a.buf, a.off[1]!, a.len[1]!);
   }
 
   /** Installs the keyspace's expiry, eviction and creation hooks only while their events are on. */
@@ -250,6 +261,7 @@ export class ShardExecutor {
       const mark = w.length - w.start;
       try {
         spec.shard!(this.ctx);
+        if (spec.event !== undefined && this.notifyFlags !== 0) this.declaredEvent(spec.event, w, w.start + mark);
       } catch (e) {
         // A broken invariant (the keyspace's asserts, DEBUG SHARD-CRASH) ends the shard: the worker
         // dies and the supervisor restarts it on its memory; going on would serve, log and

@@ -5,8 +5,9 @@ export class PublishStandIn {
   /** Messages received per mode (0 local, 1 publish, 2 spublish), for tests of the path. */
   readonly counts = [0, 0, 0];
 
-  publishLocal(_channel: Uint8Array, _message: Uint8Array): number {
+  publishLocal(channel: Uint8Array, message: Uint8Array): number {
     this.counts[0]!++;
+    if (process.env['TESSERA_DEBUG_PUBLISH'] === '1') process.stderr.write(`PUB\t${Buffer.from(channel).toString('latin1')}\t${Buffer.from(message).toString('latin1')}\n`);
     return 0;
   }
 
