@@ -7,7 +7,7 @@ export class PublishStandIn {
 
   publishLocal(channel: Uint8Array, message: Uint8Array): number {
     this.counts[0]!++;
-    if (process.env['TESSERA_DEBUG_PUBLISH'] === '1') process.stderr.write(`PUB\t${Buffer.from(channel).toString('latin1')}\t${Buffer.from(message).toString('latin1')}\n`);
+    if (process.env['NOTIFY_DEBUG_PUBLISH'] === '1') process.stderr.write(`PUB\t${Buffer.from(channel).toString('latin1')}\t${Buffer.from(message).toString('latin1')}\n`);
     return 0;
   }
 
