@@ -18,6 +18,7 @@ import { PERSISTENCE_COMMANDS } from './persistence-family.js';
 import { REPLICATION_COMMANDS } from './replication-family.js';
 import { HTTP_COMMANDS } from './http-family.js';
 import { BLOCKING_COMMANDS } from './blocking-family.js';
+import { PUBSUB_COMMANDS } from './pubsub-family.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   ...STRING_COMMANDS,
@@ -35,6 +36,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...REPLICATION_COMMANDS,
   ...HTTP_COMMANDS,
   ...BLOCKING_COMMANDS,
+  ...PUBSUB_COMMANDS,
 ];
 
 const TABLE_BITS = 10;

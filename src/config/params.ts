@@ -259,7 +259,7 @@ const clientOutputBufferLimit: Param = {
   multiArg: true,
   protected: false,
   allowed: 'groups of <class> <hard> <soft> <soft-seconds>, class normal, replica or pubsub, sizes in memory units',
-  help: 'Disconnect clients whose pending output exceeds hard, or soft for soft-seconds (0 = no limit); only "normal" is enforced',
+  help: 'Disconnect clients whose pending output exceeds hard, or soft for soft-seconds (0 = no limit); the normal and pubsub classes are enforced',
   reset(state) {
     state.values.clientOutputBufferLimitNormal = { hardBytes: 0, softBytes: 0, softSeconds: 0 };
     state.otherOutputBufferLimits = {

@@ -112,6 +112,21 @@ export interface ClientInfo {
   drained(): Promise<void>;
   /** Called once when the connection closes. */
   onClose(listener: () => void): void;
+  /** Pub/sub subscriptions, kept by server/pubsub.ts (CLIENT LIST sub/psub/ssub, flag P). */
+  readonly subscriptions: ClientSubscriptions;
+  /** Queues a pub/sub push frame after the replies already due, never inside one. A frame of
+   * PUSH_SHARE_MIN_BYTES (server/pubsub.ts) or more may be kept by reference (the caller must not reuse it). */
+  push(frame: Uint8Array): void;
+  /** Pushes published from now on go after this command's reply (a (P|S)SUBSCRIBE's confirmation
+   * comes before the first message it lets through). */
+  pushAfterCurrentReply(): void;
+}
+
+/** A client's pub/sub subscriptions; names are latin1 strings of the channel or pattern bytes. */
+export interface ClientSubscriptions {
+  readonly channels: Set<string>;
+  readonly patterns: Set<string>;
+  readonly shardChannels: Set<string>;
 }
 
 export type ShardCaller = (shard: number, args: ReadonlyArray<Uint8Array | string>, proto: 2 | 3) => Promise<Buffer>;

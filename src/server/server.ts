@@ -31,6 +31,7 @@ import { WritePause, type AdmissionState } from './admission.js';
 import { ShardRouter } from './shard-router.js';
 import { ClusterRouter } from './cluster-router.js';
 import { Dispatcher, type CommandCounter } from './dispatcher.js';
+import { PubSub } from './pubsub.js';
 
 export interface RunningServer {
   /** Resolves when the server has fully stopped (after SHUTDOWN, SIGTERM or SIGINT). */
@@ -73,6 +74,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
   readonly persistence: PersistenceManager;
   readonly replication: Replication;
   readonly blocked: BlockedClients;
+  readonly pubsub = new PubSub();
   /** The shards' log files (set by persistence), part of every shard's settings. */
   private aof: LogSettings | null = null;
   private persistCron: NodeJS.Timeout | null = null;
@@ -400,8 +402,8 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     this.router.waitForShards(conn);
   }
 
-  outputLimits(): { hardBytes: number; softBytes: number; softSeconds: number } {
-    return this.config.values.clientOutputBufferLimitNormal;
+  outputLimits(pubsub: boolean): { hardBytes: number; softBytes: number; softSeconds: number } {
+    return pubsub ? this.config.outputBufferLimit('pubsub') : this.config.values.clientOutputBufferLimitNormal;
   }
 
   logClientDrop(conn: Connection, reason: string): void {
@@ -419,6 +421,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
   connectionClosed(conn: Connection): void {
     this.conns.delete(conn.id);
     this.blocked.connectionClosed(conn);
+    this.pubsub.forget(conn);
     this.router.forget(conn);
   }
 
