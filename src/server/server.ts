@@ -17,7 +17,6 @@ import { BlockedClients } from './blocked-clients.js';
 import { ShardLink } from '../runtime/shard-link.js';
 import { InlineShard } from '../runtime/inline-shard.js';
 import type { FeedListener, PublishHooks, ReplySink, ShardPort } from '../runtime/shard-port.js';
-import { PublishStandIn } from './publish-stand-in.js';
 import type { ClusterControl } from '../cluster/api.js';
 import { ClusterNode } from '../cluster/cluster-node.js';
 import { isAbsolute, join } from 'node:path';
@@ -184,12 +183,9 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     };
   }
 
-  /** Until branch pubsub is merged (then: this.pubsub). */
-  private readonly publishTarget = new PublishStandIn();
-
   /** A message a shard published (contract C3): 0 local delivery, 1 PUBLISH, 2 SPUBLISH. */
   private onShardPublish(channel: Uint8Array, message: Uint8Array, mode: 0 | 1 | 2): void {
-    const ps = this.publishTarget;
+    const ps = this.pubsub;
     if (mode === 0) ps.publishLocal(channel, message);
     else if (mode === 1) ps.publish(channel, message);
     else ps.spublish(channel, message);
