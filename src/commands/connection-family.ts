@@ -6,13 +6,20 @@ import { argIs, argInt, argString, argLower } from './args.js';
 import { ERR } from '../core/errors.js';
 import { timingSafeEqual } from 'node:crypto';
 import { VERSION } from '../version.js';
+import { inSubscribeMode } from './pubsub-family.js';
 
 function pingCommand(m: MainCall): void {
   if (m.args.argc > 2) {
     m.out.error(ERR.wrongArity('ping'));
     return;
   }
-  if (m.args.argc === 2) m.out.bulk(m.args.buf, m.args.off[1]!, m.args.len[1]!);
+  // A RESP2 subscriber cannot tell a reply from a message: Redis answers it with an array.
+  if (m.conn.proto === 2 && inSubscribeMode(m.conn)) {
+    m.out.array(2);
+    m.out.bulkString('pong');
+    if (m.args.argc === 2) m.out.bulk(m.args.buf, m.args.off[1]!, m.args.len[1]!);
+    else m.out.bulkString('');
+  } else if (m.args.argc === 2) m.out.bulk(m.args.buf, m.args.off[1]!, m.args.len[1]!);
   else m.out.simple('PONG');
 }
 
@@ -127,9 +134,9 @@ function isReplicaLink(c: ClientInfo): boolean {
   return c.replCapa.length > 0;
 }
 
-/** Redis's client type of c: normal, or replica (master and pubsub links do not exist here). */
-function clientType(c: ClientInfo): 'normal' | 'replica' {
-  return isReplicaLink(c) ? 'replica' : 'normal';
+/** Redis's client type of c: normal, replica or pubsub (master links do not exist here). */
+function clientType(c: ClientInfo): 'normal' | 'replica' | 'pubsub' {
+  return isReplicaLink(c) ? 'replica' : inSubscribeMode(c) ? 'pubsub' : 'normal';
 }
 
 /** Redis's client type names (slave is replica's old name). */
@@ -139,6 +146,12 @@ function typeName(t: string): 'normal' | 'replica' | 'master' | 'pubsub' | null 
   return x === 'normal' || x === 'replica' || x === 'master' || x === 'pubsub' ? x : null;
 }
 
+/** CLIENT LIST's flags, in Redis's order (N when none). */
+function clientFlags(c: ClientInfo, blocked: boolean): string {
+  const f = (isReplicaLink(c) ? 'S' : '') + (inSubscribeMode(c) ? 'P' : '') + (blocked ? 'b' : '');
+  return f === '' ? 'N' : f;
+}
+
 /** One line of CLIENT LIST / CLIENT INFO, with Redis 7's fields. */
 export function clientLine(c: ClientInfo, now: number, blocked = false): string {
   const qbuf = c.queryBufferBytes();
@@ -146,7 +159,7 @@ export function clientLine(c: ClientInfo, now: number, blocked = false): string 
   return (
     `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=${c.fd} name=${c.name} ` +
     `age=${Math.floor((now - c.createdAtMs) / 1000)} idle=${Math.floor((now - c.lastInteractionMs) / 1000)} ` +
-    `flags=${isReplicaLink(c) ? 'S' : blocked ? 'b' : 'N'} db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=${qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 ` +
+    `flags=${clientFlags(c, blocked)} db=0 sub=${c.subscriptions.channels.size} psub=${c.subscriptions.patterns.size} ssub=${c.subscriptions.shardChannels.size} multi=-1 qbuf=${qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 ` +
     `rbs=16384 rbp=0 obl=0 oll=0 omem=${omem} tot-mem=${qbuf + omem} events=r cmd=${c.lastCommand} ` +
     `user=default redir=-1 resp=${c.proto}`
   );
@@ -367,6 +380,7 @@ export const CONNECTION_COMMANDS = [
     m.conn.closeAfterReply();
   } },
   { name: 'reset', arity: 1, flags: ['no-auth', 'fast'], keys: null, group: C, since: '6.2.0', summary: 'Resets the connection.', main: (m) => {
+    m.server.pubsub.forget(m.conn);
     m.conn.reset();
     m.out.proto = 2;
     m.out.simple('RESET');

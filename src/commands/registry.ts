@@ -21,6 +21,7 @@ import { BLOCKING_COMMANDS } from './blocking-family.js';
 import { SCRIPT_COMMANDS } from './script-family.js';
 import { FUNCTION_COMMANDS } from './function-family.js';
 import { bindScriptCommands } from './script-run.js';
+import { PUBSUB_COMMANDS } from './pubsub-family.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   ...STRING_COMMANDS,
@@ -40,6 +41,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...BLOCKING_COMMANDS,
   ...SCRIPT_COMMANDS,
   ...FUNCTION_COMMANDS,
+  ...PUBSUB_COMMANDS,
 ];
 
 const TABLE_BITS = 10;

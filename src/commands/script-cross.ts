@@ -27,8 +27,9 @@ class CrossShardHost implements ScriptCallHost {
     if (idx === HANDLED) return;
     const spec = scriptCommandSpec(idx);
     if (spec.name === 'publish' || spec.name === 'spublish') {
-      // Delivered by the main thread's pub/sub when it exists (PUBLISH's own main handler).
-      out.integer(0);
+      // On the main thread: delivered now, with its receivers counted as PUBLISH does.
+      const ps = this.server.pubsub;
+      out.integer(spec.name === 'publish' ? ps.publish(args[1]!, args[2]!) : ps.spublish(args[1]!, args[2]!));
       return;
     }
     const a = argListOf(args);

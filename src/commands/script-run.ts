@@ -119,10 +119,10 @@ class ShardScriptHost implements ScriptCallHost {
     if (level >= 3) process.stderr.write(`script: ${message}\n`);
   }
 
-  /** Scripts publish from the shard (contract C3) when the shard context can; else nobody hears. */
+  /** PUBLISH / SPUBLISH from a script in a shard: delivered by the main thread after the script's
+   * reply (contract C3). The shard cannot count the receivers: the reply is 0. */
   private publish(c: ShardContext, args: Uint8Array[], out: RespWriter, sharded: boolean): void {
-    const pub = (c as ShardContext & { publish?: (ch: Uint8Array, msg: Uint8Array, mode: 0 | 1 | 2) => void }).publish;
-    if (pub !== undefined) pub.call(c, args[1]!, args[2]!, sharded ? 2 : 1);
+    c.publish(args[1]!, args[2]!, sharded ? 2 : 1);
     out.integer(0);
   }
 

@@ -103,6 +103,12 @@ function infoSection(m: MainCall, name: string, shards: ShardStatsReport[]): str
       add('evicted_keys', sum((r) => r.evictedKeys));
       add('keyspace_hits', sum((r) => r.keyspaceHits));
       add('keyspace_misses', sum((r) => r.keyspaceMisses));
+      {
+        const ps = m.server.pubsub.counts();
+        add('pubsub_channels', ps.channels);
+        add('pubsub_patterns', ps.patterns);
+        add('pubsubshard_channels', ps.shardChannels);
+      }
       add('shard_commands_processed', sum((r) => r.commandsProcessed));
       add('shard_restarts', st.shardRestarts);
       break;

@@ -31,6 +31,7 @@ export type CommandFlag =
   | 'skip-slowlog'
   | 'no-multi'
   | 'blocking'
+  | 'pubsub'
   /** Runs in an importing slot without a preceding ASKING (RESTORE-ASKING, RESTOREBATCH). */
   | 'asking';
 
@@ -81,6 +82,44 @@ export interface BlockingApi {
   unblock(connId: number, error: boolean): boolean;
 }
 
+/** Pub/sub subscription kinds: 0 channels, 1 patterns, 2 shard channels. */
+export type SubKind = 0 | 1 | 2;
+
+/** Pub/sub on the main thread (contract C2; server/pubsub.ts implements it, and re-exports it). */
+export interface PubSubApi {
+  /** PUBLISH: delivers to this node's subscribers (channels and matching patterns), then hands the
+   * message to onPropagate (cluster bus) when set. Returns the local receivers (Redis's reply). */
+  publish(channel: Uint8Array, message: Uint8Array): number;
+  /** Local delivery only (a message received over the cluster bus, a keyspace notification). */
+  publishLocal(channel: Uint8Array, message: Uint8Array): number;
+  /** SPUBLISH's delivery to this node's sharded subscribers, then onPropagate(..., true). */
+  spublish(channel: Uint8Array, message: Uint8Array): number;
+  spublishLocal(channel: Uint8Array, message: Uint8Array): number;
+  /** Set by the cluster wiring (pubsub-cluster): PUBLISH / SPUBLISH leave the node. */
+  onPropagate: ((channel: Uint8Array, message: Uint8Array, sharded: boolean) => void) | null;
+  /** Slot migration / loss: sharded subscribers of channels whose slot `lost(slot)` is true get
+   * Redis 7's sunsubscribe notice and are unsubscribed from them. */
+  dropShardChannels(lost: (slot: number) => boolean): void;
+  /** Counts for INFO (pubsub_channels, pubsub_patterns, pubsubshard_channels). */
+  counts(): { channels: number; patterns: number; shardChannels: number };
+}
+
+/** What the pub/sub commands use besides the contract. */
+export interface PubSubNode extends PubSubApi {
+  /** (P|S)SUBSCRIBE of one name; its confirmation goes to out. */
+  subscribe(c: ClientInfo, kind: SubKind, name: Uint8Array, out: RespWriter): void;
+  /** (P|S)UNSUBSCRIBE of one name; its confirmation goes to out (none when null). */
+  unsubscribe(c: ClientInfo, kind: SubKind, name: Uint8Array, out: RespWriter | null): void;
+  /** (P|S)UNSUBSCRIBE without names: all of that kind, one confirmation each. */
+  unsubscribeAll(c: ClientInfo, kind: SubKind, out: RespWriter | null): void;
+  /** Every subscription of c dropped silently (RESET, disconnect). */
+  forget(c: ClientInfo): void;
+  /** PUBSUB CHANNELS / SHARDCHANNELS: the active names matching pattern (all when null). */
+  names(kind: 0 | 2, pattern: Uint8Array | null): Buffer[];
+  /** PUBSUB NUMSUB / SHARDNUMSUB: the subscribers of one name. */
+  subscriberCount(kind: 0 | 2, name: Uint8Array): number;
+}
+
 /** What main-thread handlers may use of the server. */
 export interface ServerApi {
   readonly config: Config;
@@ -121,6 +160,8 @@ export interface ServerApi {
   readonly inFlight: InFlightKeys;
   /** Blocked clients (BLPOP and the other blocking commands, CLIENT UNBLOCK, INFO). */
   readonly blocked: BlockingApi;
+  /** Pub/sub of this node (channels, patterns, shard channels). */
+  readonly pubsub: PubSubNode;
   /** The node's scripts and functions (script-node.ts). */
   readonly scripting: ScriptingApi;
 }
@@ -171,11 +212,13 @@ export interface CommandSpec {
   arity: number;
   flags: readonly CommandFlag[];
   keys: KeySpec | null;
-  group: 'string' | 'list' | 'hash' | 'set' | 'zset' | 'generic' | 'connection' | 'server' | 'cluster' | 'internal' | 'scripting';
+  group: 'string' | 'list' | 'hash' | 'set' | 'zset' | 'generic' | 'connection' | 'server' | 'cluster' | 'pubsub' | 'internal' | 'scripting';
   since: string;
   summary: string;
   /** Runs on the shard owning the key(s). */
   shard?: ShardHandler;
+  /** Keyspace event [class, name] on argument 1 after every non-error reply (see ShardCommand). */
+  event?: readonly [string, string];
   /** When keys span shards (or the command has no key and `allShards`): how partial replies merge. */
   merge?: MergeKind;
   /** Keyless command that runs on every shard and merges with `merge`. */
@@ -184,7 +227,8 @@ export interface CommandSpec {
   crossShard?: MainHandler;
   /** Runs on the main thread. */
   main?: MainHandler;
-  /** A blocking command: runs on the main thread once cluster routing accepted its keys. */
+  /** A blocking command: runs on the main thread once cluster routing accepted its keys (the
+   * shard-channel pub/sub commands, SSUBSCRIBE, SUNSUBSCRIBE, SPUBLISH, use it for that too). */
   blocking?: MainHandler;
   subcommands?: readonly SubcommandSpec[];
   /** Argument-count rule beyond arity, checked before the command is split over shards. */

@@ -74,6 +74,11 @@ export class Config {
     return config;
   }
 
+  /** client-output-buffer-limit of the replica or pubsub class (normal is values.clientOutputBufferLimitNormal). */
+  outputBufferLimit(cls: 'replica' | 'pubsub'): { hardBytes: number; softBytes: number; softSeconds: number } {
+    return this.#state.otherOutputBufferLimits[cls];
+  }
+
   /** Installs the guard CONFIG SET runs on new values of `name` (one per option). */
   guard(name: string, guard: SetGuard): void {
     this.#guards.set(name, guard);

@@ -52,6 +52,8 @@ export interface ServerConfig {
   databases: number;
   /** Tessera's own. */
   activeExpireEnabled: boolean;
+  /** Flags of core/keyspace-events.ts (0: no keyspace notifications). */
+  notifyKeyspaceEvents: number;
   appendonly: boolean;
   appendfsync: 'always' | 'everysec' | 'no';
   appendfilename: string;

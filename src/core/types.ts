@@ -69,6 +69,9 @@ export interface ShardSettings {
   /** Scripts (src/scripting/shard-scripts.ts): the busy/kill words shared with the main thread,
    * busy-reply-threshold, and what a script's host needs to tell a key of another shard. */
   scripts?: { words: Int32Array; busyReplyThresholdMs: number; shardCount: number; cluster: boolean };
+  /** notify-keyspace-events as flags (core/keyspace-events.ts); 0 = no keyspace events. Optional
+   * for settings built before the option existed (tests, tools): absent means 0. */
+  notifyKeyspaceEvents?: number;
 }
 
 /** How the replies of a command fanned out over several shards become one reply. */
@@ -112,6 +115,21 @@ export interface ClientInfo {
   drained(): Promise<void>;
   /** Called once when the connection closes. */
   onClose(listener: () => void): void;
+  /** Pub/sub subscriptions, kept by server/pubsub.ts (CLIENT LIST sub/psub/ssub, flag P). */
+  readonly subscriptions: ClientSubscriptions;
+  /** Queues a pub/sub push frame after the replies already due, never inside one. A frame of
+   * PUSH_SHARE_MIN_BYTES (server/pubsub.ts) or more may be kept by reference (the caller must not reuse it). */
+  push(frame: Uint8Array): void;
+  /** Pushes published from now on go after this command's reply (a (P|S)SUBSCRIBE's confirmation
+   * comes before the first message it lets through). */
+  pushAfterCurrentReply(): void;
+}
+
+/** A client's pub/sub subscriptions; names are latin1 strings of the channel or pattern bytes. */
+export interface ClientSubscriptions {
+  readonly channels: Set<string>;
+  readonly patterns: Set<string>;
+  readonly shardChannels: Set<string>;
 }
 
 export type ShardCaller = (shard: number, args: ReadonlyArray<Uint8Array | string>, proto: 2 | 3) => Promise<Buffer>;

@@ -1,14 +1,18 @@
 // One client connection on the main thread: its parser, its reply order and its output.
 // Every command takes a sequence number when dispatched; replies may arrive from shards in any
 // order and are written strictly by sequence. Output leaves in one write per event-loop turn.
-// Bounds: the parser's query-buffer limit; client-output-buffer-limit on pending output; while a
-// main-thread command is awaited, or shards are backlogged, the socket is paused.
+// Bounds: the parser's query-buffer limit; client-output-buffer-limit on pending output (the
+// pubsub class while subscribed); while a main-thread command is awaited, or shards are
+// backlogged, the socket is paused. Pub/sub pushes go between whole replies, never inside one.
 
 import { ReplyOrder } from './reply-order.js';
 import type { Socket } from 'node:net';
 import { RespParser, PARSE_COMMAND, PARSE_ERROR, PARSE_NEED_MORE, type ParserLimits } from '../protocol/resp-parser.js';
 import { RespWriter } from '../protocol/resp-writer.js';
 import type { ArgList, ClientInfo } from '../commands/types.js';
+import type { ClientSubscriptions } from '../core/types.js';
+import { PUSH_SHARE_MIN_BYTES } from '../protocol/pubsub-frames.js';
+import { inSubscribeMode } from '../commands/pubsub-family.js';
 import type { ReplySink } from '../runtime/shard-port.js';
 
 export interface ConnectionHost {
@@ -24,7 +28,8 @@ export interface ConnectionHost {
   /** The connection paused itself because shards are backlogged: the host must call
    * updatePause() once they are not (however briefly the backlog lasted). */
   waitForShards(conn: Connection): void;
-  outputLimits(): { hardBytes: number; softBytes: number; softSeconds: number };
+  /** client-output-buffer-limit of the normal class, or of the pubsub class for a subscriber. */
+  outputLimits(pubsub: boolean): { hardBytes: number; softBytes: number; softSeconds: number };
   logClientDrop(conn: Connection, reason: string): void;
 }
 
@@ -71,7 +76,7 @@ export class Connection implements ClientInfo, ReplySink {
     this.parser = new RespParser(limits);
     this.args = { buf: this.parser.buf, off: this.parser.argOff, len: this.parser.argLen, argc: 0 };
     this.authenticated = !needsAuth();
-    this.hardLimitBytes = host.outputLimits().hardBytes;
+    this.hardLimitBytes = host.outputLimits(false).hardBytes;
     this.addr = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     this.laddr = `${socket.localAddress ?? '?'}:${socket.localPort ?? 0}`;
     const handle = (socket as unknown as { _handle?: { fd?: number } })._handle;
@@ -212,7 +217,7 @@ export class Connection implements ClientInfo, ReplySink {
   private checkOutputLimits(): void {
     // A replica link's stream is bounded by its own backpressure, not by the normal class.
     if (this.replCapa.length > 0) return;
-    const lim = this.host.outputLimits();
+    const lim = this.host.outputLimits(inSubscribeMode(this));
     this.hardLimitBytes = lim.hardBytes;
     if (lim.hardBytes === 0 && lim.softBytes === 0) return;
     const pending = this.outputBufferBytes();
@@ -258,6 +263,40 @@ export class Connection implements ClientInfo, ReplySink {
     if (this.dead) return;
     this.socket.destroy();
     this.destroy();
+  }
+
+  readonly subscriptions: ClientSubscriptions = { channels: new Set(), patterns: new Set(), shardChannels: new Set() };
+  /** Pushes wait for this reply to be written (the last (P|S)SUBSCRIBE's confirmation). */
+  private pushAfterSeq = -1;
+
+  pushAfterCurrentReply(): void {
+    this.pushAfterSeq = this.nextSeq - 1;
+  }
+
+  push(frame: Uint8Array): void {
+    // A client that will be closed gets nothing more (Redis's CLIENT_CLOSE_AFTER_REPLY).
+    if (this.dead || this.closeAfter) return;
+    if (this.order.headSeq <= this.pushAfterSeq) {
+      this.order.pushAfter(this.pushAfterSeq, frame, PUSH_SHARE_MIN_BYTES);
+    } else if (frame.length >= PUSH_SHARE_MIN_BYTES) {
+      // A large frame goes to the socket as is, shared with the other subscribers: what is
+      // pending is written first, in one write as flush() does.
+      const chunk = this.out.take();
+      if (chunk !== null) {
+        this.socket.write(chunk);
+        if (this.socket.writableLength !== 0) this.out.handOff();
+      }
+      this.socket.write(frame);
+    } else {
+      this.out.raw(frame, 0, frame.length);
+    }
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      this.host.markDirty(this);
+    }
+    // A subscriber that does not read is dropped when it crosses the hard limit, not later: a
+    // publisher never waits for it and its output never grows past the bound.
+    if (this.hardLimitBytes > 0 && this.outputBufferBytes() > this.hardLimitBytes) this.checkOutputLimits();
   }
 
   asking = false;

@@ -15,6 +15,7 @@ import { HOLD, admissionTraits, admit, type AdmissionCommand, type AdmissionStat
 import { ANY_SLOTS, REJECTED, type ClusterRouter, type RoutedClient } from './cluster-router.js';
 import type { ShardRouter } from './shard-router.js';
 import { keySlot } from '../keyspace/slot.js';
+import { subscribeModeRefusal } from '../commands/pubsub-family.js';
 
 export interface CommandCounter {
   calls: number;
@@ -86,6 +87,12 @@ export class Dispatcher {
       }
       counter.rejected++;
       conn.replyError(verdict);
+      return;
+    }
+    const notInSubscribeMode = subscribeModeRefusal(conn, spec, a);
+    if (notInSubscribeMode !== null) {
+      counter.rejected++;
+      conn.replyError(notInSubscribeMode);
       return;
     }
     const scriptVerdict = this.server.scripting.admit(idx, a);

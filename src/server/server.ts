@@ -16,7 +16,7 @@ import { Connection, type ConnectionHost } from './connection.js';
 import { BlockedClients } from './blocked-clients.js';
 import { ShardLink } from '../runtime/shard-link.js';
 import { InlineShard } from '../runtime/inline-shard.js';
-import type { FeedListener, ReplySink, ShardPort } from '../runtime/shard-port.js';
+import type { FeedListener, PublishHooks, ReplySink, ShardPort } from '../runtime/shard-port.js';
 import type { ClusterControl } from '../cluster/api.js';
 import { ClusterNode } from '../cluster/cluster-node.js';
 import { isAbsolute, join } from 'node:path';
@@ -32,6 +32,7 @@ import { ClusterRouter } from './cluster-router.js';
 import { Dispatcher, type CommandCounter } from './dispatcher.js';
 import { ScriptNode } from '../commands/script-node.js';
 import { initShardScripts } from '../scripting/shard-scripts.js';
+import { PubSub } from './pubsub.js';
 
 export interface RunningServer {
   /** Resolves when the server has fully stopped (after SHUTDOWN, SIGTERM or SIGINT). */
@@ -76,6 +77,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
   readonly blocked: BlockedClients;
   /** The node's scripts and functions (script cache, libraries, -BUSY words). */
   readonly scripting: ScriptNode;
+  readonly pubsub = new PubSub();
   /** The shards' log files (set by persistence), part of every shard's settings. */
   private aof: LogSettings | null = null;
   private persistCron: NodeJS.Timeout | null = null;
@@ -97,11 +99,13 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     });
     this.router = new ShardRouter(n, () => this.cluster?.flushConfig());
     const threads = config.values.shardThreads;
+    // Messages published in shards (keyspace notifications, PUBLISH run by a script) go to pub/sub.
+    const publishing: PublishHooks = { onPublish: (ch, msg, mode) => this.onShardPublish(ch, msg, mode) };
     for (let i = 0; i < n; i++) {
       const onFeed: FeedListener = (shard, records) => this.onFeed(shard, records);
       // A restarted shard worker has a fresh engine: it gets the node's scripts and libraries back.
       const hooks = { claims: this.blocked.claims, onWake: this.blocked.onWake.bind(this.blocked), onRestart: (id: number) => { this.blocked.onRestart(id); this.scripting.shardRestarted(id); } };
-      this.router.links.push(threads ? new ShardLink(i, this.shardSettings(), log, () => this.router.afterReplies(), onFeed, hooks) : new InlineShard(i, this.shardSettings(), onFeed, COMMANDS, hooks));
+      this.router.links.push(threads ? new ShardLink(i, this.shardSettings(), log, () => this.router.afterReplies(), onFeed, hooks, publishing) : new InlineShard(i, this.shardSettings(), onFeed, COMMANDS, hooks, publishing));
     }
     this.clusterRouter = new ClusterRouter(this.router, this);
     this.dispatcher = new Dispatcher(this, this.router, this.clusterRouter, this.admissionState, this.writePause, this.stats, log);
@@ -175,6 +179,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       aofGen: this.aofGen,
       replFeed: this.replFeed,
       scripts: { words: this.scripting.words, busyReplyThresholdMs: v.busyReplyThreshold, shardCount: v.shards, cluster: v.clusterEnabled },
+      notifyKeyspaceEvents: v.notifyKeyspaceEvents,
       limits: {
         hashMaxListpackEntries: v.hashMaxListpackEntries,
         hashMaxListpackValue: v.hashMaxListpackValue,
@@ -187,6 +192,14 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
         zsetMaxListpackValue: v.zsetMaxListpackValue,
       },
     };
+  }
+
+  /** A message a shard published (contract C3): 0 local delivery, 1 PUBLISH, 2 SPUBLISH. */
+  private onShardPublish(channel: Uint8Array, message: Uint8Array, mode: 0 | 1 | 2): void {
+    const ps = this.pubsub;
+    if (mode === 0) ps.publishLocal(channel, message);
+    else if (mode === 1) ps.publish(channel, message);
+    else ps.spublish(channel, message);
   }
 
   /** Shards hand their batches' records to the main thread (this node has replicas). */
@@ -405,8 +418,8 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     this.router.waitForShards(conn);
   }
 
-  outputLimits(): { hardBytes: number; softBytes: number; softSeconds: number } {
-    return this.config.values.clientOutputBufferLimitNormal;
+  outputLimits(pubsub: boolean): { hardBytes: number; softBytes: number; softSeconds: number } {
+    return pubsub ? this.config.outputBufferLimit('pubsub') : this.config.values.clientOutputBufferLimitNormal;
   }
 
   logClientDrop(conn: Connection, reason: string): void {
@@ -424,6 +437,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
   connectionClosed(conn: Connection): void {
     this.conns.delete(conn.id);
     this.blocked.connectionClosed(conn);
+    this.pubsub.forget(conn);
     this.router.forget(conn);
   }
 

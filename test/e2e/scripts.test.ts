@@ -312,4 +312,23 @@ timed('a script whose keys span shards runs atomically: transfers never show a p
   }
 });
 
+timed('PUBLISH from a script reaches subscribers (in a shard, and from a script spanning shards)', async () => {
+  const sub = new Redis({ port: srv!.port, lazyConnect: true });
+  const pub = new Redis({ port: srv!.port, lazyConnect: true });
+  await Promise.all([sub.connect(), pub.connect()]);
+  try {
+    const got: string[] = [];
+    sub.on('message', (ch: string, msg: string) => got.push(`${ch}:${msg}`));
+    await sub.subscribe('news');
+    await pub.eval("redis.call('set', KEYS[1], 'x') return redis.call('publish', 'news', ARGV[1])", 1, 'pubkey', 'in-shard');
+    const spanning = [0, 1].map((shard) => keyOn(shard, 3, 'pk:'));
+    assert.is(await pub.eval("redis.call('set', KEYS[1], 'x') redis.call('set', KEYS[2], 'y') return redis.call('publish', 'news', ARGV[1])", 2, spanning[0]!, spanning[1]!, 'spanning'), 1);
+    await waitFor('both messages', () => got.length === 2);
+    assert.equal(got.sort(), ['news:in-shard', 'news:spanning']);
+  } finally {
+    sub.disconnect();
+    pub.disconnect();
+  }
+});
+
 live.run();
