@@ -164,6 +164,24 @@ export class ScriptNode {
     return null;
   }
 
+  /** INFO memory's script fields, as redis-server 7.0 names them; sizes are the code's bytes (the
+   * engines' own memory is not measured). */
+  memoryInfo(): Array<[string, string | number]> {
+    let evalBytes = 0;
+    for (const b of this.scripts.values()) evalBytes += b.length;
+    let fnBytes = 0;
+    for (const b of this.libraries.values()) fnBytes += b.length;
+    const functions = this.engine?.libraries().reduce((n, l) => n + l.functions.length, 0) ?? 0;
+    return [
+      ['used_memory_scripts_eval', evalBytes],
+      ['number_of_cached_scripts', this.scripts.size],
+      ['number_of_functions', functions],
+      ['number_of_libraries', this.libraries.size],
+      ['used_memory_functions', fnBytes],
+      ['used_memory_scripts', evalBytes + fnBytes],
+    ];
+  }
+
   // --- functions --------------------------------------------------------------------------------
 
   /** FUNCTION LOAD: returns the library's name; throws ReplyError with Redis's texts. */

@@ -181,6 +181,8 @@ export interface ScriptingApi {
   flushLibraries(): void;
   dump(): Buffer;
   restore(codes: Uint8Array[], policy: 'APPEND' | 'REPLACE' | 'FLUSH'): void;
+  /** INFO memory's script fields (number_of_cached_scripts...). */
+  memoryInfo(): Array<[string, string | number]>;
 }
 
 

@@ -153,15 +153,21 @@ timed('FUNCTION KILL of a busy function; SCRIPT KILL refuses it', async () => {
   }
 });
 
-timed('functions survive a restart (the functions file in the data dir)', async () => {
+timed('functions survive a restart (the functions file in the data dir), scripts\' writes replay from the AOF', async () => {
   const node = await startNode('fnrestart', { shards: 2, args: ['--appendonly', 'yes'] });
   assert.is(await node.client.call('FUNCTION', 'LOAD', LIB1), 'lib1');
   assert.is(await node.client.call('FUNCTION', 'LOAD', LIB3), 'lib3');
   assert.is(await node.client.call('FUNCTION', 'DELETE', 'lib3'), 'OK');
+  // A script's and a function's writes are in the AOF (as their effects).
+  await node.client.eval("redis.call('set', KEYS[1], ARGV[1]) redis.call('rpush', KEYS[2], ARGV[1], ARGV[1])", 2, '{aof}s', '{aof}l', 'v');
+  assert.is(await node.client.call('FCALL', 'f1', '1', 'aof-counter'), 1);
   await kill9(node.server);
   const again = await restartNode(node);
   assert.is(await again.client.call('FCALL', 'f1', '1', 'after-restart'), 1);
   assert.is(await again.client.call('FCALL', 'f1', '1', 'other-shard-key'), 1);
+  assert.is(await again.client.get('{aof}s'), 'v');
+  assert.equal(await again.client.lrange('{aof}l', 0, -1), ['v', 'v']);
+  assert.is(await again.client.get('aof-counter'), '1');
   const gone = await (again.client.call('FCALL', 'echo2', '0') as Promise<unknown>).then(String, (e: Error) => e.message);
   assert.match(gone, /Function not found/);
 });

@@ -149,6 +149,7 @@ timed('ioredis defineCommand, and its EVALSHA retry after SCRIPT FLUSH (NOSCRIPT
     assert.is(await cmd.incrCap('io:e', 5), 1);
     const sha = (await r.script('LOAD', 'return ARGV[1]')) as string;
     assert.is(await r.evalsha(sha, 0, 'x'), 'x');
+    assert.match(await r.info('memory'), /\r\nnumber_of_cached_scripts:2\r\n/);
   } finally {
     r.disconnect();
   }
