@@ -32,6 +32,7 @@ class CrossShardHost implements ScriptCallHost {
       out.integer(spec.name === 'publish' ? ps.publish(args[1]!, args[2]!) : ps.spublish(args[1]!, args[2]!));
       return;
     }
+    if (spec.flags.includes('write') && this.server.replication.isReplica && this.server.config.values.replicaReadOnly) return out.error(SCRIPT_ERR.readOnlyReplica);
     const a = argListOf(args);
     let shard = 0;
     if (spec.keys !== null && keyRange(spec.keys, a)) {

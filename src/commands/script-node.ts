@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync, fsyncSync, openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLuaEngine, type LuaEngine } from '../scripting/lua-engine.js';
-import { BUSY, BUSY_COUNT, FLAGS, FLAG_FUNCTION, FLAG_WROTE, KILL, RUNNING, createScriptWords, shardBase } from '../scripting/shard-scripts.js';
+import { BUSY, BUSY_COUNT, FLAGS, FLAG_FUNCTION, FLAG_WROTE, KILL, READONLY_REPLICA, RUNNING, createScriptWords, shardBase } from '../scripting/shard-scripts.js';
 import { ReplyError, SCRIPT_ERR } from '../core/errors.js';
 import type { ArgList, CommandSpec } from './types.js';
 import { argInt, argIs } from './args.js';
@@ -22,6 +22,8 @@ export interface ScriptNodeHost {
   /** The data directory, and whether this node persists anything (appendonly or save points). */
   dataDir(): string;
   persistent(): boolean;
+  /** This node is a replica that refuses writes (replica-read-only). */
+  readOnlyReplica(): boolean;
   warn(msg: string): void;
 }
 
@@ -41,12 +43,12 @@ export class ScriptNode {
   onFunctionsChanged: ((payload: Buffer) => void) | null = null;
   private host: ScriptNodeHost | null = null;
   private readonly allowBusy: Uint8Array;
-  private readonly idx: { eval: number; evalRo: number; evalsha: number; evalshaRo: number; script: number; fn: number };
+  private readonly idx: { eval: number; evalRo: number; evalsha: number; evalshaRo: number; fcall: number; script: number; fn: number };
 
   constructor(shards: number, commands: readonly CommandSpec[]) {
     this.words = createScriptWords(shards);
     const at = (n: string): number => commands.findIndex((c) => c.name === n);
-    this.idx = { eval: at('eval'), evalRo: at('eval_ro'), evalsha: at('evalsha'), evalshaRo: at('evalsha_ro'), script: at('script'), fn: at('function') };
+    this.idx = { eval: at('eval'), evalRo: at('eval_ro'), evalsha: at('evalsha'), evalshaRo: at('evalsha_ro'), fcall: at('fcall'), script: at('script'), fn: at('function') };
     const always = new Set(['shutdown', 'auth', 'hello']);
     this.allowBusy = Uint8Array.from(commands, (c) => (c.flags.includes('allow-busy') || always.has(c.name) ? 1 : 0));
   }
@@ -77,6 +79,11 @@ export class ScriptNode {
   admit(idx: number, a: ArgList): string | null {
     if (this.words[BUSY_COUNT] !== 0 && !this.busyAllowed(idx, a)) return this.busyError();
     const x = this.idx;
+    if (idx === x.eval || idx === x.evalsha || idx === x.fcall) {
+      // Before the script runs: its shard refuses its writes on a read-only replica.
+      const ro = this.host?.readOnlyReplica() === true ? 1 : 0;
+      if (this.words[READONLY_REPLICA] !== ro) Atomics.store(this.words, READONLY_REPLICA, ro);
+    }
     if (idx === x.eval || idx === x.evalRo) {
       if (a.argc >= 3) this.learnFromEval(a);
     } else if (idx === x.evalsha || idx === x.evalshaRo) {

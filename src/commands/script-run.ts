@@ -6,7 +6,7 @@
 // however it ends.
 
 import type { LuaEngine, ScriptCallHost } from '../scripting/lua-engine.js';
-import { BUSY, BUSY_COUNT, FLAGS, FLAG_FUNCTION, FLAG_WROTE, KILL, RUNNING, createScriptWords, shardBase, wordsShards } from '../scripting/shard-scripts.js';
+import { BUSY, BUSY_COUNT, FLAGS, FLAG_FUNCTION, FLAG_WROTE, KILL, READONLY_REPLICA, RUNNING, createScriptWords, shardBase, wordsShards } from '../scripting/shard-scripts.js';
 import type { RespWriter } from '../protocol/resp-writer.js';
 import type { ArgList, CommandSpec, ShardContext } from './types.js';
 import { arityOk } from './arity.js';
@@ -110,7 +110,10 @@ class ShardScriptHost implements ScriptCallHost {
     const a = this.fill(args);
     const keyErr = this.checkKeys(c, spec, a);
     if (keyErr !== null) return out.error(keyErr);
-    if (spec.flags.includes('write')) Atomics.or(this.words, this.base + FLAGS, FLAG_WROTE);
+    if (spec.flags.includes('write')) {
+      if (Atomics.load(this.words, READONLY_REPLICA) === 1) return out.error(SCRIPT_ERR.readOnlyReplica);
+      Atomics.or(this.words, this.base + FLAGS, FLAG_WROTE);
+    }
     c.execute(idx, a, out);
   }
 

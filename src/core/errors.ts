@@ -164,6 +164,7 @@ export const SCRIPT_ERR = {
   libraryNameMissing: 'ERR library name argument was not given',
   noEngine: 'ERR scripting is not available on this shard',
   scriptDebugUnsupported: 'ERR SCRIPT DEBUG is not supported',
+  readOnlyReplica: "READONLY You can't write against a read only replica.",
   callSpansShards: 'ERR a command called from a script whose keys span shards must keep its own keys on one shard',
   shardNoReply: 'ERR the shard did not answer the script in time (restarting?)',
 } as const;

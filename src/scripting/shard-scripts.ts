@@ -8,6 +8,8 @@ import { createLuaEngine, type LuaEngine } from './lua-engine.js';
 
 /** Node-wide: shards whose script is past busy-reply-threshold (the dispatcher's one read). */
 export const BUSY_COUNT = 0;
+/** Node-wide: 1 while this node is a read-only replica (a script's writes get -READONLY). */
+export const READONLY_REPLICA = 1;
 const HEADER_WORDS = 4;
 const WORDS_PER_SHARD = 4;
 /** Per shard, from shardBase(): a script or function runs now (1) or not (0). */

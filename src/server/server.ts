@@ -264,6 +264,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       callShard: (shard, args, proto) => this.callShard(shard, args, proto),
       dataDir: () => this.config.values.dir,
       persistent: () => this.config.values.appendonly || this.config.values.save.trim() !== '',
+      readOnlyReplica: () => this.replication.isReplica && this.config.values.replicaReadOnly,
       warn: (msg) => this.log.warn(msg),
     });
     this.persistence.removeTemporaries();

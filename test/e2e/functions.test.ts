@@ -186,6 +186,10 @@ timed('functions reach a replica: at its full sync, then every LOAD / DELETE / F
   await waitFor('lib2 gone on the replica', async () => String(await fcallRo(replica.client)).includes('Function not found'));
   await primary.client.call('FUNCTION', 'FLUSH');
   await waitFor('no library on the replica', async () => ((await replica.client.call('FUNCTION', 'LIST')) as unknown[]).length === 0);
+  // The replica refuses a script's writes (replica-read-only), and runs its reads.
+  const refused = await replica.client.eval("return redis.call('set', KEYS[1], 'no')", 1, '{s}a').then(String, (e: Error) => e.message);
+  assert.match(refused, /^READONLY You can't write against a read only replica\./);
+  assert.is(await replica.client.eval("return redis.call('get', KEYS[1])", 1, 'rk'), 'from-primary');
   // A script's writes reach the replica as their effects.
   await primary.client.eval("redis.call('set', KEYS[1], ARGV[1]) redis.call('incr', KEYS[2])", 2, '{s}a', '{s}n', 'x');
   await waitFor('the script writes on the replica', async () => (await replica.client.get('{s}a')) === 'x' && (await replica.client.get('{s}n')) === '1');
