@@ -97,8 +97,6 @@ class ShardScriptHost implements ScriptCallHost {
   thresholdMs = 5000;
   shardCount = 1;
   cluster = false;
-  /** Cluster mode: the slot of the keys seen so far (-1: none yet), as Redis's original_c->slot. */
-  slot = -1;
   private readonly a: ArgList = { buf: new Uint8Array(256), off: new Int32Array(16), len: new Int32Array(16), argc: 0 };
 
   call(args: Uint8Array[], out: RespWriter): void {
@@ -134,12 +132,9 @@ class ShardScriptHost implements ScriptCallHost {
     const step = keyStep(spec.keys);
     for (let i = keysFirst; i <= keysLast; i += step) {
       if (i === keysSkip) continue;
-      const slot = keySlot(a.buf, a.off[i]!, a.len[i]!);
-      if (this.cluster) {
-        if (this.slot === -1) this.slot = slot;
-        else if (this.slot !== slot) return SCRIPT_ERR.crossSlot;
-      }
-      if (shardOfSlot(slot, this.shardCount) !== c.shardId) return this.cluster ? SCRIPT_ERR.nonLocalKey : SCRIPT_ERR.otherShard;
+      // Redis 7.0 lets a script reach any key of its node (cluster: of a slot the node serves);
+      // a shard reaches only its own slots, whichever node owns the others.
+      if (shardOfSlot(keySlot(a.buf, a.off[i]!, a.len[i]!), this.shardCount) !== c.shardId) return SCRIPT_ERR.otherShard;
     }
     return null;
   }
@@ -194,7 +189,6 @@ export function runInShard(c: ShardContext, engine: LuaEngine, fn: boolean, name
   host.thresholdMs = s?.busyReplyThresholdMs ?? 5000;
   host.shardCount = s?.shardCount ?? 1;
   host.cluster = s?.cluster ?? false;
-  host.slot = host.cluster && keys.length > 0 ? keySlot(keys[0]!, 0, keys[0]!.length) : -1;
   host.busy = false;
   host.startMs = performance.now();
   Atomics.store(words, base + KILL, 0);

@@ -146,8 +146,6 @@ export const SCRIPT_ERR = {
   writeFromReadOnly: 'ERR Write commands are not allowed from read-only scripts.',
   writeFlagRo: 'ERR Can not execute a script with write flag using *_ro command.',
   noCluster: "ERR Can not run script on cluster, 'no-cluster' flag is set.",
-  nonLocalKey: 'ERR Script attempted to access a non local key in a cluster node',
-  crossSlot: 'ERR Script attempted to access keys that do not hash to the same slot',
   otherShard:
     "ERR Script attempted to access a key of another shard: declare every key a script uses in its KEYS (a script runs in the shard that owns its keys)",
   keysNegative: "ERR Number of keys can't be negative",

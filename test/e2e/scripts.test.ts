@@ -9,8 +9,8 @@ import * as assert from 'uvu/assert';
 import { Redis } from 'ioredis';
 import { createClient, defineScript } from 'redis';
 import { rawClient, redisCli, requireTool, startTessera, waitFor, type ServerHandle } from './harness.js';
-import { ServerPair, groupsOn, s, timedOn } from './differential-helpers.js';
-import { keyOn } from './shard-keys.js';
+import { ServerPair, compareInOneNodeClusters, groupsOn, s, timedOn } from './differential-helpers.js';
+import { keyOn, shardOf } from './shard-keys.js';
 
 const TEST_TIMEOUT_MS = 60_000;
 const pair = new ServerPair();
@@ -330,6 +330,21 @@ timed('PUBLISH from a script reaches subscribers (in a shard, and from a script 
     sub.disconnect();
     pub.disconnect();
   }
+});
+
+timed('cluster mode: one slot runs, CROSSSLOT for declared keys, undeclared keys of the same shard (as a one-node redis-server cluster)', async () => {
+  const near = keyOn(shardOf('{u}b', 3), 3, 'near:');
+  const nearZero = keyOn(0, 3, 'near0:');
+  await compareInOneNodeClusters('scripts-cluster', 3, [
+    ['EVAL', "redis.call('set', KEYS[1], ARGV[1]) return redis.call('get', KEYS[2])", '2', '{u}a', '{u}b', 'v'],
+    ['EVAL', "return redis.call('set', KEYS[1], 'x')", '2', 'a', 'b'],
+    ['EVAL', "return redis.call('get', '{u}a')", '1', '{u}b'],
+    ['EVAL', `return redis.call('get', '${near}')`, '1', '{u}b'],
+    ['EVAL', `redis.call('set', '${nearZero}', '1') return redis.call('get', '${nearZero}')`, '0'],
+    ['FUNCTION', 'LOAD', "#!lua name=c\nredis.register_function('c', function(keys) return redis.call('incr', keys[1]) end)"],
+    ['FCALL', 'c', '1', '{u}c'],
+    ['FCALL', 'c', '2', 'a', 'b'],
+  ]);
 });
 
 live.run();
