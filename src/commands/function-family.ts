@@ -54,6 +54,9 @@ function functionCommand(m: MainCall): void {
   const a = m.args;
   const s = m.server.scripting;
   const out = m.out;
+  const changes = argIs(a, 1, 'LOAD') || argIs(a, 1, 'DELETE') || argIs(a, 1, 'FLUSH') || argIs(a, 1, 'RESTORE');
+  // A replica takes its libraries from its primary only (the subcommands are writes in Redis).
+  if (changes && m.server.replication.isReplica && m.server.config.values.replicaReadOnly) return out.error(SCRIPT_ERR.readOnlyReplica);
   try {
     if (argIs(a, 1, 'LOAD')) {
       let replace = false;

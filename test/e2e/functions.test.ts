@@ -186,6 +186,7 @@ timed('functions reach a replica: at its full sync, then every LOAD / DELETE / F
   await waitFor('lib2 gone on the replica', async () => String(await fcallRo(replica.client)).includes('Function not found'));
   await primary.client.call('FUNCTION', 'FLUSH');
   await waitFor('no library on the replica', async () => ((await replica.client.call('FUNCTION', 'LIST')) as unknown[]).length === 0);
+  assert.match(await replica.client.call('FUNCTION', 'FLUSH').then(String, (e: Error) => e.message), /^READONLY /);
   // The replica refuses a script's writes (replica-read-only), and runs its reads.
   const refused = await replica.client.eval("return redis.call('set', KEYS[1], 'no')", 1, '{s}a').then(String, (e: Error) => e.message);
   assert.match(refused, /^READONLY You can't write against a read only replica\./);
