@@ -332,6 +332,25 @@ timed('PUBLISH from a script reaches subscribers (in a shard, and from a script 
   }
 });
 
+timed('a restarted shard worker gets the node\'s scripts and libraries back (DEBUG SHARD-CRASH)', async () => {
+  const c = new Redis({ port: srv!.port, lazyConnect: true });
+  await c.connect();
+  try {
+    const key = keyOn(1, 3, 'crash:');
+    const sha = (await c.script('LOAD', "return redis.call('incr', KEYS[1])")) as string;
+    await c.call('FUNCTION', 'LOAD', 'REPLACE', "#!lua name=crashlib\nredis.register_function('cr', function(keys) return redis.call('incr', keys[1]) end)");
+    assert.is(await c.evalsha(sha, 1, key), 1);
+    const restarts = async (): Promise<number> => Number(/shard_restarts:(\d+)/.exec(await c.info('server') + await c.info('stats'))?.[1] ?? '0');
+    const before = await restarts();
+    assert.is(await c.call('DEBUG', 'SHARD-CRASH', '1'), 'OK');
+    await waitFor('the shard restarted', async () => (await restarts()) > before, 15_000);
+    await waitFor('EVALSHA on the restarted shard', async () => (await c.evalsha(sha, 1, key).catch(() => 0)) === 2, 15_000);
+    assert.is(await c.call('FCALL', 'cr', '1', key), 3);
+  } finally {
+    c.disconnect();
+  }
+});
+
 timed('cluster mode: one slot runs, CROSSSLOT for declared keys, undeclared keys of the same shard (as a one-node redis-server cluster)', async () => {
   const near = keyOn(shardOf('{u}b', 3), 3, 'near:');
   const nearZero = keyOn(0, 3, 'near0:');
