@@ -607,4 +607,4 @@ export async function createLuaEngine(vm: VmName = DEFAULT_VM): Promise<LuaEngin
   return new Engine(L);
 }
 
-export const DEFAULT_VM: VmName = 'fengari';
+export const DEFAULT_VM: VmName = 'wasmoon';
