@@ -334,7 +334,7 @@ class Engine implements LuaEngine {
     else if (t === T_STRING) v = Number(L.tostring(arg).trim());
     if (Number.isNaN(v) || (t !== T_NUMBER && t !== T_STRING)) {
       const got = t === T_STRING ? 'string' : typeNames[t] ?? 'no value';
-      L.pushstring(`bad argument #${arg} to '${fname}' (number expected, got ${L.gettop() < arg ? 'no value' : got})`);
+      L.pushstring(L.where(1) + `bad argument #${arg} to '${fname}' (number expected, got ${L.gettop() < arg ? 'no value' : got})`);
       return L.error();
     }
     return Math.trunc(v) | 0;
@@ -350,7 +350,7 @@ class Engine implements LuaEngine {
     } else if (argc === 1) {
       const u = this.checkInt(1, 'random');
       if (u < 1) {
-        L.pushstring("bad argument #1 to 'random' (interval is empty)");
+        L.pushstring(L.where(1) + "bad argument #1 to 'random' (interval is empty)");
         return L.error();
       }
       L.pushinteger(Math.floor(r * u) + 1);
@@ -358,12 +358,12 @@ class Engine implements LuaEngine {
       const l = this.checkInt(1, 'random');
       const u = this.checkInt(2, 'random');
       if (l > u) {
-        L.pushstring("bad argument #2 to 'random' (interval is empty)");
+        L.pushstring(L.where(1) + "bad argument #2 to 'random' (interval is empty)");
         return L.error();
       }
       L.pushinteger(Math.floor(r * (u - l + 1)) + l);
     } else {
-      L.pushstring('wrong number of arguments');
+      L.pushstring(L.where(1) + 'wrong number of arguments');
       return L.error();
     }
     return 1;
@@ -607,4 +607,4 @@ export async function createLuaEngine(vm: VmName = DEFAULT_VM): Promise<LuaEngin
   return new Engine(L);
 }
 
-export const DEFAULT_VM: VmName = 'fengari';
+export const DEFAULT_VM: VmName = 'wasmoon';

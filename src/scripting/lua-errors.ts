@@ -53,4 +53,8 @@ export const LUA_TEXT = {
   setReplArgs: 'redis.set_repl() requires one argument.',
   replFlags: 'Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.',
   killed: 'Script killed by user with SCRIPT KILL...',
+  // For hosts: what Redis 7.0 answers redis.call for an unknown command or a wrong arity (the
+  // host writes them as "-ERR <text>"; the engine raises or returns them like any error reply).
+  unknownCommand: 'Unknown Redis command called from script',
+  wrongArity: 'Wrong number of args calling Redis command from script',
 } as const;

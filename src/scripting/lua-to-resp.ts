@@ -119,15 +119,18 @@ function writeTable(depth: number): void {
   }
   vm.settop(-2);
   if (field('verbatim_string') === T_TABLE) {
-    if (field('format') === T_STRING) {
-      if (field('string') === T_STRING) {
-        writeVerbatim();
-        vm.settop(-4);
-        return;
-      }
-      vm.settop(-2);
+    // Stack: t, vt.
+    vm.pushstring('format');
+    const ft = vm.rawget(-2);
+    vm.pushstring('string');
+    const st = vm.rawget(-3);
+    // Stack: t, vt, format, string.
+    if (ft === T_STRING && st === T_STRING) {
+      writeVerbatim();
+      vm.settop(-4);
+      return;
     }
-    vm.settop(-2);
+    vm.settop(-3);
   }
   vm.settop(-2);
   if (field('map') === T_TABLE) {

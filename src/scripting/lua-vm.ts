@@ -46,6 +46,8 @@ export interface LuaVm {
   pushbytes(b: Uint8Array, off: number, len: number): void;
   pushstring(s: string): void;
   pushfunction(fn: JsFunction): void;
+  /** The NULL light userdata (cjson.null). */
+  pushnulluserdata(): void;
   createtable(narr: number, nrec: number): void;
   rawgeti(t: number, n: number): number;
   rawseti(t: number, n: number): void;
@@ -65,6 +67,8 @@ export interface LuaVm {
   /** Compiles code as a function onto the stack (or the error message); LUA_OK or an error code. */
   load(code: Uint8Array, chunkname: string): number;
   pcall(nargs: number, nresults: number, msgh: number): number;
+  /** luaL_where(level): "chunk:line: " of the function at that level, '' without line info. */
+  where(level: number): string;
   /** Raises the top of the stack as a Lua error (lua_error): does not return. */
   error(): never;
   /** Calls fn every `count` instructions (count > 0) or on every line (count 0); null removes it. */

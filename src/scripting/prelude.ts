@@ -43,6 +43,13 @@ math.cosh = math.cosh or function(x) return (math.exp(x) + math.exp(-x)) / 2 end
 math.sinh = math.sinh or function(x) return (math.exp(x) - math.exp(-x)) / 2 end
 math.tanh = math.tanh or function(x) local a, b = math.exp(x), math.exp(-x) return (a - b) / (a + b) end
 string.gfind = string.gmatch
+-- Lua 5.1's error() put the position in front of a number message too.
+G.error = function(msg, level)
+  level = level or 1
+  if type(msg) == 'number' then msg = G.tostring(msg) end
+  if level > 0 then level = level + 1 end
+  error(msg, level)
+end
 -- Lua 5.4 prints integral floats as "5.0"; Lua 5.1 printed every number with "%.14g".
 if math.type and _VERSION ~= 'Lua 5.3' then
   local tostring54, mtype, format = tostring, math.type, string.format

@@ -124,6 +124,7 @@ class FengariVm implements LuaVm {
       }
     });
   }
+  pushnulluserdata(): void { this.f.lua.lua_pushlightuserdata(this.L, null); }
   createtable(narr: number, nrec: number): void { this.f.lua.lua_createtable(this.L, narr, nrec); }
   rawgeti(t: number, n: number): number { return this.f.lua.lua_rawgeti(this.L, t, n); }
   rawseti(t: number, n: number): void { this.f.lua.lua_rawseti(this.L, t, n); }
@@ -142,6 +143,12 @@ class FengariVm implements LuaVm {
   }
   pcall(nargs: number, nresults: number, msgh: number): number {
     return this.f.lua.lua_pcall(this.L, nargs, nresults, msgh);
+  }
+  where(level: number): string {
+    this.f.lauxlib.luaL_where(this.L, level);
+    const s = this.tostring(-1);
+    this.f.lua.lua_settop(this.L, -2);
+    return s;
   }
   error(): never { return this.f.lua.lua_error(this.L); }
   sethook(fn: (() => void) | null, count: number): void {

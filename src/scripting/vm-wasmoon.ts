@@ -31,6 +31,7 @@ interface Raw {
   _lua_pushlstring(L: number, p: number, len: number): number;
   _lua_pushcclosure(L: number, fn: number, n: number): void;
   _lua_createtable(L: number, a: number, h: number): void;
+  _lua_pushlightuserdata(L: number, p: number): void;
   _lua_rawgeti(L: number, t: number, n: bigint): number;
   _lua_rawseti(L: number, t: number, n: bigint): void;
   _lua_getfield(L: number, t: number, k: number): number;
@@ -46,6 +47,7 @@ interface Raw {
   _luaL_loadbufferx(L: number, p: number, len: number, name: number, mode: number): number;
   _lua_pcallk(L: number, nargs: number, nres: number, msgh: number, ctx: number, k: number): number;
   _lua_error(L: number): number;
+  _luaL_where(L: number, level: number): void;
   _lua_sethook(L: number, fn: number, mask: number, count: number): void;
 }
 
@@ -144,6 +146,7 @@ class WasmoonVm implements LuaVm {
     }, 'ii');
     this.m._lua_pushcclosure(this.L, ptr, 0);
   }
+  pushnulluserdata(): void { this.m._lua_pushlightuserdata(this.L, 0); }
   createtable(narr: number, nrec: number): void { this.m._lua_createtable(this.L, narr, nrec); }
   rawgeti(t: number, n: number): number { return this.m._lua_rawgeti(this.L, t, BigInt(n)); }
   rawseti(t: number, n: number): void { this.m._lua_rawseti(this.L, t, BigInt(n)); }
@@ -165,6 +168,12 @@ class WasmoonVm implements LuaVm {
   }
   pcall(nargs: number, nresults: number, msgh: number): number {
     return this.m._lua_pcallk(this.L, nargs, nresults, msgh, 0, 0);
+  }
+  where(level: number): string {
+    this.m._luaL_where(this.L, level);
+    const s = this.tostring(-1);
+    this.m._lua_settop(this.L, -2);
+    return s;
   }
   error(): never {
     this.m._lua_error(this.L);

@@ -24,6 +24,7 @@ declare module 'fengari' {
     lua_pushstring(L: LuaState, s: Str): void;
     lua_pushlstring(L: LuaState, s: Uint8Array, len: number): void;
     lua_pushjsfunction(L: LuaState, fn: (L: LuaState) => number): void;
+    lua_pushlightuserdata(L: LuaState, p: unknown): void;
     lua_createtable(L: LuaState, narr: number, nrec: number): void;
     lua_rawgeti(L: LuaState, t: number, n: number): number;
     lua_rawseti(L: LuaState, t: number, n: number): void;
@@ -43,6 +44,7 @@ declare module 'fengari' {
   };
   export const lauxlib: {
     luaL_newstate(): LuaState;
+    luaL_where(L: LuaState, level: number): void;
     luaL_ref(L: LuaState, t: number): number;
     luaL_unref(L: LuaState, t: number, r: number): void;
     luaL_loadbuffer(L: LuaState, code: Uint8Array, size: number | null, chunkname: Str): number;
