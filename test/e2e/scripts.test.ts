@@ -351,6 +351,24 @@ timed('a restarted shard worker gets the node\'s scripts and libraries back (DEB
   }
 });
 
+timed('--shard-threads no: scripts and functions in inline shards, and across them', async () => {
+  const inline = await startTessera({ shards: 3, args: ['--shard-threads', 'no'] });
+  const c = new Redis({ port: inline.port, lazyConnect: true });
+  try {
+    await c.connect();
+    const [k0, k1] = [keyOn(0, 3, 'in:'), keyOn(2, 3, 'in:')];
+    assert.is(await c.eval("return redis.call('incr', KEYS[1])", 1, k0), 1);
+    const sha = (await c.script('LOAD', "return redis.call('incr', KEYS[1])")) as string;
+    assert.is(await c.evalsha(sha, 1, k1), 1);
+    assert.equal(await c.eval("return {redis.call('incr', KEYS[1]), redis.call('incr', KEYS[2])}", 2, k0, k1), [2, 2]);
+    await c.call('FUNCTION', 'LOAD', "#!lua name=il\nredis.register_function('il', function(keys) return redis.call('incr', keys[1]) end)");
+    assert.is(await c.call('FCALL', 'il', '1', k1), 3);
+  } finally {
+    c.disconnect();
+    await inline.stop();
+  }
+});
+
 timed('cluster mode: one slot runs, CROSSSLOT for declared keys, undeclared keys of the same shard (as a one-node redis-server cluster)', async () => {
   const near = keyOn(shardOf('{u}b', 3), 3, 'near:');
   const nearZero = keyOn(0, 3, 'near0:');
