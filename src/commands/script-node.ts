@@ -115,7 +115,19 @@ export class ScriptNode {
     return this.host?.shardCount ?? 1;
   }
 
+  /** The cached bodies by length: an EVAL of a known script costs a byte compare on the main
+   * thread, not a SHA1 (a hash object and a hex string per EVAL). */
+  private readonly byLength = new Map<number, Buffer[]>();
+
+  private knownBody(buf: Uint8Array, off: number, len: number): boolean {
+    const same = this.byLength.get(len);
+    if (same === undefined) return false;
+    for (const b of same) if (Buffer.compare(b, buf.subarray(off, off + len)) === 0) return true;
+    return false;
+  }
+
   private learnFromEval(a: ArgList): void {
+    if (this.knownBody(a.buf, a.off[1]!, a.len[1]!)) return;
     const body = a.buf.subarray(a.off[1]!, a.off[1]! + a.len[1]!);
     const sha = createHash('sha1').update(body).digest('hex');
     if (this.scripts.has(sha)) return;
@@ -134,6 +146,9 @@ export class ScriptNode {
     const sha = this.engine!.loadScript(body);
     if (!this.scripts.has(sha)) {
       this.scripts.set(sha, body);
+      const same = this.byLength.get(body.length);
+      if (same === undefined) this.byLength.set(body.length, [body]);
+      else same.push(body);
       this.toEveryShard(['__script', 'load', body]);
     }
     return sha;
@@ -141,6 +156,7 @@ export class ScriptNode {
 
   flushScripts(): void {
     this.scripts.clear();
+    this.byLength.clear();
     this.engine?.flushScripts();
     this.toEveryShard(['__script', 'flush']);
   }
