@@ -21,6 +21,7 @@ import { BLOCKING_COMMANDS } from './blocking-family.js';
 import { SCRIPT_COMMANDS } from './script-family.js';
 import { FUNCTION_COMMANDS } from './function-family.js';
 import { bindScriptCommands } from './script-run.js';
+import { TRANSACTION_COMMANDS } from './transaction-family.js';
 import { PUBSUB_COMMANDS } from './pubsub-family.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
@@ -41,6 +42,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...BLOCKING_COMMANDS,
   ...SCRIPT_COMMANDS,
   ...FUNCTION_COMMANDS,
+  ...TRANSACTION_COMMANDS,
   ...PUBSUB_COMMANDS,
 ];
 

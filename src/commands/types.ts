@@ -164,6 +164,8 @@ export interface ServerApi {
   readonly pubsub: PubSubNode;
   /** The node's scripts and functions (script-node.ts). */
   readonly scripting: ScriptingApi;
+  /** MULTI / WATCH state of the connections (server/transactions.ts). */
+  readonly transactions: TransactionsApi;
 }
 
 /** What the SCRIPT / FUNCTION handlers and the dispatcher use of the node's scripting state. */
@@ -183,6 +185,19 @@ export interface ScriptingApi {
   restore(codes: Uint8Array[], policy: 'APPEND' | 'REPLACE' | 'FLUSH'): void;
   /** INFO memory's script fields (number_of_cached_scripts...). */
   memoryInfo(): Array<[string, string | number]>;
+}
+
+/** What the transaction commands need outside a transaction; inside one, the dispatcher hands
+ * every command to the transactions module first (EXEC, DISCARD, queueing). */
+export interface TransactionsApi {
+  /** MULTI: conn starts queueing. */
+  multi(conn: ClientInfo): void;
+  /** WATCH key...: resolves once every key's shard registered the watch. */
+  watch(conn: ClientInfo, keys: Uint8Array[]): Promise<void>;
+  /** UNWATCH (also RESET, a disconnect): conn watches nothing any more. */
+  unwatch(conn: ClientInfo): void;
+  /** RESET: the transaction is discarded, the keys unwatched. */
+  reset(conn: ClientInfo): void;
 }
 
 

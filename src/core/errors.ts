@@ -111,6 +111,13 @@ export const ERR = {
   zrangeWithscoresLex: 'ERR syntax error, WITHSCORES not supported in combination with BYLEX',
   weightNotFloat: 'ERR weight value is not a float',
   atLeastOneKey: (cmd: string): string => `ERR at least 1 input key is needed for '${cmd}' command`,
+  // transactions
+  multiNested: 'ERR MULTI calls can not be nested',
+  watchInMulti: 'ERR WATCH inside MULTI is not allowed',
+  execWithoutMulti: 'ERR EXEC without MULTI',
+  discardWithoutMulti: 'ERR DISCARD without MULTI',
+  notInMulti: 'ERR Command not allowed inside a transaction',
+  execAbort: 'EXECABORT Transaction discarded because of previous errors.',
   // pub/sub
   subscribeContext: (cmd: string): string =>
     `ERR Can't execute '${cmd}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,

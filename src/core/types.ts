@@ -115,6 +115,10 @@ export interface ClientInfo {
   drained(): Promise<void>;
   /** Called once when the connection closes. */
   onClose(listener: () => void): void;
+  /** Commands queued since MULTI (CLIENT LIST multi=), -1 outside a transaction. */
+  multi: number;
+  /** A command was refused while queueing: EXEC answers EXECABORT (Redis's CLIENT_DIRTY_EXEC). */
+  multiFailed: boolean;
   /** Pub/sub subscriptions, kept by server/pubsub.ts (CLIENT LIST sub/psub/ssub, flag P). */
   readonly subscriptions: ClientSubscriptions;
   /** Queues a pub/sub push frame after the replies already due, never inside one. A frame of

@@ -14,6 +14,7 @@ import { ERR } from '../core/errors.js';
 import type { ArgList, ClientInfo, ServerApi, ServerStats, ShardCaller, ShardSettings, ShardStatsReport } from '../commands/types.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { BlockedClients } from './blocked-clients.js';
+import { Transactions } from './transactions.js';
 import { ShardLink } from '../runtime/shard-link.js';
 import { InlineShard } from '../runtime/inline-shard.js';
 import type { FeedListener, PublishHooks, ReplySink, ShardPort } from '../runtime/shard-port.js';
@@ -77,6 +78,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
   readonly blocked: BlockedClients;
   /** The node's scripts and functions (script cache, libraries, -BUSY words). */
   readonly scripting: ScriptNode;
+  readonly transactions: Transactions;
   readonly pubsub = new PubSub();
   /** The shards' log files (set by persistence), part of every shard's settings. */
   private aof: LogSettings | null = null;
@@ -109,6 +111,8 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     }
     this.clusterRouter = new ClusterRouter(this.router, this);
     this.dispatcher = new Dispatcher(this, this.router, this.clusterRouter, this.admissionState, this.writePause, this.stats, log);
+    this.transactions = new Transactions(this, this.router, this.clusterRouter);
+    this.dispatcher.transactions = this.transactions;
     this.persistence = new PersistenceManager(this);
     this.replication = new Replication(
       log,
