@@ -2,7 +2,7 @@
 // table is there so that scripts see Redis's names; the functions raise until they are.
 
 import type { LuaVm } from './lua-vm.js';
-import type { LibFn } from './libs.js';
+import type { LibFn } from './lib-support.js';
 
 export function installMsgpack(L: LuaVm, define: (name: string, fn: LibFn) => void): void {
   L.pushstring('lua-cmsgpack');

@@ -2,7 +2,7 @@
 // Not written yet: the table is there so that scripts see Redis's names.
 
 import type { LuaVm } from './lua-vm.js';
-import type { LibFn } from './libs.js';
+import type { LibFn } from './lib-support.js';
 
 export function installStruct(L: LuaVm, define: (name: string, fn: LibFn) => void): void {
   void L;
