@@ -5,6 +5,7 @@
 
 import { T_BOOLEAN, T_LIGHTUSERDATA, T_NIL, T_NUMBER, T_STRING, T_TABLE, type LuaVm } from './lua-vm.js';
 import { installMsgpack } from './lib-cmsgpack.js';
+import { LibError, type LibFn } from './lib-support.js';
 import { installStruct } from './lib-struct.js';
 
 const TYPE_NAMES = ['nil', 'boolean', 'userdata', 'number', 'string', 'table', 'function', 'userdata', 'thread'];
@@ -33,8 +34,6 @@ function putByte(b: number): void {
   out[outLen++] = b;
 }
 
-/** Raised from a library function: carries the message to its Lua wrapper. */
-class LibError extends Error {}
 
 /** "%.14g" as C prints it (cjson's encode_number_precision 14). */
 export function formatG14(n: number): string {
@@ -417,8 +416,6 @@ function bitArg(L: LuaVm, i: number, fname: string): number {
 
 // ---- installation ----------------------------------------------------------------------------
 
-/** A JS library function: pushes its results and returns their count, or throws LibError. */
-type LibFn = (L: LuaVm) => number;
 
 /** Registers fn as t[name] (t at the top). A LibError is raised with the calling line in front,
  * as luaL_error does in Redis's C libraries ("user_script:1: Cannot serialise ..."). */
@@ -545,6 +542,3 @@ export function installLibraries(L: LuaVm): void {
   installStruct(L, (name, fn) => define(L, name, fn));
   L.setglobal('struct');
 }
-
-export type { LibFn };
-export { LibError };

@@ -55,6 +55,10 @@ const REGISTRY_INDEX = -1001000; // -LUAI_MAXSTACK - 1000, Lua 5.4's default
 const MASK_LINE = 4;
 const MASK_COUNT = 8;
 const encoder = new TextEncoder();
+/** lua_Integer crosses as a BigInt: the small ones (table indices, counts) are made once. */
+const SMALL_BIGINTS = 1024;
+const bigints: bigint[] = Array.from({ length: SMALL_BIGINTS }, (_, i) => BigInt(i));
+const big = (n: number): bigint => (n >= 0 && n < SMALL_BIGINTS ? bigints[n]! : BigInt(n));
 const decoder = new TextDecoder();
 
 class WasmoonVm implements LuaVm {
@@ -124,7 +128,7 @@ class WasmoonVm implements LuaVm {
   }
   pushnil(): void { this.m._lua_pushnil(this.L); }
   pushnumber(n: number): void { this.m._lua_pushnumber(this.L, n); }
-  pushinteger(n: number): void { this.m._lua_pushinteger(this.L, BigInt(n)); }
+  pushinteger(n: number): void { this.m._lua_pushinteger(this.L, big(n)); }
   pushboolean(b: boolean): void { this.m._lua_pushboolean(this.L, b ? 1 : 0); }
   pushbytes(b: Uint8Array, off: number, len: number): void {
     this.m._lua_pushlstring(this.L, this.stage(b, off, len), len);
@@ -148,8 +152,8 @@ class WasmoonVm implements LuaVm {
   }
   pushnulluserdata(): void { this.m._lua_pushlightuserdata(this.L, 0); }
   createtable(narr: number, nrec: number): void { this.m._lua_createtable(this.L, narr, nrec); }
-  rawgeti(t: number, n: number): number { return this.m._lua_rawgeti(this.L, t, BigInt(n)); }
-  rawseti(t: number, n: number): void { this.m._lua_rawseti(this.L, t, BigInt(n)); }
+  rawgeti(t: number, n: number): number { return this.m._lua_rawgeti(this.L, t, big(n)); }
+  rawseti(t: number, n: number): void { this.m._lua_rawseti(this.L, t, big(n)); }
   getfield(t: number, k: string): number { return this.m._lua_getfield(this.L, t, this.cname(k)); }
   setfield(t: number, k: string): void { this.m._lua_setfield(this.L, t, this.cname(k)); }
   rawget(t: number): number { return this.m._lua_rawget(this.L, t); }
