@@ -221,6 +221,37 @@ timed('keyspace channel only (K$), keyevent only (Eg): the other kind and other 
   }
 });
 
+for (const threads of [true, false]) {
+  timed(`large batches: one command's events over several frames, a 6 MB key's events beside the ring; ${threads ? 'shard threads' : '--shard-threads no'}`, async () => {
+    const srv = await startTessera({ shards: 2, args: ['--notify-keyspace-events', 'KEg$', ...(threads ? [] : ['--shard-threads', 'no'])] });
+    try {
+      const c = await rawClient(srv.port);
+      const sub = await subscriber(srv.port, 3);
+      // 300 keys of 1 KB on one shard ({t}): DEL's 600 messages (~620 KB) leave in several frames.
+      const keys = Array.from({ length: 300 }, (_, i) => `{t}${String(i).padStart(1000, '0')}`);
+      for (let i = 0; i < keys.length; i += 50) await c.call(['MSET', ...keys.slice(i, i + 50).flatMap((k) => [k, 'v'])]);
+      await c.call(['PUBLISH', 'mark', 'set']);
+      assert.is((await eventsUntil(sub, 'set')).length, 600);
+      assert.is((await c.call(['DEL', ...keys])).text, ':300\r\n');
+      await c.call(['PUBLISH', 'mark', 'del']);
+      const dels = await eventsUntil(sub, 'del');
+      assert.equal(dels, keys.flatMap((k) => [{ channel: `__keyspace@0__:${k}`, message: 'del' }, { channel: '__keyevent@0__:del', message: k }]));
+      // A key longer than a reply ring's frame: its events travel over the side port.
+      const big = 'b'.repeat(6 * 1024 * 1024);
+      assert.is((await c.call(['SET', big, 'v'], 20_000)).text, '+OK\r\n');
+      await c.call(['PUBLISH', 'mark', 'big']);
+      const ev = await eventsUntil(sub, 'big');
+      assert.is(ev.length, 2);
+      assert.ok(ev[0]!.channel === `__keyspace@0__:${big}` && ev[0]!.message === 'set', 'the keyspace event of the 6 MB key');
+      assert.ok(ev[1]!.channel === '__keyevent@0__:set' && ev[1]!.message === big, 'the keyevent event of the 6 MB key');
+      c.close();
+      sub.close();
+    } finally {
+      await srv.stop();
+    }
+  });
+}
+
 timed('CONFIG SET / GET notify-keyspace-events normalises as redis-server 7.0', async () => {
   requireTool('redis-server', ['--version'], 'redis-server');
   const [redis, tessera] = await Promise.all([startRedis(), startTessera({ shards: 1 })]);
