@@ -549,8 +549,8 @@ function setOpCommand(c: ShardContext, op: SetOp): void {
 
 function setOpStoreCommand(c: ShardContext, op: SetOp): void {
   const a = c.args;
-  // SINTERSTORE reads its sources as Redis 7.0 does (lookupKeyRead: a missing one is a keymiss).
-  const views = viewsOf(c, 2, a.argc - 1, op !== 'inter');
+  // The STORE forms read their sources as Redis 7.0 does (lookupKeyRead: a missing one is a keymiss).
+  const views = viewsOf(c, 2, a.argc - 1, false);
   if (!views) return;
   const ms = compute(op, views);
   storeEvents(c, 1, STORE_EVENTS[op], ms.length, storeSet(c.ks, a.buf, a.off[1]!, a.len[1]!, ms));
@@ -692,7 +692,7 @@ async function setOpStoreCrossShard(m: MainCall, op: SetOp): Promise<void> {
   const dst = argCopy(m.args, 1);
   const keys = keysFrom(m.args, 2, m.args.argc - 1);
   await m.server.withShardsLocked(shardsOf(m, [dst, ...keys]), async (call) => {
-    const views = await gatherViews(m, call, keys, op !== 'inter');
+    const views = await gatherViews(m, call, keys, false);
     if (!views) {
       m.out.error(ERR.wrongType);
       return;

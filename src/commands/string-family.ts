@@ -49,9 +49,9 @@ function setGeneric(c: ShardContext, flags: number, expireAtMs: number, okReply:
   }
   const keep = flags & KEEPTTL && e !== 0 ? ks.expireAt(e) : expireAtMs;
   if (keep !== 0 && keep <= ks.now) {
-    // An absolute time already past: the key is written and expires at once, as in Redis (whose
-    // 'expired' event comes at the next access, which finds the key gone here).
-    ks.delete(c.args.buf, c.args.off[1]!, c.args.len[1]!);
+    // An absolute time already past: the key is written and expires at once. Redis 7.0 keeps it
+    // until the next access, which emits its 'expired' event; here that event comes now.
+    if (!ks.delete(c.args.buf, c.args.off[1]!, c.args.len[1]!)) keyEvent(c, 'n', 'new', 1);
     keyEvent(c, '$', 'set', 1);
     if (expireAtMs !== 0) keyEvent(c, 'g', 'expire', 1);
     keyEvent(c, 'x', 'expired', 1);

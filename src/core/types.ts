@@ -72,6 +72,10 @@ export interface ShardSettings {
   /** notify-keyspace-events as flags (core/keyspace-events.ts); 0 = no keyspace events. Optional
    * for settings built before the option existed (tests, tools): absent means 0. */
   notifyKeyspaceEvents?: number;
+  /** The same flags in shared memory (word 0), written by the main thread before CONFIG SET
+   * replies: a shard reads it before each command, so the next command already sees a change
+   * (settings themselves travel over the control port, unordered with the rings). */
+  notifyWord?: Int32Array;
 }
 
 /** How the replies of a command fanned out over several shards become one reply. */

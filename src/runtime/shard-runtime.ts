@@ -116,8 +116,11 @@ export class ShardExecutor {
   readonly publishes = new PublishQueue();
   /** Set by whoever runs the executor: sends the queued publishes now (after a cron step). */
   onPublishes: (() => void) | null = null;
-  /** notify-keyspace-events flags (0: none; the only test a handler's notify() costs then). */
+  /** notify-keyspace-events flags in force (0: none; the only test a handler's notify() costs
+   * then), and where the main thread writes them (ShardSettings.notifyWord). */
   private notifyFlags = 0;
+  private appliedWord = 0;
+  private notifyWord: Int32Array;
   private readonly eventNames = new Map<string, EventName>();
 
   /** @param commands the command table (indexes are the frames' command numbers), handed down by
@@ -182,7 +185,8 @@ export class ShardExecutor {
         self.wakes.push({ slot: w.slot, gen: w.gen, bytes: Uint8Array.prototype.slice.call(ww.buf, 0, ww.length) });
       },
     };
-    this.applyNotify(settings.notifyKeyspaceEvents ?? 0);
+    this.notifyWord = settings.notifyWord ?? Int32Array.of(settings.notifyKeyspaceEvents ?? 0);
+    this.applyNotify(this.notifyWord[0]!);
     this.startCron();
   }
 
@@ -210,6 +214,7 @@ export class ShardExecutor {
 
   /** Installs the keyspace's expiry, eviction and creation hooks only while their events are on. */
   private applyNotify(flags: number): void {
+    this.appliedWord = flags;
     this.notifyFlags = (flags & (NOTIFY_KEYSPACE | NOTIFY_KEYEVENT)) === 0 ? 0 : flags;
     const f = this.notifyFlags;
     const ks = this.ks;
@@ -235,6 +240,7 @@ export class ShardExecutor {
     w.proto = proto;
     const spec = this.commands[cmd];
     const t0 = this.lastStamp >= 0 ? this.lastStamp : performance.now();
+    if (this.notifyWord[0] !== this.appliedWord) this.applyNotify(this.notifyWord[0]!);
     // The main thread routes by the same table: a command without a shard handler here means the
     // two threads disagree on the frame or the table, and no reply could be trusted.
     assert(spec !== undefined && spec.shard !== undefined, () => `shard ${this.shardId}: command ${cmd} does not run on shards`);
@@ -369,7 +375,9 @@ export class ShardExecutor {
     this.persist.setLog(s.aof, s.aofGen);
     if (s.replFeed) this.persist.enableFeed(true);
     if (hzChanged) this.startCron();
-    this.applyNotify(s.notifyKeyspaceEvents ?? 0);
+    if (s.notifyWord !== undefined) this.notifyWord = s.notifyWord;
+    else this.notifyWord[0] = s.notifyKeyspaceEvents ?? 0;
+    this.applyNotify(this.notifyWord[0]!);
   }
 
   load(plan: LoadPlan, progress?: (msg: string) => void): LoadReport {
@@ -392,6 +400,7 @@ export class ShardExecutor {
     const periodMs = Math.max(2, Math.floor(1000 / this.settings.hz));
     this.cronTimer = setInterval(() => {
       this.ks.now = Date.now();
+      if (this.notifyWord[0] !== this.appliedWord) this.applyNotify(this.notifyWord[0]!);
       if (this.settings.activeExpireEnabled) this.ks.activeExpireCycle(periodMs / 4);
       this.ks.rehashStep();
       // Large collections deleted lately: a tenth of the period at most goes to freeing them.

@@ -184,6 +184,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       replFeed: this.replFeed,
       scripts: { words: this.scripting.words, busyReplyThresholdMs: v.busyReplyThreshold, shardCount: v.shards, cluster: v.clusterEnabled },
       notifyKeyspaceEvents: v.notifyKeyspaceEvents,
+      notifyWord: this.notifyWordFor(v.notifyKeyspaceEvents),
       limits: {
         hashMaxListpackEntries: v.hashMaxListpackEntries,
         hashMaxListpackValue: v.hashMaxListpackValue,
@@ -196,6 +197,16 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
         zsetMaxListpackValue: v.zsetMaxListpackValue,
       },
     };
+  }
+
+  /** notify-keyspace-events in memory the shards share (ShardSettings.notifyWord), written before
+   * CONFIG SET replies so that the next command sees it on every shard. */
+  private notifyWord: Int32Array | null = null;
+
+  private notifyWordFor(flags: number): Int32Array {
+    this.notifyWord ??= new Int32Array(new SharedArrayBuffer(4));
+    Atomics.store(this.notifyWord, 0, flags);
+    return this.notifyWord;
   }
 
   /** A message a shard published (contract C3): 0 local delivery, 1 PUBLISH, 2 SPUBLISH. */
