@@ -41,11 +41,12 @@ function serveOn(c: ShardContext, out: RespWriter, op: number, kb: Uint8Array, e
   const ks = c.ks;
   switch (op) {
     case OP_LPOP: {
-      e = L.listPop(ks, e, extra[0]![0] === 1 ? 1 : 0);
+      const where = extra[0]![0] === 1 ? 1 : 0;
+      e = L.listPop(ks, e, where);
       out.array(2);
       out.bulk(kb, 0, kb.length);
       out.bulk(L.hitBuf, L.hitOff, L.hitLen);
-      if (L.listLength(ks, e) === 0) ks.deleteEntry(e);
+      popEvents(c, kb, where === 1 ? 'rpop' : 'lpop', listEmptied(c, e));
       return true;
     }
     case OP_LMPOP: {
@@ -58,7 +59,7 @@ function serveOn(c: ShardContext, out: RespWriter, op: number, kb: Uint8Array, e
         e = L.listPop(ks, e, where);
         out.bulk(L.hitBuf, L.hitOff, L.hitLen);
       }
-      if (L.listLength(ks, e) === 0) ks.deleteEntry(e);
+      popEvents(c, kb, where === 1 ? 'rpop' : 'lpop', listEmptied(c, e));
       return true;
     }
     case OP_LMOVE: {
@@ -68,17 +69,20 @@ function serveOn(c: ShardContext, out: RespWriter, op: number, kb: Uint8Array, e
       e = L.listPop(ks, e, extra[1]![0] === 1 ? 1 : 0);
       // The element outlives the next list call: keep it.
       const el = Buffer.from(L.hitBuf.subarray(L.hitOff, L.hitOff + L.hitLen));
-      if (L.listLength(ks, e) === 0) ks.deleteEntry(e);
+      const emptied = listEmptied(c, e);
       d = ks.find(dst, 0, dst.length);
       if (d === 0) d = L.listCreate(ks, dst, 0, dst.length);
       L.listPush(ks, d, extra[2]![0] === 1 ? 1 : 0, el, 0, el.length);
+      // Redis's order (lmoveHandlePush first): the push on the destination, then the pop.
+      c.notify('l', extra[2]![0] === 1 ? 'rpush' : 'lpush', dst, 0, dst.length);
+      popEvents(c, kb, extra[1]![0] === 1 ? 'rpop' : 'lpop', emptied);
       out.bulk(el, 0, el.length);
       return true;
     }
     case OP_LMOVE_OUT: {
       e = L.listPop(ks, e, extra[1]![0] === 1 ? 1 : 0);
       out.bulk(L.hitBuf, L.hitOff, L.hitLen);
-      if (L.listLength(ks, e) === 0) ks.deleteEntry(e);
+      popEvents(c, kb, extra[1]![0] === 1 ? 'rpop' : 'lpop', listEmptied(c, e));
       return true;
     }
     case OP_ZPOP: {
@@ -86,7 +90,7 @@ function serveOn(c: ShardContext, out: RespWriter, op: number, kb: Uint8Array, e
       Z.zsetAt(ks, e, max ? Z.zsetCount(ks, e) - 1 : 0);
       out.array(3);
       out.bulk(kb, 0, kb.length);
-      popMember(c, out, e);
+      popEvents(c, kb, max ? 'zpopmax' : 'zpopmin', popMember(c, out, e) === 0, 'z');
       return true;
     }
     case OP_ZMPOP: {
@@ -101,10 +105,24 @@ function serveOn(c: ShardContext, out: RespWriter, op: number, kb: Uint8Array, e
         e = popMember(c, out, e);
         if (e === 0) break;
       }
+      popEvents(c, kb, max ? 'zpopmax' : 'zpopmin', e === 0, 'z');
       return true;
     }
   }
   return false;
+}
+
+/** Deletes list e when the pop emptied it; true when it did. */
+function listEmptied(c: ShardContext, e: number): boolean {
+  if (L.listLength(c.ks, e) !== 0) return false;
+  c.ks.deleteEntry(e);
+  return true;
+}
+
+/** A served pop's events on key kb: the pop, then 'del' when the key was emptied. */
+function popEvents(c: ShardContext, kb: Uint8Array, event: string, emptied: boolean, type = 'l'): void {
+  c.notify(type, event, kb, 0, kb.length);
+  if (emptied) c.notify('g', 'del', kb, 0, kb.length);
 }
 
 /** Replies member and score of the member zsetAt found and removes it; returns the handle, 0
@@ -216,7 +234,9 @@ function bpushCommand(c: ShardContext): void {
     return;
   }
   if (e === 0) e = L.listCreate(ks, a.buf, a.off[1]!, a.len[1]!);
-  e = L.listPush(ks, e, a.buf[a.off[2]!] === 49 ? 1 : 0, a.buf, a.off[3]!, a.len[3]!);
+  const where = a.buf[a.off[2]!] === 49 ? 1 : 0;
+  e = L.listPush(ks, e, where, a.buf, a.off[3]!, a.len[3]!);
+  c.notify('l', where === 1 ? 'rpush' : 'lpush', a.buf, a.off[1]!, a.len[1]!);
   c.out.integer(L.listLength(ks, e));
 }
 

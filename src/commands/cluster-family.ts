@@ -6,7 +6,7 @@
 import type { ArgList, CommandSpec, MainCall, ShardContext, SubcommandSpec } from './types.js';
 import { argIs, argInt, argString, argCopy } from './args.js';
 import { ERR, ReplyError, shardOk } from '../core/errors.js';
-import { writeKey } from './shard-helpers.js';
+import { keyEvent, writeKey } from './shard-helpers.js';
 import { PAYLOAD_HEADER, bulkBody, isNil, replyPayload } from './keyspace-family.js';
 import { keySlot } from '../keyspace/slot.js';
 import type { ValueType } from '../keyspace/keyspace.js';
@@ -91,13 +91,16 @@ function restoreCommand(c: ShardContext): void {
   if (imageError(type, a.buf, p + 1, plen - 1 - DUMP_FOOTER) !== null) return c.out.error(ERR.badDataFormat);
   let expireAt = 0;
   if (ttl > 0) expireAt = absTtl ? ttl : c.ks.now + ttl;
+  // REPLACE deletes first, as Redis (so that the key is new again: its 'new' event).
+  const deleted = replace && c.ks.delete(a.buf, a.off[1]!, a.len[1]!);
   if (expireAt !== 0 && expireAt <= c.ks.now) {
     // Already expired: Redis deletes whatever was there and replies OK.
-    c.ks.delete(a.buf, a.off[1]!, a.len[1]!);
+    if (deleted) keyEvent(c, 'g', 'del', 1);
     c.out.ok();
     return;
   }
   c.ks.setImage(a.buf, a.off[1]!, a.len[1]!, type as ValueType, a.buf, p + 1, plen - 1 - DUMP_FOOTER, expireAt);
+  keyEvent(c, 'g', 'restore', 1);
   c.out.ok();
 }
 

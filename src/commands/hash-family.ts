@@ -5,7 +5,7 @@
 import type { CommandSpec, ShardContext } from './types.js';
 import { argIs, argInt, argBigInt } from './args.js';
 import { ERR } from '../core/errors.js';
-import { readKey, writeKey, decimalBytes } from './shard-helpers.js';
+import { readKey, writeKey, decimalBytes, keyEvent } from './shard-helpers.js';
 import { TYPE_HASH } from '../keyspace/keyspace.js';
 import { ENC_PACK, ENC_TABLE } from '../keyspace/pack.js';
 import * as C from '../keyspace/collection.js';
@@ -88,6 +88,7 @@ function hsetnxCommand(c: ShardContext): void {
   const a = c.args;
   e = hashOrCreate(c, e);
   putField(c, e, 2, a.buf, a.off[3]!, a.len[3]!);
+  keyEvent(c, 'h', 'hset', 1);
   c.out.integer(1);
 }
 
@@ -101,13 +102,19 @@ function hdelCommand(c: ShardContext): void {
   const a = c.args;
   const ks = c.ks;
   let deleted = 0;
+  let emptied = false;
   for (let i = 2; i < a.argc; i++) {
     if (C.elementRemove(ks, e, a.buf, a.off[i]!, a.len[i]!)) deleted++;
     e = C.removedHandle;
     if (ks.elementCount(e) === 0) {
       ks.deleteEntry(e);
+      emptied = true;
       break;
     }
+  }
+  if (deleted > 0) {
+    keyEvent(c, 'h', 'hdel', 1);
+    if (emptied) keyEvent(c, 'g', 'del', 1);
   }
   c.out.integer(deleted);
 }
@@ -475,9 +482,9 @@ const H = 'hash' as const;
 const KEY1 = { first: 1, last: 1, step: 1 } as const;
 
 export const HASH_COMMANDS = [
-  { name: 'hset', arity: -4, flags: ['write', 'denyoom', 'fast'], keys: KEY1, group: H, since: '2.0.0', summary: 'Set the string value of a hash field', shard: (c) => hsetGeneric(c, 'hset') },
+  { name: 'hset', arity: -4, flags: ['write', 'denyoom', 'fast'], keys: KEY1, group: H, since: '2.0.0', summary: 'Set the string value of a hash field', shard: (c) => hsetGeneric(c, 'hset'), event: ['h', 'hset'] },
   { name: 'hsetnx', arity: 4, flags: ['write', 'denyoom', 'fast'], keys: KEY1, group: H, since: '2.0.0', summary: 'Set the value of a hash field, only if the field does not exist', shard: hsetnxCommand },
-  { name: 'hmset', arity: -4, flags: ['write', 'denyoom', 'fast'], keys: KEY1, group: H, since: '2.0.0', summary: 'Set multiple hash fields to multiple values', shard: (c) => hsetGeneric(c, 'hmset') },
+  { name: 'hmset', arity: -4, flags: ['write', 'denyoom', 'fast'], keys: KEY1, group: H, since: '2.0.0', summary: 'Set multiple hash fields to multiple values', shard: (c) => hsetGeneric(c, 'hmset'), event: ['h', 'hset'] },
   { name: 'hget', arity: 3, flags: ['readonly', 'fast'], keys: KEY1, group: H, since: '2.0.0', summary: 'Get the value of a hash field', shard: hgetCommand },
   { name: 'hmget', arity: -3, flags: ['readonly', 'fast'], keys: KEY1, group: H, since: '2.0.0', summary: 'Get the values of all the given hash fields', shard: hmgetCommand },
   { name: 'hgetall', arity: 2, flags: ['readonly'], keys: KEY1, group: H, since: '2.0.0', summary: 'Get all the fields and values in a hash', shard: (c) => getAllGeneric(c, KEYS | VALUES) },
@@ -487,8 +494,8 @@ export const HASH_COMMANDS = [
   { name: 'hstrlen', arity: 3, flags: ['readonly', 'fast'], keys: KEY1, group: H, since: '3.2.0', summary: 'Get the length of the value of a hash field', shard: hstrlenCommand },
   { name: 'hkeys', arity: 2, flags: ['readonly'], keys: KEY1, group: H, since: '2.0.0', summary: 'Get all the fields in a hash', shard: (c) => getAllGeneric(c, KEYS) },
   { name: 'hvals', arity: 2, flags: ['readonly'], keys: KEY1, group: H, since: '2.0.0', summary: 'Get all the values in a hash', shard: (c) => getAllGeneric(c, VALUES) },
-  { name: 'hincrby', arity: 4, flags: ['write', 'denyoom', 'fast'], keys: KEY1, group: H, since: '2.0.0', summary: 'Increment the integer value of a hash field by the given number', shard: hincrbyCommand },
-  { name: 'hincrbyfloat', arity: 4, flags: ['write', 'denyoom', 'fast'], keys: KEY1, group: H, since: '2.6.0', summary: 'Increment the float value of a hash field by the given amount', shard: hincrbyfloatCommand },
+  { name: 'hincrby', arity: 4, flags: ['write', 'denyoom', 'fast'], keys: KEY1, group: H, since: '2.0.0', summary: 'Increment the integer value of a hash field by the given number', shard: hincrbyCommand, event: ['h', 'hincrby'] },
+  { name: 'hincrbyfloat', arity: 4, flags: ['write', 'denyoom', 'fast'], keys: KEY1, group: H, since: '2.6.0', summary: 'Increment the float value of a hash field by the given amount', shard: hincrbyfloatCommand, event: ['h', 'hincrbyfloat'] },
   { name: 'hrandfield', arity: -2, flags: ['readonly'], keys: KEY1, group: H, since: '6.2.0', summary: 'Get one or multiple random fields from a hash', shard: hrandfieldCommand },
   { name: 'hscan', arity: -3, flags: ['readonly'], keys: KEY1, group: H, since: '2.8.0', summary: 'Incrementally iterate hash fields and associated values', shard: hscanCommand },
 ] as const satisfies readonly CommandSpec[];

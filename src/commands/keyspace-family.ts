@@ -5,7 +5,7 @@
 import type { CommandSpec, MainCall, ShardCaller, ShardContext } from './types.js';
 import { argIs, argInt, argCopy, argString } from './args.js';
 import { ERR, shardOk } from '../core/errors.js';
-import { readKey, writeKey, expireWhenFrom, type ExpireUnit } from './shard-helpers.js';
+import { readKey, writeKey, expireWhenFrom, keyEvent, type ExpireUnit } from './shard-helpers.js';
 import { globMatch } from '../util/glob.js';
 import { keySlot } from '../keyspace/slot.js';
 import { imageError } from '../keyspace/image.js';
@@ -20,7 +20,10 @@ function countKeys(c: ShardContext, del: boolean, touch: boolean): void {
   let n = 0;
   for (let i = 1; i < a.argc; i++) {
     if (del) {
-      if (c.ks.delete(a.buf, a.off[i]!, a.len[i]!)) n++;
+      if (c.ks.delete(a.buf, a.off[i]!, a.len[i]!)) {
+        n++;
+        keyEvent(c, 'g', 'del', i);
+      }
     } else {
       const e = touch ? readKey(c, i) : c.ks.find(a.buf, a.off[i]!, a.len[i]!);
       if (e !== 0) n++;
@@ -72,8 +75,14 @@ function expireGeneric(c: ShardContext, unit: ExpireUnit, name: string): void {
     c.out.integer(0);
     return;
   }
-  if (when <= c.ks.now) c.ks.deleteEntry(e);
-  else c.ks.setExpireAt(e, when);
+  // A time already past deletes the key: Redis's 'del' event, not 'expire'.
+  if (when <= c.ks.now) {
+    c.ks.deleteEntry(e);
+    keyEvent(c, 'g', 'del', 1);
+  } else {
+    c.ks.setExpireAt(e, when);
+    keyEvent(c, 'g', 'expire', 1);
+  }
   c.out.integer(1);
 }
 
@@ -100,6 +109,7 @@ function persistCommand(c: ShardContext): void {
     return;
   }
   c.ks.setExpireAt(e, 0);
+  keyEvent(c, 'g', 'persist', 1);
   c.out.integer(1);
 }
 
@@ -144,10 +154,22 @@ function renameGeneric(c: ShardContext, nx: boolean): void {
     c.out.integer(0);
     return;
   }
-  cloneTo(c, src, 2);
+  // The destination is deleted first and created again, as Redis's dbDelete + dbAdd (its 'new').
+  const e = deleteOther(c, 2, src);
+  cloneTo(c, e, 2);
   c.ks.delete(c.args.buf, c.args.off[1]!, c.args.len[1]!);
+  keyEvent(c, 'g', 'rename_from', 1);
+  keyEvent(c, 'g', 'rename_to', 2);
   if (nx) c.out.integer(1);
   else c.out.ok();
+}
+
+/** Deletes the key in argument ki (another key than entry e's); returns e's handle afterwards
+ * (a delete may move entries: looked up again by its key when something was deleted). */
+function deleteOther(c: ShardContext, ki: number, e: number): number {
+  const a = c.args;
+  if (!c.ks.delete(a.buf, a.off[ki]!, a.len[ki]!)) return e;
+  return c.ks.find(a.buf, a.off[1]!, a.len[1]!);
 }
 
 /** COPY options; null after replying with an error. */
@@ -186,7 +208,8 @@ function copyCommand(c: ShardContext): void {
     c.out.integer(0);
     return;
   }
-  cloneTo(c, src, 2);
+  cloneTo(c, deleteOther(c, 2, src), 2);
+  keyEvent(c, 'g', 'copy_to', 2);
   c.out.integer(1);
 }
 
@@ -251,9 +274,22 @@ function restoreCommand(c: ShardContext): void {
     return;
   }
   const expireAt = new DataView(a.buf.buffer, a.buf.byteOffset + p + 1, 8).getFloat64(0, true);
+  // REPLACE deletes first (RENAME and COPY across shards: the destination is new again, as Redis).
+  if (!nx) c.ks.delete(a.buf, a.off[1]!, a.len[1]!);
   if (expireAt !== 0 && expireAt <= c.ks.now) c.ks.delete(a.buf, a.off[1]!, a.len[1]!);
   else c.ks.setImage(a.buf, a.off[1]!, a.len[1]!, type, a.buf, p + PAYLOAD_HEADER, a.len[2]! - PAYLOAD_HEADER, expireAt, 0, keepLarge);
   c.out.integer(1);
+}
+
+/** __event <class> <event> <key> [DEL]: a keyspace event for a cross-shard coordinator (RENAME,
+ * COPY, SMOVE... across shards emit the events they would on one shard, in its order), deleting
+ * the key first with DEL (no event of its own). Replies :1 when DEL deleted the key, else :0. */
+function eventCommand(c: ShardContext): void {
+  const a = c.args;
+  let n = 0;
+  if (a.argc > 4 && argIs(a, 4, 'DEL') && c.ks.delete(a.buf, a.off[3]!, a.len[3]!)) n = 1;
+  c.notify(argString(a, 1), argString(a, 2), a.buf, a.off[3]!, a.len[3]!);
+  c.out.integer(n);
 }
 
 /** A coordinator's view of a shard reply: nil (RESP2 or RESP3). */
@@ -304,7 +340,9 @@ async function renameCrossShard(m: MainCall, nx: boolean): Promise<void> {
     // the delete and the restore).
     const payload = bulkBody(await callSurvivingCrash(call, s1, ['__dump', key, 'ENC'], proto));
     await callSurvivingCrash(call, s2, ['__restore', dst, payload, 'REPLACE'], proto);
-    await callSurvivingCrash(call, s1, ['del', key], proto);
+    // The events come in one shard's order: rename_from (with the delete), then rename_to.
+    await callSurvivingCrash(call, s1, ['__event', 'g', 'rename_from', key, 'DEL'], proto);
+    await callSurvivingCrash(call, s2, ['__event', 'g', 'rename_to', dst], proto);
     if (nx) m.out.integer(1);
     else m.out.ok();
   });
@@ -325,7 +363,9 @@ async function copyCrossShard(m: MainCall): Promise<void> {
       return;
     }
     const w = shardOk(await call(s2, ['__restore', dst, bulkBody(r), opts.replace ? 'REPLACE' : 'NX'], conn.proto));
-    m.out.integer(w.toString('latin1') === ':1\r\n' ? 1 : 0);
+    const copied = w.toString('latin1') === ':1\r\n';
+    if (copied) shardOk(await call(s2, ['__event', 'g', 'copy_to', dst], conn.proto));
+    m.out.integer(copied ? 1 : 0);
   });
 }
 
@@ -451,6 +491,7 @@ function shardRandomkeyCommand(c: ShardContext): void {
     const e = ks.randomEntry();
     if (e === 0) break;
     if (ks.expireAt(e) !== 0 && ks.expireAt(e) <= ks.now) {
+      if (ks.onExpire !== null) ks.onExpire(e);
       ks.deleteEntry(e);
       continue;
     }
@@ -634,6 +675,7 @@ export const KEYSPACE_COMMANDS = [
   { name: '__object', arity: 3, flags: ['readonly'], keys: { first: 2, last: 2, step: 1 }, group: I, since: '0', summary: 'internal', shard: shardObjectCommand, hidden: true },
   { name: '__memusage', arity: 2, flags: ['readonly'], keys: ONE_KEY, group: I, since: '0', summary: 'internal', shard: shardMemoryUsageCommand, hidden: true },
   { name: '__dump', arity: -2, flags: ['write'], keys: ONE_KEY, group: I, since: '0', summary: 'internal', shard: dumpCommand, hidden: true },
+  { name: '__event', arity: -4, flags: ['write'], keys: { first: 3, last: 3, step: 1 }, group: I, since: '0', summary: 'internal', shard: eventCommand, hidden: true },
   { name: '__restore', arity: 4, flags: ['write'], keys: ONE_KEY, group: I, since: '0', summary: 'internal', shard: restoreCommand, hidden: true },
   { name: '__scan', arity: -3, flags: ['readonly'], keys: null, group: I, since: '0', summary: 'internal', shard: shardScanCommand, hidden: true },
   { name: '__randomkey', arity: 1, flags: ['readonly'], keys: null, group: I, since: '0', summary: 'internal', shard: shardRandomkeyCommand, hidden: true },

@@ -7,7 +7,7 @@
 import type { ArgList, CommandSpec, MainCall, ShardContext } from './types.js';
 import { argI64, argIs, argCopy } from './args.js';
 import { ERR, shardOk } from '../core/errors.js';
-import { readKey, writeKey } from './shard-helpers.js';
+import { readKey, writeKey, keyEvent } from './shard-helpers.js';
 import { TYPE_LIST, type Keyspace } from '../keyspace/keyspace.js';
 import * as L from '../keyspace/list.js';
 
@@ -41,9 +41,17 @@ function keepHit(): void {
   movedLen = L.hitLen;
 }
 
-/** Deletes e when the command emptied it. */
-function deleteIfEmpty(ks: Keyspace, e: number): void {
-  if (L.listLength(ks, e) === 0) ks.deleteEntry(e);
+/** Deletes e when the command emptied it; true when it did. */
+function deleteIfEmpty(ks: Keyspace, e: number): boolean {
+  if (L.listLength(ks, e) !== 0) return false;
+  ks.deleteEntry(e);
+  return true;
+}
+
+/** A pop's events on the key in argument i: lpop/rpop, then 'del' when it was emptied. */
+function popEvents(c: ShardContext, i: number, where: 0 | 1, emptied: boolean): void {
+  keyEvent(c, 'l', where === L.HEAD ? 'lpop' : 'rpop', i);
+  if (emptied) keyEvent(c, 'g', 'del', i);
 }
 
 function sameArg(a: ArgList, i: number, j: number): boolean {
@@ -60,9 +68,9 @@ function replyElement(buf: Uint8Array, off: number, len: number): boolean {
   return true;
 }
 
-/** Pops up to n elements from `where` of e, replying them as an array (the first popped first),
- * and deletes the key when emptied. */
-function popInto(c: ShardContext, e: number, where: 0 | 1, n: number): void {
+/** Pops up to n elements from `where` of e (the key in argument ki), replying them as an array
+ * (the first popped first), and deletes the key when emptied. */
+function popInto(c: ShardContext, e: number, where: 0 | 1, n: number, ki: number): void {
   const ks = c.ks;
   const k = Math.min(n, L.listLength(ks, e));
   c.out.array(k);
@@ -70,7 +78,7 @@ function popInto(c: ShardContext, e: number, where: 0 | 1, n: number): void {
     e = L.listPop(ks, e, where);
     c.out.bulk(L.hitBuf, L.hitOff, L.hitLen);
   }
-  deleteIfEmpty(ks, e);
+  popEvents(c, ki, where, deleteIfEmpty(ks, e));
 }
 
 // --- pushes ------------------------------------------------------------------------------------
@@ -89,6 +97,7 @@ function pushCommand(c: ShardContext, where: 0 | 1, create: boolean): void {
     e = L.listCreate(ks, a.buf, a.off[1]!, a.len[1]!);
   }
   for (let i = 2; i < a.argc; i++) e = L.listPush(ks, e, where, a.buf, a.off[i]!, a.len[i]!);
+  keyEvent(c, 'l', where === L.HEAD ? 'lpush' : 'rpush', 1);
   c.out.integer(L.listLength(ks, e));
 }
 
@@ -102,6 +111,7 @@ function linsertCommand(c: ShardContext): void {
   if (e < 0) return;
   if (e === 0) return c.out.integer(0);
   L.listInsert(c.ks, e, after, a.buf, a.off[3]!, a.len[3]!, a.buf, a.off[4]!, a.len[4]!);
+  if (L.count > 0) keyEvent(c, 'l', 'linsert', 1);
   c.out.integer(L.count);
 }
 
@@ -123,11 +133,11 @@ function popCommand(c: ShardContext, where: 0 | 1): void {
   if (!hasCount) {
     const h = L.listPop(c.ks, e, where);
     c.out.bulk(L.hitBuf, L.hitOff, L.hitLen);
-    deleteIfEmpty(c.ks, h);
+    popEvents(c, 1, where, deleteIfEmpty(c.ks, h));
     return;
   }
   if (n === 0) return c.out.array(0);
-  popInto(c, e, where, n);
+  popInto(c, e, where, n, 1);
 }
 
 // LMPOP's parsed arguments (module-level: parsing allocates nothing).
@@ -170,7 +180,7 @@ function lmpopCommand(c: ShardContext): void {
     if (e === 0) continue;
     c.out.array(2);
     c.out.bulk(a.buf, a.off[i]!, a.len[i]!);
-    popInto(c, e, mpopWhere, mpopCount);
+    popInto(c, e, mpopWhere, mpopCount, i);
     return;
   }
   c.out.nilArray();
@@ -224,21 +234,31 @@ function moveInShard(c: ShardContext, from: 0 | 1, to: 0 | 1): void {
     // would record a list that vanishes in the middle of the command).
     L.listIndex(ks, src, 0);
     c.out.bulk(L.hitBuf, L.hitOff, L.hitLen);
+    moveEvents(c, from, to, false);
     return;
   }
   src = L.listPop(ks, src, from);
   keepHit();
+  let emptied = false;
   if (sameArg(a, 1, 2)) {
     // A rotation: the element goes back on the same list, which therefore never empties.
     L.listPush(ks, src, to, moved, 0, movedLen);
   } else {
-    deleteIfEmpty(ks, src);
+    emptied = deleteIfEmpty(ks, src);
     // The source's change may have moved other blocks: look the destination up again.
     let dst = writeKey(c, 2);
     if (dst === 0) dst = L.listCreate(ks, a.buf, a.off[2]!, a.len[2]!);
     L.listPush(ks, dst, to, moved, 0, movedLen);
   }
+  moveEvents(c, from, to, emptied);
   c.out.bulk(moved, 0, movedLen);
+}
+
+/** LMOVE's events in Redis's order: the push on the destination, then the pop on the source and
+ * its 'del' when emptied. */
+function moveEvents(c: ShardContext, from: 0 | 1, to: 0 | 1, emptied: boolean): void {
+  keyEvent(c, 'l', to === L.HEAD ? 'lpush' : 'rpush', 2);
+  popEvents(c, 1, from, emptied);
 }
 
 function lmoveCommand(c: ShardContext): void {
@@ -441,7 +461,8 @@ function lremCommand(c: ShardContext): void {
   if (e === 0) return c.out.integer(0);
   const h = L.listRemove(c.ks, e, n, a.buf, a.off[3]!, a.len[3]!);
   const removed = L.count;
-  deleteIfEmpty(c.ks, h);
+  if (removed > 0) keyEvent(c, 'l', 'lrem', 1);
+  if (deleteIfEmpty(c.ks, h)) keyEvent(c, 'g', 'del', 1);
   c.out.integer(removed);
 }
 
@@ -454,8 +475,11 @@ function ltrimCommand(c: ShardContext): void {
   if (e < 0) return;
   if (e !== 0) {
     const n = L.listLength(c.ks, e);
-    if (!normalizeRange(start, stop, n)) c.ks.deleteEntry(e);
+    const empty = !normalizeRange(start, stop, n);
+    if (empty) c.ks.deleteEntry(e);
     else if (rangeStart !== 0 || rangeStop !== n - 1) L.listTrim(c.ks, e, rangeStart, rangeStop);
+    keyEvent(c, 'l', 'ltrim', 1);
+    if (empty) keyEvent(c, 'g', 'del', 1);
   }
   c.out.ok();
 }
@@ -476,7 +500,7 @@ export const LIST_COMMANDS = [
   { name: 'llen', arity: 2, flags: ['readonly', 'fast'], keys: ONE_KEY, group: G, since: '1.0.0', summary: 'Get the length of a list', shard: llenCommand },
   { name: 'lrange', arity: 4, flags: ['readonly'], keys: ONE_KEY, group: G, since: '1.0.0', summary: 'Get a range of elements from a list', shard: lrangeCommand },
   { name: 'lindex', arity: 3, flags: ['readonly'], keys: ONE_KEY, group: G, since: '1.0.0', summary: 'Get an element from a list by its index', shard: lindexCommand },
-  { name: 'lset', arity: 4, flags: ['write', 'denyoom'], keys: ONE_KEY, group: G, since: '1.0.0', summary: 'Set the value of an element in a list by its index', shard: lsetCommand },
+  { name: 'lset', arity: 4, flags: ['write', 'denyoom'], keys: ONE_KEY, group: G, since: '1.0.0', summary: 'Set the value of an element in a list by its index', shard: lsetCommand, event: ['l', 'lset'] },
   { name: 'linsert', arity: 5, flags: ['write', 'denyoom'], keys: ONE_KEY, group: G, since: '2.2.0', summary: 'Insert an element before or after another element in a list', shard: linsertCommand },
   { name: 'lrem', arity: 4, flags: ['write'], keys: ONE_KEY, group: G, since: '1.0.0', summary: 'Remove elements from a list', shard: lremCommand },
   { name: 'ltrim', arity: 4, flags: ['write'], keys: ONE_KEY, group: G, since: '1.0.0', summary: 'Trim a list to the specified range', shard: ltrimCommand },

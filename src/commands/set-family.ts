@@ -6,9 +6,9 @@
 
 import type { ArgList, CommandSpec, MainCall, ShardCaller, ShardContext } from './types.js';
 import type { RespWriter } from '../protocol/resp-writer.js';
-import { argIs, argInt, argBigInt, argCopy } from './args.js';
+import { argIs, argInt, argBigInt, argCopy, argString } from './args.js';
 import { ERR, ReplyError } from '../core/errors.js';
-import { readKey, writeKey } from './shard-helpers.js';
+import { readKey, writeKey, keyEvent } from './shard-helpers.js';
 import { globMatch } from '../util/glob.js';
 import { TYPE_SET, type Keyspace } from '../keyspace/keyspace.js';
 import * as C from '../keyspace/collection.js';
@@ -122,12 +122,28 @@ function replyMembers(out: RespWriter, ms: readonly string[]): void {
 /** Replaces key kb[ko, +kl) with a set of `members` (deletes it when there are none), choosing the
  * encoding as Redis's setTypeCreate with the result size as the hint. Members must not point into
  * the keyspace (they are JS strings). */
-function storeSet(ks: Keyspace, kb: Uint8Array, ko: number, kl: number, members: readonly string[]): void {
-  ks.delete(kb, ko, kl);
-  if (members.length === 0) return;
+function storeSet(ks: Keyspace, kb: Uint8Array, ko: number, kl: number, members: readonly string[]): boolean {
+  const existed = ks.delete(kb, ko, kl);
+  if (members.length === 0) return existed;
   const first = bytesOf(members[0]!);
-  let e = C.createFor(ks, kb, ko, kl, TYPE_SET, C.newSetEncoding(ks, first, 0, members[0]!.length, members.length));
+  // An overwrite, as Redis's setKey: no 'new' event for a key that was there.
+  const onCreate = ks.onCreate;
+  if (existed) ks.onCreate = null;
+  let e: number;
+  try {
+    e = C.createFor(ks, kb, ko, kl, TYPE_SET, C.newSetEncoding(ks, first, 0, members[0]!.length, members.length));
+  } finally {
+    ks.onCreate = onCreate;
+  }
   for (const m of members) e = C.elementPut(ks, e, bytesOf(m), 0, m.length, null, 0, 0);
+  return existed;
+}
+
+/** A STORE's events on the key in argument ki: `event` when it stored members, 'del' when an
+ * empty result deleted the key that was there (Redis's sinterstore / sunionstore / sdiffstore). */
+function storeEvents(c: ShardContext, ki: number, event: string, stored: number, existed: boolean): void {
+  if (stored > 0) keyEvent(c, 's', event, ki);
+  else if (existed) keyEvent(c, 'g', 'del', ki);
 }
 
 // --- one-key commands ----------------------------------------------------------------------------
@@ -146,6 +162,7 @@ function saddCommand(c: ShardContext): void {
     e = C.elementPut(ks, e, a.buf, a.off[i]!, a.len[i]!, null, 0, 0);
     if (C.added) added++;
   }
+  if (added > 0) keyEvent(c, 's', 'sadd', 1);
   c.out.integer(added);
 }
 
@@ -161,10 +178,14 @@ function sremCommand(c: ShardContext): void {
       e = C.removedHandle;
       if (ks.elementCount(e) === 0) {
         ks.deleteEntry(e);
-        break;
+        keyEvent(c, 's', 'srem', 1);
+        keyEvent(c, 'g', 'del', 1);
+        c.out.integer(removed);
+        return;
       }
     }
   }
+  if (removed > 0) keyEvent(c, 's', 'srem', 1);
   c.out.integer(removed);
 }
 
@@ -232,7 +253,11 @@ function spopCommand(c: ShardContext): void {
   if (e === 0) return;
   const m = takeRandom(ks, e);
   C.elementRemove(ks, e, m, 0, m.length);
-  if (ks.elementCount(C.removedHandle) === 0) ks.deleteEntry(C.removedHandle);
+  keyEvent(c, 's', 'spop', 1);
+  if (ks.elementCount(C.removedHandle) === 0) {
+    ks.deleteEntry(C.removedHandle);
+    keyEvent(c, 'g', 'del', 1);
+  }
   c.out.bulk(m, 0, m.length);
 }
 
@@ -256,11 +281,13 @@ function spopWithCount(c: ShardContext): void {
     return;
   }
   const size = ks.elementCount(e);
+  keyEvent(c, 's', 'spop', 1);
   if (!(count < size)) {
     // The whole set, then the key goes (Redis's case 1, replied as a set).
     const ms: string[] = [];
     C.elementForEach(ks, e, (b, o, l) => ms.push(latin1(b, o, l)));
     ks.deleteEntry(e);
+    keyEvent(c, 'g', 'del', 1);
     replyMembers(c.out, ms);
     return;
   }
@@ -446,11 +473,16 @@ function smoveCommand(c: ShardContext): void {
     c.out.integer(0);
     return;
   }
-  if (ks.elementCount(C.removedHandle) === 0) ks.deleteEntry(C.removedHandle);
+  keyEvent(c, 's', 'srem', 1);
+  if (ks.elementCount(C.removedHandle) === 0) {
+    ks.deleteEntry(C.removedHandle);
+    keyEvent(c, 'g', 'del', 1);
+  }
   // The source's change may have moved other blocks: look the destination up again.
   let d = writeKey(c, 2);
   if (d === 0) d = C.createFor(ks, a.buf, a.off[2]!, a.len[2]!, TYPE_SET, C.newSetEncoding(ks, a.buf, mo, ml, 1));
   C.elementPut(ks, d, a.buf, mo, ml, null, 0, 0);
+  if (C.added) keyEvent(c, 's', 'sadd', 2);
   c.out.integer(1);
 }
 
@@ -480,6 +512,9 @@ async function smoveCrossShard(m: MainCall): Promise<void> {
     m.out.integer(1);
   });
 }
+
+/** The event of each STORE form. */
+const STORE_EVENTS: Record<SetOp, string> = { inter: 'sinterstore', union: 'sunionstore', diff: 'sdiffstore' };
 
 /** A shard reply, or a thrown ReplyError carrying the shard's error. */
 function ok(r: Buffer): Buffer {
@@ -514,10 +549,11 @@ function setOpCommand(c: ShardContext, op: SetOp): void {
 
 function setOpStoreCommand(c: ShardContext, op: SetOp): void {
   const a = c.args;
-  const views = viewsOf(c, 2, a.argc - 1, true);
+  // The STORE forms read their sources as Redis 7.0 does (lookupKeyRead: a missing one is a keymiss).
+  const views = viewsOf(c, 2, a.argc - 1, false);
   if (!views) return;
   const ms = compute(op, views);
-  storeSet(c.ks, a.buf, a.off[1]!, a.len[1]!, ms);
+  storeEvents(c, 1, STORE_EVENTS[op], ms.length, storeSet(c.ks, a.buf, a.off[1]!, a.len[1]!, ms));
   c.out.integer(ms.length);
 }
 
@@ -584,7 +620,8 @@ function shardStoreCommand(c: ShardContext): void {
     ms.push(latin1(a.buf, p + 4, l));
     p += 4 + l;
   }
-  storeSet(c.ks, a.buf, a.off[1]!, a.len[1]!, ms);
+  const existed = storeSet(c.ks, a.buf, a.off[1]!, a.len[1]!, ms);
+  if (a.argc > 3) storeEvents(c, 1, argString(a, 3), ms.length, existed);
   c.out.integer(ms.length);
 }
 
@@ -655,13 +692,13 @@ async function setOpStoreCrossShard(m: MainCall, op: SetOp): Promise<void> {
   const dst = argCopy(m.args, 1);
   const keys = keysFrom(m.args, 2, m.args.argc - 1);
   await m.server.withShardsLocked(shardsOf(m, [dst, ...keys]), async (call) => {
-    const views = await gatherViews(m, call, keys, true);
+    const views = await gatherViews(m, call, keys, false);
     if (!views) {
       m.out.error(ERR.wrongType);
       return;
     }
     const ms = compute(op, views);
-    ok(await call(m.server.shardOfKey(dst, 0, dst.length), ['__sstore', dst, packMembers(ms)], 2));
+    ok(await call(m.server.shardOfKey(dst, 0, dst.length), ['__sstore', dst, packMembers(ms), STORE_EVENTS[op]], 2));
     m.out.integer(ms.length);
   });
 }
@@ -702,5 +739,5 @@ export const SET_COMMANDS = [
   { name: 'sdiffstore', arity: -3, flags: ['write', 'denyoom'], keys: ALL_KEYS, group: S, since: '1.0.0', summary: 'Subtract multiple sets and store the resulting set in a key', shard: (c) => setOpStoreCommand(c, 'diff'), crossShard: (m) => setOpStoreCrossShard(m, 'diff') },
   { name: 'sscan', arity: -3, flags: ['readonly'], keys: ONE_KEY, group: S, since: '2.8.0', summary: 'Incrementally iterate Set elements', shard: sscanCommand },
   { name: '__smembers', arity: 3, flags: ['readonly'], keys: ONE_KEY, group: 'internal', since: '0', summary: 'internal', shard: shardMembersCommand, hidden: true },
-  { name: '__sstore', arity: 3, flags: ['write'], keys: ONE_KEY, group: 'internal', since: '0', summary: 'internal', shard: shardStoreCommand, hidden: true },
+  { name: '__sstore', arity: -3, flags: ['write'], keys: ONE_KEY, group: 'internal', since: '0', summary: 'internal', shard: shardStoreCommand, hidden: true },
 ] as const satisfies readonly CommandSpec[];

@@ -11,8 +11,23 @@ export function readKey(c: ShardContext, i: number): number {
   const a = c.args;
   const e = c.ks.find(a.buf, a.off[i]!, a.len[i]!);
   if (e !== 0) c.ks.touch(e);
-  else c.ks.miss();
+  else {
+    c.ks.miss();
+    c.notify('m', 'keymiss', a.buf, a.off[i]!, a.len[i]!);
+  }
   return e;
+}
+
+/** Keyspace notification `event` of class `type` for the key in argument i (Redis's
+ * notifyKeyspaceEvent; nothing unless notify-keyspace-events enables the class). */
+export function keyEvent(c: ShardContext, type: string, event: string, i: number): void {
+  const a = c.args;
+  c.notify(type, event, a.buf, a.off[i]!, a.len[i]!);
+}
+
+/** The 'del' event of a key the command emptied and deleted (Redis: "del" after the last element). */
+export function delEvent(c: ShardContext, i: number): void {
+  keyEvent(c, 'g', 'del', i);
 }
 
 /** Looks up argument i for writing (no hit/miss accounting, as Redis's lookupKeyWrite). */

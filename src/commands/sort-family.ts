@@ -9,7 +9,7 @@ import type { ArgList, CommandSpec, MainCall, ShardCaller, ShardContext } from '
 import type { RespWriter } from '../protocol/resp-writer.js';
 import { argIs, argBigInt, argCopy } from './args.js';
 import { ERR, shardOk } from '../core/errors.js';
-import { readKey } from './shard-helpers.js';
+import { readKey, keyEvent } from './shard-helpers.js';
 import { TYPE_HASH, TYPE_LIST, TYPE_SET, TYPE_STRING, TYPE_ZSET, type Keyspace } from '../keyspace/keyspace.js';
 import * as C from '../keyspace/collection.js';
 import * as L from '../keyspace/list.js';
@@ -348,14 +348,30 @@ const EMPTY = Buffer.alloc(0);
 
 /** Replaces key kb[ko, +kl) with a list of `vals` (a missing GET value stores an empty string, as
  * Redis); deletes it when there are none. The values must not point into the keyspace. */
-function storeList(ks: Keyspace, kb: Uint8Array, ko: number, kl: number, vals: ReadonlyArray<Buffer | null>): void {
-  ks.delete(kb, ko, kl);
-  if (vals.length === 0) return;
-  let e = L.listCreate(ks, kb, ko, kl);
+function storeList(ks: Keyspace, kb: Uint8Array, ko: number, kl: number, vals: ReadonlyArray<Buffer | null>): boolean {
+  const existed = ks.delete(kb, ko, kl);
+  if (vals.length === 0) return existed;
+  // An overwrite, as Redis's setKey: no 'new' event for a key that was there.
+  const onCreate = ks.onCreate;
+  if (existed) ks.onCreate = null;
+  let e: number;
+  try {
+    e = L.listCreate(ks, kb, ko, kl);
+  } finally {
+    ks.onCreate = onCreate;
+  }
   for (const v of vals) {
     const b = v ?? EMPTY;
     e = L.listPush(ks, e, L.TAIL, b, 0, b.length);
   }
+  return existed;
+}
+
+/** SORT STORE's events on the key in argument ki: 'sortstore', or 'del' when an empty result
+ * deleted the key that was there. */
+function storeEvents(c: ShardContext, ki: number, stored: number, existed: boolean): void {
+  if (stored > 0) keyEvent(c, 'l', 'sortstore', ki);
+  else if (existed) keyEvent(c, 'g', 'del', ki);
 }
 
 // --- on the key's shard ----------------------------------------------------------------------------
@@ -408,7 +424,7 @@ function sortCommand(c: ShardContext, readonly: boolean): void {
     replyOutput(c.out, vals);
     return;
   }
-  storeList(ks, a.buf, a.off[o.storeAt]!, a.len[o.storeAt]!, vals);
+  storeEvents(c, o.storeAt, vals.length, storeList(ks, a.buf, a.off[o.storeAt]!, a.len[o.storeAt]!, vals));
   c.out.integer(vals.length);
 }
 
@@ -468,7 +484,7 @@ function shardStoreCommand(c: ShardContext): void {
     vals.push(packed.subarray(p + 4, p + 4 + l));
     p += 4 + l;
   }
-  storeList(c.ks, a.buf, a.off[1]!, a.len[1]!, vals);
+  storeEvents(c, 1, vals.length, storeList(c.ks, a.buf, a.off[1]!, a.len[1]!, vals));
   c.out.integer(vals.length);
 }
 

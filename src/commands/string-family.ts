@@ -14,6 +14,7 @@ import {
   expireAtFrom,
   expireUnitAt,
   decimalBytes,
+  keyEvent,
   type ExpireUnit,
 } from './shard-helpers.js';
 import { parseSafeInt, parseI64Big, parseLongDoubleExact, longDoubleFromBigInt, incrByFloat } from '../util/numbers.js';
@@ -48,10 +49,16 @@ function setGeneric(c: ShardContext, flags: number, expireAtMs: number, okReply:
   }
   const keep = flags & KEEPTTL && e !== 0 ? ks.expireAt(e) : expireAtMs;
   if (keep !== 0 && keep <= ks.now) {
-    // An absolute time already past: the key is written and expires at once, as in Redis.
-    ks.delete(c.args.buf, c.args.off[1]!, c.args.len[1]!);
+    // An absolute time already past: the key is written and expires at once. Redis 7.0 keeps it
+    // until the next access, which emits its 'expired' event; here that event comes now.
+    if (!ks.delete(c.args.buf, c.args.off[1]!, c.args.len[1]!)) keyEvent(c, 'n', 'new', 1);
+    keyEvent(c, '$', 'set', 1);
+    if (expireAtMs !== 0) keyEvent(c, 'g', 'expire', 1);
+    keyEvent(c, 'x', 'expired', 1);
   } else {
     setString(c, 1, 2, keep);
+    keyEvent(c, '$', 'set', 1);
+    if (expireAtMs !== 0) keyEvent(c, 'g', 'expire', 1);
   }
   if (!(flags & GET)) {
     if (okReply === 'int') c.out.integer(1);
@@ -112,6 +119,7 @@ function getdelCommand(c: ShardContext): void {
   else {
     replyValue(c, e);
     c.ks.deleteEntry(e);
+    keyEvent(c, 'g', 'del', 1);
   }
 }
 
@@ -147,10 +155,16 @@ function getexCommand(c: ShardContext): void {
   }
   replyValue(c, e);
   if (unit !== null) {
-    if (at <= c.ks.now) c.ks.deleteEntry(e);
-    else c.ks.setExpireAt(e, at);
-  } else if (persist) {
+    if (at <= c.ks.now) {
+      c.ks.deleteEntry(e);
+      keyEvent(c, 'g', 'del', 1);
+    } else {
+      c.ks.setExpireAt(e, at);
+      keyEvent(c, 'g', 'expire', 1);
+    }
+  } else if (persist && c.ks.expireAt(e) !== 0) {
     c.ks.setExpireAt(e, 0);
+    keyEvent(c, 'g', 'persist', 1);
   }
 }
 
@@ -165,7 +179,10 @@ function mgetCommand(c: ShardContext): void {
 }
 
 function msetCommand(c: ShardContext): void {
-  for (let i = 1; i < c.args.argc; i += 2) setString(c, i, i + 1, 0);
+  for (let i = 1; i < c.args.argc; i += 2) {
+    setString(c, i, i + 1, 0);
+    keyEvent(c, '$', 'set', i);
+  }
   c.out.ok();
 }
 
@@ -176,7 +193,10 @@ function msetnxCommand(c: ShardContext): void {
       return;
     }
   }
-  for (let i = 1; i < c.args.argc; i += 2) setString(c, i, i + 1, 0);
+  for (let i = 1; i < c.args.argc; i += 2) {
+    setString(c, i, i + 1, 0);
+    keyEvent(c, '$', 'set', i);
+  }
   c.out.integer(1);
 }
 
@@ -387,6 +407,7 @@ function setrangeCommand(c: ShardContext): void {
     ks.bumpCas(e); // before the bytes change (keyspace observers see the old value)
   }
   ks.bytes().set(a.buf.subarray(a.off[3]!, a.off[3]! + vlen), ks.valueOffset(e) + offset);
+  keyEvent(c, '$', 'setrange', 1);
   c.out.integer(need);
 }
 
@@ -432,12 +453,12 @@ export const STRING_COMMANDS = [
   { name: 'mget', arity: -2, flags: ['readonly', 'fast'], keys: { first: 1, last: -1, step: 1 }, group: STR, since: '1.0.0', summary: 'Atomically returns the string values of one or more keys.', shard: mgetCommand, merge: 'gather' },
   { name: 'mset', arity: -3, flags: ['write', 'denyoom'], keys: { first: 1, last: -1, step: 2 }, group: STR, since: '1.0.1', summary: 'Atomically creates or modifies the string values of one or more keys.', shard: msetCommand, merge: 'ok', validate: pairsArity('mset') },
   { name: 'msetnx', arity: -3, flags: ['write', 'denyoom'], keys: { first: 1, last: -1, step: 2 }, group: STR, since: '1.0.1', summary: 'Atomically modifies the string values of one or more keys only when all keys don\'t exist.', shard: msetnxCommand, crossShard: msetnxCrossShard, validate: pairsArity('msetnx') },
-  { name: 'incr', arity: 2, flags: ['write', 'denyoom', 'fast'], keys: { first: 1, last: 1, step: 1 }, group: STR, since: '1.0.0', summary: 'Increments the integer value of a key by one. Uses 0 as initial value if the key doesn\'t exist.', shard: (c) => incrBy(c, 1) },
-  { name: 'decr', arity: 2, flags: ['write', 'denyoom', 'fast'], keys: { first: 1, last: 1, step: 1 }, group: STR, since: '1.0.0', summary: 'Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn\'t exist.', shard: (c) => incrBy(c, -1) },
-  { name: 'incrby', arity: 3, flags: ['write', 'denyoom', 'fast'], keys: { first: 1, last: 1, step: 1 }, group: STR, since: '1.0.0', summary: 'Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn\'t exist.', shard: incrbyCommand },
-  { name: 'decrby', arity: 3, flags: ['write', 'denyoom', 'fast'], keys: { first: 1, last: 1, step: 1 }, group: STR, since: '1.0.0', summary: 'Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn\'t exist.', shard: decrbyCommand },
-  { name: 'incrbyfloat', arity: 3, flags: ['write', 'denyoom', 'fast'], keys: { first: 1, last: 1, step: 1 }, group: STR, since: '2.6.0', summary: 'Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn\'t exist.', shard: incrbyfloatCommand },
-  { name: 'append', arity: 3, flags: ['write', 'denyoom', 'fast'], keys: { first: 1, last: 1, step: 1 }, group: STR, since: '2.0.0', summary: 'Appends a string to the value of a key. Creates the key if it doesn\'t exist.', shard: appendCommand },
+  { name: 'incr', arity: 2, flags: ['write', 'denyoom', 'fast'], keys: { first: 1, last: 1, step: 1 }, group: STR, since: '1.0.0', summary: 'Increments the integer value of a key by one. Uses 0 as initial value if the key doesn\'t exist.', shard: (c) => incrBy(c, 1), event: ['$', 'incrby'] },
+  { name: 'decr', arity: 2, flags: ['write', 'denyoom', 'fast'], keys: { first: 1, last: 1, step: 1 }, group: STR, since: '1.0.0', summary: 'Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn\'t exist.', shard: (c) => incrBy(c, -1), event: ['$', 'incrby'] },
+  { name: 'incrby', arity: 3, flags: ['write', 'denyoom', 'fast'], keys: { first: 1, last: 1, step: 1 }, group: STR, since: '1.0.0', summary: 'Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn\'t exist.', shard: incrbyCommand, event: ['$', 'incrby'] },
+  { name: 'decrby', arity: 3, flags: ['write', 'denyoom', 'fast'], keys: { first: 1, last: 1, step: 1 }, group: STR, since: '1.0.0', summary: 'Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn\'t exist.', shard: decrbyCommand, event: ['$', 'incrby'] },
+  { name: 'incrbyfloat', arity: 3, flags: ['write', 'denyoom', 'fast'], keys: { first: 1, last: 1, step: 1 }, group: STR, since: '2.6.0', summary: 'Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn\'t exist.', shard: incrbyfloatCommand, event: ['$', 'incrbyfloat'] },
+  { name: 'append', arity: 3, flags: ['write', 'denyoom', 'fast'], keys: { first: 1, last: 1, step: 1 }, group: STR, since: '2.0.0', summary: 'Appends a string to the value of a key. Creates the key if it doesn\'t exist.', shard: appendCommand, event: ['$', 'append'] },
   { name: 'strlen', arity: 2, flags: ['readonly', 'fast'], keys: { first: 1, last: 1, step: 1 }, group: STR, since: '2.2.0', summary: 'Returns the length of a string value.', shard: strlenCommand },
   { name: 'getrange', arity: 4, flags: ['readonly'], keys: { first: 1, last: 1, step: 1 }, group: STR, since: '2.4.0', summary: 'Returns a substring of the string stored at a key.', shard: getrangeCommand },
   { name: 'setrange', arity: 4, flags: ['write', 'denyoom'], keys: { first: 1, last: 1, step: 1 }, group: STR, since: '2.2.0', summary: 'Overwrites a part of a string value with another by an offset. Creates the key if it doesn\'t exist.', shard: setrangeCommand },

@@ -5,7 +5,7 @@
 
 import type { ShardContext } from './types.js';
 import { ERR } from '../core/errors.js';
-import { readKey, writeKey } from './shard-helpers.js';
+import { readKey, writeKey, keyEvent } from './shard-helpers.js';
 import { TYPE_ZSET, type Keyspace } from '../keyspace/keyspace.js';
 import * as Z from '../keyspace/zset.js';
 
@@ -64,16 +64,37 @@ export function addMember(ks: Keyspace, e: number, mb: Uint8Array, mo: number, m
  * the encoding the limits call for at its final size, as Redis's STORE forms leave it. */
 export function storeZset(ks: Keyspace, kb: Uint8Array, ko: number, kl: number, list: ScoredList): number {
   // The key bytes may be argument bytes: they stay valid; the members are JS strings.
-  ks.delete(kb, ko, kl);
+  storeReplaced = ks.delete(kb, ko, kl);
   const n = list.members.length;
   if (n === 0) return 0;
   let maxLen = 0;
   for (const m of list.members) if (m.length > maxLen) maxLen = m.length;
-  let e = Z.zsetCreate(ks, kb, ko, kl, n, maxLen);
+  // An overwrite, as Redis's setKey: no 'new' event for a key that was there.
+  const onCreate = ks.onCreate;
+  if (storeReplaced) ks.onCreate = null;
+  let e: number;
+  try {
+    e = Z.zsetCreate(ks, kb, ko, kl, n, maxLen);
+  } finally {
+    ks.onCreate = onCreate;
+  }
   for (let i = 0; i < n; i++) {
     const m = list.members[i]!;
     e = addMember(ks, e, bytesOf(m), 0, m.length, list.scores[i]!);
   }
+  return n;
+}
+
+/** storeZset's last call found a value at its key (and deleted it). */
+let storeReplaced = false;
+
+/** storeZset on the key in argument ki with the STORE form's events: `event` when it stored
+ * members, 'del' when an empty result deleted the key that was there (Redis's zunionstore...). */
+export function storeZsetAt(c: ShardContext, ki: number, list: ScoredList, event: string): number {
+  const a = c.args;
+  const n = storeZset(c.ks, a.buf, a.off[ki]!, a.len[ki]!, list);
+  if (n > 0) keyEvent(c, 'z', event, ki);
+  else if (storeReplaced) keyEvent(c, 'g', 'del', ki);
   return n;
 }
 

@@ -10,6 +10,7 @@ import { ERR } from '../core/errors.js';
 import { globMatch } from '../util/glob.js';
 import { parseScore, formatScore } from './score.js';
 import { zsetArg, latin1, bytesOf, addMember } from './zset-common.js';
+import { keyEvent } from './shard-helpers.js';
 import * as R from './zset-range.js';
 import * as O from './zset-setops.js';
 import * as Z from '../keyspace/zset.js';
@@ -65,8 +66,9 @@ function zaddGeneric(c: ShardContext, scoreIdx: number, flags: number): void {
     // As Redis 7.0: the first member's length picks the encoding; adds convert past the limits.
     e = Z.zsetCreate(ks, a.buf, a.off[1]!, a.len[1]!, 1, a.len[scoreIdx + 1]!);
   }
-  if (flags === 0) {
-    // Plain ZADD (redis-benchmark's zadd): one lookup per member, in the value module.
+  if (flags === 0 && c.keyspaceEvents === 0) {
+    // Plain ZADD (redis-benchmark's zadd): one lookup per member, in the value module. (With
+    // keyspace events on, the loop below tells an update apart: 'zadd' fires for it too.)
     for (let j = 0; j < n; j++) {
       const mi = scoreIdx + 2 * j + 1;
       e = addMember(ks, e, a.buf, a.off[mi]!, a.len[mi]!, scores[j]!);
@@ -105,6 +107,7 @@ function zaddGeneric(c: ShardContext, scoreIdx: number, flags: number): void {
   } else {
     out.integer(flags & CH ? added + updated : added);
   }
+  if (added + updated > 0) keyEvent(c, 'z', flags & INCR ? 'zincr' : 'zadd', 1);
 }
 
 function zremCommand(c: ShardContext): void {
@@ -118,8 +121,13 @@ function zremCommand(c: ShardContext): void {
     e = Z.removedHandle;
     if (Z.zsetCount(ks, e) === 0) {
       ks.deleteEntry(e);
+      e = 0;
       break;
     }
+  }
+  if (removed > 0) {
+    keyEvent(c, 'z', 'zrem', 1);
+    if (e === 0) keyEvent(c, 'g', 'del', 1);
   }
   c.out.integer(removed);
 }
@@ -164,7 +172,7 @@ function zrankGeneric(c: ShardContext, reverse: boolean): void {
 
 /** Pops up to count members of e from the low (max false) or high end and replies them: flat
  * pairs, or [member, score] arrays when nested; deletes the key when emptied. */
-function popAndReply(c: ShardContext, e: number, max: boolean, count: number, nested: boolean): void {
+function popAndReply(c: ShardContext, e: number, max: boolean, count: number, nested: boolean, ki: number): void {
   const ks = c.ks;
   const out = c.out;
   const n = Math.min(count, Z.zsetCount(ks, e));
@@ -178,7 +186,11 @@ function popAndReply(c: ShardContext, e: number, max: boolean, count: number, ne
     out.double(Z.score);
     e = Z.zsetRemoveRange(ks, e, r, r);
   }
-  if (Z.zsetCount(ks, e) === 0) ks.deleteEntry(e);
+  if (n > 0) keyEvent(c, 'z', max ? 'zpopmax' : 'zpopmin', ki);
+  if (Z.zsetCount(ks, e) === 0) {
+    ks.deleteEntry(e);
+    keyEvent(c, 'g', 'del', ki);
+  }
 }
 
 function zpopGeneric(c: ShardContext, max: boolean): void {
@@ -192,7 +204,7 @@ function zpopGeneric(c: ShardContext, max: boolean): void {
   const e = zsetArg(c, 1, true);
   if (e < 0) return;
   if (e === 0 || count === 0) return c.out.array(0);
-  popAndReply(c, e, max, count === -1 ? 1 : count, c.out.proto === 3 && count !== -1);
+  popAndReply(c, e, max, count === -1 ? 1 : count, c.out.proto === 3 && count !== -1, 1);
 }
 
 /** Redis's getPositiveLongFromObjectOrReply: the count, or -1 after replying its error (the
@@ -257,7 +269,7 @@ function zmpopCommand(c: ShardContext): void {
     if (e === 0) continue;
     c.out.array(2);
     c.out.bulk(a.buf, a.off[i]!, a.len[i]!);
-    popAndReply(c, e, opts.max, opts.count, true);
+    popAndReply(c, e, opts.max, opts.count, true, i);
     return;
   }
   c.out.nilArray();
@@ -465,7 +477,7 @@ export const ZSET_COMMANDS = [
   { name: 'zintercard', arity: -3, flags: ['readonly'], keys: NUMKEYS_1, group: G, since: '7.0.0', summary: 'Intersect multiple sorted sets and return the cardinality of the result', shard: (c) => O.setOpCommand(c, O.INTER_CARD, false), crossShard: (m) => O.setOpCrossShard(m, O.INTER_CARD, false) },
   { name: 'zscan', arity: -3, flags: ['readonly'], keys: ONE_KEY, group: G, since: '2.8.0', summary: 'Incrementally iterate sorted sets elements and associated scores', shard: zscanCommand },
   { name: '__zfetch', arity: 3, flags: ['readonly'], keys: ONE_KEY, group: 'internal', since: '0', summary: 'internal', shard: O.shardFetchCommand, hidden: true },
-  { name: '__zstore', arity: 3, flags: ['write'], keys: ONE_KEY, group: 'internal', since: '0', summary: 'internal', shard: O.shardStoreCommand, hidden: true },
+  { name: '__zstore', arity: -3, flags: ['write'], keys: ONE_KEY, group: 'internal', since: '0', summary: 'internal', shard: O.shardStoreCommand, hidden: true },
   { name: '__zrangeof', arity: -5, flags: ['readonly'], keys: { first: 2, last: 2, step: 1 }, group: 'internal', since: '0', summary: 'internal', shard: (c) => R.zrangeGeneric(c, 2, R.MODE_FETCH, R.AUTO, R.AUTO), hidden: true },
 ] as const satisfies readonly CommandSpec[];
 

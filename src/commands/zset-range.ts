@@ -9,7 +9,8 @@ import type { RespWriter } from '../protocol/resp-writer.js';
 import { argIs, argI64, argCopy } from './args.js';
 import { ERR, shardOk } from '../core/errors.js';
 import * as S from './score.js';
-import { zsetArg, latin1, storeZset, packScored, type ScoredList } from './zset-common.js';
+import { zsetArg, latin1, storeZsetAt, packScored, type ScoredList } from './zset-common.js';
+import { keyEvent } from './shard-helpers.js';
 import type { Keyspace } from '../keyspace/keyspace.js';
 import * as Z from '../keyspace/zset.js';
 
@@ -211,7 +212,7 @@ export function zrangeGeneric(c: ShardContext, keyIdx: number, mode: number, ran
     out.bulk(packed, 0, packed.length);
     return;
   }
-  out.integer(storeZset(ks, a.buf, a.off[1]!, a.len[1]!, list));
+  out.integer(storeZsetAt(c, 1, list, 'zrangestore'));
 }
 
 /** ZRANGESTORE with the destination on another shard than the source: the range is read on the
@@ -233,7 +234,7 @@ export async function zrangestoreCrossShard(m: MainCall): Promise<void> {
     }
     const nl = r.indexOf(10);
     const packed = r.subarray(nl + 1, r.length - 2);
-    const stored = shardOk(await call(sd, ['__zstore', dst, packed], 2));
+    const stored = shardOk(await call(sd, ['__zstore', dst, packed, 'zrangestore'], 2));
     m.out.raw(stored, 0, stored.length);
   });
 }
@@ -303,7 +304,11 @@ export function zremrangeGeneric(c: ShardContext, rangeType: number): void {
   if (hi <= lo) return out.integer(0);
   const removed = hi - lo;
   e = Z.zsetRemoveRange(ks, e, lo, hi - 1);
-  if (Z.zsetCount(ks, e) === 0) ks.deleteEntry(e);
+  keyEvent(c, 'z', rangeType === RANK ? 'zremrangebyrank' : rangeType === SCORE ? 'zremrangebyscore' : 'zremrangebylex', 1);
+  if (Z.zsetCount(ks, e) === 0) {
+    ks.deleteEntry(e);
+    keyEvent(c, 'g', 'del', 1);
+  }
   out.integer(removed);
 }
 

@@ -10,7 +10,7 @@ import { argIs, argI64, argCopy } from './args.js';
 import { ERR, ReplyError, shardOk } from '../core/errors.js';
 import { parseScore } from './score.js';
 import { writeKey, readKey } from './shard-helpers.js';
-import { bytesOf, latin1, packScored, replyScored, sortScored, storeZset, unpackScored, type ScoredList } from './zset-common.js';
+import { bytesOf, latin1, packScored, replyScored, sortScored, storeZset, storeZsetAt, unpackScored, type ScoredList } from './zset-common.js';
 import { TYPE_SET, TYPE_ZSET, type Keyspace } from '../keyspace/keyspace.js';
 import * as Z from '../keyspace/zset.js';
 import * as C from '../keyspace/collection.js';
@@ -231,7 +231,7 @@ export function setOpCommand(c: ShardContext, op: number, store: boolean): void 
   const o = parseOptions(a, idx + setnum + 1, setnum, op, store, (t) => out.error(t));
   if (!o) return;
   const list = compute(op, srcs, o);
-  if (store) out.integer(storeZset(ks, a.buf, a.off[1]!, a.len[1]!, list));
+  if (store) out.integer(storeZsetAt(c, 1, list, NAMES[1]![op]!));
   else reply(out, op, list, o);
 }
 
@@ -255,12 +255,13 @@ export function shardFetchCommand(c: ShardContext): void {
   c.out.bulk(b, 0, b.length);
 }
 
-/** __zstore key packed: replaces key with the sorted set packed (none: deletes key); replies
- * the member count. */
+/** __zstore key packed [event]: replaces key with the sorted set packed (none: deletes key),
+ * with the STORE form's keyspace events when `event` is given; replies the member count. */
 export function shardStoreCommand(c: ShardContext): void {
   const a = c.args;
   const list = unpackScored(a.buf, a.off[2]!, a.len[2]!);
-  c.out.integer(storeZset(c.ks, a.buf, a.off[1]!, a.len[1]!, list));
+  const event = a.argc > 3 ? Buffer.from(a.buf.subarray(a.off[3]!, a.off[3]! + a.len[3]!)).toString('latin1') : '';
+  c.out.integer(event === '' ? storeZset(c.ks, a.buf, a.off[1]!, a.len[1]!, list) : storeZsetAt(c, 1, list, event));
 }
 
 /** The inputs from their shards (under the caller's lock); null when one has the wrong type. */
@@ -304,7 +305,7 @@ export async function setOpCrossShard(m: MainCall, op: number, store: boolean): 
     if (!o) return m.out.error(optError.text);
     const list = compute(op, srcs, o);
     if (dst) {
-      const r = shardOk(await call(m.server.shardOfKey(dst, 0, dst.length), ['__zstore', dst, packScored(list)], 2));
+      const r = shardOk(await call(m.server.shardOfKey(dst, 0, dst.length), ['__zstore', dst, packScored(list), NAMES[1]![op]!], 2));
       m.out.raw(r, 0, r.length);
     } else reply(m.out, op, list, o);
   });

@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { EvictionPolicy } from '../core/types.js';
 import type { ServerConfig } from './server-config.js';
+import { keyspaceEventsFromString, keyspaceEventsToString } from '../core/keyspace-events.js';
 import { bindSyntaxError, resolveListenHosts } from './bind.js';
 import { CLUSTER_BUS_PORT_OFFSET, HTTP_PORT_OFFSET, MEMCACHE_PORT_OFFSET, derivePort } from './ports.js';
 
@@ -148,6 +149,17 @@ const yesNo: Kind<boolean> = {
     return v === 'yes';
   },
   format: (b) => (b ? 'yes' : 'no'),
+};
+
+/** notify-keyspace-events: Redis's letters in, its normalised text out (core/keyspace-events.ts). */
+const keyspaceEvents: Kind<number> = {
+  allowed: "letters of 'Ag$lshzxeKEtmdn', '' = none",
+  parse(raw) {
+    const flags = keyspaceEventsFromString(raw);
+    if (flags < 0) throw new InvalidValue("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
+    return flags;
+  },
+  format: keyspaceEventsToString,
 };
 
 const text: Kind<string> = { allowed: 'any string', parse: (raw) => raw, format: (s) => s };
@@ -414,6 +426,8 @@ export const PARAMS: readonly Param[] = [
     help: 'Most simultaneous client connections' }),
   field({ name: 'proto-max-bulk-len', key: 'protoMaxBulkLen', ...memory(MB), default: () => 512 * MB,
     mutable: true, help: 'Largest bulk string a client may send' }),
+  ...['busy-reply-threshold', 'lua-time-limit'].map((name) => field({ name, key: 'busyReplyThreshold', ...integer(0, INT_MAX), default: () => 5000, mutable: true,
+    help: name === 'lua-time-limit' ? 'Alias of busy-reply-threshold' : 'Milliseconds a script runs before other clients get -BUSY (SCRIPT KILL / FUNCTION KILL then stop it)' })),
   field({ name: 'client-query-buffer-limit', key: 'clientQueryBufferLimit', ...memory(MB),
     default: () => GB, mutable: true, help: 'Most bytes buffered for one unfinished command' }),
   clientOutputBufferLimit,
@@ -427,6 +441,8 @@ export const PARAMS: readonly Param[] = [
     help: 'Number of databases reported (only db 0 is served)' }),
   field({ name: 'active-expire-enabled', key: 'activeExpireEnabled', ...yesNo, default: () => true, mutable: true,
     help: 'Reclaim expired keys in the background, not only on access' }),
+  field({ name: 'notify-keyspace-events', key: 'notifyKeyspaceEvents', ...keyspaceEvents, default: () => 0, mutable: true,
+    help: 'Keyspace notifications over pub/sub: K keyspace, E keyevent, classes g $ l s h z x e t m d n, A = g$lshzxetd' }),
   field({ name: 'appendonly', key: 'appendonly', ...yesNo, default: () => false, mutable: true,
     help: 'Log every change to a per-shard append-only file (turned on at run time, a rewrite makes its base)' }),
   field({ name: 'appendfsync', key: 'appendfsync', ...oneOf(['always', 'everysec', 'no'] as const),

@@ -40,6 +40,7 @@ export interface ServerConfig {
   logfile: string;
   maxclients: number;
   protoMaxBulkLen: number;
+  busyReplyThreshold: number;
   clientQueryBufferLimit: number;
   /** The "normal" class of client-output-buffer-limit; the other classes are only echoed back. */
   clientOutputBufferLimitNormal: { hardBytes: number; softBytes: number; softSeconds: number };
@@ -51,6 +52,8 @@ export interface ServerConfig {
   databases: number;
   /** Tessera's own. */
   activeExpireEnabled: boolean;
+  /** Flags of core/keyspace-events.ts (0: no keyspace notifications). */
+  notifyKeyspaceEvents: number;
   appendonly: boolean;
   appendfsync: 'always' | 'everysec' | 'no';
   appendfilename: string;

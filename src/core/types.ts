@@ -66,6 +66,16 @@ export interface ShardSettings {
   replFeed: boolean;
   /** Encoding thresholds of hashes and sets. */
   limits: CollectionLimits;
+  /** Scripts (src/scripting/shard-scripts.ts): the busy/kill words shared with the main thread,
+   * busy-reply-threshold, and what a script's host needs to tell a key of another shard. */
+  scripts?: { words: Int32Array; busyReplyThresholdMs: number; shardCount: number; cluster: boolean };
+  /** notify-keyspace-events as flags (core/keyspace-events.ts); 0 = no keyspace events. Optional
+   * for settings built before the option existed (tests, tools): absent means 0. */
+  notifyKeyspaceEvents?: number;
+  /** The same flags in shared memory (word 0), written by the main thread before CONFIG SET
+   * replies: a shard reads it before each command, so the next command already sees a change
+   * (settings themselves travel over the control port, unordered with the rings). */
+  notifyWord?: Int32Array;
 }
 
 /** How the replies of a command fanned out over several shards become one reply. */

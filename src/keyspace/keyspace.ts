@@ -154,6 +154,13 @@ export class Keyspace {
    * clients are blocked on keys of this shard, so that a key created (or given a new type) wakes
    * them: Redis's signalKeyAsReady in dbAdd. */
   onWrite: ((e: number) => void) | null = null;
+  /** Called with an expired entry (lazy or active expiry) just before it is deleted, and with an
+   * evicted one before eviction deletes it (null: nobody). The shard installs them while
+   * notify-keyspace-events asks for 'x' / 'e' events. */
+  onExpire: ((e: number) => void) | null = null;
+  onEvict: ((e: number) => void) | null = null;
+  /** Called after set() created a key that did not exist (Redis's 'new' event in dbAdd). */
+  onCreate: ((e: number) => void) | null = null;
   /** Who hears that a key changes, for WATCH (null: no client watches a key of this shard). */
   watcher: KeyspaceWatcher | null = null;
 
@@ -199,6 +206,7 @@ export class Keyspace {
     const u32 = this.arena.u32;
     const meta = u32[(e >>> 2) + E_META]!;
     if ((meta & META_VOL) !== 0 && this.vol.expireAt(u32[((e + CLASS_SIZE[meta >>> 24]!) >>> 2) - 1]!) <= this.now) {
+      if (this.onExpire !== null) this.onExpire(e);
       this.deleteHashed(e, hash);
       this.arena.f64[F_EXPIRED] = this.arena.f64[F_EXPIRED]! + 1;
       return 0;
@@ -241,6 +249,7 @@ export class Keyspace {
     const nowSec = lruNow(this.now);
     let u32 = this.arena.u32;
     let v = -1;
+    const created = e === 0;
     if (e !== 0) {
       this.observer?.changing(e);
       this.watcher?.keyChanging(e);
@@ -305,6 +314,7 @@ export class Keyspace {
     this.nextCas(e);
     if (value !== null) this.copyIn(value, voff, e + ENTRY_HEADER_BYTES + kx + klen, vlen);
     if (this.onWrite !== null) this.onWrite(e);
+    if (created && this.onCreate !== null) this.onCreate(e);
     return e;
   }
 
@@ -804,6 +814,7 @@ export class Keyspace {
       const e = this.randomAny();
       const v = this.volIndex(e);
       if (v < 0 || this.vol.expireAt(v) > this.now) return e;
+      if (this.onExpire !== null) this.onExpire(e);
       this.deleteEntry(e);
       this.arena.f64[F_EXPIRED] = this.arena.f64[F_EXPIRED]! + 1;
     }
@@ -852,6 +863,7 @@ export class Keyspace {
       if (len <= EXPIRE_CYCLE_SAMPLES) {
         for (let i = len - 1; i >= 0; i--, sampled++) {
           if (this.vol.expireAt(i) <= now) {
+            if (this.onExpire !== null) this.onExpire(this.vol.entry(i));
             this.deleteEntry(this.vol.entry(i));
             expired++;
           }
@@ -862,6 +874,7 @@ export class Keyspace {
           if (n === 0) break;
           const i = this.random() % n;
           if (this.vol.expireAt(i) <= now) {
+            if (this.onExpire !== null) this.onExpire(this.vol.entry(i));
             this.deleteEntry(this.vol.entry(i));
             expired++;
           }
@@ -897,6 +910,7 @@ export class Keyspace {
       case 'volatile-ttl': e = this.sampleVolatile(SCORE_TTL, n); break;
     }
     if (e === 0) return false;
+    if (this.onEvict !== null) this.onEvict(e);
     this.deleteEntry(e);
     this.arena.f64[F_EVICTED] = this.arena.f64[F_EVICTED]! + 1;
     return true;

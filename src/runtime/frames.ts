@@ -24,6 +24,12 @@ export const REPLY_OVERSIZE = 1;
 export const REPLY_WAKE = 2;
 export const REPLY_WAKE_OVERSIZE = 3;
 export const WAKE_HEADER = 4;
+/** Messages the shard published (ShardContext.publish, keyspace notifications), after the reply of
+ * the command that published them: REP_SEQ holds the record count, the payload is records of
+ * publish-queue.ts. No place in the request FIFO; one record too big for the ring travels alone
+ * over the side port (the oversize form). */
+export const REPLY_PUBLISH = 4;
+export const REPLY_PUBLISH_OVERSIZE = 5;
 
 /** Default ring capacities (bytes, power of two). */
 export const REQUEST_RING_BYTES = 1 << 22;

@@ -9,7 +9,8 @@ import { Keyspace } from '../keyspace/keyspace.js';
 import { ShardExecutor, isShardCrash } from './shard-runtime.js';
 import type { ArgList, ShardSettings, ShardStatsReport } from '../core/types.js';
 import type { ShardCommand } from './shard-context.js';
-import type { ArgSubset, BlockingHooks, FeedListener, ReplySink, ShardPort } from './shard-port.js';
+import type { ArgSubset, BlockingHooks, FeedListener, PublishHooks, ReplySink, ShardPort } from './shard-port.js';
+import { forEachRecord, type PublishMode } from './publish-queue.js';
 import { ERR } from '../core/errors.js';
 import type { LoadPlan, LoadReport } from '../persistence/shard-persistence.js';
 import type { SnapshotResult } from '../persistence/snapshot-job.js';
@@ -38,8 +39,24 @@ export class InlineShard implements ShardPort {
     onFeed: FeedListener,
     commands: readonly ShardCommand[],
     private readonly blocking: BlockingHooks,
+    private readonly publishing: PublishHooks | null = null,
   ) {
     this.exec = new ShardExecutor(commands, id, Keyspace.createMemory(), settings, 0, (records) => onFeed(id, records), blocking.claims);
+    this.exec.onPublishes = () => this.deliverPublishes();
+  }
+
+  private readonly onPublish = (channel: Uint8Array, message: Uint8Array, mode: PublishMode): void => {
+    this.publishing?.onPublish(channel, message, mode);
+  };
+
+  /** Hands what the last command (or a cron step) published to the publish hooks. */
+  private deliverPublishes(): void {
+    const q = this.exec.publishes;
+    if (q.length === 0) return;
+    // Emptied first: a subscriber's delivery cannot run a command here, but nothing is sent twice.
+    const n = q.length;
+    q.length = 0;
+    forEachRecord(q.bytes, 0, n, this.onPublish);
   }
 
   /** Replies to the blocked clients the last command served, after its own reply. */
@@ -52,6 +69,12 @@ export class InlineShard implements ShardPort {
 
   awaitReplies(): void {
     // Replies of an inline shard are delivered when sent.
+  }
+
+  waitUntil(done: () => boolean): boolean {
+    // Requests run when sent; a reply held for the turn's group commit goes now.
+    if (!done()) this.flush();
+    return done();
   }
 
   send(sink: ReplySink, seq: number, cmdIndex: number, proto: 2 | 3, a: ArgList, subset: ArgSubset | null, owner = false): void {
@@ -77,6 +100,7 @@ export class InlineShard implements ShardPort {
       if (!isShardCrash(e)) throw e;
       this.restarts++;
       this.exec.wakes = [];
+      this.exec.publishes.clear();
       this.blocking.onRestart(this.id);
       const err = Buffer.from(`-${ERR.shardCrashed(this.id)}\r\n`);
       sink.deliver(seq, err, 0, err.length);
@@ -88,10 +112,12 @@ export class InlineShard implements ShardPort {
       // written and synced together (group commit), as a worker shard's batch does.
       this.deferred.push({ sink, seq, reply: Buffer.from(w.buf.subarray(0, w.length)) });
       this.deliverWakes();
+      this.deliverPublishes();
       return;
     }
     sink.deliver(seq, w.buf, 0, w.length);
     this.deliverWakes();
+    this.deliverPublishes();
   }
 
   flush(): void {

@@ -38,6 +38,20 @@ export interface ShardContext {
    * ready by them are served only at the matching endAtomic, as Redis serves them after EXEC. */
   beginAtomic(): void;
   endAtomic(): void;
+  /** Publishes after the current command's reply: mode 0 = local delivery (keyspace
+   * notifications), 1 = PUBLISH (propagates in a cluster), 2 = SPUBLISH. Whether anyone could
+   * receive it is not decidable in the shard, so every call reaches the main thread. The bytes are
+   * copied at once. */
+  publish(channel: Uint8Array, message: Uint8Array, mode: 0 | 1 | 2): void;
+  /** A keyspace notification (notify-keyspace-events) for key[off, off+len): `type` is one of
+   * Redis's class letters ('g' generic, '$' string, 'l' list, 's' set, 'h' hash, 'z' zset,
+   * 'x' expired, 'e' evicted, 'n' new key, 'm' key miss, 't' stream, 'd' module). Emits
+   * `__keyspace@0__:<key>` (message: event) and/or `__keyevent@0__:<event>` (message: key), as
+   * enabled, through publish mode 0; nothing (one integer test) when the class is not enabled. */
+  notify(type: string, event: string, key: Uint8Array, off: number, len: number): void;
+  /** notify-keyspace-events flags (core/keyspace-events.ts); 0 when no events are emitted, for a
+   * handler whose fast path cannot see what its events need (plain ZADD: updates). */
+  readonly keyspaceEvents: number;
 }
 
 export type ShardHandler = (c: ShardContext) => void;
@@ -47,4 +61,8 @@ export interface ShardCommand {
   readonly name: string;
   readonly flags: readonly string[];
   readonly shard?: ShardHandler;
+  /** Keyspace event [class letter, event name] for argument 1, emitted after every reply that is
+   * not an error (commands whose event always follows success: APPEND, INCR, HSET...). Handlers
+   * emit the conditional ones themselves (ShardContext.notify). */
+  readonly event?: readonly [string, string];
 }

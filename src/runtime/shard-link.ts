@@ -19,6 +19,8 @@ import {
   REP_SEQ,
   REPLY_WAKE,
   REPLY_WAKE_OVERSIZE,
+  REPLY_PUBLISH,
+  REPLY_PUBLISH_OVERSIZE,
   WAKE_HEADER,
   REQ_ARGC,
   REQ_CMD,
@@ -29,7 +31,8 @@ import {
   REQUEST_RING_BYTES,
 } from './frames.js';
 import type { ArgList, ShardSettings, ShardStatsReport } from '../core/types.js';
-import type { ArgSubset, BlockingHooks, FeedListener, ReplySink, ShardPort } from './shard-port.js';
+import type { ArgSubset, BlockingHooks, FeedListener, PublishHooks, ReplySink, ShardPort } from './shard-port.js';
+import { forEachRecord, type PublishMode } from './publish-queue.js';
 import { wrapControl, releaseControl, type ShardControl } from './control-rpc.js';
 import type { ShardWorkerData } from './shard-runtime.js';
 import { ERR } from '../core/errors.js';
@@ -85,6 +88,10 @@ export class ShardLink implements ShardPort {
   /** Rejects the control calls of the current incarnation when it dies (comlink would wait forever). */
   private died: Promise<never> = new Promise<never>(() => undefined);
   private dieNow: (err: Error) => void = () => undefined;
+  /** Hands each message a shard published to the publish hooks (none: dropped, as in tests). */
+  private readonly onPublish = (channel: Uint8Array, message: Uint8Array, mode: PublishMode): void => {
+    this.publishing?.onPublish(channel, message, mode);
+  };
 
   constructor(
     readonly id: number,
@@ -93,6 +100,7 @@ export class ShardLink implements ShardPort {
     private readonly onDrained: () => void,
     private readonly onFeed: FeedListener,
     private readonly blocking: BlockingHooks = noBlocking(),
+    private readonly publishing: PublishHooks | null = null,
   ) {
     this.keyspace = Keyspace.createMemory();
     this.reqMem = createRingMemory(REQUEST_RING_BYTES);
@@ -297,6 +305,24 @@ export class ShardLink implements ShardPort {
     this.onDrained();
   }
 
+  waitUntil(done: () => boolean, timeoutMs: number): boolean {
+    this.flushOverflow();
+    this.flush();
+    const end = performance.now() + timeoutMs;
+    while (!done()) {
+      if (this.worker === null) return false;
+      if (this.rep.signal() === this.lastSignal) {
+        const ms = end - performance.now();
+        if (ms <= 0) return false;
+        Atomics.wait(this.rep.signalWord(), RingConsumer.SIGNAL_INDEX, this.lastSignal, Math.min(ms, 100));
+      }
+      this.drainReplies();
+      this.flushOverflow();
+      this.flush();
+    }
+    return true;
+  }
+
   private armReplies(): void {
     const sleeping = this.rep.sleep(this.lastSignal);
     if (sleeping) {
@@ -343,6 +369,18 @@ export class ShardLink implements ShardPort {
         const slot = rep.view.getUint32(p + REP_SEQ, true);
         const gen = new DataView(big.buffer, big.byteOffset, big.byteLength).getUint32(0, true);
         this.blocking.onWake(slot, gen, big, WAKE_HEADER, big.length - WAKE_HEADER);
+      } else if (kind === REPLY_PUBLISH) {
+        // Messages the shard published: outside the request FIFO too.
+        forEachRecord(rep.bytes, p + REP_HEADER, len - REP_HEADER, this.onPublish);
+      } else if (kind === REPLY_PUBLISH_OVERSIZE) {
+        const msg = receiveMessageOnPort(this.sideFromShard!);
+        if (!msg) {
+          this.broken('an oversize publish frame without its message');
+          break;
+        }
+        const big = msg.message as Uint8Array;
+        rep.addSideBytes(-big.length);
+        forEachRecord(big, 0, big.length, this.onPublish);
       } else if (kind === REPLY_OVERSIZE) {
         const msg = receiveMessageOnPort(this.sideFromShard!);
         if (!msg) {

@@ -4,6 +4,7 @@
 import type { ArgList, ShardSettings, ShardStatsReport } from '../core/types.js';
 import type { LoadPlan, LoadReport } from '../persistence/shard-persistence.js';
 import type { SnapshotResult } from '../persistence/snapshot-job.js';
+import type { PublishMode } from './publish-queue.js';
 
 /** Receives a shard's replication feed on the main thread, batch by batch, in order. */
 export type FeedListener = (shard: number, records: Uint8Array) => void;
@@ -16,6 +17,12 @@ export interface BlockingHooks {
   onWake(slot: number, gen: number, buf: Uint8Array, off: number, len: number): void;
   /** The shard restarted: every registration it held is gone. */
   onRestart(shard: number): void;
+}
+
+/** Where the messages a shard publishes go (server.ts hands them to pub/sub: mode 0 local
+ * delivery, 1 PUBLISH, 2 SPUBLISH). The views are valid only during the call. */
+export interface PublishHooks {
+  onPublish(channel: Uint8Array, message: Uint8Array, mode: PublishMode): void;
 }
 
 /** Receives the reply to one request. `buf[off, off+len)` is valid only during the call. */
@@ -45,6 +52,10 @@ export interface ShardPort {
   /** After flush(): waits (blocking) until `deadlineMs` (performance.now() time) for replies to
    * requests in flight and delivers those that came, so that they leave in this turn. */
   awaitReplies(deadlineMs: number): void;
+  /** Publishes what was queued, then blocks the main thread, taking replies as they come, until
+   * done() holds (true) or timeoutMs passed (false). For a locked operation that must run
+   * synchronously: a script whose keys span shards, one redis.call at a time. */
+  waitUntil(done: () => boolean, timeoutMs: number): boolean;
   lock(): void;
   unlock(): void;
   configure(settings: ShardSettings): void;

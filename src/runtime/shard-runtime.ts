@@ -16,6 +16,8 @@ import {
   REPLY_OVERSIZE,
   REPLY_WAKE,
   REPLY_WAKE_OVERSIZE,
+  REPLY_PUBLISH,
+  REPLY_PUBLISH_OVERSIZE,
   WAKE_HEADER,
   REQ_ARGC,
   REQ_CMD,
@@ -35,6 +37,8 @@ import { ShardPersistence, type FeedSink, type LoadPlan, type LoadReport } from 
 import type { SnapshotResult } from '../persistence/snapshot-job.js';
 import { ShardWaiters, type Waiter } from './shard-waiters.js';
 import { createClaimWords } from './wait-claims.js';
+import { PublishQueue, recordLength } from './publish-queue.js';
+import { NOTIFY_EVICTED, NOTIFY_EXPIRED, NOTIFY_KEYEVENT, NOTIFY_KEYSPACE, NOTIFY_NEW, eventClassFlag } from '../core/keyspace-events.js';
 
 /** A reply for a blocked client, waiting to leave after the reply of the command that served it. */
 export interface Wake {
@@ -67,6 +71,18 @@ const BATCH_FRAMES = 512;
  * they are encoded in place; a longer one moves to the writer's own buffer and is copied. */
 const BORROW_BYTES = 4096;
 
+/** Publish records packed into one REPLY_PUBLISH frame at most (a longer record gets its own). */
+const PUBLISH_FRAME_BYTES = 64 * 1024;
+const KEYSPACE_PREFIX = Buffer.from('__keyspace@0__:');
+const KEYEVENT_PREFIX = Buffer.from('__keyevent@0__:');
+const NO_BYTES = new Uint8Array(0);
+
+/** An event name's bytes and its keyevent channel, encoded once per name. */
+interface EventName {
+  name: Uint8Array;
+  channel: Uint8Array;
+}
+
 /** DEBUG SHARD-CRASH: an invariant broken on request, so that it takes the very path a real one
  * takes (out of run(), out of the batch, out of the worker, restarted by the supervisor). */
 class ShardCrash extends InvariantError {}
@@ -96,6 +112,16 @@ export class ShardExecutor {
   wakes: Wake[] = [];
   /** Index of the command that serves blocked clients on ready keys (-1: none in the table). */
   private readonly serveIndex: number;
+  /** Messages published since the last hand-over (ShardContext.publish, keyspace events). */
+  readonly publishes = new PublishQueue();
+  /** Set by whoever runs the executor: sends the queued publishes now (after a cron step). */
+  onPublishes: (() => void) | null = null;
+  /** notify-keyspace-events flags in force (0: none; the only test a handler's notify() costs
+   * then), and where the main thread writes them (ShardSettings.notifyWord). */
+  private notifyFlags = 0;
+  private appliedWord = 0;
+  private notifyWord: Int32Array;
+  private readonly eventNames = new Map<string, EventName>();
 
   /** @param commands the command table (indexes are the frames' command numbers), handed down by
    *   the layer above: the runtime runs handlers, it does not know them. */
@@ -146,13 +172,55 @@ export class ShardExecutor {
       execute: (cmd, args, out) => self.executeNested(cmd, args, out),
       beginAtomic: () => self.beginAtomic(),
       endAtomic: () => self.endAtomic(),
+      publish: (channel, message, mode) => self.publishes.push(mode, NO_BYTES, channel, 0, channel.length, message, 0, message.length),
+      get keyspaceEvents() {
+        return self.notifyFlags;
+      },
+      notify: (type, event, key, off, len) => {
+        if (self.notifyFlags !== 0) self.notify(type, event, key, off, len);
+      },
       wake(w: Waiter): void {
         const ww = self.wakeWriter;
         // A copy: the writer's buffer is reused for the next waiter (Buffer#slice would be a view).
         self.wakes.push({ slot: w.slot, gen: w.gen, bytes: Uint8Array.prototype.slice.call(ww.buf, 0, ww.length) });
       },
     };
+    this.notifyWord = settings.notifyWord ?? Int32Array.of(settings.notifyKeyspaceEvents ?? 0);
+    this.applyNotify(this.notifyWord[0]!);
     this.startCron();
+  }
+
+  /** Emits a keyspace notification when its class is enabled (notifyFlags is not 0). */
+  private notify(type: string, event: string, key: Uint8Array, off: number, len: number): void {
+    const f = this.notifyFlags;
+    if ((f & eventClassFlag(type)) === 0) return;
+    let ev = this.eventNames.get(event);
+    if (ev === undefined) {
+      const name = Buffer.from(event);
+      ev = { name, channel: Buffer.concat([KEYEVENT_PREFIX, name]) };
+      this.eventNames.set(event, ev);
+    }
+    if (f & NOTIFY_KEYSPACE) this.publishes.push(0, KEYSPACE_PREFIX, key, off, len, ev.name, 0, ev.name.length);
+    if (f & NOTIFY_KEYEVENT) this.publishes.push(0, ev.channel, NO_BYTES, 0, 0, key, off, len);
+  }
+
+  /** A command's declared event (ShardCommand.event) when its reply at `at` is not an error. */
+  private declaredEvent(ev: readonly [string, string], w: RespWriter, at: number): void {
+    const b = w.buf[at];
+    if (b === 45 || b === 33) return; // '-' or '!': an error reply
+    const a = this.ctx.args;
+    this.notify(ev[0], ev[1], a.buf, a.off[1]!, a.len[1]!);
+  }
+
+  /** Installs the keyspace's expiry, eviction and creation hooks only while their events are on. */
+  private applyNotify(flags: number): void {
+    this.appliedWord = flags;
+    this.notifyFlags = (flags & (NOTIFY_KEYSPACE | NOTIFY_KEYEVENT)) === 0 ? 0 : flags;
+    const f = this.notifyFlags;
+    const ks = this.ks;
+    ks.onExpire = f & NOTIFY_EXPIRED ? (e) => this.notify('x', 'expired', ks.bytes(), ks.keyOffset(e), ks.keyLength(e)) : null;
+    ks.onEvict = f & NOTIFY_EVICTED ? (e) => this.notify('e', 'evicted', ks.bytes(), ks.keyOffset(e), ks.keyLength(e)) : null;
+    ks.onCreate = f & NOTIFY_NEW ? (e) => this.notify('n', 'new', ks.bytes(), ks.keyOffset(e), ks.keyLength(e)) : null;
   }
 
   /** Clock at the end of the last command (performance.now() ms), or -1 when a batch starts:
@@ -172,6 +240,7 @@ export class ShardExecutor {
     w.proto = proto;
     const spec = this.commands[cmd];
     const t0 = this.lastStamp >= 0 ? this.lastStamp : performance.now();
+    if (this.notifyWord[0] !== this.appliedWord) this.applyNotify(this.notifyWord[0]!);
     // The main thread routes by the same table: a command without a shard handler here means the
     // two threads disagree on the frame or the table, and no reply could be trusted.
     assert(spec !== undefined && spec.shard !== undefined, () => `shard ${this.shardId}: command ${cmd} does not run on shards`);
@@ -198,6 +267,7 @@ export class ShardExecutor {
       const mark = w.length - w.start;
       try {
         spec.shard!(this.ctx);
+        if (spec.event !== undefined && this.notifyFlags !== 0) this.declaredEvent(spec.event, w, w.start + mark);
       } catch (e) {
         // A broken invariant (the keyspace's asserts, DEBUG SHARD-CRASH) ends the shard: the worker
         // dies and the supervisor restarts it on its memory; going on would serve, log and
@@ -305,6 +375,9 @@ export class ShardExecutor {
     this.persist.setLog(s.aof, s.aofGen);
     if (s.replFeed) this.persist.enableFeed(true);
     if (hzChanged) this.startCron();
+    if (s.notifyWord !== undefined) this.notifyWord = s.notifyWord;
+    else this.notifyWord[0] = s.notifyKeyspaceEvents ?? 0;
+    this.applyNotify(this.notifyWord[0]!);
   }
 
   load(plan: LoadPlan, progress?: (msg: string) => void): LoadReport {
@@ -327,6 +400,7 @@ export class ShardExecutor {
     const periodMs = Math.max(2, Math.floor(1000 / this.settings.hz));
     this.cronTimer = setInterval(() => {
       this.ks.now = Date.now();
+      if (this.notifyWord[0] !== this.appliedWord) this.applyNotify(this.notifyWord[0]!);
       if (this.settings.activeExpireEnabled) this.ks.activeExpireCycle(periodMs / 4);
       this.ks.rehashStep();
       // Large collections deleted lately: a tenth of the period at most goes to freeing them.
@@ -334,6 +408,8 @@ export class ShardExecutor {
       // Keys expired in the background are logged as deleted, as Redis propagates a DEL.
       this.persist.afterCommand();
       this.persist.endBatch();
+      // Expired keys' events leave now rather than with the next command's reply.
+      if (this.publishes.length > 0) this.onPublishes?.();
     }, periodMs);
     this.cronTimer.unref();
   }
@@ -371,6 +447,10 @@ export class ShardRuntime {
       const copy = records.slice();
       data.control.postMessage({ feed: copy }, [copy.buffer]);
     }, data.claims);
+    this.exec.onPublishes = () => {
+      this.emitPublishes();
+      if (this.rep.commit()) this.rep.notify();
+    };
     this.req = new RingConsumer(data.requests);
     this.exec.persist.busy = () => this.req.hasFrames();
     this.rep = new RingProducer(data.replies);
@@ -476,11 +556,62 @@ export class ShardRuntime {
       this.rep.view.setUint32(p0 + REP_SEQ, seq, true);
       this.rep.view.setUint32(p0 + REP_KIND, REPLY_INLINE, true);
       if (this.exec.wakes.length > 0) this.emitWakes();
+      if (this.exec.publishes.length > 0) this.emitPublishes();
       return;
     }
     this.dropBorrowed();
     this.emit(seq, w.buf, w.length);
     if (this.exec.wakes.length > 0) this.emitWakes();
+    if (this.exec.publishes.length > 0) this.emitPublishes();
+  }
+
+  /** Sends the queued publish records: packed into frames of PUBLISH_FRAME_BYTES at most, a
+   * record longer than the ring takes over the side port. A full ring makes the shard wait, so a
+   * shard cannot publish faster than the main thread takes the messages. */
+  private emitPublishes(): void {
+    const q = this.exec.publishes;
+    const dv = q.view;
+    const end = q.length;
+    const rep = this.rep;
+    let p = 0;
+    while (p < end) {
+      let e = p;
+      let n = 0;
+      while (e < end) {
+        const l = recordLength(dv, e);
+        if (n > 0 && e - p + l > PUBLISH_FRAME_BYTES) break;
+        if (l > this.maxReply) break;
+        e += l;
+        n++;
+      }
+      if (n === 0) {
+        // One record too big for the ring: alone over the side port, bounded as oversize replies.
+        const l = recordLength(dv, p);
+        while (rep.sideBytes() > SIDE_REPLY_BYTES_MAX) this.waitForMainThread();
+        let f = rep.reserve(REP_HEADER);
+        while (f < 0) {
+          this.waitForMainThread();
+          f = rep.reserve(REP_HEADER);
+        }
+        rep.view.setUint32(f + REP_SEQ, 1, true);
+        rep.view.setUint32(f + REP_KIND, REPLY_PUBLISH_OVERSIZE, true);
+        const copy = q.bytes.slice(p, p + l);
+        rep.addSideBytes(copy.length);
+        this.data.sideOut.postMessage(copy, [copy.buffer]);
+        p += l;
+        continue;
+      }
+      let f = rep.reserve(REP_HEADER + (e - p));
+      while (f < 0) {
+        this.waitForMainThread();
+        f = rep.reserve(REP_HEADER + (e - p));
+      }
+      rep.view.setUint32(f + REP_SEQ, n, true);
+      rep.view.setUint32(f + REP_KIND, REPLY_PUBLISH, true);
+      rep.bytes.set(q.bytes.subarray(p, e), f + REP_HEADER);
+      p = e;
+    }
+    q.clear();
   }
 
   /** Sends the replies of the clients the last command served (after its own reply). */

@@ -98,6 +98,12 @@ export class Dispatcher {
       conn.replyError(notInSubscribeMode);
       return;
     }
+    const scriptVerdict = this.server.scripting.admit(idx, a);
+    if (scriptVerdict !== null) {
+      counter.rejected++;
+      conn.replyError(scriptVerdict);
+      return;
+    }
     counter.calls++;
     conn.lastCommand = spec.subcommands && a.argc >= 2 ? `${spec.name}|${argString(a, 1).toLowerCase()}` : spec.name;
     // ASKING holds for the next command only.
