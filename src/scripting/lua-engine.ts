@@ -77,6 +77,16 @@ interface Script {
 }
 
 const NEVER = (): boolean => false;
+/** Small integers as redis.call arguments, made once ("%.17g" of an integer is its digits). */
+const SMALL_INT_ARGS: Buffer[] = Array.from({ length: 1024 }, (_, i) => Buffer.from(String(i), 'latin1'));
+
+/** A number argument as Redis 7.0 writes it ("%.17g"). */
+function numberArg(x: number): Uint8Array {
+  if (Number.isSafeInteger(x) && !Object.is(x, -0)) {
+    return x >= 0 && x < SMALL_INT_ARGS.length ? SMALL_INT_ARGS[x]! : Buffer.from(String(x), 'latin1');
+  }
+  return Buffer.from(formatDouble(x), 'latin1');
+}
 const EMPTY_ARG = new Uint8Array(0);
 
 class Engine implements LuaEngine {
@@ -213,7 +223,7 @@ class Engine implements LuaEngine {
     for (let i = 1; i <= argc; i++) {
       const t = L.type(i);
       if (t === T_STRING) args[i - 1] = L.tobytes(i);
-      else if (t === T_NUMBER) args[i - 1] = Buffer.from(formatDouble(L.tonumber(i)), 'latin1');
+      else if (t === T_NUMBER) args[i - 1] = numberArg(L.tonumber(i));
       else {
         args.fill(EMPTY_ARG);
         return this.callError(LUA_TEXT.badArgType, raise);

@@ -29,6 +29,7 @@ interface Raw {
   _lua_pushinteger(L: number, n: bigint): void;
   _lua_pushboolean(L: number, b: number): void;
   _lua_pushlstring(L: number, p: number, len: number): number;
+  _lua_pushstring(L: number, p: number): number;
   _lua_pushcclosure(L: number, fn: number, n: number): void;
   _lua_createtable(L: number, a: number, h: number): void;
   _lua_pushlightuserdata(L: number, p: number): void;
@@ -136,6 +137,9 @@ class WasmoonVm implements LuaVm {
   pushstring(s: string): void {
     const b = encoder.encode(s);
     this.pushbytes(b, 0, b.length);
+  }
+  pushliteral(s: string): void {
+    this.m._lua_pushstring(this.L, this.cname(s));
   }
   pushfunction(fn: JsFunction): void {
     const ptr = this.m.addFunction((L: number): number => {
