@@ -77,6 +77,17 @@ interface Script {
 }
 
 const NEVER = (): boolean => false;
+/** Small integers as redis.call arguments, made once ("%.17g" of an integer is its digits). */
+const SMALL_INT_ARGS: Buffer[] = Array.from({ length: 1024 }, (_, i) => Buffer.from(String(i), 'latin1'));
+
+/** A number argument as Redis 7.0 writes it ("%.17g"). */
+function numberArg(x: number): Uint8Array {
+  if (Number.isSafeInteger(x) && !Object.is(x, -0)) {
+    return x >= 0 && x < SMALL_INT_ARGS.length ? SMALL_INT_ARGS[x]! : Buffer.from(String(x), 'latin1');
+  }
+  return Buffer.from(formatDouble(x), 'latin1');
+}
+const EMPTY_ARG = new Uint8Array(0);
 
 class Engine implements LuaEngine {
   readonly vm: VmName;
@@ -96,7 +107,8 @@ class Engine implements LuaEngine {
   /** The script's protocol for redis.call replies (redis.setresp). */
   private resp: 2 | 3 = 2;
   private readonly callOut = new RespWriter(4096);
-  private readonly callArgs: Uint8Array[] = [];
+  /** Argument arrays by argument count, reused (setting an array's length is slow). */
+  private readonly callArgs: Uint8Array[][] = [];
   /** A JS exception thrown by a host inside a run: rethrown once the VM is back at the top. */
   private hostFailure: unknown = null;
   private readonly hook = (): void => this.onHook();
@@ -203,14 +215,17 @@ class Engine implements LuaEngine {
     const L = this.lua;
     const argc = L.gettop();
     if (argc === 0) return this.callError(LUA_TEXT.noArgs, raise);
-    const args = this.callArgs;
-    args.length = argc;
+    let args = this.callArgs[argc];
+    if (args === undefined) {
+      args = new Array<Uint8Array>(argc).fill(EMPTY_ARG);
+      if (argc < 64) this.callArgs[argc] = args;
+    }
     for (let i = 1; i <= argc; i++) {
       const t = L.type(i);
       if (t === T_STRING) args[i - 1] = L.tobytes(i);
-      else if (t === T_NUMBER) args[i - 1] = Buffer.from(formatDouble(L.tonumber(i)), 'latin1');
+      else if (t === T_NUMBER) args[i - 1] = numberArg(L.tonumber(i));
       else {
-        args.length = 0;
+        args.fill(EMPTY_ARG);
         return this.callError(LUA_TEXT.badArgType, raise);
       }
     }
@@ -219,7 +234,7 @@ class Engine implements LuaEngine {
     out.reset();
     out.proto = this.resp;
     if (host === null) {
-      args.length = 0;
+      args.fill(EMPTY_ARG);
       return this.callError('redis.call can only be called inside a script invocation', raise);
     }
     try {
@@ -227,11 +242,12 @@ class Engine implements LuaEngine {
     } catch (e) {
       // A host bug: stop the script now, rethrow once the VM has unwound.
       this.hostFailure = e;
-      args.length = 0;
+      args.fill(EMPTY_ARG);
       L.pushstring('host failure');
       return L.error();
     }
-    args.length = 0;
+    // Drop the views into the VM's memory.
+    args.fill(EMPTY_ARG);
     L.settop(0);
     const type = pushReply(L, out.buf, out.start);
     if (raise && (type === 45 || type === 33)) return L.error();

@@ -57,7 +57,7 @@ function writeLine(prefix: number, b: Uint8Array): void {
 
 /** rawget(t, field) onto the stack; returns its type (the value stays pushed). */
 function field(name: string): number {
-  vm.pushstring(name);
+  vm.pushliteral(name);
   return vm.rawget(-2);
 }
 
@@ -120,9 +120,9 @@ function writeTable(depth: number): void {
   vm.settop(-2);
   if (field('verbatim_string') === T_TABLE) {
     // Stack: t, vt.
-    vm.pushstring('format');
+    vm.pushliteral('format');
     const ft = vm.rawget(-2);
-    vm.pushstring('string');
+    vm.pushliteral('string');
     const st = vm.rawget(-3);
     // Stack: t, vt, format, string.
     if (ft === T_STRING && st === T_STRING) {

@@ -45,6 +45,8 @@ export interface LuaVm {
   pushboolean(b: boolean): void;
   pushbytes(b: Uint8Array, off: number, len: number): void;
   pushstring(s: string): void;
+  /** A constant string (a field name): converted once, then pushed without encoding. */
+  pushliteral(s: string): void;
   pushfunction(fn: JsFunction): void;
   /** The NULL light userdata (cjson.null). */
   pushnulluserdata(): void;

@@ -112,6 +112,7 @@ class FengariVm implements LuaVm {
     this.f.lua.lua_pushlstring(this.L, off === 0 ? b : b.subarray(off, off + len), len);
   }
   pushstring(s: string): void { this.f.lua.lua_pushstring(this.L, this.f.to_luastring(s)); }
+  pushliteral(s: string): void { this.f.lua.lua_pushstring(this.L, this.name_(s)); }
   pushfunction(fn: JsFunction): void {
     this.f.lua.lua_pushjsfunction(this.L, (L: LuaState): number => {
       // A coroutine calls with its own state: operate on it while fn runs.

@@ -29,6 +29,7 @@ interface Raw {
   _lua_pushinteger(L: number, n: bigint): void;
   _lua_pushboolean(L: number, b: number): void;
   _lua_pushlstring(L: number, p: number, len: number): number;
+  _lua_pushstring(L: number, p: number): number;
   _lua_pushcclosure(L: number, fn: number, n: number): void;
   _lua_createtable(L: number, a: number, h: number): void;
   _lua_pushlightuserdata(L: number, p: number): void;
@@ -137,6 +138,9 @@ class WasmoonVm implements LuaVm {
     const b = encoder.encode(s);
     this.pushbytes(b, 0, b.length);
   }
+  pushliteral(s: string): void {
+    this.m._lua_pushstring(this.L, this.cname(s));
+  }
   pushfunction(fn: JsFunction): void {
     const ptr = this.m.addFunction((L: number): number => {
       // A coroutine calls with its own state: operate on it while fn runs.
@@ -209,7 +213,46 @@ class WasmoonVm implements LuaVm {
 
 const EMPTY = new Uint8Array(0);
 
+/** wasmoon ships a debug build of its glue: every exported `_lua_*` goes through a wrapper that
+ * asserts and calls `apply(null, arguments)`, a fifth of a short script's time. The instance's own
+ * exports are captured while wasmoon instantiates its module, and called directly. */
+interface WasmGlobal {
+  instantiate: (...a: unknown[]) => Promise<unknown>;
+  instantiateStreaming: (...a: unknown[]) => Promise<unknown>;
+  Instance: abstract new (...a: never[]) => { exports: Record<string, unknown> };
+}
+
+async function instantiateCapturing(): Promise<{ module: Raw; exports: Record<string, unknown> | null }> {
+  const wa = (globalThis as unknown as { WebAssembly: WasmGlobal }).WebAssembly;
+  const captured: Record<string, unknown>[] = [];
+  const original = { instantiate: wa.instantiate, streaming: wa.instantiateStreaming };
+  const keep = (r: unknown): unknown => {
+    const inst = (r as { instance?: unknown }).instance ?? r;
+    if (inst instanceof wa.Instance) captured.push(inst.exports);
+    return r;
+  };
+  wa.instantiate = (...a: unknown[]): Promise<unknown> => original.instantiate.apply(wa, a).then(keep);
+  wa.instantiateStreaming = (...a: unknown[]): Promise<unknown> => original.streaming.apply(wa, a).then(keep);
+  try {
+    const wasm = await new LuaFactory().getLuaModule();
+    return { module: wasm.module as unknown as Raw, exports: captured.length === 1 ? captured[0]! : null };
+  } finally {
+    wa.instantiate = original.instantiate;
+    wa.instantiateStreaming = original.streaming;
+  }
+}
+
 export async function createWasmoonVm(): Promise<LuaVm> {
-  const wasm = await new LuaFactory().getLuaModule();
-  return new WasmoonVm(wasm.module as unknown as Raw);
+  const { module, exports } = await instantiateCapturing();
+  if (exports !== null) {
+    // Swap each wrapped `_name` for the raw export `name` when it is there.
+    const direct = Object.create(module) as Record<string, unknown>;
+    for (const key of Object.keys(exports)) {
+      if (typeof exports[key] === 'function' && typeof (module as unknown as Record<string, unknown>)['_' + key] === 'function') {
+        direct['_' + key] = exports[key];
+      }
+    }
+    return new WasmoonVm(direct as unknown as Raw);
+  }
+  return new WasmoonVm(module);
 }
