@@ -4,8 +4,12 @@
 import { workerData } from 'node:worker_threads';
 import { ShardRuntime, type ShardWorkerData } from '../src/runtime/shard-runtime.js';
 import { COMMANDS } from '../src/commands/registry.js';
+import { initShardScripts } from '../src/scripting/shard-scripts.js';
 
 // The worker's composition root: the runtime gets the command table from here (it sits below the
 // command layer and does not import it).
-const runtime = new ShardRuntime(workerData as ShardWorkerData, COMMANDS);
+const data = workerData as ShardWorkerData;
+// The shard's Lua engine exists before its first request (createLuaEngine is asynchronous).
+await initShardScripts(data.shardId);
+const runtime = new ShardRuntime(data, COMMANDS);
 await runtime.serve();

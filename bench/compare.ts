@@ -29,6 +29,7 @@ import { runRounds, warmUp, type RoundPlan, type TestSummary } from './lib/throu
 import { killWritersNow } from './lib/type-persist.js';
 import { parseTypesOptions, runTypes, TYPES_HELP } from './types.js';
 import { LISTS_HELP, parseListsOptions, runLists } from './lists.js';
+import { parseScriptingOptions, runScripting, SCRIPTING_HELP } from './scripting.js';
 
 const FLOOR_MAIN = 'dist/bench/lib/node-floor.js';
 /** The floor answers +OK to everything, so only tests whose reply is +OK run on it. */
@@ -60,6 +61,8 @@ interface Options {
   types: boolean;
   /** Also run bench/lists.ts (lists and sorted sets) with the --lists-* options. */
   lists: boolean;
+  /** Also run bench/scripting.ts (scripts, transactions, pub/sub) with the --scripting-* options. */
+  scripting: boolean;
   results: string;
 }
 
@@ -83,8 +86,11 @@ const HELP = `Usage: npm run bench [-- OPTIONS]   (or node dist/bench/compare.js
                     alone: npm run bench:types
   --lists yes|no    then the lists and sorted sets benchmark, bench/LISTS.md (default yes; env BENCH_LISTS);
                     alone: npm run bench:lists
+  --scripting yes|no  then the scripts, transactions and pub/sub benchmark, bench/SCRIPTING.md (default yes;
+                    env BENCH_SCRIPTING); alone: npm run bench:scripting
 ${TYPES_HELP}
-${LISTS_HELP}`;
+${LISTS_HELP}
+${SCRIPTING_HELP}`;
 
 function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
   const { raw, int, list } = parseFlags(argv, HELP, { env });
@@ -114,6 +120,7 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     profile: yesNo('profile'),
     types: yesNo('types'),
     lists: yesNo('lists'),
+    scripting: yesNo('scripting'),
     results: resolve(REPO_ROOT, raw('results', 'bench/RESULTS.md')),
   };
 }
@@ -321,6 +328,11 @@ async function main(): Promise<void> {
     log('');
     const argv = process.argv.slice(2);
     await runLists(parseListsOptions(argv, process.env, false), `node dist/bench/compare.js ${argv.join(' ')}`.trim());
+  }
+  if (opts.scripting) {
+    log('');
+    const argv = process.argv.slice(2);
+    await runScripting(parseScriptingOptions(argv, process.env, false), `node dist/bench/compare.js ${argv.join(' ')}`.trim());
   }
 }
 

@@ -5,6 +5,7 @@
 
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { EVALSHA_COMMAND } from './scripting-data.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -55,6 +56,7 @@ const CUSTOM_TESTS: Record<string, readonly string[]> = {
   mget: MGET_COMMAND, hget: HGET_COMMAND, hgetall: HGETALL_COMMAND, sismember: SISMEMBER_COMMAND,
   'hset-big': HSET_BIG_COMMAND, 'hset-small': HSET_SMALL_COMMAND,
   lrange_100: LRANGE_100_COMMAND, lrange_600: LRANGE_600_COMMAND, zrangebyscore: ZRANGEBYSCORE_COMMAND, zrank: ZRANK_COMMAND,
+  evalsha: EVALSHA_COMMAND,
 };
 
 /** The name a test's CSV row is reported under (redis-benchmark's, or ours for custom commands). */
@@ -64,6 +66,7 @@ export const TEST_LABELS: Record<string, string> = {
   'hset-big': 'HSET big hash', 'hset-small': 'HSET small hash',
   lpush: 'LPUSH', rpush: 'RPUSH', lpop: 'LPOP', rpop: 'RPOP', lrange_100: 'LRANGE_100', lrange_600: 'LRANGE_600',
   zadd: 'ZADD', zpopmin: 'ZPOPMIN', zrangebyscore: 'ZRANGEBYSCORE (LIMIT 10)', zrank: 'ZRANK',
+  evalsha: 'EVALSHA (INCR+EXPIRE+GET)',
 };
 
 /** The custom command a test sends, or null for redis-benchmark's own tests. */

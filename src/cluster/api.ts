@@ -145,6 +145,17 @@ export interface ClusterControl {
   /** Called after ownership of any slot changed (locally or by gossip). */
   onSlotsChanged(listener: () => void): void;
 
+  // --- pub/sub across nodes -----------------------------------------------------------------
+  /** PUBLISH leaving this node (sharded = false: to every node) or SPUBLISH (sharded = true: to the
+   * other nodes of this node's shard). At most once; returns at once, never blocks on a peer. */
+  publish(channel: Uint8Array, message: Uint8Array, sharded: boolean): void;
+  /** A message another node published, for local delivery. The bytes are views into the bus's
+   * read buffer: valid during the call only (copy what is kept). */
+  onPublish(listener: (channel: Uint8Array, message: Uint8Array, sharded: boolean) => void): void;
+  /** Slots this node stopped serving for sharded pub/sub (as Redis 7.0 when a slot's owner
+   * changes: migration, failover, DELSLOTS); `lost` is valid during the call only. */
+  onServedSlotsLost(listener: (lost: (slot: number) => boolean) => void): void;
+
   // --- replicas and failover ----------------------------------------------------------------
   /** The server's replication, called when roles change. */
   setHooks(h: ClusterHooks): void;

@@ -6,6 +6,9 @@
 //   body:   PING/PONG/MEET: u16 count, count x gossip entry (id, ip, port, cport, flags,
 //           pingSent u64, pongRecv u64) | FAIL: id | UPDATE: id, configEpoch u64, bitmap (2048) |
 //           AUTH-REQ, AUTH-ACK, MFSTART: nothing (the header says it all)
+// PUBLISH and PUBLISHSHARD frames (pub/sub across the cluster) carry no header: after the preamble,
+//   sender id (40) | u32 channel length + bytes | u32 message length + bytes
+// so that a message does not pay 2 KiB of slot bitmap; they may be up to MAX_PUBLISH_FRAME_BYTES.
 // A replica's header carries its primary's config epoch and slots (as Redis's does), so that a
 // stale replica's view is corrected by UPDATE like a stale primary's.
 // All integers big-endian. The decoder never throws: malformed input gives an error result, and
@@ -20,6 +23,8 @@ export const BUS_VERSION = 2;
 export const SLOT_BITMAP_BYTES = CLUSTER_SLOTS / 8;
 export const MAX_GOSSIP = 1024;
 export const MAX_FRAME_BYTES = 256 * 1024;
+/** A pub/sub frame's bound (a bigger message is delivered on its own node only: cluster-node.ts). */
+export const MAX_PUBLISH_FRAME_BYTES = 16 * 1024 * 1024;
 const MAX_STRING = 255;
 const PREAMBLE_BYTES = 12;
 
@@ -31,6 +36,15 @@ export const MESSAGE_TYPES = ['ping', 'pong', 'meet', 'fail', 'auth-req', 'auth-
 export const MFLAG_PAUSED = 1;
 export const MFLAG_FORCEACK = 2;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
+
+/** Pub/sub messages, wire types MESSAGE_TYPES.length and + 1 (appended, so that the header
+ * messages keep their numbers). */
+export const PUBLISH_TYPES = ['publish', 'publishshard'] as const;
+export type PublishType = (typeof PUBLISH_TYPES)[number];
+const PUBLISH_WIRE_BASE = MESSAGE_TYPES.length;
+/** Every type a CLUSTER INFO counter may name, in Redis 7.0's order (its message type numbers). */
+export const STATS_TYPES = ['ping', 'pong', 'meet', 'fail', 'publish', 'auth-req', 'auth-ack', 'update', 'mfstart', 'publishshard'] as const;
+export type StatsType = (typeof STATS_TYPES)[number];
 
 export interface MessageHeader {
   sender: string;
@@ -68,6 +82,19 @@ export type BusMessage =
   | (MessageHeader & { type: 'fail'; failId: string })
   | (MessageHeader & { type: 'update'; nodeId: string; nodeConfigEpoch: number; nodeSlots: Uint8Array })
   | (MessageHeader & { type: 'auth-req' | 'auth-ack' | 'mfstart' });
+
+/** PUBLISH (to every node) or SPUBLISH (to the nodes of the sender's shard). Decoded, channel and
+ * message are views into the frame's bytes (no copy per message): valid until the decoder's
+ * buffer is reused, that is for the synchronous handling of the message only. */
+export interface PublishMessage {
+  type: PublishType;
+  sender: string;
+  channel: Uint8Array;
+  message: Uint8Array;
+}
+
+/** Whatever a frame may hold. */
+export type WireMessage = BusMessage | PublishMessage;
 
 export function slotBit(bitmap: Uint8Array, slot: number): boolean {
   return ((bitmap[slot >> 3]! >> (slot & 7)) & 1) === 1;
@@ -126,8 +153,40 @@ class Writer {
   }
 }
 
+/** Size of the publish frame for a channel and a message of these lengths. */
+export function publishFrameBytes(channelLen: number, messageLen: number): number {
+  return PREAMBLE_BYTES + NODE_ID_LENGTH + 4 + channelLen + 4 + messageLen;
+}
+
+/** One PUBLISH / PUBLISHSHARD frame, built once and written to every link it goes to. The caller
+ * checks publishFrameBytes() against MAX_PUBLISH_FRAME_BYTES. */
+export function encodePublish(sender: string, sharded: boolean, channel: Uint8Array, message: Uint8Array): Buffer {
+  const length = publishFrameBytes(channel.length, message.length);
+  const b = Buffer.allocUnsafe(length);
+  b.writeUInt32BE(length, 0);
+  b.writeUInt32BE(BUS_MAGIC, 4);
+  b[8] = BUS_VERSION;
+  b[9] = PUBLISH_WIRE_BASE + (sharded ? 1 : 0);
+  b.writeUInt16BE(0, 10);
+  let pos = PREAMBLE_BYTES;
+  b.write(sender.padEnd(NODE_ID_LENGTH, '0').slice(0, NODE_ID_LENGTH), pos, 'latin1');
+  pos += NODE_ID_LENGTH;
+  b.writeUInt32BE(channel.length, pos);
+  b.set(channel, pos + 4);
+  pos += 4 + channel.length;
+  b.writeUInt32BE(message.length, pos);
+  b.set(message, pos + 4);
+  return b;
+}
+
+/** A pub/sub message (no header), as opposed to a membership one. */
+export function isPublish(msg: WireMessage): msg is PublishMessage {
+  return msg.type === 'publish' || msg.type === 'publishshard';
+}
+
 /** One frame for `msg`. */
-export function encodeMessage(msg: BusMessage): Buffer {
+export function encodeMessage(msg: WireMessage): Buffer {
+  if (isPublish(msg)) return encodePublish(msg.sender, msg.type === 'publishshard', msg.channel, msg.message);
   const w = new Writer(2400);
   w.u32(0); // length, patched below
   w.u32(BUS_MAGIC);
@@ -214,6 +273,13 @@ class Reader {
     if (!Number.isSafeInteger(v)) throw new DecodeError('64-bit field out of range');
     return v;
   }
+  /** n bytes in place (a view: see PublishMessage). */
+  view(n: number): Uint8Array {
+    this.need(n);
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
   bytes(n: number): Uint8Array {
     this.need(n);
     const out = new Uint8Array(n);
@@ -243,7 +309,7 @@ class Reader {
 }
 
 export type DecodeResult =
-  | { kind: 'message'; msg: BusMessage; bytes: number }
+  | { kind: 'message'; msg: WireMessage; bytes: number }
   | { kind: 'partial' }
   | { kind: 'error'; error: string };
 
@@ -252,16 +318,30 @@ export function decodeFrame(buf: Buffer, offset = 0): DecodeResult {
   const avail = buf.length - offset;
   if (avail < 4) return { kind: 'partial' };
   const length = buf.readUInt32BE(offset);
-  if (length < PREAMBLE_BYTES || length > MAX_FRAME_BYTES) return { kind: 'error', error: `bad frame length ${length}` };
+  if (length < PREAMBLE_BYTES || length > MAX_PUBLISH_FRAME_BYTES) return { kind: 'error', error: `bad frame length ${length}` };
   if (avail >= 8 && buf.readUInt32BE(offset + 4) !== BUS_MAGIC) return { kind: 'error', error: 'bad magic' };
+  // Only a pub/sub frame may pass MAX_FRAME_BYTES: its type byte decides, before it is waited for.
+  if (length > MAX_FRAME_BYTES) {
+    if (avail < 10) return { kind: 'partial' };
+    const t = buf[offset + 9]! - PUBLISH_WIRE_BASE;
+    if (t !== 0 && t !== 1) return { kind: 'error', error: `bad frame length ${length}` };
+  }
   if (avail < length) return { kind: 'partial' };
   try {
     const r = new Reader(buf, offset + 8, offset + length);
     const version = r.u8();
     if (version !== BUS_VERSION) throw new DecodeError(`unsupported version ${version}`);
-    const type = MESSAGE_TYPES[r.u8()];
-    if (type === undefined) throw new DecodeError('unknown message type');
+    const wireType = r.u8();
     r.u16();
+    if (wireType === PUBLISH_WIRE_BASE || wireType === PUBLISH_WIRE_BASE + 1) {
+      const sender = r.nodeId();
+      const channel = r.view(r.u32());
+      const message = r.view(r.u32());
+      if (r.pos !== offset + length) throw new DecodeError(`${offset + length - r.pos} trailing bytes in frame`);
+      return { kind: 'message', msg: { type: PUBLISH_TYPES[wireType - PUBLISH_WIRE_BASE]!, sender, channel, message }, bytes: length };
+    }
+    const type = MESSAGE_TYPES[wireType];
+    if (type === undefined) throw new DecodeError('unknown message type');
     const header: MessageHeader = {
       sender: r.nodeId(),
       primaryId: r.id(true),
@@ -309,9 +389,10 @@ export class FrameReader {
   private pendingLen = 0;
   error: string | null = null;
 
-  /** Messages completed by `chunk`; check `error` afterwards. */
-  push(chunk: Buffer): BusMessage[] {
-    const out: BusMessage[] = [];
+  /** Messages completed by `chunk`; check `error` afterwards. Pub/sub messages hold views into
+   * the bytes read, which are never overwritten (they keep their buffer alive: copy to keep). */
+  push(chunk: Buffer): WireMessage[] {
+    const out: WireMessage[] = [];
     if (this.error !== null) return out;
     let buf: Buffer;
     if (this.pendingLen === 0) {
@@ -321,6 +402,7 @@ export class FrameReader {
       buf = this.pending.subarray(0, this.pendingLen);
     }
     let off = 0;
+    let views = false;
     for (;;) {
       const r = decodeFrame(buf, off);
       if (r.kind === 'partial') break;
@@ -330,7 +412,9 @@ export class FrameReader {
         this.pendingLen = 0;
         return out;
       }
-      // Decoded messages copy what they keep (Reader.bytes, strings): buf may be reused.
+      // Decoded messages copy what they keep (Reader.bytes, strings), but for a pub/sub
+      // message's views into buf: a buffer they point into is never written again (below).
+      if (isPublish(r.msg)) views = true;
       out.push(r.msg);
       off += r.bytes;
     }
@@ -338,6 +422,12 @@ export class FrameReader {
     if (buf === chunk) {
       this.pendingLen = 0;
       if (rest > 0) this.append(chunk.subarray(off));
+    } else if (views) {
+      // Compacting in place would overwrite the views: the rest moves to a buffer of its own.
+      const kept = this.pending;
+      this.pending = Buffer.allocUnsafe(Math.max(rest, 4096));
+      kept.copy(this.pending, 0, off, this.pendingLen);
+      this.pendingLen = rest;
     } else {
       this.pending.copyWithin(0, off, this.pendingLen);
       this.pendingLen = rest;
@@ -358,7 +448,8 @@ export class FrameReader {
     this.pendingLen = need;
   }
 
-  /** Bytes held waiting for the rest of a frame (bounded by MAX_FRAME_BYTES). */
+  /** Bytes held waiting for the rest of a frame (bounded by MAX_PUBLISH_FRAME_BYTES for a pub/sub
+   * frame, MAX_FRAME_BYTES for any other). */
   get pendingBytes(): number {
     return this.pendingLen;
   }

@@ -2,17 +2,25 @@
 // with backoff, a bounded queue while connecting and a bounded socket buffer once connected; what
 // does not fit is dropped, as a heartbeat is resent anyway), and the inbound links peers open to
 // us. Frames are decoded with bus-messages; malformed input closes the link with a log line.
+// Pub/sub frames go only on links that are up, through a queue of their own per link, bounded by
+// MAX_PUBLISH_BACKLOG_BYTES (pub/sub is at most once: a peer that does not keep up loses what does
+// not fit). The queue is written once per event-loop turn, in one corked write, and only while the
+// socket holds less than PUBLISH_LOW_WATER_BYTES: a heartbeat waits behind that much at most.
 // Nothing here throws into the event loop: socket errors close the link, handler errors are logged.
 
 import { createServer, type Server, Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { type BusMessage, encodeMessage, FrameReader } from './bus-messages.js';
+import { type BusMessage, encodeMessage, FrameReader, type WireMessage } from './bus-messages.js';
 import type { LinkRef, Transport } from './gossip.js';
 import type { TopoNode } from './topology.js';
 
 export const MAX_QUEUED_FRAMES = 64;
 export const MAX_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 export const MAX_INBOUND_LINKS = 1024;
+/** Pub/sub bytes queued per link past which new messages for it are dropped. */
+export const MAX_PUBLISH_BACKLOG_BYTES = 8 * 1024 * 1024;
+/** The pub/sub queue feeds the socket only while it holds less than this (then on 'drain'). */
+export const PUBLISH_LOW_WATER_BYTES = 256 * 1024;
 const BACKOFF_MIN_MS = 50;
 const BACKOFF_MAX_MS = 1000;
 
@@ -20,7 +28,7 @@ export interface ClusterBusOptions {
   bindHost: string;
   busPort: number;
   log: Logger;
-  onMessage(link: LinkRef, msg: BusMessage): void;
+  onMessage(link: LinkRef, msg: WireMessage): void;
   /** The outbound link to the node went down. */
   onLinkDown(nodeId: string): void;
   clock?: () => number;
@@ -34,6 +42,9 @@ interface OutLink {
   connected: boolean;
   ref: LinkRef | null;
   queue: Buffer[];
+  /** Pub/sub frames waiting for the socket, and their bytes. */
+  pub: Buffer[];
+  pubBytes: number;
   retryAtMs: number;
   backoffMs: number;
 }
@@ -51,6 +62,8 @@ export class ClusterBus implements Transport {
   private readonly clock: () => number;
   private closed = false;
   droppedFrames = 0;
+  /** Pub/sub frames not sent: no link up to the node, or its backlog at the bound. */
+  droppedPublish = 0;
 
   constructor(private readonly opts: ClusterBusOptions) {
     this.clock = opts.clock ?? Date.now;
@@ -126,7 +139,7 @@ export class ClusterBus implements Transport {
       l = undefined;
     }
     if (!l) {
-      l = { nodeId: node.id, ip: node.ip, cport: node.cport, socket: null, connected: false, ref: null, queue: [], retryAtMs: 0, backoffMs: BACKOFF_MIN_MS };
+      l = { nodeId: node.id, ip: node.ip, cport: node.cport, socket: null, connected: false, ref: null, queue: [], pub: [], pubBytes: 0, retryAtMs: 0, backoffMs: BACKOFF_MIN_MS };
       this.out.set(node.id, l);
     }
     if (!l.socket) {
@@ -145,6 +158,69 @@ export class ClusterBus implements Transport {
       }
       l.queue.push(frame);
     }
+  }
+
+  /** Queues a pub/sub frame for the link to `nodeId` when it is up and its queue has room; false
+   * when dropped. Never connects: a peer that is down loses the message. The frame is not copied
+   * (one frame serves every link) and must not change afterwards. */
+  sendPublish(nodeId: string, frame: Buffer): boolean {
+    const l = this.out.get(nodeId);
+    if (this.closed || !l || !l.connected || !l.socket || l.socket.destroyed || l.pubBytes + frame.length > MAX_PUBLISH_BACKLOG_BYTES) {
+      this.droppedPublish++;
+      return false;
+    }
+    l.pub.push(frame);
+    l.pubBytes += frame.length;
+    if (l.pub.length === 1) {
+      this.pubDirty.push(l);
+      if (!this.pubFlushScheduled) {
+        this.pubFlushScheduled = true;
+        setImmediate(this.flushAllPublish);
+      }
+    }
+    return true;
+  }
+
+  /** Links with queued pub/sub frames, flushed at the end of the turn. */
+  private readonly pubDirty: OutLink[] = [];
+  private pubFlushScheduled = false;
+  private readonly flushAllPublish = (): void => {
+    this.pubFlushScheduled = false;
+    const links = this.pubDirty.splice(0);
+    for (const l of links) this.flushPublish(l);
+  };
+
+  /** Writes queued pub/sub frames while the socket is below the low-water mark, corked into one
+   * write; the rest goes on the socket's next 'drain'. */
+  private flushPublish(l: OutLink): void {
+    const socket = l.socket;
+    if (!socket || !l.connected || socket.destroyed || l.pub.length === 0) return;
+    if (socket.writableLength >= PUBLISH_LOW_WATER_BYTES) return; // 'drain' calls again
+    let n = 0;
+    let bytes = socket.writableLength;
+    socket.cork();
+    while (n < l.pub.length && bytes < PUBLISH_LOW_WATER_BYTES) {
+      const f = l.pub[n++]!;
+      socket.write(f);
+      bytes += f.length;
+      l.pubBytes -= f.length;
+    }
+    socket.uncork();
+    l.pub.splice(0, n);
+  }
+
+  /** Queued pub/sub frames of a link that went down are lost (counted). */
+  private dropPublishQueue(l: OutLink): void {
+    this.droppedPublish += l.pub.length;
+    l.pub = [];
+    l.pubBytes = 0;
+  }
+
+  /** Bytes for the link to `nodeId` not handed to the kernel yet: its socket's buffer and its
+   * pub/sub queue. */
+  unsentBytes(nodeId: string): number {
+    const l = this.out.get(nodeId);
+    return l === undefined ? 0 : (l.socket?.writableLength ?? 0) + l.pubBytes;
   }
 
   reply(link: LinkRef, msg: BusMessage): void {
@@ -187,6 +263,7 @@ export class ClusterBus implements Transport {
     const s = l.socket;
     l.socket = null;
     l.connected = false;
+    this.dropPublishQueue(l);
     s?.destroy();
   }
 
@@ -209,6 +286,9 @@ export class ClusterBus implements Transport {
       if (l.socket !== socket || !l.ref) return;
       this.consume(reader, chunk, l.ref, socket);
     });
+    socket.on('drain', () => {
+      if (l.socket === socket) this.flushPublish(l);
+    });
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
       if (l.socket !== socket) return;
@@ -216,6 +296,7 @@ export class ClusterBus implements Transport {
       l.connected = false;
       l.ref = null;
       l.queue = [];
+      this.dropPublishQueue(l);
       l.retryAtMs = this.clock() + l.backoffMs;
       l.backoffMs = Math.min(BACKOFF_MAX_MS, l.backoffMs * 2);
       if (!this.closed) this.opts.onLinkDown(l.nodeId);

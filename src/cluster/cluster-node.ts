@@ -3,18 +3,21 @@
 // Redis's exact error texts, applied, and saved before the call returns; changes learned from peers
 // are saved and announced to onSlotsChanged listeners after the message or tick that caused them.
 // The simulation drives the same object through `receive` and `tick` with its own Transport.
+// Pub/sub crosses nodes here too (publish / onPublish): over the TCP bus only, at most once, each
+// message encoded once for all its links; the simulation's Transport carries no pub/sub.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import { ReplyError } from '../core/errors.js';
 import { CLUSTER_SLOTS, type ClusterControl, type ClusterHooks, type ClusterInfoFields, type FailoverEvent, type NodeView } from './api.js';
-import type { BusMessage } from './bus-messages.js';
+import { encodePublish, isPublish, MAX_PUBLISH_FRAME_BYTES, type PublishMessage, publishFrameBytes, type WireMessage } from './bus-messages.js';
 import { ClusterBus } from './cluster-bus.js';
 import { Failover } from './failover.js';
 import { Gossip, type LinkRef, type Transport } from './gossip.js';
 import { parseNodesConfig, writeFileAtomic } from './nodes-file.js';
 import { isNodeId, randomNodeId } from './node-id.js';
+import { ServedSlots } from './served-slots.js';
 import { FLAG_FAIL, FLAG_HANDSHAKE, FLAG_MASTER, FLAG_PFAIL, FLAG_SLAVE, type TopoNode, Topology } from './topology.js';
 
 export interface ClusterNodeOptions {
@@ -58,6 +61,11 @@ export class ClusterNode implements ClusterControl {
   private readonly random: () => number;
   private readonly log: Logger;
   private readonly listeners: Array<() => void> = [];
+  private readonly publishListeners: Array<(channel: Uint8Array, message: Uint8Array, sharded: boolean) => void> = [];
+  private readonly lostListeners: Array<(lost: (slot: number) => boolean) => void> = [];
+  private readonly served: ServedSlots;
+  /** When a too big PUBLISH was last logged (one line a minute at most). */
+  private bigPublishLoggedMs = 0;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(readonly opts: ClusterNodeOptions, deps: ClusterNodeDeps = {}) {
@@ -113,6 +121,7 @@ export class ClusterNode implements ClusterControl {
       },
     });
     this.setTunables({ migrationBarrier: opts.migrationBarrier, replicaNoFailover: opts.replicaNoFailover, allowReplicaMigration: opts.allowReplicaMigration });
+    this.served = new ServedSlots(this.topo);
     this.log.info({ id: me.id, loaded, configFile: opts.configFile }, loaded ? 'node configuration loaded' : 'no cluster configuration found, I am a new node');
     this.saveConfigQuietly();
   }
@@ -167,8 +176,12 @@ export class ClusterNode implements ClusterControl {
   }
 
   /** One bus message from `link`. */
-  receive(link: LinkRef, msg: BusMessage): void {
+  receive(link: LinkRef, msg: WireMessage): void {
     if (this.cut.size > 0 && this.cut.has(msg.sender)) return;
+    if (isPublish(msg)) {
+      this.receivePublish(msg);
+      return;
+    }
     try {
       this.gossip.receive(link, msg, this.clock());
     } catch (e) {
@@ -180,6 +193,7 @@ export class ClusterNode implements ClusterControl {
   /** Persists and announces what gossip changed. */
   private afterEvent(): void {
     const c = this.gossip.changes;
+    const roles = c.save;
     if (c.save) {
       c.save = false;
       this.markSave();
@@ -187,6 +201,9 @@ export class ClusterNode implements ClusterControl {
     if (c.slots) {
       c.slots = false;
       this.notifySlots();
+    } else if (roles && this.topo.myself.primaryId !== this.servedPrimaryId) {
+      // A role change (this replica follows another primary) moves served slots too.
+      this.checkServedSlots();
     }
   }
 
@@ -198,6 +215,100 @@ export class ClusterNode implements ClusterControl {
         this.log.error({ err: e }, 'cluster: onSlotsChanged listener failed');
       }
     }
+    this.checkServedSlots();
+  }
+
+  /** My primary at the last checkServedSlots(). */
+  private servedPrimaryId: string | null = null;
+
+  /** Tells the onServedSlotsLost listeners which slots this node no longer serves (a pass over
+   * the slots: only with listeners, after a change of slots or of my primary). */
+  private checkServedSlots(): void {
+    if (this.lostListeners.length === 0) return;
+    this.servedPrimaryId = this.topo.myself.primaryId;
+    if (this.served.update(this.topo) === 0) return;
+    for (const l of this.lostListeners) {
+      try {
+        l(this.served.lost);
+      } catch (e) {
+        this.log.error({ err: e }, 'cluster: onServedSlotsLost listener failed');
+      }
+    }
+  }
+
+  // --- pub/sub across nodes --------------------------------------------------------------------------
+
+  /** PUBLISH (sharded = false): to every other node with a link up; SPUBLISH (sharded = true): to
+   * the other nodes of my shard (my primary or me, and its replicas), as Redis 7.0. At most once:
+   * a node whose link is down or backed up (cluster-bus.ts's MAX_PUBLISH_BACKLOG_BYTES) misses it.
+   * A message too big for one frame (MAX_PUBLISH_FRAME_BYTES) stays on this node. */
+  publish(channel: Uint8Array, message: Uint8Array, sharded: boolean): void {
+    const bus = this.bus;
+    if (bus === null) return;
+    if (publishFrameBytes(channel.length, message.length) > MAX_PUBLISH_FRAME_BYTES) {
+      bus.droppedPublish++;
+      const now = this.clock();
+      if (now - this.bigPublishLoggedMs >= 60_000) {
+        this.bigPublishLoggedMs = now;
+        this.log.warn({ bytes: message.length, max: MAX_PUBLISH_FRAME_BYTES }, 'cluster: a published message too big for the bus was delivered on this node only');
+      }
+      return;
+    }
+    const me = this.topo.myself;
+    let shardPrimary: string | null = null;
+    if (sharded) {
+      shardPrimary = (me.flags & FLAG_SLAVE) !== 0 ? me.primaryId : me.id;
+      if (shardPrimary === null) return;
+    }
+    let frame: Buffer | null = null;
+    let sent = 0;
+    for (const n of this.topo.nodes.values()) {
+      if (n === me || (n.flags & FLAG_HANDSHAKE) !== 0) continue;
+      if (shardPrimary !== null && n.id !== shardPrimary && n.primaryId !== shardPrimary) continue;
+      if (this.cut.size > 0 && this.cut.has(n.id)) continue;
+      frame ??= encodePublish(me.id, sharded, channel, message);
+      if (bus.sendPublish(n.id, frame)) sent++;
+    }
+    if (sent > 0) this.gossip.count(this.gossip.sent, sharded ? 'publishshard' : 'publish', sent);
+  }
+
+  /** A message from another node: to the onPublish listeners (local delivery). */
+  private receivePublish(msg: PublishMessage): void {
+    this.gossip.count(this.gossip.received, msg.type);
+    const sender = this.topo.get(msg.sender);
+    // As Redis: nothing from a node we do not know (yet).
+    if (!sender || sender === this.topo.myself || (sender.flags & FLAG_HANDSHAKE) !== 0) return;
+    const sharded = msg.type === 'publishshard';
+    for (const l of this.publishListeners) {
+      try {
+        l(msg.channel, msg.message, sharded);
+      } catch (e) {
+        this.log.error({ err: e }, 'cluster: onPublish listener failed');
+      }
+    }
+  }
+
+  onPublish(listener: (channel: Uint8Array, message: Uint8Array, sharded: boolean) => void): void {
+    this.publishListeners.push(listener);
+  }
+
+  onServedSlotsLost(listener: (lost: (slot: number) => boolean) => void): void {
+    // From now on: what was served before the first listener is not reported.
+    if (this.lostListeners.length === 0) {
+      this.served.update(this.topo);
+      this.servedPrimaryId = this.topo.myself.primaryId;
+    }
+    this.lostListeners.push(listener);
+  }
+
+  /** Bytes queued in user space on the bus link to a node (diagnostics and tests). */
+  linkUnsentBytes(id: string): number {
+    return this.bus?.unsentBytes(id) ?? 0;
+  }
+
+  /** Pub/sub frames not sent since start (link down or backed up, message too big). */
+  get droppedPublish(): number {
+    return this.bus?.droppedPublish ?? 0;
   }
 
   /** After an admin change: saved by flushConfig(), which the server calls before it writes any
@@ -519,6 +630,7 @@ export class ClusterNode implements ClusterControl {
     const slots = this.gossip.changes.slots;
     this.gossip.changes.slots = false;
     this.commit(slots);
+    if (!slots) this.checkServedSlots();
   }
 
   replicasOf(id: string): NodeView[] {

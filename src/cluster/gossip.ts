@@ -6,7 +6,7 @@
 // by config epoch, UPDATE for stale claimers, config-epoch collision resolution, a FORGET
 // blacklist. What changed is accumulated in `changes` for the owner to persist and announce.
 
-import { type BusMessage, type GossipEntry, type MessageHeader, type MessageType, MESSAGE_TYPES } from './bus-messages.js';
+import { type BusMessage, type GossipEntry, type MessageHeader, type StatsType, STATS_TYPES } from './bus-messages.js';
 import { randomNodeId } from './node-id.js';
 import { PhiAccrual } from './phi-accrual.js';
 import {
@@ -72,8 +72,9 @@ const RANDOM_PING_SAMPLE = 5;
 
 export class Gossip {
   readonly changes: Changes = { save: false, slots: false };
-  readonly sent = new Map<MessageType, number>();
-  readonly received = new Map<MessageType, number>();
+  /** Messages by type (pub/sub ones counted by the node, which sends and receives them). */
+  readonly sent = new Map<StatsType, number>();
+  readonly received = new Map<StatsType, number>();
   private readonly blacklist = new Map<string, number>();
   private readonly detectors = new Map<string, PhiAccrual>();
   /** When each node's pending ping was last (re)sent, and when its link was last reset. */
@@ -179,8 +180,9 @@ export class Gossip {
     return this.listCache;
   }
 
-  private count(map: Map<MessageType, number>, type: MessageType): void {
-    map.set(type, (map.get(type) ?? 0) + 1);
+  /** Adds `n` messages of `type` to CLUSTER INFO's counters. */
+  count(map: Map<StatsType, number>, type: StatsType, n = 1): void {
+    map.set(type, (map.get(type) ?? 0) + n);
   }
 
   /** Sends `msg` to `n` (counted in the stats). */
@@ -643,7 +645,7 @@ export class Gossip {
     const out: Array<[string, number]> = [];
     for (const [map, dir] of [[this.sent, 'sent'], [this.received, 'received']] as const) {
       let total = 0;
-      for (const type of MESSAGE_TYPES) {
+      for (const type of STATS_TYPES) {
         const v = map.get(type) ?? 0;
         total += v;
         if (v > 0) out.push([`cluster_stats_messages_${type}_${dir}`, v]);

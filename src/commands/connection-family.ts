@@ -148,7 +148,7 @@ function typeName(t: string): 'normal' | 'replica' | 'master' | 'pubsub' | null 
 
 /** CLIENT LIST's flags, in Redis's order (N when none). */
 function clientFlags(c: ClientInfo, blocked: boolean): string {
-  const f = (isReplicaLink(c) ? 'S' : '') + (inSubscribeMode(c) ? 'P' : '') + (blocked ? 'b' : '');
+  const f = (isReplicaLink(c) ? 'S' : '') + (inSubscribeMode(c) ? 'P' : '') + (c.multi >= 0 ? 'x' : '') + (blocked ? 'b' : '');
   return f === '' ? 'N' : f;
 }
 
@@ -159,7 +159,7 @@ export function clientLine(c: ClientInfo, now: number, blocked = false): string 
   return (
     `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=${c.fd} name=${c.name} ` +
     `age=${Math.floor((now - c.createdAtMs) / 1000)} idle=${Math.floor((now - c.lastInteractionMs) / 1000)} ` +
-    `flags=${clientFlags(c, blocked)} db=0 sub=${c.subscriptions.channels.size} psub=${c.subscriptions.patterns.size} ssub=${c.subscriptions.shardChannels.size} multi=-1 qbuf=${qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 ` +
+    `flags=${clientFlags(c, blocked)} db=0 sub=${c.subscriptions.channels.size} psub=${c.subscriptions.patterns.size} ssub=${c.subscriptions.shardChannels.size} multi=${c.multi} qbuf=${qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 ` +
     `rbs=16384 rbp=0 obl=0 oll=0 omem=${omem} tot-mem=${qbuf + omem} events=r cmd=${c.lastCommand} ` +
     `user=default redir=-1 resp=${c.proto}`
   );
@@ -380,6 +380,7 @@ export const CONNECTION_COMMANDS = [
     m.conn.closeAfterReply();
   } },
   { name: 'reset', arity: 1, flags: ['no-auth', 'fast'], keys: null, group: C, since: '6.2.0', summary: 'Resets the connection.', main: (m) => {
+    m.server.transactions.reset(m.conn);
     m.server.pubsub.forget(m.conn);
     m.conn.reset();
     m.out.proto = 2;

@@ -25,7 +25,8 @@ export function keyRange(k: KeySpec, a: ArgList): boolean {
   if (k.numkeysAt === undefined) {
     keysFirst = k.first;
     keysLast = k.last < 0 ? a.argc + k.last : k.last;
-    return true;
+    // No key at all (SUNSUBSCRIBE without a channel): nothing to route.
+    return keysLast >= keysFirst;
   }
   const n = argInt(a, k.numkeysAt);
   if (!(n >= 1) || k.numkeysAt + n >= a.argc) return false;

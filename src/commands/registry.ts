@@ -18,6 +18,10 @@ import { PERSISTENCE_COMMANDS } from './persistence-family.js';
 import { REPLICATION_COMMANDS } from './replication-family.js';
 import { HTTP_COMMANDS } from './http-family.js';
 import { BLOCKING_COMMANDS } from './blocking-family.js';
+import { SCRIPT_COMMANDS } from './script-family.js';
+import { FUNCTION_COMMANDS } from './function-family.js';
+import { bindScriptCommands } from './script-run.js';
+import { TRANSACTION_COMMANDS } from './transaction-family.js';
 import { PUBSUB_COMMANDS } from './pubsub-family.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
@@ -36,6 +40,9 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...REPLICATION_COMMANDS,
   ...HTTP_COMMANDS,
   ...BLOCKING_COMMANDS,
+  ...SCRIPT_COMMANDS,
+  ...FUNCTION_COMMANDS,
+  ...TRANSACTION_COMMANDS,
   ...PUBSUB_COMMANDS,
 ];
 
@@ -87,3 +94,6 @@ export function commandIndex(name: string): number {
 }
 
 export { arityOk } from './arity.js';
+
+// redis.call looks commands up in this table (script-run.ts cannot import the registry back).
+bindScriptCommands(COMMANDS, lookupCommand);

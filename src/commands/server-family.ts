@@ -88,6 +88,7 @@ function infoSection(m: MainCall, name: string, shards: ShardStatsReport[]): str
       add('maxmemory_policy', v.maxmemoryPolicy);
       add('mem_fragmentation_ratio', used > 0 ? (rss / used).toFixed(2) : '0.00');
       add('mem_allocator', 'tessera-arena');
+      for (const [k, val] of s.scripting.memoryInfo()) add(k, val);
       break;
     }
     case 'persistence':

@@ -11,6 +11,7 @@ import type { PersistenceManager } from '../persistence/persistence-manager.js';
 import type { Replication } from '../replication/replication.js';
 import type { ArgList, ClientInfo, MergeKind, ServerStats, ShardCaller, ShardSettings, ShardStatsReport } from '../core/types.js';
 import type { ShardContext, ShardHandler } from '../runtime/shard-context.js';
+import type { LuaEngine } from '../scripting/lua-engine.js';
 
 // The shared kernel's types and the shard handler contract, for the command layer's own use.
 export type { ArgList, ClientInfo, MergeKind, ServerStats, ShardCaller, ShardSettings, ShardStatsReport, ShardContext, ShardHandler };
@@ -147,6 +148,9 @@ export interface ServerApi {
   /** Serialises cross-shard atomic operations: runs fn while the listed shards receive nothing
    * but fn's own calls (made through `call`), so no other client sees a half-done operation. */
   withShardsLocked<T>(shards: number[], fn: (call: ShardCaller) => Promise<T>): Promise<T>;
+  /** Inside withShardsLocked only: runs a shard command and blocks until its reply (a script
+   * whose keys span shards); null when the shard gave none within timeoutMs. */
+  callShardSync(shard: number, args: ArgList, proto: 2 | 3, timeoutMs: number): Buffer | null;
   /** Cluster membership when cluster-enabled, else null. */
   readonly cluster: ClusterControl | null;
   shardOfSlot(slot: number): number;
@@ -158,6 +162,42 @@ export interface ServerApi {
   readonly blocked: BlockingApi;
   /** Pub/sub of this node (channels, patterns, shard channels). */
   readonly pubsub: PubSubNode;
+  /** The node's scripts and functions (script-node.ts). */
+  readonly scripting: ScriptingApi;
+  /** MULTI / WATCH state of the connections (server/transactions.ts). */
+  readonly transactions: TransactionsApi;
+}
+
+/** What the SCRIPT / FUNCTION handlers and the dispatcher use of the node's scripting state. */
+export interface ScriptingApi {
+  readonly engine: LuaEngine | null;
+  readonly scripts: ReadonlyMap<string, Buffer>;
+  /** -BUSY / NOSCRIPT before routing, or null (the dispatcher's one guarded call). */
+  admit(idx: number, a: ArgList): string | null;
+  addScript(body: Buffer): string;
+  flushScripts(): void;
+  kill(fn: boolean): string | null;
+  runningShard(): { shard: number; fn: boolean } | null;
+  loadLibrary(code: Buffer, replace: boolean): string;
+  deleteLibrary(name: string): boolean;
+  flushLibraries(): void;
+  dump(): Buffer;
+  restore(codes: Uint8Array[], policy: 'APPEND' | 'REPLACE' | 'FLUSH'): void;
+  /** INFO memory's script fields (number_of_cached_scripts...). */
+  memoryInfo(): Array<[string, string | number]>;
+}
+
+/** What the transaction commands need outside a transaction; inside one, the dispatcher hands
+ * every command to the transactions module first (EXEC, DISCARD, queueing). */
+export interface TransactionsApi {
+  /** MULTI: conn starts queueing. */
+  multi(conn: ClientInfo): void;
+  /** WATCH key...: resolves once every key's shard registered the watch. */
+  watch(conn: ClientInfo, keys: Uint8Array[]): Promise<void>;
+  /** UNWATCH (also RESET, a disconnect): conn watches nothing any more. */
+  unwatch(conn: ClientInfo): void;
+  /** RESET: the transaction is discarded, the keys unwatched. */
+  reset(conn: ClientInfo): void;
 }
 
 
@@ -189,7 +229,7 @@ export interface CommandSpec {
   arity: number;
   flags: readonly CommandFlag[];
   keys: KeySpec | null;
-  group: 'string' | 'list' | 'hash' | 'set' | 'zset' | 'generic' | 'connection' | 'server' | 'cluster' | 'pubsub' | 'internal';
+  group: 'string' | 'list' | 'hash' | 'set' | 'zset' | 'generic' | 'connection' | 'server' | 'cluster' | 'pubsub' | 'internal' | 'scripting';
   since: string;
   summary: string;
   /** Runs on the shard owning the key(s). */

@@ -40,6 +40,7 @@ export interface ServerConfig {
   logfile: string;
   maxclients: number;
   protoMaxBulkLen: number;
+  busyReplyThreshold: number;
   clientQueryBufferLimit: number;
   /** The "normal" class of client-output-buffer-limit; the other classes are only echoed back. */
   clientOutputBufferLimitNormal: { hardBytes: number; softBytes: number; softSeconds: number };
@@ -89,6 +90,7 @@ export interface ServerConfig {
   clusterAnnounceIp: string;
   clusterRequireFullCoverage: boolean;
   clusterAllowReadsWhenDown: boolean;
+  clusterAllowPubsubshardWhenDown: boolean;
   /** Tessera's own: forward RESP commands for other nodes' slots instead of MOVED. */
   clusterForwarding: boolean;
 }

@@ -111,6 +111,13 @@ export const ERR = {
   zrangeWithscoresLex: 'ERR syntax error, WITHSCORES not supported in combination with BYLEX',
   weightNotFloat: 'ERR weight value is not a float',
   atLeastOneKey: (cmd: string): string => `ERR at least 1 input key is needed for '${cmd}' command`,
+  // transactions
+  multiNested: 'ERR MULTI calls can not be nested',
+  watchInMulti: 'ERR WATCH inside MULTI is not allowed',
+  execWithoutMulti: 'ERR EXEC without MULTI',
+  discardWithoutMulti: 'ERR DISCARD without MULTI',
+  notInMulti: 'ERR Command not allowed inside a transaction',
+  execAbort: 'EXECABORT Transaction discarded because of previous errors.',
   // pub/sub
   subscribeContext: (cmd: string): string =>
     `ERR Can't execute '${cmd}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
@@ -131,3 +138,38 @@ export function shardOk(r: Buffer): Buffer {
   if (r[0] === 45) throw new ReplyError(r.toString('latin1', 1, r.length - 2));
   return r;
 }
+
+/** Scripts and functions (EVAL, SCRIPT, FUNCTION, FCALL, redis.call from a script). */
+export const SCRIPT_ERR = {
+  noScript: 'NOSCRIPT No matching script. Please use EVAL.',
+  busyEval: 'BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.',
+  busyFunction: 'BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.',
+  notBusy: 'NOTBUSY No scripts in execution right now.',
+  unkillable:
+    'UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.',
+  unknownCommand: 'ERR Unknown Redis command called from script',
+  wrongArgs: 'ERR Wrong number of args calling Redis command from script',
+  notAllowed: 'ERR This Redis command is not allowed from script',
+  writeFromReadOnly: 'ERR Write commands are not allowed from read-only scripts.',
+  writeFlagRo: 'ERR Can not execute a script with write flag using *_ro command.',
+  noCluster: "ERR Can not run script on cluster, 'no-cluster' flag is set.",
+  otherShard:
+    "ERR Script attempted to access a key of another shard: declare every key a script uses in its KEYS (a script runs in the shard that owns its keys)",
+  keysNegative: "ERR Number of keys can't be negative",
+  keysTooMany: "ERR Number of keys can't be greater than number of args",
+  badNumKeys: 'ERR Bad number of keys provided',
+  functionNotFound: 'ERR Function not found',
+  libraryNotFound: 'ERR Library not found',
+  libraryExistsRestore: (name: string): string => `ERR Library ${name} already exists`,
+  badDump: 'ERR DUMP payload version or checksum are wrong',
+  badRestorePolicy: 'ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.',
+  scriptFlushOption: 'ERR SCRIPT FLUSH only support SYNC|ASYNC option',
+  functionFlushOption: 'ERR FUNCTION FLUSH only supports SYNC|ASYNC option',
+  unknownArgument: (arg: string): string => `ERR Unknown argument ${arg}`,
+  libraryNameMissing: 'ERR library name argument was not given',
+  noEngine: 'ERR scripting is not available on this shard',
+  scriptDebugUnsupported: 'ERR SCRIPT DEBUG is not supported',
+  readOnlyReplica: "READONLY You can't write against a read only replica.",
+  callSpansShards: 'ERR a command called from a script whose keys span shards must keep its own keys on one shard',
+  shardNoReply: 'ERR the shard did not answer the script in time (restarting?)',
+} as const;

@@ -66,6 +66,9 @@ export interface ShardSettings {
   replFeed: boolean;
   /** Encoding thresholds of hashes and sets. */
   limits: CollectionLimits;
+  /** Scripts (src/scripting/shard-scripts.ts): the busy/kill words shared with the main thread,
+   * busy-reply-threshold, and what a script's host needs to tell a key of another shard. */
+  scripts?: { words: Int32Array; busyReplyThresholdMs: number; shardCount: number; cluster: boolean };
   /** notify-keyspace-events as flags (core/keyspace-events.ts); 0 = no keyspace events. Optional
    * for settings built before the option existed (tests, tools): absent means 0. */
   notifyKeyspaceEvents?: number;
@@ -116,6 +119,10 @@ export interface ClientInfo {
   drained(): Promise<void>;
   /** Called once when the connection closes. */
   onClose(listener: () => void): void;
+  /** Commands queued since MULTI (CLIENT LIST multi=), -1 outside a transaction. */
+  multi: number;
+  /** A command was refused while queueing: EXEC answers EXECABORT (Redis's CLIENT_DIRTY_EXEC). */
+  multiFailed: boolean;
   /** Pub/sub subscriptions, kept by server/pubsub.ts (CLIENT LIST sub/psub/ssub, flag P). */
   readonly subscriptions: ClientSubscriptions;
   /** Queues a pub/sub push frame after the replies already due, never inside one. A frame of

@@ -104,6 +104,14 @@ export interface KeyspaceObserver {
   listChanging(e: number, op: number, lenBefore: number, a: number, b: number, buf: Uint8Array, off: number, len: number): void;
 }
 
+/** Told that a key changes (WATCH, src/keyspace/watch-registry.ts): `keyChanging(e)` wherever the
+ * observer hears of a change to e (before it, e still holds its key; or right after e was created),
+ * `flushing()` before every key goes. Installed only while some client watches a key here. */
+export interface KeyspaceWatcher {
+  keyChanging(e: number): void;
+  flushing(): void;
+}
+
 export interface CreateOptions {
   initialBytes?: number;
 }
@@ -153,6 +161,8 @@ export class Keyspace {
   onEvict: ((e: number) => void) | null = null;
   /** Called after set() created a key that did not exist (Redis's 'new' event in dbAdd). */
   onCreate: ((e: number) => void) | null = null;
+  /** Who hears that a key changes, for WATCH (null: no client watches a key of this shard). */
+  watcher: KeyspaceWatcher | null = null;
 
   private readonly arena: Arena;
   private readonly index: IndexTable;
@@ -242,6 +252,7 @@ export class Keyspace {
     const created = e === 0;
     if (e !== 0) {
       this.observer?.changing(e);
+      this.watcher?.keyChanging(e);
       // What the old value holds outside the block is given back only once the new value has its
       // place (a relocation that fails for want of memory must leave the old value whole): its
       // first bytes (a large collection's encoding and descriptor) are kept aside until then.
@@ -289,6 +300,7 @@ export class Keyspace {
       this.index.insert(e, hash);
       u32[H_KEYS]!++;
       this.observer?.created(e);
+      this.watcher?.keyChanging(e);
     }
     if (expireAtMs === 0) {
       if (v >= 0) this.vol.remove(v);
@@ -329,6 +341,7 @@ export class Keyspace {
    * value bytes, so that observers see the entry as it was. */
   bumpCas(e: number): number {
     this.observer?.changing(e);
+    this.watcher?.keyChanging(e);
     return this.nextCas(e);
   }
 
@@ -361,6 +374,7 @@ export class Keyspace {
    * KeyspaceObserver.elementChanging); counts one change (dirty). */
   elementChanging(e: number, buf: Uint8Array, off: number, len: number): void {
     this.observer?.elementChanging(e, buf, off, len);
+    this.watcher?.keyChanging(e);
     const f64 = this.arena.f64;
     f64[F_DIRTY] = f64[F_DIRTY]! + 1;
   }
@@ -370,6 +384,7 @@ export class Keyspace {
    * whole as well. */
   listChanging(e: number, op: number, lenBefore: number, a: number, b: number, buf: Uint8Array, off: number, len: number): void {
     this.observer?.listChanging(e, op, lenBefore, a, b, buf, off, len);
+    this.watcher?.keyChanging(e);
     const f64 = this.arena.f64;
     f64[F_DIRTY] = f64[F_DIRTY]! + 1;
   }
@@ -385,6 +400,7 @@ export class Keyspace {
   setFlags(e: number, flags: number): number {
     flags >>>= 0;
     this.observer?.changing(e);
+    this.watcher?.keyChanging(e);
     const meta = this.arena.u32[(e >>> 2) + E_META]!;
     if (flags !== 0 && (meta & META_FLAGS) === 0) e = this.makeRoom(e, meta);
     this.writeTails(e, flags, this.volIndex(e));
@@ -413,6 +429,7 @@ export class Keyspace {
    * slack in the block so that repeated appends are amortised O(1). */
   resizeValue(e: number, newLen: number): number {
     this.observer?.changing(e);
+    this.watcher?.keyChanging(e);
     let u32 = this.arena.u32;
     const w = e >>> 2;
     const meta = u32[w + E_META]!;
@@ -450,6 +467,7 @@ export class Keyspace {
   /** deleteEntry, for a caller that has the hash of e's key at hand. */
   private deleteHashed(e: number, hash: number): void {
     this.observer?.changing(e);
+    this.watcher?.keyChanging(e);
     const f64 = this.arena.f64;
     f64[F_DIRTY] = f64[F_DIRTY]! + 1;
     const u32 = this.arena.u32;
@@ -477,6 +495,7 @@ export class Keyspace {
 
   /** Deletes every key (statistics counters are kept). The buffer does not shrink. */
   flush(): void {
+    this.watcher?.flushing();
     this.observer?.flushing();
     const f64 = this.arena.f64;
     f64[F_DIRTY] = f64[F_DIRTY]! + this.size();
@@ -712,6 +731,7 @@ export class Keyspace {
    * moves e (the word becomes slack in its block). */
   setExpireAt(e: number, expireAtMs: number): number {
     this.observer?.expiryChanging(e);
+    this.watcher?.keyChanging(e);
     const f64 = this.arena.f64;
     f64[F_DIRTY] = f64[F_DIRTY]! + 1;
     const v = this.volIndex(e);

@@ -13,7 +13,7 @@ import type { ClientInfo, ShardCaller } from '../core/types.js';
 import type { Job } from '../persistence/persistence-manager.js';
 import { FILE_HEADER, FRAME_HEADER as RECORD_HEADER } from '../persistence/records.js';
 import { Backlog } from './backlog.js';
-import { formatOffsets, frame, KIND_FEED, KIND_GETACK, KIND_PING, KIND_SNAP, KIND_SNAP_END } from './stream.js';
+import { formatOffsets, frame, KIND_FEED, KIND_FUNCTIONS, KIND_GETACK, KIND_PING, KIND_SNAP, KIND_SNAP_END } from './stream.js';
 
 /** What the primary needs of the server. */
 export interface PrimaryHost {
@@ -29,6 +29,8 @@ export interface PrimaryHost {
   /** Every shard's feed so far has reached onFeed. */
   feedBarrier(): Promise<void>;
   backlogSize(): number;
+  /** The node's function libraries (FUNCTION DUMP's payload), sent to a replica at every sync. */
+  functionsDump?(): Buffer;
 }
 
 export type ReplicaState = 'wait_bgsave' | 'send_bulk' | 'online';
@@ -108,6 +110,22 @@ export class ReplicationPrimary {
     }
   }
 
+  private sendFunctions(conn: ClientInfo): void {
+    const d = this.host.functionsDump?.();
+    if (d !== undefined) conn.writeRaw(frame(KIND_FUNCTIONS, 0, d));
+  }
+
+  /** The function libraries changed (FUNCTION LOAD, DELETE, FLUSH, RESTORE): every replica gets
+   * them whole, in order with the feed. */
+  functionsChanged(payload: Buffer): void {
+    if (this.replicas.size === 0) return;
+    const f = frame(KIND_FUNCTIONS, 0, payload);
+    for (const r of this.replicas) {
+      if (r.pending !== null) r.pending.push(f);
+      else r.conn.writeRaw(f);
+    }
+  }
+
   /** PSYNC from a replica connection; writes the reply line and starts the sync. */
   psync(conn: ClientInfo, replid: string, offsetsText: string, port: number): void {
     const n = this.host.shardCount;
@@ -120,6 +138,7 @@ export class ReplicationPrimary {
       asked.every((o, s) => Number.isSafeInteger(o) && this.backlogs[s]!.covers(o))
     ) {
       conn.writeRaw(Buffer.from(`+CONTINUE ${this.replid}\r\n`));
+      this.sendFunctions(conn);
       link.pending = null;
       link.state = 'online';
       link.ackOffsets = asked.slice();
@@ -155,6 +174,7 @@ export class ReplicationPrimary {
     try {
       await started.job.started;
       conn.writeRaw(Buffer.from(`+FULLRESYNC ${this.replid} ${formatOffsets(startOffsets)}\r\n`));
+      this.sendFunctions(conn);
       link.ackOffsets = startOffsets.slice();
       await started.job.done;
       // Open every file now: a later save may delete them, the open descriptors keep them.

@@ -8,7 +8,7 @@
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { encodeCommand } from '../cluster/peer-client.js';
-import { FrameReader, formatOffsets, KIND_FEED, KIND_GETACK, KIND_PING, KIND_SNAP, KIND_SNAP_END, parseOffsets, type StreamFrame } from './stream.js';
+import { FrameReader, formatOffsets, KIND_FEED, KIND_FUNCTIONS, KIND_GETACK, KIND_PING, KIND_SNAP, KIND_SNAP_END, parseOffsets, type StreamFrame } from './stream.js';
 
 export interface ReplicaHost {
   readonly log: Logger;
@@ -20,6 +20,8 @@ export interface ReplicaHost {
   callShard(shard: number, args: ReadonlyArray<Uint8Array | string>, proto: 2 | 3): Promise<Buffer>;
   /** A full sync begins: this node's replicas (if any) must resync too. */
   historyChanged(): void;
+  /** The primary's function libraries (FUNCTION DUMP's payload) replace this node's. */
+  onFunctions?(payload: Buffer): void;
 }
 
 export type LinkState = 'connect' | 'connecting' | 'sync' | 'connected';
@@ -205,6 +207,9 @@ export class ReplicationReplica {
         this.sendAck();
         break;
       case KIND_PING:
+        break;
+      case KIND_FUNCTIONS:
+        this.host.onFunctions?.(f.payload);
         break;
       default:
         this.fail(`Unknown replication frame kind ${f.kind}`);

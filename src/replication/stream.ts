@@ -12,6 +12,9 @@ export const KIND_SNAP_END = 2;
 export const KIND_FEED = 3;
 export const KIND_PING = 4;
 export const KIND_GETACK = 5;
+/** The primary's function libraries, whole (FUNCTION DUMP's payload): sent at every sync and after
+ * every change; not part of any shard's feed, so not counted in offsets. */
+export const KIND_FUNCTIONS = 6;
 
 export function frameHeader(kind: number, shard: number, len: number): Buffer {
   const h = Buffer.allocUnsafe(FRAME_HEADER);

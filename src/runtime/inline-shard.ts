@@ -71,6 +71,12 @@ export class InlineShard implements ShardPort {
     // Replies of an inline shard are delivered when sent.
   }
 
+  waitUntil(done: () => boolean): boolean {
+    // Requests run when sent; a reply held for the turn's group commit goes now.
+    if (!done()) this.flush();
+    return done();
+  }
+
   send(sink: ReplySink, seq: number, cmdIndex: number, proto: 2 | 3, a: ArgList, subset: ArgSubset | null, owner = false): void {
     const args = subset ? pick(a, subset) : a;
     if (this.locked && !owner) {

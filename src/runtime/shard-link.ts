@@ -305,6 +305,24 @@ export class ShardLink implements ShardPort {
     this.onDrained();
   }
 
+  waitUntil(done: () => boolean, timeoutMs: number): boolean {
+    this.flushOverflow();
+    this.flush();
+    const end = performance.now() + timeoutMs;
+    while (!done()) {
+      if (this.worker === null) return false;
+      if (this.rep.signal() === this.lastSignal) {
+        const ms = end - performance.now();
+        if (ms <= 0) return false;
+        Atomics.wait(this.rep.signalWord(), RingConsumer.SIGNAL_INDEX, this.lastSignal, Math.min(ms, 100));
+      }
+      this.drainReplies();
+      this.flushOverflow();
+      this.flush();
+    }
+    return true;
+  }
+
   private armReplies(): void {
     const sleeping = this.rep.sleep(this.lastSignal);
     if (sleeping) {

@@ -52,6 +52,10 @@ export interface ShardPort {
   /** After flush(): waits (blocking) until `deadlineMs` (performance.now() time) for replies to
    * requests in flight and delivers those that came, so that they leave in this turn. */
   awaitReplies(deadlineMs: number): void;
+  /** Publishes what was queued, then blocks the main thread, taking replies as they come, until
+   * done() holds (true) or timeoutMs passed (false). For a locked operation that must run
+   * synchronously: a script whose keys span shards, one redis.call at a time. */
+  waitUntil(done: () => boolean, timeoutMs: number): boolean;
   lock(): void;
   unlock(): void;
   configure(settings: ShardSettings): void;

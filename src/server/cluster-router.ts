@@ -28,6 +28,15 @@ export const ANY_SLOTS = -2;
 /** Refused by the client's fault (CROSSSLOT): counts as a rejected call. */
 export const REJECTED = -3;
 
+/** SSUBSCRIBE, SUNSUBSCRIBE and SPUBLISH: pub/sub commands whose key is a shard channel. Redis
+ * 7.0 serves them in a migrating slot at its source (channels do not move with keys), on a replica
+ * of the slot's owner without READONLY, and while the cluster is down unless
+ * cluster-allow-pubsubshard-when-down is no; they are never forwarded (a subscription stays on
+ * its connection). */
+function shardChannelCommand(spec: CommandSpec): boolean {
+  return spec.keys !== null && spec.flags.includes('pubsub');
+}
+
 /** What cluster routing needs of a client connection. */
 export interface RoutedClient extends TurnClient {
   readonlyMode: boolean;
@@ -83,13 +92,14 @@ export class ClusterRouter {
       conn.replyError(ERR.clusterDownUnbound);
       return HANDLED;
     }
-    if (c.state() !== 'ok' && !(this.host.config.values.clusterAllowReadsWhenDown && spec.flags.includes('readonly'))) {
+    const shardChannel = shardChannelCommand(spec);
+    if (c.state() !== 'ok' && !(shardChannel ? this.host.config.values.clusterAllowPubsubshardWhenDown : this.host.config.values.clusterAllowReadsWhenDown && spec.flags.includes('readonly'))) {
       conn.replyError(ERR.clusterDown);
       return HANDLED;
     }
     if (c.ownsSlot(slot)) {
       const to = c.migratingTo(slot);
-      if (to === null) return slot;
+      if (to === null || shardChannel) return slot;
       // A blocking command has no shard handler for `__ifhere` to run: the dispatcher runs it
       // here (it pops, or blocks until the slot has moved and then gets -MOVED).
       if (spec.blocking === undefined && this.sendIfHere(conn, idx, a, slot, first, last, step, ERR.ask(slot, to))) return HANDLED;
@@ -104,8 +114,8 @@ export class ClusterRouter {
     }
     // A replica serves reads of its primary's slots to READONLY clients (Redis: any command that
     // is not a write); everything else is redirected to the primary.
-    if (conn.readonlyMode && !spec.flags.includes('write') && c.primaryOwnsSlot(slot)) return slot;
-    if (this.host.config.values.clusterForwarding) return (m) => this.forward(m, target);
+    if ((conn.readonlyMode || shardChannel) && !spec.flags.includes('write') && c.primaryOwnsSlot(slot)) return slot;
+    if (this.host.config.values.clusterForwarding && !shardChannel) return (m) => this.forward(m, target);
     conn.replyError(ERR.moved(slot, target));
     return HANDLED;
   }

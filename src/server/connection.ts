@@ -185,8 +185,13 @@ export class Connection implements ClientInfo, ReplySink {
   /** client-output-buffer-limit's hard bytes (0 = none), refreshed at each flush. */
   private hardLimitBytes = 0;
 
-  /** Replies with an error in order (for errors found while dispatching). */
+  multi = -1;
+  multiFailed = false;
+
+  /** Replies with an error in order (for errors found while dispatching). In MULTI, such an error
+   * refuses the command being queued, so the transaction will abort (Redis's flagTransaction). */
   replyError(text: string): void {
+    if (this.multi >= 0) this.multiFailed = true;
     const seq = this.takeSeq();
     const b = Buffer.from(`-${text}\r\n`);
     this.deliver(seq, b, 0, b.length);

@@ -15,6 +15,7 @@ import { HOLD, admissionTraits, admit, type AdmissionCommand, type AdmissionStat
 import { ANY_SLOTS, REJECTED, type ClusterRouter, type RoutedClient } from './cluster-router.js';
 import type { ShardRouter } from './shard-router.js';
 import { keySlot } from '../keyspace/slot.js';
+import type { Transactions } from './transactions.js';
 import { subscribeModeRefusal } from '../commands/pubsub-family.js';
 
 export interface CommandCounter {
@@ -35,6 +36,8 @@ export class Dispatcher {
   private readonly counters: CommandCounter[] = COMMANDS.map(() => ({ calls: 0, usec: 0, rejected: 0, failed: 0 }));
   /** By command index: what admission needs of each command. */
   private readonly admission: readonly AdmissionCommand[] = COMMANDS.map((c) => admissionTraits(c.flags, c.group));
+  /** Takes the commands of a client in MULTI (set by the server). */
+  transactions: Transactions | null = null;
 
   constructor(
     private readonly server: ServerApi,
@@ -95,11 +98,19 @@ export class Dispatcher {
       conn.replyError(notInSubscribeMode);
       return;
     }
+    const scriptVerdict = this.server.scripting.admit(idx, a);
+    if (scriptVerdict !== null) {
+      counter.rejected++;
+      conn.replyError(scriptVerdict);
+      return;
+    }
     counter.calls++;
     conn.lastCommand = spec.subcommands && a.argc >= 2 ? `${spec.name}|${argString(a, 1).toLowerCase()}` : spec.name;
     // ASKING holds for the next command only.
     const asking = conn.asking;
     if (asking) conn.asking = false;
+    // In MULTI: queued, or EXEC / DISCARD (server/transactions.ts).
+    if (conn.multi >= 0 && this.transactions !== null && this.transactions.inMulti(conn, idx, a, asking)) return;
     if (spec.main) {
       this.runMain(conn, a, spec.main, counter);
       return;

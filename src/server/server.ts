@@ -14,11 +14,13 @@ import { ERR } from '../core/errors.js';
 import type { ArgList, ClientInfo, ServerApi, ServerStats, ShardCaller, ShardSettings, ShardStatsReport } from '../commands/types.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { BlockedClients } from './blocked-clients.js';
+import { Transactions } from './transactions.js';
 import { ShardLink } from '../runtime/shard-link.js';
 import { InlineShard } from '../runtime/inline-shard.js';
 import type { FeedListener, PublishHooks, ReplySink, ShardPort } from '../runtime/shard-port.js';
 import type { ClusterControl } from '../cluster/api.js';
 import { ClusterNode } from '../cluster/cluster-node.js';
+import { wireClusterPubSub } from '../cluster/pubsub-bridge.js';
 import { isAbsolute, join } from 'node:path';
 import { PeerPool } from '../cluster/peer-client.js';
 import { InFlightKeys } from '../cluster/slot-migrator.js';
@@ -30,6 +32,8 @@ import { WritePause, type AdmissionState } from './admission.js';
 import { ShardRouter } from './shard-router.js';
 import { ClusterRouter } from './cluster-router.js';
 import { Dispatcher, type CommandCounter } from './dispatcher.js';
+import { ScriptNode } from '../commands/script-node.js';
+import { initShardScripts } from '../scripting/shard-scripts.js';
 import { PubSub } from './pubsub.js';
 
 export interface RunningServer {
@@ -73,6 +77,9 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
   readonly persistence: PersistenceManager;
   readonly replication: Replication;
   readonly blocked: BlockedClients;
+  /** The node's scripts and functions (script cache, libraries, -BUSY words). */
+  readonly scripting: ScriptNode;
+  readonly transactions: Transactions;
   readonly pubsub = new PubSub();
   /** The shards' log files (set by persistence), part of every shard's settings. */
   private aof: LogSettings | null = null;
@@ -83,6 +90,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     readonly log: Logger,
   ) {
     const n = config.values.shards;
+    this.scripting = new ScriptNode(n, COMMANDS);
     this.blocked = new BlockedClients({
       cancelOnShard: (shard, slot, gen) => void this.callShard(shard, ['__bcancel', String(slot), String(gen)], 2).catch(() => undefined),
       redirectFor: (slot) => {
@@ -98,10 +106,14 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     const publishing: PublishHooks = { onPublish: (ch, msg, mode) => this.onShardPublish(ch, msg, mode) };
     for (let i = 0; i < n; i++) {
       const onFeed: FeedListener = (shard, records) => this.onFeed(shard, records);
-      this.router.links.push(threads ? new ShardLink(i, this.shardSettings(), log, () => this.router.afterReplies(), onFeed, this.blocked, publishing) : new InlineShard(i, this.shardSettings(), onFeed, COMMANDS, this.blocked, publishing));
+      // A restarted shard worker has a fresh engine: it gets the node's scripts and libraries back.
+      const hooks = { claims: this.blocked.claims, onWake: this.blocked.onWake.bind(this.blocked), onRestart: (id: number) => { this.blocked.onRestart(id); this.scripting.shardRestarted(id); } };
+      this.router.links.push(threads ? new ShardLink(i, this.shardSettings(), log, () => this.router.afterReplies(), onFeed, hooks, publishing) : new InlineShard(i, this.shardSettings(), onFeed, COMMANDS, hooks, publishing));
     }
     this.clusterRouter = new ClusterRouter(this.router, this);
     this.dispatcher = new Dispatcher(this, this.router, this.clusterRouter, this.admissionState, this.writePause, this.stats, log);
+    this.transactions = new Transactions(this, this.router, this.clusterRouter);
+    this.dispatcher.transactions = this.transactions;
     this.persistence = new PersistenceManager(this);
     this.replication = new Replication(
       log,
@@ -118,6 +130,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
         saveIdle: () => this.persistence.idle(),
         feedBarrier: () => this.feedBarrier(),
         backlogSize: () => this.config.values.replBacklogSize,
+        functionsDump: () => this.scripting.dump(),
       },
       {
         log,
@@ -129,11 +142,13 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
         },
         callShard: (shard, args, proto) => this.callShard(shard, args, proto),
         historyChanged: () => this.replication.primary.disconnectReplicas(),
+        onFunctions: (payload) => this.scripting.replaceFromPrimary(payload),
       },
       // The live config values (same field names): the write gate reads them without a copy.
       () => this.config.values,
     );
     this.replication.primaryBacklogBytes = config.values.replBacklogSize;
+    this.scripting.onFunctionsChanged = (payload) => this.replication.primary.functionsChanged(payload);
     // Redis's disconnectAllBlockedClients when a primary turns replica.
     this.replication.onBecomingReplica = () => this.blocked.unblockAll(ERR.unblockedRoleChange);
     config.onChange((names) => {
@@ -168,6 +183,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       aof: this.aof,
       aofGen: this.aofGen,
       replFeed: this.replFeed,
+      scripts: { words: this.scripting.words, busyReplyThresholdMs: v.busyReplyThreshold, shardCount: v.shards, cluster: v.clusterEnabled },
       notifyKeyspaceEvents: v.notifyKeyspaceEvents,
       notifyWord: this.notifyWordFor(v.notifyKeyspaceEvents),
       limits: {
@@ -257,6 +273,16 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
   async listen(): Promise<void> {
     await Promise.all(this.links.map((l) => l.ready));
     const v = this.config.values;
+    // Engines before any script: inline shards' here, worker shards' in their worker's start.
+    if (!v.shardThreads) for (let i = 0; i < this.links.length; i++) await initShardScripts(i);
+    await this.scripting.start({
+      shardCount: this.links.length,
+      callShard: (shard, args, proto) => this.callShard(shard, args, proto),
+      dataDir: () => this.config.values.dir,
+      persistent: () => this.config.values.appendonly || this.config.values.save.trim() !== '',
+      readOnlyReplica: () => this.replication.isReplica && this.config.values.replicaReadOnly,
+      warn: (msg) => this.log.warn(msg),
+    });
     this.persistence.removeTemporaries();
     // The RESP port opens first and answers -LOADING (as redis-server does) until the data, the
     // cluster state and the other ports are back: no client sees this node before what it had.
@@ -359,6 +385,8 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     await node.start();
     this.cluster = node;
     node.onSlotsChanged(() => this.blocked.slotsChanged());
+    // PUBLISH / SPUBLISH over the bus; sunsubscribe notices for shard channels of lost slots.
+    wireClusterPubSub(node, this.pubsub);
   }
 
   private accept(sock: net.Socket): void {
@@ -466,6 +494,10 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
 
   callShard(shard: number, args: ReadonlyArray<Uint8Array | string>, proto: 2 | 3): Promise<Buffer> {
     return this.router.callShard(shard, args, proto);
+  }
+
+  callShardSync(shard: number, args: ArgList, proto: 2 | 3, timeoutMs: number): Buffer | null {
+    return this.router.callShardSync(shard, args, proto, timeoutMs);
   }
 
   withShardsLocked<T>(shards: number[], fn: (call: ShardCaller) => Promise<T>): Promise<T> {

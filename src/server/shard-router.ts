@@ -127,6 +127,19 @@ export class ShardRouter {
     return sink.promise;
   }
 
+  /** Runs a shard command as the lock owner and blocks the main thread until its reply (only
+   * inside withShardsLocked: a script whose keys span shards); null when the shard gave none
+   * within timeoutMs (it is restarting). */
+  callShardSync(shard: number, args: ArgList, proto: 2 | 3, timeoutMs: number): Buffer | null {
+    const idx = lookupCommand(args.buf, args.off[0]!, args.len[0]!);
+    if (idx < 0) return null;
+    let reply: Buffer | null = null;
+    const link = this.links[shard]!;
+    link.send({ deliver: (_seq, buf, off, len) => (reply = Buffer.from(buf.subarray(off, off + len))) }, 0, idx, proto, args, null, true);
+    link.waitUntil(() => reply !== null, timeoutMs);
+    return reply;
+  }
+
   /** Runs fn while the listed shards take nothing but fn's own calls; locks in ascending order,
    * one locked operation at a time. */
   withShardsLocked<T>(shards: number[], fn: (call: ShardCaller) => Promise<T>): Promise<T> {

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  type BusMessage, decodeFrame, encodeMessage, FrameReader, MAX_FRAME_BYTES, SLOT_BITMAP_BYTES, slotBit,
+  type BusMessage, decodeFrame, encodePublish, isPublish, type WireMessage, encodeMessage, FrameReader, MAX_FRAME_BYTES, MAX_PUBLISH_FRAME_BYTES, publishFrameBytes, SLOT_BITMAP_BYTES, slotBit,
 } from '../../src/cluster/bus-messages.js';
 import { mulberry32 } from './sim.js';
 
@@ -44,7 +44,7 @@ test('every message type round-trips', () => {
     assert.equal(r.msg, m, m.type);
   }
   const r = decodeFrame(encodeMessage(MESSAGES[0]!));
-  assert.ok(r.kind === 'message' && slotBit(r.msg.slots, 16383) && slotBit(r.msg.slots, 5461) && !slotBit(r.msg.slots, 2));
+  assert.ok(r.kind === 'message' && !isPublish(r.msg) && slotBit(r.msg.slots, 16383) && slotBit(r.msg.slots, 5461) && !slotBit(r.msg.slots, 2));
 });
 
 test('a stream split at every boundary decodes the same messages', () => {
@@ -56,7 +56,7 @@ test('a stream split at every boundary decodes the same messages', () => {
     assert.is(got.length, MESSAGES.length);
   }
   const reader = new FrameReader();
-  const got: BusMessage[] = [];
+  const got: WireMessage[] = [];
   for (let i = 0; i < stream.length; i++) got.push(...reader.push(stream.subarray(i, i + 1)));
   assert.equal(got, MESSAGES);
   assert.is(reader.pendingBytes, 0);
@@ -91,9 +91,60 @@ test('bad length, magic, version, type, id and trailing bytes are errors', () =>
   }, 'length says less than the fields');
 });
 
+const PUBLISHES: WireMessage[] = [
+  { type: 'publish', sender: A, channel: Buffer.from('news'), message: Buffer.from('hello') },
+  { type: 'publishshard', sender: B, channel: Buffer.from('{user1}:feed'), message: new Uint8Array(0) },
+  { type: 'publish', sender: B, channel: new Uint8Array(0), message: Uint8Array.from([0, 255, 13, 10]) },
+];
+
+test('pub/sub frames round-trip without a header, between membership frames', () => {
+  for (const m of PUBLISHES) {
+    const frame = encodeMessage(m);
+    assert.is(frame.length, publishFrameBytes(isPublish(m) ? m.channel.length : 0, isPublish(m) ? m.message.length : 0));
+    const r = decodeFrame(frame);
+    assert.is(r.kind, 'message');
+    if (r.kind !== 'message' || !isPublish(r.msg) || !isPublish(m)) throw new Error('not a publish');
+    assert.is(r.msg.type, m.type);
+    assert.is(r.msg.sender, m.sender);
+    assert.equal([...r.msg.channel], [...m.channel]);
+    assert.equal([...r.msg.message], [...m.message]);
+  }
+  const mixed: WireMessage[] = [MESSAGES[0]!, PUBLISHES[0]!, MESSAGES[3]!, PUBLISHES[1]!];
+  const stream = Buffer.concat(mixed.map(encodeMessage));
+  const reader = new FrameReader();
+  const got: WireMessage[] = [];
+  // Kept across pushes: a pub/sub message's bytes are views, which later pushes never overwrite.
+  for (const step of [7, 100, 3000]) {
+    got.length = 0;
+    for (let i = 0; i < stream.length; i += step) got.push(...reader.push(stream.subarray(i, i + step)));
+    assert.equal(got.map((m) => m.type), ['ping', 'publish', 'fail', 'publishshard']);
+    assert.equal(got.map(encodeMessage), mixed.map(encodeMessage), `pieces of ${step}`);
+  }
+  for (let len = 0; len < encodeMessage(PUBLISHES[0]!).length; len++) assert.is(decodeFrame(encodeMessage(PUBLISHES[0]!).subarray(0, len)).kind, 'partial');
+});
+
+test('only a pub/sub frame may pass MAX_FRAME_BYTES, up to MAX_PUBLISH_FRAME_BYTES', () => {
+  const big = encodePublish(A, false, Buffer.from('ch'), Buffer.alloc(MAX_FRAME_BYTES, 120));
+  assert.ok(big.length > MAX_FRAME_BYTES);
+  const r = decodeFrame(big);
+  assert.ok(r.kind === 'message' && isPublish(r.msg) && r.msg.message.length === MAX_FRAME_BYTES);
+  // Its length alone (10 bytes: the type byte) already tells a pub/sub frame from a bad one.
+  assert.is(decodeFrame(big.subarray(0, 10)).kind, 'partial');
+  const fake = Buffer.from(big.subarray(0, 10));
+  fake[9] = 0; // a ping that long
+  assert.is(decodeFrame(fake).kind, 'error');
+  const huge = Buffer.from(big.subarray(0, 10));
+  huge.writeUInt32BE(MAX_PUBLISH_FRAME_BYTES + 1, 0);
+  assert.is(decodeFrame(huge).kind, 'error');
+  // A channel length running past the frame is an error, not an allocation.
+  const lying = encodePublish(A, true, Buffer.from('ch'), Buffer.from('m'));
+  lying.writeUInt32BE(0xfffffff0, 12 + 40);
+  assert.is(decodeFrame(lying).kind, 'error');
+});
+
 test('random garbage never throws, and a reader stays failed after an error', () => {
   const rnd = mulberry32(7);
-  const frames = MESSAGES.map(encodeMessage);
+  const frames = [...MESSAGES, ...PUBLISHES].map(encodeMessage);
   for (let i = 0; i < 3000; i++) {
     const base = Buffer.from(frames[i % frames.length]!);
     const flips = 1 + Math.floor(rnd() * 4);

@@ -4,7 +4,7 @@
 // replays exactly: CLUSTER_SIM_SEED=<seed> node dist/test/cluster/sim.test.js.
 
 import pino from 'pino';
-import { decodeFrame, encodeMessage, type BusMessage } from '../../src/cluster/bus-messages.js';
+import { decodeFrame, encodeMessage, isPublish, type BusMessage } from '../../src/cluster/bus-messages.js';
 import { ClusterNode } from '../../src/cluster/cluster-node.js';
 import type { LinkRef, Transport } from '../../src/cluster/gossip.js';
 import type { TopoNode } from '../../src/cluster/topology.js';
@@ -167,7 +167,7 @@ export class Sim {
     let m = msg;
     if (this.opts.codecRate > 0 && this.rng() < this.opts.codecRate) {
       const r = decodeFrame(encodeMessage(msg));
-      if (r.kind !== 'message') throw new Error(`codec failed on a ${msg.type}: ${r.kind}`);
+      if (r.kind !== 'message' || isPublish(r.msg)) throw new Error(`codec failed on a ${msg.type}: ${r.kind}`);
       m = r.msg;
     }
     const delay = this.opts.minDelayMs + Math.floor(this.rng() * (this.opts.maxDelayMs - this.opts.minDelayMs + 1));

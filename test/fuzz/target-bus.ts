@@ -1,9 +1,9 @@
 // In-process target: the cluster bus codec (src/cluster/bus-messages.ts). Random messages of every
 // type are encoded, sometimes damaged, and decoded whole (decodeFrame) and through FrameReader fed
-// in random pieces: decoding never throws, both ways agree, an undamaged message decodes to the
+// in random pieces (pub/sub frames among them): decoding never throws, both ways agree, an undamaged message decodes to the
 // bytes it was encoded from, and the reader never holds more than one frame's bound.
 
-import { decodeFrame, encodeMessage, FrameReader, MAX_FRAME_BYTES, MESSAGE_TYPES, SLOT_BITMAP_BYTES, type BusMessage, type GossipEntry, type MessageHeader } from '../../src/cluster/bus-messages.js';
+import { decodeFrame, encodeMessage, encodePublish, FrameReader, MAX_FRAME_BYTES, MAX_PUBLISH_FRAME_BYTES, MESSAGE_TYPES, SLOT_BITMAP_BYTES, type BusMessage, type GossipEntry, type MessageHeader } from '../../src/cluster/bus-messages.js';
 import { mutate, Prng, splitRandomly } from './prng.js';
 import { check, type Target } from './target.js';
 
@@ -78,14 +78,17 @@ function busInput(r: Prng): BusInput {
   const frames: Buffer[] = [];
   const n = 1 + r.int(3);
   // Mostly from the pool; some fresh, so that the pool is not all the codec ever sees.
-  for (let i = 0; i < n; i++) frames.push(r.chance(0.05) ? encodeMessage(busMessage(r)) : r.pick(framePool()));
+  for (let i = 0; i < n; i++) {
+    if (r.chance(0.1)) frames.push(encodePublish(nodeId(r), r.chance(0.5), r.bytes(r.len(64)), r.bytes(r.len(r.chance(0.1) ? 4096 : 64))));
+    else frames.push(r.chance(0.05) ? encodeMessage(busMessage(r)) : r.pick(framePool()));
+  }
   const bytes = Buffer.concat(frames);
   const roll = r.int(10);
   if (roll < 3) return { bytes, frames };
   if (roll < 9) return { bytes: mutate(r, bytes), frames: null };
   // A frame length at and beyond the bound, or random bytes after a valid preamble.
   const b = Buffer.from(bytes);
-  b.writeUInt32BE(r.pick([0, 11, 12, 13, MAX_FRAME_BYTES, MAX_FRAME_BYTES + 1, 0xffffffff, r.int(4096)]), 0);
+  b.writeUInt32BE(r.pick([0, 11, 12, 13, MAX_FRAME_BYTES, MAX_FRAME_BYTES + 1, MAX_PUBLISH_FRAME_BYTES + 1, 0xffffffff, r.int(4096)]), 0);
   return { bytes: b, frames: null };
 }
 
@@ -108,7 +111,7 @@ export function busTarget(): Target {
           wholeEnd = 'error';
           break;
         }
-        check(d.bytes >= 12 && d.bytes <= MAX_FRAME_BYTES, `frame of ${d.bytes} bytes`);
+        check(d.bytes >= 12 && d.bytes <= MAX_PUBLISH_FRAME_BYTES, `frame of ${d.bytes} bytes`);
         whole.push(encodeMessage(d.msg));
         off += d.bytes;
       }
@@ -117,7 +120,7 @@ export function busTarget(): Target {
       const split: Buffer[] = [];
       for (const c of splitRandomly(r, inp.bytes)) {
         for (const m of reader.push(c)) split.push(encodeMessage(m));
-        check(reader.pendingBytes <= MAX_FRAME_BYTES, `reader holds ${reader.pendingBytes} bytes`);
+        check(reader.pendingBytes <= MAX_PUBLISH_FRAME_BYTES, `reader holds ${reader.pendingBytes} bytes`);
         if (reader.error !== null) break;
       }
       const splitEnd = reader.error === null ? 'partial' : 'error';

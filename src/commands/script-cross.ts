@@ -1,0 +1,82 @@
+// A script or function whose declared keys span shards (standalone, several shards): it runs on
+// the main thread with the node's engine while every shard is locked for it (withShardsLocked, so
+// no other client sees part of it), each redis.call sent to the shard that owns its keys and
+// waited for synchronously. The main thread serves nobody meanwhile: such a script cannot be
+// killed (no -BUSY, no SCRIPT KILL), which docs/scripting.md states; scripts whose keys share a
+// shard, the common case, run in that shard instead.
+
+import { SCRIPT_ERR } from '../core/errors.js';
+import type { ScriptCallHost } from '../scripting/lua-engine.js';
+import type { RespWriter } from '../protocol/resp-writer.js';
+import { argListOf } from './args.js';
+import { keyRange, keyStep, keysFirst, keysLast, keysSkip } from './key-range.js';
+import { HANDLED, resolveCall, scriptCommandSpec } from './script-run.js';
+import type { ArgList, ServerApi } from './types.js';
+
+/** How long one redis.call may wait for its shard (a shard restarting answers nothing). */
+const CALL_TIMEOUT_MS = 30_000;
+
+class CrossShardHost implements ScriptCallHost {
+  constructor(
+    private readonly server: ServerApi,
+    private readonly readOnly: boolean,
+  ) {}
+
+  call(args: Uint8Array[], out: RespWriter): void {
+    const idx = resolveCall(args, this.readOnly, out);
+    if (idx === HANDLED) return;
+    const spec = scriptCommandSpec(idx);
+    if (spec.name === 'publish' || spec.name === 'spublish') {
+      // On the main thread: delivered now, with its receivers counted as PUBLISH does.
+      const ps = this.server.pubsub;
+      out.integer(spec.name === 'publish' ? ps.publish(args[1]!, args[2]!) : ps.spublish(args[1]!, args[2]!));
+      return;
+    }
+    if (spec.flags.includes('write') && this.server.replication.isReplica && this.server.config.values.replicaReadOnly) return out.error(SCRIPT_ERR.readOnlyReplica);
+    const a = argListOf(args);
+    let shard = 0;
+    if (spec.keys !== null && keyRange(spec.keys, a)) {
+      shard = -1;
+      const step = keyStep(spec.keys);
+      for (let i = keysFirst; i <= keysLast; i += step) {
+        if (i === keysSkip) continue;
+        const s = this.server.shardOfKey(a.buf, a.off[i]!, a.len[i]!);
+        if (shard === -1) shard = s;
+        else if (s !== shard) return out.error(SCRIPT_ERR.callSpansShards);
+      }
+      if (shard === -1) shard = 0;
+    }
+    const reply = this.server.callShardSync(shard, a, out.proto === 3 ? 3 : 2, CALL_TIMEOUT_MS);
+    if (reply === null) return out.error(SCRIPT_ERR.shardNoReply);
+    out.raw(reply, 0, reply.length);
+  }
+
+  log(level: number, message: string): void {
+    if (level >= 3) process.stderr.write(`script: ${message}\n`);
+  }
+}
+
+/** Runs a loaded script (fn false: name is its sha) or a function on the main thread, every shard
+ * locked; its reply lands in `out`. Keys and argv must be copies (the receive buffer moves on). */
+export function runAcrossShards(server: ServerApi, fn: boolean, name: string, readOnly: boolean, keys: Uint8Array[], argv: Uint8Array[], out: RespWriter): Promise<void> {
+  const engine = server.scripting.engine;
+  if (engine === null) {
+    out.error(SCRIPT_ERR.noEngine);
+    return Promise.resolve();
+  }
+  const all = Array.from({ length: server.shardCount }, (_, i) => i);
+  return server.withShardsLocked(all, () => {
+    const host = new CrossShardHost(server, readOnly);
+    const opts = { keys, argv, interrupted: () => false };
+    if (fn) engine.callFunction(name, host, opts, out);
+    else engine.runScript(name, host, opts, out);
+    return Promise.resolve();
+  });
+}
+
+/** Copies of arguments [from, to) (they outlive the receive buffer). */
+export function copyArgs(a: ArgList, from: number, to: number): Uint8Array[] {
+  const r: Uint8Array[] = [];
+  for (let i = from; i < to; i++) r.push(a.buf.slice(a.off[i]!, a.off[i]! + a.len[i]!));
+  return r;
+}

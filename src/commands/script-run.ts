@@ -1,0 +1,213 @@
+// A script or function running inside its shard: the ScriptCallHost behind redis.call, which
+// checks what Redis checks from a script (unknown command, arity, noscript, writes from a
+// read-only script, keys of another shard or slot) and runs the command through ctx.execute;
+// and the shared words that show the run to the main thread (-BUSY, SCRIPT KILL).
+// Invariant: a run holds ctx.beginAtomic() for its whole length, and its RUNNING word is cleared
+// however it ends.
+
+import type { LuaEngine, ScriptCallHost } from '../scripting/lua-engine.js';
+import { BUSY, BUSY_COUNT, FLAGS, FLAG_FUNCTION, FLAG_WROTE, KILL, READONLY_REPLICA, RUNNING, createScriptWords, shardBase, wordsShards } from '../scripting/shard-scripts.js';
+import type { RespWriter } from '../protocol/resp-writer.js';
+import type { ArgList, CommandSpec, ShardContext } from './types.js';
+import { arityOk } from './arity.js';
+import { keyRange, keyStep, keysFirst, keysLast, keysSkip } from './key-range.js';
+import { keySlot, shardOfSlot } from '../keyspace/slot.js';
+import { SCRIPT_ERR } from '../core/errors.js';
+
+type Lookup = (buf: Uint8Array, off: number, len: number) => number;
+
+// The command table, bound by the registry (which imports this family: a direct import back
+// would be a circle).
+let table: readonly CommandSpec[] = [];
+let lookup: Lookup = () => -1;
+let idxPing = -1;
+let idxEcho = -1;
+let idxTime = -1;
+let idxPublish = -1;
+let idxSpublish = -1;
+
+export function bindScriptCommands(commands: readonly CommandSpec[], find: Lookup): void {
+  table = commands;
+  lookup = find;
+  const at = (n: string): number => commands.findIndex((c) => c.name === n);
+  idxPing = at('ping');
+  idxEcho = at('echo');
+  idxTime = at('time');
+  idxPublish = at('publish');
+  idxSpublish = at('spublish');
+}
+
+/** resolveCall(): the call was answered (an error, or PING / ECHO / TIME answered in place). */
+export const HANDLED = -1;
+
+/** What redis.call checks before running a command, for both hosts (in a shard, and on the main
+ * thread for a script spanning shards): the command's table index, or HANDLED when the reply
+ * (its error, or PING / ECHO / TIME's answer) is already in `out`. PUBLISH / SPUBLISH come back
+ * as their index for the host to deliver. */
+export function resolveCall(args: Uint8Array[], readOnly: boolean, out: RespWriter): number {
+  const name = args[0];
+  const idx = name === undefined ? -1 : lookup(name, 0, name.length);
+  const spec = idx >= 0 ? table[idx] : undefined;
+  if (spec === undefined || spec.hidden === true) return err(out, SCRIPT_ERR.unknownCommand);
+  if (!arityOk(spec.arity, args.length)) return err(out, SCRIPT_ERR.wrongArgs);
+  if (idx === idxPing) {
+    if (args.length > 2) return err(out, SCRIPT_ERR.wrongArgs);
+    if (args.length === 2) out.bulk(args[1]!, 0, args[1]!.length);
+    else out.simple('PONG');
+    return HANDLED;
+  }
+  if (idx === idxEcho) {
+    out.bulk(args[1]!, 0, args[1]!.length);
+    return HANDLED;
+  }
+  if (idx === idxTime) {
+    const us = BigInt(Date.now()) * 1000n + BigInt(Math.floor((performance.now() % 1) * 1000));
+    out.array(2);
+    out.bulkString(String(us / 1_000_000n));
+    out.bulkString(String(us % 1_000_000n));
+    return HANDLED;
+  }
+  if (idx === idxPublish || idx === idxSpublish) return args.length === 3 ? idx : err(out, SCRIPT_ERR.wrongArgs);
+  if (spec.shard === undefined || spec.flags.includes('noscript')) return err(out, SCRIPT_ERR.notAllowed);
+  if (readOnly && spec.flags.includes('write')) return err(out, SCRIPT_ERR.writeFromReadOnly);
+  return idx;
+}
+
+function err(out: RespWriter, text: string): number {
+  out.error(text);
+  return HANDLED;
+}
+
+/** The table entry of index idx (after resolveCall). */
+export function scriptCommandSpec(idx: number): CommandSpec {
+  return table[idx]!;
+}
+
+/** Words of a shard started without the node's (unit tests, tools). */
+const LOCAL_WORDS = createScriptWords(1);
+const MAX_SCRATCH_ARGS = 1 << 20;
+
+class ShardScriptHost implements ScriptCallHost {
+  ctx: ShardContext | null = null;
+  readOnly = false;
+  words: Int32Array = LOCAL_WORDS;
+  base = shardBase(0);
+  startMs = 0;
+  busy = false;
+  thresholdMs = 5000;
+  shardCount = 1;
+  cluster = false;
+  private readonly a: ArgList = { buf: new Uint8Array(256), off: new Int32Array(16), len: new Int32Array(16), argc: 0 };
+
+  call(args: Uint8Array[], out: RespWriter): void {
+    const c = this.ctx!;
+    const idx = resolveCall(args, this.readOnly, out);
+    if (idx === HANDLED) return;
+    if (idx === idxPublish || idx === idxSpublish) return this.publish(c, args, out, idx === idxSpublish);
+    const spec = table[idx]!;
+    const a = this.fill(args);
+    const keyErr = this.checkKeys(c, spec, a);
+    if (keyErr !== null) return out.error(keyErr);
+    if (spec.flags.includes('write')) {
+      if (Atomics.load(this.words, READONLY_REPLICA) === 1) return out.error(SCRIPT_ERR.readOnlyReplica);
+      Atomics.or(this.words, this.base + FLAGS, FLAG_WROTE);
+    }
+    c.execute(idx, a, out);
+  }
+
+  log(level: number, message: string): void {
+    // Redis writes these to its log at the script's level; warnings reach stderr here.
+    if (level >= 3) process.stderr.write(`script: ${message}\n`);
+  }
+
+  /** PUBLISH / SPUBLISH from a script in a shard: delivered by the main thread after the script's
+   * reply (contract C3). The shard cannot count the receivers: the reply is 0. */
+  private publish(c: ShardContext, args: Uint8Array[], out: RespWriter, sharded: boolean): void {
+    c.publish(args[1]!, args[2]!, sharded ? 2 : 1);
+    out.integer(0);
+  }
+
+  private checkKeys(c: ShardContext, spec: CommandSpec, a: ArgList): string | null {
+    if (spec.keys === null || (this.shardCount === 1 && !this.cluster) || !keyRange(spec.keys, a)) return null;
+    const step = keyStep(spec.keys);
+    for (let i = keysFirst; i <= keysLast; i += step) {
+      if (i === keysSkip) continue;
+      // Redis 7.0 lets a script reach any key of its node (cluster: of a slot the node serves);
+      // a shard reaches only its own slots, whichever node owns the others.
+      if (shardOfSlot(keySlot(a.buf, a.off[i]!, a.len[i]!), this.shardCount) !== c.shardId) return SCRIPT_ERR.otherShard;
+    }
+    return null;
+  }
+
+  /** The call's arguments as an ArgList over one scratch buffer (reused: no allocation per call). */
+  private fill(args: Uint8Array[]): ArgList {
+    const a = this.a;
+    let total = 0;
+    for (const x of args) total += x.length;
+    if (a.buf.length < total) a.buf = new Uint8Array(Math.max(total, a.buf.length * 2));
+    if (a.off.length < args.length) {
+      if (args.length > MAX_SCRATCH_ARGS) throw new RangeError('too many arguments');
+      a.off = new Int32Array(args.length * 2);
+      a.len = new Int32Array(args.length * 2);
+    }
+    let p = 0;
+    for (let i = 0; i < args.length; i++) {
+      const x = args[i]!;
+      a.buf.set(x, p);
+      a.off[i] = p;
+      a.len[i] = x.length;
+      p += x.length;
+    }
+    a.argc = args.length;
+    return a;
+  }
+
+  /** The engine's instruction hook: marks the shard busy past the threshold, reads KILL. */
+  readonly interrupted = (): boolean => {
+    const w = this.words;
+    if (!this.busy && performance.now() - this.startMs > this.thresholdMs) {
+      this.busy = true;
+      Atomics.store(w, this.base + BUSY, 1);
+      Atomics.add(w, BUSY_COUNT, 1);
+    }
+    return Atomics.load(w, this.base + KILL) === 1;
+  };
+}
+
+// One per thread: runs never overlap in a thread (redis.call cannot start a script).
+const host = new ShardScriptHost();
+
+/** Runs a loaded script (sha) or a registered function (name) in shard c, its reply in c.out. */
+export function runInShard(c: ShardContext, engine: LuaEngine, fn: boolean, name: string, readOnly: boolean, keys: Uint8Array[], argv: Uint8Array[]): void {
+  const s = c.settings.scripts;
+  const words = s !== undefined && wordsShards(s.words) > c.shardId ? s.words : LOCAL_WORDS;
+  const base = words === LOCAL_WORDS ? shardBase(0) : shardBase(c.shardId);
+  host.ctx = c;
+  host.readOnly = readOnly;
+  host.words = words;
+  host.base = base;
+  host.thresholdMs = s?.busyReplyThresholdMs ?? 5000;
+  host.shardCount = s?.shardCount ?? 1;
+  host.cluster = s?.cluster ?? false;
+  host.busy = false;
+  host.startMs = performance.now();
+  Atomics.store(words, base + KILL, 0);
+  Atomics.store(words, base + FLAGS, fn ? FLAG_FUNCTION : 0);
+  Atomics.store(words, base + RUNNING, 1);
+  c.beginAtomic();
+  try {
+    const opts = { keys, argv, interrupted: host.interrupted };
+    if (fn) engine.callFunction(name, host, opts, c.out);
+    else engine.runScript(name, host, opts, c.out);
+  } finally {
+    Atomics.store(words, base + RUNNING, 0);
+    if (host.busy) {
+      Atomics.store(words, base + BUSY, 0);
+      Atomics.sub(words, BUSY_COUNT, 1);
+    }
+    Atomics.store(words, base + KILL, 0);
+    Atomics.store(words, base + FLAGS, 0);
+    host.ctx = null;
+    c.endAtomic();
+  }
+}
