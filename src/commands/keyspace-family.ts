@@ -27,6 +27,7 @@ function countKeys(c: ShardContext, del: boolean, touch: boolean): void {
     } else {
       const e = touch ? readKey(c, i) : c.ks.find(a.buf, a.off[i]!, a.len[i]!);
       if (e !== 0) n++;
+      else if (!touch) keyEvent(c, 'm', 'keymiss', i); // EXISTS: Redis's read lookup (its keymiss)
     }
   }
   c.out.integer(n);
@@ -89,6 +90,7 @@ function expireGeneric(c: ShardContext, unit: ExpireUnit, name: string): void {
 function ttlGeneric(c: ShardContext, ms: boolean, abs: boolean): void {
   const e = c.ks.find(c.args.buf, c.args.off[1]!, c.args.len[1]!);
   if (e === 0) {
+    keyEvent(c, 'm', 'keymiss', 1);
     c.out.integer(-2);
     return;
   }
@@ -115,6 +117,7 @@ function persistCommand(c: ShardContext): void {
 
 function typeCommand(c: ShardContext): void {
   const e = c.ks.find(c.args.buf, c.args.off[1]!, c.args.len[1]!);
+  if (e === 0) keyEvent(c, 'm', 'keymiss', 1);
   c.out.simple(e === 0 ? 'none' : TYPE_NAMES[c.ks.type(e)]!);
 }
 

@@ -281,11 +281,14 @@ async function moveCrossShard(m: MainCall, from: 0 | 1, to: 0 | 1): Promise<void
     if (srcType !== '+list\r\n') return m.out.error(ERR.wrongType);
     const dstType = (await call(s2, ['type', dst], 2)).toString('latin1');
     if (dstType !== '+none\r\n' && dstType !== '+list\r\n') return m.out.error(ERR.wrongType);
-    const popped = shardOk(await call(s1, [from === L.HEAD ? 'lpop' : 'rpop', src], 2));
-    const nl = popped.indexOf(10);
-    const len = Number(popped.toString('latin1', 1, nl - 1));
-    const elem = popped.subarray(nl + 1, nl + 1 + len);
+    // The element is read, pushed, then popped: the keyspace events come in Redis's order (the
+    // push on the destination first), and nothing else runs on the locked shards meanwhile.
+    const peeked = shardOk(await call(s1, ['lindex', src, from === L.HEAD ? '0' : '-1'], 2));
+    const nl = peeked.indexOf(10);
+    const len = Number(peeked.toString('latin1', 1, nl - 1));
+    const elem = peeked.subarray(nl + 1, nl + 1 + len);
     shardOk(await call(s2, [to === L.HEAD ? 'lpush' : 'rpush', dst, elem], 2));
+    shardOk(await call(s1, [from === L.HEAD ? 'lpop' : 'rpop', src], 2));
     m.out.bulk(elem, 0, elem.length);
   });
 }

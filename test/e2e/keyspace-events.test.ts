@@ -74,6 +74,13 @@ const COMMANDS: string[][] = [
   ['zrangestore', 'z7', 'z4', '0', '-1'], ['zrangestore', 'z7', 'z4', '5', '6'],
   ['zadd', 'z8', '1', 'a', '2', 'b'], ['zmpop', '2', 'z9', 'z8', 'MIN', 'COUNT', '1'], ['bzpopmin', 'z8', '1'], ['zadd', 'z8', '1', 'a'], ['bzpopmax', 'z8', '1'],
   ['zadd', 'z8', '1', 'a', '2', 'b'], ['bzmpop', '1', '1', 'z8', 'MAX', 'COUNT', '5'],
+  // commands run by a script: their events, in order
+  ['eval', "redis.call('set', KEYS[1], 'v'); redis.call('lpush', KEYS[2], 'a'); redis.call('del', KEYS[1], KEYS[2]); return 1", '2', '{e}1', '{e}2'],
+  ['eval', "redis.call('hset', KEYS[1], 'f', 'v'); return redis.pcall('incr', KEYS[1])", '1', '{e}3'],
+  // reads of a missing key: keymiss (class m)
+  ['type', 'nokey'], ['exists', 'nokey'], ['ttl', 'nokey'], ['strlen', 'nokey'], ['getrange', 'nokey', '0', '1'], ['lrange', 'nokey', '0', '-1'], ['llen', 'nokey'],
+  ['lindex', 'nokey', '0'], ['hget', 'nokey', 'f'], ['hgetall', 'nokey'], ['hlen', 'nokey'], ['smembers', 'nokey'], ['scard', 'nokey'], ['sismember', 'nokey', 'a'],
+  ['zscore', 'nokey', 'a'], ['zcard', 'nokey'], ['zrange', 'nokey', '0', '-1'], ['touch', 'nokey'], ['sinter', 'nokey', 't5'], ['zunion', '2', 'nokey', 'z4'],
   // wrong types: no event
   ['lpush', 's6', 'x'], ['sadd', 'l1', 'x'], ['hset', 'z1', 'f', 'v'], ['zadd', 'h1', '1', 'x'],
 ];
