@@ -7,11 +7,12 @@
 // slowest subscriber, so that no server queues more than that per subscriber (Redis disconnects a
 // subscriber whose output passes its pubsub client-output-buffer-limit); a stall fails the run.
 
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { framesIn, percentile } from './scripting-math.js';
 import { encodeCommand } from './resp-client.js';
 import { messageFrame, publishReply, subscribeReply } from './scripting-data.js';
+import { open } from './unit-load.js';
 
 export interface PublishLoadOptions {
   port: number;
@@ -40,17 +41,6 @@ export interface PublishLoadResult {
   maxMs: number;
 }
 
-function open(port: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = connect({ port, host: '127.0.0.1' });
-    s.setNoDelay(true);
-    s.once('connect', () => {
-      s.off('error', reject);
-      resolve(s);
-    });
-    s.once('error', reject);
-  });
-}
 
 /** `unit` repeated until the buffer holds at least `minBytes` (and one more unit, for offsets). */
 function repeated(unit: Buffer, minBytes: number): Buffer {

@@ -37,7 +37,8 @@ export interface UnitLoadResult {
   maxMs: number;
 }
 
-function open(port: number): Promise<Socket> {
+/** A loopback connection with Nagle off (also pubsub-load.ts). */
+export function open(port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const s = connect({ port, host: '127.0.0.1' });
     s.setNoDelay(true);

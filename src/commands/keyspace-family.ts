@@ -5,7 +5,7 @@
 import type { CommandSpec, MainCall, ShardCaller, ShardContext } from './types.js';
 import { argIs, argInt, argCopy, argString } from './args.js';
 import { ERR, shardOk } from '../core/errors.js';
-import { readKey, writeKey, expireWhenFrom, keyEvent, type ExpireUnit } from './shard-helpers.js';
+import { readKey, writeKey, expireWhenFrom, keyEvent, expireOrDelete, type ExpireUnit } from './shard-helpers.js';
 import { globMatch } from '../util/glob.js';
 import { keySlot } from '../keyspace/slot.js';
 import { imageError } from '../keyspace/image.js';
@@ -76,14 +76,7 @@ function expireGeneric(c: ShardContext, unit: ExpireUnit, name: string): void {
     c.out.integer(0);
     return;
   }
-  // A time already past deletes the key: Redis's 'del' event, not 'expire'.
-  if (when <= c.ks.now) {
-    c.ks.deleteEntry(e);
-    keyEvent(c, 'g', 'del', 1);
-  } else {
-    c.ks.setExpireAt(e, when);
-    keyEvent(c, 'g', 'expire', 1);
-  }
+  expireOrDelete(c, e, when, 1);
   c.out.integer(1);
 }
 

@@ -25,6 +25,18 @@ export function keyEvent(c: ShardContext, type: string, event: string, i: number
   c.notify(type, event, a.buf, a.off[i]!, a.len[i]!);
 }
 
+/** Gives e (the key in argument i) the expiry `at`; a time already past deletes it, with Redis's
+ * 'del' event instead of 'expire' (EXPIRE and GETEX alike). */
+export function expireOrDelete(c: ShardContext, e: number, at: number, i: number): void {
+  if (at <= c.ks.now) {
+    c.ks.deleteEntry(e);
+    keyEvent(c, 'g', 'del', i);
+  } else {
+    c.ks.setExpireAt(e, at);
+    keyEvent(c, 'g', 'expire', i);
+  }
+}
+
 /** The 'del' event of a key the command emptied and deleted (Redis: "del" after the last element). */
 export function delEvent(c: ShardContext, i: number): void {
   keyEvent(c, 'g', 'del', i);

@@ -15,6 +15,7 @@ import {
   expireUnitAt,
   decimalBytes,
   keyEvent,
+  expireOrDelete,
   type ExpireUnit,
 } from './shard-helpers.js';
 import { parseSafeInt, parseI64Big, parseLongDoubleExact, longDoubleFromBigInt, incrByFloat } from '../util/numbers.js';
@@ -155,13 +156,7 @@ function getexCommand(c: ShardContext): void {
   }
   replyValue(c, e);
   if (unit !== null) {
-    if (at <= c.ks.now) {
-      c.ks.deleteEntry(e);
-      keyEvent(c, 'g', 'del', 1);
-    } else {
-      c.ks.setExpireAt(e, at);
-      keyEvent(c, 'g', 'expire', 1);
-    }
+    expireOrDelete(c, e, at, 1);
   } else if (persist && c.ks.expireAt(e) !== 0) {
     c.ks.setExpireAt(e, 0);
     keyEvent(c, 'g', 'persist', 1);

@@ -7,10 +7,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { freePort, until } from './net-helpers.js';
 import { ClusterNode, type ClusterNodeOptions } from '../../src/cluster/cluster-node.js';
 import { encodeMessage, FrameReader, isPublish, SLOT_BITMAP_BYTES } from '../../src/cluster/bus-messages.js';
 import { MAX_PUBLISH_BACKLOG_BYTES, PUBLISH_LOW_WATER_BYTES } from '../../src/cluster/cluster-bus.js';
@@ -20,23 +20,6 @@ import { wireClusterPubSub, type LocalPubSub } from '../../src/cluster/pubsub-br
 const NODE_TIMEOUT_MS = 1000;
 const TEST_TIMEOUT_MS = 30_000;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const a = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (!a || typeof a !== 'object') throw new Error('no port');
-  return a.port;
-}
-
-async function until(what: string, deadlineMs: number, ok: () => boolean): Promise<number> {
-  const started = Date.now();
-  while (!ok()) {
-    if (Date.now() - started > deadlineMs) throw new Error(`timed out after ${deadlineMs} ms waiting for: ${what}`);
-    await sleep(10);
-  }
-  return Date.now() - started;
-}
 
 /** A LocalPubSub that records what the bridge hands it. */
 class Recorder implements LocalPubSub {

@@ -2,34 +2,16 @@
 // PFAIL then FAIL by the others within the node timeout window; it restarts from its nodes.conf
 // with the same id and slots and rejoins (FAIL cleared). Polls with deadlines, never fixed sleeps.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { freePort, until } from './net-helpers.js';
 import { ClusterNode, type ClusterNodeOptions } from '../../src/cluster/cluster-node.js';
 
 const NODE_TIMEOUT_MS = 1000;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const a = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (!a || typeof a !== 'object') throw new Error('no port');
-  return a.port;
-}
-
-async function until(what: string, deadlineMs: number, ok: () => boolean): Promise<number> {
-  const started = Date.now();
-  while (!ok()) {
-    if (Date.now() - started > deadlineMs) throw new Error(`timed out after ${deadlineMs} ms waiting for: ${what}`);
-    await sleep(20);
-  }
-  return Date.now() - started;
-}
 
 function flagged(observer: ClusterNode, id: string, flag: 'pfail' | 'fail'): boolean {
   return observer.node(id)?.flags.includes(flag) ?? false;
