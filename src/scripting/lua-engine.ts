@@ -5,6 +5,7 @@
 
 import { createHash } from 'node:crypto';
 import { ReplyError } from '../core/errors.js';
+import type { ArgList } from '../core/types.js';
 import { RespWriter } from '../protocol/resp-writer.js';
 import { formatDouble } from '../util/numbers.js';
 import { LUA_TEXT, pushErrorTable, raiseError } from './lua-errors.js';
@@ -28,6 +29,9 @@ export interface ScriptCallHost {
    * `noscript` commands, writes from a read-only script, keys of another shard / slot.
    * The args are views valid only during the call: copy what is kept. */
   call(args: Uint8Array[], out: RespWriter): void;
+  /** As call, with the arguments in one ArgList (argument 0 the command's name); when present the
+   * engine calls this instead of call, making no view per argument. Valid only during the call. */
+  callList?(a: ArgList, out: RespWriter): void;
   /** redis.log(level, msg): level is 0..3 (LOG_DEBUG .. LOG_WARNING). */
   log(level: number, message: string): void;
 }
@@ -87,7 +91,6 @@ function numberArg(x: number): Uint8Array {
   }
   return Buffer.from(formatDouble(x), 'latin1');
 }
-const EMPTY_ARG = new Uint8Array(0);
 
 class Engine implements LuaEngine {
   readonly vm: VmName;
@@ -107,8 +110,8 @@ class Engine implements LuaEngine {
   /** The script's protocol for redis.call replies (redis.setresp). */
   private resp: 2 | 3 = 2;
   private readonly callOut = new RespWriter(4096);
-  /** Argument arrays by argument count, reused (setting an array's length is slow). */
-  private readonly callArgs: Uint8Array[][] = [];
+  /** redis.call's arguments, reused (grown, never shrunk). */
+  private readonly callList: ArgList = { buf: new Uint8Array(1024), off: new Int32Array(16), len: new Int32Array(16), argc: 0 };
   /** A JS exception thrown by a host inside a run: rethrown once the VM is back at the top. */
   private hostFailure: unknown = null;
   private readonly hook = (): void => this.onHook();
@@ -210,48 +213,75 @@ class Engine implements LuaEngine {
     L.setglobal('redis');
   }
 
-  /** redis.call (raise) / redis.pcall. */
+  /** redis.call (raise) / redis.pcall. The arguments are copied into one reused ArgList (no view
+   * per argument) and go to host.callList, or as views of it to host.call. */
   private redisCall(raise: boolean): number {
     const L = this.lua;
     const argc = L.gettop();
     if (argc === 0) return this.callError(LUA_TEXT.noArgs, raise);
-    let args = this.callArgs[argc];
-    if (args === undefined) {
-      args = new Array<Uint8Array>(argc).fill(EMPTY_ARG);
-      if (argc < 64) this.callArgs[argc] = args;
+    const a = this.callList;
+    if (a.off.length < argc) {
+      // argc is bounded by the Lua stack (LUAI_MAXSTACK), the buffer by the VM's strings.
+      const n = Math.max(argc, a.off.length * 2);
+      a.off = new Int32Array(n);
+      a.len = new Int32Array(n);
     }
+    let p = 0;
     for (let i = 1; i <= argc; i++) {
       const t = L.type(i);
-      if (t === T_STRING) args[i - 1] = L.tobytes(i);
-      else if (t === T_NUMBER) args[i - 1] = numberArg(L.tonumber(i));
-      else {
-        args.fill(EMPTY_ARG);
+      let n: number;
+      if (t === T_STRING) {
+        n = L.copybytes(i, a.buf, p);
+        if (n > a.buf.length - p) {
+          this.growCallBuf(p, n);
+          L.copybytes(i, a.buf, p);
+        }
+      } else if (t === T_NUMBER) {
+        const b = numberArg(L.tonumber(i));
+        n = b.length;
+        if (n > a.buf.length - p) this.growCallBuf(p, n);
+        a.buf.set(b, p);
+      } else {
         return this.callError(LUA_TEXT.badArgType, raise);
       }
+      a.off[i - 1] = p;
+      a.len[i - 1] = n;
+      p += n;
     }
+    a.argc = argc;
     const host = this.host;
     const out = this.callOut;
     out.reset();
     out.proto = this.resp;
-    if (host === null) {
-      args.fill(EMPTY_ARG);
-      return this.callError('redis.call can only be called inside a script invocation', raise);
-    }
+    if (host === null) return this.callError('redis.call can only be called inside a script invocation', raise);
     try {
-      host.call(args, out);
+      if (host.callList !== undefined) host.callList(a, out);
+      else host.call(this.callViews(a), out);
     } catch (e) {
       // A host bug: stop the script now, rethrow once the VM has unwound.
       this.hostFailure = e;
-      args.fill(EMPTY_ARG);
       L.pushstring('host failure');
       return L.error();
     }
-    // Drop the views into the VM's memory.
-    args.fill(EMPTY_ARG);
     L.settop(0);
     const type = pushReply(L, out.buf, out.start);
     if (raise && (type === 45 || type === 33)) return L.error();
     return 1;
+  }
+
+  /** Grows the call buffer to hold `need` more bytes after the first `used` (kept). */
+  private growCallBuf(used: number, need: number): void {
+    const a = this.callList;
+    const b = new Uint8Array(Math.max(a.buf.length * 2, used + need));
+    b.set(a.buf.subarray(0, used));
+    a.buf = b;
+  }
+
+  /** The call's arguments as views, for a host without callList. */
+  private callViews(a: ArgList): Uint8Array[] {
+    const args = new Array<Uint8Array>(a.argc);
+    for (let i = 0; i < a.argc; i++) args[i] = a.buf.subarray(a.off[i]!, a.off[i]! + a.len[i]!);
+    return args;
   }
 
   private callError(text: string, raise: boolean): number {
