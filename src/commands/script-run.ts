@@ -5,7 +5,7 @@
 // Invariant: a run holds ctx.beginAtomic() for its whole length, and its RUNNING word is cleared
 // however it ends.
 
-import type { LuaEngine, ScriptCallHost } from '../scripting/lua-engine.js';
+import type { LuaEngine, RunOptions, ScriptCallHost } from '../scripting/lua-engine.js';
 import { BUSY, BUSY_COUNT, FLAGS, FLAG_FUNCTION, FLAG_WROTE, KILL, READONLY_REPLICA, RUNNING, createScriptWords, shardBase, wordsShards } from '../scripting/shard-scripts.js';
 import type { RespWriter } from '../protocol/resp-writer.js';
 import type { ArgList, CommandSpec, ShardContext } from './types.js';
@@ -200,8 +200,13 @@ class ShardScriptHost implements ScriptCallHost {
 // One per thread: runs never overlap in a thread (redis.call cannot start a script).
 const host = new ShardScriptHost();
 
-/** Runs a loaded script (sha) or a registered function (name) in shard c, its reply in c.out. */
-export function runInShard(c: ShardContext, engine: LuaEngine, fn: boolean, name: string, readOnly: boolean, keys: Uint8Array[], argv: Uint8Array[]): void {
+const NO_ARGS: Uint8Array[] = [];
+/** The run's options, reused: KEYS and ARGV are read from c.args when the run starts. */
+const runOpts: RunOptions = { keys: NO_ARGS, argv: NO_ARGS, interrupted: host.interrupted, args: undefined, keysFrom: 3, numKeys: 0 };
+
+/** Runs a loaded script (sha) or a registered function (name) in shard c, its reply in c.out;
+ * c.args is the EVAL-like command: its numKeys keys from argument 3, then its ARGV. */
+export function runInShard(c: ShardContext, engine: LuaEngine, fn: boolean, name: string, readOnly: boolean, numKeys: number): void {
   const s = c.settings.scripts;
   const words = s !== undefined && wordsShards(s.words) > c.shardId ? s.words : LOCAL_WORDS;
   const base = words === LOCAL_WORDS ? shardBase(0) : shardBase(c.shardId);
@@ -220,10 +225,12 @@ export function runInShard(c: ShardContext, engine: LuaEngine, fn: boolean, name
   Atomics.store(words, base + RUNNING, 1);
   c.beginAtomic();
   try {
-    const opts = { keys, argv, interrupted: host.interrupted };
-    if (fn) engine.callFunction(name, host, opts, c.out);
-    else engine.runScript(name, host, opts, c.out);
+    runOpts.args = c.args;
+    runOpts.numKeys = numKeys;
+    if (fn) engine.callFunction(name, host, runOpts, c.out);
+    else engine.runScript(name, host, runOpts, c.out);
   } finally {
+    runOpts.args = undefined;
     Atomics.store(words, base + RUNNING, 0);
     if (host.busy) {
       Atomics.store(words, base + BUSY, 0);

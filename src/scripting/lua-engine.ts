@@ -39,6 +39,12 @@ export interface ScriptCallHost {
 export interface RunOptions {
   keys: Uint8Array[];
   argv: Uint8Array[];
+  /** When set, KEYS and ARGV come from it instead (keys and argv are then ignored): KEYS are
+   * arguments [keysFrom, keysFrom + numKeys), ARGV the ones after, up to args.argc. Read before
+   * the script starts, without a view per argument. */
+  args?: ArgList | undefined;
+  keysFrom?: number;
+  numKeys?: number;
   /** Called from an instruction-count hook (every ~100k instructions); true aborts the script with
    * Redis's "Script killed by user with SCRIPT KILL..." / FUNCTION KILL error. */
   interrupted: () => boolean;
@@ -481,20 +487,29 @@ class Engine implements LuaEngine {
     }
     const L = this.lua;
     L.settop(0);
-    this.fillArgs(opts);
+    this.pushArgs(opts);
+    L.settop(0);
     L.rawgeti(L.registryIndex, this.errhRef);
     L.rawgeti(L.registryIndex, script.ref);
     this.run(host, opts, out, 0, sha);
   }
 
-  /** Fills the reused KEYS and ARGV tables (extra old entries cleared). */
-  private fillArgs(opts: RunOptions): void {
+  /** Fills the reused KEYS and ARGV tables (extra old entries cleared) and leaves them on the
+   * stack, KEYS below ARGV. */
+  private pushArgs(opts: RunOptions): void {
     const L = this.lua;
+    const a = opts.args;
     L.rawgeti(L.registryIndex, this.keysRef);
-    this.keysLen = fillTable(L, opts.keys, Math.max(this.keysLen, L.rawlen(-1)));
+    const keysOld = Math.max(this.keysLen, L.rawlen(-1));
+    if (a === undefined) this.keysLen = fillTable(L, opts.keys, keysOld);
+    else {
+      const from = opts.keysFrom ?? 0;
+      this.keysLen = fillTableFrom(L, a, from, from + (opts.numKeys ?? 0), keysOld);
+    }
     L.rawgeti(L.registryIndex, this.argvRef);
-    this.argvLen = fillTable(L, opts.argv, Math.max(this.argvLen, L.rawlen(-1)));
-    L.settop(-3);
+    const argvOld = Math.max(this.argvLen, L.rawlen(-1));
+    if (a === undefined) this.argvLen = fillTable(L, opts.argv, argvOld);
+    else this.argvLen = fillTableFrom(L, a, (opts.keysFrom ?? 0) + (opts.numKeys ?? 0), a.argc, argvOld);
   }
 
   /** Stack: errh, fn, nargs args. Runs it and writes the result or the error to out. */
@@ -556,10 +571,7 @@ class Engine implements LuaEngine {
     L.settop(0);
     L.rawgeti(L.registryIndex, this.errhRef);
     L.rawgeti(L.registryIndex, ref);
-    L.rawgeti(L.registryIndex, this.keysRef);
-    this.keysLen = fillTable(L, opts.keys, Math.max(this.keysLen, L.rawlen(-1)));
-    L.rawgeti(L.registryIndex, this.argvRef);
-    this.argvLen = fillTable(L, opts.argv, Math.max(this.argvLen, L.rawlen(-1)));
+    this.pushArgs(opts);
     this.run(host, opts, out, 2, name);
   }
 }
@@ -587,6 +599,20 @@ function fillTable(L: LuaVm, values: Uint8Array[], oldLen: number): number {
     L.pushbytes(v, 0, v.length);
     L.rawseti(-2, i + 1);
   }
+  for (let i = n + 1; i <= oldLen; i++) {
+    L.pushnil();
+    L.rawseti(-2, i);
+  }
+  return n;
+}
+
+/** As fillTable, with the values a's arguments [from, to). */
+function fillTableFrom(L: LuaVm, a: ArgList, from: number, to: number, oldLen: number): number {
+  for (let i = from; i < to; i++) {
+    L.pushbytes(a.buf, a.off[i]!, a.len[i]!);
+    L.rawseti(-2, i - from + 1);
+  }
+  const n = to - from;
   for (let i = n + 1; i <= oldLen; i++) {
     L.pushnil();
     L.rawseti(-2, i);
