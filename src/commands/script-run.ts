@@ -236,8 +236,8 @@ export function runInShard(c: ShardContext, engine: LuaEngine, fn: boolean, name
       Atomics.store(words, base + BUSY, 0);
       Atomics.sub(words, BUSY_COUNT, 1);
     }
-    Atomics.store(words, base + KILL, 0);
-    Atomics.store(words, base + FLAGS, 0);
+    // KILL and FLAGS are left as they are: the main thread reads them only while RUNNING or BUSY
+    // is 1, and the next run stores both before it sets RUNNING.
     host.ctx = null;
     c.endAtomic();
   }
