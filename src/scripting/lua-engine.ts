@@ -87,6 +87,9 @@ interface Script {
 }
 
 const NEVER = (): boolean => false;
+/** redis.call's argument buffer: its first size, and the most it keeps between calls. */
+const CALL_BUF_INITIAL = 1024;
+const CALL_BUF_KEEP = 1 << 20;
 /** Small integers as redis.call arguments, made once ("%.17g" of an integer is its digits). */
 const SMALL_INT_ARGS: Buffer[] = Array.from({ length: 1024 }, (_, i) => Buffer.from(String(i), 'latin1'));
 
@@ -117,7 +120,7 @@ class Engine implements LuaEngine {
   private resp: 2 | 3 = 2;
   private readonly callOut = new RespWriter(4096);
   /** redis.call's arguments, reused (grown, never shrunk). */
-  private readonly callList: ArgList = { buf: new Uint8Array(1024), off: new Int32Array(16), len: new Int32Array(16), argc: 0 };
+  private readonly callList: ArgList = { buf: new Uint8Array(CALL_BUF_INITIAL), off: new Int32Array(16), len: new Int32Array(16), argc: 0 };
   /** A JS exception thrown by a host inside a run: rethrown once the VM is back at the top. */
   private hostFailure: unknown = null;
   private readonly hook = (): void => this.onHook();
@@ -269,6 +272,8 @@ class Engine implements LuaEngine {
       L.pushstring('host failure');
       return L.error();
     }
+    // A huge call's buffer is not kept for the next ones.
+    if (a.buf.length > CALL_BUF_KEEP) a.buf = new Uint8Array(CALL_BUF_INITIAL);
     L.settop(0);
     const type = pushReply(L, out.buf, out.start);
     if (raise && (type === 45 || type === 33)) return L.error();

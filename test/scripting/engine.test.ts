@@ -134,6 +134,10 @@ for (const vm of ['wasmoon', 'fengari'] as VmName[]) {
     const big = 'x'.repeat(3000);
     assert.is(run(e, `return redis.call('set', ARGV[1], 42, ARGV[1] .. 'y', 2.5)`, h, opts([], [big])), ':5\r\n');
     assert.equal(got.at(-1)!.map((x) => x.toString('latin1')), ['set', big, '42', big + 'y', '2.5']);
+    // A call past the buffer the engine keeps (1 MiB), then a small one.
+    assert.is(run(e, "redis.call('set', 'k', string.rep('z', 3000000)) return redis.call('get', 'k')", h), ':2\r\n');
+    assert.is(got.at(-2)![2]!.length, 3000000);
+    assert.equal(got.at(-1)!.map((x) => x.toString('latin1')), ['get', 'k']);
     assert.is(run(e, "return redis.pcall('get', {}).err", h), '$63\r\nERR Lua redis lib command arguments must be strings or integers\r\n');
   });
 
