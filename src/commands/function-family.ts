@@ -5,7 +5,7 @@ import { ERR, ReplyError, SCRIPT_ERR } from '../core/errors.js';
 import { shardEngine } from '../scripting/shard-scripts.js';
 import { argCopy, argIs, argString } from './args.js';
 import { runInShard } from './script-run.js';
-import { helpReply, keysAndArgv, numKeys } from './script-family.js';
+import { helpReply, numKeys } from './script-family.js';
 import { decodeFunctionDump } from './function-dump.js';
 import { globMatch } from '../util/glob.js';
 import { copyArgs, runAcrossShards } from './script-cross.js';
@@ -34,8 +34,7 @@ function fcallGeneric(c: ShardContext, ro: boolean): void {
   if (engine === undefined) return c.out.error(SCRIPT_ERR.noEngine);
   const p = prepareFcall(a, engine, ro, c.settings.scripts?.cluster === true);
   if (typeof p === 'string') return c.out.error(p);
-  const { keys, argv } = keysAndArgv(a, p.n);
-  runInShard(c, engine, true, p.name, p.readOnly, keys, argv);
+  runInShard(c, engine, true, p.name, p.readOnly, p.n);
 }
 
 /** FCALL whose keys span shards: on the main thread, every shard locked (script-cross.ts). */

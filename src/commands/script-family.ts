@@ -7,6 +7,7 @@ import { shardEngine } from '../scripting/shard-scripts.js';
 import type { LuaEngine } from '../scripting/lua-engine.js';
 import { argCopy, argInt, argIs, argString } from './args.js';
 import { runInShard } from './script-run.js';
+import { shaText } from '../scripting/sha-text.js';
 import { copyArgs, runAcrossShards } from './script-cross.js';
 import type { ArgList, CommandSpec, MainCall, MainHandler, ShardContext } from './types.js';
 
@@ -15,15 +16,6 @@ const I = 'internal' as const;
 
 function view(a: ArgList, i: number): Uint8Array {
   return a.buf.subarray(a.off[i]!, a.off[i]! + a.len[i]!);
-}
-
-/** KEYS and ARGV of a command whose key count is argument 2 (checked by the caller). */
-export function keysAndArgv(a: ArgList, n: number): { keys: Uint8Array[]; argv: Uint8Array[] } {
-  const keys: Uint8Array[] = [];
-  const argv: Uint8Array[] = [];
-  for (let i = 3; i < 3 + n; i++) keys.push(view(a, i));
-  for (let i = 3 + n; i < a.argc; i++) argv.push(view(a, i));
-  return { keys, argv };
 }
 
 /** The key count of EVAL-like commands, or its error reply. */
@@ -52,7 +44,7 @@ function prepareEval(a: ArgList, engine: LuaEngine, bySha: boolean, ro: boolean,
   if (typeof n === 'string') return n;
   let sha: string;
   if (bySha) {
-    sha = argString(a, 1).toLowerCase();
+    sha = shaText(a.buf, a.off[1]!, a.len[1]!);
     if (!engine.hasScript(sha)) return SCRIPT_ERR.noScript;
   } else {
     try {
@@ -79,8 +71,7 @@ function evalGeneric(c: ShardContext, bySha: boolean, ro: boolean): void {
   if (engine === null) return;
   const p = prepareEval(a, engine, bySha, ro, c.settings.scripts?.cluster === true);
   if (typeof p === 'string') return c.out.error(p);
-  const { keys, argv } = keysAndArgv(a, p.n);
-  runInShard(c, engine, false, p.sha, p.readOnly, keys, argv);
+  runInShard(c, engine, false, p.sha, p.readOnly, p.n);
 }
 
 /** EVAL whose keys span shards (standalone with several shards): on the main thread, every shard

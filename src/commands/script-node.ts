@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { createLuaEngine, type LuaEngine } from '../scripting/lua-engine.js';
 import { BUSY, BUSY_COUNT, FLAGS, FLAG_FUNCTION, FLAG_WROTE, KILL, READONLY_REPLICA, RUNNING, createScriptWords, shardBase } from '../scripting/shard-scripts.js';
 import { ReplyError, SCRIPT_ERR } from '../core/errors.js';
+import { shaText } from '../scripting/sha-text.js';
 import type { ArgList, CommandSpec } from './types.js';
 import { argInt, argIs } from './args.js';
 import { decodeFunctionDump, encodeFunctionDump } from './function-dump.js';
@@ -331,7 +332,7 @@ export class ScriptNode {
 }
 
 function shaArg(a: ArgList): string {
-  return Buffer.from(a.buf.buffer, a.buf.byteOffset + a.off[1]!, a.len[1]!).toString('latin1').toLowerCase();
+  return shaText(a.buf, a.off[1]!, a.len[1]!);
 }
 
 /** The name in a library's "#!lua name=<lib>" shebang, or null. */

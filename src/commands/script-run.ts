@@ -5,7 +5,7 @@
 // Invariant: a run holds ctx.beginAtomic() for its whole length, and its RUNNING word is cleared
 // however it ends.
 
-import type { LuaEngine, ScriptCallHost } from '../scripting/lua-engine.js';
+import type { LuaEngine, RunOptions, ScriptCallHost } from '../scripting/lua-engine.js';
 import { BUSY, BUSY_COUNT, FLAGS, FLAG_FUNCTION, FLAG_WROTE, KILL, READONLY_REPLICA, RUNNING, createScriptWords, shardBase, wordsShards } from '../scripting/shard-scripts.js';
 import type { RespWriter } from '../protocol/resp-writer.js';
 import type { ArgList, CommandSpec, ShardContext } from './types.js';
@@ -13,6 +13,7 @@ import { arityOk } from './arity.js';
 import { keyRange, keyStep, keysFirst, keysLast, keysSkip } from './key-range.js';
 import { keySlot, shardOfSlot } from '../keyspace/slot.js';
 import { SCRIPT_ERR } from '../core/errors.js';
+import { argListOf } from './args.js';
 
 type Lookup = (buf: Uint8Array, off: number, len: number) => number;
 
@@ -25,6 +26,12 @@ let idxEcho = -1;
 let idxTime = -1;
 let idxPublish = -1;
 let idxSpublish = -1;
+/** By table index, read per redis.call instead of the spec's flag list: CALL_* bits. */
+let callBits = new Uint8Array(0);
+const CALL_HIDDEN = 1;
+/** Not runnable from a script: no shard handler, or flagged noscript. */
+const CALL_DENIED = 2;
+const CALL_WRITE = 4;
 
 export function bindScriptCommands(commands: readonly CommandSpec[], find: Lookup): void {
   table = commands;
@@ -35,6 +42,9 @@ export function bindScriptCommands(commands: readonly CommandSpec[], find: Looku
   idxTime = at('time');
   idxPublish = at('publish');
   idxSpublish = at('spublish');
+  callBits = Uint8Array.from(commands, (c) => (c.hidden === true ? CALL_HIDDEN : 0)
+    | (c.shard === undefined || c.flags.includes('noscript') ? CALL_DENIED : 0)
+    | (c.flags.includes('write') ? CALL_WRITE : 0));
 }
 
 /** resolveCall(): the call was answered (an error, or PING / ECHO / TIME answered in place). */
@@ -45,19 +55,24 @@ export const HANDLED = -1;
  * (its error, or PING / ECHO / TIME's answer) is already in `out`. PUBLISH / SPUBLISH come back
  * as their index for the host to deliver. */
 export function resolveCall(args: Uint8Array[], readOnly: boolean, out: RespWriter): number {
-  const name = args[0];
-  const idx = name === undefined ? -1 : lookup(name, 0, name.length);
+  return resolveCallList(argListOf(args), readOnly, out);
+}
+
+/** resolveCall over an ArgList (the engine's own, on the shard's path). */
+export function resolveCallList(a: ArgList, readOnly: boolean, out: RespWriter): number {
+  const idx = a.argc === 0 ? -1 : lookup(a.buf, a.off[0]!, a.len[0]!);
   const spec = idx >= 0 ? table[idx] : undefined;
-  if (spec === undefined || spec.hidden === true) return err(out, SCRIPT_ERR.unknownCommand);
-  if (!arityOk(spec.arity, args.length)) return err(out, SCRIPT_ERR.wrongArgs);
+  const bits = callBits[idx] ?? 0;
+  if (spec === undefined || (bits & CALL_HIDDEN) !== 0) return err(out, SCRIPT_ERR.unknownCommand);
+  if (!arityOk(spec.arity, a.argc)) return err(out, SCRIPT_ERR.wrongArgs);
   if (idx === idxPing) {
-    if (args.length > 2) return err(out, SCRIPT_ERR.wrongArgs);
-    if (args.length === 2) out.bulk(args[1]!, 0, args[1]!.length);
+    if (a.argc > 2) return err(out, SCRIPT_ERR.wrongArgs);
+    if (a.argc === 2) out.bulk(a.buf, a.off[1]!, a.len[1]!);
     else out.simple('PONG');
     return HANDLED;
   }
   if (idx === idxEcho) {
-    out.bulk(args[1]!, 0, args[1]!.length);
+    out.bulk(a.buf, a.off[1]!, a.len[1]!);
     return HANDLED;
   }
   if (idx === idxTime) {
@@ -67,9 +82,9 @@ export function resolveCall(args: Uint8Array[], readOnly: boolean, out: RespWrit
     out.bulkString(String(us % 1_000_000n));
     return HANDLED;
   }
-  if (idx === idxPublish || idx === idxSpublish) return args.length === 3 ? idx : err(out, SCRIPT_ERR.wrongArgs);
-  if (spec.shard === undefined || spec.flags.includes('noscript')) return err(out, SCRIPT_ERR.notAllowed);
-  if (readOnly && spec.flags.includes('write')) return err(out, SCRIPT_ERR.writeFromReadOnly);
+  if (idx === idxPublish || idx === idxSpublish) return a.argc === 3 ? idx : err(out, SCRIPT_ERR.wrongArgs);
+  if ((bits & CALL_DENIED) !== 0) return err(out, SCRIPT_ERR.notAllowed);
+  if (readOnly && (bits & CALL_WRITE) !== 0) return err(out, SCRIPT_ERR.writeFromReadOnly);
   return idx;
 }
 
@@ -94,23 +109,31 @@ class ShardScriptHost implements ScriptCallHost {
   base = shardBase(0);
   startMs = 0;
   busy = false;
+  /** FLAG_WROTE is set in the shared words (this run wrote). */
+  wrote = false;
   thresholdMs = 5000;
   shardCount = 1;
   cluster = false;
   private readonly a: ArgList = { buf: new Uint8Array(256), off: new Int32Array(16), len: new Int32Array(16), argc: 0 };
 
   call(args: Uint8Array[], out: RespWriter): void {
+    this.callList(this.fill(args), out);
+  }
+
+  callList(a: ArgList, out: RespWriter): void {
     const c = this.ctx!;
-    const idx = resolveCall(args, this.readOnly, out);
+    const idx = resolveCallList(a, this.readOnly, out);
     if (idx === HANDLED) return;
-    if (idx === idxPublish || idx === idxSpublish) return this.publish(c, args, out, idx === idxSpublish);
-    const spec = table[idx]!;
-    const a = this.fill(args);
-    const keyErr = this.checkKeys(c, spec, a);
+    if (idx === idxPublish || idx === idxSpublish) return this.publish(c, a, out, idx === idxSpublish);
+    const keyErr = this.checkKeys(c, table[idx]!, a);
     if (keyErr !== null) return out.error(keyErr);
-    if (spec.flags.includes('write')) {
+    if ((callBits[idx]! & CALL_WRITE) !== 0) {
       if (Atomics.load(this.words, READONLY_REPLICA) === 1) return out.error(SCRIPT_ERR.readOnlyReplica);
-      Atomics.or(this.words, this.base + FLAGS, FLAG_WROTE);
+      // Once per run: the main thread reads it only to refuse SCRIPT KILL.
+      if (!this.wrote) {
+        this.wrote = true;
+        Atomics.or(this.words, this.base + FLAGS, FLAG_WROTE);
+      }
     }
     c.execute(idx, a, out);
   }
@@ -122,8 +145,8 @@ class ShardScriptHost implements ScriptCallHost {
 
   /** PUBLISH / SPUBLISH from a script in a shard: delivered by the main thread after the script's
    * reply (contract C3). The shard cannot count the receivers: the reply is 0. */
-  private publish(c: ShardContext, args: Uint8Array[], out: RespWriter, sharded: boolean): void {
-    c.publish(args[1]!, args[2]!, sharded ? 2 : 1);
+  private publish(c: ShardContext, a: ArgList, out: RespWriter, sharded: boolean): void {
+    c.publish(a.buf.subarray(a.off[1]!, a.off[1]! + a.len[1]!), a.buf.subarray(a.off[2]!, a.off[2]! + a.len[2]!), sharded ? 2 : 1);
     out.integer(0);
   }
 
@@ -177,8 +200,13 @@ class ShardScriptHost implements ScriptCallHost {
 // One per thread: runs never overlap in a thread (redis.call cannot start a script).
 const host = new ShardScriptHost();
 
-/** Runs a loaded script (sha) or a registered function (name) in shard c, its reply in c.out. */
-export function runInShard(c: ShardContext, engine: LuaEngine, fn: boolean, name: string, readOnly: boolean, keys: Uint8Array[], argv: Uint8Array[]): void {
+const NO_ARGS: Uint8Array[] = [];
+/** The run's options, reused: KEYS and ARGV are read from c.args when the run starts. */
+const runOpts: RunOptions = { keys: NO_ARGS, argv: NO_ARGS, interrupted: host.interrupted, args: undefined, keysFrom: 3, numKeys: 0 };
+
+/** Runs a loaded script (sha) or a registered function (name) in shard c, its reply in c.out;
+ * c.args is the EVAL-like command: its numKeys keys from argument 3, then its ARGV. */
+export function runInShard(c: ShardContext, engine: LuaEngine, fn: boolean, name: string, readOnly: boolean, numKeys: number): void {
   const s = c.settings.scripts;
   const words = s !== undefined && wordsShards(s.words) > c.shardId ? s.words : LOCAL_WORDS;
   const base = words === LOCAL_WORDS ? shardBase(0) : shardBase(c.shardId);
@@ -190,23 +218,26 @@ export function runInShard(c: ShardContext, engine: LuaEngine, fn: boolean, name
   host.shardCount = s?.shardCount ?? 1;
   host.cluster = s?.cluster ?? false;
   host.busy = false;
+  host.wrote = false;
   host.startMs = performance.now();
   Atomics.store(words, base + KILL, 0);
   Atomics.store(words, base + FLAGS, fn ? FLAG_FUNCTION : 0);
   Atomics.store(words, base + RUNNING, 1);
   c.beginAtomic();
   try {
-    const opts = { keys, argv, interrupted: host.interrupted };
-    if (fn) engine.callFunction(name, host, opts, c.out);
-    else engine.runScript(name, host, opts, c.out);
+    runOpts.args = c.args;
+    runOpts.numKeys = numKeys;
+    if (fn) engine.callFunction(name, host, runOpts, c.out);
+    else engine.runScript(name, host, runOpts, c.out);
   } finally {
+    runOpts.args = undefined;
     Atomics.store(words, base + RUNNING, 0);
     if (host.busy) {
       Atomics.store(words, base + BUSY, 0);
       Atomics.sub(words, BUSY_COUNT, 1);
     }
-    Atomics.store(words, base + KILL, 0);
-    Atomics.store(words, base + FLAGS, 0);
+    // KILL and FLAGS are left as they are: the main thread reads them only while RUNNING or BUSY
+    // is 1, and the next run stores both before it sets RUNNING.
     host.ctx = null;
     c.endAtomic();
   }

@@ -5,6 +5,7 @@
 
 import { createHash } from 'node:crypto';
 import { ReplyError } from '../core/errors.js';
+import type { ArgList } from '../core/types.js';
 import { RespWriter } from '../protocol/resp-writer.js';
 import { formatDouble } from '../util/numbers.js';
 import { LUA_TEXT, pushErrorTable, raiseError } from './lua-errors.js';
@@ -28,6 +29,9 @@ export interface ScriptCallHost {
    * `noscript` commands, writes from a read-only script, keys of another shard / slot.
    * The args are views valid only during the call: copy what is kept. */
   call(args: Uint8Array[], out: RespWriter): void;
+  /** As call, with the arguments in one ArgList (argument 0 the command's name); when present the
+   * engine calls this instead of call, making no view per argument. Valid only during the call. */
+  callList?(a: ArgList, out: RespWriter): void;
   /** redis.log(level, msg): level is 0..3 (LOG_DEBUG .. LOG_WARNING). */
   log(level: number, message: string): void;
 }
@@ -35,6 +39,12 @@ export interface ScriptCallHost {
 export interface RunOptions {
   keys: Uint8Array[];
   argv: Uint8Array[];
+  /** When set, KEYS and ARGV come from it instead (keys and argv are then ignored): KEYS are
+   * arguments [keysFrom, keysFrom + numKeys), ARGV the ones after, up to args.argc. Read before
+   * the script starts, without a view per argument. */
+  args?: ArgList | undefined;
+  keysFrom?: number;
+  numKeys?: number;
   /** Called from an instruction-count hook (every ~100k instructions); true aborts the script with
    * Redis's "Script killed by user with SCRIPT KILL..." / FUNCTION KILL error. */
   interrupted: () => boolean;
@@ -77,6 +87,9 @@ interface Script {
 }
 
 const NEVER = (): boolean => false;
+/** redis.call's argument buffer: its first size, and the most it keeps between calls. */
+const CALL_BUF_INITIAL = 1024;
+const CALL_BUF_KEEP = 1 << 20;
 /** Small integers as redis.call arguments, made once ("%.17g" of an integer is its digits). */
 const SMALL_INT_ARGS: Buffer[] = Array.from({ length: 1024 }, (_, i) => Buffer.from(String(i), 'latin1'));
 
@@ -87,7 +100,6 @@ function numberArg(x: number): Uint8Array {
   }
   return Buffer.from(formatDouble(x), 'latin1');
 }
-const EMPTY_ARG = new Uint8Array(0);
 
 class Engine implements LuaEngine {
   readonly vm: VmName;
@@ -107,8 +119,8 @@ class Engine implements LuaEngine {
   /** The script's protocol for redis.call replies (redis.setresp). */
   private resp: 2 | 3 = 2;
   private readonly callOut = new RespWriter(4096);
-  /** Argument arrays by argument count, reused (setting an array's length is slow). */
-  private readonly callArgs: Uint8Array[][] = [];
+  /** redis.call's arguments, reused (grown, never shrunk). */
+  private readonly callList: ArgList = { buf: new Uint8Array(CALL_BUF_INITIAL), off: new Int32Array(16), len: new Int32Array(16), argc: 0 };
   /** A JS exception thrown by a host inside a run: rethrown once the VM is back at the top. */
   private hostFailure: unknown = null;
   private readonly hook = (): void => this.onHook();
@@ -210,48 +222,77 @@ class Engine implements LuaEngine {
     L.setglobal('redis');
   }
 
-  /** redis.call (raise) / redis.pcall. */
+  /** redis.call (raise) / redis.pcall. The arguments are copied into one reused ArgList (no view
+   * per argument) and go to host.callList, or as views of it to host.call. */
   private redisCall(raise: boolean): number {
     const L = this.lua;
     const argc = L.gettop();
     if (argc === 0) return this.callError(LUA_TEXT.noArgs, raise);
-    let args = this.callArgs[argc];
-    if (args === undefined) {
-      args = new Array<Uint8Array>(argc).fill(EMPTY_ARG);
-      if (argc < 64) this.callArgs[argc] = args;
+    const a = this.callList;
+    if (a.off.length < argc) {
+      // argc is bounded by the Lua stack (LUAI_MAXSTACK), the buffer by the VM's strings.
+      const n = Math.max(argc, a.off.length * 2);
+      a.off = new Int32Array(n);
+      a.len = new Int32Array(n);
     }
+    let p = 0;
     for (let i = 1; i <= argc; i++) {
       const t = L.type(i);
-      if (t === T_STRING) args[i - 1] = L.tobytes(i);
-      else if (t === T_NUMBER) args[i - 1] = numberArg(L.tonumber(i));
-      else {
-        args.fill(EMPTY_ARG);
+      let n: number;
+      if (t === T_STRING) {
+        n = L.copybytes(i, a.buf, p);
+        if (n > a.buf.length - p) {
+          this.growCallBuf(p, n);
+          L.copybytes(i, a.buf, p);
+        }
+      } else if (t === T_NUMBER) {
+        const b = numberArg(L.tonumber(i));
+        n = b.length;
+        if (n > a.buf.length - p) this.growCallBuf(p, n);
+        a.buf.set(b, p);
+      } else {
         return this.callError(LUA_TEXT.badArgType, raise);
       }
+      a.off[i - 1] = p;
+      a.len[i - 1] = n;
+      p += n;
     }
+    a.argc = argc;
     const host = this.host;
     const out = this.callOut;
     out.reset();
     out.proto = this.resp;
-    if (host === null) {
-      args.fill(EMPTY_ARG);
-      return this.callError('redis.call can only be called inside a script invocation', raise);
-    }
+    if (host === null) return this.callError('redis.call can only be called inside a script invocation', raise);
     try {
-      host.call(args, out);
+      if (host.callList !== undefined) host.callList(a, out);
+      else host.call(this.callViews(a), out);
     } catch (e) {
       // A host bug: stop the script now, rethrow once the VM has unwound.
       this.hostFailure = e;
-      args.fill(EMPTY_ARG);
       L.pushstring('host failure');
       return L.error();
     }
-    // Drop the views into the VM's memory.
-    args.fill(EMPTY_ARG);
+    // A huge call's buffer is not kept for the next ones.
+    if (a.buf.length > CALL_BUF_KEEP) a.buf = new Uint8Array(CALL_BUF_INITIAL);
     L.settop(0);
     const type = pushReply(L, out.buf, out.start);
     if (raise && (type === 45 || type === 33)) return L.error();
     return 1;
+  }
+
+  /** Grows the call buffer to hold `need` more bytes after the first `used` (kept). */
+  private growCallBuf(used: number, need: number): void {
+    const a = this.callList;
+    const b = new Uint8Array(Math.max(a.buf.length * 2, used + need));
+    b.set(a.buf.subarray(0, used));
+    a.buf = b;
+  }
+
+  /** The call's arguments as views, for a host without callList. */
+  private callViews(a: ArgList): Uint8Array[] {
+    const args = new Array<Uint8Array>(a.argc);
+    for (let i = 0; i < a.argc; i++) args[i] = a.buf.subarray(a.off[i]!, a.off[i]! + a.len[i]!);
+    return args;
   }
 
   private callError(text: string, raise: boolean): number {
@@ -451,20 +492,29 @@ class Engine implements LuaEngine {
     }
     const L = this.lua;
     L.settop(0);
-    this.fillArgs(opts);
+    this.pushArgs(opts);
+    L.settop(0);
     L.rawgeti(L.registryIndex, this.errhRef);
     L.rawgeti(L.registryIndex, script.ref);
     this.run(host, opts, out, 0, sha);
   }
 
-  /** Fills the reused KEYS and ARGV tables (extra old entries cleared). */
-  private fillArgs(opts: RunOptions): void {
+  /** Fills the reused KEYS and ARGV tables (extra old entries cleared) and leaves them on the
+   * stack, KEYS below ARGV. */
+  private pushArgs(opts: RunOptions): void {
     const L = this.lua;
+    const a = opts.args;
     L.rawgeti(L.registryIndex, this.keysRef);
-    this.keysLen = fillTable(L, opts.keys, Math.max(this.keysLen, L.rawlen(-1)));
+    const keysOld = Math.max(this.keysLen, L.rawlen(-1));
+    if (a === undefined) this.keysLen = fillTable(L, opts.keys, keysOld);
+    else {
+      const from = opts.keysFrom ?? 0;
+      this.keysLen = fillTableFrom(L, a, from, from + (opts.numKeys ?? 0), keysOld);
+    }
     L.rawgeti(L.registryIndex, this.argvRef);
-    this.argvLen = fillTable(L, opts.argv, Math.max(this.argvLen, L.rawlen(-1)));
-    L.settop(-3);
+    const argvOld = Math.max(this.argvLen, L.rawlen(-1));
+    if (a === undefined) this.argvLen = fillTable(L, opts.argv, argvOld);
+    else this.argvLen = fillTableFrom(L, a, (opts.keysFrom ?? 0) + (opts.numKeys ?? 0), a.argc, argvOld);
   }
 
   /** Stack: errh, fn, nargs args. Runs it and writes the result or the error to out. */
@@ -526,10 +576,7 @@ class Engine implements LuaEngine {
     L.settop(0);
     L.rawgeti(L.registryIndex, this.errhRef);
     L.rawgeti(L.registryIndex, ref);
-    L.rawgeti(L.registryIndex, this.keysRef);
-    this.keysLen = fillTable(L, opts.keys, Math.max(this.keysLen, L.rawlen(-1)));
-    L.rawgeti(L.registryIndex, this.argvRef);
-    this.argvLen = fillTable(L, opts.argv, Math.max(this.argvLen, L.rawlen(-1)));
+    this.pushArgs(opts);
     this.run(host, opts, out, 2, name);
   }
 }
@@ -557,6 +604,20 @@ function fillTable(L: LuaVm, values: Uint8Array[], oldLen: number): number {
     L.pushbytes(v, 0, v.length);
     L.rawseti(-2, i + 1);
   }
+  for (let i = n + 1; i <= oldLen; i++) {
+    L.pushnil();
+    L.rawseti(-2, i);
+  }
+  return n;
+}
+
+/** As fillTable, with the values a's arguments [from, to). */
+function fillTableFrom(L: LuaVm, a: ArgList, from: number, to: number, oldLen: number): number {
+  for (let i = from; i < to; i++) {
+    L.pushbytes(a.buf, a.off[i]!, a.len[i]!);
+    L.rawseti(-2, i - from + 1);
+  }
+  const n = to - from;
   for (let i = n + 1; i <= oldLen; i++) {
     L.pushnil();
     L.rawseti(-2, i);

@@ -12,6 +12,9 @@ const MAX_DEPTH = 1000;
 const INT64_MIN = '-9223372036854775808';
 const TWO63 = 2 ** 63;
 
+/** Result strings up to STR_SCRATCH_MAX go through strScratch (grown to that at most). */
+const STR_SCRATCH_MAX = 64 * 1024;
+let strScratch = new Uint8Array(1024);
 let vm: LuaVm;
 let out: RespWriter;
 /** The script's own protocol (redis.setresp): decides how booleans are written. */
@@ -65,8 +68,17 @@ function writeTop(depth: number): void {
   const t = vm.type(-1);
   switch (t) {
     case T_STRING: {
-      const b = vm.tobytes(-1);
-      out.bulk(b, 0, b.length);
+      // Copied out through a reused buffer: cheaper than a view of the VM's memory when short.
+      const n = vm.copybytes(-1, strScratch, 0);
+      if (n <= strScratch.length) out.bulk(strScratch, 0, n);
+      else if (n <= STR_SCRATCH_MAX) {
+        strScratch = new Uint8Array(Math.max(n, strScratch.length * 2));
+        vm.copybytes(-1, strScratch, 0);
+        out.bulk(strScratch, 0, n);
+      } else {
+        const b = vm.tobytes(-1);
+        out.bulk(b, 0, b.length);
+      }
       break;
     }
     case T_BOOLEAN:

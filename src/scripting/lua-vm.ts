@@ -36,6 +36,10 @@ export interface LuaVm {
   /** The bytes of the string (or number, converted in place) at idx. A view into the VM's memory:
    * valid until the VM runs again; copy it to keep it. */
   tobytes(idx: number): Uint8Array;
+  /** Copies the bytes of the string (or number, converted in place) at idx into dst at off when
+   * they fit in dst; returns their length either way (dst is untouched when it is too short).
+   * Makes no view: the call path's way to read an argument. */
+  copybytes(idx: number, dst: Uint8Array, off: number): number;
   /** The string at idx decoded as UTF-8 (error texts, names); '' when it is not a string. */
   tostring(idx: number): string;
   pushnil(): void;

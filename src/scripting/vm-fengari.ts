@@ -96,6 +96,12 @@ class FengariVm implements LuaVm {
   tonumber(idx: number): number { return this.f.lua.lua_tonumber(this.L, idx); }
   isinteger(idx: number): boolean { return this.f.lua.lua_isinteger(this.L, idx); }
   tobytes(idx: number): Uint8Array { return this.f.lua.lua_tolstring(this.L, idx) ?? EMPTY; }
+  copybytes(idx: number, dst: Uint8Array, off: number): number {
+    const b = this.f.lua.lua_tolstring(this.L, idx);
+    if (b === null) return 0;
+    if (b.length <= dst.length - off) dst.set(b, off);
+    return b.length;
+  }
   tostring(idx: number): string {
     const b = this.f.lua.lua_tolstring(this.L, idx);
     return b === null ? '' : decoder.decode(b);

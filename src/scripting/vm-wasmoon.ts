@@ -121,6 +121,18 @@ class WasmoonVm implements LuaVm {
     const len = this.m.HEAPU32[this.lenPtr >>> 2]!;
     return this.m.HEAPU8.subarray(p, p + len);
   }
+  copybytes(idx: number, dst: Uint8Array, off: number): number {
+    const p = this.m._lua_tolstring(this.L, idx, this.lenPtr);
+    if (p === 0) return 0;
+    const len = this.m.HEAPU32[this.lenPtr >>> 2]!;
+    if (len <= dst.length - off) {
+      const heap = this.m.HEAPU8;
+      // A view of the heap costs more than copying a short string byte by byte.
+      if (len <= 64) for (let i = 0; i < len; i++) dst[off + i] = heap[p + i]!;
+      else dst.set(heap.subarray(p, p + len), off);
+    }
+    return len;
+  }
   tostring(idx: number): string {
     const p = this.m._lua_tolstring(this.L, idx, this.lenPtr);
     if (p === 0) return '';

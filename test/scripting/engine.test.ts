@@ -8,6 +8,8 @@ import { createLuaEngine, type LuaEngine, type RunOptions, type ScriptCallHost }
 import type { VmName } from '../../src/scripting/lua-vm.js';
 import { RespWriter } from '../../src/protocol/resp-writer.js';
 import { ReplyError } from '../../src/core/errors.js';
+import { argListOf } from '../../src/commands/args.js';
+import { shaText } from '../../src/scripting/sha-text.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 
@@ -109,6 +111,36 @@ for (const vm of ['wasmoon', 'fengari'] as VmName[]) {
     assert.is(run(e, 'return {#KEYS, #ARGV, KEYS[1]}', h, opts(['x'], [])), '*3\r\n:1\r\n:0\r\n$1\r\nx\r\n');
   });
 
+  test(`${vm}: KEYS and ARGV from an ArgList; callList gets the arguments, long ones included`, async () => {
+    const e = await createLuaEngine(vm);
+    const got: Buffer[][] = [];
+    const h: ScriptCallHost = {
+      call() {
+        throw new Error('callList expected');
+      },
+      callList(a, out) {
+        const args: Buffer[] = [];
+        for (let i = 0; i < a.argc; i++) args.push(Buffer.from(a.buf.subarray(a.off[i]!, a.off[i]! + a.len[i]!)));
+        got.push(args);
+        out.integer(a.argc);
+      },
+      log() {},
+    };
+    const a = argListOf(['EVALSHA', 'sha', '2', 'k1', 'k2', 'v1', 'v2', 'v3']);
+    const fromList = (numKeys: number): RunOptions => ({ keys: [], argv: [], interrupted: () => false, args: a, keysFrom: 3, numKeys });
+    assert.is(run(e, 'return {#KEYS, #ARGV, KEYS[2], ARGV[3]}', h, fromList(2)), '*4\r\n:2\r\n:3\r\n$2\r\nk2\r\n$2\r\nv3\r\n');
+    assert.is(run(e, 'return {#KEYS, #ARGV, ARGV[1]}', h, fromList(0)), '*3\r\n:0\r\n:5\r\n$2\r\nk1\r\n');
+    // Arguments past the engine's first buffer (1 KiB), numbers among them.
+    const big = 'x'.repeat(3000);
+    assert.is(run(e, `return redis.call('set', ARGV[1], 42, ARGV[1] .. 'y', 2.5)`, h, opts([], [big])), ':5\r\n');
+    assert.equal(got.at(-1)!.map((x) => x.toString('latin1')), ['set', big, '42', big + 'y', '2.5']);
+    // A call past the buffer the engine keeps (1 MiB), then a small one.
+    assert.is(run(e, "redis.call('set', 'k', string.rep('z', 3000000)) return redis.call('get', 'k')", h), ':2\r\n');
+    assert.is(got.at(-2)![2]!.length, 3000000);
+    assert.equal(got.at(-1)!.map((x) => x.toString('latin1')), ['get', 'k']);
+    assert.is(run(e, "return redis.pcall('get', {}).err", h), '$63\r\nERR Lua redis lib command arguments must be strings or integers\r\n');
+  });
+
   test(`${vm}: the interruption hook stops a runaway script, and pcall cannot catch it`, async () => {
     const e = await createLuaEngine(vm);
     const h = fakeHost({});
@@ -196,6 +228,21 @@ test('both VMs give the same replies on a mixed script', async () => {
   const f = run(await createLuaEngine('fengari'), body, h, opts(['k']));
   assert.is(w, f);
   assert.is(w, '*5\r\n:30\r\n$-1\r\n$4\r\n[30]\r\n:6\r\n$3\r\n7.5\r\n');
+});
+
+test('shaText: lowercase text of a sha argument, cached by its bytes', () => {
+  const sha = 'e0e1f9fabfc9d4800c877a703b823ac0578ff8db';
+  for (let i = 0; i < 3; i++) {
+    assert.is(shaText(b(sha), 0, 40), sha);
+    assert.is(shaText(b('..' + sha.toUpperCase()), 2, 40), sha);
+  }
+  // Bytes that only look alike once OR-ed with 0x20 are not the sha.
+  const ctl = b(sha);
+  ctl[0] = 0x05; // 0x05 | 0x20 is '%', and 0x10 | 0x20 would be '0'
+  ctl[1] = 0x10;
+  assert.is.not(shaText(ctl, 0, 40), sha);
+  assert.is(shaText(b('ABC'), 0, 3), 'abc');
+  assert.is(shaText(b('Z'.repeat(40)), 0, 40), 'z'.repeat(40));
 });
 
 test.run();
