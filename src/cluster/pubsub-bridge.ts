@@ -1,4 +1,4 @@
-// Pub/sub across the cluster: a node's local pub/sub (contract C2, server/pubsub.ts) wired to its
+// Pub/sub across the cluster: a node's local pub/sub (PubSubApi, server/pubsub.ts) wired to its
 // cluster membership. PUBLISH and SPUBLISH leave through the bus (ClusterControl.publish: every
 // node, or the shard's nodes); what arrives from the bus is delivered locally only, so a message
 // never travels twice; sharded subscribers of slots this node stops serving get Redis 7.0's

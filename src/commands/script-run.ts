@@ -144,7 +144,7 @@ class ShardScriptHost implements ScriptCallHost {
   }
 
   /** PUBLISH / SPUBLISH from a script in a shard: delivered by the main thread after the script's
-   * reply (contract C3). The shard cannot count the receivers: the reply is 0. */
+   * reply (ShardContext.publish). The shard cannot count the receivers: the reply is 0. */
   private publish(c: ShardContext, a: ArgList, out: RespWriter, sharded: boolean): void {
     c.publish(a.buf.subarray(a.off[1]!, a.off[1]! + a.len[1]!), a.buf.subarray(a.off[2]!, a.off[2]! + a.len[2]!), sharded ? 2 : 1);
     out.integer(0);

@@ -85,7 +85,7 @@ export interface BlockingApi {
 /** Pub/sub subscription kinds: 0 channels, 1 patterns, 2 shard channels. */
 export type SubKind = 0 | 1 | 2;
 
-/** Pub/sub on the main thread (contract C2; server/pubsub.ts implements it, and re-exports it). */
+/** Pub/sub on the main thread (server/pubsub.ts implements it, and re-exports it). */
 export interface PubSubApi {
   /** PUBLISH: delivers to this node's subscribers (channels and matching patterns), then hands the
    * message to onPropagate (cluster bus) when set. Returns the local receivers (Redis's reply). */

@@ -210,7 +210,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     return this.notifyWord;
   }
 
-  /** A message a shard published (contract C3): 0 local delivery, 1 PUBLISH, 2 SPUBLISH. */
+  /** A message a shard published (ShardContext.publish): 0 local delivery, 1 PUBLISH, 2 SPUBLISH. */
   private onShardPublish(channel: Uint8Array, message: Uint8Array, mode: 0 | 1 | 2): void {
     const ps = this.pubsub;
     if (mode === 0) ps.publishLocal(channel, message);

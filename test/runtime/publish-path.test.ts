@@ -1,4 +1,4 @@
-// The shard -> main publish path (contract C3) without a server: a command that calls
+// The shard -> main publish path (ShardContext.publish) without a server: a command that calls
 // ShardContext.publish in each mode, run by an InlineShard, reaches the PublishHooks after its
 // reply, in order, with its bytes intact; the publish queue packs records and unpacks them whole;
 // notify() emits nothing while events are off and the keyspace/keyevent pair when on.
