@@ -123,7 +123,8 @@ export class RespWriter {
       let p = this.length;
       for (let i = 0; i < len; i++) b[p++] = src[off + i]!;
     } else {
-      this.buf.set(src.subarray(off, off + len), this.length);
+      // A whole array (a pub/sub frame pushed to each subscriber) needs no view of itself.
+      this.buf.set(off === 0 && len === src.length ? src : src.subarray(off, off + len), this.length);
     }
     this.length += len;
   }
