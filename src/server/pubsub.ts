@@ -37,6 +37,14 @@ function key(name: Uint8Array): string {
   return Buffer.from(name.buffer, name.byteOffset, name.byteLength).toString('latin1');
 }
 
+/** Byte equality, in JS: channel names are short, and a native call costs more than the loop. */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  const n = a.length;
+  if (n !== b.length) return false;
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export type { PubSubApi };
 
 export class PubSub implements PubSubNode {
@@ -44,6 +52,9 @@ export class PubSub implements PubSubNode {
   private readonly channels = new Map<string, Topic>();
   private readonly patterns = new Map<string, Topic>();
   private readonly shardChannels = new Map<string, Topic>();
+  /** The channel the last PUBLISH found (a publisher mostly repeats its channel): compared by
+   * bytes, it spares the string key per PUBLISH. Always an entry of `channels`, or null. */
+  private lastChannel: Topic | null = null;
 
   private topics(kind: SubKind): Map<string, Topic> {
     return kind === SUB_CHANNEL ? this.channels : kind === SUB_PATTERN ? this.patterns : this.shardChannels;
@@ -107,23 +118,32 @@ export class PubSub implements PubSubNode {
     const map = this.topics(kind);
     const t = map.get(k);
     assert(t !== undefined && t.subs.delete(c), 'pubsub: a subscription without its topic entry');
-    if (t.subs.size === 0) map.delete(k);
+    if (t.subs.size === 0) {
+      map.delete(k);
+      if (t === this.lastChannel) this.lastChannel = null;
+    }
     return true;
   }
 
   publish(channel: Uint8Array, message: Uint8Array): number {
     const n = this.publishLocal(channel, message);
-    // Copies: the arguments may be views of a receive buffer, and the bus sends later.
-    if (this.onPropagate !== null) this.onPropagate(Buffer.from(channel), Buffer.from(message), false);
+    // Views of the receive buffer, no copies: ClusterApi.publish copies them into its frame
+    // before it returns (cluster/pubsub-bridge.ts).
+    if (this.onPropagate !== null) this.onPropagate(channel, message, false);
     return n;
   }
 
   publishLocal(channel: Uint8Array, message: Uint8Array): number {
     let receivers = 0;
     if (this.channels.size > 0) {
-      const t = this.channels.get(key(channel));
-      if (t !== undefined) receivers += deliver(t.subs, MESSAGE, null, channel, message);
+      let t = this.lastChannel;
+      if (t === null || !sameBytes(t.name, channel)) {
+        t = this.channels.get(key(channel)) ?? null;
+        if (t !== null) this.lastChannel = t;
+      }
+      if (t !== null) receivers += deliver(t.subs, MESSAGE, null, channel, message);
     }
+    if (this.patterns.size === 0) return receivers;
     for (const t of this.patterns.values()) {
       if (!globMatch(t.name, 0, t.name.length, channel, 0, channel.length)) continue;
       receivers += deliver(t.subs, PMESSAGE, t.name, channel, message);
@@ -133,7 +153,7 @@ export class PubSub implements PubSubNode {
 
   spublish(channel: Uint8Array, message: Uint8Array): number {
     const n = this.spublishLocal(channel, message);
-    if (this.onPropagate !== null) this.onPropagate(Buffer.from(channel), Buffer.from(message), true);
+    if (this.onPropagate !== null) this.onPropagate(channel, message, true);
     return n;
   }
 
