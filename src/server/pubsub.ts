@@ -8,7 +8,7 @@ import type { ClientInfo } from '../core/types.js';
 import type { PubSubApi, PubSubNode, SubKind } from '../commands/types.js';
 import { SUB_CHANNEL, SUB_PATTERN, SUB_SHARD, inSubscribeMode } from '../commands/pubsub-family.js';
 import { RespWriter } from '../protocol/resp-writer.js';
-import { encodeMessage, writeConfirmation } from '../protocol/pubsub-frames.js';
+import { encodeMessage, encodeMessageAfter, messagePrefix, writeConfirmation } from '../protocol/pubsub-frames.js';
 import { globMatch } from '../util/glob.js';
 import { keySlot } from '../keyspace/slot.js';
 import { assert } from '../util/assert.js';
@@ -20,6 +20,10 @@ const UNSUB_VERB = ['unsubscribe', 'punsubscribe', 'sunsubscribe'] as const;
 interface Topic {
   readonly name: Buffer;
   readonly subs: Set<ClientInfo>;
+  /** A channel's (shard channel's) message frame up to the message, per protocol, made at its
+   * first delivery: a PUBLISH then encodes only the message (patterns: the channel varies). */
+  prefix2: Buffer | null;
+  prefix3: Buffer | null;
 }
 
 /** The count in a (un)subscribe confirmation: channels and patterns together, shard channels
@@ -73,7 +77,7 @@ export class PubSub implements PubSubNode {
       const map = this.topics(kind);
       let t = map.get(k);
       if (t === undefined) {
-        t = { name: Buffer.from(name), subs: new Set() };
+        t = { name: Buffer.from(name), subs: new Set(), prefix2: null, prefix3: null };
         map.set(k, t);
       }
       t.subs.add(c);
@@ -141,7 +145,7 @@ export class PubSub implements PubSubNode {
         t = this.channels.get(key(channel)) ?? null;
         if (t !== null) this.lastChannel = t;
       }
-      if (t !== null) receivers += deliver(t.subs, MESSAGE, null, channel, message);
+      if (t !== null) receivers += deliverToTopic(t, MESSAGE, message);
     }
     if (this.patterns.size === 0) return receivers;
     for (const t of this.patterns.values()) {
@@ -160,7 +164,7 @@ export class PubSub implements PubSubNode {
   spublishLocal(channel: Uint8Array, message: Uint8Array): number {
     if (this.shardChannels.size === 0) return 0;
     const t = this.shardChannels.get(key(channel));
-    return t === undefined ? 0 : deliver(t.subs, SMESSAGE, null, channel, message);
+    return t === undefined ? 0 : deliverToTopic(t, SMESSAGE, message);
   }
 
   dropShardChannels(lost: (slot: number) => boolean): void {
@@ -194,6 +198,18 @@ export class PubSub implements PubSubNode {
   subscriberCount(kind: 0 | 2, name: Uint8Array): number {
     return this.topics(kind).get(key(name))?.subs.size ?? 0;
   }
+}
+
+/** deliver() to a channel's (shard channel's) subscribers, from the topic's frame prefixes. */
+function deliverToTopic(t: Topic, verb: Buffer, msg: Uint8Array): number {
+  const n = t.subs.size;
+  let f2: Uint8Array | null = null;
+  let f3: Uint8Array | null = null;
+  for (const c of t.subs) {
+    if (c.proto === 3) c.push((f3 ??= encodeMessageAfter(3, (t.prefix3 ??= messagePrefix(3, verb, null, t.name)), msg)));
+    else c.push((f2 ??= encodeMessageAfter(2, (t.prefix2 ??= messagePrefix(2, verb, null, t.name)), msg)));
+  }
+  return n;
 }
 
 /** Pushes one message to every subscriber in subs: encoded at most once per protocol. */
