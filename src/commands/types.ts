@@ -95,7 +95,8 @@ export interface PubSubApi {
   /** SPUBLISH's delivery to this node's sharded subscribers, then onPropagate(..., true). */
   spublish(channel: Uint8Array, message: Uint8Array): number;
   spublishLocal(channel: Uint8Array, message: Uint8Array): number;
-  /** Set by the cluster wiring (pubsub-cluster): PUBLISH / SPUBLISH leave the node. */
+  /** Set by the cluster wiring (pubsub-cluster): PUBLISH / SPUBLISH leave the node. The bytes are
+   * views (of a client's receive buffer): valid during the call only, copy what is kept. */
   onPropagate: ((channel: Uint8Array, message: Uint8Array, sharded: boolean) => void) | null;
   /** Slot migration / loss: sharded subscribers of channels whose slot `lost(slot)` is true get
    * Redis 7's sunsubscribe notice and are unsubscribed from them. */

@@ -25,6 +25,32 @@ enc3.proto = 3;
 /** Message frames encoded so far (tests check one encoding per protocol per delivery). */
 export let framesEncoded = 0;
 
+/** The bytes of a [verb, (pattern,) channel, message] frame before the message's bulk: a copy of
+ * its own, for a topic to keep (encodeMessageAfter then writes only the message). */
+export function messagePrefix(proto: 2 | 3, verb: Uint8Array, pattern: Uint8Array | null, ch: Uint8Array): Buffer {
+  const w = new RespWriter(64 + ch.length + (pattern === null ? 0 : pattern.length));
+  w.proto = proto;
+  const n = pattern === null ? 3 : 4;
+  if (proto === 3) w.ascii(n === 3 ? '>3\r\n' : '>4\r\n');
+  else w.array(n);
+  w.bulk(verb, 0, verb.length);
+  if (pattern !== null) w.bulk(pattern, 0, pattern.length);
+  w.bulk(ch, 0, ch.length);
+  return Buffer.from(w.buf.subarray(0, w.length));
+}
+
+/** A message frame from its prefix (messagePrefix of the same proto) and the message; the same
+ * bytes as encodeMessage's, valid as long. */
+export function encodeMessageAfter(proto: 2 | 3, prefix: Uint8Array, msg: Uint8Array): Uint8Array {
+  framesEncoded++;
+  const w = proto === 3 ? enc3 : enc2;
+  w.reset();
+  w.raw(prefix, 0, prefix.length);
+  w.bulk(msg, 0, msg.length);
+  const view = w.buf.subarray(0, w.length);
+  return w.length >= PUSH_SHARE_MIN_BYTES ? Buffer.from(view) : view;
+}
+
 /**
  * [verb, (pattern,) channel, message] for proto: `message` / `pmessage` / `smessage`. The bytes
  * stay valid until the next call for the same proto, unless the frame is PUSH_SHARE_MIN_BYTES or

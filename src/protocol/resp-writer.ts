@@ -9,6 +9,9 @@ const CRLF1 = 10;
 const SMALL_INTS = 10000;
 /** Copies up to this many bytes use a loop (see raw()). */
 const RAW_LOOP_MAX = 64;
+/** A whole source array this long or longer is copied with set(), which then costs no view and
+ * beats the loop (measured on Node 20: about 20 ns against 50-190 ns for 16-64 bytes). */
+const WHOLE_SET_MIN = 16;
 const intCache: Buffer[] = [];
 const OK = Buffer.from('+OK\r\n');
 const NIL2 = Buffer.from('$-1\r\n');
@@ -117,8 +120,11 @@ export class RespWriter {
 
   raw(src: Uint8Array, off: number, len: number): void {
     this.ensure(len);
-    // A short loop beats subarray() + set(): each subarray is a new typed array object.
-    if (len <= RAW_LOOP_MAX) {
+    if (off === 0 && len === src.length && len >= WHOLE_SET_MIN) {
+      // A whole array (a pub/sub frame, a message argument) needs no view: set() is a memcpy.
+      this.buf.set(src, this.length);
+    } else if (len <= RAW_LOOP_MAX) {
+      // A short loop beats subarray() + set(): each subarray is a new typed array object.
       const b = this.buf;
       let p = this.length;
       for (let i = 0; i < len; i++) b[p++] = src[off + i]!;

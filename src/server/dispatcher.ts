@@ -18,6 +18,12 @@ import { keySlot } from '../keyspace/slot.js';
 import type { Transactions } from './transactions.js';
 import { subscribeModeRefusal } from '../commands/pubsub-family.js';
 
+/** A main-thread command's reply writer, reused from one command to the next while they complete
+ * at once (deliver() copies the reply before runMain returns); one that went async keeps its own.
+ * Kept only while no bigger than SPARE_OUT_MAX_BYTES, so that one large reply is not held. */
+let spareOut: RespWriter | null = null;
+const SPARE_OUT_MAX_BYTES = 16 * 1024;
+
 export interface CommandCounter {
   calls: number;
   usec: number;
@@ -186,9 +192,13 @@ export class Dispatcher {
 
   private runMain(conn: DispatchClient, a: ArgList, handler: MainHandler, counter: CommandCounter): void {
     const seq = conn.takeSeq();
-    const out = new RespWriter(256);
+    // Taken, not shared: a handler that dispatches another command gets a writer of its own.
+    const out = spareOut ?? new RespWriter(256);
+    spareOut = null;
+    out.reset();
     out.proto = conn.proto;
-    const t0 = process.hrtime.bigint();
+    // A double, not hrtime.bigint(): no BigInt allocated twice per command.
+    const t0 = performance.now();
     let r: void | Promise<void> = undefined;
     try {
       r = handler({ server: this.server, conn, args: a, out });
@@ -205,15 +215,16 @@ export class Dispatcher {
           counter.failed++;
         },
       ).finally(() => {
-        counter.usec += Number(process.hrtime.bigint() - t0) / 1000;
+        counter.usec += (performance.now() - t0) * 1000;
         conn.deliver(seq, out.buf, 0, out.length);
         conn.release();
       });
       return;
     }
-    counter.usec += Number(process.hrtime.bigint() - t0) / 1000;
-    if (out.buf[0] === 45) counter.failed++;
+    counter.usec += (performance.now() - t0) * 1000;
+    if (out.length > 0 && out.buf[0] === 45) counter.failed++;
     conn.deliver(seq, out.buf, 0, out.length);
+    if (out.buf.length <= SPARE_OUT_MAX_BYTES) spareOut = out;
   }
 
   /** Replaces a failed main-thread command's reply with its error. */

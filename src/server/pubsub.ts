@@ -8,7 +8,7 @@ import type { ClientInfo } from '../core/types.js';
 import type { PubSubApi, PubSubNode, SubKind } from '../commands/types.js';
 import { SUB_CHANNEL, SUB_PATTERN, SUB_SHARD, inSubscribeMode } from '../commands/pubsub-family.js';
 import { RespWriter } from '../protocol/resp-writer.js';
-import { encodeMessage, writeConfirmation } from '../protocol/pubsub-frames.js';
+import { encodeMessage, encodeMessageAfter, messagePrefix, writeConfirmation } from '../protocol/pubsub-frames.js';
 import { globMatch } from '../util/glob.js';
 import { keySlot } from '../keyspace/slot.js';
 import { assert } from '../util/assert.js';
@@ -20,6 +20,10 @@ const UNSUB_VERB = ['unsubscribe', 'punsubscribe', 'sunsubscribe'] as const;
 interface Topic {
   readonly name: Buffer;
   readonly subs: Set<ClientInfo>;
+  /** A channel's (shard channel's) message frame up to the message, per protocol, made at its
+   * first delivery: a PUBLISH then encodes only the message (patterns: the channel varies). */
+  prefix2: Buffer | null;
+  prefix3: Buffer | null;
 }
 
 /** The count in a (un)subscribe confirmation: channels and patterns together, shard channels
@@ -37,6 +41,14 @@ function key(name: Uint8Array): string {
   return Buffer.from(name.buffer, name.byteOffset, name.byteLength).toString('latin1');
 }
 
+/** Byte equality, in JS: channel names are short, and a native call costs more than the loop. */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  const n = a.length;
+  if (n !== b.length) return false;
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export type { PubSubApi };
 
 export class PubSub implements PubSubNode {
@@ -44,6 +56,9 @@ export class PubSub implements PubSubNode {
   private readonly channels = new Map<string, Topic>();
   private readonly patterns = new Map<string, Topic>();
   private readonly shardChannels = new Map<string, Topic>();
+  /** The channel the last PUBLISH found (a publisher mostly repeats its channel): compared by
+   * bytes, it spares the string key per PUBLISH. Always an entry of `channels`, or null. */
+  private lastChannel: Topic | null = null;
 
   private topics(kind: SubKind): Map<string, Topic> {
     return kind === SUB_CHANNEL ? this.channels : kind === SUB_PATTERN ? this.patterns : this.shardChannels;
@@ -62,7 +77,7 @@ export class PubSub implements PubSubNode {
       const map = this.topics(kind);
       let t = map.get(k);
       if (t === undefined) {
-        t = { name: Buffer.from(name), subs: new Set() };
+        t = { name: Buffer.from(name), subs: new Set(), prefix2: null, prefix3: null };
         map.set(k, t);
       }
       t.subs.add(c);
@@ -107,23 +122,32 @@ export class PubSub implements PubSubNode {
     const map = this.topics(kind);
     const t = map.get(k);
     assert(t !== undefined && t.subs.delete(c), 'pubsub: a subscription without its topic entry');
-    if (t.subs.size === 0) map.delete(k);
+    if (t.subs.size === 0) {
+      map.delete(k);
+      if (t === this.lastChannel) this.lastChannel = null;
+    }
     return true;
   }
 
   publish(channel: Uint8Array, message: Uint8Array): number {
     const n = this.publishLocal(channel, message);
-    // Copies: the arguments may be views of a receive buffer, and the bus sends later.
-    if (this.onPropagate !== null) this.onPropagate(Buffer.from(channel), Buffer.from(message), false);
+    // Views of the receive buffer, no copies: ClusterApi.publish copies them into its frame
+    // before it returns (cluster/pubsub-bridge.ts).
+    if (this.onPropagate !== null) this.onPropagate(channel, message, false);
     return n;
   }
 
   publishLocal(channel: Uint8Array, message: Uint8Array): number {
     let receivers = 0;
     if (this.channels.size > 0) {
-      const t = this.channels.get(key(channel));
-      if (t !== undefined) receivers += deliver(t.subs, MESSAGE, null, channel, message);
+      let t = this.lastChannel;
+      if (t === null || !sameBytes(t.name, channel)) {
+        t = this.channels.get(key(channel)) ?? null;
+        if (t !== null) this.lastChannel = t;
+      }
+      if (t !== null) receivers += deliverToTopic(t, MESSAGE, message);
     }
+    if (this.patterns.size === 0) return receivers;
     for (const t of this.patterns.values()) {
       if (!globMatch(t.name, 0, t.name.length, channel, 0, channel.length)) continue;
       receivers += deliver(t.subs, PMESSAGE, t.name, channel, message);
@@ -133,14 +157,14 @@ export class PubSub implements PubSubNode {
 
   spublish(channel: Uint8Array, message: Uint8Array): number {
     const n = this.spublishLocal(channel, message);
-    if (this.onPropagate !== null) this.onPropagate(Buffer.from(channel), Buffer.from(message), true);
+    if (this.onPropagate !== null) this.onPropagate(channel, message, true);
     return n;
   }
 
   spublishLocal(channel: Uint8Array, message: Uint8Array): number {
     if (this.shardChannels.size === 0) return 0;
     const t = this.shardChannels.get(key(channel));
-    return t === undefined ? 0 : deliver(t.subs, SMESSAGE, null, channel, message);
+    return t === undefined ? 0 : deliverToTopic(t, SMESSAGE, message);
   }
 
   dropShardChannels(lost: (slot: number) => boolean): void {
@@ -174,6 +198,18 @@ export class PubSub implements PubSubNode {
   subscriberCount(kind: 0 | 2, name: Uint8Array): number {
     return this.topics(kind).get(key(name))?.subs.size ?? 0;
   }
+}
+
+/** deliver() to a channel's (shard channel's) subscribers, from the topic's frame prefixes. */
+function deliverToTopic(t: Topic, verb: Buffer, msg: Uint8Array): number {
+  const n = t.subs.size;
+  let f2: Uint8Array | null = null;
+  let f3: Uint8Array | null = null;
+  for (const c of t.subs) {
+    if (c.proto === 3) c.push((f3 ??= encodeMessageAfter(3, (t.prefix3 ??= messagePrefix(3, verb, null, t.name)), msg)));
+    else c.push((f2 ??= encodeMessageAfter(2, (t.prefix2 ??= messagePrefix(2, verb, null, t.name)), msg)));
+  }
+  return n;
 }
 
 /** Pushes one message to every subscriber in subs: encoded at most once per protocol. */

@@ -68,6 +68,8 @@ export class ReplyOrder {
   /** Bytes waiting for an earlier reply. */
   parkedBytes(): number {
     let n = this.pushedBytes;
+    // Asked at every push to a subscriber: no iterator when nothing is parked (the usual case).
+    if (this.parked.size === 0) return n;
     for (const b of this.parked.values()) n += b.length;
     return n;
   }

@@ -122,4 +122,46 @@ test('a push waits behind the reply it must follow, and never splits one', () =>
   assert.is(order.parkedBytes(), 0);
 });
 
+/** Keeps a copy of each frame (pushed frames are views of a scratch encoder, reused by the next). */
+class CopyingSubscriber extends Subscriber {
+  override push(frame: Uint8Array): void {
+    this.got.push(Buffer.from(frame));
+  }
+}
+const texts = (s: Subscriber): string[] => s.got.map((f) => Buffer.from(f).toString('latin1'));
+
+test('the channel the last PUBLISH found is compared by bytes, and forgotten with its topic', () => {
+  const ps = new PubSub();
+  const out = new RespWriter(64);
+  const a = new CopyingSubscriber(2);
+  const c = new CopyingSubscriber(3);
+  ps.subscribe(asClient(a), 0, b('news'), out);
+  ps.subscribe(asClient(c), 0, b('newt'), out);
+  assert.is(ps.publish(b('news'), b('1')), 1);
+  assert.is(ps.publish(b('newt'), b('2')), 1, 'same length, other bytes');
+  assert.is(ps.publish(b('news'), b('3')), 1);
+  ps.unsubscribe(asClient(a), 0, b('news'), null);
+  assert.is(ps.publish(b('news'), b('4')), 0, 'a removed topic is not found again');
+  const d = new CopyingSubscriber(2);
+  ps.subscribe(asClient(d), 0, b('news'), out);
+  assert.is(ps.publish(b('news'), b('5')), 1, 'the new topic of the same name');
+  assert.equal(texts(a), ['*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$1\r\n1\r\n', '*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$1\r\n3\r\n']);
+  assert.equal(texts(c), ['>3\r\n$7\r\nmessage\r\n$4\r\nnewt\r\n$1\r\n2\r\n']);
+  assert.equal(texts(d), ['*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$1\r\n5\r\n']);
+  ps.subscribe(asClient(d), 2, b('news'), out);
+  assert.is(ps.spublish(b('news'), b('6')), 1);
+  assert.is(texts(d)[1], '*3\r\n$8\r\nsmessage\r\n$4\r\nnews\r\n$1\r\n6\r\n', 'a shard channel keeps its own prefix');
+});
+
+test('a frame from its prefix is the same bytes as one encoded whole', () => {
+  const verb = b('message');
+  for (const proto of [2, 3] as const) {
+    for (const msg of [b(''), b('x'), Buffer.alloc(100, 'm'), Buffer.alloc(70 * 1024, 'z')]) {
+      const whole = Buffer.from(frames.encodeMessage(proto, verb, null, b('ch'), msg));
+      const after = Buffer.from(frames.encodeMessageAfter(proto, frames.messagePrefix(proto, verb, null, b('ch')), msg));
+      assert.ok(whole.equals(after), `proto ${proto}, ${msg.length} bytes`);
+    }
+  }
+});
+
 test.run();
