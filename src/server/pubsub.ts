@@ -1,4 +1,4 @@
-// Pub/sub of one node, on the main thread (contract C2): channels, patterns and shard channels,
+// Pub/sub of one node, on the main thread: channels, patterns and shard channels,
 // who subscribes to them, and delivery. A message is encoded once per protocol in use (RESP2
 // `message` array, RESP3 `>` push) and those same bytes are pushed to every subscriber.
 // Invariants: a client is in a channel's (pattern's) subscriber set exactly when the name is in
