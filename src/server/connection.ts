@@ -129,9 +129,17 @@ export class Connection implements ClientInfo, ReplySink {
     // incomplete one is dropped, as Redis does), close after the last reply.
     if (this.inputEnded && !this.dead && !this.closeAfter && this.holds === 0) this.closeAfterReply();
     // This read's requests go to the shards at the end of the turn, with every other read's; the
-    // replies already complete (main-thread commands, inline shards) leave now.
+    // replies already complete (main-thread commands, inline shards) leave now, unless replies are
+    // still owed: then they leave at the end of this turn with the shards' (flushTurn waits briefly
+    // for those), one write instead of two (a pipelined MULTI's +OK/+QUEUED and its EXEC reply).
     this.host.publishRequests();
-    if (this.out.length > 0) this.flush();
+    if (this.out.length > 0) {
+      if (this.order.headSeq === this.nextSeq) this.flush();
+      else if (!this.flushQueued) {
+        this.flushQueued = true;
+        this.host.markDirty(this);
+      }
+    }
     this.updatePause();
   }
 
