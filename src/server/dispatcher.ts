@@ -18,6 +18,9 @@ import { keySlot } from '../keyspace/slot.js';
 import type { Transactions } from './transactions.js';
 import { subscribeModeRefusal } from '../commands/pubsub-family.js';
 
+/** Largest main-thread reply writer kept for the next command. */
+const SPARE_OUT_MAX_BYTES = 16 * 1024;
+
 export interface CommandCounter {
   calls: number;
   usec: number;
@@ -184,11 +187,16 @@ export class Dispatcher {
     });
   }
 
+  /** A writer for the next main-thread command: a synchronous one gives it back (its reply is
+   * copied as it is delivered), an asynchronous one keeps it. Null while one is running. */
+  private spareOut: RespWriter | null = new RespWriter(256);
+
   private runMain(conn: DispatchClient, a: ArgList, handler: MainHandler, counter: CommandCounter): void {
     const seq = conn.takeSeq();
-    const out = new RespWriter(256);
+    const out = this.spareOut ?? new RespWriter(256);
+    this.spareOut = null;
     out.proto = conn.proto;
-    const t0 = process.hrtime.bigint();
+    const t0 = performance.now();
     let r: void | Promise<void> = undefined;
     try {
       r = handler({ server: this.server, conn, args: a, out });
@@ -205,15 +213,20 @@ export class Dispatcher {
           counter.failed++;
         },
       ).finally(() => {
-        counter.usec += Number(process.hrtime.bigint() - t0) / 1000;
+        counter.usec += (performance.now() - t0) * 1000;
         conn.deliver(seq, out.buf, 0, out.length);
         conn.release();
       });
       return;
     }
-    counter.usec += Number(process.hrtime.bigint() - t0) / 1000;
+    counter.usec += (performance.now() - t0) * 1000;
     if (out.buf[0] === 45) counter.failed++;
     conn.deliver(seq, out.buf, 0, out.length);
+    // A writer grown by a large reply (INFO, CLIENT LIST) is not kept.
+    if (out.buf.length <= SPARE_OUT_MAX_BYTES) {
+      out.reset();
+      this.spareOut = out;
+    }
   }
 
   /** Replaces a failed main-thread command's reply with its error. */
