@@ -33,6 +33,9 @@ export interface ConnectionHost {
   logClientDrop(conn: Connection, reason: string): void;
 }
 
+/** Output past which a flush is never put off (see flush). */
+const PUT_OFF_MAX_BYTES = 64 * 1024;
+
 /** Input buffered from a blocked client past which its socket is no longer read. */
 const BLOCKED_READ_MAX_BYTES = 64 * 1024;
 
@@ -205,10 +208,26 @@ export class Connection implements ClientInfo, ReplySink {
     this.deliver(seq, b, 0, b.length);
   }
 
-  /** Writes what is ready in one write; enforces the output buffer limits. */
+  /** Writes what is ready in one write; enforces the output buffer limits. While shard replies
+   * are owed (and no main-thread command is awaited), a write may be put off once, to the arrival
+   * of the next reply due, which flushes again: a pipelined batch whose replies come in two turns
+   * (a MULTI's +QUEUED now, its EXEC reply next turn) then leaves in one write. */
   flush(): void {
     this.flushQueued = false;
     if (this.dead) return;
+    const out = this.out.length;
+    if (!this.putOff && out > 0 && out < PUT_OFF_MAX_BYTES && this.holds === 0 && !this.closeAfter && this.order.headSeq !== this.nextSeq) {
+      this.putOff = true;
+      return;
+    }
+    this.putOff = false;
+    this.write();
+  }
+
+  /** The last flush was put off: the next one writes. */
+  private putOff = false;
+
+  private write(): void {
     const chunk = this.out.take();
     if (chunk !== null) {
       this.socket.write(chunk);
@@ -320,7 +339,8 @@ export class Connection implements ClientInfo, ReplySink {
 
   writeRaw(bytes: Uint8Array): boolean {
     if (this.dead) return true;
-    this.flush();
+    this.flushQueued = false;
+    this.write();
     return this.socket.write(bytes);
   }
 
