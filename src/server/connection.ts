@@ -33,6 +33,9 @@ export interface ConnectionHost {
   logClientDrop(conn: Connection, reason: string): void;
 }
 
+/** Output past which a flush is never put off (see flush). */
+const PUT_OFF_MAX_BYTES = 64 * 1024;
+
 /** Input buffered from a blocked client past which its socket is no longer read. */
 const BLOCKED_READ_MAX_BYTES = 64 * 1024;
 
@@ -129,9 +132,17 @@ export class Connection implements ClientInfo, ReplySink {
     // incomplete one is dropped, as Redis does), close after the last reply.
     if (this.inputEnded && !this.dead && !this.closeAfter && this.holds === 0) this.closeAfterReply();
     // This read's requests go to the shards at the end of the turn, with every other read's; the
-    // replies already complete (main-thread commands, inline shards) leave now.
+    // replies already complete (main-thread commands, inline shards) leave now, unless replies are
+    // still owed: then they leave at the end of this turn with the shards' (flushTurn waits briefly
+    // for those), one write instead of two (a pipelined MULTI's +OK/+QUEUED and its EXEC reply).
     this.host.publishRequests();
-    if (this.out.length > 0) this.flush();
+    if (this.out.length > 0) {
+      if (this.order.headSeq === this.nextSeq) this.flush();
+      else if (!this.flushQueued) {
+        this.flushQueued = true;
+        this.host.markDirty(this);
+      }
+    }
     this.updatePause();
   }
 
@@ -197,10 +208,26 @@ export class Connection implements ClientInfo, ReplySink {
     this.deliver(seq, b, 0, b.length);
   }
 
-  /** Writes what is ready in one write; enforces the output buffer limits. */
+  /** Writes what is ready in one write; enforces the output buffer limits. While shard replies
+   * are owed (and no main-thread command is awaited), a write may be put off once, to the arrival
+   * of the next reply due, which flushes again: a pipelined batch whose replies come in two turns
+   * (a MULTI's +QUEUED now, its EXEC reply next turn) then leaves in one write. */
   flush(): void {
     this.flushQueued = false;
     if (this.dead) return;
+    const out = this.out.length;
+    if (!this.putOff && out > 0 && out < PUT_OFF_MAX_BYTES && this.holds === 0 && !this.closeAfter && this.order.headSeq !== this.nextSeq) {
+      this.putOff = true;
+      return;
+    }
+    this.putOff = false;
+    this.write();
+  }
+
+  /** The last flush was put off: the next one writes. */
+  private putOff = false;
+
+  private write(): void {
     const chunk = this.out.take();
     if (chunk !== null) {
       this.socket.write(chunk);
@@ -312,7 +339,8 @@ export class Connection implements ClientInfo, ReplySink {
 
   writeRaw(bytes: Uint8Array): boolean {
     if (this.dead) return true;
-    this.flush();
+    this.flushQueued = false;
+    this.write();
     return this.socket.write(bytes);
   }
 

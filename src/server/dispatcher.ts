@@ -18,10 +18,6 @@ import { keySlot } from '../keyspace/slot.js';
 import type { Transactions } from './transactions.js';
 import { subscribeModeRefusal } from '../commands/pubsub-family.js';
 
-/** A main-thread command's reply writer, reused from one command to the next while they complete
- * at once (deliver() copies the reply before runMain returns); one that went async keeps its own.
- * Kept only while no bigger than SPARE_OUT_MAX_BYTES, so that one large reply is not held. */
-let spareOut: RespWriter | null = null;
 const SPARE_OUT_MAX_BYTES = 16 * 1024;
 
 export interface CommandCounter {
@@ -190,11 +186,15 @@ export class Dispatcher {
     });
   }
 
+  /** A writer for the next main-thread command: a synchronous one gives it back (its reply is
+   * copied as it is delivered), an asynchronous one keeps it. Null while one is running. */
+  private spareOut: RespWriter | null = new RespWriter(256);
+
   private runMain(conn: DispatchClient, a: ArgList, handler: MainHandler, counter: CommandCounter): void {
     const seq = conn.takeSeq();
     // Taken, not shared: a handler that dispatches another command gets a writer of its own.
-    const out = spareOut ?? new RespWriter(256);
-    spareOut = null;
+    const out = this.spareOut ?? new RespWriter(256);
+    this.spareOut = null;
     out.reset();
     out.proto = conn.proto;
     // A double, not hrtime.bigint(): no BigInt allocated twice per command.
@@ -224,7 +224,8 @@ export class Dispatcher {
     counter.usec += (performance.now() - t0) * 1000;
     if (out.length > 0 && out.buf[0] === 45) counter.failed++;
     conn.deliver(seq, out.buf, 0, out.length);
-    if (out.buf.length <= SPARE_OUT_MAX_BYTES) spareOut = out;
+    // A writer grown by a large reply (INFO, CLIENT LIST) is not kept.
+    if (out.buf.length <= SPARE_OUT_MAX_BYTES) this.spareOut = out;
   }
 
   /** Replaces a failed main-thread command's reply with its error. */

@@ -59,8 +59,32 @@ interface TxState {
 const EXEC_IDX = commandIndex('__exec');
 const QUEUED = Buffer.from('+QUEUED\r\n');
 const EMPTY_ARRAY = Buffer.from('*0\r\n');
-/** Commands that run at once inside MULTI instead of being queued (Redis's list). */
-const NOT_QUEUED = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
+/** What a command sent inside MULTI does, by table index: queued, or run at once (Redis's list:
+ * EXEC, DISCARD, MULTI, WATCH, QUIT, RESET), or refused (flag no-multi). */
+const QUEUE = 0;
+const RUN_EXEC = 1;
+const RUN_DISCARD = 2;
+const RUN_MULTI = 3;
+const RUN_WATCH = 4;
+const RUN_AS_USUAL = 5;
+const REFUSE = 6;
+const IN_MULTI: Uint8Array = Uint8Array.from(COMMANDS, (c) => {
+  switch (c.name) {
+    case 'exec':
+      return RUN_EXEC;
+    case 'discard':
+      return RUN_DISCARD;
+    case 'multi':
+      return RUN_MULTI;
+    case 'watch':
+      return RUN_WATCH;
+    case 'quit':
+    case 'reset':
+      return RUN_AS_USUAL;
+    default:
+      return (c.flags as readonly string[]).includes('no-multi') ? REFUSE : QUEUE;
+  }
+});
 
 export class Transactions implements TransactionsApi {
   private readonly states = new Map<number, TxState>();
@@ -133,28 +157,27 @@ export class Transactions implements TransactionsApi {
    * the commands that run as usual (QUIT, RESET). */
   inMulti(conn: TxClient, idx: number, a: ArgList, asking: boolean): boolean {
     const spec = COMMANDS[idx]!;
-    if (NOT_QUEUED.has(spec.name)) {
-      switch (spec.name) {
-        case 'exec':
-          this.exec(conn);
-          return true;
-        case 'discard':
-          this.reset(conn);
-          this.deliver(conn, Buffer.from('+OK\r\n'));
-          return true;
-        case 'multi':
-          this.deliver(conn, Buffer.from(`-${ERR.multiNested}\r\n`));
-          return true;
-        case 'watch':
-          this.deliver(conn, Buffer.from(`-${ERR.watchInMulti}\r\n`));
-          return true;
-        default:
-          return false;
-      }
-    }
-    if (spec.flags.includes('no-multi')) {
-      conn.replyError(ERR.notInMulti);
-      return true;
+    switch (IN_MULTI[idx]) {
+      case QUEUE:
+        break;
+      case RUN_EXEC:
+        this.exec(conn);
+        return true;
+      case RUN_DISCARD:
+        this.reset(conn);
+        this.deliver(conn, Buffer.from('+OK\r\n'));
+        return true;
+      case RUN_MULTI:
+        this.deliver(conn, Buffer.from(`-${ERR.multiNested}\r\n`));
+        return true;
+      case RUN_WATCH:
+        this.deliver(conn, Buffer.from(`-${ERR.watchInMulti}\r\n`));
+        return true;
+      case RUN_AS_USUAL:
+        return false;
+      default:
+        conn.replyError(ERR.notInMulti);
+        return true;
     }
     const st = this.state(conn);
     if (st.queue.count >= MULTI_QUEUE_MAX) {
@@ -256,9 +279,11 @@ export class Transactions implements TransactionsApi {
         shard = s;
       }
     }
-    for (const s of st.watched.keys()) {
-      if (shard >= 0 && shard !== s) one = false;
-      shard = s;
+    if (st.watched.size > 0) {
+      for (const s of st.watched.keys()) {
+        if (shard >= 0 && shard !== s) one = false;
+        shard = s;
+      }
     }
     if (one) {
       if (shard < 0 && queue.count === 0) {
@@ -267,9 +292,13 @@ export class Transactions implements TransactionsApi {
         return;
       }
       if (shard < 0) shard = 0;
-      const frame = queue.finish(st.watched.get(shard) ?? 0);
-      // The shard ends the watches (all on this shard) as it checks them.
-      st.watched.clear();
+      let epoch = 0;
+      if (st.watched.size > 0) {
+        epoch = st.watched.get(shard) ?? 0;
+        // The shard ends the watches (all on this shard) as it checks them.
+        st.watched.clear();
+      }
+      const frame = queue.finish(epoch);
       // The frame is copied as it is sent: the queue may be reused at once.
       this.shards.send(shard, conn, conn.takeSeq(), EXEC_IDX, conn.proto, frame);
       this.discard(conn);
@@ -412,16 +441,25 @@ export class Transactions implements TransactionsApi {
   // --- per-connection state -------------------------------------------------------------------
 
   private state(conn: ClientInfo): TxState {
+    // A transaction's commands come one after another from one connection.
+    if (conn.id === this.lastId && this.lastState !== null) return this.lastState;
     let st = this.states.get(conn.id);
     if (st === undefined) {
       st = { queue: new TxQueue(), watched: new Map(), watchLost: false, slot: -1, crossSlot: false };
       this.states.set(conn.id, st);
       conn.onClose(() => this.closed(conn));
     }
+    this.lastId = conn.id;
+    this.lastState = st;
     return st;
   }
 
+  /** The last connection state() served (its entry in `states`, or null once gone). */
+  private lastId = -1;
+  private lastState: TxState | null = null;
+
   private closed(conn: ClientInfo): void {
+    if (conn.id === this.lastId) this.lastState = null;
     const st = this.states.get(conn.id);
     if (st === undefined) return;
     for (const s of st.watched.keys()) this.server.callShard(s, ['__unwatch', String(conn.id)], 2).catch(() => undefined);
