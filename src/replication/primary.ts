@@ -13,7 +13,7 @@ import type { ClientInfo, ShardCaller } from '../core/types.js';
 import type { Job } from '../persistence/persistence-manager.js';
 import { FILE_HEADER, FRAME_HEADER as RECORD_HEADER } from '../persistence/records.js';
 import { Backlog } from './backlog.js';
-import { formatOffsets, frame, KIND_FEED, KIND_FUNCTIONS, KIND_GETACK, KIND_PING, KIND_SNAP, KIND_SNAP_END } from './stream.js';
+import { formatOffsets, frame, publishFrame, KIND_FEED, KIND_FUNCTIONS, KIND_GETACK, KIND_PING, KIND_SNAP, KIND_SNAP_END } from './stream.js';
 
 /** What the primary needs of the server. */
 export interface PrimaryHost {
@@ -120,6 +120,17 @@ export class ReplicationPrimary {
   functionsChanged(payload: Buffer): void {
     if (this.replicas.size === 0) return;
     const f = frame(KIND_FUNCTIONS, 0, payload);
+    for (const r of this.replicas) {
+      if (r.pending !== null) r.pending.push(f);
+      else r.conn.writeRaw(f);
+    }
+  }
+
+  /** A PUBLISH / SPUBLISH on this node (standalone mode; a cluster's bus reaches replicas
+   * itself): every replica delivers it to its own subscribers, in order with the feed. */
+  published(channel: Uint8Array, message: Uint8Array, sharded: boolean): void {
+    if (this.replicas.size === 0) return;
+    const f = publishFrame(channel, message, sharded);
     for (const r of this.replicas) {
       if (r.pending !== null) r.pending.push(f);
       else r.conn.writeRaw(f);

@@ -8,7 +8,7 @@
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { encodeCommand } from '../cluster/peer-client.js';
-import { FrameReader, formatOffsets, KIND_FEED, KIND_FUNCTIONS, KIND_GETACK, KIND_PING, KIND_SNAP, KIND_SNAP_END, parseOffsets, type StreamFrame } from './stream.js';
+import { FrameReader, formatOffsets, KIND_FEED, KIND_FUNCTIONS, KIND_PUBLISH, KIND_GETACK, KIND_PING, KIND_SNAP, KIND_SNAP_END, parseOffsets, type StreamFrame } from './stream.js';
 
 export interface ReplicaHost {
   readonly log: Logger;
@@ -22,6 +22,8 @@ export interface ReplicaHost {
   historyChanged(): void;
   /** The primary's function libraries (FUNCTION DUMP's payload) replace this node's. */
   onFunctions?(payload: Buffer): void;
+  /** A PUBLISH (sharded false) or SPUBLISH of the primary, for this node's subscribers. */
+  onPublish?(channel: Buffer, message: Buffer, sharded: boolean): void;
 }
 
 export type LinkState = 'connect' | 'connecting' | 'sync' | 'connected';
@@ -179,7 +181,7 @@ export class ReplicationReplica {
   private onFrame(f: StreamFrame): void {
     // A frame naming a shard the primary does not have would be applied to a local shard that may
     // not exist, and counted at an offset PSYNC never announced.
-    if (f.shard >= this.primaryShards && f.kind !== KIND_PING && f.kind !== KIND_GETACK) {
+    if (f.shard >= this.primaryShards && f.kind !== KIND_PING && f.kind !== KIND_GETACK && f.kind !== KIND_PUBLISH) {
       this.fail(`Replication frame for shard ${f.shard}, the primary has ${this.primaryShards}`);
       return;
     }
@@ -211,6 +213,16 @@ export class ReplicationReplica {
       case KIND_FUNCTIONS:
         this.host.onFunctions?.(f.payload);
         break;
+      case KIND_PUBLISH: {
+        const p = f.payload;
+        const n = p.length >= 4 ? p.readUInt32LE(0) : -1;
+        if (n < 0 || 4 + n > p.length) {
+          this.fail('Malformed PUBLISH frame in the replication stream');
+          return;
+        }
+        this.host.onPublish?.(p.subarray(4, 4 + n), p.subarray(4 + n), f.shard === 1);
+        break;
+      }
       default:
         this.fail(`Unknown replication frame kind ${f.kind}`);
     }

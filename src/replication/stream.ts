@@ -15,6 +15,22 @@ export const KIND_GETACK = 5;
 /** The primary's function libraries, whole (FUNCTION DUMP's payload): sent at every sync and after
  * every change; not part of any shard's feed, so not counted in offsets. */
 export const KIND_FUNCTIONS = 6;
+/** A PUBLISH (shard field 0) or SPUBLISH (1) on the primary, for the replica's subscribers, as
+ * Redis propagates them to replicas: u32 channel length | channel | message. Outside the shards'
+ * feeds, so not counted in offsets; at most once, like pub/sub itself. */
+export const KIND_PUBLISH = 7;
+
+/** The payload of a KIND_PUBLISH frame. */
+export function publishFrame(channel: Uint8Array, message: Uint8Array, sharded: boolean): Buffer {
+  const len = 4 + channel.length + message.length;
+  const b = frameHeader(KIND_PUBLISH, sharded ? 1 : 0, len);
+  const f = Buffer.allocUnsafe(FRAME_HEADER + len);
+  b.copy(f, 0);
+  f.writeUInt32LE(channel.length, FRAME_HEADER);
+  f.set(channel, FRAME_HEADER + 4);
+  f.set(message, FRAME_HEADER + 4 + channel.length);
+  return f;
+}
 
 export function frameHeader(kind: number, shard: number, len: number): Buffer {
   const h = Buffer.allocUnsafe(FRAME_HEADER);

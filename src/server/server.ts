@@ -143,12 +143,19 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
         callShard: (shard, args, proto) => this.callShard(shard, args, proto),
         historyChanged: () => this.replication.primary.disconnectReplicas(),
         onFunctions: (payload) => this.scripting.replaceFromPrimary(payload),
+        onPublish: (channel, message, sharded) => {
+          if (sharded) this.pubsub.spublishLocal(channel, message);
+          else this.pubsub.publishLocal(channel, message);
+        },
       },
       // The live config values (same field names): the write gate reads them without a copy.
       () => this.config.values,
     );
     this.replication.primaryBacklogBytes = config.values.replBacklogSize;
     this.scripting.onFunctionsChanged = (payload) => this.replication.primary.functionsChanged(payload);
+    // PUBLISH and SPUBLISH reach the replicas' subscribers, as Redis propagates them. In cluster
+    // mode the bus reaches every node instead (wireClusterPubSub replaces this hook).
+    this.pubsub.onPropagate = (channel, message, sharded) => this.replication.primary.published(channel, message, sharded);
     // Redis's disconnectAllBlockedClients when a primary turns replica.
     this.replication.onBecomingReplica = () => this.blocked.unblockAll(ERR.unblockedRoleChange);
     config.onChange((names) => {
