@@ -244,12 +244,18 @@ function bpushCommand(c: ShardContext): void {
 
 /** Redis's getTimeoutFromObjectOrReply in seconds: ms, or an error text. */
 function parseTimeout(a: ArgList, i: number): number | string {
-  const s = argString(a, i);
+  return timeoutFromText(argString(a, i));
+}
+
+/** parseTimeout on a text (a blocking command queued in MULTI checks its timeout as Redis does). */
+export function timeoutFromText(s: string): number | string {
   if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) return ERR.timeoutNotFloat;
   // Redis truncates seconds * 1000 to whole ms: a timeout under 1 ms blocks forever, as there.
   const ms = Math.trunc(Number(s) * 1000);
-  if (ms < 0) return ERR.timeoutNegative;
-  if (!Number.isFinite(ms) || ms > 2 ** 62) return ERR.timeoutOutOfRange;
+  // redis-server 7.0 converts the milliseconds to a long long unchecked: an infinite or too large
+  // timeout comes out negative there (x86's conversion gives LLONG_MIN), so it says "negative".
+  if (ms < 0 || !Number.isFinite(ms) || ms >= 2 ** 63) return ERR.timeoutNegative;
+  if (ms > 2 ** 62) return ERR.timeoutOutOfRange;
   return ms;
 }
 

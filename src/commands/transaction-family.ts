@@ -8,6 +8,7 @@
 import type { ArgList, CommandSpec, MainCall, ShardContext } from './types.js';
 import { argInt } from './args.js';
 import { ERR } from '../core/errors.js';
+import { timeoutFromText } from './blocking-family.js';
 import { TYPE_LIST, TYPE_ZSET } from '../keyspace/keyspace.js';
 import { watchRegistryOf } from '../keyspace/watch-registry.js';
 import * as L from '../keyspace/list.js';
@@ -190,6 +191,12 @@ async function popNowCrossShard(m: MainCall): Promise<void> {
  * (argument 0 the command to run), or null for a command that does not block. Redis runs a
  * blocking command inside a transaction as if its timeout had passed at once. */
 export function nonBlockingForm(name: string, args: Uint8Array[]): Array<Uint8Array | string> | null {
+  // Redis parses the timeout first: a bad one is the command's error, in place in EXEC's reply.
+  const at = TIMEOUT_AT[name];
+  if (at !== undefined) {
+    const t = timeoutFromText(Buffer.from(args[at < 0 ? args.length + at : at] ?? '').toString('latin1'));
+    if (typeof t === 'string') return ['__txerror', t];
+  }
   const keysAndTimeout = (op: number): Array<Uint8Array | string> => ['__popnow', String(op), ...args.slice(1, -1)];
   switch (name) {
     case 'blpop':
@@ -213,6 +220,11 @@ export function nonBlockingForm(name: string, args: Uint8Array[]): Array<Uint8Ar
   }
 }
 
+/** Where each blocking command's timeout is (negative: from the end). */
+const TIMEOUT_AT: Record<string, number> = {
+  blpop: -1, brpop: -1, bzpopmin: -1, bzpopmax: -1, blmove: 5, brpoplpush: 3, blmpop: 1, bzmpop: 1,
+};
+
 const T = 'generic' as const;
 const I = 'internal' as const;
 const TX_FLAGS = ['noscript', 'loading', 'stale', 'fast', 'allow-busy'] as const;
@@ -229,6 +241,7 @@ export const TRANSACTION_COMMANDS = [
   { name: '__unwatch', arity: 2, flags: [], keys: null, group: I, since: '0.1.0', summary: 'Internal: UNWATCH on one shard.', shard: shardUnwatch, hidden: true },
   { name: '__txcheck', arity: 3, flags: [], keys: null, group: I, since: '0.1.0', summary: 'Internal: the watch check of a transaction run by the coordinator.', shard: shardTxCheck, hidden: true },
   { name: '__exec', arity: -3, flags: [], keys: null, group: I, since: '0.1.0', summary: 'Internal: a whole transaction on one shard.', shard: shardExec, hidden: true },
+  { name: '__txerror', arity: 2, flags: [], keys: null, group: I, since: '0.1.0', summary: 'Internal: a queued command\'s own error, replied in place by EXEC.', main: (m) => m.out.error(Buffer.from(m.args.buf.subarray(m.args.off[1]!, m.args.off[1]! + m.args.len[1]!)).toString('latin1')), hidden: true },
   { name: '__atomic', arity: 2, flags: [], keys: null, group: I, since: '0.1.0', summary: 'Internal: begins or ends a transaction run by the coordinator.', shard: shardAtomic, hidden: true },
   { name: '__popnow', arity: -3, flags: ['write'], keys: { first: 2, last: -1, step: 1 }, group: I, since: '0.1.0', summary: 'Internal: a blocking pop inside MULTI.', shard: shardPopNow, crossShard: popNowCrossShard, hidden: true },
 ] as const satisfies readonly CommandSpec[];

@@ -211,6 +211,21 @@ group('blocking commands inside MULTI do not block', [
   s(`RPUSH ${C} c1`),
   s(`BLPOP ${A} ${B} ${C} 0`),
   s('EXEC'),
+  // A bad timeout is the command's own error, in place in EXEC's reply (Redis parses it first).
+  s('MULTI'),
+  s(`BLPOP ${TA} abc`),
+  s(`BRPOP ${TA} -1`),
+  s(`RPUSH ${TA} q`),
+  s(`BLMOVE ${TA} ${TB} LEFT RIGHT x`),
+  s(`BRPOPLPUSH ${TA} ${TB} -0.5`),
+  s(`BLMPOP nan 1 ${TA} LEFT`),
+  s(`BZMPOP -2 1 ${TB} MIN`),
+  s(`BZPOPMIN ${TB} 1e999`),
+  s(`BLPOP ${TA} 1e300`),
+  s(`BLPOP ${TA} 0`),
+  s('EXEC'),
+  s(`BZPOPMIN ${TB} 1e999`),
+  s(`BLPOP ${TA} -1e300`),
 ]);
 
 timed('CLIENT LIST / CLIENT INFO: flags x and multi=<queued> inside MULTI, as redis-server', async () => {
