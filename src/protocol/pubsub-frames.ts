@@ -25,17 +25,22 @@ enc3.proto = 3;
 /** Message frames encoded so far (tests check one encoding per protocol per delivery). */
 export let framesEncoded = 0;
 
-/** The bytes of a [verb, (pattern,) channel, message] frame before the message's bulk: a copy of
- * its own, for a topic to keep (encodeMessageAfter then writes only the message). */
-export function messagePrefix(proto: 2 | 3, verb: Uint8Array, pattern: Uint8Array | null, ch: Uint8Array): Buffer {
-  const w = new RespWriter(64 + ch.length + (pattern === null ? 0 : pattern.length));
-  w.proto = proto;
+/** Everything of a [verb, (pattern,) channel, message] frame before the message's bulk. */
+function writeHead(w: RespWriter, proto: 2 | 3, verb: Uint8Array, pattern: Uint8Array | null, ch: Uint8Array): void {
   const n = pattern === null ? 3 : 4;
   if (proto === 3) w.ascii(n === 3 ? '>3\r\n' : '>4\r\n');
   else w.array(n);
   w.bulk(verb, 0, verb.length);
   if (pattern !== null) w.bulk(pattern, 0, pattern.length);
   w.bulk(ch, 0, ch.length);
+}
+
+/** The bytes of a [verb, (pattern,) channel, message] frame before the message's bulk: a copy of
+ * its own, for a topic to keep (encodeMessageAfter then writes only the message). */
+export function messagePrefix(proto: 2 | 3, verb: Uint8Array, pattern: Uint8Array | null, ch: Uint8Array): Buffer {
+  const w = new RespWriter(64 + ch.length + (pattern === null ? 0 : pattern.length));
+  w.proto = proto;
+  writeHead(w, proto, verb, pattern, ch);
   return Buffer.from(w.buf.subarray(0, w.length));
 }
 
@@ -60,12 +65,7 @@ export function encodeMessage(proto: 2 | 3, verb: Uint8Array, pattern: Uint8Arra
   framesEncoded++;
   const w = proto === 3 ? enc3 : enc2;
   w.reset();
-  const n = pattern === null ? 3 : 4;
-  if (proto === 3) w.ascii(n === 3 ? '>3\r\n' : '>4\r\n');
-  else w.array(n);
-  w.bulk(verb, 0, verb.length);
-  if (pattern !== null) w.bulk(pattern, 0, pattern.length);
-  w.bulk(ch, 0, ch.length);
+  writeHead(w, proto, verb, pattern, ch);
   w.bulk(msg, 0, msg.length);
   const view = w.buf.subarray(0, w.length);
   return w.length >= PUSH_SHARE_MIN_BYTES ? Buffer.from(view) : view;
