@@ -230,7 +230,7 @@ export interface CommandSpec {
   arity: number;
   flags: readonly CommandFlag[];
   keys: KeySpec | null;
-  group: 'string' | 'list' | 'hash' | 'set' | 'zset' | 'generic' | 'connection' | 'server' | 'cluster' | 'pubsub' | 'internal' | 'scripting';
+  group: 'string' | 'list' | 'hash' | 'set' | 'zset' | 'generic' | 'connection' | 'server' | 'cluster' | 'pubsub' | 'internal' | 'scripting' | 'geo';
   since: string;
   summary: string;
   /** Runs on the shard owning the key(s). */

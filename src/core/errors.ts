@@ -123,6 +123,19 @@ export const ERR = {
     `ERR Can't execute '${cmd}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
   subcommandSyntax: (sub: string, cmd: string): string =>
     `ERR unknown subcommand or wrong number of arguments for '${sub}'. Try ${cmd} HELP.`,
+  geoDecodeMember: 'ERR could not decode requested zset member',
+  geoCountPositive: 'ERR COUNT must be > 0',
+  geoNeedRadius: 'ERR need numeric radius',
+  geoNeedWidth: 'ERR need numeric width',
+  geoNeedHeight: 'ERR need numeric height',
+  geoRadiusNegative: 'ERR radius cannot be negative',
+  geoBoxNegative: 'ERR height or width cannot be negative',
+  geoUnit: 'ERR unsupported unit provided. please use M, KM, FT, MI',
+  geoAnyCount: 'ERR the ANY argument requires COUNT argument',
+  geoStoreWith: (what: string): string => `ERR ${what} is not compatible with WITHDIST, WITHHASH and WITHCOORD options`,
+  geoFromOne: (cmd: string): string => `ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for ${cmd}`,
+  geoByOne: (cmd: string): string => `ERR exactly one of BYRADIUS and BYBOX can be specified for ${cmd}`,
+  geoBadPair: (lon: string, lat: string): string => `ERR invalid longitude,latitude pair ${lon},${lat}`,
 } as const;
 
 /** Thrown by a main-thread handler to answer with this exact error reply (no '-', no CRLF). */
