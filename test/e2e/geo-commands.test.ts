@@ -168,6 +168,21 @@ group('GEOSEARCH, GEOSEARCHSTORE: options and errors', lines(`
   EXISTS dst
   GEOSEARCHSTORE dst nokey FROMMEMBER x BYRADIUS 1 m
   geosearchstore dst g FROMLONLAT 15 37
+  # The antimeridian and the top latitude: cells that overflow to 2^26.
+  DEL edge
+  GEOADD edge 180 10 east -180 10 west 179.95 10 near 10 85.05112878 top 10 -85.05112878 bottom
+  ZRANGE edge 0 -1 WITHSCORES
+  GEOPOS edge east west top bottom
+  GEOSEARCH edge FROMLONLAT 179.9 10 BYRADIUS 100 km ASC WITHCOORD
+  GEOSEARCH edge FROMLONLAT 180 10 BYRADIUS 100 km ASC WITHDIST
+  GEOSEARCH edge FROMLONLAT -180 10 BYBOX 300 300 km DESC WITHHASH
+  GEOSEARCH edge FROMLONLAT 10 85 BYRADIUS 100 km ASC WITHDIST
+  GEOSEARCH edge FROMLONLAT 10 -85 BYRADIUS 5000 km ASC WITHDIST
+  GEOSEARCH edge FROMLONLAT 0 0 BYRADIUS 0 m
+  GEOSEARCH edge FROMMEMBER near BYRADIUS 0 km WITHDIST
+  GEOSEARCH edge FROMLONLAT 0 0 BYRADIUS 100000 km ASC
+  GEOSEARCH edge FROMLONLAT 0 0 BYBOX 100000 100000 km ASC
+  GEORADIUS edge 179.95 10 inf km
 `));
 
 /** Many points around several places (poles, antimeridian, equator), searched with random shapes. */
