@@ -6,7 +6,9 @@
 // shard, and every error. Then cluster mode: CROSSSLOT for STORE forms across slots.
 
 import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
 import { keyOn as keyOnShard } from './shard-keys.js';
+import { rawClient, type RespValue, type ServerHandle } from './harness.js';
 import { ServerPair, compareInOneNodeClusters, groupsOn, s, timedOn, type Compare, type Step } from './differential-helpers.js';
 
 /** Byte for byte except numbers, which may differ in the last bits: a distance goes through the
@@ -265,6 +267,61 @@ timed('cluster mode: STORE forms across slots are CROSSSLOT, as redis-server', a
     ['GEORADIUS', '{a}src', '15', '37', '200', 'km', 'STORE', '{a}dst2'],
     ['ZRANGE', '{a}dst2', '0', '-1', 'WITHSCORES'],
   ]);
+});
+
+// Keyspace events: GEOADD is 'zadd' (Redis rewrites it into ZADD); the STORE forms are
+// 'georadiusstore' / 'geosearchstore', or 'del' when an empty result deletes the destination.
+const EVENT_COMMANDS: string[][] = [
+  ['GEOADD', SRC, '13.361389', '38.115556', 'Palermo', '15.087269', '37.502669', 'Catania'],
+  ['GEOADD', SRC, 'NX', '13.361389', '38.115556', 'Palermo'],
+  ['GEOADD', SRC, 'XX', '13.5', '38.115556', 'Palermo'],
+  ['GEORADIUS', SRC, '15', '37', '200', 'km', 'STORE', DST],
+  ['GEORADIUS', SRC, '15', '37', '200', 'km', 'STORE', '{gs}'],
+  ['GEOSEARCHSTORE', DST, SRC, 'FROMLONLAT', '15', '37', 'BYRADIUS', '200', 'km'],
+  ['GEOSEARCHSTORE', DST, SRC, 'FROMLONLAT', '15', '37', 'BYRADIUS', '1', 'm'],
+  ['GEOSEARCHSTORE', DST, SRC, 'FROMLONLAT', '15', '37', 'BYRADIUS', '1', 'm'],
+  ['GEORADIUSBYMEMBER', SRC, 'Palermo', '1', 'km', 'STOREDIST', '{gs}'],
+  ['GEOSEARCH', SRC, 'FROMLONLAT', '15', '37', 'BYRADIUS', '200', 'km'],
+];
+
+function words(v: RespValue): string[] {
+  if ((v.type !== 'array' && v.type !== 'push') || v.value === null) return [];
+  return v.value.map((x) => (x.type === 'bulk' && x.value !== null ? x.value.toString('latin1') : ''));
+}
+
+async function eventsOf(srv: ServerHandle): Promise<string[]> {
+  const c = await rawClient(srv.port);
+  const sub = await rawClient(srv.port);
+  try {
+    await c.call(['FLUSHALL']);
+    assert.is((await c.call(['CONFIG', 'SET', 'notify-keyspace-events', 'KEA'])).text, '+OK\r\n');
+    sub.sendCommand('PSUBSCRIBE', '__keyevent@0__:*');
+    sub.sendCommand('SUBSCRIBE', 'mark');
+    await sub.read(2);
+    const got: string[] = [];
+    for (let i = 0; i < EVENT_COMMANDS.length; i++) {
+      got.push(`${EVENT_COMMANDS[i]![0]} -> ${(await c.call(EVENT_COMMANDS[i]!)).text.trim()}`);
+      await c.call(['PUBLISH', 'mark', String(i)]);
+      for (;;) {
+        const [r] = await sub.read(1, 10_000);
+        const p = words(r!.value);
+        if (p[0] === 'message' && p[1] === 'mark') break;
+        got.push(`  ${p[2]} ${p[3]}`);
+      }
+    }
+    await c.call(['CONFIG', 'SET', 'notify-keyspace-events', '']);
+    return got;
+  } finally {
+    c.close();
+    sub.close();
+  }
+}
+
+timed('keyspace events as redis-server (GEOADD is zadd; georadiusstore, geosearchstore, del)', async () => {
+  await pair.start();
+  const [r, t] = [await eventsOf(pair.redis), await eventsOf(pair.tessera)];
+  assert.ok(r.some((l) => l.includes('__keyevent@0__:zadd')) && r.some((l) => l.includes('georadiusstore')), r.join('\n'));
+  assert.equal(t, r);
 });
 
 diff.run();
