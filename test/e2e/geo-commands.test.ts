@@ -185,6 +185,11 @@ group('GEOSEARCH, GEOSEARCHSTORE: options and errors', lines(`
   GEOSEARCH edge FROMLONLAT 0 0 BYRADIUS 100000 km ASC
   GEOSEARCH edge FROMLONLAT 0 0 BYBOX 100000 100000 km ASC
   GEORADIUS edge 179.95 10 inf km
+  COMMAND GETKEYS GEORADIUS src 1 1 1 km STORE dst
+  COMMAND GETKEYS GEORADIUSBYMEMBER src m 1 km STOREDIST dst
+  COMMAND GETKEYS GEORADIUS src 1 1 1 km
+  COMMAND GETKEYS GEOSEARCHSTORE dst src FROMLONLAT 1 1 BYRADIUS 1 km
+  COMMAND GETKEYS GEOADD k 1 1 m
 `));
 
 /** Many points around several places (poles, antimeridian, equator), searched with random shapes. */
