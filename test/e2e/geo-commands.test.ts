@@ -7,6 +7,7 @@
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { Redis } from 'ioredis';
 import { keyOn as keyOnShard } from './shard-keys.js';
 import { rawClient, type RespValue, type ServerHandle } from './harness.js';
 import { ServerPair, compareInOneNodeClusters, groupsOn, s, timedOn, type Compare, type Step } from './differential-helpers.js';
@@ -326,6 +327,30 @@ timed('keyspace events as redis-server (GEOADD is zadd; georadiusstore, geosearc
   await pair.start();
   const [r, t] = [await eventsOf(pair.redis), await eventsOf(pair.tessera)];
   assert.ok(r.some((l) => l.includes('__keyevent@0__:zadd')) && r.some((l) => l.includes('georadiusstore')), r.join('\n'));
+  assert.equal(t, r);
+});
+
+timed('ioredis: geoadd, geosearch, geopos, geodist give what they give on redis-server', async () => {
+  await pair.start();
+  const run = async (port: number): Promise<unknown[]> => {
+    const c = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 1 });
+    try {
+      await c.connect();
+      await c.del('io:geo');
+      const out: unknown[] = [];
+      out.push(await c.geoadd('io:geo', 13.361389, 38.115556, 'Palermo', 15.087269, 37.502669, 'Catania'));
+      out.push(await c.geosearch('io:geo', 'FROMLONLAT', 15, 37, 'BYRADIUS', 200, 'km', 'ASC', 'WITHCOORD', 'WITHDIST'));
+      out.push(await c.geopos('io:geo', 'Palermo', 'nope'));
+      out.push(await c.geodist('io:geo', 'Palermo', 'Catania', 'KM'));
+      out.push(await c.geohash('io:geo', 'Palermo'));
+      out.push(await c.georadiusbymember('io:geo', 'Palermo', 200, 'km', 'WITHHASH'));
+      return out;
+    } finally {
+      c.disconnect();
+    }
+  };
+  const r = await run(pair.redis.port);
+  const t = await run(pair.tessera.port);
   assert.equal(t, r);
 });
 
