@@ -3,7 +3,8 @@
 // options, GEOPOS/GEODIST/GEOHASH formatting, searches over hundreds of generated points (radius
 // and box, every unit, ASC/DESC, COUNT [ANY], WITH* options, near the poles and the antimeridian,
 // radii of thousands of km), the STORE forms with the destination on the same and on another
-// shard, and every error. Then cluster mode: CROSSSLOT for STORE forms across slots.
+// shard, and every error. Then cluster mode (CROSSSLOT for STORE forms across slots), keyspace
+// events, and ioredis against both servers.
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
