@@ -6,9 +6,12 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Redis } from 'ioredis';
-import { waitFor } from './harness.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startTessera, startTesseraAt, waitFor } from './harness.js';
 import { keyOn, shardOf } from './shard-keys.js';
-import { ServerPair, compareInOneNodeClusters, groupsOn, s, timedOn, type Step } from './differential-helpers.js';
+import { ServerPair, compareInOneNodeClusters, groupsOn, runSteps, s, timedOn, type Step } from './differential-helpers.js';
 
 const TEST_TIMEOUT_MS = 60_000;
 const SHARDS = 3;
@@ -341,3 +344,55 @@ timedEv('setbit, bitfield, bitop events as redis-server', async () => {
 });
 
 events.run();
+
+// ---------------------------------------------------------------------------------------------
+// Durability and the other command paths: bits written in place survive a restart from the
+// append-only log (SIGKILL, so nothing but the log is left), and transactions and scripts run
+// the same commands.
+
+const durable = suite('bitmap commands: log replay, MULTI and scripts');
+const timedDur = timedOn(durable, 90_000);
+
+timedDur('SETBIT, BITFIELD and a cross-shard BITOP survive a kill and restart', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bitmap-aof-'));
+  const args = ['--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always'];
+  let srv = await startTessera({ shards: SHARDS, args });
+  try {
+    const c = new Redis({ port: srv.port, maxRetriesPerRequest: 0 });
+    await c.setbit(K0, 5, 1);
+    await c.setbit(K0, 77, 1);
+    await c.call('BITFIELD', K1, 'SET', 'i16', '#3', '-1234', 'INCRBY', 'u4', '2', '9');
+    await c.call('BITOP', 'XOR', K2, K0, K1);
+    const before = await Promise.all([K0, K1, K2].map((k) => c.getBuffer(k)));
+    assert.ok(before.every((b) => b !== null && b.length > 0), 'all three keys written');
+    c.disconnect();
+    srv.proc.kill('SIGKILL');
+    await srv.exited;
+    srv = await startTesseraAt(srv.port, { shards: SHARDS, args });
+    const d = new Redis({ port: srv.port, maxRetriesPerRequest: 0 });
+    const after = await Promise.all([K0, K1, K2].map((k) => d.getBuffer(k)));
+    d.disconnect();
+    assert.equal(after.map((b) => b?.toString('hex')), before.map((b) => b?.toString('hex')));
+  } finally {
+    await srv.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+durable.before(pair.start);
+durable.after(pair.stop);
+
+timedDur('MULTI/EXEC and EVAL as redis-server', async () => {
+  await runSteps(pair, [
+    s('MULTI'),
+    s('SETBIT {t}a 9 1'),
+    s('BITFIELD {t}a INCRBY u8 0 7'),
+    s('BITOP NOT {t}b {t}a'),
+    s('LCS {t}a {t}b LEN'),
+    s('BITCOUNT {t}b'),
+    s('EXEC'),
+    s(['EVAL', "redis.call('SETBIT', KEYS[1], 20, 1); return {redis.call('BITPOS', KEYS[1], 1), redis.call('BITFIELD_RO', KEYS[1], 'GET', 'u16', 8)}", '1', '{t}c']),
+  ]);
+});
+
+durable.run();
