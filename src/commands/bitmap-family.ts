@@ -25,10 +25,9 @@ function bitOffsetArg(c: { out: RespWriter }, a: ArgList, i: number, hash: boole
     off++;
     len--;
   }
-  let n: bigint | null = null;
   const fast = parseSafeInt(a.buf, off, len);
-  if (!Number.isNaN(fast)) n = BigInt(fast);
-  else n = parseI64Big(a.buf, off, len);
+  if (!Number.isNaN(fast) && !useHash && fast >= 0 && Math.floor(fast / 8) < maxBulk) return fast; // no BigInt on the common path
+  let n = Number.isNaN(fast) ? parseI64Big(a.buf, off, len) : BigInt(fast);
   if (n !== null && useHash) n = BigInt.asIntN(64, n * BigInt(bits)); // C's wrapping multiply
   if (n === null || n < 0n || n >> 3n >= BigInt(maxBulk)) {
     c.out.error(ERR.bitOffset);
@@ -39,11 +38,11 @@ function bitOffsetArg(c: { out: RespWriter }, a: ArgList, i: number, hash: boole
 
 /** The string entry of argument 1 holding at least bit `maxBit` (created or grown with zero
  * bytes; Redis's lookupStringForBitCommand); 0 after replying WRONGTYPE. */
-function stringForBits(c: ShardContext, maxBit: number): number {
+function stringForBits(c: ShardContext, maxBit: number, found = writeKey(c, 1)): number {
   const ks = c.ks;
   const a = c.args;
   const need = Math.floor(maxBit / 8) + 1;
-  let e = writeKey(c, 1);
+  let e = found;
   if (e === 0) {
     e = ks.set(a.buf, a.off[1]!, a.len[1]!, null, 0, need, TYPE_STRING, 0);
     ks.bytes().fill(0, ks.valueOffset(e), ks.valueOffset(e) + need);
@@ -78,7 +77,7 @@ function setbitCommand(c: ShardContext): void {
   const byte = Math.floor(offset / 8);
   const pre = writeKey(c, 1);
   const grows = pre === 0 || (isString(c, pre) && ks.valueLength(pre) <= byte);
-  const e = stringForBits(c, offset);
+  const e = stringForBits(c, offset, pre);
   if (e === 0) return;
   const p = ks.valueOffset(e) + byte;
   const mask = 1 << (7 - (offset % 8));
