@@ -320,7 +320,7 @@ async function eventsOf(port: number, cmds: string[][]): Promise<string[]> {
   const seen: string[] = [];
   try {
     await c.flushall();
-    await c.config('SET', 'notify-keyspace-events', 'KEA');
+    await c.config('SET', 'notify-keyspace-events', 'KEAn');
     sub.on('pmessage', (_p: string, ch: string, msg: string) => {
       if (ch.startsWith('__keyevent')) seen.push(`${ch.slice(ch.indexOf(':') + 1)} ${msg}`);
     });
