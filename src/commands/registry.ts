@@ -24,6 +24,7 @@ import { bindScriptCommands } from './script-run.js';
 import { TRANSACTION_COMMANDS } from './transaction-family.js';
 import { PUBSUB_COMMANDS } from './pubsub-family.js';
 import { GEO_COMMANDS } from './geo-family.js';
+import { BITMAP_COMMANDS } from './bitmap-family.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   ...STRING_COMMANDS,
@@ -46,6 +47,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...TRANSACTION_COMMANDS,
   ...PUBSUB_COMMANDS,
   ...GEO_COMMANDS,
+  ...BITMAP_COMMANDS,
 ];
 
 const TABLE_BITS = 10;

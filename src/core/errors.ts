@@ -136,6 +136,16 @@ export const ERR = {
   geoFromOne: (cmd: string): string => `ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for ${cmd}`,
   geoByOne: (cmd: string): string => `ERR exactly one of BYRADIUS and BYBOX can be specified for ${cmd}`,
   geoBadPair: (lon: string, lat: string): string => `ERR invalid longitude,latitude pair ${lon},${lat}`,
+  bitOffset: 'ERR bit offset is not an integer or out of range',
+  bitValue: 'ERR bit is not an integer or out of range',
+  bitposBit: 'ERR The bit argument must be 1 or 0.',
+  bitopNot: 'ERR BITOP NOT must be called with a single source key.',
+  bitfieldType: 'ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.',
+  bitfieldRo: 'ERR BITFIELD_RO only supports the GET subcommand',
+  bitfieldOverflow: 'ERR Invalid OVERFLOW type specified',
+  lcsNotString: 'ERR The specified keys must contain string values',
+  lcsIdxAndLen: 'ERR If you want both the length and indexes, please just use IDX.',
+  lcsTooBig: 'ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len',
 } as const;
 
 /** Thrown by a main-thread handler to answer with this exact error reply (no '-', no CRLF). */
