@@ -23,6 +23,7 @@ import { FUNCTION_COMMANDS } from './function-family.js';
 import { bindScriptCommands } from './script-run.js';
 import { TRANSACTION_COMMANDS } from './transaction-family.js';
 import { PUBSUB_COMMANDS } from './pubsub-family.js';
+import { HLL_COMMANDS } from './hll-family.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   ...STRING_COMMANDS,
@@ -44,6 +45,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...FUNCTION_COMMANDS,
   ...TRANSACTION_COMMANDS,
   ...PUBSUB_COMMANDS,
+  ...HLL_COMMANDS,
 ];
 
 const TABLE_BITS = 10;
