@@ -47,7 +47,12 @@ function pfaddCommand(c: ShardContext): void {
     updated = 1;
   } else {
     if (!checkHll(c, e)) return;
-    H.hllLoad(c.ks.bytes(), c.ks.valueOffset(e), c.ks.valueLength(e));
+    const off = c.ks.valueOffset(e);
+    if (c.ks.bytes()[off + 4] === H.HLL_DENSE) {
+      pfaddDense(c, e, off);
+      return;
+    }
+    H.hllLoad(c.ks.bytes(), off, c.ks.valueLength(e));
   }
   const max = sparseMax(c);
   for (let j = 2; j < a.argc; j++) {
@@ -63,6 +68,24 @@ function pfaddCommand(c: ShardContext): void {
     storeWork(c, 1, e);
     keyEvent(c, '$', 'pfadd', 1);
   }
+  c.out.integer(updated ? 1 : 0);
+}
+
+/** PFADD to a dense value: registers change in place in the arena (no copy of its 12 KB); the
+ * register code never touches a byte past the value. */
+function pfaddDense(c: ShardContext, e: number, off: number): void {
+  const a = c.args;
+  const ks = c.ks;
+  let updated = 0;
+  for (let j = 2; j < a.argc; j++) {
+    const bytes = ks.bytes();
+    const reg = H.hllDenseAddTarget(bytes, off, a.buf, a.off[j]!, a.len[j]!);
+    if (reg < 0) continue;
+    if (updated === 0) ks.bumpCas(e); // before the bytes change (keyspace observers see the old value)
+    H.hllDenseSetAt(ks.bytes(), off, reg, H.denseAddCount);
+    updated++;
+  }
+  if (updated) keyEvent(c, '$', 'pfadd', 1);
   c.out.integer(updated ? 1 : 0);
 }
 

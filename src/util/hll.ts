@@ -188,6 +188,9 @@ function denseGet(r: Uint8Array, base: number, reg: number): number {
   const bit = reg * HLL_BITS;
   const b = base + (bit >> 3);
   const fb = bit & 7;
+  // With fb <= 2 the register lies in one byte: the next one (past the value for the last
+  // register) is not read.
+  if (fb <= 2) return (r[b]! >> fb) & HLL_REGISTER_MAX;
   return ((r[b]! >> fb) | (r[b + 1]! << (8 - fb))) & HLL_REGISTER_MAX;
 }
 
@@ -197,7 +200,7 @@ function denseSetRaw(r: Uint8Array, base: number, reg: number, val: number): voi
   const fb = bit & 7;
   const fb8 = 8 - fb;
   r[b] = (r[b]! & ~(HLL_REGISTER_MAX << fb)) | (val << fb);
-  r[b + 1] = (r[b + 1]! & ~(HLL_REGISTER_MAX >> fb8)) | (val >> fb8);
+  if (fb > 2) r[b + 1] = (r[b + 1]! & ~(HLL_REGISTER_MAX >> fb8)) | (val >> fb8);
 }
 
 /** hllDenseSet on `work`: 1 when the register grew. */
@@ -364,6 +367,23 @@ function putZero(n: number, len: number): number {
 function promote(index: number, count: number): number {
   if (!hllToDense()) return -1;
   return denseSet(index, count);
+}
+
+/** PFADD's in-place path for a dense value at buf[off...]: the register the element maps to and
+ * its new count, when that count is larger than the register's (then returns the register; the
+ * caller writes it with hllDenseSetAt); -1 when the element changes nothing. */
+export let denseAddCount = 0;
+export function hllDenseAddTarget(buf: Uint8Array, off: number, ele: Uint8Array, eoff: number, elen: number): number {
+  const count = patLen(ele, eoff, elen);
+  if (count <= denseGet(buf, off + HLL_HDR_SIZE, patIndex)) return -1;
+  denseAddCount = count;
+  return patIndex;
+}
+
+/** Sets register reg of the dense value at buf[off...] to val, and marks its cache stale. */
+export function hllDenseSetAt(buf: Uint8Array, off: number, reg: number, val: number): void {
+  denseSetRaw(buf, off + HLL_HDR_SIZE, reg, val);
+  buf[off + CARD_AT + 7]! |= 0x80;
 }
 
 /** hllAdd on `work`: 1 when a register changed, 0 when none did, -1 on a corrupted value. */
