@@ -225,13 +225,14 @@ async function pfmergeCrossShard(m: MainCall): Promise<void> {
   });
 }
 
+// Redis's group is 'hyperloglog'; CommandSpec's group union has no such member yet.
 const STR = 'string' as const;
 const I = 'internal' as const;
 
 export const HLL_COMMANDS = [
-  { name: 'pfadd', arity: -2, flags: ['write', 'denyoom', 'fast'], keys: { first: 1, last: 1, step: 1 }, group: STR, since: '2.8.9', summary: 'Adds elements to a HyperLogLog key. Creates the key if it doesn\'t exist.', shard: pfaddCommand },
-  { name: 'pfcount', arity: -2, flags: ['readonly'], keys: { first: 1, last: -1, step: 1 }, group: STR, since: '2.8.9', summary: 'Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s).', shard: pfcountCommand, crossShard: pfcountCrossShard },
-  { name: 'pfmerge', arity: -2, flags: ['write', 'denyoom'], keys: { first: 1, last: -1, step: 1 }, group: STR, since: '2.8.9', summary: 'Merges one or more HyperLogLog values into a single key.', shard: pfmergeCommand, crossShard: pfmergeCrossShard },
+  { name: 'pfadd', arity: -2, flags: ['write', 'denyoom', 'fast'], keys: { first: 1, last: 1, step: 1 }, group: STR, since: '2.8.9', summary: 'Adds the specified elements to the specified HyperLogLog.', shard: pfaddCommand },
+  { name: 'pfcount', arity: -2, flags: ['readonly'], keys: { first: 1, last: -1, step: 1 }, group: STR, since: '2.8.9', summary: 'Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s).', shard: pfcountCommand, crossShard: pfcountCrossShard },
+  { name: 'pfmerge', arity: -2, flags: ['write', 'denyoom'], keys: { first: 1, last: -1, step: 1 }, group: STR, since: '2.8.9', summary: 'Merge N different HyperLogLogs into a single one.', shard: pfmergeCommand, crossShard: pfmergeCrossShard },
   { name: '__pfregs', arity: -2, flags: ['readonly'], keys: null, group: I, since: '0.1.0', summary: 'Internal: the merged HLL registers of keys on one shard.', shard: shardRegs, hidden: true },
   { name: '__pfstore', arity: 3, flags: ['write', 'denyoom'], keys: null, group: I, since: '0.1.0', summary: 'Internal: PFMERGE\'s store of merged registers.', shard: shardStore, hidden: true },
 ] as const satisfies readonly CommandSpec[];
