@@ -81,6 +81,19 @@ group('PFCOUNT and PFMERGE across shards (sparse and dense inputs)', [
   s(`PFCOUNT ${A}`),
 ]);
 
+group('in MULTI and in a script, across shards', [
+  s('MULTI'),
+  s(`PFADD ${A} x y`),
+  s(`PFADD ${B} z`),
+  s(`PFCOUNT ${A} ${B}`),
+  s(`PFMERGE ${C} ${A} ${B}`),
+  s(`GET ${C}`),
+  s(`PFCOUNT ${C}`),
+  s('EXEC'),
+  s(['EVAL', "redis.call('pfadd', KEYS[1], 'q', 'r'); return redis.call('pfcount', KEYS[1])", '1', D]),
+  s(`GET ${D}`),
+]);
+
 group('errors: wrong types, not an HLL, corrupted HLL, arity', [
   s(`SET ${STR} hello`),
   s(`RPUSH ${LIST} 1`),
