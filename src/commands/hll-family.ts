@@ -3,7 +3,7 @@
 // gather each shard's registers (__pfregs) under withShardsLocked, PFMERGE then stores (__pfstore).
 
 import type { CommandSpec, MainCall, ShardContext } from './types.js';
-import { argCopy } from './args.js';
+import { argCopy, argIs, argString } from './args.js';
 import { ERR, HLL_ERR } from '../core/errors.js';
 import { readKey, writeKey, isString, keyEvent } from './shard-helpers.js';
 import { TYPE_STRING } from '../keyspace/keyspace.js';
@@ -161,6 +161,53 @@ function pfmergeCommand(c: ShardContext): void {
   if (gatherRegs(c, 1)) storeRegs(c, 1);
 }
 
+/** PFDEBUG GETREG|DECODE|ENCODING|TODENSE key (Redis's debugging subcommands). */
+function pfdebugCommand(c: ShardContext): void {
+  const a = c.args;
+  const e = writeKey(c, 2);
+  if (e === 0) {
+    c.out.error('ERR The specified key does not exist');
+    return;
+  }
+  if (!checkHll(c, e)) return;
+  const sub = argString(a, 1);
+  const known = ['GETREG', 'DECODE', 'ENCODING', 'TODENSE'].some((n) => argIs(a, 1, n));
+  if (!known) {
+    c.out.error(`ERR Unknown PFDEBUG subcommand '${sub}'`);
+    return;
+  }
+  if (a.argc !== 3) {
+    c.out.error(`ERR Wrong number of arguments for the '${sub}' subcommand`);
+    return;
+  }
+  const ks = c.ks;
+  H.hllLoad(ks.bytes(), ks.valueOffset(e), ks.valueLength(e));
+  const sparse = H.hllEncoding() === H.HLL_SPARSE;
+  if (argIs(a, 1, 'ENCODING')) {
+    c.out.simple(sparse ? 'sparse' : 'dense');
+    return;
+  }
+  if (argIs(a, 1, 'DECODE')) {
+    if (!sparse) c.out.error('ERR HLL encoding is not sparse');
+    else c.out.bulkString(H.hllDecodeSparse());
+    return;
+  }
+  // GETREG and TODENSE leave the value dense.
+  if (sparse) {
+    if (!H.hllToDense()) {
+      c.out.error(HLL_ERR.invalid);
+      return;
+    }
+    storeWork(c, 2, e);
+  }
+  if (argIs(a, 1, 'TODENSE')) {
+    c.out.integer(sparse ? 1 : 0);
+    return;
+  }
+  c.out.array(H.HLL_REGISTERS);
+  for (let i = 0; i < H.HLL_REGISTERS; i++) c.out.integer(H.hllWorkRegister(i));
+}
+
 /** __pfregs key...: the merged registers of the keys (plus the dense byte) as one bulk. */
 function shardRegs(c: ShardContext): void {
   if (gatherRegs(c, 1)) c.out.bulk(regs, 0, regs.length);
@@ -233,6 +280,7 @@ export const HLL_COMMANDS = [
   { name: 'pfadd', arity: -2, flags: ['write', 'denyoom', 'fast'], keys: { first: 1, last: 1, step: 1 }, group: STR, since: '2.8.9', summary: 'Adds the specified elements to the specified HyperLogLog.', shard: pfaddCommand },
   { name: 'pfcount', arity: -2, flags: ['readonly'], keys: { first: 1, last: -1, step: 1 }, group: STR, since: '2.8.9', summary: 'Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s).', shard: pfcountCommand, crossShard: pfcountCrossShard },
   { name: 'pfmerge', arity: -2, flags: ['write', 'denyoom'], keys: { first: 1, last: -1, step: 1 }, group: STR, since: '2.8.9', summary: 'Merge N different HyperLogLogs into a single one.', shard: pfmergeCommand, crossShard: pfmergeCrossShard },
+  { name: 'pfdebug', arity: 3, flags: ['write', 'denyoom', 'admin'], keys: { first: 2, last: 2, step: 1 }, group: STR, since: '2.8.9', summary: 'Internal commands for debugging HyperLogLog values.', shard: pfdebugCommand },
   { name: '__pfregs', arity: -2, flags: ['readonly'], keys: null, group: I, since: '0.1.0', summary: 'Internal: the merged HLL registers of keys on one shard.', shard: shardRegs, hidden: true },
   { name: '__pfstore', arity: 3, flags: ['write', 'denyoom'], keys: null, group: I, since: '0.1.0', summary: 'Internal: PFMERGE\'s store of merged registers.', shard: shardStore, hidden: true },
 ] as const satisfies readonly CommandSpec[];

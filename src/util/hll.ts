@@ -521,6 +521,31 @@ export function hllCountWork(): number {
   return n;
 }
 
+/** Register i of the dense value in `work` (PFDEBUG GETREG). */
+export function hllWorkRegister(i: number): number {
+  return denseGet(work, HLL_HDR_SIZE, i);
+}
+
+/** PFDEBUG DECODE of the sparse value in `work`: its opcodes as Redis prints them. */
+export function hllDecodeSparse(): string {
+  const parts: string[] = [];
+  let p = HLL_HDR_SIZE;
+  while (p < workLen) {
+    const b = work[p]!;
+    if (isZero(b)) {
+      parts.push(`z:${(b & 0x3f) + 1}`);
+      p++;
+    } else if (isXZero(b)) {
+      parts.push(`Z:${(((b & 0x3f) << 8) | work[p + 1]!) + 1}`);
+      p += 2;
+    } else {
+      parts.push(`v:${valValue(b)},${valLen(b)}`);
+      p++;
+    }
+  }
+  return parts.join(' ');
+}
+
 /** PFMERGE's write of merged registers into `work` (dense first when useDense): false when the
  * destination is corrupted. Invalidates the cached cardinality. */
 export function hllStoreRegs(regs: Uint8Array, useDense: boolean, sparseMaxBytes: number): boolean {

@@ -119,6 +119,25 @@ group('errors: wrong types, not an HLL, corrupted HLL, arity', [
   s('PFMERGE'),
 ]);
 
+group('PFDEBUG ENCODING, DECODE, GETREG, TODENSE', [
+  s(['PFADD', A, ...words('g', 20)]),
+  s(`SET ${STR} x`),
+  s(`PFDEBUG ENCODING ${A}`),
+  s(`PFDEBUG DECODE ${A}`),
+  s(`PFDEBUG FOO ${A}`),
+  s(`PFDEBUG ENCODING ${NOKEY}`),
+  s(`PFDEBUG ENCODING ${STR}`),
+  s(`PFDEBUG GETREG ${A}`),
+  s(`GET ${A}`),
+  s(`PFDEBUG TODENSE ${A}`),
+  s(`PFDEBUG DECODE ${A}`),
+  s(['PFADD', B, 'x']),
+  s(`PFDEBUG TODENSE ${B}`),
+  s(`PFDEBUG TODENSE ${B}`),
+  s(`GET ${B}`),
+  s(`PFCOUNT ${A} ${B}`),
+]);
+
 group('hll-sparse-max-bytes: promotion to dense where the limit says', [
   s('CONFIG SET hll-sparse-max-bytes 100'),
   s('CONFIG GET hll-sparse-max-bytes'),
