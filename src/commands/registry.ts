@@ -25,6 +25,7 @@ import { TRANSACTION_COMMANDS } from './transaction-family.js';
 import { PUBSUB_COMMANDS } from './pubsub-family.js';
 import { GEO_COMMANDS } from './geo-family.js';
 import { BITMAP_COMMANDS } from './bitmap-family.js';
+import { HLL_COMMANDS } from './hll-family.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   ...STRING_COMMANDS,
@@ -48,6 +49,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...PUBSUB_COMMANDS,
   ...GEO_COMMANDS,
   ...BITMAP_COMMANDS,
+  ...HLL_COMMANDS,
 ];
 
 const TABLE_BITS = 10;

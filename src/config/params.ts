@@ -409,6 +409,8 @@ export const PARAMS: readonly Param[] = [
   ...collectionLimit('list-compress-depth', 'listCompressDepth', 0, 'Nodes at each end of a list left uncompressed (0 = compress none)'),
   ...collectionLimit('zset-max-listpack-entries', 'zsetMaxListpackEntries', 128, 'Most members of a sorted set kept in its compact (listpack) encoding', 'zset-max-ziplist-entries'),
   ...collectionLimit('zset-max-listpack-value', 'zsetMaxListpackValue', 64, 'Longest member (bytes) of a sorted set kept in its compact encoding', 'zset-max-ziplist-value'),
+  field({ name: 'hll-sparse-max-bytes', key: 'hllSparseMaxBytes', ...memory(0), default: () => 3000, mutable: true,
+    help: 'Largest sparse HyperLogLog (bytes, header included) before it becomes dense' }),
   field({ name: 'requirepass', key: 'requirepass', ...text, default: () => '', mutable: true,
     help: "Password for AUTH, '' = none" }),
   field({ name: 'enable-debug-command', key: 'enableDebugCommand', ...oneOf(['no', 'yes', 'local'] as const),

@@ -31,6 +31,7 @@ export interface ServerConfig {
   listCompressDepth: number;
   zsetMaxListpackEntries: number;
   zsetMaxListpackValue: number;
+  hllSparseMaxBytes: number;
   requirepass: string;
   enableDebugCommand: ProtectedMode;
   /** CONFIG SET of options naming files the server writes (Param.protected). */

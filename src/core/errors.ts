@@ -196,3 +196,9 @@ export const SCRIPT_ERR = {
   callSpansShards: 'ERR a command called from a script whose keys span shards must keep its own keys on one shard',
   shardNoReply: 'ERR the shard did not answer the script in time (restarting?)',
 } as const;
+
+/** HyperLogLog (PFADD, PFCOUNT, PFMERGE): Redis's texts. */
+export const HLL_ERR = {
+  notHll: 'WRONGTYPE Key is not a valid HyperLogLog string value.',
+  invalid: 'INVALIDOBJ Corrupted HLL object detected',
+} as const;

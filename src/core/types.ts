@@ -76,6 +76,8 @@ export interface ShardSettings {
    * replies: a shard reads it before each command, so the next command already sees a change
    * (settings themselves travel over the control port, unordered with the rings). */
   notifyWord?: Int32Array;
+  /** hll-sparse-max-bytes: a sparse HyperLogLog growing past it becomes dense (absent: 3000). */
+  hllSparseMaxBytes?: number;
 }
 
 /** How the replies of a command fanned out over several shards become one reply. */

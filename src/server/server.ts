@@ -193,6 +193,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       scripts: { words: this.scripting.words, busyReplyThresholdMs: v.busyReplyThreshold, shardCount: v.shards, cluster: v.clusterEnabled },
       notifyKeyspaceEvents: v.notifyKeyspaceEvents,
       notifyWord: this.notifyWordFor(v.notifyKeyspaceEvents),
+      hllSparseMaxBytes: v.hllSparseMaxBytes,
       limits: {
         hashMaxListpackEntries: v.hashMaxListpackEntries,
         hashMaxListpackValue: v.hashMaxListpackValue,
