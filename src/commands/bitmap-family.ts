@@ -92,18 +92,26 @@ function setbitCommand(c: ShardContext): void {
   c.out.integer(old);
 }
 
-function getbitCommand(c: ShardContext): void {
-  const offset = bitOffsetArg(c, c.args, 2, false, 0, c.settings.protoMaxBulkLen);
-  if (Number.isNaN(offset)) return;
+/** The string at argument 1, or 0 after replying: :0 for a missing key, WRONGTYPE for another
+ * type (GETBIT, BITCOUNT, BITPOS's common start). */
+function stringKeyOrZero(c: ShardContext): number {
   const e = readKey(c, 1);
   if (e === 0) {
     c.out.integer(0);
-    return;
+    return 0;
   }
   if (!isString(c, e)) {
     c.out.error(ERR.wrongType);
-    return;
+    return 0;
   }
+  return e;
+}
+
+function getbitCommand(c: ShardContext): void {
+  const offset = bitOffsetArg(c, c.args, 2, false, 0, c.settings.protoMaxBulkLen);
+  if (Number.isNaN(offset)) return;
+  const e = stringKeyOrZero(c);
+  if (e === 0) return;
   const ks = c.ks;
   const byte = Math.floor(offset / 8);
   if (byte >= ks.valueLength(e)) c.out.integer(0);
@@ -122,15 +130,8 @@ function unitArg(c: ShardContext, i: number): number {
 
 function bitcountCommand(c: ShardContext): void {
   const a = c.args;
-  const e = readKey(c, 1);
-  if (e === 0) {
-    c.out.integer(0);
-    return;
-  }
-  if (!isString(c, e)) {
-    c.out.error(ERR.wrongType);
-    return;
-  }
+  const e = stringKeyOrZero(c);
+  if (e === 0) return;
   const ks = c.ks;
   const len = ks.valueLength(e);
   let start = 0;

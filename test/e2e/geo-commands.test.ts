@@ -8,6 +8,7 @@
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { rng } from '../keyspace/helpers.js';
 import { Redis } from 'ioredis';
 import { keyOn as keyOnShard } from './shard-keys.js';
 import { rawClient, type RespValue, type ServerHandle } from './harness.js';
@@ -51,16 +52,6 @@ function lines(text: string): Step[] {
     .map((l) => s(l));
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 group('GEOADD (NX XX CH), GEOPOS, GEODIST, GEOHASH', lines(`
   DEL g
