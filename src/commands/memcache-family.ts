@@ -27,6 +27,7 @@ import {
   readU32, readU64, writeResponseHeader, writeU64, baseOpcode, isQuiet,
 } from '../protocol/memcache.js';
 import type { RespWriter } from '../protocol/resp-writer.js';
+import { keyEvent } from './shard-helpers.js';
 
 /** Byte 0 of the request header: which protocol asked (the binary magic, or these). */
 export const MODE_BINARY = 0x80;
@@ -117,10 +118,18 @@ function casEquals(c: ShardContext, e: number, cas: number | bigint): boolean {
  * (a first TTL may move it), or 0 when the item is gone. */
 function applyExpiry(c: ShardContext, e: number, at: number): number {
   if (at < 0) {
-    c.ks.deleteEntry(e);
+    mcDelete(c, e);
     return 0;
   }
+  keyEvent(c, 'g', 'expire', A_KEY);
   return c.ks.setExpireAt(e, at);
+}
+
+/** Deletes the request's key e with the keyspace event a RESP DEL gives ('del'): a rule of the
+ * keyspace holds at every front door. */
+function mcDelete(c: ShardContext, e: number): void {
+  c.ks.deleteEntry(e);
+  keyEvent(c, 'g', 'del', A_KEY);
 }
 
 // ---- cores ---------------------------------------------------------------------------------------
@@ -158,12 +167,15 @@ function storeCore(c: ShardContext, op: number, flags: number, exptime: number, 
         u8.copyWithin(vo + add, vo, vo + old);
         u8.set(src, vo);
       }
+      // Redis has no PREPEND: both are APPEND's event.
+      keyEvent(c, '$', 'append', A_KEY);
     } else {
       const at = expiryMs(ks.now, exptime);
       e = ks.set(a.buf, a.off[A_KEY]!, a.len[A_KEY]!, a.buf, a.off[A_VALUE]!, a.len[A_VALUE]!, TYPE_STRING, at > 0 ? at : 0, flags);
+      keyEvent(c, '$', 'set', A_KEY);
       if (at < 0) {
         lastCas = ks.cas(e);
-        ks.deleteEntry(e);
+        mcDelete(c, e);
         return R_STORED;
       }
     }
@@ -239,7 +251,9 @@ function deltaCore(c: ShardContext, incr: boolean, delta: number | bigint, creat
     }
     lastCas = ks.cas(e);
     lastNumber = initial;
-    if (at < 0) ks.deleteEntry(e);
+    // The binary protocol's initial value is a store, as SET.
+    keyEvent(c, '$', 'set', A_KEY);
+    if (at < 0) mcDelete(c, e);
     return R_STORED;
   }
   if (notItem(c, e)) return R_WRONG_TYPE;
@@ -278,6 +292,7 @@ function deltaCore(c: ShardContext, incr: boolean, delta: number | bigint, creat
   }
   lastCas = ks.cas(e);
   lastNumber = next;
+  keyEvent(c, '$', incr ? 'incrby' : 'decrby', A_KEY);
   return R_STORED;
 }
 
@@ -380,7 +395,7 @@ function binaryCommand(c: ShardContext): void {
       else if (cas !== 0 && notItem(c, e)) binWrongType(c, opcode, opaque);
       else if (cas !== 0 && !casEquals(c, e, cas)) binError(c, opcode, STATUS.KEY_EEXISTS, opaque);
       else {
-        ks.deleteEntry(e);
+        mcDelete(c, e);
         if (!quiet) binHeader(c.out, opcode, 0, 0, 0, 0, opaque, 0);
       }
       return;
@@ -489,7 +504,7 @@ function textCommand(c: ShardContext): void {
     }
     case OP.DELETE: {
       const e = keyFind(c);
-      if (e !== 0) ks.deleteEntry(e);
+      if (e !== 0) mcDelete(c, e);
       reply = e !== 0 ? TEXT.deleted : TEXT.notFound;
       break;
     }
@@ -709,7 +724,7 @@ function metaCommand(c: ShardContext): void {
       else if (cas !== null && notItem(c, e)) out.ascii(TEXT_WRONG_TYPE);
       else if (cas !== null && !casEquals(c, e, cas)) metaStatus(c, TEXT.ex, 0, false);
       else {
-        ks.deleteEntry(e);
+        mcDelete(c, e);
         metaStatus(c, TEXT.hd, 0, true);
       }
       return;
