@@ -20,12 +20,15 @@ export const KIND_FUNCTIONS = 6;
  * feeds, so not counted in offsets; at most once, like pub/sub itself. */
 export const KIND_PUBLISH = 7;
 
-/** The payload of a KIND_PUBLISH frame. */
+/** A whole KIND_PUBLISH frame. */
 export function publishFrame(channel: Uint8Array, message: Uint8Array, sharded: boolean): Buffer {
   const len = 4 + channel.length + message.length;
-  const b = frameHeader(KIND_PUBLISH, sharded ? 1 : 0, len);
+  // One buffer per message, header written in place (frameHeader would allocate a second).
   const f = Buffer.allocUnsafe(FRAME_HEADER + len);
-  b.copy(f, 0);
+  f[0] = KIND_PUBLISH;
+  f[1] = 0;
+  f.writeUInt16LE(sharded ? 1 : 0, 2);
+  f.writeUInt32LE(len, 4);
   f.writeUInt32LE(channel.length, FRAME_HEADER);
   f.set(channel, FRAME_HEADER + 4);
   f.set(message, FRAME_HEADER + 4 + channel.length);
