@@ -2,13 +2,11 @@
 // main thread. COMMAND's replies are generated from the command table itself.
 
 import os from 'node:os';
-import type { CommandSpec, MainCall, ShardContext, ShardStatsReport, KeySpec } from './types.js';
-import { argIs, argInt, argString, argLower, argListOf } from './args.js';
-import { keyRange, keyStep, keysFirst, keysLast, keysSkip } from './key-range.js';
+import type { CommandSpec, MainCall, ShardContext, ShardStatsReport } from './types.js';
+import { argIs, argInt, argString, argLower } from './args.js';
 import { ERR } from '../core/errors.js';
 import { VERSION } from '../version.js';
-import { arityOk } from './arity.js';
-import { globMatch } from '../util/glob.js';
+import { commandCommand } from './command-command.js';
 
 // --- INFO ------------------------------------------------------------------------------------------
 
@@ -214,188 +212,6 @@ function configCommand(m: MainCall): void {
   }
 }
 
-// --- COMMAND ---------------------------------------------------------------------------------------
-
-function visible(m: MainCall): readonly CommandSpec[] {
-  return m.server.commands.filter((c) => !c.hidden);
-}
-
-function writeInfo(m: MainCall, c: { name: string; arity: number; flags: readonly string[]; keys: KeySpec | null }, subs: readonly { name: string; arity: number; flags: readonly string[]; keys: KeySpec | null }[] | undefined, parent?: string): void {
-  const out = m.out;
-  out.array(10);
-  out.bulkString(parent ? `${parent}|${c.name}` : c.name);
-  out.integer(c.arity);
-  const movable = c.keys?.numkeysAt !== undefined || c.keys?.extraKeyAt !== undefined;
-  out.set(c.flags.length + (movable ? 1 : 0));
-  for (const f of c.flags) out.simple(f);
-  if (movable) out.simple('movablekeys');
-  out.integer(c.keys ? c.keys.first : 0);
-  out.integer(c.keys ? c.keys.last : 0);
-  out.integer(c.keys ? c.keys.step : 0);
-  out.set(0);
-  out.set(0);
-  if (c.keys) {
-    const k = c.keys;
-    const write = c.flags.includes('write');
-    out.array(1);
-    out.map(3);
-    out.bulkString('flags');
-    out.set(1);
-    out.simple(write ? 'RW' : 'RO');
-    out.bulkString('begin_search');
-    out.map(2);
-    out.bulkString('type');
-    out.bulkString('index');
-    out.bulkString('spec');
-    out.map(1);
-    out.bulkString('index');
-    out.integer(k.numkeysAt ?? k.first);
-    out.bulkString('find_keys');
-    out.map(2);
-    out.bulkString('type');
-    if (k.numkeysAt !== undefined) {
-      out.bulkString('keynum');
-      out.bulkString('spec');
-      out.map(3);
-      out.bulkString('keynumidx');
-      out.integer(0);
-      out.bulkString('firstkey');
-      out.integer(1);
-      out.bulkString('keystep');
-      out.integer(1);
-    } else {
-      out.bulkString('range');
-      out.bulkString('spec');
-      out.map(3);
-      out.bulkString('lastkey');
-      out.integer(k.last < 0 ? k.last : k.last - k.first);
-      out.bulkString('keystep');
-      out.integer(k.step);
-      out.bulkString('limit');
-      out.integer(0);
-    }
-  } else {
-    out.array(0);
-  }
-  if (subs && subs.length > 0) {
-    out.array(subs.length);
-    for (const s of subs) writeInfo(m, s, undefined, c.name);
-  } else {
-    out.array(0);
-  }
-}
-
-function findCommand(m: MainCall, name: string): CommandSpec | undefined {
-  const n = name.toLowerCase();
-  return visible(m).find((c) => c.name === n);
-}
-
-function commandCommand(m: MainCall): void {
-  const a = m.args;
-  const all = visible(m);
-  if (a.argc === 1) {
-    m.out.array(all.length);
-    for (const c of all) writeInfo(m, c, c.subcommands);
-    return;
-  }
-  const sub = argLower(a, 1);
-  switch (sub) {
-    case 'count':
-      m.out.integer(all.length);
-      return;
-    case 'info': {
-      const names = a.argc > 2 ? Array.from({ length: a.argc - 2 }, (_, i) => argString(a, i + 2)) : all.map((c) => c.name);
-      m.out.array(names.length);
-      for (const n of names) {
-        const c = findCommand(m, n);
-        if (c) writeInfo(m, c, c.subcommands);
-        else m.out.nilArray();
-      }
-      return;
-    }
-    case 'docs': {
-      const names = a.argc > 2 ? Array.from({ length: a.argc - 2 }, (_, i) => argString(a, i + 2)) : all.map((c) => c.name);
-      const found = names.map((n) => findCommand(m, n)).filter((c): c is CommandSpec => c !== undefined);
-      m.out.map(found.length);
-      for (const c of found) {
-        m.out.bulkString(c.name);
-        m.out.map(3);
-        m.out.bulkString('summary');
-        m.out.bulkString(c.summary);
-        m.out.bulkString('since');
-        m.out.bulkString(c.since);
-        m.out.bulkString('group');
-        m.out.bulkString(c.group);
-      }
-      return;
-    }
-    case 'getkeys': {
-      if (a.argc < 3) {
-        m.out.error(ERR.wrongArity('command|getkeys'));
-        return;
-      }
-      const c = findCommand(m, argString(a, 2));
-      if (!c) {
-        m.out.error('ERR Invalid command specified');
-        return;
-      }
-      const argc = a.argc - 2;
-      if (!arityOk(c.arity, argc)) {
-        m.out.error('ERR Invalid number of arguments specified for command');
-        return;
-      }
-      if (!c.keys) {
-        m.out.error('ERR The command has no key arguments');
-        return;
-      }
-      const inner = argListOf(Array.from({ length: argc }, (_, i) => a.buf.subarray(a.off[i + 2]!, a.off[i + 2]! + a.len[i + 2]!)));
-      if (!keyRange(c.keys, inner)) {
-        m.out.error('ERR Invalid arguments specified for command');
-        return;
-      }
-      const idx: number[] = [];
-      for (let i = keysFirst; i <= keysLast; i += keyStep(c.keys)) if (i !== keysSkip) idx.push(i + 2);
-      m.out.array(idx.length);
-      for (const i of idx) m.out.bulk(a.buf, a.off[i]!, a.len[i]!);
-      return;
-    }
-    case 'list': {
-      let names = all.map((c) => c.name);
-      if (a.argc === 5 && argIs(a, 2, 'FILTERBY')) {
-        const value = argString(a, 4);
-        if (argIs(a, 3, 'PATTERN')) {
-          const p = Buffer.from(value);
-          names = names.filter((n) => {
-            const b = Buffer.from(n);
-            return globMatch(p, 0, p.length, b, 0, b.length, true);
-          });
-        } else if (argIs(a, 3, 'ACLCAT')) {
-          names = all.filter((c) => c.group === value.toLowerCase()).map((c) => c.name);
-        } else if (argIs(a, 3, 'MODULE')) {
-          names = [];
-        } else {
-          m.out.error(ERR.syntax);
-          return;
-        }
-      } else if (a.argc !== 2) {
-        m.out.error(ERR.syntax);
-        return;
-      }
-      m.out.array(names.length);
-      for (const n of names) m.out.bulkString(n);
-      return;
-    }
-    case 'help': {
-      const help = ['COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:', '(no subcommand)', '    Return details about all commands.', 'COUNT', '    Return the total number of commands in this server.', 'LIST', '    Return a list of all commands in this server.', 'INFO [<command-name> ...]', '    Return details about multiple commands.', 'DOCS [<command-name> ...]', '    Return documentation details about multiple commands.', 'GETKEYS <full-command>', '    Return the keys from a full command.', 'HELP', '    Print this help.'];
-      m.out.array(help.length);
-      for (const l of help) m.out.simple(l);
-      return;
-    }
-    default:
-      m.out.error(ERR.unknownSubcommand(argString(a, 1), 'COMMAND'));
-  }
-}
-
 // --- TIME, SHUTDOWN, DEBUG -------------------------------------------------------------------------
 
 function timeCommand(m: MainCall): void {
@@ -553,6 +369,7 @@ export const SERVER_COMMANDS = [
       { name: 'count', arity: 2, flags: ['loading', 'stale'], keys: null, summary: 'Returns a count of commands.' },
       { name: 'docs', arity: -2, flags: ['loading', 'stale'], keys: null, summary: 'Returns documentary information about one, multiple or all commands.' },
       { name: 'getkeys', arity: -4, flags: ['loading', 'stale'], keys: null, summary: 'Extracts the key names from an arbitrary command.' },
+      { name: 'getkeysandflags', arity: -4, flags: ['loading', 'stale'], keys: null, summary: 'Extracts the key names and access flags for an arbitrary command.' },
       { name: 'info', arity: -2, flags: ['loading', 'stale'], keys: null, summary: 'Returns information about one, multiple or all commands.' },
       { name: 'list', arity: -2, flags: ['loading', 'stale'], keys: null, summary: 'Returns a list of command names.' },
       { name: 'help', arity: 2, flags: ['loading', 'stale'], keys: null, summary: 'Returns helpful text about the different subcommands.' },
