@@ -8,6 +8,7 @@ import { ERR, HLL_ERR } from '../core/errors.js';
 import { readKey, writeKey, isString, keyEvent } from './shard-helpers.js';
 import { TYPE_STRING } from '../keyspace/keyspace.js';
 import * as H from '../util/hll.js';
+import { hllSelfTest } from '../util/hll-selftest.js';
 
 const DEFAULT_SPARSE_MAX_BYTES = 3000;
 /** Registers of a PFCOUNT / PFMERGE of several keys, plus a last byte: 1 when an input was dense. */
@@ -272,6 +273,13 @@ async function pfmergeCrossShard(m: MainCall): Promise<void> {
   });
 }
 
+/** PFSELFTEST: the HLL codec's self-test (util/hll-selftest.ts), on the main thread. */
+function pfselftestCommand(m: MainCall): void {
+  const failed = hllSelfTest();
+  if (failed === null) m.out.ok();
+  else m.out.error(failed);
+}
+
 // Redis's group is 'hyperloglog'; CommandSpec's group union has no such member yet.
 const STR = 'string' as const;
 const I = 'internal' as const;
@@ -281,6 +289,7 @@ export const HLL_COMMANDS = [
   { name: 'pfcount', arity: -2, flags: ['readonly'], keys: { first: 1, last: -1, step: 1 }, group: STR, since: '2.8.9', summary: 'Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s).', shard: pfcountCommand, crossShard: pfcountCrossShard },
   { name: 'pfmerge', arity: -2, flags: ['write', 'denyoom'], keys: { first: 1, last: -1, step: 1 }, group: STR, since: '2.8.9', summary: 'Merge N different HyperLogLogs into a single one.', shard: pfmergeCommand, crossShard: pfmergeCrossShard },
   { name: 'pfdebug', arity: 3, flags: ['write', 'denyoom', 'admin'], keys: { first: 2, last: 2, step: 1 }, group: STR, since: '2.8.9', summary: 'Internal commands for debugging HyperLogLog values.', shard: pfdebugCommand },
+  { name: 'pfselftest', arity: 1, flags: ['admin'], keys: null, group: STR, since: '2.8.9', summary: 'An internal command for testing HyperLogLog values.', main: pfselftestCommand },
   { name: '__pfregs', arity: -2, flags: ['readonly'], keys: null, group: I, since: '0.1.0', summary: 'Internal: the merged HLL registers of keys on one shard.', shard: shardRegs, hidden: true },
   { name: '__pfstore', arity: 3, flags: ['write', 'denyoom'], keys: null, group: I, since: '0.1.0', summary: 'Internal: PFMERGE\'s store of merged registers.', shard: shardStore, hidden: true },
 ] as const satisfies readonly CommandSpec[];

@@ -212,6 +212,19 @@ function configCommand(m: MainCall): void {
   }
 }
 
+// --- LOLWUT ----------------------------------------------------------------------------------------
+
+/** LOLWUT [VERSION v]: Redis 7.0's own version (anything but 5 and 6) prints the version line; the
+ * art of versions 5 and 6 (random drawings) is not drawn, every version prints that line. */
+function lolwutCommand(m: MainCall): void {
+  const a = m.args;
+  if (a.argc >= 3 && argIs(a, 1, 'VERSION') && Number.isNaN(argInt(a, 2))) {
+    m.out.error(ERR.notInteger);
+    return;
+  }
+  m.out.verbatim(`Redis ver. ${VERSION.redisCompat}\n`);
+}
+
 // --- TIME, SHUTDOWN, DEBUG -------------------------------------------------------------------------
 
 function timeCommand(m: MainCall): void {
@@ -374,6 +387,7 @@ export const SERVER_COMMANDS = [
       { name: 'list', arity: -2, flags: ['loading', 'stale'], keys: null, summary: 'Returns a list of command names.' },
       { name: 'help', arity: 2, flags: ['loading', 'stale'], keys: null, summary: 'Returns helpful text about the different subcommands.' },
     ] },
+  { name: 'lolwut', arity: -1, flags: ['readonly', 'fast'], keys: null, group: S, since: '5.0.0', summary: 'Displays computer art and the Redis version', main: lolwutCommand },
   { name: 'time', arity: 1, flags: ['loading', 'stale', 'fast', 'random'], keys: null, group: S, since: '2.6.0', summary: 'Returns the server time.', main: timeCommand },
   { name: 'shutdown', arity: -1, flags: ['admin', 'loading', 'stale'], keys: null, group: S, since: '1.0.0', summary: 'Synchronously saves the database(s) to disk and shuts down the Redis server.', main: shutdownCommand },
   { name: 'debug', arity: -2, flags: ['admin', 'loading', 'stale'], keys: null, group: S, since: '1.0.0', summary: 'A container for debugging commands.', main: debugCommand },

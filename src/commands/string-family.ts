@@ -456,5 +456,6 @@ export const STRING_COMMANDS = [
   { name: 'append', arity: 3, flags: ['write', 'denyoom', 'fast'], keys: { first: 1, last: 1, step: 1 }, group: STR, since: '2.0.0', summary: 'Appends a string to the value of a key. Creates the key if it doesn\'t exist.', shard: appendCommand, event: ['$', 'append'] },
   { name: 'strlen', arity: 2, flags: ['readonly', 'fast'], keys: { first: 1, last: 1, step: 1 }, group: STR, since: '2.2.0', summary: 'Returns the length of a string value.', shard: strlenCommand },
   { name: 'getrange', arity: 4, flags: ['readonly'], keys: { first: 1, last: 1, step: 1 }, group: STR, since: '2.4.0', summary: 'Returns a substring of the string stored at a key.', shard: getrangeCommand },
+  { name: 'substr', arity: 4, flags: ['readonly'], keys: { first: 1, last: 1, step: 1 }, group: STR, since: '1.0.0', summary: 'Returns a substring from a string value.', shard: getrangeCommand },
   { name: 'setrange', arity: 4, flags: ['write', 'denyoom'], keys: { first: 1, last: 1, step: 1 }, group: STR, since: '2.2.0', summary: 'Overwrites a part of a string value with another by an offset. Creates the key if it doesn\'t exist.', shard: setrangeCommand },
 ] as const satisfies readonly CommandSpec[];

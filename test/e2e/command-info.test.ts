@@ -229,6 +229,31 @@ timed('COMMAND GETKEYS and GETKEYSANDFLAGS, byte for byte (RESP2 and RESP3)', as
   }
 });
 
+timed('SUBSTR, LOLWUT and PFSELFTEST, byte for byte (RESP2 and RESP3)', async () => {
+  const steps = [
+    ['SET', 'str', 'Hello, World'], ['SUBSTR', 'str', '0', '4'], ['SUBSTR', 'str', '-5', '-1'], ['SUBSTR', 'str', '5', '1'],
+    ['SUBSTR', 'str', '0', '-100'], ['SUBSTR', 'nokey', '0', '1'], ['SUBSTR', 'str', 'x', '1'], ['SUBSTR', 'str', '0'],
+    ['RPUSH', 'list', 'a'], ['SUBSTR', 'list', '0', '1'],
+    ['LOLWUT'], ['LOLWUT', 'VERSION', '7'], ['LOLWUT', 'VERSION', 'x'], ['LOLWUT', 'foo'], ['LOLWUT', 'VERSION', '7', '1', '2'],
+    ['PFSELFTEST'], ['PFSELFTEST', 'x'],
+  ];
+  for (const proto of [2, 3] as const) {
+    const [r, t] = await clients(proto);
+    try {
+      await Promise.all([r.call(['FLUSHALL']), t.call(['FLUSHALL'])]);
+      const bad: string[] = [];
+      for (const args of steps) {
+        const [a, b] = await Promise.all([r.call(args, 30_000), t.call(args, 30_000)]);
+        if (!a.raw.equals(b.raw)) bad.push(`RESP${proto} ${args.join(' ')}: redis ${JSON.stringify(a.text)} tessera ${JSON.stringify(b.text)}`);
+      }
+      assert.equal(bad, [], bad.join('\n'));
+    } finally {
+      r.close();
+      t.close();
+    }
+  }
+});
+
 timed('COMMAND with no arguments: one entry per command, equal to its COMMAND INFO', async () => {
   const [, t] = await clients(3);
   try {
