@@ -6,6 +6,9 @@
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { REDIS_VERSION_DECLARED } from '../../src/commands/decls/index.js';
 import { rawClient, type RawClient, type RespValue } from './harness.js';
 import { ServerPair, timedOn } from './differential-helpers.js';
 
@@ -107,6 +110,23 @@ async function names(c: RawClient, args: string[] = []): Promise<string[]> {
 }
 
 let common = new Set<string>();
+
+timed('the reference is redis-server ' + REDIS_VERSION_DECLARED + ', and src/commands/decls is what the generator makes from it', async () => {
+  const [r] = await clients(3);
+  let version = '';
+  try {
+    version = (await r.call(['INFO', 'server'])).text.match(/redis_version:([^\r]+)/)?.[1] ?? '?';
+  } finally {
+    r.close();
+  }
+  assert.is(version, REDIS_VERSION_DECLARED, `these comparisons need redis-server ${REDIS_VERSION_DECLARED} on PATH, found ${version}`);
+  const script = fileURLToPath(new URL('../../../scripts/gen-command-decls.mjs', import.meta.url));
+  const res = await new Promise<{ code: number; out: string }>((resolve) => {
+    execFile(process.execPath, [script, '--check', String(pair.redis.port)], { timeout: 30_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? 1 : 0, out: stdout + stderr }));
+  });
+  assert.is(res.code, 0, res.out);
+});
 
 timed('COMMAND LIST and COUNT: the common commands, Tessera\'s own, and the commands still missing', async () => {
   const [r, t] = await clients(2);
