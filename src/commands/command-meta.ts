@@ -2,7 +2,7 @@
 // its Redis declaration (decls/, generated), or, for a command Redis lacks, a declaration derived
 // from the spec itself. Built once per table; entries keep the table's order.
 
-import type { CommandFlag, CommandSpec, KeySpec, SubcommandSpec } from './types.js';
+import type { CommandFlag, CommandSpec, DeclOverride, KeySpec, SubcommandSpec } from './types.js';
 import {
   ACL_CATEGORIES,
   COMMAND_FLAG_ORDER,
@@ -46,11 +46,16 @@ const FLAG_NAMES: Partial<Record<CommandFlag, RedisCommandFlag>> = {
   'no-multi': 'no_multi', blocking: 'blocking', pubsub: 'pubsub', asking: 'asking',
 };
 
-const GROUP_NAMES: Record<CommandSpec['group'], DocGroup> = {
-  string: 'string', list: 'list', hash: 'hash', set: 'set', zset: 'sorted-set', generic: 'generic',
-  connection: 'connection', server: 'server', cluster: 'cluster', pubsub: 'pubsub', internal: 'server',
-  scripting: 'scripting', geo: 'geo',
-};
+const DOC_GROUPS = new Set<string>([
+  'generic', 'string', 'list', 'set', 'sorted-set', 'hash', 'pubsub', 'transactions', 'connection', 'server', 'scripting',
+  'hyperloglog', 'cluster', 'sentinel', 'geo', 'stream', 'bitmap',
+]);
+
+/** Redis's docs group for a spec's group ('zset' is 'sorted-set'; internal ones are 'server'). */
+function docGroup(g: string): DocGroup {
+  if (g === 'zset') return 'sorted-set';
+  return DOC_GROUPS.has(g) ? (g as DocGroup) : 'server';
+}
 
 const GROUP_ACL: Partial<Record<DocGroup, AclCategory>> = {
   string: '@string', list: '@list', hash: '@hash', set: '@set', 'sorted-set': '@sortedset', generic: '@keyspace',
@@ -60,7 +65,7 @@ const GROUP_ACL: Partial<Record<DocGroup, AclCategory>> = {
 
 /** A declaration for a command Redis does not have, from its spec: Redis's implicit ACL
  * categories (from the flags) plus its group's, one key spec from the legacy range. */
-function derive(s: { name: string; arity: number; flags: readonly CommandFlag[]; keys: KeySpec | null; summary: string }, group: DocGroup, since: string): CommandDecl {
+function derive(s: { name: string; arity: number; flags: readonly CommandFlag[]; keys: KeySpec | null; summary: string; decl?: DeclOverride }, group: DocGroup, since: string): CommandDecl {
   const movable = s.keys !== null && (s.keys.numkeysAt !== undefined || s.keys.extraKeyAt !== undefined);
   const has = (f: CommandFlag): boolean => s.flags.includes(f);
   const flags = COMMAND_FLAG_ORDER.filter((f) => s.flags.some((g) => FLAG_NAMES[g] === f) || (f === 'movablekeys' && movable));
@@ -95,6 +100,7 @@ function derive(s: { name: string; arity: number; flags: readonly CommandFlag[];
     summary: s.summary,
     since,
     group,
+    ...s.decl,
   };
 }
 
@@ -116,7 +122,7 @@ function build(commands: readonly CommandSpec[]): CommandMeta {
   for (const c of commands) {
     if (c.hidden) continue;
     const d = REDIS_DECLS.get(c.name);
-    const decl = d ?? derive(c, GROUP_NAMES[c.group], c.since);
+    const decl = d ?? derive(c, docGroup(c.group), c.since);
     const subs = (c.subcommands ?? []).map((s) => subEntry(c.name, d, d !== undefined, s, decl.group, decl.since));
     const e: CommandEntry = { fullname: c.name, arity: c.arity, decl, redis: d !== undefined, keys: c.keys, subs };
     list.push(e);
@@ -142,6 +148,18 @@ export function commandMeta(commands: readonly CommandSpec[]): CommandMeta {
 export function aclCategoriesOf(spec: CommandSpec, sub?: SubcommandSpec): readonly AclCategory[] {
   const d = redisDecl(sub ? `${spec.name}|${sub.name}` : spec.name);
   if (d) return d.acl;
-  const group = GROUP_NAMES[spec.group];
+  const group = docGroup(spec.group);
   return derive(sub ?? spec, group, spec.since).acl;
+}
+
+/** A category's bit in an ACL mask (its index in ACL_CATEGORIES). */
+export function aclCategoryBit(c: AclCategory): number {
+  return 1 << ACL_CATEGORIES.indexOf(c);
+}
+
+/** The command's ACL categories as a mask of aclCategoryBit()s (21 categories: fits an int). */
+export function aclMaskOf(spec: CommandSpec, sub?: SubcommandSpec): number {
+  let m = 0;
+  for (const c of aclCategoriesOf(spec, sub)) m |= aclCategoryBit(c);
+  return m;
 }

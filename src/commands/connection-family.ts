@@ -394,13 +394,15 @@ export const CONNECTION_COMMANDS = [
       { name: 'id', arity: 2, flags: ['fast'], keys: null, summary: 'Returns the unique client ID of the connection.' },
       { name: 'getname', arity: 2, flags: ['fast'], keys: null, summary: 'Returns the name of the connection.' },
       { name: 'setname', arity: 3, flags: ['fast'], keys: null, summary: 'Sets the connection name.' },
-      { name: 'setinfo', arity: 4, flags: ['fast'], keys: null, summary: 'Sets information specific to the client or connection.' },
+      { name: 'setinfo', arity: 4, flags: ['fast'], keys: null, summary: 'Sets information specific to the client or connection.',
+        decl: { flags: ['noscript', 'loading', 'stale'], acl: ['@slow', '@connection'], since: '7.2.0', complexity: 'O(1)' } }, // Redis 7.2's
       { name: 'info', arity: 2, flags: [], keys: null, summary: 'Returns information about the connection.' },
       { name: 'list', arity: -2, flags: ['admin'], keys: null, summary: 'Lists open connections.' },
       { name: 'kill', arity: -3, flags: ['admin'], keys: null, summary: 'Terminates open connections.' },
       { name: 'unblock', arity: -3, flags: ['admin'], keys: null, summary: 'Unblocks a client blocked by a blocking command from a different connection.' },
       { name: 'help', arity: 2, flags: [], keys: null, summary: 'Returns helpful text about the different subcommands.' },
       { name: 'no-evict', arity: 3, flags: [], keys: null, summary: 'Sets the client eviction mode of the connection.' },
-      { name: 'no-touch', arity: 3, flags: [], keys: null, summary: 'Controls whether commands sent by the client affect the LRU/LFU of accessed keys.' },
+      { name: 'no-touch', arity: 3, flags: [], keys: null, summary: 'Controls whether commands sent by the client affect the LRU/LFU of accessed keys.',
+        decl: { flags: ['noscript', 'loading', 'stale'], acl: ['@slow', '@connection'], since: '7.2.0', complexity: 'O(1)' } }, // Redis 7.2's
     ] },
 ] as const satisfies readonly CommandSpec[];

@@ -12,6 +12,7 @@ import type { Replication } from '../replication/replication.js';
 import type { ArgList, ClientInfo, MergeKind, ServerStats, ShardCaller, ShardSettings, ShardStatsReport } from '../core/types.js';
 import type { ShardContext, ShardHandler } from '../runtime/shard-context.js';
 import type { LuaEngine } from '../scripting/lua-engine.js';
+import type { CommandDecl } from './command-decl.js';
 
 // The shared kernel's types and the shard handler contract, for the command layer's own use.
 export type { ArgList, ClientInfo, MergeKind, ServerStats, ShardCaller, ShardSettings, ShardStatsReport, ShardContext, ShardHandler };
@@ -221,7 +222,13 @@ export interface SubcommandSpec {
   flags: readonly CommandFlag[];
   keys: KeySpec | null;
   summary: string;
+  /** See CommandSpec.decl. */
+  decl?: DeclOverride;
 }
+
+/** What COMMAND reports of a command Redis 7.0 lacks, beyond what it derives from the spec (ACL
+ * categories, key spec flags, docs); commands Redis has take Redis's declaration (decls/). */
+export type DeclOverride = Partial<Omit<CommandDecl, 'name' | 'arity' | 'subcommands'>>;
 
 export interface CommandSpec {
   /** Lower-case name. */
@@ -260,4 +267,6 @@ export interface CommandSpec {
   reachesOtherKeys?: (a: ArgList, cluster: boolean) => boolean;
   /** Internal shard operation, not listed by COMMAND. */
   hidden?: boolean;
+  /** For a command Redis 7.0 lacks: its declaration beyond what COMMAND derives (command-meta.ts). */
+  decl?: DeclOverride;
 }

@@ -282,6 +282,12 @@ timed('COMMAND with no arguments: one entry per command, equal to its COMMAND IN
     assert.ok(all.raw.equals(info.raw), 'COMMAND and COMMAND INFO without names differ');
     const count = await t.call(['COMMAND', 'COUNT']);
     assert.is(all.value.type === 'array' && all.value.value ? `:${all.value.value.length}\r\n` : '?', count.text);
+    // Tessera's own commands: derived from their specs, with a spec's `decl` on top.
+    const own = await t.call(['COMMAND', 'INFO', 'restorebatch', 'client|setinfo']);
+    assert.ok(own.text.includes('restorebatch\r\n:-3\r\n~3\r\n+write\r\n+denyoom\r\n+asking\r\n'), own.text);
+    assert.ok(own.text.includes('client|setinfo\r\n:4\r\n~3\r\n+noscript\r\n+loading\r\n+stale\r\n:0\r\n:0\r\n:0\r\n~2\r\n+@slow\r\n+@connection\r\n'), own.text);
+    const docs = await t.call(['COMMAND', 'DOCS', 'client|setinfo']);
+    assert.ok(docs.text.includes('since\r\n$5\r\n7.2.0\r\n'), docs.text);
   } finally {
     t.close();
   }
