@@ -8,7 +8,7 @@ import type { ArgDecl, CommandDecl, KeySpecDecl, KeySpecFlag } from './command-d
 import { commandMeta, type CommandEntry, type CommandMeta } from './command-meta.js';
 import { argIs, argString, argLower, argListOf } from './args.js';
 import { keyRange, keyStep, keysFirst, keysLast, keysSkip } from './key-range.js';
-import { ERR } from '../core/errors.js';
+import { COMMAND_ERR, ERR } from '../core/errors.js';
 import { arityOk } from './arity.js';
 import { globMatch } from '../util/glob.js';
 
@@ -315,16 +315,16 @@ function getKeys(m: MainCall, meta: CommandMeta, withFlags: boolean): void {
   let e = base;
   if (base && base.subs.length > 0 && argv.length >= 2) e = meta.byName.get(`${base.fullname}|${argv[1]!.toLowerCase()}`);
   if (!e) {
-    m.out.error('ERR Invalid command specified');
+    m.out.error(COMMAND_ERR.invalidCommand);
     return;
   }
   const specs = e.decl.keySpecs ?? [];
   if (specs.length === 0) {
-    m.out.error('ERR The command has no key arguments');
+    m.out.error(COMMAND_ERR.noKeyArguments);
     return;
   }
   if (!arityOk(e.arity, argv.length)) {
-    m.out.error('ERR Invalid number of arguments specified for command');
+    m.out.error(COMMAND_ERR.invalidArgCount);
     return;
   }
   let keys: FoundKey[];
@@ -338,7 +338,7 @@ function getKeys(m: MainCall, meta: CommandMeta, withFlags: boolean): void {
   }
   if (keys.length === 0) {
     if (e.decl.flags.includes('no_mandatory_keys')) m.out.array(0);
-    else m.out.error('ERR Invalid arguments specified for command');
+    else m.out.error(COMMAND_ERR.invalidArgs);
     return;
   }
   m.out.array(keys.length);

@@ -202,3 +202,18 @@ export const HLL_ERR = {
   notHll: 'WRONGTYPE Key is not a valid HyperLogLog string value.',
   invalid: 'INVALIDOBJ Corrupted HLL object detected',
 } as const;
+
+/** COMMAND GETKEYS / GETKEYSANDFLAGS and PFSELFTEST: Redis's texts. */
+export const COMMAND_ERR = {
+  invalidCommand: 'ERR Invalid command specified',
+  noKeyArguments: 'ERR The command has no key arguments',
+  invalidArgCount: 'ERR Invalid number of arguments specified for command',
+  invalidArgs: 'ERR Invalid arguments specified for command',
+  hllRegister: (i: number): string => `TESTFAILED Register error at ${i}`,
+  hllSparseUnused: 'TESTFAILED sparse encoding not used',
+  hllDisagree: 'TESTFAILED dense/sparse disagree',
+  hllTooBigError: (card: number, abserr: number): string => `TESTFAILED Too big error. card:${card} abserr:${abserr}`,
+  /** Tessera's own checks (Redis would assert). */
+  hllConversion: 'TESTFAILED dense conversion',
+  hllCorrupted: 'TESTFAILED corrupted value',
+} as const;

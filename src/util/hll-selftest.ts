@@ -3,6 +3,7 @@
 // 1, 10, ... 100,000 distinct elements. Runs on `work` (hll.ts's scratch) and leaves it garbage.
 
 import * as H from './hll.js';
+import { COMMAND_ERR } from '../core/errors.js';
 
 /** Elements added: Redis goes to 10M; a tenth of a second of main-thread time is the bound here. */
 const SELFTEST_ELEMENTS_MAX = 100_000;
@@ -22,15 +23,15 @@ const eleView = new DataView(ele.buffer);
 /** The estimates at each checkpoint for elements j ^ salt, j = 1..max, from a sparse or a dense start. */
 function estimates(dense: boolean, salt: number): number[] | string {
   H.hllInitEmpty();
-  if (dense && !H.hllToDense()) return 'TESTFAILED dense conversion';
+  if (dense && !H.hllToDense()) return COMMAND_ERR.hllConversion;
   const out: number[] = [];
   let checkpoint = 1;
   for (let j = 1; j <= SELFTEST_ELEMENTS_MAX; j++) {
     eleView.setUint32(0, (j ^ salt) >>> 0, true);
     eleView.setUint32(4, 0x5eed, true);
-    if (H.hllAdd(ele, 0, 8, SPARSE_MAX_BYTES) < 0) return 'TESTFAILED corrupted value';
+    if (H.hllAdd(ele, 0, 8, SPARSE_MAX_BYTES) < 0) return COMMAND_ERR.hllCorrupted;
     if (j === checkpoint) {
-      if (!dense && j < SPARSE_MAX_BYTES / 2 && H.hllEncoding() !== H.HLL_SPARSE) return 'TESTFAILED sparse encoding not used';
+      if (!dense && j < SPARSE_MAX_BYTES / 2 && H.hllEncoding() !== H.HLL_SPARSE) return COMMAND_ERR.hllSparseUnused;
       out.push(H.hllCountWork());
       checkpoint *= 10;
     }
@@ -43,7 +44,7 @@ export function hllSelfTest(): string | null {
   seed = 0x7e55e7a;
   // Register codec: random 6-bit values in every register, read back.
   H.hllInitEmpty();
-  if (!H.hllToDense()) return 'TESTFAILED dense conversion';
+  if (!H.hllToDense()) return COMMAND_ERR.hllConversion;
   const regs = new Uint8Array(H.HLL_REGISTERS);
   for (let pass = 0; pass < REGISTER_PASSES; pass++) {
     for (let i = 0; i < H.HLL_REGISTERS; i++) {
@@ -51,7 +52,7 @@ export function hllSelfTest(): string | null {
       H.hllDenseSetAt(H.work, 0, i, regs[i]!);
     }
     for (let i = 0; i < H.HLL_REGISTERS; i++) {
-      if (H.hllWorkRegister(i) !== regs[i]) return `TESTFAILED Register error at ${i}`;
+      if (H.hllWorkRegister(i) !== regs[i]) return COMMAND_ERR.hllRegister(i);
     }
   }
   // Sparse and dense agree, and the error stays within 6 standard errors (1 at cardinality 10).
@@ -62,10 +63,10 @@ export function hllSelfTest(): string | null {
   if (typeof dense === 'string') return dense;
   const relerr = 1.04 / Math.sqrt(H.HLL_REGISTERS);
   for (let k = 0, card = 1; k < sparse.length; k++, card *= 10) {
-    if (sparse[k] !== dense[k]) return 'TESTFAILED dense/sparse disagree';
+    if (sparse[k] !== dense[k]) return COMMAND_ERR.hllDisagree;
     const abserr = Math.abs(card - dense[k]!);
     const maxerr = card === 10 ? 1 : Math.ceil(relerr * 6 * card);
-    if (abserr > maxerr) return `TESTFAILED Too big error. card:${card} abserr:${abserr}`;
+    if (abserr > maxerr) return COMMAND_ERR.hllTooBigError(card, abserr);
   }
   return null;
 }
