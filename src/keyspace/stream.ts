@@ -1004,3 +1004,51 @@ export function putValue(u8: Uint8Array, vo: number, d: number): void {
 }
 
 export { sidIsZero };
+
+/** Checks the invariants of e's stream (header comment); throws on the first broken one. O(n):
+ * for tests and debugging. */
+export function streamCheck(ks: Keyspace, e: number): void {
+  const arena = arenaOf(ks);
+  const d = descOf(ks, e);
+  const w = d >>> 2;
+  const u32 = arena.u32;
+  const u8 = arena.u8;
+  const nodes = u32[w + D_NODES]!;
+  const prevId = sid();
+  let length = 0;
+  let bytes = u32[w + D_DIR] !== 0 ? CLASS_SIZE[classOf(u32[w + D_DIR_CAP]! * 4)]! : 0;
+  let first = true;
+  let seen = false;
+  for (let i = 0; i < nodes; i++) {
+    const n = dirNode(u32, w, i);
+    const nw = n >>> 2;
+    bytes += CLASS_SIZE[u32[nw + N_CLASS]!]!;
+    assert(u32[nw + N_USED]! <= CLASS_SIZE[u32[nw + N_CLASS]!]!, 'stream check: node overflows its block');
+    let live = 0;
+    let dead = 0;
+    const end = n + u32[nw + N_USED]!;
+    let p = n + u32[nw + N_ESTART]!;
+    assert(p < end, 'stream check: empty node');
+    readSid(u32, nw + N_MASTER, scratchId);
+    while (p < end) {
+      p = parseEntry(u8, u32, n, p, false);
+      if (first) assert(sidCmp(itId, scratchId) === 0, 'stream check: first entry is not the master id');
+      first = false;
+      if (seen) assert(sidCmp(itId, prevId) > 0, 'stream check: ids not increasing');
+      seen = true;
+      sidCopy(prevId, itId);
+      if ((eFlags & F_DELETED) !== 0) dead++;
+      else live++;
+    }
+    first = true;
+    assert(p === end, 'stream check: entries overrun the node');
+    readSid(u32, nw + N_LAST, scratchId);
+    assert(sidCmp(scratchId, itId) === 0, 'stream check: node last id');
+    assert(live === u32[nw + N_LIVE] && dead === u32[nw + N_DELETED], 'stream check: node counts');
+    length += live;
+  }
+  assert(length === u32[w + D_LENGTH], () => `stream check: length ${u32[w + D_LENGTH]} but ${length} live entries`);
+  assert(bytes === u32[w + D_BYTES], () => `stream check: bytes ${u32[w + D_BYTES]} but blocks sum to ${bytes}`);
+  readSid(u32, w + D_LAST, scratchId);
+  if (nodes > 0) assert(sidCmp(scratchId, prevId) >= 0, 'stream check: an entry past the last id');
+}
