@@ -63,8 +63,14 @@ type Op =
   | { t: 'crash' }
   | { t: 'drop' };
 
+/** Values: text, and integers that are kept as numbers or must stay text (sign, leading zero, 16 digits). */
+const valueArb = fc.oneof(
+  fc.string({ maxLength: 12 }),
+  fc.nat().map(String),
+  fc.constantFrom('0', '00', '007', '-5', '+5', '999999999999999', '1000000000000000', '9007199254740993', ''),
+);
 const FIELD_SETS = [['f1', 'f2', 'f3'], ['f1', 'f2'], ['other'], ['f1', 'f2', 'f3', 'f4']];
-const fieldsArb = fc.tuple(fc.nat(FIELD_SETS.length - 1), fc.array(fc.string({ maxLength: 12 }), { minLength: 4, maxLength: 4 })).map(([k, vals]) =>
+const fieldsArb = fc.tuple(fc.nat(FIELD_SETS.length - 1), fc.array(valueArb, { minLength: 4, maxLength: 4 })).map(([k, vals]) =>
   FIELD_SETS[k]!.flatMap((f, i) => [f, vals[i]!]),
 );
 const opArb: fc.Arbitrary<Op> = fc.oneof(
