@@ -118,7 +118,9 @@ export class ShardExecutor {
   private readonly byName: Map<string, number>;
   private busyMs = 0;
   private cronTimer: NodeJS.Timeout | null = null;
-  readonly waiters: ShardWaiters;
+  /** Clients blocked on keys of the running command's database (one registry per database). */
+  waiters: ShardWaiters;
+  private readonly waitersByDb: ShardWaiters[] = [];
   private readonly wakeWriter = new RespWriter(4096);
   /** Replies to blocked clients served by the last command, in the order they were served. */
   wakes: Wake[] = [];
@@ -163,7 +165,8 @@ export class ShardExecutor {
       const m = dbMemory[db];
       this.dbs.push(m === null || m === undefined ? null : this.attachDb(m, db));
     }
-    this.waiters = new ShardWaiters(this.ks, claims);
+    this.waiters = new ShardWaiters(this.ks, claims, []);
+    this.waitersByDb[0] = this.waiters;
     this.serveIndex = this.byName.get('__bserve') ?? -1;
     const self = this;
     this.ctx = {
@@ -192,7 +195,9 @@ export class ShardExecutor {
       get persist() {
         return self.persist;
       },
-      waiters: this.waiters,
+      get waiters() {
+        return self.waiters;
+      },
       wakeOut: this.wakeWriter,
       commandIndex: (name) => self.byName.get(name.toLowerCase()) ?? -1,
       execute: (cmd, args, out) => self.executeNested(cmd, args, out),
@@ -256,6 +261,9 @@ export class ShardExecutor {
     this.ks = ks;
     this.ctx.ks = ks;
     this.db = db;
+    let ws = this.waitersByDb[db];
+    if (ws === undefined) this.waitersByDb[db] = ws = new ShardWaiters(ks, this.waitersByDb[0]!.claims, this.waitersByDb[0]!.group);
+    this.waiters = ws;
   }
 
   /** Database db's keyspace, created (empty) on first use. */

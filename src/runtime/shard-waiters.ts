@@ -34,10 +34,15 @@ export class ShardWaiters {
     }
   };
 
+  /** @param group the registries of every database of the shard (this one included): a wait
+   *   ended by the main thread is dropped from all of them. */
   constructor(
     private readonly ks: Keyspace,
     readonly claims: Int32Array,
-  ) {}
+    readonly group: ShardWaiters[] = [],
+  ) {
+    group.push(this);
+  }
 
   /** Clients registered here. */
   get size(): number {
@@ -59,8 +64,10 @@ export class ShardWaiters {
 
   /** Drops the registration of the slot's wait gen (the main thread ended it). */
   cancel(slot: number, gen: number): void {
-    const w = this.bySlot.get(slot);
-    if (w !== undefined && w.gen === gen) this.remove(w);
+    for (const ws of this.group) {
+      const w = ws.bySlot.get(slot);
+      if (w !== undefined && w.gen === gen) ws.remove(w);
+    }
   }
 
   remove(w: Waiter): void {
