@@ -140,7 +140,7 @@ export class ShardRouter {
     if (idx < 0) return null;
     let reply: Buffer | null = null;
     const link = this.links[shard]!;
-    link.send({ deliver: (_seq, buf, off, len) => (reply = Buffer.from(buf.subarray(off, off + len))) }, 0, idx, proto, args, null, true);
+    link.send({ db: this.handlerDb, deliver: (_seq, buf, off, len) => (reply = Buffer.from(buf.subarray(off, off + len))) }, 0, idx, proto, args, null, true);
     link.waitUntil(() => reply !== null, timeoutMs);
     return reply;
   }
