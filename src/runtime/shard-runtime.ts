@@ -157,6 +157,11 @@ export class ShardExecutor {
     this.ks = new Keyspace(memory);
     this.dbs = [this.ks];
     this.persist = new ShardPersistence(shardId, this.ks, feedSink);
+    this.persist.dbs = {
+      keyspaceOf: (db) => this.keyspaceOf(db),
+      all: () => this.dbs,
+      swap: (a, b) => this.swapDbs(a, b),
+    };
     this.persist.setLog(settings.aof, settings.aofGen);
     this.persist.enableFeed(settings.replFeed);
     this.settings = settings;
@@ -261,6 +266,7 @@ export class ShardExecutor {
     this.ks = ks;
     this.ctx.ks = ks;
     this.db = db;
+    this.persist.useDb(ks, db);
     let ws = this.waitersByDb[db];
     if (ws === undefined) this.waitersByDb[db] = ws = new ShardWaiters(ks, this.waitersByDb[0]!.claims, this.waitersByDb[0]!.group);
     this.waiters = ws;
@@ -286,6 +292,7 @@ export class ShardExecutor {
     ks.limits = { ...this.settings.limits };
     ks.now = Date.now();
     this.hookDb(ks, db);
+    this.persist.observe(ks, db);
     return ks;
   }
 
@@ -295,9 +302,13 @@ export class ShardExecutor {
     const kb = this.keyspaceOf(b);
     this.dbs[a] = kb;
     this.dbs[b] = ka;
+    this.persist.swapped(a, b);
+    this.persist.observe(ka, b);
+    this.persist.observe(kb, a);
     if (this.db === a || this.db === b) {
       this.ks = this.dbs[this.db]!;
       this.ctx.ks = this.ks;
+      this.persist.useDb(this.ks, this.db);
     }
     this.applyNotify(this.appliedWord);
     this.onDbs?.(this.dbMemory());
