@@ -620,7 +620,7 @@ export class ShardPersistence {
       if (shape !== null) throw new Error(`replication: bad record (${shape})`);
       const op = buf[q]!;
       if (op === OP_DB || op === OP_SWAPDB) {
-        if (op === OP_SWAPDB) this.dbs?.swap(buf.readUInt32LE(q + 4), buf.readUInt32LE(q + 8));
+        if (op === OP_SWAPDB) this.replaySwap(buf.readUInt32LE(q + 4), buf.readUInt32LE(q + 8), keep, from);
         else db = buf.readUInt32LE(q + 4);
         ks = this.dbs?.keyspaceOf(db) ?? ks;
         ks.now = Date.now();
@@ -631,6 +631,27 @@ export class ShardPersistence {
       p = q + rl;
     }
     return n;
+  }
+
+  /** Replays SWAPDB a b written by shard `from`: the whole databases trade places when this
+   * shard replays that shard's stream alone; when it gathers keys from several shards' streams
+   * (another layout), each stream's SWAPDB trades only the keys of its writer's slots. */
+  private replaySwap(a: number, b: number, keep: { shards: number; shard: number } | null, from: { shard: number; shards: number }): void {
+    const dbs = this.dbs;
+    if (dbs === null || a === b) return;
+    if (keep === null) {
+      dbs.swap(a, b);
+      return;
+    }
+    const ka = dbs.keyspaceOf(a);
+    const kb = dbs.keyspaceOf(b);
+    for (let slot = 0; slot < SLOT_COUNT; slot++) {
+      if (shardOfSlot(slot, from.shards) !== from.shard) continue;
+      const fromA = takeSlot(ka, slot);
+      const fromB = takeSlot(kb, slot);
+      for (const x of fromA) kb.setImage(x.key, 0, x.key.length, x.type, x.image, 0, x.image.length, x.expireAt, x.flags);
+      for (const x of fromB) ka.setImage(x.key, 0, x.key.length, x.type, x.image, 0, x.image.length, x.expireAt, x.flags);
+    }
   }
 
   // --- Loading ---------------------------------------------------------------------------------
@@ -648,7 +669,7 @@ export class ShardPersistence {
     let current: LoadFile | null = null;
     const visit = (op: number, b: Buffer, q: number, _len: number): void => {
       if (op === OP_DB || op === OP_SWAPDB) {
-        if (op === OP_SWAPDB) this.dbs?.swap(b.readUInt32LE(q + 4), b.readUInt32LE(q + 8));
+        if (op === OP_SWAPDB) this.replaySwap(b.readUInt32LE(q + 4), b.readUInt32LE(q + 8), keep, current!.from);
         else db = b.readUInt32LE(q + 4);
         ks = this.dbs?.keyspaceOf(db) ?? ks;
         ks.now = Date.now();
@@ -861,6 +882,24 @@ function damageOf(f: LoadFile, o: ReadOutcome): { kind: 'torn' | 'corrupt'; offs
     if (o.endCount !== o.records - 1) return { kind: 'corrupt', offset: o.validBytes, reason: `snapshot end record counts ${o.endCount} keys, the file holds ${o.records - 1}` };
   }
   return null;
+}
+
+/** Removes every key of slot from ks; returns them (key, type, portable image, expiry, flags). */
+function takeSlot(ks: Keyspace, slot: number): Array<{ key: Buffer; type: ValueType; image: Buffer; expireAt: number; flags: number }> {
+  const out: Array<{ key: Buffer; type: ValueType; image: Buffer; expireAt: number; flags: number }> = [];
+  for (let e = ks.slotHead(slot); e !== 0; e = ks.slotHead(slot)) {
+    ks.image(e);
+    const ko = ks.keyOffset(e);
+    out.push({
+      key: Buffer.from(ks.bytes().subarray(ko, ko + ks.keyLength(e))),
+      type: ks.type(e),
+      image: Buffer.from(ks.imageBuf.subarray(ks.imageOff, ks.imageOff + ks.imageLen)),
+      expireAt: ks.expireAt(e),
+      flags: ks.flags(e),
+    });
+    ks.deleteEntry(e);
+  }
+  return out;
 }
 
 /** A FLUSH replayed into a shard that gathers keys from several old shards removes only the keys
