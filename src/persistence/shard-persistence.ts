@@ -100,7 +100,7 @@ export interface DatabaseHost {
  * snapshot's copy-on-write hears of every change to the keyspace it walks. */
 class DbObserver implements KeyspaceObserver {
   constructor(
-    private readonly p: ShardPersistence,
+    readonly p: ShardPersistence,
     readonly ks: Keyspace,
     public db: number,
   ) {}
@@ -201,8 +201,13 @@ export class ShardPersistence {
 
   /** Makes persistence observe ks as database db (again after a SWAPDB renumbered it). */
   observe(ks: Keyspace, db: number): void {
-    if (ks.observer instanceof DbObserver) ks.observer.db = db;
+    if (ks.observer instanceof DbObserver && ks.observer.p === this) ks.observer.db = db;
     else ks.observer = new DbObserver(this, ks, db);
+  }
+
+  /** Whether ks's changes reach this persistence (its observer is ours). */
+  observes(ks: Keyspace): boolean {
+    return ks.observer instanceof DbObserver && ks.observer.p === this;
   }
 
   /** The running command's database changes (between commands: nothing is pending). */
