@@ -19,6 +19,8 @@ export interface ShardContext {
   swapDbs(a: number, b: number): void;
   /** FLUSHALL on this shard: every database is emptied. */
   flushAllDbs(): void;
+  /** Makes db the database of what runs next (a script's SELECT). */
+  selectDb(db: number): void;
   readonly settings: ShardSettings;
   /** Where the reply goes; its `proto` is the requesting connection's protocol. */
   out: RespWriter;

@@ -182,6 +182,7 @@ export class ShardExecutor {
       },
       keyspaceOf: (db) => self.keyspaceOf(db),
       swapDbs: (a, b) => self.swapDbs(a, b),
+      selectDb: (db) => self.selectDb(db),
       flushAllDbs: () => {
         for (const ks of self.dbs) ks?.flush();
       },
