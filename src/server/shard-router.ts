@@ -120,6 +120,8 @@ export class ShardRouter {
   /** The database of the client whose main-thread handler runs now (set by the dispatcher just
    * before it calls one): the locked calls that handler asks for run in it. */
   handlerDb = 0;
+  /** The database of the locked operation running now (withShardsLocked: one at a time). */
+  private lockedDb = 0;
 
   /** Runs a shard command for a main-thread command; resolves with its raw reply. */
   callShard(shard: number, args: ReadonlyArray<Uint8Array | string>, proto: 2 | 3, owner = false, db = 0): Promise<Buffer> {
@@ -140,7 +142,7 @@ export class ShardRouter {
     if (idx < 0) return null;
     let reply: Buffer | null = null;
     const link = this.links[shard]!;
-    link.send({ db: this.handlerDb, deliver: (_seq, buf, off, len) => (reply = Buffer.from(buf.subarray(off, off + len))) }, 0, idx, proto, args, null, true);
+    link.send({ db: this.lockedDb, deliver: (_seq, buf, off, len) => (reply = Buffer.from(buf.subarray(off, off + len))) }, 0, idx, proto, args, null, true);
     link.waitUntil(() => reply !== null, timeoutMs);
     return reply;
   }
@@ -153,6 +155,7 @@ export class ShardRouter {
     const dbOfHandler = this.handlerDb;
     const call: ShardCaller = (shard, args, proto, db) => this.callShard(shard, args, proto, true, db ?? dbOfHandler);
     const run = async (): Promise<T> => {
+      this.lockedDb = dbOfHandler;
       for (const s of involved) this.links[s]!.lock();
       try {
         return await fn(call);
