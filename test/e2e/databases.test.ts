@@ -11,6 +11,7 @@ import { createClient } from 'redis';
 import { keyOn as keyOnShard } from './shard-keys.js';
 import { rawClient } from './harness.js';
 import { ServerPair, compareInOneNodeClusters, groupsOn, s, timedOn } from './differential-helpers.js';
+import { parseLoadgenArgs, runLoadgen } from '../../src/loadgen/run.js';
 
 const SHARDS = 4;
 const TEST_TIMEOUT_MS = 60_000;
@@ -292,6 +293,19 @@ timed('ioredis `db` and node-redis `database` options', async () => {
   } finally {
     io.disconnect();
     await nr.disconnect().catch(() => undefined);
+  }
+});
+
+timed('tessera bench --dbnum writes in that database', async () => {
+  const c = await rawClient(pair.tessera.port);
+  try {
+    await c.call(['FLUSHALL']);
+    const phases = await runLoadgen(parseLoadgenArgs(['-p', String(pair.tessera.port), '--dbnum', '4', '-t', 'set', '-n', '2000', '-r', '100', '-c', '4', '-q']));
+    assert.is(phases[0]!.errors, 0, phases[0]!.firstError);
+    assert.is(phases[0]!.requests, 2000);
+    assert.is((await c.call(['INFO', 'keyspace'])).raw.toString('latin1').split('\r\n').filter((l) => l.startsWith('db')).join(','), 'db4:keys=100,expires=0,avg_ttl=0');
+  } finally {
+    c.close();
   }
 });
 
