@@ -312,6 +312,19 @@ export class ShardExecutor {
       this.persist.useDb(this.ks, this.db);
     }
     this.applyNotify(this.appliedWord);
+    // Clients blocked in a or b now wait on the other keyspace: served at once where it holds
+    // their keys, in their own database.
+    this.waitersByDb[a]?.rebind(kb);
+    this.waitersByDb[b]?.rebind(ka);
+    if (this.serveIndex >= 0 && this.atomicDepth === 0) {
+      const back = this.db;
+      for (const x of [a, b]) {
+        if (this.waitersByDb[x]?.hasReady !== true) continue;
+        this.selectDb(x);
+        this.serveReady();
+      }
+      if (this.db !== back) this.selectDb(back);
+    }
     this.onDbs?.(this.dbMemory());
   }
 
