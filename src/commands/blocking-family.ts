@@ -307,7 +307,7 @@ async function runBlocking(m: MainCall, r: BlockRequest): Promise<void> {
       const args: Array<Uint8Array | string> = ['__btry', String(wait.slot), String(wait.gen), String(r.op), String(j - i)];
       for (let k = i; k < j; k++) args.push(r.keys[k]!);
       args.push(...r.extra);
-      const got = await server.callShard(shard, args, proto);
+      const got = await server.callShard(shard, args, proto, m.conn.db);
       if (same(got, BLOCKED)) wait.registered(shard);
       else if (same(got, TAKEN)) taken = true;
       else reply = got;
@@ -336,10 +336,10 @@ async function pushOut(m: MainCall, r: BlockRequest, bulk: Buffer): Promise<Buff
   const nl = bulk.indexOf(13);
   const el = bulk.subarray(nl + 2, bulk.length - 2);
   const server = m.server;
-  const pushed = await server.callShard(server.shardOfKey(mv.dst, 0, mv.dst.length), ['__bpush', mv.dst, String(mv.to), el], 2);
+  const pushed = await server.callShard(server.shardOfKey(mv.dst, 0, mv.dst.length), ['__bpush', mv.dst, String(mv.to), el], 2, m.conn.db);
   if (pushed[0] !== 45) return bulk;
   const src = r.keys[0]!;
-  await server.callShard(server.shardOfKey(src, 0, src.length), ['__bpush', src, String(mv.from), el], 2);
+  await server.callShard(server.shardOfKey(src, 0, src.length), ['__bpush', src, String(mv.from), el], 2, m.conn.db);
   return pushed;
 }
 

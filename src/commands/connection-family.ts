@@ -117,8 +117,12 @@ function selectCommand(m: MainCall): void {
   const db = argInt(m.args, 1);
   if (Number.isNaN(db)) m.out.error(ERR.notInteger);
   else if (m.server.cluster && db !== 0) m.out.error(ERR.selectNotAllowed);
-  else if (db !== 0) m.out.error(ERR.dbIndexOutOfRange);
-  else m.out.ok();
+  else if (db < 0 || db >= m.server.config.values.databases) m.out.error(ERR.dbIndexOutOfRange);
+  else {
+    // Every frame the connection sends from now on carries it (frames.ts REQ_DB).
+    m.conn.db = db;
+    m.out.ok();
+  }
 }
 
 function validName(name: string): boolean {
@@ -159,7 +163,7 @@ export function clientLine(c: ClientInfo, now: number, blocked = false): string 
   return (
     `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=${c.fd} name=${c.name} ` +
     `age=${Math.floor((now - c.createdAtMs) / 1000)} idle=${Math.floor((now - c.lastInteractionMs) / 1000)} ` +
-    `flags=${clientFlags(c, blocked)} db=0 sub=${c.subscriptions.channels.size} psub=${c.subscriptions.patterns.size} ssub=${c.subscriptions.shardChannels.size} multi=${c.multi} qbuf=${qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 ` +
+    `flags=${clientFlags(c, blocked)} db=${c.db} sub=${c.subscriptions.channels.size} psub=${c.subscriptions.patterns.size} ssub=${c.subscriptions.shardChannels.size} multi=${c.multi} qbuf=${qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 ` +
     `rbs=16384 rbp=0 obl=0 oll=0 omem=${omem} tot-mem=${qbuf + omem} events=r cmd=${c.lastCommand} ` +
     `user=default redir=-1 resp=${c.proto}`
   );

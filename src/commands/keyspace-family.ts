@@ -14,6 +14,7 @@ import { encodingName } from '../keyspace/collection.js';
 import { listEncodingName } from '../keyspace/list.js';
 import { zsetEncodingName } from '../keyspace/zset.js';
 import { parseIntMember } from '../keyspace/pack.js';
+import { cloneToDb, databasesOf, dbArg, flushallCommand } from './database-family.js';
 
 function countKeys(c: ShardContext, del: boolean, touch: boolean): void {
   const a = c.args;
@@ -169,37 +170,51 @@ function deleteOther(c: ShardContext, ki: number, e: number): number {
 }
 
 /** COPY options; null after replying with an error. */
-function copyOptions(m: { args: ShardContext['args']; error: (t: string) => void }): { replace: boolean } | null {
+/** COPY options; db is the destination database (-1: the client's). */
+function copyOptions(m: { args: ShardContext['args']; error: (t: string) => void }, databases: number): { replace: boolean; db: number } | null {
   const a = m.args;
   let replace = false;
+  let db = -1;
   for (let i = 3; i < a.argc; i++) {
     if (argIs(a, i, 'REPLACE')) replace = true;
     else if (argIs(a, i, 'DB') && i + 1 < a.argc) {
-      const db = argInt(a, ++i);
-      if (Number.isNaN(db)) {
-        m.error(ERR.notInteger);
-        return null;
-      }
-      if (db !== 0) {
-        m.error(ERR.dbIndexOutOfRange);
-        return null;
-      }
+      db = dbArg(m, ++i, databases, m.error);
+      if (db < 0) return null;
     } else {
       m.error(ERR.syntax);
       return null;
     }
   }
-  return { replace };
+  return { replace, db };
 }
 
 function copyCommand(c: ShardContext): void {
-  const opts = copyOptions({ args: c.args, error: (t) => c.out.error(t) });
+  const opts = copyOptions({ args: c.args, error: (t) => c.out.error(t) }, databasesOf(c));
   if (!opts) return;
-  if (sameArg(c, 1, 2)) {
+  const db = opts.db < 0 ? c.db : opts.db;
+  if (db !== c.db && c.settings.scripts?.cluster === true) {
+    c.out.error(ERR.copyDbInCluster);
+    return;
+  }
+  if (db === c.db && sameArg(c, 1, 2)) {
     c.out.error(ERR.sameObject);
     return;
   }
   const src = writeKey(c, 1);
+  if (db !== c.db) {
+    // Another database of this shard: the destination key lives in its keyspace.
+    const a = c.args;
+    const dst = c.keyspaceOf(db);
+    if (src === 0 || (!opts.replace && dst.find(a.buf, a.off[2]!, a.len[2]!) !== 0)) {
+      c.out.integer(0);
+      return;
+    }
+    dst.delete(a.buf, a.off[2]!, a.len[2]!);
+    cloneToDb(c, src, db, 2);
+    c.notify('g', 'copy_to', a.buf, a.off[2]!, a.len[2]!, db);
+    c.out.integer(1);
+    return;
+  }
   if (src === 0 || (!opts.replace && writeKey(c, 2) !== 0)) {
     c.out.integer(0);
     return;
@@ -346,8 +361,10 @@ async function renameCrossShard(m: MainCall, nx: boolean): Promise<void> {
 
 async function copyCrossShard(m: MainCall): Promise<void> {
   const { server, args: a, conn } = m;
-  const opts = copyOptions({ args: a, error: (t) => m.out.error(t) });
+  const opts = copyOptions({ args: a, error: (t) => m.out.error(t) }, server.config.values.databases);
   if (!opts) return;
+  const db = opts.db < 0 ? conn.db : opts.db;
+  if (db !== conn.db && server.cluster) return m.out.error(ERR.copyDbInCluster);
   const key = argCopy(a, 1);
   const dst = argCopy(a, 2);
   const s1 = server.shardOfKey(key, 0, key.length);
@@ -358,9 +375,9 @@ async function copyCrossShard(m: MainCall): Promise<void> {
       m.out.integer(0);
       return;
     }
-    const w = shardOk(await call(s2, ['__restore', dst, bulkBody(r), opts.replace ? 'REPLACE' : 'NX'], conn.proto));
+    const w = shardOk(await call(s2, ['__restore', dst, bulkBody(r), opts.replace ? 'REPLACE' : 'NX'], conn.proto, db));
     const copied = w.toString('latin1') === ':1\r\n';
-    if (copied) shardOk(await call(s2, ['__event', 'g', 'copy_to', dst], conn.proto));
+    if (copied) shardOk(await call(s2, ['__event', 'g', 'copy_to', dst], conn.proto, db));
     m.out.integer(copied ? 1 : 0);
   });
 }
@@ -449,7 +466,7 @@ async function scanCommand(m: MainCall): Promise<void> {
   const n = server.shardCount;
   let shard = cursor % n;
   let shardCursor = Math.floor(cursor / n);
-  const r = shardOk(await server.callShard(shard, ['__scan', String(shardCursor), String(count), ...rest], conn.proto));
+  const r = shardOk(await server.callShard(shard, ['__scan', String(shardCursor), String(count), ...rest], conn.proto, conn.db));
   // Reply shape: *2 $len next *k keys...; re-encode the cursor globally.
   const text = r.toString('latin1');
   const m1 = /^\*2\r\n\$\d+\r\n(\d+)\r\n/.exec(text);
@@ -472,7 +489,7 @@ async function randomkeyCommand(m: MainCall): Promise<void> {
   const n = m.server.shardCount;
   const start = Math.floor(Math.random() * n);
   for (let k = 0; k < n; k++) {
-    const r = shardOk(await m.server.callShard((start + k) % n, ['__randomkey'], m.conn.proto));
+    const r = shardOk(await m.server.callShard((start + k) % n, ['__randomkey'], m.conn.proto, m.conn.db));
     if (!isNil(r)) {
       m.out.raw(r, 0, r.length);
       return;
@@ -581,7 +598,7 @@ async function objectCommand(m: MainCall): Promise<void> {
   const sub = argString(m.args, 1);
   const key = argCopy(m.args, 2);
   if (movedElsewhere(m, key)) return;
-  const r = shardOk(await m.server.callShard(m.server.shardOfKey(key, 0, key.length), ['__object', sub, key], m.conn.proto));
+  const r = shardOk(await m.server.callShard(m.server.shardOfKey(key, 0, key.length), ['__object', sub, key], m.conn.proto, m.conn.db));
   m.out.raw(r, 0, r.length);
 }
 
@@ -617,7 +634,7 @@ async function memoryCommand(m: MainCall): Promise<void> {
   }
   const key = argCopy(a, 2);
   if (movedElsewhere(m, key)) return;
-  const r = shardOk(await m.server.callShard(m.server.shardOfKey(key, 0, key.length), ['__memusage', key], m.conn.proto));
+  const r = shardOk(await m.server.callShard(m.server.shardOfKey(key, 0, key.length), ['__memusage', key], m.conn.proto, m.conn.db));
   m.out.raw(r, 0, r.length);
 }
 
@@ -650,7 +667,7 @@ export const KEYSPACE_COMMANDS = [
   { name: 'randomkey', arity: 1, flags: ['readonly', 'random'], keys: null, group: G, since: '1.0.0', summary: 'Returns a random key name from the database.', main: randomkeyCommand },
   { name: 'dbsize', arity: 1, flags: ['readonly', 'fast'], keys: null, group: 'server', since: '1.0.0', summary: 'Returns the number of keys in the database.', shard: (c) => c.out.integer(c.ks.size()), allShards: true, merge: 'sum' },
   { name: 'flushdb', arity: -1, flags: ['write'], keys: null, group: 'server', since: '1.0.0', summary: 'Remove all keys from the current database.', shard: flushCommand, allShards: true, merge: 'ok' },
-  { name: 'flushall', arity: -1, flags: ['write'], keys: null, group: 'server', since: '1.0.0', summary: 'Removes all keys from all databases.', shard: flushCommand, allShards: true, merge: 'ok' },
+  { name: 'flushall', arity: -1, flags: ['write'], keys: null, group: 'server', since: '1.0.0', summary: 'Removes all keys from all databases.', shard: flushallCommand, allShards: true, merge: 'ok' },
   {
     name: 'object', arity: -2, flags: ['readonly'], keys: { first: 2, last: 2, step: 1 }, group: G, since: '2.2.3', summary: 'A container for object introspection commands.', main: objectCommand,
     subcommands: [

@@ -27,11 +27,13 @@ import { GEO_COMMANDS } from './geo-family.js';
 import { BITMAP_COMMANDS } from './bitmap-family.js';
 import { HLL_COMMANDS } from './hll-family.js';
 import { STREAM_COMMANDS } from './stream-family.js';
+import { DATABASE_COMMANDS } from './database-family.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   ...STRING_COMMANDS,
   ...HASH_COMMANDS,
   ...KEYSPACE_COMMANDS,
+  ...DATABASE_COMMANDS,
   ...SET_COMMANDS,
   ...SORT_COMMANDS,
   ...LIST_COMMANDS,

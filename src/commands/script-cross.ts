@@ -26,6 +26,8 @@ class CrossShardHost implements ScriptCallHost {
     const idx = resolveCall(args, this.readOnly, out);
     if (idx === HANDLED) return;
     const spec = scriptCommandSpec(idx);
+    // A script over keys of several shards runs on the main thread: SELECT is not offered there.
+    if (spec.name === 'select') return out.error(SCRIPT_ERR.notAllowed);
     if (spec.name === 'publish' || spec.name === 'spublish') {
       // On the main thread: delivered now, with its receivers counted as PUBLISH does.
       const ps = this.server.pubsub;

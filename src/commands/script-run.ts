@@ -12,8 +12,8 @@ import type { ArgList, CommandSpec, ShardContext } from './types.js';
 import { arityOk } from './arity.js';
 import { keyRange, keyStep, keysFirst, keysLast, keysSkip } from './key-range.js';
 import { keySlot, shardOfSlot } from '../keyspace/slot.js';
-import { SCRIPT_ERR } from '../core/errors.js';
-import { argListOf } from './args.js';
+import { ERR, SCRIPT_ERR } from '../core/errors.js';
+import { argInt, argListOf } from './args.js';
 
 type Lookup = (buf: Uint8Array, off: number, len: number) => number;
 
@@ -26,6 +26,7 @@ let idxEcho = -1;
 let idxTime = -1;
 let idxPublish = -1;
 let idxSpublish = -1;
+let idxSelect = -1;
 /** By table index, read per redis.call instead of the spec's flag list: CALL_* bits. */
 let callBits = new Uint8Array(0);
 const CALL_HIDDEN = 1;
@@ -42,6 +43,7 @@ export function bindScriptCommands(commands: readonly CommandSpec[], find: Looku
   idxTime = at('time');
   idxPublish = at('publish');
   idxSpublish = at('spublish');
+  idxSelect = at('select');
   callBits = Uint8Array.from(commands, (c) => (c.hidden === true ? CALL_HIDDEN : 0)
     | (c.shard === undefined || c.flags.includes('noscript') ? CALL_DENIED : 0)
     | (c.flags.includes('write') ? CALL_WRITE : 0));
@@ -83,6 +85,8 @@ export function resolveCallList(a: ArgList, readOnly: boolean, out: RespWriter):
     return HANDLED;
   }
   if (idx === idxPublish || idx === idxSpublish) return a.argc === 3 ? idx : err(out, SCRIPT_ERR.wrongArgs);
+  // SELECT runs in the script's shard (its database lasts until the script ends, as in 7.0).
+  if (idx === idxSelect) return idx;
   if ((bits & CALL_DENIED) !== 0) return err(out, SCRIPT_ERR.notAllowed);
   if (readOnly && (bits & CALL_WRITE) !== 0) return err(out, SCRIPT_ERR.writeFromReadOnly);
   return idx;
@@ -125,6 +129,7 @@ class ShardScriptHost implements ScriptCallHost {
     const idx = resolveCallList(a, this.readOnly, out);
     if (idx === HANDLED) return;
     if (idx === idxPublish || idx === idxSpublish) return this.publish(c, a, out, idx === idxSpublish);
+    if (idx === idxSelect) return this.select(c, a, out);
     const keyErr = this.checkKeys(c, table[idx]!, a);
     if (keyErr !== null) return out.error(keyErr);
     if ((callBits[idx]! & CALL_WRITE) !== 0) {
@@ -136,6 +141,17 @@ class ShardScriptHost implements ScriptCallHost {
       }
     }
     c.execute(idx, a, out);
+  }
+
+  /** SELECT from a script: the rest of the script runs in that database (runInShard restores
+   * the caller's at the end). */
+  private select(c: ShardContext, a: ArgList, out: RespWriter): void {
+    const db = argInt(a, 1);
+    if (Number.isNaN(db)) return out.error(ERR.notInteger);
+    if (this.cluster && db !== 0) return out.error(ERR.selectNotAllowed);
+    if (db < 0 || db >= (c.settings.databases ?? 16)) return out.error(ERR.dbIndexOutOfRange);
+    c.selectDb(db);
+    out.ok();
   }
 
   log(level: number, message: string): void {
@@ -211,6 +227,7 @@ export function runInShard(c: ShardContext, engine: LuaEngine, fn: boolean, name
   const words = s !== undefined && wordsShards(s.words) > c.shardId ? s.words : LOCAL_WORDS;
   const base = words === LOCAL_WORDS ? shardBase(0) : shardBase(c.shardId);
   host.ctx = c;
+  const callerDb = c.db;
   host.readOnly = readOnly;
   host.words = words;
   host.base = base;
@@ -239,6 +256,7 @@ export function runInShard(c: ShardContext, engine: LuaEngine, fn: boolean, name
     // KILL and FLAGS are left as they are: the main thread reads them only while RUNNING or BUSY
     // is 1, and the next run stores both before it sets RUNNING.
     host.ctx = null;
+    if (c.db !== callerDb) c.selectDb(callerDb);
     c.endAtomic();
   }
 }

@@ -127,8 +127,18 @@ function infoSection(m: MainCall, name: string, shards: ShardStatsReport[]): str
       add('cluster_enabled', m.server.cluster ? 1 : 0);
       break;
     case 'keyspace': {
-      const keys = sum((r) => r.keys);
-      if (keys > 0) add('db0', `keys=${keys},expires=${sum((r) => r.expires)},avg_ttl=0`);
+      // One line per database holding keys, summed over shards (avg_ttl is not estimated: 0).
+      const perDb = new Map<number, [number, number]>();
+      for (const r of shards) {
+        for (const [db, keys, expires] of r.dbs ?? [[0, r.keys, r.expires]]) {
+          const t = perDb.get(db) ?? [0, 0];
+          perDb.set(db, [t[0] + keys, t[1] + expires]);
+        }
+      }
+      for (const db of [...perDb.keys()].sort((x, y) => x - y)) {
+        const [keys, expires] = perDb.get(db)!;
+        if (keys > 0) add(`db${db}`, `keys=${keys},expires=${expires},avg_ttl=0`);
+      }
       break;
     }
     case 'commandstats':

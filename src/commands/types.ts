@@ -136,7 +136,8 @@ export interface ServerApi {
   clients(): Iterable<ClientInfo>;
   /** Runs a shard command on one shard with the given arguments (argument 0 = command name)
    * and resolves with its raw reply bytes, encoded for proto. */
-  callShard(shard: number, args: ReadonlyArray<Uint8Array | string>, proto: 2 | 3): Promise<Buffer>;
+  /** @param db the database it runs in (default 0) */
+  callShard(shard: number, args: ReadonlyArray<Uint8Array | string>, proto: 2 | 3, db?: number): Promise<Buffer>;
   shardOfKey(key: Uint8Array, off: number, len: number): number;
   /** Statistics from every shard's control port. */
   shardStats(): Promise<ShardStatsReport[]>;

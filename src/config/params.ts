@@ -443,7 +443,7 @@ export const PARAMS: readonly Param[] = [
   field({ name: 'tcp-keepalive', key: 'tcpKeepalive', ...integer(0, INT_MAX), default: () => 300, mutable: true,
     help: 'TCP keepalive interval in seconds, 0 = off' }),
   field({ name: 'databases', key: 'databases', ...integer(1, INT_MAX), default: () => 16, mutable: false,
-    help: 'Number of databases reported (only db 0 is served)' }),
+    help: 'Number of databases (SELECT 0 to databases-1; cluster mode serves db 0 only)' }),
   field({ name: 'active-expire-enabled', key: 'activeExpireEnabled', ...yesNo, default: () => true, mutable: true,
     help: 'Reclaim expired keys in the background, not only on access' }),
   field({ name: 'notify-keyspace-events', key: 'notifyKeyspaceEvents', ...keyspaceEvents, default: () => 0, mutable: true,

@@ -146,6 +146,12 @@ export const ERR = {
   lcsNotString: 'ERR The specified keys must contain string values',
   lcsIdxAndLen: 'ERR If you want both the length and indexes, please just use IDX.',
   lcsTooBig: 'ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len',
+  // numbered databases
+  moveInCluster: 'ERR MOVE is not allowed in cluster mode',
+  swapdbInCluster: 'ERR SWAPDB is not allowed in cluster mode',
+  copyDbInCluster: 'ERR Copying to another database is not allowed in cluster mode',
+  invalidFirstDb: 'ERR invalid first DB index',
+  invalidSecondDb: 'ERR invalid second DB index',
 } as const;
 
 /** Thrown by a main-thread handler to answer with this exact error reply (no '-', no CRLF). */

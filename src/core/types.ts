@@ -81,6 +81,8 @@ export interface ShardSettings {
   notifyWord?: Int32Array;
   /** hll-sparse-max-bytes: a sparse HyperLogLog growing past it becomes dense (absent: 3000). */
   hllSparseMaxBytes?: number;
+  /** `databases`: numbered databases a client may SELECT (absent: 16). */
+  databases?: number;
 }
 
 /** How the replies of a command fanned out over several shards become one reply. */
@@ -126,6 +128,8 @@ export interface ClientInfo {
   onClose(listener: () => void): void;
   /** Commands queued since MULTI (CLIENT LIST multi=), -1 outside a transaction. */
   multi: number;
+  /** The database its commands run in (SELECT; 0 for every door but RESP). */
+  db: number;
   /** A command was refused while queueing: EXEC answers EXECABORT (Redis's CLIENT_DIRTY_EXEC). */
   multiFailed: boolean;
   /** Pub/sub subscriptions, kept by server/pubsub.ts (CLIENT LIST sub/psub/ssub, flag P). */
@@ -145,7 +149,7 @@ export interface ClientSubscriptions {
   readonly shardChannels: Set<string>;
 }
 
-export type ShardCaller = (shard: number, args: ReadonlyArray<Uint8Array | string>, proto: 2 | 3) => Promise<Buffer>;
+export type ShardCaller = (shard: number, args: ReadonlyArray<Uint8Array | string>, proto: 2 | 3, db?: number) => Promise<Buffer>;
 
 export interface ServerStats {
   totalConnectionsReceived: number;
@@ -176,6 +180,8 @@ export interface ShardStatsReport {
    * unknown), so that a benchmark can read that thread's CPU time from /proc (INFO cpu). */
   threadId: number;
   persistence: PersistenceStats;
+  /** [db, keys, expires] of each database holding keys (INFO keyspace); absent: db 0 only. */
+  dbs?: Array<[number, number, number]>;
   /** Execution-time histograms by command index (see observability/latency.ts). */
   latency: Float64Array;
 }

@@ -40,6 +40,8 @@ export interface LoadgenOptions {
   svg: string | null;
   quiet: boolean;
   seed: number;
+  /** Database each connection SELECTs before the run (redis-benchmark's --dbnum). */
+  dbnum: number;
 }
 
 
@@ -47,7 +49,7 @@ export function parseLoadgenArgs(argv: string[]): LoadgenOptions {
   const o: LoadgenOptions = {
     host: '127.0.0.1', port: 6379, threads: 1, clients: 50, pipeline: 1, requests: 100_000, durationS: 0,
     keys: 100_000, keyPrefix: 'key:', dist: 'uniform', zipfS: 0.99, valueSize: 32, tests: ['set', 'get'],
-    ratio: null, rate: 0, cluster: false, protocol: 'resp', json: null, svg: null, quiet: false, seed: 1,
+    ratio: null, rate: 0, cluster: false, protocol: 'resp', json: null, svg: null, quiet: false, seed: 1, dbnum: 0,
   };
   const int = (flag: string, v: string | undefined, min: number): number => {
     const n = Number(v);
@@ -106,6 +108,7 @@ export function parseLoadgenArgs(argv: string[]): LoadgenOptions {
       case '--svg': o.svg = next() ?? null; break;
       case '-q': case '--quiet': o.quiet = true; break;
       case '--seed': o.seed = int(flag, next(), 0); break;
+      case '--dbnum': o.dbnum = int(flag, next(), 0); break;
       default: throw new LoadgenUsageError(`unknown option '${flag}' (tessera bench --help lists them)`);
     }
   }
@@ -114,6 +117,9 @@ export function parseLoadgenArgs(argv: string[]): LoadgenOptions {
   const protocol = wireProtocol(o.protocol);
   if (o.cluster && !protocol.clusterCapable) {
     throw new LoadgenUsageError(`--cluster needs a protocol with hash slots (resp); ${o.protocol} has no cluster mode`);
+  }
+  if (o.dbnum > 0 && (o.cluster || o.protocol !== 'resp')) {
+    throw new LoadgenUsageError('--dbnum needs resp in standalone mode (a cluster and memcached have db 0 only)');
   }
   const keyBytes = Buffer.byteLength(o.keyPrefix) + KEY_DIGITS;
   if (keyBytes > protocol.keyBytesMax) {
@@ -234,6 +240,7 @@ async function runPhase(o: LoadgenOptions, name: string, readShare: number, topo
       durationMs: o.durationS * 1000,
       ratePerSec: o.rate > 0 ? o.rate / o.threads : 0,
       seed: o.seed * 1000 + i + 1,
+      dbnum: o.dbnum,
     };
     return new Worker(new URL('./worker.js', import.meta.url), { workerData: job });
   });

@@ -16,6 +16,7 @@ export const LOADGEN_USAGE = `Usage: tessera bench [options]
   --rate OPS           open loop: fixed total rate; latency from each command's intended send time
   --cluster            route keys by hash slot using CLUSTER SLOTS; MOVED refreshes the map,
                        ASK sends ASKING + the request to the node it names (resp only)
+  --dbnum N            SELECT this database on each connection first (resp, standalone; default 0)
   --protocol P         resp (default) or memcache (memcached binary protocol: Get, Set)
   --json FILE          write the full result as JSON
   --svg FILE           write a chart of throughput and p99 over time

@@ -42,6 +42,8 @@ export interface WorkerJob {
   /** Open-loop rate for this worker, requests/s; 0 = closed loop. */
   ratePerSec: number;
   seed: number;
+  /** SELECT this database on each connection before it counts as ready (0: none). */
+  dbnum?: number;
 }
 
 interface Counts {
@@ -81,6 +83,8 @@ const STALL_GRACE_MS = 5000;
 /** A run with requests in flight and no byte received for this long fails (a dead server, or one
  *  that does not speak the protocol and waits for more bytes). */
 const SILENCE_MAX_MS = 10_000;
+/** The reply to --dbnum's SELECT. */
+const SELECT_OK = Buffer.from('+OK\r\n');
 /** ASK: requests waiting for an answer on one link; past it, an ASK is handled like a MOVED. */
 const ASK_PENDING_MAX = 65_536;
 /** ASK: bytes of ASKING + command pairs gathered for one link before they are written. */
@@ -618,7 +622,19 @@ function run(job: WorkerJob): void {
     c.intendedHead = 0;
     c.counter = protocol.replyCounter(targets);
     c.socket = net.connect({ host: address.host, port: address.port, noDelay: true });
+    // --dbnum: the SELECT's +OK comes first and is not counted (any other reply ends the run).
+    let selectReply = (job.dbnum ?? 0) > 0 ? SELECT_OK.length : 0;
+    let selectSeen = '';
     c.socket.on('data', (chunk: Buffer) => {
+      if (selectReply > 0) {
+        const n = Math.min(selectReply, chunk.length);
+        selectSeen += chunk.toString('latin1', 0, n);
+        selectReply -= n;
+        chunk = chunk.subarray(n);
+        if (!SELECT_OK.toString('latin1').startsWith(selectSeen)) return fail(`${address.host}:${address.port}: SELECT ${job.dbnum} answered ${JSON.stringify(selectSeen)}`);
+        if (selectReply === 0) ready();
+        if (chunk.length === 0) return;
+      }
       try {
         onData(c, chunk);
       } catch (e) {
@@ -627,10 +643,15 @@ function run(job: WorkerJob): void {
     });
     c.socket.on('error', (err) => fail(`${address.host}:${address.port}: ${err.message}`));
     c.socket.on('close', () => fail(`${address.host}:${address.port} closed the connection`));
-    c.socket.once('connect', () => {
+    const ready = (): void => {
       c.ready = true;
       if (started && !openLoop) sendBatch(c);
       else if (!started && conns.every((x) => x.ready)) parentPort!.postMessage({ type: 'ready' } satisfies WorkerMessage);
+    };
+    c.socket.once('connect', () => {
+      if (selectReply === 0) return ready();
+      const db = String(job.dbnum);
+      c.socket!.write(`*2\r\n$6\r\nSELECT\r\n$${db.length}\r\n${db}\r\n`);
     });
   };
 

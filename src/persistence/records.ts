@@ -16,6 +16,9 @@
 //          elements: what an LPUSH on a 10M-element list logs. Not a resulting state: replay
 //          applies it only to a list of exactly lenBefore elements (see docs/lists.md).
 //   END    op 0 0 0 | records u32 | records / 2^32 u32   (a snapshot's last record)
+//   DB     op 0 0 0 | db u32      the records up to the next DB are in numbered database db;
+//          a stream is in db 0 at its start and between commands (writers close with DB 0)
+//   SWAPDB op 0 0 0 | a u32 | b u32   databases a and b trade contents
 // Files start with a 16-byte header: magic, format version, shard, and a snapshot's key count
 // (0 in logs).
 
@@ -29,6 +32,8 @@ export const OP_FLUSH = 3;
 export const OP_END = 4;
 export const OP_ELEMS = 5;
 export const OP_LIST = 6;
+export const OP_DB = 7;
+export const OP_SWAPDB = 8;
 export const LIST_HEADER = 32;
 /** list.ts LOP_MAX (the persistence layer reads list records without the list module's constants
  * where it only checks shapes). */
@@ -113,6 +118,8 @@ export function recordShapeError(b: Buffer, q: number, len: number): string | nu
     return p === end ? null : `LIST record of ${len} bytes whose elements end at ${p - q}`;
   }
   if (op === OP_FLUSH) return len === 1 ? null : `FLUSH record of ${len} bytes`;
+  if (op === OP_DB) return len === 8 ? null : `DB record of ${len} bytes`;
+  if (op === OP_SWAPDB) return len === 12 ? null : `SWAPDB record of ${len} bytes`;
   if (op === OP_END) return len === 12 ? null : `END record of ${len} bytes`;
   return `unknown record type ${op}`;
 }
@@ -267,6 +274,28 @@ export class RecordBuffer {
     b.writeUInt32LE(1, p);
     b[p + FRAME_HEADER] = OP_FLUSH;
     b.writeUInt32LE(crc32(b.subarray(p + FRAME_HEADER, p + FRAME_HEADER + 1)), p + 4);
+  }
+
+  /** DB db: the records that follow are in database db. */
+  db(db: number): void {
+    this.words(OP_DB, db, -1);
+  }
+
+  swapdb(a: number, b: number): void {
+    this.words(OP_SWAPDB, a, b);
+  }
+
+  /** A record of op and one or two u32 words (b < 0: one). */
+  private words(op: number, a: number, b: number): void {
+    const len = b < 0 ? 8 : 12;
+    const p = this.reserve(FRAME_HEADER + len);
+    const buf = this.buf;
+    const q = p + FRAME_HEADER;
+    buf.writeUInt32LE(len, p);
+    buf.writeUInt32LE(op, q);
+    buf.writeUInt32LE(a, q + 4);
+    if (b >= 0) buf.writeUInt32LE(b, q + 8);
+    buf.writeUInt32LE(crc32(buf.subarray(q, q + len)), p + 4);
   }
 
   end(records: number): void {

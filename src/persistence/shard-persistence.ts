@@ -23,7 +23,7 @@ import type { FsyncPolicy, LogSettings, PersistenceStats } from '../core/types.j
 
 export type { LogSettings, PersistenceStats };
 import { readRecords, type ReadOutcome } from './record-reader.js';
-import { DEL_HEADER, ELEM_HEADER, ELEMS_HEADER, FRAME_HEADER, LIST_HEADER, MAGIC_LOG, MAGIC_SNAPSHOT, OP_DEL, OP_ELEMS, OP_FLUSH, OP_LIST, OP_SET, RecordBuffer, recordShapeError, SET_HEADER } from './records.js';
+import { DEL_HEADER, ELEM_HEADER, ELEMS_HEADER, FRAME_HEADER, LIST_HEADER, MAGIC_LOG, MAGIC_SNAPSHOT, OP_DB, OP_DEL, OP_ELEMS, OP_FLUSH, OP_LIST, OP_SET, OP_SWAPDB, RecordBuffer, recordShapeError, SET_HEADER } from './records.js';
 import { SnapshotJob, type SnapshotResult } from './snapshot-job.js';
 
 
@@ -85,7 +85,68 @@ const LIST = 2;
 const OPW = 8;
 const FIELD_BUF_KEEP = 1024 * 1024;
 
-export class ShardPersistence implements KeyspaceObserver {
+/** What persistence needs of the shard's numbered databases (the executor provides it). */
+export interface DatabaseHost {
+  /** Database db's keyspace, created empty on first use. */
+  keyspaceOf(db: number): Keyspace;
+  /** Every database's keyspace by number (null: never used). */
+  all(): ReadonlyArray<Keyspace | null>;
+  /** Replays a SWAPDB. */
+  swap(a: number, b: number): void;
+}
+
+/** The observer of one database's keyspace: changes to the database the running command is in go
+ * to ShardPersistence's per-command recording; changes to another one (MOVE's and COPY's
+ * destination, FLUSHALL, expiry in the background) are recorded whole after the command. The
+ * snapshot's copy-on-write hears of every change to the keyspace it walks. */
+class DbObserver implements KeyspaceObserver {
+  constructor(
+    readonly p: ShardPersistence,
+    readonly ks: Keyspace,
+    public db: number,
+  ) {}
+
+  changing(e: number): void {
+    if (this.p.loading) return;
+    this.p.jobChanging(this.ks, e);
+    if (this.p.isCurrent(this.ks)) this.p.changing(e);
+    else this.p.otherChanged(this.ks, this.db, e);
+  }
+
+  created(e: number): void {
+    if (this.p.loading) return;
+    if (this.p.isCurrent(this.ks)) this.p.created(e);
+    else this.p.otherChanged(this.ks, this.db, e);
+  }
+
+  flushing(): void {
+    if (this.p.loading) return;
+    this.p.flushingIn(this.ks, this.db);
+  }
+
+  elementChanging(e: number, buf: Uint8Array, off: number, len: number): void {
+    if (this.p.loading) return;
+    this.p.jobElementChanging(this.ks, e, buf, off, len);
+    if (this.p.isCurrent(this.ks)) this.p.elementChanging(e, buf, off, len);
+    else this.p.otherChanged(this.ks, this.db, e);
+  }
+
+  expiryChanging(e: number): void {
+    if (this.p.loading) return;
+    this.p.jobChanging(this.ks, e);
+    if (this.p.isCurrent(this.ks)) this.p.expiryChanging(e);
+    else this.p.otherChanged(this.ks, this.db, e);
+  }
+
+  listChanging(e: number, op: number, lenBefore: number, a: number, b: number, buf: Uint8Array, off: number, len: number): void {
+    if (this.p.loading) return;
+    this.p.jobChanging(this.ks, e);
+    if (this.p.isCurrent(this.ks)) this.p.listChanging(e, op, lenBefore, a, b, buf, off, len);
+    else this.p.otherChanged(this.ks, this.db, e);
+  }
+}
+
+export class ShardPersistence {
   private log: AppendLog | null = null;
   private feed: FeedSink | null = null;
   /** Records of the running batch, for the log and the feed. */
@@ -115,32 +176,95 @@ export class ShardPersistence implements KeyspaceObserver {
   private listOps = new Int32Array(OPW * 8);
   private listOpCount = 0;
 
+  /** The keyspace of the database the running command is in, and its number. */
+  private ks: Keyspace;
+  private db = 0;
+  /** The shard's databases (null: db 0 alone, as in tools and tests). */
+  dbs: DatabaseHost | null = null;
+  /** Keys of databases other than the running command's that changed: recorded whole after it. */
+  private others: Array<{ ks: Keyspace; db: number; key: Buffer }> = [];
+  /** True while files load: nothing is observed (loading logs nothing). */
+  loading = false;
+  /** The keyspace the running snapshot walks (its copy-on-write hears of its changes only). */
+  private jobKs: Keyspace | null = null;
+
   constructor(
     private readonly shard: number,
-    private readonly ks: Keyspace,
+    ks: Keyspace,
     /** Where the feed goes when it is on (the main thread). */
     private readonly feedSink: FeedSink | null = null,
   ) {
+    this.ks = ks;
     // A snapshot that the previous incarnation of this shard did not finish left marks behind.
     ks.snapshotAbandon();
-    ks.observer = this;
+    this.observe(ks, 0);
+  }
+
+  /** Makes persistence observe ks as database db (again after a SWAPDB renumbered it). */
+  observe(ks: Keyspace, db: number): void {
+    if (ks.observer instanceof DbObserver && ks.observer.p === this) ks.observer.db = db;
+    else ks.observer = new DbObserver(this, ks, db);
+  }
+
+  /** Whether ks's changes reach this persistence (its observer is ours). */
+  observes(ks: Keyspace): boolean {
+    return ks.observer instanceof DbObserver && ks.observer.p === this;
+  }
+
+  /** The running command's database changes (between commands: nothing is pending). */
+  useDb(ks: Keyspace, db: number): void {
+    this.afterCommand();
+    this.ks = ks;
+    this.db = db;
+  }
+
+  /** SWAPDB a b ran: recorded as such (the snapshot's keyspace keeps its walk). */
+  swapped(a: number, b: number): void {
+    this.afterCommand();
+    if (this.recording && !this.loading) this.batch.swapdb(a, b);
+  }
+
+  isCurrent(ks: Keyspace): boolean {
+    return ks === this.ks;
+  }
+
+  jobChanging(ks: Keyspace, e: number): void {
+    if (ks === this.jobKs && this.job !== null && this.job.active) this.job.beforeChange(e);
+  }
+
+  jobElementChanging(ks: Keyspace, e: number, buf: Uint8Array, off: number, len: number): void {
+    if (ks === this.jobKs && this.job !== null && this.job.active) this.job.beforeElementChange(e, buf, off, len);
+  }
+
+  /** A key of another database than the running command's changed (before or after the change). */
+  otherChanged(ks: Keyspace, db: number, e: number): void {
+    if (!this.recording) return;
+    const key = Buffer.from(ks.bytes().subarray(ks.keyOffset(e), ks.keyOffset(e) + ks.keyLength(e)));
+    this.others.push({ ks, db, key });
+  }
+
+  /** Before every key of database db (keyspace ks) goes. */
+  flushingIn(ks: Keyspace, db: number): void {
+    if (ks === this.jobKs && this.job !== null && this.job.active) this.job.drainAll();
+    if (!this.recording) return;
+    this.afterCommand();
+    if (db !== 0) this.batch.db(db);
+    this.batch.flush();
+    if (db !== 0) this.batch.db(0);
   }
 
   // --- KeyspaceObserver ------------------------------------------------------------------------
 
   changing(e: number): void {
-    if (this.job !== null && this.job.active) this.job.beforeChange(e);
     // A compact collection's bytes move for a one-element change already noted (elementScope).
     if (this.recording && !this.ks.elementScope) this.touch(e, WHOLE);
   }
 
   elementChanging(e: number, buf: Uint8Array, off: number, len: number): void {
-    if (this.job !== null && this.job.active) this.job.beforeElementChange(e, buf, off, len);
     if (this.recording && this.touch(e, DELTA) === DELTA) this.addField(buf, off, len);
   }
 
   listChanging(e: number, op: number, lenBefore: number, a: number, b: number, buf: Uint8Array, off: number, len: number): void {
-    if (this.job !== null && this.job.active) this.job.beforeChange(e);
     if (!this.recording) return;
     // Recorded whole earlier in this command: its final state is logged there, an operation
     // after it would apply twice.
@@ -209,20 +333,11 @@ export class ShardPersistence implements KeyspaceObserver {
   }
 
   expiryChanging(e: number): void {
-    if (this.job !== null && this.job.active) this.job.beforeChange(e);
     if (this.recording) this.touch(e, this.ks.encoding(e) !== 0 ? DELTA : WHOLE);
   }
 
   created(e: number): void {
     if (this.recording) this.touch(e, WHOLE);
-  }
-
-  flushing(): void {
-    if (this.job !== null && this.job.active) this.job.drainAll();
-    if (this.recording) {
-      this.afterCommand();
-      this.batch.flush();
-    }
   }
 
   /** Notes that e's key changed; returns how it will be recorded (a key once recorded WHOLE in a
@@ -278,12 +393,16 @@ export class ShardPersistence implements KeyspaceObserver {
    * goes into the log's batch, a large collection's as the state of the elements that changed. */
   afterCommand(): void {
     const n = this.touched;
+    if (this.others.length > 0) this.recordOthers();
     if (n === 0 || !this.recording) {
       this.clearTouched();
       return;
     }
     const ks = this.ks;
     const r = this.batch;
+    // Records of another database than 0 sit between DB records: the stream is in db 0 between
+    // commands, so a log switch, a snapshot or a replica's resync can start anywhere.
+    if (this.db !== 0) r.db(this.db);
     const kb = this.keyBuf;
     let f = 0;
     let lo = 0;
@@ -336,7 +455,30 @@ export class ShardPersistence implements KeyspaceObserver {
         r.set(kb, ko, kl, ks.imageBuf, ks.imageOff, ks.imageLen, ks.type(e), ks.flags(e), at);
       }
     }
+    if (this.db !== 0) r.db(0);
     this.clearTouched();
+  }
+
+  /** Records the keys of other databases that changed (otherChanged) as their whole state. */
+  private recordOthers(): void {
+    const list = this.others;
+    this.others = [];
+    if (!this.recording) return;
+    const r = this.batch;
+    let db = 0;
+    for (const o of list) {
+      if (o.db !== db) r.db((db = o.db));
+      const ks = o.ks;
+      const e = ks.peek(o.key, 0, o.key.length);
+      const at = e === 0 ? 0 : ks.expireAt(e);
+      if (e === 0 || (at !== 0 && at <= ks.now)) {
+        r.del(o.key, 0, o.key.length);
+      } else {
+        ks.image(e);
+        r.set(o.key, 0, o.key.length, ks.imageBuf, ks.imageOff, ks.imageLen, ks.type(e), ks.flags(e), at);
+      }
+    }
+    if (db !== 0) r.db(0);
   }
 
   private clearTouched(): void {
@@ -420,13 +562,20 @@ export class ShardPersistence implements KeyspaceObserver {
       this.logGen = log.gen ?? this.logGen;
       this.switchLog(log.path, log.fsync);
     }
-    const job = new SnapshotJob(this.ks, path, this.shard, this.busy);
+    // The walk (with copy-on-write) covers db 0; the other databases are copied at once.
+    const dbs = this.dbs?.all() ?? [this.ks];
+    const ks0 = dbs[0]!;
+    const job = new SnapshotJob(ks0, path, this.shard, this.busy);
     this.job = job;
+    this.jobKs = ks0;
+    dbs.forEach((ks, db) => {
+      if (db > 0 && ks !== null && ks.size() > 0) job.copyDatabase(ks, db);
+    });
     job.done.then(
       (r) => (this.lastPeak = r.peakBufferBytes),
       () => undefined,
     );
-    return { dirty: this.ks.dirty(), keys: job.keysTotal };
+    return { dirty: ks0.dirty(), keys: job.keysTotal };
   }
 
   /** The outcome of the latest snapshot (it may already have finished). */
@@ -467,7 +616,9 @@ export class ShardPersistence implements KeyspaceObserver {
    * command's changes, so that they reach this node's own log and feed. Returns the records
    * applied, or throws on a damaged frame. */
   apply(b: Uint8Array, off: number, len: number, from: { shard: number; shards: number }, keep: { shards: number; shard: number } | null): number {
-    const ks = this.ks;
+    // Records of other databases arrive between DB records; each frame of the feed starts in db 0.
+    let db = 0;
+    let ks = this.dbs?.keyspaceOf(0) ?? this.ks;
     const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
     const end = off + len;
     let n = 0;
@@ -480,11 +631,40 @@ export class ShardPersistence implements KeyspaceObserver {
       if (crc32(buf.subarray(q, q + rl)) !== buf.readUInt32LE(p + 4)) throw new Error('replication: record checksum mismatch');
       const shape = recordShapeError(buf, q, rl);
       if (shape !== null) throw new Error(`replication: bad record (${shape})`);
-      applyRecord(ks, buf[q]!, buf, q, keep, from);
+      const op = buf[q]!;
+      if (op === OP_DB || op === OP_SWAPDB) {
+        if (op === OP_SWAPDB) this.replaySwap(buf.readUInt32LE(q + 4), buf.readUInt32LE(q + 8), keep, from);
+        else db = buf.readUInt32LE(q + 4);
+        ks = this.dbs?.keyspaceOf(db) ?? ks;
+        ks.now = Date.now();
+      } else {
+        applyRecord(ks, op, buf, q, keep, from);
+      }
       n++;
       p = q + rl;
     }
     return n;
+  }
+
+  /** Replays SWAPDB a b written by shard `from`: the whole databases trade places when this
+   * shard replays that shard's stream alone; when it gathers keys from several shards' streams
+   * (another layout), each stream's SWAPDB trades only the keys of its writer's slots. */
+  private replaySwap(a: number, b: number, keep: { shards: number; shard: number } | null, from: { shard: number; shards: number }): void {
+    const dbs = this.dbs;
+    if (dbs === null || a === b) return;
+    if (keep === null) {
+      dbs.swap(a, b);
+      return;
+    }
+    const ka = dbs.keyspaceOf(a);
+    const kb = dbs.keyspaceOf(b);
+    for (let slot = 0; slot < SLOT_COUNT; slot++) {
+      if (shardOfSlot(slot, from.shards) !== from.shard) continue;
+      const fromA = takeSlot(ka, slot);
+      const fromB = takeSlot(kb, slot);
+      for (const x of fromA) kb.setImage(x.key, 0, x.key.length, x.type, x.image, 0, x.image.length, x.expireAt, x.flags);
+      for (const x of fromB) ka.setImage(x.key, 0, x.key.length, x.type, x.image, 0, x.image.length, x.expireAt, x.flags);
+    }
   }
 
   // --- Loading ---------------------------------------------------------------------------------
@@ -492,14 +672,22 @@ export class ShardPersistence implements KeyspaceObserver {
   /** Replays the files of plan into the keyspace (nothing is logged meanwhile). */
   load(plan: LoadPlan, progress?: (msg: string) => void): LoadReport {
     const t0 = performance.now();
-    const ks = this.ks;
+    const ks0 = this.dbs?.keyspaceOf(0) ?? this.ks;
+    let ks = ks0;
+    let db = 0;
     const report: LoadReport = { keys: 0, loaded: 0, expired: 0, records: 0, ms: 0, truncated: [], error: null };
     const keep = plan.keep;
-    const observer = ks.observer;
-    ks.observer = null;
+    this.loading = true;
     ks.now = Date.now();
     let current: LoadFile | null = null;
     const visit = (op: number, b: Buffer, q: number, _len: number): void => {
+      if (op === OP_DB || op === OP_SWAPDB) {
+        if (op === OP_SWAPDB) this.replaySwap(b.readUInt32LE(q + 4), b.readUInt32LE(q + 8), keep, current!.from);
+        else db = b.readUInt32LE(q + 4);
+        ks = this.dbs?.keyspaceOf(db) ?? ks;
+        ks.now = Date.now();
+        return;
+      }
       const r = applyRecord(ks, op, b, q, keep, current!.from);
       if (r === 1) report.loaded++;
       else if (r === 2) report.expired++;
@@ -507,6 +695,9 @@ export class ShardPersistence implements KeyspaceObserver {
     try {
       for (const f of plan.files) {
         current = f;
+        // Each file starts in db 0 (writers end every command's records there).
+        db = 0;
+        ks = this.dbs?.keyspaceOf(0) ?? ks0;
         // A log named by the manifest before its shard opened it: nothing was written to it.
         if (f.kind === 'log' && !existsSync(f.path)) continue;
         if (!existsSync(f.path)) {
@@ -518,7 +709,7 @@ export class ShardPersistence implements KeyspaceObserver {
         const outcome = readRecords(f.path, f.kind === 'log' ? MAGIC_LOG : MAGIC_SNAPSHOT, visit, (done, total) =>
           progress?.(`loading ${basename(f.path)}: ${Math.round((100 * done) / total)}% (${ks.size()} keys)`),
           (count) => {
-            if (keep === null && count > 0) ks.reserve(count);
+            if (keep === null && count > 0) ks0.reserve(count);
           },
         );
         report.records += outcome.records;
@@ -535,9 +726,10 @@ export class ShardPersistence implements KeyspaceObserver {
         report.truncated.push({ path: f.path, offset: problem.offset, droppedBytes: outcome.fileBytes - problem.offset, reason: problem.reason });
       }
     } finally {
-      ks.observer = observer;
+      this.loading = false;
     }
-    report.keys = ks.size();
+    report.keys = 0;
+    for (const k of this.dbs?.all() ?? [ks0]) report.keys += k?.size() ?? 0;
     report.ms = performance.now() - t0;
     return report;
   }
@@ -724,6 +916,24 @@ function damageOf(f: LoadFile, o: ReadOutcome): { kind: 'torn' | 'corrupt'; offs
     if (o.endCount !== o.records - 1) return { kind: 'corrupt', offset: o.validBytes, reason: `snapshot end record counts ${o.endCount} keys, the file holds ${o.records - 1}` };
   }
   return null;
+}
+
+/** Removes every key of slot from ks; returns them (key, type, portable image, expiry, flags). */
+function takeSlot(ks: Keyspace, slot: number): Array<{ key: Buffer; type: ValueType; image: Buffer; expireAt: number; flags: number }> {
+  const out: Array<{ key: Buffer; type: ValueType; image: Buffer; expireAt: number; flags: number }> = [];
+  for (let e = ks.slotHead(slot); e !== 0; e = ks.slotHead(slot)) {
+    ks.image(e);
+    const ko = ks.keyOffset(e);
+    out.push({
+      key: Buffer.from(ks.bytes().subarray(ko, ko + ks.keyLength(e))),
+      type: ks.type(e),
+      image: Buffer.from(ks.imageBuf.subarray(ks.imageOff, ks.imageOff + ks.imageLen)),
+      expireAt: ks.expireAt(e),
+      flags: ks.flags(e),
+    });
+    ks.deleteEntry(e);
+  }
+  return out;
 }
 
 /** A FLUSH replayed into a shard that gathers keys from several old shards removes only the keys

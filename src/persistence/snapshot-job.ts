@@ -88,6 +88,29 @@ export class SnapshotJob {
     return !this.finished;
   }
 
+  /** Writes every live key of database db (keyspace ks, not the one walked) now, between DB
+   * records: the numbered databases other than 0 are copied synchronously at the start, so they
+   * need no copy-on-write (docs/databases.md). Call before the first step. */
+  copyDatabase(ks: Keyspace, db: number): void {
+    const out = this.out;
+    out.db(db);
+    this.records++;
+    let cursor = 0;
+    do {
+      cursor = ks.scan(cursor, 1024, (e) => {
+        const at = ks.expireAt(e);
+        if (at !== 0 && at <= ks.now) return;
+        ks.image(e);
+        out.set(ks.bytes(), ks.keyOffset(e), ks.keyLength(e), ks.imageBuf, ks.imageOff, ks.imageLen, ks.type(e), ks.flags(e), at);
+        this.records++;
+        this.keys++;
+      });
+    } while (cursor !== 0);
+    out.db(0);
+    this.records++;
+    this.notePeak();
+  }
+
   /** The keyspace observer's hook: e is about to change; if it is pending, its old state goes now. */
   beforeChange(e: number): void {
     if (!this.ks.snapshotPending(e)) return;

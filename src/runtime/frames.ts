@@ -1,5 +1,6 @@
 // Layout of the frames that cross the shard rings. Request (main -> shard): seq u32, command
-// index u16, protocol u8, flags u8, argc u32, then each argument as u32 length + bytes.
+// index u16, protocol u8, flags u8, argc u32, the client's database u32, then each argument as
+// u32 length + bytes.
 // Reply (shard -> main): seq u32, kind u32, then the encoded reply bytes.
 // A frame too big for its ring travels whole over the side port; the ring carries a marker.
 
@@ -8,7 +9,9 @@ export const REQ_CMD = 4;
 export const REQ_PROTO = 6;
 export const REQ_FLAGS = 7;
 export const REQ_ARGC = 8;
-export const REQ_HEADER = 12;
+/** The numbered database (SELECT) the command runs in; 0 for every door but RESP. */
+export const REQ_DB = 12;
+export const REQ_HEADER = 16;
 
 export const REP_SEQ = 0;
 export const REP_KIND = 4;

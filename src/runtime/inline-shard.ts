@@ -92,6 +92,8 @@ export class InlineShard implements ShardPort {
     x.off = args.off;
     x.len = args.len;
     x.argc = args.argc;
+    const db = sink.db ?? 0;
+    if (db !== this.exec.db) this.exec.selectDb(db);
     this.exec.ks.now = Date.now();
     this.exec.beginBatch();
     try {

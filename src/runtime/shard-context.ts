@@ -9,7 +9,18 @@ import type { ShardWaiters, Waiter } from './shard-waiters.js';
 
 export interface ShardContext {
   readonly shardId: number;
-  readonly ks: Keyspace;
+  /** The keyspace of the client's database (the executor switches it per command). */
+  ks: Keyspace;
+  /** The client's database (SELECT). */
+  readonly db: number;
+  /** Database db's keyspace on this shard, created empty on first use (MOVE, COPY ... DB). */
+  keyspaceOf(db: number): Keyspace;
+  /** SWAPDB on this shard: the two databases trade contents. */
+  swapDbs(a: number, b: number): void;
+  /** FLUSHALL on this shard: every database is emptied. */
+  flushAllDbs(): void;
+  /** Makes db the database of what runs next (a script's SELECT). */
+  selectDb(db: number): void;
   readonly settings: ShardSettings;
   /** Where the reply goes; its `proto` is the requesting connection's protocol. */
   out: RespWriter;
@@ -48,7 +59,7 @@ export interface ShardContext {
    * 'x' expired, 'e' evicted, 'n' new key, 'm' key miss, 't' stream, 'd' module). Emits
    * `__keyspace@0__:<key>` (message: event) and/or `__keyevent@0__:<event>` (message: key), as
    * enabled, through publish mode 0; nothing (one integer test) when the class is not enabled. */
-  notify(type: string, event: string, key: Uint8Array, off: number, len: number): void;
+  notify(type: string, event: string, key: Uint8Array, off: number, len: number, db?: number): void;
   /** notify-keyspace-events flags (core/keyspace-events.ts); 0 when no events are emitted, for a
    * handler whose fast path cannot see what its events need (plain ZADD: updates). */
   readonly keyspaceEvents: number;

@@ -24,6 +24,7 @@ import {
   WAKE_HEADER,
   REQ_ARGC,
   REQ_CMD,
+  REQ_DB,
   REQ_FLAGS,
   REQ_HEADER,
   REQ_PROTO,
@@ -58,6 +59,8 @@ const RESTARTS_IN_WINDOW_MAX = 5;
 
 export class ShardLink implements ShardPort {
   readonly keyspace: SharedArrayBuffer;
+  /** Memory of every database the shard created (index 0: keyspace), for its next incarnation. */
+  private dbMemory: Array<SharedArrayBuffer | null>;
   private readonly reqMem: RingMemory;
   private readonly repMem: RingMemory;
   private readonly req: RingProducer;
@@ -103,6 +106,7 @@ export class ShardLink implements ShardPort {
     private readonly publishing: PublishHooks | null = null,
   ) {
     this.keyspace = Keyspace.createMemory();
+    this.dbMemory = [this.keyspace];
     this.reqMem = createRingMemory(REQUEST_RING_BYTES);
     this.repMem = createRingMemory(REPLY_RING_BYTES);
     this.req = new RingProducer(this.reqMem);
@@ -128,6 +132,7 @@ export class ShardLink implements ShardPort {
       control: control.port2,
       settings: this.settings,
       claims: this.blocking.claims,
+      dbMemory: this.dbMemory,
     };
     const worker = new Worker(SHARD_WORKER_URL, {
       workerData: data,
@@ -138,8 +143,9 @@ export class ShardLink implements ShardPort {
     this.sideToShard = toShard.port1;
     this.sideFromShard = fromShard.port2;
     this.control = wrapControl(control.port1);
-    control.port1.on('message', (m: { feed?: Uint8Array }) => {
+    control.port1.on('message', (m: { feed?: Uint8Array; dbs?: Array<SharedArrayBuffer | null> }) => {
       if (m?.feed !== undefined) this.onFeed(this.id, m.feed);
+      else if (m?.dbs !== undefined) this.dbMemory = m.dbs;
     });
     this.died = new Promise<never>((_, reject) => (this.dieNow = reject));
     this.died.catch(() => undefined);
@@ -213,7 +219,7 @@ export class ShardLink implements ShardPort {
     }
     if (this.locked && !owner) {
       const frame = Buffer.allocUnsafe(len);
-      encodeFrame(frame, new DataView(frame.buffer, frame.byteOffset, frame.length), 0, seq, cmdIndex, proto, a, subset, count);
+      encodeFrame(frame, new DataView(frame.buffer, frame.byteOffset, frame.length), 0, seq, cmdIndex, proto, sink.db ?? 0, a, subset, count);
       this.held.push({ frame, oversize: len > this.maxFrame, sink, seq });
       this.overflowBytes += len;
       return;
@@ -223,13 +229,13 @@ export class ShardLink implements ShardPort {
     if (this.overflowHead === this.overflow.length && len <= this.maxFrame && this.worker !== null) {
       const p = this.req.reserve(len);
       if (p >= 0) {
-        encodeFrame(this.req.bytes, this.req.view, p, seq, cmdIndex, proto, a, subset, count);
+        encodeFrame(this.req.bytes, this.req.view, p, seq, cmdIndex, proto, sink.db ?? 0, a, subset, count);
         this.dirty = true;
         return;
       }
     }
     const frame = Buffer.allocUnsafe(len);
-    encodeFrame(frame, new DataView(frame.buffer, frame.byteOffset, frame.length), 0, seq, cmdIndex, proto, a, subset, count);
+    encodeFrame(frame, new DataView(frame.buffer, frame.byteOffset, frame.length), 0, seq, cmdIndex, proto, sink.db ?? 0, a, subset, count);
     this.overflow.push({ frame, oversize: len > this.maxFrame });
     this.overflowBytes += len;
     this.flushOverflow();
@@ -494,6 +500,7 @@ function encodeFrame(
   seq: number,
   cmdIndex: number,
   proto: 2 | 3,
+  db: number,
   a: ArgList,
   subset: ArgSubset | null,
   count: number,
@@ -503,6 +510,7 @@ function encodeFrame(
   dst[p + REQ_PROTO] = proto;
   dst[p + REQ_FLAGS] = 0;
   dv.setUint32(p + REQ_ARGC, count, true);
+  dv.setUint32(p + REQ_DB, db, true);
   let q = p + REQ_HEADER;
   const src = a.buf;
   for (let k = 0; k < count; k++) {

@@ -28,6 +28,8 @@ export interface PublishHooks {
 /** Receives the reply to one request. `buf[off, off+len)` is valid only during the call. */
 export interface ReplySink {
   deliver(seq: number, buf: Uint8Array, off: number, len: number): void;
+  /** The database its commands run in (SELECT); absent: db 0. */
+  readonly db?: number;
 }
 
 /** Selects which arguments of an ArgList go into a request (argument 0, the name, always does). */

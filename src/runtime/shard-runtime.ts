@@ -21,6 +21,7 @@ import {
   WAKE_HEADER,
   REQ_ARGC,
   REQ_CMD,
+  REQ_DB,
   REQ_FLAGS,
   REQ_HEADER,
   REQ_PROTO,
@@ -60,6 +61,8 @@ export interface ShardWorkerData {
   settings: ShardSettings;
   /** The blocked clients' claim words (wait-claims.ts), shared with the main thread. */
   claims: Int32Array;
+  /** Memory of the numbered databases above 0 that earlier incarnations created (null: none). */
+  dbMemory: Array<SharedArrayBuffer | null>;
 }
 
 /** Oversize reply bytes in flight beside the reply ring (posted, not yet taken by the main thread)
@@ -73,8 +76,6 @@ const BORROW_BYTES = 4096;
 
 /** Publish records packed into one REPLY_PUBLISH frame at most (a longer record gets its own). */
 const PUBLISH_FRAME_BYTES = 64 * 1024;
-const KEYSPACE_PREFIX = Buffer.from('__keyspace@0__:');
-const KEYEVENT_PREFIX = Buffer.from('__keyevent@0__:');
 const NO_BYTES = new Uint8Array(0);
 
 /** An event name's bytes and its keyevent channel, encoded once per name. */
@@ -91,7 +92,18 @@ class ShardCrash extends InvariantError {}
 /** One shard's keyspace and command execution, independent of how requests reach it (rings from
  * a worker thread, or direct calls on the main thread). Replies land in `writer`. */
 export class ShardExecutor {
-  readonly ks: Keyspace;
+  /** The keyspace of the database the running command is in (db 0 between frames of db 0). */
+  ks: Keyspace;
+  /** Its number (SELECT). */
+  db = 0;
+  /** Keyspaces by database: db 0 always, the others created on first use, each on its own memory
+   * (kept by the supervisor through onDbs, so a restarted shard re-attaches them all). Only db 0
+   * is logged, snapshotted and replicated (docs/databases.md). */
+  private readonly dbs: Array<Keyspace | null>;
+  /** Told the memory of every database after one is created or two are swapped (SWAPDB). */
+  onDbs: ((memory: Array<SharedArrayBuffer | null>) => void) | null = null;
+  /** `__keyspace@<db>__:` and `__keyevent@<db>__:` by database, encoded on first use. */
+  private readonly prefixes: Array<{ space: Uint8Array; event: Uint8Array } | undefined> = [];
   readonly persist: ShardPersistence;
   readonly writer = new RespWriter(64 * 1024);
   readonly args: ArgList = { buf: new Uint8Array(0), off: new Int32Array(64), len: new Int32Array(64), argc: 0 };
@@ -106,7 +118,9 @@ export class ShardExecutor {
   private readonly byName: Map<string, number>;
   private busyMs = 0;
   private cronTimer: NodeJS.Timeout | null = null;
-  readonly waiters: ShardWaiters;
+  /** Clients blocked on keys of the running command's database (one registry per database). */
+  waiters: ShardWaiters;
+  private readonly waitersByDb: ShardWaiters[] = [];
   private readonly wakeWriter = new RespWriter(4096);
   /** Replies to blocked clients served by the last command, in the order they were served. */
   wakes: Wake[] = [];
@@ -135,22 +149,43 @@ export class ShardExecutor {
     feedSink: FeedSink,
     /** The blocked clients' claim words (own ones when none are given: tests, tools). */
     claims: Int32Array = createClaimWords(),
+    dbMemory: ReadonlyArray<SharedArrayBuffer | null> = [],
   ) {
     this.latency = new CommandLatency(commands.length);
     this.writes = Uint8Array.from(commands, (c) => (c.flags.includes('write') ? 1 : 0));
     this.byName = new Map(commands.map((c, i) => [c.name, i]));
     this.ks = new Keyspace(memory);
+    this.dbs = [this.ks];
     this.persist = new ShardPersistence(shardId, this.ks, feedSink);
+    this.persist.dbs = {
+      keyspaceOf: (db) => this.keyspaceOf(db),
+      all: () => this.dbs,
+      swap: (a, b) => this.swapDbs(a, b),
+    };
     this.persist.setLog(settings.aof, settings.aofGen);
     this.persist.enableFeed(settings.replFeed);
     this.settings = settings;
     this.ks.limits = { ...settings.limits };
-    this.waiters = new ShardWaiters(this.ks, claims);
+    for (let db = 1; db < dbMemory.length; db++) {
+      const m = dbMemory[db];
+      this.dbs.push(m === null || m === undefined ? null : this.attachDb(m, db));
+    }
+    this.waiters = new ShardWaiters(this.ks, claims, []);
+    this.waitersByDb[0] = this.waiters;
     this.serveIndex = this.byName.get('__bserve') ?? -1;
     const self = this;
     this.ctx = {
       shardId,
       ks: this.ks,
+      get db() {
+        return self.db;
+      },
+      keyspaceOf: (db) => self.keyspaceOf(db),
+      swapDbs: (a, b) => self.swapDbs(a, b),
+      selectDb: (db) => self.selectDb(db),
+      flushAllDbs: () => {
+        for (const ks of self.dbs) ks?.flush();
+      },
       get settings() {
         return self.settings;
       },
@@ -166,7 +201,9 @@ export class ShardExecutor {
       get persist() {
         return self.persist;
       },
-      waiters: this.waiters,
+      get waiters() {
+        return self.waiters;
+      },
       wakeOut: this.wakeWriter,
       commandIndex: (name) => self.byName.get(name.toLowerCase()) ?? -1,
       execute: (cmd, args, out) => self.executeNested(cmd, args, out),
@@ -176,8 +213,8 @@ export class ShardExecutor {
       get keyspaceEvents() {
         return self.notifyFlags;
       },
-      notify: (type, event, key, off, len) => {
-        if (self.notifyFlags !== 0) self.notify(type, event, key, off, len);
+      notify: (type, event, key, off, len, db) => {
+        if (self.notifyFlags !== 0) self.notify(type, event, key, off, len, db ?? self.db);
       },
       wake(w: Waiter): void {
         const ww = self.wakeWriter;
@@ -190,18 +227,121 @@ export class ShardExecutor {
     this.startCron();
   }
 
-  /** Emits a keyspace notification when its class is enabled (notifyFlags is not 0). */
-  private notify(type: string, event: string, key: Uint8Array, off: number, len: number): void {
+  /** Emits a keyspace notification when its class is enabled (notifyFlags is not 0), on the
+   * channels of database `db` (the running command's by default). */
+  private notify(type: string, event: string, key: Uint8Array, off: number, len: number, db = this.db): void {
     const f = this.notifyFlags;
     if ((f & eventClassFlag(type)) === 0) return;
-    let ev = this.eventNames.get(event);
+    const names = db === 0 ? this.eventNames : this.eventNamesOf(db);
+    const pre = this.prefixOf(db);
+    let ev = names.get(event);
     if (ev === undefined) {
       const name = Buffer.from(event);
-      ev = { name, channel: Buffer.concat([KEYEVENT_PREFIX, name]) };
-      this.eventNames.set(event, ev);
+      ev = { name, channel: Buffer.concat([pre.event, name]) };
+      names.set(event, ev);
     }
-    if (f & NOTIFY_KEYSPACE) this.publishes.push(0, KEYSPACE_PREFIX, key, off, len, ev.name, 0, ev.name.length);
+    if (f & NOTIFY_KEYSPACE) this.publishes.push(0, pre.space, key, off, len, ev.name, 0, ev.name.length);
     if (f & NOTIFY_KEYEVENT) this.publishes.push(0, ev.channel, NO_BYTES, 0, 0, key, off, len);
+  }
+
+  private readonly eventNamesByDb: Array<Map<string, EventName> | undefined> = [];
+
+  private eventNamesOf(db: number): Map<string, EventName> {
+    let m = this.eventNamesByDb[db];
+    if (m === undefined) this.eventNamesByDb[db] = m = new Map();
+    return m;
+  }
+
+  private prefixOf(db: number): { space: Uint8Array; event: Uint8Array } {
+    let p = this.prefixes[db];
+    if (p === undefined) this.prefixes[db] = p = { space: Buffer.from(`__keyspace@${db}__:`), event: Buffer.from(`__keyevent@${db}__:`) };
+    return p;
+  }
+
+  // --- Numbered databases ----------------------------------------------------------------------
+
+  /** Makes `db` the database of the commands that follow (created on first use). */
+  selectDb(db: number): void {
+    const ks = this.keyspaceOf(db);
+    ks.now = this.ks.now;
+    this.ks = ks;
+    this.ctx.ks = ks;
+    this.db = db;
+    this.persist.useDb(ks, db);
+    let ws = this.waitersByDb[db];
+    if (ws === undefined) this.waitersByDb[db] = ws = new ShardWaiters(ks, this.waitersByDb[0]!.claims, this.waitersByDb[0]!.group);
+    this.waiters = ws;
+  }
+
+  /** Database db's keyspace, created (empty) on first use. */
+  keyspaceOf(db: number): Keyspace {
+    assert(db >= 0 && db < 1 << 20, () => `shard ${this.shardId}: database ${db} out of range`);
+    let ks = this.dbs[db];
+    if (ks === undefined || ks === null) {
+      ks = this.attachDb(Keyspace.createMemory(), db);
+      while (this.dbs.length < db) this.dbs.push(null); // no holes: loops test for null only
+      this.dbs[db] = ks;
+      this.onDbs?.(this.dbMemory());
+    }
+    return ks;
+  }
+
+  /** A keyspace on memory of a database above 0: the shard's settings and hooks, no log. */
+  private attachDb(memory: SharedArrayBuffer, db: number): Keyspace {
+    const ks = new Keyspace(memory);
+    ks.snapshotAbandon();
+    ks.limits = { ...this.settings.limits };
+    ks.now = Date.now();
+    this.hookDb(ks, db);
+    this.persist.observe(ks, db);
+    return ks;
+  }
+
+  /** SWAPDB: the two databases trade keyspaces (the running command's follows its number). */
+  swapDbs(a: number, b: number): void {
+    const ka = this.keyspaceOf(a);
+    const kb = this.keyspaceOf(b);
+    this.dbs[a] = kb;
+    this.dbs[b] = ka;
+    this.persist.swapped(a, b);
+    this.persist.observe(ka, b);
+    this.persist.observe(kb, a);
+    if (this.db === a || this.db === b) {
+      this.ks = this.dbs[this.db]!;
+      this.ctx.ks = this.ks;
+      this.persist.useDb(this.ks, this.db);
+    }
+    this.applyNotify(this.appliedWord);
+    // Clients blocked in a or b now wait on the other keyspace: served at once where it holds
+    // their keys, in their own database.
+    this.waitersByDb[a]?.rebind(kb);
+    this.waitersByDb[b]?.rebind(ka);
+    if (this.serveIndex >= 0 && this.atomicDepth === 0) {
+      const back = this.db;
+      for (const x of [a, b]) {
+        if (this.waitersByDb[x]?.hasReady !== true) continue;
+        this.selectDb(x);
+        this.serveReady();
+      }
+      if (this.db !== back) this.selectDb(back);
+    }
+    this.onDbs?.(this.dbMemory());
+  }
+
+  /** The memory of every database (null where none was created). */
+  dbMemory(): Array<SharedArrayBuffer | null> {
+    return Array.from(this.dbs, (ks) => ks?.memory ?? null);
+  }
+
+  /** [db, keys, expires] of every database that holds keys (INFO keyspace). */
+  private dbCounts(): Array<[number, number, number]> {
+    const out: Array<[number, number, number]> = [];
+    this.dbs.forEach((ks, db) => {
+      if (ks === null) return;
+      const s = ks.stats();
+      if (s.keys > 0) out.push([db, s.keys, s.expires]);
+    });
+    return out;
   }
 
   /** A command's declared event (ShardCommand.event) when its reply at `at` is not an error. */
@@ -216,11 +356,17 @@ export class ShardExecutor {
   private applyNotify(flags: number): void {
     this.appliedWord = flags;
     this.notifyFlags = (flags & (NOTIFY_KEYSPACE | NOTIFY_KEYEVENT)) === 0 ? 0 : flags;
+    this.dbs.forEach((ks, db) => {
+      if (ks !== null) this.hookDb(ks, db);
+    });
+  }
+
+  /** Installs keyspace ks's expiry, eviction and creation hooks for database db's channels. */
+  private hookDb(ks: Keyspace, db: number): void {
     const f = this.notifyFlags;
-    const ks = this.ks;
-    ks.onExpire = f & NOTIFY_EXPIRED ? (e) => this.notify('x', 'expired', ks.bytes(), ks.keyOffset(e), ks.keyLength(e)) : null;
-    ks.onEvict = f & NOTIFY_EVICTED ? (e) => this.notify('e', 'evicted', ks.bytes(), ks.keyOffset(e), ks.keyLength(e)) : null;
-    ks.onCreate = f & NOTIFY_NEW ? (e) => this.notify('n', 'new', ks.bytes(), ks.keyOffset(e), ks.keyLength(e)) : null;
+    ks.onExpire = f & NOTIFY_EXPIRED ? (e) => this.notify('x', 'expired', ks.bytes(), ks.keyOffset(e), ks.keyLength(e), db) : null;
+    ks.onEvict = f & NOTIFY_EVICTED ? (e) => this.notify('e', 'evicted', ks.bytes(), ks.keyOffset(e), ks.keyLength(e), db) : null;
+    ks.onCreate = f & NOTIFY_NEW ? (e) => this.notify('n', 'new', ks.bytes(), ks.keyOffset(e), ks.keyLength(e), db) : null;
   }
 
   /** Clock at the end of the last command (performance.now() ms), or -1 when a batch starts:
@@ -330,18 +476,44 @@ export class ShardExecutor {
   private overMemory(spec: ShardCommand): boolean {
     const limit = this.settings.maxmemoryBytes;
     if (limit <= 0) return false;
-    if (this.ks.usedMemory() <= limit) return false;
+    if (this.usedMemory() <= limit) return false;
     const policy = this.settings.maxmemoryPolicy;
     if (policy !== 'noeviction') {
-      while (this.ks.usedMemory() > limit) {
-        if (!this.ks.evictOne(policy, this.settings.maxmemorySamples)) break;
+      // The running command's database first, then the others in order (Redis samples every db).
+      for (let i = 0; i < this.dbs.length && this.usedMemory() > limit; i++) {
+        const ks = i === 0 ? this.ks : this.dbs[i === this.db ? 0 : i];
+        if (ks === null || ks === undefined) continue;
+        while (this.usedMemory() > limit) {
+          if (!ks.evictOne(policy, this.settings.maxmemorySamples)) break;
+        }
       }
     }
-    return this.ks.usedMemory() > limit && spec.flags.includes('denyoom');
+    return this.usedMemory() > limit && spec.flags.includes('denyoom');
+  }
+
+  /** Bytes in use in every database of the shard. */
+  private usedMemory(): number {
+    if (this.dbs.length === 1) return this.ks.usedMemory();
+    let n = 0;
+    for (const ks of this.dbs) if (ks !== null) n += ks.usedMemory();
+    return n;
   }
 
   stats(): ShardStatsReport {
-    const s = this.ks.stats();
+    const s = this.dbs[0]!.stats();
+    for (let db = 1; db < this.dbs.length; db++) {
+      const o = this.dbs[db]?.stats();
+      if (o === undefined) continue;
+      s.keys += o.keys;
+      s.expires += o.expires;
+      s.usedMemory += o.usedMemory;
+      s.arenaBytes += o.arenaBytes;
+      s.indexCapacity += o.indexCapacity;
+      s.expiredKeys += o.expiredKeys;
+      s.evictedKeys += o.evictedKeys;
+      s.keyspaceHits += o.keyspaceHits;
+      s.keyspaceMisses += o.keyspaceMisses;
+    }
     return {
       shardId: this.shardId,
       keys: s.keys,
@@ -353,6 +525,7 @@ export class ShardExecutor {
       evictedKeys: s.evictedKeys,
       keyspaceHits: s.keyspaceHits,
       keyspaceMisses: s.keyspaceMisses,
+      dbs: this.dbCounts(),
       commandsProcessed: this.commandsProcessed,
       restarts: this.restarts,
       busyMs: this.busyMs,
@@ -363,7 +536,7 @@ export class ShardExecutor {
   }
 
   resetStats(): void {
-    this.ks.resetStats();
+    for (const ks of this.dbs) ks?.resetStats();
     this.commandsProcessed = 0;
     this.latency.reset();
   }
@@ -371,7 +544,7 @@ export class ShardExecutor {
   configure(s: ShardSettings): void {
     const hzChanged = s.hz !== this.settings.hz;
     this.settings = s;
-    this.ks.limits = { ...s.limits };
+    for (const ks of this.dbs) if (ks !== null) ks.limits = { ...s.limits };
     this.persist.setLog(s.aof, s.aofGen);
     if (s.replFeed) this.persist.enableFeed(true);
     if (hzChanged) this.startCron();
@@ -399,12 +572,17 @@ export class ShardExecutor {
     this.stopCron();
     const periodMs = Math.max(2, Math.floor(1000 / this.settings.hz));
     this.cronTimer = setInterval(() => {
-      this.ks.now = Date.now();
+      const now = Date.now();
       if (this.notifyWord[0] !== this.appliedWord) this.applyNotify(this.notifyWord[0]!);
-      if (this.settings.activeExpireEnabled) this.ks.activeExpireCycle(periodMs / 4);
-      this.ks.rehashStep();
-      // Large collections deleted lately: a tenth of the period at most goes to freeing them.
-      this.ks.lazyFreeFor(periodMs / 10);
+      // Every database gets the cycle; expired keys of db 0 are logged below (the others are not).
+      for (const ks of this.dbs) {
+        if (ks === null) continue;
+        ks.now = now;
+        if (this.settings.activeExpireEnabled) ks.activeExpireCycle(periodMs / 4 / this.dbs.length);
+        ks.rehashStep();
+        // Large collections deleted lately: a tenth of the period at most goes to freeing them.
+        ks.lazyFreeFor(periodMs / 10 / this.dbs.length);
+      }
       // Keys expired in the background are logged as deleted, as Redis propagates a DEL.
       this.persist.afterCommand();
       this.persist.endBatch();
@@ -446,7 +624,8 @@ export class ShardRuntime {
     this.exec = new ShardExecutor(commands, data.shardId, data.keyspace, data.settings, data.restarts, (records) => {
       const copy = records.slice();
       data.control.postMessage({ feed: copy }, [copy.buffer]);
-    }, data.claims);
+    }, data.claims, data.dbMemory);
+    this.exec.onDbs = (dbs) => data.control.postMessage({ dbs });
     this.exec.onPublishes = () => {
       this.emitPublishes();
       if (this.rep.commit()) this.rep.notify();
@@ -529,6 +708,8 @@ export class ShardRuntime {
     const cmd = dv.getUint16(p + REQ_CMD, true);
     const proto = buf[p + REQ_PROTO] === 3 ? 3 : 2;
     const argc = dv.getUint32(p + REQ_ARGC, true);
+    const db = dv.getUint32(p + REQ_DB, true);
+    if (db !== this.exec.db) this.exec.selectDb(db);
     const a = this.exec.args;
     if (a.off.length < argc) {
       a.off = new Int32Array(argc * 2);

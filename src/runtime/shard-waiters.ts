@@ -34,10 +34,31 @@ export class ShardWaiters {
     }
   };
 
+  /** @param group the registries of every database of the shard (this one included): a wait
+   *   ended by the main thread is dropped from all of them. */
   constructor(
-    private readonly ks: Keyspace,
+    private ks: Keyspace,
     readonly claims: Int32Array,
-  ) {}
+    readonly group: ShardWaiters[] = [],
+  ) {
+    group.push(this);
+  }
+
+  /** SWAPDB: the database these clients wait in now holds keyspace ks; its keys the clients wait
+   * on are ready when ks holds them (Redis's scanDatabaseForReadyKeys). */
+  rebind(ks: Keyspace): void {
+    if (this.ks.onWrite === this.onWrite) this.ks.onWrite = null;
+    this.ks = ks;
+    if (this.bySlot.size === 0) return;
+    ks.onWrite = this.onWrite;
+    for (const key of this.byKey.keys()) {
+      const b = Buffer.from(key, 'latin1');
+      if (ks.peek(b, 0, b.length) !== 0 && !this.readySet.has(key)) {
+        this.readySet.add(key);
+        this.ready.push(key);
+      }
+    }
+  }
 
   /** Clients registered here. */
   get size(): number {
@@ -59,8 +80,10 @@ export class ShardWaiters {
 
   /** Drops the registration of the slot's wait gen (the main thread ended it). */
   cancel(slot: number, gen: number): void {
-    const w = this.bySlot.get(slot);
-    if (w !== undefined && w.gen === gen) this.remove(w);
+    for (const ws of this.group) {
+      const w = ws.bySlot.get(slot);
+      if (w !== undefined && w.gen === gen) ws.remove(w);
+    }
   }
 
   remove(w: Waiter): void {

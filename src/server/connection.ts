@@ -42,6 +42,8 @@ const BLOCKED_READ_MAX_BYTES = 64 * 1024;
 export class Connection implements ClientInfo, ReplySink {
   name = '';
   proto: 2 | 3 = 2;
+  /** SELECT's database; every frame this connection sends carries it. */
+  db = 0;
   authenticated: boolean;
   lastCommand = 'NULL';
   libName = '';
@@ -362,6 +364,7 @@ export class Connection implements ClientInfo, ReplySink {
     this.readonlyMode = false;
     this.name = '';
     this.proto = 2;
+    this.db = 0;
     this.authenticated = !this.needsAuth();
     this.libName = '';
     this.libVer = '';

@@ -201,6 +201,7 @@ export class Dispatcher {
     const t0 = performance.now();
     let r: void | Promise<void> = undefined;
     try {
+      this.shards.handlerDb = conn.db;
       r = handler({ server: this.server, conn, args: a, out });
     } catch (e) {
       this.failMain(out, e);

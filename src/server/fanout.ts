@@ -39,6 +39,11 @@ export class Gather implements ReplySink {
     this.remaining = nParts;
   }
 
+  /** The client's database: the parts run in it. */
+  get db(): number {
+    return this.target.db ?? 0;
+  }
+
   deliver(part: number, buf: Uint8Array, off: number, len: number): void {
     this.parts[part] = Buffer.from(buf.subarray(off, off + len));
     if (--this.remaining === 0) this.finish();
@@ -86,7 +91,8 @@ export class PromiseSink implements ReplySink {
   readonly promise: Promise<Buffer>;
   private resolve!: (b: Buffer) => void;
 
-  constructor() {
+  /** @param db the database the command runs in */
+  constructor(readonly db = 0) {
     this.promise = new Promise<Buffer>((r) => (this.resolve = r));
   }
 

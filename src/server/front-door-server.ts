@@ -17,7 +17,7 @@ export interface FrontDoorServer {
   readonly startedAtMs: number;
   shardOfKey(key: Uint8Array, off: number, len: number): number;
   publishRequests(): void;
-  callShard(shard: number, args: ReadonlyArray<Uint8Array | string>, proto: 2 | 3): Promise<Buffer>;
+  callShard(shard: number, args: ReadonlyArray<Uint8Array | string>, proto: 2 | 3, db?: number): Promise<Buffer>;
   /** Runs a one-key RESP command where the key lives: a local shard, or in cluster mode the node
    * serving its slot. */
   callForKey(key: Uint8Array, args: ReadonlyArray<Uint8Array | string>): Promise<Buffer>;

@@ -194,6 +194,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       notifyKeyspaceEvents: v.notifyKeyspaceEvents,
       notifyWord: this.notifyWordFor(v.notifyKeyspaceEvents),
       hllSparseMaxBytes: v.hllSparseMaxBytes,
+      databases: v.databases,
       limits: {
         hashMaxListpackEntries: v.hashMaxListpackEntries,
         hashMaxListpackValue: v.hashMaxListpackValue,
@@ -502,8 +503,8 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     return this.conns.values();
   }
 
-  callShard(shard: number, args: ReadonlyArray<Uint8Array | string>, proto: 2 | 3): Promise<Buffer> {
-    return this.router.callShard(shard, args, proto);
+  callShard(shard: number, args: ReadonlyArray<Uint8Array | string>, proto: 2 | 3, db = 0): Promise<Buffer> {
+    return this.router.callShard(shard, args, proto, false, db);
   }
 
   callShardSync(shard: number, args: ArgList, proto: 2 | 3, timeoutMs: number): Buffer | null {

@@ -21,6 +21,7 @@ const AWAIT_REPLIES_MS = 0.2;
 /** A client whose output leaves at the end of the turn, and which may pause for backpressure. */
 export interface TurnClient extends ReplySink {
   proto: 2 | 3;
+  db: number;
   takeSeq(): number;
   /** Writes the output gathered this turn. */
   flush(): void;
@@ -116,12 +117,18 @@ export class ShardRouter {
     this.scheduleTurn();
   }
 
+  /** The database of the client whose main-thread handler runs now (set by the dispatcher just
+   * before it calls one): the locked calls that handler asks for run in it. */
+  handlerDb = 0;
+  /** The database of the locked operation running now (withShardsLocked: one at a time). */
+  private lockedDb = 0;
+
   /** Runs a shard command for a main-thread command; resolves with its raw reply. */
-  callShard(shard: number, args: ReadonlyArray<Uint8Array | string>, proto: 2 | 3, owner = false): Promise<Buffer> {
+  callShard(shard: number, args: ReadonlyArray<Uint8Array | string>, proto: 2 | 3, owner = false, db = 0): Promise<Buffer> {
     const a = argListOf(args);
     const idx = lookupCommand(a.buf, a.off[0]!, a.len[0]!);
     if (idx < 0) return Promise.reject(new Error(`no such shard command ${String(args[0])}`));
-    const sink = new PromiseSink();
+    const sink = new PromiseSink(db);
     this.links[shard]!.send(sink, 0, idx, proto, a, null, owner);
     this.scheduleTurn();
     return sink.promise;
@@ -135,7 +142,7 @@ export class ShardRouter {
     if (idx < 0) return null;
     let reply: Buffer | null = null;
     const link = this.links[shard]!;
-    link.send({ deliver: (_seq, buf, off, len) => (reply = Buffer.from(buf.subarray(off, off + len))) }, 0, idx, proto, args, null, true);
+    link.send({ db: this.lockedDb, deliver: (_seq, buf, off, len) => (reply = Buffer.from(buf.subarray(off, off + len))) }, 0, idx, proto, args, null, true);
     link.waitUntil(() => reply !== null, timeoutMs);
     return reply;
   }
@@ -144,8 +151,11 @@ export class ShardRouter {
    * one locked operation at a time. */
   withShardsLocked<T>(shards: number[], fn: (call: ShardCaller) => Promise<T>): Promise<T> {
     const involved = [...new Set(shards)].sort((x, y) => x - y);
-    const call: ShardCaller = (shard, args, proto) => this.callShard(shard, args, proto, true);
+    // The database of the handler that asks for the lock (handlers ask before their first await).
+    const dbOfHandler = this.handlerDb;
+    const call: ShardCaller = (shard, args, proto, db) => this.callShard(shard, args, proto, true, db ?? dbOfHandler);
     const run = async (): Promise<T> => {
+      this.lockedDb = dbOfHandler;
       for (const s of involved) this.links[s]!.lock();
       try {
         return await fn(call);

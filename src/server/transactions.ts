@@ -50,6 +50,8 @@ interface TxState {
   watched: Map<number, number>;
   /** A shard restarted between two WATCHes: its earlier watches are gone, EXEC must fail. */
   watchLost: boolean;
+  /** Databases the client watched keys in (UNWATCH reaches each). */
+  watchDbs: Set<number>;
   /** Cluster mode: the slot of the keys queued so far (-1: none yet), and whether another slot
    * came (EXEC then answers CROSSSLOT, as Redis's getNodeByQuery over the queue). */
   slot: number;
@@ -125,9 +127,10 @@ export class Transactions implements TransactionsApi {
       g.push(k);
     }
     const st = this.state(conn);
+    st.watchDbs.add(conn.db);
     await Promise.all(
       [...byShard].map(async ([s, ks]) => {
-        const r = await this.server.callShard(s, ['__watch', String(conn.id), ...ks], 2);
+        const r = await this.server.callShard(s, ['__watch', String(conn.id), ...ks], 2, conn.db);
         if (r[0] !== 58) throw new ReplyError(r.toString('latin1', 1, r.length - 2));
         const epoch = Number(r.toString('latin1', 1, r.length - 2));
         const had = st.watched.get(s);
@@ -140,8 +143,9 @@ export class Transactions implements TransactionsApi {
   unwatch(conn: ClientInfo): void {
     const st = this.states.get(conn.id);
     if (st === undefined) return;
-    for (const s of st.watched.keys()) this.server.callShard(s, ['__unwatch', String(conn.id)], 2).catch(() => undefined);
+    for (const s of st.watched.keys()) for (const db of st.watchDbs) this.server.callShard(s, ['__unwatch', String(conn.id)], 2, db).catch(() => undefined);
     st.watched.clear();
+    st.watchDbs.clear();
     st.watchLost = false;
   }
 
@@ -379,11 +383,13 @@ export class Transactions implements TransactionsApi {
     const a = q.args;
     const proto = conn.proto;
     if (spec.main) return runHandler(spec.main, view, conn, a);
-    if (spec.allShards) return this.fanOwned(q.idx, a, proto, null);
-    if (q.shard >= 0) return call(q.shard, partsOf(a), proto);
-    if (q.shard === ANY_SHARD) return call(0, partsOf(a), proto);
+    // Read after each main-thread command: a queued SELECT moves the rest of the transaction.
+    const db = conn.db;
+    if (spec.allShards) return this.fanOwned(q.idx, a, proto, null, db);
+    if (q.shard >= 0) return call(q.shard, partsOf(a), proto, db);
+    if (q.shard === ANY_SHARD) return call(0, partsOf(a), proto, db);
     const keys = spec.keys!;
-    if (!keyRange(keys, a)) return call(0, partsOf(a), proto);
+    if (!keyRange(keys, a)) return call(0, partsOf(a), proto, db);
     const first = keysFirst;
     const last = keysLast;
     const step = keyStep(keys);
@@ -391,7 +397,7 @@ export class Transactions implements TransactionsApi {
     const cluster = this.server.cluster !== null;
     const other = spec.reachesOtherKeys !== undefined && (cluster || this.server.shardCount > 1) && spec.reachesOtherKeys(a, cluster);
     const shard = this.shards.singleShard(a, first, last, step);
-    if (shard >= 0 && !(other && spec.crossShard)) return call(shard, partsOf(a), proto);
+    if (shard >= 0 && !(other && spec.crossShard)) return call(shard, partsOf(a), proto, db);
     if (spec.merge && !other) {
       const groups = new Map<number, { args: number[]; order: number[] }>();
       let k = 0;
@@ -403,7 +409,7 @@ export class Transactions implements TransactionsApi {
         for (let j = 0; j < step; j++) g.args.push(i + j);
         g.order.push(k);
       }
-      return this.fanOwned(q.idx, a, proto, { groups, keys: k });
+      return this.fanOwned(q.idx, a, proto, { groups, keys: k }, db);
     }
     if (spec.crossShard) return runHandler(spec.crossShard, view, conn, a);
     return Buffer.from(`-ERR internal: ${spec.name} cannot span shards\r\n`);
@@ -411,8 +417,8 @@ export class Transactions implements TransactionsApi {
 
   /** A command split over shards (by key groups, or to every shard), sent as the lock's owner,
    * merged as the dispatcher merges it. */
-  private fanOwned(idx: number, a: ArgList, proto: 2 | 3, byKey: { groups: Map<number, { args: number[]; order: number[] }>; keys: number } | null): Promise<Buffer> {
-    const sink = new PromiseSink();
+  private fanOwned(idx: number, a: ArgList, proto: 2 | 3, byKey: { groups: Map<number, { args: number[]; order: number[] }>; keys: number } | null, db: number): Promise<Buffer> {
+    const sink = new PromiseSink(db);
     const spec = COMMANDS[idx]!;
     const links = this.shards.links;
     if (byKey === null) {
@@ -445,7 +451,7 @@ export class Transactions implements TransactionsApi {
     if (conn.id === this.lastId && this.lastState !== null) return this.lastState;
     let st = this.states.get(conn.id);
     if (st === undefined) {
-      st = { queue: new TxQueue(), watched: new Map(), watchLost: false, slot: -1, crossSlot: false };
+      st = { queue: new TxQueue(), watched: new Map(), watchLost: false, watchDbs: new Set(), slot: -1, crossSlot: false };
       this.states.set(conn.id, st);
       conn.onClose(() => this.closed(conn));
     }
@@ -462,7 +468,7 @@ export class Transactions implements TransactionsApi {
     if (conn.id === this.lastId) this.lastState = null;
     const st = this.states.get(conn.id);
     if (st === undefined) return;
-    for (const s of st.watched.keys()) this.server.callShard(s, ['__unwatch', String(conn.id)], 2).catch(() => undefined);
+    for (const s of st.watched.keys()) for (const db of st.watchDbs) this.server.callShard(s, ['__unwatch', String(conn.id)], 2, db).catch(() => undefined);
     this.states.delete(conn.id);
   }
 
