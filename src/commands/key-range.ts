@@ -45,7 +45,7 @@ export function keyRange(k: KeySpec, a: ArgList): boolean {
 /** The step between keys of a spec (after keyRange() for the same arguments). */
 export function keyStep(k: KeySpec): number {
   if (k.extraKeyAt !== undefined) return keysLast > keysFirst ? keysLast - keysFirst : 1;
-  return k.numkeysAt === undefined ? k.step : 1;
+  return k.numkeysAt === undefined && k.streamsKeyword === undefined ? k.step : 1;
 }
 
 /** XREAD / XREADGROUP: the keys are the first half of the arguments after STREAMS (false when

@@ -6,7 +6,7 @@
 // Replies are written in one pass after a counting pass (the writer has no deferred lengths).
 
 import type { CommandSpec, ShardContext } from './types.js';
-import { argI64, argIs } from './args.js';
+import { argBigInt, argI64, argIs } from './args.js';
 import { ERR, XGROUP_ERR } from '../core/errors.js';
 import { readKey, writeKey } from './shard-helpers.js';
 import type { Keyspace } from '../keyspace/keyspace.js';
@@ -521,7 +521,9 @@ export function xreadgroupServe(c: ShardContext, r: ReadArgs): boolean {
     c.out.nilArray();
     return false;
   }
-  c.out.map(served);
+  // RESP3: a map of stream -> entries; RESP2: an array of [stream, entries] pairs.
+  if (c.out.proto === 3) c.out.map(served);
+  else c.out.array(served);
   for (let k = 0; k < n; k++) {
     if (readModes[k] === 0) continue;
     const ki = r.streamsAt + k;
@@ -885,8 +887,8 @@ function xclaimCommand(c: ShardContext): void {
     if (cons === 0) cons = consumerOrCreate(c, g, 3, 1);
     arena = arenaOf(ks);
     if (forced) {
-      // Redis creates the NACK with delivery count 0 and no consumer, then claims it.
-      G.pelInsert(arena, g, i, oneId, delivery, 0, cons);
+      // Redis creates the NACK (delivery count 1, no consumer), then claims it like any other.
+      G.pelInsert(arena, g, i, oneId, delivery, 1, cons);
       i = -i - 1;
     } else G.pelSetConsumer(arena, g, i, cons);
     arena = arenaOf(ks);
@@ -911,7 +913,7 @@ function xclaimCommand(c: ShardContext): void {
 // ---- XAUTOCLAIM ---------------------------------------------------------------------------------
 
 /** LONG_MAX / 16, Redis's bound on XAUTOCLAIM's COUNT. */
-const AUTOCLAIM_COUNT_MAX = 576460752303423487;
+const AUTOCLAIM_COUNT_MAX = 576460752303423487n;
 let deletedScratch = new Uint32Array(4 * 16);
 
 function xautoclaimCommand(c: ShardContext): void {
@@ -934,7 +936,9 @@ function xautoclaimCommand(c: ShardContext): void {
     const more = a.argc - 1 - j;
     if (argIs(a, j, 'COUNT') && more > 0) {
       const v = argI64(a, j + 1);
-      if (Number.isNaN(v) || v < 1 || v > AUTOCLAIM_COUNT_MAX) {
+      // Doubles cannot tell LONG_MAX / 16 from one more: compare the big ones exactly.
+      const big = Number.isSafeInteger(v) ? null : argBigInt(a, j + 1);
+      if (Number.isNaN(v) || v < 1 || (big !== null && big > AUTOCLAIM_COUNT_MAX)) {
         c.out.error(XGROUP_ERR.autoclaimCount);
         return;
       }

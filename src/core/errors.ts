@@ -218,7 +218,8 @@ export const XGROUP_ERR = {
   busyGroup: 'BUSYGROUP Consumer Group name already exists',
   timeoutNotInteger: 'ERR timeout is not an integer or out of range',
   timeoutNegative: 'ERR timeout is negative',
-  unbalanced: "ERR Unbalanced 'xreadgroup' list of streams: for each stream key an ID or '>' must be specified.",
+  // 7.0's text names XREAD and '$' for XREADGROUP too.
+  unbalanced: "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.",
   missingGroup: 'ERR Missing GROUP option for XREADGROUP',
   dollarInGroup:
     'ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set.',
