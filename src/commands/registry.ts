@@ -26,6 +26,7 @@ import { PUBSUB_COMMANDS } from './pubsub-family.js';
 import { GEO_COMMANDS } from './geo-family.js';
 import { BITMAP_COMMANDS } from './bitmap-family.js';
 import { HLL_COMMANDS } from './hll-family.js';
+import { STREAM_COMMANDS } from './stream-family.js';
 import { STREAM_GROUP_COMMANDS } from './stream-group-family.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
@@ -51,6 +52,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...GEO_COMMANDS,
   ...BITMAP_COMMANDS,
   ...HLL_COMMANDS,
+  ...STREAM_COMMANDS,
   ...STREAM_GROUP_COMMANDS,
 ];
 

@@ -1172,7 +1172,7 @@ export const STREAM_GROUP_COMMANDS = [
       { name: 'help', arity: 2, flags: ['loading', 'stale'], keys: null, summary: 'Returns helpful text about the different subcommands.' },
     ],
   },
-  { name: 'xreadgroup', arity: -7, flags: ['write', 'blocking'], keys: { first: 0, last: 0, step: 0, streamsKeyword: true }, group: X, since: '5.0.0', summary: 'Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise.', shard: xreadgroupCommand },
+  { name: 'xreadgroup', arity: -7, flags: ['write', 'blocking'], keys: { first: 0, last: 0, step: 0, afterStreams: true }, group: X, since: '5.0.0', summary: 'Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise.', shard: xreadgroupCommand },
   { name: 'xack', arity: -4, flags: ['write', 'fast'], keys: KEY1, group: X, since: '5.0.0', summary: 'Returns the number of messages that were successfully acknowledged by the consumer group member of a stream.', shard: xackCommand },
   { name: 'xpending', arity: -3, flags: ['readonly'], keys: KEY1, group: X, since: '5.0.0', summary: 'Returns the information and entries from a stream consumer group\'s pending entries list.', shard: xpendingCommand },
   { name: 'xclaim', arity: -6, flags: ['write', 'fast'], keys: KEY1, group: X, since: '5.0.0', summary: 'Changes, or acquires, ownership of a message in a consumer group, as if the message was delivered a consumer group member.', shard: xclaimCommand },
