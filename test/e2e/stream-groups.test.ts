@@ -211,6 +211,34 @@ group('XREADGROUP: > with COUNT and NOACK, history, several streams, errors', [
   s(`XINFO GROUPS ${S1}`),
 ]);
 
+group('XREADGROUP over streams on different shards, and XINFO GROUPS / CONSUMERS errors', [
+  ...fill(S1, 3),
+  ...fill(S2, 2),
+  s(`XGROUP CREATE ${S1} g 0`),
+  s(`XGROUP CREATE ${S2} g $`),
+  s(`XREADGROUP GROUP g c STREAMS ${S1} ${S2} > >`),
+  s(`XREADGROUP GROUP g c STREAMS ${S1} ${S2} > >`),
+  s(`XADD ${S2} 9-1 a b`),
+  s(`XREADGROUP GROUP g c COUNT 1 STREAMS ${S2} ${S1} > 0`),
+  s(`XREADGROUP GROUP g c STREAMS ${S1} ${S2} 0 0`),
+  // A failing key anywhere: nothing is served (the PEL below is unchanged).
+  s(`XADD ${S1} 10-1 a b`),
+  s(`XREADGROUP GROUP g c STREAMS ${S1} ${NOKEY} > >`),
+  s(`XREADGROUP GROUP g c STREAMS ${S1} ${S2} > $`),
+  s(`XPENDING ${S1} g`),
+  s(`XPENDING ${S2} g`),
+  s(`XINFO GROUPS ${S1}`),
+  s(`XINFO GROUPS ${NOKEY}`),
+  s(`XINFO GROUPS ${S1} extra`),
+  s(`XINFO CONSUMERS ${S1}`),
+  s(`XINFO CONSUMERS ${NOKEY} g`),
+  s(`XINFO CONSUMERS ${S1} nogroup`),
+  s(`SET ${STR} x`),
+  s(`XINFO GROUPS ${STR}`),
+  s(`XINFO CONSUMERS ${STR} g`),
+  s('XINFO HELP'),
+]);
+
 group('XGROUP SETID back: entries already pending move to the reader, delivery count 1', [
   ...fill(S1, 4),
   s(`XGROUP CREATE ${S1} g 0`),
