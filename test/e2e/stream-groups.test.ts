@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { Redis } from 'ioredis';
 import { keyOn as keyOnShard } from './shard-keys.js';
 import { waitFor, type Reply, type RespValue } from './harness.js';
-import { ServerPair, groupsOn, s, timedOn, type Compare } from './differential-helpers.js';
+import { ServerPair, compareInOneNodeClusters, groupsOn, s, timedOn, type Compare } from './differential-helpers.js';
 import { cleanup, ioClient, kill9, restartIn, startIn, tempDir } from './persistence-helpers.js';
 
 const SHARDS = 4;
@@ -101,6 +101,7 @@ const diff = suite('stream groups: redis-server vs tessera');
 diff.before(pair.start);
 diff.after(pair.stop);
 const group = groupsOn(diff, pair, { protos: [2, 3], timeoutMs: TEST_TIMEOUT_MS });
+const timedDiff = timedOn(diff, TEST_TIMEOUT_MS);
 
 const fill = (key: string, n: number, from = 1): ReturnType<typeof s>[] =>
   Array.from({ length: n }, (_, i) => s(`XADD ${key} ${from + i}-1 f ${from + i} g v${from + i}`));
@@ -400,6 +401,25 @@ group('entries-read and lag through XADD, XDEL, XTRIM and SETID', [
   s(`XINFO GROUPS ${S2}`),
   s(`XINFO STREAM ${S2}`),
 ]);
+
+timedDiff('one-node clusters: CROSSSLOT across slots, keyless HELP, one-slot XREADGROUP', () =>
+  compareInOneNodeClusters('xgroups', 2, [
+    ['XGROUP', 'HELP'],
+    ['XADD', 'x1', '1-1', 'a', 'b'],
+    ['XADD', 'x2', '1-1', 'a', 'b'],
+    ['XGROUP', 'CREATE', 'x1', 'g', '0'],
+    ['XGROUP', 'CREATE', 'x2', 'g', '0'],
+    ['XREADGROUP', 'GROUP', 'g', 'c', 'STREAMS', 'x1', 'x2', '>', '>'],
+    ['XADD', '{t}1', '1-1', 'a', 'b'],
+    ['XADD', '{t}2', '1-1', 'a', 'b'],
+    ['XGROUP', 'CREATE', '{t}1', 'g', '0'],
+    ['XGROUP', 'CREATE', '{t}2', 'g', '$'],
+    ['XREADGROUP', 'GROUP', 'g', 'c', 'STREAMS', '{t}1', '{t}2', '>', '>'],
+    ['XPENDING', '{t}1', 'g'],
+    ['XACK', '{t}1', 'g', '1-1'],
+    ['XINFO', 'GROUPS', '{t}1'],
+  ]),
+);
 
 // ---- durability and events ---------------------------------------------------------------------
 
