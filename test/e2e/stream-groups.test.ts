@@ -460,11 +460,16 @@ timed('PEL, delivery counts and consumers survive kill -9 and a restart from the
   const s1 = await startIn(dir, ['--appendonly', 'yes', '--appendfsync', 'always']);
   const c1 = await ioClient(s1);
   await loadGroups(c1, S1);
+  // One command record holding both an entry appended and a group change (a transaction).
+  const tx = await c1.multi().xadd(S1, '40-1', 'f', 'tx').xreadgroup('GROUP', 'g', 'tx-reader', 'STREAMS', S1, '>').xdel(S1, '2-1').exec();
+  assert.ok(tx !== null && tx.every(([err]) => err === null), 'the transaction ran');
   const before = withoutIdle(await groupState(c1, S1));
+  const entries = await c1.call('XRANGE', S1, '-', '+');
   await kill9(s1);
   const s2 = await restartIn(s1.port, dir, ['--appendonly', 'yes', '--appendfsync', 'always']);
   const c2 = await ioClient(s2);
   assert.equal(withoutIdle(await groupState(c2, S1)), before);
+  assert.equal(await c2.call('XRANGE', S1, '-', '+'), entries);
   // Delivery counts kept counting from where they were.
   const again = (await c2.call('XREADGROUP', 'GROUP', 'g', 'alice', 'STREAMS', S1, '0')) as unknown[];
   assert.ok(Array.isArray(again));
