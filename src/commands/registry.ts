@@ -28,6 +28,7 @@ import { BITMAP_COMMANDS } from './bitmap-family.js';
 import { HLL_COMMANDS } from './hll-family.js';
 import { STREAM_COMMANDS } from './stream-family.js';
 import { DATABASE_COMMANDS } from './database-family.js';
+import { STREAM_GROUP_COMMANDS } from './stream-group-family.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   ...STRING_COMMANDS,
@@ -54,6 +55,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...BITMAP_COMMANDS,
   ...HLL_COMMANDS,
   ...STREAM_COMMANDS,
+  ...STREAM_GROUP_COMMANDS,
 ];
 
 const TABLE_BITS = 10;
