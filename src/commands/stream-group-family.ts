@@ -337,6 +337,8 @@ function xgroupCommand(c: ShardContext): void {
     S.streamSetGroups(ks, e, G.groupRemove(arenaOf(ks), S.streamGroups(ks, e), g));
     c.out.integer(1);
     c.notify('t', 'xgroup-destroy', a.buf, a.off[2]!, a.len[2]!);
+    // Consumers blocked on the group get -NOGROUP (Redis's signalKeyAsReady here).
+    ks.onWrite?.(e);
     return;
   }
   if (argIs(a, 1, 'CREATECONSUMER') && argc === 5) {

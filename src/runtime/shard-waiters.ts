@@ -55,6 +55,7 @@ export class ShardWaiters {
       else q.push(w);
     }
     this.ks.onWrite = this.onWrite;
+    this.ks.onDelete = this.onWrite;
   }
 
   /** Drops the registration of the slot's wait gen (the main thread ended it). */
@@ -73,7 +74,10 @@ export class ShardWaiters {
       if (i >= 0) q.splice(i, 1);
       if (q.length === 0) this.byKey.delete(k);
     }
-    if (this.bySlot.size === 0) this.ks.onWrite = null;
+    if (this.bySlot.size === 0) {
+      this.ks.onWrite = null;
+      this.ks.onDelete = null;
+    }
   }
 
   /** The next key made ready since the last call, or undefined. */
