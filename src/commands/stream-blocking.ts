@@ -40,7 +40,8 @@ export const XBLOCK_ERR = {
   gtOnXread: 'ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.',
   groupOnXread: 'ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.',
   noackOnXread: 'ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.',
-  unbalancedXread: "ERR Unbalanced 'xread' list of streams: for each stream key an ID or '$' must be specified.",
+  // redis-server 7.0 names XREAD and '$' in this error for XREADGROUP too.
+  unbalanced: "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.",
   keyDeleted: 'UNBLOCKED the stream key no longer exists',
   groupDeleted: 'NOGROUP the consumer group this client was blocked on no longer exists',
 } as const;
@@ -139,7 +140,7 @@ function parseRequest(a: ArgList, group: boolean): XReadRequest | string {
     } else if (argIs(a, i, 'STREAMS') && more > 0) {
       streamsAt = i + 1;
       const n = a.argc - streamsAt;
-      if (n % 2 !== 0) return group ? XGROUP_ERR.unbalanced : XBLOCK_ERR.unbalancedXread;
+      if (n % 2 !== 0) return XBLOCK_ERR.unbalanced;
       for (let k = 0; k < n / 2; k++) {
         r.keys.push(copyArg(a, streamsAt + k));
         r.ids.push(copyArg(a, streamsAt + n / 2 + k));
@@ -323,7 +324,9 @@ function xbtryRead(c: ShardContext, cmd: ArgList, slot: number, gen: number): vo
     return;
   }
   if (!claimWait(c.waiters.claims, slot, gen)) return out.raw(TAKEN, 0, TAKEN.length);
-  out.map(ready);
+  // RESP3: a map of stream -> entries; RESP2: an array of [stream, entries] pairs.
+  if (out.proto === 3) out.map(ready);
+  else out.array(ready);
   for (let k = 0; k < n; k++) {
     const ki = at + k;
     const e = ks.find(cmd.buf, cmd.off[ki]!, cmd.len[ki]!);
@@ -425,8 +428,11 @@ export function serveStreamWaiter(c: ShardContext, w: Waiter, key: string, kb: U
     out.reset();
     out.proto = w.proto;
     ks.touch(e);
-    out.map(1);
-    if (out.proto !== 3) out.array(2);
+    if (out.proto === 3) out.map(1);
+    else {
+      out.array(1);
+      out.array(2);
+    }
     out.bulk(kb, 0, kb.length);
     writeEntriesAfter(ks, out, e, oneId, Number(latin1(w.extra[0]!, 0, w.extra[0]!.length)));
     c.wake(w);

@@ -523,7 +523,9 @@ export function xreadgroupServe(c: ShardContext, r: ReadArgs): boolean {
     c.out.nilArray();
     return false;
   }
-  c.out.map(served);
+  // RESP3: a map of stream -> entries; RESP2: an array of [stream, entries] pairs.
+  if (c.out.proto === 3) c.out.map(served);
+  else c.out.array(served);
   for (let k = 0; k < n; k++) {
     if (readModes[k] === 0) continue;
     const ki = r.streamsAt + k;
