@@ -34,6 +34,16 @@ export class ShardWaiters {
     }
   };
 
+  /** FLUSHALL / FLUSHDB: every watched key is ready (a stream's XREADGROUP waits end). */
+  private readonly onFlush = (): void => {
+    for (const key of this.byKey.keys()) {
+      if (!this.readySet.has(key)) {
+        this.readySet.add(key);
+        this.ready.push(key);
+      }
+    }
+  };
+
   constructor(
     private readonly ks: Keyspace,
     readonly claims: Int32Array,
@@ -56,6 +66,7 @@ export class ShardWaiters {
     }
     this.ks.onWrite = this.onWrite;
     this.ks.onDelete = this.onWrite;
+    this.ks.onFlush = this.onFlush;
   }
 
   /** Drops the registration of the slot's wait gen (the main thread ended it). */
@@ -77,6 +88,7 @@ export class ShardWaiters {
     if (this.bySlot.size === 0) {
       this.ks.onWrite = null;
       this.ks.onDelete = null;
+      this.ks.onFlush = null;
     }
   }
 

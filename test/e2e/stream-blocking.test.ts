@@ -209,7 +209,13 @@ test('XREADGROUP >: each entry goes to one consumer; the others keep waiting', a
   await untilBlocked(p, 1);
   await call(p, 'XADD', C, '9-9', 'a', 'b');
   assert.ok((await withTimeout(rd.reply, T)).includes('$3\r\n9-9\r\n'));
-  for (const w of [...ws, rg, rd]) w.c.close();
+  // FLUSHALL too ends an XREADGROUP wait with that error.
+  await call(p, 'XGROUP', 'CREATE', C, 'g', '$');
+  const rf = await blockedClient(p, ['XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '0', 'STREAMS', C, '>']);
+  await untilBlocked(p, 1);
+  await call(p, 'FLUSHALL');
+  assert.is(await withTimeout(rf.reply, T), '-UNBLOCKED the stream key no longer exists\r\n');
+  for (const w of [...ws, rg, rd, rf]) w.c.close();
   await call(p, 'DEL', C);
 });
 
