@@ -3,7 +3,7 @@
 // keyRange() leaves the range in keysFirst/keysLast.
 
 import type { ArgList, KeySpec } from './types.js';
-import { argInt, argIs } from './args.js';
+import { argInt } from './args.js';
 
 /** The range the last keyRange() call found (step is the spec's, 1 for counted keys). */
 export let keysFirst = 0;
@@ -16,7 +16,7 @@ export let keysSkip = -1;
  * that is not a positive integer or exceeds the arguments: the command replies the error). */
 export function keyRange(k: KeySpec, a: ArgList): boolean {
   keysSkip = -1;
-  if (k.streamsKeyword === true) return streamsRange(a);
+  if (k.afterStreams === true) return streamsRange(a);
   if (k.extraKeyAt !== undefined) {
     const j = k.extraKeyAt(a);
     keysFirst = k.first;
@@ -42,28 +42,29 @@ export function keyRange(k: KeySpec, a: ArgList): boolean {
   return true;
 }
 
+/** XREAD/XREADGROUP: the keys are the first half of what follows the first STREAMS argument
+ * (Redis's xreadGetKeys); none when that is missing or odd (the command replies its error). */
+function streamsRange(a: ArgList): boolean {
+  for (let i = 1; i < a.argc; i++) {
+    const len = a.len[i]!;
+    if (len !== 7) continue;
+    const o = a.off[i]!;
+    let match = true;
+    for (let j = 0; j < 7 && match; j++) match = (a.buf[o + j]! | 0x20) === STREAMS[j];
+    if (!match) continue;
+    const n = a.argc - i - 1;
+    if (n === 0 || n % 2 !== 0) return false;
+    keysFirst = i + 1;
+    keysLast = i + n / 2;
+    return true;
+  }
+  return false;
+}
+const STREAMS = [115, 116, 114, 101, 97, 109, 115]; // "streams"
+
 /** The step between keys of a spec (after keyRange() for the same arguments). */
 export function keyStep(k: KeySpec): number {
+  if (k.afterStreams === true) return 1;
   if (k.extraKeyAt !== undefined) return keysLast > keysFirst ? keysLast - keysFirst : 1;
   return k.numkeysAt === undefined ? k.step : 1;
-}
-
-/** XREAD / XREADGROUP: the keys are the first half of the arguments after STREAMS (false when
- * there is no such keyword or an odd count: the command replies its own error). */
-function streamsRange(a: ArgList): boolean {
-  let at = -1;
-  for (let i = 1; i < a.argc; i++) {
-    if (argIs(a, i, 'BLOCK') || argIs(a, i, 'COUNT')) i++;
-    else if (argIs(a, i, 'GROUP')) i += 2;
-    else if (argIs(a, i, 'NOACK')) continue;
-    else if (argIs(a, i, 'STREAMS')) {
-      at = i;
-      break;
-    } else break;
-  }
-  const n = a.argc - at - 1;
-  if (at < 0 || n === 0 || n % 2 !== 0) return false;
-  keysFirst = at + 1;
-  keysLast = at + n / 2;
-  return true;
 }

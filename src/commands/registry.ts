@@ -26,6 +26,7 @@ import { PUBSUB_COMMANDS } from './pubsub-family.js';
 import { GEO_COMMANDS } from './geo-family.js';
 import { BITMAP_COMMANDS } from './bitmap-family.js';
 import { HLL_COMMANDS } from './hll-family.js';
+import { STREAM_COMMANDS } from './stream-family.js';
 import { STREAM_GROUP_COMMANDS } from './stream-group-family.js';
 import { STREAM_BLOCKING_COMMANDS } from './stream-blocking.js';
 
@@ -52,6 +53,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...GEO_COMMANDS,
   ...BITMAP_COMMANDS,
   ...HLL_COMMANDS,
+  ...STREAM_COMMANDS,
   ...STREAM_GROUP_COMMANDS,
   ...STREAM_BLOCKING_COMMANDS,
 ];

@@ -6,7 +6,7 @@
 // Replies are written in one pass after a counting pass (the writer has no deferred lengths).
 
 import type { CommandSpec, ShardContext } from './types.js';
-import { argI64, argIs } from './args.js';
+import { argBigInt, argI64, argIs } from './args.js';
 import { ERR, XGROUP_ERR } from '../core/errors.js';
 import { readKey, writeKey } from './shard-helpers.js';
 import type { Keyspace } from '../keyspace/keyspace.js';
@@ -889,8 +889,8 @@ function xclaimCommand(c: ShardContext): void {
     if (cons === 0) cons = consumerOrCreate(c, g, 3, 1);
     arena = arenaOf(ks);
     if (forced) {
-      // Redis creates the NACK with delivery count 0 and no consumer, then claims it.
-      G.pelInsert(arena, g, i, oneId, delivery, 0, cons);
+      // Redis creates the NACK (delivery count 1, no consumer), then claims it like any other.
+      G.pelInsert(arena, g, i, oneId, delivery, 1, cons);
       i = -i - 1;
     } else G.pelSetConsumer(arena, g, i, cons);
     arena = arenaOf(ks);
@@ -915,7 +915,7 @@ function xclaimCommand(c: ShardContext): void {
 // ---- XAUTOCLAIM ---------------------------------------------------------------------------------
 
 /** LONG_MAX / 16, Redis's bound on XAUTOCLAIM's COUNT. */
-const AUTOCLAIM_COUNT_MAX = 576460752303423487;
+const AUTOCLAIM_COUNT_MAX = 576460752303423487n;
 let deletedScratch = new Uint32Array(4 * 16);
 
 function xautoclaimCommand(c: ShardContext): void {
@@ -938,7 +938,9 @@ function xautoclaimCommand(c: ShardContext): void {
     const more = a.argc - 1 - j;
     if (argIs(a, j, 'COUNT') && more > 0) {
       const v = argI64(a, j + 1);
-      if (Number.isNaN(v) || v < 1 || v > AUTOCLAIM_COUNT_MAX) {
+      // Doubles cannot tell LONG_MAX / 16 from one more: compare the big ones exactly.
+      const big = Number.isSafeInteger(v) ? null : argBigInt(a, j + 1);
+      if (Number.isNaN(v) || v < 1 || (big !== null && big > AUTOCLAIM_COUNT_MAX)) {
         c.out.error(XGROUP_ERR.autoclaimCount);
         return;
       }
@@ -1172,7 +1174,7 @@ export const STREAM_GROUP_COMMANDS = [
       { name: 'help', arity: 2, flags: ['loading', 'stale'], keys: null, summary: 'Returns helpful text about the different subcommands.' },
     ],
   },
-  { name: 'xreadgroup', arity: -7, flags: ['write', 'blocking'], keys: { first: 0, last: 0, step: 0, streamsKeyword: true }, group: X, since: '5.0.0', summary: 'Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise.', shard: xreadgroupCommand },
+  { name: 'xreadgroup', arity: -7, flags: ['write', 'blocking'], keys: { first: 0, last: 0, step: 0, afterStreams: true }, group: X, since: '5.0.0', summary: 'Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise.', shard: xreadgroupCommand },
   { name: 'xack', arity: -4, flags: ['write', 'fast'], keys: KEY1, group: X, since: '5.0.0', summary: 'Returns the number of messages that were successfully acknowledged by the consumer group member of a stream.', shard: xackCommand },
   { name: 'xpending', arity: -3, flags: ['readonly'], keys: KEY1, group: X, since: '5.0.0', summary: 'Returns the information and entries from a stream consumer group\'s pending entries list.', shard: xpendingCommand },
   { name: 'xclaim', arity: -6, flags: ['write', 'fast'], keys: KEY1, group: X, since: '5.0.0', summary: 'Changes, or acquires, ownership of a message in a consumer group, as if the message was delivered a consumer group member.', shard: xclaimCommand },

@@ -49,9 +49,9 @@ export interface KeySpec {
    * of the one key after `first`, or 0 when there is none. The keys are then first and that one
    * (step = their distance); see keyRange(). */
   extraKeyAt?: (a: ArgList) => number;
-  /** Keys after a STREAMS keyword, half of the arguments after it (XREAD, XREADGROUP: Redis's
-   * xreadGetKeys, skipping BLOCK n, COUNT n, GROUP g c and NOACK before it); see keyRange(). */
-  streamsKeyword?: true;
+  /** Keys after a STREAMS keyword (XREAD, XREADGROUP): the first half of the arguments after
+   * the first STREAMS; see keyRange(). */
+  afterStreams?: boolean;
 }
 
 

@@ -20,7 +20,7 @@ import { assert } from '../util/assert.js';
 import { sid, sidCmp, sidCopy, sidIsZero, sidSet, sidWrite, SID_TEXT_MAX, type Sid } from '../util/stream-id.js';
 import type { ArgList, CollectionLimits } from '../core/types.js';
 import type { Arena } from './arena.js';
-import type { Keyspace } from './keyspace.js';
+import type { ValueType } from './value-types.js';
 import { CLASS_SIZE, classOf } from './layout.js';
 import { TYPE_STREAM } from './value-types.js';
 
@@ -68,8 +68,18 @@ interface StreamHost {
   readonly arena: Arena;
 }
 
+/** What this module needs of the keyspace (Keyspace implements it; importing keyspace.ts here
+ * would close a circle through value-kinds.ts and stream-kind.ts). */
+export interface Keyspace {
+  readonly limits: CollectionLimits;
+  kindOf(type: number): unknown;
+  valueOffset(e: number): number;
+  bumpCas(e: number): number;
+  set(key: Uint8Array, koff: number, klen: number, value: Uint8Array | null, voff: number, vlen: number, type: ValueType, expireAtMs: number, flags?: number): number;
+}
+
 function arenaOf(ks: Keyspace): Arena {
-  return (ks.kindOf(TYPE_STREAM) as unknown as StreamHost).arena;
+  return (ks.kindOf(TYPE_STREAM) as StreamHost).arena;
 }
 
 function descOf(ks: Keyspace, e: number): number {
