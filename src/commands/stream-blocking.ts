@@ -21,6 +21,8 @@ import type { RespWriter } from '../protocol/resp-writer.js';
 import { claimWait } from '../runtime/wait-claims.js';
 import { latin1, type Waiter } from '../runtime/shard-waiters.js';
 import { parseReadGroup, xreadgroupServe } from './stream-group-family.js';
+import { xreadCrossShard } from './stream-family.js';
+import { RespWriter as Writer } from '../protocol/resp-writer.js';
 
 /** Waiter.op of stream waits (the list and zset ops of blocking-family.ts are below 16). */
 export const OP_XREAD = 16;
@@ -191,6 +193,16 @@ async function xblock(m: MainCall, group: boolean): Promise<void> {
     const list = byShard.get(s);
     if (list === undefined) byShard.set(s, [k]);
     else list.push(k);
+  }
+  if (!group && byShard.size > 1) {
+    // Keys on several shards: what is there now comes from the non-blocking XREAD across them
+    // (every key with entries, as Redis replies); the tries below only wait (or catch an entry
+    // added meanwhile).
+    const now = new Writer(256);
+    now.proto = proto;
+    await xreadCrossShard({ server, conn: m.conn, args: m.args, out: now });
+    const got = now.buf.subarray(now.start, now.length);
+    if (!(got[0] === 95 || (got[0] === 42 && got[1] === 45))) return m.out.raw(got, 0, got.length);
   }
   let wait;
   try {

@@ -68,6 +68,10 @@ test('immediate replies, timeouts and errors match redis-server byte for byte (R
     ['XADD', A, '1-1', 'f', 'v'],
     ['XADD', A, '2-1', 'f', 'w', 'g', 'x'],
     ['XREAD', 'BLOCK', '0', 'STREAMS', A, '0'],
+    // Entries on two shards already: both keys in the reply, as Redis gives them.
+    ['XADD', B, '1-5', 'b', 'v'],
+    ['XREAD', 'BLOCK', '0', 'STREAMS', A, B, C, '0', '0', '$'],
+    ['XREAD', 'COUNT', '1', 'BLOCK', '0', 'STREAMS', C, B, A, '$', '0', '1-1'],
     ['XREAD', 'COUNT', '1', 'BLOCK', '0', 'STREAMS', A, '1-1'],
     ['XREAD', 'BLOCK', '10', 'STREAMS', A, '$'],
     ['XREAD', 'BLOCK', '10', 'STREAMS', A, '2-1'],
