@@ -5,8 +5,8 @@
 // state (groups included in its image): replaying it is deterministic, whatever the clock.
 // Replies are written in one pass after a counting pass (the writer has no deferred lengths).
 
-import type { CommandSpec, ShardContext } from './types.js';
-import { argBigInt, argI64, argIs } from './args.js';
+import type { ArgList, CommandSpec, MainCall, ShardContext } from './types.js';
+import { argBigInt, argCopy, argI64, argIs } from './args.js';
 import { ERR, XGROUP_ERR } from '../core/errors.js';
 import { readKey, writeKey } from './shard-helpers.js';
 import type { Keyspace } from '../keyspace/keyspace.js';
@@ -405,8 +405,9 @@ interface ReadArgs {
 const readArgs: ReadArgs = { streamsAt: 0, streams: 0, count: 0, noack: false, groupAt: 0, blockMs: -1 };
 
 /** Parses XREADGROUP's options as Redis's xreadCommand does (same checks, same order). */
-export function parseReadGroup(c: ShardContext): ReadArgs | null {
-  const a = c.args;
+/** The error text, or null with the options in readArgs. Runs on the main thread too (the
+ * cross-shard path), so it takes only the arguments. */
+export function parseReadGroup(a: ArgList): string | null {
   const r = readArgs;
   r.streamsAt = 0;
   r.streams = 0;
@@ -420,28 +421,24 @@ export function parseReadGroup(c: ShardContext): ReadArgs | null {
       i++;
       const t = argI64(a, i);
       if (Number.isNaN(t)) {
-        c.out.error(XGROUP_ERR.timeoutNotInteger);
-        return null;
+        return XGROUP_ERR.timeoutNotInteger;
       }
       if (t < 0) {
-        c.out.error(XGROUP_ERR.timeoutNegative);
-        return null;
+        return XGROUP_ERR.timeoutNegative;
       }
       r.blockMs = t;
     } else if (argIs(a, i, 'COUNT') && more > 0) {
       i++;
       const n = argI64(a, i);
       if (Number.isNaN(n)) {
-        c.out.error(ERR.notInteger);
-        return null;
+        return ERR.notInteger;
       }
       r.count = n < 0 ? 0 : n;
     } else if (argIs(a, i, 'STREAMS') && more > 0) {
       r.streamsAt = i + 1;
       const n = a.argc - r.streamsAt;
       if (n % 2 !== 0) {
-        c.out.error(XGROUP_ERR.unbalanced);
-        return null;
+        return XGROUP_ERR.unbalanced;
       }
       r.streams = n / 2;
       break;
@@ -451,19 +448,16 @@ export function parseReadGroup(c: ShardContext): ReadArgs | null {
     } else if (argIs(a, i, 'NOACK')) {
       r.noack = true;
     } else {
-      c.out.error(ERR.syntax);
-      return null;
+      return ERR.syntax;
     }
   }
   if (r.streamsAt === 0) {
-    c.out.error(ERR.syntax);
-    return null;
+    return ERR.syntax;
   }
   if (r.groupAt === 0) {
-    c.out.error(XGROUP_ERR.missingGroup);
-    return null;
+    return XGROUP_ERR.missingGroup;
   }
-  return r;
+  return null;
 }
 
 /** Per stream of the command: its entry, its group and what to serve (0 nothing, 1 new entries,
@@ -475,7 +469,7 @@ let readModes = new Uint8Array(16);
 /** XREADGROUP without blocking: replies with what is there, or the null array (true when it
  * served something). The xblock work calls this, then blocks when it returns false and BLOCK was
  * given. */
-export function xreadgroupServe(c: ShardContext, r: ReadArgs): boolean {
+export function xreadgroupServe(c: ShardContext, r: ReadArgs, checkOnly: boolean): boolean {
   const a = c.args;
   const ks = c.ks;
   const n = r.streams;
@@ -490,24 +484,25 @@ export function xreadgroupServe(c: ShardContext, r: ReadArgs): boolean {
     const ki = r.streamsAt + k;
     const ii = ki + n;
     const e = readableStream(c, ki);
-    if (e < 0) return true;
+    if (e < 0) return !checkOnly;
     const g = e === 0 ? 0 : findGroup(c, e, r.groupAt);
     if (g === 0) {
       c.out.error(XGROUP_ERR.noGroupRead(argText(c, ki), argText(c, r.groupAt)));
-      return true;
+      return !checkOnly;
     }
     readEntries[k] = e;
     readGroups[k] = g;
     if (argIsChar(c, ii, 36)) {
       c.out.error(XGROUP_ERR.dollarInGroup);
-      return true;
+      return !checkOnly;
     }
     if (argIsChar(c, ii, 62)) readModes[k] = 1;
     else {
-      if (!strictId(c, ii, oneId)) return true;
+      if (!strictId(c, ii, oneId)) return !checkOnly;
       readModes[k] = 2;
     }
   }
+  if (checkOnly) return true;
   // Which streams are served now.
   let served = 0;
   const arena = arenaOf(ks);
@@ -623,9 +618,58 @@ function serveHistory(c: ShardContext, e: number, g: number, cons: number, count
 }
 
 function xreadgroupCommand(c: ShardContext): void {
-  const r = parseReadGroup(c);
-  if (r === null) return;
-  xreadgroupServe(c, r);
+  const err = parseReadGroup(c.args);
+  if (err !== null) return c.out.error(err);
+  xreadgroupServe(c, readArgs, false);
+}
+
+/** __xreadgroupcheck, same arguments as XREADGROUP: only the checks of every key, group and id
+ * (+OK or the first error), for the cross-shard path, so that nothing is served when one key
+ * fails, as in Redis. */
+function xreadgroupCheckCommand(c: ShardContext): void {
+  const err = parseReadGroup(c.args);
+  if (err !== null) return c.out.error(err);
+  if (xreadgroupServe(c, readArgs, true)) c.out.ok();
+}
+
+/** XREADGROUP over keys of several shards: every key checked first (in key order, so the first
+ * error is Redis's), then each served on its shard, all under the shards' lock, the replies merged
+ * as one (streams with nothing to serve left out; nothing at all: the null array). */
+async function xreadgroupCrossShard(m: MainCall): Promise<void> {
+  const { server, args: a } = m;
+  const invalid = parseReadGroup(a);
+  if (invalid !== null) return m.out.error(invalid);
+  const r = readArgs;
+  const head: Buffer[] = [Buffer.from('GROUP'), argCopy(a, r.groupAt), argCopy(a, r.groupAt + 1), Buffer.from('COUNT'), Buffer.from(String(r.count))];
+  if (r.noack) head.push(Buffer.from('NOACK'));
+  const keys: Buffer[] = [];
+  const ids: Buffer[] = [];
+  for (let k = 0; k < r.streams; k++) {
+    keys.push(argCopy(a, r.streamsAt + k));
+    ids.push(argCopy(a, r.streamsAt + r.streams + k));
+  }
+  const shards = [...new Set(keys.map((k) => server.shardOfKey(k, 0, k.length)))];
+  const proto = m.out.proto;
+  await server.withShardsLocked(shards, async (call) => {
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[k]!;
+      const res = await call(server.shardOfKey(key, 0, key.length), ['__xreadgroupcheck', ...head, 'STREAMS', key, ids[k]!], proto);
+      if (res[0] === 45) return m.out.raw(res, 0, res.length);
+    }
+    const parts: Buffer[] = [];
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[k]!;
+      const res = await call(server.shardOfKey(key, 0, key.length), ['xreadgroup', ...head, 'STREAMS', key, ids[k]!], proto);
+      if (res[0] === 45) return m.out.raw(res, 0, res.length);
+      if ((res[0] === 42 && res[1] === 45) || res[0] === 95) continue;
+      // One [key, entries] (RESP2) or key => entries (RESP3): drop the "*1" / "%1" header.
+      parts.push(res.subarray(res.indexOf(10) + 1));
+    }
+    if (parts.length === 0) return m.out.nilArray();
+    if (proto === 3) m.out.map(parts.length);
+    else m.out.array(parts.length);
+    for (const p of parts) m.out.raw(p, 0, p.length);
+  });
 }
 
 // ---- XACK ---------------------------------------------------------------------------------------
@@ -1161,6 +1205,8 @@ export function streamGroupCount(ks: Keyspace, e: number): number {
 const X = 'stream' as const;
 const KEY1 = { first: 1, last: 1, step: 1 } as const;
 const KEY2 = { first: 2, last: 2, step: 1 } as const;
+/** The first half of the arguments after STREAMS (key-range.ts). */
+const READ_KEYS = { first: 0, last: 0, step: 0, afterStreams: true } as const;
 
 export const STREAM_GROUP_COMMANDS = [
   {
@@ -1174,7 +1220,8 @@ export const STREAM_GROUP_COMMANDS = [
       { name: 'help', arity: 2, flags: ['loading', 'stale'], keys: null, summary: 'Returns helpful text about the different subcommands.' },
     ],
   },
-  { name: 'xreadgroup', arity: -7, flags: ['write', 'blocking'], keys: { first: 0, last: 0, step: 0, afterStreams: true }, group: X, since: '5.0.0', summary: 'Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise.', shard: xreadgroupCommand },
+  { name: 'xreadgroup', arity: -7, flags: ['write', 'blocking'], keys: READ_KEYS, group: X, since: '5.0.0', summary: 'Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise.', shard: xreadgroupCommand, crossShard: xreadgroupCrossShard },
+  { name: '__xreadgroupcheck', arity: -7, flags: ['readonly'], keys: READ_KEYS, group: 'internal', since: '0.0.0', summary: 'XREADGROUP\'s checks in a key\'s shard', shard: xreadgroupCheckCommand, hidden: true },
   { name: 'xack', arity: -4, flags: ['write', 'fast'], keys: KEY1, group: X, since: '5.0.0', summary: 'Returns the number of messages that were successfully acknowledged by the consumer group member of a stream.', shard: xackCommand },
   { name: 'xpending', arity: -3, flags: ['readonly'], keys: KEY1, group: X, since: '5.0.0', summary: 'Returns the information and entries from a stream consumer group\'s pending entries list.', shard: xpendingCommand },
   { name: 'xclaim', arity: -6, flags: ['write', 'fast'], keys: KEY1, group: X, since: '5.0.0', summary: 'Changes, or acquires, ownership of a message in a consumer group, as if the message was delivered a consumer group member.', shard: xclaimCommand },

@@ -3,7 +3,9 @@
 // one word, `groups`: 0, or the offset of the group directory.
 //   directory D  [cls][count][..group offsets, sorted by name (memcmp, as Redis's rax)]
 //   group G      [cls][nameLen][last id x4][entries_read hi, lo][pel R][consumers R] name@40
-//   array R      [cls][count][stride][-] records@16: a packed array of fixed-stride records
+//   array R      [cls][count][stride][start] records@16: a packed array of fixed-stride records,
+//                the live ones at [start, start+count) (slack at both ends: removals at the
+//                front, acks in delivery order, move nothing)
 //   group PEL    R of stride 10, sorted by id: id x4, delivery time hi/lo, delivery count hi/lo,
 //                consumer block, 0
 //   consumers    R of stride 1: consumer blocks, sorted by name
@@ -35,6 +37,7 @@ const G_NAME_BYTE = 40;
 // Array
 const R_COUNT = 1;
 const R_STRIDE = 2;
+const R_START = 3;
 const R_ITEMS = 4;
 // Group PEL record
 export const PEL_STRIDE = 10;
@@ -74,7 +77,7 @@ function arrNew(arena: Arena, stride: number, cap: number): number {
   const w = r >>> 2;
   u32[w + R_COUNT] = 0;
   u32[w + R_STRIDE] = stride;
-  u32[w + 3] = 0;
+  u32[w + R_START] = 0;
   return r;
 }
 
@@ -82,43 +85,77 @@ function arrCap(arena: Arena, r: number): number {
   return Math.floor((bsize(arena, r) - 16) / 4 / arena.u32[(r >>> 2) + R_STRIDE]!);
 }
 
-/** Opens a gap of one record at index i of array r (growing it: returns the array's new block). */
+/** Word index of the first live record of r. */
+function arrBase(u32: Uint32Array, r: number): number {
+  const w = r >>> 2;
+  return w + R_ITEMS + u32[w + R_START]! * u32[w + R_STRIDE]!;
+}
+
+/** A copy of r's records into a new block of room for cap, starting at record `lead`. */
+function arrMove(arena: Arena, r: number, cap: number, lead: number): number {
+  const count = arena.u32[(r >>> 2) + R_COUNT]!;
+  const stride = arena.u32[(r >>> 2) + R_STRIDE]!;
+  const n = arrNew(arena, stride, cap);
+  const u32 = arena.u32;
+  const from = arrBase(u32, r);
+  u32.copyWithin((n >>> 2) + R_ITEMS + lead * stride, from, from + count * stride);
+  u32[(n >>> 2) + R_COUNT] = count;
+  u32[(n >>> 2) + R_START] = lead;
+  bfree(arena, r);
+  return n;
+}
+
+/** Opens a gap of one record at index i of array r, moving the shorter side (growing the array
+ * when it has no slack: returns the array's new block). */
 function arrInsertGap(arena: Arena, r: number, i: number): number {
   let u32 = arena.u32;
   const count = u32[(r >>> 2) + R_COUNT]!;
-  const stride = u32[(r >>> 2) + R_STRIDE]!;
   assert(count < ARRAY_MAX_RECORDS, 'stream-groups: array too large');
-  if (count + 1 > arrCap(arena, r)) {
-    const n = arrNew(arena, stride, count * 2 + 4);
+  let start = u32[(r >>> 2) + R_START]!;
+  const cap = arrCap(arena, r);
+  if (start + count >= cap && start === 0) {
+    r = arrMove(arena, r, count * 2 + 4, 0);
     u32 = arena.u32;
-    u32.copyWithin((n >>> 2) + R_ITEMS, (r >>> 2) + R_ITEMS, (r >>> 2) + R_ITEMS + count * stride);
-    u32[(n >>> 2) + R_COUNT] = count;
-    bfree(arena, r);
-    r = n;
+    start = 0;
+  } else if (start + count >= cap && i >= count / 2) {
+    // Slack only at the front, insertion in the back half: recentre instead of shifting the tail.
+    r = arrMove(arena, r, count * 2 + 4, 0);
+    u32 = arena.u32;
+    start = 0;
   }
-  const base = (r >>> 2) + R_ITEMS;
-  u32.copyWithin(base + (i + 1) * stride, base + i * stride, base + count * stride);
-  u32[(r >>> 2) + R_COUNT] = count + 1;
+  const w = r >>> 2;
+  const stride = u32[w + R_STRIDE]!;
+  const base = w + R_ITEMS + start * stride;
+  if (start > 0 && (i < count / 2 || start + count >= arrCap(arena, r))) {
+    // Shift the head [0, i) one record towards the front.
+    u32.copyWithin(base - stride, base, base + i * stride);
+    u32[w + R_START] = start - 1;
+  } else {
+    u32.copyWithin(base + (i + 1) * stride, base + i * stride, base + count * stride);
+  }
+  u32[w + R_COUNT] = count + 1;
   return r;
 }
 
-/** Removes record i of array r (shrinking its block when a quarter full: returns the block). */
+/** Removes record i of array r, moving the shorter side (shrinking the block when a quarter
+ * full: returns the block). */
 function arrRemove(arena: Arena, r: number, i: number): number {
-  let u32 = arena.u32;
-  const count = u32[(r >>> 2) + R_COUNT]!;
-  const stride = u32[(r >>> 2) + R_STRIDE]!;
-  const base = (r >>> 2) + R_ITEMS;
-  u32.copyWithin(base + i * stride, base + (i + 1) * stride, base + count * stride);
-  u32[(r >>> 2) + R_COUNT] = count - 1;
-  const cap = arrCap(arena, r);
-  if (cap > 64 && count - 1 < cap / 4) {
-    const n = arrNew(arena, stride, cap / 2);
-    u32 = arena.u32;
-    u32.copyWithin((n >>> 2) + R_ITEMS, base, base + (count - 1) * stride);
-    u32[(n >>> 2) + R_COUNT] = count - 1;
-    bfree(arena, r);
-    r = n;
+  const u32 = arena.u32;
+  const w = r >>> 2;
+  const count = u32[w + R_COUNT]!;
+  const stride = u32[w + R_STRIDE]!;
+  const start = u32[w + R_START]!;
+  const base = w + R_ITEMS + start * stride;
+  if (i < (count - 1) / 2) {
+    u32.copyWithin(base + stride, base, base + i * stride);
+    u32[w + R_START] = count === 1 ? 0 : start + 1;
+  } else {
+    u32.copyWithin(base + i * stride, base + (i + 1) * stride, base + count * stride);
+    if (count === 1) u32[w + R_START] = 0;
   }
+  u32[w + R_COUNT] = count - 1;
+  const cap = arrCap(arena, r);
+  if (cap > 64 && count - 1 < cap / 4) return arrMove(arena, r, cap / 2, 0);
   return r;
 }
 
@@ -128,7 +165,7 @@ function arrCount(arena: Arena, r: number): number {
 
 /** Word index of record i of array r. */
 function rec(arena: Arena, r: number, i: number): number {
-  return (r >>> 2) + R_ITEMS + i * arena.u32[(r >>> 2) + R_STRIDE]!;
+  return arrBase(arena.u32, r) + i * arena.u32[(r >>> 2) + R_STRIDE]!;
 }
 
 /** Binary search by id in an array whose records start with an id: index if found, else
@@ -136,7 +173,7 @@ function rec(arena: Arena, r: number, i: number): number {
 function idSearch(arena: Arena, r: number, id: Uint32Array): number {
   const u32 = arena.u32;
   const stride = u32[(r >>> 2) + R_STRIDE]!;
-  const base = (r >>> 2) + R_ITEMS;
+  const base = arrBase(u32, r);
   let lo = 0;
   let hi = u32[(r >>> 2) + R_COUNT]! - 1;
   while (lo <= hi) {
@@ -185,7 +222,7 @@ function setU64(u32: Uint32Array, w: number, v: number): void {
 function nameSearch(arena: Arena, r: number, nameByte: number, buf: Uint8Array, off: number, len: number): number {
   const u32 = arena.u32;
   const u8 = arena.u8;
-  const base = (r >>> 2) + R_ITEMS;
+  const base = arrBase(u32, r);
   let lo = 0;
   let hi = u32[(r >>> 2) + R_COUNT]! - 1;
   while (lo <= hi) {

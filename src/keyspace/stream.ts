@@ -17,7 +17,7 @@
 //   streamHas(ks, e, id) -> boolean: positions the current entry on a live entry with that id;
 //   streamAppend, streamDelete, streamTrim, streamSetLastId ... for the commands.
 import { assert } from '../util/assert.js';
-import { sid, sidCmp, sidCopy, sidIsZero, sidSet, sidWrite, SID_TEXT_MAX, type Sid } from '../util/stream-id.js';
+import { sid, sidCmp, sidCopy, sidIsZero, sidSet, sidToBytes, sidWrite, SID_TEXT_MAX, type Sid } from '../util/stream-id.js';
 import type { ArgList, CollectionLimits } from '../core/types.js';
 import type { Arena } from './arena.js';
 import type { ValueType } from './value-types.js';
@@ -75,6 +75,7 @@ export interface Keyspace {
   kindOf(type: number): unknown;
   valueOffset(e: number): number;
   bumpCas(e: number): number;
+  elementChanging(e: number, buf: Uint8Array, off: number, len: number): void;
   set(key: Uint8Array, koff: number, klen: number, value: Uint8Array | null, voff: number, vlen: number, type: ValueType, expireAtMs: number, flags?: number): number;
 }
 
@@ -248,7 +249,7 @@ export function streamSetGroups(ks: Keyspace, e: number, block: number): void {
 
 /** XSETID: the last id, entries_added and max_deleted_entry_id (null: unchanged). */
 export function streamSetMeta(ks: Keyspace, e: number, last: Readonly<Sid>, entriesAdded: number, maxDeleted: Readonly<Sid> | null): void {
-  ks.bumpCas(e);
+  announceMeta(ks, e);
   const u32 = arenaOf(ks).u32;
   const w = descOf(ks, e) >>> 2;
   writeSid(u32, w + D_LAST, last);
@@ -668,7 +669,8 @@ function fieldsBytes(a: ArgList, from: number, nf: number, values: boolean, fiel
 /** Appends the entry id with the nf field/value pairs a[from..] to e (id > its last id, checked
  * by the caller); updates length, last id and entries_added. */
 export function streamAppend(ks: Keyspace, e: number, id: Readonly<Sid>, a: ArgList, from: number, nf: number): void {
-  ks.bumpCas(e);
+  announceId(ks, e, id);
+  announceMeta(ks, e);
   descAppend(arenaOf(ks), descOf(ks, e), ks.limits, id, a, from, nf);
 }
 
@@ -853,7 +855,8 @@ export function streamDelete(ks: Keyspace, e: number, id: Readonly<Sid>): boolea
     if (c > 0) return false;
     if (c === 0) {
       if ((eFlags & F_DELETED) !== 0) return false;
-      ks.bumpCas(e);
+      announceId(ks, e, id);
+      announceMeta(ks, e);
       markDeleted(arena, w, i, n, p);
       const u = arena.u32;
       if (sidCmp(id, maxDelScratch(u, w)) > 0) writeSid(u, w + D_MAXDEL, id);
@@ -864,7 +867,142 @@ export function streamDelete(ks: Keyspace, e: number, id: Readonly<Sid>): boolea
   return false;
 }
 
+// ---- Change announcements (the log records the resulting state of each; see docs/streams.md) ----
+
+/** An entry's element name in the log: its id, 16 bytes big-endian. */
+const idBytes = new Uint8Array(16);
+/** The metadata's element name (last id, entries_added, max deleted id): empty. */
+const META_NAME = new Uint8Array(0);
+export const ELEMENT_META_BYTES = 40;
+
+function announceId(ks: Keyspace, e: number, id: Readonly<Sid>): void {
+  sidToBytes(id, idBytes, 0);
+  ks.elementChanging(e, idBytes, 0, 16);
+}
+
+function announceMeta(ks: Keyspace, e: number): void {
+  ks.elementChanging(e, META_NAME, 0, 0);
+}
+
+/** Announces every live entry of node n (about to be freed whole). */
+function announceNode(ks: Keyspace, e: number, arena: Arena, n: number): void {
+  const u32 = arena.u32;
+  const end = n + u32[(n >>> 2) + N_USED]!;
+  for (let p = n + u32[(n >>> 2) + N_ESTART]!; p < end; ) {
+    p = parseEntry(arena.u8, u32, n, p, false);
+    if ((eFlags & F_DELETED) === 0) announceId(ks, e, itId);
+  }
+}
+
+/** The log's state of element name[off, +len) of e (see announceId/announceMeta): true when
+ * present, its bytes then in elemBuf[0, elemLen): the metadata (40 bytes) or the entry's fields
+ * ([field count varint][varint length + bytes] per field and value). */
+export let elemBuf: Uint8Array = new Uint8Array(256);
+export let elemLen = 0;
+const elemId = sid();
+
+export function streamElementState(ks: Keyspace, e: number, name: Uint8Array, off: number, len: number): boolean {
+  const arena = arenaOf(ks);
+  if (len === 0) {
+    const u32 = arena.u32;
+    const w = descOf(ks, e) >>> 2;
+    readSid(u32, w + D_LAST, elemId);
+    sidToBytes(elemId, elemBuf, 0);
+    // entries_added as two big-endian words, as the ids.
+    sidSet(elemId, u32[w + D_ADDED_HI]!, u32[w + D_ADDED_LO]!, 0, 0);
+    sidToBytes(elemId, elemBuf, 16);
+    readSid(u32, w + D_MAXDEL, elemId);
+    sidToBytes(elemId, elemBuf, 24);
+    elemLen = ELEMENT_META_BYTES;
+    return true;
+  }
+  if (len !== 16) return false;
+  readIdBytes(name, off, elemId);
+  if (!streamHas(ks, e, elemId)) return false;
+  let size = sizeLen(itFields);
+  for (let i = 0; i < itFields; i++) size += sizeLen(spanFLen[i]!) + spanFLen[i]! + sizeLen(spanVLen[i]!) + spanVLen[i]!;
+  if (elemBuf.length < size) elemBuf = new Uint8Array(Math.max(size, elemBuf.length * 2));
+  const b = elemBuf;
+  const u8 = arena.u8;
+  let q = putLen(b, 0, itFields);
+  for (let i = 0; i < itFields; i++) {
+    q += putLen(b, q, spanFLen[i]!);
+    b.set(u8.subarray(spanFOff[i]!, spanFOff[i]! + spanFLen[i]!), q);
+    q += spanFLen[i]!;
+    const vb = spanVInt[i] === 1 ? intText : u8;
+    q += putLen(b, q, spanVLen[i]!);
+    b.set(vb.subarray(spanVOff[i]!, spanVOff[i]! + spanVLen[i]!), q);
+    q += spanVLen[i]!;
+  }
+  elemLen = q;
+  return true;
+}
+
+function readIdBytes(src: Uint8Array, off: number, dst: Sid): void {
+  for (let w = 0; w < 4; w++) {
+    const o = off + w * 4;
+    dst[w] = ((src[o]! << 24) | (src[o + 1]! << 16) | (src[o + 2]! << 8) | src[o + 3]!) >>> 0;
+  }
+}
+
+const applyArgs: ArgList = { buf: new Uint8Array(0), off: new Int32Array(16), len: new Int32Array(16), argc: 0 };
+
+/** Replays elements of a log record on e: an entry present is appended when its id is past the
+ * last id (a record replayed over a state that holds it already is skipped), an entry absent is
+ * deleted; the metadata goes last (applyMeta). False when an element is malformed. */
+export function streamApplyElement(ks: Keyspace, e: number, present: boolean, b: Uint8Array, fo: number, fl: number, vo: number, vl: number): boolean {
+  if (fl === 0) return vl === ELEMENT_META_BYTES;
+  if (fl !== 16) return false;
+  readIdBytes(b, fo, elemId);
+  const arena = arenaOf(ks);
+  const d = descOf(ks, e);
+  if (!present) {
+    streamDelete(ks, e, elemId);
+    return true;
+  }
+  readSid(arena.u32, (d >>> 2) + D_LAST, scratchId);
+  if (sidCmp(elemId, scratchId) <= 0) return true;
+  const end = vo + vl;
+  let p = vo;
+  getLen(b, p);
+  const nf = vLen;
+  p += vSize;
+  const a = applyArgs;
+  if (a.off.length < 2 * nf) {
+    a.off = new Int32Array(4 * nf);
+    a.len = new Int32Array(4 * nf);
+  }
+  for (let i = 0; i < 2 * nf; i++) {
+    if (p >= end) return false;
+    getLen(b, p);
+    p += vSize;
+    a.off[i] = p;
+    a.len[i] = vLen;
+    p += vLen;
+  }
+  if (p !== end || nf === 0) return false;
+  a.buf = b;
+  a.argc = 2 * nf;
+  announceId(ks, e, elemId);
+  descAppend(arena, d, ks.limits, elemId, a, 0, nf);
+  a.buf = new Uint8Array(0);
+  return true;
+}
+
+/** Replays the metadata element b[vo, +40). */
+export function streamApplyMeta(ks: Keyspace, e: number, b: Uint8Array, vo: number): void {
+  const arena = arenaOf(ks);
+  const d = descOf(ks, e);
+  readIdBytes(b, vo, elemId);
+  readIdBytes(b, vo + 24, scratchId);
+  const hi = ((b[vo + 16]! << 24) | (b[vo + 17]! << 16) | (b[vo + 18]! << 8) | b[vo + 19]!) >>> 0;
+  const lo = ((b[vo + 20]! << 24) | (b[vo + 21]! << 16) | (b[vo + 22]! << 8) | b[vo + 23]!) >>> 0;
+  announceMeta(ks, e);
+  descSetMeta(arena, d, elemId, hi * TWO32 + lo, scratchId);
+}
+
 const scratchId = sid();
+const scratchTrim = sid();
 function maxDelScratch(u32: Uint32Array, w: number): Sid {
   readSid(u32, w + D_MAXDEL, scratchId);
   return scratchId;
@@ -881,7 +1019,9 @@ export function streamTrim(ks: Keyspace, e: number, strategy: number, maxlen: nu
   const d = descOf(ks, e);
   const w = d >>> 2;
   let deleted = 0;
-  let announced = false;
+  // Trimming leaves max_deleted_entry_id alone, but replaying its deletes would not: the log
+  // records the metadata too.
+  let metaAnnounced = false;
   for (;;) {
     const u32 = arena.u32;
     if (u32[w + D_NODES] === 0) break;
@@ -897,10 +1037,11 @@ export function streamTrim(ks: Keyspace, e: number, strategy: number, maxlen: nu
       removeNode = sidCmp(scratchId, minid) < 0;
     }
     if (removeNode) {
-      if (!announced) {
-        ks.bumpCas(e);
-        announced = true;
+      if (!metaAnnounced) {
+        announceMeta(ks, e);
+        metaAnnounced = true;
       }
+      announceNode(ks, e, arena, n);
       freeNode(arena, w, n);
       dirRemove(arena.u32, w, 0);
       const v = arena.u32;
@@ -916,12 +1057,17 @@ export function streamTrim(ks: Keyspace, e: number, strategy: number, maxlen: nu
       const next = parseEntry(u8, u32, n, p, false);
       const stop = strategy === TRIM_MAXLEN ? u32[w + D_LENGTH]! <= maxlen : sidCmp(itId, minid) >= 0;
       if (stop) break;
-      if ((eFlags & F_DELETED) === 0) {
-        if (!announced) {
-          ks.bumpCas(e);
-          announced = true;
+      const flags = eFlags;
+      if ((flags & F_DELETED) === 0) {
+        // Announcing may write the stream's image (a snapshot's copy on write), which moves the
+        // parse registers: the entry's id and flags are kept here.
+        sidCopy(scratchTrim, itId);
+        if (!metaAnnounced) {
+          announceMeta(ks, e);
+          metaAnnounced = true;
         }
-        u8[p] = eFlags | F_DELETED;
+        announceId(ks, e, scratchTrim);
+        u8[p] = flags | F_DELETED;
         u32[nw + N_LIVE] = u32[nw + N_LIVE]! - 1;
         u32[nw + N_DELETED] = u32[nw + N_DELETED]! + 1;
         u32[w + D_LENGTH] = u32[w + D_LENGTH]! - 1;

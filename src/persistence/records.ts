@@ -21,7 +21,7 @@
 
 import { crc32 } from 'node:zlib';
 import { imageError } from '../keyspace/image.js';
-import { TYPE_HASH, TYPE_LIST, TYPE_SET, TYPE_ZSET } from '../keyspace/keyspace.js';
+import { TYPE_HASH, TYPE_LIST, TYPE_SET, TYPE_STREAM, TYPE_ZSET } from '../keyspace/keyspace.js';
 
 export const OP_SET = 1;
 export const OP_DEL = 2;
@@ -81,7 +81,7 @@ export function recordShapeError(b: Buffer, q: number, len: number): string | nu
     const type = b[q + 1];
     // A list's ELEMS record carries no element: its expiry changed (EXPIRE, PERSIST).
     const expiryOnly = type === TYPE_LIST && b.readUInt32LE(q + 4) === 0;
-    if (type !== TYPE_HASH && type !== TYPE_SET && type !== TYPE_ZSET && !expiryOnly) return `ELEMS record of type ${type}`;
+    if (type !== TYPE_HASH && type !== TYPE_SET && type !== TYPE_ZSET && type !== TYPE_STREAM && !expiryOnly) return `ELEMS record of type ${type}`;
     const expireAt = b.readDoubleLE(q + 8);
     if (!Number.isFinite(expireAt) || expireAt < 0) return `ELEMS record with expiry time ${expireAt}`;
     const count = b.readUInt32LE(q + 4);
@@ -92,6 +92,7 @@ export function recordShapeError(b: Buffer, q: number, len: number): string | nu
       if (type === TYPE_ZSET && b[p] === 1 && (b.readUInt32LE(p + 5) !== 8 || p + ELEM_HEADER + b.readUInt32LE(p + 1) + 8 > end || Number.isNaN(b.readDoubleLE(p + ELEM_HEADER + b.readUInt32LE(p + 1))))) {
         return 'ELEMS record of a sorted set with a bad score';
       }
+      if (type === TYPE_STREAM && !streamElementShapeOk(b[p] === 1, b.readUInt32LE(p + 1), b.readUInt32LE(p + 5))) return 'ELEMS record of a stream with a bad element';
       p += ELEM_HEADER + b.readUInt32LE(p + 1) + b.readUInt32LE(p + 5);
     }
     return p === end ? null : `ELEMS record of ${len} bytes whose elements end at ${p - q}`;
@@ -286,4 +287,11 @@ function copy(src: Uint8Array, soff: number, dst: Buffer, doff: number, len: num
   } else {
     dst.set(src.subarray(soff, soff + len), doff);
   }
+}
+
+/** A stream's ELEMS element: an entry's 16-byte id (with its fields when present) or the 40 bytes
+ * of its metadata (empty name, always present); see keyspace/stream.ts. */
+function streamElementShapeOk(present: boolean, nameLen: number, valueLen: number): boolean {
+  if (nameLen === 0) return present && valueLen === 40;
+  return nameLen === 16 && (present ? valueLen > 0 : valueLen === 0);
 }

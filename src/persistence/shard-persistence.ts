@@ -13,7 +13,8 @@ import { keySlot, shardOfSlot, SLOT_COUNT } from '../keyspace/slot.js';
 import * as C from '../keyspace/collection.js';
 import { createFor, elementFind, elementPut, elementRemove, newSetEncoding } from '../keyspace/collection.js';
 import { ENC_PACK } from '../keyspace/pack.js';
-import { TYPE_HASH, TYPE_LIST, TYPE_SET, TYPE_ZSET } from '../keyspace/keyspace.js';
+import { TYPE_HASH, TYPE_LIST, TYPE_SET, TYPE_STREAM, TYPE_ZSET } from '../keyspace/keyspace.js';
+import * as S from '../keyspace/stream.js';
 import * as L from '../keyspace/list.js';
 import { LOP_POP_HEAD, LOP_POP_TAIL, LOP_PUSH_HEAD, LOP_PUSH_TAIL, LOP_TRIM } from '../keyspace/list.js';
 import * as Z from '../keyspace/zset.js';
@@ -310,9 +311,16 @@ export class ShardPersistence implements KeyspaceObserver {
         const fb = this.fieldBuf;
         const hash = ks.type(e) === TYPE_HASH;
         const zset = ks.type(e) === TYPE_ZSET;
+        const stream = ks.type(e) === TYPE_STREAM;
         for (let j = first; j < f; j++) {
           const fo = this.fieldAt[3 * j + 1]!;
           const fl = this.fieldAt[3 * j + 2]!;
+          if (stream) {
+            // A stream's entry (its id) or its metadata (empty name): see docs/streams.md.
+            const present = S.streamElementState(ks, e, fb, fo, fl);
+            r.elemsAdd(present, fb, fo, fl, present ? S.elemBuf : null, 0, S.elemLen);
+            continue;
+          }
           if (zset) {
             // A sorted set's element: the member, its score as 8 bytes.
             const present = Z.zsetScore(ks, e, fb, fo, fl);
@@ -584,6 +592,7 @@ function applyElements(ks: Keyspace, b: Buffer, q: number, keep: { shards: numbe
   }
   let p = ko + kl;
   if (type === TYPE_ZSET) return applyZsetElements(ks, e, b, ko, kl, p, count, expireAt);
+  if (type === TYPE_STREAM) return applyStreamElements(ks, e, b, ko, kl, p, count, expireAt);
   for (let i = 0; i < count; i++) {
     const present = b[p] === 1;
     const fl = b.readUInt32LE(p + 1);
@@ -602,6 +611,26 @@ function applyElements(ks: Keyspace, b: Buffer, q: number, keep: { shards: numbe
     ks.deleteEntry(e);
     return 0;
   }
+  if (ks.expireAt(e) !== expireAt) ks.setExpireAt(e, expireAt);
+  return 1;
+}
+
+/** A stream's ELEMS record: entries appended or deleted, then the metadata (last id,
+ * entries_added, max deleted id) as it was after the command. Creates the stream when absent; an
+ * emptied stream stays (Redis keeps empty streams). */
+function applyStreamElements(ks: Keyspace, e: number, b: Buffer, ko: number, kl: number, p: number, count: number, expireAt: number): number {
+  if (e === 0) e = S.streamCreate(ks, b, ko, kl);
+  let meta = -1;
+  for (let i = 0; i < count; i++) {
+    const present = b[p] === 1;
+    const fl = b.readUInt32LE(p + 1);
+    const vl = b.readUInt32LE(p + 5);
+    const fo = p + ELEM_HEADER;
+    if (fl === 0 && present) meta = fo;
+    else S.streamApplyElement(ks, e, present, b, fo, fl, fo + fl, vl);
+    p = fo + fl + vl;
+  }
+  if (meta >= 0) S.streamApplyMeta(ks, e, b, meta);
   if (ks.expireAt(e) !== expireAt) ks.setExpireAt(e, expireAt);
   return 1;
 }

@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { Redis } from 'ioredis';
 import { keyOn as keyOnShard } from './shard-keys.js';
 import { waitFor, type Reply, type RespValue } from './harness.js';
-import { ServerPair, groupsOn, s, timedOn, type Compare } from './differential-helpers.js';
+import { ServerPair, compareInOneNodeClusters, groupsOn, s, timedOn, type Compare } from './differential-helpers.js';
 import { cleanup, ioClient, kill9, restartIn, startIn, tempDir } from './persistence-helpers.js';
 
 const SHARDS = 4;
@@ -101,6 +101,7 @@ const diff = suite('stream groups: redis-server vs tessera');
 diff.before(pair.start);
 diff.after(pair.stop);
 const group = groupsOn(diff, pair, { protos: [2, 3], timeoutMs: TEST_TIMEOUT_MS });
+const timedDiff = timedOn(diff, TEST_TIMEOUT_MS);
 
 const fill = (key: string, n: number, from = 1): ReturnType<typeof s>[] =>
   Array.from({ length: n }, (_, i) => s(`XADD ${key} ${from + i}-1 f ${from + i} g v${from + i}`));
@@ -209,6 +210,34 @@ group('XREADGROUP: > with COUNT and NOACK, history, several streams, errors', [
   s(`SET ${STR} x`),
   s(`XREADGROUP GROUP g c STREAMS ${STR} >`),
   s(`XINFO GROUPS ${S1}`),
+]);
+
+group('XREADGROUP over streams on different shards, and XINFO GROUPS / CONSUMERS errors', [
+  ...fill(S1, 3),
+  ...fill(S2, 2),
+  s(`XGROUP CREATE ${S1} g 0`),
+  s(`XGROUP CREATE ${S2} g $`),
+  s(`XREADGROUP GROUP g c STREAMS ${S1} ${S2} > >`),
+  s(`XREADGROUP GROUP g c STREAMS ${S1} ${S2} > >`),
+  s(`XADD ${S2} 9-1 a b`),
+  s(`XREADGROUP GROUP g c COUNT 1 STREAMS ${S2} ${S1} > 0`),
+  s(`XREADGROUP GROUP g c STREAMS ${S1} ${S2} 0 0`),
+  // A failing key anywhere: nothing is served (the PEL below is unchanged).
+  s(`XADD ${S1} 10-1 a b`),
+  s(`XREADGROUP GROUP g c STREAMS ${S1} ${NOKEY} > >`),
+  s(`XREADGROUP GROUP g c STREAMS ${S1} ${S2} > $`),
+  s(`XPENDING ${S1} g`),
+  s(`XPENDING ${S2} g`),
+  s(`XINFO GROUPS ${S1}`),
+  s(`XINFO GROUPS ${NOKEY}`),
+  s(`XINFO GROUPS ${S1} extra`),
+  s(`XINFO CONSUMERS ${S1}`),
+  s(`XINFO CONSUMERS ${NOKEY} g`),
+  s(`XINFO CONSUMERS ${S1} nogroup`),
+  s(`SET ${STR} x`),
+  s(`XINFO GROUPS ${STR}`),
+  s(`XINFO CONSUMERS ${STR} g`),
+  s('XINFO HELP'),
 ]);
 
 group('XGROUP SETID back: entries already pending move to the reader, delivery count 1', [
@@ -372,6 +401,25 @@ group('entries-read and lag through XADD, XDEL, XTRIM and SETID', [
   s(`XINFO GROUPS ${S2}`),
   s(`XINFO STREAM ${S2}`),
 ]);
+
+timedDiff('one-node clusters: CROSSSLOT across slots, keyless HELP, one-slot XREADGROUP', () =>
+  compareInOneNodeClusters('xgroups', 2, [
+    ['XGROUP', 'HELP'],
+    ['XADD', 'x1', '1-1', 'a', 'b'],
+    ['XADD', 'x2', '1-1', 'a', 'b'],
+    ['XGROUP', 'CREATE', 'x1', 'g', '0'],
+    ['XGROUP', 'CREATE', 'x2', 'g', '0'],
+    ['XREADGROUP', 'GROUP', 'g', 'c', 'STREAMS', 'x1', 'x2', '>', '>'],
+    ['XADD', '{t}1', '1-1', 'a', 'b'],
+    ['XADD', '{t}2', '1-1', 'a', 'b'],
+    ['XGROUP', 'CREATE', '{t}1', 'g', '0'],
+    ['XGROUP', 'CREATE', '{t}2', 'g', '$'],
+    ['XREADGROUP', 'GROUP', 'g', 'c', 'STREAMS', '{t}1', '{t}2', '>', '>'],
+    ['XPENDING', '{t}1', 'g'],
+    ['XACK', '{t}1', 'g', '1-1'],
+    ['XINFO', 'GROUPS', '{t}1'],
+  ]),
+);
 
 // ---- durability and events ---------------------------------------------------------------------
 
