@@ -20,7 +20,7 @@ import { SID_MAX, sid, sidCmp, sidCopy, sidIncr, sidParse, sidToBytes, sidFromBy
 import type { RespWriter } from '../protocol/resp-writer.js';
 import { claimWait } from '../runtime/wait-claims.js';
 import { latin1, type Waiter } from '../runtime/shard-waiters.js';
-import { parseReadGroup, xreadgroupServe } from './stream-group-family.js';
+import { parseReadGroup, readArgs, xreadgroupCrossShard, xreadgroupServe } from './stream-group-family.js';
 import { xreadCrossShard } from './stream-family.js';
 import { RespWriter as Writer } from '../protocol/resp-writer.js';
 
@@ -194,13 +194,13 @@ async function xblock(m: MainCall, group: boolean): Promise<void> {
     if (list === undefined) byShard.set(s, [k]);
     else list.push(k);
   }
-  if (!group && byShard.size > 1) {
-    // Keys on several shards: what is there now comes from the non-blocking XREAD across them
+  if (byShard.size > 1) {
+    // Keys on several shards: what is there now comes from the non-blocking read across them
     // (every key with entries, as Redis replies); the tries below only wait (or catch an entry
     // added meanwhile).
     const now = new Writer(256);
     now.proto = proto;
-    await xreadCrossShard({ server, conn: m.conn, args: m.args, out: now });
+    await (group ? xreadgroupCrossShard : xreadCrossShard)({ server, conn: m.conn, args: m.args, out: now });
     const got = now.buf.subarray(now.start, now.length);
     if (!(got[0] === 95 || (got[0] === 42 && got[1] === 45))) return m.out.raw(got, 0, got.length);
   }
@@ -354,11 +354,8 @@ function xbtryRead(c: ShardContext, cmd: ArgList, slot: number, gen: number): vo
 function xbtryGroup(c: ShardContext, cmd: ArgList, slot: number, gen: number): void {
   const ks = c.ks;
   const out = c.out;
-  let parsedOk = false;
-  runWith(c, cmd, out, () => {
-    parsedOk = parseReadGroup(c) !== null;
-  });
-  if (!parsedOk) return;
+  const invalid = parseReadGroup(cmd);
+  if (invalid !== null) return out.error(invalid);
   const at = streamsOf(cmd);
   const n = (cmd.argc - at) / 2;
   const gAt = 2; // XREADGROUP GROUP <g> <c>
@@ -389,8 +386,7 @@ function xbtryGroup(c: ShardContext, cmd: ArgList, slot: number, gen: number): v
   // Relative to the reply's start: a reply that outgrows a borrowed region moves.
   const mark = out.length - out.start;
   runWith(c, cmd, out, () => {
-    const r = parseReadGroup(c);
-    if (r !== null) xreadgroupServe(c, r);
+    if (parseReadGroup(cmd) === null) xreadgroupServe(c, readArgs, false);
   });
   // An error after the claim (cannot happen with the checks above, but the wait must end).
   if (!error && out.length - out.start > mark && out.buf[out.start + mark] === 45) insertPrefix(out, mark);
@@ -466,9 +462,10 @@ export function serveStreamWaiter(c: ShardContext, w: Waiter, key: string, kb: U
   else {
     // The one-key command the consumer would send now: XREADGROUP GROUP g c [COUNT n] [NOACK] STREAMS key >
     const parts: Array<Uint8Array | string> = ['XREADGROUP', ...w.extra, kb, '>'];
-    runWith(c, argListOf(parts), out, () => {
-      const r = parseReadGroup(c);
-      if (r !== null) xreadgroupServe(c, r);
+    const args = argListOf(parts);
+    runWith(c, args, out, () => {
+      if (parseReadGroup(args) === null) xreadgroupServe(c, readArgs, false);
+      else out.error(XBLOCK_ERR.groupDeleted);
     });
   }
   c.wake(w);
