@@ -42,25 +42,38 @@ export function keyRange(k: KeySpec, a: ArgList): boolean {
   return true;
 }
 
-/** XREAD/XREADGROUP: the keys are the first half of what follows the first STREAMS argument
- * (Redis's xreadGetKeys); none when that is missing or odd (the command replies its error). */
+/** XREAD/XREADGROUP: the keys are the first half of what follows STREAMS, found as Redis's
+ * xreadGetKeys does (BLOCK and COUNT skip one argument, GROUP two, NOACK none; anything else ends
+ * the search); none when STREAMS is missing or what follows is odd (the command replies its error). */
 function streamsRange(a: ArgList): boolean {
   for (let i = 1; i < a.argc; i++) {
-    const len = a.len[i]!;
-    if (len !== 7) continue;
-    const o = a.off[i]!;
-    let match = true;
-    for (let j = 0; j < 7 && match; j++) match = (a.buf[o + j]! | 0x20) === STREAMS[j];
-    if (!match) continue;
-    const n = a.argc - i - 1;
-    if (n === 0 || n % 2 !== 0) return false;
-    keysFirst = i + 1;
-    keysLast = i + n / 2;
-    return true;
+    if (argIsWord(a, i, BLOCK) || argIsWord(a, i, COUNT)) i++;
+    else if (argIsWord(a, i, GROUP)) i += 2;
+    else if (argIsWord(a, i, NOACK)) continue;
+    else if (argIsWord(a, i, STREAMS)) {
+      const n = a.argc - i - 1;
+      if (n === 0 || n % 2 !== 0) return false;
+      keysFirst = i + 1;
+      keysLast = i + n / 2;
+      return true;
+    } else return false;
   }
   return false;
 }
-const STREAMS = [115, 116, 114, 101, 97, 109, 115]; // "streams"
+
+/** Whether argument i is the lower-case ASCII word w, in any case. */
+function argIsWord(a: ArgList, i: number, w: readonly number[]): boolean {
+  if (a.len[i] !== w.length) return false;
+  const o = a.off[i]!;
+  for (let j = 0; j < w.length; j++) if ((a.buf[o + j]! | 0x20) !== w[j]) return false;
+  return true;
+}
+const word = (s: string): number[] => Array.from(s, (ch) => ch.charCodeAt(0));
+const STREAMS = word('streams');
+const BLOCK = word('block');
+const COUNT = word('count');
+const GROUP = word('group');
+const NOACK = word('noack');
 
 /** The step between keys of a spec (after keyRange() for the same arguments). */
 export function keyStep(k: KeySpec): number {

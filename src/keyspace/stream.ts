@@ -15,7 +15,13 @@
 //   and itFields (field count) are set, itField(i) / itValue(i) set fBuf/fOff/fLen;
 //   streamWriteEntry(out): the current entry as Redis replies it, [id, [f1, v1, ...]];
 //   streamHas(ks, e, id) -> boolean: positions the current entry on a live entry with that id;
-//   streamAppend, streamDelete, streamTrim, streamSetLastId ... for the commands.
+//   streamAppend, streamDelete, streamTrim, streamSetMeta for the commands (they announce what
+//   they change to the keyspace's observer themselves: see below).
+// Logging: a change announces each entry it adds or removes (ks.elementChanging with the 16-byte
+// big-endian id) and the metadata (an empty name) BEFORE making it; the log then records their
+// resulting state (streamElementState), not the stream (docs/streams.md). Anything else that
+// changes a stream in place (the consumer groups) must call ks.bumpCas(e) first, which records
+// the stream whole, or announce elements of its own.
 import { assert } from '../util/assert.js';
 import { sid, sidCmp, sidCopy, sidIsZero, sidSet, sidToBytes, sidWrite, SID_TEXT_MAX, type Sid } from '../util/stream-id.js';
 import type { ArgList, CollectionLimits } from '../core/types.js';

@@ -11,7 +11,8 @@ import { Redis } from 'ioredis';
 import { keyOn as keyOnShard } from './shard-keys.js';
 import { waitFor, type Reply, type RespValue } from './harness.js';
 import { ServerPair, compareInOneNodeClusters, groupsOn, s, timedOn, type Compare } from './differential-helpers.js';
-import { cleanup, ioClient, kill9, restartIn, startIn, tempDir } from './persistence-helpers.js';
+import { ioClient, kill9, restartIn, startIn, tempDir } from './persistence-helpers.js';
+import { cleanupAll, linkUp, startNode, startReplica, waitAcked } from './replication-helpers.js';
 
 const SHARDS = 4;
 const TEST_TIMEOUT_MS = 60_000;
@@ -424,7 +425,7 @@ timedDiff('one-node clusters: CROSSSLOT across slots, keyless HELP, one-slot XRE
 // ---- durability and events ---------------------------------------------------------------------
 
 const durable = suite('stream groups: restarts, DUMP/RESTORE, events');
-durable.after.each(cleanup);
+durable.after.each(cleanupAll);
 const timed = timedOn(durable, TEST_TIMEOUT_MS);
 
 async function groupState(c: Redis, key: string): Promise<unknown> {
@@ -504,6 +505,26 @@ timed('DUMP/RESTORE carries groups, PEL and delivery counts, across shards', asy
     () => assert.unreachable('a damaged payload was accepted'),
     (e: Error) => assert.match(e.message, /ERR/),
   );
+});
+
+timed('a replica holds the same groups, PEL and delivery counts (initial sync, then the live feed)', async () => {
+  const primary = await startNode('xg-primary');
+  await loadGroups(primary.client, S1);
+  const replica = await startReplica('xg-replica', primary);
+  await linkUp(replica);
+  await waitAcked(primary);
+  assert.equal(withoutIdle(await groupState(replica.client, S1)), withoutIdle(await groupState(primary.client, S1)), 'after the initial sync');
+  // Live: deliveries, claims, acks and a consumer deletion on a stream the replica already has.
+  const c = primary.client;
+  await c.call('XADD', S1, '30-1', 'f', 'x');
+  await c.call('XREADGROUP', 'GROUP', 'g', 'dave', 'STREAMS', S1, '>');
+  await c.call('XCLAIM', S1, 'g', 'erin', '0', '5-1', '6-1', 'RETRYCOUNT', '4');
+  await c.call('XAUTOCLAIM', S1, 'g', 'frank', '0', '0', 'COUNT', '2');
+  await c.call('XACK', S1, 'g', '7-1');
+  await c.call('XGROUP', 'DELCONSUMER', S1, 'g', 'bob');
+  await c.call('XGROUP', 'SETID', S1, 'other', '9-1', 'ENTRIESREAD', '9');
+  await waitAcked(primary);
+  assert.equal(withoutIdle(await groupState(replica.client, S1)), withoutIdle(await groupState(primary.client, S1)), 'after the live feed');
 });
 
 timed('keyspace events of the group commands', async () => {
