@@ -29,6 +29,7 @@ import { HLL_COMMANDS } from './hll-family.js';
 import { STREAM_COMMANDS } from './stream-family.js';
 import { DATABASE_COMMANDS } from './database-family.js';
 import { STREAM_GROUP_COMMANDS } from './stream-group-family.js';
+import { STREAM_BLOCKING_COMMANDS } from './stream-blocking.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   ...STRING_COMMANDS,
@@ -56,6 +57,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...HLL_COMMANDS,
   ...STREAM_COMMANDS,
   ...STREAM_GROUP_COMMANDS,
+  ...STREAM_BLOCKING_COMMANDS,
 ];
 
 const TABLE_BITS = 10;

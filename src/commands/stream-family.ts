@@ -513,7 +513,7 @@ function xreadWants(c: ShardContext, ki: number, ii: number): number {
 
 /** XREAD whose keys live on several shards: each key's part from its shard, in key order, under
  * the lock of all of them; the first error (in key order) is the reply, as in one shard. */
-async function xreadCrossShard(m: MainCall): Promise<void> {
+export async function xreadCrossShard(m: MainCall): Promise<void> {
   const { server, args: a } = m;
   const invalid = parseXread(a);
   if (invalid !== null) return m.out.error(invalid);

@@ -337,6 +337,8 @@ function xgroupCommand(c: ShardContext): void {
     S.streamSetGroups(ks, e, G.groupRemove(arenaOf(ks), S.streamGroups(ks, e), g));
     c.out.integer(1);
     c.notify('t', 'xgroup-destroy', a.buf, a.off[2]!, a.len[2]!);
+    // Consumers blocked on the group get -NOGROUP (Redis's signalKeyAsReady here).
+    ks.onWrite?.(e);
     return;
   }
   if (argIs(a, 1, 'CREATECONSUMER') && argc === 5) {
@@ -400,7 +402,7 @@ interface ReadArgs {
   groupAt: number;
   blockMs: number;
 }
-const readArgs: ReadArgs = { streamsAt: 0, streams: 0, count: 0, noack: false, groupAt: 0, blockMs: -1 };
+export const readArgs: ReadArgs = { streamsAt: 0, streams: 0, count: 0, noack: false, groupAt: 0, blockMs: -1 };
 
 /** Parses XREADGROUP's options as Redis's xreadCommand does (same checks, same order). */
 /** The error text, or null with the options in readArgs. Runs on the main thread too (the
@@ -633,7 +635,7 @@ function xreadgroupCheckCommand(c: ShardContext): void {
 /** XREADGROUP over keys of several shards: every key checked first (in key order, so the first
  * error is Redis's), then each served on its shard, all under the shards' lock, the replies merged
  * as one (streams with nothing to serve left out; nothing at all: the null array). */
-async function xreadgroupCrossShard(m: MainCall): Promise<void> {
+export async function xreadgroupCrossShard(m: MainCall): Promise<void> {
   const { server, args: a } = m;
   const invalid = parseReadGroup(a);
   if (invalid !== null) return m.out.error(invalid);

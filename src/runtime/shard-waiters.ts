@@ -34,6 +34,16 @@ export class ShardWaiters {
     }
   };
 
+  /** FLUSHALL / FLUSHDB: every watched key is ready (a stream's XREADGROUP waits end). */
+  private readonly onFlush = (): void => {
+    for (const key of this.byKey.keys()) {
+      if (!this.readySet.has(key)) {
+        this.readySet.add(key);
+        this.ready.push(key);
+      }
+    }
+  };
+
   /** @param group the registries of every database of the shard (this one included): a wait
    *   ended by the main thread is dropped from all of them. */
   constructor(
@@ -47,10 +57,16 @@ export class ShardWaiters {
   /** SWAPDB: the database these clients wait in now holds keyspace ks; its keys the clients wait
    * on are ready when ks holds them (Redis's scanDatabaseForReadyKeys). */
   rebind(ks: Keyspace): void {
-    if (this.ks.onWrite === this.onWrite) this.ks.onWrite = null;
+    if (this.ks.onWrite === this.onWrite) {
+      this.ks.onWrite = null;
+      this.ks.onDelete = null;
+      this.ks.onFlush = null;
+    }
     this.ks = ks;
     if (this.bySlot.size === 0) return;
     ks.onWrite = this.onWrite;
+    ks.onDelete = this.onWrite;
+    ks.onFlush = this.onFlush;
     for (const key of this.byKey.keys()) {
       const b = Buffer.from(key, 'latin1');
       if (ks.peek(b, 0, b.length) !== 0 && !this.readySet.has(key)) {
@@ -76,6 +92,8 @@ export class ShardWaiters {
       else q.push(w);
     }
     this.ks.onWrite = this.onWrite;
+    this.ks.onDelete = this.onWrite;
+    this.ks.onFlush = this.onFlush;
   }
 
   /** Drops the registration of the slot's wait gen (the main thread ended it). */
@@ -96,7 +114,11 @@ export class ShardWaiters {
       if (i >= 0) q.splice(i, 1);
       if (q.length === 0) this.byKey.delete(k);
     }
-    if (this.bySlot.size === 0) this.ks.onWrite = null;
+    if (this.bySlot.size === 0) {
+      this.ks.onWrite = null;
+      this.ks.onDelete = null;
+      this.ks.onFlush = null;
+    }
   }
 
   /** The next key made ready since the last call, or undefined. */
