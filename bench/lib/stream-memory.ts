@@ -58,9 +58,12 @@ async function pipeEntries(watcher: RespClient, port: number, entries: number): 
   const block = Buffer.concat(Array.from({ length: BLOCK_COMMANDS }, () => one));
   const started = performance.now();
   const child = spawn('redis-cli', ['-p', String(port), '--pipe'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // The first error line redis-cli prints is kept whole: the tail may hold only later ones.
   let output = '';
+  let firstError = '';
   const keep = (d: Buffer): void => {
     output = (output + d.toString('utf8')).slice(-OUTPUT_TAIL);
+    if (firstError === '') firstError = /^.*ERR.*$/m.exec(output)?.[0] ?? '';
   };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
@@ -101,7 +104,8 @@ async function pipeEntries(watcher: RespClient, port: number, entries: number): 
     const ms = performance.now() - started;
     const m = /errors: (\d+), replies: (\d+)/.exec(output);
     if (code !== 0 || m === null || Number(m[1]) !== 0 || Number(m[2]) !== entries) {
-      throw new Error(`redis-cli --pipe of ${entries} XADD ... ${ENTRY_FIELDS.join(' ')} exited ${code}: ${output.trim().slice(-400)}`);
+      const summary = m === null ? output.trim().slice(-300) : `${m[0]}${firstError === '' ? '' : `, the first: ${firstError.trim()}`}`;
+      throw new Error(`redis-cli --pipe of ${entries} XADD ... ${ENTRY_FIELDS.join(' ')} exited ${code}: ${summary}`);
     }
     return ms;
   } finally {
