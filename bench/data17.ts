@@ -56,7 +56,7 @@ export const DATA17_HELP = `Streams, HyperLogLog, bitmaps and geo (issue 17; als
   --data17-pipelines L    pipeline depths (default 1,16; env BENCH_DATA17_PIPELINES)
   --data17-tests L        any of ${DATA17_TESTS.join(',')} (default all; env BENCH_DATA17_TESTS)
   --data17-entries N      stream entries of the memory case, 0 = skip it (default 10000000; env BENCH_DATA17_ENTRIES)
-  --data17-quick          a short check: 1 round, 20000 requests, 200000 entries (given flags win)
+  --data17-quick yes|no   a short check: 1 round, 20000 requests, 200000 entries (given flags win; default no)
   --data17-against S      tessera (default); redis: a second redis-server in Tessera's place, to check the
                           harness; or a port number: the server already listening there on 127.0.0.1
   --data17-results FILE   report to rewrite (default bench/DATA17.md; env BENCH_DATA17_RESULTS)
@@ -65,12 +65,16 @@ export const DATA17_HELP = `Streams, HyperLogLog, bitmaps and geo (issue 17; als
 
 const HELP = `Usage: npm run bench:data17 [-- OPTIONS]   (or node dist/bench/data17.js OPTIONS)\n${DATA17_HELP}`;
 const KNOWN = ['data17-rounds', 'data17-requests', 'data17-clients', 'data17-pipelines', 'data17-tests', 'data17-entries',
-  'data17-against', 'data17-results', 'data17-note', 'shards', 'tessera-args'];
-const QUICK: ReadonlyArray<readonly [string, string]> = [['data17-rounds', '1'], ['data17-requests', '20000'], ['data17-entries', '200000']];
+  'data17-quick', 'data17-against', 'data17-results', 'data17-note', 'shards', 'tessera-args'];
 
 /** Reads the --data17-* options (and --shards, --tessera-args); `strict` rejects other flags. */
 export function parseData17Options(argv: string[], env: NodeJS.ProcessEnv, strict: boolean): Data17Options {
-  const { raw, int, list } = parseFlags(argv, HELP, { env, presets: { 'data17-quick': QUICK }, ...(strict ? { known: KNOWN } : {}) });
+  // --data17-quick takes a value (not a bare preset flag) so that the other benchmarks' parsers,
+  // which see the same argv under npm run bench, never take the next flag for its value.
+  const { raw, int, list } = parseFlags(argv, HELP, { env, ...(strict ? { known: KNOWN } : {}) });
+  const quickRaw = raw('data17-quick', 'no');
+  if (quickRaw !== 'yes' && quickRaw !== 'no') throw new Error(`--data17-quick takes yes or no\n${HELP}`);
+  const quick = quickRaw === 'yes';
   const tests = list('data17-tests', DATA17_TESTS.join(','));
   const bad = tests.filter((t) => !(DATA17_TESTS as readonly string[]).includes(t));
   if (bad.length > 0) throw new Error(`--data17-tests: unknown ${bad.join(', ')}\n${HELP}`);
@@ -86,12 +90,12 @@ export function parseData17Options(argv: string[], env: NodeJS.ProcessEnv, stric
   });
   const shards = raw('shards', '');
   return {
-    rounds: int('data17-rounds', 3, 1),
-    requests: int('data17-requests', 100_000, 1),
+    rounds: int('data17-rounds', quick ? 1 : 3, 1),
+    requests: int('data17-requests', quick ? 20_000 : 100_000, 1),
     clients: int('data17-clients', 50, 1),
     pipelines,
     tests: tests as Data17Test[],
-    entries: int('data17-entries', 10_000_000, 0),
+    entries: int('data17-entries', quick ? 200_000 : 10_000_000, 0),
     shards: shards === '' ? null : int('shards', 1, 1),
     tesseraArgs: raw('tessera-args', '').split(' ').filter((a) => a !== ''),
     against,

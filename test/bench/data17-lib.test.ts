@@ -26,13 +26,14 @@ test('options: the issue\'s sizes by default, the quick preset, flags and env, b
   assert.equal(d.tests, [...DATA17_TESTS]);
   assert.is(d.against, 'tessera');
   assert.ok(d.results.endsWith('bench/DATA17.md'));
-  const q = parseData17Options(['--data17-quick', '--data17-rounds', '2'], { BENCH_DATA17_TESTS: 'xadd,xread' }, true);
+  const q = parseData17Options(['--data17-quick', 'yes', '--data17-rounds', '2'], { BENCH_DATA17_TESTS: 'xadd,xread' }, true);
   assert.equal([q.rounds, q.requests, q.entries, q.tests], [2, 20_000, 200_000, ['xadd', 'xread']]);
   assert.equal(parseData17Options(['--data17-against', '6390'], {}, true).against, { port: 6390 });
   assert.is(parseData17Options(['--data17-entries', '0'], {}, true).entries, 0);
   assert.throws(() => parseData17Options(['--data17-tests', 'xadd,xdel'], {}, true), /unknown xdel/);
   assert.throws(() => parseData17Options(['--data17-pipelines', '1,0'], {}, true), /0 is not a positive integer/);
   assert.throws(() => parseData17Options(['--scripting-rounds', '1'], {}, true), /unknown option --scripting-rounds/);
+  assert.throws(() => parseData17Options(['--data17-quick', 'maybe'], {}, true), /takes yes or no/);
   // Under npm run bench the other benchmarks' flags pass through.
   assert.is(parseData17Options(['--scripting-rounds', '1'], {}, false).rounds, 3);
 });
