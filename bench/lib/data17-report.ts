@@ -74,17 +74,19 @@ function memorySection(r: Data17Report): string[] {
   const m = r.memory;
   if (m === null) return ['## Memory per stream entry', '', 'Not measured in this run (--data17-entries 0).'];
   const B = r.sideB;
-  const row = (name: string, g: StreamGrowth | string): string[] => (typeof g === 'string' ? [name, `failed: ${cell(g)}`, '', '', '', '', '']
-    : [name, f1(g.usedBytes / g.entries), f1(g.rssBytes / g.entries), fmtInt(g.usedBytes), fmtInt(g.rssBytes), f1(g.loadMs / 1000), g.encoding]);
+  const row = (name: string, g: StreamGrowth | string): string[] => (typeof g === 'string' ? [name, `failed: ${cell(g)}`, '', '', '', '', '', '']
+    : [name, f1(g.usedBytes / g.entries), Number.isFinite(g.arenaBytes) ? f1(g.arenaBytes / g.entries) : '-', f1(g.rssBytes / g.entries),
+      fmtInt(g.usedBytes), fmtInt(g.rssBytes), f1(g.loadMs / 1000), g.encoding]);
   return [
     '## Memory per stream entry', '',
     `${fmtInt(m.entries)} entries \`XADD mem:stream * a 1 b 2 c 3\` (one stream, automatic ids) written into \`redis-cli --pipe\``,
-    'on a fresh server of each kind in turn (never both at once); growth of INFO used_memory (Tessera: its arenas) and',
-    'of the process\'s VmRSS over the load. The issue\'s ratio is Tessera\'s RSS per entry over Redis\'s used_memory per entry',
+    'on a fresh server of each kind in turn (never both at once); growth of INFO used_memory (Tessera: the bytes live in',
+    'its arenas), of Tessera\'s used_memory_arenas (the arenas\' size, free space included) and of the process\'s VmRSS',
+    'over the load. The issue\'s ratio is Tessera\'s RSS per entry over Redis\'s used_memory per entry',
     `(what Tessera costs the host against what Redis counts itself): ${x(m.ratio)}; used_memory against used_memory: ${x(m.usedRatio)}.`,
     'Both servers at their defaults: stream-node-max-bytes 4096, stream-node-max-entries 100. The load must end with',
     'redis-cli\'s `errors: 0, replies: N` and XLEN N, or the side reports the failure.', '',
-    ...table(['server', 'used_memory B/entry', 'RSS B/entry', 'used_memory growth', 'RSS growth', 'load s', 'OBJECT ENCODING'],
+    ...table(['server', 'used_memory B/entry', 'arena B/entry', 'RSS B/entry', 'used_memory growth', 'RSS growth', 'load s', 'OBJECT ENCODING'],
       [row('redis-server', m.redis), row(B, m.tessera)]),
   ];
 }

@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { ENTRY_FIELDS, xaddAutoUnit } from './data17-data.js';
-import { RespClient, usedMemory } from './resp-client.js';
+import { parseInfo, RespClient } from './resp-client.js';
 import { rssBytes, type BenchServer } from './servers.js';
 
 export const MEMORY_STREAM = 'mem:stream';
@@ -21,6 +21,8 @@ const OUTPUT_TAIL = 4096;
 export interface StreamGrowth {
   entries: number;
   usedBytes: number;
+  /** Growth of used_memory_arenas (Tessera's arena bytes, free space in them included); NaN for Redis. */
+  arenaBytes: number;
   rssBytes: number;
   loadMs: number;
   /** OBJECT ENCODING of the stream after the load. */
@@ -34,21 +36,31 @@ export interface StreamGrowth {
 export async function streamGrowth(server: BenchServer, entries: number): Promise<StreamGrowth> {
   const client = await RespClient.connect(server.port);
   try {
-    const usedBefore = await usedMemory(client);
+    const before = await memoryInfo(client);
     const rssBefore = rssBytes(server.pid);
     const loadMs = await pipeEntries(client, server.port, entries);
     const rssAfter = rssBytes(server.pid);
-    const usedAfter = await usedMemory(client);
+    const after = await memoryInfo(client);
     const xlen = await client.call('XLEN', MEMORY_STREAM);
     if (xlen !== entries) throw new Error(`${server.name}: XLEN ${MEMORY_STREAM} is ${JSON.stringify(xlen)} after piping ${entries} XADDs`);
     const encoding = await client.call('OBJECT', 'ENCODING', MEMORY_STREAM);
     return {
-      entries, usedBytes: usedAfter - usedBefore, rssBytes: rssAfter - rssBefore, loadMs,
+      entries, usedBytes: after.used - before.used, arenaBytes: after.arenas - before.arenas, rssBytes: rssAfter - rssBefore, loadMs,
       encoding: typeof encoding === 'string' ? encoding : `(${encoding instanceof Error ? encoding.message : String(encoding)})`,
     };
   } finally {
     client.close();
   }
+}
+
+/** used_memory and used_memory_arenas (NaN where the server has no such field) from INFO memory. */
+async function memoryInfo(client: RespClient): Promise<{ used: number; arenas: number }> {
+  const info = await client.call('INFO', 'memory');
+  if (typeof info !== 'string') throw new Error(`INFO memory failed: ${String(info)}`);
+  const fields = parseInfo(info);
+  const used = Number(fields.get('used_memory'));
+  if (!Number.isFinite(used)) throw new Error('INFO memory has no used_memory field');
+  return { used, arenas: Number(fields.get('used_memory_arenas') ?? NaN) };
 }
 
 /** Runs `redis-cli -p PORT --pipe`, writes the XADDs into its stdin, and returns the milliseconds from
