@@ -5,7 +5,9 @@
 // memory per key after loading the same keys into fresh instances, a shard-count sweep and a CPU
 // profile of Tessera under load. Prints the machine and rewrites bench/RESULTS.md. Then the hashes
 // and sets of issue 14 (bench/types.ts), which rewrite bench/TYPES.md (--types no skips them), and
-// the lists and sorted sets of issue 15 (bench/lists.ts, bench/LISTS.md; --lists no skips them).
+// the lists and sorted sets of issue 15 (bench/lists.ts, bench/LISTS.md; --lists no skips them), the
+// scripts of issue 16 (bench/scripting.ts) and the streams, HLL, bitmaps and geo of issue 17
+// (bench/data17.ts, bench/DATA17.md; --data17 no skips them).
 // Run with `npm run bench` (see --help); the default run took about 7 minutes on 2 cores without
 // the hashes and sets, which took 6.5 more (docs/benchmarks.md).
 
@@ -30,6 +32,7 @@ import { killWritersNow } from './lib/type-persist.js';
 import { parseTypesOptions, runTypes, TYPES_HELP } from './types.js';
 import { LISTS_HELP, parseListsOptions, runLists } from './lists.js';
 import { parseScriptingOptions, runScripting, SCRIPTING_HELP } from './scripting.js';
+import { DATA17_HELP, parseData17Options, runData17 } from './data17.js';
 
 const FLOOR_MAIN = 'dist/bench/lib/node-floor.js';
 /** The floor answers +OK to everything, so only tests whose reply is +OK run on it. */
@@ -63,6 +66,8 @@ interface Options {
   lists: boolean;
   /** Also run bench/scripting.ts (scripts, transactions, pub/sub) with the --scripting-* options. */
   scripting: boolean;
+  /** Also run bench/data17.ts (streams, HLL, bitmaps, geo) with the --data17-* options. */
+  data17: boolean;
   results: string;
 }
 
@@ -88,9 +93,12 @@ const HELP = `Usage: npm run bench [-- OPTIONS]   (or node dist/bench/compare.js
                     alone: npm run bench:lists
   --scripting yes|no  then the scripts, transactions and pub/sub benchmark, bench/SCRIPTING.md (default yes;
                     env BENCH_SCRIPTING); alone: npm run bench:scripting
+  --data17 yes|no   then streams, HyperLogLog, bitmaps and geo, bench/DATA17.md (default yes; env BENCH_DATA17);
+                    alone: npm run bench:data17
 ${TYPES_HELP}
 ${LISTS_HELP}
-${SCRIPTING_HELP}`;
+${SCRIPTING_HELP}
+${DATA17_HELP}`;
 
 function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
   const { raw, int, list } = parseFlags(argv, HELP, { env });
@@ -121,6 +129,7 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     types: yesNo('types'),
     lists: yesNo('lists'),
     scripting: yesNo('scripting'),
+    data17: yesNo('data17'),
     results: resolve(REPO_ROOT, raw('results', 'bench/RESULTS.md')),
   };
 }
@@ -333,6 +342,11 @@ async function main(): Promise<void> {
     log('');
     const argv = process.argv.slice(2);
     await runScripting(parseScriptingOptions(argv, process.env, false), `node dist/bench/compare.js ${argv.join(' ')}`.trim());
+  }
+  if (opts.data17) {
+    log('');
+    const argv = process.argv.slice(2);
+    await runData17(parseData17Options(argv, process.env, false), `node dist/bench/compare.js ${argv.join(' ')}`.trim());
   }
 }
 

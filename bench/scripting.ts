@@ -115,7 +115,7 @@ export function sideName(against: ScriptingOptions['against']): string {
 }
 
 /** A server this run did not start: its pid from INFO server (for the CPU figures), never stopped. */
-async function existingServer(port: number): Promise<BenchServer> {
+export async function existingServer(port: number): Promise<BenchServer> {
   const c = await RespClient.connect(port);
   try {
     const info = await c.call('INFO', 'server');
@@ -156,7 +156,7 @@ async function rolesOf(server: BenchServer): Promise<ThreadRoles> {
 }
 
 /** Runs `work` and splits the server's CPU time over it per `units`; NaN when the pid is unknown. */
-async function withCpu<T>(server: BenchServer, units: (r: T) => number, work: () => Promise<T>): Promise<{ r: T; cpu: Pick<SideRun, 'cpuUs' | 'mainUs' | 'shardUs'> }> {
+export async function withCpu<T>(server: BenchServer, units: (r: T) => number, work: () => Promise<T>): Promise<{ r: T; cpu: Pick<SideRun, 'cpuUs' | 'mainUs' | 'shardUs'> }> {
   if (server.pid <= 0) return { r: await work(), cpu: { cpuUs: NaN, mainUs: NaN, shardUs: [] } };
   const roles = await rolesOf(server);
   const before = threadCpuNs(server.pid);

@@ -5,6 +5,7 @@
 
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { GEOADD_COMMAND, PFADD_COMMAND, XADD_COMMAND, XREAD_COMMAND } from './data17-data.js';
 import { EVALSHA_COMMAND } from './scripting-data.js';
 
 const execFileAsync = promisify(execFile);
@@ -57,6 +58,7 @@ const CUSTOM_TESTS: Record<string, readonly string[]> = {
   'hset-big': HSET_BIG_COMMAND, 'hset-small': HSET_SMALL_COMMAND,
   lrange_100: LRANGE_100_COMMAND, lrange_600: LRANGE_600_COMMAND, zrangebyscore: ZRANGEBYSCORE_COMMAND, zrank: ZRANK_COMMAND,
   evalsha: EVALSHA_COMMAND,
+  pfadd: PFADD_COMMAND, geoadd: GEOADD_COMMAND, xadd: XADD_COMMAND, xread: XREAD_COMMAND,
 };
 
 /** The name a test's CSV row is reported under (redis-benchmark's, or ours for custom commands). */
@@ -67,6 +69,7 @@ export const TEST_LABELS: Record<string, string> = {
   lpush: 'LPUSH', rpush: 'RPUSH', lpop: 'LPOP', rpop: 'RPOP', lrange_100: 'LRANGE_100', lrange_600: 'LRANGE_600',
   zadd: 'ZADD', zpopmin: 'ZPOPMIN', zrangebyscore: 'ZRANGEBYSCORE (LIMIT 10)', zrank: 'ZRANK',
   evalsha: 'EVALSHA (INCR+EXPIRE+GET)',
+  pfadd: 'PFADD', geoadd: 'GEOADD', xadd: 'XADD', xread: 'XREAD COUNT 10',
 };
 
 /** The custom command a test sends, or null for redis-benchmark's own tests. */
