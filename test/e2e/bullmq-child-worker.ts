@@ -1,6 +1,7 @@
 // A BullMQ Worker in a process of its own, for the stalled-job scenario (bullmq-scenarios.ts):
 // it takes one job, prints "active <id>", and never finishes it; the test kills it by pid.
-// Its lock is short (1 s) so that the job is seen as stalled soon after the kill.
+// Its lock is short (1 s) so that the job is seen as stalled soon after the kill; it runs no
+// stalled check itself (that check takes a key for stalledInterval, holding off the next worker's).
 // Usage: node bullmq-child-worker.js QUEUE PREFIX node PORT | QUEUE PREFIX cluster PORT
 
 import { Cluster } from 'ioredis';
@@ -19,5 +20,5 @@ const connection: ConnectionOptions = mode === 'cluster'
 const worker = new Worker(queue, async (job) => {
   process.stdout.write(`active ${job.id}\n`);
   await new Promise<never>(() => undefined);
-}, { connection, prefix, lockDuration: 1000, stalledInterval: 60_000 });
+}, { connection, prefix, lockDuration: 1000, skipStalledCheck: true });
 worker.on('error', (err) => process.stderr.write(`worker error: ${err.message}\n`));
