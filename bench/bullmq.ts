@@ -1,7 +1,7 @@
 // BullMQ jobs per second (issue 17): one Queue adding jobs (addBulk, batches of 100) while one
 // Worker (concurrency 50, a processor that returns at once) completes them, timed from the first
 // add to the last 'completed' event; Tessera (fresh, --shards 4 by default) and redis-server
-// (fresh) in the same run, in pairs whose order alternates round by round, ratio per round and
+// (fresh) in the same run, a warm-up run each, then pairs whose order alternates round by round, ratio per round and
 // of the medians printed. Both sides use the same '{bull}' prefix (docs/bullmq.md says why).
 // Usage: npm run bench:bullmq [-- --jobs N --rounds N --concurrency N --shards N]
 // (env BENCH_BULLMQ_JOBS, BENCH_BULLMQ_ROUNDS, BENCH_BULLMQ_CONCURRENCY, BENCH_BULLMQ_SHARDS).
