@@ -16,6 +16,7 @@ export let keysSkip = -1;
  * that is not a positive integer or exceeds the arguments: the command replies the error). */
 export function keyRange(k: KeySpec, a: ArgList): boolean {
   keysSkip = -1;
+  if (k.afterStreams === true) return streamsRange(a);
   if (k.extraKeyAt !== undefined) {
     const j = k.extraKeyAt(a);
     keysFirst = k.first;
@@ -41,8 +42,29 @@ export function keyRange(k: KeySpec, a: ArgList): boolean {
   return true;
 }
 
+/** XREAD/XREADGROUP: the keys are the first half of what follows the first STREAMS argument
+ * (Redis's xreadGetKeys); none when that is missing or odd (the command replies its error). */
+function streamsRange(a: ArgList): boolean {
+  for (let i = 1; i < a.argc; i++) {
+    const len = a.len[i]!;
+    if (len !== 7) continue;
+    const o = a.off[i]!;
+    let match = true;
+    for (let j = 0; j < 7 && match; j++) match = (a.buf[o + j]! | 0x20) === STREAMS[j];
+    if (!match) continue;
+    const n = a.argc - i - 1;
+    if (n === 0 || n % 2 !== 0) return false;
+    keysFirst = i + 1;
+    keysLast = i + n / 2;
+    return true;
+  }
+  return false;
+}
+const STREAMS = [115, 116, 114, 101, 97, 109, 115]; // "streams"
+
 /** The step between keys of a spec (after keyRange() for the same arguments). */
 export function keyStep(k: KeySpec): number {
+  if (k.afterStreams === true) return 1;
   if (k.extraKeyAt !== undefined) return keysLast > keysFirst ? keysLast - keysFirst : 1;
   return k.numkeysAt === undefined ? k.step : 1;
 }

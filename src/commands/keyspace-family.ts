@@ -9,7 +9,7 @@ import { readKey, writeKey, expireWhenFrom, keyEvent, expireOrDelete, type Expir
 import { globMatch } from '../util/glob.js';
 import { keySlot } from '../keyspace/slot.js';
 import { imageError } from '../keyspace/image.js';
-import { TYPE_LIST, TYPE_NAMES, TYPE_STRING, TYPE_ZSET, type ValueType } from '../keyspace/keyspace.js';
+import { TYPE_LIST, TYPE_NAMES, TYPE_STREAM, TYPE_STRING, TYPE_ZSET, type ValueType } from '../keyspace/keyspace.js';
 import { encodingName } from '../keyspace/collection.js';
 import { listEncodingName } from '../keyspace/list.js';
 import { zsetEncodingName } from '../keyspace/zset.js';
@@ -531,7 +531,7 @@ function shardObjectCommand(c: ShardContext): void {
   const lfu = LFU_POLICIES.has(c.settings.maxmemoryPolicy);
   if (argIs(a, 1, 'ENCODING')) {
     const type = c.ks.type(e);
-    c.out.bulkString(type === TYPE_STRING ? stringEncoding(c, e) : type === TYPE_LIST ? listEncodingName(c.ks, e) : type === TYPE_ZSET ? zsetEncodingName(c.ks, e) : encodingName(c.ks, e));
+    c.out.bulkString(type === TYPE_STRING ? stringEncoding(c, e) : type === TYPE_LIST ? listEncodingName(c.ks, e) : type === TYPE_ZSET ? zsetEncodingName(c.ks, e) : type === TYPE_STREAM ? 'stream' : encodingName(c.ks, e));
   } else if (argIs(a, 1, 'FREQ')) {
     if (!lfu) c.out.error(ERR.lfuNotSelected);
     else c.out.integer(c.ks.lfuFrequency(e));

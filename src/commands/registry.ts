@@ -26,6 +26,7 @@ import { PUBSUB_COMMANDS } from './pubsub-family.js';
 import { GEO_COMMANDS } from './geo-family.js';
 import { BITMAP_COMMANDS } from './bitmap-family.js';
 import { HLL_COMMANDS } from './hll-family.js';
+import { STREAM_COMMANDS } from './stream-family.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   ...STRING_COMMANDS,
@@ -50,6 +51,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...GEO_COMMANDS,
   ...BITMAP_COMMANDS,
   ...HLL_COMMANDS,
+  ...STREAM_COMMANDS,
 ];
 
 const TABLE_BITS = 10;

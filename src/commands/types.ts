@@ -49,6 +49,9 @@ export interface KeySpec {
    * of the one key after `first`, or 0 when there is none. The keys are then first and that one
    * (step = their distance); see keyRange(). */
   extraKeyAt?: (a: ArgList) => number;
+  /** Keys after a STREAMS keyword (XREAD, XREADGROUP): the first half of the arguments after
+   * the first STREAMS; see keyRange(). */
+  afterStreams?: boolean;
 }
 
 
@@ -230,7 +233,7 @@ export interface CommandSpec {
   arity: number;
   flags: readonly CommandFlag[];
   keys: KeySpec | null;
-  group: 'string' | 'list' | 'hash' | 'set' | 'zset' | 'generic' | 'connection' | 'server' | 'cluster' | 'pubsub' | 'internal' | 'scripting' | 'geo';
+  group: 'string' | 'list' | 'hash' | 'set' | 'zset' | 'generic' | 'connection' | 'server' | 'cluster' | 'pubsub' | 'internal' | 'scripting' | 'geo' | 'stream';
   since: string;
   summary: string;
   /** Runs on the shard owning the key(s). */

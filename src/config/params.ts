@@ -371,7 +371,8 @@ function field<K extends keyof ServerConfig>(spec: FieldSpec<K>): Param {
 }
 
 type LimitKey = 'hashMaxListpackEntries' | 'hashMaxListpackValue' | 'setMaxIntsetEntries' | 'setMaxListpackEntries' | 'setMaxListpackValue'
-  | 'listMaxListpackSize' | 'listCompressDepth' | 'zsetMaxListpackEntries' | 'zsetMaxListpackValue';
+  | 'listMaxListpackSize' | 'listCompressDepth' | 'zsetMaxListpackEntries' | 'zsetMaxListpackValue'
+  | 'streamNodeMaxBytes' | 'streamNodeMaxEntries';
 
 /** An encoding threshold, and Redis's older name for it where it has one (both are CONFIG names). */
 function collectionLimit(name: string, key: LimitKey, def: number, help: string, alias?: string, min = 0): Param[] {
@@ -409,6 +410,8 @@ export const PARAMS: readonly Param[] = [
   ...collectionLimit('list-compress-depth', 'listCompressDepth', 0, 'Nodes at each end of a list left uncompressed (0 = compress none)'),
   ...collectionLimit('zset-max-listpack-entries', 'zsetMaxListpackEntries', 128, 'Most members of a sorted set kept in its compact (listpack) encoding', 'zset-max-ziplist-entries'),
   ...collectionLimit('zset-max-listpack-value', 'zsetMaxListpackValue', 64, 'Longest member (bytes) of a sorted set kept in its compact encoding', 'zset-max-ziplist-value'),
+  ...collectionLimit('stream-node-max-bytes', 'streamNodeMaxBytes', 4096, 'Most bytes of a stream node (0 = no limit)'),
+  ...collectionLimit('stream-node-max-entries', 'streamNodeMaxEntries', 100, 'Most entries of a stream node (0 = no limit)'),
   field({ name: 'hll-sparse-max-bytes', key: 'hllSparseMaxBytes', ...memory(0), default: () => 3000, mutable: true,
     help: 'Largest sparse HyperLogLog (bytes, header included) before it becomes dense' }),
   field({ name: 'requirepass', key: 'requirepass', ...text, default: () => '', mutable: true,

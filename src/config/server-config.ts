@@ -31,6 +31,8 @@ export interface ServerConfig {
   listCompressDepth: number;
   zsetMaxListpackEntries: number;
   zsetMaxListpackValue: number;
+  streamNodeMaxBytes: number;
+  streamNodeMaxEntries: number;
   hllSparseMaxBytes: number;
   requirepass: string;
   enableDebugCommand: ProtectedMode;

@@ -202,3 +202,29 @@ export const HLL_ERR = {
   notHll: 'WRONGTYPE Key is not a valid HyperLogLog string value.',
   invalid: 'INVALIDOBJ Corrupted HLL object detected',
 } as const;
+
+/** Streams (XADD, XRANGE, XREAD, XTRIM, XSETID...): Redis 7.0's texts. */
+export const STREAM_ERR = {
+  invalidId: 'ERR Invalid stream ID specified as stream command argument',
+  invalidStart: 'ERR invalid start ID for the interval',
+  invalidEnd: 'ERR invalid end ID for the interval',
+  xaddZeroId: 'ERR The ID specified in XADD must be greater than 0-0',
+  xaddTooSmall: 'ERR The ID specified in XADD is equal or smaller than the target stream top item',
+  exhausted: 'ERR The stream has exhausted the last possible ID, unable to add more items',
+  maxlenAndMinid: 'ERR syntax error, MAXLEN and MINID options at the same time are not compatible',
+  maxlenNegative: 'ERR The MAXLEN argument must be >= 0.',
+  limitNegative: 'ERR The LIMIT argument must be >= 0.',
+  limitWithoutStrategy: 'ERR syntax error, LIMIT cannot be used without specifying a trimming strategy',
+  xtrimWithoutStrategy: 'ERR syntax error, XTRIM must be called with a trimming strategy',
+  limitWithoutApprox: 'ERR syntax error, LIMIT cannot be used without the special ~ option',
+  entriesAddedNegative: 'ERR entries_added must be positive',
+  xsetidBelowMaxDeleted: 'ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id',
+  xsetidBelowTop: 'ERR The ID specified in XSETID is smaller than the target stream top item',
+  xsetidEntriesAdded: 'ERR The entries_added specified in XSETID is smaller than the target stream length',
+  timeoutNotInteger: 'ERR timeout is not an integer or out of range',
+  timeoutNegative: 'ERR timeout is negative',
+  unbalanced: (cmd: string, symbol: string): string => `ERR Unbalanced ${cmd} list of streams: for each stream key an ID or '${symbol}' must be specified.`,
+  groupOnXread: 'ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.',
+  noackOnXread: 'ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.',
+  gtOnXread: 'ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.',
+} as const;

@@ -47,6 +47,9 @@ export interface CollectionLimits {
   listCompressDepth: number;
   zsetMaxListpackEntries: number;
   zsetMaxListpackValue: number;
+  /** Redis's stream-node-max-bytes and stream-node-max-entries (0 = no limit). */
+  streamNodeMaxBytes: number;
+  streamNodeMaxEntries: number;
 }
 
 export interface ShardSettings {

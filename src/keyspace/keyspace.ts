@@ -45,7 +45,7 @@ import { VALUE_TYPES } from './value-kinds.js';
 export { KeyspaceFullError } from './arena.js';
 export { keySlot } from './slot.js';
 
-export { TYPE_HASH, TYPE_LIST, TYPE_NAMES, TYPE_SET, TYPE_STRING, TYPE_ZSET, type ValueType } from './value-types.js';
+export { TYPE_HASH, TYPE_LIST, TYPE_NAMES, TYPE_SET, TYPE_STREAM, TYPE_STRING, TYPE_ZSET, type ValueType } from './value-types.js';
 import { TYPE_STRING, type ValueType } from './value-types.js';
 import type { CollectionLimits } from '../core/types.js';
 export type { CollectionLimits };
@@ -60,6 +60,8 @@ export const DEFAULT_COLLECTION_LIMITS: CollectionLimits = {
   listCompressDepth: 0,
   zsetMaxListpackEntries: 128,
   zsetMaxListpackValue: 64,
+  streamNodeMaxBytes: 4096,
+  streamNodeMaxEntries: 100,
 };
 
 /** Bytes of a collection's value that say what it holds outside its entry (encoding, descriptor). */

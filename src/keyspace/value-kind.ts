@@ -5,6 +5,7 @@
 // value-kinds.ts (see docs/typed-keyspace.md).
 import type { CollectionLimits } from '../core/types.js';
 import type { Arena } from './arena.js';
+import type { ValueType } from './value-types.js';
 import type { ElementEmit } from './element-table.js';
 export type { ElementEmit };
 
@@ -14,7 +15,7 @@ export interface ValueHost {
   bytes(): Uint8Array;
   valueOffset(e: number): number;
   /** Writes key with a value of vlen bytes (copied from value unless null) of type. */
-  set(key: Uint8Array, koff: number, klen: number, value: Uint8Array | null, voff: number, vlen: number, type: 0 | 1 | 2 | 3 | 4, expireAtMs: number, flags?: number): number;
+  set(key: Uint8Array, koff: number, klen: number, value: Uint8Array | null, voff: number, vlen: number, type: ValueType, expireAtMs: number, flags?: number): number;
 }
 
 /** Where image() leaves a value's portable bytes. */

@@ -4,6 +4,7 @@
 import { CollectionKind, hashImageError, setImageError } from './collection-kind.js';
 import { ListKind, listImageError } from './list-kind.js';
 import type { ValueKindFactory } from './value-kind.js';
+import { StreamKind, streamImageError } from './stream-kind.js';
 import { ZsetKind, zsetImageError } from './zset-kind.js';
 import { TYPE_HASH, TYPE_SET } from './value-types.js';
 
@@ -22,4 +23,6 @@ export const VALUE_TYPES: readonly TypeEntry[] = [
   { kind: (arena) => new CollectionKind(arena, TYPE_SET), check: setImageError },
   { kind: (arena) => new ZsetKind(arena), check: zsetImageError },
   { kind: (arena) => new CollectionKind(arena, TYPE_HASH), check: hashImageError },
+  { kind: null, check: () => 'no value type 5 (Redis modules)' },
+  { kind: (arena) => new StreamKind(arena), check: streamImageError },
 ];

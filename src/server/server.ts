@@ -204,6 +204,8 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
         listCompressDepth: v.listCompressDepth,
         zsetMaxListpackEntries: v.zsetMaxListpackEntries,
         zsetMaxListpackValue: v.zsetMaxListpackValue,
+        streamNodeMaxBytes: v.streamNodeMaxBytes,
+        streamNodeMaxEntries: v.streamNodeMaxEntries,
       },
     };
   }

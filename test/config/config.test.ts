@@ -50,7 +50,7 @@ load('defaults when no file, env or flags', () => {
 load('every ServerConfig field has a default', () => {
   const values = defaultState().values;
   for (const [key, value] of Object.entries(values)) assert.ok(value !== undefined, key);
-  assert.is(Object.keys(values).length, 67);
+  assert.is(Object.keys(values).length, 69);
   assert.is(values.busyReplyThreshold, 5000);
   assert.is(values.hashMaxListpackEntries, 512);
   assert.is(values.hashMaxListpackValue, 64);
