@@ -24,7 +24,7 @@ export interface BullEnv {
   closeAll(): Promise<void>;
 }
 
-const SCENARIO_TIMEOUT_MS = 30_000;
+const SCENARIO_TIMEOUT_MS = 20_000;
 const CHILD_WORKER = fileURLToPath(new URL('./bullmq-child-worker.js', import.meta.url));
 
 type Closable = { close(): Promise<void> };
