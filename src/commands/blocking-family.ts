@@ -17,6 +17,7 @@ import * as Z from '../keyspace/zset.js';
 import type { RespWriter } from '../protocol/resp-writer.js';
 import { claimWait } from '../runtime/wait-claims.js';
 import { latin1, type Waiter } from '../runtime/shard-waiters.js';
+import { isStreamOp, serveStreamWaiter } from './stream-blocking.js';
 
 // What a served wait does (Waiter.op).
 const OP_LPOP = 0; // BLPOP / BRPOP: extra = [where]; reply [key, element]
@@ -196,8 +197,14 @@ function bserveCommand(c: ShardContext): void {
   for (let key = ws.nextReady(); key !== undefined; key = ws.nextReady()) {
     const kb = Buffer.from(key, 'latin1');
     for (const w of ws.waitersOn(key)) {
+      // XREAD / XREADGROUP waiters (stream-blocking.ts): served, or kept, by their own rules.
+      if (isStreamOp(w.op)) {
+        serveStreamWaiter(c, w, key, kb);
+        continue;
+      }
       const e = ks.find(kb, 0, kb.length);
-      if (e === 0) break;
+      // Not break: a stream waiter further on may still be ended by the deletion.
+      if (e === 0) continue;
       // A waiter for another type, or a move whose destination holds another type, stays
       // blocked (as Redis leaves it); the next in line is looked at.
       if (ks.type(e) !== opType(w.op) || (w.op === OP_LMOVE && !destinationOk(c, w))) continue;

@@ -27,6 +27,8 @@ import { GEO_COMMANDS } from './geo-family.js';
 import { BITMAP_COMMANDS } from './bitmap-family.js';
 import { HLL_COMMANDS } from './hll-family.js';
 import { STREAM_COMMANDS } from './stream-family.js';
+import { STREAM_GROUP_COMMANDS } from './stream-group-family.js';
+import { STREAM_BLOCKING_COMMANDS } from './stream-blocking.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   ...STRING_COMMANDS,
@@ -52,6 +54,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...BITMAP_COMMANDS,
   ...HLL_COMMANDS,
   ...STREAM_COMMANDS,
+  ...STREAM_GROUP_COMMANDS,
+  ...STREAM_BLOCKING_COMMANDS,
 ];
 
 const TABLE_BITS = 10;

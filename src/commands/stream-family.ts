@@ -12,6 +12,7 @@ import { TYPE_STREAM } from '../keyspace/keyspace.js';
 import * as S from '../keyspace/stream.js';
 import { sid, sidCmp, sidCopy, sidDecr, sidIncr, sidIsZero, sidParse, sidSetNumbers, SID_MAX, SID_MIN, type Sid } from '../util/stream-id.js';
 import { keySlot } from '../keyspace/slot.js';
+import { streamGroupCount, xinfoConsumers, xinfoFullGroups, xinfoGroups } from './stream-group-family.js';
 
 // --- shared pieces ---------------------------------------------------------------------------------
 
@@ -369,6 +370,8 @@ function shardXinfoCommand(c: ShardContext): void {
   if (e < 0) return;
   if (e === 0) return c.out.error(ERR.noSuchKey);
   if (argIs(a, 1, 'STREAM')) return xinfoStream(c, e);
+  if (argIs(a, 1, 'GROUPS') && a.argc === 3) return xinfoGroups(c, e);
+  if (argIs(a, 1, 'CONSUMERS') && a.argc === 4) return xinfoConsumers(c, e, 2, 3);
   c.out.error(ERR.subcommandSyntax(argString(a, 1), 'XINFO'));
 }
 
@@ -410,7 +413,7 @@ function xinfoStream(c: ShardContext, e: number): void {
   S.writeIdBulk(out, idA);
   if (!full) {
     out.bulkString('groups');
-    out.integer(xinfoGroupCount(c, e));
+    out.integer(streamGroupCount(ks, e));
     out.bulkString('first-entry');
     S.streamIter(ks, e, SID_MIN, SID_MAX, false);
     if (S.streamNext()) S.streamWriteEntry(out);
@@ -424,16 +427,7 @@ function xinfoStream(c: ShardContext, e: number): void {
   out.bulkString('entries');
   replyRange(c, e, SID_MIN, SID_MAX, count, false);
   out.bulkString('groups');
-  xinfoFullGroups(c, e);
-}
-
-/** Consumer groups of e (the xgroups work replaces these two with stream-groups.ts's). */
-function xinfoGroupCount(_c: ShardContext, _e: number): number {
-  return 0;
-}
-
-function xinfoFullGroups(c: ShardContext, _e: number): void {
-  c.out.array(0);
+  xinfoFullGroups(c, e, count);
 }
 
 // --- XREAD -----------------------------------------------------------------------------------------
@@ -519,7 +513,7 @@ function xreadWants(c: ShardContext, ki: number, ii: number): number {
 
 /** XREAD whose keys live on several shards: each key's part from its shard, in key order, under
  * the lock of all of them; the first error (in key order) is the reply, as in one shard. */
-async function xreadCrossShard(m: MainCall): Promise<void> {
+export async function xreadCrossShard(m: MainCall): Promise<void> {
   const { server, args: a } = m;
   const invalid = parseXread(a);
   if (invalid !== null) return m.out.error(invalid);
@@ -569,6 +563,8 @@ export const STREAM_COMMANDS = [
   {
     name: 'xinfo', arity: -2, flags: [], keys: null, group: G, since: '5.0.0', summary: 'A container for stream introspection commands', main: xinfoCommand,
     subcommands: [
+      { name: 'consumers', arity: 4, flags: ['readonly'], keys: { first: 2, last: 2, step: 1 }, summary: 'List the consumers in a consumer group' },
+      { name: 'groups', arity: 3, flags: ['readonly'], keys: { first: 2, last: 2, step: 1 }, summary: 'List the consumer groups of a stream' },
       { name: 'stream', arity: -3, flags: ['readonly'], keys: { first: 2, last: 2, step: 1 }, summary: 'Get information about a stream' },
       { name: 'help', arity: 2, flags: ['loading', 'stale'], keys: null, summary: 'Show helpful text about the different subcommands' },
     ],

@@ -228,3 +228,30 @@ export const STREAM_ERR = {
   noackOnXread: 'ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.',
   gtOnXread: 'ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.',
 } as const;
+
+/** Stream consumer groups (XGROUP, XREADGROUP, XACK, XPENDING, XCLAIM, XAUTOCLAIM): Redis's texts. */
+export const XGROUP_ERR = {
+  invalidId: 'ERR Invalid stream ID specified as stream command argument',
+  invalidStart: 'ERR invalid start ID for the interval',
+  invalidEnd: 'ERR invalid end ID for the interval',
+  entriesRead: 'ERR value for ENTRIESREAD must be positive or -1',
+  subcommandSyntax: (sub: string): string => `ERR unknown subcommand or wrong number of arguments for '${sub.slice(0, 128)}'. Try XGROUP HELP.`,
+  keyMustExist:
+    'ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.',
+  noGroup: (group: string, key: string): string => `NOGROUP No such consumer group '${group}' for key name '${key}'`,
+  noGroupKey: (key: string, group: string): string => `NOGROUP No such key '${key}' or consumer group '${group}'`,
+  noGroupRead: (key: string, group: string): string => `NOGROUP No such key '${key}' or consumer group '${group}' in XREADGROUP with GROUP option`,
+  busyGroup: 'BUSYGROUP Consumer Group name already exists',
+  timeoutNotInteger: 'ERR timeout is not an integer or out of range',
+  timeoutNegative: 'ERR timeout is negative',
+  // 7.0's text names XREAD and '$' for XREADGROUP too.
+  unbalanced: "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.",
+  missingGroup: 'ERR Missing GROUP option for XREADGROUP',
+  dollarInGroup:
+    'ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set.',
+  claimMinIdle: 'ERR Invalid min-idle-time argument for XCLAIM',
+  claimOption: (opt: string): string => `ERR Invalid ${opt} option argument for XCLAIM`,
+  claimUnknown: (opt: string): string => `ERR Unrecognized XCLAIM option '${opt}'`,
+  autoclaimMinIdle: 'ERR Invalid min-idle-time argument for XAUTOCLAIM',
+  autoclaimCount: 'ERR COUNT must be > 0',
+} as const;

@@ -156,6 +156,11 @@ export class Keyspace {
    * clients are blocked on keys of this shard, so that a key created (or given a new type) wakes
    * them: Redis's signalKeyAsReady in dbAdd. */
   onWrite: ((e: number) => void) | null = null;
+  /** Called with an entry about to be deleted (null: nobody). Installed with onWrite: a deleted
+   * stream ends XREADGROUP waits on it (Redis's signalDeletedKeyAsReady). */
+  onDelete: ((e: number) => void) | null = null;
+  /** Called before flush() deletes every key (installed with onDelete, for the same waits). */
+  onFlush: (() => void) | null = null;
   /** Called with an expired entry (lazy or active expiry) just before it is deleted, and with an
    * evicted one before eviction deletes it (null: nobody). The shard installs them while
    * notify-keyspace-events asks for 'x' / 'e' events. */
@@ -468,6 +473,7 @@ export class Keyspace {
 
   /** deleteEntry, for a caller that has the hash of e's key at hand. */
   private deleteHashed(e: number, hash: number): void {
+    if (this.onDelete !== null) this.onDelete(e);
     this.observer?.changing(e);
     this.watcher?.keyChanging(e);
     const f64 = this.arena.f64;
@@ -497,6 +503,7 @@ export class Keyspace {
 
   /** Deletes every key (statistics counters are kept). The buffer does not shrink. */
   flush(): void {
+    if (this.onFlush !== null) this.onFlush();
     this.watcher?.flushing();
     this.observer?.flushing();
     const f64 = this.arena.f64;

@@ -378,6 +378,8 @@ let spanFOff = new Int32Array(32);
 let spanFLen = new Int32Array(32);
 let spanVOff = new Int32Array(32);
 let spanVLen = new Int32Array(32);
+/** 1 where value i is an integer rendered into intText. */
+let spanVInt = new Uint8Array(32);
 let eFlags = 0;
 
 function ensureSpans(n: number): void {
@@ -387,6 +389,7 @@ function ensureSpans(n: number): void {
   spanFLen = new Int32Array(c);
   spanVOff = new Int32Array(c);
   spanVLen = new Int32Array(c);
+  spanVInt = new Uint8Array(c);
 }
 
 /** The current entry: its id and field count. */
@@ -427,12 +430,7 @@ function parseEntry(u8: Uint8Array, u32: Uint32Array, n: number, p: number, span
         spanFLen[i] = vLen;
       }
       q += vSize + vLen;
-      getLen(u8, p);
-      if (spans) {
-        spanVOff[i] = p + vSize;
-        spanVLen[i] = vLen;
-      }
-      p += vSize + vLen;
+      p = readValue(u8, p, i, spans);
     }
     return p;
   }
@@ -448,15 +446,46 @@ function parseEntry(u8: Uint8Array, u32: Uint32Array, n: number, p: number, span
       spanFLen[i] = vLen;
     }
     p += vSize + vLen;
-    getLen(u8, p);
-    if (spans) {
-      spanVOff[i] = p + vSize;
-      spanVLen[i] = vLen;
-    }
-    p += vSize + vLen;
+    p = readValue(u8, p, i, spans);
   }
   return p;
 }
+
+/** Reads value i at u8[p] (a tagged varint: (length << 1) then the bytes, or (n << 1) | 1 for a
+ * canonical non-negative integer n, whose text is rendered into intText); returns the end. */
+function readValue(u8: Uint8Array, p: number, i: number, spans: boolean): number {
+  getLen(u8, p);
+  const v = vLen;
+  if (v % 2 === 1) {
+    if (spans) {
+      let n = (v - 1) / 2;
+      // Digits backwards into this value's 16 bytes of intText.
+      if (intText.length < (i + 1) * 16) {
+        const b = new Uint8Array(Math.max((i + 1) * 16, intText.length * 2));
+        intText = b;
+      }
+      let q = (i + 1) * 16;
+      do {
+        const d = n % 10;
+        intText[--q] = 48 + d;
+        n = (n - d) / 10;
+      } while (n > 0);
+      spanVOff[i] = q;
+      spanVLen[i] = (i + 1) * 16 - q;
+      spanVInt[i] = 1;
+    }
+    return p + vSize;
+  }
+  if (spans) {
+    spanVOff[i] = p + vSize;
+    spanVLen[i] = v / 2;
+    spanVInt[i] = 0;
+  }
+  return p + vSize + v / 2;
+}
+
+/** The text of integer-encoded values of the current entry: value i at [16i, 16i + 16). */
+let intText = new Uint8Array(16 * 32);
 
 export function itField(i: number): void {
   fBuf = itArena!.u8;
@@ -465,7 +494,7 @@ export function itField(i: number): void {
 }
 
 export function itValue(i: number): void {
-  fBuf = itArena!.u8;
+  fBuf = spanVInt[i] === 1 ? intText : itArena!.u8;
   fOff = spanVOff[i]!;
   fLen = spanVLen[i]!;
 }
@@ -486,7 +515,7 @@ export function streamWriteEntry(out: EntryOut): void {
   const u8 = itArena!.u8;
   for (let i = 0; i < itFields; i++) {
     out.bulk(u8, spanFOff[i]!, spanFLen[i]!);
-    out.bulk(u8, spanVOff[i]!, spanVLen[i]!);
+    out.bulk(spanVInt[i] === 1 ? intText : u8, spanVOff[i]!, spanVLen[i]!);
   }
 }
 
@@ -631,7 +660,7 @@ function fieldsBytes(a: ArgList, from: number, nf: number, values: boolean, fiel
   let s = 0;
   for (let i = 0; i < nf; i++) {
     if (fields) s += sizeLen(a.len[from + 2 * i]!) + a.len[from + 2 * i]!;
-    if (values) s += sizeLen(a.len[from + 2 * i + 1]!) + a.len[from + 2 * i + 1]!;
+    if (values) s += valueBytes(a, from + 2 * i + 1);
   }
   return s;
 }
@@ -713,7 +742,7 @@ export function descAppend(arena: Arena, d: number, lim: CollectionLimits, id: R
   if (!sameFields) p += putLen(u8, p, nf);
   for (let i = 0; i < nf; i++) {
     if (!sameFields) p = putBytes(u8, p, a, from + 2 * i);
-    p = putBytes(u8, p, a, from + 2 * i + 1);
+    p = putEntryValue(u8, p, a, from + 2 * i + 1);
   }
   assert(p - n === used + entryBytes, 'stream: entry size mismatch');
   u32[nw + N_USED] = p - n;
@@ -726,6 +755,44 @@ export function descAppend(arena: Arena, d: number, lim: CollectionLimits, id: R
     u32[w + D_ADDED_LO] = 0;
     u32[w + D_ADDED_HI] = u32[w + D_ADDED_HI]! + 1;
   } else u32[w + D_ADDED_LO] = lo;
+}
+
+/** Largest integer kept as a number: 15 digits, exact in a double. */
+const INT_VALUE_MAX_DIGITS = 15;
+
+/** Argument i as a canonical non-negative integer (no sign, no leading zero), or -1. */
+function intValue(a: ArgList, i: number): number {
+  const len = a.len[i]!;
+  if (len === 0 || len > INT_VALUE_MAX_DIGITS) return -1;
+  const off = a.off[i]!;
+  if (len > 1 && a.buf[off] === 48) return -1;
+  let n = 0;
+  for (let k = 0; k < len; k++) {
+    const d = a.buf[off + k]! - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/** Bytes of value argument i as putEntryValue writes it. */
+function valueBytes(a: ArgList, i: number): number {
+  const n = intValue(a, i);
+  if (n >= 0) return sizeLen(n * 2 + 1);
+  const len = a.len[i]!;
+  return sizeLen(len * 2) + len;
+}
+
+/** Writes value argument i (see readValue) at u8[p]; returns the end. */
+function putEntryValue(u8: Uint8Array, p: number, a: ArgList, i: number): number {
+  const n = intValue(a, i);
+  if (n >= 0) return p + putLen(u8, p, n * 2 + 1);
+  const len = a.len[i]!;
+  p += putLen(u8, p, len * 2);
+  const off = a.off[i]!;
+  if (len <= 32) for (let k = 0; k < len; k++) u8[p + k] = a.buf[off + k]!;
+  else u8.set(a.buf.subarray(off, off + len), p);
+  return p + len;
 }
 
 function putBytes(u8: Uint8Array, p: number, a: ArgList, i: number): number {
@@ -1004,3 +1071,51 @@ export function putValue(u8: Uint8Array, vo: number, d: number): void {
 }
 
 export { sidIsZero };
+
+/** Checks the invariants of e's stream (header comment); throws on the first broken one. O(n):
+ * for tests and debugging. */
+export function streamCheck(ks: Keyspace, e: number): void {
+  const arena = arenaOf(ks);
+  const d = descOf(ks, e);
+  const w = d >>> 2;
+  const u32 = arena.u32;
+  const u8 = arena.u8;
+  const nodes = u32[w + D_NODES]!;
+  const prevId = sid();
+  let length = 0;
+  let bytes = u32[w + D_DIR] !== 0 ? CLASS_SIZE[classOf(u32[w + D_DIR_CAP]! * 4)]! : 0;
+  let first = true;
+  let seen = false;
+  for (let i = 0; i < nodes; i++) {
+    const n = dirNode(u32, w, i);
+    const nw = n >>> 2;
+    bytes += CLASS_SIZE[u32[nw + N_CLASS]!]!;
+    assert(u32[nw + N_USED]! <= CLASS_SIZE[u32[nw + N_CLASS]!]!, 'stream check: node overflows its block');
+    let live = 0;
+    let dead = 0;
+    const end = n + u32[nw + N_USED]!;
+    let p = n + u32[nw + N_ESTART]!;
+    assert(p < end, 'stream check: empty node');
+    readSid(u32, nw + N_MASTER, scratchId);
+    while (p < end) {
+      p = parseEntry(u8, u32, n, p, false);
+      if (first) assert(sidCmp(itId, scratchId) === 0, 'stream check: first entry is not the master id');
+      first = false;
+      if (seen) assert(sidCmp(itId, prevId) > 0, 'stream check: ids not increasing');
+      seen = true;
+      sidCopy(prevId, itId);
+      if ((eFlags & F_DELETED) !== 0) dead++;
+      else live++;
+    }
+    first = true;
+    assert(p === end, 'stream check: entries overrun the node');
+    readSid(u32, nw + N_LAST, scratchId);
+    assert(sidCmp(scratchId, itId) === 0, 'stream check: node last id');
+    assert(live === u32[nw + N_LIVE] && dead === u32[nw + N_DELETED], 'stream check: node counts');
+    length += live;
+  }
+  assert(length === u32[w + D_LENGTH], () => `stream check: length ${u32[w + D_LENGTH]} but ${length} live entries`);
+  assert(bytes === u32[w + D_BYTES], () => `stream check: bytes ${u32[w + D_BYTES]} but blocks sum to ${bytes}`);
+  readSid(u32, w + D_LAST, scratchId);
+  if (nodes > 0) assert(sidCmp(scratchId, prevId) >= 0, 'stream check: an entry past the last id');
+}

@@ -34,6 +34,16 @@ export class ShardWaiters {
     }
   };
 
+  /** FLUSHALL / FLUSHDB: every watched key is ready (a stream's XREADGROUP waits end). */
+  private readonly onFlush = (): void => {
+    for (const key of this.byKey.keys()) {
+      if (!this.readySet.has(key)) {
+        this.readySet.add(key);
+        this.ready.push(key);
+      }
+    }
+  };
+
   constructor(
     private readonly ks: Keyspace,
     readonly claims: Int32Array,
@@ -55,6 +65,8 @@ export class ShardWaiters {
       else q.push(w);
     }
     this.ks.onWrite = this.onWrite;
+    this.ks.onDelete = this.onWrite;
+    this.ks.onFlush = this.onFlush;
   }
 
   /** Drops the registration of the slot's wait gen (the main thread ended it). */
@@ -73,7 +85,11 @@ export class ShardWaiters {
       if (i >= 0) q.splice(i, 1);
       if (q.length === 0) this.byKey.delete(k);
     }
-    if (this.bySlot.size === 0) this.ks.onWrite = null;
+    if (this.bySlot.size === 0) {
+      this.ks.onWrite = null;
+      this.ks.onDelete = null;
+      this.ks.onFlush = null;
+    }
   }
 
   /** The next key made ready since the last call, or undefined. */

@@ -17,6 +17,7 @@ import type { ShardRouter } from './shard-router.js';
 import { keySlot } from '../keyspace/slot.js';
 import type { Transactions } from './transactions.js';
 import { subscribeModeRefusal } from '../commands/pubsub-family.js';
+import { STREAM_BLOCKING_FORMS, blocksWith } from '../commands/stream-blocking.js';
 
 const SPARE_OUT_MAX_BYTES = 16 * 1024;
 
@@ -38,6 +39,8 @@ export class Dispatcher {
   private readonly counters: CommandCounter[] = COMMANDS.map(() => ({ calls: 0, usec: 0, rejected: 0, failed: 0 }));
   /** By command index: what admission needs of each command. */
   private readonly admission: readonly AdmissionCommand[] = COMMANDS.map((c) => admissionTraits(c.flags, c.group));
+  /** XREAD / XREADGROUP with BLOCK: their specs with the blocking form (by command index). */
+  private readonly blockingForms = COMMANDS.map((c) => (STREAM_BLOCKING_FORMS[c.name] !== undefined ? { ...c, blocking: STREAM_BLOCKING_FORMS[c.name] } : null));
   /** Takes the commands of a client in MULTI (set by the server). */
   transactions: Transactions | null = null;
 
@@ -54,11 +57,13 @@ export class Dispatcher {
   dispatch(conn: DispatchClient, a: ArgList): void {
     this.stats.totalCommandsProcessed++;
     const idx = lookupCommand(a.buf, a.off[0]!, a.len[0]!);
-    const spec = idx >= 0 ? COMMANDS[idx]! : null;
+    let spec = idx >= 0 ? COMMANDS[idx]! : null;
     if (!spec || spec.hidden) {
       conn.replyError(ERR.unknownCommand(argString(a, 0).slice(0, 128), argsPreview(a, 1)));
       return;
     }
+    // XREAD / XREADGROUP block only with BLOCK; in MULTI they are queued by index, non-blocking.
+    if (this.blockingForms[idx] !== null && blocksWith(a)) spec = this.blockingForms[idx]!;
     const counter = this.counters[idx]!;
     if (!arityOk(spec.arity, a.argc)) {
       counter.rejected++;
