@@ -1,0 +1,31 @@
+// BullMQ, unchanged, on one Tessera node: the scenarios of bullmq-scenarios.ts (concurrency,
+// delayed jobs, backoff, priority, rate limit, repeatable jobs, flows, QueueEvents, pause/resume,
+// a killed worker's job picked up as stalled), first with four shards and BullMQ's hash-tagged
+// prefix '{bull}', then with one shard and BullMQ's default prefix 'bull' (docs/bullmq.md says
+// why a node with several shards needs the tag: BullMQ's scripts build job keys from their
+// arguments). E2E_SERVER=redis runs the same scenarios on redis-server. Servers are stopped by pid.
+
+import { suite } from 'uvu';
+import { startTarget, type ServerHandle } from './harness.js';
+import { registerBullScenarios } from './bullmq-scenarios.js';
+
+function onNode(title: string, shards: number, prefix: string): void {
+  let srv: ServerHandle | undefined;
+  const s = suite(title);
+  s.before(async () => {
+    srv = await startTarget({ shards });
+  });
+  s.after(async () => {
+    await srv?.stop();
+  });
+  registerBullScenarios(s, () => ({
+    prefix,
+    connection: () => ({ host: '127.0.0.1', port: srv!.port, maxRetriesPerRequest: null }),
+    childArgs: () => ['node', String(srv!.port)],
+    closeAll: async () => undefined,
+  }));
+  s.run();
+}
+
+onNode("BullMQ on a node with four shards, prefix '{bull}'", 4, '{bull}');
+onNode("BullMQ on a node with one shard, BullMQ's default prefix", 1, 'bull');
