@@ -224,7 +224,7 @@ async function xblock(m: MainCall, group: boolean): Promise<void> {
       args.push('STREAMS');
       for (const k of ks) args.push(r.keys[k]!);
       for (const k of ks) args.push(r.ids[k]!);
-      const got = await server.callShard(shard, args, proto);
+      const got = await server.callShard(shard, args, proto, m.conn.db);
       if (got.equals(BLOCKED)) wait.registered(shard);
       else if (got.equals(TAKEN)) taken = true;
       else if (startsWith(got, CLAIMED)) {

@@ -359,7 +359,7 @@ async function xinfoCommand(m: MainCall): Promise<void> {
       return m.out.error(addr === null ? ERR.clusterDownUnbound : ERR.moved(slot, addr));
     }
   }
-  const r = await m.server.callShard(m.server.shardOfKey(key, 0, key.length), ['__xinfo', ...parts], m.conn.proto);
+  const r = await m.server.callShard(m.server.shardOfKey(key, 0, key.length), ['__xinfo', ...parts], m.conn.proto, m.conn.db);
   m.out.raw(r, 0, r.length);
 }
 
@@ -559,7 +559,7 @@ export const STREAM_COMMANDS = [
   { name: 'xdel', arity: -3, flags: ['write', 'fast'], keys: ONE_KEY, group: G, since: '5.0.0', summary: 'Removes the specified entries from the stream. Returns the number of items actually deleted, that may be different from the number of IDs passed in case certain IDs do not exist.', shard: xdelCommand },
   { name: 'xtrim', arity: -4, flags: ['write'], keys: ONE_KEY, group: G, since: '5.0.0', summary: "Trims the stream to (approximately if '~' is passed) a certain size", shard: xtrimCommand },
   { name: 'xsetid', arity: -3, flags: ['write', 'denyoom', 'fast'], keys: ONE_KEY, group: G, since: '5.0.0', summary: 'An internal command for replicating stream values', shard: xsetidCommand },
-  { name: 'xread', arity: -4, flags: ['readonly'], keys: XREAD_KEYS, group: G, since: '5.0.0', summary: 'Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream. Can block.', shard: xreadCommand, crossShard: xreadCrossShard },
+  { name: 'xread', arity: -4, flags: ['readonly', 'blocking'], keys: XREAD_KEYS, group: G, since: '5.0.0', summary: 'Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream. Can block.', shard: xreadCommand, crossShard: xreadCrossShard },
   {
     name: 'xinfo', arity: -2, flags: [], keys: null, group: G, since: '5.0.0', summary: 'A container for stream introspection commands', main: xinfoCommand,
     subcommands: [

@@ -176,7 +176,7 @@ async function popNowCrossShard(m: MainCall): Promise<void> {
     const s = shardOf(parts[i]!);
     let j = i + 1;
     while (j < parts.length && shardOf(parts[j]!) === s) j++;
-    const r = await m.server.callShard(s, [...parts.slice(0, 2), ...parts.slice(i, j)], m.conn.proto);
+    const r = await m.server.callShard(s, [...parts.slice(0, 2), ...parts.slice(i, j)], m.conn.proto, m.conn.db);
     // A pop or an error ends the walk; the null array goes on to the next shard.
     if (r[0] !== 95 && !(r[0] === 42 && r[1] === 45)) {
       m.out.raw(r, 0, r.length);

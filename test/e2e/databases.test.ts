@@ -251,6 +251,44 @@ timed('blocking commands wait on their own database\'s key', async () => {
   }
 });
 
+timed('XREAD BLOCK, XREADGROUP BLOCK and XINFO run in the client\'s database', async () => {
+  const c = await rawClient(pair.tessera.port);
+  const w = await rawClient(pair.tessera.port);
+  const blocked = async (n: number): Promise<void> => {
+    for (let i = 0; i < 500; i++) {
+      if (new RegExp(`blocked_clients:${n}\\b`).test((await c.call(['INFO', 'clients'])).raw.toString('latin1'))) return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`never saw ${n} blocked client(s)`);
+  };
+  try {
+    await c.call(['FLUSHALL']);
+    await c.call(['SELECT', '3']);
+    await w.call(['SELECT', '3']);
+    w.send(Buffer.from(`*6\r\n$5\r\nXREAD\r\n$5\r\nBLOCK\r\n$4\r\n5000\r\n$7\r\nSTREAMS\r\n$${C.length}\r\n${C}\r\n$1\r\n$\r\n`));
+    await blocked(1);
+    await c.call(['SELECT', '0']);
+    await c.call(['XADD', C, '1-1', 'db', '0']); // another database: must not wake it
+    await c.call(['SELECT', '3']);
+    await c.call(['XADD', C, '2-1', 'db', '3']);
+    const [r] = await w.read(1);
+    const text = r!.raw.toString('latin1');
+    assert.ok(text.includes('2-1') && !text.includes('1-1'), text);
+    assert.is((await c.call(['XGROUP', 'CREATE', C, 'g', '$'])).raw.toString('latin1'), '+OK\r\n');
+    w.send(Buffer.from(`*9\r\n$10\r\nXREADGROUP\r\n$5\r\nGROUP\r\n$1\r\ng\r\n$1\r\nc\r\n$5\r\nBLOCK\r\n$4\r\n5000\r\n$7\r\nSTREAMS\r\n$${C.length}\r\n${C}\r\n$1\r\n>\r\n`));
+    await blocked(1);
+    await c.call(['XADD', C, '3-1', 'db', '3']);
+    const [g] = await w.read(1);
+    assert.ok(g!.raw.toString('latin1').includes('3-1'), g!.raw.toString('latin1'));
+    assert.ok((await c.call(['XINFO', 'GROUPS', C])).raw.toString('latin1').includes('3-1'));
+    await c.call(['SELECT', '0']);
+    assert.is((await c.call(['XLEN', C])).raw.toString('latin1'), ':1\r\n');
+  } finally {
+    c.close();
+    w.close();
+  }
+});
+
 timed('SWAPDB serves a client blocked in one of the two databases, as redis-server does', async () => {
   const got: string[] = [];
   for (const port of [pair.redis.port, pair.tessera.port]) {
