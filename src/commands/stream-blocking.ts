@@ -177,6 +177,38 @@ function startsWith(b: Buffer, prefix: Buffer): boolean {
   return b.length >= prefix.length && b.subarray(0, prefix.length).equals(prefix);
 }
 
+const NOGROUP = Buffer.from('-NOGROUP ');
+
+/** -ASK for an XREADGROUP BLOCK whose stream has left this node's MIGRATING slot (redis-server
+ * answers -ASK before running a command with a key missing in such a slot; without this the
+ * client got NOGROUP for a stream that exists on the target). Waits as cluster-router's
+ * runInMigratingSlot does for a batch holding the key to be acknowledged. Null: no redirect. */
+async function askIfMigrated(m: MainCall, shard: number, keys: Buffer[]): Promise<Buffer | null> {
+  const c = m.server.cluster;
+  if (c === null) return null;
+  for (const key of keys) {
+    const slot = keySlot(key, 0, key.length);
+    const to = c.migratingTo(slot);
+    if (to === null) continue;
+    const inFlight = m.server.inFlight;
+    for (;;) {
+      const take = inFlight.takeOf(shard);
+      if (take !== undefined) {
+        await take.catch(() => undefined);
+        continue;
+      }
+      const moving = inFlight.waitFor(key.toString('latin1'));
+      if (moving === undefined) break;
+      await moving;
+    }
+    const exists = await m.server.callShard(shard, ['EXISTS', key], 2, m.conn.db);
+    if (exists.equals(ZERO)) return Buffer.from(`-${ERR.ask(slot, to)}\r\n`);
+  }
+  return null;
+}
+
+const ZERO = Buffer.from(':0\r\n');
+
 /** The blocking form of XREAD / XREADGROUP: tries each shard of its keys (in the order of each
  * shard's first key), then waits for a wake, a timeout or a cancel. */
 async function xblock(m: MainCall, group: boolean): Promise<void> {
@@ -233,6 +265,7 @@ async function xblock(m: MainCall, group: boolean): Promise<void> {
       } else {
         reply = got;
         claimed = got[0] !== 45;
+        if (!claimed && group && startsWith(got, NOGROUP)) reply = (await askIfMigrated(m, shard, ks.map((k) => r.keys[k]!))) ?? got;
       }
     }
     let final: Buffer;

@@ -6,7 +6,9 @@
 // another arena and used from then on, as DUMP/RESTORE, the log and replication carry it), against
 // Maps. After every step the whole state is compared, each consumer's PEL checked against the
 // group PEL, and the arena's used bytes checked against groupsBytes (nothing leaks, nothing is
-// counted twice); at the end releasing everything gives the arena back empty.
+// counted twice); at the end releasing everything gives the arena back empty. A replica (its own
+// arena, given the groups' state record at each 'replicate', as WAIT would confirm) is promoted at
+// 'failover': the model goes back to what was replicated, and the run goes on from the replica.
 // Seeded and replayable: MODEL_SEED, MODEL_PATH, MODEL_RUNS, MODEL_COMMANDS.
 
 import { test } from 'uvu';
@@ -51,7 +53,9 @@ type Op =
   | { k: 'ack'; name: string; id: bigint; pick: number }
   | { k: 'claim'; name: string; c: string; pick: number; t: number; count: number }
   | { k: 'restart' }
-  | { k: 'image' };
+  | { k: 'image' }
+  | { k: 'replicate' }
+  | { k: 'failover' };
 
 // Ids: small ones collide often; some use every word (ms and seq above 2^32).
 const idArb = fc.oneof(
@@ -74,7 +78,33 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ k: fc.constant('claim' as const), name: nameArb, c: consArb, pick: fc.nat(), t: timeArb, count: fc.oneof(fc.nat(5), fc.constant(2 ** 40)) }) },
   { weight: 1, arbitrary: fc.constant({ k: 'restart' as const }) },
   { weight: 1, arbitrary: fc.constant({ k: 'image' as const }) },
+  { weight: 2, arbitrary: fc.constant({ k: 'replicate' as const }) },
+  { weight: 1, arbitrary: fc.constant({ k: 'failover' as const }) },
 );
+
+/** A copy of the model that later steps on the original do not change (the replica's view). */
+function cloneModel(m: Model): Model {
+  const out: Model = new Map();
+  for (const [n, g] of m) {
+    out.set(n, {
+      lastId: g.lastId,
+      entriesRead: g.entriesRead,
+      pel: new Map([...g.pel].map(([id, v]) => [id, { ...v }])),
+      consumers: new Map([...g.consumers].map(([c, v]) => [c, { ...v }])),
+    });
+  }
+  return out;
+}
+
+/** The groups image of (arena, d), checked. */
+function imageOf(arena: Arena, d: number): { img: Uint8Array; size: number } {
+  const size = G.groupsImageSize(arena, d);
+  const img = new Uint8Array(size + 3);
+  const end = G.groupsImageWrite(arena, d, img, 3);
+  assert.is(end - 3, size, 'image size as announced');
+  assert.is(G.groupsImageError(img, 3, size), null, 'own image is sound');
+  return { img, size };
+}
 
 function toSid(id: bigint, dst: Uint32Array): Uint32Array {
   for (let i = 3; i >= 0; i--) {
@@ -173,7 +203,13 @@ function sortedModel(m: Model): unknown {
 function run(ops: Op[]): void {
   let arena = freshArena();
   let d = 0;
-  const model: Model = new Map();
+  let model: Model = new Map();
+  // A replica: its own arena, holding the groups as of the last state record it applied (as the
+  // replication feed carries the key's state after each command), and the model as of then. WAIT
+  // is 'replicate'; 'failover' kills the primary (its arena is gone) and promotes the replica, so
+  // the writes after the last 'replicate' are lost, as with Redis's asynchronous replication. The
+  // old primary comes back as a replica by a full sync (a fresh arena, at the next 'replicate').
+  let replica: { arena: Arena; d: number; model: Model } | null = { arena: freshArena(), d: 0, model: new Map() };
   const grp = (name: string): number => {
     const b = bytes(name);
     return G.groupFind(arena, d, b, 0, b.length);
@@ -287,12 +323,29 @@ function run(ops: Op[]): void {
       case 'restart':
         arena = new Arena(arena.memory);
         break;
+      case 'replicate': {
+        // The replica replaces the key's value with the record's state: the old groups released,
+        // the image stored; restarts of the replica's shard on the way.
+        const { img, size } = imageOf(arena, d);
+        if (replica === null) replica = { arena: freshArena(), d: 0, model: new Map() };
+        G.groupsRelease(replica.arena, replica.d);
+        assert.is(replica.arena.f64[F_USED], HEADER_BYTES, 'the replica released its old groups whole');
+        replica.d = G.groupsStore(replica.arena, img, 3, size);
+        replica.arena = new Arena(replica.arena.memory);
+        replica.model = cloneModel(model);
+        assert.equal(sortedModel(readBack(replica.arena, replica.d)), sortedModel(replica.model), 'the replica holds what WAIT confirmed');
+        break;
+      }
+      case 'failover': {
+        if (replica === null) break;
+        arena = replica.arena;
+        d = replica.d;
+        model = replica.model;
+        replica = null;
+        break;
+      }
       case 'image': {
-        const size = G.groupsImageSize(arena, d);
-        const img = new Uint8Array(size + 3);
-        const end = G.groupsImageWrite(arena, d, img, 3);
-        assert.is(end - 3, size, 'image size as announced');
-        assert.is(G.groupsImageError(img, 3, size), null, 'own image is sound');
+        const { img, size } = imageOf(arena, d);
         if (size > 1) assert.ok(G.groupsImageError(img, 3, size - 1) !== null, 'a truncated image is refused');
         const other = freshArena();
         const d2 = G.groupsStore(other, img, 3, size);
@@ -309,9 +362,14 @@ function run(ops: Op[]): void {
   }
   G.groupsRelease(arena, d);
   assert.is(arena.f64[F_USED], HEADER_BYTES, 'release gives every block back');
+  if (replica !== null) {
+    assert.is(replica.arena.f64[F_USED]! - HEADER_BYTES, G.groupsBytes(replica.arena, replica.d), 'the replica\'s groupsBytes accounts for every block');
+    G.groupsRelease(replica.arena, replica.d);
+    assert.is(replica.arena.f64[F_USED], HEADER_BYTES, 'the replica gives every block back');
+  }
 }
 
-test('consumer-group storage follows the model, across restarts and image round trips', () => {
+test('consumer-group storage follows the model, across restarts, image round trips, replication and a failover', () => {
   fc.assert(
     fc.property(fc.array(opArb, { minLength: 1, maxLength: MAX_COMMANDS }), (ops) => run(ops)),
     { seed: SEED, numRuns: RUNS, path: REPLAY_PATH, endOnFailure: true },
