@@ -12,6 +12,7 @@ import { argListOf } from './args.js';
 import { keyRange, keyStep, keysFirst, keysLast, keysSkip } from './key-range.js';
 import { HANDLED, resolveCall, scriptCommandSpec } from './script-run.js';
 import type { ArgList, ServerApi } from './types.js';
+import { runStepsSync } from './cross-steps.js';
 
 /** How long one redis.call may wait for its shard (a shard restarting answers nothing). */
 const CALL_TIMEOUT_MS = 30_000;
@@ -34,21 +35,38 @@ class CrossShardHost implements ScriptCallHost {
     }
     if (spec.flags.includes('write') && this.server.replication.isReplica && this.server.config.values.replicaReadOnly) return out.error(SCRIPT_ERR.readOnlyReplica);
     const a = argListOf(args);
+    const proto = out.proto === 3 ? 3 : 2;
     let shard = 0;
     if (spec.keys !== null && keyRange(spec.keys, a)) {
       shard = -1;
+      const first = keysFirst;
+      const last = keysLast;
       const step = keyStep(spec.keys);
-      for (let i = keysFirst; i <= keysLast; i += step) {
+      for (let i = first; i <= last; i += step) {
         if (i === keysSkip) continue;
         const s = this.server.shardOfKey(a.buf, a.off[i]!, a.len[i]!);
         if (shard === -1) shard = s;
-        else if (s !== shard) return out.error(SCRIPT_ERR.callSpansShards);
+        else if (s !== shard) return this.spanning(idx, a, first, last, step, proto, out);
       }
       if (shard === -1) shard = 0;
     }
-    const reply = this.server.callShardSync(shard, a, out.proto === 3 ? 3 : 2, CALL_TIMEOUT_MS);
+    const reply = this.server.callShardSync(shard, a, proto, CALL_TIMEOUT_MS);
     if (reply === null) return out.error(SCRIPT_ERR.shardNoReply);
     out.raw(reply, 0, reply.length);
+  }
+
+  /** A call whose own keys span shards, run under the locks this script holds: a merged fan-out
+   * (MGET, DEL...) as the dispatcher merges it, or the command's stepped coordinator (RPOPLPUSH,
+   * LMOVE), both blocking; any other multi-shard command is refused. */
+  private spanning(idx: number, a: ArgList, first: number, last: number, step: number, proto: 2 | 3, out: RespWriter): void {
+    const spec = scriptCommandSpec(idx);
+    if (spec.merge !== undefined) {
+      const reply = this.server.fanKeysSync(idx, a, first, last, step, proto, CALL_TIMEOUT_MS);
+      if (reply === null) return out.error(SCRIPT_ERR.shardNoReply);
+      return out.raw(reply, 0, reply.length);
+    }
+    if (spec.crossShardSteps !== undefined) return runStepsSync(spec.crossShardSteps, this.server, a, out, CALL_TIMEOUT_MS);
+    out.error(SCRIPT_ERR.callSpansShards);
   }
 
   log(level: number, message: string): void {
