@@ -46,6 +46,10 @@ group('a redis.call whose own keys span shards, in a script spanning shards (fix
   s(['EVAL', "local id = redis.call('rpoplpush', KEYS[1], KEYS[2]) if id then redis.call('hset', ARGV[1] .. id, 'state', 'active') return redis.call('hgetall', ARGV[1] .. id) end", '2', l1, l0, 'job:']),
   s(['LRANGE', l0, '0', '-1']),
   s(['LRANGE', l1, '0', '-1']),
+  // BullMQ's pause: RENAME of the wait list to the paused list.
+  s(['EVAL', "return {redis.call('rename', KEYS[1], KEYS[2]), redis.call('renamenx', KEYS[2], KEYS[1]), redis.call('lrange', KEYS[1], 0, -1), redis.call('exists', KEYS[2])}", '2', l0, l1]),
+  s(['EVAL', "return redis.pcall('rename', KEYS[2], KEYS[1])", '2', l0, l1]),
+  s(['EVAL', "redis.call('set', KEYS[2], 'x') return redis.call('renamenx', KEYS[1], KEYS[2])", '2', l0, l1]),
 ]);
 
 group('in MULTI, and a keyless script', [
