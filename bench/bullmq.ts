@@ -33,8 +33,8 @@ const concurrency = option('concurrency', 50);
 const shards = option('shards', 4);
 // With '{bull}' every script's keys share a slot: `deny` runs each in its shard (the fast path);
 // the default `allow` would run BullMQ's flagless scripts with every shard locked
-// (docs/scripting.md). TESSERA_UNDECLARED=allow measures that.
-const undeclared = process.env.TESSERA_UNDECLARED === 'allow' ? 'allow' : 'deny';
+// (docs/scripting.md). BENCH_UNDECLARED=allow measures that.
+const undeclared = process.env.BENCH_UNDECLARED === 'allow' ? 'allow' : 'deny';
 
 let runSeq = 0;
 
