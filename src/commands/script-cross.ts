@@ -1,9 +1,10 @@
-// A script or function whose declared keys span shards (standalone, several shards): it runs on
-// the main thread with the node's engine while every shard is locked for it (withShardsLocked, so
-// no other client sees part of it), each redis.call sent to the shard that owns its keys and
-// waited for synchronously. The main thread serves nobody meanwhile: such a script cannot be
-// killed (no -BUSY, no SCRIPT KILL), which docs/scripting.md states; scripts whose keys share a
-// shard, the common case, run in that shard instead.
+// A script or function whose declared keys span shards, or that may reach undeclared keys
+// (script-undeclared-keys allow, several shards): it runs on the main thread with the node's engine
+// while every shard is locked for it (withShardsLocked, so no other client sees part of it), each
+// redis.call sent to the shard that owns its keys and waited for synchronously; a call whose own
+// keys span shards runs the command's multi-shard path under the same locks (spanning()). The main
+// thread serves nobody meanwhile: such a script cannot be killed (no -BUSY, no SCRIPT KILL), which
+// docs/scripting.md states; scripts bound to one shard, the fast path, run in that shard instead.
 
 import { SCRIPT_ERR } from '../core/errors.js';
 import type { ScriptCallHost } from '../scripting/lua-engine.js';
