@@ -12,17 +12,30 @@ import type { RespWriter } from '../protocol/resp-writer.js';
 import { argListOf } from './args.js';
 import { keyRange, keyStep, keysFirst, keysLast, keysSkip } from './key-range.js';
 import { HANDLED, resolveCall, scriptCommandSpec } from './script-run.js';
-import type { ArgList, ServerApi } from './types.js';
+import type { ArgList, ServerApi, ShardCaller } from './types.js';
 import { runStepsSync } from './cross-steps.js';
 
 /** How long one redis.call may wait for its shard (a shard restarting answers nothing). */
 const CALL_TIMEOUT_MS = 30_000;
 
 class CrossShardHost implements ScriptCallHost {
+  /** Shards where this script wrote, each bracketed by `__atomic 1` before its first write (the
+   * clients its pushes wake are served once the script ends, as Redis serves them after a script);
+   * runAcrossShards ends the brackets. */
+  readonly atomic: number[] = [];
+
   constructor(
     private readonly server: ServerApi,
     private readonly readOnly: boolean,
+    private readonly lockedCall: ShardCaller,
   ) {}
+
+  /** Opens shard s's bracket: queued ahead of the write on the same ring, not waited for. */
+  private beginAtomic(s: number): void {
+    if (this.atomic.includes(s)) return;
+    this.atomic.push(s);
+    void this.lockedCall(s, ['__atomic', '1'], 2);
+  }
 
   call(args: Uint8Array[], out: RespWriter): void {
     const idx = resolveCall(args, this.readOnly, out);
@@ -37,6 +50,7 @@ class CrossShardHost implements ScriptCallHost {
     if (spec.flags.includes('write') && this.server.replication.isReplica && this.server.config.values.replicaReadOnly) return out.error(SCRIPT_ERR.readOnlyReplica);
     const a = argListOf(args);
     const proto = out.proto === 3 ? 3 : 2;
+    const writes = spec.flags.includes('write');
     let shard = 0;
     if (spec.keys !== null && keyRange(spec.keys, a)) {
       shard = -1;
@@ -47,10 +61,14 @@ class CrossShardHost implements ScriptCallHost {
         if (i === keysSkip) continue;
         const s = this.server.shardOfKey(a.buf, a.off[i]!, a.len[i]!);
         if (shard === -1) shard = s;
-        else if (s !== shard) return this.spanning(idx, a, first, last, step, proto, out);
+        else if (s !== shard) {
+          if (writes) for (let t = 0; t < this.server.shardCount; t++) this.beginAtomic(t);
+          return this.spanning(idx, a, first, last, step, proto, out);
+        }
       }
       if (shard === -1) shard = 0;
     }
+    if (writes) this.beginAtomic(shard);
     const reply = this.server.callShardSync(shard, a, proto, CALL_TIMEOUT_MS);
     if (reply === null) return out.error(SCRIPT_ERR.shardNoReply);
     out.raw(reply, 0, reply.length);
@@ -84,12 +102,15 @@ export function runAcrossShards(server: ServerApi, fn: boolean, name: string, re
     return Promise.resolve();
   }
   const all = Array.from({ length: server.shardCount }, (_, i) => i);
-  return server.withShardsLocked(all, () => {
-    const host = new CrossShardHost(server, readOnly);
+  return server.withShardsLocked(all, async (call) => {
+    const host = new CrossShardHost(server, readOnly, call);
     const opts = { keys, argv, interrupted: () => false };
-    if (fn) engine.callFunction(name, host, opts, out);
-    else engine.runScript(name, host, opts, out);
-    return Promise.resolve();
+    try {
+      if (fn) engine.callFunction(name, host, opts, out);
+      else engine.runScript(name, host, opts, out);
+    } finally {
+      if (host.atomic.length > 0) await Promise.all(host.atomic.map((s) => call(s, ['__atomic', '0'], 2)));
+    }
   });
 }
 

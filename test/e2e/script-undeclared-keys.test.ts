@@ -96,6 +96,29 @@ timed('a shebang script without allow-cross-slot-keys runs in its keys\' shard; 
   assert.is(await call(port, ['FCALL', 'gx', '1', a0, a1]), '$1\r\nv\r\n');
 });
 
+timed('a client blocked on a list a spanning script pushes to is served after the script, as Redis', async () => {
+  const port = srv!.port;
+  const blocked = await rawClient(port);
+  const pusher = await rawClient(port);
+  try {
+    blocked.send(Buffer.from(`*3\r\n$5\r\nBLPOP\r\n$${l1.length}\r\n${l1}\r\n$1\r\n0\r\n`));
+    // BLPOP registered: CLIENT LIST shows the command.
+    for (let i = 0; ; i++) {
+      if ((await pusher.call(['CLIENT', 'LIST'])).raw.toString('latin1').includes('cmd=blpop')) break;
+      if (i > 200) throw new Error('BLPOP never blocked');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    // redis-server 7.0 answers 1 (the waiter is served after the script), then BLPOP gets x.
+    assert.is((await pusher.call(['EVAL', "redis.call('rpush', KEYS[1], 'x') return redis.call('llen', KEYS[1])", '1', l1])).raw.toString(), ':1\r\n');
+    const [got] = await blocked.read(1, 10_000);
+    assert.is(got!.raw.toString(), `*2\r\n$${l1.length}\r\n${l1}\r\n$1\r\nx\r\n`);
+    assert.is((await pusher.call(['LLEN', l1])).raw.toString(), ':0\r\n');
+  } finally {
+    blocked.close();
+    pusher.close();
+  }
+});
+
 timed('deny: an undeclared key of another shard is an error (CONFIG SET, back to allow)', async () => {
   const port = srv!.port;
   await call(port, ['SET', a1, 'v']);
