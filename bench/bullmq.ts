@@ -31,6 +31,10 @@ const jobs = option('jobs', 5000);
 const rounds = option('rounds', 3);
 const concurrency = option('concurrency', 50);
 const shards = option('shards', 4);
+// With '{bull}' every script's keys share a slot: `deny` runs each in its shard (the fast path);
+// the default `allow` would run BullMQ's flagless scripts with every shard locked
+// (docs/scripting.md). BENCH_UNDECLARED=allow measures that.
+const undeclared = process.env.BENCH_UNDECLARED === 'allow' ? 'allow' : 'deny';
 
 let runSeq = 0;
 
@@ -76,9 +80,9 @@ async function jobsPerSecond(server: BenchServer, count = jobs): Promise<number>
 async function main(): Promise<void> {
   process.on('exit', killAllNow);
   const m = describeMachine();
-  console.log(`BullMQ: ${jobs} jobs per run, Worker concurrency ${concurrency}, ${rounds} rounds; Tessera --shards ${shards}`);
+  console.log(`BullMQ: ${jobs} jobs per run, Worker concurrency ${concurrency}, ${rounds} rounds; Tessera --shards ${shards} --script-undeclared-keys ${undeclared}`);
   console.log(`machine: ${m.cpu}, ${m.cores} cores, ${m.ramGiB} GiB, node ${m.node}, redis-server ${m.redisServer}`);
-  const [tessera, redis] = await Promise.all([startFreshTessera(['--shards', String(shards)]), startFreshRedis()]);
+  const [tessera, redis] = await Promise.all([startFreshTessera(['--shards', String(shards), '--script-undeclared-keys', undeclared]), startFreshRedis()]);
   // Not counted: the first run loads BullMQ's scripts (into every shard) and warms both sides up.
   await jobsPerSecond(tessera, WARMUP_JOBS);
   await jobsPerSecond(redis, WARMUP_JOBS);

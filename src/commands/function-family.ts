@@ -5,7 +5,7 @@ import { ERR, ReplyError, SCRIPT_ERR } from '../core/errors.js';
 import { shardEngine } from '../scripting/shard-scripts.js';
 import { argCopy, argIs, argString } from './args.js';
 import { runInShard } from './script-run.js';
-import { helpReply, numKeys } from './script-family.js';
+import { helpReply, mayReachUndeclared, numKeys } from './script-family.js';
 import { decodeFunctionDump } from './function-dump.js';
 import { globMatch } from '../util/glob.js';
 import { copyArgs, runAcrossShards } from './script-cross.js';
@@ -48,6 +48,8 @@ function crossShardFcall(ro: boolean): MainHandler {
     return runAcrossShards(m.server, true, p.name, p.readOnly, copyArgs(a, 3, 3 + p.n), copyArgs(a, 3 + p.n, a.argc), m.out);
   };
 }
+
+const FCALL_REACH = mayReachUndeclared('fcall');
 
 function functionCommand(m: MainCall): void {
   const a = m.args;
@@ -230,8 +232,8 @@ const FUNCTION_HELP = [
 const FCALL_KEYS = { first: 0, last: 0, step: 0, numkeysAt: 2 };
 
 export const FUNCTION_COMMANDS = [
-  { name: 'fcall', arity: -3, flags: ['noscript', 'stale'], keys: FCALL_KEYS, group: SC, since: '7.0.0', summary: 'Invokes a function.', shard: (c) => fcallGeneric(c, false), crossShard: crossShardFcall(false) },
-  { name: 'fcall_ro', arity: -3, flags: ['noscript', 'stale', 'readonly'], keys: FCALL_KEYS, group: SC, since: '7.0.0', summary: 'Invokes a read-only function.', shard: (c) => fcallGeneric(c, true), crossShard: crossShardFcall(true) },
+  { name: 'fcall', arity: -3, flags: ['noscript', 'stale'], keys: FCALL_KEYS, group: SC, since: '7.0.0', summary: 'Invokes a function.', shard: (c) => fcallGeneric(c, false), reachesOtherKeys: FCALL_REACH, crossShard: crossShardFcall(false) },
+  { name: 'fcall_ro', arity: -3, flags: ['noscript', 'stale', 'readonly'], keys: FCALL_KEYS, group: SC, since: '7.0.0', summary: 'Invokes a read-only function.', shard: (c) => fcallGeneric(c, true), reachesOtherKeys: FCALL_REACH, crossShard: crossShardFcall(true) },
   {
     name: 'function', arity: -2, flags: [], keys: null, group: SC, since: '7.0.0', summary: 'A container for function commands.', main: functionCommand,
     subcommands: [

@@ -2,7 +2,8 @@
 // iteration. Commands whose keys may span shards either merge partial replies (DEL, EXISTS) or
 // run a coordinator that locks the shards involved (RENAME, COPY), so they stay atomic.
 
-import type { CommandSpec, MainCall, ShardCaller, ShardContext } from './types.js';
+import type { CommandSpec, CrossShardSteps, MainCall, ShardContext, ShardStep } from './types.js';
+import { crossShardHandler } from './cross-steps.js';
 import { argIs, argInt, argCopy, argString } from './args.js';
 import { ERR, shardOk } from '../core/errors.js';
 import { readKey, writeKey, expireWhenFrom, keyEvent, expireOrDelete, type ExpireUnit } from './shard-helpers.js';
@@ -317,47 +318,48 @@ export function bulkBody(r: Buffer): Buffer {
 /** Tries of one idempotent step of a locked cross-shard command whose shard crashes under it. */
 const CRASH_RETRIES_MAX = 3;
 
-/** Runs an idempotent shard call, again if the shard crashed while running it (it restarts on its
- * memory, so whether the first try took effect does not matter); other errors are thrown. */
-async function callSurvivingCrash(call: ShardCaller, shard: number, args: ReadonlyArray<Uint8Array | string>, proto: 2 | 3): Promise<Buffer> {
+/** Runs an idempotent shard call as a step (cross-steps.ts), again if the shard crashed while
+ * running it (it restarts on its memory, so whether the first try took effect does not matter);
+ * other errors are thrown. */
+function* stepSurvivingCrash(shard: number, args: Array<Uint8Array | string>): Generator<ShardStep, Buffer, Buffer> {
   const crashed = `-${ERR.shardCrashed(shard)}`;
   for (let attempt = 1; ; attempt++) {
-    const r = await call(shard, args, proto);
+    const r = yield { shard, args };
     if (attempt < CRASH_RETRIES_MAX && r[0] === 45 && r.toString('latin1', 0, crashed.length) === crashed) continue;
     return shardOk(r);
   }
 }
 
-async function renameCrossShard(m: MainCall, nx: boolean): Promise<void> {
-  const { server, args: a, conn } = m;
-  const key = argCopy(a, 1);
-  const dst = argCopy(a, 2);
-  const s1 = server.shardOfKey(key, 0, key.length);
-  const s2 = server.shardOfKey(dst, 0, dst.length);
-  const proto = conn.proto;
-  await server.withShardsLocked([s1, s2], async (call) => {
-    const peek = shardOk(await call(s1, ['__dump', key], proto));
-    if (isNil(peek)) {
-      m.out.error(ERR.noSuchKey);
-      return;
+/** RENAME / RENAMENX with the two keys on two shards, as steps: run by the command itself and by
+ * a script that spans shards. */
+function renameSteps(nx: boolean): CrossShardSteps {
+  return (server, a, out) => {
+    const key = argCopy(a, 1);
+    const dst = argCopy(a, 2);
+    const s1 = server.shardOfKey(key, 0, key.length);
+    const s2 = server.shardOfKey(dst, 0, dst.length);
+    function* steps(): Generator<ShardStep, void, Buffer> {
+      const peek = shardOk(yield { shard: s1, args: ['__dump', key] });
+      if (isNil(peek)) return out.error(ERR.noSuchKey);
+      if (nx && shardOk(yield { shard: s2, args: ['exists', dst] }).toString('latin1') !== ':0\r\n') return out.integer(0);
+      // Copy first, then delete the source, each step repeated if its shard crashed under it: a
+      // crash keeps the shard's memory, and both steps are idempotent while the shards are locked,
+      // so the value ends in exactly one place (a DUMP with DEL lost it when the crash came between
+      // the delete and the restore).
+      const payload = bulkBody(yield* stepSurvivingCrash(s1, ['__dump', key, 'ENC']));
+      yield* stepSurvivingCrash(s2, ['__restore', dst, payload, 'REPLACE']);
+      // The events come in one shard's order: rename_from (with the delete), then rename_to.
+      yield* stepSurvivingCrash(s1, ['__event', 'g', 'rename_from', key, 'DEL']);
+      yield* stepSurvivingCrash(s2, ['__event', 'g', 'rename_to', dst]);
+      if (nx) out.integer(1);
+      else out.ok();
     }
-    if (nx && shardOk(await call(s2, ['exists', dst], proto)).toString('latin1') !== ':0\r\n') {
-      m.out.integer(0);
-      return;
-    }
-    // Copy first, then delete the source, each step repeated if its shard crashed under it: a
-    // crash keeps the shard's memory, and both steps are idempotent while the shards are locked,
-    // so the value ends in exactly one place (a DUMP with DEL lost it when the crash came between
-    // the delete and the restore).
-    const payload = bulkBody(await callSurvivingCrash(call, s1, ['__dump', key, 'ENC'], proto));
-    await callSurvivingCrash(call, s2, ['__restore', dst, payload, 'REPLACE'], proto);
-    // The events come in one shard's order: rename_from (with the delete), then rename_to.
-    await callSurvivingCrash(call, s1, ['__event', 'g', 'rename_from', key, 'DEL'], proto);
-    await callSurvivingCrash(call, s2, ['__event', 'g', 'rename_to', dst], proto);
-    if (nx) m.out.integer(1);
-    else m.out.ok();
-  });
+    return { shards: [s1, s2], steps: steps() };
+  };
 }
+
+const RENAME_STEPS = renameSteps(false);
+const RENAMENX_STEPS = renameSteps(true);
 
 async function copyCrossShard(m: MainCall): Promise<void> {
   const { server, args: a, conn } = m;
@@ -659,8 +661,8 @@ export const KEYSPACE_COMMANDS = [
   { name: 'pexpiretime', arity: 2, flags: ['readonly', 'fast'], keys: ONE_KEY, group: G, since: '7.0.0', summary: 'Returns the expiration time of a key as a Unix milliseconds timestamp.', shard: (c) => ttlGeneric(c, true, true) },
   { name: 'persist', arity: 2, flags: ['write', 'fast'], keys: ONE_KEY, group: G, since: '2.2.0', summary: 'Removes the expiration time of a key.', shard: persistCommand },
   { name: 'type', arity: 2, flags: ['readonly', 'fast'], keys: ONE_KEY, group: G, since: '1.0.0', summary: 'Determines the type of value stored at a key.', shard: typeCommand },
-  { name: 'rename', arity: 3, flags: ['write'], keys: TWO_KEYS, group: G, since: '1.0.0', summary: 'Renames a key and overwrites the destination.', shard: (c) => renameGeneric(c, false), crossShard: (m) => renameCrossShard(m, false) },
-  { name: 'renamenx', arity: 3, flags: ['write', 'fast'], keys: TWO_KEYS, group: G, since: '1.0.0', summary: 'Renames a key only when the target key name doesn\'t exist.', shard: (c) => renameGeneric(c, true), crossShard: (m) => renameCrossShard(m, true) },
+  { name: 'rename', arity: 3, flags: ['write'], keys: TWO_KEYS, group: G, since: '1.0.0', summary: 'Renames a key and overwrites the destination.', shard: (c) => renameGeneric(c, false), crossShard: crossShardHandler(RENAME_STEPS), crossShardSteps: RENAME_STEPS },
+  { name: 'renamenx', arity: 3, flags: ['write', 'fast'], keys: TWO_KEYS, group: G, since: '1.0.0', summary: 'Renames a key only when the target key name doesn\'t exist.', shard: (c) => renameGeneric(c, true), crossShard: crossShardHandler(RENAMENX_STEPS), crossShardSteps: RENAMENX_STEPS },
   { name: 'copy', arity: -3, flags: ['write', 'denyoom'], keys: TWO_KEYS, group: G, since: '6.2.0', summary: 'Copies the value of a key to a new key.', shard: copyCommand, crossShard: copyCrossShard },
   { name: 'keys', arity: 2, flags: ['readonly'], keys: null, group: G, since: '1.0.0', summary: 'Returns all key names that match a pattern.', shard: keysCommand, allShards: true, merge: 'concat' },
   { name: 'scan', arity: -2, flags: ['readonly'], keys: null, group: G, since: '2.8.0', summary: 'Iterates over the key names in the database.', main: scanCommand },

@@ -4,7 +4,9 @@
 // two shards and LMPOP with keys on several run a coordinator that holds those shards' lock, so no
 // other client sees an element in both lists, in neither, or a key popped out of order.
 
-import type { ArgList, CommandSpec, MainCall, ShardContext } from './types.js';
+import type { ArgList, CommandSpec, CrossShardSteps, MainCall, ServerApi, ShardContext, ShardStep } from './types.js';
+import type { RespWriter } from '../protocol/resp-writer.js';
+import { crossShardHandler } from './cross-steps.js';
 import { argI64, argIs, argCopy } from './args.js';
 import { ERR, shardOk } from '../core/errors.js';
 import { readKey, writeKey, keyEvent } from './shard-helpers.js';
@@ -269,36 +271,43 @@ function lmoveCommand(c: ShardContext): void {
 }
 
 /** The coordinator of LMOVE / RPOPLPUSH whose source and destination live on two shards. */
-async function moveCrossShard(m: MainCall, from: 0 | 1, to: 0 | 1): Promise<void> {
-  const { server, args: a } = m;
+/** RPOPLPUSH / LMOVE with the two keys on two shards, as steps (cross-steps.ts): run by the
+ * command itself and by a script that spans shards. */
+function moveSteps(server: ServerApi, a: ArgList, out: RespWriter, from: 0 | 1, to: 0 | 1): { shards: number[]; steps: Generator<ShardStep, void, Buffer> } {
   const src = argCopy(a, 1);
   const dst = argCopy(a, 2);
   const s1 = server.shardOfKey(src, 0, src.length);
   const s2 = server.shardOfKey(dst, 0, dst.length);
-  await server.withShardsLocked([s1, s2], async (call) => {
-    const srcType = (await call(s1, ['type', src], 2)).toString('latin1');
-    if (srcType === '+none\r\n') return m.out.nil();
-    if (srcType !== '+list\r\n') return m.out.error(ERR.wrongType);
-    const dstType = (await call(s2, ['type', dst], 2)).toString('latin1');
-    if (dstType !== '+none\r\n' && dstType !== '+list\r\n') return m.out.error(ERR.wrongType);
+  function* steps(): Generator<ShardStep, void, Buffer> {
+    const srcType = (yield { shard: s1, args: ['type', src] }).toString('latin1');
+    if (srcType === '+none\r\n') return out.nil();
+    if (srcType !== '+list\r\n') return out.error(ERR.wrongType);
+    const dstType = (yield { shard: s2, args: ['type', dst] }).toString('latin1');
+    if (dstType !== '+none\r\n' && dstType !== '+list\r\n') return out.error(ERR.wrongType);
     // The element is read, pushed, then popped: the keyspace events come in Redis's order (the
     // push on the destination first), and nothing else runs on the locked shards meanwhile.
-    const peeked = shardOk(await call(s1, ['lindex', src, from === L.HEAD ? '0' : '-1'], 2));
+    const peeked = shardOk(yield { shard: s1, args: ['lindex', src, from === L.HEAD ? '0' : '-1'] });
     const nl = peeked.indexOf(10);
     const len = Number(peeked.toString('latin1', 1, nl - 1));
     const elem = peeked.subarray(nl + 1, nl + 1 + len);
-    shardOk(await call(s2, [to === L.HEAD ? 'lpush' : 'rpush', dst, elem], 2));
-    shardOk(await call(s1, [from === L.HEAD ? 'lpop' : 'rpop', src], 2));
-    m.out.bulk(elem, 0, elem.length);
-  });
+    shardOk(yield { shard: s2, args: [to === L.HEAD ? 'lpush' : 'rpush', dst, elem] });
+    shardOk(yield { shard: s1, args: [from === L.HEAD ? 'lpop' : 'rpop', src] });
+    out.bulk(elem, 0, elem.length);
+  }
+  return { shards: [s1, s2], steps: steps() };
 }
 
-function lmoveCrossShard(m: MainCall): Promise<void> | void {
-  const from = sideAt(m.args, 3);
-  const to = sideAt(m.args, 4);
-  if (from < 0 || to < 0) return m.out.error(ERR.syntax);
-  return moveCrossShard(m, from as 0 | 1, to as 0 | 1);
-}
+const rpoplpushSteps: CrossShardSteps = (server, a, out) => moveSteps(server, a, out, L.TAIL, L.HEAD);
+
+const lmoveSteps: CrossShardSteps = (server, a, out) => {
+  const from = sideAt(a, 3);
+  const to = sideAt(a, 4);
+  if (from < 0 || to < 0) {
+    out.error(ERR.syntax);
+    return null;
+  }
+  return moveSteps(server, a, out, from as 0 | 1, to as 0 | 1);
+};
 
 // --- reads -------------------------------------------------------------------------------------
 
@@ -508,7 +517,7 @@ export const LIST_COMMANDS = [
   { name: 'lrem', arity: 4, flags: ['write'], keys: ONE_KEY, group: G, since: '1.0.0', summary: 'Remove elements from a list', shard: lremCommand },
   { name: 'ltrim', arity: 4, flags: ['write'], keys: ONE_KEY, group: G, since: '1.0.0', summary: 'Trim a list to the specified range', shard: ltrimCommand },
   { name: 'lpos', arity: -3, flags: ['readonly'], keys: ONE_KEY, group: G, since: '6.0.6', summary: 'Return the index of matching elements on a list', shard: lposCommand },
-  { name: 'lmove', arity: 5, flags: ['write', 'denyoom'], keys: TWO_KEYS, group: G, since: '6.2.0', summary: 'Pop an element from a list, push it to another list and return it', shard: lmoveCommand, crossShard: lmoveCrossShard },
-  { name: 'rpoplpush', arity: 3, flags: ['write', 'denyoom'], keys: TWO_KEYS, group: G, since: '1.2.0', summary: 'Remove the last element in a list, prepend it to another list and return it', shard: (c) => moveInShard(c, L.TAIL, L.HEAD), crossShard: (m) => moveCrossShard(m, L.TAIL, L.HEAD) },
+  { name: 'lmove', arity: 5, flags: ['write', 'denyoom'], keys: TWO_KEYS, group: G, since: '6.2.0', summary: 'Pop an element from a list, push it to another list and return it', shard: lmoveCommand, crossShard: crossShardHandler(lmoveSteps), crossShardSteps: lmoveSteps },
+  { name: 'rpoplpush', arity: 3, flags: ['write', 'denyoom'], keys: TWO_KEYS, group: G, since: '1.2.0', summary: 'Remove the last element in a list, prepend it to another list and return it', shard: (c) => moveInShard(c, L.TAIL, L.HEAD), crossShard: crossShardHandler(rpoplpushSteps), crossShardSteps: rpoplpushSteps },
   { name: 'lmpop', arity: -4, flags: ['write'], keys: { first: 0, last: 0, step: 0, numkeysAt: 1 }, group: G, since: '7.0.0', summary: 'Pop elements from a list', shard: lmpopCommand, crossShard: lmpopCrossShard },
 ] as const satisfies readonly CommandSpec[];

@@ -1,9 +1,10 @@
-// A script or function whose declared keys span shards (standalone, several shards): it runs on
-// the main thread with the node's engine while every shard is locked for it (withShardsLocked, so
-// no other client sees part of it), each redis.call sent to the shard that owns its keys and
-// waited for synchronously. The main thread serves nobody meanwhile: such a script cannot be
-// killed (no -BUSY, no SCRIPT KILL), which docs/scripting.md states; scripts whose keys share a
-// shard, the common case, run in that shard instead.
+// A script or function whose declared keys span shards, or that may reach undeclared keys
+// (script-undeclared-keys allow, several shards): it runs on the main thread with the node's engine
+// while every shard is locked for it (withShardsLocked, so no other client sees part of it), each
+// redis.call sent to the shard that owns its keys and waited for synchronously; a call whose own
+// keys span shards runs the command's multi-shard path under the same locks (spanning()). The main
+// thread serves nobody meanwhile: such a script cannot be killed (no -BUSY, no SCRIPT KILL), which
+// docs/scripting.md states; scripts bound to one shard, the fast path, run in that shard instead.
 
 import { SCRIPT_ERR } from '../core/errors.js';
 import type { ScriptCallHost } from '../scripting/lua-engine.js';
@@ -11,16 +12,30 @@ import type { RespWriter } from '../protocol/resp-writer.js';
 import { argListOf } from './args.js';
 import { keyRange, keyStep, keysFirst, keysLast, keysSkip } from './key-range.js';
 import { HANDLED, resolveCall, scriptCommandSpec } from './script-run.js';
-import type { ArgList, ServerApi } from './types.js';
+import type { ArgList, ServerApi, ShardCaller } from './types.js';
+import { runStepsSync } from './cross-steps.js';
 
 /** How long one redis.call may wait for its shard (a shard restarting answers nothing). */
 const CALL_TIMEOUT_MS = 30_000;
 
 class CrossShardHost implements ScriptCallHost {
+  /** Shards where this script wrote, each bracketed by `__atomic 1` before its first write (the
+   * clients its pushes wake are served once the script ends, as Redis serves them after a script);
+   * runAcrossShards ends the brackets. */
+  readonly atomic: number[] = [];
+
   constructor(
     private readonly server: ServerApi,
     private readonly readOnly: boolean,
+    private readonly lockedCall: ShardCaller,
   ) {}
+
+  /** Opens shard s's bracket: queued ahead of the write on the same ring, not waited for. */
+  private beginAtomic(s: number): void {
+    if (this.atomic.includes(s)) return;
+    this.atomic.push(s);
+    void this.lockedCall(s, ['__atomic', '1'], 2);
+  }
 
   call(args: Uint8Array[], out: RespWriter): void {
     const idx = resolveCall(args, this.readOnly, out);
@@ -36,21 +51,43 @@ class CrossShardHost implements ScriptCallHost {
     }
     if (spec.flags.includes('write') && this.server.replication.isReplica && this.server.config.values.replicaReadOnly) return out.error(SCRIPT_ERR.readOnlyReplica);
     const a = argListOf(args);
+    const proto = out.proto === 3 ? 3 : 2;
+    const writes = spec.flags.includes('write');
     let shard = 0;
     if (spec.keys !== null && keyRange(spec.keys, a)) {
       shard = -1;
+      const first = keysFirst;
+      const last = keysLast;
       const step = keyStep(spec.keys);
-      for (let i = keysFirst; i <= keysLast; i += step) {
+      for (let i = first; i <= last; i += step) {
         if (i === keysSkip) continue;
         const s = this.server.shardOfKey(a.buf, a.off[i]!, a.len[i]!);
         if (shard === -1) shard = s;
-        else if (s !== shard) return out.error(SCRIPT_ERR.callSpansShards);
+        else if (s !== shard) {
+          if (writes) for (let t = 0; t < this.server.shardCount; t++) this.beginAtomic(t);
+          return this.spanning(idx, a, first, last, step, proto, out);
+        }
       }
       if (shard === -1) shard = 0;
     }
-    const reply = this.server.callShardSync(shard, a, out.proto === 3 ? 3 : 2, CALL_TIMEOUT_MS);
+    if (writes) this.beginAtomic(shard);
+    const reply = this.server.callShardSync(shard, a, proto, CALL_TIMEOUT_MS);
     if (reply === null) return out.error(SCRIPT_ERR.shardNoReply);
     out.raw(reply, 0, reply.length);
+  }
+
+  /** A call whose own keys span shards, run under the locks this script holds: a merged fan-out
+   * (MGET, DEL...) as the dispatcher merges it, or the command's stepped coordinator (RPOPLPUSH,
+   * LMOVE), both blocking; any other multi-shard command is refused. */
+  private spanning(idx: number, a: ArgList, first: number, last: number, step: number, proto: 2 | 3, out: RespWriter): void {
+    const spec = scriptCommandSpec(idx);
+    if (spec.merge !== undefined) {
+      const reply = this.server.fanKeysSync(idx, a, first, last, step, proto, CALL_TIMEOUT_MS);
+      if (reply === null) return out.error(SCRIPT_ERR.shardNoReply);
+      return out.raw(reply, 0, reply.length);
+    }
+    if (spec.crossShardSteps !== undefined) return runStepsSync(spec.crossShardSteps, this.server, a, out, CALL_TIMEOUT_MS);
+    out.error(SCRIPT_ERR.callSpansShards);
   }
 
   log(level: number, message: string): void {
@@ -67,12 +104,15 @@ export function runAcrossShards(server: ServerApi, fn: boolean, name: string, re
     return Promise.resolve();
   }
   const all = Array.from({ length: server.shardCount }, (_, i) => i);
-  return server.withShardsLocked(all, () => {
-    const host = new CrossShardHost(server, readOnly);
+  return server.withShardsLocked(all, async (call) => {
+    const host = new CrossShardHost(server, readOnly, call);
     const opts = { keys, argv, interrupted: () => false };
-    if (fn) engine.callFunction(name, host, opts, out);
-    else engine.runScript(name, host, opts, out);
-    return Promise.resolve();
+    try {
+      if (fn) engine.callFunction(name, host, opts, out);
+      else engine.runScript(name, host, opts, out);
+    } finally {
+      if (host.atomic.length > 0) await Promise.all(host.atomic.map((s) => call(s, ['__atomic', '0'], 2)));
+    }
   });
 }
 

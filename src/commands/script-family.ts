@@ -9,7 +9,7 @@ import { argCopy, argInt, argIs, argString } from './args.js';
 import { runInShard } from './script-run.js';
 import { shaText } from '../scripting/sha-text.js';
 import { copyArgs, runAcrossShards } from './script-cross.js';
-import type { ArgList, CommandSpec, MainCall, MainHandler, ShardContext } from './types.js';
+import type { ArgList, CommandSpec, MainCall, MainHandler, ServerApi, ShardContext } from './types.js';
 
 const SC = 'scripting' as const;
 const I = 'internal' as const;
@@ -86,6 +86,15 @@ function crossShardEval(bySha: boolean, ro: boolean): MainHandler {
     return runAcrossShards(m.server, false, p.sha, p.readOnly, copyArgs(a, 3, 3 + p.n), copyArgs(a, 3 + p.n, a.argc), m.out);
   };
 }
+
+/** With several standalone shards and script-undeclared-keys allow: whether the script may touch
+ * keys beyond its declared ones' shard, so that it must run with every shard locked. */
+export function mayReachUndeclared(kind: 'eval' | 'evalsha' | 'fcall'): (a: ArgList, cluster: boolean, server: ServerApi) => boolean {
+  return (a, cluster, server) => !cluster && server.config.values.scriptUndeclaredKeys === 'allow' && !server.scripting.boundToKeys(a, kind);
+}
+
+const EVAL_REACH = mayReachUndeclared('eval');
+const EVALSHA_REACH = mayReachUndeclared('evalsha');
 
 // --- SCRIPT ---------------------------------------------------------------------------------------
 
@@ -178,10 +187,10 @@ function internalScript(c: ShardContext): void {
 const EVAL_KEYS = { first: 0, last: 0, step: 0, numkeysAt: 2 };
 
 export const SCRIPT_COMMANDS = [
-  { name: 'eval', arity: -3, flags: ['noscript', 'stale'], keys: EVAL_KEYS, group: SC, since: '2.6.0', summary: 'Executes a server-side Lua script.', shard: (c) => evalGeneric(c, false, false), crossShard: crossShardEval(false, false) },
-  { name: 'evalsha', arity: -3, flags: ['noscript', 'stale'], keys: EVAL_KEYS, group: SC, since: '2.6.0', summary: 'Executes a server-side Lua script by SHA1 digest.', shard: (c) => evalGeneric(c, true, false), crossShard: crossShardEval(true, false) },
-  { name: 'eval_ro', arity: -3, flags: ['noscript', 'stale', 'readonly'], keys: EVAL_KEYS, group: SC, since: '7.0.0', summary: 'Executes a read-only server-side Lua script.', shard: (c) => evalGeneric(c, false, true), crossShard: crossShardEval(false, true) },
-  { name: 'evalsha_ro', arity: -3, flags: ['noscript', 'stale', 'readonly'], keys: EVAL_KEYS, group: SC, since: '7.0.0', summary: 'Executes a read-only server-side Lua script by SHA1 digest.', shard: (c) => evalGeneric(c, true, true), crossShard: crossShardEval(true, true) },
+  { name: 'eval', arity: -3, flags: ['noscript', 'stale'], keys: EVAL_KEYS, group: SC, since: '2.6.0', summary: 'Executes a server-side Lua script.', shard: (c) => evalGeneric(c, false, false), reachesOtherKeys: EVAL_REACH, crossShard: crossShardEval(false, false) },
+  { name: 'evalsha', arity: -3, flags: ['noscript', 'stale'], keys: EVAL_KEYS, group: SC, since: '2.6.0', summary: 'Executes a server-side Lua script by SHA1 digest.', shard: (c) => evalGeneric(c, true, false), reachesOtherKeys: EVALSHA_REACH, crossShard: crossShardEval(true, false) },
+  { name: 'eval_ro', arity: -3, flags: ['noscript', 'stale', 'readonly'], keys: EVAL_KEYS, group: SC, since: '7.0.0', summary: 'Executes a read-only server-side Lua script.', shard: (c) => evalGeneric(c, false, true), reachesOtherKeys: EVAL_REACH, crossShard: crossShardEval(false, true) },
+  { name: 'evalsha_ro', arity: -3, flags: ['noscript', 'stale', 'readonly'], keys: EVAL_KEYS, group: SC, since: '7.0.0', summary: 'Executes a read-only server-side Lua script by SHA1 digest.', shard: (c) => evalGeneric(c, true, true), reachesOtherKeys: EVALSHA_REACH, crossShard: crossShardEval(true, true) },
   {
     name: 'script', arity: -2, flags: [], keys: null, group: SC, since: '2.6.0', summary: 'A container for Lua scripts management commands.', main: scriptCommand,
     subcommands: [

@@ -150,12 +150,42 @@ export class ScriptNode {
       const same = this.byLength.get(body.length);
       if (same === undefined) this.byLength.set(body.length, [body]);
       else same.push(body);
+      const flags = this.engine!.scriptFlags(sha);
+      if (flags !== null && !flags.includes('allow-cross-slot-keys')) {
+        this.boundBodies.add(body);
+        this.boundShas.add(sha);
+      }
       this.toEveryShard(['__script', 'load', body]);
     }
     return sha;
   }
 
+  /** Cached bodies and shas of the scripts bound to their keys' slot (a shebang without
+   * allow-cross-slot-keys): with several shards they may run in their keys' shard. */
+  private readonly boundBodies = new Set<Buffer>();
+  private readonly boundShas = new Set<string>();
+
+  /** Whether the EVAL*, EVALSHA* or FCALL* in a is bound to its declared keys' slot, as Redis 7
+   * binds a script with flags (a shebang, or any function) without allow-cross-slot-keys in
+   * cluster mode: it then touches no key of another slot, so of another shard. A keyless one is
+   * never (Redis binds it to the slot of its first key, not known in advance). */
+  boundToKeys(a: ArgList, kind: 'eval' | 'evalsha' | 'fcall'): boolean {
+    if (!(argInt(a, 2) >= 1)) return false;
+    if (kind === 'fcall') {
+      const info = this.engine?.functionInfo(Buffer.from(a.buf.subarray(a.off[1]!, a.off[1]! + a.len[1]!)).toString());
+      return info !== undefined && !info.flags.includes('allow-cross-slot-keys');
+    }
+    if (kind === 'evalsha') return a.len[1] === 40 && this.boundShas.size > 0 && this.boundShas.has(shaArg(a));
+    const same = this.byLength.get(a.len[1]!);
+    if (same === undefined) return false;
+    const body = a.buf.subarray(a.off[1]!, a.off[1]! + a.len[1]!);
+    for (const b of same) if (Buffer.compare(b, body) === 0) return this.boundBodies.has(b);
+    return false;
+  }
+
   flushScripts(): void {
+    this.boundBodies.clear();
+    this.boundShas.clear();
     this.scripts.clear();
     this.byLength.clear();
     this.engine?.flushScripts();

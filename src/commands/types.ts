@@ -157,6 +157,9 @@ export interface ServerApi {
   /** Inside withShardsLocked only: runs a shard command and blocks until its reply (a script
    * whose keys span shards); null when the shard gave none within timeoutMs. */
   callShardSync(shard: number, args: ArgList, proto: 2 | 3, timeoutMs: number): Buffer | null;
+  /** Inside withShardsLocked only: a merged multi-key command (MGET, DEL...) split over the keys'
+   * shards, blocking until the merged reply; null when a shard gave none within timeoutMs. */
+  fanKeysSync(idx: number, args: ArgList, first: number, last: number, step: number, proto: 2 | 3, timeoutMs: number): Buffer | null;
   /** Cluster membership when cluster-enabled, else null. */
   readonly cluster: ClusterControl | null;
   shardOfSlot(slot: number): number;
@@ -174,6 +177,16 @@ export interface ServerApi {
   readonly transactions: TransactionsApi;
 }
 
+/** One shard command of a stepped coordinator; the generator receives its raw reply. */
+export interface ShardStep {
+  shard: number;
+  args: Array<Uint8Array | string>;
+}
+
+/** A stepped coordinator: the shards it locks, and its steps (it writes its reply to out, or
+ * throws ReplyError). The arguments are read before the first step (copy what the steps keep). */
+export type CrossShardSteps = (server: ServerApi, a: ArgList, out: RespWriter) => { shards: number[]; steps: Generator<ShardStep, void, Buffer> } | null;
+
 /** What the SCRIPT / FUNCTION handlers and the dispatcher use of the node's scripting state. */
 export interface ScriptingApi {
   readonly engine: LuaEngine | null;
@@ -181,6 +194,9 @@ export interface ScriptingApi {
   /** -BUSY / NOSCRIPT before routing, or null (the dispatcher's one guarded call). */
   admit(idx: number, a: ArgList): string | null;
   addScript(body: Buffer): string;
+  /** EVAL*, FCALL*: whether the script is bound to its declared keys' slot (Redis 7 flags: a
+   * shebang or a function without allow-cross-slot-keys, and at least one key). */
+  boundToKeys(a: ArgList, kind: 'eval' | 'evalsha' | 'fcall'): boolean;
   flushScripts(): void;
   kill(fn: boolean): string | null;
   runningShard(): { shard: number; fn: boolean } | null;
@@ -268,7 +284,11 @@ export interface CommandSpec {
   /** Arguments that reach keys beyond the key arguments (SORT's BY and GET patterns): true when
    * these do. With several shards, or in cluster mode, the command then runs `crossShard` even
    * when its key arguments share one shard (cluster: the coordinator refuses it, as Redis). */
-  reachesOtherKeys?: (a: ArgList, cluster: boolean) => boolean;
+  reachesOtherKeys?: (a: ArgList, cluster: boolean, server: ServerApi) => boolean;
+  /** A `crossShard` coordinator written as steps (the shards to lock, then one shard command per
+   * step, each given its reply): run by crossShardHandler, and synchronously by a script spanning
+   * shards (script-cross.ts), so both use one implementation. */
+  crossShardSteps?: CrossShardSteps;
   /** Internal shard operation, not listed by COMMAND. */
   hidden?: boolean;
   /** For a command Redis 7.0 lacks: its declaration beyond what COMMAND derives (command-meta.ts). */

@@ -133,6 +133,11 @@ export class Dispatcher {
         this.runMain(conn, a, spec.blocking, counter);
         return;
       }
+      // A keyless script that may reach any key (script-undeclared-keys allow): every shard locked.
+      if (spec.crossShard && spec.reachesOtherKeys !== undefined && this.server.cluster === null && this.server.shardCount > 1 && spec.reachesOtherKeys(a, false, this.server)) {
+        this.runMain(conn, a, spec.crossShard, counter);
+        return;
+      }
       // A key count that names no keys: any shard replies the command's own error (Redis runs it
       // locally too, with no slot to check).
       this.shards.send(0, conn, conn.takeSeq(), idx, conn.proto, a);
@@ -142,7 +147,7 @@ export class Dispatcher {
     const last = keysLast;
     const step = keyStep(keys);
     // Keys named inside other arguments (SORT's patterns) may lie anywhere: the coordinator.
-    const other = spec.reachesOtherKeys !== undefined && (this.server.cluster !== null || this.server.shardCount > 1) && spec.reachesOtherKeys(a, this.server.cluster !== null);
+    const other = spec.reachesOtherKeys !== undefined && (this.server.cluster !== null || this.server.shardCount > 1) && spec.reachesOtherKeys(a, this.server.cluster !== null, this.server);
     if (this.server.cluster !== null) {
       const routed = this.clusterRouter.route(conn, idx, spec, a, first, last, step, asking);
       if (typeof routed === 'function') {

@@ -511,6 +511,10 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     return this.router.callShardSync(shard, args, proto, timeoutMs);
   }
 
+  fanKeysSync(idx: number, args: ArgList, first: number, last: number, step: number, proto: 2 | 3, timeoutMs: number): Buffer | null {
+    return this.router.fanKeysSync(idx, args, first, last, step, proto, timeoutMs);
+  }
+
   withShardsLocked<T>(shards: number[], fn: (call: ShardCaller) => Promise<T>): Promise<T> {
     return this.router.withShardsLocked(shards, fn);
   }

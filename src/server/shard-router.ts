@@ -90,6 +90,36 @@ export class ShardRouter {
   /** Splits a multi-key command into one sub-command per shard (keys with their step's
    * arguments, in the client's order) and merges the parts into one reply. */
   fanKeys(client: TurnClient, idx: number, a: ArgList, first: number, last: number, step: number): void {
+    const g = this.groupKeys(a, first, last, step);
+    const gather = new Gather(client, client.takeSeq(), COMMANDS[idx]!.merge!, g.shards.length, g.order, g.keys);
+    g.shards.forEach((s, part) => this.links[s]!.send(gather, part, idx, client.proto, a, g.subsets[part]!));
+    this.scheduleTurn();
+  }
+
+  /** As fanKeys, as the lock owner, blocking the main thread until the merged reply (only inside
+   * withShardsLocked: a script whose keys span shards); null when a shard gave none in time. */
+  fanKeysSync(idx: number, a: ArgList, first: number, last: number, step: number, proto: 2 | 3, timeoutMs: number): Buffer | null {
+    const g = this.groupKeys(a, first, last, step);
+    let reply: Buffer | null = null;
+    const sink = { deliver: (_seq: number, buf: Uint8Array, off: number, len: number): void => void (reply = Buffer.from(buf.subarray(off, off + len))) };
+    const gather = new Gather(sink, 0, COMMANDS[idx]!.merge!, g.shards.length, g.order, g.keys);
+    const got = new Uint8Array(g.shards.length);
+    // Each part is waited for on its own shard's ring (a wait drains that ring only).
+    const part = { deliver: (p: number, buf: Uint8Array, off: number, len: number): void => {
+      got[p] = 1;
+      gather.deliver(p, buf, off, len);
+    } };
+    g.shards.forEach((s, p) => this.links[s]!.send(part, p, idx, proto, a, g.subsets[p]!, true));
+    const deadline = performance.now() + timeoutMs;
+    for (let p = 0; p < g.shards.length; p++) {
+      if (!this.links[g.shards[p]!]!.waitUntil(() => got[p] === 1, Math.max(0, deadline - performance.now()))) return null;
+    }
+    return reply;
+  }
+
+  /** The keys' shards, each with its arguments (a key with its step's arguments, in the client's
+   * order) and the positions of its keys among all of them. */
+  private groupKeys(a: ArgList, first: number, last: number, step: number): { shards: number[]; subsets: ArgSubset[]; order: number[][]; keys: number } {
     const groups = new Map<number, number[]>();
     const order = new Map<number, number[]>();
     let k = 0;
@@ -105,9 +135,7 @@ export class ShardRouter {
       order.get(s)!.push(k);
     }
     const shards = [...groups.keys()];
-    const gather = new Gather(client, client.takeSeq(), COMMANDS[idx]!.merge!, shards.length, shards.map((s) => order.get(s)!), k);
-    shards.forEach((s, part) => this.links[s]!.send(gather, part, idx, client.proto, a, subsetOf(groups.get(s)!)));
-    this.scheduleTurn();
+    return { shards, subsets: shards.map((s) => subsetOf(groups.get(s)!)), order: shards.map((s) => order.get(s)!), keys: k };
   }
 
   /** Sends a command to every shard and merges the parts. */

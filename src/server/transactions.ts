@@ -242,9 +242,10 @@ export class Transactions implements TransactionsApi {
   /** Where a queued command runs, as the dispatcher would send it. */
   private shardOf(spec: CommandSpec, a: ArgList): number {
     if (spec.shard === undefined || spec.keys === null || spec.allShards || spec.main || spec.blocking) return SPREAD;
-    if (!keyRange(spec.keys, a)) return ANY_SHARD;
     const cluster = this.server.cluster !== null;
-    if (spec.reachesOtherKeys !== undefined && (cluster || this.server.shardCount > 1) && spec.reachesOtherKeys(a, cluster)) return SPREAD;
+    const other = spec.reachesOtherKeys !== undefined && (cluster || this.server.shardCount > 1) && spec.reachesOtherKeys(a, cluster, this.server);
+    if (!keyRange(spec.keys, a)) return other && !cluster && spec.crossShard ? SPREAD : ANY_SHARD;
+    if (other) return SPREAD;
     return this.shards.singleShard(a, keysFirst, keysLast, keyStep(spec.keys));
   }
 
@@ -389,13 +390,13 @@ export class Transactions implements TransactionsApi {
     if (q.shard >= 0) return call(q.shard, partsOf(a), proto, db);
     if (q.shard === ANY_SHARD) return call(0, partsOf(a), proto, db);
     const keys = spec.keys!;
-    if (!keyRange(keys, a)) return call(0, partsOf(a), proto, db);
+    const cluster = this.server.cluster !== null;
+    const other = spec.reachesOtherKeys !== undefined && (cluster || this.server.shardCount > 1) && spec.reachesOtherKeys(a, cluster, this.server);
+    if (!keyRange(keys, a)) return other && !cluster && spec.crossShard ? runHandler(spec.crossShard, view, conn, a) : call(0, partsOf(a), proto, db);
     const first = keysFirst;
     const last = keysLast;
     const step = keyStep(keys);
     const skip = keysSkip;
-    const cluster = this.server.cluster !== null;
-    const other = spec.reachesOtherKeys !== undefined && (cluster || this.server.shardCount > 1) && spec.reachesOtherKeys(a, cluster);
     const shard = this.shards.singleShard(a, first, last, step);
     if (shard >= 0 && !(other && spec.crossShard)) return call(shard, partsOf(a), proto, db);
     if (spec.merge && !other) {

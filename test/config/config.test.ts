@@ -50,8 +50,9 @@ load('defaults when no file, env or flags', () => {
 load('every ServerConfig field has a default', () => {
   const values = defaultState().values;
   for (const [key, value] of Object.entries(values)) assert.ok(value !== undefined, key);
-  assert.is(Object.keys(values).length, 69);
+  assert.is(Object.keys(values).length, 70);
   assert.is(values.busyReplyThreshold, 5000);
+  assert.is(values.scriptUndeclaredKeys, 'allow');
   assert.is(values.hashMaxListpackEntries, 512);
   assert.is(values.hashMaxListpackValue, 64);
   assert.is(values.setMaxIntsetEntries, 512);

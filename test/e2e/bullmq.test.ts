@@ -1,9 +1,10 @@
 // BullMQ, unchanged, on one Tessera node: the scenarios of bullmq-scenarios.ts (concurrency,
 // delayed jobs, backoff, priority, rate limit, repeatable jobs, flows, QueueEvents, pause/resume,
-// a killed worker's job picked up as stalled), first with four shards and BullMQ's hash-tagged
-// prefix '{bull}', then with one shard and BullMQ's default prefix 'bull' (docs/bullmq.md says
-// why a node with several shards needs the tag: BullMQ's scripts build job keys from their
-// arguments). E2E_SERVER=redis runs the same scenarios on redis-server. Servers are stopped by pid.
+// a killed worker's job picked up as stalled), with four shards and BullMQ's default prefix 'bull'
+// (its scripts build job keys from their arguments, undeclared and on any shard: the default
+// script-undeclared-keys allow runs such scripts with every shard locked, docs/scripting.md), with
+// four shards and the hash-tagged prefix '{bull}', and with one shard. E2E_SERVER=redis runs the
+// same scenarios on redis-server. Servers are stopped by pid.
 
 import { suite } from 'uvu';
 import { startTarget, type ServerHandle } from './harness.js';
@@ -27,5 +28,6 @@ function onNode(title: string, shards: number, prefix: string): void {
   s.run();
 }
 
+onNode("BullMQ on a node with four shards, BullMQ's default prefix", 4, 'bull');
 onNode("BullMQ on a node with four shards, prefix '{bull}'", 4, '{bull}');
 onNode("BullMQ on a node with one shard, BullMQ's default prefix", 1, 'bull');

@@ -126,7 +126,9 @@ diff.run();
 const live = suite('scripts: clients, SCRIPT KILL, atomicity');
 let srv: ServerHandle | undefined;
 live.before(async () => {
-  srv = await startTessera({ shards: 3, args: ['--busy-reply-threshold', '100'] });
+  // deny: scripts run in their keys' shard (killable, -BUSY), and an undeclared key of another
+  // shard is an error; allow, the default, is tested in script-undeclared-keys.test.ts.
+  srv = await startTessera({ shards: 3, args: ['--busy-reply-threshold', '100', '--script-undeclared-keys', 'deny'] });
 });
 live.after(async () => {
   await srv?.stop();
