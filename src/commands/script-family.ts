@@ -6,6 +6,7 @@ import { ERR, ReplyError, SCRIPT_ERR } from '../core/errors.js';
 import { shardEngine } from '../scripting/shard-scripts.js';
 import type { LuaEngine } from '../scripting/lua-engine.js';
 import { argCopy, argInt, argIs, argString } from './args.js';
+import { keySlot } from '../keyspace/slot.js';
 import { runInShard } from './script-run.js';
 import { shaText } from '../scripting/sha-text.js';
 import { copyArgs, runAcrossShards } from './script-cross.js';
@@ -87,10 +88,28 @@ function crossShardEval(bySha: boolean, ro: boolean): MainHandler {
   };
 }
 
-/** With several standalone shards and script-undeclared-keys allow: whether the script may touch
- * keys beyond its declared ones' shard, so that it must run with every shard locked. */
+/** With several standalone shards: whether the script may touch keys beyond its declared ones'
+ * shard, so that it must run with every shard locked. `deny`: never (another shard's key is an
+ * error). `slot` (the default): unless its declared keys all hash to one slot or its flags bind it
+ * to them, Redis Cluster's rule, under which a script reaches undeclared keys of its keys' slot
+ * (a shared {hash tag}) and nothing else. `allow`: unless its flags bind it (redis-server
+ * standalone's semantics for every script, at the cost of locking every shard for most). */
 export function mayReachUndeclared(kind: 'eval' | 'evalsha' | 'fcall'): (a: ArgList, cluster: boolean, server: ServerApi) => boolean {
-  return (a, cluster, server) => !cluster && server.config.values.scriptUndeclaredKeys === 'allow' && !server.scripting.boundToKeys(a, kind);
+  return (a, cluster, server) => {
+    const mode = server.config.values.scriptUndeclaredKeys;
+    if (cluster || mode === 'deny') return false;
+    if (mode === 'slot' && declaredKeysShareSlot(a)) return false;
+    return !server.scripting.boundToKeys(a, kind);
+  };
+}
+
+/** Whether EVAL*'s / FCALL*'s declared keys (numkeys at argument 2) are at least one, all in one slot. */
+function declaredKeysShareSlot(a: ArgList): boolean {
+  const n = argInt(a, 2);
+  if (!(n >= 1) || 3 + n > a.argc) return false;
+  const slot = keySlot(a.buf, a.off[3]!, a.len[3]!);
+  for (let i = 4; i < 3 + n; i++) if (keySlot(a.buf, a.off[i]!, a.len[i]!) !== slot) return false;
+  return true;
 }
 
 const EVAL_REACH = mayReachUndeclared('eval');

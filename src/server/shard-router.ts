@@ -105,7 +105,7 @@ export class ShardRouter {
     const gather = new Gather(sink, 0, COMMANDS[idx]!.merge!, g.shards.length, g.order, g.keys);
     const got = new Uint8Array(g.shards.length);
     // Each part is waited for on its own shard's ring (a wait drains that ring only).
-    const part = { deliver: (p: number, buf: Uint8Array, off: number, len: number): void => {
+    const part = { db: this.lockedDb, deliver: (p: number, buf: Uint8Array, off: number, len: number): void => {
       got[p] = 1;
       gather.deliver(p, buf, off, len);
     } };

@@ -1,8 +1,9 @@
 // Scripts that touch keys they did not declare, on a node with several shards (option
-// script-undeclared-keys, docs/scripting.md): with the default `allow`, byte for byte as
+// script-undeclared-keys, docs/scripting.md): with `allow`, byte for byte as
 // redis-server 7.0 (an undeclared key of another shard; RPOPLPUSH, LMOVE, MGET, DEL with their keys
 // on two shards inside a script whose keys span shards; keyless scripts; MULTI), in RESP2 and
-// RESP3; a shebang script bound to its keys' slot still runs in its shard; `deny` keeps the error.
+// RESP3; a shebang script bound to its keys' slot still runs in its shard; the default `slot`
+// (Redis Cluster's rule) runs a script whose keys share a slot in its shard; `deny` keeps the error.
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -12,8 +13,8 @@ import { keyOn, shardOf } from './shard-keys.js';
 
 const TEST_TIMEOUT_MS = 30_000;
 const SHARDS = 3;
-const pair = new ServerPair({ tessera: { shards: SHARDS } });
-const diff = suite('script-undeclared-keys allow (default): redis-server vs tessera');
+const pair = new ServerPair({ tessera: { shards: SHARDS, args: ['--script-undeclared-keys', 'allow'] } });
+const diff = suite('script-undeclared-keys allow: redis-server vs tessera');
 diff.before(pair.start);
 diff.after(pair.stop);
 const group = groupsOn(diff, pair, { protos: [2, 3], timeoutMs: TEST_TIMEOUT_MS });
@@ -63,7 +64,7 @@ group('in MULTI, and a keyless script', [
 
 // --- Tessera only: where it runs, and deny ----------------------------------------------------
 
-const only = suite('script-undeclared-keys: bound scripts, deny');
+const only = suite('script-undeclared-keys: bound scripts, slot (default), deny');
 let srv: ServerHandle | undefined;
 only.before(async () => {
   srv = await startTessera({ shards: SHARDS });
@@ -84,6 +85,7 @@ async function call(port: number, args: string[]): Promise<string> {
 
 timed('a shebang script without allow-cross-slot-keys runs in its keys\' shard; with it, anywhere', async () => {
   const port = srv!.port;
+  await call(port, ['CONFIG', 'SET', 'script-undeclared-keys', 'allow']);
   await call(port, ['SET', a1, 'v']);
   // Bound to its key's slot (Redis 7's rule for scripts with flags): runs in that shard.
   assert.match(await call(port, ['EVAL', "#!lua\nreturn redis.call('get', ARGV[1])", '1', a0, a1]), /another shard/);
@@ -117,6 +119,21 @@ timed('a client blocked on a list a spanning script pushes to is served after th
     blocked.close();
     pusher.close();
   }
+});
+
+timed('slot (the default): keys of one slot run in their shard and reach undeclared keys of that slot; keys of several slots, or none, reach any key', async () => {
+  const port = srv!.port;
+  assert.is(await call(port, ['CONFIG', 'SET', 'script-undeclared-keys', 'slot']), '+OK\r\n');
+  assert.is(await call(port, ['CONFIG', 'GET', 'script-undeclared-keys']), '*2\r\n$22\r\nscript-undeclared-keys\r\n$4\r\nslot\r\n');
+  await call(port, ['SET', a1, 'v']);
+  // One declared key: it runs in its shard, so a key of another shard is refused (as in Redis Cluster).
+  assert.match(await call(port, ['EVAL', "return redis.call('get', ARGV[1])", '1', a0, a1]), /^-ERR Script attempted to access a key of another shard/);
+  // Declared keys sharing a {tag}, and an undeclared key with the same tag: all in one slot.
+  await call(port, ['SET', '{bq}:job:7', 'payload']);
+  assert.is(await call(port, ['EVAL', "redis.call('rpush', KEYS[2], ARGV[1]) return redis.call('get', '{bq}:job:' .. ARGV[1])", '2', '{bq}:wait', '{bq}:active', '7']), '$7\r\npayload\r\n');
+  // Declared keys of several slots, or none: every shard locked, any key.
+  assert.is(await call(port, ['EVAL', "return redis.call('get', ARGV[1])", '2', a0, a2, a1]), '$1\r\nv\r\n');
+  assert.is(await call(port, ['EVAL', "return redis.call('get', ARGV[1])", '0', a1]), '$1\r\nv\r\n');
 });
 
 timed('deny: an undeclared key of another shard is an error (CONFIG SET, back to allow)', async () => {
