@@ -90,10 +90,10 @@ function crossShardEval(bySha: boolean, ro: boolean): MainHandler {
 
 /** With several standalone shards: whether the script may touch keys beyond its declared ones'
  * shard, so that it must run with every shard locked. `deny`: never (another shard's key is an
- * error). `slot` (the default): unless its declared keys all hash to one slot or its flags bind it
- * to them, Redis Cluster's rule, under which a script reaches undeclared keys of its keys' slot
- * (a shared {hash tag}) and nothing else. `allow`: unless its flags bind it (redis-server
- * standalone's semantics for every script, at the cost of locking every shard for most). */
+ * error). `allow` (the default): unless its flags bind it to its keys' slot (redis-server
+ * standalone's semantics for every script, at the cost of locking every shard for most). `slot`:
+ * unless its declared keys all hash to one slot or its flags bind it to them, Redis Cluster's
+ * rule, under which a script reaches undeclared keys of its keys' slot (a shared {hash tag}). */
 export function mayReachUndeclared(kind: 'eval' | 'evalsha' | 'fcall'): (a: ArgList, cluster: boolean, server: ServerApi) => boolean {
   return (a, cluster, server) => {
     const mode = server.config.values.scriptUndeclaredKeys;

@@ -45,7 +45,7 @@ export interface ServerConfig {
   protoMaxBulkLen: number;
   busyReplyThreshold: number;
   /** Several standalone shards: may a script touch keys it did not declare (docs/scripting.md). */
-  scriptUndeclaredKeys: 'slot' | 'allow' | 'deny';
+  scriptUndeclaredKeys: 'allow' | 'slot' | 'deny';
   clientQueryBufferLimit: number;
   /** The "normal" class of client-output-buffer-limit; the other classes are only echoed back. */
   clientOutputBufferLimitNormal: { hardBytes: number; softBytes: number; softSeconds: number };

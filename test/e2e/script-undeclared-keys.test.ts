@@ -1,9 +1,9 @@
 // Scripts that touch keys they did not declare, on a node with several shards (option
-// script-undeclared-keys, docs/scripting.md): with `allow`, byte for byte as
+// script-undeclared-keys, docs/scripting.md): with the default `allow`, byte for byte as
 // redis-server 7.0 (an undeclared key of another shard; RPOPLPUSH, LMOVE, MGET, DEL with their keys
 // on two shards inside a script whose keys span shards; keyless scripts; MULTI), in RESP2 and
-// RESP3; a shebang script bound to its keys' slot still runs in its shard; the default `slot`
-// (Redis Cluster's rule) runs a script whose keys share a slot in its shard; `deny` keeps the error.
+// RESP3; a shebang script bound to its keys' slot still runs in its shard; `slot` (Redis
+// Cluster's rule) runs a script whose keys share a slot in its shard; `deny` keeps the error.
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -64,7 +64,7 @@ group('in MULTI, and a keyless script', [
 
 // --- Tessera only: where it runs, and deny ----------------------------------------------------
 
-const only = suite('script-undeclared-keys: bound scripts, slot (default), deny');
+const only = suite('script-undeclared-keys: bound scripts, slot, deny');
 let srv: ServerHandle | undefined;
 only.before(async () => {
   srv = await startTessera({ shards: SHARDS });
@@ -121,7 +121,7 @@ timed('a client blocked on a list a spanning script pushes to is served after th
   }
 });
 
-timed('slot (the default): keys of one slot run in their shard and reach undeclared keys of that slot; keys of several slots, or none, reach any key', async () => {
+timed('slot: keys of one slot run in their shard and reach undeclared keys of that slot; keys of several slots, or none, reach any key', async () => {
   const port = srv!.port;
   assert.is(await call(port, ['CONFIG', 'SET', 'script-undeclared-keys', 'slot']), '+OK\r\n');
   assert.is(await call(port, ['CONFIG', 'GET', 'script-undeclared-keys']), '*2\r\n$22\r\nscript-undeclared-keys\r\n$4\r\nslot\r\n');
