@@ -861,30 +861,16 @@ function xclaimCommand(c: ShardContext): void {
     const more = a.argc - 1 - j;
     if (argIs(a, j, 'FORCE')) force = true;
     else if (argIs(a, j, 'JUSTID')) justid = true;
-    else if (argIs(a, j, 'IDLE') && more > 0) {
-      j++;
-      const v = argI64(a, j);
+    else if ((argIs(a, j, 'IDLE') || argIs(a, j, 'TIME') || argIs(a, j, 'RETRYCOUNT')) && more > 0) {
+      const name = argText(c, j).toUpperCase();
+      const v = argI64(a, ++j);
       if (Number.isNaN(v)) {
-        c.out.error(XGROUP_ERR.claimOption('IDLE'));
+        c.out.error(XGROUP_ERR.claimOption(name));
         return;
       }
-      delivery = now - v;
-    } else if (argIs(a, j, 'TIME') && more > 0) {
-      j++;
-      const v = argI64(a, j);
-      if (Number.isNaN(v)) {
-        c.out.error(XGROUP_ERR.claimOption('TIME'));
-        return;
-      }
-      delivery = v;
-    } else if (argIs(a, j, 'RETRYCOUNT') && more > 0) {
-      j++;
-      const v = argI64(a, j);
-      if (Number.isNaN(v)) {
-        c.out.error(XGROUP_ERR.claimOption('RETRYCOUNT'));
-        return;
-      }
-      retry = v;
+      if (name === 'IDLE') delivery = now - v;
+      else if (name === 'TIME') delivery = v;
+      else retry = v;
     } else if (argIs(a, j, 'LASTID') && more > 0) {
       j++;
       if (!strictId(c, j, claimLast)) return;

@@ -30,25 +30,6 @@ let imgBuf: Uint8Array = new Uint8Array(0);
 let imgPos = 0;
 let imgCount = 0;
 
-function lenBytes(n: number): number {
-  let s = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    s++;
-  }
-  return s;
-}
-
-function putLen(u8: Uint8Array, p: number, n: number): number {
-  let i = 0;
-  while (n >= 0x80) {
-    u8[p + i++] = (n % 128) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  u8[p + i++] = n;
-  return i;
-}
-
 let gLen = 0;
 let gSize = 0;
 /** Reads a varint length at buf[p] (at most 8 bytes) into gLen/gSize; false when it runs past end. */
@@ -71,12 +52,12 @@ function getLen(buf: Uint8Array, p: number, end: number): boolean {
 
 function measure(): void {
   imgCount++;
-  imgSize += 16 + lenBytes(S.itFields);
+  imgSize += 16 + S.sizeLen(S.itFields);
   for (let i = 0; i < S.itFields; i++) {
     S.itField(i);
-    imgSize += lenBytes(S.fLen) + S.fLen;
+    imgSize += S.sizeLen(S.fLen) + S.fLen;
     S.itValue(i);
-    imgSize += lenBytes(S.fLen) + S.fLen;
+    imgSize += S.sizeLen(S.fLen) + S.fLen;
   }
 }
 
@@ -84,12 +65,12 @@ function emit(): void {
   const b = imgBuf;
   sidToBytes(S.itId, b, imgPos);
   imgPos += 16;
-  imgPos += putLen(b, imgPos, S.itFields);
+  imgPos += S.putLen(b, imgPos, S.itFields);
   for (let i = 0; i < S.itFields; i++) {
     for (let v = 0; v < 2; v++) {
       if (v === 0) S.itField(i);
       else S.itValue(i);
-      imgPos += putLen(b, imgPos, S.fLen);
+      imgPos += S.putLen(b, imgPos, S.fLen);
       b.set(S.fBuf.subarray(S.fOff, S.fOff + S.fLen), imgPos);
       imgPos += S.fLen;
     }

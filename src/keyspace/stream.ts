@@ -167,7 +167,8 @@ function getLen(u8: Uint8Array, p: number): void {
   vSize = i;
 }
 
-function sizeLen(n: number): number {
+/** Bytes of n as an unsigned LEB128 length (any safe integer, not only 32-bit ones). */
+export function sizeLen(n: number): number {
   let s = 1;
   while (n >= 0x80) {
     n = Math.floor(n / 128);
@@ -176,7 +177,8 @@ function sizeLen(n: number): number {
   return s;
 }
 
-function putLen(u8: Uint8Array, p: number, n: number): number {
+/** Writes n as an unsigned LEB128 length at p; returns its bytes. */
+export function putLen(u8: Uint8Array, p: number, n: number): number {
   let i = 0;
   while (n >= 0x80) {
     u8[p + i++] = (n % 128) | 0x80;
