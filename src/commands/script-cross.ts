@@ -6,10 +6,10 @@
 // thread serves nobody meanwhile: such a script cannot be killed (no -BUSY, no SCRIPT KILL), which
 // docs/scripting.md states; scripts bound to one shard, the fast path, run in that shard instead.
 
-import { SCRIPT_ERR } from '../core/errors.js';
+import { ERR, SCRIPT_ERR } from '../core/errors.js';
 import type { ScriptCallHost } from '../scripting/lua-engine.js';
 import type { RespWriter } from '../protocol/resp-writer.js';
-import { argListOf } from './args.js';
+import { argInt, argListOf } from './args.js';
 import { keyRange, keyStep, keysFirst, keysLast, keysSkip } from './key-range.js';
 import { HANDLED, resolveCall, scriptCommandSpec } from './script-run.js';
 import type { ArgList, ServerApi, ShardCaller } from './types.js';
@@ -41,8 +41,9 @@ class CrossShardHost implements ScriptCallHost {
     const idx = resolveCall(args, this.readOnly, out);
     if (idx === HANDLED) return;
     const spec = scriptCommandSpec(idx);
-    // A script over keys of several shards runs on the main thread: SELECT is not offered there.
-    if (spec.name === 'select') return out.error(SCRIPT_ERR.notAllowed);
+    // SELECT: the rest of the script runs in that database (every shard is locked for it; the
+    // next locked operation starts in its own client's database again), as Redis 7.0.
+    if (spec.name === 'select') return this.select(args, out);
     if (spec.name === 'publish' || spec.name === 'spublish') {
       // On the main thread: delivered now, with its receivers counted as PUBLISH does.
       const ps = this.server.pubsub;
@@ -74,6 +75,14 @@ class CrossShardHost implements ScriptCallHost {
     const reply = this.server.callShardSync(shard, a, proto, CALL_TIMEOUT_MS);
     if (reply === null) return out.error(SCRIPT_ERR.shardNoReply);
     out.raw(reply, 0, reply.length);
+  }
+
+  private select(args: Uint8Array[], out: RespWriter): void {
+    const db = args.length === 2 ? argInt(argListOf(args), 1) : NaN;
+    if (Number.isNaN(db)) return out.error(ERR.notInteger);
+    if (db < 0 || db >= this.server.config.values.databases) return out.error(ERR.dbIndexOutOfRange);
+    this.server.setLockedDb(db);
+    out.ok();
   }
 
   /** A call whose own keys span shards, run under the locks this script holds: a merged fan-out

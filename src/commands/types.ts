@@ -160,6 +160,9 @@ export interface ServerApi {
   /** Inside withShardsLocked only: a merged multi-key command (MGET, DEL...) split over the keys'
    * shards, blocking until the merged reply; null when a shard gave none within timeoutMs. */
   fanKeysSync(idx: number, args: ArgList, first: number, last: number, step: number, proto: 2 | 3, timeoutMs: number): Buffer | null;
+  /** Inside withShardsLocked: the database the blocking calls above run in from now on (a
+   * script's SELECT on the cross-shard path); returns the previous one. */
+  setLockedDb(db: number): number;
   /** Cluster membership when cluster-enabled, else null. */
   readonly cluster: ClusterControl | null;
   shardOfSlot(slot: number): number;

@@ -515,6 +515,10 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     return this.router.fanKeysSync(idx, args, first, last, step, proto, timeoutMs);
   }
 
+  setLockedDb(db: number): number {
+    return this.router.setLockedDb(db);
+  }
+
   withShardsLocked<T>(shards: number[], fn: (call: ShardCaller) => Promise<T>): Promise<T> {
     return this.router.withShardsLocked(shards, fn);
   }

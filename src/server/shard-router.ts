@@ -151,6 +151,13 @@ export class ShardRouter {
   /** The database of the locked operation running now (withShardsLocked: one at a time). */
   private lockedDb = 0;
 
+  /** See ServerApi.setLockedDb. */
+  setLockedDb(db: number): number {
+    const was = this.lockedDb;
+    this.lockedDb = db;
+    return was;
+  }
+
   /** Runs a shard command for a main-thread command; resolves with its raw reply. */
   callShard(shard: number, args: ReadonlyArray<Uint8Array | string>, proto: 2 | 3, owner = false, db = 0): Promise<Buffer> {
     const a = argListOf(args);
