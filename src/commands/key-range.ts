@@ -25,7 +25,9 @@ export function keyRange(k: KeySpec, a: ArgList): boolean {
   }
   if (k.numkeysAt === undefined) {
     keysFirst = k.first;
-    keysLast = k.last < 0 ? a.argc + k.last : k.last;
+    // A fixed last key past the arguments (a subcommand without its key, XGROUP HELP) stops at
+    // the last argument: no key at all then.
+    keysLast = k.last < 0 ? a.argc + k.last : Math.min(k.last, a.argc - 1);
     // No key at all (SUNSUBSCRIBE without a channel): nothing to route.
     return keysLast >= keysFirst;
   }
