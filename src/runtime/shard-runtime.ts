@@ -97,8 +97,8 @@ export class ShardExecutor {
   /** Its number (SELECT). */
   db = 0;
   /** Keyspaces by database: db 0 always, the others created on first use, each on its own memory
-   * (kept by the supervisor through onDbs, so a restarted shard re-attaches them all). Only db 0
-   * is logged, snapshotted and replicated (docs/databases.md). */
+   * (kept by the supervisor through onDbs, so a restarted shard re-attaches them all). Every
+   * database is logged, snapshotted and replicated (DB records, docs/databases.md). */
   private readonly dbs: Array<Keyspace | null>;
   /** Told the memory of every database after one is created or two are swapped (SWAPDB). */
   onDbs: ((memory: Array<SharedArrayBuffer | null>) => void) | null = null;

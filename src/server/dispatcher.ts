@@ -63,7 +63,7 @@ export class Dispatcher {
       return;
     }
     // XREAD / XREADGROUP block only with BLOCK; in MULTI they are queued by index, non-blocking.
-    if (this.blockingForms[idx] !== null && blocksWith(a)) spec = this.blockingForms[idx]!;
+    if (idx >= 0 && this.blockingForms[idx] !== null && blocksWith(a)) spec = this.blockingForms[idx]!;
     const counter = this.counters[idx]!;
     if (!arityOk(spec.arity, a.argc)) {
       counter.rejected++;
