@@ -124,6 +124,10 @@ async function main(): Promise<void> {
       args: [TESSERA_MAIN, 'server', '--port', String(tesseraPort), ...tlsServerArgs(certs, tesseraTls), '--save', '', '--dir', certs.dir,
         '--memcache-port', '0', '--http-port', '0', '--loglevel', 'warning', ...(o.shards === null ? [] : ['--shards', String(o.shards)])],
     });
+    // An unmeasured warm-up each (JIT, first handshakes), as bench/compare.ts does.
+    for (const [srv, port] of [[redis, redisTls], [tessera, tesseraTls]] as const) {
+      await measure(srv, port, certs, { ...o, requests: Math.min(o.requests, 50_000) }, 16);
+    }
     // samples[pipeline][test][side] = one Sample per round
     const samples = new Map<number, Map<string, Record<Side, Sample[]>>>();
     for (let round = 1; round <= o.rounds; round++) {
@@ -144,7 +148,7 @@ async function main(): Promise<void> {
       '# RESP over TLS: Tessera vs redis-server',
       '',
       `\`npm run bench:tls\` (bench/tls-bench.ts): \`redis-benchmark --tls --cacert ca.crt -t set,get -c ${o.clients} -n ${o.requests} -r ${o.keyspace} -d 3 -P N\``,
-      `on each server's tls-port (tls-auth-clients no, the same EC P-256 certificate made by openssl), ${o.rounds} rounds alternating which server goes first;`,
+      `on each server's tls-port (tls-auth-clients no, the same EC P-256 certificate made by openssl), after an unmeasured warm-up (-P 16) of each, ${o.rounds} rounds alternating which server goes first;`,
       'medians of the rounds, and the median of the per-round ratios. CPU is the server process\'s per request (all threads; Tessera\'s main thread apart).',
       '',
       `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.ramGiB} GiB, kernel ${machine.kernel}, node ${machine.node}, redis-server ${machine.redisServer}; Tessera ${gitRevision(REPO_ROOT)}` +
