@@ -31,6 +31,7 @@ interface Options {
   keyspace: number;
   pipelines: number[];
   shards: number | null;
+  tesseraArgs: string[];
   results: string;
 }
 
@@ -41,6 +42,7 @@ const USAGE = `npm run bench:tls -- [options]
   --keyspace N     random keys (-r, default 100000; env BENCH_KEYSPACE)
   --pipelines L    pipeline depths, comma-separated (default 1,16; env BENCH_PIPELINES)
   --shards N       Tessera shards (default: Tessera's, CPU cores - 1; env BENCH_SHARDS)
+  --tessera-args S extra Tessera server flags, e.g. "--shard-threads no" (env BENCH_TESSERA_ARGS)
   --results FILE   where to write the report (default bench/TLS.md)`;
 
 function parseOptions(argv: string[]): Options {
@@ -72,6 +74,7 @@ function parseOptions(argv: string[]): Options {
       return n;
     }),
     shards: shards === '' ? null : int('shards', 1),
+    tesseraArgs: raw('tessera-args', '').split(' ').filter((a) => a !== ''),
     results: resolve(REPO_ROOT, raw('results', 'bench/TLS.md')),
   };
 }
@@ -85,7 +88,7 @@ interface Sample {
   mainUs: number;
 }
 
-type Side = 'redis' | 'tessera';
+type Side = 'redis' | 'tessera' | 'floor';
 const TESTS = ['SET', 'GET'] as const;
 
 /** One redis-benchmark run of SET and GET over TLS; CPU is measured around it. */
@@ -122,10 +125,15 @@ async function main(): Promise<void> {
     const tessera = await startServer({
       name: 'tessera', command: process.execPath, port: tesseraPort, cwd: REPO_ROOT,
       args: [TESSERA_MAIN, 'server', '--port', String(tesseraPort), ...tlsServerArgs(certs, tesseraTls), '--save', '', '--dir', certs.dir,
-        '--memcache-port', '0', '--http-port', '0', '--loglevel', 'warning', ...(o.shards === null ? [] : ['--shards', String(o.shards)])],
+        '--memcache-port', '0', '--http-port', '0', '--loglevel', 'warning', ...(o.shards === null ? [] : ['--shards', String(o.shards)]), ...o.tesseraArgs],
+    });
+    const floorPort = await freePort();
+    const floor = await startServer({
+      name: 'node-tls-floor', command: process.execPath, port: floorPort, cwd: REPO_ROOT, readyWhen: 'listening',
+      args: ['dist/bench/lib/node-tls-floor.js', '--port', String(floorPort), '--cert', certs.serverCert, '--key', certs.serverKey],
     });
     // An unmeasured warm-up each (JIT, first handshakes), as bench/compare.ts does.
-    for (const [srv, port] of [[redis, redisTls], [tessera, tesseraTls]] as const) {
+    for (const [srv, port] of [[redis, redisTls], [tessera, tesseraTls], [floor, floorPort]] as const) {
       await measure(srv, port, certs, { ...o, requests: Math.min(o.requests, 50_000) }, 16);
     }
     // samples[pipeline][test][side] = one Sample per round
@@ -133,14 +141,17 @@ async function main(): Promise<void> {
     for (let round = 1; round <= o.rounds; round++) {
       for (const p of o.pipelines) {
         const [r, t] = await alternate(round, () => measure(redis, redisTls, certs, o, p), () => measure(tessera, tesseraTls, certs, o, p));
+        // The floor after the pair: it is a reference, not one side of a ratio.
+        const f = await measure(floor, floorPort, certs, o, p);
         const byTest = samples.get(p) ?? new Map<string, Record<Side, Sample[]>>();
         samples.set(p, byTest);
         for (const test of TESTS) {
-          const e = byTest.get(test) ?? { redis: [], tessera: [] };
+          const e = byTest.get(test) ?? { redis: [], tessera: [], floor: [] };
           byTest.set(test, e);
           e.redis.push(r.get(test)!);
           e.tessera.push(t.get(test)!);
-          console.log(`round ${round} -P ${p} ${test}: redis ${fmtInt(r.get(test)!.rps)} rps, tessera ${fmtInt(t.get(test)!.rps)} rps`);
+          e.floor.push(f.get(test)!);
+          console.log(`round ${round} -P ${p} ${test}: redis ${fmtInt(r.get(test)!.rps)} rps, tessera ${fmtInt(t.get(test)!.rps)} rps, node TLS floor ${fmtInt(f.get(test)!.rps)} rps`);
         }
       }
     }
@@ -152,10 +163,10 @@ async function main(): Promise<void> {
       'medians of the rounds, and the median of the per-round ratios. CPU is the server process\'s per request (all threads; Tessera\'s main thread apart).',
       '',
       `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.ramGiB} GiB, kernel ${machine.kernel}, node ${machine.node}, redis-server ${machine.redisServer}; Tessera ${gitRevision(REPO_ROOT)}` +
-        `, shards ${o.shards ?? 'default (cores - 1)'}. The load generator shares the cores with the server.`,
+        `, shards ${o.shards ?? 'default (cores - 1)'}${o.tesseraArgs.length > 0 ? `, extra flags \`${o.tesseraArgs.join(' ')}\`` : ''}. The load generator shares the cores with the server.`,
       '',
-      '| test | pipeline | redis-server rps | Tessera rps | ratio (median) | redis p50 ms | Tessera p50 ms | redis CPU us/req | Tessera CPU us/req (main) |',
-      '|---|---|---|---|---|---|---|---|---|',
+      '| test | pipeline | redis-server rps | Tessera rps | ratio (median) | redis p50 ms | Tessera p50 ms | redis CPU us/req | Tessera CPU us/req (main) | Node TLS floor rps | floor CPU us/req |',
+      '|---|---|---|---|---|---|---|---|---|---|---|',
     ];
     const ratios: string[] = [];
     for (const p of o.pipelines) {
@@ -165,12 +176,14 @@ async function main(): Promise<void> {
         const ratio = median(e.tessera.map((t, i) => t.rps / e.redis[i]!.rps));
         const row = `| ${test} | ${p} | ${fmtInt(med(e.redis, (s) => s.rps))} | ${fmtInt(med(e.tessera, (s) => s.rps))} | ${ratio.toFixed(2)}x | ` +
           `${med(e.redis, (s) => s.p50Ms).toFixed(3)} | ${med(e.tessera, (s) => s.p50Ms).toFixed(3)} | ` +
-          `${med(e.redis, (s) => s.cpuUs).toFixed(2)} | ${med(e.tessera, (s) => s.cpuUs).toFixed(2)} (${med(e.tessera, (s) => s.mainUs).toFixed(2)}) |`;
+          `${med(e.redis, (s) => s.cpuUs).toFixed(2)} | ${med(e.tessera, (s) => s.cpuUs).toFixed(2)} (${med(e.tessera, (s) => s.mainUs).toFixed(2)}) | ` +
+          `${fmtInt(med(e.floor, (s) => s.rps))} | ${med(e.floor, (s) => s.cpuUs).toFixed(2)} |`;
         lines.push(row);
         ratios.push(`${test} -P ${p}: ${ratio.toFixed(2)}x`);
       }
     }
-    lines.push('', `Ratios (Tessera / redis-server, target >= 1.0x): ${ratios.join(', ')}.`, '');
+    lines.push('', `Ratios (Tessera / redis-server, target >= 1.0x): ${ratios.join(', ')}.`, '',
+      'The Node TLS floor (bench/lib/node-tls-floor.ts) answers +OK to every command behind node:tls and executes nothing: what Node\'s TLS socket path alone costs, measured after each pair.', '');
     lines.push(`Commands: \`${redis.commandLine.replace(certs.dir, '$CERTS')}\` and \`${tessera.commandLine.replaceAll(certs.dir, '$CERTS')}\`.`.replaceAll(certs.dir, '$CERTS'), '');
     const text = lines.join('\n');
     writeFileSync(o.results, text);
