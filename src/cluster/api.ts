@@ -95,6 +95,8 @@ export interface FailoverEvent {
  */
 export interface ClusterControl {
   readonly myId: string;
+  /** tls-cluster yes: node ports are TLS ports (CLUSTER SHARDS says `tls-port`). */
+  readonly tlsCluster: boolean;
 
   // --- hot path (every keyed command) -------------------------------------------------------
   /** This node serves the slot. */

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { ReplyError } from '../core/errors.js';
 import { CLUSTER_SLOTS, type ClusterControl, type ClusterHooks, type ClusterInfoFields, type FailoverEvent, type NodeView } from './api.js';
 import { encodePublish, isPublish, MAX_PUBLISH_FRAME_BYTES, type PublishMessage, publishFrameBytes, type WireMessage } from './bus-messages.js';
-import { ClusterBus } from './cluster-bus.js';
+import { ClusterBus, type ClusterBusOptions } from './cluster-bus.js';
 import { Failover } from './failover.js';
 import { Gossip, type LinkRef, type Transport } from './gossip.js';
 import { parseNodesConfig, writeFileAtomic } from './nodes-file.js';
@@ -44,6 +44,8 @@ export interface ClusterNodeOptions {
   migrationBarrier?: number;
   replicaNoFailover?: boolean;
   allowReplicaMigration?: boolean;
+  /** tls-cluster yes: the bus is TLS both ways, and `port` is the tls-port (what Redis announces). */
+  tls?: ClusterBusOptions['tls'];
 }
 
 /** Replaces the TCP bus (the simulation passes its network here). */
@@ -92,7 +94,7 @@ export class ClusterNode implements ClusterControl {
       this.bus = null;
     } else {
       this.bus = new ClusterBus({
-        bindHost: opts.bindHost, busPort: opts.busPort, log: opts.log, clock: this.clock,
+        bindHost: opts.bindHost, busPort: opts.busPort, log: opts.log, clock: this.clock, tls: opts.tls ?? null,
         onMessage: (link, msg) => this.receive(link, msg),
         onLinkDown: (id) => {
           const n = this.topo.get(id);
@@ -156,6 +158,16 @@ export class ClusterNode implements ClusterControl {
     this.timer = null;
     if (this.bus) await this.bus.close();
     this.saveConfigQuietly();
+  }
+
+  /** tls-cluster yes: the announced ports are TLS ports (CLUSTER SHARDS names them tls-port). */
+  get tlsCluster(): boolean {
+    return (this.opts.tls ?? null) !== null;
+  }
+
+  /** New certificates for the bus listener (CONFIG SET tls-*). */
+  reloadTls(): void {
+    this.bus?.reloadTls();
   }
 
   /** The bus port actually bound (the configured one unless it was 0). */

@@ -328,7 +328,8 @@ function clusterShards(m: MainCall, c: ClusterControl): void {
     for (const n of members) {
       const fields: Array<[string, string | number]> = [
         ['id', n.id],
-        ['port', n.port],
+        // Redis 7.0 with tls-cluster yes: the announced port is the TLS one (plain ports are not gossiped here).
+        [c.tlsCluster ? 'tls-port' : 'port', n.port],
         ['ip', addr(n)],
         ['endpoint', addr(n)],
       ];

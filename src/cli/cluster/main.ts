@@ -2,7 +2,7 @@
 // rely on: 0 ok, 1 the operation failed or the cluster is not ok, 2 usage error. Messages go to
 // stderr, results and the running log to stdout.
 
-import { AdminPool, NodeError } from './admin-client.js';
+import { AdminPool, CONNECT_TIMEOUT_MS, NodeError } from './admin-client.js';
 import { parseArgs } from './args.js';
 import type { ClusterCommand } from './command.js';
 import { OperationError, UsageError } from './errors.js';
@@ -13,6 +13,7 @@ import { localCommand } from './commands/local.js';
 import { addNodeCommand, removeNodeCommand } from './commands/nodes.js';
 import { rebalanceCommand, reshardCommand } from './commands/rebalance.js';
 import { statusCommand } from './commands/status.js';
+import { extractTlsFlags, TLS_FLAGS_HELP } from './tls-flags.js';
 
 const COMMANDS: readonly ClusterCommand[] = [
   createCommand,
@@ -35,6 +36,7 @@ export function clusterUsage(): string {
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)} ${c.summary}`),
     '',
     'tessera cluster help <subcommand> (or tessera cluster <subcommand> --help) for its options.',
+    ...TLS_FLAGS_HELP,
     'Exit status: 0 ok, 1 operation failed or cluster not ok, 2 usage error.',
   ].join('\n');
 }
@@ -65,9 +67,11 @@ export async function runCluster(argv: readonly string[]): Promise<number> {
     out(commandHelp(command));
     return 0;
   }
-  const pool = new AdminPool();
+  let pool = new AdminPool();
   try {
-    const args = parseArgs(rest, command.flags, { allowRest: command.allowRest === true });
+    const split = extractTlsFlags(rest);
+    if (split.tls !== null) pool = new AdminPool(CONNECT_TIMEOUT_MS, split.tls);
+    const args = parseArgs(split.argv, command.flags, { allowRest: command.allowRest === true });
     return await command.run(args, pool);
   } catch (e) {
     if (e instanceof UsageError) {
