@@ -17,6 +17,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { freePort, redisCli, requireTool, TESSERA_MAIN, waitFor, withTimeout } from './harness.js';
 import { cli } from './cluster-cli-helpers.js';
+import { makeTestCerts, type TestCerts } from './tls-cluster-certs.js';
 
 const TEST_TIMEOUT_MS = 120_000;
 const NODE_TIMEOUT_MS = 2_000;
@@ -25,35 +26,7 @@ const STOP_DEADLINE_MS = 10_000;
 
 const root = mkdtempSync(join(tmpdir(), 'tessera-tls-cluster-'));
 
-// ---------------------------------------------------------------------------------------------
-// Certificates: a CA, one certificate the nodes share (server and client use, as Redis's test
-// suite does), and a client certificate for the tools.
-
-interface Certs {
-  ca: string;
-  nodeCert: string;
-  nodeKey: string;
-  clientCert: string;
-  clientKey: string;
-}
-
-function openssl(args: string[]): void {
-  const r = spawnSync('openssl', args, { cwd: root, encoding: 'utf8' });
-  if (r.error !== undefined) throw new Error(`openssl is needed by this test and was not found on PATH: install Debian's openssl (${r.error.message})`);
-  if (r.status !== 0) throw new Error(`openssl ${args.join(' ')} failed: ${r.stderr}`);
-}
-
-function makeCerts(): Certs {
-  const p = (n: string): string => join(root, n);
-  openssl(['req', '-x509', '-new', '-nodes', '-newkey', 'rsa:2048', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=Tessera test CA']);
-  for (const who of ['node', 'client']) {
-    openssl(['req', '-new', '-nodes', '-newkey', 'rsa:2048', '-keyout', `${who}.key`, '-out', `${who}.csr`, '-subj', `/CN=${who}`]);
-    openssl(['x509', '-req', '-in', `${who}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${who}.crt`, '-days', '2']);
-  }
-  return { ca: p('ca.crt'), nodeCert: p('node.crt'), nodeKey: p('node.key'), clientCert: p('client.crt'), clientKey: p('client.key') };
-}
-
-let certs: Certs;
+let certs: TestCerts;
 
 function clientTls(): tls.ConnectionOptions {
   return { ca: readFileSync(certs.ca), cert: readFileSync(certs.clientCert), key: readFileSync(certs.clientKey), checkServerIdentity: () => undefined };
@@ -195,7 +168,7 @@ function requireRedisCliTls(): void {
 const s = suite('replication and cluster over TLS');
 
 s.before(() => {
-  certs = makeCerts();
+  certs = makeTestCerts(root);
   requireRedisCliTls();
 });
 
