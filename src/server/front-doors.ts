@@ -239,6 +239,13 @@ export async function startFrontDoors(server: FrontDoorServer): Promise<FrontDoo
       for (const host of v.bind) {
         // allowHalfOpen: a client that sends its requests and shuts down its write side (nc,
         // a script) still gets every reply; the connection ends itself after the last one.
+        if (v.memcacheTls) {
+          // memcache-tls: the same port speaks TLS, with the RESP port's certificates (server-tls.ts).
+          const tlsDoor = await server.tls.listen('memcached', v.memcachePort, host, (sock) => memcache.accept(sock));
+          memcachePort = tlsDoor.port;
+          listeners.push(tlsDoor.server);
+          continue;
+        }
         const srv = net.createServer({ noDelay: true, allowHalfOpen: true }, (sock) => memcache.accept(sock));
         memcachePort = await listen(srv, v.memcachePort, host);
         // After listen, an accept failure (EMFILE) is logged; the listener keeps serving.
@@ -252,7 +259,7 @@ export async function startFrontDoors(server: FrontDoorServer): Promise<FrontDoo
     throw e;
   }
   if (memcachePort > 0 || http) {
-    server.log.info({ memcachePort, httpPort: http?.port ?? 0 }, 'Front doors open (memcached, HTTP)');
+    server.log.info({ memcachePort, httpPort: http?.port ?? 0, memcacheTls: v.memcacheTls, httpTls: v.httpTls }, 'Front doors open (memcached, HTTP)');
   }
   return {
     memcachePort,

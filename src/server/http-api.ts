@@ -14,6 +14,7 @@
 // and so is time (HTTP_LIMITS); connections count against maxclients with every other door's.
 
 import http from 'node:http';
+import tls from 'node:tls';
 import { HOLD, admit, type AdmissionCommand } from './admission.js';
 import { ERR } from '../core/errors.js';
 import { COMMANDS } from '../commands/registry.js';
@@ -421,7 +422,10 @@ export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCo
   let port = v.httpPort;
   try {
     for (const host of v.bind) {
-      const s = createHttpListener(hooks, onRequest);
+      const tlsContexts = v.httpTls ? server.tls.contexts : null;
+      const s = createHttpListener(hooks, onRequest, tlsContexts?.server() ?? null);
+      // https: reloads, tls-auth-clients and the session cache follow CONFIG SET (server-tls.ts).
+      if (tlsContexts && s instanceof tls.Server) tlsContexts.adopt(s, server.tls.failureLogger('http'));
       servers.push(s);
       port = await new Promise<number>((resolve, reject) => {
         s.once('error', reject);

@@ -25,6 +25,7 @@ import { isAbsolute, join } from 'node:path';
 import { PeerPool } from '../cluster/peer-client.js';
 import { InFlightKeys } from '../cluster/slot-migrator.js';
 import { startFrontDoors, type FrontDoors } from './front-doors.js';
+import { ServerTls } from './server-tls.js';
 import { PersistenceManager, type PersistenceHost } from '../persistence/persistence-manager.js';
 import type { LogSettings } from '../persistence/shard-persistence.js';
 import { Replication } from '../replication/replication.js';
@@ -71,6 +72,10 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
   private cronTimer: NodeJS.Timeout | null = null;
   private frontDoors: FrontDoors | null = null;
   port = 0;
+  /** The bound tls-port (0 = no RESP over TLS). */
+  tlsPort = 0;
+  /** The TLS contexts of every door and outgoing link (src/server/server-tls.ts). */
+  readonly tls: ServerTls;
   cluster: ClusterControl | null = null;
   readonly peers = new PeerPool();
   readonly inFlight = new InFlightKeys();
@@ -89,6 +94,8 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     readonly config: Config,
     readonly log: Logger,
   ) {
+    // First: a TLS configuration that cannot be used stops the start before any shard runs.
+    this.tls = new ServerTls(config, log);
     const n = config.values.shards;
     this.scripting = new ScriptNode(n, COMMANDS);
     this.blocked = new BlockedClients({
@@ -298,7 +305,9 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     // The RESP port opens first and answers -LOADING (as redis-server does) until the data, the
     // cluster state and the other ports are back: no client sees this node before what it had.
     this.starting = true;
-    for (const host of v.bind) {
+    // port 0 with a tls-port serves TLS only, as in Redis (port 0 alone is a random port).
+    const plainHosts = v.port === 0 && v.tlsPort > 0 ? [] : v.bind;
+    for (const host of plainHosts) {
       // Half-open sockets allowed: a client's FIN ends its input, and its replies still go out
       // (Connection closes after the last one).
       const srv = net.createServer({ noDelay: true, allowHalfOpen: true }, (sock) => this.accept(sock));
@@ -313,6 +322,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       const addr = srv.address();
       if (addr && typeof addr === 'object') this.port = addr.port;
     }
+    await this.listenTls();
     try {
       await this.persistence.recover();
     } catch (e) {
@@ -334,6 +344,18 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       const [host, port] = v.replicaof.split(' ');
       this.replication.replicaOf(host!, Number(port));
     }
+  }
+
+  /** RESP over TLS on tls-port (every bind address): the same accept path as the plain port. */
+  private async listenTls(): Promise<void> {
+    const v = this.config.values;
+    if (v.tlsPort === 0) return;
+    for (const host of v.bind) {
+      const { server, port } = await this.tls.listen('resp', v.tlsPort, host, (sock) => this.accept(sock));
+      this.netServers.push(server);
+      this.tlsPort = port;
+    }
+    this.log.info({ tlsPort: this.tlsPort }, 'Ready to accept connections tls');
   }
 
   /** True until listen() is done: commands not flagged `loading` get -LOADING. */
