@@ -101,7 +101,8 @@ export const localCommand: ClusterCommand = {
         const role = myself.flags.includes('master') ? 'master' : `replica of ${myself.primaryId?.slice(0, 8) ?? '?'}`;
         out(`${clients[i]!.address} ${myself.id} ${role} slots:${formatRanges(toRanges(myself.slots))} (${myself.slots.length}) pid ${child.proc.pid ?? '?'} log ${join(dirText, String(child.port), 'node.log')}`);
       }
-      out(`Cluster ready: ${count} nodes. Connect with e.g. redis-cli -c -p ${basePort}. Ctrl-C stops them all.`);
+      const cliTls = tlsArgs === null ? '' : ` --tls --cacert ${pool.tls?.cacertPath ?? ''}`;
+      out(`Cluster ready: ${count} nodes. Connect with e.g. redis-cli -c${cliTls} -p ${basePort}. Ctrl-C stops them all.`);
       await pool.closeAll();
       return await Promise.race([stop.done, group.allGone().then(() => (stop.isSignalled() ? stop.done : 1))]);
     } catch (e) {
