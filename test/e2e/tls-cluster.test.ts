@@ -4,8 +4,9 @@
 // migration over TLS (keys written through `redis-cli -c --tls` spread over the nodes, the ports
 // announced are the TLS ports, a slot moved with CLUSTER SETSLOT + MIGRATE); and a four-node
 // cluster (two primaries with a replica each) made by `tessera cluster create --tls`, resharded by
-// `tessera cluster reshard --tls` and failed over to a replica. Certificates are made here with
-// openssl. Fails, never skips, when openssl, redis-cli or redis-server's TLS support is missing.
+// `tessera cluster reshard --tls` and failed over to a replica; and `tessera bench --tls --cluster`.
+// Certificates are made with openssl (tls-cluster-certs.ts). Fails, never skips, when openssl or
+// redis-cli with TLS support is missing.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -15,7 +16,7 @@ import tls from 'node:tls';
 import { Cluster, Redis } from 'ioredis';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { freePort, redisCli, requireTool, TESSERA_MAIN, waitFor, withTimeout } from './harness.js';
+import { freePort, redisCli, requireTool, runTesseraCli, TESSERA_MAIN, waitFor, withTimeout } from './harness.js';
 import { cli } from './cluster-cli-helpers.js';
 import { makeTestCerts, type TestCerts } from './tls-cluster-certs.js';
 
@@ -319,6 +320,13 @@ t('a slot moves with CLUSTER SETSLOT and MIGRATE over TLS', async () => {
   } finally {
     c.disconnect();
   }
+});
+
+t('tessera bench --tls --cluster runs against the TLS cluster', async () => {
+  const r = await runTesseraCli(['bench', '-p', String(trio[0]!.port), '--cluster', '-n', '2000', '-c', '4', '-r', '500', '-q', ...tlsFlags()]);
+  assert.is(r.code, 0, r.out);
+  assert.match(r.out, /^SET: [\d.]+ requests per second/m);
+  assert.match(r.out, /^GET: [\d.]+ requests per second/m);
 });
 
 // ---------------------------------------------------------------------------------------------
