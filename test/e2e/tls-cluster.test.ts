@@ -322,6 +322,18 @@ t('a slot moves with CLUSTER SETSLOT and MIGRATE over TLS', async () => {
   }
 });
 
+t('certificates reloaded by CONFIG SET: the bus takes the new context, redis-cli --cluster check --tls is happy', async () => {
+  for (const n of trio) {
+    await withClient(n.port, async (c) => {
+      assert.is(await c.call('CONFIG', 'SET', 'tls-cert-file', certs.nodeCert, 'tls-key-file', certs.nodeKey), 'OK');
+    });
+  }
+  const r = await redisCli(['--cluster', 'check', `127.0.0.1:${trio[1]!.port}`, ...tlsFlags()], { timeoutMs: 30_000 });
+  assert.is(r.code, 0, `${r.stdout}\n${r.stderr}`);
+  assert.match(r.stdout, '[OK] All 16384 slots covered');
+  assert.not.match(r.stdout, /\[WARNING\]|\[ERR\]/);
+});
+
 t('tessera bench --tls --cluster runs against the TLS cluster', async () => {
   const r = await runTesseraCli(['bench', '-p', String(trio[0]!.port), '--cluster', '-n', '2000', '-c', '4', '-r', '500', '-q', ...tlsFlags()]);
   assert.is(r.code, 0, r.out);
