@@ -1,3 +1,5 @@
+// Under tls-cluster both directions are TLS with certificates checked on both sides (as Redis's
+// bus: a peer without a certificate from our CA is refused whatever tls-auth-clients says).
 // The cluster bus over TCP: one outbound link per known node (connected on the first send, retried
 // with backoff, a bounded queue while connecting and a bounded socket buffer once connected; what
 // does not fit is dropped, as a heartbeat is resent anyway), and the inbound links peers open to
@@ -7,8 +9,6 @@
 // not fit). The queue is written once per event-loop turn, in one corked write, and only while the
 // socket holds less than PUBLISH_LOW_WATER_BYTES: a heartbeat waits behind that much at most.
 // Nothing here throws into the event loop: socket errors close the link, handler errors are logged.
-// Under tls-cluster both directions are TLS with certificates checked on both sides (as Redis's
-// bus: a peer without a certificate from our CA is refused whatever tls-auth-clients says).
 
 import { createServer, type Server, type Socket } from 'node:net';
 import tls from 'node:tls';
@@ -29,6 +29,8 @@ const BACKOFF_MIN_MS = 50;
 const BACKOFF_MAX_MS = 1000;
 
 export interface ClusterBusOptions {
+  /** tls-cluster: the listener's TLS options (read at listen) and the dialler's. */
+  tls?: { server: () => tls.TlsOptions; client: TlsDialOptions } | null;
   bindHost: string;
   busPort: number;
   log: Logger;
@@ -36,8 +38,6 @@ export interface ClusterBusOptions {
   /** The outbound link to the node went down. */
   onLinkDown(nodeId: string): void;
   clock?: () => number;
-  /** tls-cluster: the listener's TLS options (read at listen) and the dialler's. */
-  tls?: { server: () => tls.TlsOptions; client: TlsDialOptions } | null;
 }
 
 interface OutLink {

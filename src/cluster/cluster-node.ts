@@ -21,6 +21,8 @@ import { ServedSlots } from './served-slots.js';
 import { FLAG_FAIL, FLAG_HANDSHAKE, FLAG_MASTER, FLAG_PFAIL, FLAG_SLAVE, type TopoNode, Topology } from './topology.js';
 
 export interface ClusterNodeOptions {
+  /** tls-cluster yes: the bus is TLS both ways, and `port` is the tls-port (what Redis announces). */
+  tls?: ClusterBusOptions['tls'];
   /** Client (RESP) port of this node. */
   port: number;
   /** Cluster bus port (the server passes port + 10000 unless configured). */
@@ -44,8 +46,6 @@ export interface ClusterNodeOptions {
   migrationBarrier?: number;
   replicaNoFailover?: boolean;
   allowReplicaMigration?: boolean;
-  /** tls-cluster yes: the bus is TLS both ways, and `port` is the tls-port (what Redis announces). */
-  tls?: ClusterBusOptions['tls'];
 }
 
 /** Replaces the TCP bus (the simulation passes its network here). */
@@ -94,12 +94,13 @@ export class ClusterNode implements ClusterControl {
       this.bus = null;
     } else {
       this.bus = new ClusterBus({
-        bindHost: opts.bindHost, busPort: opts.busPort, log: opts.log, clock: this.clock, tls: opts.tls ?? null,
+        bindHost: opts.bindHost, busPort: opts.busPort, log: opts.log, clock: this.clock,
         onMessage: (link, msg) => this.receive(link, msg),
         onLinkDown: (id) => {
           const n = this.topo.get(id);
           if (n) n.linkUp = false;
         },
+        tls: opts.tls ?? null,
       });
     }
     const base = deps.transport ?? this.bus!;

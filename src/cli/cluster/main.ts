@@ -2,7 +2,7 @@
 // rely on: 0 ok, 1 the operation failed or the cluster is not ok, 2 usage error. Messages go to
 // stderr, results and the running log to stdout.
 
-import { AdminPool, CONNECT_TIMEOUT_MS, NodeError } from './admin-client.js';
+import { AdminPool, NodeError } from './admin-client.js';
 import { parseArgs } from './args.js';
 import type { ClusterCommand } from './command.js';
 import { OperationError, UsageError } from './errors.js';
@@ -35,8 +35,9 @@ export function clusterUsage(): string {
     'Subcommands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)} ${c.summary}`),
     '',
-    'tessera cluster help <subcommand> (or tessera cluster <subcommand> --help) for its options.',
     ...TLS_FLAGS_HELP,
+    '',
+    'tessera cluster help <subcommand> (or tessera cluster <subcommand> --help) for its options.',
     'Exit status: 0 ok, 1 operation failed or cluster not ok, 2 usage error.',
   ].join('\n');
 }
@@ -70,7 +71,7 @@ export async function runCluster(argv: readonly string[]): Promise<number> {
   let pool = new AdminPool();
   try {
     const split = extractTlsFlags(rest);
-    if (split.tls !== null) pool = new AdminPool(CONNECT_TIMEOUT_MS, split.tls);
+    if (split.tls !== null) pool = new AdminPool(undefined, split.tls);
     const args = parseArgs(split.argv, command.flags, { allowRest: command.allowRest === true });
     return await command.run(args, pool);
   } catch (e) {
