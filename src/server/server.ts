@@ -344,7 +344,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     this.starting = false;
     this.cronTimer = setInterval(() => this.cron(), 1000);
     this.cronTimer.unref();
-    this.log.info({ port: this.port, bind: v.bind, shards: this.links.length, pid: process.pid }, 'Ready to accept connections tcp');
+    if (plainHosts.length > 0) this.log.info({ port: this.port, bind: v.bind, shards: this.links.length, pid: process.pid }, 'Ready to accept connections tcp');
     if (v.replicaof !== '' && this.cluster === null) {
       const [host, port] = v.replicaof.split(' ');
       this.replication.replicaOf(host!, Number(port));
