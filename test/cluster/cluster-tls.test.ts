@@ -13,19 +13,19 @@ import * as assert from 'uvu/assert';
 import { freePort, until } from './net-helpers.js';
 import { ClusterNode, type ClusterNodeOptions } from '../../src/cluster/cluster-node.js';
 import { PeerClient } from '../../src/cluster/peer-client.js';
-import { makeTestCerts, type TestCerts } from '../e2e/tls-cluster-certs.js';
+import { makeTestCerts, type TestCerts } from '../e2e/tls-certs.js';
 
 const NODE_TIMEOUT_MS = 1000;
 
 function busTls(c: TestCerts, cert: string, key: string): NonNullable<ClusterNodeOptions['tls']> {
-  const ca = readFileSync(c.ca);
+  const ca = readFileSync(c.caCert);
   const material = { ca, cert: readFileSync(cert), key: readFileSync(key) };
   return { server: () => ({ ...material }), client: () => ({ ...material, checkServerIdentity: () => undefined }) };
 }
 
 test('three nodes over a mutual-TLS bus converge; a node with a foreign certificate is refused', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-cluster-tls-'));
-  const certs = makeTestCerts(dir);
+  const certs = makeTestCerts();
   const log = pino({ level: 'silent' });
   const opts: ClusterNodeOptions[] = [];
   for (let i = 0; i < 4; i++) {
@@ -33,7 +33,7 @@ test('three nodes over a mutual-TLS bus converge; a node with a foreign certific
     opts.push({
       port: await freePort(), busPort: await freePort(), bindHost: '127.0.0.1', announceIp: '',
       configFile: join(dir, `nodes-${i}.conf`), nodeTimeoutMs: NODE_TIMEOUT_MS, requireFullCoverage: true, log,
-      tls: foreign ? busTls(certs, certs.foreignCert, certs.foreignKey) : busTls(certs, certs.nodeCert, certs.nodeKey),
+      tls: foreign ? busTls(certs, certs.otherCert, certs.otherKey) : busTls(certs, certs.serverCert, certs.serverKey),
     });
   }
   const nodes = opts.map((o) => new ClusterNode(o));
@@ -71,13 +71,13 @@ test('three nodes over a mutual-TLS bus converge; a node with a foreign certific
   } finally {
     for (const n of nodes) await n.stop();
     rmSync(dir, { recursive: true, force: true });
+    certs.remove();
   }
 });
 
 test('a PeerClient dials TLS and gets its replies in order', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tessera-peer-tls-'));
-  const certs = makeTestCerts(dir);
-  const material = { ca: readFileSync(certs.ca), cert: readFileSync(certs.nodeCert), key: readFileSync(certs.nodeKey) };
+  const certs = makeTestCerts();
+  const material = { ca: readFileSync(certs.caCert), cert: readFileSync(certs.serverCert), key: readFileSync(certs.serverKey) };
   let clientAuthorized = false;
   const server = tls.createServer({ ...material, requestCert: true, rejectUnauthorized: true }, (sock) => {
     clientAuthorized = sock.authorized;
@@ -99,7 +99,7 @@ test('a PeerClient dials TLS and gets its replies in order', async () => {
   } finally {
     peer.close();
     await new Promise<void>((r) => server.close(() => r()));
-    rmSync(dir, { recursive: true, force: true });
+    certs.remove();
   }
 });
 

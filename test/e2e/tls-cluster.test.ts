@@ -5,7 +5,7 @@
 // announced are the TLS ports, a slot moved with CLUSTER SETSLOT + MIGRATE); and a four-node
 // cluster (two primaries with a replica each) made by `tessera cluster create --tls`, resharded by
 // `tessera cluster reshard --tls` and failed over to a replica; and `tessera bench --tls --cluster`.
-// Certificates are made with openssl (tls-cluster-certs.ts). Fails, never skips, when openssl or
+// Certificates are made with openssl (tls-certs.ts). Fails, never skips, when openssl or
 // redis-cli with TLS support is missing.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -18,7 +18,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { freePort, redisCli, requireTool, runTesseraCli, TESSERA_MAIN, waitFor, withTimeout } from './harness.js';
 import { cli } from './cluster-cli-helpers.js';
-import { makeTestCerts, type TestCerts } from './tls-cluster-certs.js';
+import { makeTestCerts, type TestCerts } from './tls-certs.js';
 
 const TEST_TIMEOUT_MS = 120_000;
 const NODE_TIMEOUT_MS = 2_000;
@@ -30,12 +30,12 @@ const root = mkdtempSync(join(tmpdir(), 'tessera-tls-cluster-'));
 let certs: TestCerts;
 
 function clientTls(): tls.ConnectionOptions {
-  return { ca: readFileSync(certs.ca), cert: readFileSync(certs.clientCert), key: readFileSync(certs.clientKey), checkServerIdentity: () => undefined };
+  return { ca: readFileSync(certs.caCert), cert: readFileSync(certs.clientCert), key: readFileSync(certs.clientKey), checkServerIdentity: () => undefined };
 }
 
 /** redis-cli's and `tessera cluster`'s TLS flags. */
 function tlsFlags(): string[] {
-  return ['--tls', '--cacert', certs.ca, '--cert', certs.clientCert, '--key', certs.clientKey];
+  return ['--tls', '--cacert', certs.caCert, '--cert', certs.clientCert, '--key', certs.clientKey];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -53,7 +53,7 @@ interface TlsNode {
 const nodes: TlsNode[] = [];
 
 function serverTlsArgs(): string[] {
-  return ['--tls-cert-file', certs.nodeCert, '--tls-key-file', certs.nodeKey, '--tls-ca-cert-file', certs.ca];
+  return ['--tls-cert-file', certs.serverCert, '--tls-key-file', certs.serverKey, '--tls-ca-cert-file', certs.caCert];
 }
 
 async function startTlsNode(extra: string[], cluster: boolean): Promise<TlsNode> {
@@ -132,6 +132,27 @@ function tlsPing(port: number): Promise<boolean> {
   });
 }
 
+/** The serial number of the certificate a node's bus presents to a new link (ours: the client's). */
+function busCertSerial(busPort: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = tls.connect({ host: '127.0.0.1', port: busPort, ...clientTls() });
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`no TLS handshake with the bus on ${busPort}`));
+    }, 5_000);
+    s.on('secureConnect', () => {
+      clearTimeout(timer);
+      const serial = s.getPeerCertificate().serialNumber;
+      s.destroy();
+      resolve(serial);
+    });
+    s.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
+
 /** An ioredis client over TLS (no retries). */
 async function client(port: number): Promise<Redis> {
   const r = new Redis({ host: '127.0.0.1', port, tls: clientTls(), lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
@@ -169,13 +190,14 @@ function requireRedisCliTls(): void {
 const s = suite('replication and cluster over TLS');
 
 s.before(() => {
-  certs = makeTestCerts(root);
+  certs = makeTestCerts();
   requireRedisCliTls();
 });
 
 s.after(async () => {
   await Promise.all(nodes.map((n) => n.stop()));
   rmSync(root, { recursive: true, force: true });
+  certs?.remove();
 });
 
 function t(name: string, fn: () => Promise<void>): void {
@@ -325,9 +347,11 @@ t('a slot moves with CLUSTER SETSLOT and MIGRATE over TLS', async () => {
 t('certificates reloaded by CONFIG SET: the bus takes the new context, redis-cli --cluster check --tls is happy', async () => {
   for (const n of trio) {
     await withClient(n.port, async (c) => {
-      assert.is(await c.call('CONFIG', 'SET', 'tls-cert-file', certs.nodeCert, 'tls-key-file', certs.nodeKey), 'OK');
+      assert.is(await c.call('CONFIG', 'SET', 'tls-cert-file', certs.server2Cert, 'tls-key-file', certs.server2Key), 'OK');
     });
   }
+  // A new link to a bus gets the new certificate (links already up keep theirs, as in Redis).
+  for (const n of trio) assert.is(await busCertSerial(n.busPort), certs.serials.server2, `bus of ${n.port}`);
   const r = await redisCli(['--cluster', 'check', `127.0.0.1:${trio[1]!.port}`, ...tlsFlags()], { timeoutMs: 30_000 });
   assert.is(r.code, 0, `${r.stdout}\n${r.stderr}`);
   assert.match(r.stdout, '[OK] All 16384 slots covered');
