@@ -16,6 +16,8 @@ export interface NodeView {
   port: number;
   /** Cluster bus port. */
   cport: number;
+  /** tls-cluster: its plain RESP port besides `port` (the TLS one); 0 or absent = none. */
+  pport?: number;
   hostname: string;
   flags: readonly NodeFlag[];
   /** Primary's id for a replica, null for a primary. */

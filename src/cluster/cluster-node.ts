@@ -23,6 +23,8 @@ import { FLAG_FAIL, FLAG_HANDSHAKE, FLAG_MASTER, FLAG_PFAIL, FLAG_SLAVE, type To
 export interface ClusterNodeOptions {
   /** tls-cluster yes: the bus is TLS both ways, and `port` is the tls-port (what Redis announces). */
   tls?: ClusterBusOptions['tls'];
+  /** tls-cluster yes: the plain RESP port too, when there is one (gossiped; CLUSTER SHARDS `port`). */
+  plainPort?: number;
   /** Client (RESP) port of this node. */
   port: number;
   /** Cluster bus port (the server passes port + 10000 unless configured). */
@@ -89,6 +91,7 @@ export class ClusterNode implements ClusterControl {
     }
     const me = this.topo.myself;
     this.topo.setAddress(me, opts.announceIp !== '' ? opts.announceIp : me.ip, opts.port, opts.busPort);
+    me.pport = opts.plainPort ?? 0;
     if (opts.announceHostname !== undefined) me.hostname = opts.announceHostname;
     if (deps.transport) {
       this.bus = null;

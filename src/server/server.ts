@@ -407,9 +407,9 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
 
   /** tls-cluster yes: the bus's TLS (mutual; reloaded with the other contexts) and the port the
    * node announces, its tls-port (Redis 7.0); else plain TCP and the RESP port. */
-  private clusterTls(plainPort: number): { port: number; tls: ClusterNodeOptions['tls'] } {
+  private clusterTls(plainPort: number): { port: number; plainPort: number; tls: ClusterNodeOptions['tls'] } {
     const v = this.config.values;
-    if (!v.tlsCluster) return { port: plainPort, tls: null };
+    if (!v.tlsCluster) return { port: plainPort, plainPort: 0, tls: null };
     const contexts = (): TlsContexts => {
       const c = this.tls.contexts;
       if (c === null) throw new Error('tls-cluster needs the tls-* certificate options');
@@ -417,12 +417,12 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     };
     if (this.tlsPort === 0) throw new Error('tls-cluster yes needs a tls-port');
     contexts();
-    return { port: this.tlsPort, tls: { server: () => contexts().server(), client: () => contexts().client() } };
+    return { port: this.tlsPort, plainPort, tls: { server: () => contexts().server(), client: () => contexts().client() } };
   }
 
   private async startCluster(plainPort: number): Promise<void> {
     const v = this.config.values;
-    const { port, tls } = this.clusterTls(plainPort);
+    const { port, tls, plainPort: pport } = this.clusterTls(plainPort);
     if (port === 0) throw new Error('cluster-enabled needs a fixed port (port 0 is not allowed)');
     const busPort = v.clusterPort !== 0 ? v.clusterPort : port + 10000;
     if (busPort > 65535) throw new Error(`cluster bus port ${busPort} is out of range: set cluster-port`);
@@ -440,6 +440,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       allowReplicaMigration: v.clusterAllowReplicaMigration,
       log: this.log.child({ component: 'cluster' }),
       tls,
+      plainPort: pport,
     });
     if (tls !== null) this.config.onChange((names) => names.some((n) => TLS_RELOAD_OPTIONS.has(n)) && node.reloadTls());
     // Before start(): a node loaded from nodes.conf as a replica starts replicating at once.

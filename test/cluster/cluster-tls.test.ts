@@ -34,6 +34,8 @@ test('three nodes over a mutual-TLS bus converge; a node with a foreign certific
       port: await freePort(), busPort: await freePort(), bindHost: '127.0.0.1', announceIp: '',
       configFile: join(dir, `nodes-${i}.conf`), nodeTimeoutMs: NODE_TIMEOUT_MS, requireFullCoverage: true, log,
       tls: foreign ? busTls(certs, certs.otherCert, certs.otherKey) : busTls(certs, certs.serverCert, certs.serverKey),
+      // Node 0 also has a plain port: the others learn it (CLUSTER SHARDS shows it as `port`).
+      ...(i === 0 ? { plainPort: 4321 } : {}),
     });
   }
   const nodes = opts.map((o) => new ClusterNode(o));
@@ -51,6 +53,8 @@ test('three nodes over a mutual-TLS bus converge; a node with a foreign certific
       trio.every((n) => n.state() === 'ok' && n.nodes().length === 3 && n.nodes().every((v) => !v.flags.includes('handshake') && (v.flags.includes('myself') || v.connected))),
     );
     for (const n of trio) {
+      assert.is(n.node(nodes[0]!.myId)?.pport, 4321, 'the plain port of node 0 is gossiped');
+      assert.is(n.node(nodes[1]!.myId)?.pport, 0);
       assert.ok(n.tlsCluster);
       assert.is(n.slotAddress(16383), `127.0.0.1:${opts[2]!.port}`);
     }

@@ -370,7 +370,9 @@ t('tessera bench --tls --cluster runs against the TLS cluster', async () => {
 let quad: TlsNode[] = [];
 
 t('tessera cluster create --tls: two primaries with a TLS replica each', async () => {
-  quad = await Promise.all([0, 1, 2, 3].map(() => startTlsNode([], true)));
+  // The last node has a plain port besides its TLS one (CLUSTER SHARDS shows both).
+  const plainPort = await freePort();
+  quad = await Promise.all([0, 1, 2, 3].map((i) => startTlsNode(i === 3 ? ['--port', String(plainPort)] : [], true)));
   const r = await cli(['create', ...quad.map((n) => `127.0.0.1:${n.port}`), '--replicas', '1', '--yes', ...tlsFlags()]);
   assert.is(r.code, 0, `tessera cluster create --tls failed:\n${r.stdout}\n${r.stderr}`);
   // Without --tls the CLI cannot talk to the nodes (TLS only): it fails, it does not hang.
@@ -381,6 +383,11 @@ t('tessera cluster create --tls: two primaries with a TLS replica each', async (
   const parsed = JSON.parse(status.stdout) as { ok: boolean; nodes: Array<{ role: string }> };
   assert.ok(parsed.ok);
   assert.is(parsed.nodes.filter((n) => n.role === 'replica' || n.role === 'slave').length, 2, status.stdout);
+  const shards = (await withClient(quad[0]!.port, (c) => c.call('CLUSTER', 'SHARDS'))) as Array<[string, unknown, string, Array<Array<string | number>>]>;
+  const all = shards.flatMap((sh) => sh[3]);
+  const withPlain = all.find((n) => n.includes(quad[3]!.port))!;
+  assert.equal(withPlain.slice(2, 6), ['port', plainPort, 'tls-port', quad[3]!.port], JSON.stringify(withPlain));
+  for (const n of all.filter((x) => x !== withPlain)) assert.is(n[2], 'tls-port', JSON.stringify(n));
   const c = await clusterClient(quad[0]!.port);
   try {
     for (let i = 0; i < 200; i++) await c.set(`q:${i}`, `v${i}`);
