@@ -4,7 +4,8 @@
 // migration over TLS (keys written through `redis-cli -c --tls` spread over the nodes, the ports
 // announced are the TLS ports, a slot moved with CLUSTER SETSLOT + MIGRATE); and a four-node
 // cluster (two primaries with a replica each) made by `tessera cluster create --tls`, resharded by
-// `tessera cluster reshard --tls` and failed over to a replica; and `tessera bench --tls --cluster`.
+// `tessera cluster reshard --tls` and failed over to a replica; `tessera bench --tls --cluster`;
+// `tessera cluster local --tls`.
 // Certificates are made with openssl (tls-certs.ts). Fails, never skips, when openssl or
 // redis-cli with TLS support is missing.
 
@@ -12,6 +13,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
 import tls from 'node:tls';
 import { Cluster, Redis } from 'ioredis';
 import { suite } from 'uvu';
@@ -425,6 +427,66 @@ t('a TLS replica takes over its primary with CLUSTER FAILOVER', async () => {
     assert.is(await c.get('after-failover'), 'yes');
   } finally {
     c.disconnect();
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+
+/** A base port P with P..P+n-1 and their bus ports P+10000.. all free a moment ago. */
+async function consecutiveFreePorts(n: number): Promise<number> {
+  const free = (port: number): Promise<boolean> =>
+    new Promise((resolve) => {
+      const srv = createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    let ok = true;
+    for (let i = 0; i < n && ok; i++) ok = (await free(base + i)) && (await free(base + i + 10_000));
+    if (ok) return base;
+  }
+  throw new Error('no run of free ports');
+}
+
+t('tessera cluster local --tls: TLS-only nodes that form a cluster over a TLS bus', async () => {
+  const base = await consecutiveFreePorts(3);
+  const cwd = mkdtempSync(join(root, 'local-'));
+  const child = spawn(
+    process.execPath,
+    [TESSERA_MAIN, 'cluster', 'local', '--nodes', '3', '--base-port', String(base), '--node-timeout', String(NODE_TIMEOUT_MS), '--shards', '1',
+      '--tls', '--cacert', certs.caCert, '--cert', certs.serverCert, '--key', certs.serverKey],
+    { cwd, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stdout = '';
+  child.stdout.on('data', (x: Buffer) => (stdout += x.toString('utf8')));
+  child.stderr.on('data', (x: Buffer) => (stdout += x.toString('utf8')));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const pids: number[] = [];
+  let stopped = false;
+  try {
+    const v = await waitFor('cluster local --tls to be ready', () => /Cluster ready/.test(stdout) || (child.exitCode !== null && 'exited'), 60_000, 100);
+    if (v === 'exited') throw new Error(`cluster local --tls exited: ${stdout}`);
+    for (const m of stdout.matchAll(/ pid (\d+) /g)) pids.push(Number(m[1]));
+    assert.is(pids.length, 3, stdout);
+    assert.match(stdout, `redis-cli -c --tls --cacert ${certs.caCert} -p ${base}`);
+    assert.ok(await tlsPing(base + 1), 'TLS on the node port');
+    const st = await cli(['status', `127.0.0.1:${base}`, '--json', '--no-ops', ...tlsFlags()]);
+    assert.is(st.code, 0, st.stderr);
+    assert.ok((JSON.parse(st.stdout) as { ok: boolean }).ok, st.stdout);
+    child.kill('SIGINT');
+    assert.is(await withTimeout(exited, 30_000, 'cluster local to exit'), 0, stdout);
+    // It waited for its nodes: none is left to clean up.
+    stopped = true;
+  } finally {
+    if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+    for (const p of stopped ? [] : pids) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
   }
 });
 
