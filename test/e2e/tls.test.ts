@@ -292,6 +292,27 @@ it('garbage and plain text on the TLS port close only that connection', async ()
   }
 });
 
+it('TLS connections count towards maxclients, with the plain port\'s', async () => {
+  const port = await freePort();
+  const small = await startTessera({ shards: 1, args: [...tlsServerArgs(certs, port), '--maxclients', '2'] });
+  const open: tls.TLSSocket[] = [];
+  try {
+    for (let i = 0; i < 2; i++) {
+      const s = await tlsOpen(port);
+      assert.is(await tlsCommand(s, ['PING']), 'PONG');
+      open.push(s);
+    }
+    const third = await tlsOpen(port);
+    open.push(third);
+    assert.equal(await tlsCommand(third, ['PING']), { error: 'ERR max number of clients reached' });
+    const plainCli = await redisCli(['-p', String(small.port), 'PING'], { timeoutMs: 10_000 });
+    assert.match(plainCli.stdout + plainCli.stderr, /max number of clients reached/);
+  } finally {
+    for (const s of open) s.destroy();
+    await small.stop();
+  }
+});
+
 it('port 0 with tls-port serves TLS only (as Redis)', async () => {
   const port = await freePort();
   const proc = spawn(process.execPath, [TESSERA_MAIN, 'server', '--port', '0', '--shards', '1', '--memcache-port', '0', '--http-port', '0',
