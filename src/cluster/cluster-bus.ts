@@ -1,3 +1,5 @@
+// Under tls-cluster both directions are TLS with certificates checked on both sides (as Redis's
+// bus: a peer without a certificate from our CA is refused whatever tls-auth-clients says).
 // The cluster bus over TCP: one outbound link per known node (connected on the first send, retried
 // with backoff, a bounded queue while connecting and a bounded socket buffer once connected; what
 // does not fit is dropped, as a heartbeat is resent anyway), and the inbound links peers open to
@@ -8,7 +10,9 @@
 // socket holds less than PUBLISH_LOW_WATER_BYTES: a heartbeat waits behind that much at most.
 // Nothing here throws into the event loop: socket errors close the link, handler errors are logged.
 
-import { createServer, type Server, Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
+import tls from 'node:tls';
+import { dial, type TlsDialOptions } from './dial.js';
 import type { Logger } from 'pino';
 import { type BusMessage, encodeMessage, FrameReader, type WireMessage } from './bus-messages.js';
 import type { LinkRef, Transport } from './gossip.js';
@@ -25,6 +29,8 @@ const BACKOFF_MIN_MS = 50;
 const BACKOFF_MAX_MS = 1000;
 
 export interface ClusterBusOptions {
+  /** tls-cluster: the listener's TLS options (read at listen) and the dialler's. */
+  tls?: { server: () => tls.TlsOptions; client: TlsDialOptions } | null;
   bindHost: string;
   busPort: number;
   log: Logger;
@@ -56,7 +62,7 @@ export function normalizeIp(ip: string | undefined): string {
 }
 
 export class ClusterBus implements Transport {
-  private server: Server | null = null;
+  private server: Server | tls.Server | null = null;
   private readonly out = new Map<string, OutLink>();
   private readonly inbound = new Map<LinkRef, Socket>();
   private readonly clock: () => number;
@@ -72,7 +78,8 @@ export class ClusterBus implements Transport {
   /** Listens on bindHost:busPort. */
   async listen(): Promise<void> {
     this.closed = false;
-    const server = createServer((socket) => this.accept(socket));
+    const t = this.opts.tls ?? null;
+    const server = t === null ? createServer((socket) => this.accept(socket)) : this.tlsServer(t.server());
     server.on('error', (e) => this.opts.log.error({ err: e }, 'cluster bus listener error'));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -82,6 +89,20 @@ export class ClusterBus implements Transport {
       });
     });
     this.server = server;
+  }
+
+  private tlsServer(options: tls.TlsOptions): tls.Server {
+    const server = tls.createServer({ ...options, requestCert: true, rejectUnauthorized: true }, (socket) => this.accept(socket));
+    server.on('tlsClientError', (e, socket) => {
+      this.opts.log.warn({ err: e.message, peer: `${normalizeIp(socket.remoteAddress)}:${socket.remotePort ?? 0}` }, 'cluster bus: TLS handshake failed');
+    });
+    return server;
+  }
+
+  /** New certificates (CONFIG SET tls-*): links accepted from now on use them; those up stay. */
+  reloadTls(): void {
+    const t = this.opts.tls ?? null;
+    if (t !== null && this.server instanceof tls.Server) this.server.setSecureContext(t.server());
   }
 
   /** The port actually bound (useful when busPort was 0). */
@@ -268,12 +289,11 @@ export class ClusterBus implements Transport {
   }
 
   private connect(l: OutLink): void {
-    const socket = new Socket();
+    const { socket, ready } = dial(l.ip, l.cport, this.opts.tls?.client() ?? null);
     l.socket = socket;
     l.connected = false;
     const reader = new FrameReader();
-    socket.setNoDelay(true);
-    socket.on('connect', () => {
+    socket.on(ready, () => {
       if (l.socket !== socket) return;
       l.connected = true;
       l.backoffMs = BACKOFF_MIN_MS;
@@ -301,6 +321,5 @@ export class ClusterBus implements Transport {
       l.backoffMs = Math.min(BACKOFF_MAX_MS, l.backoffMs * 2);
       if (!this.closed) this.opts.onLinkDown(l.nodeId);
     });
-    socket.connect({ host: l.ip, port: l.cport });
   }
 }

@@ -326,9 +326,12 @@ function clusterShards(m: MainCall, c: ClusterControl): void {
     const members = [p, ...(replicas.get(p.id) ?? [])];
     out.array(members.length);
     for (const n of members) {
+      // Redis 7.0 with tls-cluster yes: the announced port is the TLS one, and the plain one (pport)
+      // is shown as `port` when the node has one.
+      const ports: Array<[string, number]> = !c.tlsCluster ? [['port', n.port]] : (n.pport ?? 0) > 0 ? [['port', n.pport ?? 0], ['tls-port', n.port]] : [['tls-port', n.port]];
       const fields: Array<[string, string | number]> = [
         ['id', n.id],
-        ['port', n.port],
+        ...ports,
         ['ip', addr(n)],
         ['endpoint', addr(n)],
       ];

@@ -19,7 +19,9 @@ import { ShardLink } from '../runtime/shard-link.js';
 import { InlineShard } from '../runtime/inline-shard.js';
 import type { FeedListener, PublishHooks, ReplySink, ShardPort } from '../runtime/shard-port.js';
 import type { ClusterControl } from '../cluster/api.js';
-import { ClusterNode } from '../cluster/cluster-node.js';
+import { ClusterNode, type ClusterNodeOptions } from '../cluster/cluster-node.js';
+import type { TlsDialOptions } from '../cluster/dial.js';
+import { TLS_RELOAD_OPTIONS, type TlsContexts } from '../config/tls.js';
 import { wireClusterPubSub } from '../cluster/pubsub-bridge.js';
 import { isAbsolute, join } from 'node:path';
 import { PeerPool } from '../cluster/peer-client.js';
@@ -142,7 +144,8 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       {
         log,
         shardCount: n,
-        listeningPort: () => this.port,
+        listeningPort: () => this.replicaListeningPort(),
+        tlsClient: this.linkTls(() => this.config.values.tlsReplication),
         masterauth: () => {
           const v = this.config.values;
           return v.masterauth === '' ? null : { user: v.masteruser === '' ? 'default' : v.masteruser, pass: v.masterauth };
@@ -158,6 +161,8 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       // The live config values (same field names): the write gate reads them without a copy.
       () => this.config.values,
     );
+    // MIGRATE, forwarding and slot migration dial TLS under tls-cluster (Redis 7.0's MIGRATE too).
+    this.peers.tls = this.linkTls(() => this.config.values.tlsCluster);
     this.replication.primaryBacklogBytes = config.values.replBacklogSize;
     this.scripting.onFunctionsChanged = (payload) => this.replication.primary.functionsChanged(payload);
     // PUBLISH and SPUBLISH reach the replicas' subscribers, as Redis propagates them. In cluster
@@ -387,8 +392,37 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     this.writePause.whenResumed(run);
   }
 
-  private async startCluster(port: number): Promise<void> {
+  // --- TLS between nodes (tls-replication, tls-cluster: docs/security-tlsclus.md) -----------------
+
+  /** Client options for an outgoing link while `on()` holds, read at each dial (a reload applies
+   * to the next link); null = plain TCP. */
+  private linkTls(on: () => boolean): TlsDialOptions {
+    return () => (on() ? (this.tls.contexts?.client() ?? null) : null);
+  }
+
+  /** REPLCONF listening-port: the tls-port under tls-replication, as Redis 7.0 announces it. */
+  private replicaListeningPort(): number {
+    return this.config.values.tlsReplication && this.tlsPort > 0 ? this.tlsPort : this.port;
+  }
+
+  /** tls-cluster yes: the bus's TLS (mutual; reloaded with the other contexts) and the port the
+   * node announces, its tls-port (Redis 7.0); else plain TCP and the RESP port. */
+  private clusterTls(plainPort: number): { port: number; plainPort: number; tls: ClusterNodeOptions['tls'] } {
     const v = this.config.values;
+    if (!v.tlsCluster) return { port: plainPort, plainPort: 0, tls: null };
+    const contexts = (): TlsContexts => {
+      const c = this.tls.contexts;
+      if (c === null) throw new Error('tls-cluster needs the tls-* certificate options');
+      return c;
+    };
+    if (this.tlsPort === 0) throw new Error('tls-cluster yes needs a tls-port');
+    contexts();
+    return { port: this.tlsPort, plainPort, tls: { server: () => contexts().server(), client: () => contexts().client() } };
+  }
+
+  private async startCluster(plainPort: number): Promise<void> {
+    const v = this.config.values;
+    const { port, tls, plainPort: pport } = this.clusterTls(plainPort);
     if (port === 0) throw new Error('cluster-enabled needs a fixed port (port 0 is not allowed)');
     const busPort = v.clusterPort !== 0 ? v.clusterPort : port + 10000;
     if (busPort > 65535) throw new Error(`cluster bus port ${busPort} is out of range: set cluster-port`);
@@ -405,7 +439,10 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       replicaNoFailover: v.clusterReplicaNoFailover,
       allowReplicaMigration: v.clusterAllowReplicaMigration,
       log: this.log.child({ component: 'cluster' }),
+      tls,
+      plainPort: pport,
     });
+    if (tls !== null) this.config.onChange((names) => names.some((n) => TLS_RELOAD_OPTIONS.has(n)) && node.reloadTls());
     // Before start(): a node loaded from nodes.conf as a replica starts replicating at once.
     node.setHooks({
       replicationOffset: () => this.replication.replica?.offset ?? this.replication.primary.offset,

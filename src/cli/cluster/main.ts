@@ -13,6 +13,7 @@ import { localCommand } from './commands/local.js';
 import { addNodeCommand, removeNodeCommand } from './commands/nodes.js';
 import { rebalanceCommand, reshardCommand } from './commands/rebalance.js';
 import { statusCommand } from './commands/status.js';
+import { extractTlsFlags, TLS_FLAGS_HELP } from './tls-flags.js';
 
 const COMMANDS: readonly ClusterCommand[] = [
   createCommand,
@@ -33,6 +34,8 @@ export function clusterUsage(): string {
     '',
     'Subcommands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)} ${c.summary}`),
+    '',
+    ...TLS_FLAGS_HELP,
     '',
     'tessera cluster help <subcommand> (or tessera cluster <subcommand> --help) for its options.',
     'Exit status: 0 ok, 1 operation failed or cluster not ok, 2 usage error.',
@@ -65,9 +68,11 @@ export async function runCluster(argv: readonly string[]): Promise<number> {
     out(commandHelp(command));
     return 0;
   }
-  const pool = new AdminPool();
+  let pool = new AdminPool();
   try {
-    const args = parseArgs(rest, command.flags, { allowRest: command.allowRest === true });
+    const split = extractTlsFlags(rest);
+    if (split.tls !== null) pool = new AdminPool(undefined, split.tls);
+    const args = parseArgs(split.argv, command.flags, { allowRest: command.allowRest === true });
     return await command.run(args, pool);
   } catch (e) {
     if (e instanceof UsageError) {
