@@ -14,7 +14,7 @@ import { argListOf } from '../commands/args.js';
 import { keyRange, keyStep, keysFirst, keysLast, keysSkip } from '../commands/key-range.js';
 import { nonBlockingForm } from '../commands/transaction-family.js';
 import type { ArgList, ClientInfo, CommandSpec, MainHandler, ServerApi, ShardCaller, TransactionsApi } from '../commands/types.js';
-import { ERR, ReplyError } from '../core/errors.js';
+import { ACL_PATH_ERR, ERR, ReplyError } from '../core/errors.js';
 import { keySlot } from '../keyspace/slot.js';
 import { RespWriter } from '../protocol/resp-writer.js';
 import type { ArgSubset } from '../runtime/shard-port.js';
@@ -42,6 +42,8 @@ interface Queued {
   idx: number;
   args: ArgList;
   shard: number;
+  /** EXEC found the command no longer allowed to the client's user: its reply, the NOPERM error. */
+  denied: Buffer | null;
 }
 
 interface TxState {
@@ -273,9 +275,13 @@ export class Transactions implements TransactionsApi {
       this.deliver(conn, fail);
       return;
     }
+    // ACL rules may have changed since the commands were queued: checked again, as Redis 7.0 does.
+    // A denied command's slot in EXEC's reply is its error; such a (rare) transaction takes the
+    // coordinated path, where each slot is built here.
+    const denied = conn.user.unrestricted ? null : this.deniedAtExec(conn, queue);
     // One shard for the whole transaction, its watches included: the fast path.
     let shard = -1;
-    let one = true;
+    let one = denied === null;
     for (let i = 0; i < queue.count; i++) {
       const s = queue.shard(i);
       if (s === SPREAD) one = false;
@@ -309,22 +315,38 @@ export class Transactions implements TransactionsApi {
       this.discard(conn);
       return;
     }
-    this.coordinate(conn, st);
+    this.coordinate(conn, st, denied);
+  }
+
+  /** The queued commands conn's user may no longer run (each logged in ACL LOG, context multi),
+   * by queue position; null when every one is allowed. */
+  private deniedAtExec(conn: TxClient, queue: TxQueue): Map<number, Buffer> | null {
+    let denied: Map<number, Buffer> | null = null;
+    const acl = this.server.acl;
+    for (let i = 0; i < queue.count; i++) {
+      const d = acl.check(conn.user, queue.idx(i), queue.args(i));
+      if (d === null) continue;
+      acl.logDenial(conn, conn.user, d, 'multi');
+      denied ??= new Map();
+      denied.set(i, Buffer.from(`-${ACL_PATH_ERR.changedInMulti(d.reason)}\r\n`));
+    }
+    return denied;
   }
 
   /** EXEC of a transaction that spans shards, or runs main-thread commands: under the lock of
    * every shard it can touch, nothing of it is seen half done. The connection reads nothing more
    * until it has run (a command after EXEC must see its effects). */
-  private coordinate(conn: TxClient, st: TxState): void {
+  private coordinate(conn: TxClient, st: TxState, denied: Map<number, Buffer> | null): void {
     // Views into the queue's frame: the connection queues nothing more until this has run.
     const queue: Queued[] = [];
-    for (let i = 0; i < st.queue.count; i++) queue.push({ idx: st.queue.idx(i), args: st.queue.args(i), shard: st.queue.shard(i) });
+    for (let i = 0; i < st.queue.count; i++) queue.push({ idx: st.queue.idx(i), args: st.queue.args(i), shard: st.queue.shard(i), denied: denied?.get(i) ?? null });
     const watched = [...st.watched];
     st.watched.clear();
     const involved = new Set<number>();
     for (const [s] of watched) involved.add(s);
     let all = false;
     for (const q of queue) {
+      if (q.denied !== null) continue;
       if (q.shard >= 0) involved.add(q.shard);
       else if (q.shard === ANY_SHARD) involved.add(0);
       else if (!this.touchesNoShard(COMMANDS[q.idx]!)) all = true;
@@ -349,7 +371,7 @@ export class Transactions implements TransactionsApi {
       await Promise.all(shardList.map((s) => call(s, ['__atomic', '1'], 2)));
       try {
         for (const q of queue) {
-          const r = await this.runQueued(q, view, call, conn);
+          const r = q.denied ?? (await this.runQueued(q, view, call, conn));
           out.raw(r, 0, r.length);
         }
       } finally {

@@ -1,0 +1,324 @@
+// ACL on the paths around the dispatcher's own check, against a real redis-server 7.0 byte for
+// byte: MULTI/EXEC (a denial when queueing aborts EXEC; a rule changed before EXEC denies the
+// command's slot), scripts and functions (redis.call / redis.pcall denied for the caller, in a
+// shard and on the cross-shard path of a four-shard Tessera), pub/sub channel denials, ACL LOG's
+// entries (reason, context, object, username; the client-info's cmd and user), and what a user
+// change does to open clients (DELUSER disconnects; a revoked channel kills the subscriber).
+// One case through ioredis.
+
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Redis } from 'ioredis';
+import { rawClient, show, waitFor, type RawClient, type Reply, type RespValue, type ServerHandle } from './harness.js';
+import { ServerPair, timedOn } from './differential-helpers.js';
+import { keyOn } from './shard-keys.js';
+
+const TEST_TIMEOUT_MS = 60_000;
+const SHARDS = 4;
+const pair = new ServerPair({ tessera: { shards: SHARDS } });
+const t = suite('acl paths: redis-server vs tessera');
+t.before(pair.start);
+t.after(pair.stop);
+const timed = timedOn(t, TEST_TIMEOUT_MS);
+
+type Cmd = Array<string | Buffer>;
+
+/** Both servers, one raw connection each; every call goes to both and returns both replies. */
+class Both {
+  private constructor(readonly r: RawClient, readonly t: RawClient) {}
+
+  static async open(): Promise<Both> {
+    return new Both(await rawClient(pair.redis.port), await rawClient(pair.tessera.port));
+  }
+
+  async call(args: Cmd): Promise<[Reply, Reply]> {
+    return [await this.r.call(args), await this.t.call(args)];
+  }
+
+  /** Sends args to both and asserts the replies are the same bytes. */
+  async same(args: Cmd, what = args.join(' ')): Promise<Reply> {
+    const [r, tt] = await this.call(args);
+    assert.is(show(tt.raw, 2000), show(r.raw, 2000), `${what}: tessera differs from redis-server`);
+    return r;
+  }
+
+  /** Sends every command at once (a pipeline) and compares the replies in order. */
+  async pipeline(cmds: Cmd[]): Promise<void> {
+    for (const c of cmds) {
+      this.r.sendCommand(...c);
+      this.t.sendCommand(...c);
+    }
+    const [rr, tr] = [await this.r.read(cmds.length), await this.t.read(cmds.length)];
+    for (let i = 0; i < cmds.length; i++) assert.is(show(tr[i]!.raw, 2000), show(rr[i]!.raw, 2000), `${cmds[i]!.join(' ')}: tessera differs`);
+  }
+
+  close(): void {
+    this.r.close();
+    this.t.close();
+  }
+}
+
+/** An admin connection (the default user) to each server. */
+let admin: Both;
+
+async function setUser(name: string, ...rules: string[]): Promise<void> {
+  await admin.same(['ACL', 'SETUSER', name, ...rules]);
+}
+
+/** A connection of each server logged in as `user` (passwordless). */
+async function loggedIn(user: string): Promise<Both> {
+  const b = await Both.open();
+  await b.same(['AUTH', user, 'pw']);
+  return b;
+}
+
+function text(v: RespValue): string {
+  switch (v.type) {
+    case 'bulk':
+      return v.value === null ? '' : v.value.toString('latin1');
+    case 'simple':
+    case 'double':
+      return v.value;
+    case 'integer':
+      return String(v.value);
+    case 'verbatim':
+      return v.value.toString('latin1');
+    default:
+      return v.type;
+  }
+}
+
+/** ACL LOG's entries, newest first, reduced to what both servers must agree on. */
+function logEntries(reply: Reply): string[] {
+  const v = reply.value;
+  if (v.type !== 'array' || v.value === null) throw new Error(`ACL LOG: ${show(reply.raw)}`);
+  return v.value.map((e) => {
+    const items = e.type === 'map' ? e.value.flat() : e.type === 'array' && e.value !== null ? e.value : [];
+    const f = new Map<string, string>();
+    for (let i = 0; i + 1 < items.length; i += 2) f.set(text(items[i]!), text(items[i + 1]!));
+    const info = f.get('client-info') ?? '';
+    const field = (n: string): string => new RegExp(`(?:^| )${n}=(\\S*)`).exec(info)?.[1] ?? '?';
+    return `count=${f.get('count')} reason=${f.get('reason')} context=${f.get('context')} object=${f.get('object')} username=${f.get('username')} cmd=${field('cmd')} user=${field('user')}`;
+  });
+}
+
+async function sameLog(what: string): Promise<void> {
+  const [r, tt] = await admin.call(['ACL', 'LOG']);
+  assert.equal(logEntries(tt), logEntries(r), `ACL LOG after ${what}`);
+}
+
+async function resetLog(): Promise<void> {
+  await admin.same(['ACL', 'LOG', 'RESET']);
+}
+
+t.before(async () => {
+  admin = await Both.open();
+  const lib = "#!lua name=acllib\nredis.register_function('setk', function(k, a) return redis.call('set', k[1], 'v') end)\nredis.register_function('getzz', function(k, a) return redis.pcall('get', 'zz') end)";
+  await admin.same(['FUNCTION', 'LOAD', 'REPLACE', lib]);
+});
+t.after(() => admin.close());
+
+timed('MULTI: a command denied when queued replies NOPERM and EXEC aborts (ACL LOG context multi)', async () => {
+  await resetLog();
+  await setUser('mq', 'reset', 'on', 'nopass', '+@all', '-set', '~*', '&*');
+  const c = await loggedIn('mq');
+  try {
+    await c.pipeline([['MULTI'], ['GET', 'a'], ['SET', 'a', 'b'], ['EXEC']]);
+    await sameLog('a queue-time denial');
+    await c.pipeline([['MULTI'], ['GET', 'a'], ['PUBLISH', 'chan', 'm'], ['EXEC']]);
+  } finally {
+    c.close();
+  }
+});
+
+timed('MULTI: rules changed before EXEC deny each command in its slot (command, key, channel)', async () => {
+  await resetLog();
+  await setUser('mx', 'reset', 'on', 'nopass', '+@all', '~*', '&*');
+  const c = await loggedIn('mx');
+  try {
+    await c.pipeline([['MULTI'], ['GET', 'k'], ['SET', 'k', 'v'], ['PUBLISH', 'chan', 'm'], ['GET', 'x1']]);
+    await setUser('mx', '-set', 'resetkeys', '~x*', 'resetchannels', '&x*');
+    await c.same(['EXEC']);
+    await sameLog('exec-time denials');
+    await c.same(['GET', 'x1']);
+  } finally {
+    c.close();
+  }
+});
+
+timed('MULTI: a transaction whose commands span shards, one of them denied at EXEC', async () => {
+  await resetLog();
+  await setUser('ms', 'reset', 'on', 'nopass', '+@all', '~*', '&*');
+  const c = await loggedIn('ms');
+  const k0 = keyOn(0, SHARDS, 'ms');
+  const k1 = keyOn(1, SHARDS, 'ms');
+  try {
+    await c.pipeline([['MULTI'], ['SET', k0, '1'], ['INCR', k1], ['GET', k0]]);
+    await setUser('ms', '-incr');
+    await c.same(['EXEC']);
+    await sameLog('a spanning transaction');
+  } finally {
+    c.close();
+  }
+});
+
+const SCRIPT_CASES: Cmd[] = [
+  ['EVAL', "return redis.call('set','k1','v')", '0'],
+  ['EVAL', "return redis.pcall('set','k1','v')", '0'],
+  ['EVAL', "return redis.call('get','zz')", '0'],
+  ['EVAL', "local r = redis.pcall('get','zz'); return r['err']", '0'],
+  ['EVAL', "return redis.call('publish','chan','m')", '0'],
+  ['EVAL', "return redis.call('publish','xchan','m')", '0'],
+  ['EVAL', "return redis.call('config','get','x')", '0'],
+  ['EVAL', "return redis.call('get', KEYS[1])", '1', 'k5'],
+  ['EVAL', "redis.call('get', KEYS[1]); return redis.call('set', KEYS[1], 'v')", '1', 'k6'],
+  ['EVAL_RO', "return redis.call('set','k1','v')", '0'],
+  ['FCALL', 'setk', '1', 'k1'],
+  ['FCALL', 'getzz', '0'],
+];
+
+timed('scripts in a shard: redis.call / redis.pcall denied for the caller (ACL LOG context lua)', async () => {
+  await resetLog();
+  await setUser('sc', 'reset', 'on', 'nopass', '+@all', '-set', '~k*', '&x*');
+  const c = await loggedIn('sc');
+  try {
+    for (const cmd of SCRIPT_CASES) await c.same(cmd);
+    const sha = text((await c.same(['SCRIPT', 'LOAD', "return redis.call('set','k1','v')"])).value);
+    await c.same(['EVALSHA', sha, '0']);
+    await sameLog('denied script calls');
+  } finally {
+    c.close();
+  }
+});
+
+timed('scripts spanning shards: each redis.call checked on the main thread', async () => {
+  await resetLog();
+  await setUser('sx', 'reset', 'on', 'nopass', '+@all', '-set', '~k*', '&x*');
+  const c = await loggedIn('sx');
+  const ka = keyOn(0, SHARDS, 'k');
+  const kb = keyOn(2, SHARDS, 'k');
+  try {
+    await c.same(['SET', ka, '1']);
+    await c.same(['EVAL', "redis.call('get', KEYS[1]); return redis.call('set', KEYS[2], 'v')", '2', ka, kb]);
+    await c.same(['EVAL', "redis.call('get', KEYS[1]); return redis.pcall('get', 'zz')", '2', ka, kb]);
+    await c.same(['EVAL', "redis.call('get', KEYS[2]); return redis.call('publish', 'chan', 'm')", '2', ka, kb]);
+    await c.same(['EVAL', "return {redis.call('get', KEYS[1]), redis.call('exists', KEYS[2])}", '2', ka, kb]);
+    await c.same(['FCALL', 'setk', '2', ka, kb]);
+    await sameLog('denied calls of spanning scripts');
+  } finally {
+    c.close();
+  }
+});
+
+timed('scripts: a change of the rules reaches the shards before the next command', async () => {
+  await setUser('sr', 'reset', 'on', 'nopass', '+@all', '~*', '&*');
+  const c = await loggedIn('sr');
+  try {
+    for (let i = 0; i < 3; i++) {
+      await c.same(['EVAL', "return redis.call('set','k1','v')", '0']);
+      await setUser('sr', '-set');
+      await c.same(['EVAL', "return redis.call('set','k1','v')", '0']);
+      await setUser('sr', '+set');
+    }
+    await setUser('sr', '-@all', '+eval');
+    await c.same(['EVAL', "return redis.pcall('ping')", '0']);
+  } finally {
+    c.close();
+  }
+});
+
+timed('pub/sub: SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE, PUBLISH, SPUBLISH against the channel rules', async () => {
+  await resetLog();
+  await setUser('ps', 'reset', 'on', 'nopass', '+@all', '~*', '&x*');
+  const c = await loggedIn('ps');
+  try {
+    await c.same(['PUBLISH', 'chan', 'm']);
+    await c.same(['PUBLISH', 'x1', 'm']);
+    await c.same(['SPUBLISH', 'chan', 'm']);
+    await c.same(['SUBSCRIBE', 'x1', 'chan']);
+    await c.same(['PSUBSCRIBE', '*']);
+    await c.same(['PSUBSCRIBE', 'x*']);
+    await c.same(['SSUBSCRIBE', 'chan']);
+    await c.same(['UNSUBSCRIBE', 'chan']);
+    await sameLog('pub/sub denials');
+  } finally {
+    c.close();
+  }
+});
+
+/** Whether each server closed the connection after `change`: both must agree. */
+async function closedAfter(c: Both, what: string): Promise<boolean> {
+  const probe = async (x: RawClient): Promise<boolean> => {
+    if (x.isClosed()) return true;
+    x.sendCommand('PING');
+    try {
+      await x.read(1, 3_000);
+      return false;
+    } catch {
+      await x.waitClosed(3_000);
+      return true;
+    }
+  };
+  const [r, tt] = [await probe(c.r), await probe(c.t)];
+  assert.is(tt, r, `${what}: closed by redis-server ${r}, by tessera ${tt}`);
+  return r;
+}
+
+timed('user changes: DELUSER disconnects, revoked channels kill subscribers, off keeps clients', async () => {
+  const cases: Array<{ name: string; setup: string[]; sub: Cmd | null; change: Cmd; closed: boolean }> = [
+    { name: 'd1', setup: ['&*'], sub: null, change: ['ACL', 'DELUSER', 'd1'], closed: true },
+    { name: 'd2', setup: ['&*'], sub: null, change: ['ACL', 'SETUSER', 'd2', 'off'], closed: false },
+    { name: 'd3', setup: ['&*'], sub: null, change: ['ACL', 'SETUSER', 'd3', 'resetchannels'], closed: false },
+    { name: 'p1', setup: ['&*'], sub: ['SUBSCRIBE', 'chan'], change: ['ACL', 'SETUSER', 'p1', 'resetchannels', '&other'], closed: true },
+    { name: 'p2', setup: ['&*'], sub: ['SUBSCRIBE', 'chan'], change: ['ACL', 'SETUSER', 'p2', 'resetchannels', '&ch*'], closed: false },
+    { name: 'p3', setup: ['&*'], sub: ['PSUBSCRIBE', 'ch*'], change: ['ACL', 'SETUSER', 'p3', 'resetchannels', '&chan'], closed: true },
+    { name: 'p4', setup: ['&ch*'], sub: ['PSUBSCRIBE', 'ch*'], change: ['ACL', 'SETUSER', 'p4', '&other'], closed: false },
+    { name: 'p5', setup: ['&*'], sub: ['SSUBSCRIBE', 'chan'], change: ['ACL', 'SETUSER', 'p5', 'resetchannels'], closed: true },
+    { name: 'p6', setup: ['&*'], sub: ['SUBSCRIBE', 'chan'], change: ['ACL', 'SETUSER', 'p6', 'reset'], closed: true },
+    { name: 'p7', setup: ['&*'], sub: ['SUBSCRIBE', 'chan'], change: ['ACL', 'SETUSER', 'p7', 'off'], closed: false },
+  ];
+  for (const k of cases) {
+    await setUser(k.name, 'reset', 'on', 'nopass', '+@all', '~*', ...k.setup);
+    const c = await loggedIn(k.name);
+    // A bystander logged in as another user stays connected.
+    const other = await loggedIn('default');
+    try {
+      if (k.sub !== null) await c.same(k.sub);
+      await admin.same(k.change);
+      assert.is(await closedAfter(c, `${k.name}: ${k.change.join(' ')}`), k.closed, `${k.name}: redis-server's behaviour changed?`);
+      assert.is(await closedAfter(other, `${k.name}: bystander`), false);
+    } finally {
+      c.close();
+      other.close();
+    }
+  }
+});
+
+timed('ioredis: a script denied a call rejects with Redis 7.0 text; the ACL LOG entry is there', async () => {
+  await resetLog();
+  await setUser('io', 'reset', 'on', '>secret', '+@all', '-set', '~*', '&*');
+  const servers: ServerHandle[] = [pair.redis, pair.tessera];
+  const messages: string[] = [];
+  for (const srv of servers) {
+    const io = new Redis({ port: srv.port, host: '127.0.0.1', username: 'io', password: 'secret', lazyConnect: true, maxRetriesPerRequest: 0 });
+    try {
+      await io.connect();
+      const err = await io.eval("return redis.call('set', KEYS[1], 'v')", 1, 'iokey').then(
+        () => null,
+        (e: Error) => e.message,
+      );
+      messages.push(String(err));
+      assert.is(await io.eval("return redis.call('get', KEYS[1])", 1, 'iokey'), null);
+    } finally {
+      io.disconnect();
+    }
+  }
+  assert.is(messages[1], messages[0]);
+  assert.match(messages[0]!, /can't run this command or subcommand/);
+  await waitFor('the ACL LOG entry', async () => {
+    const [r, tt] = await admin.call(['ACL', 'LOG']);
+    return logEntries(tt).join('\n') === logEntries(r).join('\n');
+  });
+});
+
+t.run();
