@@ -5,10 +5,11 @@
 // goes back to the main thread's ACL LOG as a publish record (PUBLISH_ACL_DENIAL) after the script's
 // reply. Invariant: slot s holds the permissions of the user whose id is s - 1, or null.
 
-import type { AclDenial, AclDenialReason } from '../core/acl.js';
+import type { AclClientDescription, AclDenial, AclDenialReason } from '../core/acl.js';
 import { ACL_PATH_ERR } from '../core/errors.js';
 import { PUBLISH_ACL_DENIAL } from '../runtime/publish-queue.js';
-import type { ArgList, CommandSpec, ShardContext } from './types.js';
+import type { ArgList, ClientInfo, CommandSpec, ShardContext } from './types.js';
+import { clientLine } from './connection-family.js';
 
 /** What the shard keeps of one user: the same check as the main thread's Acl.check. */
 export interface UserPermissions {
@@ -55,6 +56,11 @@ const reasonByte = new Uint8Array(1);
 export function reportDenial(c: ShardContext, d: AclDenial): void {
   reasonByte[0] = REASONS.indexOf(d.reason);
   c.publish(Buffer.from(d.object, 'latin1'), reasonByte, PUBLISH_ACL_DENIAL);
+}
+
+/** A client as ACL LOG records it (its CLIENT LIST line, made only when an entry is written). */
+export function aclClient(conn: ClientInfo): AclClientDescription {
+  return { addr: conn.addr, describe: () => clientLine(conn, Date.now()) };
 }
 
 /** The main thread's side of reportDenial: the reason of a denial record. */

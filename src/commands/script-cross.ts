@@ -12,6 +12,7 @@ import type { RespWriter } from '../protocol/resp-writer.js';
 import { argInt, argListOf } from './args.js';
 import { keyRange, keyStep, keysFirst, keysLast, keysSkip } from './key-range.js';
 import { HANDLED, resolveCall, scriptCommandSpec, type ScriptAcl } from './script-run.js';
+import { aclClient } from './script-acl.js';
 import type { ArgList, ClientInfo, ServerApi, ShardCaller } from './types.js';
 import { runStepsSync } from './cross-steps.js';
 
@@ -112,7 +113,7 @@ function callerAcl(server: ServerApi, conn: ClientInfo): ScriptAcl | null {
   if (user.unrestricted) return null;
   return {
     check: (idx, a) => server.acl.check(user, idx, a),
-    denied: (d) => server.acl.logDenial(conn, user, d, 'lua'),
+    denied: (d) => server.acl.logDenial(aclClient(conn), user, d, 'lua'),
   };
 }
 

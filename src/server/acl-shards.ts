@@ -4,8 +4,9 @@
 // a command sent after an ACL change is checked against the change; a restarted shard gets them
 // all again. Invariant: `sent` holds exactly the user slots whose permissions the shards hold.
 
-import type { AclApi, AclClientDescription, AclUser } from '../core/acl.js';
-import { denialReasonOf, scriptDenialError } from '../commands/script-acl.js';
+import type { AclApi, AclUser } from '../core/acl.js';
+import type { ClientInfo } from '../core/types.js';
+import { aclClient, denialReasonOf, scriptDenialError } from '../commands/script-acl.js';
 import type { ReplySink } from '../runtime/shard-port.js';
 
 /** The server as this module needs it. */
@@ -50,10 +51,10 @@ export class AclShards {
 
   /** A PUBLISH_ACL_DENIAL record from a shard: logged for the client whose script it was. */
   denied(from: ReplySink | null, object: Uint8Array, message: Uint8Array): void {
-    if (from === null || from.user === undefined || !isClient(from)) return;
+    if (from === null || !isClient(from)) return;
     const reason = denialReasonOf(message);
     const text = Buffer.from(object).toString('latin1');
-    this.host.acl.logDenial(from, from.user, { reason, object: text, error: scriptDenialError(reason) }, 'lua');
+    this.host.acl.logDenial(aclClient(from), from.user, { reason, object: text, error: scriptDenialError(reason) }, 'lua');
   }
 
   private toAll(args: ReadonlyArray<Uint8Array | string>): void {
@@ -66,6 +67,8 @@ export class AclShards {
   }
 }
 
-function isClient(sink: ReplySink): sink is ReplySink & AclClientDescription {
-  return typeof (sink as Partial<AclClientDescription>).describe === 'function';
+/** A client's own sink (a connection), not a fan-out's or an internal call's. */
+function isClient(sink: ReplySink): sink is ReplySink & ClientInfo {
+  const c = sink as Partial<ClientInfo>;
+  return c.user !== undefined && c.subscriptions !== undefined && typeof c.addr === 'string';
 }

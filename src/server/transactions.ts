@@ -13,6 +13,7 @@ import { COMMANDS, commandIndex } from '../commands/registry.js';
 import { argListOf } from '../commands/args.js';
 import { keyRange, keyStep, keysFirst, keysLast, keysSkip } from '../commands/key-range.js';
 import { nonBlockingForm } from '../commands/transaction-family.js';
+import { aclClient } from '../commands/script-acl.js';
 import type { ArgList, ClientInfo, CommandSpec, MainHandler, ServerApi, ShardCaller, TransactionsApi } from '../commands/types.js';
 import { ACL_PATH_ERR, ERR, ReplyError } from '../core/errors.js';
 import { keySlot } from '../keyspace/slot.js';
@@ -326,7 +327,7 @@ export class Transactions implements TransactionsApi {
     for (let i = 0; i < queue.count; i++) {
       const d = acl.check(conn.user, queue.idx(i), queue.args(i));
       if (d === null) continue;
-      acl.logDenial(conn, conn.user, d, 'multi');
+      acl.logDenial(aclClient(conn), conn.user, d, 'multi');
       denied ??= new Map();
       denied.set(i, Buffer.from(`-${ACL_PATH_ERR.changedInMulti(d.reason)}\r\n`));
     }
