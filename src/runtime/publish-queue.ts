@@ -81,7 +81,7 @@ export function forEachRecord(buf: Uint8Array, off: number, len: number, deliver
     const cl = dv.getUint32(p + 4, true);
     const ml = dv.getUint32(p + 8, true);
     const c0 = p + PUB_RECORD_HEADER;
-    deliver(buf.subarray(c0, c0 + cl), buf.subarray(c0 + cl, c0 + cl + ml), (mode === 1 ? 1 : mode === 2 ? 2 : 0));
+    deliver(buf.subarray(c0, c0 + cl), buf.subarray(c0 + cl, c0 + cl + ml), (mode === 1 ? 1 : mode === 2 ? 2 : mode === PUBLISH_ACL_DENIAL ? PUBLISH_ACL_DENIAL : 0));
     p = c0 + cl + ml;
   }
 }

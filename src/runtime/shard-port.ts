@@ -32,13 +32,12 @@ export interface ReplySink {
   deliver(seq: number, buf: Uint8Array, off: number, len: number): void;
   /** The database its commands run in (SELECT); absent: db 0. */
   readonly db?: number;
-  /** The client's ACL user (REQ_USER); absent or unrestricted: nothing checked in the shard. */
-  readonly user?: AclUser;
 }
 
-/** The REQ_USER word of a request sent for `sink`. */
+/** The REQ_USER word of a request sent for `sink`: a connection (ClientInfo) carries its ACL user;
+ * other sinks (fan-outs, internal calls) carry none, and nothing is checked for them. */
 export function userSlotOf(sink: ReplySink): number {
-  const u = sink.user;
+  const u = (sink as { readonly user?: AclUser }).user;
   return u === undefined || u.unrestricted ? 0 : u.id + 1;
 }
 
