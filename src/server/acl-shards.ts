@@ -51,10 +51,11 @@ export class AclShards {
 
   /** A PUBLISH_ACL_DENIAL record from a shard: logged for the client whose script it was. */
   denied(from: ReplySink | null, object: Uint8Array, message: Uint8Array): void {
-    if (from === null || !isClient(from)) return;
+    const client = from === null ? null : isClient(from) ? from : (from as { readonly client?: ClientInfo }).client ?? null;
+    if (client === null) return;
     const reason = denialReasonOf(message);
     const text = Buffer.from(object).toString('latin1');
-    this.host.acl.logDenial(aclClient(from), from.user, { reason, object: text, error: scriptDenialError(reason) }, 'lua');
+    this.host.acl.logDenial(aclClient(client), client.user, { reason, object: text, error: scriptDenialError(reason) }, 'lua');
   }
 
   private toAll(args: ReadonlyArray<Uint8Array | string>): void {

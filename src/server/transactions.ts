@@ -16,6 +16,7 @@ import { nonBlockingForm } from '../commands/transaction-family.js';
 import { aclClient } from '../commands/script-acl.js';
 import type { ArgList, ClientInfo, CommandSpec, MainHandler, ServerApi, ShardCaller, TransactionsApi } from '../commands/types.js';
 import { ACL_PATH_ERR, ERR, ReplyError } from '../core/errors.js';
+import type { AclUser } from '../core/acl.js';
 import { keySlot } from '../keyspace/slot.js';
 import { RespWriter } from '../protocol/resp-writer.js';
 import type { ArgSubset } from '../runtime/shard-port.js';
@@ -410,8 +411,8 @@ export class Transactions implements TransactionsApi {
     // Read after each main-thread command: a queued SELECT moves the rest of the transaction.
     const db = conn.db;
     if (spec.allShards) return this.fanOwned(q.idx, a, proto, null, db);
-    if (q.shard >= 0) return call(q.shard, partsOf(a), proto, db);
-    if (q.shard === ANY_SHARD) return call(0, partsOf(a), proto, db);
+    // A restricted user's command carries the user to its shard: a script checks its calls there.
+    if (q.shard >= 0 || q.shard === ANY_SHARD) return conn.user.unrestricted ? call(Math.max(q.shard, 0), partsOf(a), proto, db) : this.sendAs(conn, Math.max(q.shard, 0), q.idx, a, proto, db);
     const keys = spec.keys!;
     const cluster = this.server.cluster !== null;
     const other = spec.reachesOtherKeys !== undefined && (cluster || this.server.shardCount > 1) && spec.reachesOtherKeys(a, cluster, this.server);
@@ -437,6 +438,14 @@ export class Transactions implements TransactionsApi {
     }
     if (spec.crossShard) return runHandler(spec.crossShard, view, conn, a);
     return Buffer.from(`-ERR internal: ${spec.name} cannot span shards\r\n`);
+  }
+
+  /** One command sent to shard s as the lock's owner for conn (its ACL user in the frame). */
+  private sendAs(conn: TxClient, s: number, idx: number, a: ArgList, proto: 2 | 3, db: number): Promise<Buffer> {
+    const sink = new ClientSink(db, conn);
+    this.shards.links[s]!.send(sink, 0, idx, proto, a, null, true);
+    this.shards.scheduleTurn();
+    return sink.promise;
   }
 
   /** A command split over shards (by key groups, or to every shard), sent as the lock's owner,
@@ -503,6 +512,21 @@ export class Transactions implements TransactionsApi {
   /** Connections in MULTI or watching keys (tests). */
   get size(): number {
     return this.states.size;
+  }
+}
+
+/** A reply awaited for a client: the frame carries the client's user (frames.ts REQ_USER), and a
+ * script's ACL denial reported with the reply is logged for the client (acl-shards.ts). */
+export class ClientSink extends PromiseSink {
+  constructor(
+    db: number,
+    readonly client: ClientInfo,
+  ) {
+    super(db);
+  }
+
+  get user(): AclUser {
+    return this.client.user;
   }
 }
 

@@ -290,6 +290,28 @@ async function closedAfter(c: Both, what: string): Promise<boolean> {
   return r;
 }
 
+for (const mode of ['deny', 'allow'] as const) {
+  timed(`scripts inside a transaction across shards (script-undeclared-keys ${mode}): calls checked`, () => undeclaredKeys(mode, async () => {
+    await resetLog();
+    await setUser('st', 'reset', 'on', 'nopass', '+@all', '-set', '~*', '&*');
+    const c = await loggedIn('st');
+    const k0 = keyOn(0, SHARDS, 'st');
+    const k1 = keyOn(3, SHARDS, 'st');
+    try {
+      await c.pipeline([
+        ['MULTI'],
+        ['INCR', k0],
+        ['EVAL', "return redis.pcall('set', KEYS[1], 'v')", '1', k1],
+        ['EVAL', "return redis.call('exists', KEYS[1])", '1', k1],
+        ['EXEC'],
+      ]);
+      await sameLog('a script denied inside EXEC');
+    } finally {
+      c.close();
+    }
+  }));
+}
+
 timed('user changes: DELUSER disconnects, revoked channels kill subscribers, off keeps clients', async () => {
   const cases: Array<{ name: string; setup: string[]; sub: Cmd | null; change: Cmd; closed: boolean }> = [
     { name: 'd1', setup: ['&*'], sub: null, change: ['ACL', 'DELUSER', 'd1'], closed: true },
