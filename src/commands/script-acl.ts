@@ -10,20 +10,23 @@ import { ACL_PATH_ERR } from '../core/errors.js';
 import { PUBLISH_ACL_DENIAL } from '../runtime/publish-queue.js';
 import type { ArgList, ClientInfo, CommandSpec, ShardContext } from './types.js';
 import { clientLine } from './connection-family.js';
+import { aclCatalogue } from './acl-catalogue.js';
+import type { AclCatalogue } from '../acl/catalogue.js';
+import { permissionsFromBytes } from '../acl/permissions-bytes.js';
 
 /** What the shard keeps of one user: the same check as the main thread's Acl.check. */
 export interface UserPermissions {
   check(cmdIdx: number, a: ArgList): AclDenial | null;
 }
 
-/** Turns the bytes the main thread sent into permissions (bound at start to the ACL's
- * permissionsFromBytes; src/commands keeps no rule machinery of its own). */
-export type PermissionsDecoder = (bytes: Uint8Array) => UserPermissions;
+/** The command table (bound by the registry through bindScriptCommands) and the ACL's view of
+ * it, built on the first user's permissions (ids must match the main thread's: same table). */
+let commands: readonly CommandSpec[] = [];
+let catalogue: AclCatalogue | null = null;
 
-let decode: PermissionsDecoder | null = null;
-
-export function bindPermissionsDecoder(d: PermissionsDecoder): void {
-  decode = d;
+export function bindAclCommands(table: readonly CommandSpec[]): void {
+  commands = table;
+  catalogue = null;
 }
 
 /** Users with an id below this may be restricted (AclUser.id is small: ids are reused). */
@@ -78,10 +81,10 @@ function shardAclPerms(c: ShardContext): void {
     if (slot < slots.length) slots[slot] = null;
     return c.out.ok();
   }
-  if (decode === null) return c.out.error('ERR no ACL permissions decoder in this shard');
+  catalogue ??= aclCatalogue(commands);
   const bytes = a.buf.slice(a.off[2]!, a.off[2]! + a.len[2]!);
   if (slot >= slots.length) slots = slots.concat(new Array<UserPermissions | null>(slot + 1 - slots.length).fill(null));
-  slots[slot] = decode(bytes);
+  slots[slot] = permissionsFromBytes(bytes, catalogue);
   c.out.ok();
 }
 

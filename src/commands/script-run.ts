@@ -16,7 +16,7 @@ import { keySlot, shardOfSlot } from '../keyspace/slot.js';
 import { ERR, SCRIPT_ERR } from '../core/errors.js';
 import { argInt, argListOf } from './args.js';
 import type { AclDenial } from '../core/acl.js';
-import { permissionsOfSlot, reportDenial, scriptDenialError, type UserPermissions } from './script-acl.js';
+import { bindAclCommands, permissionsOfSlot, reportDenial, scriptDenialError, type UserPermissions } from './script-acl.js';
 
 type Lookup = (buf: Uint8Array, off: number, len: number) => number;
 
@@ -50,6 +50,7 @@ export interface ScriptAcl {
 export function bindScriptCommands(commands: readonly CommandSpec[], find: Lookup): void {
   table = commands;
   lookup = find;
+  bindAclCommands(commands);
   const at = (n: string): number => commands.findIndex((c) => c.name === n);
   idxPing = at('ping');
   idxEcho = at('echo');

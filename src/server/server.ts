@@ -35,6 +35,10 @@ import { Dispatcher, type CommandCounter } from './dispatcher.js';
 import { ScriptNode } from '../commands/script-node.js';
 import { initShardScripts } from '../scripting/shard-scripts.js';
 import { PubSub } from './pubsub.js';
+import { AclShards } from './acl-shards.js';
+import { aclChangeListener } from './acl-clients.js';
+import { serialisePermissions } from '../acl/permissions-bytes.js';
+import { PUBLISH_ACL_DENIAL, type PublishMode } from '../runtime/publish-queue.js';
 import { Acl } from '../acl/acl.js';
 import { aclCatalogue } from '../commands/acl-catalogue.js';
 import { aclfilePath, loadAclFile } from '../acl/acl-file.js';
@@ -108,11 +112,11 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     this.router = new ShardRouter(n, () => this.cluster?.flushConfig());
     const threads = config.values.shardThreads;
     // Messages published in shards (keyspace notifications, PUBLISH run by a script) go to pub/sub.
-    const publishing: PublishHooks = { onPublish: (ch, msg, mode) => this.onShardPublish(ch, msg, mode) };
+    const publishing: PublishHooks = { onPublish: (ch, msg, mode, from) => this.onShardPublish(ch, msg, mode, from) };
     for (let i = 0; i < n; i++) {
       const onFeed: FeedListener = (shard, records) => this.onFeed(shard, records);
       // A restarted shard worker has a fresh engine: it gets the node's scripts and libraries back.
-      const hooks = { claims: this.blocked.claims, onWake: this.blocked.onWake.bind(this.blocked), onRestart: (id: number) => { this.blocked.onRestart(id); this.scripting.shardRestarted(id); } };
+      const hooks = { claims: this.blocked.claims, onWake: this.blocked.onWake.bind(this.blocked), onRestart: (id: number) => { this.blocked.onRestart(id); this.scripting.shardRestarted(id); this.aclShards?.shardRestarted(id); } };
       this.router.links.push(threads ? new ShardLink(i, this.shardSettings(), log, () => this.router.afterReplies(), onFeed, hooks, publishing) : new InlineShard(i, this.shardSettings(), onFeed, COMMANDS, hooks, publishing));
     }
     this.clusterRouter = new ClusterRouter(this.router, this);
@@ -164,6 +168,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     // Redis's disconnectAllBlockedClients when a primary turns replica.
     this.replication.onBecomingReplica = () => this.blocked.unblockAll(ERR.unblockedRoleChange);
     this.wireAcl();
+    this.wireAclPaths();
     config.onChange((names) => {
       if (names.includes('loglevel')) this.log.level = pinoLevel(config.values.loglevel);
       if (names.includes('appendonly') || names.includes('appendfsync')) void this.persistence.configChanged();
@@ -199,6 +204,18 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
         this.acl.log.trim();
       }
     });
+  }
+
+  /** The shards' copies of restricted users' permissions (scripts' redis.call checks). */
+  private aclShards: AclShards | null = null;
+
+  /** ACL past the dispatcher's check (docs/security-aclpaths.md): what a user change does to its
+   * clients, and the permissions the shards check scripts' calls against. */
+  private wireAclPaths(): void {
+    const shards = new AclShards(this, (u) => serialisePermissions(this.acl.user(u.name)!));
+    this.aclShards = shards;
+    this.acl.onChange(aclChangeListener(this));
+    this.acl.onChange((u, deleted) => shards.changed(u, deleted));
   }
 
   get shardCount(): number {
@@ -253,9 +270,10 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
   }
 
   /** A message a shard published (ShardContext.publish): 0 local delivery, 1 PUBLISH, 2 SPUBLISH. */
-  private onShardPublish(channel: Uint8Array, message: Uint8Array, mode: 0 | 1 | 2): void {
+  private onShardPublish(channel: Uint8Array, message: Uint8Array, mode: PublishMode, from: ReplySink | null): void {
     const ps = this.pubsub;
-    if (mode === 0) ps.publishLocal(channel, message);
+    if (mode === PUBLISH_ACL_DENIAL) this.aclShards?.denied(from, channel, message);
+    else if (mode === 0) ps.publishLocal(channel, message);
     else if (mode === 1) ps.publish(channel, message);
     else ps.spublish(channel, message);
   }
@@ -314,6 +332,8 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
 
   async listen(): Promise<void> {
     await Promise.all(this.links.map((l) => l.ready));
+    // Users defined at start (config `user` lines, aclfile) reach the shards before any client.
+    this.aclShards?.syncAll(this.acl.sortedUsers());
     const v = this.config.values;
     // Engines before any script: inline shards' here, worker shards' in their worker's start.
     if (!v.shardThreads) for (let i = 0; i < this.links.length; i++) await initShardScripts(i);
