@@ -12,13 +12,24 @@ import { Redis } from 'ioredis';
 import { rawClient, show, waitFor, type RawClient, type Reply, type RespValue, type ServerHandle } from './harness.js';
 import { ServerPair, timedOn } from './differential-helpers.js';
 import { keyOn } from './shard-keys.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const TEST_TIMEOUT_MS = 60_000;
 const SHARDS = 4;
-const pair = new ServerPair({ tessera: { shards: SHARDS } });
+/** One aclfile read by both servers (ACL LOAD). */
+const aclDir = mkdtempSync(join(tmpdir(), 'acl-paths-'));
+const ACLFILE = join(aclDir, 'users.acl');
+const ACL_DEFAULT = 'user default on nopass sanitize-payload ~* &* +@all\n';
+writeFileSync(ACLFILE, ACL_DEFAULT);
+const pair = new ServerPair({ redisArgs: ['--aclfile', ACLFILE], tessera: { shards: SHARDS, args: ['--aclfile', ACLFILE] } });
 const t = suite('acl paths: redis-server vs tessera');
 t.before(pair.start);
-t.after(pair.stop);
+t.after(async () => {
+  await pair.stop();
+  rmSync(aclDir, { recursive: true, force: true });
+});
 const timed = timedOn(t, TEST_TIMEOUT_MS);
 
 type Cmd = Array<string | Buffer>;
@@ -339,6 +350,29 @@ timed('user changes: DELUSER disconnects, revoked channels kill subscribers, off
       c.close();
       other.close();
     }
+  }
+});
+
+timed('ACL LOAD: clients of every user but default are disconnected, named again or not', async () => {
+  writeFileSync(ACLFILE, `${ACL_DEFAULT}user l1 on nopass ~* &* +@all\nuser l2 on nopass ~* &* +@all\n`);
+  await admin.same(['ACL', 'LOAD']);
+  const l1 = await loggedIn('l1');
+  const l2 = await loggedIn('l2');
+  const l1sub = await loggedIn('l1');
+  const dflt = await loggedIn('default');
+  try {
+    await l1sub.same(['SUBSCRIBE', 'c']);
+    writeFileSync(ACLFILE, `${ACL_DEFAULT}user l1 on nopass ~* &* +@all\n`);
+    await admin.same(['ACL', 'LOAD']);
+    assert.is(await closedAfter(l1, 'l1 (still in the file)'), true);
+    assert.is(await closedAfter(l2, 'l2 (gone from the file)'), true);
+    assert.is(await closedAfter(l1sub, 'an l1 subscriber'), true);
+    assert.is(await closedAfter(dflt, 'a default client'), false);
+    await admin.same(['ACL', 'USERS']);
+  } finally {
+    for (const c of [l1, l2, l1sub, dflt]) c.close();
+    writeFileSync(ACLFILE, ACL_DEFAULT);
+    await admin.same(['ACL', 'LOAD']);
   }
 });
 
