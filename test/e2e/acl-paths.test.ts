@@ -264,6 +264,23 @@ timed('scripts: a change of the rules reaches the shards before the next command
   }
 }));
 
+timed('scripts: a restarted shard gets the users\' permissions back (tessera: DEBUG SHARD-CRASH)', () => undeclaredKeys('deny', async () => {
+  await setUser('sk', 'reset', 'on', 'nopass', '+@all', '-set', '~*', '&*');
+  const k = keyOn(1, SHARDS, 'sk');
+  const c = await rawClient(pair.tessera.port);
+  try {
+    assert.is((await c.call(['AUTH', 'sk', 'pw'])).text, '+OK\r\n');
+    assert.is((await admin.t.call(['DEBUG', 'SHARD-CRASH', '1'])).text, '+OK\r\n');
+    // Allowed calls run, denied ones are denied: the shard holds sk's permissions again.
+    const get = ['EVAL', "return redis.call('incr', KEYS[1])", '1', k];
+    await waitFor('shard 1 back', async () => (await c.call(get)).raw[0] === 58);
+    const r = await c.call(['EVAL', "return redis.pcall('set', KEYS[1], 'v')", '1', k]);
+    assert.is(r.text, "-ERR The user executing the script can't run this command or subcommand\r\n");
+  } finally {
+    c.close();
+  }
+}));
+
 timed('pub/sub: SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE, PUBLISH, SPUBLISH against the channel rules', async () => {
   await resetLog();
   await setUser('ps', 'reset', 'on', 'nopass', '+@all', '~*', '&x*');
