@@ -22,7 +22,14 @@ export function aclChangeListener(host: AclClientsHost): (user: AclUser, deleted
       if (c.user.name !== user.name) continue;
       if (deleted || !subscriptionsAllowed(host.acl, user, c)) doomed.push(c);
     }
-    for (const c of doomed) c.kill();
+    // Closed after the replies they are owed: the client that ran the change (ACL DELUSER of its
+    // own user) gets its reply first, as Redis closes it after the command. Any still open after
+    // this turn (one waiting in a blocking command) is closed then.
+    if (doomed.length === 0) return;
+    for (const c of doomed) c.closeAfterReply();
+    setImmediate(() => {
+      for (const c of doomed) c.kill();
+    });
   };
 }
 

@@ -370,6 +370,32 @@ timed('user changes: DELUSER disconnects, revoked channels kill subscribers, off
   }
 });
 
+timed('user changes: ACL DELUSER of its own user replies, then closes; a blocked client of it is closed', async () => {
+  await setUser('self', 'reset', 'on', 'nopass', '+@all', '~*', '&*');
+  const blocked = await loggedIn('self');
+  const c = await loggedIn('self');
+  try {
+    blocked.r.sendCommand('BLPOP', 'acl-paths-never', '0');
+    blocked.t.sendCommand('BLPOP', 'acl-paths-never', '0');
+    await waitFor('the BLPOP blocked on both', async () => {
+      const [r, tt] = await admin.call(['CLIENT', 'LIST']);
+      return /cmd=blpop/.test(r.text) && /cmd=blpop/.test(tt.text);
+    });
+    // Pipelined: the PING after it is never answered (the connection closes after the reply).
+    for (const x of [c.r, c.t]) x.send(Buffer.from('*3\r\n$3\r\nACL\r\n$7\r\nDELUSER\r\n$4\r\nself\r\n*1\r\n$4\r\nPING\r\n'));
+    const [rr, tr] = [await c.r.read(1), await c.t.read(1)];
+    assert.is(tr[0]!.text, rr[0]!.text);
+    await c.r.waitClosed();
+    await c.t.waitClosed();
+    assert.is(c.t.pending(), 0);
+    await blocked.r.waitClosed();
+    await blocked.t.waitClosed();
+  } finally {
+    c.close();
+    blocked.close();
+  }
+});
+
 timed('ACL LOAD: clients of every user but default are disconnected, named again or not', async () => {
   writeFileSync(ACLFILE, `${ACL_DEFAULT}user l1 on nopass ~* &* +@all\nuser l2 on nopass ~* &* +@all\n`);
   await admin.same(['ACL', 'LOAD']);
