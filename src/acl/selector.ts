@@ -79,7 +79,7 @@ export class Selector {
   /** Redis's ACLChangeSelectorPerm: the command and, for a container, every subcommand. */
   changePerm(cmd: AclCommand, allow: boolean): void {
     this.setBit(cmd.id, allow);
-    this.firstArgs?.delete(cmd.id);
+    if (this.firstArgs?.delete(cmd.id) === true && this.firstArgs.size === 0) this.firstArgs = null;
     for (const s of cmd.subs) this.setBit(s.id, allow);
   }
 
