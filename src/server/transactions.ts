@@ -10,7 +10,7 @@
 // refused and the transaction aborts).
 
 import { COMMANDS, commandIndex } from '../commands/registry.js';
-import { argListOf } from '../commands/args.js';
+import { argListOf, copyArgList } from '../commands/args.js';
 import { keyRange, keyStep, keysFirst, keysLast, keysSkip } from '../commands/key-range.js';
 import { nonBlockingForm } from '../commands/transaction-family.js';
 import { aclClient } from '../commands/script-acl.js';
@@ -60,6 +60,9 @@ interface TxState {
    * came (EXEC then answers CROSSSLOT, as Redis's getNodeByQuery over the queue). */
   slot: number;
   crossSlot: boolean;
+  /** Queue position -> the command as sent, where a blocking command was queued in its
+   * non-blocking form: EXEC checks the ACL on what the client sent. */
+  sent: Map<number, { idx: number; args: ArgList }>;
 }
 
 const EXEC_IDX = commandIndex('__exec');
@@ -106,6 +109,7 @@ export class Transactions implements TransactionsApi {
   multi(conn: ClientInfo): void {
     const st = this.state(conn);
     st.queue.begin(conn.id);
+    st.sent.clear();
     st.slot = -1;
     st.crossSlot = false;
     conn.multi = 0;
@@ -193,7 +197,7 @@ export class Transactions implements TransactionsApi {
       return true;
     }
     if (this.server.cluster !== null && spec.keys !== null && keyRange(spec.keys, a) && !this.routeInCluster(conn, st, idx, spec, a, asking)) return true;
-    this.enqueue(st.queue, idx, spec, a);
+    this.enqueue(st, idx, spec, a);
     conn.multi = st.queue.count;
     this.deliver(conn, QUEUED);
     return true;
@@ -228,12 +232,14 @@ export class Transactions implements TransactionsApi {
   }
 
   /** Queues a copy of the command (a blocking one in its non-blocking form) with where it runs. */
-  private enqueue(queue: TxQueue, idx: number, spec: CommandSpec, a: ArgList): void {
+  private enqueue(st: TxState, idx: number, spec: CommandSpec, a: ArgList): void {
+    const queue = st.queue;
     if (spec.blocking !== undefined) {
       const parts: Uint8Array[] = [];
       for (let i = 0; i < a.argc; i++) parts.push(a.buf.subarray(a.off[i]!, a.off[i]! + a.len[i]!));
       const form = nonBlockingForm(spec.name, parts);
       if (form !== null) {
+        st.sent.set(queue.count, { idx, args: copyArgList(a) });
         const args = argListOf(form);
         const to = commandIndex(String(form[0]));
         queue.add(to, args, this.shardOf(COMMANDS[to]!, args));
@@ -259,6 +265,7 @@ export class Transactions implements TransactionsApi {
     const st = this.states.get(conn.id);
     if (st === undefined) return;
     st.queue.count = 0;
+    st.sent.clear();
     st.crossSlot = false;
     st.slot = -1;
   }
@@ -280,7 +287,7 @@ export class Transactions implements TransactionsApi {
     // ACL rules may have changed since the commands were queued: checked again, as Redis 7.0 does.
     // A denied command's slot in EXEC's reply is its error; such a (rare) transaction takes the
     // coordinated path, where each slot is built here.
-    const denied = conn.user.unrestricted ? null : this.deniedAtExec(conn, queue);
+    const denied = conn.user.unrestricted ? null : this.deniedAtExec(conn, st);
     // One shard for the whole transaction, its watches included: the fast path.
     let shard = -1;
     let one = denied === null;
@@ -322,11 +329,13 @@ export class Transactions implements TransactionsApi {
 
   /** The queued commands conn's user may no longer run (each logged in ACL LOG, context multi),
    * by queue position; null when every one is allowed. */
-  private deniedAtExec(conn: TxClient, queue: TxQueue): Map<number, Buffer> | null {
+  private deniedAtExec(conn: TxClient, st: TxState): Map<number, Buffer> | null {
     let denied: Map<number, Buffer> | null = null;
     const acl = this.server.acl;
+    const queue = st.queue;
     for (let i = 0; i < queue.count; i++) {
-      const d = acl.check(conn.user, queue.idx(i), queue.args(i));
+      const sent = st.sent.get(i);
+      const d = sent === undefined ? acl.check(conn.user, queue.idx(i), queue.args(i)) : acl.check(conn.user, sent.idx, sent.args);
       if (d === null) continue;
       acl.logDenial(aclClient(conn), conn.user, d, 'multi');
       denied ??= new Map();
@@ -484,7 +493,7 @@ export class Transactions implements TransactionsApi {
     if (conn.id === this.lastId && this.lastState !== null) return this.lastState;
     let st = this.states.get(conn.id);
     if (st === undefined) {
-      st = { queue: new TxQueue(), watched: new Map(), watchLost: false, watchDbs: new Set(), slot: -1, crossSlot: false };
+      st = { queue: new TxQueue(), watched: new Map(), watchLost: false, watchDbs: new Set(), slot: -1, crossSlot: false, sent: new Map() };
       this.states.set(conn.id, st);
       conn.onClose(() => this.closed(conn));
     }

@@ -161,6 +161,20 @@ timed('MULTI: rules changed before EXEC deny each command in its slot (command, 
   }
 });
 
+timed('MULTI: a blocking command (queued in its non-blocking form) is checked as sent at EXEC', async () => {
+  await resetLog();
+  await setUser('mb', 'reset', 'on', 'nopass', '+@all', '~*', '&*');
+  const c = await loggedIn('mb');
+  try {
+    await c.pipeline([['MULTI'], ['BLPOP', 'mbl', '0'], ['LPUSH', 'mbl', 'x'], ['BRPOP', 'mbl', '0']]);
+    await setUser('mb', '-blpop');
+    await c.same(['EXEC']);
+    await sameLog('a blocking command denied at EXEC');
+  } finally {
+    c.close();
+  }
+});
+
 timed('MULTI: a transaction whose commands span shards, one of them denied at EXEC', async () => {
   await resetLog();
   await setUser('ms', 'reset', 'on', 'nopass', '+@all', '~*', '&*');
