@@ -2,9 +2,9 @@
 // byte: MULTI/EXEC (a denial when queueing aborts EXEC; a rule changed before EXEC denies the
 // command's slot), scripts and functions (redis.call / redis.pcall denied for the caller, in a
 // shard and on the cross-shard path of a four-shard Tessera), pub/sub channel denials, ACL LOG's
-// entries (reason, context, object, username, the client's user; the script's command for a script's entry), and what a user
-// change does to open clients (DELUSER disconnects; a revoked channel kills the subscriber).
-// One case through ioredis.
+// entries (reason, context, object, username, the client's user; a script's entry also its
+// command), and what a user change does to open clients (DELUSER and ACL LOAD disconnect; a
+// revoked channel kills the subscriber; `off` does not). One case through ioredis.
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
