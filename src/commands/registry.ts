@@ -20,6 +20,7 @@ import { HTTP_COMMANDS } from './http-family.js';
 import { BLOCKING_COMMANDS } from './blocking-family.js';
 import { SCRIPT_COMMANDS } from './script-family.js';
 import { FUNCTION_COMMANDS } from './function-family.js';
+import { SCRIPT_ACL_COMMANDS } from './script-acl.js';
 import { bindScriptCommands } from './script-run.js';
 import { TRANSACTION_COMMANDS } from './transaction-family.js';
 import { PUBSUB_COMMANDS } from './pubsub-family.js';
@@ -30,6 +31,7 @@ import { STREAM_COMMANDS } from './stream-family.js';
 import { DATABASE_COMMANDS } from './database-family.js';
 import { STREAM_GROUP_COMMANDS } from './stream-group-family.js';
 import { STREAM_BLOCKING_COMMANDS } from './stream-blocking.js';
+import { ACL_COMMANDS } from './acl-family.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   ...STRING_COMMANDS,
@@ -50,6 +52,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...BLOCKING_COMMANDS,
   ...SCRIPT_COMMANDS,
   ...FUNCTION_COMMANDS,
+  ...SCRIPT_ACL_COMMANDS,
   ...TRANSACTION_COMMANDS,
   ...PUBSUB_COMMANDS,
   ...GEO_COMMANDS,
@@ -58,6 +61,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...STREAM_COMMANDS,
   ...STREAM_GROUP_COMMANDS,
   ...STREAM_BLOCKING_COMMANDS,
+  ...ACL_COMMANDS,
 ];
 
 const TABLE_BITS = 10;

@@ -559,6 +559,11 @@ export const PARAMS: readonly Param[] = [
     help: "Tessera's own: the memcached port speaks TLS, with the tls-* certificates and tls-auth-clients" }),
   field({ name: 'http-tls', key: 'httpTls', ...yesNo, default: () => false, mutable: false,
     help: "Tessera's own: HTTPS on the HTTP port, with the tls-* certificates and tls-auth-clients" }),
+  // ACL (issue 18, acl): users themselves are `user` lines (config.ts) or the aclfile.
+  field({ name: 'acllog-max-len', key: 'acllogMaxLen', ...integer(0, Number.MAX_SAFE_INTEGER), default: () => 128, mutable: true,
+    help: 'Most entries ACL LOG keeps (denied commands and failed logins)' }),
+  field({ name: 'aclfile', key: 'aclfile', ...text, default: () => '', mutable: false,
+    help: "File of ACL users ('user' lines, ACL SAVE / ACL LOAD); relative to dir; '' = users come from 'user' lines" }),
 ];
 
 export const PARAM_BY_NAME: ReadonlyMap<string, Param> = new Map(PARAMS.map((p) => [p.name, p]));

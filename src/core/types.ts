@@ -34,6 +34,28 @@ export interface ArgList {
   argc: number;
 }
 
+/** Tessera's own per-user limits (ACL rules `ops-per-sec=N`, `bytes-per-sec=N`, `maxclients=N`;
+ * 0 = no limit). */
+/** (Declared here, re-exported by acl.ts: ClientInfo names the user.) */
+export interface UserLimits {
+  readonly opsPerSec: number;
+  readonly bytesPerSec: number;
+  readonly maxClients: number;
+}
+
+export interface AclUser {
+  readonly name: string;
+  /** `on`; a disabled or deleted user's clients are disconnected (as Redis does). */
+  readonly enabled: boolean;
+  /** Every command, key and channel allowed (`+@all ~* &*` and no selector narrower): the
+   * dispatcher skips the check. The default user's usual state. */
+  readonly unrestricted: boolean;
+  /** Small number naming the user to the shards (scripts check redis.call there); stable for the
+   * user's life, reused after ACL DELUSER. 0 is the default user. */
+  readonly id: number;
+  readonly limits: UserLimits;
+}
+
 /** Per-shard settings that shard handlers read (pushed over the control port). */
 /** When a collection leaves its compact encoding (Redis's options of the same names). */
 export interface CollectionLimits {
@@ -93,6 +115,8 @@ export interface ClientInfo {
   name: string;
   proto: 2 | 3;
   authenticated: boolean;
+  /** The ACL user its commands run as (the default user until AUTH; again on RESET). */
+  user: AclUser;
   readonly addr: string;
   readonly laddr: string;
   readonly fd: number;

@@ -38,6 +38,13 @@ import { Dispatcher, type CommandCounter } from './dispatcher.js';
 import { ScriptNode } from '../commands/script-node.js';
 import { initShardScripts } from '../scripting/shard-scripts.js';
 import { PubSub } from './pubsub.js';
+import { AclShards } from './acl-shards.js';
+import { aclChangeListener } from './acl-clients.js';
+import { serialisePermissions } from '../acl/permissions-bytes.js';
+import { PUBLISH_ACL_DENIAL, type PublishMode } from '../runtime/publish-queue.js';
+import { Acl } from '../acl/acl.js';
+import { aclCatalogue } from '../commands/acl-catalogue.js';
+import { aclfilePath, loadAclFile } from '../acl/acl-file.js';
 
 export interface RunningServer {
   /** Resolves when the server has fully stopped (after SHUTDOWN, SIGTERM or SIGINT). */
@@ -88,6 +95,8 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
   readonly scripting: ScriptNode;
   readonly transactions: Transactions;
   readonly pubsub = new PubSub();
+  /** The node's users (src/acl): built before any client connects. */
+  readonly acl = new Acl(aclCatalogue(COMMANDS));
   /** The shards' log files (set by persistence), part of every shard's settings. */
   private aof: LogSettings | null = null;
   private persistCron: NodeJS.Timeout | null = null;
@@ -112,11 +121,11 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     this.router = new ShardRouter(n, () => this.cluster?.flushConfig());
     const threads = config.values.shardThreads;
     // Messages published in shards (keyspace notifications, PUBLISH run by a script) go to pub/sub.
-    const publishing: PublishHooks = { onPublish: (ch, msg, mode) => this.onShardPublish(ch, msg, mode) };
+    const publishing: PublishHooks = { onPublish: (ch, msg, mode, from) => this.onShardPublish(ch, msg, mode, from) };
     for (let i = 0; i < n; i++) {
       const onFeed: FeedListener = (shard, records) => this.onFeed(shard, records);
       // A restarted shard worker has a fresh engine: it gets the node's scripts and libraries back.
-      const hooks = { claims: this.blocked.claims, onWake: this.blocked.onWake.bind(this.blocked), onRestart: (id: number) => { this.blocked.onRestart(id); this.scripting.shardRestarted(id); } };
+      const hooks = { claims: this.blocked.claims, onWake: this.blocked.onWake.bind(this.blocked), onRestart: (id: number) => { this.blocked.onRestart(id); this.scripting.shardRestarted(id); this.aclShards?.shardRestarted(id); } };
       this.router.links.push(threads ? new ShardLink(i, this.shardSettings(), log, () => this.router.afterReplies(), onFeed, hooks, publishing) : new InlineShard(i, this.shardSettings(), onFeed, COMMANDS, hooks, publishing));
     }
     this.clusterRouter = new ClusterRouter(this.router, this);
@@ -170,6 +179,8 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     this.pubsub.onPropagate = (channel, message, sharded) => this.replication.primary.published(channel, message, sharded);
     // Redis's disconnectAllBlockedClients when a primary turns replica.
     this.replication.onBecomingReplica = () => this.blocked.unblockAll(ERR.unblockedRoleChange);
+    this.wireAcl();
+    this.wireAclPaths();
     config.onChange((names) => {
       if (names.includes('loglevel')) this.log.level = pinoLevel(config.values.loglevel);
       if (names.includes('appendonly') || names.includes('appendfsync')) void this.persistence.configChanged();
@@ -180,6 +191,43 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       const s = this.shardSettings();
       for (const l of this.links) l.configure(s);
     });
+  }
+
+  /** The users at start (`user` lines, or the aclfile; requirepass as the default user's
+   * password, as Redis 7 maps it) and the options that change them later. A bad user definition
+   * stops the start, as in Redis. */
+  private wireAcl(): void {
+    const v = this.config.values;
+    this.acl.log.maxLen = v.acllogMaxLen;
+    const lines = this.config.userLines;
+    const definesDefault = lines.some((l) => l[0] === 'default');
+    if (v.requirepass !== '' && !definesDefault) this.acl.setRequirepass(v.requirepass);
+    try {
+      if (lines.length > 0) this.acl.replaceAll(lines.map((l) => [l[0] ?? '', l.slice(1)] as const));
+      else if (v.aclfile !== '') loadAclFile(this.acl, aclfilePath(v.dir, v.aclfile));
+    } catch (e) {
+      throw new Error(`Error in user declaration: ${(e as Error).message}`);
+    }
+    if (v.requirepass !== '' && lines.length > 0 && !definesDefault) this.acl.setRequirepass(v.requirepass);
+    this.config.onChange((names) => {
+      if (names.includes('requirepass')) this.acl.setRequirepass(this.config.values.requirepass);
+      if (names.includes('acllog-max-len')) {
+        this.acl.log.maxLen = this.config.values.acllogMaxLen;
+        this.acl.log.trim();
+      }
+    });
+  }
+
+  /** The shards' copies of restricted users' permissions (scripts' redis.call checks). */
+  private aclShards: AclShards | null = null;
+
+  /** ACL past the dispatcher's check (docs/security-aclpaths.md): what a user change does to its
+   * clients, and the permissions the shards check scripts' calls against. */
+  private wireAclPaths(): void {
+    const shards = new AclShards(this, (u) => serialisePermissions(this.acl.user(u.name)!));
+    this.aclShards = shards;
+    this.acl.onChange(aclChangeListener(this));
+    this.acl.onChange((u, deleted) => shards.changed(u, deleted));
   }
 
   get shardCount(): number {
@@ -234,9 +282,10 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
   }
 
   /** A message a shard published (ShardContext.publish): 0 local delivery, 1 PUBLISH, 2 SPUBLISH. */
-  private onShardPublish(channel: Uint8Array, message: Uint8Array, mode: 0 | 1 | 2): void {
+  private onShardPublish(channel: Uint8Array, message: Uint8Array, mode: PublishMode, from: ReplySink | null): void {
     const ps = this.pubsub;
-    if (mode === 0) ps.publishLocal(channel, message);
+    if (mode === PUBLISH_ACL_DENIAL) this.aclShards?.denied(from, channel, message);
+    else if (mode === 0) ps.publishLocal(channel, message);
     else if (mode === 1) ps.publish(channel, message);
     else ps.spublish(channel, message);
   }
@@ -295,6 +344,8 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
 
   async listen(): Promise<void> {
     await Promise.all(this.links.map((l) => l.ready));
+    // Users defined at start (config `user` lines, aclfile) reach the shards before any client.
+    this.aclShards?.syncAll(this.acl.sortedUsers());
     const v = this.config.values;
     // Engines before any script: inline shards' here, worker shards' in their worker's start.
     if (!v.shardThreads) for (let i = 0; i < this.links.length; i++) await initShardScripts(i);
@@ -482,7 +533,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
         maxInlineLen: 64 * 1024,
         maxQueryBufferLen: v.clientQueryBufferLimit,
       },
-      () => this.config.values.requirepass !== '',
+      () => this.acl.defaultNeedsAuth,
     );
     this.conns.set(conn.id, conn);
   }
