@@ -50,7 +50,7 @@ load('defaults when no file, env or flags', () => {
 load('every ServerConfig field has a default', () => {
   const values = defaultState().values;
   for (const [key, value] of Object.entries(values)) assert.ok(value !== undefined, key);
-  assert.is(Object.keys(values).length, 70 + 22); // + the TLS block (tls-*, memcache-tls, http-tls)
+  assert.is(Object.keys(values).length, 70 + 22 + 2); // + the TLS block (tls-*, memcache-tls, http-tls), acllog-max-len and aclfile
   assert.is(values.busyReplyThreshold, 5000);
   assert.is(values.scriptUndeclaredKeys, 'allow');
   assert.is(values.hashMaxListpackEntries, 512);
