@@ -7,10 +7,12 @@ import type { Config } from '../config/config.js';
 import type { ArgList, ServerStats, ShardStatsReport } from '../core/types.js';
 import type { ReplySink, ShardPort } from '../runtime/shard-port.js';
 import type { AdmissionState } from './admission.js';
+import type { AclApi } from '../core/acl.js';
 
 /** What the front doors use of the server. */
 export interface FrontDoorServer {
   readonly config: Config;
+  readonly acl: AclApi;
   readonly log: Logger;
   readonly links: readonly ShardPort[];
   readonly backlogged: boolean;
