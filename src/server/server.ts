@@ -382,6 +382,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       migrationBarrier: v.clusterMigrationBarrier,
       replicaNoFailover: v.clusterReplicaNoFailover,
       allowReplicaMigration: v.clusterAllowReplicaMigration,
+      busSecret: () => this.config.values.clusterBusSecret,
       log: this.log.child({ component: 'cluster' }),
     });
     // Before start(): a node loaded from nodes.conf as a replica starts replicating at once.
