@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { rmSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';
-import { redisCli, requireTool, startClusterNode, waitFor, withTimeout, type ClusterNode } from './harness.js';
+import { redisCli, requireTool, runTesseraCli, startClusterNode, waitFor, withTimeout, type ClusterNode } from './harness.js';
 import { cleanupAll, linkUp, replicasOnline, replInfo, startNode, startReplica, waitAcked } from './replication-helpers.js';
 
 const CLIENT_PW = 'client-pw';
@@ -141,6 +141,16 @@ c('CLUSTER MIGRATESLOT streams a slot to a node that requires a login', async ()
   await cmd(dst, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', dstId);
   await cmd(src, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', dstId);
   assert.is(await cmd(dst, 'CLUSTER', 'COUNTKEYSINSLOT', String(slot)), 20 + before);
+});
+
+c('tessera cluster logs in with --pass (or TESSERA_PASS); without it the node answers NOAUTH', async () => {
+  const at = `127.0.0.1:${nodes[0]!.port}`;
+  const ok = await runTesseraCli(['cluster', 'check', '--pass', CLIENT_PW, at]);
+  assert.is(ok.code, 0, ok.out);
+  assert.match(ok.out, /All 16384 slots covered/);
+  const refused = await runTesseraCli(['cluster', 'check', at]);
+  assert.is(refused.code, 1, refused.out);
+  assert.match(refused.out, /NOAUTH/);
 });
 
 c('a node with the wrong bus secret cannot join: its links are refused and nobody lists it', async () => {
