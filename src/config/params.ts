@@ -514,6 +514,11 @@ export const PARAMS: readonly Param[] = [
     help: 'Accepted for compatibility and ignored: a replica with stale data may still be elected (it ranks last)' }),
   field({ name: 'cluster-forwarding', key: 'clusterForwarding', ...yesNo, default: () => false, mutable: true,
     help: "Tessera's own: RESP commands for another node's slot are forwarded to it instead of answered with MOVED (memcached and HTTP always forward)" }),
+  // ACL (issue 18, acl): users themselves are `user` lines (config.ts) or the aclfile.
+  field({ name: 'acllog-max-len', key: 'acllogMaxLen', ...integer(0, Number.MAX_SAFE_INTEGER), default: () => 128, mutable: true,
+    help: 'Most entries ACL LOG keeps (denied commands and failed logins)' }),
+  field({ name: 'aclfile', key: 'aclfile', ...text, default: () => '', mutable: false,
+    help: "File of ACL users ('user' lines, ACL SAVE / ACL LOAD); relative to dir; '' = users come from 'user' lines" }),
   // doors: node-to-node authentication of the cluster bus (Redis has none).
   field({ name: 'cluster-bus-secret', key: 'clusterBusSecret', ...text, default: () => '', mutable: true,
     help: "Tessera's own: the cluster bus accepts and dials links only with a peer that proves it knows this secret (HMAC challenge-response, the secret never sent); '' = off; new links use a changed value" }),

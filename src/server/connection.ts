@@ -14,6 +14,7 @@ import type { ClientSubscriptions } from '../core/types.js';
 import { PUSH_SHARE_MIN_BYTES } from '../protocol/pubsub-frames.js';
 import { inSubscribeMode } from '../commands/pubsub-family.js';
 import type { ReplySink } from '../runtime/shard-port.js';
+import type { AclApi, AclUser } from '../core/acl.js';
 
 export interface ConnectionHost {
   dispatch(conn: Connection, args: ArgList): void;
@@ -31,6 +32,8 @@ export interface ConnectionHost {
   /** client-output-buffer-limit of the normal class, or of the pubsub class for a subscriber. */
   outputLimits(pubsub: boolean): { hardBytes: number; softBytes: number; softSeconds: number };
   logClientDrop(conn: Connection, reason: string): void;
+  /** The node's users: a connection starts (and RESETs) as the default user. */
+  readonly acl: AclApi;
 }
 
 /** Output past which a flush is never put off (see flush). */
@@ -45,6 +48,7 @@ export class Connection implements ClientInfo, ReplySink {
   /** SELECT's database; every frame this connection sends carries it. */
   db = 0;
   authenticated: boolean;
+  user: AclUser;
   lastCommand = 'NULL';
   libName = '';
   libVer = '';
@@ -81,6 +85,7 @@ export class Connection implements ClientInfo, ReplySink {
     this.parser = new RespParser(limits);
     this.args = { buf: this.parser.buf, off: this.parser.argOff, len: this.parser.argLen, argc: 0 };
     this.authenticated = !needsAuth();
+    this.user = host.acl.defaultUser;
     this.hardLimitBytes = host.outputLimits(false).hardBytes;
     this.addr = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     this.laddr = `${socket.localAddress ?? '?'}:${socket.localPort ?? 0}`;
@@ -366,6 +371,7 @@ export class Connection implements ClientInfo, ReplySink {
     this.proto = 2;
     this.db = 0;
     this.authenticated = !this.needsAuth();
+    this.user = this.host.acl.defaultUser;
     this.libName = '';
     this.libVer = '';
   }

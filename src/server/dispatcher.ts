@@ -17,6 +17,7 @@ import type { ShardRouter } from './shard-router.js';
 import { keySlot } from '../keyspace/slot.js';
 import type { Transactions } from './transactions.js';
 import { subscribeModeRefusal } from '../commands/pubsub-family.js';
+import { clientLine } from '../commands/connection-family.js';
 import { STREAM_BLOCKING_FORMS, blocksWith } from '../commands/stream-blocking.js';
 
 const SPARE_OUT_MAX_BYTES = 16 * 1024;
@@ -97,6 +98,10 @@ export class Dispatcher {
       }
       counter.rejected++;
       conn.replyError(verdict);
+      return;
+    }
+    if (!conn.user.unrestricted && this.aclRefused(conn, idx, a)) {
+      counter.rejected++;
       return;
     }
     const notInSubscribeMode = subscribeModeRefusal(conn, spec, a);
@@ -182,6 +187,17 @@ export class Dispatcher {
     else if (spec.merge) this.shards.fanKeys(conn, idx, a, first, last, step);
     else if (spec.crossShard) this.runMain(conn, a, spec.crossShard, counter);
     else conn.replyError(`ERR internal: ${spec.name} cannot span shards`);
+  }
+
+  /** The ACL check of a restricted user's command: true when it was refused (replied, and
+   * recorded in ACL LOG; in MULTI the transaction will abort, as Redis flags it). */
+  private aclRefused(conn: DispatchClient, idx: number, a: ArgList): boolean {
+    const acl = this.server.acl;
+    const denial = acl.check(conn.user, idx, a);
+    if (denial === null) return false;
+    acl.logDenial({ addr: conn.addr, describe: () => clientLine(conn, Date.now()) }, conn.user, denial, conn.multi >= 0 ? 'multi' : 'toplevel');
+    conn.replyError(denial.error);
+    return true;
   }
 
   /** A write held during a manual failover: dispatched, as if it had just arrived, once writes

@@ -12,7 +12,6 @@ import type { AclApi } from '../core/acl.js';
 /** What the front doors use of the server. */
 export interface FrontDoorServer {
   readonly config: Config;
-  readonly acl: AclApi;
   readonly log: Logger;
   readonly links: readonly ShardPort[];
   readonly backlogged: boolean;
@@ -35,6 +34,8 @@ export interface FrontDoorServer {
   whenWritesResume(run: () => void): void;
   serverStats(): ServerStats;
   commandStats(): Map<string, { calls: number; usec: number; rejected: number; failed: number }>;
+  /** The node's users: the same for every door. */
+  readonly acl: AclApi;
 }
 
 /** Counters of the memcached front door (for `stats` and /metrics). */

@@ -35,6 +35,9 @@ import { Dispatcher, type CommandCounter } from './dispatcher.js';
 import { ScriptNode } from '../commands/script-node.js';
 import { initShardScripts } from '../scripting/shard-scripts.js';
 import { PubSub } from './pubsub.js';
+import { Acl } from '../acl/acl.js';
+import { aclCatalogue } from '../commands/acl-catalogue.js';
+import { aclfilePath, loadAclFile } from '../acl/acl-file.js';
 
 export interface RunningServer {
   /** Resolves when the server has fully stopped (after SHUTDOWN, SIGTERM or SIGINT). */
@@ -81,6 +84,8 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
   readonly scripting: ScriptNode;
   readonly transactions: Transactions;
   readonly pubsub = new PubSub();
+  /** The node's users (src/acl): built before any client connects. */
+  readonly acl = new Acl(aclCatalogue(COMMANDS));
   /** The shards' log files (set by persistence), part of every shard's settings. */
   private aof: LogSettings | null = null;
   private persistCron: NodeJS.Timeout | null = null;
@@ -158,6 +163,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     this.pubsub.onPropagate = (channel, message, sharded) => this.replication.primary.published(channel, message, sharded);
     // Redis's disconnectAllBlockedClients when a primary turns replica.
     this.replication.onBecomingReplica = () => this.blocked.unblockAll(ERR.unblockedRoleChange);
+    this.wireAcl();
     config.onChange((names) => {
       if (names.includes('loglevel')) this.log.level = pinoLevel(config.values.loglevel);
       if (names.includes('appendonly') || names.includes('appendfsync')) void this.persistence.configChanged();
@@ -167,6 +173,31 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       }
       const s = this.shardSettings();
       for (const l of this.links) l.configure(s);
+    });
+  }
+
+  /** The users at start (`user` lines, or the aclfile; requirepass as the default user's
+   * password, as Redis 7 maps it) and the options that change them later. A bad user definition
+   * stops the start, as in Redis. */
+  private wireAcl(): void {
+    const v = this.config.values;
+    this.acl.log.maxLen = v.acllogMaxLen;
+    const lines = this.config.userLines;
+    const definesDefault = lines.some((l) => l[0] === 'default');
+    if (v.requirepass !== '' && !definesDefault) this.acl.setRequirepass(v.requirepass);
+    try {
+      if (lines.length > 0) this.acl.replaceAll(lines.map((l) => [l[0] ?? '', l.slice(1)] as const));
+      else if (v.aclfile !== '') loadAclFile(this.acl, aclfilePath(v.dir, v.aclfile));
+    } catch (e) {
+      throw new Error(`Error in user declaration: ${(e as Error).message}`);
+    }
+    if (v.requirepass !== '' && lines.length > 0 && !definesDefault) this.acl.setRequirepass(v.requirepass);
+    this.config.onChange((names) => {
+      if (names.includes('requirepass')) this.acl.setRequirepass(this.config.values.requirepass);
+      if (names.includes('acllog-max-len')) {
+        this.acl.log.maxLen = this.config.values.acllogMaxLen;
+        this.acl.log.trim();
+      }
     });
   }
 
@@ -424,7 +455,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
         maxInlineLen: 64 * 1024,
         maxQueryBufferLen: v.clientQueryBufferLimit,
       },
-      () => this.config.values.requirepass !== '',
+      () => this.acl.defaultNeedsAuth,
     );
     this.conns.set(conn.id, conn);
   }
