@@ -17,7 +17,8 @@ export function credentialsOf(header: string): Credentials | null {
   if (rest === '') return null;
   if (scheme === 'basic') {
     if (!/^[A-Za-z0-9+/]+={0,2}$/.test(rest)) return null;
-    const text = Buffer.from(rest, 'base64').toString('utf8');
+    // latin1: the password's bytes as RESP's AUTH passes them (Node gives header values so too).
+    const text = Buffer.from(rest, 'base64').toString('latin1');
     const colon = text.indexOf(':');
     if (colon < 0) return null;
     return { user: text.slice(0, colon), pass: text.slice(colon + 1) };

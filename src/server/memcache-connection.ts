@@ -379,7 +379,8 @@ export class MemcacheConnection implements MemcacheClient {
   private saslAuth(opcode: number, opaque: number, mech: string, data: Buffer): void {
     // PLAIN: [authzid] NUL authcid NUL password; authcid names the ACL user (authzid is ignored,
     // as memcached does: no proxy authorization).
-    const parts = data.toString('utf8').split('\0');
+    // Bytes as latin1, as RESP's AUTH passes them: a password is the same bytes on every door.
+    const parts = data.toString('latin1').split('\0');
     const user = mech === 'PLAIN' && parts.length === 3 ? this.host.authenticate(parts[1]!, parts[2]!, this) : null;
     if (user !== null) {
       this.authed = true;
@@ -761,7 +762,7 @@ export class MemcacheConnection implements MemcacheClient {
       this.replyText(TEXT.badFormat);
       return true;
     }
-    const words = this.buf.toString('utf8', f.dataOff, f.dataOff + f.dataLen).split(' ');
+    const words = this.buf.toString('latin1', f.dataOff, f.dataOff + f.dataLen).split(' ');
     const user = words.length === 2 ? this.host.authenticate(words[0]!, words[1]!, this) : null;
     if (user !== null) {
       this.authed = true;
