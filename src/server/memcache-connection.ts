@@ -381,7 +381,8 @@ export class MemcacheConnection implements MemcacheClient {
     // as memcached does: no proxy authorization).
     // Bytes as latin1, as RESP's AUTH passes them: a password is the same bytes on every door.
     const parts = data.toString('latin1').split('\0');
-    const user = mech === 'PLAIN' && parts.length === 3 ? this.host.authenticate(parts[1]!, parts[2]!, this) : null;
+    // An empty authcid is the default user (as AUTH with only a password).
+    const user = mech === 'PLAIN' && parts.length === 3 ? this.host.authenticate(parts[1] || 'default', parts[2]!, this) : null;
     if (user !== null) {
       this.authed = true;
       this.user = user;
