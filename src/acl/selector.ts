@@ -79,7 +79,7 @@ export class Selector {
   /** Redis's ACLChangeSelectorPerm: the command and, for a container, every subcommand. */
   changePerm(cmd: AclCommand, allow: boolean): void {
     this.setBit(cmd.id, allow);
-    this.firstArgs?.delete(cmd.id);
+    if (this.firstArgs?.delete(cmd.id) === true && this.firstArgs.size === 0) this.firstArgs = null;
     for (const s of cmd.subs) this.setBit(s.id, allow);
   }
 
@@ -143,18 +143,17 @@ export class Selector {
     let perm = 0;
     let offset = 1;
     if (op[0] === '%') {
-      let tilde = false;
       for (; offset < op.length; offset++) {
         const ch = op[offset]!.toUpperCase();
         if (ch === 'R' && (perm & PERM_READ) === 0) perm |= PERM_READ;
         else if (ch === 'W' && (perm & PERM_WRITE) === 0) perm |= PERM_WRITE;
         else if (op[offset] === '~') {
           offset++;
-          tilde = true;
           break;
         } else throw new RuleError('EINVAL');
       }
-      if (!tilde || perm === 0) throw new RuleError('EINVAL');
+      // Redis accepts `%R` without `~` (an empty pattern), not a `~` without permissions.
+      if (perm === 0) throw new RuleError('EINVAL');
     } else {
       perm = PERM_ALL;
     }
