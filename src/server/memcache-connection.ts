@@ -527,8 +527,14 @@ export class MemcacheConnection implements MemcacheClient {
     this.rpos = lineEnd;
     this.host.count(touch ? 'gat' : 'get');
     const first = this.nextSeq;
+    // Remembered before the keys go out: a key refused at once (admission, the ACL) ends the line
+    // as a shard's error does.
+    this.rememberGet(first, first + (t.n - firstKey));
+    const endAt = this.gets.length - 1;
     for (let i = firstKey; i < t.n; i++) {
       if (t.len[i]! > KEY_MAX_BYTES) {
+        // The line ends here, without END.
+        if (this.gets[endAt]! > this.nextSeq) this.gets[endAt] = this.nextSeq;
         this.replyText(TEXT.badFormat);
         return 0;
       }
@@ -537,7 +543,6 @@ export class MemcacheConnection implements MemcacheClient {
       if (touch) writeU32(this.buf, SCRATCH_EXTRAS, exptime >>> 0);
       this.sendText(touch ? 4 : 0, t.off[i]!, t.len[i]!, 0, 0, this.nextSeq++);
     }
-    this.rememberGet(first, this.nextSeq);
     this.replyText(TEXT.end);
     return 0;
   }

@@ -197,6 +197,17 @@ t('memcached stats and flush_all are checked as INFO and FLUSHALL', async () => 
   assert.is(await (await admin()).get('app:1'), 'v');
 });
 
+t('a text get of several keys ends at a denied key, as at any SERVER_ERROR; meta commands are checked too', async () => {
+  await resetData();
+  const reader = USERS[0]!;
+  const ex = await exchange(s!.memcachePort, Buffer.from(textAuth(reader.name, reader.pass) + 'get app:1 other:1 app:n\r\nmg app:1 v\r\nms other:2 1\r\nx\r\nmn\r\n'), (d) => d.toString('latin1').endsWith('MN\r\n'));
+  assert.is(
+    ex.data.toString('latin1'),
+    'STORED\r\nVALUE app:1 0 1\r\nv\r\nSERVER_ERROR NOPERM this user has no permissions to access one of the keys used as arguments\r\n' +
+      "VA 1\r\nv\r\nSERVER_ERROR NOPERM this user has no permissions to run the 'set' command\r\nMN\r\n",
+  );
+});
+
 t('memjs logs in with SASL PLAIN; a denial fails that request only, the connection goes on', async () => {
   const mc = memjs.Client.create(`127.0.0.1:${s!.memcachePort}`, { username: 'reader', password: 'r-pw', retries: 0, timeout: 5, logger: { log: () => undefined } });
   try {
