@@ -51,6 +51,9 @@ load('every ServerConfig field has a default', () => {
   const values = defaultState().values;
   for (const [key, value] of Object.entries(values)) assert.ok(value !== undefined, key);
   assert.is(Object.keys(values).length, 73);
+  assert.is(values.clusterBusSecret, '');
+  assert.is(values.acllogMaxLen, 128);
+  assert.is(values.aclfile, '');
   assert.is(values.busyReplyThreshold, 5000);
   assert.is(values.scriptUndeclaredKeys, 'allow');
   assert.is(values.hashMaxListpackEntries, 512);
