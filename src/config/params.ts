@@ -564,6 +564,9 @@ export const PARAMS: readonly Param[] = [
     help: 'Most entries ACL LOG keeps (denied commands and failed logins)' }),
   field({ name: 'aclfile', key: 'aclfile', ...text, default: () => '', mutable: false,
     help: "File of ACL users ('user' lines, ACL SAVE / ACL LOAD); relative to dir; '' = users come from 'user' lines" }),
+  // doors: node-to-node authentication of the cluster bus (Redis has none).
+  field({ name: 'cluster-bus-secret', key: 'clusterBusSecret', ...text, default: () => '', mutable: true,
+    help: "Tessera's own: the cluster bus accepts and dials links only with a peer that proves it knows this secret (HMAC challenge-response, the secret never sent); '' = off; new links use a changed value" }),
 ];
 
 export const PARAM_BY_NAME: ReadonlyMap<string, Param> = new Map(PARAMS.map((p) => [p.name, p]));

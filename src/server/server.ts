@@ -489,6 +489,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       migrationBarrier: v.clusterMigrationBarrier,
       replicaNoFailover: v.clusterReplicaNoFailover,
       allowReplicaMigration: v.clusterAllowReplicaMigration,
+      busSecret: () => this.config.values.clusterBusSecret,
       log: this.log.child({ component: 'cluster' }),
       tls,
       plainPort: pport,

@@ -50,7 +50,10 @@ load('defaults when no file, env or flags', () => {
 load('every ServerConfig field has a default', () => {
   const values = defaultState().values;
   for (const [key, value] of Object.entries(values)) assert.ok(value !== undefined, key);
-  assert.is(Object.keys(values).length, 70 + 22 + 2); // + the TLS block (tls-*, memcache-tls, http-tls), acllog-max-len and aclfile
+  assert.is(Object.keys(values).length, 70 + 22 + 3); // + the TLS block (tls-*, memcache-tls, http-tls), acllog-max-len, aclfile, cluster-bus-secret
+  assert.is(values.clusterBusSecret, '');
+  assert.is(values.acllogMaxLen, 128);
+  assert.is(values.aclfile, '');
   assert.is(values.busyReplyThreshold, 5000);
   assert.is(values.scriptUndeclaredKeys, 'allow');
   assert.is(values.hashMaxListpackEntries, 512);
