@@ -110,6 +110,12 @@ function infoSection(m: MainCall, name: string, shards: ShardStatsReport[]): str
       }
       add('shard_commands_processed', sum((r) => r.commandsProcessed));
       add('shard_restarts', st.shardRestarts);
+      // guard (docs/security-guard.md): Tessera's own refusal and limit counters
+      add('protected_mode_refused', st.protectedModeRefused);
+      add('connections_rate_refused', st.connectionsRateRefused);
+      add('rate_limited_requests', st.rateLimitedRequests);
+      add('bandwidth_limited_pauses', st.bandwidthLimitedPauses);
+      add('user_maxclients_refused', st.userMaxclientsRefused);
       break;
     case 'replication':
       for (const [k, val] of s.replication.info()) add(k, val);

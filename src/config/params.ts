@@ -513,7 +513,15 @@ export const PARAMS: readonly Param[] = [
   field({ name: 'cluster-replica-validity-factor', key: 'clusterReplicaValidityFactor', ...integer(0, INT_MAX), default: () => 10, mutable: true,
     help: 'Accepted for compatibility and ignored: a replica with stale data may still be elected (it ranks last)' }),
   field({ name: 'cluster-forwarding', key: 'clusterForwarding', ...yesNo, default: () => false, mutable: true,
-    help: "Tessera's own: RESP commands for another node's slot are forwarded to it instead of answered with MOVED (memcached and HTTP always forward)" }),
+    help: "Tessera's own: RESP commands for another node's slot are forwarded to it instead of answered with MOVED (memcached and HTTP always forward)" }),  // ---- guard: protected mode and client limits (docs/security-guard.md) ----
+  field({ name: 'protected-mode', key: 'protectedMode', ...yesNo, default: () => true, mutable: true,
+    help: 'With no password for the default user, refuse clients not on the loopback interface (every door)' }),
+  field({ name: 'client-ops-per-sec', key: 'clientOpsPerSec', ...integer(0, INT_MAX), default: () => 0, mutable: true,
+    help: "Tessera's own: most commands per second of one client (over it: -LIMIT), 0 = no limit" }),
+  field({ name: 'client-bytes-per-sec', key: 'clientBytesPerSec', ...integer(0, INT_MAX), default: () => 0, mutable: true,
+    help: "Tessera's own: most input bytes per second of one client (its socket is not read until the budget refills), 0 = no limit" }),
+  field({ name: 'max-new-connections-per-sec', key: 'maxNewConnectionsPerSec', ...integer(0, INT_MAX), default: () => 0, mutable: true,
+    help: "Tessera's own: most new connections per second from one source address (over it: refused and closed), 0 = no limit" }),
 ];
 
 export const PARAM_BY_NAME: ReadonlyMap<string, Param> = new Map(PARAMS.map((p) => [p.name, p]));

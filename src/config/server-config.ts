@@ -98,4 +98,13 @@ export interface ServerConfig {
   clusterAllowPubsubshardWhenDown: boolean;
   /** Tessera's own: forward RESP commands for other nodes' slots instead of MOVED. */
   clusterForwarding: boolean;
+  // ---- guard: protected mode and client limits (docs/security-guard.md) ----
+  /** Redis's protected-mode: with no password for the default user, refuse non-loopback clients. */
+  protectedMode: boolean;
+  /** Tessera's own: commands per second per client, 0 = no limit. */
+  clientOpsPerSec: number;
+  /** Tessera's own: input bytes per second per client (its socket is paused), 0 = no limit. */
+  clientBytesPerSec: number;
+  /** Tessera's own: new connections per second from one source address, 0 = no limit. */
+  maxNewConnectionsPerSec: number;
 }

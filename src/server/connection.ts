@@ -14,6 +14,7 @@ import type { ClientSubscriptions } from '../core/types.js';
 import { PUSH_SHARE_MIN_BYTES } from '../protocol/pubsub-frames.js';
 import { inSubscribeMode } from '../commands/pubsub-family.js';
 import type { ReplySink } from '../runtime/shard-port.js';
+import type { ClientBuckets, Guard } from './guard.js';
 
 export interface ConnectionHost {
   dispatch(conn: Connection, args: ArgList): void;
@@ -31,6 +32,8 @@ export interface ConnectionHost {
   /** client-output-buffer-limit of the normal class, or of the pubsub class for a subscriber. */
   outputLimits(pubsub: boolean): { hardBytes: number; softBytes: number; softSeconds: number };
   logClientDrop(conn: Connection, reason: string): void;
+  /** Client and user limits (guard.ts). */
+  readonly guard: Guard;
 }
 
 /** Output past which a flush is never put off (see flush). */
@@ -106,6 +109,7 @@ export class Connection implements ClientInfo, ReplySink {
   private onData(chunk: Buffer): void {
     this.host.countInput(chunk.length);
     if (this.dead) return;
+    if (this.host.guard.limiting) this.throttle(this.host.guard.input(this, chunk.length));
     this.lastInteractionMs = Date.now();
     this.parser.feed(chunk);
     this.processInput();
@@ -155,7 +159,7 @@ export class Connection implements ClientInfo, ReplySink {
     // A blocked client is still read (up to a bound: its input is only buffered), so that its EOF
     // or reset is seen while it waits.
     const readWhileBlocked = this.blocked && this.parser.pending() < BLOCKED_READ_MAX_BYTES;
-    const want = !this.dead && ((this.holds > 0 && !readWhileBlocked) || backlogged || this.closeAfter);
+    const want = !this.dead && ((this.holds > 0 && !readWhileBlocked) || backlogged || this.closeAfter || this.throttleTimer !== null);
     if (backlogged && want) this.host.waitForShards(this);
     if (want && !this.paused) {
       this.paused = true;
@@ -164,6 +168,20 @@ export class Connection implements ClientInfo, ReplySink {
       this.paused = false;
       this.socket.resume();
     }
+  }
+
+  /** The client's own token buckets (guard.ts), made on its first limited request. */
+  guardBuckets: ClientBuckets | null = null;
+  /** Set while the socket is paused for the bytes-per-sec budget (guard.ts). */
+  private throttleTimer: NodeJS.Timeout | null = null;
+
+  /** Pauses reading for `waitMs` (the input budget's debt; the bytes read are still served). */
+  private throttle(waitMs: number): void {
+    if (waitMs === 0 || this.throttleTimer !== null) return;
+    this.throttleTimer = setTimeout(() => {
+      this.throttleTimer = null;
+      this.updatePause();
+    }, waitMs);
   }
 
   /** Takes the sequence number for the next reply. */
@@ -377,6 +395,7 @@ export class Connection implements ClientInfo, ReplySink {
   private destroy(): void {
     if (this.dead) return;
     this.dead = true;
+    if (this.throttleTimer !== null) clearTimeout(this.throttleTimer);
     this.order.clear();
     this.host.connectionClosed(this);
     for (const l of this.closeListeners.splice(0)) l();

@@ -7,6 +7,7 @@ import type { Config } from '../config/config.js';
 import type { ArgList, ServerStats, ShardStatsReport } from '../core/types.js';
 import type { ReplySink, ShardPort } from '../runtime/shard-port.js';
 import type { AdmissionState } from './admission.js';
+import type { Guard } from './guard.js';
 
 /** What the front doors use of the server. */
 export interface FrontDoorServer {
@@ -33,6 +34,8 @@ export interface FrontDoorServer {
   whenWritesResume(run: () => void): void;
   serverStats(): ServerStats;
   commandStats(): Map<string, { calls: number; usec: number; rejected: number; failed: number }>;
+  /** Protected mode, the new-connection cap and the client/user limits (guard.ts). */
+  readonly guard: Guard;
 }
 
 /** Counters of the memcached front door (for `stats` and /metrics). */

@@ -16,6 +16,8 @@ import { MemcacheConnection, type MemcacheClient, type MemcacheHost } from './me
 import { MEMCACHE_VERSION } from '../protocol/memcache.js';
 import { startHttpApi, type HttpApi } from './http-api.js';
 import type { FrontDoorServer, MemcacheCounters } from './front-door-server.js';
+import { refuseMemcacheSocket } from './guard-doors.js';
+import type { GuardClient } from './guard.js';
 
 export type { FrontDoorServer, MemcacheCounters };
 
@@ -63,6 +65,11 @@ class MemcacheDoor implements MemcacheHost {
     // Every socket has an error handler from its first moment: without one, a client that resets
     // (SO_LINGER 0) a connection refused below would end the process with an unhandled 'error'.
     sock.on('error', () => sock.destroy());
+    const refusal = this.server.guard.refuseConnection(sock.remoteAddress);
+    if (refusal !== null) {
+      refuseMemcacheSocket(sock, refusal);
+      return;
+    }
     // maxclients is one limit for the process, as in Redis: every door's connections count.
     if (this.server.connectionsOpen() >= this.server.config.values.maxclients) {
       // memcached's reply at its connection limit; the socket is destroyed once it is written
@@ -103,6 +110,14 @@ class MemcacheDoor implements MemcacheHost {
     if (verdict !== null) {
       client.refuse(seq, verdict, args);
       return;
+    }
+    // Tessera's request-rate limits (guard.ts): one test when none is set.
+    if (this.server.guard.limiting) {
+      const limited = this.server.guard.request(client);
+      if (limited !== null) {
+        client.refuse(seq, limited, args);
+        return;
+      }
     }
     // Cluster mode: a key of another node's slot, or of a slot moving away, is the server's to
     // forward or refuse.
@@ -197,6 +212,11 @@ class MemcacheDoor implements MemcacheHost {
 
   password(): string {
     return this.server.config.values.requirepass;
+  }
+
+  inputPauseMs(client: GuardClient, bytes: number): number {
+    const g = this.server.guard;
+    return g.limiting ? g.input(client, bytes) : 0;
   }
 
   count(command: string): void {

@@ -15,7 +15,7 @@
 
 import http from 'node:http';
 import { HOLD, admit, type AdmissionCommand } from './admission.js';
-import { ERR } from '../core/errors.js';
+import { ERR, GUARD_ERR } from '../core/errors.js';
 import { COMMANDS } from '../commands/registry.js';
 import type net from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
@@ -23,6 +23,8 @@ import type { FrontDoorServer, MemcacheCounters } from './front-door-server.js';
 import { Metrics } from '../observability/metrics.js';
 import { parseRequestTarget } from '../protocol/http-target.js';
 import { createHttpListener, type HttpListenerHooks } from './http-listener.js';
+import { httpRefusal } from './guard-doors.js';
+import type { GuardClient } from './guard.js';
 
 export interface HttpApi {
   readonly port: number;
@@ -117,6 +119,13 @@ export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCo
   const lanes = new WeakMap<object, { tail: Promise<void>; pending: number; paused: boolean }>();
   // Connections whose failure was logged already (a failure is logged once per connection).
   const failedLogged = new WeakSet<object>();
+  // Per connection: its token buckets (guard.ts), made on its first limited request.
+  const guardClients = new WeakMap<object, GuardClient>();
+  const guardClientOf = (sock: object): GuardClient => {
+    let c = guardClients.get(sock);
+    if (c === undefined) guardClients.set(sock, (c = { guardBuckets: null }));
+    return c;
+  };
 
   const count = (route: string, status: number): void => {
     const k = `${route} ${status}`;
@@ -245,6 +254,11 @@ export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCo
       }
       // LOADING, READONLY, NOREPLICAS: Redis's text, as a temporary refusal.
       throw new HttpError(503, verdict);
+    }
+    // Tessera's request-rate limits (guard.ts), per connection: one test when none is set.
+    if (server.guard.limiting) {
+      const limited = server.guard.request(guardClientOf(req.socket));
+      if (limited !== null) throw new HttpError(429, limited);
     }
     let key: string;
     try {
@@ -414,6 +428,12 @@ export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCo
       connections += delta;
     },
     rejected: (status) => count('rejected', status),
+    refuse: (sock) => {
+      const refusal = server.guard.refuseConnection(sock.remoteAddress);
+      if (refusal === null) return null;
+      count('rejected', refusal === GUARD_ERR.protectedMode ? 403 : 429);
+      return httpRefusal(refusal);
+    },
   };
 
   const v = server.config.values;

@@ -35,6 +35,7 @@ import { Dispatcher, type CommandCounter } from './dispatcher.js';
 import { ScriptNode } from '../commands/script-node.js';
 import { initShardScripts } from '../scripting/shard-scripts.js';
 import { PubSub } from './pubsub.js';
+import { Guard } from './guard.js';
 
 export interface RunningServer {
   /** Resolves when the server has fully stopped (after SHUTDOWN, SIGTERM or SIGINT). */
@@ -64,6 +65,11 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     totalNetOutputBytes: 0,
     shardRestarts: 0,
     connectedClients: 0,
+    protectedModeRefused: 0,
+    connectionsRateRefused: 0,
+    rateLimitedRequests: 0,
+    bandwidthLimitedPauses: 0,
+    userMaxclientsRefused: 0,
   };
   private stopping: Promise<void> | null = null;
   private closedResolve!: () => void;
@@ -81,6 +87,8 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
   readonly scripting: ScriptNode;
   readonly transactions: Transactions;
   readonly pubsub = new PubSub();
+  /** Protected mode, the new-connection cap and the client/user limits, for every door. */
+  readonly guard: Guard;
   /** The shards' log files (set by persistence), part of every shard's settings. */
   private aof: LogSettings | null = null;
   private persistCron: NodeJS.Timeout | null = null;
@@ -90,6 +98,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     readonly log: Logger,
   ) {
     const n = config.values.shards;
+    this.guard = this.makeGuard();
     this.scripting = new ScriptNode(n, COMMANDS);
     this.blocked = new BlockedClients({
       cancelOnShard: (shard, slot, gen) => void this.callShard(shard, ['__bcancel', String(slot), String(gen)], 2).catch(() => undefined),
@@ -111,7 +120,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       this.router.links.push(threads ? new ShardLink(i, this.shardSettings(), log, () => this.router.afterReplies(), onFeed, hooks, publishing) : new InlineShard(i, this.shardSettings(), onFeed, COMMANDS, hooks, publishing));
     }
     this.clusterRouter = new ClusterRouter(this.router, this);
-    this.dispatcher = new Dispatcher(this, this.router, this.clusterRouter, this.admissionState, this.writePause, this.stats, log);
+    this.dispatcher = new Dispatcher(this, this.router, this.clusterRouter, this.admissionState, this.writePause, this.stats, log, this.guard);
     this.transactions = new Transactions(this, this.router, this.clusterRouter);
     this.dispatcher.transactions = this.transactions;
     this.persistence = new PersistenceManager(this);
@@ -172,6 +181,13 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
 
   get shardCount(): number {
     return this.router.shardCount;
+  }
+
+  /** The guard (guard.ts), kept current with CONFIG SET. */
+  private makeGuard(): Guard {
+    const guard = new Guard(this.config.values, this.stats, () => this.config.values.requirepass !== '');
+    this.config.onChange(() => guard.configChanged());
+    return guard;
   }
 
   get links(): readonly ShardPort[] {
@@ -405,6 +421,11 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     // Before anything else: a socket without an error handler turns a client's reset into an
     // uncaught exception that ends the process.
     sock.on('error', () => sock.destroy());
+    const refusal = this.guard.refuseConnection(sock.remoteAddress);
+    if (refusal !== null) {
+      sock.end(`-${refusal}\r\n`, () => sock.destroy());
+      return;
+    }
     if (this.connectionsOpen() >= this.config.values.maxclients) {
       this.stats.rejectedConnections++;
       sock.end(`-${ERR.maxClients}\r\n`, () => sock.destroy());
@@ -537,6 +558,11 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     this.stats.totalConnectionsReceived = 0;
     this.stats.rejectedConnections = 0;
     this.stats.totalNetInputBytes = 0;
+    this.stats.protectedModeRefused = 0;
+    this.stats.connectionsRateRefused = 0;
+    this.stats.rateLimitedRequests = 0;
+    this.stats.bandwidthLimitedPauses = 0;
+    this.stats.userMaxclientsRefused = 0;
     for (const l of this.links) l.resetStats();
   }
 
