@@ -4,10 +4,16 @@
 // both refuse with the same -DENIED bytes and close; with a password or protected-mode no both
 // answer. The memcached and HTTP doors refuse the same clients with the same text in their own
 // framing. Loopback clients are never refused.
+// Then Redis 7's protected configs: no command lets a client make the server write a file outside
+// its dir (CONFIG SET of every file-naming option, DEBUG, MODULE, scripts' io/os), answered as
+// redis-server answers.
 
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { commandOnce, encodeCommand, requireTool, show, startRedis, startTessera, type ServerHandle } from './harness.js';
+import { commandOnce, encodeCommand, rawClient, requireTool, show, startRedis, startTessera, waitFor, type ServerHandle } from './harness.js';
 import { bin, OPS, parseBin } from './memcache-harness.js';
 import { exchangeFromNs, netNsOrSkipReason, type NetNs } from './netns.js';
 
@@ -124,3 +130,56 @@ it('the memcached port: a text client gets SERVER_ERROR with the DENIED text, a 
 });
 
 test.run();
+
+const files = suite('no command writes a file outside dir (enable-protected-configs, enable-debug-command: no)');
+
+files('every file-naming option, DEBUG, MODULE and scripts are refused as redis-server refuses them; nothing lands outside dir', async () => {
+  const outside = mkdtempSync(join(tmpdir(), 'tessera-outside-'));
+  const own = mkdtempSync(join(tmpdir(), 'tessera-own-'));
+  const redis = await startRedis();
+  const tessera = await startTessera({ args: ['--enable-debug-command', 'no', '--dir', own, '--save', ''] });
+  const r = await rawClient(redis.port);
+  const t = await rawClient(tessera.port);
+  try {
+    const same = [
+      ['CONFIG', 'SET', 'dir', outside],
+      ['CONFIG', 'SET', 'dbfilename', join(outside, 'x.rdb')],
+      ['CONFIG', 'SET', 'dbfilename', 'x.rdb'],
+      ['CONFIG', 'SET', 'appendfilename', 'x.aof'],
+      ['CONFIG', 'SET', 'appenddirname', outside],
+      ['CONFIG', 'SET', 'logfile', join(outside, 'x.log')],
+      ['CONFIG', 'SET', 'cluster-config-file', join(outside, 'nodes.conf')],
+      ['CONFIG', 'SET', 'maxmemory', '1mb', 'dir', outside],
+      ['DEBUG', 'RELOAD'],
+      ['DEBUG', 'SLEEP', '0'],
+    ];
+    for (const cmd of same) {
+      const [a, b] = await Promise.all([r.call(cmd), t.call(cmd)]);
+      assert.is(b.text, a.text, cmd.join(' '));
+      assert.ok(a.text.startsWith('-ERR'), `${cmd.join(' ')}: ${a.text}`);
+    }
+    // No module loading at all (Tessera has no MODULE command; redis-server refuses it by default).
+    assert.match((await t.call(['MODULE', 'LOAD', join(outside, 'x.so')])).text, /^-ERR unknown command 'MODULE'/);
+    // Scripts have no io, os, loadfile or dofile, as in Redis.
+    for (const name of ['io', 'os', 'loadfile', 'dofile']) {
+      const body = name === 'io' ? `return io.open('${join(outside, 'x')}', 'w')` : name === 'os' ? `return os.remove('${join(outside, 'x')}')` : `return ${name}('/etc/hostname')`;
+      const [a, b] = await Promise.all([r.call(['EVAL', body, '0']), t.call(['EVAL', body, '0'])]);
+      const head = (x: string): string => x.slice(0, x.indexOf(' script:') > 0 ? x.indexOf(' script:') : undefined);
+      assert.is(head(b.text), head(a.text), body);
+    }
+    // What may write files writes only into dir.
+    assert.is((await t.call(['SAVE'])).text, '+OK\r\n');
+    assert.is((await t.call(['CONFIG', 'SET', 'appendonly', 'yes'])).text, '+OK\r\n');
+    await waitFor('the append-only files in dir', () => readdirSync(own).includes('appendonlydir'));
+    assert.equal(readdirSync(outside), [], 'nothing was written outside dir');
+    assert.ok(readdirSync(own).length > 0, 'SAVE wrote into dir');
+  } finally {
+    r.close();
+    t.close();
+    await Promise.all([redis.stop(), tessera.stop()]);
+    rmSync(outside, { recursive: true, force: true });
+    rmSync(own, { recursive: true, force: true });
+  }
+});
+
+files.run();
