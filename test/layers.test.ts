@@ -25,6 +25,7 @@ const FORBIDDEN: Record<string, readonly string[]> = {
   cluster: ['commands', 'server', 'cli', 'loadgen', 'runtime', 'persistence', 'replication'],
   commands: ['server', 'cli', 'loadgen'],
   server: ['cli', 'loadgen'],
+  acl: ['commands', 'server', 'cli', 'loadgen', 'runtime', 'cluster', 'persistence', 'replication', 'keyspace', 'observability'],
 };
 
 function sources(dir: string): string[] {

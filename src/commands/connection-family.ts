@@ -1,10 +1,9 @@
 // Connection commands (Redis networking.c and server.c): they touch no key and run on the main
 // thread against the client's own state.
 
-import type { ClientInfo, CommandSpec, MainCall, ServerApi } from './types.js';
+import type { ClientInfo, CommandSpec, MainCall } from './types.js';
 import { argIs, argInt, argString, argLower } from './args.js';
 import { ERR } from '../core/errors.js';
-import { timingSafeEqual } from 'node:crypto';
 import { VERSION } from '../version.js';
 import { inSubscribeMode } from './pubsub-family.js';
 
@@ -23,25 +22,28 @@ function pingCommand(m: MainCall): void {
   else m.out.simple('PONG');
 }
 
-function passwordMatches(server: ServerApi, given: string): boolean {
-  const want = Buffer.from(server.config.values.requirepass);
-  const got = Buffer.from(given);
-  return want.length === got.length && timingSafeEqual(want, got);
-}
-
-/** AUTH [username] password with the default user only. */
+/** AUTH [username] password, HELLO's AUTH: logs the client in as the user (the ACL checks the
+ * password, throttles an address that keeps failing, and records failures in ACL LOG). */
 function authenticate(m: MainCall, user: string | null, pass: string): boolean {
-  const required = m.server.config.values.requirepass;
-  if (required === '' && user === null) {
+  const acl = m.server.acl;
+  if (user === null && acl.defaultUser.nopass) {
     m.out.error(ERR.authNoPassword);
     return false;
   }
-  const ok = (user === null || user === 'default') && (required === '' || passwordMatches(m.server, pass));
-  if (!ok) {
+  const conn = m.conn;
+  const u = acl.authenticate(user ?? 'default', pass, { addr: conn.addr, describe: () => clientLine(conn, Date.now()) });
+  if (u === null) {
     m.out.error(ERR.wrongPass);
     return false;
   }
-  m.conn.authenticated = true;
+  // The user's maxclients (Tessera's own ACL rule): checked once the password is right.
+  const full = m.server.loginRefusal(u, conn);
+  if (full !== null) {
+    m.out.error(full);
+    return false;
+  }
+  conn.user = u;
+  conn.authenticated = true;
   return true;
 }
 
@@ -165,7 +167,7 @@ export function clientLine(c: ClientInfo, now: number, blocked = false): string 
     `age=${Math.floor((now - c.createdAtMs) / 1000)} idle=${Math.floor((now - c.lastInteractionMs) / 1000)} ` +
     `flags=${clientFlags(c, blocked)} db=${c.db} sub=${c.subscriptions.channels.size} psub=${c.subscriptions.patterns.size} ssub=${c.subscriptions.shardChannels.size} multi=${c.multi} qbuf=${qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 ` +
     `rbs=16384 rbp=0 obl=0 oll=0 omem=${omem} tot-mem=${qbuf + omem} events=r cmd=${c.lastCommand} ` +
-    `user=default redir=-1 resp=${c.proto}`
+    `user=${c.user.name} redir=-1 resp=${c.proto}`
   );
 }
 

@@ -30,6 +30,7 @@ import { STREAM_COMMANDS } from './stream-family.js';
 import { DATABASE_COMMANDS } from './database-family.js';
 import { STREAM_GROUP_COMMANDS } from './stream-group-family.js';
 import { STREAM_BLOCKING_COMMANDS } from './stream-blocking.js';
+import { ACL_COMMANDS } from './acl-family.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   ...STRING_COMMANDS,
@@ -58,6 +59,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...STREAM_COMMANDS,
   ...STREAM_GROUP_COMMANDS,
   ...STREAM_BLOCKING_COMMANDS,
+  ...ACL_COMMANDS,
 ];
 
 const TABLE_BITS = 10;

@@ -3,7 +3,7 @@
 // command-line flags. The parameters themselves are declared once, in params.ts.
 
 import { existsSync, readFileSync } from 'node:fs';
-import { ConfSyntaxError, parseConfText, type Directive } from './conf-file.js';
+import { ConfSyntaxError, parseConfText, splitArgs, type Directive } from './conf-file.js';
 import { globMatch } from '../util/glob.js';
 import { InvalidValue, PARAMS, PARAM_BY_NAME, defaultState, resolveDerivedPorts, type ConfigState, type Param } from './params.js';
 import { allowProtectedAction } from './protected.js';
@@ -46,6 +46,8 @@ export class Config {
   readonly values: ServerConfig;
   /** Things worth a line in the startup log (ports left off, optional bind addresses skipped). */
   readonly notes: string[] = [];
+  /** `user` directives (config file lines, --user flags): each the user's name then its rules. */
+  readonly userLines: string[][] = [];
   #state: ConfigState;
   readonly #listeners: Array<(names: string[]) => void> = [];
   readonly #guards = new Map<string, SetGuard>();
@@ -175,6 +177,7 @@ export function describeOptions(): OptionInfo[] {
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   const flags = parseFlags(argv);
   const state = defaultState();
+  const userLines: string[][] = [];
 
   const fileFlag = flags.find((f) => f.name === 'config');
   if (fileFlag !== undefined && fileFlag.words.length !== 1) {
@@ -196,7 +199,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
       if (err instanceof ConfSyntaxError) throw new ConfigError(`${file}:${err.line}: ${err.message}`);
       throw err;
     }
-    for (const d of directives) applySource(state, d.name, d.args, `${file}:${d.line}`);
+    for (const d of directives) {
+      if (d.name === 'user') userLines.push(d.args);
+      else applySource(state, d.name, d.args, `${file}:${d.line}`);
+    }
   }
 
   for (const [key, value] of Object.entries(env)) {
@@ -206,11 +212,18 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   }
 
   for (const f of flags) {
-    if (f.name !== 'config') applySource(state, f.name, f.words, `flag --${f.name}`);
+    if (f.name === 'user') userLines.push(f.words.length === 1 ? (splitArgs(f.words[0]!) ?? []) : f.words);
+    else if (f.name !== 'config') applySource(state, f.name, f.words, `flag --${f.name}`);
   }
   const notes = resolveDerivedPorts(state);
   if (state.bindSkipped.length > 0) notes.push(`bind: skipped ${state.bindSkipped.join(' ')} (optional, not on this host)`);
-  return Config.fromState(state, notes);
+  if (userLines.length > 0 && state.values.aclfile !== '') {
+    // Redis's rule: one source of users, never both.
+    throw new ConfigError('Configuring Tessera with users defined in the config file and at the same setting an ACL file path is invalid. This setup is very likely to lead to configuration errors and security holes, please define either an ACL file or declare users directly in the config file, but not both.');
+  }
+  const config = Config.fromState(state, notes);
+  config.userLines.push(...userLines);
+  return config;
 }
 
 interface Flag {

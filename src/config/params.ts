@@ -513,7 +513,13 @@ export const PARAMS: readonly Param[] = [
   field({ name: 'cluster-replica-validity-factor', key: 'clusterReplicaValidityFactor', ...integer(0, INT_MAX), default: () => 10, mutable: true,
     help: 'Accepted for compatibility and ignored: a replica with stale data may still be elected (it ranks last)' }),
   field({ name: 'cluster-forwarding', key: 'clusterForwarding', ...yesNo, default: () => false, mutable: true,
-    help: "Tessera's own: RESP commands for another node's slot are forwarded to it instead of answered with MOVED (memcached and HTTP always forward)" }),  // ---- guard: protected mode and client limits (docs/security-guard.md) ----
+    help: "Tessera's own: RESP commands for another node's slot are forwarded to it instead of answered with MOVED (memcached and HTTP always forward)" }),
+  // ACL (issue 18, acl): users themselves are `user` lines (config.ts) or the aclfile.
+  field({ name: 'acllog-max-len', key: 'acllogMaxLen', ...integer(0, Number.MAX_SAFE_INTEGER), default: () => 128, mutable: true,
+    help: 'Most entries ACL LOG keeps (denied commands and failed logins)' }),
+  field({ name: 'aclfile', key: 'aclfile', ...text, default: () => '', mutable: false,
+    help: "File of ACL users ('user' lines, ACL SAVE / ACL LOAD); relative to dir; '' = users come from 'user' lines" }),
+  // ---- guard: protected mode and client limits (docs/security-guard.md) ----
   field({ name: 'protected-mode', key: 'protectedMode', ...yesNo, default: () => true, mutable: true,
     help: 'With no password for the default user, refuse clients not on the loopback interface (every door)' }),
   field({ name: 'client-ops-per-sec', key: 'clientOpsPerSec', ...integer(0, INT_MAX), default: () => 0, mutable: true,

@@ -77,6 +77,10 @@ export interface ServerConfig {
   replicaof: string;
   masterauth: string;
   masteruser: string;
+  /** ACL LOG's length. */
+  acllogMaxLen: number;
+  /** File of ACL users ('' = none); relative to dir unless absolute. */
+  aclfile: string;
   replBacklogSize: number;
   minReplicasToWrite: number;
   minReplicasMaxLag: number;

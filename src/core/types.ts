@@ -2,6 +2,8 @@
 // settings and statistics, client info, server counters). Imports nothing of the project, so that
 // the runtime, cluster, persistence and replication layers never reach into the command layer.
 
+import type { AclUser } from './acl.js';
+
 export type EvictionPolicy =
   | 'noeviction' | 'allkeys-lru' | 'allkeys-lfu' | 'volatile-lru' | 'volatile-lfu' | 'volatile-ttl'
   | 'allkeys-random' | 'volatile-random';
@@ -93,6 +95,8 @@ export interface ClientInfo {
   name: string;
   proto: 2 | 3;
   authenticated: boolean;
+  /** The ACL user its commands run as (the default user until AUTH; again on RESET). */
+  user: AclUser;
   readonly addr: string;
   readonly laddr: string;
   readonly fd: number;

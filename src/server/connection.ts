@@ -15,6 +15,7 @@ import { PUSH_SHARE_MIN_BYTES } from '../protocol/pubsub-frames.js';
 import { inSubscribeMode } from '../commands/pubsub-family.js';
 import type { ReplySink } from '../runtime/shard-port.js';
 import type { ClientBuckets, Guard } from './guard.js';
+import type { AclApi, AclUser } from '../core/acl.js';
 
 export interface ConnectionHost {
   dispatch(conn: Connection, args: ArgList): void;
@@ -34,6 +35,8 @@ export interface ConnectionHost {
   logClientDrop(conn: Connection, reason: string): void;
   /** Client and user limits (guard.ts). */
   readonly guard: Guard;
+  /** The node's users: a connection starts (and RESETs) as the default user. */
+  readonly acl: AclApi;
 }
 
 /** Output past which a flush is never put off (see flush). */
@@ -48,6 +51,7 @@ export class Connection implements ClientInfo, ReplySink {
   /** SELECT's database; every frame this connection sends carries it. */
   db = 0;
   authenticated: boolean;
+  user: AclUser;
   lastCommand = 'NULL';
   libName = '';
   libVer = '';
@@ -84,6 +88,7 @@ export class Connection implements ClientInfo, ReplySink {
     this.parser = new RespParser(limits);
     this.args = { buf: this.parser.buf, off: this.parser.argOff, len: this.parser.argLen, argc: 0 };
     this.authenticated = !needsAuth();
+    this.user = host.acl.defaultUser;
     this.hardLimitBytes = host.outputLimits(false).hardBytes;
     this.addr = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     this.laddr = `${socket.localAddress ?? '?'}:${socket.localPort ?? 0}`;
@@ -109,7 +114,7 @@ export class Connection implements ClientInfo, ReplySink {
   private onData(chunk: Buffer): void {
     this.host.countInput(chunk.length);
     if (this.dead) return;
-    if (this.host.guard.limiting) this.throttle(this.host.guard.input(this, chunk.length));
+    if (this.host.guard.limiting) this.throttle(this.host.guard.input(this, this.user, chunk.length));
     this.lastInteractionMs = Date.now();
     this.parser.feed(chunk);
     this.processInput();
@@ -384,6 +389,7 @@ export class Connection implements ClientInfo, ReplySink {
     this.proto = 2;
     this.db = 0;
     this.authenticated = !this.needsAuth();
+    this.user = this.host.acl.defaultUser;
     this.libName = '';
     this.libVer = '';
   }

@@ -17,6 +17,7 @@ import type { ShardRouter } from './shard-router.js';
 import { keySlot } from '../keyspace/slot.js';
 import type { Transactions } from './transactions.js';
 import { subscribeModeRefusal } from '../commands/pubsub-family.js';
+import { clientLine } from '../commands/connection-family.js';
 import { STREAM_BLOCKING_FORMS, blocksWith } from '../commands/stream-blocking.js';
 import type { Guard, GuardClient } from './guard.js';
 
@@ -101,9 +102,13 @@ export class Dispatcher {
       conn.replyError(verdict);
       return;
     }
+    if (!conn.user.unrestricted && this.aclRefused(conn, idx, a)) {
+      counter.rejected++;
+      return;
+    }
     // Tessera's request-rate limits (guard.ts): one test when none is set.
     if (this.guard.limiting) {
-      const limited = this.guard.request(conn);
+      const limited = this.guard.request(conn, conn.user);
       if (limited !== null) {
         counter.rejected++;
         conn.replyError(limited);
@@ -193,6 +198,17 @@ export class Dispatcher {
     else if (spec.merge) this.shards.fanKeys(conn, idx, a, first, last, step);
     else if (spec.crossShard) this.runMain(conn, a, spec.crossShard, counter);
     else conn.replyError(`ERR internal: ${spec.name} cannot span shards`);
+  }
+
+  /** The ACL check of a restricted user's command: true when it was refused (replied, and
+   * recorded in ACL LOG; in MULTI the transaction will abort, as Redis flags it). */
+  private aclRefused(conn: DispatchClient, idx: number, a: ArgList): boolean {
+    const acl = this.server.acl;
+    const denial = acl.check(conn.user, idx, a);
+    if (denial === null) return false;
+    acl.logDenial({ addr: conn.addr, describe: () => clientLine(conn, Date.now()) }, conn.user, denial, conn.multi >= 0 ? 'multi' : 'toplevel');
+    conn.replyError(denial.error);
+    return true;
   }
 
   /** A write held during a manual failover: dispatched, as if it had just arrived, once writes

@@ -8,6 +8,7 @@ import type { ArgList, ServerStats, ShardStatsReport } from '../core/types.js';
 import type { ReplySink, ShardPort } from '../runtime/shard-port.js';
 import type { AdmissionState } from './admission.js';
 import type { Guard } from './guard.js';
+import type { AclApi } from '../core/acl.js';
 
 /** What the front doors use of the server. */
 export interface FrontDoorServer {
@@ -36,6 +37,8 @@ export interface FrontDoorServer {
   commandStats(): Map<string, { calls: number; usec: number; rejected: number; failed: number }>;
   /** Protected mode, the new-connection cap and the client/user limits (guard.ts). */
   readonly guard: Guard;
+  /** The node's users: the same for every door. */
+  readonly acl: AclApi;
 }
 
 /** Counters of the memcached front door (for `stats` and /metrics). */

@@ -113,7 +113,7 @@ class MemcacheDoor implements MemcacheHost {
     }
     // Tessera's request-rate limits (guard.ts): one test when none is set.
     if (this.server.guard.limiting) {
-      const limited = this.server.guard.request(client);
+      const limited = this.server.guard.request(client, undefined);
       if (limited !== null) {
         client.refuse(seq, limited, args);
         return;
@@ -216,7 +216,7 @@ class MemcacheDoor implements MemcacheHost {
 
   inputPauseMs(client: GuardClient, bytes: number): number {
     const g = this.server.guard;
-    return g.limiting ? g.input(client, bytes) : 0;
+    return g.limiting ? g.input(client, undefined, bytes) : 0;
   }
 
   count(command: string): void {

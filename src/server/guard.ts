@@ -59,8 +59,6 @@ export interface ClientBuckets {
 export interface GuardClient {
   /** The client's buckets; null until the guard first limits it. */
   guardBuckets: ClientBuckets | null;
-  /** The ACL user the client is logged in as (absent on doors without users). */
-  readonly user?: AclUser;
 }
 
 /** Where a refused connection came from, for the door's own framing of the refusal. */
@@ -79,8 +77,8 @@ export class Guard {
   constructor(
     private readonly values: ServerConfig,
     private readonly stats: ServerStats,
-    /** True when the default user needs a password (protected mode is then off). */
-    private readonly defaultNeedsAuth: () => boolean,
+    /** True when the default user has a password (is not `nopass`): protected mode is then off. */
+    private readonly defaultHasPassword: () => boolean,
   ) {
     this.configChanged();
   }
@@ -105,7 +103,7 @@ export class Guard {
    * to admit it: protected mode first (Redis's order), then the new-connection cap. Counted. */
   refuseConnection(ip: string | undefined): string | null {
     const v = this.values;
-    if (v.protectedMode && !isLoopbackIp(ip) && !this.defaultNeedsAuth()) {
+    if (v.protectedMode && !isLoopbackIp(ip) && !this.defaultHasPassword()) {
       this.stats.protectedModeRefused++;
       this.stats.rejectedConnections++;
       return GUARD_ERR.protectedMode;
@@ -147,17 +145,16 @@ export class Guard {
     return b;
   }
 
-  /** One request of `c`: null when it may run, else the -LIMIT error (the request does not run).
+  /** One request of `c`, logged in as `user` (undefined on a door without users): null when it may run, else the -LIMIT error (the request does not run).
    * The client's bucket is checked before the user's, so a request refused by its own client's
    * limit costs the user's shared budget nothing. Call only when `limiting`. */
-  request(c: GuardClient): string | null {
+  request(c: GuardClient, user: AclUser | undefined): string | null {
     const nowMs = Date.now();
     const own = this.bucketsOf(c).ops;
     if (own !== null && !own.takeOne(nowMs)) {
       this.stats.rateLimitedRequests++;
       return GUARD_ERR.opsLimit(own.ratePerSec, 'client');
     }
-    const user = c.user;
     const shared = user === undefined ? null : this.userBucketsOf(user)?.ops ?? null;
     if (shared !== null && !shared.takeOne(nowMs)) {
       this.stats.rateLimitedRequests++;
@@ -168,12 +165,11 @@ export class Guard {
 
   /** `bytes` read from `c`: the milliseconds its socket must stay paused (0: read on). The bytes
    * already read are served; the debt is paid by the pause. Call only when `limiting`. */
-  input(c: GuardClient, bytes: number): number {
+  input(c: GuardClient, user: AclUser | undefined, bytes: number): number {
     const nowMs = Date.now();
     let waitMs = 0;
     const own = this.bucketsOf(c).bytes;
     if (own !== null) waitMs = own.takeDebt(bytes, nowMs);
-    const user = c.user;
     const shared = user === undefined ? null : this.userBucketsOf(user)?.bytes ?? null;
     if (shared !== null) waitMs = Math.max(waitMs, shared.takeDebt(bytes, nowMs));
     if (waitMs > 0) this.stats.bandwidthLimitedPauses++;

@@ -257,7 +257,7 @@ export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCo
     }
     // Tessera's request-rate limits (guard.ts), per connection: one test when none is set.
     if (server.guard.limiting) {
-      const limited = server.guard.request(guardClientOf(req.socket));
+      const limited = server.guard.request(guardClientOf(req.socket), undefined);
       if (limited !== null) throw new HttpError(429, limited);
     }
     let key: string;

@@ -36,6 +36,10 @@ import { ScriptNode } from '../commands/script-node.js';
 import { initShardScripts } from '../scripting/shard-scripts.js';
 import { PubSub } from './pubsub.js';
 import { Guard } from './guard.js';
+import type { AclUser } from '../core/acl.js';
+import { Acl } from '../acl/acl.js';
+import { aclCatalogue } from '../commands/acl-catalogue.js';
+import { aclfilePath, loadAclFile } from '../acl/acl-file.js';
 
 export interface RunningServer {
   /** Resolves when the server has fully stopped (after SHUTDOWN, SIGTERM or SIGINT). */
@@ -89,6 +93,8 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
   readonly pubsub = new PubSub();
   /** Protected mode, the new-connection cap and the client/user limits, for every door. */
   readonly guard: Guard;
+  /** The node's users (src/acl): built before any client connects. */
+  readonly acl = new Acl(aclCatalogue(COMMANDS));
   /** The shards' log files (set by persistence), part of every shard's settings. */
   private aof: LogSettings | null = null;
   private persistCron: NodeJS.Timeout | null = null;
@@ -167,6 +173,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     this.pubsub.onPropagate = (channel, message, sharded) => this.replication.primary.published(channel, message, sharded);
     // Redis's disconnectAllBlockedClients when a primary turns replica.
     this.replication.onBecomingReplica = () => this.blocked.unblockAll(ERR.unblockedRoleChange);
+    this.wireAcl();
     config.onChange((names) => {
       if (names.includes('loglevel')) this.log.level = pinoLevel(config.values.loglevel);
       if (names.includes('appendonly') || names.includes('appendfsync')) void this.persistence.configChanged();
@@ -179,14 +186,42 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     });
   }
 
+  /** The users at start (`user` lines, or the aclfile; requirepass as the default user's
+   * password, as Redis 7 maps it) and the options that change them later. A bad user definition
+   * stops the start, as in Redis. */
+  private wireAcl(): void {
+    const v = this.config.values;
+    this.acl.log.maxLen = v.acllogMaxLen;
+    const lines = this.config.userLines;
+    const definesDefault = lines.some((l) => l[0] === 'default');
+    if (v.requirepass !== '' && !definesDefault) this.acl.setRequirepass(v.requirepass);
+    try {
+      if (lines.length > 0) this.acl.replaceAll(lines.map((l) => [l[0] ?? '', l.slice(1)] as const));
+      else if (v.aclfile !== '') loadAclFile(this.acl, aclfilePath(v.dir, v.aclfile));
+    } catch (e) {
+      throw new Error(`Error in user declaration: ${(e as Error).message}`);
+    }
+    if (v.requirepass !== '' && lines.length > 0 && !definesDefault) this.acl.setRequirepass(v.requirepass);
+    this.config.onChange((names) => {
+      if (names.includes('requirepass')) this.acl.setRequirepass(this.config.values.requirepass);
+      if (names.includes('acllog-max-len')) {
+        this.acl.log.maxLen = this.config.values.acllogMaxLen;
+        this.acl.log.trim();
+      }
+    });
+  }
+
   get shardCount(): number {
     return this.router.shardCount;
   }
 
-  /** The guard (guard.ts), kept current with CONFIG SET. */
+  /** The guard (guard.ts), kept current with CONFIG SET and the ACL's user changes. */
   private makeGuard(): Guard {
-    const guard = new Guard(this.config.values, this.stats, () => this.config.values.requirepass !== '');
+    // Protected mode looks at the default user's nopass flag only, as Redis 7.0 does.
+    const guard = new Guard(this.config.values, this.stats, () => !this.acl.defaultUser.nopass);
     this.config.onChange(() => guard.configChanged());
+    // Every user change (SETUSER, DELUSER, LOAD, the config file's users at start) reaches it.
+    this.acl.onChange((user, deleted) => guard.userChanged(user, deleted));
     return guard;
   }
 
@@ -371,6 +406,15 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     writeRefusal: () => server.replication.writeRefusal(server.cluster !== null),
   }))(this);
 
+  /** A RESP login as `user` (AUTH, HELLO AUTH): refused past the user's maxclients (guard.ts).
+   * Counts the RESP connections logged in as the user, `client` itself left out. */
+  loginRefusal(user: AclUser, client: ClientInfo): string | null {
+    if (user.limits.maxClients === 0) return null;
+    let n = 0;
+    for (const c of this.conns.values()) if (c.user === user && c !== client) n++;
+    return this.guard.loginRefusal(user, n);
+  }
+
   /** Open client connections on every front door: maxclients bounds their sum, as in Redis. */
   connectionsOpen(): number {
     return this.conns.size + (this.frontDoors?.connections() ?? 0);
@@ -444,7 +488,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
         maxInlineLen: 64 * 1024,
         maxQueryBufferLen: v.clientQueryBufferLimit,
       },
-      () => this.config.values.requirepass !== '',
+      () => this.acl.defaultNeedsAuth,
     );
     this.conns.set(conn.id, conn);
   }

@@ -2,7 +2,8 @@
 // client-ops-per-sec answers -LIMIT past each client's budget (every client has its own, so a
 // limited client does not use up another's), on RESP, memcached and HTTP; client-bytes-per-sec
 // pauses a client's socket while others are served; max-new-connections-per-sec refuses and
-// closes a source address's connections past the cap on every door; INFO and /metrics count it.
+// closes a source address's connections past the cap on every door; INFO and /metrics count it;
+// ACL users' ops-per-sec is one budget for all their clients, and maxclients refuses a login.
 
 import { connect } from 'node:net';
 import http from 'node:http';
@@ -176,3 +177,44 @@ conns('past the cap a source address is refused with an error and closed, on eve
 });
 
 conns.run();
+
+const users = suite('per-user limits (ACL ops-per-sec, maxclients)');
+
+users('a user budget is shared by its clients; the default user is not slowed; maxclients refuses the login beyond it', async () => {
+  const t = await startTessera();
+  const cs: RawClient[] = [];
+  try {
+    assert.is(await commandOnce(t.port, 'ACL', 'SETUSER', 'svc', 'on', '>svc-pass', '+@all', '~*', 'ops-per-sec=20', 'maxclients=2'), 'OK');
+    const rules = String(await commandOnce(t.port, 'ACL', 'GETUSER', 'svc'));
+    assert.ok(rules.length > 0);
+    const a = await rawClient(t.port);
+    const b = await rawClient(t.port);
+    const c = await rawClient(t.port);
+    const d = await rawClient(t.port);
+    cs.push(a, b, c, d);
+    // Logging in costs nothing of the budget it is not yet under; the first command after is.
+    assert.is((await a.call(['AUTH', 'svc', 'svc-pass'])).text, '+OK\r\n');
+    assert.is((await b.call(['AUTH', 'svc', 'svc-pass'])).text, '+OK\r\n');
+    const [[pa, la], [pb, lb], [pc, lc]] = await Promise.all([pingBurst(a, 50), pingBurst(b, 50), pingBurst(c, 100)]);
+    assert.ok(pa + pb >= 18 && pa + pb <= 24, `svc's two clients together: ${pa} + ${pb} PONGs`);
+    assert.is(la + lb, 100 - pa - pb);
+    assert.equal([pc, lc], [100, 0], 'the default user is not limited');
+    a.send(encodeCommand(['PING']));
+    const [r] = await a.read(1);
+    assert.match(r!.text, /^(\+PONG|-LIMIT request rate limit of 20\/s exceeded for user 'svc')\r\n$/);
+    // maxclients=2: a third login as svc is refused (AUTH and HELLO AUTH), the client stays as it was.
+    const refused = "-ERR max number of clients reached for user 'svc' (maxclients=2)\r\n";
+    assert.is((await c.call(['AUTH', 'svc', 'svc-pass'])).text, refused);
+    assert.is((await c.call(['HELLO', '2', 'AUTH', 'svc', 'svc-pass'])).text, refused);
+    assert.is((await c.call(['ACL', 'WHOAMI'])).text, '$7\r\ndefault\r\n');
+    assert.is(Number((await stats(t.port)).get('user_maxclients_refused')), 2);
+    // Once one of svc's clients is gone, the login works.
+    a.close();
+    await waitFor('a login as svc once a client left', async () => (await d.call(['AUTH', 'svc', 'svc-pass'])).text === '+OK\r\n');
+  } finally {
+    for (const c of cs) c.close();
+    await t.stop();
+  }
+});
+
+users.run();

@@ -1,0 +1,189 @@
+// The permission check of one command against a user's selectors (Redis 7.0's
+// ACLCheckAllUserCommandPerm): allowed when some selector allows the command, every key with the
+// permission its key spec asks for, and every channel. Allocates nothing for an allowed command:
+// keys are found from the key specs by index arithmetic over the argument list.
+
+import type { ArgList } from '../core/types.js';
+import { globMatch } from '../util/glob.js';
+import { CH_PATTERN, PERM_READ, PERM_WRITE, type AclCommand, type AclKeySpec } from './catalogue.js';
+import type { Selector } from './selector.js';
+
+export const ACL_OK = 0;
+export const DENIED_CMD = 1;
+export const DENIED_KEY = 2;
+export const DENIED_CHANNEL = 4;
+
+/** The argument index that failed the last check (a key or a channel). */
+export let deniedArg = 0;
+
+function argEqualsCI(a: ArgList, i: number, word: string): boolean {
+  const len = a.len[i]!;
+  if (len !== word.length) return false;
+  const off = a.off[i]!;
+  for (let k = 0; k < len; k++) {
+    let c = a.buf[off + k]!;
+    if (c >= 97 && c <= 122) c -= 32;
+    let w = word.charCodeAt(k);
+    if (w >= 97 && w <= 122) w -= 32;
+    if (c !== w) return false;
+  }
+  return true;
+}
+
+function argEquals(a: ArgList, i: number, s: string): boolean {
+  const len = a.len[i]!;
+  if (len !== s.length) return false;
+  const off = a.off[i]!;
+  for (let k = 0; k < len; k++) if (a.buf[off + k] !== s.charCodeAt(k)) return false;
+  return true;
+}
+
+function parseNonNegative(a: ArgList, i: number): number {
+  const len = a.len[i]!;
+  if (len === 0 || len > 15) return -1;
+  const off = a.off[i]!;
+  let n = 0;
+  for (let k = 0; k < len; k++) {
+    const c = a.buf[off + k]!;
+    if (c < 48 || c > 57) return -1;
+    n = n * 10 + (c - 48);
+  }
+  return n;
+}
+
+function keyAllowed(s: Selector, a: ArgList, i: number, perm: number): boolean {
+  const keys = s.keys;
+  for (let p = 0; p < keys.length; p++) {
+    const k = keys[p]!;
+    if ((k.perm & perm) !== perm) continue;
+    if (globMatch(k.bytes, 0, k.bytes.length, a.buf, a.off[i]!, a.len[i]!)) return true;
+  }
+  return false;
+}
+
+/** SET needs read too with GET; BITFIELD needs write unless every operation is a GET (Redis's
+ * setGetKeys / bitfieldGetKeys). */
+function variablePerm(cmd: AclCommand, a: ArgList, spec: AclKeySpec): number {
+  if (cmd.variableFlags === 'set') {
+    for (let i = 3; i < a.argc; i++) if (argEqualsCI(a, i, 'GET')) return PERM_READ | PERM_WRITE;
+    return PERM_WRITE;
+  }
+  if (cmd.variableFlags === 'bitfield') {
+    for (let i = 2; i < a.argc; i++) {
+      if (argEqualsCI(a, i, 'SET') || argEqualsCI(a, i, 'INCRBY')) return PERM_READ | PERM_WRITE;
+    }
+    return PERM_READ;
+  }
+  return spec.perm;
+}
+
+/** Redis's getKeysUsingKeySpecs, one spec: checks its keys; false on the first refused one. */
+function keysOfSpecAllowed(s: Selector, cmd: AclCommand, spec: AclKeySpec, a: ArgList): boolean {
+  const argc = a.argc;
+  let first = 0;
+  if (typeof spec.begin === 'number') first = spec.begin;
+  else {
+    const [word, from] = spec.begin;
+    const start = from > 0 ? from : argc + from;
+    const end = from > 0 ? argc - 1 : 0;
+    for (let i = start; i !== end; i = start <= end ? i + 1 : i - 1) {
+      if (i >= argc || i < 1) break;
+      if (argEqualsCI(a, i, word)) {
+        first = i + 1;
+        break;
+      }
+    }
+    if (first === 0) return true;
+  }
+  let last: number;
+  let step: number;
+  if (spec.range !== null) {
+    const [lastkey, keystep, limit] = spec.range;
+    step = keystep;
+    if (lastkey >= 0) last = first + lastkey;
+    else if (limit === 0) last = argc + lastkey;
+    else last = first + (Math.floor((argc - first) / limit) + lastkey);
+  } else if (spec.keynum !== null) {
+    const [keynumidx, firstkey, keystep] = spec.keynum;
+    step = keystep;
+    if (first + keynumidx >= argc) return true;
+    const n = parseNonNegative(a, first + keynumidx);
+    if (n < 0) return true;
+    first += firstkey;
+    last = first + n - 1;
+  } else return true;
+  // Out of bounds: the command replies its own syntax error, and no key is touched.
+  if (last >= argc || last < first || first >= argc || step <= 0) return true;
+  const perm = variablePerm(cmd, a, spec);
+  for (let i = first; i <= last; i += step) {
+    if (!keyAllowed(s, a, i, perm)) {
+      deniedArg = i;
+      return false;
+    }
+  }
+  return true;
+}
+
+export function channelAllowedIn(s: Selector, buf: Uint8Array, off: number, len: number, pattern: boolean): boolean {
+  if (s.allChannels) return true;
+  const chans = s.channels;
+  for (let p = 0; p < chans.length; p++) {
+    const c = chans[p]!.bytes;
+    if (pattern) {
+      if (c.length !== len) continue;
+      let k = 0;
+      while (k < len && c[k] === buf[off + k]) k++;
+      if (k === len) return true;
+    } else if (globMatch(c, 0, c.length, buf, off, len)) return true;
+  }
+  return false;
+}
+
+/** One selector (Redis's ACLSelectorCheckCmd). */
+export function selectorCheck(s: Selector, cmd: AclCommand, a: ArgList): number {
+  if (!s.allCommands && !cmd.noAuth && !s.has(cmd.id)) {
+    const fa = s.firstArgs?.get(cmd.id);
+    // First-argument exceptions apply to commands without subcommands (argument 1).
+    if (fa === undefined || a.argc < 2 || cmd.subs.length > 0) return DENIED_CMD;
+    let ok = false;
+    for (let i = 0; i < fa.length && !ok; i++) ok = argEqualsCI(a, 1, fa[i]!);
+    if (!ok) return DENIED_CMD;
+  }
+  if (!s.allKeys) {
+    const specs = cmd.keySpecs;
+    for (let j = 0; j < specs.length; j++) if (!keysOfSpecAllowed(s, cmd, specs[j]!, a)) return DENIED_KEY;
+  }
+  const ch = cmd.channels;
+  if (ch !== null && !s.allChannels) {
+    const last = ch.last < 0 ? a.argc + ch.last : Math.min(ch.last, a.argc - 1);
+    const pattern = (ch.flags & CH_PATTERN) !== 0;
+    for (let i = ch.first; i <= last; i++) {
+      if (!channelAllowedIn(s, a.buf, a.off[i]!, a.len[i]!, pattern)) {
+        deniedArg = i;
+        return DENIED_CHANNEL;
+      }
+    }
+  }
+  return ACL_OK;
+}
+
+/** Every selector: ACL_OK, or the most relevant refusal (deniedArg names its argument). */
+export function checkSelectors(root: Selector, others: readonly Selector[], cmd: AclCommand, a: ArgList): number {
+  let r = selectorCheck(root, cmd, a);
+  if (r === ACL_OK) return ACL_OK;
+  let relevant = r;
+  let lastIdx = r === DENIED_CMD ? 0 : deniedArg;
+  for (let i = 0; i < others.length; i++) {
+    r = selectorCheck(others[i]!, cmd, a);
+    if (r === ACL_OK) return ACL_OK;
+    const idx = r === DENIED_CMD ? 0 : deniedArg;
+    if (r > relevant || (r === relevant && idx > lastIdx)) {
+      relevant = r;
+      lastIdx = idx;
+    }
+  }
+  deniedArg = lastIdx;
+  return relevant;
+}
+
+export { argEquals };
