@@ -5,7 +5,7 @@
 // answer. The memcached and HTTP doors refuse the same clients with the same text in their own
 // framing. Loopback clients are never refused.
 // Then Redis 7's protected configs: no command lets a client make the server write a file outside
-// its dir (CONFIG SET of every file-naming option, DEBUG, MODULE, scripts' io/os), answered as
+// its dir (CONFIG SET of every file-naming option, ACL SAVE, DEBUG, MODULE, scripts' io/os), answered as
 // redis-server answers.
 
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -64,6 +64,20 @@ it('with requirepass: the namespace client is served (NOAUTH as redis-server, th
   const [redis, tessera] = await pair(['--requirepass', 'pm-secret']);
   try {
     const payload = Buffer.concat([encodeCommand(['PING']), encodeCommand(['AUTH', 'pm-secret']), encodeCommand(['PING']), encodeCommand(['QUIT'])]);
+    const r = await exchangeFromNs(ns(), ns().hostIp, redis.port, payload);
+    const t = await exchangeFromNs(ns(), ns().hostIp, tessera.port, payload);
+    assert.is(r.bytes.toString('latin1'), '-NOAUTH Authentication required.\r\n+OK\r\n+PONG\r\n+OK\r\n');
+    assert.is(t.bytes.toString('latin1'), r.bytes.toString('latin1'));
+  } finally {
+    await Promise.all([redis.stop(), tessera.stop()]);
+  }
+});
+
+it('a password for the default user through ACL SETUSER opens the door as on redis-server', async () => {
+  const [redis, tessera] = await pair();
+  try {
+    for (const s of [redis, tessera]) assert.is(await commandOnce(s.port, 'ACL', 'SETUSER', 'default', '>pm-acl-secret'), 'OK');
+    const payload = Buffer.concat([encodeCommand(['PING']), encodeCommand(['AUTH', 'pm-acl-secret']), encodeCommand(['PING']), encodeCommand(['QUIT'])]);
     const r = await exchangeFromNs(ns(), ns().hostIp, redis.port, payload);
     const t = await exchangeFromNs(ns(), ns().hostIp, tessera.port, payload);
     assert.is(r.bytes.toString('latin1'), '-NOAUTH Authentication required.\r\n+OK\r\n+PONG\r\n+OK\r\n');
@@ -149,6 +163,8 @@ files('every file-naming option, DEBUG, MODULE and scripts are refused as redis-
       ['CONFIG', 'SET', 'appenddirname', outside],
       ['CONFIG', 'SET', 'logfile', join(outside, 'x.log')],
       ['CONFIG', 'SET', 'cluster-config-file', join(outside, 'nodes.conf')],
+      ['CONFIG', 'SET', 'aclfile', join(outside, 'users.acl')],
+      ['ACL', 'SAVE'],
       ['CONFIG', 'SET', 'maxmemory', '1mb', 'dir', outside],
       ['DEBUG', 'RELOAD'],
       ['DEBUG', 'SLEEP', '0'],

@@ -1,8 +1,8 @@
 // Secrets never leave the server (issue 18): every way a password reaches Tessera -- AUTH and
-// HELLO AUTH (right and wrong), CONFIG SET requirepass / masterauth, MIGRATE AUTH and AUTH2, a
+// HELLO AUTH (right and wrong), ACL SETUSER >pass, CONFIG SET requirepass / masterauth, MIGRATE AUTH and AUTH2, a
 // replica's masterauth, memcached SASL PLAIN and text auth, HTTP bearer credentials -- is used
 // with the server logging at debug into a file; then none of the secret strings may appear in
-// the log file, INFO all, CLIENT LIST or any reply the clients got.
+// the log file, INFO all, CLIENT LIST, ACL LOG, ACL LIST / GETUSER (hashes only) or any reply.
 
 import { connect } from 'node:net';
 import http from 'node:http';
@@ -30,6 +30,9 @@ const S = {
   textWrong: 'Sx-textwrong-04aa',
   bearerWrong: 'Sx-bearerwrong-c5d7',
   newpass: 'Sx-newpass-6f02',
+  aclUser: 'Sx-acluser-pass-2b7e',
+  aclWrong: 'Sx-aclwrong-a91d',
+  aclHashed: 'Sx-aclhashed-55e0',
 } as const;
 const SECRETS = Object.values(S);
 
@@ -88,6 +91,15 @@ test('no password used anywhere shows up in the debug log, INFO, CLIENT LIST or 
     assert.is(await call('AUTH', S.requirepass), '+OK\r\n');
     assert.match(await call('HELLO', '2', 'AUTH', 'default', S.requirepass), /^\*/);
     assert.is(await call('CONFIG', 'SET', 'masterauth', S.masterauth), '+OK\r\n');
+    // ACL users: a password set in clear, failed logins as that user (ACL LOG records them).
+    assert.is(await call('ACL', 'SETUSER', 'svc', 'on', `>${S.aclUser}`, `>${S.aclHashed}`, '+@all', '~*'), '+OK\r\n');
+    assert.match(await call('AUTH', 'svc', S.aclWrong), /^-WRONGPASS/);
+    assert.match(await call('HELLO', '3', 'AUTH', 'svc', S.aclWrong), /^-WRONGPASS/);
+    const svc = await rawClient(t.port);
+    replies += (await svc.call(['AUTH', 'svc', S.aclUser])).text;
+    replies += (await svc.call(['CLIENT', 'SETNAME', 'svc-client'])).text;
+    assert.match(await call('ACL', 'SETUSER', 'svc', `<${S.aclHashed}`), /^\+OK/);
+    assert.match(await call('ACL', 'SETUSER', 'svc', 'bad-rule-here'), /^-ERR/);
     assert.is(await call('SET', 'mk', 'v'), '+OK\r\n');
     // MIGRATE with AUTH and AUTH2 to a target with another password: refused by the target.
     target = await startTessera({ args: ['--requirepass', 'other-target-pass'] });
@@ -107,9 +119,14 @@ test('no password used anywhere shows up in the debug log, INFO, CLIENT LIST or 
     // What an operator looks at.
     const info = await call('INFO', 'all');
     const list = await call('CLIENT', 'LIST');
-    const failures = [...leaks('INFO all', info), ...leaks('CLIENT LIST', list)];
-    replies = replies.replace(info, '').replace(list, '');
-    failures.push(...leaks('the replies', replies.replaceAll(S.requirepass, '')));
+    const aclLog = await call('ACL', 'LOG');
+    const aclList = await call('ACL', 'LIST');
+    const getUser = await call('ACL', 'GETUSER', 'svc');
+    assert.match(aclLog, /auth/, 'ACL LOG recorded the failed logins');
+    svc.close();
+    const failures = [...leaks('INFO all', info), ...leaks('CLIENT LIST', list), ...leaks('ACL LOG', aclLog), ...leaks('ACL LIST', aclList), ...leaks('ACL GETUSER', getUser)];
+    for (const x of [info, list, aclLog, aclList, getUser]) replies = replies.replace(x, '');
+    failures.push(...leaks('the replies', replies));
     await c.call(['SHUTDOWN', 'NOSAVE']).catch(() => undefined);
     await t.exited;
     await replica.stop();
