@@ -7,12 +7,16 @@
 // not fit). The queue is written once per event-loop turn, in one corked write, and only while the
 // socket holds less than PUBLISH_LOW_WATER_BYTES: a heartbeat waits behind that much at most.
 // Nothing here throws into the event loop: socket errors close the link, handler errors are logged.
+// With cluster-bus-secret set, every link (both directions) first passes bus-auth's handshake,
+// bounded by BUS_AUTH_TIMEOUT_MS; no frame of a link is decoded before it, and an outbound link
+// counts as up (queued frames go out) only after it.
 
 import { createServer, type Server, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { type BusMessage, encodeMessage, FrameReader, type WireMessage } from './bus-messages.js';
 import type { LinkRef, Transport } from './gossip.js';
 import type { TopoNode } from './topology.js';
+import { BUS_AUTH_TIMEOUT_MS, BusHandshake } from './bus-auth.js';
 
 export const MAX_QUEUED_FRAMES = 64;
 export const MAX_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
@@ -32,7 +36,12 @@ export interface ClusterBusOptions {
   /** The outbound link to the node went down. */
   onLinkDown(nodeId: string): void;
   clock?: () => number;
+  /** cluster-bus-secret, read per new link ('' = links are not authenticated). */
+  secret?: () => string;
 }
+
+/** A refused link's log line is written at most this often per peer address. */
+const AUTH_LOG_INTERVAL_MS = 10_000;
 
 interface OutLink {
   nodeId: string;
@@ -64,6 +73,9 @@ export class ClusterBus implements Transport {
   droppedFrames = 0;
   /** Pub/sub frames not sent: no link up to the node, or its backlog at the bound. */
   droppedPublish = 0;
+  /** Links closed because the peer failed the bus authentication. */
+  refusedLinks = 0;
+  private readonly authLogged = new Map<string, number>();
 
   constructor(private readonly opts: ClusterBusOptions) {
     this.clock = opts.clock ?? Date.now;
@@ -110,9 +122,56 @@ export class ClusterBus implements Transport {
     const ref: LinkRef = { outNodeId: null, localIp: normalizeIp(socket.localAddress), peerIp: normalizeIp(socket.remoteAddress) };
     this.inbound.set(ref, socket);
     const reader = new FrameReader();
-    socket.on('data', (chunk: Buffer) => this.consume(reader, chunk, ref, socket));
+    const hs = this.handshake(socket, 'accept', () => undefined);
+    socket.on('data', (chunk: Buffer) => {
+      const rest = hs === null ? chunk : hs(chunk);
+      if (rest !== null && rest.length > 0) this.consume(reader, rest, ref, socket);
+    });
     socket.on('error', () => socket.destroy());
     socket.on('close', () => this.inbound.delete(ref));
+  }
+
+  /** Starts the bus authentication on a new link when a secret is set (null: none). The returned
+   * function takes what the peer sends: null while the handshake lasts (or failed: the socket is
+   * then destroyed), else bus bytes. `up` runs once, when the peer is proven. */
+  private handshake(socket: Socket, role: 'dial' | 'accept', up: () => void): ((chunk: Buffer) => Buffer | null) | null {
+    const secret = this.opts.secret?.() ?? '';
+    if (secret === '') return null;
+    const hs = new BusHandshake(Buffer.from(secret), role);
+    let done = false;
+    const timer = setTimeout(() => this.refuse(socket, 'bus authentication timed out'), BUS_AUTH_TIMEOUT_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+    socket.write(hs.hello());
+    return (chunk) => {
+      if (done) return chunk;
+      const step = hs.push(chunk);
+      if (step.send !== null) socket.write(step.send);
+      if (step.failed !== null) {
+        clearTimeout(timer);
+        this.refuse(socket, step.failed);
+        return null;
+      }
+      if (!step.done) return null;
+      done = true;
+      clearTimeout(timer);
+      up();
+      return step.rest;
+    };
+  }
+
+  private refuse(socket: Socket, why: string): void {
+    if (socket.destroyed) return;
+    this.refusedLinks++;
+    const peer = `${normalizeIp(socket.remoteAddress)}:${socket.remotePort ?? 0}`;
+    const key = normalizeIp(socket.remoteAddress);
+    const now = this.clock();
+    if ((this.authLogged.get(key) ?? -Infinity) + AUTH_LOG_INTERVAL_MS <= now) {
+      if (this.authLogged.size > 1024) this.authLogged.clear();
+      this.authLogged.set(key, now);
+      this.opts.log.warn({ peer }, `cluster bus: link refused: ${why}`);
+    }
+    socket.destroy();
   }
 
   private consume(reader: FrameReader, chunk: Buffer, ref: LinkRef, socket: Socket): void {
@@ -273,7 +332,8 @@ export class ClusterBus implements Transport {
     l.connected = false;
     const reader = new FrameReader();
     socket.setNoDelay(true);
-    socket.on('connect', () => {
+    let hs: ((chunk: Buffer) => Buffer | null) | null = null;
+    const up = (): void => {
       if (l.socket !== socket) return;
       l.connected = true;
       l.backoffMs = BACKOFF_MIN_MS;
@@ -281,10 +341,17 @@ export class ClusterBus implements Transport {
       const queued = l.queue;
       l.queue = [];
       for (const f of queued) this.write(socket, f);
+    };
+    socket.on('connect', () => {
+      if (l.socket !== socket) return;
+      hs = this.handshake(socket, 'dial', up);
+      if (hs === null) up();
     });
     socket.on('data', (chunk: Buffer) => {
-      if (l.socket !== socket || !l.ref) return;
-      this.consume(reader, chunk, l.ref, socket);
+      if (l.socket !== socket) return;
+      const rest = hs === null ? chunk : hs(chunk);
+      if (rest === null || rest.length === 0 || !l.ref) return;
+      this.consume(reader, rest, l.ref, socket);
     });
     socket.on('drain', () => {
       if (l.socket === socket) this.flushPublish(l);

@@ -44,6 +44,8 @@ export interface ClusterNodeOptions {
   migrationBarrier?: number;
   replicaNoFailover?: boolean;
   allowReplicaMigration?: boolean;
+  /** cluster-bus-secret, read per new bus link ('' = bus links are not authenticated). */
+  busSecret?: () => string;
 }
 
 /** Replaces the TCP bus (the simulation passes its network here). */
@@ -93,6 +95,7 @@ export class ClusterNode implements ClusterControl {
     } else {
       this.bus = new ClusterBus({
         bindHost: opts.bindHost, busPort: opts.busPort, log: opts.log, clock: this.clock,
+        ...(opts.busSecret ? { secret: opts.busSecret } : {}),
         onMessage: (link, msg) => this.receive(link, msg),
         onLinkDown: (id) => {
           const n = this.topo.get(id);

@@ -14,6 +14,7 @@ import { imageError } from '../keyspace/image.js';
 import { CLUSTER_SLOTS, type ClusterControl, type NodeView } from '../cluster/api.js';
 import { crc64 } from '../util/crc64.js';
 import { migrateSlots } from '../cluster/slot-migrator.js';
+import { nodeAuthCommand } from '../cluster/node-auth.js';
 import { PeerError } from '../cluster/peer-client.js';
 
 // --- DUMP payloads (between Tessera nodes): type byte, value, 2-byte version, CRC-64 -----------
@@ -501,7 +502,7 @@ async function clusterMigrateSlot(m: MainCall, c: ClusterControl): Promise<void>
     if (c.migratingTo(slot) === null) throw new ReplyError(`ERR slot ${slot} is not in MIGRATING state`);
   }
   try {
-    m.out.integer(await migrateSlots(m.server, slots, host, port, { timeoutMs, batchKeys: batch }));
+    m.out.integer(await migrateSlots(m.server, slots, host, port, { timeoutMs, batchKeys: batch, auth: nodeAuthCommand(m.server.config.values) }));
   } catch (e) {
     if (e instanceof PeerError) throw new ReplyError(e.message.startsWith('IOERR') ? e.message : `IOERR ${e.message}`);
     throw e;

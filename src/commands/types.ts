@@ -184,7 +184,7 @@ export interface ServerApi {
   readonly acl: Acl;
   /** A login of `client` as `user`: the error when the user's maxclients is reached, else null
    * (server/guard.ts). */
-  loginRefusal(user: AclUser, client: ClientInfo): string | null;
+  loginRefusal(user: AclUser, client: object): string | null;
 }
 
 /** One shard command of a stepped coordinator; the generator receives its raw reply. */

@@ -528,6 +528,9 @@ export const PARAMS: readonly Param[] = [
     help: "Tessera's own: most input bytes per second of one client (its socket is not read until the budget refills), 0 = no limit" }),
   field({ name: 'max-new-connections-per-sec', key: 'maxNewConnectionsPerSec', ...integer(0, INT_MAX), default: () => 0, mutable: true,
     help: "Tessera's own: most new connections per second from one source address (over it: refused and closed), 0 = no limit" }),
+  // doors: node-to-node authentication of the cluster bus (Redis has none).
+  field({ name: 'cluster-bus-secret', key: 'clusterBusSecret', ...text, default: () => '', mutable: true,
+    help: "Tessera's own: the cluster bus accepts and dials links only with a peer that proves it knows this secret (HMAC challenge-response, the secret never sent); '' = off; new links use a changed value" }),
 ];
 
 export const PARAM_BY_NAME: ReadonlyMap<string, Param> = new Map(PARAMS.map((p) => [p.name, p]));

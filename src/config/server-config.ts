@@ -97,6 +97,7 @@ export interface ServerConfig {
   /** 0 = port + 10000. */
   clusterPort: number;
   clusterAnnounceIp: string;
+  clusterBusSecret: string;
   clusterRequireFullCoverage: boolean;
   clusterAllowReadsWhenDown: boolean;
   clusterAllowPubsubshardWhenDown: boolean;

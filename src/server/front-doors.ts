@@ -17,7 +17,8 @@ import { MEMCACHE_VERSION } from '../protocol/memcache.js';
 import { startHttpApi, type HttpApi } from './http-api.js';
 import type { FrontDoorServer, MemcacheCounters } from './front-door-server.js';
 import { refuseMemcacheSocket } from './guard-doors.js';
-import type { GuardClient } from './guard.js';
+import type { AclUser } from '../core/acl.js';
+import { AS_FLUSHALL, AS_INFO, doorCheck, followUserChanges, memcacheChecked } from './door-acl.js';
 
 export type { FrontDoorServer, MemcacheCounters };
 
@@ -27,6 +28,8 @@ export interface FrontDoors {
   readonly httpPort: number;
   /** Open memcached and HTTP connections. */
   connections(): number;
+  /** memcached connections logged in as `user`, `except` left out (a user's maxclients). */
+  clientsOf(user: AclUser, except: object): number;
   /** Stops accepting and closes every memcached and HTTP connection. */
   close(): Promise<void>;
 }
@@ -58,7 +61,9 @@ class MemcacheDoor implements MemcacheHost {
   private nextId = 1;
   private readonly timers = new Set<NodeJS.Timeout>();
 
-  constructor(private readonly server: FrontDoorServer) {}
+  constructor(private readonly server: FrontDoorServer) {
+    server.acl.onChange((user, deleted) => followUserChanges(user, deleted, this.conns));
+  }
 
   accept(sock: net.Socket): void {
     this.counters.connectionsTotal++;
@@ -111,9 +116,15 @@ class MemcacheDoor implements MemcacheHost {
       client.refuse(seq, verdict, args);
       return;
     }
+    // The ACL, as the Redis command the request amounts to, with its key.
+    const denial = doorCheck(this.server.acl, client.user, client, memcacheChecked(args), args.buf, args.off[keyArg]!, args.len[keyArg]!);
+    if (denial !== null) {
+      client.refuse(seq, denial.error, args, true);
+      return;
+    }
     // Tessera's request-rate limits (guard.ts): one test when none is set.
     if (this.server.guard.limiting) {
-      const limited = this.server.guard.request(client, undefined);
+      const limited = this.server.guard.request(client, client.user);
       if (limited !== null) {
         client.refuse(seq, limited, args);
         return;
@@ -134,6 +145,11 @@ class MemcacheDoor implements MemcacheHost {
     }
     if (verdict !== null) {
       done(verdict);
+      return;
+    }
+    const denial = doorCheck(this.server.acl, client.user, client, AS_FLUSHALL, null, 0, -1);
+    if (denial !== null) {
+      done(denial.error);
       return;
     }
     const run = (after: () => void): void => {
@@ -210,13 +226,35 @@ class MemcacheDoor implements MemcacheHost {
     this.server.log.warn({ client: conn.id, door: 'memcached' }, `Client closed: ${reason}`);
   }
 
-  password(): string {
-    return this.server.config.values.requirepass;
+  defaultUser(): AclUser {
+    return this.server.acl.defaultUser;
   }
 
-  inputPauseMs(client: GuardClient, bytes: number): number {
+  needsAuth(): boolean {
+    return this.server.acl.defaultNeedsAuth;
+  }
+
+  authenticate(name: string, pass: string, client: MemcacheConnection): AclUser | null {
+    const user = this.server.acl.authenticate(name, pass, client);
+    // The user's maxclients (guard.ts): past it the login fails like a wrong password (counted in
+    // user_maxclients_refused; memcached's auth error has no room for a reason).
+    return user !== null && this.server.loginRefusal(user, client) !== null ? null : user;
+  }
+
+  /** memcached connections logged in as `user`, `except` left out (a user's maxclients). */
+  clientsOf(user: AclUser, except: object): number {
+    let n = 0;
+    for (const c of this.conns) if (c.user === user && c !== except) n++;
+    return n;
+  }
+
+  deniedNoKey(client: MemcacheConnection, _what: 'stats'): string | null {
+    return doorCheck(this.server.acl, client.user, client, AS_INFO, null, 0, -1)?.error ?? null;
+  }
+
+  inputPauseMs(client: MemcacheClient, bytes: number): number {
     const g = this.server.guard;
-    return g.limiting ? g.input(client, undefined, bytes) : 0;
+    return g.limiting ? g.input(client, client.user, bytes) : 0;
   }
 
   count(command: string): void {
@@ -278,6 +316,7 @@ export async function startFrontDoors(server: FrontDoorServer): Promise<FrontDoo
     memcachePort,
     httpPort: http?.port ?? 0,
     connections: () => memcache.conns.size + (http?.connections ?? 0),
+    clientsOf: (user, except) => memcache.clientsOf(user, except),
     async close() {
       const closed = Promise.all(listeners.map((s) => new Promise<void>((r) => s.close(() => r()))));
       memcache.close();

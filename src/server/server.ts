@@ -406,11 +406,12 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     writeRefusal: () => server.replication.writeRefusal(server.cluster !== null),
   }))(this);
 
-  /** A RESP login as `user` (AUTH, HELLO AUTH): refused past the user's maxclients (guard.ts).
-   * Counts the RESP connections logged in as the user, `client` itself left out. */
-  loginRefusal(user: AclUser, client: ClientInfo): string | null {
+  /** A login as `user` (AUTH, HELLO AUTH, memcached SASL or text auth): refused past the user's
+   * maxclients (guard.ts). Counts the RESP and memcached connections logged in as the user,
+   * `client` itself left out. */
+  loginRefusal(user: AclUser, client: object): string | null {
     if (user.limits.maxClients === 0) return null;
-    let n = 0;
+    let n = this.frontDoors?.clientsOf(user, client) ?? 0;
     for (const c of this.conns.values()) if (c.user === user && c !== client) n++;
     return this.guard.loginRefusal(user, n);
   }
@@ -442,6 +443,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       migrationBarrier: v.clusterMigrationBarrier,
       replicaNoFailover: v.clusterReplicaNoFailover,
       allowReplicaMigration: v.clusterAllowReplicaMigration,
+      busSecret: () => this.config.values.clusterBusSecret,
       log: this.log.child({ component: 'cluster' }),
     });
     // Before start(): a node loaded from nodes.conf as a replica starts replicating at once.

@@ -26,6 +26,14 @@ export class NodeError extends Error {
 
 export type Arg = string | number | Buffer;
 
+/** The credentials every admin connection logs in with (`--user`/`--pass`, TESSERA_USER /
+ * TESSERA_PASS or REDISCLI_AUTH): none by default. */
+let credentials: { username?: string; password?: string } = {};
+
+export function setAdminCredentials(c: { username?: string; password?: string }): void {
+  credentials = { ...c };
+}
+
 export class AdminClient {
   readonly address: string;
   private readonly redis: Redis;
@@ -51,6 +59,7 @@ export class AdminClient {
       connectTimeout: connectTimeoutMs,
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,
+      ...credentials,
     });
     const client = new AdminClient(addr, redis);
     try {
