@@ -10,6 +10,7 @@ import http from 'node:http';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { commandOnce, encodeCommand, rawClient, show, startTessera, waitFor, withTimeout, type RawClient } from './harness.js';
+import { bin, OPS, parseBin } from './memcache-harness.js';
 
 async function stats(port: number): Promise<Map<string, string>> {
   const info = String(await commandOnce(port, 'INFO', 'stats'));
@@ -27,7 +28,7 @@ async function pingBurst(c: RawClient, n: number): Promise<[number, number]> {
 }
 
 /** One raw exchange on a fresh connection: what the server sent before closing (or a deadline). */
-function exchange(port: number, payload: string, deadlineMs = 3000): Promise<{ text: string; closed: boolean }> {
+function exchange(port: number, payload: string | Buffer, deadlineMs = 3000): Promise<{ text: string; closed: boolean }> {
   return new Promise((resolve, reject) => {
     const s = connect(port, '127.0.0.1', () => s.write(payload));
     let text = '';
@@ -180,8 +181,8 @@ conns.run();
 
 const users = suite('per-user limits (ACL ops-per-sec, maxclients)');
 
-users('a user budget is shared by its clients; the default user is not slowed; maxclients refuses the login beyond it', async () => {
-  const t = await startTessera();
+users('a user budget is shared by its clients (RESP and memcached); the default user is not slowed; maxclients refuses the login beyond it', async () => {
+  const t = await startTessera({ memcache: true });
   const cs: RawClient[] = [];
   try {
     assert.is(await commandOnce(t.port, 'ACL', 'SETUSER', 'svc', 'on', '>svc-pass', '+@all', '~*', 'ops-per-sec=20', 'maxclients=2'), 'OK');
@@ -208,9 +209,25 @@ users('a user budget is shared by its clients; the default user is not slowed; m
     assert.is((await c.call(['HELLO', '2', 'AUTH', 'svc', 'svc-pass'])).text, refused);
     assert.is((await c.call(['ACL', 'WHOAMI'])).text, '$7\r\ndefault\r\n');
     assert.is(Number((await stats(t.port)).get('user_maxclients_refused')), 2);
+    // The memcached door counts too: a SASL login as svc is refused while two RESP clients are svc.
+    const sasl = (await exchange(t.memcachePort, bin(OPS.SASL_AUTH, { key: 'PLAIN', value: '\0svc\0svc-pass' }), 1000)).text;
+    assert.is(sasl.charCodeAt(0), 0x81);
+    assert.is((sasl.charCodeAt(6) << 8) | sasl.charCodeAt(7), 0x20, 'AUTH_ERROR');
+    assert.is(Number((await stats(t.port)).get('user_maxclients_refused')), 3);
     // Once one of svc's clients is gone, the login works.
     a.close();
     await waitFor('a login as svc once a client left', async () => (await d.call(['AUTH', 'svc', 'svc-pass'])).text === '+OK\r\n');
+    // memcached requests of a user share its budget: a binary client logged in as svc (SASL), 60 gets.
+    b.close();
+    d.close();
+    await waitFor('svc to have no RESP clients', async () => !String(await commandOnce(t.port, 'CLIENT', 'LIST')).includes('user=svc'));
+    const payload = Buffer.concat([bin(OPS.SASL_AUTH, { key: 'PLAIN', value: '\0svc\0svc-pass' }), ...Array.from({ length: 60 }, () => bin(OPS.GET, { key: 'k' }))]);
+    const mc = parseBin(Buffer.from((await exchange(t.memcachePort, payload, 1500)).text, 'latin1'));
+    assert.is(mc.length, 61);
+    assert.is(mc[0]!.status, 0, 'SASL login as svc');
+    const limitedMc = mc.filter((r) => r.status === 0x86 && r.value.toString() === "LIMIT request rate limit of 20/s exceeded for user 'svc'").length;
+    assert.ok(limitedMc >= 30 && limitedMc <= 42, `memcached as svc: ${limitedMc} limited`);
+    assert.is(mc.filter((r) => r.status === 1).length, 60 - limitedMc, 'the others ran (key not found)');
   } finally {
     for (const c of cs) c.close();
     await t.stop();
