@@ -1,6 +1,6 @@
 // Secrets never leave the server (issue 18): every way a password reaches Tessera -- AUTH and
 // HELLO AUTH (right and wrong), ACL SETUSER >pass, CONFIG SET requirepass / masterauth, MIGRATE AUTH and AUTH2, a
-// replica's masterauth, memcached SASL PLAIN and text auth, HTTP bearer credentials -- is used
+// replica's masterauth, cluster-bus-secret, memcached SASL PLAIN and text auth, HTTP bearer and basic credentials -- is used
 // with the server logging at debug into a file; then none of the secret strings may appear in
 // the log file, INFO all, CLIENT LIST, ACL LOG, ACL LIST / GETUSER (hashes only) or any reply.
 
@@ -33,6 +33,8 @@ const S = {
   aclUser: 'Sx-acluser-pass-2b7e',
   aclWrong: 'Sx-aclwrong-a91d',
   aclHashed: 'Sx-aclhashed-55e0',
+  busSecret: 'Sx-bussecret-7d13',
+  basicWrong: 'Sx-basicwrong-0b6c',
 } as const;
 const SECRETS = Object.values(S);
 
@@ -114,6 +116,9 @@ test('no password used anywhere shows up in the debug log, INFO, CLIENT LIST or 
     // HTTP: a wrong bearer token, then the right one.
     replies += await httpGet(t.httpPort, '/v1/keys/mk', { authorization: `Bearer ${S.bearerWrong}` });
     replies += await httpGet(t.httpPort, '/v1/keys/mk', { authorization: `Bearer ${S.requirepass}` });
+    replies += await httpGet(t.httpPort, '/v1/keys/mk', { authorization: `Basic ${Buffer.from(`svc:${S.basicWrong}`).toString('base64')}` });
+    replies += await httpGet(t.httpPort, '/v1/keys/mk', { authorization: `Basic ${Buffer.from(`svc:${S.aclUser}`).toString('base64')}` });
+    assert.is(await call('CONFIG', 'SET', 'cluster-bus-secret', S.busSecret), '+OK\r\n');
     // The password changes while clients are logged in.
     assert.is(await call('CONFIG', 'SET', 'requirepass', S.newpass), '+OK\r\n');
     // What an operator looks at.
