@@ -26,6 +26,8 @@ export class Acl implements AclApi {
   readonly defaultUser: User;
   readonly log = new AclLog();
   readonly throttle = new LoginThrottle();
+  /** Refusals by kind (INFO stats acl_access_denied_*, Redis 7.2's names). */
+  readonly denied = { auth: 0, command: 0, key: 0, channel: 0 };
   private readonly listeners: Array<(user: AclUser, deleted: boolean) => void> = [];
 
   constructor(readonly catalogue: AclCatalogue) {
@@ -122,6 +124,7 @@ export class Acl implements AclApi {
   authenticate(name: string, pass: string, client: AclClientDescription): AclUser | null {
     const ip = ipOf(client.addr);
     if (this.throttle.blocked(ip)) {
+      this.denied.auth++;
       this.log.add('auth', 'toplevel', 'auth', name, client.describe());
       return null;
     }
@@ -131,6 +134,7 @@ export class Acl implements AclApi {
       return u;
     }
     this.throttle.failed(ip);
+    this.denied.auth++;
     this.log.add('auth', 'toplevel', 'auth', name, client.describe());
     return null;
   }
@@ -166,6 +170,7 @@ export class Acl implements AclApi {
   }
 
   logDenial(client: AclClientDescription, user: AclUser, denial: AclDenial, context: AclContext): void {
+    this.denied[denial.reason]++;
     this.log.add(denial.reason, context, denial.object, user.name, client.describe());
   }
 

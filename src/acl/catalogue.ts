@@ -8,14 +8,23 @@ export const PERM_READ = 1;
 export const PERM_WRITE = 2;
 export const PERM_ALL = 3;
 
+export const FIND_RANGE = 0;
+export const FIND_KEYNUM = 1;
+
+/** One key spec, flattened into numbers for the check's inner loop. */
 export interface AclKeySpec {
   /** PERM_READ | PERM_WRITE as the spec's flags demand (0: any matching pattern will do). */
   readonly perm: number;
-  /** begin_search: an index, or [keyword, startfrom]. */
-  readonly begin: number | readonly [string, number];
-  /** find_keys: range [lastkey, keystep, limit], or keynum [keynumidx, firstkey, keystep]. */
-  readonly range: readonly [number, number, number] | null;
-  readonly keynum: readonly [number, number, number] | null;
+  /** begin_search by index (keyword null), or by keyword searched from startFrom. */
+  readonly index: number;
+  readonly keyword: string | null;
+  readonly startFrom: number;
+  /** find_keys: FIND_RANGE (f0 lastkey, f1 keystep, f2 limit) or FIND_KEYNUM (f0 keynumidx,
+   * f1 firstkey, f2 keystep). */
+  readonly find: number;
+  readonly f0: number;
+  readonly f1: number;
+  readonly f2: number;
 }
 
 /** Channel arguments (Redis's commands_with_channels table). */

@@ -5,8 +5,8 @@
 
 import type { ArgList } from '../core/types.js';
 import { globMatch } from '../util/glob.js';
-import { CH_PATTERN, PERM_READ, PERM_WRITE, type AclCommand, type AclKeySpec } from './catalogue.js';
-import type { Selector } from './selector.js';
+import { CH_PATTERN, FIND_RANGE, PERM_READ, PERM_WRITE, type AclCommand, type AclKeySpec } from './catalogue.js';
+import { MATCH_EXACT, MATCH_PREFIX, type Selector } from './selector.js';
 
 export const ACL_OK = 0;
 export const DENIED_CMD = 1;
@@ -51,12 +51,27 @@ function parseNonNegative(a: ArgList, i: number): number {
   return n;
 }
 
+/** Redis's stringmatchlen of a compiled pattern against buf[off, off+len). */
+function patternMatches(match: number, p: Uint8Array, buf: Uint8Array, off: number, len: number): boolean {
+  const plen = p.length;
+  if (match === MATCH_EXACT) {
+    if (len !== plen) return false;
+  } else if (match === MATCH_PREFIX) {
+    // An empty subject matches no pattern but an empty one (Redis's stringmatchlen).
+    if (len < plen || len === 0) return false;
+  } else return globMatch(p, 0, plen, buf, off, len);
+  for (let k = 0; k < plen; k++) if (p[k] !== buf[off + k]) return false;
+  return true;
+}
+
 function keyAllowed(s: Selector, a: ArgList, i: number, perm: number): boolean {
   const keys = s.keys;
+  const off = a.off[i]!;
+  const len = a.len[i]!;
   for (let p = 0; p < keys.length; p++) {
     const k = keys[p]!;
     if ((k.perm & perm) !== perm) continue;
-    if (globMatch(k.bytes, 0, k.bytes.length, a.buf, a.off[i]!, a.len[i]!)) return true;
+    if (patternMatches(k.match, k.bytes, a.buf, off, len)) return true;
   }
   return false;
 }
@@ -81,9 +96,10 @@ function variablePerm(cmd: AclCommand, a: ArgList, spec: AclKeySpec): number {
 function keysOfSpecAllowed(s: Selector, cmd: AclCommand, spec: AclKeySpec, a: ArgList): boolean {
   const argc = a.argc;
   let first = 0;
-  if (typeof spec.begin === 'number') first = spec.begin;
+  const word = spec.keyword;
+  if (word === null) first = spec.index;
   else {
-    const [word, from] = spec.begin;
+    const from = spec.startFrom;
     const start = from > 0 ? from : argc + from;
     const end = from > 0 ? argc - 1 : 0;
     for (let i = start; i !== end; i = start <= end ? i + 1 : i - 1) {
@@ -97,21 +113,21 @@ function keysOfSpecAllowed(s: Selector, cmd: AclCommand, spec: AclKeySpec, a: Ar
   }
   let last: number;
   let step: number;
-  if (spec.range !== null) {
-    const [lastkey, keystep, limit] = spec.range;
-    step = keystep;
+  if (spec.find === FIND_RANGE) {
+    const lastkey = spec.f0;
+    const limit = spec.f2;
+    step = spec.f1;
     if (lastkey >= 0) last = first + lastkey;
     else if (limit === 0) last = argc + lastkey;
     else last = first + (Math.floor((argc - first) / limit) + lastkey);
-  } else if (spec.keynum !== null) {
-    const [keynumidx, firstkey, keystep] = spec.keynum;
-    step = keystep;
-    if (first + keynumidx >= argc) return true;
-    const n = parseNonNegative(a, first + keynumidx);
+  } else {
+    step = spec.f2;
+    if (first + spec.f0 >= argc) return true;
+    const n = parseNonNegative(a, first + spec.f0);
     if (n < 0) return true;
-    first += firstkey;
+    first += spec.f1;
     last = first + n - 1;
-  } else return true;
+  }
   // Out of bounds: the command replies its own syntax error, and no key is touched.
   if (last >= argc || last < first || first >= argc || step <= 0) return true;
   const perm = variablePerm(cmd, a, spec);
@@ -128,13 +144,15 @@ export function channelAllowedIn(s: Selector, buf: Uint8Array, off: number, len:
   if (s.allChannels) return true;
   const chans = s.channels;
   for (let p = 0; p < chans.length; p++) {
-    const c = chans[p]!.bytes;
+    const ch = chans[p]!;
     if (pattern) {
+      // A pattern is allowed only literally: compare with the channel pattern's whole text.
+      const c = ch.whole;
       if (c.length !== len) continue;
       let k = 0;
       while (k < len && c[k] === buf[off + k]) k++;
       if (k === len) return true;
-    } else if (globMatch(c, 0, c.length, buf, off, len)) return true;
+    } else if (patternMatches(ch.match, ch.bytes, buf, off, len)) return true;
   }
   return false;
 }

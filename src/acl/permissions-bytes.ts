@@ -7,7 +7,7 @@ import type { AclDenial } from '../core/acl.js';
 import type { ArgList } from '../core/types.js';
 import type { AclCatalogue } from './catalogue.js';
 import { ACL_OK, checkSelectors, deniedArg } from './check.js';
-import { Selector } from './selector.js';
+import { Selector, compilePattern } from './selector.js';
 import type { User } from './user.js';
 import { denialOfBytes } from './denial.js';
 
@@ -52,8 +52,8 @@ function selectorFrom(cat: AclCatalogue, j: SelectorJson, root: boolean): Select
   s.allCommands = j.ac;
   s.allKeys = j.ak;
   s.allChannels = j.ach;
-  s.keys = j.k.map(([perm, text]) => ({ perm, text, bytes: Buffer.from(text, 'latin1') }));
-  s.channels = j.c.map((text) => ({ text, bytes: Buffer.from(text, 'latin1') }));
+  s.keys = j.k.map(([perm, text]) => ({ ...compilePattern(text), perm }));
+  s.channels = j.c.map((text) => compilePattern(text));
   s.firstArgs = j.f.length === 0 ? null : new Map(j.f);
   return s;
 }

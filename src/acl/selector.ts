@@ -5,15 +5,38 @@
 
 import { ACL_CATEGORY_NAMES, PERM_ALL, PERM_READ, PERM_WRITE, type AclCatalogue, type AclCommand } from './catalogue.js';
 
+/** How a pattern matches, decided once (the check runs per command): a literal, a literal
+ * prefix then `*`, or a general glob. */
+export const MATCH_GLOB = 0;
+export const MATCH_PREFIX = 1;
+export const MATCH_EXACT = 2;
+
 export interface KeyPattern {
   readonly text: string;
   readonly bytes: Uint8Array;
+  readonly match: number;
   perm: number;
 }
 
 export interface ChannelPattern {
   readonly text: string;
   readonly bytes: Uint8Array;
+  readonly match: number;
+  /** The whole text's bytes (PSUBSCRIBE compares a pattern with it literally). */
+  readonly whole: Uint8Array;
+}
+
+function matchKind(text: string): number {
+  const body = text.endsWith('*') ? text.slice(0, -1) : text;
+  if (/[*?[\\]/.test(body) || text.length === 0) return MATCH_GLOB;
+  return body.length === text.length ? MATCH_EXACT : MATCH_PREFIX;
+}
+
+/** A pattern's compiled form (also for patterns read back from bytes). */
+export function compilePattern(text: string): { text: string; bytes: Uint8Array; match: number; whole: Uint8Array } {
+  const match = matchKind(text);
+  const whole = Buffer.from(text, 'latin1');
+  return { text, bytes: match === MATCH_PREFIX ? whole.subarray(0, whole.length - 1) : whole, match, whole };
 }
 
 /** Why a rule was refused: Redis's errno, turned into its text by ruleErrorText(). */
@@ -79,7 +102,7 @@ export class Selector {
   /** Redis's ACLChangeSelectorPerm: the command and, for a container, every subcommand. */
   changePerm(cmd: AclCommand, allow: boolean): void {
     this.setBit(cmd.id, allow);
-    this.firstArgs?.delete(cmd.id);
+    if (this.firstArgs?.delete(cmd.id) === true && this.firstArgs.size === 0) this.firstArgs = null;
     for (const s of cmd.subs) this.setBit(s.id, allow);
   }
 
@@ -120,7 +143,7 @@ export class Selector {
     } else if (op[0] === '&') {
       if (this.allChannels) throw new RuleError('EISDIR');
       const text = op.slice(1);
-      if (!this.channels.some((c) => c.text === text)) this.channels.push({ text, bytes: Buffer.from(text, 'latin1') });
+      if (!this.channels.some((c) => c.text === text)) this.channels.push(compilePattern(text));
     } else if ((op[0] === '+' || op[0] === '-') && op[1] === '@') {
       const i = (ACL_CATEGORY_NAMES as readonly string[]).indexOf(lower.slice(2));
       if (i < 0) throw new RuleError('ENOENT');
@@ -143,18 +166,17 @@ export class Selector {
     let perm = 0;
     let offset = 1;
     if (op[0] === '%') {
-      let tilde = false;
       for (; offset < op.length; offset++) {
         const ch = op[offset]!.toUpperCase();
         if (ch === 'R' && (perm & PERM_READ) === 0) perm |= PERM_READ;
         else if (ch === 'W' && (perm & PERM_WRITE) === 0) perm |= PERM_WRITE;
         else if (op[offset] === '~') {
           offset++;
-          tilde = true;
           break;
         } else throw new RuleError('EINVAL');
       }
-      if (!tilde || perm === 0) throw new RuleError('EINVAL');
+      // Redis accepts `%R` without `~` (an empty pattern), not a `~` without permissions.
+      if (perm === 0) throw new RuleError('EINVAL');
     } else {
       perm = PERM_ALL;
     }
@@ -166,7 +188,7 @@ export class Selector {
     }
     const found = this.keys.find((k) => k.text === text);
     if (found) found.perm |= perm;
-    else this.keys.push({ text, bytes: Buffer.from(text, 'latin1'), perm });
+    else this.keys.push({ ...compilePattern(text), perm });
   }
 
   private allowCommand(name: string): void {

@@ -159,6 +159,7 @@ export class User implements AclUser {
 export function mergeSelectorArgs(args: readonly string[]): string[] | { unmatched: string } {
   const out: string[] = [];
   let open: string | null = null;
+  let first = '';
   for (const a of args) {
     if (open !== null) {
       open += ` ${a}`;
@@ -166,9 +167,12 @@ export function mergeSelectorArgs(args: readonly string[]): string[] | { unmatch
         out.push(open);
         open = null;
       }
-    } else if (a.startsWith('(') && !a.endsWith(')')) open = a;
+    } else if (a.startsWith('(') && !a.endsWith(')')) {
+      open = a;
+      first = a;
+    }
     else out.push(a);
   }
-  if (open !== null) return { unmatched: open };
+  if (open !== null) return { unmatched: first };
   return out;
 }

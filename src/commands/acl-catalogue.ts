@@ -6,7 +6,7 @@
 import type { CommandSpec } from './types.js';
 import { commandMeta, type CommandEntry } from './command-meta.js';
 import {
-  CH_PATTERN, CH_PUBLISH, CH_SUBSCRIBE, PERM_READ, PERM_WRITE, catalogueOf, categoryBit,
+  CH_PATTERN, CH_PUBLISH, CH_SUBSCRIBE, FIND_KEYNUM, FIND_RANGE, PERM_READ, PERM_WRITE, catalogueOf, categoryBit,
   type AclCatalogue, type AclChannelSpec, type AclCommand, type AclKeySpec,
 } from '../acl/catalogue.js';
 
@@ -25,9 +25,18 @@ function keySpecsOf(e: CommandEntry): AclKeySpec[] {
     let perm = 0;
     if (k.flags.includes('access')) perm |= PERM_READ;
     if (k.flags.includes('insert') || k.flags.includes('delete') || k.flags.includes('update')) perm |= PERM_WRITE;
-    const range = 'range' in k.find ? k.find.range : null;
-    const keynum = 'keynum' in k.find ? k.find.keynum : null;
-    out.push({ perm, begin: k.begin, range, keynum });
+    const f = 'range' in k.find ? k.find.range : k.find.keynum;
+    const b = k.begin;
+    out.push({
+      perm,
+      index: typeof b === 'number' ? b : 0,
+      keyword: typeof b === 'number' ? null : b[0],
+      startFrom: typeof b === 'number' ? 0 : b[1],
+      find: 'range' in k.find ? FIND_RANGE : FIND_KEYNUM,
+      f0: f[0],
+      f1: f[1],
+      f2: f[2],
+    });
   }
   return out;
 }

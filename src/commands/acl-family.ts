@@ -274,7 +274,7 @@ function aclCommand(m: MainCall): void {
       out.error(ERR.unknownSubcommand(argString(a, 1), 'ACL'));
       return;
   }
-  syntaxError(m, sub);
+  syntaxError(m, argString(a, 1));
 }
 
 const S = 'server' as const;

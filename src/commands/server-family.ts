@@ -110,6 +110,14 @@ function infoSection(m: MainCall, name: string, shards: ShardStatsReport[]): str
       }
       add('shard_commands_processed', sum((r) => r.commandsProcessed));
       add('shard_restarts', st.shardRestarts);
+      {
+        const acl = m.server.acl;
+        add('acl_access_denied_auth', acl.denied.auth);
+        add('acl_access_denied_cmd', acl.denied.command);
+        add('acl_access_denied_key', acl.denied.key);
+        add('acl_access_denied_channel', acl.denied.channel);
+        add('acl_login_throttled', acl.throttle.throttled);
+      }
       // guard (docs/security-guard.md): Tessera's own refusal and limit counters
       add('protected_mode_refused', st.protectedModeRefused);
       add('connections_rate_refused', st.connectionsRateRefused);

@@ -3,28 +3,10 @@
 // Kept at the bottom layer so that the client record (ClientInfo), every front door and the
 // shards can speak of users without importing the ACL's rule machinery.
 
-import type { ArgList } from './types.js';
+import type { AclUser, ArgList } from './types.js';
 
-/** Tessera's own per-user limits (ACL rules `ops-per-sec=N`, `bytes-per-sec=N`, `maxclients=N`;
- * 0 = no limit). */
-export interface UserLimits {
-  readonly opsPerSec: number;
-  readonly bytesPerSec: number;
-  readonly maxClients: number;
-}
-
-export interface AclUser {
-  readonly name: string;
-  /** `on`; a disabled or deleted user's clients are disconnected (as Redis does). */
-  readonly enabled: boolean;
-  /** Every command, key and channel allowed (`+@all ~* &*` and no selector narrower): the
-   * dispatcher skips the check. The default user's usual state. */
-  readonly unrestricted: boolean;
-  /** Small number naming the user to the shards (scripts check redis.call there); stable for the
-   * user's life, reused after ACL DELUSER. 0 is the default user. */
-  readonly id: number;
-  readonly limits: UserLimits;
-}
+// The user's identity lives beside ClientInfo (types.ts), which names it: no import circle.
+export type { AclUser, UserLimits } from './types.js';
 
 export type AclDenialReason = 'command' | 'key' | 'channel';
 

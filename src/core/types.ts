@@ -2,8 +2,6 @@
 // settings and statistics, client info, server counters). Imports nothing of the project, so that
 // the runtime, cluster, persistence and replication layers never reach into the command layer.
 
-import type { AclUser } from './acl.js';
-
 export type EvictionPolicy =
   | 'noeviction' | 'allkeys-lru' | 'allkeys-lfu' | 'volatile-lru' | 'volatile-lfu' | 'volatile-ttl'
   | 'allkeys-random' | 'volatile-random';
@@ -34,6 +32,28 @@ export interface ArgList {
   off: Int32Array;
   len: Int32Array;
   argc: number;
+}
+
+/** Tessera's own per-user limits (ACL rules `ops-per-sec=N`, `bytes-per-sec=N`, `maxclients=N`;
+ * 0 = no limit). */
+/** (Declared here, re-exported by acl.ts: ClientInfo names the user.) */
+export interface UserLimits {
+  readonly opsPerSec: number;
+  readonly bytesPerSec: number;
+  readonly maxClients: number;
+}
+
+export interface AclUser {
+  readonly name: string;
+  /** `on`; a disabled or deleted user's clients are disconnected (as Redis does). */
+  readonly enabled: boolean;
+  /** Every command, key and channel allowed (`+@all ~* &*` and no selector narrower): the
+   * dispatcher skips the check. The default user's usual state. */
+  readonly unrestricted: boolean;
+  /** Small number naming the user to the shards (scripts check redis.call there); stable for the
+   * user's life, reused after ACL DELUSER. 0 is the default user. */
+  readonly id: number;
+  readonly limits: UserLimits;
 }
 
 /** Per-shard settings that shard handlers read (pushed over the control port). */
