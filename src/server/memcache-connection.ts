@@ -38,7 +38,7 @@ export interface MemcacheClient extends ReplySink, AdmissionClient, AclClientDes
   /** The ACL user its requests are checked as (the default user until SASL or text auth). */
   user: AclUser;
   /** Answers request `seq` (its `__mc` arguments) with an admission refusal, in its protocol;
-   * `denied`: an ACL denial (binary: AUTH_ERROR with the text, not the temporary failure). */
+   * `denied`: an ACL denial (binary: NOT_SUPPORTED with the text, not the temporary failure). */
   refuse(seq: number, text: string, args: ArgList, denied?: boolean): void;
 }
 
@@ -320,7 +320,7 @@ export class MemcacheConnection implements MemcacheClient {
         const quiet = isQuiet(opcode);
         this.host.flushAll(this, delay, (refusal) => {
           const r = refusal === null ? (quiet ? EMPTY : headerOnly(opcode, opaque))
-            : isDenial(refusal) ? textResponse(opcode, STATUS.AUTH_ERROR, opaque, refusal) : refusalResponse(true, opcode, opaque, refusal);
+            : isDenial(refusal) ? textResponse(opcode, STATUS.NOT_SUPPORTED, opaque, refusal) : refusalResponse(true, opcode, opaque, refusal);
           this.deliver(seq, r, 0, r.length);
         });
         return true;
@@ -367,7 +367,7 @@ export class MemcacheConnection implements MemcacheClient {
     const seq = this.nextSeq++;
     const denied = this.host.deniedNoKey(this, 'stats');
     if (denied !== null) {
-      const r = textResponse(OP.STAT, STATUS.AUTH_ERROR, opaque, denied);
+      const r = textResponse(OP.STAT, STATUS.NOT_SUPPORTED, opaque, denied);
       this.deliver(seq, r, 0, r.length);
       return;
     }
@@ -395,7 +395,8 @@ export class MemcacheConnection implements MemcacheClient {
     // as memcached does: no proxy authorization).
     // Bytes as latin1, as RESP's AUTH passes them: a password is the same bytes on every door.
     const parts = data.toString('latin1').split('\0');
-    const user = mech === 'PLAIN' && parts.length === 3 ? this.host.authenticate(parts[1]!, parts[2]!, this) : null;
+    // An empty authcid is the default user (as AUTH with only a password).
+    const user = mech === 'PLAIN' && parts.length === 3 ? this.host.authenticate(parts[1] || 'default', parts[2]!, this) : null;
     if (user !== null) {
       this.authed = true;
       this.user = user;
@@ -821,7 +822,7 @@ export class MemcacheConnection implements MemcacheClient {
     const b = args.buf;
     const binary = b[h + H_MAGIC] === REQ_MAGIC;
     const opaque = binary ? ((b[h + 12]! << 24) | (b[h + 13]! << 16) | (b[h + 14]! << 8) | b[h + 15]!) >>> 0 : 0;
-    const r = denied && binary ? textResponse(b[h + H_OPCODE]!, STATUS.AUTH_ERROR, opaque, text) : refusalResponse(binary, b[h + H_OPCODE]!, opaque, text);
+    const r = denied && binary ? textResponse(b[h + H_OPCODE]!, STATUS.NOT_SUPPORTED, opaque, text) : refusalResponse(binary, b[h + H_OPCODE]!, opaque, text);
     this.deliver(seq, r, 0, r.length);
   }
 

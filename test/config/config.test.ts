@@ -50,7 +50,7 @@ load('defaults when no file, env or flags', () => {
 load('every ServerConfig field has a default', () => {
   const values = defaultState().values;
   for (const [key, value] of Object.entries(values)) assert.ok(value !== undefined, key);
-  assert.is(Object.keys(values).length, 76); // 70 + acl's 2 (acllog-max-len, aclfile) + guard's 4 (protected-mode, client-ops-per-sec, client-bytes-per-sec, max-new-connections-per-sec)
+  assert.is(Object.keys(values).length, 77); // 70 + acl's 2 (acllog-max-len, aclfile) + doors' 1 (cluster-bus-secret) + guard's 4 (protected-mode, client-ops-per-sec, client-bytes-per-sec, max-new-connections-per-sec)
   assert.is(values.acllogMaxLen, 128);
   assert.is(values.aclfile, '');
   assert.is(values.busyReplyThreshold, 5000);

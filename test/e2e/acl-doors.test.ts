@@ -10,11 +10,14 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { connect } from 'node:net';
 import { Redis } from 'ioredis';
-import { startTessera, waitFor, withTimeout, type ServerHandle } from './harness.js';
+import memjs from 'memjs';
+import { expectReject, startTessera, waitFor, withTimeout, type ServerHandle } from './harness.js';
 import { OPS, bin, binCount, deltaExtras, exchange, parseBin, setExtras } from './memcache-harness.js';
 
 const DEFAULT_PW = 'default-pw';
 const AUTH_ERROR = 0x20;
+/** A binary request's ACL denial: NOT_SUPPORTED with the NOPERM text. */
+const DENIED = 0x83;
 
 interface User {
   name: string;
@@ -92,7 +95,7 @@ async function viaBinary(u: User, op: Op, key: string): Promise<Outcome> {
   const ex = await exchange(s!.memcachePort, [saslPlain(u.name, u.pass), req[op], bin(OPS.NOOP)], binCount(3));
   const [auth, r] = parseBin(ex.data);
   assert.is(auth?.status, 0, `SASL PLAIN as ${u.name}`);
-  if (r!.status === AUTH_ERROR) {
+  if (r!.status === DENIED) {
     assert.match(r!.value.toString(), /^NOPERM /);
     return 'denied';
   }
@@ -187,11 +190,24 @@ t('memcached stats and flush_all are checked as INFO and FLUSHALL', async () => 
   );
   const b = await exchange(s!.memcachePort, [saslPlain(reader.name, reader.pass), bin(OPS.STAT), bin(OPS.FLUSH), bin(OPS.NOOP)], binCount(4));
   const [, stat, flush] = parseBin(b.data);
-  assert.is(stat!.status, AUTH_ERROR);
+  assert.is(stat!.status, DENIED);
   assert.is(stat!.value.toString(), "NOPERM this user has no permissions to run the 'info' command");
-  assert.is(flush!.status, AUTH_ERROR);
+  assert.is(flush!.status, DENIED);
   // The data is still there.
   assert.is(await (await admin()).get('app:1'), 'v');
+});
+
+t('memjs logs in with SASL PLAIN; a denial fails that request only, the connection goes on', async () => {
+  const mc = memjs.Client.create(`127.0.0.1:${s!.memcachePort}`, { username: 'reader', password: 'r-pw', retries: 0, timeout: 5, logger: { log: () => undefined } });
+  try {
+    await resetData();
+    assert.is(String((await mc.get('app:1')).value), 'v');
+    await expectReject(mc.set('app:1', 'x', {}), /NOPERM|Not supported|Unknown/i);
+    await expectReject(mc.get('other:1'), /NOPERM|Not supported|Unknown/i);
+    assert.is(String((await mc.get('app:1')).value), 'v');
+  } finally {
+    mc.close();
+  }
 });
 
 t("ACL LOG shows the doors' denials with the door in client-info", async () => {
