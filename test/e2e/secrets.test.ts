@@ -35,6 +35,7 @@ const S = {
   aclHashed: 'Sx-aclhashed-55e0',
   busSecret: 'Sx-bussecret-7d13',
   basicWrong: 'Sx-basicwrong-0b6c',
+  tlsPass: 'Sx-tlskeypass-93fa',
 } as const;
 const SECRETS = Object.values(S);
 
@@ -119,6 +120,8 @@ test('no password used anywhere shows up in the debug log, INFO, CLIENT LIST or 
     replies += await httpGet(t.httpPort, '/v1/keys/mk', { authorization: `Basic ${Buffer.from(`svc:${S.basicWrong}`).toString('base64')}` });
     replies += await httpGet(t.httpPort, '/v1/keys/mk', { authorization: `Basic ${Buffer.from(`svc:${S.aclUser}`).toString('base64')}` });
     assert.is(await call('CONFIG', 'SET', 'cluster-bus-secret', S.busSecret), '+OK\r\n');
+    // tls-key-file-pass: accepted or refused (no key file to decrypt here), never echoed either way.
+    assert.match(await call('CONFIG', 'SET', 'tls-key-file-pass', S.tlsPass), /^[+-]/);
     // The password changes while clients are logged in.
     assert.is(await call('CONFIG', 'SET', 'requirepass', S.newpass), '+OK\r\n');
     // What an operator looks at.
