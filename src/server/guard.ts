@@ -61,9 +61,6 @@ export interface GuardClient {
   guardBuckets: ClientBuckets | null;
 }
 
-/** Where a refused connection came from, for the door's own framing of the refusal. */
-export type Door = 'resp' | 'memcached' | 'http';
-
 export class Guard {
   /** True when any request limit is set (a client option or a user with limits): requests are
    * checked only then. */
