@@ -36,6 +36,12 @@ function authenticate(m: MainCall, user: string | null, pass: string): boolean {
     m.out.error(ERR.wrongPass);
     return false;
   }
+  // The user's maxclients (Tessera's own ACL rule): checked once the password is right.
+  const full = m.server.loginRefusal(u, conn);
+  if (full !== null) {
+    m.out.error(full);
+    return false;
+  }
   conn.user = u;
   conn.authenticated = true;
   return true;

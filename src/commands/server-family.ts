@@ -118,6 +118,12 @@ function infoSection(m: MainCall, name: string, shards: ShardStatsReport[]): str
         add('acl_access_denied_channel', acl.denied.channel);
         add('acl_login_throttled', acl.throttle.throttled);
       }
+      // guard (docs/security-guard.md): Tessera's own refusal and limit counters
+      add('protected_mode_refused', st.protectedModeRefused);
+      add('connections_rate_refused', st.connectionsRateRefused);
+      add('rate_limited_requests', st.rateLimitedRequests);
+      add('bandwidth_limited_pauses', st.bandwidthLimitedPauses);
+      add('user_maxclients_refused', st.userMaxclientsRefused);
       break;
     case 'replication':
       for (const [k, val] of s.replication.info()) add(k, val);

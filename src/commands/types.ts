@@ -14,6 +14,7 @@ import type { ShardContext, ShardHandler } from '../runtime/shard-context.js';
 import type { LuaEngine } from '../scripting/lua-engine.js';
 import type { CommandDecl } from './command-decl.js';
 import type { Acl } from '../acl/acl.js';
+import type { AclUser } from '../core/acl.js';
 
 // The shared kernel's types and the shard handler contract, for the command layer's own use.
 export type { ArgList, ClientInfo, MergeKind, ServerStats, ShardCaller, ShardSettings, ShardStatsReport, ShardContext, ShardHandler };
@@ -181,6 +182,9 @@ export interface ServerApi {
   readonly transactions: TransactionsApi;
   /** The node's users (ACL commands, AUTH, the dispatcher's check). */
   readonly acl: Acl;
+  /** A login of `client` as `user`: the error when the user's maxclients is reached, else null
+   * (server/guard.ts). */
+  loginRefusal(user: AclUser, client: object): string | null;
 }
 
 /** One shard command of a stepped coordinator; the generator receives its raw reply. */

@@ -564,6 +564,15 @@ export const PARAMS: readonly Param[] = [
     help: 'Most entries ACL LOG keeps (denied commands and failed logins)' }),
   field({ name: 'aclfile', key: 'aclfile', ...text, default: () => '', mutable: false,
     help: "File of ACL users ('user' lines, ACL SAVE / ACL LOAD); relative to dir; '' = users come from 'user' lines" }),
+  // ---- guard: protected mode and client limits (docs/security-guard.md) ----
+  field({ name: 'protected-mode', key: 'protectedMode', ...yesNo, default: () => true, mutable: true,
+    help: 'With no password for the default user, refuse clients not on the loopback interface (every door)' }),
+  field({ name: 'client-ops-per-sec', key: 'clientOpsPerSec', ...integer(0, INT_MAX), default: () => 0, mutable: true,
+    help: "Tessera's own: most commands per second of one client (over it: -LIMIT), 0 = no limit" }),
+  field({ name: 'client-bytes-per-sec', key: 'clientBytesPerSec', ...integer(0, INT_MAX), default: () => 0, mutable: true,
+    help: "Tessera's own: most input bytes per second of one client (its socket is not read until the budget refills), 0 = no limit" }),
+  field({ name: 'max-new-connections-per-sec', key: 'maxNewConnectionsPerSec', ...integer(0, INT_MAX), default: () => 0, mutable: true,
+    help: "Tessera's own: most new connections per second from one source address (over it: refused and closed), 0 = no limit" }),
   // doors: node-to-node authentication of the cluster bus (Redis has none).
   field({ name: 'cluster-bus-secret', key: 'clusterBusSecret', ...text, default: () => '', mutable: true,
     help: "Tessera's own: the cluster bus accepts and dials links only with a peer that proves it knows this secret (HMAC challenge-response, the secret never sent); '' = off; new links use a changed value" }),

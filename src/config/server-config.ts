@@ -130,4 +130,13 @@ export interface ServerConfig {
   memcacheTls: boolean;
   /** Tessera's own: HTTPS on the HTTP port. */
   httpTls: boolean;
+  // ---- guard: protected mode and client limits (docs/security-guard.md) ----
+  /** Redis's protected-mode: with no password for the default user, refuse non-loopback clients. */
+  protectedMode: boolean;
+  /** Tessera's own: commands per second per client, 0 = no limit. */
+  clientOpsPerSec: number;
+  /** Tessera's own: input bytes per second per client (its socket is paused), 0 = no limit. */
+  clientBytesPerSec: number;
+  /** Tessera's own: new connections per second from one source address, 0 = no limit. */
+  maxNewConnectionsPerSec: number;
 }

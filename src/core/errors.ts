@@ -289,3 +289,13 @@ export const ACL_PATH_ERR = {
   scriptKey: "ERR The user executing the script can't access at least one of the keys mentioned in the command arguments",
   scriptChannel: "ERR The user executing the script can't publish to the channel mentioned in the command",
 } as const;
+
+/** Protected mode and Tessera's own client limits (src/server/guard.ts, docs/security-guard.md). */
+export const GUARD_ERR = {
+  /** Redis 7.0.15's text, byte for byte (its typo included), without the leading '-'. */
+  protectedMode:
+    "DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.",
+  opsLimit: (perSec: number, who: string): string => `LIMIT request rate limit of ${perSec}/s exceeded for ${who}`,
+  connectionRate: (perSec: number): string => `ERR max-new-connections-per-sec (${perSec}) reached for this address`,
+  userMaxClients: (user: string, max: number): string => `ERR max number of clients reached for user '${user}' (maxclients=${max})`,
+} as const;

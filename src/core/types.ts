@@ -183,6 +183,17 @@ export interface ServerStats {
   totalNetOutputBytes: number;
   shardRestarts: number;
   connectedClients: number;
+  // guard (src/server/guard.ts): refusals and limits, on every door
+  /** Connections refused by protected mode. */
+  protectedModeRefused: number;
+  /** Connections refused by max-new-connections-per-sec. */
+  connectionsRateRefused: number;
+  /** Requests answered -LIMIT (client-ops-per-sec or a user's ops-per-sec). */
+  rateLimitedRequests: number;
+  /** Times a client's socket was paused for its bytes-per-sec budget. */
+  bandwidthLimitedPauses: number;
+  /** Logins refused by a user's maxclients. */
+  userMaxclientsRefused: number;
 }
 
 export interface ShardStatsReport {

@@ -65,6 +65,13 @@ export class Metrics {
       { labels: { protocol: 'memcache' }, value: s.memcacheConnections.total },
     ]);
     m('tessera_rejected_connections_total', 'RESP connections refused (maxclients).', 'counter', (s) => [{ value: s.server.rejectedConnections }]);
+    m('tessera_guard_total', 'Refusals and limits of the guard (docs/security-guard.md), every door together.', 'counter', (s) => [
+      { labels: { event: 'protected_mode_refused' }, value: s.server.protectedModeRefused },
+      { labels: { event: 'connections_rate_refused' }, value: s.server.connectionsRateRefused },
+      { labels: { event: 'rate_limited_requests' }, value: s.server.rateLimitedRequests },
+      { labels: { event: 'bandwidth_limited_pauses' }, value: s.server.bandwidthLimitedPauses },
+      { labels: { event: 'user_maxclients_refused' }, value: s.server.userMaxclientsRefused },
+    ]);
     m('tessera_net_input_bytes_total', 'Bytes read from RESP clients.', 'counter', (s) => [{ value: s.server.totalNetInputBytes }]);
     m('tessera_commands_total', 'RESP commands by name and outcome (calls, rejected before running, failed).', 'counter', (s) => {
       const out: Sample[] = [];

@@ -14,6 +14,7 @@ import type { ClientSubscriptions } from '../core/types.js';
 import { PUSH_SHARE_MIN_BYTES } from '../protocol/pubsub-frames.js';
 import { inSubscribeMode } from '../commands/pubsub-family.js';
 import type { ReplySink } from '../runtime/shard-port.js';
+import type { ClientBuckets, Guard } from './guard.js';
 import type { AclApi, AclUser } from '../core/acl.js';
 
 export interface ConnectionHost {
@@ -32,6 +33,8 @@ export interface ConnectionHost {
   /** client-output-buffer-limit of the normal class, or of the pubsub class for a subscriber. */
   outputLimits(pubsub: boolean): { hardBytes: number; softBytes: number; softSeconds: number };
   logClientDrop(conn: Connection, reason: string): void;
+  /** Client and user limits (guard.ts). */
+  readonly guard: Guard;
   /** The node's users: a connection starts (and RESETs) as the default user. */
   readonly acl: AclApi;
 }
@@ -114,6 +117,7 @@ export class Connection implements ClientInfo, ReplySink {
   private onData(chunk: Buffer): void {
     this.host.countInput(chunk.length);
     if (this.dead) return;
+    if (this.host.guard.limiting) this.throttle(this.host.guard.input(this, this.user, chunk.length));
     this.lastInteractionMs = Date.now();
     this.parser.feed(chunk);
     this.processInput();
@@ -163,7 +167,7 @@ export class Connection implements ClientInfo, ReplySink {
     // A blocked client is still read (up to a bound: its input is only buffered), so that its EOF
     // or reset is seen while it waits.
     const readWhileBlocked = this.blocked && this.parser.pending() < BLOCKED_READ_MAX_BYTES;
-    const want = !this.dead && ((this.holds > 0 && !readWhileBlocked) || backlogged || this.closeAfter);
+    const want = !this.dead && ((this.holds > 0 && !readWhileBlocked) || backlogged || this.closeAfter || this.throttleTimer !== null);
     if (backlogged && want) this.host.waitForShards(this);
     if (want && !this.paused) {
       this.paused = true;
@@ -172,6 +176,20 @@ export class Connection implements ClientInfo, ReplySink {
       this.paused = false;
       this.socket.resume();
     }
+  }
+
+  /** The client's own token buckets (guard.ts), made on its first limited request. */
+  guardBuckets: ClientBuckets | null = null;
+  /** Set while the socket is paused for the bytes-per-sec budget (guard.ts). */
+  private throttleTimer: NodeJS.Timeout | null = null;
+
+  /** Pauses reading for `waitMs` (the input budget's debt; the bytes read are still served). */
+  private throttle(waitMs: number): void {
+    if (waitMs === 0 || this.throttleTimer !== null) return;
+    this.throttleTimer = setTimeout(() => {
+      this.throttleTimer = null;
+      this.updatePause();
+    }, waitMs);
   }
 
   /** Takes the sequence number for the next reply. */
@@ -394,6 +412,7 @@ export class Connection implements ClientInfo, ReplySink {
   private destroy(): void {
     if (this.dead) return;
     this.dead = true;
+    if (this.throttleTimer !== null) clearTimeout(this.throttleTimer);
     this.order.clear();
     this.host.connectionClosed(this);
     for (const l of this.closeListeners.splice(0)) l();

@@ -19,6 +19,7 @@ import type { Transactions } from './transactions.js';
 import { subscribeModeRefusal } from '../commands/pubsub-family.js';
 import { clientLine } from '../commands/connection-family.js';
 import { STREAM_BLOCKING_FORMS, blocksWith } from '../commands/stream-blocking.js';
+import type { Guard, GuardClient } from './guard.js';
 
 const SPARE_OUT_MAX_BYTES = 16 * 1024;
 
@@ -30,7 +31,7 @@ export interface CommandCounter {
 }
 
 /** A RESP client as the dispatcher sees it. */
-export interface DispatchClient extends ClientInfo, RoutedClient {
+export interface DispatchClient extends ClientInfo, RoutedClient, GuardClient {
   /** Holds further input until release() (a main-thread command awaiting something). */
   hold(): void;
   release(): void;
@@ -53,6 +54,7 @@ export class Dispatcher {
     private readonly writePause: WritePause,
     private readonly stats: ServerStats,
     private readonly log: Logger,
+    private readonly guard: Guard,
   ) {}
 
   dispatch(conn: DispatchClient, a: ArgList): void {
@@ -103,6 +105,15 @@ export class Dispatcher {
     if (!conn.user.unrestricted && this.aclRefused(conn, idx, a)) {
       counter.rejected++;
       return;
+    }
+    // Tessera's request-rate limits (guard.ts): one test when none is set.
+    if (this.guard.limiting) {
+      const limited = this.guard.request(conn, conn.user);
+      if (limited !== null) {
+        counter.rejected++;
+        conn.replyError(limited);
+        return;
+      }
     }
     const notInSubscribeMode = subscribeModeRefusal(conn, spec, a);
     if (notInSubscribeMode !== null) {

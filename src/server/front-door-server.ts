@@ -8,6 +8,8 @@ import type { ArgList, ServerStats, ShardStatsReport } from '../core/types.js';
 import type { ReplySink, ShardPort } from '../runtime/shard-port.js';
 import type { AdmissionState } from './admission.js';
 import type { ServerTls } from './server-tls.js';
+import type { Guard } from './guard.js';
+import type { AclUser } from '../core/acl.js';
 import type { AclApi } from '../core/acl.js';
 
 /** What the front doors use of the server. */
@@ -37,6 +39,10 @@ export interface FrontDoorServer {
   commandStats(): Map<string, { calls: number; usec: number; rejected: number; failed: number }>;
   /** TLS contexts and listeners (memcache-tls, http-tls). */
   readonly tls: ServerTls;
+  /** Protected mode, the new-connection cap and the client/user limits (guard.ts). */
+  readonly guard: Guard;
+  /** A login of `client` (of any door) as `user`: the error past the user's maxclients, else null. */
+  loginRefusal(user: AclUser, client: object): string | null;
   /** The node's users: the same for every door. */
   readonly acl: AclApi;
 }

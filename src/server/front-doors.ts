@@ -16,6 +16,7 @@ import { MemcacheConnection, type MemcacheClient, type MemcacheHost } from './me
 import { MEMCACHE_VERSION } from '../protocol/memcache.js';
 import { startHttpApi, type HttpApi } from './http-api.js';
 import type { FrontDoorServer, MemcacheCounters } from './front-door-server.js';
+import { refuseMemcacheSocket } from './guard-doors.js';
 import type { AclUser } from '../core/acl.js';
 import { AS_FLUSHALL, AS_INFO, doorCheck, followUserChanges, memcacheChecked } from './door-acl.js';
 
@@ -27,6 +28,8 @@ export interface FrontDoors {
   readonly httpPort: number;
   /** Open memcached and HTTP connections. */
   connections(): number;
+  /** memcached connections logged in as `user`, `except` left out (a user's maxclients). */
+  clientsOf(user: AclUser, except: object): number;
   /** Stops accepting and closes every memcached and HTTP connection. */
   close(): Promise<void>;
 }
@@ -67,6 +70,11 @@ class MemcacheDoor implements MemcacheHost {
     // Every socket has an error handler from its first moment: without one, a client that resets
     // (SO_LINGER 0) a connection refused below would end the process with an unhandled 'error'.
     sock.on('error', () => sock.destroy());
+    const refusal = this.server.guard.refuseConnection(sock.remoteAddress);
+    if (refusal !== null) {
+      refuseMemcacheSocket(sock, refusal);
+      return;
+    }
     // maxclients is one limit for the process, as in Redis: every door's connections count.
     if (this.server.connectionsOpen() >= this.server.config.values.maxclients) {
       // memcached's reply at its connection limit; the socket is destroyed once it is written
@@ -113,6 +121,14 @@ class MemcacheDoor implements MemcacheHost {
     if (denial !== null) {
       client.refuse(seq, denial.error, args, true);
       return;
+    }
+    // Tessera's request-rate limits (guard.ts): one test when none is set.
+    if (this.server.guard.limiting) {
+      const limited = this.server.guard.request(client, client.user);
+      if (limited !== null) {
+        client.refuse(seq, limited, args);
+        return;
+      }
     }
     // Cluster mode: a key of another node's slot, or of a slot moving away, is the server's to
     // forward or refuse.
@@ -219,11 +235,26 @@ class MemcacheDoor implements MemcacheHost {
   }
 
   authenticate(name: string, pass: string, client: MemcacheConnection): AclUser | null {
-    return this.server.acl.authenticate(name, pass, client);
+    const user = this.server.acl.authenticate(name, pass, client);
+    // The user's maxclients (guard.ts): past it the login fails like a wrong password (counted in
+    // user_maxclients_refused; memcached's auth error has no room for a reason).
+    return user !== null && this.server.loginRefusal(user, client) !== null ? null : user;
+  }
+
+  /** memcached connections logged in as `user`, `except` left out (a user's maxclients). */
+  clientsOf(user: AclUser, except: object): number {
+    let n = 0;
+    for (const c of this.conns) if (c.user === user && c !== except) n++;
+    return n;
   }
 
   deniedNoKey(client: MemcacheConnection, _what: 'stats'): string | null {
     return doorCheck(this.server.acl, client.user, client, AS_INFO, null, 0, -1)?.error ?? null;
+  }
+
+  inputPauseMs(client: MemcacheClient, bytes: number): number {
+    const g = this.server.guard;
+    return g.limiting ? g.input(client, client.user, bytes) : 0;
   }
 
   count(command: string): void {
@@ -292,6 +323,7 @@ export async function startFrontDoors(server: FrontDoorServer): Promise<FrontDoo
     memcachePort,
     httpPort: http?.port ?? 0,
     connections: () => memcache.conns.size + (http?.connections ?? 0),
+    clientsOf: (user, except) => memcache.clientsOf(user, except),
     async close() {
       const closed = Promise.all(listeners.map((s) => new Promise<void>((r) => s.close(() => r()))));
       memcache.close();

@@ -19,7 +19,7 @@
 import http from 'node:http';
 import tls from 'node:tls';
 import { HOLD, admit, type AdmissionCommand } from './admission.js';
-import { ERR } from '../core/errors.js';
+import { ERR, GUARD_ERR } from '../core/errors.js';
 import { COMMANDS } from '../commands/registry.js';
 import type net from 'node:net';
 import type { AclClientDescription, AclUser } from '../core/acl.js';
@@ -29,6 +29,8 @@ import type { FrontDoorServer, MemcacheCounters } from './front-door-server.js';
 import { Metrics } from '../observability/metrics.js';
 import { parseRequestTarget } from '../protocol/http-target.js';
 import { createHttpListener, type HttpListenerHooks } from './http-listener.js';
+import { httpRefusal } from './guard-doors.js';
+import type { GuardClient } from './guard.js';
 
 export interface HttpApi {
   readonly port: number;
@@ -125,6 +127,13 @@ export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCo
   const lanes = new WeakMap<object, { tail: Promise<void>; pending: number; paused: boolean }>();
   // Connections whose failure was logged already (a failure is logged once per connection).
   const failedLogged = new WeakSet<object>();
+  // Per connection: its token buckets (guard.ts), made on its first limited request.
+  const guardClients = new WeakMap<object, GuardClient>();
+  const guardClientOf = (sock: object): GuardClient => {
+    let c = guardClients.get(sock);
+    if (c === undefined) guardClients.set(sock, (c = { guardBuckets: null }));
+    return c;
+  };
 
   const count = (route: string, status: number): void => {
     const k = `${route} ${status}`;
@@ -264,6 +273,11 @@ export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCo
       }
       // LOADING, READONLY, NOREPLICAS: Redis's text, as a temporary refusal.
       throw new HttpError(503, verdict);
+    }
+    // Tessera's request-rate limits (guard.ts), per connection and per user: one test when none is set.
+    if (server.guard.limiting) {
+      const limited = server.guard.request(guardClientOf(req.socket), user ?? undefined);
+      if (limited !== null) throw new HttpError(429, limited);
     }
     let key: string;
     try {
@@ -439,6 +453,12 @@ export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCo
       connections += delta;
     },
     rejected: (status) => count('rejected', status),
+    refuse: (sock) => {
+      const refusal = server.guard.refuseConnection(sock.remoteAddress);
+      if (refusal === null) return null;
+      count('rejected', refusal === GUARD_ERR.protectedMode ? 403 : 429);
+      return httpRefusal(refusal);
+    },
   };
 
   const v = server.config.values;

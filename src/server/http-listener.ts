@@ -44,6 +44,9 @@ export interface HttpListenerHooks {
   admitted(delta: 1 | -1): void;
   /** A malformed request or a refused connection, for the request counters. */
   rejected(status: number): void;
+  /** The whole HTTP answer refusing a new connection (protected mode, the new-connection cap:
+   * guard-doors.ts), or null to go on. */
+  refuse?(sock: net.Socket): string | null;
 }
 
 /** The statuses this layer answers itself, with their reason phrases and JSON error texts. */
@@ -145,6 +148,12 @@ export function createHttpListener(
   const nodeConnection = installed[0] as (sock: net.Socket) => void;
   srv.removeListener('connection', nodeConnection);
   srv.on('connection', (sock: net.Socket) => {
+    const refusal = hooks.refuse?.(sock) ?? null;
+    if (refusal !== null) {
+      sock.on('error', () => sock.destroy());
+      closeWith(sock, refusal);
+      return;
+    }
     if (!hooks.mayAdmit()) {
       // Every socket has an error handler: a refused client that resets (SO_LINGER 0) once ended
       // the process with an unhandled 'error'.

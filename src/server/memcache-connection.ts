@@ -21,6 +21,7 @@ import type { Socket } from 'node:net';
 import type { ArgList } from '../commands/types.js';
 import type { ReplySink } from '../runtime/shard-port.js';
 import type { AdmissionClient } from './admission.js';
+import type { ClientBuckets, GuardClient } from './guard.js';
 import type { AclClientDescription, AclUser } from '../core/acl.js';
 import { RespWriter } from '../protocol/resp-writer.js';
 import {
@@ -33,7 +34,7 @@ import {
 } from '../commands/memcache-family.js';
 
 /** A memcached connection as the door's admission sees it. */
-export interface MemcacheClient extends ReplySink, AdmissionClient, AclClientDescription {
+export interface MemcacheClient extends ReplySink, AdmissionClient, AclClientDescription, GuardClient {
   /** The ACL user its requests are checked as (the default user until SASL or text auth). */
   user: AclUser;
   /** Answers request `seq` (its `__mc` arguments) with an admission refusal, in its protocol;
@@ -68,6 +69,8 @@ export interface MemcacheHost {
   /** Logs (once per connection) why it was closed against its will. */
   dropped(conn: MemcacheConnection, reason: string): void;
   closed(conn: MemcacheConnection): void;
+  /** `bytes` read from `client`: how long its socket stays paused for its input budget (guard.ts). */
+  inputPauseMs(client: MemcacheClient, bytes: number): number;
 }
 
 const HEADROOM = 512;
@@ -114,6 +117,10 @@ export class MemcacheConnection implements MemcacheClient {
   private getHead = 0;
   /** Replies of failed gets still to come, to be emptied when they arrive. */
   private readonly blank = new Set<number>();
+  /** The client's own token buckets (guard.ts). */
+  guardBuckets: ClientBuckets | null = null;
+  /** Set while the socket is paused for the bytes-per-sec budget (guard.ts). */
+  private throttleTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly id: number,
@@ -146,6 +153,13 @@ export class MemcacheConnection implements MemcacheClient {
 
   private onData(chunk: Buffer): void {
     if (this.dead || this.closeAfter) return;
+    const waitMs = this.host.inputPauseMs(this, chunk.length);
+    if (waitMs > 0 && this.throttleTimer === null) {
+      this.throttleTimer = setTimeout(() => {
+        this.throttleTimer = null;
+        this.guard(() => this.updatePause());
+      }, waitMs);
+    }
     this.append(chunk);
     this.process();
   }
@@ -202,7 +216,7 @@ export class MemcacheConnection implements MemcacheClient {
    * backlogged, and resumes on 'drain' or a reply when output was the reason. */
   private updatePause(): void {
     if (this.dead) return;
-    const want = this.closeAfter || this.stalled || this.host.backlogged;
+    const want = this.closeAfter || this.stalled || this.host.backlogged || this.throttleTimer !== null;
     if (want && !this.paused) {
       this.paused = true;
       this.socket.pause();
@@ -895,6 +909,7 @@ export class MemcacheConnection implements MemcacheClient {
   private destroy(): void {
     if (this.dead) return;
     this.dead = true;
+    if (this.throttleTimer !== null) clearTimeout(this.throttleTimer);
     this.order.clear();
     this.host.closed(this);
   }

@@ -42,6 +42,8 @@ import { AclShards } from './acl-shards.js';
 import { aclChangeListener } from './acl-clients.js';
 import { serialisePermissions } from '../acl/permissions-bytes.js';
 import { PUBLISH_ACL_DENIAL, type PublishMode } from '../runtime/publish-queue.js';
+import { Guard } from './guard.js';
+import type { AclUser } from '../core/acl.js';
 import { Acl } from '../acl/acl.js';
 import { aclCatalogue } from '../commands/acl-catalogue.js';
 import { aclfilePath, loadAclFile } from '../acl/acl-file.js';
@@ -74,6 +76,11 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     totalNetOutputBytes: 0,
     shardRestarts: 0,
     connectedClients: 0,
+    protectedModeRefused: 0,
+    connectionsRateRefused: 0,
+    rateLimitedRequests: 0,
+    bandwidthLimitedPauses: 0,
+    userMaxclientsRefused: 0,
   };
   private stopping: Promise<void> | null = null;
   private closedResolve!: () => void;
@@ -95,6 +102,8 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
   readonly scripting: ScriptNode;
   readonly transactions: Transactions;
   readonly pubsub = new PubSub();
+  /** Protected mode, the new-connection cap and the client/user limits, for every door. */
+  readonly guard: Guard;
   /** The node's users (src/acl): built before any client connects. */
   readonly acl = new Acl(aclCatalogue(COMMANDS));
   /** The shards' log files (set by persistence), part of every shard's settings. */
@@ -108,6 +117,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     // First: a TLS configuration that cannot be used stops the start before any shard runs.
     this.tls = new ServerTls(config, log);
     const n = config.values.shards;
+    this.guard = this.makeGuard();
     this.scripting = new ScriptNode(n, COMMANDS);
     this.blocked = new BlockedClients({
       cancelOnShard: (shard, slot, gen) => void this.callShard(shard, ['__bcancel', String(slot), String(gen)], 2).catch(() => undefined),
@@ -129,7 +139,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       this.router.links.push(threads ? new ShardLink(i, this.shardSettings(), log, () => this.router.afterReplies(), onFeed, hooks, publishing) : new InlineShard(i, this.shardSettings(), onFeed, COMMANDS, hooks, publishing));
     }
     this.clusterRouter = new ClusterRouter(this.router, this);
-    this.dispatcher = new Dispatcher(this, this.router, this.clusterRouter, this.admissionState, this.writePause, this.stats, log);
+    this.dispatcher = new Dispatcher(this, this.router, this.clusterRouter, this.admissionState, this.writePause, this.stats, log, this.guard);
     this.transactions = new Transactions(this, this.router, this.clusterRouter);
     this.dispatcher.transactions = this.transactions;
     this.persistence = new PersistenceManager(this);
@@ -232,6 +242,16 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
 
   get shardCount(): number {
     return this.router.shardCount;
+  }
+
+  /** The guard (guard.ts), kept current with CONFIG SET and the ACL's user changes. */
+  private makeGuard(): Guard {
+    // Protected mode looks at the default user's nopass flag only, as Redis 7.0 does.
+    const guard = new Guard(this.config.values, this.stats, () => !this.acl.defaultUser.nopass);
+    this.config.onChange(() => guard.configChanged());
+    // Every user change (SETUSER, DELUSER, LOAD, the config file's users at start) reaches it.
+    this.acl.onChange((user, deleted) => guard.userChanged(user, deleted));
+    return guard;
   }
 
   get links(): readonly ShardPort[] {
@@ -433,6 +453,16 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     writeRefusal: () => server.replication.writeRefusal(server.cluster !== null),
   }))(this);
 
+  /** A login as `user` (AUTH, HELLO AUTH, memcached SASL or text auth): refused past the user's
+   * maxclients (guard.ts). Counts the RESP and memcached connections logged in as the user,
+   * `client` itself left out. */
+  loginRefusal(user: AclUser, client: object): string | null {
+    if (user.limits.maxClients === 0) return null;
+    let n = this.frontDoors?.clientsOf(user, client) ?? 0;
+    for (const c of this.conns.values()) if (c.user === user && c !== client) n++;
+    return this.guard.loginRefusal(user, n);
+  }
+
   /** Open client connections on every front door: maxclients bounds their sum, as in Redis. */
   connectionsOpen(): number {
     return this.conns.size + (this.frontDoors?.connections() ?? 0);
@@ -516,6 +546,11 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     // Before anything else: a socket without an error handler turns a client's reset into an
     // uncaught exception that ends the process.
     sock.on('error', () => sock.destroy());
+    const refusal = this.guard.refuseConnection(sock.remoteAddress);
+    if (refusal !== null) {
+      sock.end(`-${refusal}\r\n`, () => sock.destroy());
+      return;
+    }
     if (this.connectionsOpen() >= this.config.values.maxclients) {
       this.stats.rejectedConnections++;
       sock.end(`-${ERR.maxClients}\r\n`, () => sock.destroy());
@@ -648,6 +683,11 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     this.stats.totalConnectionsReceived = 0;
     this.stats.rejectedConnections = 0;
     this.stats.totalNetInputBytes = 0;
+    this.stats.protectedModeRefused = 0;
+    this.stats.connectionsRateRefused = 0;
+    this.stats.rateLimitedRequests = 0;
+    this.stats.bandwidthLimitedPauses = 0;
+    this.stats.userMaxclientsRefused = 0;
     for (const l of this.links) l.resetStats();
   }
 

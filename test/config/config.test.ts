@@ -50,7 +50,9 @@ load('defaults when no file, env or flags', () => {
 load('every ServerConfig field has a default', () => {
   const values = defaultState().values;
   for (const [key, value] of Object.entries(values)) assert.ok(value !== undefined, key);
-  assert.is(Object.keys(values).length, 70 + 22 + 3); // + the TLS block (tls-*, memcache-tls, http-tls), acllog-max-len, aclfile, cluster-bus-secret
+  // 70 + the TLS block (22: tls-*, memcache-tls, http-tls) + acllog-max-len, aclfile, cluster-bus-secret
+  // + protected-mode, client-ops-per-sec, client-bytes-per-sec, max-new-connections-per-sec
+  assert.is(Object.keys(values).length, 70 + 22 + 3 + 4);
   assert.is(values.clusterBusSecret, '');
   assert.is(values.acllogMaxLen, 128);
   assert.is(values.aclfile, '');
