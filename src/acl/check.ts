@@ -169,7 +169,20 @@ export function selectorCheck(s: Selector, cmd: AclCommand, a: ArgList): number 
   }
   if (!s.allKeys) {
     const specs = cmd.keySpecs;
-    for (let j = 0; j < specs.length; j++) if (!keysOfSpecAllowed(s, cmd, specs[j]!, a)) return DENIED_KEY;
+    for (let j = 0; j < specs.length; j++) {
+      const spec = specs[j]!;
+      const last = spec.index + spec.f0;
+      if (spec.fixed && last < a.argc) {
+        // Fixed positions (most commands): no search, no count to parse.
+        const perm = cmd.variableFlags === null ? spec.perm : variablePerm(cmd, a, spec);
+        for (let i = spec.index; i <= last; i += spec.f1) {
+          if (!keyAllowed(s, a, i, perm)) {
+            deniedArg = i;
+            return DENIED_KEY;
+          }
+        }
+      } else if (!keysOfSpecAllowed(s, cmd, spec, a)) return DENIED_KEY;
+    }
   }
   const ch = cmd.channels;
   if (ch !== null && !s.allChannels) {
