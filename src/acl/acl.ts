@@ -108,7 +108,9 @@ export class Acl implements AclApi {
     const old = new Map(this.users);
     for (const name of old.keys()) {
       if (name === 'default') continue;
-      if (!fresh.users.has(name)) this.deleteUsers([name]);
+      // Every user but `default` is replaced, as redis-server 7.0 frees them all: announced as
+      // deleted, so that their clients are disconnected even when the file names them again.
+      this.deleteUsers([name]);
     }
     for (const [name, nu] of fresh.users) {
       let u = this.users.get(name);

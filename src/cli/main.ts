@@ -125,7 +125,7 @@ async function runServer(args: string[]): Promise<number> {
 async function logStartupNotes(config: Config, lockNotes: string[]): Promise<void> {
   const v = config.values;
   const log = createLogger(v);
-  log.info({ port: v.port, memcachePort: v.memcachePort, httpPort: v.httpPort, bind: v.bind, dir: v.dir }, 'Configured ports (0 = off)');
+  log.info({ port: v.port, tlsPort: v.tlsPort, memcachePort: v.memcachePort, httpPort: v.httpPort, bind: v.bind, dir: v.dir }, 'Configured ports (0 = off)');
   for (const note of [...config.notes, ...lockNotes]) log.warn(note);
   await new Promise<void>((resolve) => log.flush(() => resolve()));
 }

@@ -16,6 +16,8 @@ export interface NodeView {
   port: number;
   /** Cluster bus port. */
   cport: number;
+  /** tls-cluster: its plain RESP port besides `port` (the TLS one); 0 or absent = none. */
+  pport?: number;
   hostname: string;
   flags: readonly NodeFlag[];
   /** Primary's id for a replica, null for a primary. */
@@ -95,6 +97,8 @@ export interface FailoverEvent {
  */
 export interface ClusterControl {
   readonly myId: string;
+  /** tls-cluster yes: node ports are TLS ports (CLUSTER SHARDS says `tls-port`). */
+  readonly tlsCluster: boolean;
 
   // --- hot path (every keyed command) -------------------------------------------------------
   /** This node serves the slot. */

@@ -1,9 +1,9 @@
 // Tessera's cluster bus messages and their binary framing. Every frame:
 //   u32 frame length (whole frame, bytes) | u32 magic "TSB1" | u8 version | u8 type | u16 zero
-//   header: sender id (40) | primary id (40, zeros = none) | port u16 | cport u16 | flags u16 |
+//   header: sender id (40) | primary id (40, zeros = none) | port u16 | cport u16 | pport u16 | flags u16 |
 //           mflags u16 | currentEpoch u64 | configEpoch u64 | replication offset u64 |
 //           slot bitmap (2048) | ip (u8 len + bytes) | hostname (u8 len + bytes)
-//   body:   PING/PONG/MEET: u16 count, count x gossip entry (id, ip, port, cport, flags,
+//   body:   PING/PONG/MEET: u16 count, count x gossip entry (id, ip, port, cport, pport, flags,
 //           pingSent u64, pongRecv u64) | FAIL: id | UPDATE: id, configEpoch u64, bitmap (2048) |
 //           AUTH-REQ, AUTH-ACK, MFSTART: nothing (the header says it all)
 // PUBLISH and PUBLISHSHARD frames (pub/sub across the cluster) carry no header: after the preamble,
@@ -19,7 +19,7 @@ import { isNodeId, NODE_ID_LENGTH } from './node-id.js';
 
 export const BUS_MAGIC = 0x54534231; // "TSB1"
 /** 2: mflags, replication offset and the failover messages (version 1 peers are refused). */
-export const BUS_VERSION = 2;
+export const BUS_VERSION = 3;
 export const SLOT_BITMAP_BYTES = CLUSTER_SLOTS / 8;
 export const MAX_GOSSIP = 1024;
 export const MAX_FRAME_BYTES = 256 * 1024;
@@ -51,6 +51,9 @@ export interface MessageHeader {
   primaryId: string | null;
   port: number;
   cport: number;
+  /** tls-cluster: the sender's plain RESP port when it has one besides `port` (its TLS port), else 0
+   * (Redis 7.0's pport). */
+  pport?: number;
   /** Sender's node flags (topology.ts FLAG_* bits). */
   flags: number;
   /** MFLAG_* bits. */
@@ -72,6 +75,8 @@ export interface GossipEntry {
   ip: string;
   port: number;
   cport: number;
+  /** As MessageHeader.pport. */
+  pport?: number;
   flags: number;
   pingSentMs: number;
   pongRecvMs: number;
@@ -197,6 +202,7 @@ export function encodeMessage(msg: WireMessage): Buffer {
   w.id(msg.primaryId);
   w.u16(msg.port);
   w.u16(msg.cport);
+  w.u16(msg.pport ?? 0);
   w.u16(msg.flags);
   w.u16(msg.mflags);
   w.u64(msg.currentEpoch);
@@ -217,6 +223,7 @@ export function encodeMessage(msg: WireMessage): Buffer {
         w.str(g.ip);
         w.u16(g.port);
         w.u16(g.cport);
+        w.u16(g.pport ?? 0);
         w.u16(g.flags);
         w.u64(g.pingSentMs);
         w.u64(g.pongRecvMs);
@@ -347,6 +354,7 @@ export function decodeFrame(buf: Buffer, offset = 0): DecodeResult {
       primaryId: r.id(true),
       port: r.u16(),
       cport: r.u16(),
+      pport: r.u16(),
       flags: r.u16(),
       mflags: r.u16(),
       currentEpoch: r.u64(),
@@ -368,7 +376,7 @@ export function decodeFrame(buf: Buffer, offset = 0): DecodeResult {
       if (n > MAX_GOSSIP) throw new DecodeError(`too many gossip entries (${n})`);
       const gossip: GossipEntry[] = [];
       for (let i = 0; i < n; i++) {
-        gossip.push({ id: r.nodeId(), ip: r.str(), port: r.u16(), cport: r.u16(), flags: r.u16(), pingSentMs: r.u64(), pongRecvMs: r.u64() });
+        gossip.push({ id: r.nodeId(), ip: r.str(), port: r.u16(), cport: r.u16(), pport: r.u16(), flags: r.u16(), pingSentMs: r.u64(), pongRecvMs: r.u64() });
       }
       msg = { ...header, type, gossip };
     }

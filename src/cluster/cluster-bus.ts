@@ -1,3 +1,5 @@
+// Under tls-cluster both directions are TLS with certificates checked on both sides (as Redis's
+// bus: a peer without a certificate from our CA is refused whatever tls-auth-clients says).
 // The cluster bus over TCP: one outbound link per known node (connected on the first send, retried
 // with backoff, a bounded queue while connecting and a bounded socket buffer once connected; what
 // does not fit is dropped, as a heartbeat is resent anyway), and the inbound links peers open to
@@ -7,12 +9,18 @@
 // not fit). The queue is written once per event-loop turn, in one corked write, and only while the
 // socket holds less than PUBLISH_LOW_WATER_BYTES: a heartbeat waits behind that much at most.
 // Nothing here throws into the event loop: socket errors close the link, handler errors are logged.
+// With cluster-bus-secret set, every link (both directions) first passes bus-auth's handshake,
+// bounded by BUS_AUTH_TIMEOUT_MS; no frame of a link is decoded before it, and an outbound link
+// counts as up (queued frames go out) only after it.
 
-import { createServer, type Server, Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
+import tls from 'node:tls';
+import { dial, type TlsDialOptions } from './dial.js';
 import type { Logger } from 'pino';
 import { type BusMessage, encodeMessage, FrameReader, type WireMessage } from './bus-messages.js';
 import type { LinkRef, Transport } from './gossip.js';
 import type { TopoNode } from './topology.js';
+import { BUS_AUTH_TIMEOUT_MS, BusHandshake } from './bus-auth.js';
 
 export const MAX_QUEUED_FRAMES = 64;
 export const MAX_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
@@ -25,6 +33,8 @@ const BACKOFF_MIN_MS = 50;
 const BACKOFF_MAX_MS = 1000;
 
 export interface ClusterBusOptions {
+  /** tls-cluster: the listener's TLS options (read at listen) and the dialler's. */
+  tls?: { server: () => tls.TlsOptions; client: TlsDialOptions } | null;
   bindHost: string;
   busPort: number;
   log: Logger;
@@ -32,7 +42,12 @@ export interface ClusterBusOptions {
   /** The outbound link to the node went down. */
   onLinkDown(nodeId: string): void;
   clock?: () => number;
+  /** cluster-bus-secret, read per new link ('' = links are not authenticated). */
+  secret?: () => string;
 }
+
+/** A refused link's log line is written at most this often per peer address. */
+const AUTH_LOG_INTERVAL_MS = 10_000;
 
 interface OutLink {
   nodeId: string;
@@ -56,7 +71,7 @@ export function normalizeIp(ip: string | undefined): string {
 }
 
 export class ClusterBus implements Transport {
-  private server: Server | null = null;
+  private server: Server | tls.Server | null = null;
   private readonly out = new Map<string, OutLink>();
   private readonly inbound = new Map<LinkRef, Socket>();
   private readonly clock: () => number;
@@ -64,6 +79,9 @@ export class ClusterBus implements Transport {
   droppedFrames = 0;
   /** Pub/sub frames not sent: no link up to the node, or its backlog at the bound. */
   droppedPublish = 0;
+  /** Links closed because the peer failed the bus authentication. */
+  refusedLinks = 0;
+  private readonly authLogged = new Map<string, number>();
 
   constructor(private readonly opts: ClusterBusOptions) {
     this.clock = opts.clock ?? Date.now;
@@ -72,7 +90,8 @@ export class ClusterBus implements Transport {
   /** Listens on bindHost:busPort. */
   async listen(): Promise<void> {
     this.closed = false;
-    const server = createServer((socket) => this.accept(socket));
+    const t = this.opts.tls ?? null;
+    const server = t === null ? createServer((socket) => this.accept(socket)) : this.tlsServer(t.server());
     server.on('error', (e) => this.opts.log.error({ err: e }, 'cluster bus listener error'));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -82,6 +101,20 @@ export class ClusterBus implements Transport {
       });
     });
     this.server = server;
+  }
+
+  private tlsServer(options: tls.TlsOptions): tls.Server {
+    const server = tls.createServer({ ...options, requestCert: true, rejectUnauthorized: true }, (socket) => this.accept(socket));
+    server.on('tlsClientError', (e, socket) => {
+      this.opts.log.warn({ err: e.message, peer: `${normalizeIp(socket.remoteAddress)}:${socket.remotePort ?? 0}` }, 'cluster bus: TLS handshake failed');
+    });
+    return server;
+  }
+
+  /** New certificates (CONFIG SET tls-*): links accepted from now on use them; those up stay. */
+  reloadTls(): void {
+    const t = this.opts.tls ?? null;
+    if (t !== null && this.server instanceof tls.Server) this.server.setSecureContext(t.server());
   }
 
   /** The port actually bound (useful when busPort was 0). */
@@ -110,9 +143,56 @@ export class ClusterBus implements Transport {
     const ref: LinkRef = { outNodeId: null, localIp: normalizeIp(socket.localAddress), peerIp: normalizeIp(socket.remoteAddress) };
     this.inbound.set(ref, socket);
     const reader = new FrameReader();
-    socket.on('data', (chunk: Buffer) => this.consume(reader, chunk, ref, socket));
+    const hs = this.handshake(socket, 'accept', () => undefined);
+    socket.on('data', (chunk: Buffer) => {
+      const rest = hs === null ? chunk : hs(chunk);
+      if (rest !== null && rest.length > 0) this.consume(reader, rest, ref, socket);
+    });
     socket.on('error', () => socket.destroy());
     socket.on('close', () => this.inbound.delete(ref));
+  }
+
+  /** Starts the bus authentication on a new link when a secret is set (null: none). The returned
+   * function takes what the peer sends: null while the handshake lasts (or failed: the socket is
+   * then destroyed), else bus bytes. `up` runs once, when the peer is proven. */
+  private handshake(socket: Socket, role: 'dial' | 'accept', up: () => void): ((chunk: Buffer) => Buffer | null) | null {
+    const secret = this.opts.secret?.() ?? '';
+    if (secret === '') return null;
+    const hs = new BusHandshake(Buffer.from(secret), role);
+    let done = false;
+    const timer = setTimeout(() => this.refuse(socket, 'bus authentication timed out'), BUS_AUTH_TIMEOUT_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+    socket.write(hs.hello());
+    return (chunk) => {
+      if (done) return chunk;
+      const step = hs.push(chunk);
+      if (step.send !== null) socket.write(step.send);
+      if (step.failed !== null) {
+        clearTimeout(timer);
+        this.refuse(socket, step.failed);
+        return null;
+      }
+      if (!step.done) return null;
+      done = true;
+      clearTimeout(timer);
+      up();
+      return step.rest;
+    };
+  }
+
+  private refuse(socket: Socket, why: string): void {
+    if (socket.destroyed) return;
+    this.refusedLinks++;
+    const peer = `${normalizeIp(socket.remoteAddress)}:${socket.remotePort ?? 0}`;
+    const key = normalizeIp(socket.remoteAddress);
+    const now = this.clock();
+    if ((this.authLogged.get(key) ?? -Infinity) + AUTH_LOG_INTERVAL_MS <= now) {
+      if (this.authLogged.size > 1024) this.authLogged.clear();
+      this.authLogged.set(key, now);
+      this.opts.log.warn({ peer }, `cluster bus: link refused: ${why}`);
+    }
+    socket.destroy();
   }
 
   private consume(reader: FrameReader, chunk: Buffer, ref: LinkRef, socket: Socket): void {
@@ -268,12 +348,12 @@ export class ClusterBus implements Transport {
   }
 
   private connect(l: OutLink): void {
-    const socket = new Socket();
+    const { socket, ready } = dial(l.ip, l.cport, this.opts.tls?.client() ?? null);
     l.socket = socket;
     l.connected = false;
     const reader = new FrameReader();
-    socket.setNoDelay(true);
-    socket.on('connect', () => {
+    let hs: ((chunk: Buffer) => Buffer | null) | null = null;
+    const up = (): void => {
       if (l.socket !== socket) return;
       l.connected = true;
       l.backoffMs = BACKOFF_MIN_MS;
@@ -281,10 +361,17 @@ export class ClusterBus implements Transport {
       const queued = l.queue;
       l.queue = [];
       for (const f of queued) this.write(socket, f);
+    };
+    socket.on(ready, () => {
+      if (l.socket !== socket) return;
+      hs = this.handshake(socket, 'dial', up);
+      if (hs === null) up();
     });
     socket.on('data', (chunk: Buffer) => {
-      if (l.socket !== socket || !l.ref) return;
-      this.consume(reader, chunk, l.ref, socket);
+      if (l.socket !== socket) return;
+      const rest = hs === null ? chunk : hs(chunk);
+      if (rest === null || rest.length === 0 || !l.ref) return;
+      this.consume(reader, rest, l.ref, socket);
     });
     socket.on('drain', () => {
       if (l.socket === socket) this.flushPublish(l);
@@ -301,6 +388,5 @@ export class ClusterBus implements Transport {
       l.backoffMs = Math.min(BACKOFF_MAX_MS, l.backoffMs * 2);
       if (!this.closed) this.opts.onLinkDown(l.nodeId);
     });
-    socket.connect({ host: l.ip, port: l.cport });
   }
 }

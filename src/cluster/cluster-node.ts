@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { ReplyError } from '../core/errors.js';
 import { CLUSTER_SLOTS, type ClusterControl, type ClusterHooks, type ClusterInfoFields, type FailoverEvent, type NodeView } from './api.js';
 import { encodePublish, isPublish, MAX_PUBLISH_FRAME_BYTES, type PublishMessage, publishFrameBytes, type WireMessage } from './bus-messages.js';
-import { ClusterBus } from './cluster-bus.js';
+import { ClusterBus, type ClusterBusOptions } from './cluster-bus.js';
 import { Failover } from './failover.js';
 import { Gossip, type LinkRef, type Transport } from './gossip.js';
 import { parseNodesConfig, writeFileAtomic } from './nodes-file.js';
@@ -21,6 +21,10 @@ import { ServedSlots } from './served-slots.js';
 import { FLAG_FAIL, FLAG_HANDSHAKE, FLAG_MASTER, FLAG_PFAIL, FLAG_SLAVE, type TopoNode, Topology } from './topology.js';
 
 export interface ClusterNodeOptions {
+  /** tls-cluster yes: the bus is TLS both ways, and `port` is the tls-port (what Redis announces). */
+  tls?: ClusterBusOptions['tls'];
+  /** tls-cluster yes: the plain RESP port too, when there is one (gossiped; CLUSTER SHARDS `port`). */
+  plainPort?: number;
   /** Client (RESP) port of this node. */
   port: number;
   /** Cluster bus port (the server passes port + 10000 unless configured). */
@@ -44,6 +48,8 @@ export interface ClusterNodeOptions {
   migrationBarrier?: number;
   replicaNoFailover?: boolean;
   allowReplicaMigration?: boolean;
+  /** cluster-bus-secret, read per new bus link ('' = bus links are not authenticated). */
+  busSecret?: () => string;
 }
 
 /** Replaces the TCP bus (the simulation passes its network here). */
@@ -87,17 +93,20 @@ export class ClusterNode implements ClusterControl {
     }
     const me = this.topo.myself;
     this.topo.setAddress(me, opts.announceIp !== '' ? opts.announceIp : me.ip, opts.port, opts.busPort);
+    me.pport = opts.plainPort ?? 0;
     if (opts.announceHostname !== undefined) me.hostname = opts.announceHostname;
     if (deps.transport) {
       this.bus = null;
     } else {
       this.bus = new ClusterBus({
         bindHost: opts.bindHost, busPort: opts.busPort, log: opts.log, clock: this.clock,
+        ...(opts.busSecret ? { secret: opts.busSecret } : {}),
         onMessage: (link, msg) => this.receive(link, msg),
         onLinkDown: (id) => {
           const n = this.topo.get(id);
           if (n) n.linkUp = false;
         },
+        tls: opts.tls ?? null,
       });
     }
     const base = deps.transport ?? this.bus!;
@@ -156,6 +165,16 @@ export class ClusterNode implements ClusterControl {
     this.timer = null;
     if (this.bus) await this.bus.close();
     this.saveConfigQuietly();
+  }
+
+  /** tls-cluster yes: the announced ports are TLS ports (CLUSTER SHARDS names them tls-port). */
+  get tlsCluster(): boolean {
+    return (this.opts.tls ?? null) !== null;
+  }
+
+  /** New certificates for the bus listener (CONFIG SET tls-*). */
+  reloadTls(): void {
+    this.bus?.reloadTls();
   }
 
   /** The bus port actually bound (the configured one unless it was 0). */

@@ -112,7 +112,7 @@ export class Gossip {
   header(): MessageHeader {
     const me = this.myself;
     return {
-      sender: me.id, primaryId: me.primaryId, port: me.port, cport: me.cport, flags: me.flags & WIRE_FLAGS,
+      sender: me.id, primaryId: me.primaryId, port: me.port, cport: me.cport, pport: me.pport, flags: me.flags & WIRE_FLAGS,
       mflags: this.roles?.mflags() ?? 0, currentEpoch: this.topo.currentEpoch, configEpoch: this.claimant().configEpoch,
       offset: this.roles?.offset() ?? 0, slots: this.mySlots(), ip: this.opts.announceIp, hostname: me.hostname,
     };
@@ -147,7 +147,7 @@ export class Gossip {
   private entry(n: TopoNode): GossipEntry {
     let flags = n.flags & WIRE_FLAGS;
     if ((flags & FLAG_FAIL) !== 0 && n.dataRecvMs > n.failTimeMs) flags &= ~FLAG_FAIL;
-    return { id: n.id, ip: n.ip, port: n.port, cport: n.cport, flags, pingSentMs: n.pingSentMs, pongRecvMs: n.pongRecvMs };
+    return { id: n.id, ip: n.ip, port: n.port, cport: n.cport, pport: n.pport, flags, pingSentMs: n.pingSentMs, pongRecvMs: n.pongRecvMs };
   }
 
   /** A PING/PONG/MEET with Redis's gossip selection: max(3, N/10) random healthy nodes we are
@@ -334,6 +334,7 @@ export class Gossip {
     if (sender && (sender.flags & FLAG_HANDSHAKE) !== 0) sender = undefined;
     if (sender) {
       sender.dataRecvMs = nowMs;
+      sender.pport = msg.pport ?? 0;
       if (msg.currentEpoch > this.topo.currentEpoch) {
         this.topo.currentEpoch = msg.currentEpoch;
         this.dirty(true);

@@ -3,7 +3,8 @@
 // bytes in request order. Bounded: a call times out, a dead peer fails every pending call, and a
 // circuit breaker stops new calls to a peer that keeps failing.
 
-import net from 'node:net';
+import type net from 'node:net';
+import { dial, PLAIN, type TlsDialOptions } from './dial.js';
 import { valueEnd } from '../protocol/resp-value.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 
@@ -43,6 +44,8 @@ export class PeerClient {
     readonly port: number,
     /** Commands sent right after connecting (AUTH, HELLO 3), their replies discarded. */
     private readonly preamble: ReadonlyArray<ReadonlyArray<string>> = [],
+    /** TLS client options (tls-cluster), or plain TCP. */
+    private readonly tls: TlsDialOptions = PLAIN,
   ) {}
 
   get addr(): string {
@@ -89,7 +92,7 @@ export class PeerClient {
     if (this.sock) return Promise.resolve(this.sock);
     if (this.connecting) return this.connecting;
     this.connecting = new Promise<net.Socket>((resolve, reject) => {
-      const s = net.connect({ host: this.host, port: this.port, noDelay: true });
+      const { socket: s, ready } = dial(this.host, this.port, this.tls());
       const timer = setTimeout(() => {
         s.destroy();
         reject(new PeerError(`IOERR error or timeout connecting to ${this.addr}`));
@@ -98,7 +101,7 @@ export class PeerClient {
         clearTimeout(timer);
         reject(new PeerError(`IOERR error or timeout connecting to ${this.addr}: ${e.message}`));
       });
-      s.once('connect', () => {
+      s.once(ready, () => {
         clearTimeout(timer);
         s.removeAllListeners('error');
         s.on('error', () => this.fail(new PeerError(`IOERR connection to ${this.addr} failed`), false));
@@ -167,6 +170,9 @@ export class PeerPool {
   private readonly peers = new Map<string, PeerClient>();
   private readonly sweeper: NodeJS.Timeout;
 
+  /** How links are dialled: TLS under tls-cluster (set by the server before the first call). */
+  tls: TlsDialOptions = PLAIN;
+
   constructor(private readonly idleMs = 60_000) {
     this.sweeper = setInterval(() => this.sweep(), Math.min(10_000, idleMs));
     this.sweeper.unref();
@@ -176,7 +182,7 @@ export class PeerPool {
     const key = `${host}:${port}/${variant}`;
     let p = this.peers.get(key);
     if (!p) {
-      p = new PeerClient(host, port, preamble);
+      p = new PeerClient(host, port, preamble, this.tls);
       this.peers.set(key, p);
     }
     return p;

@@ -13,10 +13,13 @@
 import type { ShardCaller } from '../core/types.js';
 import type { PeerPool } from './peer-client.js';
 import { shardOk, ReplyError } from '../core/errors.js';
+import { nodeAuthVariant } from './node-auth.js';
 
 export interface SlotMigrationOptions {
   timeoutMs: number;
   batchKeys: number;
+  /** The AUTH command that logs the link in to the target (node-auth.ts), or null. */
+  auth?: readonly string[] | null;
 }
 
 /** Batches sent but not yet acknowledged, per migration. */
@@ -108,7 +111,8 @@ export async function migrateSlots(server: MigrationHost, slots: readonly number
     if (!list) byShard.set(s, (list = []));
     list.push(String(slot));
   }
-  const peer = server.peers.get(host, port, 'slot-migration');
+  const auth = opts.auth ?? null;
+  const peer = server.peers.get(host, port, `slot-migration/${nodeAuthVariant(auth)}`, auth === null ? [] : [auth]);
   let moved = 0;
   for (const [shard, slotArgs] of byShard) {
     const take = (): Promise<Batch | null> =>

@@ -56,6 +56,8 @@ export interface TopoNode {
   ip: string;
   port: number;
   cport: number;
+  /** tls-cluster: its plain RESP port besides `port` (the TLS one), 0 = none (Redis 7.0's pport). */
+  pport: number;
   hostname: string;
   /** "ip:port", cached for MOVED/ASK. */
   address: string;
@@ -112,7 +114,7 @@ export class Topology {
   createNode(id: string, flags: number, nowMs: number): TopoNode {
     const index = this.freeIndexes.pop() ?? this.byIndex.length;
     const n: TopoNode = {
-      id, index, ip: '', port: 0, cport: 0, hostname: '', address: ':0', flags, primaryId: null, configEpoch: 0,
+      id, index, ip: '', port: 0, cport: 0, pport: 0, hostname: '', address: ':0', flags, primaryId: null, configEpoch: 0,
       pingSentMs: 0, pongRecvMs: 0, dataRecvMs: nowMs, failTimeMs: 0, ctimeMs: nowMs, numSlots: 0,
       slotBits: new Uint8Array(SLOT_BITMAP_BYTES), failReports: new Map(), linkUp: false, replOffset: 0, votedTimeMs: 0,
       hadReplicas: false,
@@ -352,7 +354,7 @@ export class Topology {
 
   view(n: TopoNode): NodeView {
     return {
-      id: n.id, ip: n.ip, port: n.port, cport: n.cport, hostname: n.hostname,
+      id: n.id, ip: n.ip, port: n.port, cport: n.cport, pport: n.pport, hostname: n.hostname,
       flags: FLAG_WORDS.filter(([bit]) => (n.flags & bit) !== 0).map(([, word]) => word),
       primaryId: n.primaryId, pingSentMs: n.pingSentMs, pongRecvMs: n.pongRecvMs, configEpoch: n.configEpoch,
       connected: n === this.myself || n.linkUp, slots: this.slotRanges(n), replOffset: n.replOffset,

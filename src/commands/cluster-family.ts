@@ -14,6 +14,7 @@ import { imageError } from '../keyspace/image.js';
 import { CLUSTER_SLOTS, type ClusterControl, type NodeView } from '../cluster/api.js';
 import { crc64 } from '../util/crc64.js';
 import { migrateSlots } from '../cluster/slot-migrator.js';
+import { nodeAuthCommand } from '../cluster/node-auth.js';
 import { PeerError } from '../cluster/peer-client.js';
 
 // --- DUMP payloads (between Tessera nodes): type byte, value, 2-byte version, CRC-64 -----------
@@ -326,9 +327,12 @@ function clusterShards(m: MainCall, c: ClusterControl): void {
     const members = [p, ...(replicas.get(p.id) ?? [])];
     out.array(members.length);
     for (const n of members) {
+      // Redis 7.0 with tls-cluster yes: the announced port is the TLS one, and the plain one (pport)
+      // is shown as `port` when the node has one.
+      const ports: Array<[string, number]> = !c.tlsCluster ? [['port', n.port]] : (n.pport ?? 0) > 0 ? [['port', n.pport ?? 0], ['tls-port', n.port]] : [['tls-port', n.port]];
       const fields: Array<[string, string | number]> = [
         ['id', n.id],
-        ['port', n.port],
+        ...ports,
         ['ip', addr(n)],
         ['endpoint', addr(n)],
       ];
@@ -501,7 +505,7 @@ async function clusterMigrateSlot(m: MainCall, c: ClusterControl): Promise<void>
     if (c.migratingTo(slot) === null) throw new ReplyError(`ERR slot ${slot} is not in MIGRATING state`);
   }
   try {
-    m.out.integer(await migrateSlots(m.server, slots, host, port, { timeoutMs, batchKeys: batch }));
+    m.out.integer(await migrateSlots(m.server, slots, host, port, { timeoutMs, batchKeys: batch, auth: nodeAuthCommand(m.server.config.values) }));
   } catch (e) {
     if (e instanceof PeerError) throw new ReplyError(e.message.startsWith('IOERR') ? e.message : `IOERR ${e.message}`);
     throw e;

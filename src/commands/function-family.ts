@@ -45,7 +45,7 @@ function crossShardFcall(ro: boolean): MainHandler {
     if (engine === null) return m.out.error(SCRIPT_ERR.noEngine);
     const p = prepareFcall(a, engine, ro, false);
     if (typeof p === 'string') return m.out.error(p);
-    return runAcrossShards(m.server, true, p.name, p.readOnly, copyArgs(a, 3, 3 + p.n), copyArgs(a, 3 + p.n, a.argc), m.out);
+    return runAcrossShards(m.server, m.conn, true, p.name, p.readOnly, copyArgs(a, 3, 3 + p.n), copyArgs(a, 3 + p.n, a.argc), m.out);
   };
 }
 

@@ -20,6 +20,7 @@ import { HTTP_COMMANDS } from './http-family.js';
 import { BLOCKING_COMMANDS } from './blocking-family.js';
 import { SCRIPT_COMMANDS } from './script-family.js';
 import { FUNCTION_COMMANDS } from './function-family.js';
+import { SCRIPT_ACL_COMMANDS } from './script-acl.js';
 import { bindScriptCommands } from './script-run.js';
 import { TRANSACTION_COMMANDS } from './transaction-family.js';
 import { PUBSUB_COMMANDS } from './pubsub-family.js';
@@ -51,6 +52,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...BLOCKING_COMMANDS,
   ...SCRIPT_COMMANDS,
   ...FUNCTION_COMMANDS,
+  ...SCRIPT_ACL_COMMANDS,
   ...TRANSACTION_COMMANDS,
   ...PUBSUB_COMMANDS,
   ...GEO_COMMANDS,

@@ -11,8 +11,9 @@ import type { ScriptCallHost } from '../scripting/lua-engine.js';
 import type { RespWriter } from '../protocol/resp-writer.js';
 import { argInt, argListOf } from './args.js';
 import { keyRange, keyStep, keysFirst, keysLast, keysSkip } from './key-range.js';
-import { HANDLED, resolveCall, scriptCommandSpec } from './script-run.js';
-import type { ArgList, ServerApi, ShardCaller } from './types.js';
+import { HANDLED, resolveCall, scriptCommandSpec, type ScriptAcl } from './script-run.js';
+import { aclClient } from './script-acl.js';
+import type { ArgList, ClientInfo, ServerApi, ShardCaller } from './types.js';
 import { runStepsSync } from './cross-steps.js';
 
 /** How long one redis.call may wait for its shard (a shard restarting answers nothing). */
@@ -28,6 +29,8 @@ class CrossShardHost implements ScriptCallHost {
     private readonly server: ServerApi,
     private readonly readOnly: boolean,
     private readonly lockedCall: ShardCaller,
+    /** The caller's ACL check, made here with the main thread's Acl (null: unrestricted). */
+    private readonly acl: ScriptAcl | null,
   ) {}
 
   /** Opens shard s's bracket: queued ahead of the write on the same ring, not waited for. */
@@ -38,7 +41,7 @@ class CrossShardHost implements ScriptCallHost {
   }
 
   call(args: Uint8Array[], out: RespWriter): void {
-    const idx = resolveCall(args, this.readOnly, out);
+    const idx = resolveCall(args, this.readOnly, out, this.acl);
     if (idx === HANDLED) return;
     const spec = scriptCommandSpec(idx);
     // SELECT: the rest of the script runs in that database (every shard is locked for it; the
@@ -104,9 +107,20 @@ class CrossShardHost implements ScriptCallHost {
   }
 }
 
+/** The ACL check of conn's script calls on the main thread, or null when its user may run everything. */
+function callerAcl(server: ServerApi, conn: ClientInfo): ScriptAcl | null {
+  const user = conn.user;
+  if (user.unrestricted) return null;
+  return {
+    check: (idx, a) => server.acl.check(user, idx, a),
+    denied: (d) => server.acl.logDenial(aclClient(conn), user, d, 'lua'),
+  };
+}
+
 /** Runs a loaded script (fn false: name is its sha) or a function on the main thread, every shard
- * locked; its reply lands in `out`. Keys and argv must be copies (the receive buffer moves on). */
-export function runAcrossShards(server: ServerApi, fn: boolean, name: string, readOnly: boolean, keys: Uint8Array[], argv: Uint8Array[], out: RespWriter): Promise<void> {
+ * locked, for `conn` (its calls are checked against its user's permissions); its reply lands in
+ * `out`. Keys and argv must be copies (the receive buffer moves on). */
+export function runAcrossShards(server: ServerApi, conn: ClientInfo, fn: boolean, name: string, readOnly: boolean, keys: Uint8Array[], argv: Uint8Array[], out: RespWriter): Promise<void> {
   const engine = server.scripting.engine;
   if (engine === null) {
     out.error(SCRIPT_ERR.noEngine);
@@ -114,7 +128,7 @@ export function runAcrossShards(server: ServerApi, fn: boolean, name: string, re
   }
   const all = Array.from({ length: server.shardCount }, (_, i) => i);
   return server.withShardsLocked(all, async (call) => {
-    const host = new CrossShardHost(server, readOnly, call);
+    const host = new CrossShardHost(server, readOnly, call, callerAcl(server, conn));
     const opts = { keys, argv, interrupted: () => false };
     try {
       if (fn) engine.callFunction(name, host, opts, out);

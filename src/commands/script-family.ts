@@ -84,7 +84,7 @@ function crossShardEval(bySha: boolean, ro: boolean): MainHandler {
     if (engine === null) return m.out.error(SCRIPT_ERR.noEngine);
     const p = prepareEval(a, engine, bySha, ro, false);
     if (typeof p === 'string') return m.out.error(p);
-    return runAcrossShards(m.server, false, p.sha, p.readOnly, copyArgs(a, 3, 3 + p.n), copyArgs(a, 3 + p.n, a.argc), m.out);
+    return runAcrossShards(m.server, m.conn, false, p.sha, p.readOnly, copyArgs(a, 3, 3 + p.n), copyArgs(a, 3 + p.n, a.argc), m.out);
   };
 }
 

@@ -1,6 +1,7 @@
 // A script or function running inside its shard: the ScriptCallHost behind redis.call, which
-// checks what Redis checks from a script (unknown command, arity, noscript, writes from a
-// read-only script, keys of another shard or slot) and runs the command through ctx.execute;
+// checks what Redis checks from a script (unknown command, arity, noscript, the caller's ACL
+// permissions, writes from a read-only script, keys of another shard or slot) and runs the
+// command through ctx.execute;
 // and the shared words that show the run to the main thread (-BUSY, SCRIPT KILL).
 // Invariant: a run holds ctx.beginAtomic() for its whole length, and its RUNNING word is cleared
 // however it ends.
@@ -14,6 +15,8 @@ import { keyRange, keyStep, keysFirst, keysLast, keysSkip } from './key-range.js
 import { keySlot, shardOfSlot } from '../keyspace/slot.js';
 import { ERR, SCRIPT_ERR } from '../core/errors.js';
 import { argInt, argListOf } from './args.js';
+import type { AclDenial } from '../core/acl.js';
+import { bindAclCommands, permissionsOfSlot, reportDenial, scriptDenialError, type UserPermissions } from './script-acl.js';
 
 type Lookup = (buf: Uint8Array, off: number, len: number) => number;
 
@@ -33,10 +36,21 @@ const CALL_HIDDEN = 1;
 /** Not runnable from a script: no shard handler, or flagged noscript. */
 const CALL_DENIED = 2;
 const CALL_WRITE = 4;
+/** Answered or run specially by the hosts (PING, ECHO, TIME, PUBLISH, SPUBLISH, SELECT). */
+const CALL_SPECIAL = 8;
+
+/** The ACL check of a script's calls, for the script's caller (absent: the caller's user may run
+ * everything, and nothing is checked). */
+export interface ScriptAcl {
+  check(idx: number, a: ArgList): AclDenial | null;
+  /** Records a denial (ACL LOG, context lua). */
+  denied(d: AclDenial): void;
+}
 
 export function bindScriptCommands(commands: readonly CommandSpec[], find: Lookup): void {
   table = commands;
   lookup = find;
+  bindAclCommands(commands);
   const at = (n: string): number => commands.findIndex((c) => c.name === n);
   idxPing = at('ping');
   idxEcho = at('echo');
@@ -47,6 +61,7 @@ export function bindScriptCommands(commands: readonly CommandSpec[], find: Looku
   callBits = Uint8Array.from(commands, (c) => (c.hidden === true ? CALL_HIDDEN : 0)
     | (c.shard === undefined || c.flags.includes('noscript') ? CALL_DENIED : 0)
     | (c.flags.includes('write') ? CALL_WRITE : 0));
+  for (const i of [idxPing, idxEcho, idxTime, idxPublish, idxSpublish, idxSelect]) if (i >= 0) callBits[i]! |= CALL_SPECIAL;
 }
 
 /** resolveCall(): the call was answered (an error, or PING / ECHO / TIME answered in place). */
@@ -56,17 +71,25 @@ export const HANDLED = -1;
  * thread for a script spanning shards): the command's table index, or HANDLED when the reply
  * (its error, or PING / ECHO / TIME's answer) is already in `out`. PUBLISH / SPUBLISH come back
  * as their index for the host to deliver. */
-export function resolveCall(args: Uint8Array[], readOnly: boolean, out: RespWriter): number {
-  return resolveCallList(argListOf(args), readOnly, out);
+export function resolveCall(args: Uint8Array[], readOnly: boolean, out: RespWriter, acl: ScriptAcl | null = null): number {
+  return resolveCallList(argListOf(args), readOnly, out, acl);
 }
 
 /** resolveCall over an ArgList (the engine's own, on the shard's path). */
-export function resolveCallList(a: ArgList, readOnly: boolean, out: RespWriter): number {
+export function resolveCallList(a: ArgList, readOnly: boolean, out: RespWriter, acl: ScriptAcl | null = null): number {
   const idx = a.argc === 0 ? -1 : lookup(a.buf, a.off[0]!, a.len[0]!);
   const spec = idx >= 0 ? table[idx] : undefined;
   const bits = callBits[idx] ?? 0;
   if (spec === undefined || (bits & CALL_HIDDEN) !== 0) return err(out, SCRIPT_ERR.unknownCommand);
   if (!arityOk(spec.arity, a.argc)) return err(out, SCRIPT_ERR.wrongArgs);
+  // Redis 7.0's order: a command refused to scripts is refused as such, before the ACL check.
+  if (acl !== null && (bits & (CALL_DENIED | CALL_SPECIAL)) !== CALL_DENIED) {
+    const d = acl.check(idx, a);
+    if (d !== null) {
+      acl.denied(d);
+      return err(out, scriptDenialError(d.reason));
+    }
+  }
   if (idx === idxPing) {
     if (a.argc > 2) return err(out, SCRIPT_ERR.wrongArgs);
     if (a.argc === 2) out.bulk(a.buf, a.off[1]!, a.len[1]!);
@@ -119,6 +142,12 @@ class ShardScriptHost implements ScriptCallHost {
   shardCount = 1;
   cluster = false;
   private readonly a: ArgList = { buf: new Uint8Array(256), off: new Int32Array(16), len: new Int32Array(16), argc: 0 };
+  /** The caller's permissions for this run (null: nothing to check, the common case). */
+  perms: UserPermissions | null = null;
+  private readonly aclCheck: ScriptAcl = {
+    check: (idx, a) => this.perms!.check(idx, a),
+    denied: (d) => reportDenial(this.ctx!, d),
+  };
 
   call(args: Uint8Array[], out: RespWriter): void {
     this.callList(this.fill(args), out);
@@ -126,7 +155,7 @@ class ShardScriptHost implements ScriptCallHost {
 
   callList(a: ArgList, out: RespWriter): void {
     const c = this.ctx!;
-    const idx = resolveCallList(a, this.readOnly, out);
+    const idx = resolveCallList(a, this.readOnly, out, this.perms === null ? null : this.aclCheck);
     if (idx === HANDLED) return;
     if (idx === idxPublish || idx === idxSpublish) return this.publish(c, a, out, idx === idxSpublish);
     if (idx === idxSelect) return this.select(c, a, out);
@@ -229,6 +258,7 @@ export function runInShard(c: ShardContext, engine: LuaEngine, fn: boolean, name
   host.ctx = c;
   const callerDb = c.db;
   host.readOnly = readOnly;
+  host.perms = permissionsOfSlot(c.userSlot);
   host.words = words;
   host.base = base;
   host.thresholdMs = s?.busyReplyThresholdMs ?? 5000;

@@ -41,6 +41,13 @@ export interface SetGuard {
   settle(value: string, committed: boolean): void;
 }
 
+/**
+ * A check of every value a CONFIG SET would leave, with the names it sets: null, or the option to
+ * name and why (Redis's text after " - "). It may prepare what the values need and install it from
+ * an onChange listener; it must not change anything itself.
+ */
+export type DraftCheck = (draft: Readonly<ServerConfig>, names: readonly string[]) => { name: string; why: string } | null;
+
 export class Config {
   /** Current values; change them only through set(), which keeps this object and updates it. */
   readonly values: ServerConfig;
@@ -51,6 +58,7 @@ export class Config {
   #state: ConfigState;
   readonly #listeners: Array<(names: string[]) => void> = [];
   readonly #guards = new Map<string, SetGuard>();
+  readonly #drafts: DraftCheck[] = [];
 
   /** Defaults with typed `overrides` (not range-checked): for tests and embedding. Ports not
    * overridden follow an overridden port, as they do when loaded. */
@@ -84,6 +92,11 @@ export class Config {
   /** Installs the guard CONFIG SET runs on new values of `name` (one per option). */
   guard(name: string, guard: SetGuard): void {
     this.#guards.set(name, guard);
+  }
+
+  /** Installs a check CONFIG SET runs on the whole draft (options only valid together, as TLS's). */
+  checkDraft(check: DraftCheck): void {
+    this.#drafts.push(check);
   }
 
   /** CONFIG GET: (name, value) pairs whose name matches any pattern (Redis glob, case-insensitive), in table order. */
@@ -128,6 +141,10 @@ export class Config {
         if (err instanceof InvalidValue) return failed(name, err.message);
         throw err;
       }
+    }
+    for (const check of this.#drafts) {
+      const refused = check(draft.values, params.map((p) => p.name));
+      if (refused !== null) return failed(refused.name, refused.why);
     }
     // Guards last, on parsed values: a reservation is only made for a set that can commit.
     const reserved: Array<[SetGuard, string]> = [];

@@ -380,6 +380,22 @@ function collectionLimit(name: string, key: LimitKey, def: number, help: string,
   return alias === undefined ? [one(name)] : [one(name), one(alias)];
 }
 
+type TlsFileKey = 'tlsCertFile' | 'tlsKeyFile' | 'tlsKeyFilePass' | 'tlsClientCertFile' | 'tlsClientKeyFile'
+  | 'tlsClientKeyFilePass' | 'tlsCaCertFile' | 'tlsCaCertDir' | 'tlsDhParamsFile';
+
+/** The TLS options naming files (and their passwords): CONFIG SET of any reloads the certificates. */
+export const TLS_FILE_OPTIONS: ReadonlyArray<readonly [string, TlsFileKey, string]> = [
+  ['tls-cert-file', 'tlsCertFile', "Server certificate (PEM) for every TLS port; also the client certificate of outgoing links unless tls-client-cert-file"],
+  ['tls-key-file', 'tlsKeyFile', 'Private key (PEM) of tls-cert-file'],
+  ['tls-key-file-pass', 'tlsKeyFilePass', "Passphrase of tls-key-file ('' = none)"],
+  ['tls-client-cert-file', 'tlsClientCertFile', "Client certificate of outgoing links (replication, cluster) ('' = tls-cert-file)"],
+  ['tls-client-key-file', 'tlsClientKeyFile', 'Private key of tls-client-cert-file'],
+  ['tls-client-key-file-pass', 'tlsClientKeyFilePass', "Passphrase of tls-client-key-file ('' = none)"],
+  ['tls-ca-cert-file', 'tlsCaCertFile', 'CA certificates (PEM) that client and peer certificates must chain to'],
+  ['tls-ca-cert-dir', 'tlsCaCertDir', 'A directory of CA certificates (PEM files), besides tls-ca-cert-file'],
+  ['tls-dh-params-file', 'tlsDhParamsFile', "DH parameters (PEM) for DHE ciphers ('' = automatic)"],
+];
+
 export const PARAMS: readonly Param[] = [
   field({ name: 'port', key: 'port', ...integer(0, 65535), default: () => 6379, mutable: false,
     help: 'TCP port to listen on' }),
@@ -514,11 +530,43 @@ export const PARAMS: readonly Param[] = [
     help: 'Accepted for compatibility and ignored: a replica with stale data may still be elected (it ranks last)' }),
   field({ name: 'cluster-forwarding', key: 'clusterForwarding', ...yesNo, default: () => false, mutable: true,
     help: "Tessera's own: RESP commands for another node's slot are forwarded to it instead of answered with MOVED (memcached and HTTP always forward)" }),
+  // ---- TLS (Redis's names and defaults; src/config/tls.ts builds the contexts, docs/security-tls.md) ----
+  field({ name: 'tls-port', key: 'tlsPort', ...integer(0, 65535), default: () => 0, mutable: false,
+    help: 'TCP port for RESP over TLS, 0 = off (port 0 with tls-port N serves TLS only)' }),
+  ...TLS_FILE_OPTIONS.map(([name, key, help]) => field({ name, key, ...text, default: () => '', mutable: true, help })),
+  field({ name: 'tls-auth-clients', key: 'tlsAuthClients', ...oneOf(['no', 'yes', 'optional'] as const),
+    default: () => 'yes' as const, mutable: true,
+    help: 'Client certificates: yes = required, optional = checked when given, no = not asked for' }),
+  field({ name: 'tls-protocols', key: 'tlsProtocols', ...text, default: () => '', mutable: true,
+    help: "Protocols allowed, of TLSv1 TLSv1.1 TLSv1.2 TLSv1.3 ('' = TLSv1.2 TLSv1.3)" }),
+  field({ name: 'tls-ciphers', key: 'tlsCiphers', ...text, default: () => '', mutable: true,
+    help: "TLSv1.2 cipher list, OpenSSL syntax ('' = Node's default)" }),
+  field({ name: 'tls-ciphersuites', key: 'tlsCiphersuites', ...text, default: () => '', mutable: true,
+    help: "TLSv1.3 cipher suites, OpenSSL syntax ('' = Node's default)" }),
+  field({ name: 'tls-prefer-server-ciphers', key: 'tlsPreferServerCiphers', ...yesNo, default: () => false, mutable: true,
+    help: "Choose the cipher by the server's order rather than the client's" }),
+  field({ name: 'tls-session-caching', key: 'tlsSessionCaching', ...yesNo, default: () => true, mutable: true,
+    help: 'Let clients resume TLS sessions (session ids and tickets)' }),
+  field({ name: 'tls-session-cache-size', key: 'tlsSessionCacheSize', ...integer(0, INT_MAX), default: () => 20480, mutable: true,
+    help: 'Most sessions kept for resumption by id (0 = the cap of 1048576)' }),
+  field({ name: 'tls-session-cache-timeout', key: 'tlsSessionCacheTimeout', ...integer(0, INT_MAX), default: () => 300, mutable: true,
+    help: 'Seconds a cached session may be resumed' }),
+  field({ name: 'tls-replication', key: 'tlsReplication', ...yesNo, default: () => false, mutable: true,
+    help: 'A replica dials its primary with TLS (the primary must serve tls-port)' }),
+  field({ name: 'tls-cluster', key: 'tlsCluster', ...yesNo, default: () => false, mutable: true,
+    help: 'The cluster bus, forwarding and migration use TLS; CLUSTER SLOTS/SHARDS/NODES announce tls-port' }),
+  field({ name: 'memcache-tls', key: 'memcacheTls', ...yesNo, default: () => false, mutable: false,
+    help: "Tessera's own: the memcached port speaks TLS, with the tls-* certificates and tls-auth-clients" }),
+  field({ name: 'http-tls', key: 'httpTls', ...yesNo, default: () => false, mutable: false,
+    help: "Tessera's own: HTTPS on the HTTP port, with the tls-* certificates and tls-auth-clients" }),
   // ACL (issue 18, acl): users themselves are `user` lines (config.ts) or the aclfile.
   field({ name: 'acllog-max-len', key: 'acllogMaxLen', ...integer(0, Number.MAX_SAFE_INTEGER), default: () => 128, mutable: true,
     help: 'Most entries ACL LOG keeps (denied commands and failed logins)' }),
   field({ name: 'aclfile', key: 'aclfile', ...text, default: () => '', mutable: false,
     help: "File of ACL users ('user' lines, ACL SAVE / ACL LOAD); relative to dir; '' = users come from 'user' lines" }),
+  // doors: node-to-node authentication of the cluster bus (Redis has none).
+  field({ name: 'cluster-bus-secret', key: 'clusterBusSecret', ...text, default: () => '', mutable: true,
+    help: "Tessera's own: the cluster bus accepts and dials links only with a peer that proves it knows this secret (HMAC challenge-response, the secret never sent); '' = off; new links use a changed value" }),
 ];
 
 export const PARAM_BY_NAME: ReadonlyMap<string, Param> = new Map(PARAMS.map((p) => [p.name, p]));

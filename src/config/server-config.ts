@@ -97,9 +97,37 @@ export interface ServerConfig {
   /** 0 = port + 10000. */
   clusterPort: number;
   clusterAnnounceIp: string;
+  clusterBusSecret: string;
   clusterRequireFullCoverage: boolean;
   clusterAllowReadsWhenDown: boolean;
   clusterAllowPubsubshardWhenDown: boolean;
   /** Tessera's own: forward RESP commands for other nodes' slots instead of MOVED. */
   clusterForwarding: boolean;
+  // ---- TLS (src/config/tls.ts) ----
+  /** RESP over TLS, 0 = off. */
+  tlsPort: number;
+  tlsCertFile: string;
+  tlsKeyFile: string;
+  tlsKeyFilePass: string;
+  tlsClientCertFile: string;
+  tlsClientKeyFile: string;
+  tlsClientKeyFilePass: string;
+  tlsCaCertFile: string;
+  tlsCaCertDir: string;
+  tlsDhParamsFile: string;
+  tlsAuthClients: 'no' | 'yes' | 'optional';
+  /** Words of TLSv1 TLSv1.1 TLSv1.2 TLSv1.3, '' = TLSv1.2 TLSv1.3. */
+  tlsProtocols: string;
+  tlsCiphers: string;
+  tlsCiphersuites: string;
+  tlsPreferServerCiphers: boolean;
+  tlsSessionCaching: boolean;
+  tlsSessionCacheSize: number;
+  tlsSessionCacheTimeout: number;
+  tlsReplication: boolean;
+  tlsCluster: boolean;
+  /** Tessera's own: the memcached port speaks TLS. */
+  memcacheTls: boolean;
+  /** Tessera's own: HTTPS on the HTTP port. */
+  httpTls: boolean;
 }

@@ -276,3 +276,16 @@ export const XGROUP_ERR = {
   autoclaimMinIdle: 'ERR Invalid min-idle-time argument for XAUTOCLAIM',
   autoclaimCount: 'ERR COUNT must be > 0',
 } as const;
+
+/** ACL inside transactions and scripts (issue 18, aclpaths): redis-server 7.0's texts. */
+export const ACL_PATH_ERR = {
+  /** A queued command that the user may no longer run at EXEC (its slot in EXEC's reply). */
+  changedInMulti: (reason: 'command' | 'key' | 'channel'): string =>
+    `NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: ${
+      reason === 'command' ? 'no permission to execute the command or subcommand' : reason === 'key' ? 'no permission to touch the specified keys' : 'no permission to access one of the channels used as arguments'
+    }`,
+  /** redis.call / redis.pcall denied to the script's caller. */
+  scriptCommand: "ERR The user executing the script can't run this command or subcommand",
+  scriptKey: "ERR The user executing the script can't access at least one of the keys mentioned in the command arguments",
+  scriptChannel: "ERR The user executing the script can't publish to the channel mentioned in the command",
+} as const;

@@ -2,9 +2,9 @@
 // turned into a node list and a slot -> node table. A server that answers CLUSTER SLOTS with an
 // error (a plain redis-server or Tessera) or with no ranges is a single node that owns every slot.
 
-import net from 'node:net';
 import { SLOT_COUNT } from '../keyspace/slot.js';
 import { valueEnd } from '../protocol/resp-value.js';
+import { openLink } from './link.js';
 
 export interface NodeAddress {
   host: string;
@@ -56,7 +56,7 @@ export function encodeCommand(args: string[]): Buffer {
 /** Sends one command on a fresh connection and resolves with its decoded reply. */
 export function ask(node: NodeAddress, args: string[]): Promise<RespValue> {
   return new Promise((resolve, reject) => {
-    const s = net.connect({ host: node.host, port: node.port });
+    const s = openLink(node.host, node.port).socket;
     let buf = Buffer.alloc(0);
     const fail = (e: Error): void => {
       clearTimeout(timer);

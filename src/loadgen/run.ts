@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fetchTopology, type Topology } from './cluster.js';
+import { setLinkTls, type LoadgenTls } from './link.js';
 import { LatencyHistogram } from './histogram.js';
 import { KEY_DIGITS, PROTOCOL_NAMES, wireProtocol, type ProtocolName } from './protocol.js';
 import { renderChart, type SeriesPoint } from './svg-chart.js';
@@ -42,6 +43,8 @@ export interface LoadgenOptions {
   seed: number;
   /** Database each connection SELECTs before the run (redis-benchmark's --dbnum). */
   dbnum: number;
+  /** --tls (with --cacert, --cert, --key): every connection is TLS. */
+  tls: LoadgenTls | null;
 }
 
 
@@ -50,7 +53,9 @@ export function parseLoadgenArgs(argv: string[]): LoadgenOptions {
     host: '127.0.0.1', port: 6379, threads: 1, clients: 50, pipeline: 1, requests: 100_000, durationS: 0,
     keys: 100_000, keyPrefix: 'key:', dist: 'uniform', zipfS: 0.99, valueSize: 32, tests: ['set', 'get'],
     ratio: null, rate: 0, cluster: false, protocol: 'resp', json: null, svg: null, quiet: false, seed: 1, dbnum: 0,
+    tls: null,
   };
+  const tlsFiles: LoadgenTls = {};
   const int = (flag: string, v: string | undefined, min: number): number => {
     const n = Number(v);
     if (v === undefined || !Number.isInteger(n) || n < min) throw new LoadgenUsageError(`${flag} needs an integer >= ${min}`);
@@ -109,9 +114,19 @@ export function parseLoadgenArgs(argv: string[]): LoadgenOptions {
       case '-q': case '--quiet': o.quiet = true; break;
       case '--seed': o.seed = int(flag, next(), 0); break;
       case '--dbnum': o.dbnum = int(flag, next(), 0); break;
+      case '--tls': o.tls = tlsFiles; break;
+      case '--cacert': case '--cert': case '--key': {
+        const path = next();
+        if (path === undefined || path === '') throw new LoadgenUsageError(`${flag} needs a file`);
+        tlsFiles[flag.slice(2) as keyof LoadgenTls] = path;
+        break;
+      }
       default: throw new LoadgenUsageError(`unknown option '${flag}' (tessera bench --help lists them)`);
     }
   }
+  if (o.tls === null && Object.keys(tlsFiles).length > 0) throw new LoadgenUsageError('--cacert, --cert and --key need --tls');
+  if ((tlsFiles.cert === undefined) !== (tlsFiles.key === undefined)) throw new LoadgenUsageError('--cert and --key go together');
+  if (o.tls !== null && o.protocol !== 'resp') throw new LoadgenUsageError('--tls applies to resp only');
   if (o.threads > o.clients) o.threads = o.clients;
   if (!portGiven && o.protocol === 'memcache') o.port = MEMCACHE_DEFAULT_PORT;
   const protocol = wireProtocol(o.protocol);
@@ -241,6 +256,7 @@ async function runPhase(o: LoadgenOptions, name: string, readShare: number, topo
       ratePerSec: o.rate > 0 ? o.rate / o.threads : 0,
       seed: o.seed * 1000 + i + 1,
       dbnum: o.dbnum,
+      tls: o.tls,
     };
     return new Worker(new URL('./worker.js', import.meta.url), { workerData: job });
   });
@@ -327,6 +343,7 @@ export function summaryLine(r: PhaseResult): string {
 export async function runLoadgen(o: LoadgenOptions): Promise<PhaseResult[]> {
   const startedAt = new Date().toISOString();
   const seed = { host: o.host, port: o.port };
+  setLinkTls(o.tls);
   const topo: Topology = o.cluster ? await fetchTopology([seed]) : { nodes: [seed], slotOwner: null };
   const phases: Array<[string, number]> = o.ratio
     ? [[`GET:SET ${o.ratio[0]}:${o.ratio[1]}`, o.ratio[0] / (o.ratio[0] + o.ratio[1])]]

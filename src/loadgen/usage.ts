@@ -17,6 +17,7 @@ export const LOADGEN_USAGE = `Usage: tessera bench [options]
   --cluster            route keys by hash slot using CLUSTER SLOTS; MOVED refreshes the map,
                        ASK sends ASKING + the request to the node it names (resp only)
   --dbnum N            SELECT this database on each connection first (resp, standalone; default 0)
+  --tls                TLS connections (resp); --cacert F, --cert F --key F as redis-benchmark
   --protocol P         resp (default) or memcache (memcached binary protocol: Get, Set)
   --json FILE          write the full result as JSON
   --svg FILE           write a chart of throughput and p99 over time

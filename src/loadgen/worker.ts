@@ -12,11 +12,12 @@
 // ASK), and counts once when that node answers, timed from its first send. Each connection
 // remembers the key and command of every request in flight, so a redirected one can be re-encoded.
 
-import net from 'node:net';
+import type net from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { keySlot } from '../keyspace/slot.js';
 import { fetchTopology, type NodeAddress, type Topology } from './cluster.js';
+import { openLink as dialNode, setLinkTls, type LoadgenTls } from './link.js';
 import { LatencyHistogram } from './histogram.js';
 import { makeRandom, uniformSampler, zipfSampler, type KeySampler } from './keys.js';
 import { wireProtocol, writeKeyDigits, type CommandTemplate, type ProtocolName, type ReplyCounter } from './protocol.js';
@@ -44,6 +45,8 @@ export interface WorkerJob {
   seed: number;
   /** SELECT this database on each connection before it counts as ready (0: none). */
   dbnum?: number;
+  /** --tls: connections are TLS with these files. */
+  tls?: LoadgenTls | null;
 }
 
 interface Counts {
@@ -185,6 +188,7 @@ function slotCounts(t: Topology): number[] {
 }
 
 function run(job: WorkerJob): void {
+  setLinkTls(job.tls);
   const protocol = wireProtocol(job.protocol);
   const random = makeRandom(job.seed);
   const sample: KeySampler = job.dist === 'zipf' ? zipfSampler(job.keys, job.zipfS, random) : uniformSampler(job.keys, random);
@@ -356,7 +360,7 @@ function run(job: WorkerJob): void {
     const address = targets.addresses[target]!;
     const link = new AskLink(address, Buffer.allocUnsafe(Math.max(ASK_WRITE_BYTES, (protocol.asking?.length ?? 0) + commandMax)));
     link.counter = protocol.replyCounter(targets);
-    link.socket = net.connect({ host: address.host, port: address.port, noDelay: true });
+    link.socket = dialNode(address.host, address.port).socket;
     link.socket.on('data', (chunk: Buffer) => {
       try {
         onAskData(link, chunk);
@@ -621,7 +625,8 @@ function run(job: WorkerJob): void {
     c.seq = 0;
     c.intendedHead = 0;
     c.counter = protocol.replyCounter(targets);
-    c.socket = net.connect({ host: address.host, port: address.port, noDelay: true });
+    const opened = dialNode(address.host, address.port);
+    c.socket = opened.socket;
     // --dbnum: the SELECT's +OK comes first and is not counted (any other reply ends the run).
     let selectReply = (job.dbnum ?? 0) > 0 ? SELECT_OK.length : 0;
     let selectSeen = '';
@@ -648,7 +653,7 @@ function run(job: WorkerJob): void {
       if (started && !openLoop) sendBatch(c);
       else if (!started && conns.every((x) => x.ready)) parentPort!.postMessage({ type: 'ready' } satisfies WorkerMessage);
     };
-    c.socket.once('connect', () => {
+    c.socket.once(opened.ready, () => {
       if (selectReply === 0) return ready();
       const db = String(job.dbnum);
       c.socket!.write(`*2\r\n$6\r\nSELECT\r\n$${db.length}\r\n${db}\r\n`);

@@ -78,6 +78,9 @@ export const STATUS = {
   AUTH_CONTINUE: 0x21,
   UNKNOWN_COMMAND: 0x81,
   ENOMEM: 0x82,
+  /** An ACL denial (the body carries Redis's NOPERM text): not AUTH_ERROR, which clients such as
+   * memjs take for a failed login and answer by dropping the connection. */
+  NOT_SUPPORTED: 0x83,
   /** Temporary failure: the server refuses for now (a read-only replica, loading, no replicas). */
   ETMPFAIL: 0x86,
 } as const;

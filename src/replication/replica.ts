@@ -5,8 +5,9 @@
 // A primary with the same number of shards sends each shard's records to the same local shard;
 // otherwise every local shard gets every batch and keeps the keys of its own slots.
 
-import net from 'node:net';
+import type net from 'node:net';
 import type { Logger } from 'pino';
+import { dial, type TlsDialOptions } from '../cluster/dial.js';
 import { encodeCommand } from '../cluster/peer-client.js';
 import { FrameReader, formatOffsets, KIND_FEED, KIND_FUNCTIONS, KIND_PUBLISH, KIND_GETACK, KIND_PING, KIND_SNAP, KIND_SNAP_END, parseOffsets, type StreamFrame } from './stream.js';
 
@@ -16,6 +17,8 @@ export interface ReplicaHost {
   /** This node's own RESP port (REPLCONF listening-port). */
   listeningPort(): number;
   masterauth(): { user: string; pass: string } | null;
+  /** tls-replication yes: the TLS client options for the link to the primary (else plain TCP). */
+  tlsClient?: TlsDialOptions;
   /** Runs a shard command on a local shard; resolves with its raw reply. */
   callShard(shard: number, args: ReadonlyArray<Uint8Array | string>, proto: 2 | 3): Promise<Buffer>;
   /** A full sync begins: this node's replicas (if any) must resync too. */
@@ -87,10 +90,9 @@ export class ReplicationReplica {
     if (this.stopped) return;
     this.state = 'connecting';
     this.reader = new FrameReader();
-    const sock = net.connect({ host: this.masterHost, port: this.masterPort });
+    const { socket: sock, ready } = dial(this.masterHost, this.masterPort, this.host.tlsClient?.() ?? null);
     this.sock = sock;
-    sock.setNoDelay(true);
-    sock.on('connect', () => {
+    sock.on(ready, () => {
       this.lastIoMs = Date.now();
       const auth = this.host.masterauth();
       const cmds: Array<Array<string>> = [];

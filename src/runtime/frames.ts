@@ -1,6 +1,6 @@
 // Layout of the frames that cross the shard rings. Request (main -> shard): seq u32, command
-// index u16, protocol u8, flags u8, argc u32, the client's database u32, then each argument as
-// u32 length + bytes.
+// index u16, protocol u8, flags u8, argc u32, the client's database u32, the client's ACL user
+// slot u32, then each argument as u32 length + bytes.
 // Reply (shard -> main): seq u32, kind u32, then the encoded reply bytes.
 // A frame too big for its ring travels whole over the side port; the ring carries a marker.
 
@@ -11,7 +11,10 @@ export const REQ_FLAGS = 7;
 export const REQ_ARGC = 8;
 /** The numbered database (SELECT) the command runs in; 0 for every door but RESP. */
 export const REQ_DB = 12;
-export const REQ_HEADER = 16;
+/** The ACL user a script's redis.call is checked for (commands/script-acl.ts): 0 for a client
+ * whose user may run everything (nothing is checked), else the user's id + 1. */
+export const REQ_USER = 16;
+export const REQ_HEADER = 20;
 
 export const REP_SEQ = 0;
 export const REP_KIND = 4;

@@ -9,7 +9,7 @@ import { Keyspace } from '../keyspace/keyspace.js';
 import { ShardExecutor, isShardCrash } from './shard-runtime.js';
 import type { ArgList, ShardSettings, ShardStatsReport } from '../core/types.js';
 import type { ShardCommand } from './shard-context.js';
-import type { ArgSubset, BlockingHooks, FeedListener, PublishHooks, ReplySink, ShardPort } from './shard-port.js';
+import { userSlotOf, type ArgSubset, type BlockingHooks, type FeedListener, type PublishHooks, type ReplySink, type ShardPort } from './shard-port.js';
 import { forEachRecord, type PublishMode } from './publish-queue.js';
 import { ERR } from '../core/errors.js';
 import type { LoadPlan, LoadReport } from '../persistence/shard-persistence.js';
@@ -46,8 +46,10 @@ export class InlineShard implements ShardPort {
   }
 
   private readonly onPublish = (channel: Uint8Array, message: Uint8Array, mode: PublishMode): void => {
-    this.publishing?.onPublish(channel, message, mode);
+    this.publishing?.onPublish(channel, message, mode, this.lastSink);
   };
+  /** The sink of the command run last: its publish records came from it. */
+  private lastSink: ReplySink | null = null;
 
   /** Hands what the last command (or a cron step) published to the publish hooks. */
   private deliverPublishes(): void {
@@ -94,6 +96,8 @@ export class InlineShard implements ShardPort {
     x.argc = args.argc;
     const db = sink.db ?? 0;
     if (db !== this.exec.db) this.exec.selectDb(db);
+    this.exec.userSlot = userSlotOf(sink);
+    this.lastSink = sink;
     this.exec.ks.now = Date.now();
     this.exec.beginBatch();
     try {

@@ -7,9 +7,13 @@
 export const PUB_RECORD_HEADER = 12;
 
 /** Where a shard's published messages go on the main thread. 0 = local delivery (keyspace
- * notifications), 1 = PUBLISH (propagates in a cluster), 2 = SPUBLISH. The views are valid only
- * during the call. */
-export type PublishMode = 0 | 1 | 2;
+ * notifications), 1 = PUBLISH (propagates in a cluster), 2 = SPUBLISH, 3 = not a message: a
+ * script's redis.call denied by ACL (PUBLISH_ACL_DENIAL). The views are valid only during the call. */
+export type PublishMode = 0 | 1 | 2 | 3;
+/** A record for ACL LOG (commands/script-acl.ts): channel = the denied object, message = the
+ * reason (one byte, ACL_REASON_*). It follows the reply of the script whose call was denied, so
+ * the main thread logs it for the client that reply went to. */
+export const PUBLISH_ACL_DENIAL = 3;
 
 export class PublishQueue {
   bytes: Uint8Array = new Uint8Array(4096);
@@ -77,7 +81,7 @@ export function forEachRecord(buf: Uint8Array, off: number, len: number, deliver
     const cl = dv.getUint32(p + 4, true);
     const ml = dv.getUint32(p + 8, true);
     const c0 = p + PUB_RECORD_HEADER;
-    deliver(buf.subarray(c0, c0 + cl), buf.subarray(c0 + cl, c0 + cl + ml), (mode === 1 ? 1 : mode === 2 ? 2 : 0));
+    deliver(buf.subarray(c0, c0 + cl), buf.subarray(c0 + cl, c0 + cl + ml), (mode === 1 ? 1 : mode === 2 ? 2 : mode === PUBLISH_ACL_DENIAL ? PUBLISH_ACL_DENIAL : 0));
     p = c0 + cl + ml;
   }
 }

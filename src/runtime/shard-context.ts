@@ -13,6 +13,8 @@ export interface ShardContext {
   ks: Keyspace;
   /** The client's database (SELECT). */
   readonly db: number;
+  /** The requesting client's ACL user slot (frames.ts REQ_USER): 0 = nothing to check. */
+  readonly userSlot: number;
   /** Database db's keyspace on this shard, created empty on first use (MOVE, COPY ... DB). */
   keyspaceOf(db: number): Keyspace;
   /** SWAPDB on this shard: the two databases trade contents. */
@@ -53,7 +55,7 @@ export interface ShardContext {
    * notifications), 1 = PUBLISH (propagates in a cluster), 2 = SPUBLISH. Whether anyone could
    * receive it is not decidable in the shard, so every call reaches the main thread. The bytes are
    * copied at once. */
-  publish(channel: Uint8Array, message: Uint8Array, mode: 0 | 1 | 2): void;
+  publish(channel: Uint8Array, message: Uint8Array, mode: 0 | 1 | 2 | 3): void;
   /** A keyspace notification (notify-keyspace-events) for key[off, off+len): `type` is one of
    * Redis's class letters ('g' generic, '$' string, 'l' list, 's' set, 'h' hash, 'z' zset,
    * 'x' expired, 'e' evicted, 'n' new key, 'm' key miss, 't' stream, 'd' module). Emits

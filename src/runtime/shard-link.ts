@@ -25,6 +25,7 @@ import {
   REQ_ARGC,
   REQ_CMD,
   REQ_DB,
+  REQ_USER,
   REQ_FLAGS,
   REQ_HEADER,
   REQ_PROTO,
@@ -32,7 +33,7 @@ import {
   REQUEST_RING_BYTES,
 } from './frames.js';
 import type { ArgList, ShardSettings, ShardStatsReport } from '../core/types.js';
-import type { ArgSubset, BlockingHooks, FeedListener, PublishHooks, ReplySink, ShardPort } from './shard-port.js';
+import { userSlotOf, type ArgSubset, type BlockingHooks, type FeedListener, type PublishHooks, type ReplySink, type ShardPort } from './shard-port.js';
 import { forEachRecord, type PublishMode } from './publish-queue.js';
 import { wrapControl, releaseControl, type ShardControl } from './control-rpc.js';
 import type { ShardWorkerData } from './shard-runtime.js';
@@ -93,7 +94,7 @@ export class ShardLink implements ShardPort {
   private dieNow: (err: Error) => void = () => undefined;
   /** Hands each message a shard published to the publish hooks (none: dropped, as in tests). */
   private readonly onPublish = (channel: Uint8Array, message: Uint8Array, mode: PublishMode): void => {
-    this.publishing?.onPublish(channel, message, mode);
+    this.publishing?.onPublish(channel, message, mode, this.lastSink);
   };
 
   constructor(
@@ -219,7 +220,7 @@ export class ShardLink implements ShardPort {
     }
     if (this.locked && !owner) {
       const frame = Buffer.allocUnsafe(len);
-      encodeFrame(frame, new DataView(frame.buffer, frame.byteOffset, frame.length), 0, seq, cmdIndex, proto, sink.db ?? 0, a, subset, count);
+      encodeFrame(frame, new DataView(frame.buffer, frame.byteOffset, frame.length), 0, seq, cmdIndex, proto, sink.db ?? 0, userSlotOf(sink), a, subset, count);
       this.held.push({ frame, oversize: len > this.maxFrame, sink, seq });
       this.overflowBytes += len;
       return;
@@ -229,13 +230,13 @@ export class ShardLink implements ShardPort {
     if (this.overflowHead === this.overflow.length && len <= this.maxFrame && this.worker !== null) {
       const p = this.req.reserve(len);
       if (p >= 0) {
-        encodeFrame(this.req.bytes, this.req.view, p, seq, cmdIndex, proto, sink.db ?? 0, a, subset, count);
+        encodeFrame(this.req.bytes, this.req.view, p, seq, cmdIndex, proto, sink.db ?? 0, userSlotOf(sink), a, subset, count);
         this.dirty = true;
         return;
       }
     }
     const frame = Buffer.allocUnsafe(len);
-    encodeFrame(frame, new DataView(frame.buffer, frame.byteOffset, frame.length), 0, seq, cmdIndex, proto, sink.db ?? 0, a, subset, count);
+    encodeFrame(frame, new DataView(frame.buffer, frame.byteOffset, frame.length), 0, seq, cmdIndex, proto, sink.db ?? 0, userSlotOf(sink), a, subset, count);
     this.overflow.push({ frame, oversize: len > this.maxFrame });
     this.overflowBytes += len;
     this.flushOverflow();
@@ -407,6 +408,8 @@ export class ShardLink implements ShardPort {
   /** True from a broken ring invariant until the worker is replaced: replies are not delivered
    * (they could go to the wrong requests); the ones in flight get the crash error instead. */
   private outOfStep = false;
+  /** The sink of the reply delivered last: publish records after it came from its command. */
+  private lastSink: ReplySink | null = null;
 
   /** The main thread's end found the rings out of step with the worker: as a broken invariant
    * inside a shard does, this ends the worker, and the supervisor restarts it on its memory
@@ -425,6 +428,7 @@ export class ShardLink implements ShardPort {
     }
     const sink = this.sinks[this.head]!;
     const seq = this.seqs[this.head]!;
+    this.lastSink = sink;
     this.head++;
     if (this.head === this.sinks.length) {
       this.sinks.length = 0;
@@ -501,6 +505,7 @@ function encodeFrame(
   cmdIndex: number,
   proto: 2 | 3,
   db: number,
+  user: number,
   a: ArgList,
   subset: ArgSubset | null,
   count: number,
@@ -511,6 +516,7 @@ function encodeFrame(
   dst[p + REQ_FLAGS] = 0;
   dv.setUint32(p + REQ_ARGC, count, true);
   dv.setUint32(p + REQ_DB, db, true);
+  dv.setUint32(p + REQ_USER, user, true);
   let q = p + REQ_HEADER;
   const src = a.buf;
   for (let k = 0; k < count; k++) {

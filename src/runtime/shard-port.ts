@@ -1,6 +1,7 @@
 // What the server needs of a shard, whichever way it runs: a worker thread behind rings
 // (ShardLink) or an executor called directly on the main thread (InlineShard).
 
+import type { AclUser } from '../core/acl.js';
 import type { ArgList, ShardSettings, ShardStatsReport } from '../core/types.js';
 import type { LoadPlan, LoadReport } from '../persistence/shard-persistence.js';
 import type { SnapshotResult } from '../persistence/snapshot-job.js';
@@ -22,7 +23,8 @@ export interface BlockingHooks {
 /** Where the messages a shard publishes go (server.ts hands them to pub/sub: mode 0 local
  * delivery, 1 PUBLISH, 2 SPUBLISH). The views are valid only during the call. */
 export interface PublishHooks {
-  onPublish(channel: Uint8Array, message: Uint8Array, mode: PublishMode): void;
+  /** `from`: the sink of the reply delivered last (an ACL denial record's client). */
+  onPublish(channel: Uint8Array, message: Uint8Array, mode: PublishMode, from: ReplySink | null): void;
 }
 
 /** Receives the reply to one request. `buf[off, off+len)` is valid only during the call. */
@@ -30,6 +32,13 @@ export interface ReplySink {
   deliver(seq: number, buf: Uint8Array, off: number, len: number): void;
   /** The database its commands run in (SELECT); absent: db 0. */
   readonly db?: number;
+}
+
+/** The REQ_USER word of a request sent for `sink`: a connection (ClientInfo) carries its ACL user;
+ * other sinks (fan-outs, internal calls) carry none, and nothing is checked for them. */
+export function userSlotOf(sink: ReplySink): number {
+  const u = (sink as { readonly user?: AclUser }).user;
+  return u === undefined || u.unrestricted ? 0 : u.id + 1;
 }
 
 /** Selects which arguments of an ArgList go into a request (argument 0, the name, always does). */

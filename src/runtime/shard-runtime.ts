@@ -22,6 +22,7 @@ import {
   REQ_ARGC,
   REQ_CMD,
   REQ_DB,
+  REQ_USER,
   REQ_FLAGS,
   REQ_HEADER,
   REQ_PROTO,
@@ -96,6 +97,9 @@ export class ShardExecutor {
   ks: Keyspace;
   /** Its number (SELECT). */
   db = 0;
+  /** The REQ_USER word of the request running (frames.ts): whose permissions a script's
+   * redis.call is checked against; 0 = nothing checked. */
+  userSlot = 0;
   /** Keyspaces by database: db 0 always, the others created on first use, each on its own memory
    * (kept by the supervisor through onDbs, so a restarted shard re-attaches them all). Every
    * database is logged, snapshotted and replicated (DB records, docs/databases.md). */
@@ -179,6 +183,9 @@ export class ShardExecutor {
       ks: this.ks,
       get db() {
         return self.db;
+      },
+      get userSlot() {
+        return self.userSlot;
       },
       keyspaceOf: (db) => self.keyspaceOf(db),
       swapDbs: (a, b) => self.swapDbs(a, b),
@@ -710,6 +717,7 @@ export class ShardRuntime {
     const argc = dv.getUint32(p + REQ_ARGC, true);
     const db = dv.getUint32(p + REQ_DB, true);
     if (db !== this.exec.db) this.exec.selectDb(db);
+    this.exec.userSlot = dv.getUint32(p + REQ_USER, true);
     const a = this.exec.args;
     if (a.off.length < argc) {
       a.off = new Int32Array(argc * 2);

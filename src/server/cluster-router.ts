@@ -13,6 +13,7 @@ import type { Config } from '../config/config.js';
 import { keySlot } from '../keyspace/slot.js';
 import type { ClusterControl } from '../cluster/api.js';
 import { PeerError, encodeCommand, type PeerClient, type PeerPool } from '../cluster/peer-client.js';
+import { nodeAuthCommand, nodeAuthVariant } from '../cluster/node-auth.js';
 import type { InFlightKeys } from '../cluster/slot-migrator.js';
 import type { ReplySink } from '../runtime/shard-port.js';
 import type { ShardRouter, TurnClient } from './shard-router.js';
@@ -176,15 +177,15 @@ export class ClusterRouter {
     }
   }
 
-  /** The pooled link for forwarding to "host:port", authenticated with this node's requirepass
-   * (nodes of a cluster share it) and speaking the client's protocol. */
+  /** The pooled link for forwarding to "host:port", logged in as masteruser/masterauth (else with
+   * requirepass: node-auth.ts) and speaking the client's protocol. */
   private forwardPeer(target: string, proto: 2 | 3): PeerClient {
     const colon = target.lastIndexOf(':');
     const preamble: string[][] = [];
-    const pass = this.host.config.values.requirepass;
-    if (pass !== '') preamble.push(['AUTH', pass]);
+    const auth = nodeAuthCommand(this.host.config.values);
+    if (auth !== null) preamble.push(auth);
     if (proto === 3) preamble.push(['HELLO', '3']);
-    return this.host.peers.get(target.slice(0, colon), Number(target.slice(colon + 1)), `forward/${proto}`, preamble);
+    return this.host.peers.get(target.slice(0, colon), Number(target.slice(colon + 1)), `forward/${proto}/${nodeAuthVariant(auth)}`, preamble);
   }
 
   /** cluster-forwarding: sends the command to the slot's owner and relays its reply. */

@@ -7,6 +7,7 @@ import type { Config } from '../config/config.js';
 import type { ArgList, ServerStats, ShardStatsReport } from '../core/types.js';
 import type { ReplySink, ShardPort } from '../runtime/shard-port.js';
 import type { AdmissionState } from './admission.js';
+import type { ServerTls } from './server-tls.js';
 import type { AclApi } from '../core/acl.js';
 
 /** What the front doors use of the server. */
@@ -34,6 +35,8 @@ export interface FrontDoorServer {
   whenWritesResume(run: () => void): void;
   serverStats(): ServerStats;
   commandStats(): Map<string, { calls: number; usec: number; rejected: number; failed: number }>;
+  /** TLS contexts and listeners (memcache-tls, http-tls). */
+  readonly tls: ServerTls;
   /** The node's users: the same for every door. */
   readonly acl: AclApi;
 }

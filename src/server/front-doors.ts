@@ -16,6 +16,8 @@ import { MemcacheConnection, type MemcacheClient, type MemcacheHost } from './me
 import { MEMCACHE_VERSION } from '../protocol/memcache.js';
 import { startHttpApi, type HttpApi } from './http-api.js';
 import type { FrontDoorServer, MemcacheCounters } from './front-door-server.js';
+import type { AclUser } from '../core/acl.js';
+import { AS_FLUSHALL, AS_INFO, doorCheck, followUserChanges, memcacheChecked } from './door-acl.js';
 
 export type { FrontDoorServer, MemcacheCounters };
 
@@ -56,7 +58,9 @@ class MemcacheDoor implements MemcacheHost {
   private nextId = 1;
   private readonly timers = new Set<NodeJS.Timeout>();
 
-  constructor(private readonly server: FrontDoorServer) {}
+  constructor(private readonly server: FrontDoorServer) {
+    server.acl.onChange((user, deleted) => followUserChanges(user, deleted, this.conns));
+  }
 
   accept(sock: net.Socket): void {
     this.counters.connectionsTotal++;
@@ -104,6 +108,12 @@ class MemcacheDoor implements MemcacheHost {
       client.refuse(seq, verdict, args);
       return;
     }
+    // The ACL, as the Redis command the request amounts to, with its key.
+    const denial = doorCheck(this.server.acl, client.user, client, memcacheChecked(args), args.buf, args.off[keyArg]!, args.len[keyArg]!);
+    if (denial !== null) {
+      client.refuse(seq, denial.error, args, true);
+      return;
+    }
     // Cluster mode: a key of another node's slot, or of a slot moving away, is the server's to
     // forward or refuse.
     if (this.server.routeMemcache(client, seq, args, keyArg)) return;
@@ -119,6 +129,11 @@ class MemcacheDoor implements MemcacheHost {
     }
     if (verdict !== null) {
       done(verdict);
+      return;
+    }
+    const denial = doorCheck(this.server.acl, client.user, client, AS_FLUSHALL, null, 0, -1);
+    if (denial !== null) {
+      done(denial.error);
       return;
     }
     const run = (after: () => void): void => {
@@ -195,8 +210,20 @@ class MemcacheDoor implements MemcacheHost {
     this.server.log.warn({ client: conn.id, door: 'memcached' }, `Client closed: ${reason}`);
   }
 
-  password(): string {
-    return this.server.config.values.requirepass;
+  defaultUser(): AclUser {
+    return this.server.acl.defaultUser;
+  }
+
+  needsAuth(): boolean {
+    return this.server.acl.defaultNeedsAuth;
+  }
+
+  authenticate(name: string, pass: string, client: MemcacheConnection): AclUser | null {
+    return this.server.acl.authenticate(name, pass, client);
+  }
+
+  deniedNoKey(client: MemcacheConnection, _what: 'stats'): string | null {
+    return doorCheck(this.server.acl, client.user, client, AS_INFO, null, 0, -1)?.error ?? null;
   }
 
   count(command: string): void {
@@ -239,6 +266,13 @@ export async function startFrontDoors(server: FrontDoorServer): Promise<FrontDoo
       for (const host of v.bind) {
         // allowHalfOpen: a client that sends its requests and shuts down its write side (nc,
         // a script) still gets every reply; the connection ends itself after the last one.
+        if (v.memcacheTls) {
+          // memcache-tls: the same port speaks TLS, with the RESP port's certificates (server-tls.ts).
+          const tlsDoor = await server.tls.listen('memcached', v.memcachePort, host, (sock) => memcache.accept(sock));
+          memcachePort = tlsDoor.port;
+          listeners.push(tlsDoor.server);
+          continue;
+        }
         const srv = net.createServer({ noDelay: true, allowHalfOpen: true }, (sock) => memcache.accept(sock));
         memcachePort = await listen(srv, v.memcachePort, host);
         // After listen, an accept failure (EMFILE) is logged; the listener keeps serving.
@@ -252,7 +286,7 @@ export async function startFrontDoors(server: FrontDoorServer): Promise<FrontDoo
     throw e;
   }
   if (memcachePort > 0 || http) {
-    server.log.info({ memcachePort, httpPort: http?.port ?? 0 }, 'Front doors open (memcached, HTTP)');
+    server.log.info({ memcachePort, httpPort: http?.port ?? 0, memcacheTls: v.memcacheTls, httpTls: v.httpTls }, 'Front doors open (memcached, HTTP)');
   }
   return {
     memcachePort,

@@ -1,9 +1,12 @@
 // The HTTP port: /health (liveness and readiness), /metrics (Prometheus text format) and a small
 // REST API over the same keyspace: GET, PUT and DELETE /v1/keys/{key}. Requests for keys run as
 // the RESP commands GET / SET / DEL on the key's shard (so an HTTP write is a RESP write: flags 0,
-// a new CAS). Errors are JSON {"error": "..."} with a status code. When requirepass is set, the
-// key API (reads too, as RESP requires AUTH before GET) needs `Authorization: Bearer <password>`,
-// checked before anything else of the request is read.
+// a new CAS). Errors are JSON {"error": "..."} with a status code. The key API logs each request
+// in as an ACL user (`Authorization: Basic base64(user:pass)`, `Bearer user:pass`, or `Bearer
+// <password>` for the default user; no header: the default user when it needs no password),
+// before anything else of the request is read: 401 for none or wrong credentials, then 403 when
+// the user may not run the route's Redis command on the key (GET, SET, DEL), as RESP would deny
+// it (docs/security-doors.md).
 // A GET of a hash or a set answers its JSON rendering (TESSERA.KEYJSON, made in the shard); a
 // string's bytes come back as they are unless ?format=json or ?format=base64 asks for the JSON
 // form. PUT replaces whatever the key holds (SET), DELETE deletes any type (DEL). Shapes in
@@ -14,11 +17,14 @@
 // and so is time (HTTP_LIMITS); connections count against maxclients with every other door's.
 
 import http from 'node:http';
+import tls from 'node:tls';
 import { HOLD, admit, type AdmissionCommand } from './admission.js';
 import { ERR } from '../core/errors.js';
 import { COMMANDS } from '../commands/registry.js';
 import type net from 'node:net';
-import { timingSafeEqual } from 'node:crypto';
+import type { AclClientDescription, AclUser } from '../core/acl.js';
+import { AS_DEL, AS_GET, AS_SET, doorCheck } from './door-acl.js';
+import { credentialsOf } from '../protocol/http-auth.js';
 import type { FrontDoorServer, MemcacheCounters } from './front-door-server.js';
 import { Metrics } from '../observability/metrics.js';
 import { parseRequestTarget } from '../protocol/http-target.js';
@@ -32,6 +38,8 @@ export interface HttpApi {
 }
 
 const KEY_PREFIX = '/v1/keys/';
+/** The 401's challenges: Basic (any HTTP client) and Bearer (today's form, and `user:password`). */
+const WWW_AUTHENTICATE = 'Basic realm="tessera", charset="UTF-8", Bearer realm="tessera"';
 /** The key API's admission traits: GET and HEAD read, PUT and DELETE write. */
 const KEY_READ: AdmissionCommand = { runsWhileLoading: false, noAuth: false, write: false };
 const KEY_WRITE: AdmissionCommand = { runsWhileLoading: false, noAuth: false, write: true };
@@ -123,15 +131,23 @@ export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCo
     requests.set(k, (requests.get(k) ?? 0) + 1);
   };
 
-  const authorized = (req: http.IncomingMessage): boolean => {
-    const pw = server.config.values.requirepass;
-    if (pw === '') return true;
-    const h = req.headers.authorization ?? '';
-    const m = /^Bearer (.+)$/i.exec(h);
-    if (!m) return false;
-    const given = Buffer.from(m[1]!);
-    const want = Buffer.from(pw);
-    return given.length === want.length && timingSafeEqual(given, want);
+  /** ACL LOG's view of an HTTP request's client. */
+  const clientOf = (req: http.IncomingMessage, user: () => string): AclClientDescription => {
+    const sock = req.socket;
+    const addr = `${sock.remoteAddress ?? '?'}:${sock.remotePort ?? 0}`;
+    return {
+      addr,
+      describe: () => `id=0 addr=${addr} laddr=${sock.localAddress ?? '?'}:${sock.localPort ?? 0} fd=-1 name= age=0 idle=0 flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=http user=${user()} redir=-1 resp=0`,
+    };
+  };
+
+  /** The user the request's credentials log in as; with none, the default user when it needs no
+   * password; null: not logged in (no, malformed or wrong credentials; the ACL logs a failure). */
+  const userOf = (req: http.IncomingMessage, client: AclClientDescription): AclUser | null => {
+    const h = req.headers.authorization;
+    if (h === undefined) return server.acl.defaultNeedsAuth ? null : server.acl.defaultUser;
+    const c = credentialsOf(h);
+    return c === null ? null : server.acl.authenticate(c.user, c.pass, client);
   };
 
   const health = async (res: http.ServerResponse, live: boolean): Promise<number> => {
@@ -232,8 +248,11 @@ export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCo
     // Admission first (the same checks as RESP and memcached, credentials among them): nothing
     // else of a refused request is parsed or read.
     const traits = req.method === 'PUT' || req.method === 'DELETE' ? KEY_WRITE : KEY_READ;
+    let user: AclUser | null = null;
+    const client = clientOf(req, () => user?.name ?? 'default');
+    user = userOf(req, client);
     for (;;) {
-      const verdict = admit({ authenticated: authorized(req) }, traits, server.admissionState);
+      const verdict = admit({ authenticated: user !== null }, traits, server.admissionState);
       if (verdict === null) break;
       if (verdict === HOLD) {
         // A manual failover pauses writes: this one runs when it ends, as a RESP write would.
@@ -241,7 +260,7 @@ export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCo
         continue;
       }
       if (verdict === ERR.noAuth) {
-        throw new HttpError(401, 'authentication required: Authorization: Bearer <requirepass>', { 'www-authenticate': 'Bearer' });
+        throw new HttpError(401, req.headers.authorization === undefined ? ERR.noAuth : ERR.wrongPass, { 'www-authenticate': WWW_AUTHENTICATE });
       }
       // LOADING, READONLY, NOREPLICAS: Redis's text, as a temporary refusal.
       throw new HttpError(503, verdict);
@@ -254,6 +273,12 @@ export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCo
     }
     if (key === '') throw new HttpError(400, 'empty key');
     const kb = Buffer.from(key);
+    // The ACL, as the Redis command the route amounts to, with the key (user is set: admitted).
+    const as = req.method === 'PUT' ? AS_SET : req.method === 'DELETE' ? AS_DEL : AS_GET;
+    if (user !== null && (req.method === 'GET' || req.method === 'HEAD' || req.method === 'PUT' || req.method === 'DELETE')) {
+      const denial = doorCheck(server.acl, user, client, as, kb, 0, kb.length);
+      if (denial !== null) throw new HttpError(403, denial.error);
+    }
     switch (req.method) {
       case 'GET':
       case 'HEAD': {
@@ -421,7 +446,10 @@ export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCo
   let port = v.httpPort;
   try {
     for (const host of v.bind) {
-      const s = createHttpListener(hooks, onRequest);
+      const tlsContexts = v.httpTls ? server.tls.contexts : null;
+      const s = createHttpListener(hooks, onRequest, tlsContexts?.server() ?? null);
+      // https: reloads, tls-auth-clients and the session cache follow CONFIG SET (server-tls.ts).
+      if (tlsContexts && s instanceof tls.Server) tlsContexts.adopt(s, server.tls.failureLogger('http'));
       servers.push(s);
       port = await new Promise<number>((resolve, reject) => {
         s.once('error', reject);

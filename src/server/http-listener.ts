@@ -6,6 +6,8 @@
 // caller's (http-api.ts); every failure here closes only the connection concerned.
 
 import http from 'node:http';
+import https from 'node:https';
+import type tls from 'node:tls';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -89,17 +91,18 @@ function closeWith(sock: Duplex, answer: string | null): void {
 export function createHttpListener(
   hooks: HttpListenerHooks,
   onRequest: (req: http.IncomingMessage, res: http.ServerResponse) => void,
+  tlsOptions: tls.TlsOptions | null = null,
 ): http.Server {
-  const srv = http.createServer(
-    {
-      maxHeaderSize: HTTP_LIMITS.maxHeaderBytes,
-      headersTimeout: HTTP_LIMITS.headersTimeoutMs,
-      requestTimeout: HTTP_LIMITS.requestTimeoutMs,
-      connectionsCheckingInterval: HTTP_LIMITS.checkIntervalMs,
-      noDelay: true,
-    },
-    onRequest,
-  );
+  const options: http.ServerOptions = {
+    maxHeaderSize: HTTP_LIMITS.maxHeaderBytes,
+    headersTimeout: HTTP_LIMITS.headersTimeoutMs,
+    requestTimeout: HTTP_LIMITS.requestTimeoutMs,
+    connectionsCheckingInterval: HTTP_LIMITS.checkIntervalMs,
+    noDelay: true,
+  };
+  // http-tls: an https.Server is an http.Server whose 'connection' handler is the TLS handshake,
+  // so the admission below still runs first, on the TCP socket.
+  const srv = tlsOptions === null ? http.createServer(options, onRequest) : https.createServer({ ...tlsOptions, ...options }, onRequest);
   srv.keepAliveTimeout = HTTP_LIMITS.keepAliveTimeoutMs;
   // With no 'timeout' listener on the server, a socket idle this long is destroyed.
   srv.timeout = HTTP_LIMITS.idleTimeoutMs;

@@ -21,6 +21,7 @@ import type { Socket } from 'node:net';
 import type { ArgList } from '../commands/types.js';
 import type { ReplySink } from '../runtime/shard-port.js';
 import type { AdmissionClient } from './admission.js';
+import type { AclClientDescription, AclUser } from '../core/acl.js';
 import { RespWriter } from '../protocol/resp-writer.js';
 import {
   H_MAGIC, H_OPCODE, HEADER_BYTES, KEY_MAX_BYTES, MEMCACHE_VERSION, OP, REQ_MAGIC, STATUS, TEXT, errorResponse, isQuiet, opcodeName,
@@ -32,9 +33,12 @@ import {
 } from '../commands/memcache-family.js';
 
 /** A memcached connection as the door's admission sees it. */
-export interface MemcacheClient extends ReplySink, AdmissionClient {
-  /** Answers request `seq` (its `__mc` arguments) with an admission refusal, in its protocol. */
-  refuse(seq: number, text: string, args: ArgList): void;
+export interface MemcacheClient extends ReplySink, AdmissionClient, AclClientDescription {
+  /** The ACL user its requests are checked as (the default user until SASL or text auth). */
+  user: AclUser;
+  /** Answers request `seq` (its `__mc` arguments) with an admission refusal, in its protocol;
+   * `denied`: an ACL denial (binary: NOT_SUPPORTED with the text, not the temporary failure). */
+  refuse(seq: number, text: string, args: ArgList, denied?: boolean): void;
 }
 
 export interface MemcacheHost {
@@ -51,8 +55,15 @@ export interface MemcacheHost {
   maxItemBytes(): number;
   /** client-output-buffer-limit's normal hard limit in bytes, 0 = none. */
   outputHardLimitBytes(): number;
-  /** The password clients must give (SASL PLAIN or the text protocol's auth), '' = none. */
-  password(): string;
+  /** The user a new connection starts as. */
+  defaultUser(): AclUser;
+  /** A new connection must log in (the default user is off or has a password). */
+  needsAuth(): boolean;
+  /** The user `name`/`pass` logs in as, or null (the ACL's authenticate: throttled, logged). */
+  authenticate(name: string, pass: string, client: MemcacheConnection): AclUser | null;
+  /** Whether `client` may run the Redis command a non-keyed request amounts to (stats: INFO);
+   * the denial's text (logged in ACL LOG) or null. */
+  deniedNoKey(client: MemcacheConnection, what: 'stats'): string | null;
   count(command: string): void;
   /** Logs (once per connection) why it was closed against its will. */
   dropped(conn: MemcacheConnection, reason: string): void;
@@ -93,6 +104,10 @@ export class MemcacheConnection implements MemcacheClient {
   private paused = false;
   private pollScheduled = false;
   private authed: boolean;
+  user: AclUser;
+  readonly addr: string;
+  private readonly laddr: string;
+  private readonly createdMs = Date.now();
   /** Text get lines not yet fully answered: pairs (seq of the first key, seq of END), oldest
    * first from getHead. */
   private gets: number[] = [];
@@ -105,7 +120,10 @@ export class MemcacheConnection implements MemcacheClient {
     private readonly socket: Socket,
     private readonly host: MemcacheHost,
   ) {
-    this.authed = host.password() === '';
+    this.authed = !host.needsAuth();
+    this.user = host.defaultUser();
+    this.addr = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    this.laddr = `${socket.localAddress ?? '?'}:${socket.localPort ?? 0}`;
     this.framer = new MemcacheFramer(host.maxItemBytes());
     socket.on('data', (chunk: Buffer) => this.guard(() => this.onData(chunk)));
     socket.on('end', () => this.guard(() => this.onEnd()));
@@ -287,7 +305,8 @@ export class MemcacheConnection implements MemcacheClient {
         const seq = this.nextSeq++;
         const quiet = isQuiet(opcode);
         this.host.flushAll(this, delay, (refusal) => {
-          const r = refusal !== null ? refusalResponse(true, opcode, opaque, refusal) : quiet ? EMPTY : headerOnly(opcode, opaque);
+          const r = refusal === null ? (quiet ? EMPTY : headerOnly(opcode, opaque))
+            : isDenial(refusal) ? textResponse(opcode, STATUS.NOT_SUPPORTED, opaque, refusal) : refusalResponse(true, opcode, opaque, refusal);
           this.deliver(seq, r, 0, r.length);
         });
         return true;
@@ -332,6 +351,12 @@ export class MemcacheConnection implements MemcacheClient {
 
   private binStats(opaque: number, group: string): void {
     const seq = this.nextSeq++;
+    const denied = this.host.deniedNoKey(this, 'stats');
+    if (denied !== null) {
+      const r = textResponse(OP.STAT, STATUS.NOT_SUPPORTED, opaque, denied);
+      this.deliver(seq, r, 0, r.length);
+      return;
+    }
     if (group !== '') {
       const r = errorResponse(OP.STAT, STATUS.KEY_ENOENT, opaque);
       this.deliver(seq, r, 0, r.length);
@@ -352,11 +377,15 @@ export class MemcacheConnection implements MemcacheClient {
   }
 
   private saslAuth(opcode: number, opaque: number, mech: string, data: Buffer): void {
-    // PLAIN: [authzid] NUL authcid NUL password; the user name is not checked (one password).
-    const parts = data.toString('utf8').split('\0');
-    const ok = mech === 'PLAIN' && parts.length === 3 && parts[2] === this.host.password();
-    if (ok) {
+    // PLAIN: [authzid] NUL authcid NUL password; authcid names the ACL user (authzid is ignored,
+    // as memcached does: no proxy authorization).
+    // Bytes as latin1, as RESP's AUTH passes them: a password is the same bytes on every door.
+    const parts = data.toString('latin1').split('\0');
+    // An empty authcid is the default user (as AUTH with only a password).
+    const user = mech === 'PLAIN' && parts.length === 3 ? this.host.authenticate(parts[1] || 'default', parts[2]!, this) : null;
+    if (user !== null) {
       this.authed = true;
+      this.user = user;
       this.replyNow(textResponse(opcode, 0, opaque, 'Authenticated'));
     } else {
       this.host.count('auth_error');
@@ -498,8 +527,14 @@ export class MemcacheConnection implements MemcacheClient {
     this.rpos = lineEnd;
     this.host.count(touch ? 'gat' : 'get');
     const first = this.nextSeq;
+    // Remembered before the keys go out: a key refused at once (admission, the ACL) ends the line
+    // as a shard's error does.
+    this.rememberGet(first, first + (t.n - firstKey));
+    const endAt = this.gets.length - 1;
     for (let i = firstKey; i < t.n; i++) {
       if (t.len[i]! > KEY_MAX_BYTES) {
+        // The line ends here, without END.
+        if (this.gets[endAt]! > this.nextSeq) this.gets[endAt] = this.nextSeq;
         this.replyText(TEXT.badFormat);
         return 0;
       }
@@ -508,7 +543,6 @@ export class MemcacheConnection implements MemcacheClient {
       if (touch) writeU32(this.buf, SCRATCH_EXTRAS, exptime >>> 0);
       this.sendText(touch ? 4 : 0, t.off[i]!, t.len[i]!, 0, 0, this.nextSeq++);
     }
-    this.rememberGet(first, this.nextSeq);
     this.replyText(TEXT.end);
     return 0;
   }
@@ -635,6 +669,12 @@ export class MemcacheConnection implements MemcacheClient {
 
   private textStats(withGroup: boolean): void {
     const seq = this.nextSeq++;
+    const denied = this.host.deniedNoKey(this, 'stats');
+    if (denied !== null) {
+      const r = refusalResponse(false, 0, 0, denied);
+      this.deliver(seq, r, 0, r.length);
+      return;
+    }
     if (withGroup) {
       // Only the general group is served.
       const r = Buffer.from(TEXT.end);
@@ -728,9 +768,11 @@ export class MemcacheConnection implements MemcacheClient {
       this.replyText(TEXT.badFormat);
       return true;
     }
-    const words = this.buf.toString('utf8', f.dataOff, f.dataOff + f.dataLen).split(' ');
-    if (words.length === 2 && words[1] === this.host.password()) {
+    const words = this.buf.toString('latin1', f.dataOff, f.dataOff + f.dataLen).split(' ');
+    const user = words.length === 2 ? this.host.authenticate(words[0]!, words[1]!, this) : null;
+    if (user !== null) {
       this.authed = true;
+      this.user = user;
       this.replyText(TEXT.stored);
       return true;
     }
@@ -758,14 +800,20 @@ export class MemcacheConnection implements MemcacheClient {
     return this.authed;
   }
 
-  refuse(seq: number, text: string, args: ArgList): void {
+  /** ACL LOG's client-info: the fields of a CLIENT LIST line that a memcached client has. */
+  describe(): string {
+    const age = Math.floor((Date.now() - this.createdMs) / 1000);
+    return `id=${this.id} addr=${this.addr} laddr=${this.laddr} fd=-1 name= age=${age} idle=0 flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=memcached user=${this.user.name} redir=-1 resp=0`;
+  }
+
+  refuse(seq: number, text: string, args: ArgList, denied = false): void {
     // args[1] is the request's 24-byte header: a real binary one (magic 0x80), or the synthetic
     // one of a text or meta request.
     const h = args.off[1]!;
     const b = args.buf;
     const binary = b[h + H_MAGIC] === REQ_MAGIC;
     const opaque = binary ? ((b[h + 12]! << 24) | (b[h + 13]! << 16) | (b[h + 14]! << 8) | b[h + 15]!) >>> 0 : 0;
-    const r = refusalResponse(binary, b[h + H_OPCODE]!, opaque, text);
+    const r = denied && binary ? textResponse(b[h + H_OPCODE]!, STATUS.NOT_SUPPORTED, opaque, text) : refusalResponse(binary, b[h + H_OPCODE]!, opaque, text);
     this.deliver(seq, r, 0, r.length);
   }
 
@@ -853,6 +901,11 @@ export class MemcacheConnection implements MemcacheClient {
 }
 
 const SERVER_ERROR = Buffer.from('SERVER_ERROR ', 'latin1');
+
+/** An ACL denial's text (Redis's NOPERM ...), as opposed to a temporary admission refusal. */
+function isDenial(text: string): boolean {
+  return text.startsWith('NOPERM');
+}
 
 function isServerError(buf: Uint8Array, off: number, len: number): boolean {
   if (len < SERVER_ERROR.length) return false;

@@ -19,12 +19,15 @@ import { ShardLink } from '../runtime/shard-link.js';
 import { InlineShard } from '../runtime/inline-shard.js';
 import type { FeedListener, PublishHooks, ReplySink, ShardPort } from '../runtime/shard-port.js';
 import type { ClusterControl } from '../cluster/api.js';
-import { ClusterNode } from '../cluster/cluster-node.js';
+import { ClusterNode, type ClusterNodeOptions } from '../cluster/cluster-node.js';
+import type { TlsDialOptions } from '../cluster/dial.js';
+import { TLS_RELOAD_OPTIONS, type TlsContexts } from '../config/tls.js';
 import { wireClusterPubSub } from '../cluster/pubsub-bridge.js';
 import { isAbsolute, join } from 'node:path';
 import { PeerPool } from '../cluster/peer-client.js';
 import { InFlightKeys } from '../cluster/slot-migrator.js';
 import { startFrontDoors, type FrontDoors } from './front-doors.js';
+import { ServerTls } from './server-tls.js';
 import { PersistenceManager, type PersistenceHost } from '../persistence/persistence-manager.js';
 import type { LogSettings } from '../persistence/shard-persistence.js';
 import { Replication } from '../replication/replication.js';
@@ -35,6 +38,10 @@ import { Dispatcher, type CommandCounter } from './dispatcher.js';
 import { ScriptNode } from '../commands/script-node.js';
 import { initShardScripts } from '../scripting/shard-scripts.js';
 import { PubSub } from './pubsub.js';
+import { AclShards } from './acl-shards.js';
+import { aclChangeListener } from './acl-clients.js';
+import { serialisePermissions } from '../acl/permissions-bytes.js';
+import { PUBLISH_ACL_DENIAL, type PublishMode } from '../runtime/publish-queue.js';
 import { Acl } from '../acl/acl.js';
 import { aclCatalogue } from '../commands/acl-catalogue.js';
 import { aclfilePath, loadAclFile } from '../acl/acl-file.js';
@@ -74,6 +81,10 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
   private cronTimer: NodeJS.Timeout | null = null;
   private frontDoors: FrontDoors | null = null;
   port = 0;
+  /** The bound tls-port (0 = no RESP over TLS). */
+  tlsPort = 0;
+  /** The TLS contexts of every door and outgoing link (src/server/server-tls.ts). */
+  readonly tls: ServerTls;
   cluster: ClusterControl | null = null;
   readonly peers = new PeerPool();
   readonly inFlight = new InFlightKeys();
@@ -94,6 +105,8 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     readonly config: Config,
     readonly log: Logger,
   ) {
+    // First: a TLS configuration that cannot be used stops the start before any shard runs.
+    this.tls = new ServerTls(config, log);
     const n = config.values.shards;
     this.scripting = new ScriptNode(n, COMMANDS);
     this.blocked = new BlockedClients({
@@ -108,11 +121,11 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     this.router = new ShardRouter(n, () => this.cluster?.flushConfig());
     const threads = config.values.shardThreads;
     // Messages published in shards (keyspace notifications, PUBLISH run by a script) go to pub/sub.
-    const publishing: PublishHooks = { onPublish: (ch, msg, mode) => this.onShardPublish(ch, msg, mode) };
+    const publishing: PublishHooks = { onPublish: (ch, msg, mode, from) => this.onShardPublish(ch, msg, mode, from) };
     for (let i = 0; i < n; i++) {
       const onFeed: FeedListener = (shard, records) => this.onFeed(shard, records);
       // A restarted shard worker has a fresh engine: it gets the node's scripts and libraries back.
-      const hooks = { claims: this.blocked.claims, onWake: this.blocked.onWake.bind(this.blocked), onRestart: (id: number) => { this.blocked.onRestart(id); this.scripting.shardRestarted(id); } };
+      const hooks = { claims: this.blocked.claims, onWake: this.blocked.onWake.bind(this.blocked), onRestart: (id: number) => { this.blocked.onRestart(id); this.scripting.shardRestarted(id); this.aclShards?.shardRestarted(id); } };
       this.router.links.push(threads ? new ShardLink(i, this.shardSettings(), log, () => this.router.afterReplies(), onFeed, hooks, publishing) : new InlineShard(i, this.shardSettings(), onFeed, COMMANDS, hooks, publishing));
     }
     this.clusterRouter = new ClusterRouter(this.router, this);
@@ -140,7 +153,8 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       {
         log,
         shardCount: n,
-        listeningPort: () => this.port,
+        listeningPort: () => this.replicaListeningPort(),
+        tlsClient: this.linkTls(() => this.config.values.tlsReplication),
         masterauth: () => {
           const v = this.config.values;
           return v.masterauth === '' ? null : { user: v.masteruser === '' ? 'default' : v.masteruser, pass: v.masterauth };
@@ -156,6 +170,8 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       // The live config values (same field names): the write gate reads them without a copy.
       () => this.config.values,
     );
+    // MIGRATE, forwarding and slot migration dial TLS under tls-cluster (Redis 7.0's MIGRATE too).
+    this.peers.tls = this.linkTls(() => this.config.values.tlsCluster);
     this.replication.primaryBacklogBytes = config.values.replBacklogSize;
     this.scripting.onFunctionsChanged = (payload) => this.replication.primary.functionsChanged(payload);
     // PUBLISH and SPUBLISH reach the replicas' subscribers, as Redis propagates them. In cluster
@@ -164,6 +180,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     // Redis's disconnectAllBlockedClients when a primary turns replica.
     this.replication.onBecomingReplica = () => this.blocked.unblockAll(ERR.unblockedRoleChange);
     this.wireAcl();
+    this.wireAclPaths();
     config.onChange((names) => {
       if (names.includes('loglevel')) this.log.level = pinoLevel(config.values.loglevel);
       if (names.includes('appendonly') || names.includes('appendfsync')) void this.persistence.configChanged();
@@ -199,6 +216,18 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
         this.acl.log.trim();
       }
     });
+  }
+
+  /** The shards' copies of restricted users' permissions (scripts' redis.call checks). */
+  private aclShards: AclShards | null = null;
+
+  /** ACL past the dispatcher's check (docs/security-aclpaths.md): what a user change does to its
+   * clients, and the permissions the shards check scripts' calls against. */
+  private wireAclPaths(): void {
+    const shards = new AclShards(this, (u) => serialisePermissions(this.acl.user(u.name)!));
+    this.aclShards = shards;
+    this.acl.onChange(aclChangeListener(this));
+    this.acl.onChange((u, deleted) => shards.changed(u, deleted));
   }
 
   get shardCount(): number {
@@ -253,9 +282,10 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
   }
 
   /** A message a shard published (ShardContext.publish): 0 local delivery, 1 PUBLISH, 2 SPUBLISH. */
-  private onShardPublish(channel: Uint8Array, message: Uint8Array, mode: 0 | 1 | 2): void {
+  private onShardPublish(channel: Uint8Array, message: Uint8Array, mode: PublishMode, from: ReplySink | null): void {
     const ps = this.pubsub;
-    if (mode === 0) ps.publishLocal(channel, message);
+    if (mode === PUBLISH_ACL_DENIAL) this.aclShards?.denied(from, channel, message);
+    else if (mode === 0) ps.publishLocal(channel, message);
     else if (mode === 1) ps.publish(channel, message);
     else ps.spublish(channel, message);
   }
@@ -314,6 +344,8 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
 
   async listen(): Promise<void> {
     await Promise.all(this.links.map((l) => l.ready));
+    // Users defined at start (config `user` lines, aclfile) reach the shards before any client.
+    this.aclShards?.syncAll(this.acl.sortedUsers());
     const v = this.config.values;
     // Engines before any script: inline shards' here, worker shards' in their worker's start.
     if (!v.shardThreads) for (let i = 0; i < this.links.length; i++) await initShardScripts(i);
@@ -329,7 +361,9 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     // The RESP port opens first and answers -LOADING (as redis-server does) until the data, the
     // cluster state and the other ports are back: no client sees this node before what it had.
     this.starting = true;
-    for (const host of v.bind) {
+    // port 0 with a tls-port serves TLS only, as in Redis (port 0 alone is a random port).
+    const plainHosts = v.port === 0 && v.tlsPort > 0 ? [] : v.bind;
+    for (const host of plainHosts) {
       // Half-open sockets allowed: a client's FIN ends its input, and its replies still go out
       // (Connection closes after the last one).
       const srv = net.createServer({ noDelay: true, allowHalfOpen: true }, (sock) => this.accept(sock));
@@ -344,6 +378,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       const addr = srv.address();
       if (addr && typeof addr === 'object') this.port = addr.port;
     }
+    await this.listenTls();
     try {
       await this.persistence.recover();
     } catch (e) {
@@ -360,11 +395,23 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     this.starting = false;
     this.cronTimer = setInterval(() => this.cron(), 1000);
     this.cronTimer.unref();
-    this.log.info({ port: this.port, bind: v.bind, shards: this.links.length, pid: process.pid }, 'Ready to accept connections tcp');
+    if (plainHosts.length > 0) this.log.info({ port: this.port, bind: v.bind, shards: this.links.length, pid: process.pid }, 'Ready to accept connections tcp');
     if (v.replicaof !== '' && this.cluster === null) {
       const [host, port] = v.replicaof.split(' ');
       this.replication.replicaOf(host!, Number(port));
     }
+  }
+
+  /** RESP over TLS on tls-port (every bind address): the same accept path as the plain port. */
+  private async listenTls(): Promise<void> {
+    const v = this.config.values;
+    if (v.tlsPort === 0) return;
+    for (const host of v.bind) {
+      const { server, port } = await this.tls.listen('resp', v.tlsPort, host, (sock) => this.accept(sock));
+      this.netServers.push(server);
+      this.tlsPort = port;
+    }
+    this.log.info({ tlsPort: this.tlsPort }, 'Ready to accept connections tls');
   }
 
   /** True until listen() is done: commands not flagged `loading` get -LOADING. */
@@ -396,8 +443,37 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     this.writePause.whenResumed(run);
   }
 
-  private async startCluster(port: number): Promise<void> {
+  // --- TLS between nodes (tls-replication, tls-cluster: docs/security-tlsclus.md) -----------------
+
+  /** Client options for an outgoing link while `on()` holds, read at each dial (a reload applies
+   * to the next link); null = plain TCP. */
+  private linkTls(on: () => boolean): TlsDialOptions {
+    return () => (on() ? (this.tls.contexts?.client() ?? null) : null);
+  }
+
+  /** REPLCONF listening-port: the tls-port under tls-replication, as Redis 7.0 announces it. */
+  private replicaListeningPort(): number {
+    return this.config.values.tlsReplication && this.tlsPort > 0 ? this.tlsPort : this.port;
+  }
+
+  /** tls-cluster yes: the bus's TLS (mutual; reloaded with the other contexts) and the port the
+   * node announces, its tls-port (Redis 7.0); else plain TCP and the RESP port. */
+  private clusterTls(plainPort: number): { port: number; plainPort: number; tls: ClusterNodeOptions['tls'] } {
     const v = this.config.values;
+    if (!v.tlsCluster) return { port: plainPort, plainPort: 0, tls: null };
+    const contexts = (): TlsContexts => {
+      const c = this.tls.contexts;
+      if (c === null) throw new Error('tls-cluster needs the tls-* certificate options');
+      return c;
+    };
+    if (this.tlsPort === 0) throw new Error('tls-cluster yes needs a tls-port');
+    contexts();
+    return { port: this.tlsPort, plainPort, tls: { server: () => contexts().server(), client: () => contexts().client() } };
+  }
+
+  private async startCluster(plainPort: number): Promise<void> {
+    const v = this.config.values;
+    const { port, tls, plainPort: pport } = this.clusterTls(plainPort);
     if (port === 0) throw new Error('cluster-enabled needs a fixed port (port 0 is not allowed)');
     const busPort = v.clusterPort !== 0 ? v.clusterPort : port + 10000;
     if (busPort > 65535) throw new Error(`cluster bus port ${busPort} is out of range: set cluster-port`);
@@ -413,8 +489,12 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       migrationBarrier: v.clusterMigrationBarrier,
       replicaNoFailover: v.clusterReplicaNoFailover,
       allowReplicaMigration: v.clusterAllowReplicaMigration,
+      busSecret: () => this.config.values.clusterBusSecret,
       log: this.log.child({ component: 'cluster' }),
+      tls,
+      plainPort: pport,
     });
+    if (tls !== null) this.config.onChange((names) => names.some((n) => TLS_RELOAD_OPTIONS.has(n)) && node.reloadTls());
     // Before start(): a node loaded from nodes.conf as a replica starts replicating at once.
     node.setHooks({
       replicationOffset: () => this.replication.replica?.offset ?? this.replication.primary.offset,

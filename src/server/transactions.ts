@@ -10,11 +10,13 @@
 // refused and the transaction aborts).
 
 import { COMMANDS, commandIndex } from '../commands/registry.js';
-import { argListOf } from '../commands/args.js';
+import { argListOf, copyArgList } from '../commands/args.js';
 import { keyRange, keyStep, keysFirst, keysLast, keysSkip } from '../commands/key-range.js';
 import { nonBlockingForm } from '../commands/transaction-family.js';
+import { aclClient } from '../commands/script-acl.js';
 import type { ArgList, ClientInfo, CommandSpec, MainHandler, ServerApi, ShardCaller, TransactionsApi } from '../commands/types.js';
-import { ERR, ReplyError } from '../core/errors.js';
+import { ACL_PATH_ERR, ERR, ReplyError } from '../core/errors.js';
+import type { AclUser } from '../core/acl.js';
 import { keySlot } from '../keyspace/slot.js';
 import { RespWriter } from '../protocol/resp-writer.js';
 import type { ArgSubset } from '../runtime/shard-port.js';
@@ -42,6 +44,8 @@ interface Queued {
   idx: number;
   args: ArgList;
   shard: number;
+  /** EXEC found the command no longer allowed to the client's user: its reply, the NOPERM error. */
+  denied: Buffer | null;
 }
 
 interface TxState {
@@ -56,6 +60,9 @@ interface TxState {
    * came (EXEC then answers CROSSSLOT, as Redis's getNodeByQuery over the queue). */
   slot: number;
   crossSlot: boolean;
+  /** Queue position -> the command as sent, where a blocking command was queued in its
+   * non-blocking form: EXEC checks the ACL on what the client sent. */
+  sent: Map<number, { idx: number; args: ArgList }>;
 }
 
 const EXEC_IDX = commandIndex('__exec');
@@ -102,6 +109,7 @@ export class Transactions implements TransactionsApi {
   multi(conn: ClientInfo): void {
     const st = this.state(conn);
     st.queue.begin(conn.id);
+    st.sent.clear();
     st.slot = -1;
     st.crossSlot = false;
     conn.multi = 0;
@@ -189,7 +197,7 @@ export class Transactions implements TransactionsApi {
       return true;
     }
     if (this.server.cluster !== null && spec.keys !== null && keyRange(spec.keys, a) && !this.routeInCluster(conn, st, idx, spec, a, asking)) return true;
-    this.enqueue(st.queue, idx, spec, a);
+    this.enqueue(st, idx, spec, a);
     conn.multi = st.queue.count;
     this.deliver(conn, QUEUED);
     return true;
@@ -224,12 +232,14 @@ export class Transactions implements TransactionsApi {
   }
 
   /** Queues a copy of the command (a blocking one in its non-blocking form) with where it runs. */
-  private enqueue(queue: TxQueue, idx: number, spec: CommandSpec, a: ArgList): void {
+  private enqueue(st: TxState, idx: number, spec: CommandSpec, a: ArgList): void {
+    const queue = st.queue;
     if (spec.blocking !== undefined) {
       const parts: Uint8Array[] = [];
       for (let i = 0; i < a.argc; i++) parts.push(a.buf.subarray(a.off[i]!, a.off[i]! + a.len[i]!));
       const form = nonBlockingForm(spec.name, parts);
       if (form !== null) {
+        st.sent.set(queue.count, { idx, args: copyArgList(a) });
         const args = argListOf(form);
         const to = commandIndex(String(form[0]));
         queue.add(to, args, this.shardOf(COMMANDS[to]!, args));
@@ -255,6 +265,7 @@ export class Transactions implements TransactionsApi {
     const st = this.states.get(conn.id);
     if (st === undefined) return;
     st.queue.count = 0;
+    st.sent.clear();
     st.crossSlot = false;
     st.slot = -1;
   }
@@ -273,9 +284,13 @@ export class Transactions implements TransactionsApi {
       this.deliver(conn, fail);
       return;
     }
+    // ACL rules may have changed since the commands were queued: checked again, as Redis 7.0 does.
+    // A denied command's slot in EXEC's reply is its error; such a (rare) transaction takes the
+    // coordinated path, where each slot is built here.
+    const denied = conn.user.unrestricted ? null : this.deniedAtExec(conn, st);
     // One shard for the whole transaction, its watches included: the fast path.
     let shard = -1;
-    let one = true;
+    let one = denied === null;
     for (let i = 0; i < queue.count; i++) {
       const s = queue.shard(i);
       if (s === SPREAD) one = false;
@@ -309,22 +324,40 @@ export class Transactions implements TransactionsApi {
       this.discard(conn);
       return;
     }
-    this.coordinate(conn, st);
+    this.coordinate(conn, st, denied);
+  }
+
+  /** The queued commands conn's user may no longer run (each logged in ACL LOG, context multi),
+   * by queue position; null when every one is allowed. */
+  private deniedAtExec(conn: TxClient, st: TxState): Map<number, Buffer> | null {
+    let denied: Map<number, Buffer> | null = null;
+    const acl = this.server.acl;
+    const queue = st.queue;
+    for (let i = 0; i < queue.count; i++) {
+      const sent = st.sent.get(i);
+      const d = sent === undefined ? acl.check(conn.user, queue.idx(i), queue.args(i)) : acl.check(conn.user, sent.idx, sent.args);
+      if (d === null) continue;
+      acl.logDenial(aclClient(conn), conn.user, d, 'multi');
+      denied ??= new Map();
+      denied.set(i, Buffer.from(`-${ACL_PATH_ERR.changedInMulti(d.reason)}\r\n`));
+    }
+    return denied;
   }
 
   /** EXEC of a transaction that spans shards, or runs main-thread commands: under the lock of
    * every shard it can touch, nothing of it is seen half done. The connection reads nothing more
    * until it has run (a command after EXEC must see its effects). */
-  private coordinate(conn: TxClient, st: TxState): void {
+  private coordinate(conn: TxClient, st: TxState, denied: Map<number, Buffer> | null): void {
     // Views into the queue's frame: the connection queues nothing more until this has run.
     const queue: Queued[] = [];
-    for (let i = 0; i < st.queue.count; i++) queue.push({ idx: st.queue.idx(i), args: st.queue.args(i), shard: st.queue.shard(i) });
+    for (let i = 0; i < st.queue.count; i++) queue.push({ idx: st.queue.idx(i), args: st.queue.args(i), shard: st.queue.shard(i), denied: denied?.get(i) ?? null });
     const watched = [...st.watched];
     st.watched.clear();
     const involved = new Set<number>();
     for (const [s] of watched) involved.add(s);
     let all = false;
     for (const q of queue) {
+      if (q.denied !== null) continue;
       if (q.shard >= 0) involved.add(q.shard);
       else if (q.shard === ANY_SHARD) involved.add(0);
       else if (!this.touchesNoShard(COMMANDS[q.idx]!)) all = true;
@@ -349,7 +382,7 @@ export class Transactions implements TransactionsApi {
       await Promise.all(shardList.map((s) => call(s, ['__atomic', '1'], 2)));
       try {
         for (const q of queue) {
-          const r = await this.runQueued(q, view, call, conn);
+          const r = q.denied ?? (await this.runQueued(q, view, call, conn));
           out.raw(r, 0, r.length);
         }
       } finally {
@@ -387,8 +420,8 @@ export class Transactions implements TransactionsApi {
     // Read after each main-thread command: a queued SELECT moves the rest of the transaction.
     const db = conn.db;
     if (spec.allShards) return this.fanOwned(q.idx, a, proto, null, db);
-    if (q.shard >= 0) return call(q.shard, partsOf(a), proto, db);
-    if (q.shard === ANY_SHARD) return call(0, partsOf(a), proto, db);
+    // A restricted user's command carries the user to its shard: a script checks its calls there.
+    if (q.shard >= 0 || q.shard === ANY_SHARD) return conn.user.unrestricted ? call(Math.max(q.shard, 0), partsOf(a), proto, db) : this.sendAs(conn, Math.max(q.shard, 0), q.idx, a, proto, db);
     const keys = spec.keys!;
     const cluster = this.server.cluster !== null;
     const other = spec.reachesOtherKeys !== undefined && (cluster || this.server.shardCount > 1) && spec.reachesOtherKeys(a, cluster, this.server);
@@ -414,6 +447,14 @@ export class Transactions implements TransactionsApi {
     }
     if (spec.crossShard) return runHandler(spec.crossShard, view, conn, a);
     return Buffer.from(`-ERR internal: ${spec.name} cannot span shards\r\n`);
+  }
+
+  /** One command sent to shard s as the lock's owner for conn (its ACL user in the frame). */
+  private sendAs(conn: TxClient, s: number, idx: number, a: ArgList, proto: 2 | 3, db: number): Promise<Buffer> {
+    const sink = new ClientSink(db, conn);
+    this.shards.links[s]!.send(sink, 0, idx, proto, a, null, true);
+    this.shards.scheduleTurn();
+    return sink.promise;
   }
 
   /** A command split over shards (by key groups, or to every shard), sent as the lock's owner,
@@ -452,7 +493,7 @@ export class Transactions implements TransactionsApi {
     if (conn.id === this.lastId && this.lastState !== null) return this.lastState;
     let st = this.states.get(conn.id);
     if (st === undefined) {
-      st = { queue: new TxQueue(), watched: new Map(), watchLost: false, watchDbs: new Set(), slot: -1, crossSlot: false };
+      st = { queue: new TxQueue(), watched: new Map(), watchLost: false, watchDbs: new Set(), slot: -1, crossSlot: false, sent: new Map() };
       this.states.set(conn.id, st);
       conn.onClose(() => this.closed(conn));
     }
@@ -480,6 +521,21 @@ export class Transactions implements TransactionsApi {
   /** Connections in MULTI or watching keys (tests). */
   get size(): number {
     return this.states.size;
+  }
+}
+
+/** A reply awaited for a client: the frame carries the client's user (frames.ts REQ_USER), and a
+ * script's ACL denial reported with the reply is logged for the client (acl-shards.ts). */
+export class ClientSink extends PromiseSink {
+  constructor(
+    db: number,
+    readonly client: ClientInfo,
+  ) {
+    super(db);
+  }
+
+  get user(): AclUser {
+    return this.client.user;
   }
 }
 

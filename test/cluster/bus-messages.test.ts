@@ -17,14 +17,14 @@ function bitmap(slots: number[]): Uint8Array {
 }
 
 const header = {
-  sender: A, primaryId: null, port: 7000, cport: 17000, flags: 2, mflags: 0, currentEpoch: 2 ** 40 + 7, configEpoch: 5, offset: 0,
+  sender: A, primaryId: null, port: 7000, cport: 17000, pport: 6999, flags: 2, mflags: 0, currentEpoch: 2 ** 40 + 7, configEpoch: 5, offset: 0,
   slots: bitmap([0, 1, 5461, 16383]), ip: '10.0.0.1', hostname: 'host-é',
 };
 
 const MESSAGES: BusMessage[] = [
   { ...header, type: 'ping', gossip: [] },
-  { ...header, type: 'meet', gossip: [{ id: B, ip: '::1', port: 7001, cport: 17001, flags: 8, pingSentMs: 1_700_000_000_123, pongRecvMs: 0 }] },
-  { ...header, type: 'pong', ip: '', primaryId: B, gossip: Array.from({ length: 5 }, (_, i) => ({ id: B, ip: `10.0.0.${i}`, port: i, cport: 65535, flags: 255, pingSentMs: i, pongRecvMs: 2 ** 50 })) },
+  { ...header, type: 'meet', gossip: [{ id: B, ip: '::1', port: 7001, cport: 17001, pport: 0, flags: 8, pingSentMs: 1_700_000_000_123, pongRecvMs: 0 }] },
+  { ...header, type: 'pong', ip: '', primaryId: B, gossip: Array.from({ length: 5 }, (_, i) => ({ id: B, ip: `10.0.0.${i}`, port: i, cport: 65535, pport: 65535 - i, flags: 255, pingSentMs: i, pongRecvMs: 2 ** 50 })) },
   { ...header, type: 'fail', failId: B },
   { ...header, type: 'update', nodeId: B, nodeConfigEpoch: 9, nodeSlots: bitmap([7, 8, 9]) },
   { ...header, type: 'auth-req', primaryId: B, flags: 4, mflags: 2, offset: 2 ** 45 + 3 },

@@ -50,7 +50,8 @@ load('defaults when no file, env or flags', () => {
 load('every ServerConfig field has a default', () => {
   const values = defaultState().values;
   for (const [key, value] of Object.entries(values)) assert.ok(value !== undefined, key);
-  assert.is(Object.keys(values).length, 72);
+  assert.is(Object.keys(values).length, 70 + 22 + 3); // + the TLS block (tls-*, memcache-tls, http-tls), acllog-max-len, aclfile, cluster-bus-secret
+  assert.is(values.clusterBusSecret, '');
   assert.is(values.acllogMaxLen, 128);
   assert.is(values.aclfile, '');
   assert.is(values.busyReplyThreshold, 5000);

@@ -154,7 +154,7 @@ side('two cluster nodes that differ only in --port both run, front doors on thei
       const mc = n.port + MEMCACHE_OFFSET;
       const http = n.port + HTTP_OFFSET;
       assert.equal(await commandOnce(n.port, 'CONFIG', 'GET', '*-port'),
-        ['memcache-port', String(mc), 'http-port', String(http), 'cluster-port', '0']);
+        ['memcache-port', String(mc), 'http-port', String(http), 'cluster-port', '0', 'tls-port', '0']);
       assert.match(await memcacheVersion(mc), /^VERSION /);
       await waitFor(`HTTP /health on ${http}`, async () => (await httpStatus(http, '/health')) === 200, 10_000);
       assert.ok(await portFree(n.port + BUS_OFFSET) === false, 'the cluster bus listens on port + 10000');

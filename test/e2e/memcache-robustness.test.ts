@@ -146,7 +146,7 @@ it('binary: SASL AUTH with a 0xFFFFFFFF body before authentication (requirepass 
   // A mechanism name over 32 bytes: EINVAL. Then a real login still works on a new connection.
   const mech = await exchange(s.memcachePort, bin(OPS.SASL_AUTH, { key: 'M'.repeat(40), value: 'x' }), binCount(1));
   assert.is(parseBin(mech.data)[0]!.status, 0x04);
-  const login = await exchange(s.memcachePort, [bin(OPS.SASL_AUTH, { key: 'PLAIN', value: '\0u\0sesame' }), bin(OPS.NOOP)], binCount(2));
+  const login = await exchange(s.memcachePort, [bin(OPS.SASL_AUTH, { key: 'PLAIN', value: '\0default\0sesame' }), bin(OPS.NOOP)], binCount(2));
   assert.equal(parseBin(login.data).map((r) => r.status), [0, 0]);
   // Before authentication, anything but SASL is refused and the connection closed.
   const refused = await exchange(s.memcachePort, bin(OPS.SET, { key: 'k', extras: setExtras(0, 0), value: 'v' }), () => false);

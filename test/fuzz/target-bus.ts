@@ -27,6 +27,7 @@ export function busMessage(r: Prng): BusMessage {
     primaryId: r.chance(0.5) ? null : nodeId(r),
     port: r.int(65536),
     cport: r.int(65536),
+    pport: r.int(65536),
     flags: r.int(65536),
     mflags: r.int(4),
     currentEpoch: u64(r),
@@ -44,7 +45,7 @@ export function busMessage(r: Prng): BusMessage {
       const gossip: GossipEntry[] = [];
       const n = r.len(r.chance(0.02) ? 1024 : 8);
       for (let i = 0; i < n; i++) {
-        gossip.push({ id: nodeId(r), ip: ascii(r, 40), port: r.int(65536), cport: r.int(65536), flags: r.int(65536), pingSentMs: u64(r), pongRecvMs: u64(r) });
+        gossip.push({ id: nodeId(r), ip: ascii(r, 40), port: r.int(65536), cport: r.int(65536), pport: r.int(65536), flags: r.int(65536), pingSentMs: u64(r), pongRecvMs: u64(r) });
       }
       return { ...h, type, gossip };
     }

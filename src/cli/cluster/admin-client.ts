@@ -7,6 +7,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { Redis } from 'ioredis';
 import { formatAddress, type Address } from './args.js';
+import type { AdminTls } from './tls-flags.js';
 
 export const CONNECT_TIMEOUT_MS = 2_000;
 export const CALL_TIMEOUT_MS = 10_000;
@@ -26,6 +27,14 @@ export class NodeError extends Error {
 
 export type Arg = string | number | Buffer;
 
+/** The credentials every admin connection logs in with (`--user`/`--pass`, TESSERA_USER /
+ * TESSERA_PASS or REDISCLI_AUTH): none by default. */
+let credentials: { username?: string; password?: string } = {};
+
+export function setAdminCredentials(c: { username?: string; password?: string }): void {
+  credentials = { ...c };
+}
+
 export class AdminClient {
   readonly address: string;
   private readonly redis: Redis;
@@ -41,8 +50,9 @@ export class AdminClient {
   }
 
   /** Connects within `connectTimeoutMs`; rejects with a NodeError of kind `connection`. */
-  static async connect(addr: Address, connectTimeoutMs = CONNECT_TIMEOUT_MS): Promise<AdminClient> {
+  static async connect(addr: Address, connectTimeoutMs = CONNECT_TIMEOUT_MS, tls: AdminTls | null = null): Promise<AdminClient> {
     const redis = new Redis({
+      ...(tls === null ? {} : { tls: tls.options }),
       host: addr.host,
       port: addr.port,
       lazyConnect: true,
@@ -51,6 +61,7 @@ export class AdminClient {
       connectTimeout: connectTimeoutMs,
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,
+      ...credentials,
     });
     const client = new AdminClient(addr, redis);
     try {
@@ -132,7 +143,11 @@ export class AdminClient {
 export class AdminPool {
   private readonly clients = new Map<string, Promise<AdminClient>>();
 
-  constructor(private readonly connectTimeoutMs = CONNECT_TIMEOUT_MS) {}
+  constructor(
+    private readonly connectTimeoutMs = CONNECT_TIMEOUT_MS,
+    /** --tls: every node is reached over TLS. */
+    readonly tls: AdminTls | null = null,
+  ) {}
 
   async get(addr: Address): Promise<AdminClient> {
     const key = formatAddress(addr);
@@ -141,14 +156,14 @@ export class AdminPool {
       const client = await known;
       if (client.alive) return client;
     }
-    const p = AdminClient.connect(addr, this.connectTimeoutMs);
+    const p = AdminClient.connect(addr, this.connectTimeoutMs, this.tls);
     this.clients.set(key, p);
     return p;
   }
 
   /** A fresh connection not shared with anyone (e.g. to poll while the shared one is busy). */
   side(addr: Address): Promise<AdminClient> {
-    return AdminClient.connect(addr, this.connectTimeoutMs);
+    return AdminClient.connect(addr, this.connectTimeoutMs, this.tls);
   }
 
   async closeAll(): Promise<void> {

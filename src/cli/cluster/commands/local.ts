@@ -44,6 +44,9 @@ export const localCommand: ClusterCommand = {
     '  --shards K         the servers\' --shards (Tessera only)',
     '  --server-bin CMD   run CMD (e.g. redis-server) instead of `tessera server`',
     `  --wait MS          how long to wait for the cluster to form (default ${DEFAULT_JOIN_WAIT_MS})`,
+    '  --tls --cacert F --cert F --key F',
+    '                     TLS only: each node serves TLS on its port with these files as its own',
+    '                     certificate (tls-port, port 0), and the bus and replication use TLS',
   ],
   flags: { nodes: 'value', replicas: 'value', 'base-port': 'value', dir: 'value', 'node-timeout': 'value', shards: 'value', 'server-bin': 'value', wait: 'value' },
   allowRest: true,
@@ -65,6 +68,7 @@ export const localCommand: ClusterCommand = {
       if (serverBin !== undefined) throw new UsageError('--shards applies to Tessera only, not to --server-bin');
       extra.push('--shards', String(intFlag(args, 'shards', 1, 1, 1024)));
     }
+    const tlsArgs = localTlsArgs(pool);
     extra.push(...args.rest);
     const root = resolve(process.cwd(), dirText);
     const group = new NodeGroup();
@@ -74,12 +78,13 @@ export const localCommand: ClusterCommand = {
         const port = basePort + i;
         const dir = join(root, String(port));
         mkdirSync(dir, { recursive: true });
-        const serverArgs = ['--port', String(port), '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--dir', dir, ...extra];
+        const ports = tlsArgs === null ? ['--port', String(port)] : ['--port', '0', '--tls-port', String(port), ...tlsArgs];
+        const serverArgs = [...ports, '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--dir', dir, ...extra];
         group.start(port, dir, serverBin ?? process.execPath, serverBin === undefined ? [TESSERA_MAIN, 'server', ...serverArgs] : serverArgs);
       }
       out(`>>> Started ${count} nodes (${serverBin ?? 'tessera server'}) on ports ${basePort}..${basePort + count - 1}; files in ${dirText}`);
       const addresses: Address[] = group.children.map((c) => ({ host: '127.0.0.1', port: c.port }));
-      await Promise.race([Promise.all(addresses.map((a) => waitForPing(a))), group.firstUnexpectedExit(), stop.signalled]);
+      await Promise.race([Promise.all(addresses.map((a) => waitForPing(a, pool))), group.firstUnexpectedExit(), stop.signalled]);
       if (stop.isSignalled()) return await stop.done;
       const clients = await Promise.all(addresses.map((a) => pool.get(a)));
       const views = await Promise.all(clients.map((c) => fetchOwnView(c)));
@@ -96,7 +101,8 @@ export const localCommand: ClusterCommand = {
         const role = myself.flags.includes('master') ? 'master' : `replica of ${myself.primaryId?.slice(0, 8) ?? '?'}`;
         out(`${clients[i]!.address} ${myself.id} ${role} slots:${formatRanges(toRanges(myself.slots))} (${myself.slots.length}) pid ${child.proc.pid ?? '?'} log ${join(dirText, String(child.port), 'node.log')}`);
       }
-      out(`Cluster ready: ${count} nodes. Connect with e.g. redis-cli -c -p ${basePort}. Ctrl-C stops them all.`);
+      const cliTls = tlsArgs === null ? '' : ` --tls --cacert ${pool.tls?.cacertPath ?? ''}`;
+      out(`Cluster ready: ${count} nodes. Connect with e.g. redis-cli -c${cliTls} -p ${basePort}. Ctrl-C stops them all.`);
       await pool.closeAll();
       return await Promise.race([stop.done, group.allGone().then(() => (stop.isSignalled() ? stop.done : 1))]);
     } catch (e) {
@@ -224,12 +230,23 @@ function installSignalHandlers(group: NodeGroup): {
   };
 }
 
+/** --tls: every node serves TLS only on its port, with the given files as its own certificate,
+ * and the bus and replication over TLS too; null without --tls. */
+function localTlsArgs(pool: AdminPool): string[] | null {
+  const t = pool.tls;
+  if (t === null) return null;
+  if (t.certPath === undefined || t.keyPath === undefined || t.cacertPath === undefined) {
+    throw new UsageError('--tls with cluster local needs --cacert, --cert and --key (the nodes use them as their own)');
+  }
+  return ['--tls-cert-file', resolve(t.certPath), '--tls-key-file', resolve(t.keyPath), '--tls-ca-cert-file', resolve(t.cacertPath), '--tls-cluster', 'yes', '--tls-replication', 'yes'];
+}
+
 /** Polls PING on a fresh connection until the node answers (bounded). */
-async function waitForPing(addr: Address): Promise<void> {
+async function waitForPing(addr: Address, pool: AdminPool): Promise<void> {
   await pollUntil(
     `${addr.host}:${addr.port} to answer PING`,
     async () => {
-      const c = await AdminClient.connect(addr, 1_000);
+      const c = await AdminClient.connect(addr, 1_000, pool.tls);
       try {
         return (await c.callString(['PING'], 1_000)) === 'PONG';
       } finally {
