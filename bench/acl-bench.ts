@@ -24,7 +24,7 @@ const USERS = 100;
 
 const USAGE = `npm run bench:acl -- [options]
   --rounds N      rounds (default 3; env BENCH_ROUNDS)
-  --requests N    requests per redis-benchmark run (default 300000; env BENCH_REQUESTS)
+  --requests N    requests per redis-benchmark run (default 500000; env BENCH_REQUESTS)
   --clients N     redis-benchmark connections (default 50; env BENCH_CLIENTS)
   --pipeline N    redis-benchmark -P (default 16; env BENCH_PIPELINE)
   --shards N      Tessera shards (default 1; env BENCH_SHARDS)
@@ -42,7 +42,7 @@ function options(argv: string[]): { rounds: number; requests: number; clients: n
   const get = (k: string, d: string): string => flags.get(k) ?? process.env[`BENCH_${k.toUpperCase()}`] ?? d;
   return {
     rounds: Number(get('rounds', '3')),
-    requests: Number(get('requests', '300000')),
+    requests: Number(get('requests', '500000')),
     clients: Number(get('clients', '50')),
     pipeline: Number(get('pipeline', '16')),
     shards: Number(get('shards', '1')),
