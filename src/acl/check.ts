@@ -64,14 +64,22 @@ function patternMatches(match: number, p: Uint8Array, buf: Uint8Array, off: numb
   return true;
 }
 
+/** Any pattern with the permission matching the key. The search starts at the pattern that
+ * matched last time (any match allows, so the order is free): a client working in one key space
+ * usually hits on the first probe. */
 function keyAllowed(s: Selector, a: ArgList, i: number, perm: number): boolean {
   const keys = s.keys;
+  const n = keys.length;
   const off = a.off[i]!;
   const len = a.len[i]!;
-  for (let p = 0; p < keys.length; p++) {
+  let p = s.lastKeyHit < n ? s.lastKeyHit : 0;
+  for (let tried = 0; tried < n; tried++) {
     const k = keys[p]!;
-    if ((k.perm & perm) !== perm) continue;
-    if (patternMatches(k.match, k.bytes, a.buf, off, len)) return true;
+    if ((k.perm & perm) === perm && patternMatches(k.match, k.bytes, a.buf, off, len)) {
+      s.lastKeyHit = p;
+      return true;
+    }
+    if (++p === n) p = 0;
   }
   return false;
 }

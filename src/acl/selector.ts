@@ -70,6 +70,8 @@ export class Selector {
   allKeys = false;
   allChannels = false;
   keys: KeyPattern[] = [];
+  /** Index of the key pattern that allowed the last key (a search hint, not state). */
+  lastKeyHit = 0;
   channels: ChannelPattern[] = [];
 
   constructor(readonly cat: AclCatalogue, readonly root: boolean) {
