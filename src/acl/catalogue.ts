@@ -25,6 +25,9 @@ export interface AclKeySpec {
   readonly f0: number;
   readonly f1: number;
   readonly f2: number;
+  /** Keys at fixed positions index..index+f0, step f1 (begin by index, range with lastkey >= 0):
+   * the check's fast path (GET, SET, most commands). */
+  readonly fixed: boolean;
 }
 
 /** Channel arguments (Redis's commands_with_channels table). */

@@ -64,14 +64,22 @@ function patternMatches(match: number, p: Uint8Array, buf: Uint8Array, off: numb
   return true;
 }
 
+/** Any pattern with the permission matching the key. The search starts at the pattern that
+ * matched last time (any match allows, so the order is free): a client working in one key space
+ * usually hits on the first probe. */
 function keyAllowed(s: Selector, a: ArgList, i: number, perm: number): boolean {
   const keys = s.keys;
+  const n = keys.length;
   const off = a.off[i]!;
   const len = a.len[i]!;
-  for (let p = 0; p < keys.length; p++) {
+  let p = s.lastKeyHit < n ? s.lastKeyHit : 0;
+  for (let tried = 0; tried < n; tried++) {
     const k = keys[p]!;
-    if ((k.perm & perm) !== perm) continue;
-    if (patternMatches(k.match, k.bytes, a.buf, off, len)) return true;
+    if ((k.perm & perm) === perm && patternMatches(k.match, k.bytes, a.buf, off, len)) {
+      s.lastKeyHit = p;
+      return true;
+    }
+    if (++p === n) p = 0;
   }
   return false;
 }
@@ -169,7 +177,20 @@ export function selectorCheck(s: Selector, cmd: AclCommand, a: ArgList): number 
   }
   if (!s.allKeys) {
     const specs = cmd.keySpecs;
-    for (let j = 0; j < specs.length; j++) if (!keysOfSpecAllowed(s, cmd, specs[j]!, a)) return DENIED_KEY;
+    for (let j = 0; j < specs.length; j++) {
+      const spec = specs[j]!;
+      const last = spec.index + spec.f0;
+      if (spec.fixed && last < a.argc) {
+        // Fixed positions (most commands): no search, no count to parse.
+        const perm = cmd.variableFlags === null ? spec.perm : variablePerm(cmd, a, spec);
+        for (let i = spec.index; i <= last; i += spec.f1) {
+          if (!keyAllowed(s, a, i, perm)) {
+            deniedArg = i;
+            return DENIED_KEY;
+          }
+        }
+      } else if (!keysOfSpecAllowed(s, cmd, spec, a)) return DENIED_KEY;
+    }
   }
   const ch = cmd.channels;
   if (ch !== null && !s.allChannels) {

@@ -35,7 +35,9 @@ function matchKind(text: string): number {
 /** A pattern's compiled form (also for patterns read back from bytes). */
 export function compilePattern(text: string): { text: string; bytes: Uint8Array; match: number; whole: Uint8Array } {
   const match = matchKind(text);
-  const whole = Buffer.from(text, 'latin1');
+  // A plain Uint8Array, not a Buffer: the check reads it beside the argument bytes, and one
+  // element kind keeps those reads monomorphic.
+  const whole = new Uint8Array(Buffer.from(text, 'latin1'));
   return { text, bytes: match === MATCH_PREFIX ? whole.subarray(0, whole.length - 1) : whole, match, whole };
 }
 
@@ -68,6 +70,8 @@ export class Selector {
   allKeys = false;
   allChannels = false;
   keys: KeyPattern[] = [];
+  /** Index of the key pattern that allowed the last key (a search hint, not state). */
+  lastKeyHit = 0;
   channels: ChannelPattern[] = [];
 
   constructor(readonly cat: AclCatalogue, readonly root: boolean) {

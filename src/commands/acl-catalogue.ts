@@ -36,6 +36,7 @@ function keySpecsOf(e: CommandEntry): AclKeySpec[] {
       f0: f[0],
       f1: f[1],
       f2: f[2],
+      fixed: typeof b === 'number' && 'range' in k.find && f[0] >= 0 && f[1] > 0,
     });
   }
   return out;

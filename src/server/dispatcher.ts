@@ -206,6 +206,8 @@ export class Dispatcher {
     const acl = this.server.acl;
     const denial = acl.check(conn.user, idx, a);
     if (denial === null) return false;
+    // ACL LOG's client-info names the refused command, as Redis's does.
+    conn.lastCommand = acl.resolve(idx, a)?.fullname ?? conn.lastCommand;
     acl.logDenial({ addr: conn.addr, describe: () => clientLine(conn, Date.now()) }, conn.user, denial, conn.multi >= 0 ? 'multi' : 'toplevel');
     conn.replyError(denial.error);
     return true;

@@ -47,6 +47,7 @@ import type { AclUser } from '../core/acl.js';
 import { Acl } from '../acl/acl.js';
 import { aclCatalogue } from '../commands/acl-catalogue.js';
 import { aclfilePath, loadAclFile } from '../acl/acl-file.js';
+import { ConfigError } from '../config/config.js';
 
 export interface RunningServer {
   /** Resolves when the server has fully stopped (after SHUTDOWN, SIGTERM or SIGINT). */
@@ -216,7 +217,8 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       if (lines.length > 0) this.acl.replaceAll(lines.map((l) => [l[0] ?? '', l.slice(1)] as const));
       else if (v.aclfile !== '') loadAclFile(this.acl, aclfilePath(v.dir, v.aclfile));
     } catch (e) {
-      throw new Error(`Error in user declaration: ${(e as Error).message}`);
+      // A complete message, as for any configuration error: no stack trace at start.
+      throw new ConfigError(`Error in user declaration: ${(e as Error).message}`);
     }
     if (v.requirepass !== '' && lines.length > 0 && !definesDefault) this.acl.setRequirepass(v.requirepass);
     this.config.onChange((names) => {

@@ -72,6 +72,10 @@ timed("users in the config file and an aclfile at once are refused, as Redis ref
   const r = await runTesseraCli(['server', '--config', conf, '--port', '0', '--memcache-port', '0', '--http-port', '0', '--dir', dir]);
   assert.is.not(r.code, 0);
   assert.match(r.out, /users defined in the config file and at the same setting an ACL file path is invalid/);
+  // A bad user line stops the start with Redis's text for the rule.
+  const bad = await runTesseraCli(['server', '--user', 'bob on +nosuch', '--port', '0', '--memcache-port', '0', '--http-port', '0', '--dir', dir, '--save', '']);
+  assert.is.not(bad.code, 0);
+  assert.match(bad.out, /Error in user declaration: Error in ACL SETUSER modifier '\+nosuch': Unknown command or category name in ACL/);
 });
 
 timed('aclfile: ACL SAVE, a restart keeps the users, ACL LOAD reads an edited file', async () => {
