@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import { makeTestCerts, tlsServerArgs, type TestCerts } from '../test/e2e/tls-certs.js';
 import { threadCpuNs } from './lib/cpu.js';
 import { describeMachine, gitRevision } from './lib/machine.js';
+import { parseFlags } from './lib/flags.js';
 import { alternate } from './lib/order.js';
 import { freePort } from './lib/ports.js';
 import { benchmarkArgs, parseCsv, type BenchRow } from './lib/redis-benchmark.js';
@@ -46,22 +47,9 @@ const USAGE = `npm run bench:tls -- [options]
   --results FILE   where to write the report (default bench/TLS.md)`;
 
 function parseOptions(argv: string[]): Options {
-  const flags = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--help' || a === '-h') {
-      console.log(USAGE);
-      process.exit(0);
-    }
-    if (!a.startsWith('--') || i + 1 >= argv.length) throw new Error(`bad argument ${a}\n${USAGE}`);
-    flags.set(a.slice(2), argv[++i]!);
-  }
-  const raw = (name: string, dflt: string): string => flags.get(name) ?? process.env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`] ?? dflt;
-  const int = (name: string, dflt: number): number => {
-    const n = Number(raw(name, String(dflt)));
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
-    return n;
-  };
+  const f = parseFlags(argv, USAGE, { env: process.env });
+  const raw = f.raw;
+  const int = (name: string, dflt: number): number => f.int(name, dflt, 1);
   const shards = raw('shards', '');
   return {
     rounds: int('rounds', 3),

@@ -1,7 +1,9 @@
 // What the `tessera cluster` end-to-end tests share: running the CLI as a child process (killed by
 // pid at a deadline), its --json status, node ids, and reading every written key back through an
-// ioredis Cluster client. Works the same against Tessera and redis-server nodes.
+// ioredis Cluster client, and a run of free ports with their bus ports. Works the same against
+// Tessera and redis-server nodes.
 
+import { createServer } from 'node:net';
 import { spawn } from 'node:child_process';
 import { Cluster, Redis } from 'ioredis';
 import * as assert from 'uvu/assert';
@@ -99,4 +101,21 @@ export async function readAll(port: number, keys: ReadonlyMap<string, string>): 
   } finally {
     c.disconnect();
   }
+}
+
+/** A base port P with P..P+n-1 and their bus ports P+10000.. all free a moment ago. */
+export async function consecutiveFreePorts(n: number): Promise<number> {
+  const free = (port: number): Promise<boolean> =>
+    new Promise((resolve) => {
+      const srv = createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    let ok = true;
+    for (let i = 0; i < n && ok; i++) ok = (await free(base + i)) && (await free(base + i + 10_000));
+    if (ok) return base;
+  }
+  throw new Error('no run of free ports');
 }

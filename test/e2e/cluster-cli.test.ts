@@ -8,14 +8,13 @@
 
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TESSERA_MAIN, commandOnce, startRedis, startTessera, waitFor, withTimeout, type ServerHandle } from './harness.js';
-import { addr, cli, cliExpect, clusterClient, myId, readAll, statusJson } from './cluster-cli-helpers.js';
+import { addr, cli, cliExpect, clusterClient, consecutiveFreePorts, myId, readAll, statusJson } from './cluster-cli-helpers.js';
 
 const SERVER: 'redis' | 'tessera' = process.env['CLUSTER_CLI_SERVER'] === 'redis' ? 'redis' : 'tessera';
 const NODE_TIMEOUT_MS = 2000;
@@ -308,22 +307,6 @@ t('status of an unreachable entry exits 1', async () => {
   assert.match(r.stderr, /cannot connect/);
 });
 
-/** A base port P with P..P+n-1 and their bus ports P+10000.. all free a moment ago. */
-async function consecutiveFreePorts(n: number): Promise<number> {
-  const free = (port: number): Promise<boolean> =>
-    new Promise((resolve) => {
-      const srv = createServer();
-      srv.once('error', () => resolve(false));
-      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-    });
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    let ok = true;
-    for (let i = 0; i < n && ok; i++) ok = (await free(base + i)) && (await free(base + i + 10_000));
-    if (ok) return base;
-  }
-  throw new Error('no run of free ports');
-}
 
 function alive(pid: number): boolean {
   try {

@@ -13,13 +13,12 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import tls from 'node:tls';
 import { Cluster, Redis } from 'ioredis';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { freePort, redisCli, requireTool, runTesseraCli, TESSERA_MAIN, waitFor, withTimeout } from './harness.js';
-import { cli } from './cluster-cli-helpers.js';
+import { cli, consecutiveFreePorts } from './cluster-cli-helpers.js';
 import { makeTestCerts, type TestCerts } from './tls-certs.js';
 
 const TEST_TIMEOUT_MS = 120_000;
@@ -432,22 +431,6 @@ t('a TLS replica takes over its primary with CLUSTER FAILOVER', async () => {
 
 // ---------------------------------------------------------------------------------------------
 
-/** A base port P with P..P+n-1 and their bus ports P+10000.. all free a moment ago. */
-async function consecutiveFreePorts(n: number): Promise<number> {
-  const free = (port: number): Promise<boolean> =>
-    new Promise((resolve) => {
-      const srv = createServer();
-      srv.once('error', () => resolve(false));
-      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-    });
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    let ok = true;
-    for (let i = 0; i < n && ok; i++) ok = (await free(base + i)) && (await free(base + i + 10_000));
-    if (ok) return base;
-  }
-  throw new Error('no run of free ports');
-}
 
 t('tessera cluster local --tls: TLS-only nodes that form a cluster over a TLS bus', async () => {
   const base = await consecutiveFreePorts(3);
