@@ -103,10 +103,13 @@ export interface ClusterControl {
   // --- hot path (every keyed command) -------------------------------------------------------
   /** This node serves the slot. */
   ownsSlot(slot: number): boolean;
-  /** "ip:port" of the slot's owner, or null when unassigned. */
-  slotAddress(slot: number): string | null;
-  /** "ip:port" of the node this slot is migrating to, or null when not migrating. */
-  migratingTo(slot: number): string | null;
+  /** "ip:port" of the slot's owner, or null when unassigned. `plain` (a client connected without
+   * TLS): under tls-cluster, the owner's plain port when it has one (Redis 7.0's pport); only for
+   * what a client is told (MOVED), never for a link this node dials. */
+  slotAddress(slot: number, plain?: boolean): string | null;
+  /** "ip:port" of the node this slot is migrating to, or null when not migrating (`plain`: as
+   * slotAddress, for ASK). */
+  migratingTo(slot: number, plain?: boolean): string | null;
   /** Id of the node this slot is being imported from, or null. */
   importingFrom(slot: number): string | null;
   /** 'ok' when every slot is served by a reachable node (or full coverage is not required). */
@@ -119,7 +122,8 @@ export interface ClusterControl {
   currentEpoch(): number;
   info(): ClusterInfoFields;
   /** CLUSTER NODES text, one line per node, each ending in "\n" (the same lines as nodes.conf). */
-  nodesText(): string;
+  /** `plain`: the nodes' plain ports under tls-cluster, where they have one (a client without TLS). */
+  nodesText(plain?: boolean): string;
   /** Failure reports about a node held by this node (CLUSTER COUNT-FAILURE-REPORTS). */
   countFailureReports(id: string): number;
   /** [slot, node id] of slots that are migrating / importing here (for CLUSTER NODES brackets). */
@@ -175,8 +179,9 @@ export interface ClusterControl {
   isReplica(): boolean;
   /** Whether a replica is there to serve reads of `slot` (READONLY): its primary serves it. */
   primaryOwnsSlot(slot: number): boolean;
-  /** CLUSTER REPLICAS lines (CLUSTER NODES lines without the newline) of a primary's replicas. */
-  replicaLines(id: string): string[];
+  /** CLUSTER REPLICAS lines (CLUSTER NODES lines without the newline) of a primary's replicas
+   * (`plain`: as nodesText). */
+  replicaLines(id: string, plain?: boolean): string[];
   /** Role changes seen by this node, oldest first (bounded). */
   failoverLog(): readonly FailoverEvent[];
   /** cluster-migration-barrier and cluster-replica-no-failover (CONFIG SET may change them). */

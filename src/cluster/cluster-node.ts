@@ -93,7 +93,7 @@ export class ClusterNode implements ClusterControl {
     }
     const me = this.topo.myself;
     this.topo.setAddress(me, opts.announceIp !== '' ? opts.announceIp : me.ip, opts.port, opts.busPort);
-    me.pport = opts.plainPort ?? 0;
+    this.topo.setPport(me, opts.plainPort ?? 0);
     if (opts.announceHostname !== undefined) me.hostname = opts.announceHostname;
     if (deps.transport) {
       this.bus = null;
@@ -366,14 +366,18 @@ export class ClusterNode implements ClusterControl {
     return this.topo.owner[slot] === this.topo.myself.index;
   }
 
-  slotAddress(slot: number): string | null {
+  slotAddress(slot: number, plain = false): string | null {
     const i = this.topo.owner[slot];
-    return i === undefined || i < 0 ? null : this.topo.nodeAt(i)!.address;
+    if (i === undefined || i < 0) return null;
+    const n = this.topo.nodeAt(i)!;
+    return plain && this.tlsCluster ? n.plainAddress : n.address;
   }
 
-  migratingTo(slot: number): string | null {
+  migratingTo(slot: number, plain = false): string | null {
     const id = this.topo.migrating.get(slot);
-    return id === undefined ? null : (this.topo.get(id)?.address ?? null);
+    const n = id === undefined ? undefined : this.topo.get(id);
+    if (n === undefined) return null;
+    return plain && this.tlsCluster ? n.plainAddress : n.address;
   }
 
   importingFrom(slot: number): string | null {
@@ -432,8 +436,8 @@ export class ClusterNode implements ClusterControl {
     };
   }
 
-  nodesText(): string {
-    return this.topo.nodesText(true);
+  nodesText(plain = false): string {
+    return this.topo.nodesText(true, plain && this.tlsCluster);
   }
 
   countFailureReports(id: string): number {
@@ -661,10 +665,11 @@ export class ClusterNode implements ClusterControl {
   }
 
   /** CLUSTER REPLICAS lines (CLUSTER NODES lines without the newline), as Redis replies them. */
-  replicaLines(id: string): string[] {
+  replicaLines(id: string, plain = false): string[] {
     const n = this.lookup(id);
     if (!n) return [];
-    return this.topo.replicasOf(n).map((r) => this.topo.nodeLine(r).slice(0, -1));
+    const usePport = plain && this.tlsCluster;
+    return this.topo.replicasOf(n).map((r) => this.topo.nodeLine(r, usePport).slice(0, -1));
   }
 
   myPrimary(): NodeView | null {

@@ -334,7 +334,7 @@ export class Gossip {
     if (sender && (sender.flags & FLAG_HANDSHAKE) !== 0) sender = undefined;
     if (sender) {
       sender.dataRecvMs = nowMs;
-      sender.pport = msg.pport ?? 0;
+      this.topo.setPport(sender, msg.pport ?? 0);
       if (msg.currentEpoch > this.topo.currentEpoch) {
         this.topo.currentEpoch = msg.currentEpoch;
         this.dirty(true);

@@ -61,6 +61,8 @@ export interface TopoNode {
   hostname: string;
   /** "ip:port", cached for MOVED/ASK. */
   address: string;
+  /** "ip:pport" (or `address` when pport is 0): what a plain client of a TLS cluster is sent to. */
+  plainAddress: string;
   flags: number;
   primaryId: string | null;
   configEpoch: number;
@@ -114,7 +116,7 @@ export class Topology {
   createNode(id: string, flags: number, nowMs: number): TopoNode {
     const index = this.freeIndexes.pop() ?? this.byIndex.length;
     const n: TopoNode = {
-      id, index, ip: '', port: 0, cport: 0, pport: 0, hostname: '', address: ':0', flags, primaryId: null, configEpoch: 0,
+      id, index, ip: '', port: 0, cport: 0, pport: 0, hostname: '', address: ':0', plainAddress: ':0', flags, primaryId: null, configEpoch: 0,
       pingSentMs: 0, pongRecvMs: 0, dataRecvMs: nowMs, failTimeMs: 0, ctimeMs: nowMs, numSlots: 0,
       slotBits: new Uint8Array(SLOT_BITMAP_BYTES), failReports: new Map(), linkUp: false, replOffset: 0, votedTimeMs: 0,
       hadReplicas: false,
@@ -176,6 +178,14 @@ export class Topology {
     n.port = port;
     n.cport = cport;
     n.address = `${ip}:${port}`;
+    n.plainAddress = n.pport > 0 ? `${ip}:${n.pport}` : n.address;
+  }
+
+  /** Its plain RESP port under tls-cluster (0 = none); rebuilds plainAddress only on a change. */
+  setPport(n: TopoNode, pport: number): void {
+    if (n.pport === pport) return;
+    n.pport = pport;
+    n.plainAddress = pport > 0 ? `${n.ip}:${pport}` : n.address;
   }
 
   // --- roles -------------------------------------------------------------------------------------
@@ -361,11 +371,13 @@ export class Topology {
     };
   }
 
-  /** One CLUSTER NODES line (with "\n"), exactly as Redis 7 prints it. */
-  nodeLine(n: TopoNode): string {
+  /** One CLUSTER NODES line (with "\n"), exactly as Redis 7 prints it; `plain`: with the node's
+   * plain port when it has one (a plain client of a TLS cluster; never nodes.conf). */
+  nodeLine(n: TopoNode, plain = false): string {
     const host = n.hostname === '' ? '' : `,${n.hostname}`;
     const link = n === this.myself || n.linkUp ? 'connected' : 'disconnected';
-    let line = `${n.id} ${n.ip}:${n.port}@${n.cport}${host} ${flagsText(n.flags)} ${n.primaryId ?? '-'} ${n.pingSentMs} ${n.pongRecvMs} ${n.configEpoch} ${link}`;
+    const port = plain && n.pport > 0 ? n.pport : n.port;
+    let line = `${n.id} ${n.ip}:${port}@${n.cport}${host} ${flagsText(n.flags)} ${n.primaryId ?? '-'} ${n.pingSentMs} ${n.pongRecvMs} ${n.configEpoch} ${link}`;
     for (const [from, to] of this.slotRanges(n)) line += from === to ? ` ${from}` : ` ${from}-${to}`;
     if (n === this.myself) {
       for (const slot of [...this.migrating.keys()].sort((a, b) => a - b)) line += ` [${slot}->-${this.migrating.get(slot)}]`;
@@ -375,9 +387,9 @@ export class Topology {
   }
 
   /** CLUSTER NODES: every node but those in handshake when `withHandshake` is false. */
-  nodesText(withHandshake = true): string {
+  nodesText(withHandshake = true, plain = false): string {
     let out = '';
-    for (const n of this.nodes.values()) if (withHandshake || (n.flags & FLAG_HANDSHAKE) === 0) out += this.nodeLine(n);
+    for (const n of this.nodes.values()) if (withHandshake || (n.flags & FLAG_HANDSHAKE) === 0) out += this.nodeLine(n, plain);
     return out;
   }
 

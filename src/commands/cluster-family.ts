@@ -285,6 +285,8 @@ async function totalKeys(m: MainCall): Promise<number> {
 
 function clusterSlots(m: MainCall, c: ClusterControl): void {
   const nodes = c.nodes();
+  // Redis 7.0: under tls-cluster a client without TLS is given the nodes' plain ports (pport).
+  const plain = c.tlsCluster && !m.conn.tls;
   const replicas = replicasByPrimary(nodes);
   const ranges: Array<{ from: number; to: number; node: NodeView; replicas: NodeView[] }> = [];
   for (const n of nodes) {
@@ -302,7 +304,8 @@ function clusterSlots(m: MainCall, c: ClusterControl): void {
     for (const n of [r.node, ...r.replicas]) {
       out.array(4);
       out.bulkString(addr(n));
-      out.integer(n.port);
+      const pport = n.pport ?? 0;
+      out.integer(plain && pport > 0 ? pport : n.port);
       out.bulkString(n.id);
       out.map(0);
     }
@@ -328,7 +331,7 @@ function clusterShards(m: MainCall, c: ClusterControl): void {
     out.array(members.length);
     for (const n of members) {
       // Redis 7.0 with tls-cluster yes: the announced port is the TLS one, and the plain one (pport)
-      // is shown as `port` when the node has one.
+      // is shown as `port` when the node has one; the same to TLS and plain clients.
       const ports: Array<[string, number]> = !c.tlsCluster ? [['port', n.port]] : (n.pport ?? 0) > 0 ? [['port', n.pport ?? 0], ['tls-port', n.port]] : [['tls-port', n.port]];
       const fields: Array<[string, string | number]> = [
         ['id', n.id],
@@ -354,7 +357,7 @@ function clusterShards(m: MainCall, c: ClusterControl): void {
 function clusterReplicas(m: MainCall, c: ClusterControl): void {
   const id = nodeIdArg(m.args, 2);
   c.replicasOf(id); // Redis's errors for an unknown node or a replica
-  const lines = c.replicaLines(id);
+  const lines = c.replicaLines(id, !m.conn.tls);
   m.out.array(lines.length);
   for (const l of lines) m.out.bulkString(l);
 }
@@ -626,7 +629,7 @@ const CLUSTER_SUBS: readonly ClusterSub[] = [
   sub('meet', -4, 'Forces a node to handshake with another node.', clusterMeet, ['admin']),
   sub('migrateslot', -5, '(Tessera) Streams the keys of a migrating slot to the importing node.', clusterMigrateSlot, ['admin']),
   sub('myid', 2, 'Returns the ID of a node.', (m, c) => m.out.bulkString(c.myId)),
-  sub('nodes', 2, 'Returns the cluster configuration for a node.', (m, c) => m.out.verbatim(c.nodesText())),
+  sub('nodes', 2, 'Returns the cluster configuration for a node.', (m, c) => m.out.verbatim(c.nodesText(!m.conn.tls))),
   sub('replicas', 3, 'Lists the replica nodes of a master node.', clusterReplicas, ['admin']),
   sub('replicate', 3, 'Configure a node as replica of a master node.', clusterReplicate, ['admin']),
   sub('reset', -2, 'Resets a node.', clusterReset, ['admin']),

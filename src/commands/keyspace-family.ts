@@ -586,7 +586,7 @@ function movedElsewhere(m: MainCall, key: Buffer): boolean {
   if (cluster === null) return false;
   const slot = keySlot(key, 0, key.length);
   if (cluster.ownsSlot(slot)) return false;
-  const addr = cluster.slotAddress(slot);
+  const addr = cluster.slotAddress(slot, !m.conn.tls);
   m.out.error(addr === null ? ERR.clusterDownUnbound : ERR.moved(slot, addr));
   return true;
 }

@@ -188,7 +188,7 @@ async function askIfMigrated(m: MainCall, shard: number, keys: Buffer[]): Promis
   if (c === null) return null;
   for (const key of keys) {
     const slot = keySlot(key, 0, key.length);
-    const to = c.migratingTo(slot);
+    const to = c.migratingTo(slot, !m.conn.tls);
     if (to === null) continue;
     const inFlight = m.server.inFlight;
     for (;;) {

@@ -355,7 +355,7 @@ async function xinfoCommand(m: MainCall): Promise<void> {
   if (cluster !== null) {
     const slot = keySlot(key, 0, key.length);
     if (!cluster.ownsSlot(slot)) {
-      const addr = cluster.slotAddress(slot);
+      const addr = cluster.slotAddress(slot, !m.conn.tls);
       return m.out.error(addr === null ? ERR.clusterDownUnbound : ERR.moved(slot, addr));
     }
   }

@@ -120,6 +120,9 @@ export interface ClientInfo {
   readonly addr: string;
   readonly laddr: string;
   readonly fd: number;
+  /** Connected through tls-port (a tls.TLSSocket): a TLS cluster shows it the TLS ports, a plain
+   * client the plain ones (Redis 7.0's pport). */
+  readonly tls: boolean;
   readonly createdAtMs: number;
   lastInteractionMs: number;
   lastCommand: string;

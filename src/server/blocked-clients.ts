@@ -15,8 +15,9 @@ import type { BlockingApi, ClientWait } from '../commands/types.js';
 export interface BlockedClientsHost {
   /** Tells a shard to drop a registration (fire and forget). */
   cancelOnShard(shard: number, slot: number, gen: number): void;
-  /** Cluster mode: the reply for a client blocked on a slot no longer served here, else null. */
-  redirectFor(slot: number): string | null;
+  /** Cluster mode: the reply for a client blocked on a slot no longer served here, else null
+   * (`plain`: the client has no TLS, so under tls-cluster it is sent to a plain port). */
+  redirectFor(slot: number, plain: boolean): string | null;
 }
 
 class Wait implements ClientWait {
@@ -170,7 +171,7 @@ export class BlockedClients implements BlockingApi, BlockingHooks {
   slotsChanged(): void {
     for (const w of [...this.active]) {
       for (const slot of w.slots) {
-        const redirect = this.host.redirectFor(slot);
+        const redirect = this.host.redirectFor(slot, !w.conn.tls);
         if (redirect !== null) {
           w.cancelWith(Buffer.from(`-${redirect}\r\n`));
           break;

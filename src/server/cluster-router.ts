@@ -41,6 +41,8 @@ function shardChannelCommand(spec: CommandSpec): boolean {
 /** What cluster routing needs of a client connection. */
 export interface RoutedClient extends TurnClient {
   readonlyMode: boolean;
+  /** Connected with TLS: under tls-cluster a plain client is redirected to plain ports. */
+  readonly tls: boolean;
   replyError(text: string): void;
 }
 
@@ -72,7 +74,7 @@ export class ClusterRouter {
         if (i === keysSkip) continue;
         const s = keySlot(a.buf, a.off[i]!, a.len[i]!);
         if (!c.ownsSlot(s) && c.importingFrom(s) === null) {
-          const to = c.slotAddress(s);
+          const to = c.slotAddress(s, !conn.tls);
           conn.replyError(to === null ? ERR.clusterDownUnbound : ERR.moved(s, to));
           return HANDLED;
         }
@@ -99,7 +101,8 @@ export class ClusterRouter {
       return HANDLED;
     }
     if (c.ownsSlot(slot)) {
-      const to = c.migratingTo(slot);
+      // `to` only goes into ASK replies: the client's own kind of port.
+      const to = c.migratingTo(slot, !conn.tls);
       if (to === null || shardChannel) return slot;
       // A blocking command has no shard handler for `__ifhere` to run: the dispatcher runs it
       // here (it pops, or blocks until the slot has moved and then gets -MOVED).
@@ -117,7 +120,9 @@ export class ClusterRouter {
     // is not a write); everything else is redirected to the primary.
     if ((conn.readonlyMode || shardChannel) && !spec.flags.includes('write') && c.primaryOwnsSlot(slot)) return slot;
     if (this.host.config.values.clusterForwarding && !shardChannel) return (m) => this.forward(m, target);
-    conn.replyError(ERR.moved(slot, target));
+    // `target` is the node's announced (under tls-cluster, TLS) port, which forwarding dials; the
+    // client is sent to its own kind of port.
+    conn.replyError(ERR.moved(slot, conn.tls ? target : (c.slotAddress(slot, true) ?? target)));
     return HANDLED;
   }
 

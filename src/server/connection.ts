@@ -60,6 +60,7 @@ export class Connection implements ClientInfo, ReplySink {
   readonly addr: string;
   readonly laddr: string;
   readonly fd: number;
+  readonly tls: boolean;
 
   private readonly parser: RespParser;
   private readonly args: ArgList;
@@ -87,7 +88,9 @@ export class Connection implements ClientInfo, ReplySink {
     limits: ParserLimits,
     private readonly needsAuth: () => boolean,
   ) {
+    // A tls.TLSSocket says `encrypted`; a plain net.Socket has no such field.
     this.encrypted = (socket as Socket & { encrypted?: boolean }).encrypted === true;
+    this.tls = this.encrypted;
     this.parser = new RespParser(limits);
     this.args = { buf: this.parser.buf, off: this.parser.argOff, len: this.parser.argLen, argc: 0 };
     this.authenticated = !needsAuth();

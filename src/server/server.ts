@@ -122,10 +122,10 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     this.scripting = new ScriptNode(n, COMMANDS);
     this.blocked = new BlockedClients({
       cancelOnShard: (shard, slot, gen) => void this.callShard(shard, ['__bcancel', String(slot), String(gen)], 2).catch(() => undefined),
-      redirectFor: (slot) => {
+      redirectFor: (slot, plain) => {
         const c = this.cluster;
         if (c === null || c.ownsSlot(slot)) return null;
-        const to = c.slotAddress(slot);
+        const to = c.slotAddress(slot, plain);
         return to === null ? ERR.clusterDownUnbound : ERR.moved(slot, to);
       },
     });

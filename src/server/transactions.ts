@@ -123,7 +123,7 @@ export class Transactions implements TransactionsApi {
       const slot = keySlot(keys[0]!, 0, keys[0]!.length);
       if (keys.some((k) => keySlot(k, 0, k.length) !== slot)) throw new ReplyError(ERR.crossSlot);
       if (!c.ownsSlot(slot)) {
-        const to = c.slotAddress(slot);
+        const to = c.slotAddress(slot, !conn.tls);
         throw new ReplyError(to === null ? ERR.clusterDownUnbound : ERR.moved(slot, to));
       }
     }
@@ -217,7 +217,7 @@ export class Transactions implements TransactionsApi {
       const r = this.clusterRouter.route(conn, idx, spec, a, first, last, step, asking);
       if (typeof r === 'function') {
         if (!c.ownsSlot(slot)) {
-          const to = c.slotAddress(slot);
+          const to = c.slotAddress(slot, !conn.tls);
           conn.replyError(to === null ? ERR.clusterDownUnbound : ERR.moved(slot, to));
           return false;
         }
