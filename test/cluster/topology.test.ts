@@ -101,6 +101,24 @@ test('CLUSTER NODES lines are formatted exactly as Redis 7', () => {
   assert.match(t.nodeLine(c), ' noflags - ');
 });
 
+test('tls-cluster: the plain port (pport) is kept beside the TLS one; plain lines and addresses use it', () => {
+  const { t, b, c } = three();
+  t.setPport(b, 6001);
+  assert.is(b.plainAddress, '127.0.0.1:6001');
+  assert.is(b.address, '127.0.0.1:7001');
+  // A node without a plain port (TLS only) gives its TLS port to plain clients too, as Redis does.
+  assert.is(c.plainAddress, '127.0.0.1:7002');
+  assert.is(t.nodeLine(b, true).split(' ')[1], '127.0.0.1:6001@17001');
+  assert.is(t.nodeLine(c, true).split(' ')[1], '127.0.0.1:7002@17002');
+  // nodes.conf keeps the announced (TLS) port.
+  assert.ok(t.configText().includes(`${B} 127.0.0.1:7001@17001 `));
+  // A new address keeps the plain port; a plain port of 0 falls back to the address.
+  t.setAddress(b, '10.0.0.2', 7001, 17001);
+  assert.is(b.plainAddress, '10.0.0.2:6001');
+  t.setPport(b, 0);
+  assert.is(b.plainAddress, '10.0.0.2:7001');
+});
+
 test('nodes.conf round-trips and keeps identity, slots, open slots and epochs', () => {
   const { t, b } = three();
   t.myself.configEpoch = 7;
