@@ -1,7 +1,7 @@
 // The ports a TLS cluster shows a client: three nodes with both a plain `port` and a `tls-port`
 // and `tls-cluster yes`, made by `redis-cli --cluster create --tls`, once of Tessera and once of
 // redis-server 7.0. A client connected without TLS gets the plain ports in CLUSTER SLOTS, NODES,
-// MOVED and ASK, a TLS client the TLS ports; CLUSTER SHARDS shows both to both. The replies of the
+// REPLICAS, MOVED and ASK, a TLS client the TLS ports; CLUSTER SHARDS shows both to both. The replies of the
 // two clusters are compared after naming each port by its role (P0 = node 0's plain port, T0 its
 // TLS port, B0 its bus port). Fails, never skips, when openssl, redis-server or redis-cli (with
 // TLS) is missing.
@@ -98,6 +98,11 @@ function clientTls(): { ca: Buffer; cert: Buffer; key: Buffer; checkServerIdenti
   return { ca: readFileSync(certs.caCert), cert: readFileSync(certs.clientCert), key: readFileSync(certs.clientKey), checkServerIdentity: () => undefined };
 }
 
+/** redis-cli's TLS flags. */
+function tlsFlags(): string[] {
+  return ['--tls', '--cacert', certs.caCert, '--cert', certs.clientCert, '--key', certs.clientKey];
+}
+
 /** One client of `n`: on its plain port, or on its TLS port with TLS. */
 async function withClient<T>(n: Node, useTls: boolean, fn: (r: Redis) => Promise<T>): Promise<T> {
   const r = new Redis({
@@ -172,8 +177,7 @@ async function portsSeen(trio: Node[], useTls: boolean): Promise<Record<string, 
  * other's plain port, and opens slot 3300 for migration to node 1. Returns the node ids. */
 async function makeCluster(kind: Kind): Promise<{ trio: Node[]; ids: string[] }> {
   const trio = await Promise.all([0, 1, 2].map(() => startNode(kind)));
-  const tlsFlags = ['--tls', '--cacert', certs.caCert, '--cert', certs.clientCert, '--key', certs.clientKey];
-  const r = await redisCli(['--cluster', 'create', ...trio.map((n) => `127.0.0.1:${n.tlsPort}`), '--cluster-yes', ...tlsFlags], { timeoutMs: 60_000 });
+  const r = await redisCli(['--cluster', 'create', ...trio.map((n) => `127.0.0.1:${n.tlsPort}`), '--cluster-yes', ...tlsFlags()], { timeoutMs: 60_000 });
   assert.is(r.code, 0, `${kind}: redis-cli --cluster create --tls failed:\n${r.stdout}\n${r.stderr}`);
   const ids = await Promise.all(trio.map((n) => commandOnce(n.port, 'CLUSTER', 'MYID').then(String)));
   for (const n of trio) {
@@ -216,7 +220,7 @@ function t(name: string, fn: () => Promise<void>): void {
 const seen: Record<Kind, { plain: Record<string, unknown>; tls: Record<string, unknown> } | null> = { tessera: null, redis: null };
 
 for (const kind of ['tessera', 'redis'] as const) {
-  t(`${kind}: a plain client sees plain ports, a TLS client TLS ports (SLOTS, NODES, SHARDS, MOVED, ASK)`, async () => {
+  t(`${kind}: a plain client sees plain ports, a TLS client TLS ports (SLOTS, NODES, SHARDS, MOVED, ASK, REPLICAS)`, async () => {
     const { trio, ids } = await makeCluster(kind);
     const name = namer(trio, ids);
     // NODES lines in node order (sorted once the ids are named).
@@ -241,7 +245,26 @@ for (const kind of ['tessera', 'redis'] as const) {
     assert.equal(plain.shards, tls.shards);
     const first = ((plain.shards as unknown[][])[0]![3] as unknown[][])[0]!;
     assert.equal(first.slice(0, 6), ['id', 'ID0', 'port', 'P0', 'tls-port', 'T0']);
-    await Promise.all(trio.map((n) => n.stop()));
+
+    // CLUSTER REPLICAS: a fourth node made a replica of node 0 (redis-cli --cluster add-node, which
+    // refuses a cluster with an open slot).
+    assert.is(await commandOnce(trio[0]!.port, 'CLUSTER', 'SETSLOT', '3300', 'STABLE'), 'OK');
+    const replica = await startNode(kind);
+    const add = await redisCli(['--cluster', 'add-node', `127.0.0.1:${replica.tlsPort}`, `127.0.0.1:${trio[0]!.tlsPort}`,
+      '--cluster-slave', '--cluster-master-id', ids[0]!, ...tlsFlags()], { timeoutMs: 60_000 });
+    assert.is(add.code, 0, `${kind}: redis-cli --cluster add-node --tls failed:\n${add.stdout}\n${add.stderr}`);
+    const rid = String(await commandOnce(replica.port, 'CLUSTER', 'MYID'));
+    const name4 = namer([...trio, replica], [...ids, rid]);
+    await waitFor(`${kind}: node 0 to list its replica with its plain port`, async () =>
+      String(await commandOnce(trio[0]!.port, 'CLUSTER', 'REPLICAS', ids[0]!)).includes(`:${replica.port}@`), 30_000);
+    const replicasSeen = async (useTls: boolean): Promise<unknown> => withClient(trio[0]!, useTls, async (r) =>
+      name4(((await r.call('CLUSTER', 'REPLICAS', ids[0]!)) as string[]).map((l) => l.split(' ').slice(0, 4).join(' '))));
+    const replicas = { plain: await replicasSeen(false), tls: await replicasSeen(true) };
+    assert.equal(replicas.plain, ['ID3 127.0.0.1:P3@B3 slave ID0']);
+    assert.equal(replicas.tls, ['ID3 127.0.0.1:T3@B3 slave ID0']);
+    seen[kind]!.plain.replicas = replicas.plain;
+    seen[kind]!.tls.replicas = replicas.tls;
+    await Promise.all([...trio, replica].map((n) => n.stop()));
   });
 }
 
