@@ -189,7 +189,7 @@ async function infoCommand(m: MainCall): Promise<void> {
 
 // --- CONFIG ----------------------------------------------------------------------------------------
 
-function configCommand(m: MainCall): void {
+function configCommand(m: MainCall): void | Promise<void> {
   const a = m.args;
   const sub = argLower(a, 1);
   const cfg = m.server.config;
@@ -209,7 +209,9 @@ function configCommand(m: MainCall): void {
     for (let i = 2; i < a.argc; i += 2) pairs.push([argString(a, i), argString(a, i + 1)]);
     const err = cfg.set(pairs, m.conn);
     if (err !== null) m.out.error(err);
-    else m.out.ok();
+    // Settings reach the shards over their control ports, unordered with the request rings: the
+    // reply waits until every shard has them, so the client's next command runs under them.
+    else return m.server.settingsApplied().then(() => m.out.ok());
   } else if (sub === 'resetstat' && a.argc === 2) {
     m.server.resetStats();
     m.out.ok();

@@ -146,6 +146,8 @@ export interface ServerApi {
   /** Per-command counters: calls and total microseconds. */
   commandStats(): Map<string, { calls: number; usec: number; rejected: number; failed: number }>;
   resetStats(): void;
+  /** Resolves once every shard has the settings of the last CONFIG SET (bounded wait). */
+  settingsApplied(): Promise<void>;
   serverStats(): ServerStats;
   /** save: SHUTDOWN SAVE (true) / NOSAVE (false); null = save when save points are set. */
   shutdown(reason: string, save?: boolean | null): void;

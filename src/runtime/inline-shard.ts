@@ -145,8 +145,9 @@ export class InlineShard implements ShardPort {
     for (const h of held) this.run(h.sink, h.seq, h.cmdIndex, h.proto, h.args);
   }
 
-  configure(settings: ShardSettings): void {
+  configure(settings: ShardSettings): Promise<void> {
     this.exec.configure(settings);
+    return Promise.resolve();
   }
 
   stats(): Promise<ShardStatsReport> {

@@ -452,9 +452,10 @@ export class ShardLink implements ShardPort {
     void this.control?.resetStats().catch(() => undefined);
   }
 
-  configure(settings: ShardSettings): void {
+  configure(settings: ShardSettings): Promise<void> {
     this.settings = settings;
-    void this.control?.configure(settings).catch(() => undefined);
+    // A shard without a control link (restarting) starts with this.settings.
+    return this.control?.configure(settings).catch(() => undefined) ?? Promise.resolve();
   }
 
   load(plan: LoadPlan): Promise<LoadReport> {

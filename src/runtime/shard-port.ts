@@ -69,7 +69,10 @@ export interface ShardPort {
   waitUntil(done: () => boolean, timeoutMs: number): boolean;
   lock(): void;
   unlock(): void;
-  configure(settings: ShardSettings): void;
+  /** New settings; resolves once the shard applies them (at once where it runs inline, or when
+   * a restarting shard will start with them), so that CONFIG SET replies after every shard has
+   * them: a command sent after the reply sees them. */
+  configure(settings: ShardSettings): Promise<void>;
   stats(): Promise<ShardStatsReport>;
   resetStats(): void;
   /** Persistence (see persistence/shard-persistence.ts): replay files into the shard at start;

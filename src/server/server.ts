@@ -58,6 +58,9 @@ export interface RunningServer {
 }
 
 
+/** Longest CONFIG SET waits for the shards to acknowledge new settings. */
+const SETTINGS_ACK_MAX_MS = 2000;
+
 class Server implements ServerApi, ConnectionHost, PersistenceHost {
   readonly startedAtMs = Date.now();
   readonly runId = randomBytes(20).toString('hex');
@@ -200,8 +203,16 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
         this.cluster?.setTunables({ migrationBarrier: v.clusterMigrationBarrier, replicaNoFailover: v.clusterReplicaNoFailover, allowReplicaMigration: v.clusterAllowReplicaMigration });
       }
       const s = this.shardSettings();
-      for (const l of this.links) l.configure(s);
+      this.applying = Promise.all(this.links.map((l) => l.configure(s))).then(() => undefined);
     });
+  }
+
+  /** The shards' acknowledgement of the last settings sent (CONFIG SET). */
+  private applying: Promise<void> = Promise.resolve();
+
+  settingsApplied(): Promise<void> {
+    // Bounded: a shard that hangs is the supervisor's business, not a reason to hold a client.
+    return Promise.race([this.applying, new Promise<void>((resolve) => setTimeout(resolve, SETTINGS_ACK_MAX_MS).unref())]);
   }
 
   /** The users at start (`user` lines, or the aclfile; requirepass as the default user's
