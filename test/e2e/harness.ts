@@ -743,3 +743,48 @@ export async function commandOnce(port: number, ...args: Array<string | number |
     r.disconnect();
   }
 }
+
+/** A child process as the tests watch it: its last 20,000 characters of output, whether it has
+ * exited, and a stop that sends SIGTERM, then SIGKILL past deadlineMs (by its pid). */
+export interface WatchedProcess {
+  output(): string;
+  gone(): boolean;
+  readonly exited: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function watchProcess(proc: ChildProcess, what: string, deadlineMs: number): WatchedProcess {
+  let out = '';
+  const keep = (c: Buffer): void => {
+    out = (out + c.toString('utf8')).slice(-20_000);
+  };
+  proc.stdout?.on('data', keep);
+  proc.stderr?.on('data', keep);
+  let gone = false;
+  const exited = new Promise<void>((resolve) => {
+    proc.on('exit', () => {
+      gone = true;
+      resolve();
+    });
+    proc.on('error', (e) => {
+      out += `spawn error: ${e.message}`;
+      gone = true;
+      resolve();
+    });
+  });
+  return {
+    output: () => out,
+    gone: () => gone,
+    exited,
+    stop: async () => {
+      if (gone || proc.pid === undefined) return;
+      process.kill(proc.pid, 'SIGTERM');
+      try {
+        await withTimeout(exited, deadlineMs, what);
+      } catch {
+        process.kill(proc.pid, 'SIGKILL');
+        await exited;
+      }
+    },
+  };
+}

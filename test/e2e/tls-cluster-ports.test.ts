@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { commandOnce, freePort, redisCli, requireTool, TESSERA_MAIN, waitFor, withTimeout } from './harness.js';
+import { commandOnce, freePort, redisCli, requireTool, TESSERA_MAIN, waitFor, watchProcess, withTimeout } from './harness.js';
 import { makeTestCerts, type TestCerts } from './tls-certs.js';
 
 const TEST_TIMEOUT_MS = 120_000;
@@ -51,44 +51,18 @@ async function startNode(kind: Kind): Promise<Node> {
   const dir = mkdtempSync(join(root, `${kind}-`));
   const [cmd, args] = nodeArgs(kind, port, tlsPort, busPort, dir);
   const proc = spawn(cmd, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const keep = (c: Buffer): void => {
-    out = (out + c.toString('utf8')).slice(-20_000);
-  };
-  proc.stdout?.on('data', keep);
-  proc.stderr?.on('data', keep);
-  let gone = false;
-  const exited = new Promise<void>((resolve) => {
-    proc.on('exit', () => {
-      gone = true;
-      resolve();
-    });
-    proc.on('error', (e) => {
-      out += `spawn error: ${e.message}`;
-      gone = true;
-      resolve();
-    });
-  });
+  const w = watchProcess(proc, `${kind} node stop`, STOP_DEADLINE_MS);
   const node: Node = {
     port,
     tlsPort,
     busPort,
     proc,
-    output: () => out,
-    stop: async () => {
-      if (gone || proc.pid === undefined) return;
-      process.kill(proc.pid, 'SIGTERM');
-      try {
-        await withTimeout(exited, STOP_DEADLINE_MS, `${kind} node stop`);
-      } catch {
-        process.kill(proc.pid, 'SIGKILL');
-        await exited;
-      }
-    },
+    output: w.output,
+    stop: w.stop,
   };
   started.push(node);
   await waitFor(`${kind} node on ${port} to answer PING`, async () => {
-    if (gone) throw new Error(`${kind} node on ${port} exited:\n${out}`);
+    if (w.gone()) throw new Error(`${kind} node on ${port} exited:\n${w.output()}`);
     return (await commandOnce(port, 'PING').catch(() => null)) === 'PONG';
   }, START_DEADLINE_MS);
   return node;

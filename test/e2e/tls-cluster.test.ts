@@ -17,7 +17,7 @@ import tls from 'node:tls';
 import { Cluster, Redis } from 'ioredis';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { freePort, redisCli, requireTool, runTesseraCli, TESSERA_MAIN, waitFor, withTimeout } from './harness.js';
+import { freePort, redisCli, requireTool, runTesseraCli, TESSERA_MAIN, waitFor, watchProcess, withTimeout } from './harness.js';
 import { cli, consecutiveFreePorts } from './cluster-cli-helpers.js';
 import { makeTestCerts, type TestCerts } from './tls-certs.js';
 
@@ -68,46 +68,20 @@ async function startTlsNode(extra: string[], cluster: boolean): Promise<TlsNode>
     ...extra,
   ];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const keep = (c: Buffer): void => {
-    out = (out + c.toString('utf8')).slice(-20_000);
-  };
-  proc.stdout?.on('data', keep);
-  proc.stderr?.on('data', keep);
-  let gone = false;
-  const exited = new Promise<void>((resolve) => {
-    proc.on('exit', () => {
-      gone = true;
-      resolve();
-    });
-    proc.on('error', (e) => {
-      out += `spawn error: ${e.message}`;
-      gone = true;
-      resolve();
-    });
-  });
+  const w = watchProcess(proc, 'node stop', STOP_DEADLINE_MS);
   const node: TlsNode = {
     port,
     busPort,
     proc,
-    output: () => out,
-    exited,
-    stop: async () => {
-      if (gone || proc.pid === undefined) return;
-      process.kill(proc.pid, 'SIGTERM');
-      try {
-        await withTimeout(exited, STOP_DEADLINE_MS, 'node stop');
-      } catch {
-        process.kill(proc.pid, 'SIGKILL');
-        await exited;
-      }
-    },
+    output: w.output,
+    exited: w.exited,
+    stop: w.stop,
   };
   nodes.push(node);
   const deadline = Date.now() + START_DEADLINE_MS;
   while (!(await tlsPing(port))) {
-    if (gone) throw new Error(`TLS node on ${port} exited before answering PING:\n${out}`);
-    if (Date.now() > deadline) throw new Error(`TLS node on ${port} did not answer PING over TLS within ${START_DEADLINE_MS} ms:\n${out}`);
+    if (w.gone()) throw new Error(`TLS node on ${port} exited before answering PING:\n${w.output()}`);
+    if (Date.now() > deadline) throw new Error(`TLS node on ${port} did not answer PING over TLS within ${START_DEADLINE_MS} ms:\n${w.output()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   return node;
