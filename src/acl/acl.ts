@@ -21,7 +21,8 @@ export class AclRuleError extends Error {}
 
 export class Acl implements AclApi {
   private readonly users = new Map<string, User>();
-  private readonly freeIds: number[] = [];
+  /** Ids are never reused: a request already on its way to a shard when its user is deleted
+   * must not be checked against the permissions of a user created after it (frames carry the id). */
   private nextId = 1;
   readonly defaultUser: User;
   readonly log = new AclLog();
@@ -72,7 +73,7 @@ export class Acl implements AclApi {
     }
     let u = existing;
     if (u === undefined) {
-      u = new User(name, this.freeIds.pop() ?? this.nextId++, this.catalogue);
+      u = new User(name, this.nextId++, this.catalogue);
       this.users.set(name, u);
     }
     u.assign(scratch);
@@ -87,7 +88,6 @@ export class Acl implements AclApi {
       const u = this.users.get(name);
       if (u === undefined) continue;
       this.users.delete(name);
-      this.freeIds.push(u.id);
       n++;
       for (const l of this.listeners) l(u, true);
     }
@@ -115,7 +115,7 @@ export class Acl implements AclApi {
     for (const [name, nu] of fresh.users) {
       let u = this.users.get(name);
       if (u === undefined) {
-        u = new User(name, this.freeIds.pop() ?? this.nextId++, this.catalogue);
+        u = new User(name, this.nextId++, this.catalogue);
         this.users.set(name, u);
       }
       u.assign(nu.clone(u.id, name));

@@ -3,7 +3,7 @@
 // after an ACL change sees the change), looked up by the user slot of the running request
 // (frames.ts REQ_USER; 0 = a user who may run everything: nothing is looked up). A denied call
 // goes back to the main thread's ACL LOG as a publish record (PUBLISH_ACL_DENIAL) after the script's
-// reply. Invariant: slot s holds the permissions of the user whose id is s - 1, or null.
+// reply. Invariant: slot s holds the permissions of the user whose id is s - 1, or nothing.
 
 import type { AclClientDescription, AclDenial, AclDenialReason } from '../core/acl.js';
 import { ACL_PATH_ERR } from '../core/errors.js';
@@ -29,11 +29,8 @@ export function bindAclCommands(table: readonly CommandSpec[]): void {
   catalogue = null;
 }
 
-/** Users with an id below this may be restricted (AclUser.id is small: ids are reused). */
-export const USER_SLOTS_MAX = 1 << 16;
-
-/** By user slot; grown on demand. */
-let slots: Array<UserPermissions | null> = [];
+/** By user slot (AclUser.id + 1; ids are never reused, so a slot never names another user). */
+const slots = new Map<number, UserPermissions>();
 
 /** Denies everything: a slot the shard has no permissions for (cannot happen while the main
  * thread sends every restricted user's permissions before the user's first command). */
@@ -44,7 +41,7 @@ const DENY_ALL: UserPermissions = {
 /** The permissions of the request's user, or null when nothing is to be checked. */
 export function permissionsOfSlot(slot: number): UserPermissions | null {
   if (slot === 0) return null;
-  return slots[slot] ?? DENY_ALL;
+  return slots.get(slot) ?? DENY_ALL;
 }
 
 /** The script error a denied redis.call answers, as Redis 7.0 words it. */
@@ -76,15 +73,15 @@ export function denialReasonOf(message: Uint8Array): AclDenialReason {
 function shardAclPerms(c: ShardContext): void {
   const a = c.args;
   const slot = Number(Buffer.from(a.buf.subarray(a.off[1]!, a.off[1]! + a.len[1]!)).toString('latin1'));
-  if (!Number.isInteger(slot) || slot <= 0 || slot >= USER_SLOTS_MAX) return c.out.error('ERR invalid user slot');
+  // REQ_USER is a 32-bit word.
+  if (!Number.isInteger(slot) || slot <= 0 || slot > 0xffffffff) return c.out.error('ERR invalid user slot');
   if (a.argc < 3) {
-    if (slot < slots.length) slots[slot] = null;
+    slots.delete(slot);
     return c.out.ok();
   }
   catalogue ??= aclCatalogue(commands);
   const bytes = a.buf.slice(a.off[2]!, a.off[2]! + a.len[2]!);
-  if (slot >= slots.length) slots = slots.concat(new Array<UserPermissions | null>(slot + 1 - slots.length).fill(null));
-  slots[slot] = permissionsFromBytes(bytes, catalogue);
+  slots.set(slot, permissionsFromBytes(bytes, catalogue));
   c.out.ok();
 }
 

@@ -50,8 +50,9 @@ export interface AclUser {
   /** Every command, key and channel allowed (`+@all ~* &*` and no selector narrower): the
    * dispatcher skips the check. The default user's usual state. */
   readonly unrestricted: boolean;
-  /** Small number naming the user to the shards (scripts check redis.call there); stable for the
-   * user's life, reused after ACL DELUSER. 0 is the default user. */
+  /** The number naming the user to the shards (scripts check redis.call there); stable for the
+   * user's life and never reused (a request in flight when its user is deleted must not
+   * take the rights of a later user). 0 is the default user. */
   readonly id: number;
   readonly limits: UserLimits;
 }

@@ -161,4 +161,15 @@ test('an allowed check allocates nothing measurable (100k checks of a user with 
   assert.ok(grown < 4 * 1024 * 1024, `heap grew ${grown} bytes over 100k checks`);
 });
 
+
+test('a deleted user\'s id is never given to a later user (frames in flight carry it)', () => {
+  const acl = new Acl(cat);
+  const a = acl.setUser('a', ['on', '>p', '~a:*', '+get']);
+  assert.is(acl.deleteUsers(['a']), 1);
+  const b = acl.setUser('b', ['on', '>p', '~*', '+@all']);
+  assert.is.not(b.id, a.id);
+  acl.replaceAll([['c', ['on', '>p', '~c:*', '+get']]]);
+  assert.ok(acl.user('c')!.id > b.id, 'ACL LOAD makes new ids too');
+});
+
 test.run();
