@@ -60,10 +60,13 @@ it('default: -DENIED from the namespace, byte for byte as redis-server, then clo
   }
 });
 
-it('with requirepass: the namespace client is served (NOAUTH as redis-server, then AUTH works)', async () => {
-  const [redis, tessera] = await pair(['--requirepass', 'pm-secret']);
+/** With a password for the default user, a client from the namespace is served on both servers:
+ * NOAUTH first, then AUTH works (the same bytes from each). */
+async function servedWithPassword(args: string[], password: string, setUp: (port: number) => Promise<void>): Promise<void> {
+  const [redis, tessera] = await pair(args);
   try {
-    const payload = Buffer.concat([encodeCommand(['PING']), encodeCommand(['AUTH', 'pm-secret']), encodeCommand(['PING']), encodeCommand(['QUIT'])]);
+    for (const s of [redis, tessera]) await setUp(s.port);
+    const payload = Buffer.concat([encodeCommand(['PING']), encodeCommand(['AUTH', password]), encodeCommand(['PING']), encodeCommand(['QUIT'])]);
     const r = await exchangeFromNs(ns(), ns().hostIp, redis.port, payload);
     const t = await exchangeFromNs(ns(), ns().hostIp, tessera.port, payload);
     assert.is(r.bytes.toString('latin1'), '-NOAUTH Authentication required.\r\n+OK\r\n+PONG\r\n+OK\r\n');
@@ -71,21 +74,15 @@ it('with requirepass: the namespace client is served (NOAUTH as redis-server, th
   } finally {
     await Promise.all([redis.stop(), tessera.stop()]);
   }
-});
+}
 
-it('a password for the default user through ACL SETUSER opens the door as on redis-server', async () => {
-  const [redis, tessera] = await pair();
-  try {
-    for (const s of [redis, tessera]) assert.is(await commandOnce(s.port, 'ACL', 'SETUSER', 'default', '>pm-acl-secret'), 'OK');
-    const payload = Buffer.concat([encodeCommand(['PING']), encodeCommand(['AUTH', 'pm-acl-secret']), encodeCommand(['PING']), encodeCommand(['QUIT'])]);
-    const r = await exchangeFromNs(ns(), ns().hostIp, redis.port, payload);
-    const t = await exchangeFromNs(ns(), ns().hostIp, tessera.port, payload);
-    assert.is(r.bytes.toString('latin1'), '-NOAUTH Authentication required.\r\n+OK\r\n+PONG\r\n+OK\r\n');
-    assert.is(t.bytes.toString('latin1'), r.bytes.toString('latin1'));
-  } finally {
-    await Promise.all([redis.stop(), tessera.stop()]);
-  }
-});
+it('with requirepass: the namespace client is served (NOAUTH as redis-server, then AUTH works)', () =>
+  servedWithPassword(['--requirepass', 'pm-secret'], 'pm-secret', async () => undefined));
+
+it('a password for the default user through ACL SETUSER opens the door as on redis-server', () =>
+  servedWithPassword([], 'pm-acl-secret', async (port) => {
+    assert.is(await commandOnce(port, 'ACL', 'SETUSER', 'default', '>pm-acl-secret'), 'OK');
+  }));
 
 it('CONFIG SET protected-mode no from loopback opens the door (both servers); yes closes it again', async () => {
   const [redis, tessera] = await pair();
