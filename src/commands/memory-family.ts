@@ -8,7 +8,7 @@ import { ERR, shardOk } from '../core/errors.js';
 import { Keyspace, ENTRY_OVERHEAD_BYTES } from '../keyspace/keyspace.js';
 import { CLASS_SIZE } from '../keyspace/layout.js';
 import { movedElsewhere } from './keyspace-family.js';
-import { memoryReport, statsFields, type ArenaFigures, type MainFigures } from './memory-report.js';
+import { memoryReport, statsFields, type ArenaFigures, type MainFigures, type MemoryReport } from './memory-report.js';
 import { doctorReport } from './memory-doctor.js';
 
 /** Free-list links one MALLOC-STATS follows per arena: a bounded pause for the shard. */
@@ -71,6 +71,7 @@ async function gatherArenas(server: ServerApi, withFree: boolean): Promise<Gathe
     }
   }
   const out: Gathered = { arenas: [], free: [] };
+  const queried = new Map<number, { used: number; committed: number }>();
   for (const { shard, db, text } of await Promise.all(calls)) {
     const [nums = '', pairs = '', partial] = text.split('|');
     const n = nums.split(' ').map(Number);
@@ -79,8 +80,34 @@ async function gatherArenas(server: ServerApi, withFree: boolean): Promise<Gathe
       carveLeft: n[5]!, indexBytes: n[6]!, volatileBytes: n[7]!, lazyFreeBytes: n[8]!,
     });
     out.free.push({ pairs, partial: partial !== undefined });
+    const q = queried.get(shard) ?? { used: 0, committed: 0 };
+    queried.set(shard, { used: q.used + n[2]!, committed: q.committed + n[4]! });
+  }
+  // Databases emptied since they were used keep their arena (not queried: no keys, and asking a
+  // shard for a database creates it). The shard's totals cover them: their bytes are one
+  // keyless arena per shard, its used bytes all active (an emptied arena is reset by FLUSHDB).
+  for (const st of stats) {
+    const q = queried.get(st.shardId) ?? { used: 0, committed: 0 };
+    const used = st.usedMemory - q.used;
+    if (used <= 0) continue;
+    out.arenas.push({
+      shard: st.shardId, db: -1, keys: 0, expires: 0, used, top: used, committed: Math.max(0, st.arenaBytes - q.committed),
+      carveLeft: 0, indexBytes: 0, volatileBytes: 0, lazyFreeBytes: 0,
+    });
+    out.free.push({ pairs: '', partial: false });
   }
   return out;
+}
+
+/** The highest total.allocated seen: sampled whenever MEMORY STATS or DOCTOR runs (Tessera keeps
+ * no allocation hook to see every peak, as INFO's used_memory_peak is sampled when INFO runs). */
+let peakBytes = 0;
+
+/** The report, noting its total as the peak when it is one. */
+function reportOf(arenas: readonly ArenaFigures[], main: MainFigures): MemoryReport {
+  const r = memoryReport(arenas, main);
+  peakBytes = r.peakAllocated;
+  return r;
 }
 
 let headerBytes = -1;
@@ -126,12 +153,13 @@ async function mainFigures(server: ServerApi): Promise<MainFigures> {
     cluster: server.cluster !== null,
     arenaHeaderBytes: arenaHeaderBytes(),
     entryHeaderBytes: ENTRY_OVERHEAD_BYTES,
+    peakBytes,
   };
 }
 
 async function memoryStats(m: MainCall): Promise<void> {
   const [g, main] = await Promise.all([gatherArenas(m.server, false), mainFigures(m.server)]);
-  const fields = statsFields(memoryReport(g.arenas, main));
+  const fields = statsFields(reportOf(g.arenas, main));
   const out = m.out;
   out.map(fields.length);
   for (const [name, v] of fields) {
@@ -152,7 +180,7 @@ async function memoryStats(m: MainCall): Promise<void> {
 
 async function memoryDoctor(m: MainCall): Promise<void> {
   const [g, main] = await Promise.all([gatherArenas(m.server, false), mainFigures(m.server)]);
-  m.out.verbatim(doctorReport(memoryReport(g.arenas, main), main));
+  m.out.verbatim(doctorReport(reportOf(g.arenas, main), main));
 }
 
 /** MALLOC-STATS: Redis prints jemalloc's report; Tessera has no malloc on the data path, so it
@@ -162,6 +190,10 @@ async function mallocStats(m: MainCall): Promise<void> {
   const lines = ['___ Begin Tessera arena statistics ___', 'Allocator: size-class free lists over one growable SharedArrayBuffer per shard and database (bytes)'];
   g.arenas.forEach((a, i) => {
     const free = g.free[i]!;
+    if (a.db < 0) {
+      lines.push(`shard ${a.shard} emptied databases: allocated=${a.used} resident=${a.committed}`);
+      return;
+    }
     lines.push(
       `shard ${a.shard} db ${a.db}: keys=${a.keys} expires=${a.expires} allocated=${a.used} active=${a.top} resident=${a.committed}` +
         ` free-listed=${a.top - a.used - a.carveLeft} carve=${a.carveLeft} index=${a.indexBytes} volatile=${a.volatileBytes} lazy-free=${a.lazyFreeBytes}`,

@@ -1,6 +1,7 @@
 // MEMORY STATS's figures from Tessera's own: the shards' arenas (one per shard and database) and
 // the main thread's buffers, mapped onto Redis 7.0's fields (docs/observability-memory.md says
-// which figure feeds which field). Pure: it computes, the family file gathers and replies.
+// which figure feeds which field). Pure: it computes, the family file gathers, keeps the peak
+// and replies.
 
 /** One arena's figures (a shard's database), as `__memstats` reports them. */
 export interface ArenaFigures {
@@ -37,10 +38,12 @@ export interface MainFigures {
   functionBytes: number;
   cachedScripts: number;
   cluster: boolean;
-  /** Fixed bytes of every arena: its header (the index is counted per database). */
+  /** Fixed bytes of an arena: its header (a database's index is counted in its db.N). */
   arenaHeaderBytes: number;
   /** Bytes of each entry's header (Redis's robj analogue). */
   entryHeaderBytes: number;
+  /** The highest total.allocated seen before (see memory-family.ts). */
+  peakBytes: number;
 }
 
 export interface DbOverhead {
@@ -87,14 +90,6 @@ export interface MemoryReport {
 /** Bytes of the two per-slot list links in an entry header (cluster mode's slot-to-keys). */
 const SLOT_LINK_BYTES = 8;
 
-let peakBytes = 0;
-
-/** The highest total.allocated seen so far (sampled whenever MEMORY STATS or DOCTOR runs). */
-export function notePeak(totalBytes: number): number {
-  if (totalBytes > peakBytes) peakBytes = totalBytes;
-  return peakBytes;
-}
-
 function ratio(a: number, b: number): number {
   return b > 0 ? a / b : 0;
 }
@@ -107,7 +102,7 @@ export function memoryReport(arenas: readonly ArenaFigures[], main: MainFigures)
   let lazy = 0;
   const byDb = new Map<number, DbOverhead>();
   let keys = 0;
-  let startupIndex = 0;
+  let startup = 0;
   for (const a of arenas) {
     used += a.used;
     top += a.top;
@@ -115,10 +110,11 @@ export function memoryReport(arenas: readonly ArenaFigures[], main: MainFigures)
     lazy += a.lazyFreeBytes;
     keys += a.keys;
     if (a.keys === 0) {
-      // Redis lists only databases holding keys; an empty one's index is overhead all the same.
-      startupIndex += a.indexBytes;
+      // Redis lists only databases holding keys; an empty arena is overhead, all of it.
+      startup += a.used;
       continue;
     }
+    startup += main.arenaHeaderBytes;
     let d = byDb.get(a.db);
     if (d === undefined) byDb.set(a.db, (d = { db: a.db, main: 0, expires: 0, slotToKeys: 0 }));
     const headerBytes = main.cluster ? main.entryHeaderBytes - SLOT_LINK_BYTES : main.entryHeaderBytes;
@@ -127,10 +123,9 @@ export function memoryReport(arenas: readonly ArenaFigures[], main: MainFigures)
     if (main.cluster) d.slotToKeys += a.keys * SLOT_LINK_BYTES;
   }
   const dbs = [...byDb.values()].sort((x, y) => x.db - y.db);
-  const startup = arenas.length * main.arenaHeaderBytes + startupIndex;
   const outside = main.backlogBytes + main.replicaBuffers + main.clientBuffers + main.aofPending + main.evalBytes + main.functionBytes;
   const total = used + outside;
-  const peak = notePeak(total);
+  const peak = Math.max(main.peakBytes, total);
   let overhead = startup + outside;
   for (const d of dbs) overhead += d.main + d.expires + d.slotToKeys;
   const dataset = Math.max(0, total - overhead);
