@@ -7,7 +7,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Redis } from 'ioredis';
-import { redisCli, requireTool, startTessera, withTimeout, type ServerHandle } from './harness.js';
+import { rmSync } from 'node:fs';
+import { commandOnce, redisCli, requireTool, startClusterNode, startTessera, waitFor, withTimeout, type ServerHandle } from './harness.js';
 import { DOCTOR_EMPTY, DOCTOR_FINE } from '../../src/commands/memory-doctor.js';
 
 const SHARDS = 2;
@@ -176,6 +177,28 @@ timed('redis-cli: MEMORY STATS and MEMORY DOCTOR print as from redis-server', as
   assert.ok(/^\d+$/.test(first[1]!), stats.stdout);
   const doctor = await redisCli(['-p', port, 'MEMORY', 'DOCTOR']);
   assert.is(doctor.stdout.trim(), DOCTOR_EMPTY.trim());
+});
+
+timed('cluster mode: slot-to-keys counts the per-slot links; MEMORY USAGE of an unserved slot is refused as Redis does', async () => {
+  const dirs: string[] = [];
+  const node = await startClusterNode({ nodeTimeoutMs: 5_000, shards: 2, createdDirs: dirs, extra: ['--cluster-require-full-coverage', 'no'] });
+  try {
+    // Slots 0-8191 only: 'a' (slot 15495) is served by nobody, 'b' (slot 3300) here.
+    assert.is(await commandOnce(node.port, 'CLUSTER', 'ADDSLOTSRANGE', '0', '8191'), 'OK');
+    await waitFor('slots assigned', async () => String(await commandOnce(node.port, 'CLUSTER', 'INFO')).includes('cluster_slots_assigned:8192'));
+    assert.is(await commandOnce(node.port, 'SET', 'b', 'x'), 'OK');
+    assert.ok(Number(await commandOnce(node.port, 'MEMORY', 'USAGE', 'b')) > 0);
+    let refused = '';
+    await commandOnce(node.port, 'MEMORY', 'USAGE', 'a').catch((e: Error) => (refused = e.message));
+    assert.match(refused, /^CLUSTERDOWN Hash slot not served/);
+    const flat = (await commandOnce(node.port, 'MEMORY', 'STATS')) as unknown[];
+    const db0 = flat[flat.indexOf('db.0') + 1] as unknown[];
+    assert.is(db0[4], 'overhead.hashtable.slot-to-keys');
+    assert.is(Number(db0[5]), 8, 'one key: its two per-slot list links');
+  } finally {
+    await node.handle.stop();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  }
 });
 
 test.run();
