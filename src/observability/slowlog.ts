@@ -23,6 +23,8 @@ export const SLOW_FAST = 1;
 export const SLOW_SKIP_LOG = 2;
 /** Run by a script (redis.call): shown with Redis's script client, "?:0" and no name. */
 export const SLOW_SCRIPT = 4;
+/** Not a command: a latency event of the shard's own (argument 0 names it: "expire-cycle"). */
+export const SLOW_EVENT = 8;
 
 /** Bytes of records one shard queues between two hand-overs to the main thread (a script making
  * many slow calls): past it, records are dropped and counted, the newest lost first. */

@@ -43,7 +43,10 @@ export class InlineShard implements ShardPort {
     private readonly publishing: PublishHooks | null = null,
   ) {
     this.exec = new ShardExecutor(commands, id, Keyspace.createMemory(), settings, 0, (records) => onFeed(id, records), blocking.claims);
-    this.exec.onPublishes = () => this.deliverPublishes();
+    this.exec.onPublishes = () => {
+      this.deliverPublishes();
+      this.deliverSlow(null);
+    };
   }
 
   private readonly onPublish = (channel: Uint8Array, message: Uint8Array, mode: PublishMode): void => {
@@ -131,7 +134,7 @@ export class InlineShard implements ShardPort {
   }
 
   /** Hands the slow-command records of the command just run (for `sink`) to the slow hook. */
-  private deliverSlow(sink: ReplySink): void {
+  private deliverSlow(sink: ReplySink | null): void {
     const q = this.exec.slow;
     if (q.count === 0) return;
     this.onSlow?.(q.bytes, 0, q.length, sink);

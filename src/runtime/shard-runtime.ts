@@ -35,7 +35,7 @@ import { ERR } from '../core/errors.js';
 import { exposeControl } from './control-rpc.js';
 import { InvariantError, assert, isInvariantError } from '../util/assert.js';
 import { CommandLatency } from '../observability/latency.js';
-import { SLOW_FAST, SLOW_SCRIPT, SLOW_SKIP_LOG, SlowRecords } from '../observability/slowlog.js';
+import { SLOW_EVENT, SLOW_FAST, SLOW_SCRIPT, SLOW_SKIP_LOG, SlowRecords } from '../observability/slowlog.js';
 import { osThreadId } from '../observability/thread-id.js';
 import { ShardPersistence, type FeedSink, type LoadPlan, type LoadReport } from '../persistence/shard-persistence.js';
 import type { SnapshotResult } from '../persistence/snapshot-job.js';
@@ -43,6 +43,9 @@ import { ShardWaiters, type Waiter } from './shard-waiters.js';
 import { createClaimWords } from './wait-claims.js';
 import { PublishQueue, recordLength } from './publish-queue.js';
 import { NOTIFY_EVICTED, NOTIFY_EXPIRED, NOTIFY_KEYEVENT, NOTIFY_KEYSPACE, NOTIFY_NEW, eventClassFlag } from '../core/keyspace-events.js';
+
+/** LATENCY's name of the shard's expire cycle (Redis's), as a one-argument list. */
+const EXPIRE_CYCLE: ArgList = { buf: Buffer.from('expire-cycle'), off: Int32Array.of(0), len: Int32Array.of(12), argc: 1 };
 
 /** A reply for a blocked client, waiting to leave after the reply of the command that served it. */
 export interface Wake {
@@ -607,10 +610,13 @@ export class ShardExecutor {
       const now = Date.now();
       if (this.notifyWord[0] !== this.appliedWord) this.applyNotify(this.notifyWord[0]!);
       // Every database gets the cycle; expired keys of db 0 are logged below (the others are not).
+      const latencyMs = this.settings.latencyThresholdMs ?? 0;
       for (const ks of this.dbs) {
         if (ks === null) continue;
         ks.now = now;
+        const t0 = latencyMs > 0 ? performance.now() : 0;
         if (this.settings.activeExpireEnabled) ks.activeExpireCycle(periodMs / 4 / this.dbs.length);
+        if (latencyMs > 0) this.latencyEvent(EXPIRE_CYCLE, performance.now() - t0, latencyMs);
         ks.rehashStep();
         // Large collections deleted lately: a tenth of the period at most goes to freeing them.
         ks.lazyFreeFor(periodMs / 10 / this.dbs.length);
@@ -618,10 +624,16 @@ export class ShardExecutor {
       // Keys expired in the background are logged as deleted, as Redis propagates a DEL.
       this.persist.afterCommand();
       this.persist.endBatch();
-      // Expired keys' events leave now rather than with the next command's reply.
-      if (this.publishes.length > 0) this.onPublishes?.();
+      // Expired keys' events leave now rather than with the next command's reply (and the
+      // cycle's latency event with them).
+      if (this.publishes.length > 0 || this.slow.count > 0) this.onPublishes?.();
     }, periodMs);
     this.cronTimer.unref();
+  }
+
+  /** Queues a latency event of the shard's own (LATENCY) when it took thresholdMs or more. */
+  private latencyEvent(name: ArgList, ms: number, thresholdMs: number): void {
+    if (ms >= thresholdMs) this.slow.push(name, Date.now(), ms * 1000, SLOW_EVENT);
   }
 
   stopCron(): void {
@@ -659,7 +671,8 @@ export class ShardRuntime {
     }, data.claims, data.dbMemory);
     this.exec.onDbs = (dbs) => data.control.postMessage({ dbs });
     this.exec.onPublishes = () => {
-      this.emitPublishes();
+      if (this.exec.publishes.length > 0) this.emitPublishes();
+      if (this.exec.slow.count > 0) this.emitSlow();
       if (this.rep.commit()) this.rep.notify();
     };
     this.req = new RingConsumer(data.requests);

@@ -311,6 +311,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       hllSparseMaxBytes: v.hllSparseMaxBytes,
       databases: v.databases,
       slowCaptureUs: captureThresholdUs(v.slowlogLogSlowerThan, v.latencyMonitorThreshold),
+      latencyThresholdMs: v.latencyMonitorThreshold,
       limits: {
         hashMaxListpackEntries: v.hashMaxListpackEntries,
         hashMaxListpackValue: v.hashMaxListpackValue,

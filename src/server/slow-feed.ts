@@ -7,7 +7,7 @@ import type { ArgList, ClientInfo } from '../core/types.js';
 import type { ReplySink } from '../runtime/shard-port.js';
 import type { MainHandler } from '../commands/types.js';
 import { COMMANDS, lookupCommand } from '../commands/registry.js';
-import { SLOW_FAST, SLOW_SCRIPT, SLOW_SKIP_LOG, captureThresholdUs, forEachSlowRecord, shownArgs, type SlowLog, type SlowRecord } from '../observability/slowlog.js';
+import { SLOW_EVENT, SLOW_FAST, SLOW_SCRIPT, SLOW_SKIP_LOG, captureThresholdUs, forEachSlowRecord, shownArgs, type SlowLog, type SlowRecord } from '../observability/slowlog.js';
 import type { LatencyMonitor } from '../observability/latency-monitor.js';
 
 /** What Redis shows for a script's calls (its script client has no address). */
@@ -35,7 +35,8 @@ export class SlowFeed {
   readonly onShard = (buf: Uint8Array, off: number, len: number, from: ReplySink | null): void => {
     const client = clientOf(from);
     forEachSlowRecord(buf, off, len, (r: SlowRecord) => {
-      if ((r.flags & SLOW_SCRIPT) !== 0) this.record(r.flags, r.unixMs, r.durationUs, r.args, SCRIPT_ADDR, '');
+      if ((r.flags & SLOW_EVENT) !== 0) this.latency.addIfNeeded(r.args[0]!.toString('latin1'), Math.floor(r.durationUs / 1000));
+      else if ((r.flags & SLOW_SCRIPT) !== 0) this.record(r.flags, r.unixMs, r.durationUs, r.args, SCRIPT_ADDR, '');
       // A record without a client came from an internal call (a coordinator's step, which the
       // coordinator's own command covers): only its latency counts.
       else if (client === null) this.record(r.flags | SLOW_SKIP_LOG, r.unixMs, r.durationUs, r.args, '', '');
