@@ -6,7 +6,7 @@
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { plain, rawClient, requireTool, startRedis, startTessera, type Plain, type RawClient, type ServerHandle } from './harness.js';
+import { encodeCommand, plain, rawClient, requireTool, startRedis, startTessera, waitFor, type Plain, type RawClient, type ServerHandle } from './harness.js';
 import { keyOn } from './shard-keys.js';
 
 const test = suite('slowlog');
@@ -236,6 +236,49 @@ test('LATENCY: slow commands become "command" events; HISTORY, LATEST, DOCTOR, R
   } finally {
     await c.call(['CONFIG', 'SET', 'latency-monitor-threshold', '0']);
     c.close();
+  }
+});
+
+test("LATENCY: a shard's expire cycle is an event of its own", async () => {
+  const c = await rawClient(tessera!.port);
+  try {
+    await ok(c, 'CONFIG', 'SET', 'latency-monitor-threshold', '1');
+    await c.call(['LATENCY', 'RESET']);
+    // Many keys expiring together: the active cycle deleting them runs for milliseconds.
+    const n = 30000;
+    const batch: Buffer[] = [];
+    for (let i = 0; i < n; i++) batch.push(encodeCommand(['SET', `exp:${i}`, 'v', 'PX', '1']));
+    c.send(Buffer.concat(batch));
+    await c.read(n, 30_000);
+    const ev = await waitFor('an expire-cycle event', async () => {
+      const latest = plain((await c.call(['LATENCY', 'LATEST'])).value) as Plain[][];
+      return latest.find((x) => x[0] === 'expire-cycle');
+    }, 20_000);
+    assert.ok((ev[2] as number) >= 1);
+  } finally {
+    await c.call(['CONFIG', 'SET', 'latency-monitor-threshold', '0']);
+    c.close();
+  }
+});
+
+test('shards on the main thread (shard-threads no) log the same way', async () => {
+  const inline = await startTessera({ shards: 2, args: ['--shard-threads', 'no', '--slowlog-log-slower-than', '0'] });
+  const c = await rawClient(inline.port);
+  try {
+    await ok(c, 'CLIENT', 'SETNAME', 'inline');
+    const addr = await addrOf(c);
+    await ok(c, 'SET', keyOn(1, 2, 'in'), 'v');
+    await ok(c, 'MSET', keyOn(0, 2, 'in'), '1', keyOn(1, 2, 'in'), '2');
+    const all = (await entries(c)).reverse();
+    const sets = all.filter((e) => e[3][0] === 'SET' || e[3][0] === 'MSET');
+    assert.is(sets.length, 3, JSON.stringify(all));
+    for (const e of sets) {
+      assert.is(e[4], addr);
+      assert.is(e[5], 'inline');
+    }
+  } finally {
+    c.close();
+    await inline.stop();
   }
 });
 
