@@ -37,6 +37,8 @@ export interface ReplySink {
   deliver(seq: number, buf: Uint8Array, off: number, len: number): void;
   /** The database its commands run in (SELECT); absent: db 0. */
   readonly db?: number;
+  /** A script's redis.call made from the main thread (SLOWLOG shows Redis's script client). */
+  readonly script?: boolean;
 }
 
 /** The REQ_USER word of a request sent for `sink`: a connection (ClientInfo) carries its ACL user;

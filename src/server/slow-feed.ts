@@ -34,9 +34,11 @@ export class SlowFeed {
   /** A shard's records (ShardPort.onSlow). */
   readonly onShard = (buf: Uint8Array, off: number, len: number, from: ReplySink | null): void => {
     const client = clientOf(from);
+    // A call of a script run on the main thread across shards (shard-router.ts callShardSync).
+    const script = from?.script === true;
     forEachSlowRecord(buf, off, len, (r: SlowRecord) => {
       if ((r.flags & SLOW_EVENT) !== 0) this.latency.addIfNeeded(r.args[0]!.toString('latin1'), Math.floor(r.durationUs / 1000));
-      else if ((r.flags & SLOW_SCRIPT) !== 0) this.record(r.flags, r.unixMs, r.durationUs, r.args, SCRIPT_ADDR, '');
+      else if ((r.flags & SLOW_SCRIPT) !== 0 || script) this.record(r.flags, r.unixMs, r.durationUs, r.args, SCRIPT_ADDR, '');
       // A record without a client came from an internal call (a coordinator's step, which the
       // coordinator's own command covers): only its latency counts.
       else if (client === null) this.record(r.flags | SLOW_SKIP_LOG, r.unixMs, r.durationUs, r.args, '', '');

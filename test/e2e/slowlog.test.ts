@@ -206,6 +206,11 @@ test('cross-shard commands and transactions: each part and each queued command, 
     const incrs = all.filter((e) => e[3][0] === 'INCR').map((e) => e[3][1]);
     assert.equal(incrs, [a, keyOn(0, 2, 'xc'), a, b], 'the queued commands, one by one, in order');
     assert.is(all.filter((e) => e[3][0] === 'MULTI').length, 2);
+    // A script's calls: logged before the script, with Redis's script client ("?:0", no name).
+    await ok(c, 'SLOWLOG', 'RESET');
+    assert.is((await c.call(['EVAL', "redis.call('set', KEYS[1], 'y') return 1", '1', a])).text, ':1\r\n');
+    const scripted = (await entries(c)).reverse().map((e) => [e[3].join(' '), e[4], e[5]]);
+    assert.equal(scripted.slice(1), [[`set ${a} y`, '?:0', ''], [`EVAL redis.call('set', KEYS[1], 'y') return 1 1 ${a}`, addr, 'crosser']]);
   } finally {
     await c.call(['CONFIG', 'SET', 'slowlog-log-slower-than', '10000']);
     c.close();
