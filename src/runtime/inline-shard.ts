@@ -142,7 +142,8 @@ export class InlineShard implements ShardPort {
   }
 
   flush(): void {
-    this.exec.persist.endBatch();
+    this.exec.endBatchTimed();
+    this.deliverSlow(null);
     if (this.deferred.length === 0) return;
     const d = this.deferred;
     this.deferred = [];

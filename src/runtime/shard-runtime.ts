@@ -45,7 +45,15 @@ import { PublishQueue, recordLength } from './publish-queue.js';
 import { NOTIFY_EVICTED, NOTIFY_EXPIRED, NOTIFY_KEYEVENT, NOTIFY_KEYSPACE, NOTIFY_NEW, eventClassFlag } from '../core/keyspace-events.js';
 
 /** LATENCY's name of the shard's expire cycle (Redis's), as a one-argument list. */
-const EXPIRE_CYCLE: ArgList = { buf: Buffer.from('expire-cycle'), off: Int32Array.of(0), len: Int32Array.of(12), argc: 1 };
+const EXPIRE_CYCLE = eventName('expire-cycle');
+/** The log's write and fsync of a batch under appendfsync always (Redis's name), and its write
+ * under the other policies. */
+const AOF_FSYNC_ALWAYS = eventName('aof-fsync-always');
+const AOF_WRITE = eventName('aof-write');
+
+function eventName(name: string): ArgList {
+  return { buf: Buffer.from(name, 'latin1'), off: Int32Array.of(0), len: Int32Array.of(name.length), argc: 1 };
+}
 
 /** A reply for a blocked client, waiting to leave after the reply of the command that served it. */
 export interface Wake {
@@ -623,12 +631,25 @@ export class ShardExecutor {
       }
       // Keys expired in the background are logged as deleted, as Redis propagates a DEL.
       this.persist.afterCommand();
-      this.persist.endBatch();
+      this.endBatchTimed();
       // Expired keys' events leave now rather than with the next command's reply (and the
       // cycle's latency event with them).
       if (this.publishes.length > 0 || this.slow.count > 0) this.onPublishes?.();
     }, periodMs);
     this.cronTimer.unref();
+  }
+
+  /** persist.endBatch(): the batch's log write (and its fsync under appendfsync always) is a
+   * LATENCY event of its own when it takes latency-monitor-threshold or more. */
+  endBatchTimed(): void {
+    const thresholdMs = this.settings.aof === null ? 0 : this.settings.latencyThresholdMs ?? 0;
+    if (thresholdMs <= 0) {
+      this.persist.endBatch();
+      return;
+    }
+    const t0 = performance.now();
+    this.persist.endBatch();
+    this.latencyEvent(this.persist.syncBeforeReply ? AOF_FSYNC_ALWAYS : AOF_WRITE, performance.now() - t0, thresholdMs);
   }
 
   /** Queues a latency event of the shard's own (LATENCY) when it took thresholdMs or more. */
@@ -742,7 +763,8 @@ export class ShardRuntime {
       throw e;
     }
     this.req.flushRelease();
-    this.exec.persist.endBatch();
+    this.exec.endBatchTimed();
+    if (this.exec.slow.count > 0) this.emitSlow();
     if (this.rep.commit()) this.rep.notify();
     return n === BATCH_FRAMES;
   }
