@@ -6,7 +6,7 @@
 /** Redis's LATENCY_TS_LEN. */
 export const LATENCY_TS_LEN = 160;
 
-/** Events other than Redis's (LATENCY DOCTOR gives no advice on them; docs/observability-slowlog.md). */
+/** One second's worst latency of an event. */
 export interface LatencySample {
   readonly timeSec: number;
   readonly latencyMs: number;
@@ -98,7 +98,7 @@ export class LatencyMonitor {
     return n;
   }
 
-  /** LATENCY GRAPH's title line and samples, or null when the event has none. */
+  /** LATENCY GRAPH's samples and the all-time maximum, or null when the event has none. */
   graphSamples(event: string): { series: LatencySample[]; max: number } | null {
     const ts = this.events.get(event);
     if (ts === undefined) return null;
