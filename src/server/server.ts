@@ -153,7 +153,6 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     this.dispatcher = new Dispatcher(this, this.router, this.clusterRouter, this.admissionState, this.writePause, this.stats, log, this.guard);
     this.transactions = new Transactions(this, this.router, this.clusterRouter);
     this.dispatcher.transactions = this.transactions;
-    this.wireSlowlog();
     this.persistence = new PersistenceManager(this);
     this.replication = new Replication(
       log,
@@ -203,6 +202,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     this.replication.onBecomingReplica = () => this.blocked.unblockAll(ERR.unblockedRoleChange);
     this.wireAcl();
     this.wireAclPaths();
+    this.wireSlowlog();
     config.onChange((names) => {
       if (names.includes('loglevel')) this.log.level = pinoLevel(config.values.loglevel);
       if (names.includes('appendonly') || names.includes('appendfsync')) void this.persistence.configChanged();
