@@ -251,6 +251,7 @@ export class Dispatcher {
     }
     if (r instanceof Promise) {
       conn.hold();
+      const slowEntry = this.slow?.before(a, handler) ?? null;
       r.then(
         () => undefined,
         (e: unknown) => {
@@ -259,7 +260,7 @@ export class Dispatcher {
         },
       ).finally(() => {
         counter.usec += (performance.now() - t0) * 1000;
-        if (this.slow !== null && this.slow.captureUs !== Infinity) this.slow.main(conn, a, t0, handler);
+        if (slowEntry !== null) this.slow!.after(conn, slowEntry, t0);
         conn.deliver(seq, out.buf, 0, out.length);
         conn.release();
       });
