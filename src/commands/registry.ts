@@ -12,6 +12,7 @@ import { LIST_COMMANDS } from './list-family.js';
 import { ZSET_COMMANDS } from './zset-family.js';
 import { CONNECTION_COMMANDS } from './connection-family.js';
 import { SERVER_COMMANDS } from './server-family.js';
+import { OBSERVABILITY_COMMANDS } from './observability-family.js';
 import { CLUSTER_COMMANDS } from './cluster-family.js';
 import { MEMCACHE_COMMANDS } from './memcache-family.js';
 import { PERSISTENCE_COMMANDS } from './persistence-family.js';
@@ -45,6 +46,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...ZSET_COMMANDS,
   ...CONNECTION_COMMANDS,
   ...SERVER_COMMANDS,
+  ...OBSERVABILITY_COMMANDS,
   ...CLUSTER_COMMANDS,
   ...MEMCACHE_COMMANDS,
   ...PERSISTENCE_COMMANDS,
