@@ -88,6 +88,27 @@ export interface BlockingApi {
   unblock(connId: number, error: boolean): boolean;
 }
 
+/** CLIENT PAUSE / UNPAUSE and what CLIENT LIST and INFO show of the pause (server/client-pause.ts). */
+export interface ClientPauseApi {
+  /** 0 none, 1 writes, 2 every command. */
+  readonly mode: number;
+  pauseClients(mode: 1 | 2, endMs: number): void;
+  unpauseClients(): void;
+  readonly heldCount: number;
+  isHeld(clientId: number): boolean;
+}
+
+/** MONITOR's clients (server/monitor.ts). */
+export interface MonitorsApi {
+  readonly active: boolean;
+  readonly count: number;
+  readonly dropped: number;
+  /** Attaches c; false when it already monitors. */
+  add(c: ClientInfo): boolean;
+  remove(c: ClientInfo): void;
+  has(c: ClientInfo): boolean;
+}
+
 /** Pub/sub subscription kinds: 0 channels, 1 patterns, 2 shard channels. */
 export type SubKind = 0 | 1 | 2;
 
@@ -176,6 +197,10 @@ export interface ServerApi {
   readonly inFlight: InFlightKeys;
   /** Blocked clients (BLPOP and the other blocking commands, CLIENT UNBLOCK, INFO). */
   readonly blocked: BlockingApi;
+  /** CLIENT PAUSE's gate, shared with the manual failover's write pause. */
+  readonly clientPause: ClientPauseApi;
+  /** Clients in MONITOR mode. */
+  readonly monitors: MonitorsApi;
   /** Pub/sub of this node (channels, patterns, shard channels). */
   readonly pubsub: PubSubNode;
   /** The node's scripts and functions (script-node.ts). */

@@ -132,6 +132,8 @@ export interface ClientInfo {
   /** Bytes buffered but not parsed, and pending output bytes (CLIENT LIST qbuf, omem). */
   queryBufferBytes(): number;
   outputBufferBytes(): number;
+  /** Of the pending output, the bytes in the reply buffer not yet handed to the socket (obl). */
+  replyBufferBytes(): number;
   /** Close after the current reply is written (QUIT, CLIENT KILL of itself). */
   closeAfterReply(): void;
   /** Close now (CLIENT KILL of another client). */
@@ -141,6 +143,12 @@ export interface ClientInfo {
   setBlocked(blocked: boolean): void;
   /** Back to a fresh connection's state (RESET). */
   reset(): void;
+  /** CLIENT NO-EVICT on (CLIENT LIST flag e). */
+  noEvict: boolean;
+  /** In MONITOR mode (set by server/monitor.ts; CLIENT LIST flag O). */
+  monitoring: boolean;
+  /** Bytes of the command being run (CLIENT LIST argv-mem; 0 between commands). */
+  argvBytes(): number;
   /** ASKING was the previous command (cleared after the next one). */
   asking: boolean;
   /** READONLY mode (cluster): reads may be served by replicas. */

@@ -11,7 +11,9 @@ import { keyRange, keyStep, keysFirst, keysLast } from '../commands/key-range.js
 import type { ArgList, ClientInfo, MainHandler, ServerApi, ServerStats } from '../commands/types.js';
 import { RespWriter } from '../protocol/resp-writer.js';
 import type { Logger } from 'pino';
-import { HOLD, admissionTraits, admit, type AdmissionCommand, type AdmissionState, type WritePause } from './admission.js';
+import { HOLD, admissionTraits, admit, type AdmissionCommand, type AdmissionState } from './admission.js';
+import type { ClientPause } from './client-pause.js';
+import { monitorSkips, type Monitors } from './monitor.js';
 import { ANY_SLOTS, REJECTED, type ClusterRouter, type RoutedClient } from './cluster-router.js';
 import type { ShardRouter } from './shard-router.js';
 import { keySlot } from '../keyspace/slot.js';
@@ -22,6 +24,12 @@ import { STREAM_BLOCKING_FORMS, blocksWith } from '../commands/stream-blocking.j
 import type { Guard, GuardClient } from './guard.js';
 
 const SPARE_OUT_MAX_BYTES = 16 * 1024;
+
+/** The database SELECT's arguments name (its current one when they name none). */
+function selectedDb(a: ArgList, current: number): number {
+  const s = argString(a, 1);
+  return /^\d{1,5}$/.test(s) ? Number(s) : current;
+}
 
 export interface CommandCounter {
   calls: number;
@@ -40,7 +48,7 @@ export interface DispatchClient extends ClientInfo, RoutedClient, GuardClient {
 export class Dispatcher {
   private readonly counters: CommandCounter[] = COMMANDS.map(() => ({ calls: 0, usec: 0, rejected: 0, failed: 0 }));
   /** By command index: what admission needs of each command. */
-  private readonly admission: readonly AdmissionCommand[] = COMMANDS.map((c) => admissionTraits(c.flags, c.group));
+  private readonly admission: readonly AdmissionCommand[] = COMMANDS.map((c) => admissionTraits(c.flags, c.group, c.name));
   /** XREAD / XREADGROUP with BLOCK: their specs with the blocking form (by command index). */
   private readonly blockingForms = COMMANDS.map((c) => (STREAM_BLOCKING_FORMS[c.name] !== undefined ? { ...c, blocking: STREAM_BLOCKING_FORMS[c.name] } : null));
   /** Takes the commands of a client in MULTI (set by the server). */
@@ -51,7 +59,7 @@ export class Dispatcher {
     private readonly shards: ShardRouter,
     private readonly clusterRouter: ClusterRouter,
     private readonly admissionState: AdmissionState,
-    private readonly writePause: WritePause,
+    private readonly writePause: ClientPause,
     private readonly stats: ServerStats,
     private readonly log: Logger,
     private readonly guard: Guard,
@@ -125,6 +133,11 @@ export class Dispatcher {
     if (scriptVerdict !== null) {
       counter.rejected++;
       conn.replyError(scriptVerdict);
+      return;
+    }
+    // MONITOR (server/monitor.ts): one test while no monitor is attached.
+    if (this.monitors.active && this.toMonitors(conn, idx, a)) {
+      counter.rejected++;
       return;
     }
     counter.calls++;
@@ -222,7 +235,30 @@ export class Dispatcher {
     this.writePause.whenResumed(() => {
       this.dispatch(conn, copy);
       conn.release();
-    });
+    }, conn.id);
+  }
+
+  /** By command index: left out of MONITOR (admin commands; a map by subcommand for containers). */
+  private readonly monitorSkip = monitorSkips(COMMANDS);
+  /** The monitors (set by the server). */
+  monitors: Monitors | { readonly active: false } = { active: false };
+
+  /** Feeds an admitted command to the monitors; true when it was refused instead (a monitor's
+   * own keyspace command, as Redis refuses a replica's). */
+  private toMonitors(conn: DispatchClient, idx: number, a: ArgList): boolean {
+    const monitors = this.monitors as Monitors;
+    const spec = COMMANDS[idx]!;
+    if (conn.monitoring && (spec.flags.some((f) => f === 'write' || f === 'readonly') || this.admission[idx]!.mayReplicate === true)) {
+      conn.replyError(ERR.replicaKeyspace);
+      return true;
+    }
+    const skip = this.monitorSkip[idx]!;
+    if (skip === true || (skip !== false && a.argc >= 2 && skip.has(argString(a, 1).toLowerCase()))) return false;
+    // Fed before it runs: SELECT's line shows the database it selects, as Redis (which feeds
+    // after running it) shows it.
+    const db = spec.name === 'select' ? selectedDb(a, conn.db) : spec.name === 'reset' ? 0 : conn.db;
+    monitors.feed(db, conn.addr, a);
+    return false;
   }
 
   /** A writer for the next main-thread command: a synchronous one gives it back (its reply is
