@@ -63,7 +63,8 @@ function infoSection(m: MainCall, name: string, shards: ShardStatsReport[]): str
       add('connected_clients', st.connectedClients);
       add('cluster_connections', 0);
       add('maxclients', v.maxclients);
-      add('blocked_clients', m.server.blocked.count);
+      // Clients held by CLIENT PAUSE count as blocked, as in Redis (BLOCKED_POSTPONE).
+      add('blocked_clients', m.server.blocked.count + m.server.clientPause.heldCount);
       add('tracking_clients', 0);
       break;
     case 'memory': {

@@ -156,8 +156,6 @@ export const ERR = {
   pauseTimeoutNotInteger: 'ERR timeout is not an integer or out of range',
   pauseTimeoutNegative: 'ERR timeout is negative',
   pauseMode: 'ERR CLIENT PAUSE mode must be WRITE or ALL',
-  /** A command past its subcommand's options (Redis's addReplySubcommandSyntaxError). */
-  subcommandSyntax: (sub: string, cmd: string): string => `ERR unknown subcommand or wrong number of arguments for '${sub}'. Try ${cmd} HELP.`,
   replicaKeyspace: "ERR Replica can't interact with the keyspace",
 } as const;
 

@@ -22,7 +22,8 @@ export class ClientPause {
   mode: PauseMode = PAUSE_OFF;
   private readonly client: Purpose = { mode: PAUSE_OFF, endMs: 0 };
   private readonly failover: Purpose = { mode: PAUSE_OFF, endMs: 0 };
-  private waiting: Array<() => void> = [];
+  /** Held requests in arrival order; id -1: not a client's (a memcached or HTTP door's). */
+  private waiting: Array<{ id: number; run: () => void }> = [];
   /** Held entries by client id (CLIENT LIST flag b, INFO blocked_clients). */
   private readonly heldIds = new Map<number, number>();
   private timer: NodeJS.Timeout | null = null;
@@ -76,17 +77,14 @@ export class ClientPause {
       run();
       return;
     }
-    if (clientId < 0) {
-      this.waiting.push(run);
-      return;
-    }
-    this.heldIds.set(clientId, (this.heldIds.get(clientId) ?? 0) + 1);
-    this.waiting.push(() => {
-      const n = (this.heldIds.get(clientId) ?? 1) - 1;
-      if (n === 0) this.heldIds.delete(clientId);
-      else this.heldIds.set(clientId, n);
-      run();
-    });
+    if (clientId >= 0) this.heldIds.set(clientId, (this.heldIds.get(clientId) ?? 0) + 1);
+    this.waiting.push({ id: clientId, run });
+  }
+
+  /** The client closed: its held requests are dropped. */
+  forget(clientId: number): void {
+    if (!this.heldIds.delete(clientId)) return;
+    this.waiting = this.waiting.filter((w) => w.id !== clientId);
   }
 
   /** Recomputes the mode from the purposes (expired ones end), re-arms the timer for the next
@@ -116,6 +114,13 @@ export class ClientPause {
   private release(): void {
     const waiting = this.waiting;
     this.waiting = [];
-    for (const go of waiting) go();
+    for (const w of waiting) {
+      if (w.id >= 0) {
+        const n = (this.heldIds.get(w.id) ?? 1) - 1;
+        if (n <= 0) this.heldIds.delete(w.id);
+        else this.heldIds.set(w.id, n);
+      }
+      w.run();
+    }
   }
 }

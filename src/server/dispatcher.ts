@@ -101,6 +101,11 @@ export class Dispatcher {
       return;
     }
     const verdict = admit(conn, this.admission[idx]!, this.admissionState);
+    // CLIENT PAUSE WRITE: an EXEC whose queue writes waits too (one test while nothing is paused).
+    if (verdict === null && this.writePause.mode !== 0 && conn.multi >= 0 && this.execWrites(conn, idx)) {
+      this.holdUntilWritesResume(conn, a);
+      return;
+    }
     if (verdict !== null) {
       if (verdict === HOLD) {
         this.holdUntilWritesResume(conn, a);
@@ -238,6 +243,12 @@ export class Dispatcher {
     }, conn.id);
   }
 
+  private readonly mayWrite = (i: number): boolean => this.admission[i]!.write || this.admission[i]!.mayReplicate === true;
+
+  private execWrites(conn: DispatchClient, idx: number): boolean {
+    return COMMANDS[idx]!.name === 'exec' && this.transactions !== null && this.transactions.queuedMayWrite(conn, this.mayWrite);
+  }
+
   /** By command index: left out of MONITOR (admin commands; a map by subcommand for containers). */
   private readonly monitorSkip = monitorSkips(COMMANDS);
   /** The monitors (set by the server). */
@@ -257,7 +268,13 @@ export class Dispatcher {
     // Fed before it runs: SELECT's line shows the database it selects, as Redis (which feeds
     // after running it) shows it.
     const db = spec.name === 'select' ? selectedDb(a, conn.db) : spec.name === 'reset' ? 0 : conn.db;
-    monitors.feed(db, conn.addr, a);
+    if (!conn.monitoring) {
+      monitors.feed(db, conn.addr, a);
+      return false;
+    }
+    // A monitor's own command (PING, RESET...): its line follows its reply, as in Redis.
+    const copy = copyArgList(a);
+    process.nextTick(() => monitors.feed(db, conn.addr, copy));
     return false;
   }
 

@@ -1,7 +1,6 @@
 // MONITOR: every command a client runs, as Redis 7.0 writes it to its monitors:
 // `+<unix seconds>.<micros> [<db> <addr>] "arg" "arg"...` with each argument escaped as Redis's
-// sdscatrepr, secrets redacted (redact.ts's rules), admin commands left out (the dispatcher's
-// caller decides). The line is built once per command into a module scratch and pushed to every
+// sdscatrepr, secrets redacted (observability/redact.ts), admin commands left out (monitorSkips). The line is built once per command into a module scratch and pushed to every
 // monitor. When no monitor is attached the data path pays one test (`active`). Bounded: a monitor
 // whose pending output would pass its limit (client-output-buffer-limit normal's hard bytes, or
 // MONITOR_OUTPUT_MAX_BYTES when that is 0) is disconnected and counted in `dropped`.
@@ -9,14 +8,12 @@
 import type { ArgList, ClientInfo } from '../core/types.js';
 import type { CommandSpec } from '../commands/types.js';
 import { redisDecl } from '../commands/command-meta.js';
+import { redactArgs, skipsMonitor } from '../observability/redact.js';
 import { PUSH_SHARE_MIN_BYTES } from '../protocol/pubsub-frames.js';
 
 /** A monitor's output bound when client-output-buffer-limit normal sets none (Redis's default
  * 0 0 0 would let a monitor that never reads grow without end). */
 export const MONITOR_OUTPUT_MAX_BYTES = 64 * 1024 * 1024;
-
-/** Replaces secret arguments (AUTH passwords...) by `(redacted)`; null when none is secret. */
-export type Redactor = (args: readonly (Buffer | string)[]) => (Buffer | string)[] | null;
 
 /** What the monitors need of the node. */
 export interface MonitorHost {
@@ -83,10 +80,7 @@ export class Monitors {
   dropped = 0;
   private readonly clients = new Set<ClientInfo>();
 
-  constructor(
-    private readonly host: MonitorHost,
-    private readonly redact: Redactor,
-  ) {}
+  constructor(private readonly host: MonitorHost) {}
 
   get count(): number {
     return this.clients.size;
@@ -119,7 +113,7 @@ export class Monitors {
     used = 0;
     const us = nowMicros();
     ascii(`+${Math.floor(us / 1e6)}.${String(us % 1e6).padStart(6, '0')} [${db} ${addr}]`);
-    const redacted = this.redact(argViews(a));
+    const redacted = redactArgs(argViews(a));
     if (redacted === null) {
       for (let i = 0; i < a.argc; i++) repr(a.buf, a.off[i]!, a.len[i]!);
     } else {
@@ -158,7 +152,7 @@ function argViews(a: ArgList): Buffer[] {
  * declaration where it has one, else the table's flags); for a container, the set of its admin
  * subcommands (CLIENT ID is shown, CLIENT LIST is not). */
 export function monitorSkips(commands: readonly CommandSpec[]): Array<boolean | ReadonlySet<string>> {
-  const admin = (name: string, flags: readonly string[]): boolean => (redisDecl(name)?.flags ?? flags).includes('admin');
+  const admin = (name: string, flags: readonly string[]): boolean => skipsMonitor(redisDecl(name)?.flags ?? flags, name);
   return commands.map((c) => {
     if (!c.subcommands) return admin(c.name, c.flags);
     const skip = new Set<string>();

@@ -486,6 +486,15 @@ export class Transactions implements TransactionsApi {
     return view;
   }
 
+  /** EXEC would run a write (or a command that may replicate): CLIENT PAUSE WRITE holds it, as
+   * Redis holds an EXEC whose queue has one. */
+  queuedMayWrite(conn: ClientInfo, mayWrite: (idx: number) => boolean): boolean {
+    const q = this.states.get(conn.id)?.queue;
+    if (q === undefined) return false;
+    for (let i = 0; i < q.count; i++) if (mayWrite(q.idx(i))) return true;
+    return false;
+  }
+
   // --- per-connection state -------------------------------------------------------------------
 
   private state(conn: ClientInfo): TxState {
