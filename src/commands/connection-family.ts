@@ -376,8 +376,9 @@ function clientCommand(m: MainCall): void {
         } else if (argIs(a, i, 'ID') && i + 1 < a.argc) {
           ids = new Set();
           for (i++; i < a.argc; i++) {
+            // Any integer, as Redis 7.0 takes it (0 or a negative one matches no client).
             const id = argInt(a, i);
-            if (Number.isNaN(id) || id <= 0) {
+            if (Number.isNaN(id)) {
               m.out.error('ERR Invalid client ID');
               return;
             }

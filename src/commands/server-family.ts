@@ -125,6 +125,8 @@ function infoSection(m: MainCall, name: string, shards: ShardStatsReport[]): str
       add('rate_limited_requests', st.rateLimitedRequests);
       add('bandwidth_limited_pauses', st.bandwidthLimitedPauses);
       add('user_maxclients_refused', st.userMaxclientsRefused);
+      // MONITOR (docs/observability-clients.md): monitors closed at their output bound
+      add('monitor_output_disconnections', m.server.monitors.dropped);
       break;
     case 'replication':
       for (const [k, val] of s.replication.info()) add(k, val);
