@@ -484,9 +484,9 @@ export const CONNECTION_COMMANDS = [
       { name: 'kill', arity: -3, flags: ['admin'], keys: null, summary: 'Terminates open connections.' },
       { name: 'unblock', arity: -3, flags: ['admin'], keys: null, summary: 'Unblocks a client blocked by a blocking command from a different connection.' },
       { name: 'help', arity: 2, flags: [], keys: null, summary: 'Returns helpful text about the different subcommands.' },
-      { name: 'pause', arity: -3, flags: ['admin'], keys: null, summary: 'Suspends commands processing.' },
-      { name: 'unpause', arity: 2, flags: ['admin'], keys: null, summary: 'Resumes processing of clients that were paused.' },
-      { name: 'no-evict', arity: 3, flags: ['admin'], keys: null, summary: 'Sets the client eviction mode of the connection.' },
+      { name: 'pause', arity: -3, flags: ['admin', 'noscript', 'loading', 'stale'], keys: null, summary: 'Suspends commands processing.' },
+      { name: 'unpause', arity: 2, flags: ['admin', 'noscript', 'loading', 'stale'], keys: null, summary: 'Resumes processing of clients that were paused.' },
+      { name: 'no-evict', arity: 3, flags: ['admin', 'noscript', 'loading', 'stale'], keys: null, summary: 'Sets the client eviction mode of the connection.' },
       { name: 'no-touch', arity: 3, flags: [], keys: null, summary: 'Controls whether commands sent by the client affect the LRU/LFU of accessed keys.',
         decl: { flags: ['noscript', 'loading', 'stale'], acl: ['@slow', '@connection'], since: '7.2.0', complexity: 'O(1)' } }, // Redis 7.2's
     ] },
