@@ -247,7 +247,13 @@ function clientKill(m: MainCall): void {
       }
     } else if (argIs(a, i, 'ADDR')) addr = v;
     else if (argIs(a, i, 'LADDR')) laddr = v;
-    else if (argIs(a, i, 'USER')) user = v;
+    else if (argIs(a, i, 'USER')) {
+      if (m.server.acl.user(v) === undefined) {
+        m.out.error(`ERR No such user '${v}'`);
+        return;
+      }
+      user = v;
+    }
     else if (argIs(a, i, 'SKIPME')) {
       if (v.toLowerCase() === 'yes') skipme = true;
       else if (v.toLowerCase() === 'no') skipme = false;
@@ -272,7 +278,7 @@ function clientKill(m: MainCall): void {
     if (addr !== null && c.addr !== addr) continue;
     if (type !== null && clientType(c) !== type) continue;
     if (laddr !== null && c.laddr !== laddr) continue;
-    if (user !== null && user !== 'default') continue;
+    if (user !== null && c.user.name !== user) continue;
     if (c === m.conn && skipme) continue;
     if (c === m.conn) c.closeAfterReply();
     else c.kill();

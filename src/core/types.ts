@@ -102,6 +102,9 @@ export interface ShardSettings {
    * replies: a shard reads it before each command, so the next command already sees a change
    * (settings themselves travel over the control port, unordered with the rings). */
   notifyWord?: Int32Array;
+  /** CLIENT PAUSE's mode in shared memory (word 0; 0 = none), written by the main thread: while
+   * a pause is in force the shard's active expiry cycle stands still, as Redis 7.0's does. */
+  pauseWord?: Int32Array;
   /** hll-sparse-max-bytes: a sparse HyperLogLog growing past it becomes dense (absent: 3000). */
   hllSparseMaxBytes?: number;
   /** `databases`: numbered databases a client may SELECT (absent: 16). */

@@ -27,6 +27,9 @@ export class ClientPause {
   /** Held entries by client id (CLIENT LIST flag b, INFO blocked_clients). */
   private readonly heldIds = new Map<number, number>();
   private timer: NodeJS.Timeout | null = null;
+  /** The mode in shared memory for the shards (ShardSettings.pauseWord): their active expiry
+   * stands still during a pause. */
+  readonly word = new Int32Array(new SharedArrayBuffer(4));
 
   /** Writes are paused (the failover's view, and admission's first test). */
   get paused(): boolean {
@@ -99,6 +102,7 @@ export class ClientPause {
     }
     const before = this.mode;
     this.mode = Math.max(this.client.mode, this.failover.mode) as PauseMode;
+    Atomics.store(this.word, 0, this.mode);
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     if (this.mode !== PAUSE_OFF) {

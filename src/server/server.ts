@@ -295,6 +295,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       scripts: { words: this.scripting.words, busyReplyThresholdMs: v.busyReplyThreshold, shardCount: v.shards, cluster: v.clusterEnabled },
       notifyKeyspaceEvents: v.notifyKeyspaceEvents,
       notifyWord: this.notifyWordFor(v.notifyKeyspaceEvents),
+      pauseWord: this.clientPause.word,
       hllSparseMaxBytes: v.hllSparseMaxBytes,
       databases: v.databases,
       limits: {

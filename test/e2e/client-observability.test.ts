@@ -153,6 +153,8 @@ t('CLIENT LIST / PAUSE / UNPAUSE / NO-EVICT / MONITOR errors are redis-server\'s
     ['CLIENT', 'NO-EVICT'],
     ['CLIENT', 'NO-EVICT', 'OFF'],
     ['MONITOR', 'x'],
+    ['CLIENT', 'KILL', 'USER', 'nobody'],
+    ['CLIENT', 'KILL', 'USER', 'default', 'ADDR', '1.2.3.4:5'],
   ];
   const replies: Record<string, string[]> = {};
   for (const [who, port] of servers()) {
