@@ -321,6 +321,10 @@ function clientPause(m: MainCall): void {
 function monitorCommand(m: MainCall): void {
   const conn = m.conn;
   if (conn.monitoring || isReplicaLink(conn)) return;
+  if (m.inExec === true) {
+    m.out.error(ERR.monitorDenyBlocking);
+    return;
+  }
   m.server.monitors.add(conn);
   m.out.ok();
   // Lines fed from now on go after the +OK.

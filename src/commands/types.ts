@@ -267,6 +267,9 @@ export interface MainCall {
   conn: ClientInfo;
   args: ArgList;
   out: RespWriter;
+  /** Run by EXEC: a command that would block or stream (MONITOR) refuses, as Redis's
+   * CLIENT_DENY_BLOCKING. */
+  inExec?: boolean;
 }
 
 /** Runs on the main thread. Returning a promise holds the connection's later commands until it

@@ -157,6 +157,7 @@ export const ERR = {
   pauseTimeoutNegative: 'ERR timeout is negative',
   pauseMode: 'ERR CLIENT PAUSE mode must be WRITE or ALL',
   replicaKeyspace: "ERR Replica can't interact with the keyspace",
+  monitorDenyBlocking: "ERR MONITOR isn't allowed for DENY BLOCKING client",
 } as const;
 
 /** Thrown by a main-thread handler to answer with this exact error reply (no '-', no CRLF). */

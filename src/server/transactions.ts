@@ -569,7 +569,7 @@ async function runHandler(h: MainHandler, server: ServerApi, conn: ClientInfo, a
   const out = new RespWriter(256);
   out.proto = conn.proto;
   try {
-    await h({ server, conn, args, out });
+    await h({ server, conn, args, out, inExec: true });
   } catch (e) {
     out.reset();
     out.error(e instanceof ReplyError ? e.reply : `ERR ${(e as Error).message}`);
