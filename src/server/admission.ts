@@ -1,6 +1,6 @@
 // Admission: the checks every request passes before it runs, whichever front door it came
-// through (RESP, memcached, HTTP), in one order: loading, authentication, the failover write
-// pause, then the write gates (read-only replica, min-replicas-to-write). Out-of-memory is
+// through (RESP, memcached, HTTP), in one order: loading, authentication, the client pause
+// (CLIENT PAUSE WRITE|ALL and the failover's write pause: client-pause.ts), then the write gates (read-only replica, min-replicas-to-write). Out-of-memory is
 // decided where the memory is, in the shard, for every door alike; cluster ownership (MOVED,
 // ASK, forwarding) follows admission, in the cluster routing of each door.
 // A pure function of (client, command, node state): no main-thread globals, so that it can run

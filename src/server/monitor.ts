@@ -113,7 +113,7 @@ export class Monitors {
     used = 0;
     const us = nowMicros();
     ascii(`+${Math.floor(us / 1e6)}.${String(us % 1e6).padStart(6, '0')} [${db} ${addr}]`);
-    const redacted = redactArgs(argViews(a));
+    const redacted = mayHoldSecrets(a) ? redactArgs(argViews(a)) : null;
     if (redacted === null) {
       for (let i = 0; i < a.argc; i++) repr(a.buf, a.off[i]!, a.len[i]!);
     } else {
@@ -139,6 +139,14 @@ export class Monitors {
       c.push(frame);
     }
   }
+}
+
+/** Only AUTH, HELLO, MIGRATE, CONFIG and ACL carry secrets (redact.ts): the others skip building
+ * argument views for it. */
+function mayHoldSecrets(a: ArgList): boolean {
+  if (a.argc < 2 || a.len[0]! < 3) return false;
+  const c = a.buf[a.off[0]!]! | 0x20;
+  return c === 0x61 || c === 0x68 || c === 0x6d || c === 0x63;
 }
 
 /** Views of the arguments (allocated only while a monitor is attached: redaction reads them). */
