@@ -287,6 +287,8 @@ function clientKill(m: MainCall): void {
   m.out.integer(killed);
 }
 
+const LLONG_MAX = 2n ** 63n - 1n;
+
 /** CLIENT PAUSE timeout [WRITE|ALL]: paused clients' commands wait (server/client-pause.ts). */
 function clientPause(m: MainCall): void {
   const a = m.args;
@@ -295,8 +297,9 @@ function clientPause(m: MainCall): void {
     return;
   }
   const raw = argString(a, 2);
-  const ms = /^-?\d+$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(ms)) {
+  // A 64-bit integer as Redis reads it; past 2^53 the end time is only approximate (centuries away).
+  const ms = /^-?\d{1,19}$/.test(raw) && BigInt(raw) <= LLONG_MAX && BigInt(raw) >= -LLONG_MAX - 1n ? Number(raw) : NaN;
+  if (Number.isNaN(ms)) {
     m.out.error(ERR.pauseTimeoutNotInteger);
     return;
   }

@@ -11,6 +11,8 @@ export const PAUSE_WRITE = 1;
 export const PAUSE_ALL = 2;
 export type PauseMode = typeof PAUSE_OFF | typeof PAUSE_WRITE | typeof PAUSE_ALL;
 
+const TIMER_MAX_MS = 2 ** 31 - 1;
+
 /** One purpose's pause: its mode and when it ends (ms since the epoch). */
 interface Purpose {
   mode: PauseMode;
@@ -108,7 +110,8 @@ export class ClientPause {
     if (this.mode !== PAUSE_OFF) {
       let next = Infinity;
       for (const p of [this.client, this.failover]) if (p.mode !== PAUSE_OFF && p.endMs < next) next = p.endMs;
-      this.timer = setTimeout(() => this.update(), Math.max(0, next - now) + 1);
+      // Node's timers take at most 2^31-1 ms (a longer delay would fire at once): re-armed then.
+      this.timer = setTimeout(() => this.update(), Math.min(TIMER_MAX_MS, Math.max(0, next - now) + 1));
       this.timer.unref();
     }
     if (this.mode < before) this.release();
