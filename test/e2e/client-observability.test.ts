@@ -95,6 +95,16 @@ t('CLIENT INFO and CLIENT LIST: the same fields in the same order as redis-serve
   assert.equal(names['tessera'], names['redis']);
 });
 
+t('INFO clients: redis-server\'s fields in its order', async () => {
+  const keys: Record<string, string[]> = {};
+  for (const [who, port] of servers()) {
+    const c = await client(port);
+    const info = await call(c, 'INFO', 'clients');
+    keys[who] = info.split('\r\n').filter((l) => l.includes(':')).map((l) => l.slice(0, l.indexOf(':')));
+  }
+  assert.equal(keys['tessera'], keys['redis']);
+});
+
 t('flags, cmd, db, multi and sub of clients in different states match redis-server', async () => {
   const seen: Record<string, Record<string, Record<string, string>>> = {};
   for (const [who, port] of servers()) {
