@@ -107,6 +107,9 @@ export interface MonitorsApi {
   add(c: ClientInfo): boolean;
   remove(c: ClientInfo): void;
   has(c: ClientInfo): boolean;
+  /** Feeds command `idx` (unless MONITOR leaves it out: admin commands) run in database `db` by
+   * the client at `addr`. */
+  feedCommand(idx: number, db: number, addr: string, a: ArgList): void;
 }
 
 /** Pub/sub subscription kinds: 0 channels, 1 patterns, 2 shard channels. */

@@ -13,7 +13,7 @@ import { RespWriter } from '../protocol/resp-writer.js';
 import type { Logger } from 'pino';
 import { HOLD, admissionTraits, admit, type AdmissionCommand, type AdmissionState } from './admission.js';
 import type { ClientPause } from './client-pause.js';
-import { monitorSkips, type Monitors } from './monitor.js';
+import type { Monitors } from './monitor.js';
 import { ANY_SLOTS, REJECTED, type ClusterRouter, type RoutedClient } from './cluster-router.js';
 import type { ShardRouter } from './shard-router.js';
 import { keySlot } from '../keyspace/slot.js';
@@ -24,6 +24,10 @@ import { STREAM_BLOCKING_FORMS, blocksWith } from '../commands/stream-blocking.j
 import type { Guard, GuardClient } from './guard.js';
 
 const SPARE_OUT_MAX_BYTES = 16 * 1024;
+
+/** By command index: sent in MULTI, fed to MONITOR when EXEC runs it (all but the commands MULTI
+ * runs at once: DISCARD, MULTI, WATCH, QUIT, RESET). */
+const FED_AT_EXEC = Uint8Array.from(COMMANDS, (c) => (['discard', 'multi', 'watch', 'quit', 'reset'].includes(c.name) ? 0 : 1));
 
 /** The database SELECT's arguments name (its current one when they name none). */
 function selectedDb(a: ArgList, current: number): number {
@@ -249,8 +253,6 @@ export class Dispatcher {
     return COMMANDS[idx]!.name === 'exec' && this.transactions !== null && this.transactions.queuedMayWrite(conn, this.mayWrite);
   }
 
-  /** By command index: left out of MONITOR (admin commands; a map by subcommand for containers). */
-  private readonly monitorSkip = monitorSkips(COMMANDS);
   /** The monitors (set by the server). */
   monitors: Monitors | { readonly active: false } = { active: false };
 
@@ -263,8 +265,9 @@ export class Dispatcher {
       conn.replyError(ERR.replicaKeyspace);
       return true;
     }
-    const skip = this.monitorSkip[idx]!;
-    if (skip === true || (skip !== false && a.argc >= 2 && skip.has(argString(a, 1).toLowerCase()))) return false;
+    // In MULTI, queued commands and EXEC are fed when EXEC runs them (Transactions.exec), as Redis.
+    if (conn.multi >= 0 && FED_AT_EXEC[idx] === 1) return false;
+    if (!monitors.shows(idx, a)) return false;
     // Fed before it runs: SELECT's line shows the database it selects, as Redis (which feeds
     // after running it) shows it.
     const db = spec.name === 'select' ? selectedDb(a, conn.db) : spec.name === 'reset' ? 0 : conn.db;

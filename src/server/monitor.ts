@@ -80,7 +80,27 @@ export class Monitors {
   dropped = 0;
   private readonly clients = new Set<ClientInfo>();
 
-  constructor(private readonly host: MonitorHost) {}
+  /** By command index: left out (admin commands; a set of subcommands for containers). */
+  private readonly skip: Array<boolean | ReadonlySet<string>>;
+
+  constructor(
+    private readonly host: MonitorHost,
+    commands: readonly CommandSpec[],
+  ) {
+    this.skip = monitorSkips(commands);
+  }
+
+  /** Whether command `idx` with arguments `a` is fed at all. */
+  shows(idx: number, a: ArgList): boolean {
+    const skip = this.skip[idx];
+    if (skip === undefined || skip === true) return false;
+    if (skip === false || a.argc < 2) return true;
+    return !skip.has(Buffer.from(a.buf.buffer, a.buf.byteOffset + a.off[1]!, a.len[1]!).toString('latin1').toLowerCase());
+  }
+
+  feedCommand(idx: number, db: number, addr: string, a: ArgList): void {
+    if (this.active && this.shows(idx, a)) this.feed(db, addr, a);
+  }
 
   get count(): number {
     return this.clients.size;

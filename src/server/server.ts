@@ -79,7 +79,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
   readonly monitors: Monitors = new Monitors({
     normalHardLimitBytes: () => this.config.values.clientOutputBufferLimitNormal.hardBytes,
     logDrop: (c, pending, limit) => this.log.warn({ client: c.id, addr: c.addr }, `Client closed: MONITOR output ${pending} bytes over the limit ${limit}`),
-  });
+  }, COMMANDS);
   private readonly stats: ServerStats = {
     totalConnectionsReceived: 0,
     totalCommandsProcessed: 0,

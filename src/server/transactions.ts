@@ -173,7 +173,7 @@ export class Transactions implements TransactionsApi {
       case QUEUE:
         break;
       case RUN_EXEC:
-        this.exec(conn);
+        this.exec(conn, idx, a);
         return true;
       case RUN_DISCARD:
         this.reset(conn);
@@ -272,13 +272,18 @@ export class Transactions implements TransactionsApi {
 
   // --- EXEC -------------------------------------------------------------------------------------
 
-  private exec(conn: TxClient): void {
+  private exec(conn: TxClient, execIdx: number, execArgs: ArgList): void {
     const st = this.state(conn);
     const queue = st.queue;
     let fail: Buffer | null = null;
     if (conn.multiFailed) fail = Buffer.from(`-${ERR.execAbort}\r\n`);
     else if (st.crossSlot) fail = Buffer.from(`-${ERR.crossSlot}\r\n`);
     else if (st.watchLost) fail = nullArray(conn.proto);
+    // MONITOR sees the queued commands when they run, then EXEC (Redis feeds each after it runs).
+    if (this.server.monitors.active) {
+      if (fail === null) for (let i = 0; i < queue.count; i++) this.server.monitors.feedCommand(queue.idx(i), conn.db, conn.addr, queue.args(i));
+      this.server.monitors.feedCommand(execIdx, conn.db, conn.addr, execArgs);
+    }
     if (fail !== null) {
       this.reset(conn);
       this.deliver(conn, fail);
