@@ -164,17 +164,18 @@ function clientFlags(c: ClientInfo, blocked: boolean): string {
 /** One line of CLIENT LIST / CLIENT INFO: Redis 7.0.15's fields in its order. Buffers as Tessera
  * has them: qbuf = bytes read and not yet parsed, argv-mem = the running (or held) command's
  * argument bytes, obl = reply bytes not yet handed to the socket, omem = every byte of output
- * pending (reply buffer, socket queue, replies parked out of order); qbuf-free, multi-mem and oll
- * have no counterpart (0); events gains w while output is pending. */
-export function clientLine(c: ClientInfo, now: number, blocked = false): string {
+ * pending (reply buffer, socket queue, replies parked out of order), multi-mem = the queued
+ * commands' bytes; qbuf-free and oll have no counterpart (0); events gains w while output is
+ * pending. */
+export function clientLine(c: ClientInfo, now: number, blocked = false, multiMem = 0): string {
   const qbuf = c.queryBufferBytes();
   const omem = c.outputBufferBytes();
   const argv = c.argvBytes();
   return (
     `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=${c.fd} name=${c.name} ` +
     `age=${Math.floor((now - c.createdAtMs) / 1000)} idle=${Math.floor((now - c.lastInteractionMs) / 1000)} ` +
-    `flags=${clientFlags(c, blocked)} db=${c.db} sub=${c.subscriptions.channels.size} psub=${c.subscriptions.patterns.size} ssub=${c.subscriptions.shardChannels.size} multi=${c.multi} qbuf=${qbuf} qbuf-free=0 argv-mem=${argv} multi-mem=0 ` +
-    `rbs=16384 rbp=0 obl=${c.replyBufferBytes()} oll=0 omem=${omem} tot-mem=${qbuf + argv + omem} events=${omem > 0 ? 'rw' : 'r'} cmd=${c.lastCommand} ` +
+    `flags=${clientFlags(c, blocked)} db=${c.db} sub=${c.subscriptions.channels.size} psub=${c.subscriptions.patterns.size} ssub=${c.subscriptions.shardChannels.size} multi=${c.multi} qbuf=${qbuf} qbuf-free=0 argv-mem=${argv} multi-mem=${multiMem} ` +
+    `rbs=16384 rbp=0 obl=${c.replyBufferBytes()} oll=0 omem=${omem} tot-mem=${qbuf + argv + multiMem + omem} events=${omem > 0 ? 'rw' : 'r'} cmd=${c.lastCommand} ` +
     `user=${c.user.name} redir=-1 resp=${c.proto}`
   );
 }
@@ -373,7 +374,7 @@ function clientCommand(m: MainCall): void {
     }
     case 'info':
       if (a.argc !== 2) break;
-      m.out.verbatim(clientLine(conn, Date.now(), isBlocked(m, conn)) + '\n');
+      m.out.verbatim(clientLine(conn, Date.now(), isBlocked(m, conn), m.server.transactions.queuedBytes(conn)) + '\n');
       return;
     case 'list': {
       let ids: Set<number> | null = null;
@@ -404,7 +405,7 @@ function clientCommand(m: MainCall): void {
       }
       const now = Date.now();
       let s = '';
-      for (const c of m.server.clients()) if ((!ids || ids.has(c.id)) && (type === null || clientType(c) === type)) s += clientLine(c, now, isBlocked(m, c)) + '\n';
+      for (const c of m.server.clients()) if ((!ids || ids.has(c.id)) && (type === null || clientType(c) === type)) s += clientLine(c, now, isBlocked(m, c), m.server.transactions.queuedBytes(c)) + '\n';
       m.out.verbatim(s);
       return;
     }

@@ -260,6 +260,8 @@ export interface TransactionsApi {
   unwatch(conn: ClientInfo): void;
   /** RESET: the transaction is discarded, the keys unwatched. */
   reset(conn: ClientInfo): void;
+  /** Bytes of conn's queued commands (CLIENT LIST multi-mem; 0 outside MULTI). */
+  queuedBytes(conn: ClientInfo): number;
 }
 
 

@@ -491,6 +491,11 @@ export class Transactions implements TransactionsApi {
     return view;
   }
 
+  queuedBytes(conn: ClientInfo): number {
+    const q = conn.multi >= 0 ? this.states.get(conn.id)?.queue : undefined;
+    return q !== undefined && q.count > 0 ? q.queuedBytes : 0;
+  }
+
   /** EXEC would run a write (or a command that may replicate): CLIENT PAUSE WRITE holds it, as
    * Redis holds an EXEC whose queue has one. */
   queuedMayWrite(conn: ClientInfo, mayWrite: (idx: number) => boolean): boolean {

@@ -133,7 +133,7 @@ t('flags, cmd, db, multi and sub of clients in different states match redis-serv
     }
     seen[who] = {};
     for (const [role, f] of Object.entries(roles)) {
-      seen[who][role] = { flags: f.get('flags')!, cmd: f.get('cmd')!, db: f.get('db')!, multi: f.get('multi')!, sub: f.get('sub')!, psub: f.get('psub')!, resp: f.get('resp')!, user: f.get('user')! };
+      seen[who][role] = { flags: f.get('flags')!, cmd: f.get('cmd')!, db: f.get('db')!, multi: f.get('multi')!, sub: f.get('sub')!, psub: f.get('psub')!, resp: f.get('resp')!, user: f.get('user')!, multiMem: Number(f.get('multi-mem')) > 0 ? '>0' : '0' };
     }
     assert.is(await call(multi, 'DISCARD'), 'OK');
   }
