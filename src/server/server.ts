@@ -715,6 +715,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     this.stats.rateLimitedRequests = 0;
     this.stats.bandwidthLimitedPauses = 0;
     this.stats.userMaxclientsRefused = 0;
+    this.monitors.dropped = 0;
     for (const l of this.links) l.resetStats();
   }
 
