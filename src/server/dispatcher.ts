@@ -1,7 +1,7 @@
 // The RESP dispatcher: looks each parsed command up in the one table, checks its arity, then
 // admits it (src/server/admission.ts), routes it by cluster ownership (cluster-router.ts), and
 // sends it to its shard, fans it out over several, or runs it on the main thread; it counts
-// every command (INFO commandstats). Depends downward only: admission, the cluster router, the
+// every command (INFO commandstats) and feeds it to MONITOR (monitor.ts). Depends downward only: admission, the cluster router, the
 // shard router and the command table; the server object is reached through ServerApi.
 
 import { COMMANDS, arityOk, lookupCommand } from '../commands/registry.js';
@@ -238,8 +238,9 @@ export class Dispatcher {
     return true;
   }
 
-  /** A write held during a manual failover: dispatched, as if it had just arrived, once writes
-   * resume; the connection reads nothing more until then (its order is kept). */
+  /** A command held by a pause (CLIENT PAUSE, a manual failover: client-pause.ts): dispatched, as
+   * if it had just arrived, once the pause no longer holds it; the connection reads nothing more
+   * until then (its order is kept). */
   private holdUntilWritesResume(conn: DispatchClient, a: ArgList): void {
     const copy = copyArgList(a);
     conn.hold();

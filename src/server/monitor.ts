@@ -1,7 +1,8 @@
 // MONITOR: every command a client runs, as Redis 7.0 writes it to its monitors:
 // `+<unix seconds>.<micros> [<db> <addr>] "arg" "arg"...` with each argument escaped as Redis's
-// sdscatrepr, secrets redacted (observability/redact.ts), admin commands left out (monitorSkips). The line is built once per command into a module scratch and pushed to every
-// monitor. When no monitor is attached the data path pays one test (`active`). Bounded: a monitor
+// sdscatrepr, secrets redacted (observability/redact.ts), admin commands left out (monitorSkips).
+// The line is built once per command into a module scratch and pushed to every monitor. When no
+// monitor is attached the data path pays one test (`active`). Bounded: a monitor
 // whose pending output would pass its limit (client-output-buffer-limit normal's hard bytes, or
 // MONITOR_OUTPUT_MAX_BYTES when that is 0) is disconnected and counted in `dropped`.
 
