@@ -624,7 +624,8 @@ export class ShardExecutor {
       for (const ks of this.dbs) {
         if (ks === null) continue;
         ks.now = now;
-        if (this.settings.activeExpireEnabled) ks.activeExpireCycle(periodMs / 4 / this.dbs.length);
+        // Not during a client pause (ShardSettings.pauseWord): Redis 7.0 expires nothing then.
+        if (this.settings.activeExpireEnabled && (this.settings.pauseWord?.[0] ?? 0) === 0) ks.activeExpireCycle(periodMs / 4 / this.dbs.length);
         ks.rehashStep();
         // Large collections deleted lately: a tenth of the period at most goes to freeing them.
         ks.lazyFreeFor(periodMs / 10 / this.dbs.length);
