@@ -2,6 +2,7 @@
 // handler. The dispatcher checks arity, auth and out-of-memory from the spec, once, for every
 // command; handlers never repeat those checks.
 
+import type { MergedCommandStats } from '../observability/command-stats.js';
 import type { RespWriter } from '../protocol/resp-writer.js';
 import type { Config } from '../config/config.js';
 import type { ClusterControl } from '../cluster/api.js';
@@ -145,6 +146,8 @@ export interface ServerApi {
   shardStats(): Promise<ShardStatsReport[]>;
   /** Per-command counters: calls and total microseconds. */
   commandStats(): Map<string, { calls: number; usec: number; rejected: number; failed: number }>;
+  /** Every thread's per-command statistics summed, given the shards' reports. */
+  mergedCommandStats(shards: readonly ShardStatsReport[]): MergedCommandStats;
   resetStats(): void;
   /** Resolves once every shard has the settings of the last CONFIG SET (bounded wait). */
   settingsApplied(): Promise<void>;

@@ -33,7 +33,8 @@ import type { ShardCommand, ShardContext } from './shard-context.js';
 import { ERR } from '../core/errors.js';
 import { exposeControl } from './control-rpc.js';
 import { InvariantError, assert, isInvariantError } from '../util/assert.js';
-import { CommandLatency } from '../observability/latency.js';
+import { coarseLatency } from '../observability/latency.js';
+import { CommandStats, StatTable } from '../observability/command-stats.js';
 import { osThreadId } from '../observability/thread-id.js';
 import { ShardPersistence, type FeedSink, type LoadPlan, type LoadReport } from '../persistence/shard-persistence.js';
 import type { SnapshotResult } from '../persistence/snapshot-job.js';
@@ -114,12 +115,16 @@ export class ShardExecutor {
   private readonly ctx: ShardContext;
   private settings: ShardSettings;
   private commandsProcessed = 0;
-  /** Execution time per command (what /metrics reports), and its total in ms (busy time). */
-  private readonly latency: CommandLatency;
+  /** Per-command calls, time, histograms and errors of what this shard runs (by stat id: INFO
+   * commandstats / latencystats / errorstats, LATENCY HISTOGRAM, /metrics). */
+  private readonly cmdStats: CommandStats;
+  /** The running command was refused before its handler (OOM, MISCONF): a rejected call. */
+  private refused = false;
   /** By command index: 1 for commands flagged write (refused while the log cannot be written). */
   private readonly writes: Uint8Array;
   /** Command index by lower-case name (commandNamed; off the hot path). */
   private readonly byName: Map<string, number>;
+  /** Milliseconds spent running commands (busy time). */
   private busyMs = 0;
   private cronTimer: NodeJS.Timeout | null = null;
   /** Clients blocked on keys of the running command's database (one registry per database). */
@@ -155,7 +160,8 @@ export class ShardExecutor {
     claims: Int32Array = createClaimWords(),
     dbMemory: ReadonlyArray<SharedArrayBuffer | null> = [],
   ) {
-    this.latency = new CommandLatency(commands.length);
+    this.cmdStats = new CommandStats(new StatTable(commands));
+    this.cmdStats.tracking = settings.latencyTracking ?? true;
     this.writes = Uint8Array.from(commands, (c) => (c.flags.includes('write') ? 1 : 0));
     this.byName = new Map(commands.map((c, i) => [c.name, i]));
     this.ks = new Keyspace(memory);
@@ -404,16 +410,27 @@ export class ShardExecutor {
     this.lastStamp = t1;
     const ms = t1 - t0;
     this.busyMs += ms;
-    this.latency.record(cmd, ms / 1000);
+    this.recordStats(cmd, ms, w);
     this.commandsProcessed++;
+  }
+
+  /** Counts the command that just ran: its time, and its reply when that is an error. */
+  private recordStats(cmd: number, ms: number, w: RespWriter): void {
+    const cs = this.cmdStats;
+    const sid = cs.table.statOf(cmd, this.args);
+    cs.time(sid, ms);
+    if (w.buf[w.start] === 45) cs.reply(sid, w.buf, w.start, w.length, this.refused);
+    this.refused = false;
   }
 
   /** Runs spec's handler on ctx.args with its reply in w: memory and log checks first, a
    * handler's failure (other than a broken invariant) answered as an error. */
   private invoke(cmd: number, spec: ShardCommand, w: RespWriter): void {
     if (this.overMemory(spec)) {
+      this.refused = true;
       w.error(ERR.oom);
     } else if (this.writes[cmd] === 1 && this.persist.writeError() !== null) {
+      this.refused = true;
       w.error(`MISCONF Errors writing to the AOF file: ${this.persist.writeError()}`);
     } else {
       // Relative to the reply's start: a reply that outgrows a borrowed region moves.
@@ -521,6 +538,7 @@ export class ShardExecutor {
       s.keyspaceHits += o.keyspaceHits;
       s.keyspaceMisses += o.keyspaceMisses;
     }
+    const commands = this.cmdStats.snapshot();
     return {
       shardId: this.shardId,
       keys: s.keys,
@@ -537,7 +555,8 @@ export class ShardExecutor {
       restarts: this.restarts,
       busyMs: this.busyMs,
       threadId: osThreadId(),
-      latency: this.latency.data.slice(),
+      latency: coarseLatency(commands, this.cmdStats.table.commandOf, this.commands.length),
+      commands,
       persistence: this.persist.stats(),
     };
   }
@@ -545,12 +564,13 @@ export class ShardExecutor {
   resetStats(): void {
     for (const ks of this.dbs) ks?.resetStats();
     this.commandsProcessed = 0;
-    this.latency.reset();
+    this.cmdStats.reset();
   }
 
   configure(s: ShardSettings): void {
     const hzChanged = s.hz !== this.settings.hz;
     this.settings = s;
+    this.cmdStats.tracking = s.latencyTracking ?? true;
     for (const ks of this.dbs) if (ks !== null) ks.limits = { ...s.limits };
     this.persist.setLog(s.aof, s.aofGen);
     if (s.replFeed) this.persist.enableFeed(true);

@@ -20,6 +20,7 @@ import { subscribeModeRefusal } from '../commands/pubsub-family.js';
 import { clientLine } from '../commands/connection-family.js';
 import { STREAM_BLOCKING_FORMS, blocksWith } from '../commands/stream-blocking.js';
 import type { Guard, GuardClient } from './guard.js';
+import { CommandStats, StatTable } from '../observability/command-stats.js';
 
 const SPARE_OUT_MAX_BYTES = 16 * 1024;
 
@@ -37,8 +38,14 @@ export interface DispatchClient extends ClientInfo, RoutedClient, GuardClient {
   release(): void;
 }
 
+/** Stat ids of the command table (subcommands apart), the same in every thread. */
+export const STAT_TABLE = new StatTable(COMMANDS);
+
 export class Dispatcher {
-  private readonly counters: CommandCounter[] = COMMANDS.map(() => ({ calls: 0, usec: 0, rejected: 0, failed: 0 }));
+  /** The main thread's share of the per-command statistics: every call and rejection (counted
+   * here, where commands are dispatched), time and failures of main-thread commands, and the
+   * errors replied from this thread. Shards count their own (merged on read). */
+  readonly cmdStats = new CommandStats(STAT_TABLE);
   /** By command index: what admission needs of each command. */
   private readonly admission: readonly AdmissionCommand[] = COMMANDS.map((c) => admissionTraits(c.flags, c.group));
   /** XREAD / XREADGROUP with BLOCK: their specs with the blocking form (by command index). */
@@ -67,28 +74,30 @@ export class Dispatcher {
     }
     // XREAD / XREADGROUP block only with BLOCK; in MULTI they are queued by index, non-blocking.
     if (idx >= 0 && this.blockingForms[idx] !== null && blocksWith(a)) spec = this.blockingForms[idx]!;
-    const counter = this.counters[idx]!;
+    const cs = this.cmdStats;
+    let sid = STAT_TABLE.base[idx]!;
     if (!arityOk(spec.arity, a.argc)) {
-      counter.rejected++;
+      cs.rejected[sid]!++;
       conn.replyError(ERR.wrongArity(spec.name));
       return;
     }
     if (spec.subcommands && a.argc >= 2) {
       const sub = spec.subcommands.find((c) => argIs(a, 1, c.name.toUpperCase()));
       if (!sub) {
-        counter.rejected++;
+        // No command to count it against (Redis counts an unknown subcommand in errorstats only).
         conn.replyError(ERR.unknownSubcommand(argString(a, 1), spec.name.toUpperCase()));
         return;
       }
+      sid = STAT_TABLE.statOf(idx, a);
       if (!arityOk(sub.arity, a.argc)) {
-        counter.rejected++;
+        cs.rejected[sid]!++;
         conn.replyError(ERR.wrongArity(`${spec.name}|${sub.name}`));
         return;
       }
     }
     const invalid = spec.validate ? spec.validate(a.argc) : null;
     if (invalid !== null) {
-      counter.rejected++;
+      cs.rejected[sid]!++;
       conn.replyError(invalid);
       return;
     }
@@ -98,36 +107,36 @@ export class Dispatcher {
         this.holdUntilWritesResume(conn, a);
         return;
       }
-      counter.rejected++;
+      cs.rejected[sid]!++;
       conn.replyError(verdict);
       return;
     }
     if (!conn.user.unrestricted && this.aclRefused(conn, idx, a)) {
-      counter.rejected++;
+      cs.rejected[sid]!++;
       return;
     }
     // Tessera's request-rate limits (guard.ts): one test when none is set.
     if (this.guard.limiting) {
       const limited = this.guard.request(conn, conn.user);
       if (limited !== null) {
-        counter.rejected++;
+        cs.rejected[sid]!++;
         conn.replyError(limited);
         return;
       }
     }
     const notInSubscribeMode = subscribeModeRefusal(conn, spec, a);
     if (notInSubscribeMode !== null) {
-      counter.rejected++;
+      cs.rejected[sid]!++;
       conn.replyError(notInSubscribeMode);
       return;
     }
     const scriptVerdict = this.server.scripting.admit(idx, a);
     if (scriptVerdict !== null) {
-      counter.rejected++;
+      cs.rejected[sid]!++;
       conn.replyError(scriptVerdict);
       return;
     }
-    counter.calls++;
+    cs.calls[sid]!++;
     conn.lastCommand = spec.subcommands && a.argc >= 2 ? `${spec.name}|${argString(a, 1).toLowerCase()}` : spec.name;
     // ASKING holds for the next command only.
     const asking = conn.asking;
@@ -135,7 +144,7 @@ export class Dispatcher {
     // In MULTI: queued, or EXEC / DISCARD (server/transactions.ts).
     if (conn.multi >= 0 && this.transactions !== null && this.transactions.inMulti(conn, idx, a, asking)) return;
     if (spec.main) {
-      this.runMain(conn, a, spec.main, counter);
+      this.runMain(conn, a, spec.main, sid);
       return;
     }
     if (spec.allShards) {
@@ -146,12 +155,12 @@ export class Dispatcher {
     if (!keyRange(keys, a)) {
       if (spec.blocking) {
         // The blocking command's own argument errors (numkeys), on the main thread.
-        this.runMain(conn, a, spec.blocking, counter);
+        this.runMain(conn, a, spec.blocking, sid);
         return;
       }
       // A keyless script that may reach any key (script-undeclared-keys allow): every shard locked.
       if (spec.crossShard && spec.reachesOtherKeys !== undefined && this.server.cluster === null && this.server.shardCount > 1 && spec.reachesOtherKeys(a, false, this.server)) {
-        this.runMain(conn, a, spec.crossShard, counter);
+        this.runMain(conn, a, spec.crossShard, sid);
         return;
       }
       // A key count that names no keys: any shard replies the command's own error (Redis runs it
@@ -170,17 +179,17 @@ export class Dispatcher {
         // A blocking command in a slot that is migrating away blocks here: once the slot is gone
         // the client gets -MOVED (BlockedClients.slotsChanged), as Redis redirects it.
         const here = spec.blocking !== undefined && this.server.cluster.ownsSlot(keySlot(a.buf, a.off[first]!, a.len[first]!));
-        this.runMain(conn, a, here ? spec.blocking! : routed, counter);
+        this.runMain(conn, a, here ? spec.blocking! : routed, sid);
         return;
       }
-      if (routed === REJECTED) counter.rejected++;
+      if (routed === REJECTED) cs.rejected[sid]!++;
       if (routed < 0 && routed !== ANY_SLOTS) return;
       if (routed >= 0 && other && spec.crossShard) {
-        this.runMain(conn, a, spec.crossShard, counter);
+        this.runMain(conn, a, spec.crossShard, sid);
         return;
       }
       if (spec.blocking) {
-        this.runMain(conn, a, spec.blocking, counter);
+        this.runMain(conn, a, spec.blocking, sid);
         return;
       }
       if (routed >= 0) {
@@ -190,13 +199,13 @@ export class Dispatcher {
       }
     }
     if (spec.blocking) {
-      this.runMain(conn, a, spec.blocking, counter);
+      this.runMain(conn, a, spec.blocking, sid);
       return;
     }
     const shard = this.shards.singleShard(a, first, last, step);
     if (shard >= 0 && !(other && spec.crossShard)) this.shards.send(shard, conn, conn.takeSeq(), idx, conn.proto, a);
     else if (spec.merge) this.shards.fanKeys(conn, idx, a, first, last, step);
-    else if (spec.crossShard) this.runMain(conn, a, spec.crossShard, counter);
+    else if (spec.crossShard) this.runMain(conn, a, spec.crossShard, sid);
     else conn.replyError(`ERR internal: ${spec.name} cannot span shards`);
   }
 
@@ -229,7 +238,7 @@ export class Dispatcher {
    * copied as it is delivered), an asynchronous one keeps it. Null while one is running. */
   private spareOut: RespWriter | null = new RespWriter(256);
 
-  private runMain(conn: DispatchClient, a: ArgList, handler: MainHandler, counter: CommandCounter): void {
+  private runMain(conn: DispatchClient, a: ArgList, handler: MainHandler, sid: number): void {
     const seq = conn.takeSeq();
     // Taken, not shared: a handler that dispatches another command gets a writer of its own.
     const out = this.spareOut ?? new RespWriter(256);
@@ -244,25 +253,22 @@ export class Dispatcher {
       r = handler({ server: this.server, conn, args: a, out });
     } catch (e) {
       this.failMain(out, e);
-      counter.failed++;
     }
     if (r instanceof Promise) {
       conn.hold();
       r.then(
         () => undefined,
-        (e: unknown) => {
-          this.failMain(out, e);
-          counter.failed++;
-        },
+        (e: unknown) => this.failMain(out, e),
       ).finally(() => {
-        counter.usec += (performance.now() - t0) * 1000;
+        this.cmdStats.time(sid, performance.now() - t0);
+        this.cmdStats.reply(sid, out.buf, 0, out.length, false);
         conn.deliver(seq, out.buf, 0, out.length);
         conn.release();
       });
       return;
     }
-    counter.usec += (performance.now() - t0) * 1000;
-    if (out.length > 0 && out.buf[0] === 45) counter.failed++;
+    this.cmdStats.time(sid, performance.now() - t0);
+    this.cmdStats.reply(sid, out.buf, 0, out.length, false);
     conn.deliver(seq, out.buf, 0, out.length);
     // A writer grown by a large reply (INFO, CLIENT LIST) is not kept.
     if (out.buf.length <= SPARE_OUT_MAX_BYTES) this.spareOut = out;
@@ -279,22 +285,18 @@ export class Dispatcher {
     out.error(`ERR ${(e as Error).message}`);
   }
 
-  /** Counters of the commands called or rejected at least once, by name. */
+  /** Counters of the commands called or rejected at least once on this thread, by stat name
+   * (`config|get`); time and failures of commands run in shards are in their reports. */
   commandStats(): Map<string, CommandCounter> {
     const m = new Map<string, CommandCounter>();
-    COMMANDS.forEach((c, i) => {
-      const k = this.counters[i]!;
-      if (k.calls > 0 || k.rejected > 0) m.set(c.name, k);
+    const cs = this.cmdStats;
+    STAT_TABLE.names.forEach((name, i) => {
+      if (cs.calls[i]! > 0 || cs.rejected[i]! > 0) m.set(name, { calls: cs.calls[i]!, usec: cs.usec[i]!, rejected: cs.rejected[i]!, failed: cs.failed[i]! });
     });
     return m;
   }
 
   resetStats(): void {
-    for (const c of this.counters) {
-      c.calls = 0;
-      c.usec = 0;
-      c.rejected = 0;
-      c.failed = 0;
-    }
+    this.cmdStats.reset();
   }
 }

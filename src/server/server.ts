@@ -34,7 +34,8 @@ import { Replication } from '../replication/replication.js';
 import { WritePause, type AdmissionState } from './admission.js';
 import { ShardRouter } from './shard-router.js';
 import { ClusterRouter } from './cluster-router.js';
-import { Dispatcher, type CommandCounter } from './dispatcher.js';
+import { Dispatcher, STAT_TABLE, type CommandCounter } from './dispatcher.js';
+import { mergeCommandStats, type MergedCommandStats } from '../observability/command-stats.js';
 import { ScriptNode } from '../commands/script-node.js';
 import { initShardScripts } from '../scripting/shard-scripts.js';
 import { PubSub } from './pubsub.js';
@@ -144,6 +145,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     }
     this.clusterRouter = new ClusterRouter(this.router, this);
     this.dispatcher = new Dispatcher(this, this.router, this.clusterRouter, this.admissionState, this.writePause, this.stats, log, this.guard);
+    this.dispatcher.cmdStats.tracking = config.values.latencyTracking;
     this.transactions = new Transactions(this, this.router, this.clusterRouter);
     this.dispatcher.transactions = this.transactions;
     this.persistence = new PersistenceManager(this);
@@ -202,6 +204,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
         const v = config.values;
         this.cluster?.setTunables({ migrationBarrier: v.clusterMigrationBarrier, replicaNoFailover: v.clusterReplicaNoFailover, allowReplicaMigration: v.clusterAllowReplicaMigration });
       }
+      this.dispatcher.cmdStats.tracking = config.values.latencyTracking;
       const s = this.shardSettings();
       this.applying = Promise.all(this.links.map((l) => l.configure(s))).then(() => undefined);
     });
@@ -288,6 +291,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       notifyWord: this.notifyWordFor(v.notifyKeyspaceEvents),
       hllSparseMaxBytes: v.hllSparseMaxBytes,
       databases: v.databases,
+      latencyTracking: v.latencyTracking,
       limits: {
         hashMaxListpackEntries: v.hashMaxListpackEntries,
         hashMaxListpackValue: v.hashMaxListpackValue,
@@ -688,6 +692,16 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
 
   commandStats(): Map<string, CommandCounter> {
     return this.dispatcher.commandStats();
+  }
+
+  countError(text: string): void {
+    this.dispatcher.cmdStats.errors.countText(text);
+  }
+
+  /** Every thread's per-command statistics summed (INFO commandstats, latencystats, errorstats,
+   * LATENCY HISTOGRAM, /metrics). */
+  mergedCommandStats(shards: readonly ShardStatsReport[]): MergedCommandStats {
+    return mergeCommandStats(STAT_TABLE, [this.dispatcher.cmdStats.snapshot()], shards.flatMap((r) => (r.commands ? [r.commands] : [])));
   }
 
   resetStats(): void {
