@@ -247,6 +247,7 @@ export class Dispatcher {
     out.proto = conn.proto;
     // A double, not hrtime.bigint(): no BigInt allocated twice per command.
     const t0 = performance.now();
+    const resets = this.resets;
     let r: void | Promise<void> = undefined;
     try {
       this.shards.handlerDb = conn.db;
@@ -260,6 +261,7 @@ export class Dispatcher {
         () => undefined,
         (e: unknown) => this.failMain(out, e),
       ).finally(() => {
+        this.countAfterReset(sid, resets);
         this.cmdStats.time(sid, performance.now() - t0);
         this.cmdStats.reply(sid, out.buf, 0, out.length, false);
         conn.deliver(seq, out.buf, 0, out.length);
@@ -267,6 +269,7 @@ export class Dispatcher {
       });
       return;
     }
+    this.countAfterReset(sid, resets);
     this.cmdStats.time(sid, performance.now() - t0);
     this.cmdStats.reply(sid, out.buf, 0, out.length, false);
     conn.deliver(seq, out.buf, 0, out.length);
@@ -296,7 +299,16 @@ export class Dispatcher {
     return m;
   }
 
+  /** CONFIG RESETSTATs so far: a command that reset the statistics while it ran counts as a call
+   * after the reset, as Redis counts a command once it has run. */
+  private resets = 0;
+
+  private countAfterReset(sid: number, resetsBefore: number): void {
+    if (this.resets !== resetsBefore) this.cmdStats.calls[sid]!++;
+  }
+
   resetStats(): void {
+    this.resets++;
     this.cmdStats.reset();
   }
 }
