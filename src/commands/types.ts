@@ -3,6 +3,8 @@
 // command; handlers never repeat those checks.
 
 import type { MergedCommandStats } from '../observability/command-stats.js';
+import type { SlowLog } from '../observability/slowlog.js';
+import type { LatencyMonitor } from '../observability/latency-monitor.js';
 import type { RespWriter } from '../protocol/resp-writer.js';
 import type { Config } from '../config/config.js';
 import type { ClusterControl } from '../cluster/api.js';
@@ -151,6 +153,9 @@ export interface ServerApi {
   resetStats(): void;
   /** Resolves once every shard has the settings of the last CONFIG SET (bounded wait). */
   settingsApplied(): Promise<void>;
+  /** SLOWLOG's entries and LATENCY's events (main thread; shards report theirs to it). */
+  readonly slowlog: SlowLog;
+  readonly latencyMonitor: LatencyMonitor;
   serverStats(): ServerStats;
   /** save: SHUTDOWN SAVE (true) / NOSAVE (false); null = save when save points are set. */
   shutdown(reason: string, save?: boolean | null): void;

@@ -108,6 +108,12 @@ export interface ShardSettings {
   databases?: number;
   /** latency-tracking: per-command latency histograms are recorded (absent: yes). */
   latencyTracking?: boolean;
+  /** Commands taking this many microseconds or more are reported to the main thread (SLOWLOG,
+   * LATENCY: the lower of their thresholds); absent or Infinity: none. */
+  slowCaptureUs?: number;
+  /** latency-monitor-threshold (ms, 0 or absent: off): the shard's own latency events (expire
+   * cycle) at or above it are reported. */
+  latencyThresholdMs?: number;
 }
 
 /** How the replies of a command fanned out over several shards become one reply. */

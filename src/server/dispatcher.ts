@@ -21,6 +21,7 @@ import { clientLine } from '../commands/connection-family.js';
 import { STREAM_BLOCKING_FORMS, blocksWith } from '../commands/stream-blocking.js';
 import type { Guard, GuardClient } from './guard.js';
 import { CommandStats, StatTable } from '../observability/command-stats.js';
+import type { SlowFeed } from './slow-feed.js';
 
 const SPARE_OUT_MAX_BYTES = 16 * 1024;
 
@@ -52,6 +53,8 @@ export class Dispatcher {
   private readonly blockingForms = COMMANDS.map((c) => (STREAM_BLOCKING_FORMS[c.name] !== undefined ? { ...c, blocking: STREAM_BLOCKING_FORMS[c.name] } : null));
   /** Takes the commands of a client in MULTI (set by the server). */
   transactions: Transactions | null = null;
+  /** SLOWLOG / LATENCY of main-thread commands (set by the server). */
+  slow: SlowFeed | null = null;
 
   constructor(
     private readonly server: ServerApi,
@@ -264,6 +267,7 @@ export class Dispatcher {
         this.countAfterReset(sid, resets);
         this.cmdStats.time(sid, performance.now() - t0);
         this.cmdStats.reply(sid, out.buf, 0, out.length, false);
+        if (this.slow !== null && this.slow.captureUs !== Infinity) this.slow.main(conn, a, t0, handler);
         conn.deliver(seq, out.buf, 0, out.length);
         conn.release();
       });
@@ -272,6 +276,7 @@ export class Dispatcher {
     this.countAfterReset(sid, resets);
     this.cmdStats.time(sid, performance.now() - t0);
     this.cmdStats.reply(sid, out.buf, 0, out.length, false);
+    if (this.slow !== null && this.slow.captureUs !== Infinity) this.slow.main(conn, a, t0, handler);
     conn.deliver(seq, out.buf, 0, out.length);
     // A writer grown by a large reply (INFO, CLIENT LIST) is not kept.
     if (out.buf.length <= SPARE_OUT_MAX_BYTES) this.spareOut = out;

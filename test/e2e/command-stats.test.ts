@@ -2,7 +2,8 @@
 // included), with the same calls / rejected_calls / failed_calls and error counts as
 // redis-server 7.0 for the same command sequence (compared line by line, times left out);
 // latency-tracking and its percentiles config as Redis (texts checked on redis-server);
-// CONFIG RESETSTAT clears the shards' counts too; a shard's OOM refusal is a rejected call.
+// CONFIG RESETSTAT clears the shards' counts too; a shard's OOM refusal is a rejected call;
+// LATENCY HISTOGRAM in Redis 7.0's shape (RESP2 and RESP3) over commands run in shards.
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -144,6 +145,51 @@ it("a shard's OOM refusal counts as rejected, not as a call (as Redis's processC
   assert.equal(r, { error: "OOM command not allowed when used memory > 'maxmemory'." });
   assert.match(await info(c, 'commandstats'), /cmdstat_set:calls=0,usec=\d+,usec_per_call=0\.00,rejected_calls=1,failed_calls=0/);
   assert.match(await info(c, 'errorstats'), /errorstat_OOM:count=1/);
+});
+
+/** HdrHistogram's names of the powers of two from 1024 ns (what redis-server prints). */
+const REDIS_BUCKETS = new Set(Array.from({ length: 21 }, (_, k) => Math.floor((2 ** (10 + k) + 2 ** (3 + k) - 1) / 1000)));
+
+it('LATENCY HISTOGRAM: per command (shards included) calls and cumulative power-of-two buckets, RESP2 and RESP3', async () => {
+  const c = await server('tessera');
+  for (let i = 0; i < 5; i++) await c.call(['SET', `k${i}`, 'v']);
+  await c.call(['CONFIG', 'GET', 'maxmemory']);
+  const all = (await call(c, 'LATENCY', 'HISTOGRAM')) as unknown[];
+  const names = all.filter((_, i) => i % 2 === 0);
+  assert.ok(names.includes('set') && names.includes('config|get'), `commands: ${JSON.stringify(names)}`);
+  const set = (await call(c, 'LATENCY', 'HISTOGRAM', 'SET')) as unknown[];
+  assert.is(set.length, 2);
+  assert.is(set[0], 'set');
+  const [callsName, calls, histName, hist] = set[1] as [string, number, string, number[]];
+  assert.equal([callsName, calls, histName], ['calls', 5, 'histogram_usec']);
+  assert.ok(hist.length >= 2 && hist.length % 2 === 0);
+  for (let i = 0; i < hist.length; i += 2) {
+    assert.ok(REDIS_BUCKETS.has(hist[i]!), `bucket ${hist[i]} is one of Redis's`);
+    if (i > 0) assert.ok(hist[i]! > hist[i - 2]! && hist[i + 1]! > hist[i - 1]!, 'ascending and cumulative');
+  }
+  assert.is(hist.at(-1), 5, 'the last bucket holds every call');
+  // A container lists its subcommands; unknown names are skipped.
+  assert.equal(((await call(c, 'LATENCY', 'HISTOGRAM', 'config', 'nosuch')) as unknown[])[0], 'config|get');
+  assert.equal(await call(c, 'LATENCY', 'HISTOGRAM', 'nosuch', 'get'), []);
+  await c.call(['HELLO', '3']);
+  const r3 = await c.call(['LATENCY', 'HISTOGRAM', 'set']);
+  assert.match(r3.text, /^%1\r\n\$3\r\nset\r\n%2\r\n\$5\r\ncalls\r\n:5\r\n\$14\r\nhistogram_usec\r\n%\d+\r\n(:\d+\r\n:\d+\r\n)+$/, show(r3.text));
+});
+
+it('LATENCY HISTOGRAM: the same reply shape as redis-server 7.0', async () => {
+  requireTool('redis-server', ['--version'], 'redis-server');
+  const [redis, tessera] = await Promise.all([server('redis'), server('tessera')]);
+  const shapeOf = (v: unknown): unknown => (Array.isArray(v) ? v.map((x, i) => (i % 2 === 0 && typeof x === 'string' ? x : shapeOf(x))) : typeof v);
+  const shapes: unknown[] = [];
+  for (const c of [redis, tessera]) {
+    await c.call(['CONFIG', 'RESETSTAT']);
+    await c.call(['SET', 'a', '1']);
+    const v = (await call(c, 'LATENCY', 'HISTOGRAM', 'set')) as [string, [string, number, string, number[]]];
+    // The bucket count depends on timing: keep one bucket.
+    v[1][3] = v[1][3].slice(-2);
+    shapes.push(shapeOf(v));
+  }
+  assert.equal(shapes[1], shapes[0]);
 });
 
 t.run();
