@@ -150,6 +150,10 @@ export interface ServerApi {
   commandStats(): Map<string, { calls: number; usec: number; rejected: number; failed: number }>;
   /** Every thread's per-command statistics summed, given the shards' reports. */
   mergedCommandStats(shards: readonly ShardStatsReport[]): MergedCommandStats;
+  /** Counts a call of command `idx` made by a script run on the main thread (INFO commandstats);
+   * idx -1: that call replied an error (counted by its shard), so an error the script passes on
+   * is not counted twice in errorstats. */
+  countCall(idx: number, a: ArgList): void;
   resetStats(): void;
   /** Resolves once every shard has the settings of the last CONFIG SET (bounded wait). */
   settingsApplied(): Promise<void>;

@@ -149,6 +149,8 @@ export class ShardExecutor {
   wakes: Wake[] = [];
   /** Index of the command that serves blocked clients on ready keys (-1: none in the table). */
   private readonly serveIndex: number;
+  /** Index of the internal command that runs a transaction (-1: none in the table). */
+  private readonly execIndex: number;
   /** Messages published since the last hand-over (ShardContext.publish, keyspace events). */
   readonly publishes = new PublishQueue();
   /** Set by whoever runs the executor: sends the queued publishes now (after a cron step). */
@@ -200,6 +202,7 @@ export class ShardExecutor {
     this.waiters = new ShardWaiters(this.ks, claims, []);
     this.waitersByDb[0] = this.waiters;
     this.serveIndex = this.byName.get('__bserve') ?? -1;
+    this.execIndex = this.byName.get('__exec') ?? -1;
     const self = this;
     this.ctx = {
       shardId,
@@ -433,12 +436,35 @@ export class ShardExecutor {
     this.commandsProcessed++;
   }
 
-  /** Counts the command that just ran: its time, and its reply when that is an error. */
+  /** Counts the command that just ran: its time, and its reply when that is an error. An error
+   * a script passes on from its redis.call was counted by that call: it is a failed call of the
+   * script, not a second error reply (as Redis counts it). */
   private recordStats(cmd: number, ms: number, w: RespWriter): void {
     const cs = this.cmdStats;
     const sid = cs.table.statOf(cmd, this.args);
     cs.time(sid, ms);
-    if (w.buf[w.start] === 45) cs.reply(sid, w.buf, w.start, w.length, this.refused);
+    if (w.buf[w.start] === 45) {
+      if (this.nestedErrors > 0 && !this.refused) cs.failed[sid]!++;
+      else cs.reply(sid, w.buf, w.start, w.length, this.refused);
+    }
+    this.refused = false;
+    this.nestedErrors = 0;
+  }
+
+  /** Error replies of the commands the running command ran (EXEC's, a script's). */
+  private nestedErrors = 0;
+
+  /** Counts a command run by another one. The dispatcher counted the commands of a transaction
+   * as it queued them; a script's calls are counted here. */
+  private recordNested(cmd: number, args: ArgList, ms: number, out: RespWriter, at: number): void {
+    const cs = this.cmdStats;
+    const sid = cs.table.statOf(cmd, args);
+    if (this.topCmd !== this.execIndex) cs.calls[sid]!++;
+    cs.time(sid, ms);
+    if (out.buf[at] === 45) {
+      cs.reply(sid, out.buf, at, out.length, this.refused);
+      this.nestedErrors++;
+    }
     this.refused = false;
   }
 
@@ -483,8 +509,9 @@ export class ShardExecutor {
     const savedArgs = ctx.args;
     ctx.out = out;
     ctx.args = args;
-    // No clock read for a script's calls while nothing is captured.
-    const t0 = this.slowCaptureUs === Infinity ? 0 : performance.now();
+    // Timed for INFO commandstats too, as Redis times each command of EXEC and of scripts.
+    const t0 = performance.now();
+    const at = out.length;
     try {
       this.invoke(cmd, spec, out);
     } finally {
@@ -493,6 +520,7 @@ export class ShardExecutor {
     }
     this.persist.afterCommand();
     this.commandsProcessed++;
+    this.recordNested(cmd, args, performance.now() - t0, out, at);
     // Logged one by one, as Redis logs the commands of EXEC and of scripts (with the script client).
     const us = this.slowCaptureUs === Infinity ? 0 : (performance.now() - t0) * 1000;
     if (us >= this.slowCaptureUs) {

@@ -251,6 +251,7 @@ export class Dispatcher {
     // A double, not hrtime.bigint(): no BigInt allocated twice per command.
     const t0 = performance.now();
     const resets = this.resets;
+    const nested = this.nestedErrors;
     let r: void | Promise<void> = undefined;
     try {
       this.shards.handlerDb = conn.db;
@@ -266,7 +267,7 @@ export class Dispatcher {
       ).finally(() => {
         this.countAfterReset(sid, resets);
         this.cmdStats.time(sid, performance.now() - t0);
-        this.cmdStats.reply(sid, out.buf, 0, out.length, false);
+        this.countReply(sid, out, nested);
         if (this.slow !== null && this.slow.captureUs !== Infinity) this.slow.main(conn, a, t0, handler);
         conn.deliver(seq, out.buf, 0, out.length);
         conn.release();
@@ -275,7 +276,7 @@ export class Dispatcher {
     }
     this.countAfterReset(sid, resets);
     this.cmdStats.time(sid, performance.now() - t0);
-    this.cmdStats.reply(sid, out.buf, 0, out.length, false);
+    this.countReply(sid, out, nested);
     if (this.slow !== null && this.slow.captureUs !== Infinity) this.slow.main(conn, a, t0, handler);
     conn.deliver(seq, out.buf, 0, out.length);
     // A writer grown by a large reply (INFO, CLIENT LIST) is not kept.
@@ -307,6 +308,17 @@ export class Dispatcher {
   /** CONFIG RESETSTATs so far: a command that reset the statistics while it ran counts as a call
    * after the reset, as Redis counts a command once it has run. */
   private resets = 0;
+
+  /** Error replies of the shard calls made by main-thread scripts (ServerApi.countCall). */
+  nestedErrors = 0;
+
+  /** Counts a main-thread command's reply when it is an error: a failed call and its prefix,
+   * except for an error a script passes on from a call that already counted it (as Redis). */
+  private countReply(sid: number, out: RespWriter, nestedBefore: number): void {
+    if (out.length === 0 || out.buf[0] !== 45) return;
+    if (this.nestedErrors !== nestedBefore) this.cmdStats.failed[sid]!++;
+    else this.cmdStats.reply(sid, out.buf, 0, out.length, false);
+  }
 
   private countAfterReset(sid: number, resetsBefore: number): void {
     if (this.resets !== resetsBefore) this.cmdStats.calls[sid]!++;

@@ -718,6 +718,11 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     return this.dispatcher.commandStats();
   }
 
+  countCall(idx: number, a: ArgList): void {
+    if (idx < 0) this.dispatcher.nestedErrors++;
+    else this.dispatcher.cmdStats.calls[STAT_TABLE.statOf(idx, a)]!++;
+  }
+
   countError(text: string): void {
     this.dispatcher.cmdStats.errors.countText(text);
   }

@@ -275,13 +275,12 @@ export class Transactions implements TransactionsApi {
   private exec(conn: TxClient): void {
     const st = this.state(conn);
     const queue = st.queue;
-    let fail: Buffer | null = null;
-    if (conn.multiFailed) fail = Buffer.from(`-${ERR.execAbort}\r\n`);
-    else if (st.crossSlot) fail = Buffer.from(`-${ERR.crossSlot}\r\n`);
-    else if (st.watchLost) fail = nullArray(conn.proto);
-    if (fail !== null) {
+    const error = conn.multiFailed ? ERR.execAbort : st.crossSlot ? ERR.crossSlot : null;
+    if (error !== null || st.watchLost) {
       this.reset(conn);
-      this.deliver(conn, fail);
+      // An error through replyError, counted in errorstats as every error reply is.
+      if (error !== null) conn.replyError(error);
+      else this.deliver(conn, nullArray(conn.proto));
       return;
     }
     // ACL rules may have changed since the commands were queued: checked again, as Redis 7.0 does.

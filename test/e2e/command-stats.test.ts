@@ -21,8 +21,8 @@ t.after(async () => {
 
 const it = (name: string, fn: () => Promise<void>): void => t(name, () => withTimeout(fn(), TEST_TIMEOUT_MS, name));
 
-async function server(kind: 'tessera' | 'redis', args: string[] = []): Promise<RawClient> {
-  const s = kind === 'redis' ? await startRedis({ args }) : await startTessera({ shards: 3, args });
+async function server(kind: 'tessera' | 'redis', args: string[] = [], shards = 3): Promise<RawClient> {
+  const s = kind === 'redis' ? await startRedis({ args }) : await startTessera({ shards, args });
   servers.push(s);
   const c = await rawClient(s.port);
   clients.push(c);
@@ -53,7 +53,8 @@ function counts(text: string): string[] {
 }
 
 /** Commands that succeed, fail in a shard (WRONGTYPE, not an integer), are rejected before running
- * (arity, unknown subcommand), span shards (MGET, DEL), have subcommands, or run on the main thread. */
+ * (arity, unknown subcommand), span shards (MGET, DEL), have subcommands, run on the main thread,
+ * in a transaction or in a script. */
 const SEQUENCE: string[][] = [
   ['SET', 'a', '1'],
   ['GET', 'a'],
@@ -75,11 +76,21 @@ const SEQUENCE: string[][] = [
   ['PING'],
   ['ZADD', 'z', 'notafloat', 'm'],
   ['ECHO'],
+  // A transaction's commands count as they run; a script's redis.call commands count as calls of
+  // their own, and an error the script passes on is one error reply, not two.
+  ['MULTI'],
+  ['SET', 't', '1'],
+  ['INCR', 't'],
+  ['LPUSH', 't', 'x'],
+  ['EXEC'],
+  ['EVAL', "return redis.call('set', KEYS[1], '2')", '1', 'sc'],
+  ['EVAL', "return redis.call('lpush', KEYS[1], '2')", '1', 'sc'],
+  ['EVAL', "return redis.pcall('lpush', KEYS[1], '2')", '1', 'sc'],
 ];
 
-it('same calls, rejected_calls, failed_calls, errorstats and total_error_replies as redis-server 7.0', async () => {
+for (const shards of [3, 1]) it(`same calls, rejected_calls, failed_calls, errorstats and total_error_replies as redis-server 7.0 (${shards} shards: scripts run ${shards > 1 ? 'on the main thread' : 'in the shard'})`, async () => {
   requireTool('redis-server', ['--version'], 'redis-server');
-  const [redis, tessera] = await Promise.all([server('redis'), server('tessera')]);
+  const [redis, tessera] = await Promise.all([server('redis'), server('tessera', [], shards)]);
   // From zero: the harness's PINGs while the server was starting are not part of the sequence.
   for (const c of [redis, tessera]) for (const cmd of [['CONFIG', 'RESETSTAT'], ...SEQUENCE]) await c.call(cmd);
   const [rc, tc] = [await info(redis, 'commandstats'), await info(tessera, 'commandstats')];
