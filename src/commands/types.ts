@@ -146,8 +146,6 @@ export interface ServerApi {
   shardOfKey(key: Uint8Array, off: number, len: number): number;
   /** Statistics from every shard's control port. */
   shardStats(): Promise<ShardStatsReport[]>;
-  /** Per-command counters: calls and total microseconds. */
-  commandStats(): Map<string, { calls: number; usec: number; rejected: number; failed: number }>;
   /** Every thread's per-command statistics summed, given the shards' reports. */
   mergedCommandStats(shards: readonly ShardStatsReport[]): MergedCommandStats;
   /** Counts a call of command `idx` made by a script run on the main thread (INFO commandstats);

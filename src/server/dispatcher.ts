@@ -1,8 +1,9 @@
 // The RESP dispatcher: looks each parsed command up in the one table, checks its arity, then
 // admits it (src/server/admission.ts), routes it by cluster ownership (cluster-router.ts), and
 // sends it to its shard, fans it out over several, or runs it on the main thread; it counts
-// every command (INFO commandstats). Depends downward only: admission, the cluster router, the
-// shard router and the command table; the server object is reached through ServerApi.
+// every call and rejection (INFO commandstats; shards count the rest). Depends downward only:
+// admission, the cluster router, the shard router and the command table; the server object is
+// reached through ServerApi.
 
 import { COMMANDS, arityOk, lookupCommand } from '../commands/registry.js';
 import { ERR, ReplyError } from '../core/errors.js';
@@ -24,13 +25,6 @@ import { CommandStats, StatTable } from '../observability/command-stats.js';
 import type { SlowFeed } from './slow-feed.js';
 
 const SPARE_OUT_MAX_BYTES = 16 * 1024;
-
-export interface CommandCounter {
-  calls: number;
-  usec: number;
-  rejected: number;
-  failed: number;
-}
 
 /** A RESP client as the dispatcher sees it. */
 export interface DispatchClient extends ClientInfo, RoutedClient, GuardClient {
@@ -292,17 +286,6 @@ export class Dispatcher {
     }
     this.log.error({ err: (e as Error).message, stack: (e as Error).stack }, 'command failed');
     out.error(`ERR ${(e as Error).message}`);
-  }
-
-  /** Counters of the commands called or rejected at least once on this thread, by stat name
-   * (`config|get`); time and failures of commands run in shards are in their reports. */
-  commandStats(): Map<string, CommandCounter> {
-    const m = new Map<string, CommandCounter>();
-    const cs = this.cmdStats;
-    STAT_TABLE.names.forEach((name, i) => {
-      if (cs.calls[i]! > 0 || cs.rejected[i]! > 0) m.set(name, { calls: cs.calls[i]!, usec: cs.usec[i]!, rejected: cs.rejected[i]!, failed: cs.failed[i]! });
-    });
-    return m;
   }
 
   /** CONFIG RESETSTATs so far: a command that reset the statistics while it ran counts as a call

@@ -37,7 +37,6 @@ export interface FrontDoorServer {
   /** Runs `run` (a write held by admission) once the failover write pause ends. */
   whenWritesResume(run: () => void): void;
   serverStats(): ServerStats;
-  commandStats(): Map<string, { calls: number; usec: number; rejected: number; failed: number }>;
   /** Every thread's per-command statistics summed, given the shards' reports. */
   mergedCommandStats(shards: readonly ShardStatsReport[]): MergedCommandStats;
   /** TLS contexts and listeners (memcache-tls, http-tls). */

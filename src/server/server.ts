@@ -37,7 +37,7 @@ import { Replication } from '../replication/replication.js';
 import { WritePause, type AdmissionState } from './admission.js';
 import { ShardRouter } from './shard-router.js';
 import { ClusterRouter } from './cluster-router.js';
-import { Dispatcher, STAT_TABLE, type CommandCounter } from './dispatcher.js';
+import { Dispatcher, STAT_TABLE } from './dispatcher.js';
 import { mergeCommandStats, type MergedCommandStats } from '../observability/command-stats.js';
 import { ScriptNode } from '../commands/script-node.js';
 import { initShardScripts } from '../scripting/shard-scripts.js';
@@ -712,10 +712,6 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
 
   shardStats(): Promise<ShardStatsReport[]> {
     return Promise.all(this.links.map((l) => l.stats()));
-  }
-
-  commandStats(): Map<string, CommandCounter> {
-    return this.dispatcher.commandStats();
   }
 
   countCall(idx: number, a: ArgList): void {
