@@ -1,11 +1,11 @@
 // The observability benchmark: its arithmetic (costs of medians and of round pairs, the report
-// table), and a bounded slice of the real thing (one round of a few thousand requests against a
+// table), the recording micro-benchmark, and a bounded slice of the real thing (one round of a few thousand requests against a
 // real Tessera with redis-benchmark), so that `npm run bench:observability` is known to run.
 // Needs redis-benchmark and redis-cli (Debian: redis-tools).
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { obsRow, obsTable } from '../../bench/lib/observability-report.js';
+import { obsRow, obsTable, recordCostNs } from '../../bench/lib/observability-report.js';
 import { benchObservability } from '../../bench/observability.js';
 import { requireTool, withTimeout } from '../e2e/harness.js';
 
@@ -20,6 +20,11 @@ test('cost of the medians and median of the round pairs; CPU cost', () => {
   assert.ok(Math.abs(r.cpuCost - 3) < 1e-9);
   assert.equal(obsTable([r]).at(-1), '| SET | 97 | 100 | 3.0% | 3.0% | 1030 | 1000 | 3.0% |');
   assert.throws(() => obsRow('GET', on, off.slice(1)), /3 runs on, 2 off/);
+});
+
+test('recordCostNs: a finite cost per command, tracking on and off', () => {
+  const r = recordCostNs(20_000, 3);
+  assert.ok(Number.isFinite(r.on) && r.on > 0 && Number.isFinite(r.off) && r.off > 0, JSON.stringify(r));
 });
 
 test('a bounded slice: one round against a real server prints both tests', () =>
