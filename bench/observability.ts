@@ -22,8 +22,22 @@ import { obsRow, obsTable, recordCostNs, type ObsRun } from './lib/observability
 const execFileAsync = promisify(execFile);
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 
-const ON = ['slowlog-log-slower-than', '10000', 'latency-monitor-threshold', '100', 'latency-tracking', 'yes'];
-const OFF = ['slowlog-log-slower-than', '-1', 'latency-monitor-threshold', '0', 'latency-tracking', 'no'];
+/** The settings compared, by --part: everything (the issue's comparison), or one part alone with
+ * the others off (to tell which part costs what). */
+const PARTS: Record<string, { on: string[]; off: string[] }> = {
+  all: {
+    on: ['slowlog-log-slower-than', '10000', 'latency-monitor-threshold', '100', 'latency-tracking', 'yes'],
+    off: ['slowlog-log-slower-than', '-1', 'latency-monitor-threshold', '0', 'latency-tracking', 'no'],
+  },
+  tracking: {
+    on: ['slowlog-log-slower-than', '-1', 'latency-monitor-threshold', '0', 'latency-tracking', 'yes'],
+    off: ['slowlog-log-slower-than', '-1', 'latency-monitor-threshold', '0', 'latency-tracking', 'no'],
+  },
+  slowlog: {
+    on: ['slowlog-log-slower-than', '10000', 'latency-monitor-threshold', '100', 'latency-tracking', 'no'],
+    off: ['slowlog-log-slower-than', '-1', 'latency-monitor-threshold', '0', 'latency-tracking', 'no'],
+  },
+};
 
 const USAGE = `npm run bench:observability -- [options]
   --rounds N      rounds (default 5; env BENCH_ROUNDS)
@@ -31,6 +45,8 @@ const USAGE = `npm run bench:observability -- [options]
   --clients N     redis-benchmark connections (default 50; env BENCH_CLIENTS)
   --pipeline N    redis-benchmark -P (default 16; env BENCH_PIPELINE)
   --shards N      Tessera shards (default 1; env BENCH_SHARDS)
+  --part P        all (default): SLOWLOG, latency monitor and latency-tracking together; tracking
+                  or slowlog: that part alone, the others off in both runs (env BENCH_PART)
   --results FILE  report file (default bench/OBSERVABILITY.md; '' = none)`;
 
 export interface ObsOptions {
@@ -39,6 +55,7 @@ export interface ObsOptions {
   clients: number;
   pipeline: number;
   shards: number;
+  part: string;
   results: string;
 }
 
@@ -58,6 +75,7 @@ function options(argv: string[]): ObsOptions {
     clients: Number(get('clients', '50')),
     pipeline: Number(get('pipeline', '16')),
     shards: Number(get('shards', '1')),
+    part: get('part', 'all'),
     results: get('results', join(REPO_ROOT, 'bench/OBSERVABILITY.md')),
   };
 }
@@ -81,6 +99,9 @@ async function run(pid: number, port: number, test: 'set' | 'get', settings: str
 }
 
 export async function benchObservability(o: ObsOptions, log: (line: string) => void = console.log): Promise<string> {
+  const part = PARTS[o.part];
+  if (part === undefined) throw new Error(`--part ${o.part}: one of ${Object.keys(PARTS).join(', ')}`);
+  const { on: ON, off: OFF } = part;
   const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-obs-'));
   const port = await freePort();
   const srv = await startServer({
