@@ -3,6 +3,7 @@
 // logs themselves live in src/observability (slowlog.ts, latency-monitor.ts); these handlers read
 // them. LATENCY HISTOGRAM is the per-command stats' (set through LATENCY_HOOKS).
 
+import { latencyHistogram } from './latency-histogram.js';
 import type { CommandSpec, MainCall, MainHandler } from './types.js';
 import { argInt, argLower, argString } from './args.js';
 import { ERR, OBSERVABILITY_ERR } from '../core/errors.js';
@@ -44,7 +45,7 @@ const LATENCY_HELP = [
 ];
 
 /** LATENCY HISTOGRAM's handler, set by the per-command statistics (none: an empty reply). */
-export const LATENCY_HOOKS: { histogram: MainHandler | null } = { histogram: null };
+export const LATENCY_HOOKS: { histogram: MainHandler | null } = { histogram: latencyHistogram };
 
 function help(m: MainCall, lines: readonly string[]): void {
   m.out.array(lines.length);

@@ -44,6 +44,8 @@ class CrossShardHost implements ScriptCallHost {
     const idx = resolveCall(args, this.readOnly, out, this.acl);
     if (idx === HANDLED) return;
     const spec = scriptCommandSpec(idx);
+    // Counted as a call here: the shard that runs it times it and counts its failure.
+    this.server.countCall(idx, argListOf(args));
     // SELECT: the rest of the script runs in that database (every shard is locked for it; the
     // next locked operation starts in its own client's database again), as Redis 7.0.
     if (spec.name === 'select') return this.select(args, out);
@@ -77,6 +79,7 @@ class CrossShardHost implements ScriptCallHost {
     if (writes) this.beginAtomic(shard);
     const reply = this.server.callShardSync(shard, a, proto, CALL_TIMEOUT_MS);
     if (reply === null) return out.error(SCRIPT_ERR.shardNoReply);
+    if (reply[0] === 45) this.server.countCall(-1, a);
     out.raw(reply, 0, reply.length);
   }
 

@@ -7,11 +7,14 @@ import { argIs, argInt, argString, argLower } from './args.js';
 import { ERR } from '../core/errors.js';
 import { VERSION } from '../version.js';
 import { commandCommand } from './command-command.js';
+import { commandstatsLines, errorstatsLines, latencystatsLines } from './info-command-stats.js';
+import type { MergedCommandStats } from '../observability/command-stats.js';
 
 // --- INFO ------------------------------------------------------------------------------------------
 
 const DEFAULT_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'modules', 'errorstats', 'cluster', 'keyspace'];
-const ALL_SECTIONS = [...DEFAULT_SECTIONS, 'commandstats'];
+/** Every section, in the order Redis prints them whatever the order asked. */
+const ALL_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'modules', 'commandstats', 'errorstats', 'latencystats', 'cluster', 'keyspace'];
 
 function human(bytes: number): string {
   const units = ['B', 'K', 'M', 'G', 'T'];
@@ -26,7 +29,7 @@ function human(bytes: number): string {
 
 let peakMemory = 0;
 
-function infoSection(m: MainCall, name: string, shards: ShardStatsReport[]): string {
+function infoSection(m: MainCall, name: string, shards: ShardStatsReport[], merged: () => MergedCommandStats): string {
   const s = m.server;
   const v = s.config.values;
   const st = s.serverStats();
@@ -121,6 +124,9 @@ function infoSection(m: MainCall, name: string, shards: ShardStatsReport[]): str
         add('pubsub_patterns', ps.patterns);
         add('pubsubshard_channels', ps.shardChannels);
       }
+      // Errors replayed from the AOF or a primary are Redis's unexpected ones: none are counted.
+      add('unexpected_error_replies', 0);
+      add('total_error_replies', merged().errorTotal);
       add('shard_commands_processed', sum((r) => r.commandsProcessed));
       add('shard_restarts', st.shardRestarts);
       {
@@ -171,10 +177,13 @@ function infoSection(m: MainCall, name: string, shards: ShardStatsReport[]): str
       break;
     }
     case 'commandstats':
-      for (const [cmd, c] of s.commandStats()) {
-        const per = c.calls > 0 ? (c.usec / c.calls).toFixed(2) : '0.00';
-        add(`cmdstat_${cmd}`, `calls=${c.calls},usec=${Math.round(c.usec)},usec_per_call=${per},rejected_calls=${c.rejected},failed_calls=${c.failed}`);
-      }
+      lines.push(...commandstatsLines(merged()));
+      break;
+    case 'errorstats':
+      lines.push(...errorstatsLines(merged()));
+      break;
+    case 'latencystats':
+      lines.push(...latencystatsLines(merged(), v.latencyTracking, v.latencyTrackingInfoPercentiles));
       break;
     default:
       break;
@@ -195,9 +204,11 @@ async function infoCommand(m: MainCall): Promise<void> {
   if (sections.length === 0) sections = DEFAULT_SECTIONS;
   sections = [...new Set(sections)];
   const shards = await m.server.shardStats();
-  const text = sections
-    .filter((s) => ALL_SECTIONS.includes(s))
-    .map((s) => infoSection(m, s, shards))
+  let stats: MergedCommandStats | null = null;
+  const merged = (): MergedCommandStats => (stats ??= m.server.mergedCommandStats(shards));
+  const text = ALL_SECTIONS
+    .filter((s) => sections.includes(s))
+    .map((s) => infoSection(m, s, shards, merged))
     .join('\r\n');
   m.out.verbatim(text);
 }

@@ -2,6 +2,7 @@
 // handler. The dispatcher checks arity, auth and out-of-memory from the spec, once, for every
 // command; handlers never repeat those checks.
 
+import type { MergedCommandStats } from '../observability/command-stats.js';
 import type { SlowLog } from '../observability/slowlog.js';
 import type { LatencyMonitor } from '../observability/latency-monitor.js';
 import type { RespWriter } from '../protocol/resp-writer.js';
@@ -169,8 +170,12 @@ export interface ServerApi {
   shardOfKey(key: Uint8Array, off: number, len: number): number;
   /** Statistics from every shard's control port. */
   shardStats(): Promise<ShardStatsReport[]>;
-  /** Per-command counters: calls and total microseconds. */
-  commandStats(): Map<string, { calls: number; usec: number; rejected: number; failed: number }>;
+  /** Every thread's per-command statistics summed, given the shards' reports. */
+  mergedCommandStats(shards: readonly ShardStatsReport[]): MergedCommandStats;
+  /** Counts a call of command `idx` made by a script run on the main thread (INFO commandstats);
+   * idx -1: that call replied an error (counted by its shard), so an error the script passes on
+   * is not counted twice in errorstats. */
+  countCall(idx: number, a: ArgList): void;
   resetStats(): void;
   /** Resolves once every shard has the settings of the last CONFIG SET (bounded wait). */
   settingsApplied(): Promise<void>;

@@ -231,6 +231,19 @@ const savePoints: Kind<string> = {
   format: (s) => s,
 };
 
+/** latency-tracking-info-percentiles: numbers from 0 to 100 separated by spaces (Redis's texts). */
+const percentiles: Kind<number[]> = {
+  allowed: 'percentiles from 0 to 100 separated by spaces, e.g. "50 99 99.9"',
+  parse(raw) {
+    const words = raw.split(' ').filter((w) => w !== '');
+    const out = words.map((w) => (/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(w) ? Number(w) : NaN));
+    if (out.some((n) => Number.isNaN(n))) throw new InvalidValue('Invalid latency-tracking-info-percentiles parameters');
+    if (out.some((n) => n < 0 || n > 100)) throw new InvalidValue('latency-tracking-info-percentiles parameters should sit between [0.0,100.0]');
+    return out;
+  },
+  format: (ps) => ps.map((n) => String(n)).join(' '),
+};
+
 const directory: Kind<string> = {
   allowed: 'an existing directory',
   parse(raw) {
@@ -461,6 +474,10 @@ export const PARAMS: readonly Param[] = [
     help: 'Background task frequency (expiry, timeouts) per second' }),
   field({ name: 'tcp-keepalive', key: 'tcpKeepalive', ...integer(0, INT_MAX), default: () => 300, mutable: true,
     help: 'TCP keepalive interval in seconds, 0 = off' }),
+  field({ name: 'latency-tracking', key: 'latencyTracking', ...yesNo, default: () => true, mutable: true,
+    help: 'Keep a latency histogram per command (INFO latencystats, LATENCY HISTOGRAM, /metrics durations)' }),
+  field({ name: 'latency-tracking-info-percentiles', key: 'latencyTrackingInfoPercentiles', ...percentiles, default: () => [50, 99, 99.9], mutable: true, multiArg: true,
+    help: 'Percentiles INFO latencystats prints per command' }),
   field({ name: 'databases', key: 'databases', ...integer(1, INT_MAX), default: () => 16, mutable: false,
     help: 'Number of databases (SELECT 0 to databases-1; cluster mode serves db 0 only)' }),
   field({ name: 'active-expire-enabled', key: 'activeExpireEnabled', ...yesNo, default: () => true, mutable: true,

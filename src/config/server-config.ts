@@ -55,6 +55,10 @@ export interface ServerConfig {
   tcpKeepalive: number;
   /** Only db 0 is served; kept for CONFIG GET. */
   databases: number;
+  /** latency-tracking: per-command latency histograms (INFO latencystats, LATENCY HISTOGRAM). */
+  latencyTracking: boolean;
+  /** latency-tracking-info-percentiles: the percentiles INFO latencystats prints. */
+  latencyTrackingInfoPercentiles: number[];
   /** Tessera's own. */
   activeExpireEnabled: boolean;
   /** Flags of core/keyspace-events.ts (0: no keyspace notifications). */

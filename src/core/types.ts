@@ -109,6 +109,8 @@ export interface ShardSettings {
   hllSparseMaxBytes?: number;
   /** `databases`: numbered databases a client may SELECT (absent: 16). */
   databases?: number;
+  /** latency-tracking: per-command latency histograms are recorded (absent: yes). */
+  latencyTracking?: boolean;
   /** Commands taking this many microseconds or more are reported to the main thread (SLOWLOG,
    * LATENCY: the lower of their thresholds); absent or Infinity: none. */
   slowCaptureUs?: number;
@@ -240,4 +242,21 @@ export interface ShardStatsReport {
   dbs?: Array<[number, number, number]>;
   /** Execution-time histograms by command index (see observability/latency.ts). */
   latency: Float64Array;
+  /** Per-command statistics the shard counted (observability/command-stats.ts). */
+  commands?: CommandStatsSnapshot;
+}
+
+/** One thread's per-command statistics by stat id (observability/command-stats.ts StatTable). */
+export interface CommandStatsSnapshot {
+  calls: Float64Array;
+  usec: Float64Array;
+  rejected: Float64Array;
+  failed: Float64Array;
+  /** Stat ids of the histograms in `hist`, in order. */
+  histIds: Int32Array;
+  /** HIST_BUCKETS counts per id of histIds (observability/log-histogram.ts). */
+  hist: Float64Array;
+  /** Error replies by prefix (errorstats), and all error replies. */
+  errors: Array<[string, number]>;
+  errorTotal: number;
 }

@@ -1,11 +1,14 @@
 // Prometheus metrics (prom-client): what the server already counts, read once per scrape. A scrape
 // takes one snapshot (shard statistics over the control ports, the main thread's counters) and the
 // metrics below render it; nothing is counted twice and the data path pays nothing for metrics
-// except the shards' per-command timing (observability/latency.ts).
+// beyond the per-command statistics INFO reads too (observability/command-stats.ts). Labels are
+// bounded: `command` takes names from the command table, `prefix` at most 128 error prefixes.
 
 import { Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import type { ServerStats, ShardStatsReport } from '../core/types.js';
-import { LATENCY_BUCKETS_S, LATENCY_STRIDE } from './latency.js';
+import { LATENCY_BUCKETS_S, LATENCY_STRIDE, addCoarse } from './latency.js';
+import type { MergedCommandStats } from './command-stats.js';
+import { totalHistogram } from './command-stats.js';
 
 export interface MetricsSnapshot {
   uptimeSeconds: number;
@@ -13,8 +16,8 @@ export interface MetricsSnapshot {
   shards: ShardStatsReport[];
   /** Requests in flight per shard (its ring and overflow queue). */
   inFlight: number[];
-  /** RESP commands by name (main-thread counters). */
-  respCommands: Map<string, { calls: number; rejected: number; failed: number }>;
+  /** Every thread's per-command statistics summed (RESP commands by stat name). */
+  commands: MergedCommandStats;
   memcacheCommands: Map<string, number>;
   memcacheConnections: { current: number; total: number };
   httpRequests: Map<string, number>;
@@ -41,12 +44,28 @@ function snapshotMetric(registry: Registry, name: string, help: string, type: Ki
   registry.registerMetric(metric as unknown as Metric);
 }
 
+/** The samples of one histogram series from its counts per bucket (LATENCY_BUCKETS_S, then +Inf);
+ * nothing for an empty one. */
+function histogramSamples(out: Sample[], name: string, labels: Record<string, string | number>, counts: Float64Array, sumSeconds: number): void {
+  const nb = LATENCY_BUCKETS_S.length;
+  let total = 0;
+  for (let b = 0; b <= nb; b++) total += counts[b]!;
+  if (total === 0) return;
+  let acc = 0;
+  for (let b = 0; b < nb; b++) {
+    acc += counts[b]!;
+    out.push({ metricName: `${name}_bucket`, labels: { ...labels, le: LATENCY_BUCKETS_S[b]! }, value: acc });
+  }
+  out.push({ metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: total });
+  out.push({ metricName: `${name}_sum`, labels, value: sumSeconds });
+  out.push({ metricName: `${name}_count`, labels, value: total });
+}
+
 export class Metrics {
   readonly registry = new Registry();
   private current: MetricsSnapshot | null = null;
 
-  /** @param commandNames the command table's names by index (the shards' latency layout). */
-  constructor(commandNames: readonly string[]) {
+  constructor() {
     collectDefaultMetrics({ register: this.registry });
     const cur = (): MetricsSnapshot | null => this.current;
     const sum = (s: MetricsSnapshot, f: (r: ShardStatsReport) => number): number => s.shards.reduce((n, r) => n + f(r), 0);
@@ -73,15 +92,21 @@ export class Metrics {
       { labels: { event: 'user_maxclients_refused' }, value: s.server.userMaxclientsRefused },
     ]);
     m('tessera_net_input_bytes_total', 'Bytes read from RESP clients.', 'counter', (s) => [{ value: s.server.totalNetInputBytes }]);
-    m('tessera_commands_total', 'RESP commands by name and outcome (calls, rejected before running, failed).', 'counter', (s) => {
+    m('tessera_commands_total', 'RESP commands by name (subcommands as config|get) and outcome: call (ran), rejected (refused before running), failed (ran and replied an error).', 'counter', (s) => {
       const out: Sample[] = [];
-      for (const [name, c] of s.respCommands) {
-        out.push({ labels: { command: name, outcome: 'call' }, value: c.calls });
-        if (c.rejected > 0) out.push({ labels: { command: name, outcome: 'rejected' }, value: c.rejected });
-        if (c.failed > 0) out.push({ labels: { command: name, outcome: 'failed' }, value: c.failed });
+      const c = s.commands;
+      const t = c.table;
+      for (let i = 0; i < t.size; i++) {
+        if (t.hidden[i] === 1 || (c.calls[i] === 0 && c.rejected[i] === 0)) continue;
+        const name = t.names[i]!;
+        out.push({ labels: { command: name, outcome: 'call' }, value: c.calls[i]! });
+        if (c.rejected[i]! > 0) out.push({ labels: { command: name, outcome: 'rejected' }, value: c.rejected[i]! });
+        if (c.failed[i]! > 0) out.push({ labels: { command: name, outcome: 'failed' }, value: c.failed[i]! });
       }
       return out;
     });
+    m('tessera_error_replies_total', 'Error replies by prefix (ERR, WRONGTYPE, MOVED...), every thread together (INFO errorstats).', 'counter', (s) =>
+      [...s.commands.errors].filter(([, n]) => n > 0).map(([prefix, n]) => ({ labels: { prefix }, value: n })));
     m('tessera_memcache_commands_total', 'memcached-protocol commands by name (and refusals: too_large, protocol_error, unknown, auth_error).', 'counter', (s) =>
       [...s.memcacheCommands].map(([name, n]) => ({ labels: { command: name }, value: n })));
     m('tessera_http_requests_total', 'HTTP requests by route and status.', 'counter', (s) =>
@@ -89,31 +114,28 @@ export class Metrics {
         const [route, status] = k.split(' ');
         return { labels: { route: route ?? '', status: status ?? '' }, value: n };
       }));
-    m('tessera_command_duration_seconds', 'Time shards spend executing each command (internal __mc = one memcached request), all shards together.', 'histogram', (s) => {
+    m('tessera_command_duration_seconds', 'Time spent executing each command where it runs (a shard, or the main thread), every thread together; internal __mc = one memcached request. Recorded while latency-tracking is yes.', 'histogram', (s) => {
       const out: Sample[] = [];
-      const nb = LATENCY_BUCKETS_S.length;
-      commandNames.forEach((name, i) => {
-        const base = i * LATENCY_STRIDE;
-        let total = 0;
-        let secs = 0;
-        const buckets = new Float64Array(nb + 1);
-        for (const r of s.shards) {
-          const d = r.latency;
-          if (d.length < base + LATENCY_STRIDE) continue;
-          for (let b = 0; b <= nb; b++) buckets[b]! += d[base + b]!;
-          secs += d[base + LATENCY_STRIDE - 1]!;
-        }
-        for (let b = 0; b <= nb; b++) total += buckets[b]!;
-        if (total === 0) return;
-        let acc = 0;
-        for (let b = 0; b < nb; b++) {
-          acc += buckets[b]!;
-          out.push({ metricName: 'tessera_command_duration_seconds_bucket', labels: { command: name, le: LATENCY_BUCKETS_S[b]! }, value: acc });
-        }
-        out.push({ metricName: 'tessera_command_duration_seconds_bucket', labels: { command: name, le: '+Inf' }, value: total });
-        out.push({ metricName: 'tessera_command_duration_seconds_sum', labels: { command: name }, value: secs });
-        out.push({ metricName: 'tessera_command_duration_seconds_count', labels: { command: name }, value: total });
-      });
+      const c = s.commands;
+      const coarse = new Float64Array(LATENCY_STRIDE);
+      for (const [id, h] of c.hist) {
+        coarse.fill(0);
+        addCoarse(coarse, 0, h, 0);
+        histogramSamples(out, 'tessera_command_duration_seconds', { command: c.table.names[id]! }, coarse, c.usec[id]! / 1e6);
+      }
+      return out;
+    });
+    m('tessera_shard_command_duration_seconds', 'Time each shard spends executing commands, all commands together (recorded while latency-tracking is yes).', 'histogram', (s) => {
+      const out: Sample[] = [];
+      const coarse = new Float64Array(LATENCY_STRIDE);
+      for (const r of s.shards) {
+        if (!r.commands) continue;
+        coarse.fill(0);
+        addCoarse(coarse, 0, totalHistogram(r.commands), 0);
+        let usec = 0;
+        for (const u of r.commands.usec) usec += u;
+        histogramSamples(out, 'tessera_shard_command_duration_seconds', { shard: r.shardId }, coarse, usec / 1e6);
+      }
       return out;
     });
     m('tessera_keyspace_hits_total', 'Key lookups that found the key.', 'counter', (s) => [{ value: sum(s, (r) => r.keyspaceHits) }]);

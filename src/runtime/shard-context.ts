@@ -73,6 +73,9 @@ export type ShardHandler = (c: ShardContext) => void;
 export interface ShardCommand {
   readonly name: string;
   readonly flags: readonly string[];
+  /** Subcommands (counted apart, as `config|get`) and internal commands: for the statistics. */
+  readonly subcommands?: readonly { readonly name: string }[];
+  readonly hidden?: boolean;
   readonly shard?: ShardHandler;
   /** Keyspace event [class letter, event name] for argument 1, emitted after every reply that is
    * not an error (commands whose event always follows success: APPEND, INCR, HSET...). Handlers

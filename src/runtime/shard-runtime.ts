@@ -34,7 +34,8 @@ import type { ShardCommand, ShardContext } from './shard-context.js';
 import { ERR } from '../core/errors.js';
 import { exposeControl } from './control-rpc.js';
 import { InvariantError, assert, isInvariantError } from '../util/assert.js';
-import { CommandLatency } from '../observability/latency.js';
+import { coarseLatency } from '../observability/latency.js';
+import { CommandStats, StatTable } from '../observability/command-stats.js';
 import { SLOW_EVENT, SLOW_FAST, SLOW_SCRIPT, SLOW_SKIP_LOG, SlowRecords } from '../observability/slowlog.js';
 import { osThreadId } from '../observability/thread-id.js';
 import { ShardPersistence, type FeedSink, type LoadPlan, type LoadReport } from '../persistence/shard-persistence.js';
@@ -127,8 +128,11 @@ export class ShardExecutor {
   private readonly ctx: ShardContext;
   private settings: ShardSettings;
   private commandsProcessed = 0;
-  /** Execution time per command (what /metrics reports), and its total in ms (busy time). */
-  private readonly latency: CommandLatency;
+  /** Per-command calls, time, histograms and errors of what this shard runs (by stat id: INFO
+   * commandstats / latencystats / errorstats, LATENCY HISTOGRAM, /metrics). */
+  private readonly cmdStats: CommandStats;
+  /** The running command was refused before its handler (OOM, MISCONF): a rejected call. */
+  private refused = false;
   /** By command index: 1 for commands flagged write (refused while the log cannot be written). */
   private readonly writes: Uint8Array;
   /** By command index: SLOW_FAST / SLOW_SKIP_LOG of its slow-command records. */
@@ -142,6 +146,7 @@ export class ShardExecutor {
   private topCmd = -1;
   /** Command index by lower-case name (commandNamed; off the hot path). */
   private readonly byName: Map<string, number>;
+  /** Milliseconds spent running commands (busy time). */
   private busyMs = 0;
   private cronTimer: NodeJS.Timeout | null = null;
   /** Clients blocked on keys of the running command's database (one registry per database). */
@@ -152,6 +157,8 @@ export class ShardExecutor {
   wakes: Wake[] = [];
   /** Index of the command that serves blocked clients on ready keys (-1: none in the table). */
   private readonly serveIndex: number;
+  /** Index of the internal command that runs a transaction (-1: none in the table). */
+  private readonly execIndex: number;
   /** Messages published since the last hand-over (ShardContext.publish, keyspace events). */
   readonly publishes = new PublishQueue();
   /** Set by whoever runs the executor: sends the queued publishes now (after a cron step). */
@@ -177,7 +184,8 @@ export class ShardExecutor {
     claims: Int32Array = createClaimWords(),
     dbMemory: ReadonlyArray<SharedArrayBuffer | null> = [],
   ) {
-    this.latency = new CommandLatency(commands.length);
+    this.cmdStats = new CommandStats(new StatTable(commands));
+    this.cmdStats.tracking = settings.latencyTracking ?? true;
     this.writes = Uint8Array.from(commands, (c) => (c.flags.includes('write') ? 1 : 0));
     // Internal commands (__exec: its commands are logged one by one) are never a client's.
     this.slowFlags = Uint8Array.from(commands, (c) => (c.flags.includes('fast') ? SLOW_FAST : 0) | (c.flags.includes('skip-slowlog') || c.name.startsWith('__') ? SLOW_SKIP_LOG : 0));
@@ -202,6 +210,7 @@ export class ShardExecutor {
     this.waiters = new ShardWaiters(this.ks, claims, []);
     this.waitersByDb[0] = this.waiters;
     this.serveIndex = this.byName.get('__bserve') ?? -1;
+    this.execIndex = this.byName.get('__exec') ?? -1;
     const self = this;
     this.ctx = {
       shardId,
@@ -430,17 +439,51 @@ export class ShardExecutor {
     this.lastStamp = t1;
     const ms = t1 - t0;
     this.busyMs += ms;
-    this.latency.record(cmd, ms / 1000);
+    this.recordStats(cmd, ms, w);
     if (ms * 1000 >= this.slowCaptureUs) this.slow.push(this.ctx.args, Date.now(), ms * 1000, this.slowFlags[cmd]!);
     this.commandsProcessed++;
+  }
+
+  /** Counts the command that just ran: its time, and its reply when that is an error. An error
+   * a script passes on from its redis.call was counted by that call: it is a failed call of the
+   * script, not a second error reply (as Redis counts it). */
+  private recordStats(cmd: number, ms: number, w: RespWriter): void {
+    const cs = this.cmdStats;
+    const sid = cs.table.statOf(cmd, this.args);
+    cs.time(sid, ms);
+    if (w.buf[w.start] === 45) {
+      if (this.nestedErrors > 0 && !this.refused) cs.failed[sid]!++;
+      else cs.reply(sid, w.buf, w.start, w.length, this.refused);
+    }
+    this.refused = false;
+    this.nestedErrors = 0;
+  }
+
+  /** Error replies of the commands the running command ran (EXEC's, a script's). */
+  private nestedErrors = 0;
+
+  /** Counts a command run by another one. The dispatcher counted the commands of a transaction
+   * as it queued them; a script's calls are counted here. */
+  private recordNested(cmd: number, args: ArgList, ms: number, out: RespWriter, at: number): void {
+    const cs = this.cmdStats;
+    const sid = cs.table.statOf(cmd, args);
+    if (this.topCmd !== this.execIndex) cs.calls[sid]!++;
+    cs.time(sid, ms);
+    if (out.buf[at] === 45) {
+      cs.reply(sid, out.buf, at, out.length, this.refused);
+      this.nestedErrors++;
+    }
+    this.refused = false;
   }
 
   /** Runs spec's handler on ctx.args with its reply in w: memory and log checks first, a
    * handler's failure (other than a broken invariant) answered as an error. */
   private invoke(cmd: number, spec: ShardCommand, w: RespWriter): void {
     if (this.overMemory(spec)) {
+      this.refused = true;
       w.error(ERR.oom);
     } else if (this.writes[cmd] === 1 && this.persist.writeError() !== null) {
+      this.refused = true;
       w.error(`MISCONF Errors writing to the AOF file: ${this.persist.writeError()}`);
     } else {
       // Relative to the reply's start: a reply that outgrows a borrowed region moves.
@@ -474,8 +517,9 @@ export class ShardExecutor {
     const savedArgs = ctx.args;
     ctx.out = out;
     ctx.args = args;
-    // No clock read for a script's calls while nothing is captured.
-    const t0 = this.slowCaptureUs === Infinity ? 0 : performance.now();
+    // Timed for INFO commandstats too, as Redis times each command of EXEC and of scripts.
+    const t0 = performance.now();
+    const at = out.length;
     try {
       this.invoke(cmd, spec, out);
     } finally {
@@ -484,6 +528,7 @@ export class ShardExecutor {
     }
     this.persist.afterCommand();
     this.commandsProcessed++;
+    this.recordNested(cmd, args, performance.now() - t0, out, at);
     // Logged one by one, as Redis logs the commands of EXEC and of scripts (with the script client).
     const us = this.slowCaptureUs === Infinity ? 0 : (performance.now() - t0) * 1000;
     if (us >= this.slowCaptureUs) {
@@ -556,6 +601,7 @@ export class ShardExecutor {
       s.keyspaceHits += o.keyspaceHits;
       s.keyspaceMisses += o.keyspaceMisses;
     }
+    const commands = this.cmdStats.snapshot();
     return {
       shardId: this.shardId,
       keys: s.keys,
@@ -572,7 +618,8 @@ export class ShardExecutor {
       restarts: this.restarts,
       busyMs: this.busyMs,
       threadId: osThreadId(),
-      latency: this.latency.data.slice(),
+      latency: coarseLatency(commands, this.cmdStats.table.commandOf, this.commands.length),
+      commands,
       persistence: this.persist.stats(),
     };
   }
@@ -580,12 +627,13 @@ export class ShardExecutor {
   resetStats(): void {
     for (const ks of this.dbs) ks?.resetStats();
     this.commandsProcessed = 0;
-    this.latency.reset();
+    this.cmdStats.reset();
   }
 
   configure(s: ShardSettings): void {
     const hzChanged = s.hz !== this.settings.hz;
     this.settings = s;
+    this.cmdStats.tracking = s.latencyTracking ?? true;
     this.slowCaptureUs = s.slowCaptureUs ?? Infinity;
     for (const ks of this.dbs) if (ks !== null) ks.limits = { ...s.limits };
     this.persist.setLog(s.aof, s.aofGen);

@@ -33,6 +33,8 @@ export interface ConnectionHost {
   /** client-output-buffer-limit of the normal class, or of the pubsub class for a subscriber. */
   outputLimits(pubsub: boolean): { hardBytes: number; softBytes: number; softSeconds: number };
   logClientDrop(conn: Connection, reason: string): void;
+  /** An error replied from this thread (INFO errorstats). */
+  countError(text: string): void;
   /** Client and user limits (guard.ts). */
   readonly guard: Guard;
   /** The node's users: a connection starts (and RESETs) as the default user. */
@@ -238,6 +240,7 @@ export class Connection implements ClientInfo, ReplySink {
    * refuses the command being queued, so the transaction will abort (Redis's flagTransaction). */
   replyError(text: string): void {
     if (this.multi >= 0) this.multiFailed = true;
+    this.host.countError(text);
     const seq = this.takeSeq();
     const b = Buffer.from(`-${text}\r\n`);
     this.deliver(seq, b, 0, b.length);

@@ -1,8 +1,9 @@
 // The RESP dispatcher: looks each parsed command up in the one table, checks its arity, then
 // admits it (src/server/admission.ts), routes it by cluster ownership (cluster-router.ts), and
 // sends it to its shard, fans it out over several, or runs it on the main thread; it counts
-// every command (INFO commandstats) and feeds it to MONITOR (monitor.ts). Depends downward only: admission, the cluster router, the
-// shard router and the command table; the server object is reached through ServerApi.
+// every call and rejection (INFO commandstats; shards count the rest) and feeds each command to
+// MONITOR (monitor.ts). Depends downward only: admission, the cluster router, the shard router and
+// the command table; the server object is reached through ServerApi.
 
 import { COMMANDS, arityOk, lookupCommand } from '../commands/registry.js';
 import { ERR, ReplyError } from '../core/errors.js';
@@ -22,6 +23,7 @@ import { subscribeModeRefusal } from '../commands/pubsub-family.js';
 import { clientLine } from '../commands/connection-family.js';
 import { STREAM_BLOCKING_FORMS, blocksWith } from '../commands/stream-blocking.js';
 import type { Guard, GuardClient } from './guard.js';
+import { CommandStats, StatTable } from '../observability/command-stats.js';
 import type { SlowFeed } from './slow-feed.js';
 
 const SPARE_OUT_MAX_BYTES = 16 * 1024;
@@ -36,13 +38,6 @@ function selectedDb(a: ArgList, current: number): number {
   return /^\d{1,5}$/.test(s) ? Number(s) : current;
 }
 
-export interface CommandCounter {
-  calls: number;
-  usec: number;
-  rejected: number;
-  failed: number;
-}
-
 /** A RESP client as the dispatcher sees it. */
 export interface DispatchClient extends ClientInfo, RoutedClient, GuardClient {
   /** Holds further input until release() (a main-thread command awaiting something). */
@@ -50,8 +45,14 @@ export interface DispatchClient extends ClientInfo, RoutedClient, GuardClient {
   release(): void;
 }
 
+/** Stat ids of the command table (subcommands apart), the same in every thread. */
+export const STAT_TABLE = new StatTable(COMMANDS);
+
 export class Dispatcher {
-  private readonly counters: CommandCounter[] = COMMANDS.map(() => ({ calls: 0, usec: 0, rejected: 0, failed: 0 }));
+  /** The main thread's share of the per-command statistics: every call and rejection (counted
+   * here, where commands are dispatched), time and failures of main-thread commands, and the
+   * errors replied from this thread. Shards count their own (merged on read). */
+  readonly cmdStats = new CommandStats(STAT_TABLE);
   /** By command index: what admission needs of each command. */
   private readonly admission: readonly AdmissionCommand[] = COMMANDS.map((c) => admissionTraits(c.flags, c.group, c.name));
   /** XREAD / XREADGROUP with BLOCK: their specs with the blocking form (by command index). */
@@ -82,28 +83,30 @@ export class Dispatcher {
     }
     // XREAD / XREADGROUP block only with BLOCK; in MULTI they are queued by index, non-blocking.
     if (idx >= 0 && this.blockingForms[idx] !== null && blocksWith(a)) spec = this.blockingForms[idx]!;
-    const counter = this.counters[idx]!;
+    const cs = this.cmdStats;
+    let sid = STAT_TABLE.base[idx]!;
     if (!arityOk(spec.arity, a.argc)) {
-      counter.rejected++;
+      cs.rejected[sid]!++;
       conn.replyError(ERR.wrongArity(spec.name));
       return;
     }
     if (spec.subcommands && a.argc >= 2) {
       const sub = spec.subcommands.find((c) => argIs(a, 1, c.name.toUpperCase()));
       if (!sub) {
-        counter.rejected++;
+        // No command to count it against (Redis counts an unknown subcommand in errorstats only).
         conn.replyError(ERR.unknownSubcommand(argString(a, 1), spec.name.toUpperCase()));
         return;
       }
+      sid = STAT_TABLE.statOf(idx, a);
       if (!arityOk(sub.arity, a.argc)) {
-        counter.rejected++;
+        cs.rejected[sid]!++;
         conn.replyError(ERR.wrongArity(`${spec.name}|${sub.name}`));
         return;
       }
     }
     const invalid = spec.validate ? spec.validate(a.argc) : null;
     if (invalid !== null) {
-      counter.rejected++;
+      cs.rejected[sid]!++;
       conn.replyError(invalid);
       return;
     }
@@ -118,41 +121,41 @@ export class Dispatcher {
         this.holdUntilWritesResume(conn, a);
         return;
       }
-      counter.rejected++;
+      cs.rejected[sid]!++;
       conn.replyError(verdict);
       return;
     }
     if (!conn.user.unrestricted && this.aclRefused(conn, idx, a)) {
-      counter.rejected++;
+      cs.rejected[sid]!++;
       return;
     }
     // Tessera's request-rate limits (guard.ts): one test when none is set.
     if (this.guard.limiting) {
       const limited = this.guard.request(conn, conn.user);
       if (limited !== null) {
-        counter.rejected++;
+        cs.rejected[sid]!++;
         conn.replyError(limited);
         return;
       }
     }
     const notInSubscribeMode = subscribeModeRefusal(conn, spec, a);
     if (notInSubscribeMode !== null) {
-      counter.rejected++;
+      cs.rejected[sid]!++;
       conn.replyError(notInSubscribeMode);
       return;
     }
     const scriptVerdict = this.server.scripting.admit(idx, a);
     if (scriptVerdict !== null) {
-      counter.rejected++;
+      cs.rejected[sid]!++;
       conn.replyError(scriptVerdict);
       return;
     }
     // MONITOR (server/monitor.ts): one test while no monitor is attached.
     if (this.monitors.active && this.toMonitors(conn, idx, a)) {
-      counter.rejected++;
+      cs.rejected[sid]!++;
       return;
     }
-    counter.calls++;
+    cs.calls[sid]!++;
     conn.lastCommand = spec.subcommands && a.argc >= 2 ? `${spec.name}|${argString(a, 1).toLowerCase()}` : spec.name;
     // ASKING holds for the next command only.
     const asking = conn.asking;
@@ -160,7 +163,7 @@ export class Dispatcher {
     // In MULTI: queued, or EXEC / DISCARD (server/transactions.ts).
     if (conn.multi >= 0 && this.transactions !== null && this.transactions.inMulti(conn, idx, a, asking)) return;
     if (spec.main) {
-      this.runMain(conn, a, spec.main, counter);
+      this.runMain(conn, a, spec.main, sid);
       return;
     }
     if (spec.allShards) {
@@ -171,12 +174,12 @@ export class Dispatcher {
     if (!keyRange(keys, a)) {
       if (spec.blocking) {
         // The blocking command's own argument errors (numkeys), on the main thread.
-        this.runMain(conn, a, spec.blocking, counter);
+        this.runMain(conn, a, spec.blocking, sid);
         return;
       }
       // A keyless script that may reach any key (script-undeclared-keys allow): every shard locked.
       if (spec.crossShard && spec.reachesOtherKeys !== undefined && this.server.cluster === null && this.server.shardCount > 1 && spec.reachesOtherKeys(a, false, this.server)) {
-        this.runMain(conn, a, spec.crossShard, counter);
+        this.runMain(conn, a, spec.crossShard, sid);
         return;
       }
       // A key count that names no keys: any shard replies the command's own error (Redis runs it
@@ -195,17 +198,17 @@ export class Dispatcher {
         // A blocking command in a slot that is migrating away blocks here: once the slot is gone
         // the client gets -MOVED (BlockedClients.slotsChanged), as Redis redirects it.
         const here = spec.blocking !== undefined && this.server.cluster.ownsSlot(keySlot(a.buf, a.off[first]!, a.len[first]!));
-        this.runMain(conn, a, here ? spec.blocking! : routed, counter);
+        this.runMain(conn, a, here ? spec.blocking! : routed, sid);
         return;
       }
-      if (routed === REJECTED) counter.rejected++;
+      if (routed === REJECTED) cs.rejected[sid]!++;
       if (routed < 0 && routed !== ANY_SLOTS) return;
       if (routed >= 0 && other && spec.crossShard) {
-        this.runMain(conn, a, spec.crossShard, counter);
+        this.runMain(conn, a, spec.crossShard, sid);
         return;
       }
       if (spec.blocking) {
-        this.runMain(conn, a, spec.blocking, counter);
+        this.runMain(conn, a, spec.blocking, sid);
         return;
       }
       if (routed >= 0) {
@@ -215,13 +218,13 @@ export class Dispatcher {
       }
     }
     if (spec.blocking) {
-      this.runMain(conn, a, spec.blocking, counter);
+      this.runMain(conn, a, spec.blocking, sid);
       return;
     }
     const shard = this.shards.singleShard(a, first, last, step);
     if (shard >= 0 && !(other && spec.crossShard)) this.shards.send(shard, conn, conn.takeSeq(), idx, conn.proto, a);
     else if (spec.merge) this.shards.fanKeys(conn, idx, a, first, last, step);
-    else if (spec.crossShard) this.runMain(conn, a, spec.crossShard, counter);
+    else if (spec.crossShard) this.runMain(conn, a, spec.crossShard, sid);
     else conn.replyError(`ERR internal: ${spec.name} cannot span shards`);
   }
 
@@ -289,7 +292,7 @@ export class Dispatcher {
    * copied as it is delivered), an asynchronous one keeps it. Null while one is running. */
   private spareOut: RespWriter | null = new RespWriter(256);
 
-  private runMain(conn: DispatchClient, a: ArgList, handler: MainHandler, counter: CommandCounter): void {
+  private runMain(conn: DispatchClient, a: ArgList, handler: MainHandler, sid: number): void {
     const seq = conn.takeSeq();
     // Taken, not shared: a handler that dispatches another command gets a writer of its own.
     const out = this.spareOut ?? new RespWriter(256);
@@ -298,34 +301,35 @@ export class Dispatcher {
     out.proto = conn.proto;
     // A double, not hrtime.bigint(): no BigInt allocated twice per command.
     const t0 = performance.now();
+    const resets = this.resets;
+    const nested = this.nestedErrors;
     let r: void | Promise<void> = undefined;
     try {
       this.shards.handlerDb = conn.db;
       r = handler({ server: this.server, conn, args: a, out });
     } catch (e) {
       this.failMain(out, e);
-      counter.failed++;
     }
     if (r instanceof Promise) {
       conn.hold();
       const slowEntry = this.slow?.before(a, handler) ?? null;
       r.then(
         () => undefined,
-        (e: unknown) => {
-          this.failMain(out, e);
-          counter.failed++;
-        },
+        (e: unknown) => this.failMain(out, e),
       ).finally(() => {
-        counter.usec += (performance.now() - t0) * 1000;
+        this.countAfterReset(sid, resets);
+        this.cmdStats.time(sid, performance.now() - t0);
+        this.countReply(sid, out, nested);
         if (slowEntry !== null) this.slow!.after(conn, slowEntry, t0);
         conn.deliver(seq, out.buf, 0, out.length);
         conn.release();
       });
       return;
     }
-    counter.usec += (performance.now() - t0) * 1000;
+    this.countAfterReset(sid, resets);
+    this.cmdStats.time(sid, performance.now() - t0);
+    this.countReply(sid, out, nested);
     if (this.slow !== null && this.slow.captureUs !== Infinity) this.slow.main(conn, a, t0, handler);
-    if (out.length > 0 && out.buf[0] === 45) counter.failed++;
     conn.deliver(seq, out.buf, 0, out.length);
     // A writer grown by a large reply (INFO, CLIENT LIST) is not kept.
     if (out.buf.length <= SPARE_OUT_MAX_BYTES) this.spareOut = out;
@@ -342,22 +346,27 @@ export class Dispatcher {
     out.error(`ERR ${(e as Error).message}`);
   }
 
-  /** Counters of the commands called or rejected at least once, by name. */
-  commandStats(): Map<string, CommandCounter> {
-    const m = new Map<string, CommandCounter>();
-    COMMANDS.forEach((c, i) => {
-      const k = this.counters[i]!;
-      if (k.calls > 0 || k.rejected > 0) m.set(c.name, k);
-    });
-    return m;
+  /** CONFIG RESETSTATs so far: a command that reset the statistics while it ran counts as a call
+   * after the reset, as Redis counts a command once it has run. */
+  private resets = 0;
+
+  /** Error replies of the shard calls made by main-thread scripts (ServerApi.countCall). */
+  nestedErrors = 0;
+
+  /** Counts a main-thread command's reply when it is an error: a failed call and its prefix,
+   * except for an error a script passes on from a call that already counted it (as Redis). */
+  private countReply(sid: number, out: RespWriter, nestedBefore: number): void {
+    if (out.length === 0 || out.buf[0] !== 45) return;
+    if (this.nestedErrors !== nestedBefore) this.cmdStats.failed[sid]!++;
+    else this.cmdStats.reply(sid, out.buf, 0, out.length, false);
+  }
+
+  private countAfterReset(sid: number, resetsBefore: number): void {
+    if (this.resets !== resetsBefore) this.cmdStats.calls[sid]!++;
   }
 
   resetStats(): void {
-    for (const c of this.counters) {
-      c.calls = 0;
-      c.usec = 0;
-      c.rejected = 0;
-      c.failed = 0;
-    }
+    this.resets++;
+    this.cmdStats.reset();
   }
 }

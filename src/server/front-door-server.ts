@@ -2,6 +2,7 @@
 // door's counters: an interface of its own, so that the doors and the server depend on it and
 // not on each other.
 
+import type { MergedCommandStats } from '../observability/command-stats.js';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import type { ArgList, ServerStats, ShardStatsReport } from '../core/types.js';
@@ -36,7 +37,8 @@ export interface FrontDoorServer {
   /** Runs `run` (a write held by admission) once the failover write pause ends. */
   whenWritesResume(run: () => void): void;
   serverStats(): ServerStats;
-  commandStats(): Map<string, { calls: number; usec: number; rejected: number; failed: number }>;
+  /** Every thread's per-command statistics summed, given the shards' reports. */
+  mergedCommandStats(shards: readonly ShardStatsReport[]): MergedCommandStats;
   /** TLS contexts and listeners (memcache-tls, http-tls). */
   readonly tls: ServerTls;
   /** Protected mode, the new-connection cap and the client/user limits (guard.ts). */

@@ -20,7 +20,6 @@ import http from 'node:http';
 import tls from 'node:tls';
 import { HOLD, admit, type AdmissionCommand } from './admission.js';
 import { ERR, GUARD_ERR } from '../core/errors.js';
-import { COMMANDS } from '../commands/registry.js';
 import type net from 'node:net';
 import type { AclClientDescription, AclUser } from '../core/acl.js';
 import { AS_DEL, AS_GET, AS_SET, doorCheck } from './door-acl.js';
@@ -117,7 +116,7 @@ function checkReply(reply: Buffer): void {
 }
 
 export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCounters): Promise<HttpApi> {
-  const metrics = new Metrics(COMMANDS.map((c) => c.name));
+  const metrics = new Metrics();
   const requests = new Map<string, number>();
   let scrape: Promise<unknown> = Promise.resolve();
   let connections = 0;
@@ -190,13 +189,13 @@ export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCo
 
   const renderMetrics = async (res: http.ServerResponse): Promise<number> => {
     const run = async (): Promise<string> => {
-      const [shards, respCommands] = [await server.shardStats(), server.commandStats()];
+      const shards = await server.shardStats();
       return metrics.render({
         uptimeSeconds: (Date.now() - server.startedAtMs) / 1000,
         server: server.serverStats(),
         shards,
         inFlight: server.links.map((l) => l.inFlight),
-        respCommands,
+        commands: server.mergedCommandStats(shards),
         memcacheCommands: memcache.commands,
         memcacheConnections: { current: memcache.connectionsCurrent, total: memcache.connectionsTotal },
         httpRequests: requests,

@@ -39,7 +39,8 @@ import { ClientPause } from './client-pause.js';
 import { Monitors } from './monitor.js';
 import { ShardRouter } from './shard-router.js';
 import { ClusterRouter } from './cluster-router.js';
-import { Dispatcher, type CommandCounter } from './dispatcher.js';
+import { Dispatcher, STAT_TABLE } from './dispatcher.js';
+import { mergeCommandStats, type MergedCommandStats } from '../observability/command-stats.js';
 import { ScriptNode } from '../commands/script-node.js';
 import { initShardScripts } from '../scripting/shard-scripts.js';
 import { PubSub } from './pubsub.js';
@@ -159,6 +160,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     }
     this.clusterRouter = new ClusterRouter(this.router, this);
     this.dispatcher = new Dispatcher(this, this.router, this.clusterRouter, this.admissionState, this.clientPause, this.stats, log, this.guard);
+    this.dispatcher.cmdStats.tracking = config.values.latencyTracking;
     this.transactions = new Transactions(this, this.router, this.clusterRouter);
     this.dispatcher.transactions = this.transactions;
     this.dispatcher.monitors = this.monitors;
@@ -219,6 +221,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
         const v = config.values;
         this.cluster?.setTunables({ migrationBarrier: v.clusterMigrationBarrier, replicaNoFailover: v.clusterReplicaNoFailover, allowReplicaMigration: v.clusterAllowReplicaMigration });
       }
+      this.dispatcher.cmdStats.tracking = config.values.latencyTracking;
       const s = this.shardSettings();
       this.applying = Promise.all(this.links.map((l) => l.configure(s))).then(() => undefined);
     });
@@ -320,6 +323,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       pauseWord: this.clientPause.word,
       hllSparseMaxBytes: v.hllSparseMaxBytes,
       databases: v.databases,
+      latencyTracking: v.latencyTracking,
       slowCaptureUs: captureThresholdUs(v.slowlogLogSlowerThan, v.latencyMonitorThreshold),
       latencyThresholdMs: v.latencyMonitorThreshold,
       limits: {
@@ -724,8 +728,19 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     return Promise.all(this.links.map((l) => l.stats()));
   }
 
-  commandStats(): Map<string, CommandCounter> {
-    return this.dispatcher.commandStats();
+  countCall(idx: number, a: ArgList): void {
+    if (idx < 0) this.dispatcher.nestedErrors++;
+    else this.dispatcher.cmdStats.calls[STAT_TABLE.statOf(idx, a)]!++;
+  }
+
+  countError(text: string): void {
+    this.dispatcher.cmdStats.errors.countText(text);
+  }
+
+  /** Every thread's per-command statistics summed (INFO commandstats, latencystats, errorstats,
+   * LATENCY HISTOGRAM, /metrics). */
+  mergedCommandStats(shards: readonly ShardStatsReport[]): MergedCommandStats {
+    return mergeCommandStats(STAT_TABLE, [this.dispatcher.cmdStats.snapshot()], shards.flatMap((r) => (r.commands ? [r.commands] : [])));
   }
 
   resetStats(): void {

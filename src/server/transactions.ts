@@ -275,18 +275,17 @@ export class Transactions implements TransactionsApi {
   private exec(conn: TxClient, execIdx: number, execArgs: ArgList): void {
     const st = this.state(conn);
     const queue = st.queue;
-    let fail: Buffer | null = null;
-    if (conn.multiFailed) fail = Buffer.from(`-${ERR.execAbort}\r\n`);
-    else if (st.crossSlot) fail = Buffer.from(`-${ERR.crossSlot}\r\n`);
-    else if (st.watchLost) fail = nullArray(conn.proto);
+    const error = conn.multiFailed ? ERR.execAbort : st.crossSlot ? ERR.crossSlot : null;
     // MONITOR sees the queued commands when they run, then EXEC (Redis feeds each after it runs).
     if (this.server.monitors.active) {
-      if (fail === null) for (let i = 0; i < queue.count; i++) this.server.monitors.feedCommand(queue.idx(i), conn.db, conn.addr, queue.args(i));
+      if (error === null && !st.watchLost) for (let i = 0; i < queue.count; i++) this.server.monitors.feedCommand(queue.idx(i), conn.db, conn.addr, queue.args(i));
       this.server.monitors.feedCommand(execIdx, conn.db, conn.addr, execArgs);
     }
-    if (fail !== null) {
+    if (error !== null || st.watchLost) {
       this.reset(conn);
-      this.deliver(conn, fail);
+      // An error through replyError, counted in errorstats as every error reply is.
+      if (error !== null) conn.replyError(error);
+      else this.deliver(conn, nullArray(conn.proto));
       return;
     }
     // ACL rules may have changed since the commands were queued: checked again, as Redis 7.0 does.
