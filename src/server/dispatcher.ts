@@ -301,7 +301,9 @@ export class Dispatcher {
     out.proto = conn.proto;
     // A double, not hrtime.bigint(): no BigInt allocated twice per command.
     const t0 = performance.now();
-    const resets = this.resets;
+    // Counted at dispatch; a main-thread command counts once it has run, as Redis counts: INFO
+    // commandstats does not list its own call, and one that CONFIG RESETSTAT zeroes counts after.
+    this.cmdStats.calls[sid]!--;
     const nested = this.nestedErrors;
     let r: void | Promise<void> = undefined;
     try {
@@ -317,7 +319,7 @@ export class Dispatcher {
         () => undefined,
         (e: unknown) => this.failMain(out, e),
       ).finally(() => {
-        this.countAfterReset(sid, resets);
+        this.cmdStats.calls[sid]!++;
         this.cmdStats.time(sid, performance.now() - t0);
         this.countReply(sid, out, nested);
         if (slowEntry !== null) this.slow!.after(conn, slowEntry, t0);
@@ -326,7 +328,7 @@ export class Dispatcher {
       });
       return;
     }
-    this.countAfterReset(sid, resets);
+    this.cmdStats.calls[sid]!++;
     this.cmdStats.time(sid, performance.now() - t0);
     this.countReply(sid, out, nested);
     if (this.slow !== null && this.slow.captureUs !== Infinity) this.slow.main(conn, a, t0, handler);
@@ -346,10 +348,6 @@ export class Dispatcher {
     out.error(`ERR ${(e as Error).message}`);
   }
 
-  /** CONFIG RESETSTATs so far: a command that reset the statistics while it ran counts as a call
-   * after the reset, as Redis counts a command once it has run. */
-  private resets = 0;
-
   /** Error replies of the shard calls made by main-thread scripts (ServerApi.countCall). */
   nestedErrors = 0;
 
@@ -361,12 +359,7 @@ export class Dispatcher {
     else this.cmdStats.reply(sid, out.buf, 0, out.length, false);
   }
 
-  private countAfterReset(sid: number, resetsBefore: number): void {
-    if (this.resets !== resetsBefore) this.cmdStats.calls[sid]!++;
-  }
-
   resetStats(): void {
-    this.resets++;
     this.cmdStats.reset();
   }
 }
