@@ -5,7 +5,7 @@
 // Slot assignments arrive one slot at a time (SETSLOT NODE per slot): consecutive ones to the same
 // owner within SLOT_MERGE_MS extend the last event instead of adding one per slot.
 
-export type EventKind = 'failover' | 'migration' | 'slot-assigned' | 'shard-restart' | 'save' | 'aof-rewrite' | 'config-rewrite' | 'rebalance';
+export type EventKind = 'failover' | 'migration' | 'slot-assigned' | 'shard-restart' | 'save' | 'aof-rewrite' | 'rebalance';
 
 export interface NodeEvent {
   /** 1, 2, 3...: never reused. */
