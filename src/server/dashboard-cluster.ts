@@ -164,6 +164,8 @@ export class ClusterView {
   private peerStats(peers: readonly NodeView[]): Promise<Map<string, NodeStats | null>> {
     const now = Date.now();
     if (this.cache !== null && now - this.cache.atMs < CACHE_MS) return this.cache.value;
+    // Bounded by the nodes known now: a forgotten node's counter goes.
+    for (const id of this.lastCommands.keys()) if (!peers.some((p) => p.id === id)) this.lastCommands.delete(id);
     const value = Promise.all(peers.map(async (n) => [n.id, await this.askPeer(n).catch(() => null)] as const)).then((pairs) => new Map(pairs));
     this.cache = { atMs: now, value };
     return value;
