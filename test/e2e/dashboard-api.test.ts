@@ -2,7 +2,7 @@
 // requirepass (and a 4th node as a replica for the failover): every route's JSON shape, 401
 // without or with wrong credentials, 403 with the NOPERM text for an ACL user denied the command,
 // SCAN paging across pages, a key preview of each type, the event log after a migration, a
-// save and a failover, the rebalance plan equal to `tessera cluster rebalance --dry-run`'s, and a
+// save, a shard restart and a failover, the rebalance plan equal to `tessera cluster rebalance --dry-run`'s, and a
 // rebalance started by POST that runs to the end (slots even, every key still readable).
 
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -308,6 +308,14 @@ it('events: a save, a slot migration (reshard), slot assignments', async () => {
   assert.equal(await get(a, `/v1/events?since=${aEvents.at(-1)!.id}`), []);
 });
 
+it('events: a shard restart, and the node view counts it', async () => {
+  const before = (await get<EventJson[]>(c, '/v1/events')).at(-1)?.id ?? 0;
+  await cmd(c, 'DEBUG', 'SHARD-CRASH', 0).catch(() => undefined);
+  const ev = await waitFor('a shard-restart event', async () => (await get<EventJson[]>(c, `/v1/events?since=${before}`)).find((e) => e.kind === 'shard-restart'), 15_000);
+  assert.match(ev.detail, /^shard 0 restarted on its memory/);
+  await waitFor('the restart in /v1/node', async () => (await get<{ shards: Array<{ restarts: number }> }>(c, '/v1/node')).shards[0]!.restarts === 1, 15_000);
+});
+
 it('the rebalance plan is the one `tessera cluster rebalance --dry-run` prints', async () => {
   const plan = await get<PlanJson>(a, '/v1/rebalance/plan');
   assert.is(plan.needed, true);
@@ -377,16 +385,17 @@ it('events: a failover of a replica shows on the replica', async () => {
   });
   const rId = String(await cmd(r, 'CLUSTER', 'MYID'));
   // Becoming a replica is a role change too.
-  assert.ok((await get<EventJson[]>(r, '/v1/events')).some((e) => e.kind === 'failover' && e.detail.startsWith('replicate: ')));
+  await waitFor('a replicate event', async () => (await get<EventJson[]>(r, '/v1/events')).some((e) => e.kind === 'failover' && e.detail.startsWith('replicate: ')), 15_000);
   await cmd(r, 'CLUSTER', 'FAILOVER');
   const ev = await waitFor('a failover event on the replica', async () => (await get<EventJson[]>(r, '/v1/events')).find((e) => e.kind === 'failover' && /^manual: /.test(e.detail)), 30_000);
   assert.match(ev.detail, new RegExp(`^manual: ${rId} is the primary \\(of ${cj.myId}\\), epoch \\d+$`));
   const rj = await waitFor('the old replica to be a primary', async () => {
     const j = await get<ClusterJson>(r, '/v1/cluster');
     const me = j.nodes.find((n) => n.flags.includes('myself'))!;
-    return me.role === 'primary' ? j : false;
+    // ...and the old primary its replica, as the new primary sees it.
+    return me.role === 'primary' && j.nodes.some((n) => n.role === 'replica' && n.primaryId === me.id) ? j : false;
   }, 20_000);
-  assert.ok(rj.nodes.some((n) => n.role === 'replica' && n.primaryId === rj.myId));
+  assert.is(rj.nodes.find((n) => n.id === cj.myId)!.role, 'replica');
 });
 
 t.run();
