@@ -1,9 +1,9 @@
 // The dashboard's JSON API on the HTTP port (docs/http-api.md): /v1/cluster, /v1/node,
 // /v1/series, /v1/events and the rebalance plan are figures only and open, like /metrics;
 // /v1/scan, /v1/key and /v1/slowlog reveal keys or arguments, so they log the request in as an
-// ACL user (http-api.ts's credentials: 401 without valid ones) and run their Redis commands as
-// that user (403 with the NOPERM text when denied); POST /v1/rebalance needs credentials and a
-// user allowed CLUSTER SETSLOT. http-api.ts hands every path owns() claims to handle().
+// ACL user (http-api.ts's credentials: 401 without valid ones; then the guard's rate limits: 429)
+// and run their Redis commands as that user (403 with the NOPERM text when denied); POST
+// /v1/rebalance needs credentials and a user allowed CLUSTER SETSLOT. http-api.ts hands every path owns() claims to handle().
 // Invariants: every answer is JSON; an error never escapes handle() (it answers 4xx/5xx); the
 // sampler's timer is the only timer and close() stops it.
 
@@ -30,6 +30,8 @@ export interface DashboardHooks {
   readonly wwwAuthenticate: string;
   /** The HTTP port (known once listening). */
   httpPort(): number;
+  /** Tessera's request-rate limits (guard.ts) for a logged-in request: the refusal, or null. */
+  rateLimited(req: http.IncomingMessage, user: AclUser): string | null;
 }
 
 export interface DashboardApi {
@@ -95,6 +97,8 @@ export function createDashboardApi(server: FrontDoorServer, hooks: DashboardHook
       throw new ApiError(401, req.headers.authorization === undefined ? ERR.noAuth : ERR.wrongPass, { 'www-authenticate': hooks.wwwAuthenticate });
     }
     if (verdict !== null && verdict !== HOLD) throw new ApiError(503, verdict);
+    const limited = hooks.rateLimited(req, user);
+    if (limited !== null) throw new ApiError(429, limited);
     return { user, client };
   };
 

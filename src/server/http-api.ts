@@ -161,7 +161,10 @@ export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCo
   };
 
   // The dashboard's JSON API (/v1/cluster, /v1/node, ...: dashboard-api.ts).
-  const dashboard = createDashboardApi(server, { userOf, clientOf, wwwAuthenticate: WWW_AUTHENTICATE, httpPort: () => port });
+  const dashboard = createDashboardApi(server, {
+    userOf, clientOf, wwwAuthenticate: WWW_AUTHENTICATE, httpPort: () => port,
+    rateLimited: (req, user) => (server.guard.limiting ? server.guard.request(guardClientOf(req.socket), user) : null),
+  });
 
   const health = async (res: http.ServerResponse, live: boolean): Promise<number> => {
     if (live) {
