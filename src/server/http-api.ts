@@ -30,6 +30,7 @@ import { parseRequestTarget } from '../protocol/http-target.js';
 import { createHttpListener, type HttpListenerHooks } from './http-listener.js';
 import { httpRefusal } from './guard-doors.js';
 import type { GuardClient } from './guard.js';
+import { createDashboardApi } from './dashboard-api.js';
 
 export interface HttpApi {
   readonly port: number;
@@ -157,6 +158,12 @@ export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCo
     const c = credentialsOf(h);
     return c === null ? null : server.acl.authenticate(c.user, c.pass, client);
   };
+
+  // The dashboard's JSON API (/v1/cluster, /v1/node, ...: dashboard-api.ts).
+  const dashboard = createDashboardApi(server, {
+    userOf, clientOf, wwwAuthenticate: WWW_AUTHENTICATE, httpPort: () => port,
+    rateLimited: (req, user) => (server.guard.limiting ? server.guard.request(guardClientOf(req.socket), user) : null),
+  });
 
   const health = async (res: http.ServerResponse, live: boolean): Promise<number> => {
     if (live) {
@@ -349,6 +356,7 @@ export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCo
       const path = target.path;
       route = ROUTES.has(path) ? path : path.startsWith(KEY_PREFIX) ? KEY_PREFIX : 'other';
       if (route === KEY_PREFIX) status = await keys(req, res, path, target.query);
+      else if (dashboard.owns(path)) status = await dashboard.handle(req, res, (route = path), target.query);
       else if (req.method !== 'GET' && req.method !== 'HEAD') {
         throw new HttpError(405, `method ${req.method ?? ''} not allowed`, { allow: 'GET, HEAD' });
       } else if (route === '/metrics') status = await renderMetrics(res);
@@ -483,6 +491,7 @@ export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCo
     }
   } catch (e) {
     for (const s of servers) s.close();
+    dashboard.close();
     throw e;
   }
   return {
@@ -490,8 +499,9 @@ export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCo
     get connections() {
       return connections;
     },
-    close: () =>
-      Promise.all(
+    close: () => {
+      dashboard.close();
+      return Promise.all(
         servers.map(
           (s) =>
             new Promise<void>((r) => {
@@ -499,6 +509,7 @@ export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCo
               s.closeAllConnections();
             }),
         ),
-      ).then(() => undefined),
+      ).then(() => undefined);
+    },
   };
 }
