@@ -16,7 +16,12 @@ const OUT = join(ROOT, 'dist', 'dashboard');
 const require = createRequire(import.meta.url);
 
 // Type errors fail the build, as tsc does for the server.
-execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(SRC, 'tsconfig.json')], { stdio: 'inherit' });
+try {
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(SRC, 'tsconfig.json')], { stdio: 'inherit' });
+} catch {
+  console.error('dashboard: type errors (above); not built');
+  process.exit(1);
+}
 
 rmSync(OUT, { recursive: true, force: true });
 mkdirSync(OUT, { recursive: true });

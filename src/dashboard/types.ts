@@ -7,7 +7,7 @@ export interface NodeStats {
   keys: number;
   usedMemory: number;
   opsPerSec: number;
-  p99Us: number;
+  p99Us: number | null;
 }
 
 export interface ClusterNode {
@@ -44,9 +44,9 @@ export interface ShardView {
   arenaBytes: number;
   arenaFree: number;
   opsPerSec: number;
-  p50Us: number;
-  p99Us: number;
-  p999Us: number;
+  p50Us: number | null;
+  p99Us: number | null;
+  p999Us: number | null;
   restarts: number;
 }
 
@@ -67,11 +67,13 @@ export interface NodeView {
 }
 
 export interface Sample {
+  /** Milliseconds since the epoch. */
   t: number;
   opsPerSec: number;
-  p50Us: number;
-  p99Us: number;
-  p999Us: number;
+  /** null: no command in that second. */
+  p50Us: number | null;
+  p99Us: number | null;
+  p999Us: number | null;
   usedMemory: number;
   rss: number;
 }
@@ -108,21 +110,28 @@ export interface SlowlogEntry {
 }
 
 export interface EventEntry {
+  /** 1, 2, 3...: never reused; `since` pages by it. */
   id: number;
+  /** Milliseconds since the epoch. */
   time: number;
   kind: string;
-  detail: unknown;
+  detail: string;
 }
 
 export interface Move {
   from: string;
   to: string;
-  slots: number;
+  slots: Range[];
+  count: number;
 }
 
 export interface Plan {
-  moves: Move[];
+  needed: boolean;
+  thresholdPct: number;
+  worstPct: number;
   totalSlots: number;
+  moves: Move[];
+  loads: Array<{ id: string; actual: number; expected: number }>;
 }
 
 export interface RebalanceState {
@@ -130,6 +139,7 @@ export interface RebalanceState {
   plan: Plan | null;
   moved: number;
   total: number;
+  keysMoved: number;
   startedAt: number | null;
   finishedAt: number | null;
   error: string | null;

@@ -20,7 +20,7 @@ const HEIGHT_PX = 220;
 interface ChartDef {
   readonly id: string;
   readonly title: string;
-  readonly series: ReadonlyArray<{ label: string; colour: string; pick: (s: Sample) => number }>;
+  readonly series: ReadonlyArray<{ label: string; colour: string; pick: (s: Sample) => number | null }>;
   readonly fmt: (v: number) => string;
 }
 

@@ -2,7 +2,7 @@
 // event timeline (failovers, slot migrations, shard restarts, saves), newest first.
 
 import { get } from '../api.js';
-import { fill, h, table } from '../dom.js';
+import { errorBox, fill, h, table } from '../dom.js';
 import * as f from '../format.js';
 import type { EventEntry, SlowlogEntry } from '../types.js';
 import { Poller, type View } from '../view.js';
@@ -21,7 +21,7 @@ export class LogsPanel implements View {
   private readonly slow = h('div', { id: 'slowlog' });
   private readonly events = h('div', { id: 'events' });
   private readonly poller: Poller;
-  private lastEventId = -1;
+  private lastEventId = 0;
   private eventList: EventEntry[] = [];
 
   constructor() {
@@ -39,10 +39,18 @@ export class LogsPanel implements View {
   }
 
   private async refresh(): Promise<void> {
-    const [slow, events] = await Promise.all([
+    // Each section on its own: a slow log this user may not read leaves the events shown.
+    const [slow, events] = await Promise.allSettled([
       get<SlowlogEntry[]>(`/v1/slowlog?count=${SLOWLOG_COUNT}`),
       get<EventEntry[]>(`/v1/events?since=${this.lastEventId}`),
     ]);
+    if (slow.status === 'fulfilled') this.showSlowlog(slow.value);
+    else fill(this.slow, errorBox(slow.reason));
+    if (events.status === 'fulfilled') this.showEvents(events.value);
+    else fill(this.events, errorBox(events.reason));
+  }
+
+  private showSlowlog(slow: SlowlogEntry[]): void {
     fill(
       this.slow,
       table(['Id', 'Time', 'Duration', 'Command', 'Client', 'Name'], slow, (e) => {
@@ -50,21 +58,16 @@ export class LogsPanel implements View {
         return [String(e.id), f.time(e.time), f.micros(e.durationUs), h('code', { title: line }, line.length > ARGS_CHARS_MAX ? `${line.slice(0, ARGS_CHARS_MAX)}…` : line), e.client, e.clientName || '–'];
       }, 'no slow commands'),
     );
+  }
+
+  private showEvents(events: EventEntry[]): void {
     for (const e of events) if (e.id > this.lastEventId) this.eventList.unshift(e);
     if (this.eventList.length > EVENTS_MAX) this.eventList.length = EVENTS_MAX;
     this.lastEventId = this.eventList[0]?.id ?? this.lastEventId;
     fill(
       this.events,
-      h('ol', { class: 'timeline' }, ...this.eventList.map((e) => h('li', { class: `event event-${e.kind}` }, h('time', {}, f.time(e.time)), h('span', { class: 'badge' }, e.kind), detailText(e.detail)))),
+      h('ol', { class: 'timeline' }, ...this.eventList.map((e) => h('li', { class: `event event-${e.kind}` }, h('time', {}, f.time(e.time)), h('span', { class: 'badge' }, e.kind), h('span', {}, e.detail)))),
       this.eventList.length === 0 ? h('p', { class: 'muted' }, 'no events yet') : null,
     );
   }
-}
-
-function detailText(d: unknown): string {
-  if (typeof d === 'string') return d;
-  if (d === null || d === undefined) return '';
-  return Object.entries(d as Record<string, unknown>)
-    .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
-    .join(' ');
 }

@@ -10,6 +10,7 @@ import { Poller, type View } from '../view.js';
 
 const IDLE_PERIOD_MS = 3000;
 const RUNNING_PERIOD_MS = 500;
+const RANGES_SHOWN_MAX = 6;
 
 export class RebalancePanel implements View {
   readonly id = 'rebalance';
@@ -61,8 +62,7 @@ export class RebalancePanel implements View {
     if (withPlan) {
       const c = await get<ClusterView>('/v1/cluster');
       this.names = new Map(c.nodes.map((n) => [n.id, `${n.ip}:${n.port}`]));
-      const q = this.threshold.value === '' ? '' : `?${new URLSearchParams({ threshold: this.threshold.value })}`;
-      this.showPlan(await get<Plan>(`/v1/rebalance/plan${q}`));
+      this.showPlan(await get<Plan>(`/v1/rebalance/plan${this.query()}`));
     }
   }
 
@@ -70,15 +70,18 @@ export class RebalancePanel implements View {
     this.start_.disabled = true;
     this.errors.replaceChildren();
     try {
-      const body: Record<string, number> = {};
-      if (this.threshold.value !== '') body['threshold'] = Number(this.threshold.value);
-      this.showState(await post<RebalanceState>('/v1/rebalance', body));
+      this.showState(await post<RebalanceState>(`/v1/rebalance${this.query()}`));
       this.idle.stop();
       this.running.start();
     } catch (e) {
       this.errors.replaceChildren(h('p', { class: 'error', role: 'alert' }, e instanceof Error ? e.message : String(e)));
       this.start_.disabled = false;
     }
+  }
+
+  /** The plan's settings as the API takes them, for the plan and the start alike. */
+  private query(): string {
+    return this.threshold.value === '' ? '' : `?${new URLSearchParams({ threshold: this.threshold.value })}`;
   }
 
   private showState(st: RebalanceState): void {
@@ -91,7 +94,7 @@ export class RebalancePanel implements View {
       this.stateBox,
       facts([
         ['State', h('span', { id: 'rebalance-state-text', class: st.state === 'failed' ? 'bad' : st.state === 'done' ? 'ok' : '' }, st.state)],
-        ['Moved', h('span', { id: 'rebalance-moved' }, `${f.count(st.moved)} / ${f.count(st.total)} slots`)],
+        ['Moved', h('span', { id: 'rebalance-moved' }, `${f.count(st.moved)} / ${f.count(st.total)} slots (${f.count(st.keysMoved)} keys)`)],
         ['Started', f.time(st.startedAt)],
         ['Finished', f.time(st.finishedAt)],
         ['Error', st.error ?? '–'],
@@ -103,9 +106,19 @@ export class RebalancePanel implements View {
     const name = (id: string): string => this.names.get(id) ?? f.short(id);
     fill(
       this.planBox,
-      h('p', { id: 'rebalance-total' }, p.moves.length === 0 ? 'Balanced: nothing to move.' : `${f.count(p.totalSlots)} slots to move in ${p.moves.length} moves.`),
-      p.moves.length === 0 ? null : table(['From', 'To', 'Slots'], p.moves, (m) => [name(m.from), name(m.to), f.count(m.slots)]),
+      h('p', { id: 'rebalance-total' }, p.moves.length === 0
+        ? `Balanced within ${p.thresholdPct}% (worst ${p.worstPct}%): nothing to move.`
+        : `${f.count(p.totalSlots)} slots to move in ${p.moves.length} steps (worst imbalance ${p.worstPct}%, threshold ${p.thresholdPct}%).`),
+      p.moves.length === 0 ? null : table(['From', 'To', 'Slots', 'Ranges'], p.moves, (m) => [name(m.from), name(m.to), f.count(m.count), ranges(m.slots)]),
+      p.loads.length === 0 ? null : h('h3', {}, 'Load per node (slots, weighted)'),
+      p.loads.length === 0 ? null : table(['Node', 'Has', 'Should have'], p.loads, (l) => [name(l.id), f.count(l.actual), f.count(l.expected)]),
     );
     this.start_.hidden = p.moves.length === 0 && this.current?.state !== 'running';
   }
+}
+
+/** Ranges as CLUSTER-style text, the first few only (a plan can list hundreds). */
+function ranges(rs: ReadonlyArray<readonly [number, number]>): string {
+  const shown = rs.slice(0, RANGES_SHOWN_MAX).map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`));
+  return rs.length > RANGES_SHOWN_MAX ? `${shown.join(', ')}, … (${rs.length} ranges)` : shown.join(', ');
 }
