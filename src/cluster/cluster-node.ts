@@ -19,6 +19,7 @@ import { parseNodesConfig, writeFileAtomic } from './nodes-file.js';
 import { isNodeId, randomNodeId } from './node-id.js';
 import { ServedSlots } from './served-slots.js';
 import { FLAG_FAIL, FLAG_HANDSHAKE, FLAG_MASTER, FLAG_PFAIL, FLAG_SLAVE, type TopoNode, Topology } from './topology.js';
+import { events } from '../observability/events.js';
 
 export interface ClusterNodeOptions {
   /** tls-cluster yes: the bus is TLS both ways, and `port` is the tls-port (what Redis announces). */
@@ -544,6 +545,7 @@ export class ClusterNode implements ClusterControl {
     }
     const changed = this.topo.assignSlot(slot, n);
     this.commit(changed);
+    if (changed) events.slotAssigned(slot, n.id);
   }
 
   private bumpEpochWithoutConsensus(): string {

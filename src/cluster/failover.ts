@@ -23,6 +23,7 @@ import { type BusMessage, type MessageHeader, MFLAG_FORCEACK, MFLAG_PAUSED, slot
 import { CLUSTER_SLOTS } from './api.js';
 import type { Gossip, RoleHandler } from './gossip.js';
 import { FLAG_FAIL, FLAG_MASTER, FLAG_NOFAILOVER, FLAG_PFAIL, FLAG_SLAVE, type TopoNode, type Topology } from './topology.js';
+import { recordEvent } from '../observability/events.js';
 
 /** How long a manual failover may take (Redis's CLUSTER_MF_TIMEOUT). */
 export const MF_TIMEOUT_MS = 5000;
@@ -101,6 +102,7 @@ export class Failover implements RoleHandler {
 
   private record(kind: FailoverEvent['kind'], primaryId: string, nodeId: string, nowMs: number): void {
     this.events.push({ timeMs: nowMs, kind, primaryId, nodeId, epoch: this.topo.currentEpoch });
+    recordEvent('failover', `${kind}: ${primaryId} is the primary${nodeId !== primaryId ? ` (of ${nodeId})` : ''}, epoch ${this.topo.currentEpoch}`);
     if (this.events.length > FAILOVER_LOG_MAX) this.events.shift();
   }
 

@@ -14,6 +14,8 @@ import type { ShardCaller } from '../core/types.js';
 import type { PeerPool } from './peer-client.js';
 import { shardOk, ReplyError } from '../core/errors.js';
 import { nodeAuthVariant } from './node-auth.js';
+import { recordEvent } from '../observability/events.js';
+import { formatRanges, toRanges } from './slot-ranges.js';
 
 export interface SlotMigrationOptions {
   timeoutMs: number;
@@ -176,6 +178,7 @@ export async function migrateSlots(server: MigrationHost, slots: readonly number
     }
     if (error !== null) throw error;
   }
+  recordEvent('migration', `${moved} key${moved === 1 ? '' : 's'} of ${slots.length} slot${slots.length === 1 ? '' : 's'} (${formatRanges(toRanges([...slots].sort((a, b) => a - b)))}) moved to ${host}:${port}`);
   return moved;
 }
 

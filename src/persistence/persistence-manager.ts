@@ -22,6 +22,7 @@ import type { ShardCaller, ShardStatsReport } from '../core/types.js';
 import { filesOfShard, readManifest, writeManifest, type Manifest, type ManifestFile } from './manifest.js';
 import type { LoadFile, LoadPlan, LoadReport, LogSettings } from './shard-persistence.js';
 import type { SnapshotResult } from './snapshot-job.js';
+import { recordEvent } from '../observability/events.js';
 
 export interface PersistenceHost {
   readonly config: Config;
@@ -263,11 +264,13 @@ export class PersistenceManager {
         this.rdbSaves++;
         const keys = results.reduce((a, r) => a + r.keys, 0);
         this.host.log.info({ keys, ms: Date.now() - this.saveStartedMs }, 'DB saved on disk');
+        recordEvent('save', `snapshot saved: ${keys} keys in ${Date.now() - this.saveStartedMs} ms`);
       } catch (e) {
         markStarted(e as Error);
         this.lastBgsaveStatus = 'err';
         for (const f of files) tryUnlink(join(this.dir, f.name));
         this.host.log.warn({ err: (e as Error).message }, 'Background saving error');
+        recordEvent('save', `snapshot failed: ${(e as Error).message}`);
         throw e;
       } finally {
         this.lastBgsaveSec = Math.round((Date.now() - this.saveStartedMs) / 1000);
@@ -331,6 +334,7 @@ export class PersistenceManager {
         this.lastRewriteStatus = 'ok';
         this.aofRewrites++;
         this.host.log.info({ keys: results.reduce((a, r) => a + r.keys, 0), ms: Date.now() - this.rewriteStartedMs }, 'Background AOF rewrite finished successfully');
+        recordEvent('aof-rewrite', `append-only log rewritten: ${results.reduce((a, r) => a + r.keys, 0)} keys in ${Date.now() - this.rewriteStartedMs} ms`);
       } catch (e) {
         markStarted(e as Error);
         this.lastRewriteStatus = 'err';
@@ -338,6 +342,7 @@ export class PersistenceManager {
         if (chain === null) this.rewriteScheduled = true;
         for (const f of base) tryUnlink(join(this.aofDir, f.name));
         this.host.log.warn({ err: (e as Error).message }, 'Background AOF rewrite failed');
+        recordEvent('aof-rewrite', `append-only log rewrite failed: ${(e as Error).message}`);
         throw e;
       } finally {
         this.lastRewriteSec = Math.round((Date.now() - this.rewriteStartedMs) / 1000);

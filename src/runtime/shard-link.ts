@@ -41,6 +41,7 @@ import { ERR } from '../core/errors.js';
 import { createClaimWords } from './wait-claims.js';
 import type { LoadPlan, LoadReport } from '../persistence/shard-persistence.js';
 import type { SnapshotResult } from '../persistence/snapshot-job.js';
+import { recordEvent } from '../observability/events.js';
 
 interface Pending {
   frame: Buffer;
@@ -191,6 +192,7 @@ export class ShardLink implements ShardPort {
     this.recentCrashes.push(now);
     const delayMs = this.recentCrashes.length > RESTARTS_IN_WINDOW_MAX ? 1000 : 0;
     this.log.warn({ shard: this.id, code, failedInFlight: inRing, restarts: this.restarts, delayMs }, 'restarting shard worker on its memory');
+    recordEvent('shard-restart', `shard ${this.id} restarted on its memory (exit code ${code}, restart ${this.restarts}, ${inRing} commands in flight failed)`);
     setTimeout(() => {
       if (this.stopping) return;
       this.spawn();

@@ -11,6 +11,7 @@ import type { ServerTls } from './server-tls.js';
 import type { Guard } from './guard.js';
 import type { AclUser } from '../core/acl.js';
 import type { AclApi } from '../core/acl.js';
+import type { ServerApi } from '../commands/types.js';
 
 /** What the front doors use of the server. */
 export interface FrontDoorServer {
@@ -45,6 +46,8 @@ export interface FrontDoorServer {
   loginRefusal(user: AclUser, client: object): string | null;
   /** The node's users: the same for every door. */
   readonly acl: AclApi;
+  /** The command layer's view of the server: the dashboard API runs Redis commands through it. */
+  readonly api: ServerApi;
 }
 
 /** Counters of the memcached front door (for `stats` and /metrics). */

@@ -32,6 +32,7 @@ import { createHttpListener, type HttpListenerHooks } from './http-listener.js';
 import { isDashboardPath, serveDashboard } from './dashboard-assets.js';
 import { httpRefusal } from './guard-doors.js';
 import type { GuardClient } from './guard.js';
+import { createDashboardApi } from './dashboard-api.js';
 
 export interface HttpApi {
   readonly port: number;
@@ -159,6 +160,9 @@ export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCo
     const c = credentialsOf(h);
     return c === null ? null : server.acl.authenticate(c.user, c.pass, client);
   };
+
+  // The dashboard's JSON API (/v1/cluster, /v1/node, ...: dashboard-api.ts).
+  const dashboard = createDashboardApi(server, { userOf, clientOf, wwwAuthenticate: WWW_AUTHENTICATE, httpPort: () => port });
 
   const health = async (res: http.ServerResponse, live: boolean): Promise<number> => {
     if (live) {
@@ -351,6 +355,7 @@ export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCo
       const path = target.path;
       route = ROUTES.has(path) ? path : path.startsWith(KEY_PREFIX) ? KEY_PREFIX : 'other';
       if (route === KEY_PREFIX) status = await keys(req, res, path, target.query);
+      else if (dashboard.owns(path)) status = await dashboard.handle(req, res, (route = path), target.query);
       else if (req.method !== 'GET' && req.method !== 'HEAD') {
         throw new HttpError(405, `method ${req.method ?? ''} not allowed`, { allow: 'GET, HEAD' });
       } else if (route === '/metrics') status = await renderMetrics(res);
@@ -486,6 +491,7 @@ export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCo
     }
   } catch (e) {
     for (const s of servers) s.close();
+    dashboard.close();
     throw e;
   }
   return {
@@ -493,8 +499,9 @@ export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCo
     get connections() {
       return connections;
     },
-    close: () =>
-      Promise.all(
+    close: () => {
+      dashboard.close();
+      return Promise.all(
         servers.map(
           (s) =>
             new Promise<void>((r) => {
@@ -502,6 +509,7 @@ export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCo
               s.closeAllConnections();
             }),
         ),
-      ).then(() => undefined),
+      ).then(() => undefined);
+    },
   };
 }

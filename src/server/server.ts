@@ -657,6 +657,10 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
   }
 
   // --- ServerApi -------------------------------------------------------------------------------
+  /** The front doors' handle on this object as the command layer sees it (dashboard-api.ts). */
+  get api(): ServerApi {
+    return this;
+  }
 
   clients(): Iterable<ClientInfo> {
     return this.conns.values();
