@@ -32,6 +32,7 @@ import { DATABASE_COMMANDS } from './database-family.js';
 import { STREAM_GROUP_COMMANDS } from './stream-group-family.js';
 import { STREAM_BLOCKING_COMMANDS } from './stream-blocking.js';
 import { ACL_COMMANDS } from './acl-family.js';
+import { OBSERVABILITY_COMMANDS } from './observability-family.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   ...STRING_COMMANDS,
@@ -62,6 +63,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...STREAM_GROUP_COMMANDS,
   ...STREAM_BLOCKING_COMMANDS,
   ...ACL_COMMANDS,
+  ...OBSERVABILITY_COMMANDS,
 ];
 
 const TABLE_BITS = 10;

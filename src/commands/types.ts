@@ -2,6 +2,8 @@
 // handler. The dispatcher checks arity, auth and out-of-memory from the spec, once, for every
 // command; handlers never repeat those checks.
 
+import type { SlowLog } from '../observability/slowlog.js';
+import type { LatencyMonitor } from '../observability/latency-monitor.js';
 import type { RespWriter } from '../protocol/resp-writer.js';
 import type { Config } from '../config/config.js';
 import type { ClusterControl } from '../cluster/api.js';
@@ -148,6 +150,9 @@ export interface ServerApi {
   resetStats(): void;
   /** Resolves once every shard has the settings of the last CONFIG SET (bounded wait). */
   settingsApplied(): Promise<void>;
+  /** SLOWLOG's entries and LATENCY's events (main thread; shards report theirs to it). */
+  readonly slowlog: SlowLog;
+  readonly latencyMonitor: LatencyMonitor;
   serverStats(): ServerStats;
   /** save: SHUTDOWN SAVE (true) / NOSAVE (false); null = save when save points are set. */
   shutdown(reason: string, save?: boolean | null): void;

@@ -576,6 +576,13 @@ export const PARAMS: readonly Param[] = [
   // doors: node-to-node authentication of the cluster bus (Redis has none).
   field({ name: 'cluster-bus-secret', key: 'clusterBusSecret', ...text, default: () => '', mutable: true,
     help: "Tessera's own: the cluster bus accepts and dials links only with a peer that proves it knows this secret (HMAC challenge-response, the secret never sent); '' = off; new links use a changed value" }),
+  // SLOWLOG and LATENCY (issue 19, slowlog; docs/observability-slowlog.md).
+  field({ name: 'slowlog-log-slower-than', key: 'slowlogLogSlowerThan', ...integer(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER), default: () => 10000, mutable: true,
+    help: 'Commands slower than this many microseconds go in the slow log (0 = every command, negative = none); timed where they run' }),
+  field({ name: 'slowlog-max-len', key: 'slowlogMaxLen', ...integer(0, Number.MAX_SAFE_INTEGER), default: () => 128, mutable: true,
+    help: 'Most entries SLOWLOG keeps (the oldest go first)' }),
+  field({ name: 'latency-monitor-threshold', key: 'latencyMonitorThreshold', ...integer(0, Number.MAX_SAFE_INTEGER), default: () => 0, mutable: true,
+    help: 'LATENCY records events (slow commands, expire cycles, fsyncs...) of this many milliseconds or more; 0 = off' }),
 ];
 
 export const PARAM_BY_NAME: ReadonlyMap<string, Param> = new Map(PARAMS.map((p) => [p.name, p]));

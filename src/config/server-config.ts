@@ -98,6 +98,11 @@ export interface ServerConfig {
   clusterPort: number;
   clusterAnnounceIp: string;
   clusterBusSecret: string;
+  /** SLOWLOG threshold, microseconds (negative: off). */
+  slowlogLogSlowerThan: number;
+  slowlogMaxLen: number;
+  /** LATENCY's threshold, milliseconds (0: off). */
+  latencyMonitorThreshold: number;
   clusterRequireFullCoverage: boolean;
   clusterAllowReadsWhenDown: boolean;
   clusterAllowPubsubshardWhenDown: boolean;

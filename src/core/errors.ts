@@ -299,3 +299,9 @@ export const GUARD_ERR = {
   connectionRate: (perSec: number): string => `ERR max-new-connections-per-sec (${perSec}) reached for this address`,
   userMaxClients: (user: string, max: number): string => `ERR max number of clients reached for user '${user}' (maxclients=${max})`,
 } as const;
+
+/** SLOWLOG and LATENCY (issue 19, slowlog): redis-server 7.0.15's texts. */
+export const OBSERVABILITY_ERR = {
+  slowlogCount: 'ERR count should be greater than or equal to -1',
+  latencyNoSamples: (event: string): string => `ERR No samples available for event '${event}'`,
+} as const;

@@ -106,6 +106,12 @@ export interface ShardSettings {
   hllSparseMaxBytes?: number;
   /** `databases`: numbered databases a client may SELECT (absent: 16). */
   databases?: number;
+  /** Commands taking this many microseconds or more are reported to the main thread (SLOWLOG,
+   * LATENCY: the lower of their thresholds); absent or Infinity: none. */
+  slowCaptureUs?: number;
+  /** latency-monitor-threshold (ms, 0 or absent: off): the shard's own latency events (expire
+   * cycle) at or above it are reported. */
+  latencyThresholdMs?: number;
 }
 
 /** How the replies of a command fanned out over several shards become one reply. */

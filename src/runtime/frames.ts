@@ -36,6 +36,9 @@ export const WAKE_HEADER = 4;
  * over the side port (the oversize form). */
 export const REPLY_PUBLISH = 4;
 export const REPLY_PUBLISH_OVERSIZE = 5;
+/** Slow-command records (observability/slowlog.ts SlowRecords) of the command whose reply came
+ * just before: REP_SEQ holds the record count. No place in the request FIFO. */
+export const REPLY_SLOW = 6;
 
 /** Default ring capacities (bytes, power of two). */
 export const REQUEST_RING_BYTES = 1 << 22;

@@ -9,7 +9,7 @@ import { Keyspace } from '../keyspace/keyspace.js';
 import { ShardExecutor, isShardCrash } from './shard-runtime.js';
 import type { ArgList, ShardSettings, ShardStatsReport } from '../core/types.js';
 import type { ShardCommand } from './shard-context.js';
-import { userSlotOf, type ArgSubset, type BlockingHooks, type FeedListener, type PublishHooks, type ReplySink, type ShardPort } from './shard-port.js';
+import { userSlotOf, type ArgSubset, type BlockingHooks, type FeedListener, type PublishHooks, type ReplySink, type ShardPort, type SlowHook } from './shard-port.js';
 import { forEachRecord, type PublishMode } from './publish-queue.js';
 import { ERR } from '../core/errors.js';
 import type { LoadPlan, LoadReport } from '../persistence/shard-persistence.js';
@@ -28,6 +28,7 @@ export class InlineShard implements ShardPort {
   readonly backlogged = false;
   readonly inFlight = 0;
   restarts = 0;
+  onSlow: SlowHook | null = null;
   private readonly exec: ShardExecutor;
   private locked = false;
   private held: Held[] = [];
@@ -42,7 +43,10 @@ export class InlineShard implements ShardPort {
     private readonly publishing: PublishHooks | null = null,
   ) {
     this.exec = new ShardExecutor(commands, id, Keyspace.createMemory(), settings, 0, (records) => onFeed(id, records), blocking.claims);
-    this.exec.onPublishes = () => this.deliverPublishes();
+    this.exec.onPublishes = () => {
+      this.deliverPublishes();
+      this.deliverSlow(null);
+    };
   }
 
   private readonly onPublish = (channel: Uint8Array, message: Uint8Array, mode: PublishMode): void => {
@@ -107,6 +111,7 @@ export class InlineShard implements ShardPort {
       this.restarts++;
       this.exec.wakes = [];
       this.exec.publishes.clear();
+      this.exec.slow.clear();
       this.blocking.onRestart(this.id);
       const err = Buffer.from(`-${ERR.shardCrashed(this.id)}\r\n`);
       sink.deliver(seq, err, 0, err.length);
@@ -119,15 +124,26 @@ export class InlineShard implements ShardPort {
       this.deferred.push({ sink, seq, reply: Buffer.from(w.buf.subarray(0, w.length)) });
       this.deliverWakes();
       this.deliverPublishes();
+      this.deliverSlow(sink);
       return;
     }
     sink.deliver(seq, w.buf, 0, w.length);
     this.deliverWakes();
     this.deliverPublishes();
+    this.deliverSlow(sink);
+  }
+
+  /** Hands the slow-command records of the command just run (for `sink`) to the slow hook. */
+  private deliverSlow(sink: ReplySink | null): void {
+    const q = this.exec.slow;
+    if (q.count === 0) return;
+    this.onSlow?.(q.bytes, 0, q.length, sink);
+    q.clear();
   }
 
   flush(): void {
-    this.exec.persist.endBatch();
+    this.exec.endBatchTimed();
+    this.deliverSlow(null);
     if (this.deferred.length === 0) return;
     const d = this.deferred;
     this.deferred = [];

@@ -21,6 +21,7 @@ import {
   REPLY_WAKE_OVERSIZE,
   REPLY_PUBLISH,
   REPLY_PUBLISH_OVERSIZE,
+  REPLY_SLOW,
   WAKE_HEADER,
   REQ_ARGC,
   REQ_CMD,
@@ -33,7 +34,7 @@ import {
   REQUEST_RING_BYTES,
 } from './frames.js';
 import type { ArgList, ShardSettings, ShardStatsReport } from '../core/types.js';
-import { userSlotOf, type ArgSubset, type BlockingHooks, type FeedListener, type PublishHooks, type ReplySink, type ShardPort } from './shard-port.js';
+import { userSlotOf, type ArgSubset, type BlockingHooks, type FeedListener, type PublishHooks, type ReplySink, type ShardPort, type SlowHook } from './shard-port.js';
 import { forEachRecord, type PublishMode } from './publish-queue.js';
 import { wrapControl, releaseControl, type ShardControl } from './control-rpc.js';
 import type { ShardWorkerData } from './shard-runtime.js';
@@ -72,6 +73,7 @@ export class ShardLink implements ShardPort {
   private sideToShard: MessagePort | null = null;
   private sideFromShard: MessagePort | null = null;
   control: Remote<ShardControl> | null = null;
+  onSlow: SlowHook | null = null;
 
   // FIFO of reply targets for frames in the ring and then in overflow, in send order.
   private sinks: ReplySink[] = [];
@@ -390,6 +392,9 @@ export class ShardLink implements ShardPort {
         const big = msg.message as Uint8Array;
         rep.addSideBytes(-big.length);
         forEachRecord(big, 0, big.length, this.onPublish);
+      } else if (kind === REPLY_SLOW) {
+        // The slow-command records of the reply delivered just before.
+        this.onSlow?.(rep.bytes, p + REP_HEADER, len - REP_HEADER, this.lastSink);
       } else if (kind === REPLY_OVERSIZE) {
         const msg = receiveMessageOnPort(this.sideFromShard!);
         if (!msg) {

@@ -27,11 +27,18 @@ export interface PublishHooks {
   onPublish(channel: Uint8Array, message: Uint8Array, mode: PublishMode, from: ReplySink | null): void;
 }
 
+/** Receives a shard's slow-command records (observability/slowlog.ts forEachSlowRecord) in
+ * buf[off, off+len), valid only during the call; `from`: the sink of the reply delivered just
+ * before, whose command they come from. */
+export type SlowHook = (buf: Uint8Array, off: number, len: number, from: ReplySink | null) => void;
+
 /** Receives the reply to one request. `buf[off, off+len)` is valid only during the call. */
 export interface ReplySink {
   deliver(seq: number, buf: Uint8Array, off: number, len: number): void;
   /** The database its commands run in (SELECT); absent: db 0. */
   readonly db?: number;
+  /** A script's redis.call made from the main thread (SLOWLOG shows Redis's script client). */
+  readonly script?: boolean;
 }
 
 /** The REQ_USER word of a request sent for `sink`: a connection (ClientInfo) carries its ACL user;
@@ -49,6 +56,8 @@ export interface ArgSubset {
 
 export interface ShardPort {
   readonly id: number;
+  /** Where slow-command records go (SLOWLOG, LATENCY); null: dropped. */
+  onSlow: SlowHook | null;
   readonly ready: Promise<void>;
   /** True while requests wait in amounts that should pause socket reads. */
   readonly backlogged: boolean;

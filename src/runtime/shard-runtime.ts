@@ -18,6 +18,7 @@ import {
   REPLY_WAKE_OVERSIZE,
   REPLY_PUBLISH,
   REPLY_PUBLISH_OVERSIZE,
+  REPLY_SLOW,
   WAKE_HEADER,
   REQ_ARGC,
   REQ_CMD,
@@ -34,6 +35,7 @@ import { ERR } from '../core/errors.js';
 import { exposeControl } from './control-rpc.js';
 import { InvariantError, assert, isInvariantError } from '../util/assert.js';
 import { CommandLatency } from '../observability/latency.js';
+import { SLOW_EVENT, SLOW_FAST, SLOW_SCRIPT, SLOW_SKIP_LOG, SlowRecords } from '../observability/slowlog.js';
 import { osThreadId } from '../observability/thread-id.js';
 import { ShardPersistence, type FeedSink, type LoadPlan, type LoadReport } from '../persistence/shard-persistence.js';
 import type { SnapshotResult } from '../persistence/snapshot-job.js';
@@ -41,6 +43,17 @@ import { ShardWaiters, type Waiter } from './shard-waiters.js';
 import { createClaimWords } from './wait-claims.js';
 import { PublishQueue, recordLength } from './publish-queue.js';
 import { NOTIFY_EVICTED, NOTIFY_EXPIRED, NOTIFY_KEYEVENT, NOTIFY_KEYSPACE, NOTIFY_NEW, eventClassFlag } from '../core/keyspace-events.js';
+
+/** LATENCY's name of the shard's expire cycle (Redis's), as a one-argument list. */
+const EXPIRE_CYCLE = eventName('expire-cycle');
+/** The log's write and fsync of a batch under appendfsync always (Redis's name), and its write
+ * under the other policies. */
+const AOF_FSYNC_ALWAYS = eventName('aof-fsync-always');
+const AOF_WRITE = eventName('aof-write');
+
+function eventName(name: string): ArgList {
+  return { buf: Buffer.from(name, 'latin1'), off: Int32Array.of(0), len: Int32Array.of(name.length), argc: 1 };
+}
 
 /** A reply for a blocked client, waiting to leave after the reply of the command that served it. */
 export interface Wake {
@@ -118,6 +131,15 @@ export class ShardExecutor {
   private readonly latency: CommandLatency;
   /** By command index: 1 for commands flagged write (refused while the log cannot be written). */
   private readonly writes: Uint8Array;
+  /** By command index: SLOW_FAST / SLOW_SKIP_LOG of its slow-command records. */
+  private readonly slowFlags: Uint8Array;
+  /** Commands taking this many microseconds or more are queued in `slow` (ShardSettings.slowCaptureUs). */
+  private slowCaptureUs = Infinity;
+  /** Slow-command records since the last hand-over; whoever runs the executor sends them after
+   * the reply of the command that queued them. */
+  readonly slow = new SlowRecords();
+  /** The command run() is running (its nested commands' records tell a script's from EXEC's). */
+  private topCmd = -1;
   /** Command index by lower-case name (commandNamed; off the hot path). */
   private readonly byName: Map<string, number>;
   private busyMs = 0;
@@ -157,6 +179,9 @@ export class ShardExecutor {
   ) {
     this.latency = new CommandLatency(commands.length);
     this.writes = Uint8Array.from(commands, (c) => (c.flags.includes('write') ? 1 : 0));
+    // Internal commands (__exec: its commands are logged one by one) are never a client's.
+    this.slowFlags = Uint8Array.from(commands, (c) => (c.flags.includes('fast') ? SLOW_FAST : 0) | (c.flags.includes('skip-slowlog') || c.name.startsWith('__') ? SLOW_SKIP_LOG : 0));
+    this.slowCaptureUs = settings.slowCaptureUs ?? Infinity;
     this.byName = new Map(commands.map((c, i) => [c.name, i]));
     this.ks = new Keyspace(memory);
     this.dbs = [this.ks];
@@ -397,6 +422,7 @@ export class ShardExecutor {
     // The main thread routes by the same table: a command without a shard handler here means the
     // two threads disagree on the frame or the table, and no reply could be trusted.
     assert(spec !== undefined && spec.shard !== undefined, () => `shard ${this.shardId}: command ${cmd} does not run on shards`);
+    this.topCmd = cmd;
     this.invoke(cmd, spec, w);
     this.persist.afterCommand();
     if (this.waiters.hasReady && this.serveIndex >= 0 && this.atomicDepth === 0) this.serveReady();
@@ -405,6 +431,7 @@ export class ShardExecutor {
     const ms = t1 - t0;
     this.busyMs += ms;
     this.latency.record(cmd, ms / 1000);
+    if (ms * 1000 >= this.slowCaptureUs) this.slow.push(this.ctx.args, Date.now(), ms * 1000, this.slowFlags[cmd]!);
     this.commandsProcessed++;
   }
 
@@ -447,6 +474,8 @@ export class ShardExecutor {
     const savedArgs = ctx.args;
     ctx.out = out;
     ctx.args = args;
+    // No clock read for a script's calls while nothing is captured.
+    const t0 = this.slowCaptureUs === Infinity ? 0 : performance.now();
     try {
       this.invoke(cmd, spec, out);
     } finally {
@@ -455,6 +484,12 @@ export class ShardExecutor {
     }
     this.persist.afterCommand();
     this.commandsProcessed++;
+    // Logged one by one, as Redis logs the commands of EXEC and of scripts (with the script client).
+    const us = this.slowCaptureUs === Infinity ? 0 : (performance.now() - t0) * 1000;
+    if (us >= this.slowCaptureUs) {
+      const top = this.commands[this.topCmd];
+      this.slow.push(args, Date.now(), us, this.slowFlags[cmd]! | (top !== undefined && top.name === '__exec' ? 0 : SLOW_SCRIPT));
+    }
   }
 
   /** While > 0, commands run as one atomic unit (a transaction or a script, when they exist):
@@ -551,6 +586,7 @@ export class ShardExecutor {
   configure(s: ShardSettings): void {
     const hzChanged = s.hz !== this.settings.hz;
     this.settings = s;
+    this.slowCaptureUs = s.slowCaptureUs ?? Infinity;
     for (const ks of this.dbs) if (ks !== null) ks.limits = { ...s.limits };
     this.persist.setLog(s.aof, s.aofGen);
     if (s.replFeed) this.persist.enableFeed(true);
@@ -582,21 +618,43 @@ export class ShardExecutor {
       const now = Date.now();
       if (this.notifyWord[0] !== this.appliedWord) this.applyNotify(this.notifyWord[0]!);
       // Every database gets the cycle; expired keys of db 0 are logged below (the others are not).
+      const latencyMs = this.settings.latencyThresholdMs ?? 0;
       for (const ks of this.dbs) {
         if (ks === null) continue;
         ks.now = now;
+        const t0 = latencyMs > 0 ? performance.now() : 0;
         if (this.settings.activeExpireEnabled) ks.activeExpireCycle(periodMs / 4 / this.dbs.length);
+        if (latencyMs > 0) this.latencyEvent(EXPIRE_CYCLE, performance.now() - t0, latencyMs);
         ks.rehashStep();
         // Large collections deleted lately: a tenth of the period at most goes to freeing them.
         ks.lazyFreeFor(periodMs / 10 / this.dbs.length);
       }
       // Keys expired in the background are logged as deleted, as Redis propagates a DEL.
       this.persist.afterCommand();
-      this.persist.endBatch();
-      // Expired keys' events leave now rather than with the next command's reply.
-      if (this.publishes.length > 0) this.onPublishes?.();
+      this.endBatchTimed();
+      // Expired keys' events leave now rather than with the next command's reply (and the
+      // cycle's latency event with them).
+      if (this.publishes.length > 0 || this.slow.count > 0) this.onPublishes?.();
     }, periodMs);
     this.cronTimer.unref();
+  }
+
+  /** persist.endBatch(): the batch's log write (and its fsync under appendfsync always) is a
+   * LATENCY event of its own when it takes latency-monitor-threshold or more. */
+  endBatchTimed(): void {
+    const thresholdMs = this.settings.aof === null ? 0 : this.settings.latencyThresholdMs ?? 0;
+    if (thresholdMs <= 0) {
+      this.persist.endBatch();
+      return;
+    }
+    const t0 = performance.now();
+    this.persist.endBatch();
+    this.latencyEvent(this.persist.syncBeforeReply ? AOF_FSYNC_ALWAYS : AOF_WRITE, performance.now() - t0, thresholdMs);
+  }
+
+  /** Queues a latency event of the shard's own (LATENCY) when it took thresholdMs or more. */
+  private latencyEvent(name: ArgList, ms: number, thresholdMs: number): void {
+    if (ms >= thresholdMs) this.slow.push(name, Date.now(), ms * 1000, SLOW_EVENT);
   }
 
   stopCron(): void {
@@ -634,7 +692,8 @@ export class ShardRuntime {
     }, data.claims, data.dbMemory);
     this.exec.onDbs = (dbs) => data.control.postMessage({ dbs });
     this.exec.onPublishes = () => {
-      this.emitPublishes();
+      if (this.exec.publishes.length > 0) this.emitPublishes();
+      if (this.exec.slow.count > 0) this.emitSlow();
       if (this.rep.commit()) this.rep.notify();
     };
     this.req = new RingConsumer(data.requests);
@@ -704,7 +763,8 @@ export class ShardRuntime {
       throw e;
     }
     this.req.flushRelease();
-    this.exec.persist.endBatch();
+    this.exec.endBatchTimed();
+    if (this.exec.slow.count > 0) this.emitSlow();
     if (this.rep.commit()) this.rep.notify();
     return n === BATCH_FRAMES;
   }
@@ -746,12 +806,32 @@ export class ShardRuntime {
       this.rep.view.setUint32(p0 + REP_KIND, REPLY_INLINE, true);
       if (this.exec.wakes.length > 0) this.emitWakes();
       if (this.exec.publishes.length > 0) this.emitPublishes();
+      if (this.exec.slow.count > 0) this.emitSlow();
       return;
     }
     this.dropBorrowed();
     this.emit(seq, w.buf, w.length);
     if (this.exec.wakes.length > 0) this.emitWakes();
     if (this.exec.publishes.length > 0) this.emitPublishes();
+    if (this.exec.slow.count > 0) this.emitSlow();
+  }
+
+  /** Sends the slow-command records of the command just answered, in one REPLY_SLOW frame right
+   * after its reply (the main thread attributes them to that reply's client). Their bytes are
+   * bounded by SLOW_RECORDS_MAX_BYTES, far below what one ring frame holds. */
+  private emitSlow(): void {
+    const q = this.exec.slow;
+    const rep = this.rep;
+    assert(q.length <= this.maxReply, () => `slow records of ${q.length} bytes exceed a reply frame`);
+    let f = rep.reserve(REP_HEADER + q.length);
+    while (f < 0) {
+      this.waitForMainThread();
+      f = rep.reserve(REP_HEADER + q.length);
+    }
+    rep.view.setUint32(f + REP_SEQ, q.count, true);
+    rep.view.setUint32(f + REP_KIND, REPLY_SLOW, true);
+    rep.bytes.set(q.bytes.subarray(0, q.length), f + REP_HEADER);
+    q.clear();
   }
 
   /** Sends the queued publish records: packed into frames of PUBLISH_FRAME_BYTES at most, a

@@ -20,6 +20,7 @@ import { subscribeModeRefusal } from '../commands/pubsub-family.js';
 import { clientLine } from '../commands/connection-family.js';
 import { STREAM_BLOCKING_FORMS, blocksWith } from '../commands/stream-blocking.js';
 import type { Guard, GuardClient } from './guard.js';
+import type { SlowFeed } from './slow-feed.js';
 
 const SPARE_OUT_MAX_BYTES = 16 * 1024;
 
@@ -45,6 +46,8 @@ export class Dispatcher {
   private readonly blockingForms = COMMANDS.map((c) => (STREAM_BLOCKING_FORMS[c.name] !== undefined ? { ...c, blocking: STREAM_BLOCKING_FORMS[c.name] } : null));
   /** Takes the commands of a client in MULTI (set by the server). */
   transactions: Transactions | null = null;
+  /** SLOWLOG / LATENCY of main-thread commands (set by the server). */
+  slow: SlowFeed | null = null;
 
   constructor(
     private readonly server: ServerApi,
@@ -256,12 +259,14 @@ export class Dispatcher {
         },
       ).finally(() => {
         counter.usec += (performance.now() - t0) * 1000;
+        if (this.slow !== null && this.slow.captureUs !== Infinity) this.slow.main(conn, a, t0, handler);
         conn.deliver(seq, out.buf, 0, out.length);
         conn.release();
       });
       return;
     }
     counter.usec += (performance.now() - t0) * 1000;
+    if (this.slow !== null && this.slow.captureUs !== Infinity) this.slow.main(conn, a, t0, handler);
     if (out.length > 0 && out.buf[0] === 45) counter.failed++;
     conn.deliver(seq, out.buf, 0, out.length);
     // A writer grown by a large reply (INFO, CLIENT LIST) is not kept.

@@ -28,7 +28,7 @@ export class Gather implements ReplySink {
    *   the elements that part returns.
    */
   constructor(
-    private readonly target: ReplySink,
+    readonly target: ReplySink,
     private readonly seq: number,
     private readonly kind: MergeKind,
     nParts: number,

@@ -4,6 +4,9 @@
 // the cluster, shutdown). The routing itself lives in shard-router.ts, cluster-router.ts and
 // dispatcher.ts; admission in admission.ts.
 
+import { SlowLog, captureThresholdUs } from '../observability/slowlog.js';
+import { LatencyMonitor } from '../observability/latency-monitor.js';
+import { SlowFeed } from './slow-feed.js';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config/config.js';
@@ -105,6 +108,10 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
   /** The node's scripts and functions (script cache, libraries, -BUSY words). */
   readonly scripting: ScriptNode;
   readonly transactions: Transactions;
+  /** SLOWLOG and LATENCY (issue 19): fed by the shards and the dispatcher through slowFeed. */
+  readonly slowlog = new SlowLog();
+  readonly latencyMonitor = new LatencyMonitor();
+  private readonly slowFeed = new SlowFeed(this.slowlog, this.latencyMonitor);
   readonly pubsub = new PubSub();
   /** Protected mode, the new-connection cap and the client/user limits, for every door. */
   readonly guard: Guard;
@@ -146,6 +153,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     this.dispatcher = new Dispatcher(this, this.router, this.clusterRouter, this.admissionState, this.writePause, this.stats, log, this.guard);
     this.transactions = new Transactions(this, this.router, this.clusterRouter);
     this.dispatcher.transactions = this.transactions;
+    this.wireSlowlog();
     this.persistence = new PersistenceManager(this);
     this.replication = new Replication(
       log,
@@ -205,6 +213,20 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       const s = this.shardSettings();
       this.applying = Promise.all(this.links.map((l) => l.configure(s))).then(() => undefined);
     });
+  }
+
+  /** SLOWLOG / LATENCY: their options now and on CONFIG SET (the shards' threshold travels in
+   * their settings), the shards' records and the dispatcher's main-thread commands. */
+  private wireSlowlog(): void {
+    const apply = (): void => {
+      const v = this.config.values;
+      this.slowFeed.configure(v.slowlogLogSlowerThan, v.latencyMonitorThreshold);
+      this.slowlog.maxLen = v.slowlogMaxLen;
+    };
+    apply();
+    this.config.onChange(apply);
+    for (const l of this.router.links) l.onSlow = this.slowFeed.onShard;
+    this.dispatcher.slow = this.slowFeed;
   }
 
   /** The shards' acknowledgement of the last settings sent (CONFIG SET). */
@@ -288,6 +310,8 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       notifyWord: this.notifyWordFor(v.notifyKeyspaceEvents),
       hllSparseMaxBytes: v.hllSparseMaxBytes,
       databases: v.databases,
+      slowCaptureUs: captureThresholdUs(v.slowlogLogSlowerThan, v.latencyMonitorThreshold),
+      latencyThresholdMs: v.latencyMonitorThreshold,
       limits: {
         hashMaxListpackEntries: v.hashMaxListpackEntries,
         hashMaxListpackValue: v.hashMaxListpackValue,

@@ -177,7 +177,8 @@ export class ShardRouter {
     if (idx < 0) return null;
     let reply: Buffer | null = null;
     const link = this.links[shard]!;
-    link.send({ db: this.lockedDb, deliver: (_seq, buf, off, len) => (reply = Buffer.from(buf.subarray(off, off + len))) }, 0, idx, proto, args, null, true);
+    // `script`: a script's call (its only user), as SLOWLOG shows it (server/slow-feed.ts).
+    link.send({ db: this.lockedDb, script: true, deliver: (_seq, buf, off, len) => (reply = Buffer.from(buf.subarray(off, off + len))) }, 0, idx, proto, args, null, true);
     link.waitUntil(() => reply !== null, timeoutMs);
     return reply;
   }

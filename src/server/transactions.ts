@@ -420,8 +420,9 @@ export class Transactions implements TransactionsApi {
     // Read after each main-thread command: a queued SELECT moves the rest of the transaction.
     const db = conn.db;
     if (spec.allShards) return this.fanOwned(q.idx, a, proto, null, db);
-    // A restricted user's command carries the user to its shard: a script checks its calls there.
-    if (q.shard >= 0 || q.shard === ANY_SHARD) return conn.user.unrestricted ? call(Math.max(q.shard, 0), partsOf(a), proto, db) : this.sendAs(conn, Math.max(q.shard, 0), q.idx, a, proto, db);
+    // A restricted user's command carries the user to its shard: a script checks its calls there;
+    // and every command its client (SLOWLOG names it).
+    if (q.shard >= 0 || q.shard === ANY_SHARD) return this.sendAs(conn, Math.max(q.shard, 0), q.idx, a, proto, db);
     const keys = spec.keys!;
     const cluster = this.server.cluster !== null;
     const other = spec.reachesOtherKeys !== undefined && (cluster || this.server.shardCount > 1) && spec.reachesOtherKeys(a, cluster, this.server);

@@ -52,7 +52,8 @@ load('every ServerConfig field has a default', () => {
   for (const [key, value] of Object.entries(values)) assert.ok(value !== undefined, key);
   // 70 + the TLS block (22: tls-*, memcache-tls, http-tls) + acllog-max-len, aclfile, cluster-bus-secret
   // + protected-mode, client-ops-per-sec, client-bytes-per-sec, max-new-connections-per-sec
-  assert.is(Object.keys(values).length, 70 + 22 + 3 + 4);
+  // + slowlog-log-slower-than, slowlog-max-len, latency-monitor-threshold
+  assert.is(Object.keys(values).length, 70 + 22 + 3 + 4 + 3);
   assert.is(values.clusterBusSecret, '');
   assert.is(values.acllogMaxLen, 128);
   assert.is(values.aclfile, '');
