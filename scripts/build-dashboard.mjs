@@ -5,7 +5,7 @@
 
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,4 +45,6 @@ const css = outputs.find((f) => /^app-[A-Z0-9]+\.css$/.test(f));
 if (js === undefined || css === undefined) throw new Error(`dashboard build: no app script or stylesheet in ${outputs.join(', ')}`);
 const html = readFileSync(join(SRC, 'index.html'), 'utf8').replace('%APP_JS%', js).replace('%APP_CSS%', css);
 writeFileSync(join(OUT, 'index.html'), html);
+// The icon (a page without one makes the browser ask for /favicon.ico and log a 404).
+copyFileSync(join(SRC, 'favicon.svg'), join(OUT, 'favicon.svg'));
 console.log(`dashboard: ${readdirSync(OUT).join(', ')} in dist/dashboard`);

@@ -197,9 +197,9 @@ t('the key browser finds a key written by redis-cli', async () => {
   const slot = Number((await redisCli(['-p', String(basePort), 'CLUSTER', 'KEYSLOT', KEY])).stdout.trim());
   const { nodes } = await apiJson<{ nodes: ApiNode[] }>('/v1/cluster');
   const owner = ownerOf(nodes, slot);
-  assert.ok(owner.httpPort !== null, 'the owner has no HTTP port');
-  // The key is on the node that owns its slot: its own dashboard lists it.
-  const page = await openPage('keys', owner.httpPort ?? 0);
+  // The key is on the node that owns its slot: its own dashboard lists it (node i of cluster
+  // local serves HTTP on httpBase + i).
+  const page = await openPage('keys', httpBase + owner.port - basePort);
   try {
     await page.fill('#keys-pattern', 'dashboard:browser:*');
     await page.selectOption('#keys-type', 'string');
