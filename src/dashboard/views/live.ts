@@ -67,7 +67,7 @@ class Chart {
           width: this.width(),
           height: HEIGHT_PX,
           series: [{}, ...this.def.series.map((s) => ({ label: s.label, stroke: s.colour, width: 1.5, value: (_u: uPlot, v: number | null) => (v === null ? '–' : fmt(v)) }))],
-          axes: [{}, { size: 70, values: (_u: uPlot, vals: number[]) => vals.map((v) => fmt(v)) }],
+          axes: [{}, { size: 84, values: (_u: uPlot, vals: number[]) => vals.map((v) => fmt(v)) }],
           scales: { x: { time: true } },
           legend: { live: true },
         },
