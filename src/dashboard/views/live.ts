@@ -20,7 +20,9 @@ const HEIGHT_PX = 220;
 interface ChartDef {
   readonly id: string;
   readonly title: string;
-  readonly series: ReadonlyArray<{ label: string; colour: string; pick: (s: Sample) => number | null }>;
+  /** `scale: 'right'` puts a series on its own axis at the right (RSS is megabytes when the data
+   * is kilobytes: on one axis the data would draw as a flat zero). */
+  readonly series: ReadonlyArray<{ label: string; colour: string; pick: (s: Sample) => number | null; scale?: 'right' }>;
   readonly fmt: (v: number) => string;
 }
 
@@ -42,7 +44,7 @@ const CHARTS: readonly ChartDef[] = [
     fmt: f.bytes,
     series: [
       { label: 'used', colour: '#4e79a7', pick: (s) => s.usedMemory },
-      { label: 'rss', colour: '#b07aa1', pick: (s) => s.rss },
+      { label: 'rss (right axis)', colour: '#b07aa1', pick: (s) => s.rss, scale: 'right' },
     ],
   },
 ];
@@ -66,8 +68,14 @@ class Chart {
         {
           width: this.width(),
           height: HEIGHT_PX,
-          series: [{}, ...this.def.series.map((s) => ({ label: s.label, stroke: s.colour, width: 1.5, value: (_u: uPlot, v: number | null) => (v === null ? '–' : fmt(v)) }))],
-          axes: [{}, { size: 84, values: (_u: uPlot, vals: number[]) => vals.map((v) => fmt(v)) }],
+          series: [{}, ...this.def.series.map((s) => ({ label: s.label, stroke: s.colour, width: 1.5, scale: s.scale ?? 'y', value: (_u: uPlot, v: number | null) => (v === null ? '–' : fmt(v)) }))],
+          axes: [
+            {},
+            { scale: 'y', size: 84, values: (_u: uPlot, vals: number[]) => vals.map((v) => fmt(v)) },
+            ...(this.def.series.some((s) => s.scale === 'right')
+              ? [{ scale: 'right', side: 1, size: 84, grid: { show: false }, values: (_u: uPlot, vals: number[]) => vals.map((v) => fmt(v)) }]
+              : []),
+          ],
           scales: { x: { time: true } },
           legend: { live: true },
         },
