@@ -3,9 +3,11 @@
 // errors, shows three nodes and all 16384 slots, its live charts grow while `tessera bench` runs,
 // the key browser finds a key written by redis-cli, a rebalance started from the page (after
 // `tessera cluster reshard` unbalanced the cluster) finishes with its progress shown, and at a
-// phone's width (390 px) no view overflows sideways. Screenshots go to an artifacts folder the test
-// prints (TEST_ARTIFACTS_DIR, else under the OS tmpdir); with DASHBOARD_SCREENSHOT=1 the Live
-// view's screenshot also replaces docs/images/dashboard.png (npm run dashboard:screenshot).
+// phone's width (390 px) no view overflows sideways. With a password set (one more server), the
+// page asks for credentials in its form, keeps them in sessionStorage and sends them.
+// Screenshots go to an artifacts folder the test prints (TEST_ARTIFACTS_DIR, else under the OS
+// tmpdir); with DASHBOARD_SCREENSHOT=1 the Live view's screenshot also replaces
+// docs/images/dashboard.png (npm run dashboard:screenshot).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -15,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { TESSERA_MAIN, redisCli, requireTool, waitFor, watchProcess, type WatchedProcess } from './harness.js';
+import { TESSERA_MAIN, redisCli, requireTool, startTessera, waitFor, watchProcess, type ServerHandle, type WatchedProcess } from './harness.js';
 import { cliExpect, consecutiveFreePorts } from './cluster-cli-helpers.js';
 
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
@@ -272,6 +274,43 @@ t('at a phone width (390 px) no view overflows sideways', async () => {
     assertNoPageErrors();
   } finally {
     await page.close();
+  }
+});
+
+t('with a password set, the page asks for credentials, keeps them for the tab and uses them', async () => {
+  const password = 'dash-board-pass';
+  const locked: ServerHandle = await startTessera({ http: true, shards: 1, args: ['--requirepass', password] });
+  try {
+    const w = await redisCli(['-p', String(locked.port), '-a', password, '--no-auth-warning', 'SET', KEY, VALUE]);
+    assert.is(w.stdout.trim(), 'OK', w.stdout + w.stderr);
+    const page = await openPage('keys', locked.httpPort);
+    try {
+      const form = page.locator('dialog#login');
+      await form.waitFor({ timeout: STEP_MS });
+      assert.match(await form.innerText(), /NOAUTH/);
+      await page.fill('dialog#login input[name=pass]', password);
+      await page.click('dialog#login button[type=submit]');
+      await page.locator(`button.key-link[data-key="${KEY}"]`).waitFor({ timeout: STEP_MS });
+      const stored = (await page.evaluate("sessionStorage.getItem('tessera.dashboard.auth')")) as string | null;
+      assert.is(stored, `Basic ${Buffer.from(`default:${password}`).toString('base64')}`);
+      // A reload in the same tab asks no more.
+      await page.reload();
+      await page.locator(`button.key-link[data-key="${KEY}"]`).waitFor({ timeout: STEP_MS });
+      assert.is(await form.count(), 0);
+      await shot(page, 'keys-signed-in');
+    } finally {
+      await page.close();
+    }
+    // The 401s before signing in are the only console errors that page may log.
+    const port = `:${locked.httpPort}/`;
+    const expected = (e: string): boolean => e.includes(port) && /status of 401/.test(e);
+    assert.ok(pageErrors.some(expected), 'the 401 was not seen');
+    const others = pageErrors.filter((e) => !expected(e));
+    pageErrors.length = 0;
+    pageErrors.push(...others);
+    assertNoPageErrors();
+  } finally {
+    await locked.stop();
   }
 });
 
