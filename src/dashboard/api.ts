@@ -6,6 +6,8 @@
 import { askCredentials } from './login.js';
 
 const STORE_KEY = 'tessera.dashboard.auth';
+/** Dispatched on window when credentials were stored (the header shows "Sign out"). */
+export const SIGNED_IN_EVENT = 'tessera-signed-in';
 /** A request that hangs this long is abandoned (the view shows the error and retries later). */
 const TIMEOUT_MS = 10_000;
 
@@ -65,6 +67,7 @@ export async function request<T>(method: string, path: string, body?: unknown): 
     if (creds !== null) {
       const bytes = new TextEncoder().encode(`${creds.user}:${creds.pass}`);
       sessionStorage.setItem(STORE_KEY, `Basic ${btoa(String.fromCharCode(...bytes))}`);
+      window.dispatchEvent(new Event(SIGNED_IN_EVENT));
       r = await once(method, path, body);
     }
   }

@@ -4,7 +4,7 @@
 
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
-import { forgetCredentials, get, hasCredentials } from './api.js';
+import { SIGNED_IN_EVENT, forgetCredentials, get, hasCredentials } from './api.js';
 import { h } from './dom.js';
 import type { NodeView } from './types.js';
 import type { View } from './view.js';
@@ -49,6 +49,7 @@ function boot(): void {
   const main = h('main', {}, ...views.map((v) => v.root));
   document.body.replaceChildren(h('header', {}, h('h1', {}, 'Tessera'), who, signOut), nav, main);
   window.addEventListener('hashchange', () => show(location.hash.slice(1)));
+  window.addEventListener(SIGNED_IN_EVENT, () => (signOut.hidden = false));
   show(location.hash.slice(1));
   // The header names the node once; a failure here shows in the views themselves.
   get<NodeView>('/v1/node')

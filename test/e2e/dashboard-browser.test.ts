@@ -1,10 +1,11 @@
 // The dashboard in a real browser: Debian's headless Chromium, driven by playwright-core, against
 // a three-node `tessera cluster local` with an HTTP port per node. The page loads with no console
-// errors, shows three nodes and all 16384 slots, its live charts grow while `tessera bench` runs,
-// the key browser finds a key written by redis-cli, a rebalance started from the page (after
-// `tessera cluster reshard` unbalanced the cluster) finishes with its progress shown, and at a
-// phone's width (390 px) no view overflows sideways. With a password set (one more server), the
-// page asks for credentials in its form, keeps them in sessionStorage and sends them.
+// errors, shows three nodes and all 16384 slots (a migrating one marked), its live charts grow
+// while `tessera bench` runs, the key browser finds a key written by redis-cli, a rebalance
+// started from the page (after `tessera cluster reshard` unbalanced the cluster) finishes with its
+// progress shown, and at a phone's width (390 px) no view overflows sideways. With a password set
+// (one more server), the page asks for credentials in its form, keeps them in sessionStorage and
+// sends them.
 // Screenshots go to an artifacts folder the test prints (TEST_ARTIFACTS_DIR, else under the OS
 // tmpdir); with DASHBOARD_SCREENSHOT=1 the Live view's screenshot also replaces
 // docs/images/dashboard.png (npm run dashboard:screenshot).
@@ -26,6 +27,8 @@ const NODE_TIMEOUT_MS = 2000;
 const READY_MS = 60_000;
 const STEP_MS = 30_000;
 const RESHARD_SLOTS = 600;
+/** A slot the test opens (MIGRATING) and closes again. */
+const MARKED_SLOT = 100;
 const KEY = 'dashboard:browser:key';
 const VALUE = 'written-by-redis-cli';
 const PHONE = { width: 390, height: 844 };
@@ -158,6 +161,28 @@ t('the page loads with no console errors, shows 3 nodes and 16384 slots', async 
     assertNoPageErrors();
   } finally {
     await page.close();
+  }
+});
+
+t('a migrating slot is marked on its owner\'s slot map', async () => {
+  const { nodes } = await apiJson<{ nodes: ApiNode[] }>('/v1/cluster');
+  const owner = ownerOf(nodes, MARKED_SLOT);
+  const other = nodes.find((n) => n.role === 'primary' && n.id !== owner.id);
+  if (other === undefined) throw new Error('no second primary');
+  const setslot = async (...args: string[]): Promise<void> => {
+    const r = await redisCli(['-p', String(owner.port), 'CLUSTER', 'SETSLOT', String(MARKED_SLOT), ...args]);
+    assert.is(r.stdout.trim(), 'OK', r.stdout + r.stderr);
+  };
+  await setslot('MIGRATING', other.id);
+  const page = await openPage('cluster', httpBase + owner.port - basePort);
+  try {
+    await page.locator('.legend', { hasText: '1 migrating/importing' }).waitFor({ timeout: STEP_MS });
+    assert.match(await page.locator('#nodes-table').innerText(), /\(1 moving\)/);
+    await shot(page, 'cluster-migrating');
+    assertNoPageErrors();
+  } finally {
+    await page.close();
+    await setslot('STABLE');
   }
 });
 
