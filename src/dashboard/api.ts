@@ -8,6 +8,16 @@ import { askCredentials } from './login.js';
 const STORE_KEY = 'tessera.dashboard.auth';
 /** Dispatched on window when credentials were stored (the header shows "Sign out"). */
 export const SIGNED_IN_EVENT = 'tessera-signed-in';
+/** Dispatched on window when the form was cancelled (the header shows "Sign in"). */
+export const DECLINED_EVENT = 'tessera-sign-in-declined';
+
+/** The form was cancelled: later 401s fail at once instead of asking again on every poll,
+ * until the user asks to sign in (askAgain). */
+let declined = false;
+
+export function askAgain(): void {
+  declined = false;
+}
 /** A request that hangs this long is abandoned (the view shows the error and retries later). */
 const TIMEOUT_MS = 10_000;
 
@@ -61,17 +71,24 @@ async function errorText(r: Response): Promise<string> {
  * tries again with them. Throws ApiError for any other non-2xx answer. */
 export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
   let r = await once(method, path, body);
+  // The refusal's text, once read (a body reads only once).
+  let refusal: string | null = null;
   if (r.status === 401) {
-    const reason = await errorText(r);
-    const creds = await askCredentials(reason);
+    const reason = (refusal = await errorText(r));
+    const creds = declined ? null : await askCredentials(reason);
+    if (creds === null && !declined) {
+      declined = true;
+      window.dispatchEvent(new Event(DECLINED_EVENT));
+    }
     if (creds !== null) {
       const bytes = new TextEncoder().encode(`${creds.user}:${creds.pass}`);
       sessionStorage.setItem(STORE_KEY, `Basic ${btoa(String.fromCharCode(...bytes))}`);
       window.dispatchEvent(new Event(SIGNED_IN_EVENT));
       r = await once(method, path, body);
+      refusal = null;
     }
   }
-  if (!r.ok) throw new ApiError(r.status, await errorText(r));
+  if (!r.ok) throw new ApiError(r.status, refusal ?? (await errorText(r)));
   return (await r.json()) as T;
 }
 

@@ -4,7 +4,7 @@
 
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
-import { SIGNED_IN_EVENT, forgetCredentials, get, hasCredentials } from './api.js';
+import { DECLINED_EVENT, SIGNED_IN_EVENT, askAgain, forgetCredentials, get, hasCredentials } from './api.js';
 import { h } from './dom.js';
 import type { NodeView } from './types.js';
 import type { View } from './view.js';
@@ -40,6 +40,14 @@ function boot(): void {
     forgetCredentials();
     location.reload();
   });
+  // After a cancelled sign-in: asks again (the view's next refresh shows the form).
+  const signIn = h('button', { type: 'button', class: 'small', id: 'sign-in', hidden: true }, 'Sign in');
+  signIn.addEventListener('click', () => {
+    signIn.hidden = true;
+    askAgain();
+    shown?.stop();
+    shown?.start();
+  });
   const nav = h('nav', { class: 'tabs', 'aria-label': 'views' });
   for (const v of views) {
     const a = h('a', { href: `#${v.id}`, id: `tab-${v.id}` }, v.title);
@@ -47,9 +55,13 @@ function boot(): void {
     nav.append(a);
   }
   const main = h('main', {}, ...views.map((v) => v.root));
-  document.body.replaceChildren(h('header', {}, h('h1', {}, 'Tessera'), who, signOut), nav, main);
+  document.body.replaceChildren(h('header', {}, h('h1', {}, 'Tessera'), who, signIn, signOut), nav, main);
   window.addEventListener('hashchange', () => show(location.hash.slice(1)));
-  window.addEventListener(SIGNED_IN_EVENT, () => (signOut.hidden = false));
+  window.addEventListener(SIGNED_IN_EVENT, () => {
+    signOut.hidden = false;
+    signIn.hidden = true;
+  });
+  window.addEventListener(DECLINED_EVENT, () => (signIn.hidden = false));
   show(location.hash.slice(1));
   // The header names the node once; a failure here shows in the views themselves.
   get<NodeView>('/v1/node')

@@ -313,6 +313,15 @@ t('with a password set, the page asks for credentials, keeps them for the tab an
       const form = page.locator('dialog#login');
       await form.waitFor({ timeout: STEP_MS });
       assert.match(await form.innerText(), /NOAUTH/);
+      // Cancelled: the view shows the refusal and the page does not ask again by itself...
+      await page.click('dialog#login button[value=cancel]');
+      await page.locator('#view-keys .error', { hasText: 'NOAUTH' }).waitFor({ timeout: STEP_MS });
+      const signIn = page.locator('#sign-in');
+      await signIn.waitFor({ state: 'visible', timeout: STEP_MS });
+      assert.is(await form.count(), 0);
+      // ...until Sign in is clicked.
+      await signIn.click();
+      await form.waitFor({ timeout: STEP_MS });
       await page.fill('dialog#login input[name=pass]', password);
       await page.click('dialog#login button[type=submit]');
       await page.locator(`button.key-link[data-key="${KEY}"]`).waitFor({ timeout: STEP_MS });
