@@ -219,7 +219,7 @@ export class Failover implements RoleHandler {
   maybeVote(requester: TopoNode, req: MessageHeader, nowMs: number): string | null {
     const me = this.me;
     const refuse = (why: string): string => {
-      this.opts.log?.info({ requester: requester.id, epoch: req.currentEpoch, why }, 'failover auth denied');
+      this.opts.log?.warn({ requester: requester.id, epoch: req.currentEpoch, why }, 'failover auth denied');
       return why;
     };
     if ((me.flags & FLAG_MASTER) === 0 || me.numSlots === 0) return 'not a primary serving slots';
@@ -238,7 +238,7 @@ export class Failover implements RoleHandler {
     primary.votedTimeMs = nowMs;
     this.opts.persist();
     this.gossip.send(requester, { ...this.gossip.header(), type: 'auth-ack' });
-    this.opts.log?.info({ requester: requester.id, epoch: this.topo.currentEpoch }, 'failover auth granted');
+    this.opts.log?.warn({ requester: requester.id, epoch: this.topo.currentEpoch }, 'failover auth granted');
     return null;
   }
 

@@ -377,7 +377,10 @@ export class Topology {
     const host = n.hostname === '' ? '' : `,${n.hostname}`;
     const link = n === this.myself || n.linkUp ? 'connected' : 'disconnected';
     const port = plain && n.pport > 0 ? n.pport : n.port;
-    let line = `${n.id} ${n.ip}:${port}@${n.cport}${host} ${flagsText(n.flags)} ${n.primaryId ?? '-'} ${n.pingSentMs} ${n.pongRecvMs} ${n.configEpoch} ${link}`;
+    // Redis's nodeEpoch(): a replica shows its primary's config epoch (the one its messages carry).
+    const primary = (n.flags & FLAG_SLAVE) !== 0 && n.primaryId !== null ? this.nodes.get(n.primaryId) : undefined;
+    const epoch = primary?.configEpoch ?? n.configEpoch;
+    let line = `${n.id} ${n.ip}:${port}@${n.cport}${host} ${flagsText(n.flags)} ${n.primaryId ?? '-'} ${n.pingSentMs} ${n.pongRecvMs} ${epoch} ${link}`;
     for (const [from, to] of this.slotRanges(n)) line += from === to ? ` ${from}` : ` ${from}-${to}`;
     if (n === this.myself) {
       for (const slot of [...this.migrating.keys()].sort((a, b) => a - b)) line += ` [${slot}->-${this.migrating.get(slot)}]`;

@@ -152,23 +152,37 @@ function typeName(t: string): 'normal' | 'replica' | 'master' | 'pubsub' | null 
   return x === 'normal' || x === 'replica' || x === 'master' || x === 'pubsub' ? x : null;
 }
 
-/** CLIENT LIST's flags, in Redis's order (N when none). */
+/** CLIENT LIST's flags, in Redis 7.0's order (N when none): O monitor, S replica, P pub/sub,
+ * x MULTI, b blocked (a blocking command, or held by CLIENT PAUSE), r READONLY, e NO-EVICT. */
 function clientFlags(c: ClientInfo, blocked: boolean): string {
-  const f = (isReplicaLink(c) ? 'S' : '') + (inSubscribeMode(c) ? 'P' : '') + (c.multi >= 0 ? 'x' : '') + (blocked ? 'b' : '');
+  const f =
+    (c.monitoring ? 'O' : isReplicaLink(c) ? 'S' : '') + (inSubscribeMode(c) ? 'P' : '') + (c.multi >= 0 ? 'x' : '') + (blocked ? 'b' : '') +
+    (c.readonlyMode ? 'r' : '') + (c.noEvict ? 'e' : '');
   return f === '' ? 'N' : f;
 }
 
-/** One line of CLIENT LIST / CLIENT INFO, with Redis 7's fields. */
-export function clientLine(c: ClientInfo, now: number, blocked = false): string {
+/** One line of CLIENT LIST / CLIENT INFO: Redis 7.0.15's fields in its order. Buffers as Tessera
+ * has them: qbuf = bytes read and not yet parsed, argv-mem = the running (or held) command's
+ * argument bytes, obl = reply bytes not yet handed to the socket, omem = every byte of output
+ * pending (reply buffer, socket queue, replies parked out of order), multi-mem = the queued
+ * commands' bytes; qbuf-free and oll have no counterpart (0); events gains w while output is
+ * pending. */
+export function clientLine(c: ClientInfo, now: number, blocked = false, multiMem = 0): string {
   const qbuf = c.queryBufferBytes();
   const omem = c.outputBufferBytes();
+  const argv = c.argvBytes();
   return (
     `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=${c.fd} name=${c.name} ` +
     `age=${Math.floor((now - c.createdAtMs) / 1000)} idle=${Math.floor((now - c.lastInteractionMs) / 1000)} ` +
-    `flags=${clientFlags(c, blocked)} db=${c.db} sub=${c.subscriptions.channels.size} psub=${c.subscriptions.patterns.size} ssub=${c.subscriptions.shardChannels.size} multi=${c.multi} qbuf=${qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 ` +
-    `rbs=16384 rbp=0 obl=0 oll=0 omem=${omem} tot-mem=${qbuf + omem} events=r cmd=${c.lastCommand} ` +
+    `flags=${clientFlags(c, blocked)} db=${c.db} sub=${c.subscriptions.channels.size} psub=${c.subscriptions.patterns.size} ssub=${c.subscriptions.shardChannels.size} multi=${c.multi} qbuf=${qbuf} qbuf-free=0 argv-mem=${argv} multi-mem=${multiMem} ` +
+    `rbs=16384 rbp=0 obl=${c.replyBufferBytes()} oll=0 omem=${omem} tot-mem=${qbuf + argv + multiMem + omem} events=${omem > 0 ? 'rw' : 'r'} cmd=${c.lastCommand} ` +
     `user=${c.user.name} redir=-1 resp=${c.proto}`
   );
+}
+
+/** Blocked for CLIENT LIST: in a blocking command, or held by CLIENT PAUSE. */
+function isBlocked(m: MainCall, c: ClientInfo): boolean {
+  return m.server.blocked.isBlocked(c.id) || (m.server.clientPause.mode !== 0 && m.server.clientPause.isHeld(c.id));
 }
 
 const CLIENT_HELP = [
@@ -185,10 +199,16 @@ const CLIENT_HELP = [
   '    Kill connections. Options are: ID <client-id>, ADDR <ip:port>, LADDR <ip:port>, SKIPME (YES|NO), USER <username>.',
   'LIST [TYPE (NORMAL|MASTER|REPLICA|PUBSUB)] [ID <client-id> [<client-id> ...]]',
   '    Return information about client connections.',
+  'UNPAUSE',
+  '    Stop the current client pause, resuming traffic.',
+  'PAUSE <timeout> [WRITE|ALL]',
+  '    Suspend all, or just write, clients for <timeout> milliseconds.',
   'SETINFO <option> <value>',
   '    Set client meta attr. Options are: LIB-NAME, LIB-VER.',
   'SETNAME <connection-name>',
   '    Assign the name <connection-name> to the current connection.',
+  'NO-EVICT (ON|OFF)',
+  '    Protect current client connection from eviction.',
   'HELP',
   '    Print this help.',
 ];
@@ -228,7 +248,13 @@ function clientKill(m: MainCall): void {
       }
     } else if (argIs(a, i, 'ADDR')) addr = v;
     else if (argIs(a, i, 'LADDR')) laddr = v;
-    else if (argIs(a, i, 'USER')) user = v;
+    else if (argIs(a, i, 'USER')) {
+      if (m.server.acl.user(v) === undefined) {
+        m.out.error(`ERR No such user '${v}'`);
+        return;
+      }
+      user = v;
+    }
     else if (argIs(a, i, 'SKIPME')) {
       if (v.toLowerCase() === 'yes') skipme = true;
       else if (v.toLowerCase() === 'no') skipme = false;
@@ -253,13 +279,60 @@ function clientKill(m: MainCall): void {
     if (addr !== null && c.addr !== addr) continue;
     if (type !== null && clientType(c) !== type) continue;
     if (laddr !== null && c.laddr !== laddr) continue;
-    if (user !== null && user !== 'default') continue;
+    if (user !== null && c.user.name !== user) continue;
     if (c === m.conn && skipme) continue;
     if (c === m.conn) c.closeAfterReply();
     else c.kill();
     killed++;
   }
   m.out.integer(killed);
+}
+
+const LLONG_MAX = 2n ** 63n - 1n;
+
+/** CLIENT PAUSE timeout [WRITE|ALL]: paused clients' commands wait (server/client-pause.ts). */
+function clientPause(m: MainCall): void {
+  const a = m.args;
+  if (a.argc > 4) {
+    m.out.error(ERR.subcommandSyntax(argString(a, 1), 'CLIENT'));
+    return;
+  }
+  const raw = argString(a, 2);
+  // A 64-bit integer as Redis reads it; past 2^53 the end time is only approximate (centuries away).
+  const ms = /^-?\d{1,19}$/.test(raw) && BigInt(raw) <= LLONG_MAX && BigInt(raw) >= -LLONG_MAX - 1n ? Number(raw) : NaN;
+  if (Number.isNaN(ms)) {
+    m.out.error(ERR.pauseTimeoutNotInteger);
+    return;
+  }
+  if (ms < 0) {
+    m.out.error(ERR.pauseTimeoutNegative);
+    return;
+  }
+  let mode: 1 | 2 = 2;
+  if (a.argc === 4) {
+    if (argIs(a, 3, 'WRITE')) mode = 1;
+    else if (!argIs(a, 3, 'ALL')) {
+      m.out.error(ERR.pauseMode);
+      return;
+    }
+  }
+  m.server.clientPause.pauseClients(mode, Date.now() + ms);
+  m.out.ok();
+}
+
+/** MONITOR: from now on the client gets every command run (server/monitor.ts). A replica link
+ * or a monitor already gets no reply, as in Redis. */
+function monitorCommand(m: MainCall): void {
+  const conn = m.conn;
+  if (conn.monitoring || isReplicaLink(conn)) return;
+  if (m.inExec === true) {
+    m.out.error(ERR.monitorDenyBlocking);
+    return;
+  }
+  m.server.monitors.add(conn);
+  m.out.ok();
+  // Lines fed from now on go after the +OK.
+  conn.pushAfterCurrentReply();
 }
 
 function clientCommand(m: MainCall): void {
@@ -301,7 +374,7 @@ function clientCommand(m: MainCall): void {
     }
     case 'info':
       if (a.argc !== 2) break;
-      m.out.verbatim(clientLine(conn, Date.now(), m.server.blocked.isBlocked(conn.id)) + '\n');
+      m.out.verbatim(clientLine(conn, Date.now(), isBlocked(m, conn), m.server.transactions.queuedBytes(conn)) + '\n');
       return;
     case 'list': {
       let ids: Set<number> | null = null;
@@ -317,8 +390,9 @@ function clientCommand(m: MainCall): void {
         } else if (argIs(a, i, 'ID') && i + 1 < a.argc) {
           ids = new Set();
           for (i++; i < a.argc; i++) {
+            // Any integer, as Redis 7.0 takes it (0 or a negative one matches no client).
             const id = argInt(a, i);
-            if (Number.isNaN(id) || id <= 0) {
+            if (Number.isNaN(id)) {
               m.out.error('ERR Invalid client ID');
               return;
             }
@@ -331,7 +405,7 @@ function clientCommand(m: MainCall): void {
       }
       const now = Date.now();
       let s = '';
-      for (const c of m.server.clients()) if ((!ids || ids.has(c.id)) && (type === null || clientType(c) === type)) s += clientLine(c, now, m.server.blocked.isBlocked(c.id)) + '\n';
+      for (const c of m.server.clients()) if ((!ids || ids.has(c.id)) && (type === null || clientType(c) === type)) s += clientLine(c, now, isBlocked(m, c), m.server.transactions.queuedBytes(c)) + '\n';
       m.out.verbatim(s);
       return;
     }
@@ -362,12 +436,28 @@ function clientCommand(m: MainCall): void {
       for (const l of CLIENT_HELP) m.out.simple(l);
       return;
     case 'no-evict':
+      // Tessera has no client eviction (maxmemory-clients): the flag is kept and shown (e).
+      if (a.argc === 3 && (argIs(a, 2, 'ON') || argIs(a, 2, 'OFF'))) {
+        conn.noEvict = argIs(a, 2, 'ON');
+        m.out.ok();
+        return;
+      }
+      m.out.error(ERR.syntax);
+      return;
     case 'no-touch':
       if (a.argc === 3 && (argIs(a, 2, 'ON') || argIs(a, 2, 'OFF'))) {
         m.out.ok();
         return;
       }
       m.out.error(ERR.syntax);
+      return;
+    case 'pause':
+      clientPause(m);
+      return;
+    case 'unpause':
+      if (a.argc !== 2) break;
+      m.server.clientPause.unpauseClients();
+      m.out.ok();
       return;
     default:
       m.out.error(ERR.unknownSubcommand(argString(a, 1), 'CLIENT'));
@@ -388,6 +478,7 @@ export const CONNECTION_COMMANDS = [
   { name: 'reset', arity: 1, flags: ['no-auth', 'fast'], keys: null, group: C, since: '6.2.0', summary: 'Resets the connection.', main: (m) => {
     m.server.transactions.reset(m.conn);
     m.server.pubsub.forget(m.conn);
+    m.server.monitors.remove(m.conn);
     m.conn.reset();
     m.out.proto = 2;
     m.out.simple('RESET');
@@ -407,8 +498,11 @@ export const CONNECTION_COMMANDS = [
       { name: 'kill', arity: -3, flags: ['admin'], keys: null, summary: 'Terminates open connections.' },
       { name: 'unblock', arity: -3, flags: ['admin'], keys: null, summary: 'Unblocks a client blocked by a blocking command from a different connection.' },
       { name: 'help', arity: 2, flags: [], keys: null, summary: 'Returns helpful text about the different subcommands.' },
-      { name: 'no-evict', arity: 3, flags: [], keys: null, summary: 'Sets the client eviction mode of the connection.' },
+      { name: 'pause', arity: -3, flags: ['admin', 'noscript', 'loading', 'stale'], keys: null, summary: 'Suspends commands processing.' },
+      { name: 'unpause', arity: 2, flags: ['admin', 'noscript', 'loading', 'stale'], keys: null, summary: 'Resumes processing of clients that were paused.' },
+      { name: 'no-evict', arity: 3, flags: ['admin', 'noscript', 'loading', 'stale'], keys: null, summary: 'Sets the client eviction mode of the connection.' },
       { name: 'no-touch', arity: 3, flags: [], keys: null, summary: 'Controls whether commands sent by the client affect the LRU/LFU of accessed keys.',
         decl: { flags: ['noscript', 'loading', 'stale'], acl: ['@slow', '@connection'], since: '7.2.0', complexity: 'O(1)' } }, // Redis 7.2's
     ] },
+  { name: 'monitor', arity: 1, flags: ['admin', 'noscript', 'loading', 'stale'], keys: null, group: 'server', since: '1.0.0', summary: 'Listens for all requests received by the server in real-time.', main: monitorCommand },
 ] as const satisfies readonly CommandSpec[];

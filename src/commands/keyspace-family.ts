@@ -526,7 +526,7 @@ function flushCommand(c: ShardContext): void {
   c.out.ok();
 }
 
-// --- OBJECT and MEMORY USAGE -------------------------------------------------------------------
+// --- OBJECT -------------------------------------------------------------------------------
 
 /** Redis's string encodings, from the value (Redis also keeps "raw" for strings that APPEND or
  * SETRANGE wrote; Tessera does not remember how a value was written). */
@@ -575,13 +575,13 @@ const OBJECT_HELP = [
   '    Return the number of references of the value associated with the specified',
   '    <key>.',
   'HELP',
-  '    Print this help.',
+  '    Prints this help.',
 ];
 
 /** In cluster mode, a key of a slot this node does not serve answers -MOVED, as Redis's router
  * does for OBJECT and MEMORY USAGE (they run here on the main thread, beside the slot router).
  * Returns true after replying so. */
-function movedElsewhere(m: MainCall, key: Buffer): boolean {
+export function movedElsewhere(m: MainCall, key: Buffer): boolean {
   const cluster = m.server.cluster;
   if (cluster === null) return false;
   const slot = keySlot(key, 0, key.length);
@@ -601,42 +601,6 @@ async function objectCommand(m: MainCall): Promise<void> {
   const key = argCopy(m.args, 2);
   if (movedElsewhere(m, key)) return;
   const r = shardOk(await m.server.callShard(m.server.shardOfKey(key, 0, key.length), ['__object', sub, key], m.conn.proto, m.conn.db));
-  m.out.raw(r, 0, r.length);
-}
-
-/** __memusage key: bytes of the key's entry block, its collection blocks and its index bucket. */
-function shardMemoryUsageCommand(c: ShardContext): void {
-  const e = c.ks.find(c.args.buf, c.args.off[1]!, c.args.len[1]!);
-  if (e === 0) c.out.nil();
-  else c.out.integer(c.ks.entryBytes(e) + c.ks.childBytes(e) + 4);
-}
-
-const MEMORY_HELP = [
-  'MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
-  'USAGE <key> [SAMPLES <count>]',
-  '    Return memory in bytes used by <key> and its value. Nested values are',
-  '    sampled up to <count> times (default: 5, 0 means sample all).',
-  'HELP',
-  '    Print this help.',
-];
-
-async function memoryCommand(m: MainCall): Promise<void> {
-  const a = m.args;
-  if (argIs(a, 1, 'HELP')) {
-    m.out.array(MEMORY_HELP.length);
-    for (const line of MEMORY_HELP) m.out.simple(line);
-    return;
-  }
-  for (let i = 3; i < a.argc; i++) {
-    if (argIs(a, i, 'SAMPLES') && i + 1 < a.argc) {
-      const n = argInt(a, ++i);
-      if (Number.isNaN(n)) return m.out.error(ERR.notInteger);
-      if (n < 0) return m.out.error(ERR.syntax);
-    } else return m.out.error(ERR.syntax);
-  }
-  const key = argCopy(a, 2);
-  if (movedElsewhere(m, key)) return;
-  const r = shardOk(await m.server.callShard(m.server.shardOfKey(key, 0, key.length), ['__memusage', key], m.conn.proto, m.conn.db));
   m.out.raw(r, 0, r.length);
 }
 
@@ -680,15 +644,7 @@ export const KEYSPACE_COMMANDS = [
       { name: 'help', arity: 2, flags: ['loading', 'stale'], keys: null, summary: 'Returns helpful text about the different subcommands.' },
     ],
   },
-  {
-    name: 'memory', arity: -2, flags: [], keys: null, group: 'server', since: '4.0.0', summary: 'A container for memory diagnostics commands.', main: memoryCommand,
-    subcommands: [
-      { name: 'usage', arity: -3, flags: ['readonly'], keys: { first: 2, last: 2, step: 1 }, summary: 'Estimates the memory usage of a key.' },
-      { name: 'help', arity: 2, flags: ['loading', 'stale'], keys: null, summary: 'Returns helpful text about the different subcommands.' },
-    ],
-  },
   { name: '__object', arity: 3, flags: ['readonly'], keys: { first: 2, last: 2, step: 1 }, group: I, since: '0', summary: 'internal', shard: shardObjectCommand, hidden: true },
-  { name: '__memusage', arity: 2, flags: ['readonly'], keys: ONE_KEY, group: I, since: '0', summary: 'internal', shard: shardMemoryUsageCommand, hidden: true },
   { name: '__dump', arity: -2, flags: ['write'], keys: ONE_KEY, group: I, since: '0', summary: 'internal', shard: dumpCommand, hidden: true },
   { name: '__event', arity: -4, flags: ['write'], keys: { first: 3, last: 3, step: 1 }, group: I, since: '0', summary: 'internal', shard: eventCommand, hidden: true },
   { name: '__restore', arity: 4, flags: ['write'], keys: ONE_KEY, group: I, since: '0', summary: 'internal', shard: restoreCommand, hidden: true },

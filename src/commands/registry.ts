@@ -12,6 +12,7 @@ import { LIST_COMMANDS } from './list-family.js';
 import { ZSET_COMMANDS } from './zset-family.js';
 import { CONNECTION_COMMANDS } from './connection-family.js';
 import { SERVER_COMMANDS } from './server-family.js';
+import { OBSERVABILITY_COMMANDS } from './observability-family.js';
 import { CLUSTER_COMMANDS } from './cluster-family.js';
 import { MEMCACHE_COMMANDS } from './memcache-family.js';
 import { PERSISTENCE_COMMANDS } from './persistence-family.js';
@@ -32,7 +33,7 @@ import { DATABASE_COMMANDS } from './database-family.js';
 import { STREAM_GROUP_COMMANDS } from './stream-group-family.js';
 import { STREAM_BLOCKING_COMMANDS } from './stream-blocking.js';
 import { ACL_COMMANDS } from './acl-family.js';
-import { OBSERVABILITY_COMMANDS } from './observability-family.js';
+import { MEMORY_COMMANDS } from './memory-family.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   ...STRING_COMMANDS,
@@ -45,6 +46,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...ZSET_COMMANDS,
   ...CONNECTION_COMMANDS,
   ...SERVER_COMMANDS,
+  ...OBSERVABILITY_COMMANDS,
   ...CLUSTER_COMMANDS,
   ...MEMCACHE_COMMANDS,
   ...PERSISTENCE_COMMANDS,
@@ -63,7 +65,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...STREAM_GROUP_COMMANDS,
   ...STREAM_BLOCKING_COMMANDS,
   ...ACL_COMMANDS,
-  ...OBSERVABILITY_COMMANDS,
+  ...MEMORY_COMMANDS,
 ];
 
 const TABLE_BITS = 10;

@@ -63,8 +63,21 @@ function infoSection(m: MainCall, name: string, shards: ShardStatsReport[]): str
       add('connected_clients', st.connectedClients);
       add('cluster_connections', 0);
       add('maxclients', v.maxclients);
-      add('blocked_clients', m.server.blocked.count);
+      {
+        // Redis's "recent" maxima are over its last few seconds; here, over the clients now.
+        let maxIn = 0;
+        let maxOut = 0;
+        for (const c of m.server.clients()) {
+          maxIn = Math.max(maxIn, c.queryBufferBytes());
+          maxOut = Math.max(maxOut, c.outputBufferBytes());
+        }
+        add('client_recent_max_input_buffer', maxIn);
+        add('client_recent_max_output_buffer', maxOut);
+      }
+      // Clients held by CLIENT PAUSE count as blocked, as in Redis (BLOCKED_POSTPONE).
+      add('blocked_clients', m.server.blocked.count + m.server.clientPause.heldCount);
       add('tracking_clients', 0);
+      add('clients_in_timeout_table', 0);
       break;
     case 'memory': {
       const used = sum((r) => r.usedMemory);
@@ -124,6 +137,8 @@ function infoSection(m: MainCall, name: string, shards: ShardStatsReport[]): str
       add('rate_limited_requests', st.rateLimitedRequests);
       add('bandwidth_limited_pauses', st.bandwidthLimitedPauses);
       add('user_maxclients_refused', st.userMaxclientsRefused);
+      // MONITOR (docs/observability-clients.md): monitors closed at their output bound
+      add('monitor_output_disconnections', m.server.monitors.dropped);
       break;
     case 'replication':
       for (const [k, val] of s.replication.info()) add(k, val);

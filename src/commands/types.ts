@@ -90,6 +90,30 @@ export interface BlockingApi {
   unblock(connId: number, error: boolean): boolean;
 }
 
+/** CLIENT PAUSE / UNPAUSE and what CLIENT LIST and INFO show of the pause (server/client-pause.ts). */
+export interface ClientPauseApi {
+  /** 0 none, 1 writes, 2 every command. */
+  readonly mode: number;
+  pauseClients(mode: 1 | 2, endMs: number): void;
+  unpauseClients(): void;
+  readonly heldCount: number;
+  isHeld(clientId: number): boolean;
+}
+
+/** MONITOR's clients (server/monitor.ts). */
+export interface MonitorsApi {
+  readonly active: boolean;
+  readonly count: number;
+  readonly dropped: number;
+  /** Attaches c; false when it already monitors. */
+  add(c: ClientInfo): boolean;
+  remove(c: ClientInfo): void;
+  has(c: ClientInfo): boolean;
+  /** Feeds command `idx` (unless MONITOR leaves it out: admin commands) run in database `db` by
+   * the client at `addr`. */
+  feedCommand(idx: number, db: number, addr: string, a: ArgList): void;
+}
+
 /** Pub/sub subscription kinds: 0 channels, 1 patterns, 2 shard channels. */
 export type SubKind = 0 | 1 | 2;
 
@@ -181,6 +205,10 @@ export interface ServerApi {
   readonly inFlight: InFlightKeys;
   /** Blocked clients (BLPOP and the other blocking commands, CLIENT UNBLOCK, INFO). */
   readonly blocked: BlockingApi;
+  /** CLIENT PAUSE's gate, shared with the manual failover's write pause. */
+  readonly clientPause: ClientPauseApi;
+  /** Clients in MONITOR mode. */
+  readonly monitors: MonitorsApi;
   /** Pub/sub of this node (channels, patterns, shard channels). */
   readonly pubsub: PubSubNode;
   /** The node's scripts and functions (script-node.ts). */
@@ -237,6 +265,8 @@ export interface TransactionsApi {
   unwatch(conn: ClientInfo): void;
   /** RESET: the transaction is discarded, the keys unwatched. */
   reset(conn: ClientInfo): void;
+  /** Bytes of conn's queued commands (CLIENT LIST multi-mem; 0 outside MULTI). */
+  queuedBytes(conn: ClientInfo): number;
 }
 
 
@@ -247,6 +277,9 @@ export interface MainCall {
   conn: ClientInfo;
   args: ArgList;
   out: RespWriter;
+  /** Run by EXEC: a command that would block or stream (MONITOR) refuses, as Redis's
+   * CLIENT_DENY_BLOCKING. */
+  inExec?: boolean;
 }
 
 /** Runs on the main thread. Returning a promise holds the connection's later commands until it

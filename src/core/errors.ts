@@ -152,6 +152,12 @@ export const ERR = {
   copyDbInCluster: 'ERR Copying to another database is not allowed in cluster mode',
   invalidFirstDb: 'ERR invalid first DB index',
   invalidSecondDb: 'ERR invalid second DB index',
+  // CLIENT PAUSE and MONITOR (server/client-pause.ts, server/monitor.ts): Redis 7.0.15's texts.
+  pauseTimeoutNotInteger: 'ERR timeout is not an integer or out of range',
+  pauseTimeoutNegative: 'ERR timeout is negative',
+  pauseMode: 'ERR CLIENT PAUSE mode must be WRITE or ALL',
+  replicaKeyspace: "ERR Replica can't interact with the keyspace",
+  monitorDenyBlocking: "ERR MONITOR isn't allowed for DENY BLOCKING client",
 } as const;
 
 /** Thrown by a main-thread handler to answer with this exact error reply (no '-', no CRLF). */

@@ -102,6 +102,9 @@ export interface ShardSettings {
    * replies: a shard reads it before each command, so the next command already sees a change
    * (settings themselves travel over the control port, unordered with the rings). */
   notifyWord?: Int32Array;
+  /** CLIENT PAUSE's mode in shared memory (word 0; 0 = none), written by the main thread: while
+   * a pause is in force the shard's active expiry cycle stands still, as Redis 7.0's does. */
+  pauseWord?: Int32Array;
   /** hll-sparse-max-bytes: a sparse HyperLogLog growing past it becomes dense (absent: 3000). */
   hllSparseMaxBytes?: number;
   /** `databases`: numbered databases a client may SELECT (absent: 16). */
@@ -138,6 +141,8 @@ export interface ClientInfo {
   /** Bytes buffered but not parsed, and pending output bytes (CLIENT LIST qbuf, omem). */
   queryBufferBytes(): number;
   outputBufferBytes(): number;
+  /** Of the pending output, the bytes in the reply buffer not yet handed to the socket (obl). */
+  replyBufferBytes(): number;
   /** Close after the current reply is written (QUIT, CLIENT KILL of itself). */
   closeAfterReply(): void;
   /** Close now (CLIENT KILL of another client). */
@@ -147,6 +152,12 @@ export interface ClientInfo {
   setBlocked(blocked: boolean): void;
   /** Back to a fresh connection's state (RESET). */
   reset(): void;
+  /** CLIENT NO-EVICT on (CLIENT LIST flag e). */
+  noEvict: boolean;
+  /** In MONITOR mode (set by server/monitor.ts; CLIENT LIST flag O). */
+  monitoring: boolean;
+  /** Bytes of the command being run (CLIENT LIST argv-mem; 0 between commands). */
+  argvBytes(): number;
   /** ASKING was the previous command (cleared after the next one). */
   asking: boolean;
   /** READONLY mode (cluster): reads may be served by replicas. */

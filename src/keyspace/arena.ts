@@ -146,6 +146,20 @@ export class Arena {
     return this.u32[H_TOP]!;
   }
 
+  /** Adds the length of each free list to counts[cls] (MEMORY MALLOC-STATS), following at most
+   * maxLinks links in all so that a diagnostic never stalls the shard; false when it stopped early. */
+  countFree(counts: Float64Array, maxLinks: number): boolean {
+    const u32 = this.u32;
+    let left = maxLinks;
+    for (let cls = 0; cls < CLASS_SIZE.length; cls++) {
+      for (let b = u32[H_FREE + cls]!; b !== 0; b = u32[b >>> 2]!) {
+        if (left-- === 0) return false;
+        counts[cls] = counts[cls]! + 1;
+      }
+    }
+    return true;
+  }
+
   private grow(minBytes: number): void {
     const cur = this.memory.byteLength;
     const limit = Math.min(MAX_ARENA_BYTES, (this.memory as GrowableSharedArrayBuffer).maxByteLength);

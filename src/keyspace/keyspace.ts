@@ -88,6 +88,18 @@ export interface KeyspaceStats {
   keyspaceMisses: number;
 }
 
+/** The allocator's figures in bytes: `used` counts allocated blocks with the header and index
+ * (usedMemory), `top` the bump pointer (used + free-listed + carve region), `committed` the buffer. */
+export interface AllocatorFigures {
+  used: number;
+  top: number;
+  committed: number;
+  carveLeft: number;
+  indexBytes: number;
+  volatileBytes: number;
+  lazyFreeBytes: number;
+}
+
 /** Told of every change to the keyspace, from the shard's single thread (persistence: the log of
  * effects and the snapshot's copy-on-write). `changing` comes before e's key, value, expiry or
  * flags change or e is deleted, while e still holds its old state; `created` right after a new
@@ -774,6 +786,20 @@ export class Keyspace {
   entryBytes(e: number): number { return CLASS_SIZE[this.arena.u32[(e >>> 2) + E_META]! >>> 24]!; }
   /** The allocator's bump pointer (for tests and INFO). */
   arenaTop(): number { return this.arena.top(); }
+  /** MEMORY STATS / MALLOC-STATS: the arena's figures (docs/observability-memory.md). */
+  allocatorFigures(): AllocatorFigures {
+    return {
+      used: this.arena.f64[F_USED]!,
+      top: this.arena.top(),
+      committed: this.memory.byteLength,
+      carveLeft: this.arena.carveLeft(),
+      indexBytes: this.index.tableBytes(),
+      volatileBytes: this.vol.bytes(),
+      lazyFreeBytes: this.lazyFreeBytes(),
+    };
+  }
+  /** MEMORY MALLOC-STATS: free blocks per size class into counts (see Arena.countFree). */
+  countFreeBlocks(counts: Float64Array, maxLinks: number): boolean { return this.arena.countFree(counts, maxLinks); }
 
   size(): number { return this.arena.u32[H_KEYS]!; }
   expiresCount(): number { return this.vol.length(); }

@@ -618,17 +618,19 @@ export class ShardExecutor {
       const now = Date.now();
       if (this.notifyWord[0] !== this.appliedWord) this.applyNotify(this.notifyWord[0]!);
       // Every database gets the cycle; expired keys of db 0 are logged below (the others are not).
+      // The pass over every database (expiry, rehash, freeing) is LATENCY's expire-cycle.
       const latencyMs = this.settings.latencyThresholdMs ?? 0;
+      const t0 = latencyMs > 0 ? performance.now() : 0;
       for (const ks of this.dbs) {
         if (ks === null) continue;
         ks.now = now;
-        const t0 = latencyMs > 0 ? performance.now() : 0;
-        if (this.settings.activeExpireEnabled) ks.activeExpireCycle(periodMs / 4 / this.dbs.length);
-        if (latencyMs > 0) this.latencyEvent(EXPIRE_CYCLE, performance.now() - t0, latencyMs);
+        // Not during a client pause (ShardSettings.pauseWord): Redis 7.0 expires nothing then.
+        if (this.settings.activeExpireEnabled && (this.settings.pauseWord?.[0] ?? 0) === 0) ks.activeExpireCycle(periodMs / 4 / this.dbs.length);
         ks.rehashStep();
         // Large collections deleted lately: a tenth of the period at most goes to freeing them.
         ks.lazyFreeFor(periodMs / 10 / this.dbs.length);
       }
+      if (latencyMs > 0) this.latencyEvent(EXPIRE_CYCLE, performance.now() - t0, latencyMs);
       // Keys expired in the background are logged as deleted, as Redis propagates a DEL.
       this.persist.afterCommand();
       this.endBatchTimed();

@@ -1,6 +1,6 @@
 // Admission: the checks every request passes before it runs, whichever front door it came
-// through (RESP, memcached, HTTP), in one order: loading, authentication, the failover write
-// pause, then the write gates (read-only replica, min-replicas-to-write). Out-of-memory is
+// through (RESP, memcached, HTTP), in one order: loading, authentication, the client pause
+// (CLIENT PAUSE WRITE|ALL and the failover's write pause: client-pause.ts), then the write gates (read-only replica, min-replicas-to-write). Out-of-memory is
 // decided where the memory is, in the shard, for every door alike; cluster ownership (MOVED,
 // ASK, forwarding) follows admission, in the cluster routing of each door.
 // A pure function of (client, command, node state): no main-thread globals, so that it can run
@@ -11,6 +11,8 @@ import { ERR } from '../core/errors.js';
 /** What admission needs of a client. */
 export interface AdmissionClient {
   readonly authenticated: boolean;
+  /** A replica's link (REPLCONF capa): never paused, as Redis never pauses replicas. */
+  readonly replCapa?: readonly string[];
 }
 
 /** What admission needs of a command (from the command table, or a door's own mapping). */
@@ -21,13 +23,18 @@ export interface AdmissionCommand {
   readonly noAuth: boolean;
   /** Changes data: held during a failover pause, refused by the write gates. */
   readonly write: boolean;
+  /** May propagate without being a write (Redis's may-replicate: EVAL, PUBLISH, PFCOUNT...):
+   * held by CLIENT PAUSE WRITE like a write. Absent: false. */
+  readonly mayReplicate?: boolean;
 }
 
 /** The node's state as admission sees it. */
 export interface AdmissionState {
   readonly loading: boolean;
-  /** A manual failover is pausing client writes. */
+  /** A pause is in force (CLIENT PAUSE, a manual failover): writes are held. */
   readonly writesPaused: boolean;
+  /** CLIENT PAUSE ALL: every command is held (read only while writesPaused). */
+  readonly allPaused?: boolean;
   /** True when writeRefusal() must be asked (keeps it off the common path). */
   readonly writesGated: boolean;
   /** The write gates' refusal (READONLY, NOREPLICAS), or null. */
@@ -43,14 +50,20 @@ export function admit(client: AdmissionClient, cmd: AdmissionCommand, node: Admi
   // Loading before auth (as Redis): a client probing with PING must not take NOAUTH for "up".
   if (node.loading && !cmd.runsWhileLoading) return ERR.loading;
   if (!client.authenticated && !cmd.noAuth) return ERR.noAuth;
+  // One test on the common path; replicas are never paused (client-pause.ts).
+  if (node.writesPaused && (cmd.write || cmd.mayReplicate === true || node.allPaused === true) && !(client.replCapa !== undefined && client.replCapa.length > 0)) return HOLD;
   if (!cmd.write) return null;
-  if (node.writesPaused) return HOLD;
   return node.writesGated ? node.writeRefusal() : null;
 }
 
+/** Redis 7.0's may-replicate commands that are not writes (its CMD_MAY_REPLICATE, which COMMAND
+ * INFO does not show): CLIENT PAUSE WRITE holds them (checked on redis-server 7.0.15). */
+const MAY_REPLICATE = new Set(['eval', 'evalsha', 'fcall', 'publish', 'spublish', 'pfcount']);
+
 /** A command's admission traits from its table flags. */
-export function admissionTraits(flags: readonly string[], group: string): AdmissionCommand {
+export function admissionTraits(flags: readonly string[], group: string, name = ''): AdmissionCommand {
   return {
+    mayReplicate: MAY_REPLICATE.has(name),
     // CLUSTER is refused while loading: its state is not back yet.
     runsWhileLoading: flags.includes('loading') && group !== 'cluster',
     noAuth: flags.includes('no-auth'),
@@ -58,35 +71,5 @@ export function admissionTraits(flags: readonly string[], group: string): Admiss
   };
 }
 
-/** The manual failover's write pause: writes admitted as HOLD wait here, in arrival order, and
- * run when it ends (resume(), or its timeout). */
-export class WritePause {
-  private waiting: Array<() => void> | null = null;
-  private timer: NodeJS.Timeout | null = null;
-
-  get paused(): boolean {
-    return this.waiting !== null;
-  }
-
-  /** Pauses writes until resume(), at most timeoutMs. */
-  pause(timeoutMs: number): void {
-    if (this.waiting === null) this.waiting = [];
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.resume(), timeoutMs);
-    this.timer.unref();
-  }
-
-  resume(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    const waiting = this.waiting;
-    this.waiting = null;
-    for (const go of waiting ?? []) go();
-  }
-
-  /** Runs `run` now, or once the pause ends. */
-  whenResumed(run: () => void): void {
-    if (this.waiting === null) run();
-    else this.waiting.push(run);
-  }
-}
+/** The manual failover's write pause is one purpose of the node's client pause. */
+export { ClientPause as WritePause } from './client-pause.js';

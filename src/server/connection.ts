@@ -55,6 +55,8 @@ export class Connection implements ClientInfo, ReplySink {
   lastCommand = 'NULL';
   libName = '';
   libVer = '';
+  noEvict = false;
+  monitoring = false;
   readonly createdAtMs = Date.now();
   lastInteractionMs = Date.now();
   readonly addr: string;
@@ -143,7 +145,9 @@ export class Connection implements ClientInfo, ReplySink {
       a.off = p.argOff;
       a.len = p.argLen;
       a.argc = p.argc;
+      this.inCommand = true;
       this.host.dispatch(this, a);
+      this.inCommand = false;
     }
     // After the client's FIN nothing more arrives: once every complete command is dispatched (an
     // incomplete one is dropped, as Redis does), close after the last reply.
@@ -321,8 +325,24 @@ export class Connection implements ClientInfo, ReplySink {
     return this.parser.pending();
   }
 
+  /** Dispatching a command now (its arguments are this.args). */
+  private inCommand = false;
+
+  argvBytes(): number {
+    // As Redis: the arguments of the command running, or of one waiting (held, blocked).
+    if (!this.inCommand && this.holds === 0) return 0;
+    let n = 0;
+    for (let i = 0; i < this.args.argc; i++) n += this.args.len[i]!;
+    return n;
+  }
+
   outputBufferBytes(): number {
     return this.out.length + this.socket.writableLength + this.order.parkedBytes();
+  }
+
+  /** Output written into the reply buffer and not yet handed to the socket (CLIENT LIST obl). */
+  replyBufferBytes(): number {
+    return this.out.length;
   }
 
   closeAfterReply(): void {

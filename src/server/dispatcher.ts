@@ -1,7 +1,7 @@
 // The RESP dispatcher: looks each parsed command up in the one table, checks its arity, then
 // admits it (src/server/admission.ts), routes it by cluster ownership (cluster-router.ts), and
 // sends it to its shard, fans it out over several, or runs it on the main thread; it counts
-// every command (INFO commandstats). Depends downward only: admission, the cluster router, the
+// every command (INFO commandstats) and feeds it to MONITOR (monitor.ts). Depends downward only: admission, the cluster router, the
 // shard router and the command table; the server object is reached through ServerApi.
 
 import { COMMANDS, arityOk, lookupCommand } from '../commands/registry.js';
@@ -11,7 +11,9 @@ import { keyRange, keyStep, keysFirst, keysLast } from '../commands/key-range.js
 import type { ArgList, ClientInfo, MainHandler, ServerApi, ServerStats } from '../commands/types.js';
 import { RespWriter } from '../protocol/resp-writer.js';
 import type { Logger } from 'pino';
-import { HOLD, admissionTraits, admit, type AdmissionCommand, type AdmissionState, type WritePause } from './admission.js';
+import { HOLD, admissionTraits, admit, type AdmissionCommand, type AdmissionState } from './admission.js';
+import type { ClientPause } from './client-pause.js';
+import type { Monitors } from './monitor.js';
 import { ANY_SLOTS, REJECTED, type ClusterRouter, type RoutedClient } from './cluster-router.js';
 import type { ShardRouter } from './shard-router.js';
 import { keySlot } from '../keyspace/slot.js';
@@ -23,6 +25,16 @@ import type { Guard, GuardClient } from './guard.js';
 import type { SlowFeed } from './slow-feed.js';
 
 const SPARE_OUT_MAX_BYTES = 16 * 1024;
+
+/** By command index: sent in MULTI, fed to MONITOR when EXEC runs it (all but the commands MULTI
+ * runs at once: DISCARD, MULTI, WATCH, QUIT, RESET). */
+const FED_AT_EXEC = Uint8Array.from(COMMANDS, (c) => (['discard', 'multi', 'watch', 'quit', 'reset'].includes(c.name) ? 0 : 1));
+
+/** The database SELECT's arguments name (its current one when they name none). */
+function selectedDb(a: ArgList, current: number): number {
+  const s = argString(a, 1);
+  return /^\d{1,5}$/.test(s) ? Number(s) : current;
+}
 
 export interface CommandCounter {
   calls: number;
@@ -41,7 +53,7 @@ export interface DispatchClient extends ClientInfo, RoutedClient, GuardClient {
 export class Dispatcher {
   private readonly counters: CommandCounter[] = COMMANDS.map(() => ({ calls: 0, usec: 0, rejected: 0, failed: 0 }));
   /** By command index: what admission needs of each command. */
-  private readonly admission: readonly AdmissionCommand[] = COMMANDS.map((c) => admissionTraits(c.flags, c.group));
+  private readonly admission: readonly AdmissionCommand[] = COMMANDS.map((c) => admissionTraits(c.flags, c.group, c.name));
   /** XREAD / XREADGROUP with BLOCK: their specs with the blocking form (by command index). */
   private readonly blockingForms = COMMANDS.map((c) => (STREAM_BLOCKING_FORMS[c.name] !== undefined ? { ...c, blocking: STREAM_BLOCKING_FORMS[c.name] } : null));
   /** Takes the commands of a client in MULTI (set by the server). */
@@ -54,7 +66,7 @@ export class Dispatcher {
     private readonly shards: ShardRouter,
     private readonly clusterRouter: ClusterRouter,
     private readonly admissionState: AdmissionState,
-    private readonly writePause: WritePause,
+    private readonly writePause: ClientPause,
     private readonly stats: ServerStats,
     private readonly log: Logger,
     private readonly guard: Guard,
@@ -96,6 +108,11 @@ export class Dispatcher {
       return;
     }
     const verdict = admit(conn, this.admission[idx]!, this.admissionState);
+    // CLIENT PAUSE WRITE: an EXEC whose queue writes waits too (one test while nothing is paused).
+    if (verdict === null && this.writePause.mode !== 0 && conn.multi >= 0 && this.execWrites(conn, idx)) {
+      this.holdUntilWritesResume(conn, a);
+      return;
+    }
     if (verdict !== null) {
       if (verdict === HOLD) {
         this.holdUntilWritesResume(conn, a);
@@ -128,6 +145,11 @@ export class Dispatcher {
     if (scriptVerdict !== null) {
       counter.rejected++;
       conn.replyError(scriptVerdict);
+      return;
+    }
+    // MONITOR (server/monitor.ts): one test while no monitor is attached.
+    if (this.monitors.active && this.toMonitors(conn, idx, a)) {
+      counter.rejected++;
       return;
     }
     counter.calls++;
@@ -216,8 +238,9 @@ export class Dispatcher {
     return true;
   }
 
-  /** A write held during a manual failover: dispatched, as if it had just arrived, once writes
-   * resume; the connection reads nothing more until then (its order is kept). */
+  /** A command held by a pause (CLIENT PAUSE, a manual failover: client-pause.ts): dispatched, as
+   * if it had just arrived, once the pause no longer holds it; the connection reads nothing more
+   * until then (its order is kept). */
   private holdUntilWritesResume(conn: DispatchClient, a: ArgList): void {
     const copy = copyArgList(a);
     conn.hold();
@@ -225,7 +248,41 @@ export class Dispatcher {
     this.writePause.whenResumed(() => {
       this.dispatch(conn, copy);
       conn.release();
-    });
+    }, conn.id);
+  }
+
+  private readonly mayWrite = (i: number): boolean => this.admission[i]!.write || this.admission[i]!.mayReplicate === true;
+
+  private execWrites(conn: DispatchClient, idx: number): boolean {
+    return COMMANDS[idx]!.name === 'exec' && this.transactions !== null && this.transactions.queuedMayWrite(conn, this.mayWrite);
+  }
+
+  /** The monitors (set by the server). */
+  monitors: Monitors | { readonly active: false } = { active: false };
+
+  /** Feeds an admitted command to the monitors; true when it was refused instead (a monitor's
+   * own keyspace command, as Redis refuses a replica's). */
+  private toMonitors(conn: DispatchClient, idx: number, a: ArgList): boolean {
+    const monitors = this.monitors as Monitors;
+    const spec = COMMANDS[idx]!;
+    if (conn.monitoring && (spec.flags.some((f) => f === 'write' || f === 'readonly') || this.admission[idx]!.mayReplicate === true)) {
+      conn.replyError(ERR.replicaKeyspace);
+      return true;
+    }
+    // In MULTI, queued commands and EXEC are fed when EXEC runs them (Transactions.exec), as Redis.
+    if (conn.multi >= 0 && FED_AT_EXEC[idx] === 1) return false;
+    if (!monitors.shows(idx, a)) return false;
+    // Fed before it runs: SELECT's line shows the database it selects, as Redis (which feeds
+    // after running it) shows it.
+    const db = spec.name === 'select' ? selectedDb(a, conn.db) : spec.name === 'reset' ? 0 : conn.db;
+    if (!conn.monitoring) {
+      monitors.feed(db, conn.addr, a);
+      return false;
+    }
+    // A monitor's own command (PING, RESET...): its line follows its reply, as in Redis.
+    const copy = copyArgList(a);
+    process.nextTick(() => monitors.feed(db, conn.addr, copy));
+    return false;
   }
 
   /** A writer for the next main-thread command: a synchronous one gives it back (its reply is
@@ -251,6 +308,7 @@ export class Dispatcher {
     }
     if (r instanceof Promise) {
       conn.hold();
+      const slowEntry = this.slow?.before(a, handler) ?? null;
       r.then(
         () => undefined,
         (e: unknown) => {
@@ -259,7 +317,7 @@ export class Dispatcher {
         },
       ).finally(() => {
         counter.usec += (performance.now() - t0) * 1000;
-        if (this.slow !== null && this.slow.captureUs !== Infinity) this.slow.main(conn, a, t0, handler);
+        if (slowEntry !== null) this.slow!.after(conn, slowEntry, t0);
         conn.deliver(seq, out.buf, 0, out.length);
         conn.release();
       });

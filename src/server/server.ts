@@ -34,7 +34,9 @@ import { ServerTls } from './server-tls.js';
 import { PersistenceManager, type PersistenceHost } from '../persistence/persistence-manager.js';
 import type { LogSettings } from '../persistence/shard-persistence.js';
 import { Replication } from '../replication/replication.js';
-import { WritePause, type AdmissionState } from './admission.js';
+import type { AdmissionState } from './admission.js';
+import { ClientPause } from './client-pause.js';
+import { Monitors } from './monitor.js';
 import { ShardRouter } from './shard-router.js';
 import { ClusterRouter } from './cluster-router.js';
 import { Dispatcher, type CommandCounter } from './dispatcher.js';
@@ -74,7 +76,13 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
   readonly router: ShardRouter;
   readonly clusterRouter: ClusterRouter;
   private readonly dispatcher: Dispatcher;
-  private readonly writePause = new WritePause();
+  /** CLIENT PAUSE and the manual failover's write pause: one gate (client-pause.ts). */
+  readonly clientPause = new ClientPause();
+  /** MONITOR's clients (monitor.ts). */
+  readonly monitors: Monitors = new Monitors({
+    normalHardLimitBytes: () => this.config.values.clientOutputBufferLimitNormal.hardBytes,
+    logDrop: (c, pending, limit) => this.log.warn({ client: c.id, addr: c.addr }, `Client closed: MONITOR output ${pending} bytes over the limit ${limit}`),
+  }, COMMANDS);
   private readonly stats: ServerStats = {
     totalConnectionsReceived: 0,
     totalCommandsProcessed: 0,
@@ -150,10 +158,10 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       this.router.links.push(threads ? new ShardLink(i, this.shardSettings(), log, () => this.router.afterReplies(), onFeed, hooks, publishing) : new InlineShard(i, this.shardSettings(), onFeed, COMMANDS, hooks, publishing));
     }
     this.clusterRouter = new ClusterRouter(this.router, this);
-    this.dispatcher = new Dispatcher(this, this.router, this.clusterRouter, this.admissionState, this.writePause, this.stats, log, this.guard);
+    this.dispatcher = new Dispatcher(this, this.router, this.clusterRouter, this.admissionState, this.clientPause, this.stats, log, this.guard);
     this.transactions = new Transactions(this, this.router, this.clusterRouter);
     this.dispatcher.transactions = this.transactions;
-    this.wireSlowlog();
+    this.dispatcher.monitors = this.monitors;
     this.persistence = new PersistenceManager(this);
     this.replication = new Replication(
       log,
@@ -203,6 +211,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     this.replication.onBecomingReplica = () => this.blocked.unblockAll(ERR.unblockedRoleChange);
     this.wireAcl();
     this.wireAclPaths();
+    this.wireSlowlog();
     config.onChange((names) => {
       if (names.includes('loglevel')) this.log.level = pinoLevel(config.values.loglevel);
       if (names.includes('appendonly') || names.includes('appendfsync')) void this.persistence.configChanged();
@@ -308,6 +317,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       scripts: { words: this.scripting.words, busyReplyThresholdMs: v.busyReplyThreshold, shardCount: v.shards, cluster: v.clusterEnabled },
       notifyKeyspaceEvents: v.notifyKeyspaceEvents,
       notifyWord: this.notifyWordFor(v.notifyKeyspaceEvents),
+      pauseWord: this.clientPause.word,
       hllSparseMaxBytes: v.hllSparseMaxBytes,
       databases: v.databases,
       slowCaptureUs: captureThresholdUs(v.slowlogLogSlowerThan, v.latencyMonitorThreshold),
@@ -365,13 +375,13 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
 
   /** Manual failover on a primary: client writes wait (none is refused) until resumeWrites(). */
   async pauseWritesAndGetOffset(timeoutMs: number): Promise<number> {
-    this.writePause.pause(timeoutMs);
+    this.clientPause.pause(timeoutMs);
     await this.feedBarrier();
     return this.replication.primary.offset;
   }
 
   resumeWrites(): void {
-    this.writePause.resume();
+    this.clientPause.resume();
   }
 
   // --- PersistenceHost ----------------------------------------------------------------------------
@@ -480,7 +490,10 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
       return server.starting;
     },
     get writesPaused(): boolean {
-      return server.writePause.paused;
+      return server.clientPause.mode !== 0;
+    },
+    get allPaused(): boolean {
+      return server.clientPause.mode === 2;
     },
     get writesGated(): boolean {
       return server.replication.gatesWrites;
@@ -507,7 +520,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
 
   /** Runs `run` (a write admission held) once the failover write pause ends. */
   whenWritesResume(run: () => void): void {
-    this.writePause.whenResumed(run);
+    this.clientPause.whenResumed(run);
   }
 
   // --- TLS between nodes (tls-replication, tls-cluster: docs/security-tlsclus.md) -----------------
@@ -650,6 +663,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
   connectionClosed(conn: Connection): void {
     this.conns.delete(conn.id);
     this.blocked.connectionClosed(conn);
+    this.clientPause.forget(conn.id);
     this.pubsub.forget(conn);
     this.router.forget(conn);
   }
@@ -729,6 +743,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     this.stats.rateLimitedRequests = 0;
     this.stats.bandwidthLimitedPauses = 0;
     this.stats.userMaxclientsRefused = 0;
+    this.monitors.dropped = 0;
     for (const l of this.links) l.resetStats();
   }
 

@@ -46,28 +46,54 @@ export class SlowFeed {
     });
   };
 
-  /** A main-thread command that started at t0 (performance.now()) and has just finished. A
-   * blocking command's handler is not logged: its time is mostly waiting (Redis logs only the
-   * run that serves it). */
+  /** A synchronous main-thread command that started at t0 (performance.now()) and has just
+   * finished. */
   main(conn: ClientInfo, a: ArgList, t0: number, handler: MainHandler): void {
     const us = (performance.now() - t0) * 1000;
     if (us < this.captureUs) return;
-    const idx = lookupCommand(a.buf, a.off[0]!, a.len[0]!);
-    const spec = COMMANDS[idx];
-    if (spec === undefined || spec.blocking === handler) return;
-    let flags = (spec.flags.includes('fast') ? SLOW_FAST : 0) | (spec.flags.includes('skip-slowlog') ? SLOW_SKIP_LOG : 0);
-    if (spec.subcommands && a.argc >= 2) {
-      const name = Buffer.from(a.buf.subarray(a.off[1]!, a.off[1]! + a.len[1]!)).toString('latin1').toLowerCase();
-      const sub = spec.subcommands.find((s) => s.name === name);
-      if (sub !== undefined) flags = (sub.flags.includes('fast') ? SLOW_FAST : 0) | (sub.flags.includes('skip-slowlog') ? SLOW_SKIP_LOG : flags & SLOW_SKIP_LOG);
-    }
-    this.record(flags, Date.now(), us, shownArgs(a), conn.addr, conn.name);
+    const flags = flagsOf(a, handler);
+    if (flags >= 0) this.record(flags, Date.now(), us, shownArgs(a), conn.addr, conn.name);
+  }
+
+  /** An asynchronous main-thread command, before its handler's first await: what its entry will
+   * show, copied now (the receive buffer may move on meanwhile); null when nothing is captured. */
+  before(a: ArgList, handler: MainHandler): PendingSlow | null {
+    if (this.captureUs === Infinity) return null;
+    const flags = flagsOf(a, handler);
+    return flags < 0 ? null : { flags, args: shownArgs(a) };
+  }
+
+  /** That asynchronous command, started at t0, has finished. */
+  after(conn: ClientInfo, p: PendingSlow, t0: number): void {
+    const us = (performance.now() - t0) * 1000;
+    if (us >= this.captureUs) this.record(p.flags, Date.now(), us, p.args, conn.addr, conn.name);
   }
 
   private record(flags: number, unixMs: number, durationUs: number, args: Buffer[], addr: string, name: string): void {
     this.latency.addIfNeeded((flags & SLOW_FAST) !== 0 ? 'fast-command' : 'command', Math.floor(durationUs / 1000));
     if ((flags & SLOW_SKIP_LOG) === 0 && this.log.wants(durationUs)) this.log.push(Math.floor(unixMs / 1000), durationUs, args, addr, name);
   }
+}
+
+/** An asynchronous main-thread command's entry, taken when it started. */
+export interface PendingSlow {
+  readonly flags: number;
+  readonly args: Buffer[];
+}
+
+/** The record flags of main-thread command `a` run by `handler`, or -1 when it is never looked
+ * at: a blocking command's handler (its time is mostly waiting; Redis logs only the run that
+ * serves it). A subcommand's flags are its own (CLIENT ID is fast, CLIENT LIST is not). */
+function flagsOf(a: ArgList, handler: MainHandler): number {
+  const spec = COMMANDS[lookupCommand(a.buf, a.off[0]!, a.len[0]!)];
+  if (spec === undefined || spec.blocking === handler) return -1;
+  let flags = (spec.flags.includes('fast') ? SLOW_FAST : 0) | (spec.flags.includes('skip-slowlog') ? SLOW_SKIP_LOG : 0);
+  if (spec.subcommands && a.argc >= 2) {
+    const name = Buffer.from(a.buf.subarray(a.off[1]!, a.off[1]! + a.len[1]!)).toString('latin1').toLowerCase();
+    const sub = spec.subcommands.find((s) => s.name === name);
+    if (sub !== undefined) flags = (sub.flags.includes('fast') ? SLOW_FAST : 0) | (sub.flags.includes('skip-slowlog') ? SLOW_SKIP_LOG : flags & SLOW_SKIP_LOG);
+  }
+  return flags;
 }
 
 /** The client whose command a reply answers: the sink itself (a connection), or the client

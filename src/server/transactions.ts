@@ -173,7 +173,7 @@ export class Transactions implements TransactionsApi {
       case QUEUE:
         break;
       case RUN_EXEC:
-        this.exec(conn);
+        this.exec(conn, idx, a);
         return true;
       case RUN_DISCARD:
         this.reset(conn);
@@ -272,13 +272,18 @@ export class Transactions implements TransactionsApi {
 
   // --- EXEC -------------------------------------------------------------------------------------
 
-  private exec(conn: TxClient): void {
+  private exec(conn: TxClient, execIdx: number, execArgs: ArgList): void {
     const st = this.state(conn);
     const queue = st.queue;
     let fail: Buffer | null = null;
     if (conn.multiFailed) fail = Buffer.from(`-${ERR.execAbort}\r\n`);
     else if (st.crossSlot) fail = Buffer.from(`-${ERR.crossSlot}\r\n`);
     else if (st.watchLost) fail = nullArray(conn.proto);
+    // MONITOR sees the queued commands when they run, then EXEC (Redis feeds each after it runs).
+    if (this.server.monitors.active) {
+      if (fail === null) for (let i = 0; i < queue.count; i++) this.server.monitors.feedCommand(queue.idx(i), conn.db, conn.addr, queue.args(i));
+      this.server.monitors.feedCommand(execIdx, conn.db, conn.addr, execArgs);
+    }
     if (fail !== null) {
       this.reset(conn);
       this.deliver(conn, fail);
@@ -487,6 +492,20 @@ export class Transactions implements TransactionsApi {
     return view;
   }
 
+  queuedBytes(conn: ClientInfo): number {
+    const q = conn.multi >= 0 ? this.states.get(conn.id)?.queue : undefined;
+    return q !== undefined && q.count > 0 ? q.queuedBytes : 0;
+  }
+
+  /** EXEC would run a write (or a command that may replicate): CLIENT PAUSE WRITE holds it, as
+   * Redis holds an EXEC whose queue has one. */
+  queuedMayWrite(conn: ClientInfo, mayWrite: (idx: number) => boolean): boolean {
+    const q = this.states.get(conn.id)?.queue;
+    if (q === undefined) return false;
+    for (let i = 0; i < q.count; i++) if (mayWrite(q.idx(i))) return true;
+    return false;
+  }
+
   // --- per-connection state -------------------------------------------------------------------
 
   private state(conn: ClientInfo): TxState {
@@ -561,7 +580,7 @@ async function runHandler(h: MainHandler, server: ServerApi, conn: ClientInfo, a
   const out = new RespWriter(256);
   out.proto = conn.proto;
   try {
-    await h({ server, conn, args, out });
+    await h({ server, conn, args, out, inExec: true });
   } catch (e) {
     out.reset();
     out.error(e instanceof ReplyError ? e.reply : `ERR ${(e as Error).message}`);

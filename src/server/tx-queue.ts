@@ -54,6 +54,11 @@ export class TxQueue {
     for (let i = 0; i < a.argc; i++) this.push(a.buf, a.off[i]!, a.len[i]!);
   }
 
+  /** Bytes of the queued commands' frame (CLIENT LIST multi-mem). */
+  get queuedBytes(): number {
+    return this.bytes;
+  }
+
   idx(i: number): number {
     return this.cmdIdx[i]!;
   }

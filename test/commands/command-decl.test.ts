@@ -19,7 +19,7 @@ const KNOWN = new Set([
   'hello: + -noscript,allow_busy', 'auth: + -noscript,allow_busy', 'client: +admin,loading,stale -',
   'client|id: +fast -noscript,loading,stale', 'client|getname: +fast -noscript,loading,stale', 'client|setname: +fast -noscript,loading,stale',
   'client|info: + -noscript,loading,stale', 'client|list: + -noscript,loading,stale', 'client|kill: + -noscript,loading,stale',
-  'client|unblock: + -noscript,loading,stale', 'client|help: + -loading,stale', 'client|no-evict: + -admin,noscript,loading,stale',
+  'client|unblock: + -noscript,loading,stale', 'client|help: + -loading,stale',
   'config: +admin -', 'config|get: + -noscript', 'config|set: + -noscript', 'config|resetstat: + -noscript', 'config|rewrite: + -noscript',
   'shutdown: + -noscript,no_multi,allow_busy', 'debug: + -noscript', 'cluster|reset: + -noscript,stale', 'cluster|help: + -loading,stale',
   ...['addslots', 'addslotsrange', 'bumpepoch', 'count-failure-reports', 'countkeysinslot', 'delslots', 'delslotsrange', 'flushslots',

@@ -86,4 +86,24 @@ test('a keyspace growing through many index resizes reuses the old tables for en
   assert.ok(ks.stats().indexCapacity * 4 >= 2 << 20, 'the index grew to 2 MiB or more (its old tables: as much again)');
 });
 
+test('countFree counts each free list (MEMORY MALLOC-STATS) and stops at its bound', () => {
+  const a = freshArena();
+  const c72 = classOf(72);
+  const c200 = classOf(200);
+  const blocks = Array.from({ length: 10 }, () => a.alloc(c72));
+  const other = Array.from({ length: 4 }, () => a.alloc(c200));
+  a.alloc(c72); // keeps the freed blocks below the top
+  for (const b of blocks.slice(0, 6)) a.free(b, c72);
+  for (const b of other.slice(0, 3)) a.free(b, c200);
+  const counts = new Float64Array(CLASS_SIZE.length);
+  assert.ok(a.countFree(counts, 1000));
+  assert.is(counts[c72], 6);
+  assert.is(counts[c200], 3);
+  assert.is(counts.reduce((x, y) => x + y, 0), 9);
+  const some = new Float64Array(CLASS_SIZE.length);
+  assert.not.ok(a.countFree(some, 4), 'false once the bound is reached');
+  assert.is(some.reduce((x, y) => x + y, 0), 4);
+  assert.is(a.top() - a.f64[F_USED]! - a.carveLeft(), 6 * CLASS_SIZE[c72]! + 3 * CLASS_SIZE[c200]!, 'free-listed bytes = top - used - carve');
+});
+
 test.run();
