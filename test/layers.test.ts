@@ -25,6 +25,8 @@ const FORBIDDEN: Record<string, readonly string[]> = {
   cluster: ['commands', 'server', 'cli', 'loadgen', 'runtime', 'persistence', 'replication'],
   commands: ['server', 'cli', 'loadgen'],
   server: ['cli', 'loadgen'],
+  // The browser page: its own world, bundled apart (scripts/build-dashboard.mjs).
+  dashboard: ['*'],
   acl: ['commands', 'server', 'cli', 'loadgen', 'runtime', 'cluster', 'persistence', 'replication', 'keyspace', 'observability'],
 };
 

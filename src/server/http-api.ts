@@ -28,6 +28,7 @@ import type { FrontDoorServer, MemcacheCounters } from './front-door-server.js';
 import { Metrics } from '../observability/metrics.js';
 import { parseRequestTarget } from '../protocol/http-target.js';
 import { createHttpListener, type HttpListenerHooks } from './http-listener.js';
+import { isDashboardPath, serveDashboard } from './dashboard-assets.js';
 import { httpRefusal } from './guard-doors.js';
 import type { GuardClient } from './guard.js';
 import { createDashboardApi } from './dashboard-api.js';
@@ -362,6 +363,7 @@ export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCo
       } else if (route === '/metrics') status = await renderMetrics(res);
       else if (route === '/health' || route === '/health/ready') status = await health(res, false);
       else if (route === '/health/live') status = await health(res, true);
+      else if (isDashboardPath(path)) status = serveDashboard(req, res, path);
       else throw new HttpError(404, 'not found');
     } catch (e) {
       status = e instanceof HttpError ? e.status : 500;

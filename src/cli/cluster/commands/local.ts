@@ -29,7 +29,7 @@ const TESSERA_MAIN = fileURLToPath(new URL('../../main.js', import.meta.url));
 export const localCommand: ClusterCommand = {
   name: 'local',
   summary: 'run an N-node cluster on this host in the foreground',
-  usage: 'tessera cluster local [--nodes N] [--replicas R] [--base-port P] [--dir DIR] [--node-timeout MS] [--shards K] [--server-bin CMD] [-- SERVER FLAGS...]',
+  usage: 'tessera cluster local [--nodes N] [--replicas R] [--base-port P] [--dir DIR] [--node-timeout MS] [--shards K] [--http-base-port H] [--server-bin CMD] [-- SERVER FLAGS...]',
   details: [
     'Starts N servers on ports P..P+N-1 (each with --cluster-enabled yes, its own directory',
     'DIR/<port> holding nodes-<port>.conf and node.log), creates the cluster (unless the saved',
@@ -42,13 +42,15 @@ export const localCommand: ClusterCommand = {
     `  --dir DIR          where the nodes keep their files (default ./${DEFAULT_DIR})`,
     '  --node-timeout MS  the servers\' --cluster-node-timeout',
     '  --shards K         the servers\' --shards (Tessera only)',
+    '  --http-base-port H node i serves HTTP (the dashboard at /, /metrics, the JSON API) on H+i',
+    '                     (Tessera only; default: no HTTP)',
     '  --server-bin CMD   run CMD (e.g. redis-server) instead of `tessera server`',
     `  --wait MS          how long to wait for the cluster to form (default ${DEFAULT_JOIN_WAIT_MS})`,
     '  --tls --cacert F --cert F --key F',
     '                     TLS only: each node serves TLS on its port with these files as its own',
     '                     certificate (tls-port, port 0), and the bus and replication use TLS',
   ],
-  flags: { nodes: 'value', replicas: 'value', 'base-port': 'value', dir: 'value', 'node-timeout': 'value', shards: 'value', 'server-bin': 'value', wait: 'value' },
+  flags: { nodes: 'value', replicas: 'value', 'base-port': 'value', dir: 'value', 'node-timeout': 'value', shards: 'value', 'http-base-port': 'value', 'server-bin': 'value', wait: 'value' },
   allowRest: true,
   async run(args: ParsedArgs, pool: AdminPool): Promise<number> {
     if (args.positionals.length > 0) throw new UsageError(`unexpected '${args.positionals.join(' ')}'`);
@@ -68,8 +70,11 @@ export const localCommand: ClusterCommand = {
       if (serverBin !== undefined) throw new UsageError('--shards applies to Tessera only, not to --server-bin');
       extra.push('--shards', String(intFlag(args, 'shards', 1, 1, 1024)));
     }
+    // Each node's HTTP port, when asked for (the dashboard): H+i, placed after '--http-port 0' so
+    // that it wins, and before the flags given after -- so that those still win.
+    const httpBase = hasFlag(args, 'http-base-port') ? intFlag(args, 'http-base-port', 0, 1, 65535 - count + 1) : null;
+    if (httpBase !== null && serverBin !== undefined) throw new UsageError('--http-base-port applies to Tessera only, not to --server-bin');
     const tlsArgs = localTlsArgs(pool);
-    extra.push(...args.rest);
     const root = resolve(process.cwd(), dirText);
     const group = new NodeGroup();
     const stop = installSignalHandlers(group);
@@ -79,7 +84,8 @@ export const localCommand: ClusterCommand = {
         const dir = join(root, String(port));
         mkdirSync(dir, { recursive: true });
         const ports = tlsArgs === null ? ['--port', String(port)] : ['--port', '0', '--tls-port', String(port), ...tlsArgs];
-        const serverArgs = [...ports, '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--dir', dir, ...extra];
+        const http = httpBase === null ? [] : ['--http-port', String(httpBase + i)];
+        const serverArgs = [...ports, '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--dir', dir, ...extra, ...http, ...args.rest];
         group.start(port, dir, serverBin ?? process.execPath, serverBin === undefined ? [TESSERA_MAIN, 'server', ...serverArgs] : serverArgs);
       }
       out(`>>> Started ${count} nodes (${serverBin ?? 'tessera server'}) on ports ${basePort}..${basePort + count - 1}; files in ${dirText}`);
@@ -99,10 +105,11 @@ export const localCommand: ClusterCommand = {
         const { myself } = await fetchOwnView(clients[i]!);
         const child = group.children[i]!;
         const role = myself.flags.includes('master') ? 'master' : `replica of ${myself.primaryId?.slice(0, 8) ?? '?'}`;
-        out(`${clients[i]!.address} ${myself.id} ${role} slots:${formatRanges(toRanges(myself.slots))} (${myself.slots.length}) pid ${child.proc.pid ?? '?'} log ${join(dirText, String(child.port), 'node.log')}`);
+        out(`${clients[i]!.address} ${myself.id} ${role} slots:${formatRanges(toRanges(myself.slots))} (${myself.slots.length}) pid ${child.proc.pid ?? '?'} log ${join(dirText, String(child.port), 'node.log')}${httpBase === null ? '' : ` http ${httpBase + i}`}`);
       }
       const cliTls = tlsArgs === null ? '' : ` --tls --cacert ${pool.tls?.cacertPath ?? ''}`;
       out(`Cluster ready: ${count} nodes. Connect with e.g. redis-cli -c${cliTls} -p ${basePort}. Ctrl-C stops them all.`);
+      if (httpBase !== null) out(`Dashboard: http://127.0.0.1:${httpBase}/ (every node serves it on its HTTP port)`);
       await pool.closeAll();
       return await Promise.race([stop.done, group.allGone().then(() => (stop.isSignalled() ? stop.done : 1))]);
     } catch (e) {
