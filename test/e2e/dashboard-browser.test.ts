@@ -10,7 +10,7 @@
 // tmpdir); with DASHBOARD_SCREENSHOT=1 the Live view's screenshot also replaces
 // docs/images/dashboard.png (npm run dashboard:screenshot).
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,22 +18,16 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { TESSERA_MAIN, redisCli, requireTool, startTessera, waitFor, watchProcess, type ServerHandle, type WatchedProcess } from './harness.js';
-import { cliExpect, consecutiveFreePorts } from './cluster-cli-helpers.js';
+import { TESSERA_MAIN, redisCli, requireTool, startTessera, waitFor, watchProcess, type ServerHandle } from './harness.js';
+import { cliExpect } from './cluster-cli-helpers.js';
+import { DESKTOP, DashboardCluster, NODES, PHONE, STEP_MS, VIEWS, apiJson as apiJsonAt, artifactsDir, ownerOf, type ApiNode } from './dashboard-helpers.js';
 
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const NODES = 3;
-const NODE_TIMEOUT_MS = 2000;
-const READY_MS = 60_000;
-const STEP_MS = 30_000;
 const RESHARD_SLOTS = 600;
 /** A slot the test opens (MIGRATING) and closes again. */
 const MARKED_SLOT = 100;
 const KEY = 'dashboard:browser:key';
 const VALUE = 'written-by-redis-cli';
-const PHONE = { width: 390, height: 844 };
-const DESKTOP = { width: 1280, height: 900 };
-const VIEWS = ['cluster', 'node', 'live', 'keys', 'logs', 'rebalance'];
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 const s = suite('dashboard in a browser');
@@ -47,29 +41,15 @@ const t = (name: string, fn: () => Promise<void>): void =>
 let setup: Promise<void> | undefined;
 
 const tmpRoot = mkdtempSync(join(tmpdir(), 'tessera-dashboard-'));
-const artifacts = process.env['TEST_ARTIFACTS_DIR'] ?? join(tmpdir(), 'tessera-artifacts', `dashboard-${Date.now()}`);
-let cluster: WatchedProcess | null = null;
-let clusterProc: ChildProcess | null = null;
-const nodePids: number[] = [];
+const cluster = new DashboardCluster(tmpRoot);
+let artifacts = '';
 let basePort = 0;
 let httpBase = 0;
 let browser: Browser | null = null;
 /** Console errors and uncaught exceptions of every page, with the page's URL. */
 const pageErrors: string[] = [];
 
-interface ApiNode {
-  id: string;
-  port: number;
-  httpPort: number | null;
-  role: string;
-  slots: Array<[number, number]>;
-}
-
-async function apiJson<T>(path: string, port = httpBase): Promise<T> {
-  const r = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(10_000) });
-  if (!r.ok) throw new Error(`GET ${path}: ${r.status} ${await r.text()}`);
-  return (await r.json()) as T;
-}
+const apiJson = <T>(path: string, port = httpBase): Promise<T> => apiJsonAt<T>(port, path);
 
 async function openPage(view: string, port = httpBase, viewport = DESKTOP): Promise<Page> {
   if (browser === null) throw new Error('no browser');
@@ -92,50 +72,20 @@ function assertNoPageErrors(): void {
   assert.equal(pageErrors, [], `the page logged errors:\n${pageErrors.join('\n')}`);
 }
 
-/** The slot's owner among the primaries of /v1/cluster. */
-function ownerOf(nodes: ApiNode[], slot: number): ApiNode {
-  const n = nodes.find((x) => x.role === 'primary' && x.slots.some(([a, b]) => slot >= a && slot <= b));
-  if (n === undefined) throw new Error(`no owner of slot ${slot}`);
-  return n;
-}
-
 async function start(): Promise<void> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`Chromium is needed by this test and was not found at ${CHROMIUM}: install Debian's chromium (.ci/run does) or set CHROMIUM_PATH`);
   }
   requireTool('redis-cli', ['--version'], 'redis-tools');
-  mkdirSync(artifacts, { recursive: true });
-  console.log(`dashboard screenshots: ${artifacts}`);
-  basePort = await consecutiveFreePorts(NODES);
-  // A second run of free ports, clear of the first and its bus ports, for the HTTP ports.
-  do httpBase = await consecutiveFreePorts(NODES);
-  while (Math.abs(httpBase - basePort) < NODES + 1 || Math.abs(httpBase - basePort - 10_000) < NODES + 1);
-  clusterProc = spawn(
-    process.execPath,
-    [TESSERA_MAIN, 'cluster', 'local', '--nodes', String(NODES), '--base-port', String(basePort), '--http-base-port', String(httpBase), '--shards', '1', '--node-timeout', String(NODE_TIMEOUT_MS), '--', '--save', ''],
-    { cwd: tmpRoot, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  cluster = watchProcess(clusterProc, 'cluster local', 20_000);
-  const c = cluster;
-  await waitFor('cluster local to be ready', () => {
-    if (c.gone()) throw new Error(`cluster local exited:\n${c.output()}`);
-    return /Cluster ready/.test(c.output());
-  }, READY_MS, 100);
-  for (const m of c.output().matchAll(/ pid (\d+) /g)) nodePids.push(Number(m[1]));
+  artifacts = artifactsDir('dashboard');
+  await cluster.start();
+  ({ basePort, httpBase } = cluster);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'], timeout: STEP_MS });
 }
 
 s.after(async () => {
   await browser?.close().catch(() => undefined);
-  // SIGTERM to cluster local stops its nodes; any node still there after it is killed by pid.
-  await cluster?.stop();
-  for (const pid of nodePids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
+  await cluster.stop();
   rmSync(tmpRoot, { recursive: true, force: true });
 });
 
