@@ -67,7 +67,8 @@ async function openPage(view: string, port = cluster.httpBase, viewport = DESKTO
   const page = await browser.newPage();
   page.setDefaultTimeout(STEP_MS);
   page.on('console', (m) => {
-    if (m.type() === 'error') pageErrors.push(`${page.url()}: console: ${m.text()}`);
+    // (The message's own URL: over BiDi, page.url() can still read about:blank while the page loads.)
+    if (m.type() === 'error') pageErrors.push(`${m.location().url ?? page.url()}: console: ${m.text()}`);
   });
   page.on('pageerror', (e) => pageErrors.push(`${page.url()}: uncaught: ${e instanceof Error ? e.message : String(e)}`));
   await page.setViewport(viewport);
