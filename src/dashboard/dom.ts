@@ -1,7 +1,7 @@
 // Element building without innerHTML: keys, arguments and values are user data, so every text
 // goes in as a text node (no markup from the server is ever parsed).
 
-type Child = Node | string | number | null | undefined | false;
+export type Child = Node | string | number | null | undefined | false;
 type Attrs = Record<string, string | number | boolean | undefined>;
 
 export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: Child[]): HTMLElementTagNameMap[K] {

@@ -1,7 +1,7 @@
 // What every view is to the shell: a root element, and start/stop of its own refreshing, which
 // runs only while the view is shown (a hidden tab polls nothing).
 
-import { errorBox } from './dom.js';
+import { errorBox, h, type Child } from './dom.js';
 
 export interface View {
   readonly id: string;
@@ -54,4 +54,33 @@ export class Poller {
     await this.runTick();
     if (this.running) this.timer = setTimeout(() => void this.loop(), this.periodMs);
   }
+}
+
+/** A view refreshed by one Poller, its section opening with the poller's error slot. A subclass
+ * calls mount() in its constructor once its own elements exist (field initialisers run after
+ * super(), so they cannot be handed to it). */
+export abstract class PolledView implements View {
+  abstract readonly id: string;
+  abstract readonly title: string;
+  /** Set by mount(), which every subclass constructor calls. */
+  root!: HTMLElement;
+  private poller: Poller | null = null;
+
+  constructor(private readonly periodMs: number) {}
+
+  protected mount(...children: Child[]): void {
+    const errors = h('div');
+    this.root = h('section', { id: `view-${this.id}` }, errors, ...children);
+    this.poller = new Poller(this.periodMs, () => this.refresh(), errors);
+  }
+
+  start(): void {
+    this.poller?.start();
+  }
+
+  stop(): void {
+    this.poller?.stop();
+  }
+
+  protected abstract refresh(): Promise<void>;
 }

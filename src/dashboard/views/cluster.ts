@@ -6,37 +6,26 @@ import { fill, h, table } from '../dom.js';
 import * as f from '../format.js';
 import { colourOf } from '../palette.js';
 import type { ClusterNode, ClusterView } from '../types.js';
-import { Poller, type View } from '../view.js';
+import { PolledView } from '../view.js';
 import { SlotMap } from './slot-map.js';
 
 const PERIOD_MS = 2000;
 
-export class ClusterPanel implements View {
+export class ClusterPanel extends PolledView {
   readonly id = 'cluster';
   readonly title = 'Cluster';
-  readonly root: HTMLElement;
   private readonly summary = h('div', { class: 'cards' });
   private readonly nodes = h('div');
   private readonly map = new SlotMap();
-  private readonly poller: Poller;
   /** The last view read, for other views (names of node ids). */
   last: ClusterView | null = null;
 
   constructor() {
-    const errors = h('div');
-    this.root = h('section', { id: 'view-cluster' }, errors, this.summary, h('h2', {}, 'Nodes'), this.nodes, h('h2', {}, 'Slots'), this.map.root);
-    this.poller = new Poller(PERIOD_MS, () => this.refresh(), errors);
+    super(PERIOD_MS);
+    this.mount(this.summary, h('h2', {}, 'Nodes'), this.nodes, h('h2', {}, 'Slots'), this.map.root);
   }
 
-  start(): void {
-    this.poller.start();
-  }
-
-  stop(): void {
-    this.poller.stop();
-  }
-
-  private async refresh(): Promise<void> {
+  protected async refresh(): Promise<void> {
     const v = await get<ClusterView>('/v1/cluster');
     this.last = v;
     const primaries = v.nodes.filter((n) => n.role === 'primary');

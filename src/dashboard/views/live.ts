@@ -8,7 +8,7 @@ import { get } from '../api.js';
 import { h } from '../dom.js';
 import * as f from '../format.js';
 import type { Sample, SeriesView } from '../types.js';
-import { Poller, type View } from '../view.js';
+import { PolledView } from '../view.js';
 
 const PERIOD_MS = 1000;
 /** Ten minutes of one-second samples: the API's ring. */
@@ -97,36 +97,25 @@ class Chart {
   }
 }
 
-export class LivePanel implements View {
+export class LivePanel extends PolledView {
   readonly id = 'live';
   readonly title = 'Live';
-  readonly root: HTMLElement;
   private readonly charts: Chart[];
-  private readonly poller: Poller;
   private readonly samples: Sample[] = [];
   private readonly resizer: ResizeObserver;
 
   constructor() {
-    const errors = h('div');
+    super(PERIOD_MS);
     const grid = h('div', { class: 'charts' });
-    this.root = h('section', { id: 'view-live' }, errors, h('p', { class: 'muted' }, 'One sample a second, the last ten minutes.'), grid);
+    this.mount(h('p', { class: 'muted' }, 'One sample a second, the last ten minutes.'), grid);
     this.charts = CHARTS.map((d) => new Chart(d, grid));
-    this.poller = new Poller(PERIOD_MS, () => this.refresh(), errors);
     this.resizer = new ResizeObserver(() => {
       for (const c of this.charts) c.resize();
     });
     this.resizer.observe(grid);
   }
 
-  start(): void {
-    this.poller.start();
-  }
-
-  stop(): void {
-    this.poller.stop();
-  }
-
-  private async refresh(): Promise<void> {
+  protected async refresh(): Promise<void> {
     const last = this.samples.at(-1);
     const ask = last === undefined ? WINDOW_POINTS : Math.min(WINDOW_POINTS, Math.ceil((Date.now() - toMs(last.t)) / 1000) + CATCH_UP_S);
     const v = await get<SeriesView>(`/v1/series?seconds=${ask}`);

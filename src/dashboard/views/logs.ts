@@ -5,7 +5,7 @@ import { get } from '../api.js';
 import { errorBox, fill, h, table } from '../dom.js';
 import * as f from '../format.js';
 import type { EventEntry, SlowlogEntry } from '../types.js';
-import { Poller, type View } from '../view.js';
+import { PolledView } from '../view.js';
 
 const PERIOD_MS = 3000;
 const SLOWLOG_COUNT = 50;
@@ -14,31 +14,20 @@ const EVENTS_MAX = 500;
 /** Longest command line shown in the table (the full one is in the cell's title). */
 const ARGS_CHARS_MAX = 200;
 
-export class LogsPanel implements View {
+export class LogsPanel extends PolledView {
   readonly id = 'logs';
   readonly title = 'Slow log & events';
-  readonly root: HTMLElement;
   private readonly slow = h('div', { id: 'slowlog' });
   private readonly events = h('div', { id: 'events' });
-  private readonly poller: Poller;
   private lastEventId = 0;
   private eventList: EventEntry[] = [];
 
   constructor() {
-    const errors = h('div');
-    this.root = h('section', { id: 'view-logs' }, errors, h('h2', {}, 'Slow log'), this.slow, h('h2', {}, 'Events'), this.events);
-    this.poller = new Poller(PERIOD_MS, () => this.refresh(), errors);
+    super(PERIOD_MS);
+    this.mount(h('h2', {}, 'Slow log'), this.slow, h('h2', {}, 'Events'), this.events);
   }
 
-  start(): void {
-    this.poller.start();
-  }
-
-  stop(): void {
-    this.poller.stop();
-  }
-
-  private async refresh(): Promise<void> {
+  protected async refresh(): Promise<void> {
     // Each section on its own: a slow log this user may not read leaves the events shown.
     const [slow, events] = await Promise.allSettled([
       get<SlowlogEntry[]>(`/v1/slowlog?count=${SLOWLOG_COUNT}`),

@@ -5,32 +5,21 @@ import { get } from '../api.js';
 import { facts, fill, h, table } from '../dom.js';
 import * as f from '../format.js';
 import type { NodeView } from '../types.js';
-import { Poller, type View } from '../view.js';
+import { PolledView } from '../view.js';
 
 const PERIOD_MS = 2000;
 
-export class NodePanel implements View {
+export class NodePanel extends PolledView {
   readonly id = 'node';
   readonly title = 'Node';
-  readonly root: HTMLElement;
   private readonly body = h('div');
-  private readonly poller: Poller;
 
   constructor() {
-    const errors = h('div');
-    this.root = h('section', { id: 'view-node' }, errors, this.body);
-    this.poller = new Poller(PERIOD_MS, () => this.refresh(), errors);
+    super(PERIOD_MS);
+    this.mount(this.body);
   }
 
-  start(): void {
-    this.poller.start();
-  }
-
-  stop(): void {
-    this.poller.stop();
-  }
-
-  private async refresh(): Promise<void> {
+  protected async refresh(): Promise<void> {
     const v = await get<NodeView>('/v1/node');
     const shards = table(
       ['Shard', 'Keys', 'Expires', 'Memory', 'Arena', 'Arena free', 'Ops/s', 'p50', 'p99', 'p99.9', 'Restarts'],
