@@ -17,6 +17,7 @@ import { freePort } from './lib/ports.js';
 import { killAllNow, startServer, stopAll } from './lib/servers.js';
 import { median } from './lib/stats.js';
 import { threadCpuNs } from './lib/cpu.js';
+import { parseFlags } from './lib/flags.js';
 
 const execFileAsync = promisify(execFile);
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -31,15 +32,8 @@ const USAGE = `npm run bench:acl -- [options]
   --results FILE  report file (default bench/ACL.md; '' = none)`;
 
 function options(argv: string[]): { rounds: number; requests: number; clients: number; pipeline: number; shards: number; results: string } {
-  const flags = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--help') {
-      console.log(USAGE);
-      process.exit(0);
-    }
-    flags.set(argv[i]!.replace(/^--/, ''), argv[++i] ?? '');
-  }
-  const get = (k: string, d: string): string => flags.get(k) ?? process.env[`BENCH_${k.toUpperCase()}`] ?? d;
+  const flags = parseFlags(argv, USAGE, { env: process.env });
+  const get = (k: string, d: string): string => flags.raw(k, d);
   return {
     rounds: Number(get('rounds', '3')),
     requests: Number(get('requests', '500000')),

@@ -18,6 +18,7 @@ import { freePort } from './lib/ports.js';
 import { killAllNow, startServer, stopAll } from './lib/servers.js';
 import { threadCpuNs } from './lib/cpu.js';
 import { obsRow, obsTable, recordCostNs, type ObsRun } from './lib/observability-report.js';
+import { parseFlags } from './lib/flags.js';
 
 const execFileAsync = promisify(execFile);
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -60,15 +61,8 @@ export interface ObsOptions {
 }
 
 function options(argv: string[]): ObsOptions {
-  const flags = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--help') {
-      console.log(USAGE);
-      process.exit(0);
-    }
-    flags.set(argv[i]!.replace(/^--/, ''), argv[++i] ?? '');
-  }
-  const get = (k: string, d: string): string => flags.get(k) ?? process.env[`BENCH_${k.toUpperCase()}`] ?? d;
+  const flags = parseFlags(argv, USAGE, { env: process.env });
+  const get = (k: string, d: string): string => flags.raw(k, d);
   return {
     rounds: Number(get('rounds', '5')),
     requests: Number(get('requests', '500000')),
