@@ -1,6 +1,7 @@
 // GET /v1/cluster: every node with its slots, open slots and figures. This node's figures come
-// from its own sampler; other nodes' from their INFO, asked over the node-to-node links (logged in
-// as cluster forwarding is: node-auth.ts), all at once, each bounded by PEER_TIMEOUT_MS, and
+// from its own sampler; other nodes' from their INFO, and their open slots (migrating, importing)
+// from their CLUSTER NODES, which shows them only for `myself`; both asked over the node-to-node
+// links (logged in as cluster forwarding is: node-auth.ts), all at once, each bounded by PEER_TIMEOUT_MS, and
 // cached for CACHE_MS so that pages polling every second do not multiply the fan-out. A node that
 // does not answer in time has `stats: null`.
 
@@ -73,8 +74,30 @@ export function p99OfLatencyStats(info: ReadonlyMap<string, string>): number | n
   return worst;
 }
 
+/** What a peer told of itself: its figures (null when INFO failed) and its open slots. */
+interface PeerAnswer {
+  stats: NodeStats | null;
+  migrating: Array<[number, string]>;
+  importing: Array<[number, string]>;
+}
+
+const NO_ANSWER: PeerAnswer = { stats: null, migrating: [], importing: [] };
+
+/** The open slots in the `myself` line of a CLUSTER NODES text: `[slot->-id]` (migrating to id)
+ * and `[slot-<-id]` (importing from id). */
+export function openSlotsOfNodes(text: string): { migrating: Array<[number, string]>; importing: Array<[number, string]> } {
+  const migrating: Array<[number, string]> = [];
+  const importing: Array<[number, string]> = [];
+  const mine = text.split('\n').find((line) => line.split(' ')[2]?.split(',').includes('myself'));
+  for (const f of mine?.split(' ').slice(8) ?? []) {
+    const m = /^\[(\d+)(->-|-<-)([0-9a-f]{40})\]$/.exec(f);
+    if (m) (m[2] === '->-' ? migrating : importing).push([Number(m[1]), m[3]!]);
+  }
+  return { migrating, importing };
+}
+
 export class ClusterView {
-  private cache: { atMs: number; value: Promise<Map<string, NodeStats | null>> } | null = null;
+  private cache: { atMs: number; value: Promise<Map<string, PeerAnswer>> } | null = null;
   /** Per peer: its commands processed at the last answer, for ops/s between answers. */
   private readonly lastCommands = new Map<string, { atMs: number; total: number }>();
 
@@ -129,7 +152,7 @@ export class ClusterView {
     }
     const views = c.nodes();
     const open = c.openSlots();
-    const peerStats = await this.peerStats(views.filter((n) => !n.flags.includes('myself')));
+    const peers = await this.peerAnswers(views.filter((n) => !n.flags.includes('myself')));
     const info = c.info();
     return {
       enabled: true,
@@ -139,6 +162,7 @@ export class ClusterView {
       slotsAssigned: info.cluster_slots_assigned,
       nodes: views.map((n) => {
         const me = n.flags.includes('myself');
+        const peer = peers.get(n.id) ?? NO_ANSWER;
         return {
           id: n.id,
           ip: n.ip,
@@ -152,30 +176,39 @@ export class ClusterView {
           linkState: me || n.connected ? 'connected' : 'disconnected',
           configEpoch: n.configEpoch,
           slots: n.slots.map(([a, b]) => [a, b]),
-          migrating: me ? open.migrating.map(([s, id]) => [s, id]) : [],
-          importing: me ? open.importing.map(([s, id]) => [s, id]) : [],
-          stats: me ? this.myStats() : (peerStats.get(n.id) ?? null),
+          migrating: me ? open.migrating.map(([s, id]) => [s, id]) : peer.migrating,
+          importing: me ? open.importing.map(([s, id]) => [s, id]) : peer.importing,
+          stats: me ? this.myStats() : peer.stats,
         };
       }),
     };
   }
 
-  /** Other nodes' figures, from the cache when it is fresh. */
-  private peerStats(peers: readonly NodeView[]): Promise<Map<string, NodeStats | null>> {
+  /** Other nodes' figures and open slots, from the cache when it is fresh. */
+  private peerAnswers(peers: readonly NodeView[]): Promise<Map<string, PeerAnswer>> {
     const now = Date.now();
     if (this.cache !== null && now - this.cache.atMs < CACHE_MS) return this.cache.value;
     // Bounded by the nodes known now: a forgotten node's counter goes.
     for (const id of this.lastCommands.keys()) if (!peers.some((p) => p.id === id)) this.lastCommands.delete(id);
-    const value = Promise.all(peers.map(async (n) => [n.id, await this.askPeer(n).catch(() => null)] as const)).then((pairs) => new Map(pairs));
+    const value = Promise.all(peers.map(async (n) => [n.id, await this.askPeer(n).catch(() => NO_ANSWER)] as const)).then((pairs) => new Map(pairs));
     this.cache = { atMs: now, value };
     return value;
   }
 
-  private async askPeer(n: NodeView): Promise<NodeStats | null> {
-    if (n.flags.includes('fail') || n.flags.includes('noaddr') || n.flags.includes('handshake')) return null;
+  private async askPeer(n: NodeView): Promise<PeerAnswer> {
+    if (n.flags.includes('fail') || n.flags.includes('noaddr') || n.flags.includes('handshake')) return NO_ANSWER;
     const auth = nodeAuthCommand(this.api.config.values);
     const peer = this.api.peers.get(n.ip, n.port, `dashboard/${nodeAuthVariant(auth)}`, auth === null ? [] : [auth]);
-    const reply = await peer.call(['INFO', 'everything'], PEER_TIMEOUT_MS);
+    const [stats, nodes] = await Promise.all([
+      peer.call(['INFO', 'everything'], PEER_TIMEOUT_MS).then((r) => this.statsOf(n, r)).catch(() => null),
+      peer.call(['CLUSTER', 'NODES'], PEER_TIMEOUT_MS).catch(() => null),
+    ]);
+    const open = nodes !== null && nodes[0] === 36 ? openSlotsOfNodes(nodes.toString('utf8')) : NO_ANSWER;
+    return { stats, migrating: open.migrating, importing: open.importing };
+  }
+
+  /** A peer's figures from its INFO reply (ops/s from the change of its command count). */
+  private statsOf(n: NodeView, reply: Buffer): NodeStats | null {
     if (reply[0] !== 36) return null;
     const info = infoFields(reply.toString('utf8'));
     const total = Number(info.get('total_commands_processed') ?? 0);

@@ -153,6 +153,30 @@ it('GET /v1/cluster: three primaries, 16384 slots, figures of every node', async
   assert.is(cj.nodes.reduce((k, n) => k + n.stats!.keys, 0), KEY_COUNT + 7, 'keys of all nodes');
 });
 
+it("GET /v1/cluster: another node's migrating and importing slots, read from its CLUSTER NODES", async () => {
+  const [bId, cId] = [String(await cmd(b, 'CLUSTER', 'MYID')), String(await cmd(c, 'CLUSTER', 'MYID'))];
+  const first = await get<ClusterJson>(a, '/v1/cluster');
+  const slot = first.nodes.find((n) => n.id === bId)!.slots[0]![0];
+  await cmd(c, 'CLUSTER', 'SETSLOT', slot, 'IMPORTING', bId);
+  await cmd(b, 'CLUSTER', 'SETSLOT', slot, 'MIGRATING', cId);
+  try {
+    // Node a is in neither: it learns of both from b's and c's own CLUSTER NODES.
+    await waitFor('node a to show the open slot of b and c', async () => {
+      const j = await get<ClusterJson>(a, '/v1/cluster');
+      const nb = j.nodes.find((n) => n.id === bId)!;
+      const nc = j.nodes.find((n) => n.id === cId)!;
+      return JSON.stringify(nb.migrating) === JSON.stringify([[slot, cId]]) && JSON.stringify(nc.importing) === JSON.stringify([[slot, bId]]);
+    }, 10_000);
+  } finally {
+    await cmd(b, 'CLUSTER', 'SETSLOT', slot, 'STABLE');
+    await cmd(c, 'CLUSTER', 'SETSLOT', slot, 'STABLE');
+  }
+  await waitFor('the open slot to be gone', async () => {
+    const j = await get<ClusterJson>(a, '/v1/cluster');
+    return j.nodes.every((n) => n.migrating.length === 0 && n.importing.length === 0);
+  }, 10_000);
+});
+
 it('GET /v1/node and /v1/series: shards, memory, persistence, replication; samples each second', async () => {
   const n = await get<Record<string, unknown> & { shards: Array<Record<string, unknown>>; replication: { role: string; replicas: unknown[] } }>(a, '/v1/node');
   for (const k of ['id', 'version', 'uptimeSeconds', 'role', 'shards', 'clients', 'memory', 'persistence', 'replication']) assert.ok(k in n, `node has ${k}`);
