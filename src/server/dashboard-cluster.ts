@@ -77,11 +77,13 @@ export function p99OfLatencyStats(info: ReadonlyMap<string, string>): number | n
 /** What a peer told of itself: its figures (null when INFO failed) and its open slots. */
 interface PeerAnswer {
   stats: NodeStats | null;
+  /** Its HTTP port (CONFIG GET http-port), null when off or not answered. */
+  httpPort: number | null;
   migrating: Array<[number, string]>;
   importing: Array<[number, string]>;
 }
 
-const NO_ANSWER: PeerAnswer = { stats: null, migrating: [], importing: [] };
+const NO_ANSWER: PeerAnswer = { stats: null, httpPort: null, migrating: [], importing: [] };
 
 /** The open slots in the `myself` line of a CLUSTER NODES text: `[slot->-id]` (migrating to id)
  * and `[slot-<-id]` (importing from id). */
@@ -94,6 +96,14 @@ export function openSlotsOfNodes(text: string): { migrating: Array<[number, stri
     if (m) (m[2] === '->-' ? migrating : importing).push([Number(m[1]), m[3]!]);
   }
   return { migrating, importing };
+}
+
+/** The port in a CONFIG GET http-port reply (`*2 $9 http-port $N port`), null when 0 or not a
+ * reply of that shape. */
+export function httpPortOf(reply: Buffer): number | null {
+  const m = /^\*2\r\n\$9\r\nhttp-port\r\n\$\d+\r\n(\d+)\r\n$/.exec(reply.toString('latin1'));
+  const port = m ? Number(m[1]) : 0;
+  return port > 0 ? port : null;
 }
 
 export class ClusterView {
@@ -169,7 +179,7 @@ export class ClusterView {
           // Under tls-cluster the node's port is its TLS port; pport its plain one.
           port: c.tlsCluster && n.pport ? n.pport : n.port,
           tlsPort: c.tlsCluster ? n.port : me && v.tlsPort > 0 ? v.tlsPort : null,
-          httpPort: me ? this.httpPort() : null,
+          httpPort: me ? this.httpPort() : peer.httpPort,
           role: n.flags.includes('slave') ? 'replica' : 'primary',
           primaryId: n.primaryId,
           flags: [...n.flags],
@@ -199,12 +209,14 @@ export class ClusterView {
     if (n.flags.includes('fail') || n.flags.includes('noaddr') || n.flags.includes('handshake')) return NO_ANSWER;
     const auth = nodeAuthCommand(this.api.config.values);
     const peer = this.api.peers.get(n.ip, n.port, `dashboard/${nodeAuthVariant(auth)}`, auth === null ? [] : [auth]);
-    const [stats, nodes] = await Promise.all([
+    const [stats, nodes, http] = await Promise.all([
       peer.call(['INFO', 'everything'], PEER_TIMEOUT_MS).then((r) => this.statsOf(n, r)).catch(() => null),
       peer.call(['CLUSTER', 'NODES'], PEER_TIMEOUT_MS).catch(() => null),
+      // Gossip does not carry HTTP ports: each node tells its own, for the page's links.
+      peer.call(['CONFIG', 'GET', 'http-port'], PEER_TIMEOUT_MS).catch(() => null),
     ]);
     const open = nodes !== null && nodes[0] === 36 ? openSlotsOfNodes(nodes.toString('utf8')) : NO_ANSWER;
-    return { stats, migrating: open.migrating, importing: open.importing };
+    return { stats, httpPort: http === null ? null : httpPortOf(http), migrating: open.migrating, importing: open.importing };
   }
 
   /** A peer's figures from its INFO reply (ops/s from the change of its command count). */

@@ -142,6 +142,8 @@ it('GET /v1/cluster: three primaries, 16384 slots, figures of every node', async
   assert.is(me.id, cj.myId);
   assert.is(me.port, a.port);
   assert.is(me.httpPort, a.httpPort);
+  // Other nodes' HTTP ports, as each tells its own (gossip does not carry them).
+  for (const h of [b, c]) assert.is(cj.nodes.find((n) => n.port === h.port)!.httpPort, h.httpPort, `http port of ${h.port}`);
   for (const n of cj.nodes) {
     assert.is(n.role, 'primary');
     assert.is(n.primaryId, null);
