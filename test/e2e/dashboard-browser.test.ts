@@ -18,9 +18,9 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { TESSERA_MAIN, redisCli, requireTool, startTessera, waitFor, watchProcess, type ServerHandle } from './harness.js';
+import { TESSERA_MAIN, redisCli, requireTool, waitFor, watchProcess } from './harness.js';
 import { cliExpect } from './cluster-cli-helpers.js';
-import { DESKTOP, DashboardCluster, NODES, PHONE, STEP_MS, VIEWS, apiJson as apiJsonAt, artifactsDir, ownerOf, type ApiNode } from './dashboard-helpers.js';
+import { DESKTOP, DashboardCluster, NODES, PHONE, STEP_MS, VIEWS, apiJson as apiJsonAt, artifactsDir, ownerOf, startLocked, type ApiNode } from './dashboard-helpers.js';
 
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const RESHARD_SLOTS = 600;
@@ -254,10 +254,8 @@ t('at a phone width (390 px) no view overflows sideways', async () => {
 
 t('with a password set, the page asks for credentials, keeps them for the tab and uses them', async () => {
   const password = 'dash-board-pass';
-  const locked: ServerHandle = await startTessera({ http: true, shards: 1, args: ['--requirepass', password] });
+  const locked = await startLocked(password, KEY, VALUE);
   try {
-    const w = await redisCli(['-p', String(locked.port), '-a', password, '--no-auth-warning', 'SET', KEY, VALUE]);
-    assert.is(w.stdout.trim(), 'OK', w.stdout + w.stderr);
     const page = await openPage('keys', locked.httpPort);
     try {
       const form = page.locator('dialog#login');

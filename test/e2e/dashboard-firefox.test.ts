@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { redisCli, requireTool, startTessera, type ServerHandle } from './harness.js';
-import { DESKTOP, DashboardCluster, NODES, PHONE, STEP_MS, VIEWS, apiJson, artifactsDir, ownerOf, type ApiNode } from './dashboard-helpers.js';
+import { redisCli, requireTool } from './harness.js';
+import { DESKTOP, DashboardCluster, NODES, PHONE, STEP_MS, VIEWS, apiJson, artifactsDir, ownerOf, startLocked, type ApiNode } from './dashboard-helpers.js';
 
 const FIREFOX = process.env['FIREFOX_PATH'] ?? '/usr/bin/firefox-esr';
 const KEY = 'dashboard:firefox:key';
@@ -170,10 +170,8 @@ t('the key browser finds a key written by redis-cli and previews it', async () =
 
 t('with a password set, the sign-in dialog takes credentials and the page uses them', async () => {
   const password = 'dash-board-pass';
-  const locked: ServerHandle = await startTessera({ http: true, shards: 1, args: ['--requirepass', password] });
+  const locked = await startLocked(password, KEY, VALUE);
   try {
-    const w = await redisCli(['-p', String(locked.port), '-a', password, '--no-auth-warning', 'SET', KEY, VALUE]);
-    assert.is(w.stdout.trim(), 'OK', w.stdout + w.stderr);
     const page = await openPage('keys', locked.httpPort);
     try {
       await page.waitForSelector('dialog#login[open]');

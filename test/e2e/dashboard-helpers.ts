@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TESSERA_MAIN, waitFor, watchProcess, type WatchedProcess } from './harness.js';
+import { TESSERA_MAIN, redisCli, startTessera, waitFor, watchProcess, type ServerHandle, type WatchedProcess } from './harness.js';
 import { consecutiveFreePorts } from './cluster-cli-helpers.js';
 
 export const NODES = 3;
@@ -87,4 +87,16 @@ export class DashboardCluster {
       }
     }
   }
+}
+
+/** One Tessera with HTTP and `requirepass password`, holding `key` = `value` written by redis-cli
+ * (the sign-in cases of both browser tests). */
+export async function startLocked(password: string, key: string, value: string): Promise<ServerHandle> {
+  const locked = await startTessera({ http: true, shards: 1, args: ['--requirepass', password] });
+  const w = await redisCli(['-p', String(locked.port), '-a', password, '--no-auth-warning', 'SET', key, value]);
+  if (w.stdout.trim() !== 'OK') {
+    await locked.stop();
+    throw new Error(`SET through redis-cli failed: ${w.stdout}${w.stderr}`);
+  }
+  return locked;
 }
