@@ -3,22 +3,15 @@
 // which figure feeds which field). Pure: it computes, the family file gathers, keeps the peak
 // and replies.
 
-/** One arena's figures (a shard's database), as `__memstats` reports them. */
-export interface ArenaFigures {
+import type { AllocatorFigures } from '../keyspace/keyspace.js';
+
+/** One arena's figures (a shard's database), as `__memstats` reports them: the keyspace's
+ * allocator figures (keyspace.ts says what each is) with where they come from. */
+export interface ArenaFigures extends AllocatorFigures {
   shard: number;
   db: number;
   keys: number;
   expires: number;
-  /** Allocated blocks with the header and index (the shard's usedMemory). */
-  used: number;
-  /** The bump pointer: used + free-listed blocks + the carve region. */
-  top: number;
-  /** Bytes of the SharedArrayBuffer (pages the arena holds). */
-  committed: number;
-  carveLeft: number;
-  indexBytes: number;
-  volatileBytes: number;
-  lazyFreeBytes: number;
 }
 
 /** What the main thread holds outside the arenas. */
