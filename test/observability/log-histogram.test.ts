@@ -9,18 +9,7 @@ import * as assert from 'uvu/assert';
 import { HIST_BUCKETS, HIST_MAX_NS, bucketLow, bucketOf, bucketWidth, histTotal, powerOfTwoCdf, valueAtPercentile } from '../../src/observability/log-histogram.js';
 import { CommandStats, ErrorCounts, StatTable, mergeCommandStats } from '../../src/observability/command-stats.js';
 import type { ArgList } from '../../src/core/types.js';
-
-/** A seeded generator (mulberry32): the same values on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../keyspace/helpers.js';
 
 test('buckets tile 0..1 s without gaps, and a midpoint is within 1% of every value in its bucket', () => {
   for (let b = 1; b < HIST_BUCKETS; b++) assert.is(bucketLow(b), bucketLow(b - 1) + bucketWidth(b - 1), `bucket ${b} follows ${b - 1}`);
