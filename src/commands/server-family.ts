@@ -188,7 +188,8 @@ function infoSection(m: MainCall, name: string, shards: ShardStatsReport[], merg
     default:
       break;
   }
-  const title = name[0]!.toUpperCase() + name.slice(1);
+  // Redis's titles: the first letter capitalised, but "# CPU".
+  const title = name === 'cpu' ? 'CPU' : name[0]!.toUpperCase() + name.slice(1);
   return `# ${title}\r\n${lines.map((l) => l + '\r\n').join('')}`;
 }
 
