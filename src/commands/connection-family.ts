@@ -210,7 +210,7 @@ const CLIENT_HELP = [
   'NO-EVICT (ON|OFF)',
   '    Protect current client connection from eviction.',
   'HELP',
-  '    Print this help.',
+  '    Prints this help.',
 ];
 
 function clientKill(m: MainCall): void {

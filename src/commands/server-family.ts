@@ -254,7 +254,7 @@ function configCommand(m: MainCall): void | Promise<void> {
       'RESETSTAT',
       '    Reset statistics reported by the INFO command.',
       'HELP',
-      '    Print this help.',
+      '    Prints this help.',
     ];
     m.out.array(help.length);
     for (const l of help) m.out.simple(l);
