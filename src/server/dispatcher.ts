@@ -150,8 +150,11 @@ export class Dispatcher {
       conn.replyError(scriptVerdict);
       return;
     }
-    // MONITOR (server/monitor.ts): one test while no monitor is attached.
-    if (this.monitors.active && this.toMonitors(conn, idx, a)) {
+    // MONITOR (server/monitor.ts): one test while no monitor is attached. In cluster mode a keyed
+    // command is fed once routing keeps it here: one answered -MOVED/-ASK/-CLUSTERDOWN never ran,
+    // and Redis does not show it.
+    const feedAfterRouting = this.monitors.active && this.server.cluster !== null && spec.keys !== undefined && spec.main === undefined && !spec.allShards && conn.multi < 0;
+    if (this.monitors.active && this.toMonitors(conn, idx, a, !feedAfterRouting)) {
       cs.rejected[sid]!++;
       return;
     }
@@ -172,6 +175,7 @@ export class Dispatcher {
     }
     const keys = spec.keys!;
     if (!keyRange(keys, a)) {
+      if (feedAfterRouting) this.feedMonitors(conn, idx, a);
       if (spec.blocking) {
         // The blocking command's own argument errors (numkeys), on the main thread.
         this.runMain(conn, a, spec.blocking, sid);
@@ -195,6 +199,7 @@ export class Dispatcher {
     if (this.server.cluster !== null) {
       const routed = this.clusterRouter.route(conn, idx, spec, a, first, last, step, asking);
       if (typeof routed === 'function') {
+        if (feedAfterRouting) this.feedMonitors(conn, idx, a);
         // A blocking command in a slot that is migrating away blocks here: once the slot is gone
         // the client gets -MOVED (BlockedClients.slotsChanged), as Redis redirects it.
         const here = spec.blocking !== undefined && this.server.cluster.ownsSlot(keySlot(a.buf, a.off[first]!, a.len[first]!));
@@ -203,6 +208,7 @@ export class Dispatcher {
       }
       if (routed === REJECTED) cs.rejected[sid]!++;
       if (routed < 0 && routed !== ANY_SLOTS) return;
+      if (feedAfterRouting) this.feedMonitors(conn, idx, a);
       if (routed >= 0 && other && spec.crossShard) {
         this.runMain(conn, a, spec.crossShard, sid);
         return;
@@ -263,29 +269,34 @@ export class Dispatcher {
   /** The monitors (set by the server). */
   monitors: Monitors | { readonly active: false } = { active: false };
 
-  /** Feeds an admitted command to the monitors; true when it was refused instead (a monitor's
-   * own keyspace command, as Redis refuses a replica's). */
-  private toMonitors(conn: DispatchClient, idx: number, a: ArgList): boolean {
-    const monitors = this.monitors as Monitors;
+  /** Feeds an admitted command to the monitors (now, or later when `feedNow` is false); true when
+   * it was refused instead (a monitor's own keyspace command, as Redis refuses a replica's). */
+  private toMonitors(conn: DispatchClient, idx: number, a: ArgList, feedNow: boolean): boolean {
     const spec = COMMANDS[idx]!;
     if (conn.monitoring && (spec.flags.some((f) => f === 'write' || f === 'readonly') || this.admission[idx]!.mayReplicate === true)) {
       conn.replyError(ERR.replicaKeyspace);
       return true;
     }
+    if (feedNow) this.feedMonitors(conn, idx, a);
+    return false;
+  }
+
+  private feedMonitors(conn: DispatchClient, idx: number, a: ArgList): void {
+    const monitors = this.monitors as Monitors;
+    const spec = COMMANDS[idx]!;
     // In MULTI, queued commands and EXEC are fed when EXEC runs them (Transactions.exec), as Redis.
-    if (conn.multi >= 0 && FED_AT_EXEC[idx] === 1) return false;
-    if (!monitors.shows(idx, a)) return false;
+    if (conn.multi >= 0 && FED_AT_EXEC[idx] === 1) return;
+    if (!monitors.shows(idx, a)) return;
     // Fed before it runs: SELECT's line shows the database it selects, as Redis (which feeds
     // after running it) shows it.
     const db = spec.name === 'select' ? selectedDb(a, conn.db) : spec.name === 'reset' ? 0 : conn.db;
     if (!conn.monitoring) {
       monitors.feed(db, conn.addr, a);
-      return false;
+      return;
     }
     // A monitor's own command (PING, RESET...): its line follows its reply, as in Redis.
     const copy = copyArgList(a);
     process.nextTick(() => monitors.feed(db, conn.addr, copy));
-    return false;
   }
 
   /** A writer for the next main-thread command: a synchronous one gives it back (its reply is

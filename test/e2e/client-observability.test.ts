@@ -6,6 +6,9 @@
 // monitor that never reads is disconnected at its output bound, and counted.
 
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
@@ -312,6 +315,33 @@ t('MONITOR: the same lines as redis-server, secrets redacted, admin and refused 
   assert.ok(lines['tessera']!.includes('[0] "AUTH" "(redacted)"'));
   assert.ok(lines['tessera']!.includes('[0] "HELLO" "2" "AUTH" "(redacted)" "(redacted)"'));
   assert.ok(lines['tessera']!.includes('[3] "SELECT" "3"'));
+});
+
+t('MONITOR in cluster mode leaves out a command answered -CLUSTERDOWN (it never ran), as redis-server', async () => {
+  const args = ['--cluster-enabled', 'yes', '--cluster-require-full-coverage', 'no'];
+  // Each in a folder of its own: redis-server writes nodes.conf where it runs.
+  const dirs = [mkdtempSync(join(tmpdir(), 'tessera-mon-')), mkdtempSync(join(tmpdir(), 'redis-mon-'))];
+  const pair = await Promise.all([startTessera({ shards: 2, args: [...args, '--dir', dirs[0]!] }), startRedis({ args: [...args, '--dir', dirs[1]!] })]);
+  try {
+    const lines: string[][] = [];
+    for (const srv of [pair[1], pair[0]]) {
+      const mon = await client(srv.port);
+      const c = await client(srv.port);
+      // Slots 0-8191 only: "b" (slot 3300) is served, "a" (slot 15495) is not.
+      assert.is(await call(c, 'CLUSTER', 'ADDSLOTSRANGE', '0', '8191'), 'OK');
+      await waitFor('the node to serve its slots', async () => (await call(c, 'SET', 'b', '1')) === 'OK', 10_000);
+      assert.is(await call(mon, 'MONITOR'), 'OK');
+      assert.is(await call(c, 'SET', 'b', '2'), 'OK');
+      assert.match(await call(c, 'GET', 'a'), /^CLUSTERDOWN Hash slot not served/);
+      await call(c, 'ECHO', 'done');
+      lines.push(await monitorUntil(mon, '"ECHO" "done"'));
+    }
+    assert.equal(lines[1], lines[0]);
+    assert.equal(lines[1], ['[0] "SET" "b" "2"', '[0] "ECHO" "done"']);
+  } finally {
+    await Promise.all(pair.map((h) => h.stop()));
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  }
 });
 
 t('MONITOR in RESP3 streams simple strings; RESET ends it', async () => {
