@@ -49,6 +49,8 @@ const KEY_WRITE: AdmissionCommand = { runsWhileLoading: false, noAuth: false, wr
 /** Routes counted under their own path in tessera_http_requests_total (keys under KEY_PREFIX). */
 const ROUTES: ReadonlySet<string> = new Set(['/health', '/health/ready', '/health/live', '/metrics']);
 const HEALTH_TIMEOUT_MS = 1000;
+/** Body bytes read and dropped after a 413 before the connection is closed. */
+const DISCARD_MAX_BYTES = 16 * 1024 * 1024;
 /** Most requests of one connection queued or running; beyond it, reading that connection stops. */
 const PIPELINE_MAX = 64;
 /** Backstop for PIPELINE_MAX: a connection with this many requests queued is closed. */
@@ -233,14 +235,19 @@ export async function startHttpApi(server: FrontDoorServer, memcache: MemcacheCo
       let n = 0;
       let over = false;
       req.on('data', (c: Buffer) => {
-        if (over) return;
         n += c.length;
+        if (over) {
+          // A body that goes on well past the answer closes the connection.
+          if (n - limit > DISCARD_MAX_BYTES) req.socket.destroy();
+          return;
+        }
         if (n > limit) {
-          // Answer now; the rest of the body is read and dropped until the connection closes
-          // after the answer (connection: close).
+          // Answer now, and keep reading and dropping the rest (a lingering close): closing at
+          // once would make the client's next write meet a reset, which can lose the 413 it has
+          // not read yet. The connection stays usable if the body ends.
           over = true;
           parts.length = 0;
-          reject(tooLarge());
+          reject(new HttpError(413, `value larger than proto-max-bulk-len (${limit} bytes)`));
           return;
         }
         parts.push(c);
