@@ -240,8 +240,7 @@ function configCommand(m: MainCall): void | Promise<void> {
     // reply waits until every shard has them, so the client's next command runs under them.
     else return m.server.settingsApplied().then(() => m.out.ok());
   } else if (sub === 'resetstat' && a.argc === 2) {
-    m.server.resetStats();
-    m.out.ok();
+    return m.server.resetStats().then(() => m.out.ok());
   } else if (sub === 'rewrite' && a.argc === 2) {
     m.out.error('ERR The server is running without a config file');
   } else if (sub === 'help' && a.argc === 2) {

@@ -176,7 +176,7 @@ export interface ServerApi {
    * idx -1: that call replied an error (counted by its shard), so an error the script passes on
    * is not counted twice in errorstats. */
   countCall(idx: number, a: ArgList): void;
-  resetStats(): void;
+  resetStats(): Promise<void>;
   /** Resolves once every shard has the settings of the last CONFIG SET (bounded wait). */
   settingsApplied(): Promise<void>;
   /** SLOWLOG's entries and LATENCY's events (main thread; shards report theirs to it). */

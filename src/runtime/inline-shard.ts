@@ -170,8 +170,9 @@ export class InlineShard implements ShardPort {
     return Promise.resolve({ ...this.exec.stats(), restarts: this.restarts });
   }
 
-  resetStats(): void {
+  resetStats(): Promise<void> {
     this.exec.resetStats();
+    return Promise.resolve();
   }
 
   load(plan: LoadPlan): Promise<LoadReport> {

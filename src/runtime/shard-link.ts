@@ -455,8 +455,8 @@ export class ShardLink implements ShardPort {
     return c.stats().then((s) => ({ ...s, restarts: this.restarts }));
   }
 
-  resetStats(): void {
-    void this.control?.resetStats().catch(() => undefined);
+  resetStats(): Promise<void> {
+    return this.control?.resetStats().catch(() => undefined) ?? Promise.resolve();
   }
 
   configure(settings: ShardSettings): Promise<void> {

@@ -83,7 +83,9 @@ export interface ShardPort {
    * them: a command sent after the reply sees them. */
   configure(settings: ShardSettings): Promise<void>;
   stats(): Promise<ShardStatsReport>;
-  resetStats(): void;
+  /** Zeroes the shard's statistics; resolves once the shard has done it (CONFIG RESETSTAT
+   * replies after, so the client's next command counts after the reset). */
+  resetStats(): Promise<void>;
   /** Persistence (see persistence/shard-persistence.ts): replay files into the shard at start;
    * wait for the snapshot that the __snapshot command started. */
   load(plan: LoadPlan): Promise<LoadReport>;

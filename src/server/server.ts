@@ -747,7 +747,7 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     return mergeCommandStats(STAT_TABLE, [this.dispatcher.cmdStats.snapshot()], shards.flatMap((r) => (r.commands ? [r.commands] : [])));
   }
 
-  resetStats(): void {
+  resetStats(): Promise<void> {
     this.dispatcher.resetStats();
     this.stats.totalCommandsProcessed = 0;
     this.stats.totalConnectionsReceived = 0;
@@ -759,7 +759,10 @@ class Server implements ServerApi, ConnectionHost, PersistenceHost {
     this.stats.bandwidthLimitedPauses = 0;
     this.stats.userMaxclientsRefused = 0;
     this.monitors.dropped = 0;
-    for (const l of this.links) l.resetStats();
+    // The shards reset over their control ports, unordered with the request rings: resolved once
+    // every shard has (bounded as settingsApplied is), so a command sent after the reply counts.
+    const shards = Promise.all(this.links.map((l) => l.resetStats())).then(() => undefined);
+    return Promise.race([shards, new Promise<void>((resolve) => setTimeout(resolve, SETTINGS_ACK_MAX_MS).unref())]);
   }
 
   serverStats(): ServerStats {
